@@ -1,0 +1,166 @@
+"""Feed parsing: robust decoding, format detection from content, and the format registry."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+import re
+from dataclasses import fields
+from datetime import date
+from functools import cache
+
+from ..models import Paper
+from ..text import clean, clean_line
+from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped
+
+__all__ = [
+    "FeedError",
+    "FeedFormat",
+    "ParseContext",
+    "ParseResult",
+    "Skipped",
+    "MAX_FEED_BYTES",
+    "decode",
+    "formats",
+    "get_format",
+    "parse_bytes",
+    "parse_text",
+    "text_digest",
+]
+
+MAX_FEED_BYTES = 50 * 1024 * 1024
+_NOT_FORMATS = {"base"}
+_SNIFF_THRESHOLD = 0.3
+
+
+@cache
+def formats() -> tuple[FeedFormat, ...]:
+    """Every format module in this package that defines ``FORMAT``, in module-name order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in _NOT_FORMATS:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        fmt = getattr(module, "FORMAT", None)
+        if fmt is not None:
+            found.append(fmt)
+    return tuple(found)
+
+
+def get_format(name: str) -> FeedFormat | None:
+    return next((f for f in formats() if f.name == name), None)
+
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
+
+
+def decode(data: bytes, origin: str) -> str:
+    """Bytes to text: BOMs, UTF-8, a declared HTML/XML charset, GB18030 (GBK), cp1252.
+
+    Raises FeedError for binary data and for UTF-8 cut off in the middle of a character.
+    Line ends are normalised to ``\\n``.
+    """
+    if len(data) > MAX_FEED_BYTES:
+        raise FeedError(
+            f"{origin}: {len(data) / 1e6:.0f} MB is larger than the "
+            f"{MAX_FEED_BYTES // (1024 * 1024)} MB a feed may be"
+        )
+    text: str | None = None
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(enc)
+            except UnicodeDecodeError as err:
+                raise FeedError(f"{origin}: not valid {enc.upper()} text ({err.reason})") from None
+            break
+    if text is None:
+        if b"\x00" in data[:65536]:
+            raise FeedError(f"{origin}: binary data, not a feed (expected text, HTML or XML)")
+        text = _decode_unmarked(data, origin)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode_unmarked(data: bytes, origin: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.reason == "unexpected end of data" and err.end == len(data):
+            raise FeedError(
+                f"{origin}: cut off in the middle of a UTF-8 character at byte {err.start}"
+            ) from None
+    declared = _META_CHARSET.search(data[:4096]) or _XML_ENCODING.search(data[:512])
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    return data.decode("cp1252", errors="replace")
+
+
+def text_digest(text: str) -> str:
+    """Identity of a feed's content: the same page saved as UTF-8 or GBK has one digest."""
+    canonical = "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_bytes(data: bytes, origin: str, today: date | None = None) -> ParseResult:
+    """Decode and parse one feed; see `parse_text`."""
+    if not data.strip():
+        raise FeedError(f"{origin}: empty file, not a feed")
+    return parse_text(decode(data, origin), origin, today)
+
+
+def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult:
+    """Detect the format from the content and parse it.
+
+    Raises FeedError with one line naming the origin and the formats tried when nothing fits.
+    Every string field of every paper comes back `clean()`ed.
+    """
+    if not text.strip():
+        raise FeedError(f"{origin}: empty file, not a feed")
+    ctx = ParseContext(origin=origin, today=today or date.today())
+    scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
+    candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]
+    tried = ", ".join(f.label for f in formats())
+    if not candidates:
+        raise FeedError(f"{origin}: not a recognised feed (tried {tried})")
+    errors: list[str] = []
+    for fmt in candidates:
+        try:
+            result = fmt.parse(text, ctx)
+        except FeedError as err:
+            errors.append(str(err))
+            continue
+        if result.papers:
+            _clean_papers(result.papers)
+            return result
+        errors.append(f"{origin}: no papers found as {fmt.label}")
+    if len(errors) == 1:
+        raise FeedError(errors[0])
+    raise FeedError(f"{errors[0]} (also tried {tried})")
+
+
+_STR_FIELDS = [f.name for f in fields(Paper) if f.type in ("str", "str | None")]
+_MULTILINE = {"abstract", "abstract_zh", "contribution_zh", "method_zh", "findings_zh"}
+
+
+def _clean_papers(papers: list[Paper]) -> None:
+    for p in papers:
+        for name in _STR_FIELDS:
+            value = getattr(p, name)
+            if value:
+                setattr(p, name, clean(value).strip() if name in _MULTILINE else clean_line(value))
+        p.authors = [a for a in (clean_line(a) for a in p.authors) if a]
+        p.categories = [c for c in (clean_line(c) for c in p.categories) if c]
+        p.keywords = [k for k in (clean_line(k) for k in p.keywords) if k]
