@@ -1,0 +1,471 @@
+"""The `papertui` command: opens the app, or runs one scripting command on the library."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from .clipboard import ClipboardError, copy
+from .export import badge, export_markdown
+from .feeds import FeedError
+from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
+from .library.core import now_iso
+from .sources import Loaded, expand, load_source
+
+COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats")
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CLIError(Exception):
+    """A failure reported as one line on stderr with a non-zero exit status."""
+
+
+def default_db() -> Path:
+    """The library used when neither --db nor PAPERTUI_DB says otherwise."""
+    env = os.environ.get("PAPERTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    return Path(user_data_dir("papertui", appauthor=False)) / "library"
+
+
+def demo_feeds() -> Path:
+    """The bundled sample feeds: the repo's data/feeds, or the installed copy."""
+    candidates = [
+        Path(__file__).resolve().parent.parent / "data" / "feeds",
+        Path(sys.prefix) / "share" / "papertui" / "feeds",
+    ]
+    for candidate in candidates:
+        if candidate.is_dir() and any(candidate.iterdir()):
+            return candidate
+    raise CLIError("the bundled sample feeds are missing (reinstall papertui)")
+
+
+# --------------------------------------------------------------------------- parsers
+def _db_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--db",
+        metavar="PATH",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="library directory (default: $PAPERTUI_DB or the user data dir)",
+    )
+    return parent
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("filters (combined with AND)")
+    g.add_argument("--unread", action="store_true", help="only unread papers")
+    g.add_argument("--starred", action="store_true", help="only starred papers")
+    g.add_argument("--tag", action="append", default=[], metavar="TAG", help="has this tag")
+    g.add_argument(
+        "--search",
+        "-s",
+        default="",
+        metavar="QUERY",
+        help='words and filters, e.g. "diffusion author:li cat:cs.CV is:unread"',
+    )
+    g.add_argument("--source", metavar="SRC", help="seen in: hf, arxiv, arxivdaily, digest")
+    g.add_argument("--since", metavar="DATE", help="feed date on or after YYYY-MM-DD")
+    parser.add_argument("--sort", choices=SORT_KEYS, default="feed_date", help="sort order")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db = _db_parent()
+    parser = argparse.ArgumentParser(
+        prog="papertui",
+        description="A keyboard-first reading list for daily paper feeds. "
+        "Without a command, opens the app (importing any FILEs first).",
+        parents=[db],
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="feeds to import before opening")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the bundled sample feeds in a throwaway library (never your own)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help=argparse.SUPPRESS
+    )  # print instead of opening the app (used where no terminal app can run)
+    return parser
+
+
+def build_command_parser() -> argparse.ArgumentParser:
+    db = _db_parent()
+    parser = argparse.ArgumentParser(prog="papertui", parents=[db])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "import",
+        parents=[db],
+        help="import feeds (files, directories, -, --clipboard, URLs)",
+        description="Import feeds into the library. A SOURCE is a file, a directory "
+        "(searched recursively), - for stdin, or an http(s) URL.",
+    )
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("--clipboard", action="store_true", help="import the clipboard's text")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
+
+    p = sub.add_parser("list", parents=[db], help="list papers", description="List papers.")
+    _filters(p)
+    p.add_argument("--limit", type=int, default=0, metavar="N", help="show at most N")
+    p.add_argument("--json", action="store_true", help="print full records as JSON")
+
+    p = sub.add_parser(
+        "export",
+        parents=[db],
+        help="export starred papers as Markdown",
+        description="Export papers as Markdown grouped by tag: the starred ones unless "
+        "--all or filters say otherwise.",
+    )
+    _filters(p)
+    p.add_argument("--all", action="store_true", help="every paper, not only starred ones")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE ('-' for stdout)")
+    p.add_argument("--clipboard", action="store_true", help="copy to the clipboard")
+    p.add_argument("--title", default="Reading list", help="heading of the document")
+
+    for name, what in (("star", "star"), ("read", "mark read")):
+        p = sub.add_parser(
+            name, parents=[db], help=f"{what} papers", description=f"{what.capitalize()} papers."
+        )
+        p.add_argument("ids", nargs="+", metavar="ID", help="paper id, arXiv id or id prefix")
+        p.add_argument(
+            "--off",
+            action="store_true",
+            help="unstar" if name == "star" else "mark unread",
+        )
+
+    p = sub.add_parser(
+        "tag", parents=[db], help="add or remove tags", description="Add or remove tags."
+    )
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--add", "-a", action="append", default=[], metavar="TAG")
+    p.add_argument("--remove", "-r", action="append", default=[], metavar="TAG")
+
+    sub.add_parser(
+        "undo", parents=[db], help="undo the last change", description="Undo the last change."
+    )
+    p = sub.add_parser(
+        "stats", parents=[db], help="library statistics", description="Library statistics."
+    )
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+def _query(args: argparse.Namespace, starred_default: bool = False) -> str:
+    parts = [args.search] if args.search else []
+    if args.unread:
+        parts.append("is:unread")
+    if args.starred or starred_default:
+        parts.append("is:starred")
+    parts += [f'"tag:{t}"' for t in args.tag]
+    if args.source:
+        parts.append(f"source:{args.source}")
+    if args.since:
+        parts.append(f"since:{args.since}")
+    return " ".join(parts)
+
+
+def import_sources(
+    lib: Library, sources: list[str], console: Console, err: Console
+) -> tuple[list[ImportReport], list[str]]:
+    """Read and parse every source (outside the lock), then store them in one write."""
+    expanded = list(expand(sources))
+    loaded: list[Loaded] = []
+    errors: list[str] = []
+    stamp = now_iso()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=len(expanded) < 3 or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("Reading feeds", total=len(expanded))
+        for src in expanded:
+            try:
+                loaded.append(load_source(src, imported_at=stamp))
+            except FeedError as e:
+                errors.append(str(e))
+            progress.advance(task)
+    reports = lib.import_feeds((item.result, item.source) for item in loaded) if loaded else []
+    return reports, errors
+
+
+def print_reports(reports: list[ImportReport], errors: list[str], console: Console) -> None:
+    for r in reports:
+        line = Text()
+        line.append(r.origin, style="bold")
+        line.append(f"  {r.format}: {r.found} found, ")
+        line.append(f"{r.new} new", style="green" if r.new else "")
+        line.append(f", {r.merged} merged, {r.unchanged} already known")
+        if r.skipped:
+            line.append(f", {len(r.skipped)} skipped", style="yellow")
+        console.print(line, soft_wrap=True, highlight=False)
+        for s in r.skipped:
+            console.print(
+                Text(f"  skipped line {s.line}: {s.reason}", style="yellow"), highlight=False
+            )
+
+
+def _row(lib: Library, pid: str) -> list[Text]:
+    p, s = lib.raw(pid), lib.raw_state(pid)
+    marks = ("★" if s.get("starred") else " ") + (" " if s.get("read") else "●")
+    badges = []
+    for src in p.get("sources", []):
+        b = badge(src["format"])
+        if b not in badges:
+            badges.append(b)
+    title = p.get("title") or p.get("title_zh") or "(untitled)"
+    tags = " ".join("#" + t for t in s.get("tags", []))
+    return [
+        Text(marks, style="yellow"),
+        Text(pid, style="cyan"),
+        Text(p.get("feed_date") or ""),
+        Text(title + (f"  {tags}" if tags else "")),
+        Text(",".join(badges), style="magenta"),
+    ]
+
+
+def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
+    return [lib.resolve(r) for r in refs]
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_import(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    sources = list(args.sources) + (["--clipboard"] if args.clipboard else [])
+    if not sources:
+        raise CLIError("nothing to import: give a file, a directory, -, a URL or --clipboard")
+    reports, errors = import_sources(lib, sources, out, err)
+    if args.json:
+        out.print_json(
+            orjson.dumps(
+                {
+                    "reports": [
+                        {
+                            "origin": r.origin,
+                            "format": r.format,
+                            "found": r.found,
+                            "new": r.new,
+                            "merged": r.merged,
+                            "unchanged": r.unchanged,
+                            "skipped": [s.__dict__ for s in r.skipped],
+                        }
+                        for r in reports
+                    ],
+                    "errors": errors,
+                }
+            ).decode()
+        )
+    else:
+        print_reports(reports, [], out)
+    for e in errors:
+        err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    ids = lib.query(_query(args), sort=args.sort)
+    if args.limit:
+        ids = ids[: args.limit]
+    if args.json:
+        records = [{**lib.raw(pid), "state": lib.state(pid).to_dict()} for pid in ids]
+        for record in records:
+            record.pop("keys", None)
+        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for name, kw in (
+        ("", {"no_wrap": True}),
+        ("id", {"no_wrap": True}),
+        ("feed", {"no_wrap": True}),
+        ("title", {"overflow": "fold", "ratio": 1}),
+        ("source", {"no_wrap": True}),
+    ):
+        table.add_column(name, **kw)
+    for pid in ids:
+        table.add_row(*_row(lib, pid))
+    out.print(table)
+    stats = lib.stats()
+    out.print(
+        Text(
+            f"{len(ids)} shown · {stats['papers']} papers, {stats['unread']} unread, "
+            f"{stats['starred']} starred",
+            style="dim",
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    ids = lib.query(_query(args, starred_default=not args.all), sort=args.sort)
+    text = export_markdown(((lib.get(pid), lib.state(pid)) for pid in ids), title=args.title)
+    if args.clipboard:
+        try:
+            how = copy(text)
+        except ClipboardError as e:
+            raise CLIError(str(e)) from None
+        err.print(Text(f"{len(ids)} papers: {how}"))
+    if args.output and args.output != "-":
+        from .library.storage import atomic_write
+
+        target = Path(args.output)
+        try:
+            atomic_write(target, text.encode("utf-8"))
+        except LibraryError as e:
+            raise CLIError(str(e)) from None
+        err.print(Text(f"{len(ids)} papers exported to {target}"))
+    elif not args.clipboard or args.output == "-":
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    ids = _ids(lib, args.ids)
+    if args.command == "star":
+        label = "unstar" if args.off else "star"
+        changed = lib.set_state(ids, label, starred=not args.off)
+    elif args.command == "read":
+        label = "mark unread" if args.off else "mark read"
+        changed = lib.set_state(ids, label, read=not args.off)
+    else:
+        if not args.add and not args.remove:
+            raise CLIError("tag: give --add TAG or --remove TAG")
+        label = "tag"
+        changed = lib.set_state(ids, label, add_tags=args.add, remove_tags=args.remove)
+    out.print(Text(f"{label}: {changed} of {len(ids)} papers changed"))
+    return EXIT_OK
+
+
+def cmd_undo(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    label = lib.undo()
+    out.print(Text(f"undone: {label}" if label else "nothing to undo"))
+    return EXIT_OK
+
+
+def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    stats = lib.stats()
+    if args.json:
+        sys.stdout.write(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key in ("library", "papers", "unread", "read", "starred", "tagged", "noted", "undo_steps"):
+        table.add_row(key.replace("_", " "), Text(str(stats[key])))
+    table.add_row(
+        "sources", Text(", ".join(f"{badge(k)} ({k}): {v}" for k, v in stats["by_format"].items()))
+    )
+    table.add_row("tags", Text(", ".join(f"{k} {v}" for k, v in stats["tags"].items()) or "-"))
+    dates = list(stats["by_feed_date"].items())[:7]
+    table.add_row("feeds", Text(", ".join(f"{k or 'undated'}: {v}" for k, v in dates)))
+    out.print(table)
+    return EXIT_OK
+
+
+HANDLERS: dict[str, Any] = {
+    "import": cmd_import,
+    "list": cmd_list,
+    "export": cmd_export,
+    "star": cmd_state,
+    "read": cmd_state,
+    "tag": cmd_state,
+    "undo": cmd_undo,
+    "stats": cmd_stats,
+}
+
+
+def _first_positional(argv: Sequence[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--db":
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        return arg
+    return None
+
+
+def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Open the Textual app on ``lib`` (or print the list where no app can run)."""
+    if args.files:
+        reports, errors = import_sources(lib, args.files, out, err)
+        print_reports(reports, [], err)
+        for e in errors:
+            err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+        if errors:
+            return EXIT_ERROR
+    try:
+        from .app import make_app
+    except ImportError:
+        make_app = None
+    if make_app is None or args.list or not sys.stdout.isatty():
+        ns = argparse.Namespace(
+            unread=False,
+            starred=False,
+            tag=[],
+            search="",
+            source=None,
+            since=None,
+            sort="feed_date",
+            limit=0,
+            json=False,
+        )
+        return cmd_list(lib, ns, out, err)
+    make_app(library=lib).run()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `papertui` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    command = _first_positional(argv)
+    is_command = command in COMMANDS
+    parser = build_command_parser() if is_command else build_parser()
+    args = parser.parse_args(argv)
+    demo_dir: str | None = None
+    try:
+        if not is_command and args.demo:
+            demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
+            args.files = [str(demo_feeds()), *args.files]
+            db = Path(demo_dir) / "library"
+            err.print(Text(f"demo: a throwaway library in {db}"), style="dim")
+        else:
+            db = getattr(args, "db", None) or default_db()
+        lib = Library.open(db)
+        if is_command:
+            return HANDLERS[args.command](lib, args, out, err)
+        return open_app(lib, args, out, err)
+    except (CLIError, LibraryError, QueryError, FeedError) as e:
+        err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if demo_dir:
+            shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

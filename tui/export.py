@@ -1,0 +1,137 @@
+"""Markdown export of a reading list (the CLI's `export` and the app's `x` share it).
+
+Feed text is untrusted: every piece of it is escaped so a CommonMark renderer shows it as the
+characters it is (`*bold* | <script>` stays literal); link targets are limited to http(s) and
+percent-encoded. The user's own notes are kept as Markdown, quoted under the paper.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable
+from datetime import date
+
+from .feeds import get_format
+from .models import Paper, PaperState
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark. These can open or
+# close an inline construct anywhere in running text (plus `|` for tables, `$` for math);
+# the block markers (`-`, `+`, `=`, `1.`) only matter at the start of a line.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>!&|~$#])")
+_MD_LINE_START = re.compile(r"^(\d*)([+\-=]|(?<=\d)[.)])")
+_URL_SAFE = ":/?#@!$&'*+,;=%~-._"
+
+
+def md_escape(text: str) -> str:
+    """Escape feed text for use inside a Markdown paragraph, heading or list item."""
+    escaped = _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+    return _MD_LINE_START.sub(r"\1\\\2", escaped)
+
+
+def md_url(url: str) -> str | None:
+    """A URL safe to put in a link destination, or None if it is not http(s)."""
+    url = url.strip()
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return urllib.parse.quote(url, safe=_URL_SAFE).replace("(", "%28").replace(")", "%29")
+
+
+def summary_of(paper: Paper) -> str:
+    """The one-paragraph summary: the AI summary, else the core contribution, else abstract."""
+    return paper.ai_summary or paper.contribution_zh or paper.abstract
+
+
+def authors_line(paper: Paper, shown: int = 8) -> str:
+    """Authors with "+N more" from the stated author count."""
+    names = paper.authors[:shown]
+    total = max(paper.author_count or 0, len(paper.authors))
+    text = ", ".join(names)
+    if total > len(names):
+        more = total - len(names)
+        text = f"{text} +{more} more" if text else f"{total} authors"
+    return text or paper.organization
+
+
+def links_of(paper: Paper) -> list[tuple[str, str]]:
+    """(label, url) for every link the paper has, arXiv links derived from its id."""
+    abs_url = paper.abs_url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else "")
+    pdf_url = paper.pdf_url or (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else "")
+    hf_url = paper.hf_url or (
+        f"https://huggingface.co/papers/{paper.arxiv_id}"
+        if paper.arxiv_id and any(s.format.startswith("hf") for s in paper.sources)
+        else ""
+    )
+    pairs = [
+        ("arXiv", abs_url),
+        ("PDF", pdf_url),
+        ("Hugging Face", hf_url),
+        ("Code", paper.code_url),
+    ]
+    return [(label, url) for label, url in pairs if url]
+
+
+def badge(fmt: str) -> str:
+    found = get_format(fmt)
+    return found.badge if found else fmt
+
+
+def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
+    """One paper as a Markdown block."""
+    lines = [f"{'#' * level} {md_escape(paper.display_title)}"]
+    if paper.title and paper.title_zh:
+        lines += ["", f"*{md_escape(paper.title_zh)}*"]
+    lines.append("")
+    authors = authors_line(paper)
+    if authors:
+        lines.append(f"- **Authors:** {md_escape(authors)}")
+    links = [(label, md_url(url)) for label, url in links_of(paper)]
+    links_md = " · ".join(f"[{label}]({url})" for label, url in links if url)
+    if links_md:
+        lines.append(f"- **Links:** {links_md}")
+    if state.tags:
+        lines.append(f"- **Tags:** {', '.join(md_escape(t) for t in state.tags)}")
+    seen = ", ".join(
+        md_escape(f"{badge(s.format)} ({s.feed_date})" if s.feed_date else badge(s.format))
+        for s in paper.sources
+    )
+    if seen:
+        lines.append(f"- **Seen in:** {seen}")
+    summary = summary_of(paper)
+    if summary:
+        lines += ["", md_escape(summary)]
+    if state.note.strip():
+        lines.append("")
+        lines += [f"> {line}" if line.strip() else ">" for line in state.note.strip().split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def export_markdown(
+    items: Iterable[tuple[Paper, PaperState]],
+    title: str = "Reading list",
+    today: date | None = None,
+) -> str:
+    """The reading list grouped by each paper's first tag (untagged papers last)."""
+    items = list(items)
+    groups: dict[str, list[tuple[Paper, PaperState]]] = {}
+    for paper, state in items:
+        groups.setdefault(state.tags[0] if state.tags else "", []).append((paper, state))
+    order = sorted((g for g in groups if g), key=str.casefold) + ([""] if "" in groups else [])
+    when = (today or date.today()).isoformat()
+    count = f"{len(items)} paper{'s' if len(items) != 1 else ''}"
+    out = [f"# {md_escape(title)} — {when}", "", f"{count}, grouped by tag.", ""]
+    for group in order:
+        out += [f"## {md_escape(group) if group else 'Untagged'}", ""]
+        for paper, state in groups[group]:
+            out += [paper_markdown(paper, state), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def paper_line(paper: Paper) -> str:
+    """One paper as a single Markdown line: title, authors, link (the app's `y`)."""
+    links = [md_url(url) for _, url in links_of(paper)]
+    link = next((u for u in links if u), None)
+    title = md_escape(paper.display_title)
+    head = f"[{title}]({link})" if link else title
+    authors = authors_line(paper, shown=3)
+    return f"{head} — {md_escape(authors)}" if authors else head

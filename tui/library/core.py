@@ -1,0 +1,527 @@
+"""The library: papers merged across feeds, the user's state, undo, queries.
+
+On disk a library is a directory of small TinyDB files (see storage.py):
+
+``papertui.json``
+    marker: says this directory is a papertui library (schema version).
+``papers/NNNNNNNN.json``
+    paper segments, one per import: the papers it added and the new versions of papers it
+    merged into. A later segment's record replaces an earlier one's; a compacted segment
+    (``covers``) replaces every segment before it. Imports never rewrite the corpus.
+``changes/NNNNNNNN.json``
+    one file per state change (a star, a tag edit, a bulk "mark read", an undo) holding the
+    old and new values of each paper it touched: a keystroke writes a few hundred bytes.
+``state.json``
+    checkpoint: every paper's state and the undo history up to ``last_seq``; written after
+    enough change files have accumulated, which are then removed.
+
+Writes happen under an exclusive inter-process lock, after reading whatever another process
+wrote in the meantime, so two papertui processes never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..feeds import ParseResult, Skipped
+from ..models import Paper, PaperState, Source
+from ..text import arxiv_id as find_arxiv_id
+from .identity import compatible, merge_into, new_id, paper_keys
+from .query import Query, QueryError, haystack, parse_query
+from .storage import (
+    TMP_PREFIX,
+    LibraryError,
+    WriteLock,
+    atomic_write,
+    build_tables,
+    dump,
+    load,
+    table_docs,
+)
+
+MARKER = "papertui.json"
+CHECKPOINT_EVERY = 256  # change files before the state checkpoint is rewritten
+HISTORY_LIMIT = 100  # undoable changes kept
+STATE_FIELDS = ("read", "starred", "tags", "note")
+SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added")
+
+__all__ = ["ImportReport", "Library", "LibraryError", "QueryError", "SORT_KEYS"]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class ImportReport:
+    """What importing one feed did to the library."""
+
+    origin: str
+    format: str
+    found: int = 0
+    new: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    new_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Change:
+    seq: int
+    label: str
+    ts: str
+    undo_of: int | None
+    entries: list[dict[str, Any]]  # {"id", "old": {field: value}, "new": {field: value}}
+
+
+def _seq_files(directory: Path) -> dict[int, Path]:
+    files = {}
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            if name.endswith(".json") and name[:-5].isdigit():
+                files[int(name[:-5])] = Path(entry.path)
+    return files
+
+
+class Library:
+    """A papertui library directory, loaded in memory; writes go straight to disk."""
+
+    def __init__(self, root: Path, lock_timeout: float = 5.0) -> None:
+        self.root = Path(root)
+        self.papers: dict[str, dict[str, Any]] = {}
+        self.states: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, str] = {}
+        self.history: list[_Change] = []
+        self._haystacks: dict[str, str] = {}
+        self._segments: set[int] = set()
+        self._changes: set[int] = set()
+        self._checkpoint_seq = 0
+        self._checkpoint_mtime: int | None = None
+        self._lock = WriteLock(self.root, lock_timeout)
+        self.bytes_written = 0  # for benchmarks: bytes this handle has written
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, root: Path | str, *, lock_timeout: float = 5.0) -> Library:
+        """Open (creating if needed) the library at ``root``; LibraryError if it is unusable."""
+        root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():
+            raise LibraryError(
+                f"{root}: is a file, not a papertui library (a library is a directory; "
+                "pass --db with a new or existing library directory)"
+            )
+        marker = root / MARKER
+        if root.is_dir() and not marker.exists():
+            stray = [p.name for p in root.iterdir() if not p.name.startswith(".")]
+            if stray:
+                raise LibraryError(
+                    f"{root}: not a papertui library (no {MARKER}); "
+                    "choose an empty or new directory for --db"
+                )
+        lib = cls(root, lock_timeout)
+        if not marker.exists():
+            try:
+                (root / "papers").mkdir(parents=True, exist_ok=True)
+                (root / "changes").mkdir(exist_ok=True)
+            except OSError as err:
+                raise LibraryError(f"{root}: cannot create the library ({err.strerror})") from None
+            with lib._lock.held():
+                if not marker.exists():
+                    atomic_write(marker, dump({"library": {"1": {"created": now_iso()}}}))
+        load(marker)
+        lib._load_all()
+        return lib
+
+    def _load_all(self) -> None:
+        self.papers.clear()
+        self.states.clear()
+        self.keys.clear()
+        self.history.clear()
+        self._haystacks.clear()
+        self._segments.clear()
+        self._changes.clear()
+        self._checkpoint_seq = 0
+        self._checkpoint_mtime = None
+        checkpoint = self.root / "state.json"
+        if checkpoint.exists():
+            data = load(checkpoint)
+            self._checkpoint_mtime = checkpoint.stat().st_mtime_ns
+            info = table_docs(data, "checkpoint")
+            self._checkpoint_seq = int(info[0]["last_seq"]) if info else 0
+            for doc in table_docs(data, "state"):
+                pid = doc.pop("id")
+                self.states[pid] = doc
+            for doc in table_docs(data, "history"):
+                self.history.append(_Change(**doc))
+        self._load_segments()
+        self._load_changes()
+
+    def _load_segments(self) -> bool:
+        files = _seq_files(self.root / "papers")
+        new = sorted(set(files) - self._segments)
+        if not new:
+            return False
+        for seq in new:
+            data = load(files[seq])
+            info = table_docs(data, "segment")
+            if info and info[0].get("covers"):
+                self.papers.clear()
+                self.keys.clear()
+                self._haystacks.clear()
+            for doc in table_docs(data, "papers"):
+                self._put_paper(doc)
+            self._segments.add(seq)
+        return True
+
+    def _load_changes(self) -> bool:
+        files = _seq_files(self.root / "changes")
+        new = sorted(s for s in set(files) - self._changes if s > self._checkpoint_seq)
+        for seq in new:
+            data = load(files[seq])
+            head = table_docs(data, "change")[0]
+            change = _Change(
+                seq=head["seq"],
+                label=head["label"],
+                ts=head["ts"],
+                undo_of=head.get("undo_of"),
+                entries=table_docs(data, "entries"),
+            )
+            self._apply(change)
+            self._changes.add(seq)
+        return bool(new)
+
+    def refresh(self) -> bool:
+        """Read what other processes wrote since; True if anything changed."""
+        checkpoint = self.root / "state.json"
+        mtime = checkpoint.stat().st_mtime_ns if checkpoint.exists() else None
+        segments = set(_seq_files(self.root / "papers"))
+        if mtime != self._checkpoint_mtime or not self._segments <= segments:
+            self._load_all()  # another process compacted: start over
+            return True
+        changed = self._load_segments()
+        return self._load_changes() or changed
+
+    # ------------------------------------------------------------------ reading
+    def __len__(self) -> int:
+        return len(self.papers)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.papers
+
+    def get(self, pid: str) -> Paper:
+        return Paper.from_dict(self.papers[pid])
+
+    def raw(self, pid: str) -> dict[str, Any]:
+        """The stored record (read-only by convention; cheaper than `get`)."""
+        return self.papers[pid]
+
+    def state(self, pid: str) -> PaperState:
+        return PaperState.from_dict(self.states.get(pid))
+
+    def raw_state(self, pid: str) -> dict[str, Any]:
+        return self.states.get(pid, {})
+
+    def resolve(self, ref: str) -> str:
+        """A paper id from an id, an arXiv id or URL, or a unique id prefix."""
+        ref = ref.strip()
+        if ref in self.papers:
+            return ref
+        aid = find_arxiv_id(ref)
+        if aid and ("arxiv:" + aid) in self.keys:
+            return self.keys["arxiv:" + aid]
+        if len(ref) >= 4:
+            hits = [pid for pid in self.papers if pid.startswith(ref)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise LibraryError(f"{ref}: ambiguous, matches {len(hits)} papers")
+        raise LibraryError(f"{ref}: no such paper in {self.root}")
+
+    def _haystack(self, pid: str) -> str:
+        text = self._haystacks.get(pid)
+        if text is None:
+            text = self._haystacks[pid] = haystack(self.papers[pid])
+        return text
+
+    def parse_query(self, text: str) -> Query:
+        return parse_query(text, lambda p: self._haystack(p["id"]))
+
+    def query(
+        self, query: str | Query = "", sort: str = "feed_date", reverse: bool = True
+    ) -> list[str]:
+        """Ids of the papers matching ``query``, sorted (newest first by default)."""
+        q = self.parse_query(query) if isinstance(query, str) else query
+        empty: dict[str, Any] = {}
+        if q.empty:
+            ids = list(self.papers)
+        else:
+            states = self.states
+            ids = [pid for pid, p in self.papers.items() if q.matches(p, states.get(pid, empty))]
+        return self.sort(ids, sort, reverse)
+
+    def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
+        if sort not in SORT_KEYS:
+            raise QueryError(f"sort: expects one of {', '.join(SORT_KEYS)}, not {sort!r}")
+        return sorted(ids, key=_SORTERS[sort](self.papers), reverse=reverse)
+
+    def all_tags(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for s in self.states.values():
+            counts.update(s.get("tags", ()))
+        return counts
+
+    def stats(self) -> dict[str, Any]:
+        total = len(self.papers)
+        read = sum(1 for s in self.states.values() if s.get("read"))
+        starred = sum(1 for s in self.states.values() if s.get("starred"))
+        by_format: Counter[str] = Counter()
+        by_feed: Counter[str] = Counter()
+        for p in self.papers.values():
+            for fmt in {s["format"] for s in p.get("sources", ())}:
+                by_format[fmt] += 1
+            for d in {s.get("feed_date") or "" for s in p.get("sources", ())}:
+                by_feed[d] += 1
+        return {
+            "library": str(self.root),
+            "papers": total,
+            "unread": total - read,
+            "read": read,
+            "starred": starred,
+            "tagged": sum(1 for s in self.states.values() if s.get("tags")),
+            "noted": sum(1 for s in self.states.values() if s.get("note", "").strip()),
+            "tags": dict(self.all_tags().most_common()),
+            "by_format": dict(by_format.most_common()),
+            "by_feed_date": dict(sorted(by_feed.items(), reverse=True)),
+            "undo_steps": len(self._undoable()),
+        }
+
+    # ------------------------------------------------------------------ importing
+    def _put_paper(self, doc: dict[str, Any]) -> None:
+        pid = doc["id"]
+        self.papers[pid] = doc
+        self._haystacks.pop(pid, None)
+        for key in doc.get("keys", ()):
+            self.keys.setdefault(key, pid)
+
+    def _match(self, incoming: dict[str, Any], keys: list[str]) -> str | None:
+        for key in keys:
+            pid = self.keys.get(key)
+            if pid is not None and compatible(self.papers[pid], incoming):
+                return pid
+        return None
+
+    def import_feeds(self, feeds: Iterable[tuple[ParseResult, Source]]) -> list[ImportReport]:
+        """Merge parsed feeds into the library in one atomic write; a report per feed."""
+        feeds = list(feeds)
+        with self._write():
+            reports = []
+            touched: dict[str, dict[str, Any]] = {}
+            stamp = now_iso()
+            for result, source in feeds:
+                report = ImportReport(
+                    origin=source.origin,
+                    format=result.format,
+                    found=len(result.papers),
+                    skipped=list(result.skipped),
+                )
+                src = source.to_dict()
+                src["feed_date"] = src.get("feed_date") or result.feed_date
+                for paper in result.papers:
+                    incoming = paper.to_dict()
+                    incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
+                    incoming["sources"] = [dict(src)]
+                    keys = paper_keys(incoming)
+                    pid = self._match(incoming, keys)
+                    if pid is None:
+                        pid = new_id(incoming, keys, self.papers)
+                        incoming.update(id=pid, keys=keys, added_at=stamp)
+                        self._put_paper(incoming)
+                        touched[pid] = incoming
+                        report.new += 1
+                        report.new_ids.append(pid)
+                        continue
+                    record = dict(self.papers[pid])
+                    record["sources"] = list(record.get("sources", []))
+                    if merge_into(record, incoming):
+                        record["keys"] = list(dict.fromkeys(record.get("keys", []) + keys))
+                        self._put_paper(record)
+                        touched[pid] = record
+                        report.merged += 1
+                    else:
+                        report.unchanged += 1
+                reports.append(report)
+            if touched:
+                seq = max(self._segments, default=0) + 1
+                tables = build_tables(
+                    segment=[{"seq": seq, "ts": stamp, "covers": False}],
+                    papers=list(touched.values()),
+                )
+                self.bytes_written += atomic_write(
+                    self.root / "papers" / f"{seq:08d}.json", dump(tables)
+                )
+                self._segments.add(seq)
+        return reports
+
+    # ------------------------------------------------------------------ state changes
+    def set_state(
+        self,
+        ids: Iterable[str],
+        label: str,
+        *,
+        read: bool | None = None,
+        starred: bool | None = None,
+        tags: list[str] | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        note: str | None = None,
+    ) -> int:
+        """Change the state of papers as one undoable step; returns how many changed."""
+        add_tags, remove_tags = list(add_tags), list(remove_tags)
+        ids = list(dict.fromkeys(ids))
+        for pid in ids:
+            if pid not in self.papers:
+                raise LibraryError(f"{pid}: no such paper in {self.root}")
+        with self._write():
+            entries = []
+            for pid in ids:
+                cur = self.states.get(pid, {})
+                new: dict[str, Any] = {}
+                if read is not None and bool(cur.get("read")) != read:
+                    new["read"] = read
+                if starred is not None and bool(cur.get("starred")) != starred:
+                    new["starred"] = starred
+                old_tags = list(cur.get("tags", []))
+                want = list(tags) if tags is not None else list(old_tags)
+                want += [t for t in add_tags if t not in want]
+                want = [t for t in want if t not in remove_tags]
+                if want != old_tags:
+                    new["tags"] = want
+                if note is not None and cur.get("note", "") != note:
+                    new["note"] = note
+                if new:
+                    old = {k: cur.get(k, _DEFAULTS[k]) for k in new}
+                    entries.append({"id": pid, "old": old, "new": new})
+            if entries:
+                self._commit(label, entries, None)
+            return len(entries)
+
+    def undo(self) -> str | None:
+        """Undo the most recent change not yet undone; its label, or None if nothing is left."""
+        with self._write():
+            targets = self._undoable()
+            if not targets:
+                return None
+            target = targets[-1]
+            entries = [
+                {"id": e["id"], "old": e["new"], "new": e["old"]}
+                for e in reversed(target.entries)
+                if e["id"] in self.papers
+            ]
+            self._commit(target.label, entries, target.seq)
+            return target.label
+
+    def undo_label(self) -> str | None:
+        """What `undo` would undo next."""
+        targets = self._undoable()
+        return targets[-1].label if targets else None
+
+    def _undoable(self) -> list[_Change]:
+        undone = {c.undo_of for c in self.history if c.undo_of is not None}
+        return [c for c in self.history if c.undo_of is None and c.seq not in undone]
+
+    def _commit(self, label: str, entries: list[dict[str, Any]], undo_of: int | None) -> None:
+        seq = max(max(self._changes, default=0), self._checkpoint_seq) + 1
+        change = _Change(seq=seq, label=label, ts=now_iso(), undo_of=undo_of, entries=entries)
+        tables = build_tables(
+            change=[{"seq": seq, "label": label, "ts": change.ts, "undo_of": undo_of}],
+            entries=entries,
+        )
+        self.bytes_written += atomic_write(self.root / "changes" / f"{seq:08d}.json", dump(tables))
+        self._changes.add(seq)
+        self._apply(change)
+        if len(self._changes) >= CHECKPOINT_EVERY:
+            self._checkpoint()
+
+    def _apply(self, change: _Change) -> None:
+        for entry in change.entries:
+            pid = entry["id"]
+            state = dict(self.states.get(pid, {}))
+            state.update(entry["new"])
+            state["updated_at"] = change.ts
+            if any(state.get(k) for k in STATE_FIELDS):
+                self.states[pid] = state
+            else:
+                self.states.pop(pid, None)
+        self.history.append(change)
+        if len(self.history) > HISTORY_LIMIT * 2:
+            self._trim_history()
+
+    def _trim_history(self) -> None:
+        originals = [c for c in self.history if c.undo_of is None][-HISTORY_LIMIT:]
+        keep = {c.seq for c in originals}
+        self.history = [c for c in self.history if c.seq in keep or c.undo_of in keep]
+
+    def _checkpoint(self) -> None:
+        """Fold the change files into state.json (atomically), then remove them."""
+        last = max(self._changes)
+        self._trim_history()
+        states = [{"id": pid, **s} for pid, s in self.states.items()]
+        history = [c.__dict__ for c in self.history]
+        tables = build_tables(checkpoint=[{"last_seq": last}], state=states, history=history)
+        path = self.root / "state.json"
+        self.bytes_written += atomic_write(path, dump(tables))
+        self._checkpoint_seq = last
+        self._checkpoint_mtime = path.stat().st_mtime_ns
+        for seq, file in _seq_files(self.root / "changes").items():
+            if seq <= last:
+                with contextlib.suppress(OSError):
+                    file.unlink()
+        self._changes = {s for s in self._changes if s > last}
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        with self._lock.held():
+            self._remove_stale_temp_files()
+            self.refresh()
+            yield
+
+    def _remove_stale_temp_files(self) -> None:
+        for directory in (self.root, self.root / "papers", self.root / "changes"):
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(directory):
+                    if entry.name.startswith(TMP_PREFIX):
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+
+
+def _by_title(papers: dict[str, dict[str, Any]]) -> Any:
+    return lambda pid: (papers[pid].get("title") or papers[pid].get("title_zh") or "").casefold()
+
+
+def _by_upvotes(papers: dict[str, dict[str, Any]]) -> Any:
+    return lambda pid: (papers[pid].get("upvotes") or -1, papers[pid].get("num_comments") or -1)
+
+
+def _by_field(name: str) -> Any:
+    return lambda papers: lambda pid: papers[pid].get(name) or ""
+
+
+# Python's sort is stable: equal keys keep the order papers were added in.
+_SORTERS = {
+    "feed_date": _by_field("feed_date"),
+    "paper_date": _by_field("paper_date"),
+    "upvotes": _by_upvotes,
+    "title": _by_title,
+    "added": _by_field("added_at"),
+}
+
+_DEFAULTS: dict[str, Any] = {"read": False, "starred": False, "tags": [], "note": ""}

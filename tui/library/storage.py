@@ -1,0 +1,161 @@
+"""Crash-safe files for the library: atomic writes, strict reads, an inter-process lock.
+
+Every file of a library is a TinyDB document (tables of documents plus a ``_meta`` table that
+carries the schema version) serialised with orjson. Files are written once, whole, through
+`atomic_write`: a temp file in the same directory, flush, fsync, ``os.replace``, then an fsync of
+the directory. A reader therefore sees the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import MemoryStorage, Storage
+
+SCHEMA_VERSION = 1
+TMP_PREFIX = ".tmp-"
+
+
+class LibraryError(Exception):
+    """The library cannot be opened or written; ``str()`` is a one-line message for people."""
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> int:
+    """Replace ``path`` with ``data`` atomically and durably; returns the bytes written.
+
+    On any failure (disk full, file size limit, fsync or rename error) the temp file is
+    removed, ``path`` keeps its previous content, and LibraryError says what happened.
+    """
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=directory)
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as err:
+        reason = "the disk is full" if err.errno == errno.ENOSPC else err.strerror or str(err)
+        raise LibraryError(
+            f"{path}: could not save ({reason}); the previous version is intact"
+        ) from None
+    fsync_dir(directory)
+    return len(data)
+
+
+def dump(tables: dict[str, dict[str, Any]]) -> bytes:
+    """Serialise TinyDB tables (``{table: {doc_id: doc}}``) plus the schema version."""
+    data = {"_meta": {"1": {"schema": SCHEMA_VERSION}}, **tables}
+    return orjson.dumps(data)
+
+
+def load(path: Path) -> dict[str, dict[str, Any]]:
+    """Read one library file strictly: any damage is a LibraryError naming the file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LibraryError(f"{path}: cannot be read ({err.strerror})") from None
+    if not raw.strip():
+        raise LibraryError(
+            f"{path}: the file is empty; run `papertui doctor` to restore the last good version"
+        )
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise LibraryError(
+            f"{path}: damaged ({err.msg} at byte {err.pos}); "
+            "run `papertui doctor` to restore the last good version"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
+        raise LibraryError(f"{path}: not a papertui library file")
+    schema = next(iter(data["_meta"].values()), {}).get("schema")
+    if schema != SCHEMA_VERSION:
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            raise LibraryError(f"{path}: written by a newer papertui (schema {schema})")
+        raise LibraryError(f"{path}: not a papertui library file (schema {schema!r})")
+    return data
+
+
+def table_docs(data: dict[str, dict[str, Any]], table: str) -> list[dict[str, Any]]:
+    """The documents of one table in document-id order."""
+    docs = data.get(table) or {}
+    return [docs[k] for k in sorted(docs, key=int)]
+
+
+def build_tables(**tables: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Lay out documents the way TinyDB stores them, using TinyDB itself (in memory)."""
+    db = TinyDB(storage=MemoryStorage)
+    for name, docs in tables.items():
+        db.table(name).insert_multiple(docs)
+    return {name: (db.storage.read() or {}).get(name, {}) for name in tables}
+
+
+class ReadOnlyStorage(Storage):
+    """TinyDB storage over one library file, for tools that want TinyDB's query API."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        return load(self.path)
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        raise LibraryError(f"{self.path}: opened read-only")
+
+
+class WriteLock:
+    """The exclusive inter-process lock taken only while the library is being written."""
+
+    def __init__(self, root: Path, timeout: float = 5.0) -> None:
+        self.path = root / ".lock"
+        self.owner = root / ".lock.owner"
+        self.timeout = timeout
+        self._lock = FileLock(str(self.path), timeout=timeout)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        try:
+            self._lock.acquire()
+        except Timeout:
+            holder = ""
+            with contextlib.suppress(OSError):
+                holder = self.owner.read_text().strip()
+            who = f" by process {holder}" if holder else ""
+            raise LibraryError(
+                f"{self.path.parent}: the library is locked{who}; "
+                f"waited {self.timeout:.0f} s, try again when it finishes"
+            ) from None
+        try:
+            with contextlib.suppress(OSError):
+                self.owner.write_text(f"{os.getpid()}\n")
+            yield
+        finally:
+            self._lock.release()
