@@ -304,6 +304,23 @@ class Library:
             "undo_steps": len(self._undoable()),
         }
 
+    def begin_session(self) -> str | None:
+        """Record that an app session starts now; returns when the previous one started."""
+        path = self.root / "session.json"
+        previous = None
+        if path.exists():
+            docs = table_docs(load(path), "session")
+            previous = docs[0].get("started") if docs else None
+        with self._lock.held():
+            atomic_write(path, dump(build_tables(session=[{"started": now_iso()}])))
+        return previous
+
+    def new_since(self, stamp: str | None) -> int:
+        """How many papers were added after ``stamp`` (all of them when it is None)."""
+        if not stamp:
+            return len(self.papers)
+        return sum(1 for p in self.papers.values() if (p.get("added_at") or "") > stamp)
+
     # ------------------------------------------------------------------ importing
     def _put_paper(self, doc: dict[str, Any]) -> None:
         pid = doc["id"]
