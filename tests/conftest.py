@@ -1,0 +1,41 @@
+"""Shared fixtures: the bundled sample feeds and libraries built from them."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library
+from tui.sources import load_source
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS = ROOT / "data" / "feeds"
+TODAY = date(2026, 11, 22)
+
+
+def import_files(lib: Library, paths: list[Path]) -> list:
+    """Import feed files into ``lib`` the way the CLI does; returns the reports."""
+    loaded = [
+        load_source(str(p), today=TODAY, imported_at="2026-11-22T08:00:00+00:00") for p in paths
+    ]
+    return lib.import_feeds((item.result, item.source) for item in loaded)
+
+
+@pytest.fixture
+def feeds_dir() -> Path:
+    return FEEDS
+
+
+@pytest.fixture
+def empty_library(tmp_path: Path) -> Library:
+    return Library.open(tmp_path / "lib")
+
+
+@pytest.fixture
+def sample_library(tmp_path: Path) -> Library:
+    """A library holding every bundled sample feed."""
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, sorted(p for p in FEEDS.iterdir() if p.is_file()))
+    return lib
