@@ -1,0 +1,239 @@
+"""The library: merging across feeds, idempotent import, state, undo, durability, queries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tui.feeds import ParseResult
+from tui.library import Library, LibraryError, QueryError
+from tui.library import core as library_core
+from tui.models import Paper, Source
+
+from .conftest import FEEDS, TODAY, import_files
+
+HF_TEXT = FEEDS / "hf-daily-papers.txt"
+DIGEST = FEEDS / "digest-dit-acceleration.txt"
+ARXIVDAILY = FEEDS / "arxivdaily-image-generation.txt"
+TEXT_FEEDS = [DIGEST, FEEDS / "digest-text-to-image.txt", FEEDS / "digest-diffusion-caching.txt"]
+
+
+def _source(fmt: str, digest: str, feed_date: str | None = "2026-06-18") -> Source:
+    return Source(format=fmt, origin=f"/feeds/{digest}", feed_date=feed_date, digest=digest)
+
+
+def _files(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".lock")
+    }
+
+
+def test_sample_feeds_import_with_expected_counts(empty_library: Library) -> None:
+    reports = import_files(empty_library, [HF_TEXT, *TEXT_FEEDS, ARXIVDAILY])
+    found = {Path(r.origin).name: (r.found, r.new) for r in reports}
+    assert found["hf-daily-papers.txt"] == (82, 82)
+    assert found["digest-dit-acceleration.txt"] == (5, 5)
+    assert found["arxivdaily-image-generation.txt"] == (4, 4)
+    assert len(empty_library) == 82 + 15 + 4
+    uniflow = [p for p in empty_library.papers.values() if p["title"].startswith("UniFlow:")]
+    assert len(uniflow) == 2
+
+
+def test_reimport_adds_nothing_and_keeps_state(empty_library: Library) -> None:
+    import_files(empty_library, [HF_TEXT, ARXIVDAILY])
+    pid = empty_library.resolve("2606.19162")
+    empty_library.set_state([pid], "star", starred=True, add_tags=["rl"])
+    before_files = _files(empty_library.root)
+    before_state = dict(empty_library.raw_state(pid))
+    reports = import_files(empty_library, [HF_TEXT, ARXIVDAILY])
+    assert [(r.new, r.merged, r.unchanged) for r in reports] == [(0, 0, 82), (0, 0, 4)]
+    assert _files(empty_library.root) == before_files  # nothing was rewritten
+    reopened = Library.open(empty_library.root)
+    assert reopened.raw_state(pid) == before_state
+    assert len(reopened) == 86
+
+
+def test_gbk_copy_of_a_feed_adds_nothing(empty_library: Library, tmp_path: Path) -> None:
+    import_files(empty_library, [DIGEST])
+    gbk = tmp_path / "digest-gbk.txt"
+    gbk.write_bytes(DIGEST.read_text(encoding="utf-8").replace("\n", "\r\n").encode("gb18030"))
+    before = _files(empty_library.root)
+    (report,) = import_files(empty_library, [gbk])
+    assert (report.found, report.new, report.merged, report.unchanged) == (5, 0, 0, 5)
+    assert _files(empty_library.root) == before
+
+
+def test_same_paper_from_digest_and_arxivdaily_merges(empty_library: Library) -> None:
+    digest = Paper(
+        title_zh="Shiva-DiT:基于残差的可微分Top-k选择",
+        authors=["Jiaji Zhang", "Hailiang Zhao"],
+        author_count=12,
+        contribution_zh="提出了一种名为Shiva-DiT的方法",
+        abstract="Diffusion Transformers (DiTs) incur prohibitive costs. We achieve a "
+        "1.54$\\times$ wall-clock speedup with superior fidelity compared to existing baselines.",
+    )
+    daily = Paper(
+        arxiv_id="2602.01234",
+        title="Shiva-DiT: Residual-Based Differentiable Top-k Selection",
+        categories=["cs.CV", "cs.LG"],
+        abstract="Diffusion Transformers (DiTs) incur prohibitive costs.  We achieve a "
+        "1.54times wall-clock speedup with superior fidelity compared to existing baselines.",
+        feed_date="2026-06-18",
+    )
+    empty_library.import_feeds([(ParseResult("digest", [digest]), _source("digest", "a", None))])
+    (report,) = empty_library.import_feeds(
+        [(ParseResult("arxivdaily", [daily]), _source("arxivdaily", "b"))]
+    )
+    assert (report.new, report.merged) == (0, 1)
+    assert len(empty_library) == 1
+    (paper,) = [empty_library.get(pid) for pid in empty_library.papers]
+    assert paper.title.startswith("Shiva-DiT: Residual")
+    assert paper.title_zh.startswith("Shiva-DiT:基于")
+    assert paper.contribution_zh and paper.author_count == 12
+    assert paper.arxiv_id == "2602.01234" and paper.categories == ["cs.CV", "cs.LG"]
+    assert [s.format for s in paper.sources] == ["digest", "arxivdaily"]
+    assert empty_library.resolve("https://arxiv.org/abs/2602.01234v2") == paper.id
+
+
+def test_shared_short_name_or_different_ids_are_not_merged(empty_library: Library) -> None:
+    a = Paper(title="UniFlow: A Unified Pixel Flow Tokenizer", abstract="x" * 100)
+    b = Paper(title="UniFlow: Unifying Speech Front-End Tasks", abstract="y" * 100)
+    c = Paper(arxiv_id="2601.00001", title="Same Title For Two Ids", abstract="z" * 100)
+    d = Paper(arxiv_id="2601.00002", title="Same Title For Two Ids", abstract="z" * 100)
+    empty_library.import_feeds([(ParseResult("hf-text", [a, b, c, d]), _source("hf-text", "u"))])
+    assert len(empty_library) == 4
+
+
+def test_state_changes_and_undo_survive_reopen(sample_library: Library) -> None:
+    ids = sample_library.query("", sort="title")[:3]
+    sample_library.set_state(ids[:1], "star", starred=True)
+    sample_library.set_state(ids, "mark read", read=True)
+    sample_library.set_state(ids[:1], "note", note="check the ablations")
+    reopened = Library.open(sample_library.root)
+    assert reopened.state(ids[0]).note == "check the ablations"
+    assert all(reopened.state(i).read for i in ids)
+    assert reopened.undo() == "note"
+    assert reopened.state(ids[0]).note == ""
+    assert reopened.undo() == "mark read"  # the bulk change is one step
+    assert not any(reopened.state(i).read for i in ids)
+    again = Library.open(sample_library.root)
+    assert again.state(ids[0]).starred and not again.state(ids[1]).read
+    assert again.undo() == "star"
+    assert again.undo() is None
+    assert again.state(ids[0]).is_default()
+
+
+def test_star_writes_one_small_file(sample_library: Library) -> None:
+    before = _files(sample_library.root)
+    written = sample_library.bytes_written
+    pid = next(iter(sample_library.papers))
+    sample_library.set_state([pid], "star", starred=True)
+    after = _files(sample_library.root)
+    added = set(after) - set(before)
+    assert len(added) == 1 and next(iter(added)).startswith("changes" + os.sep)
+    assert all(after[name] == before[name] for name in before)  # no existing file rewritten
+    assert sample_library.bytes_written - written < 600
+
+
+def test_checkpoint_folds_changes_and_keeps_undo(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 10)
+    ids = list(sample_library.papers)[:25]
+    for pid in ids:
+        sample_library.set_state([pid], "star", starred=True)
+    assert (sample_library.root / "state.json").exists()
+    assert len(list((sample_library.root / "changes").iterdir())) < 10
+    reopened = Library.open(sample_library.root)
+    assert sum(1 for pid in ids if reopened.state(pid).starred) == 25
+    assert reopened.undo() == "star"
+    assert not Library.open(sample_library.root).state(ids[-1]).starred
+
+
+def test_two_handles_do_not_lose_each_others_changes(sample_library: Library) -> None:
+    other = Library.open(sample_library.root)
+    ids = list(sample_library.papers)[:40]
+    for i, pid in enumerate(ids):
+        (sample_library if i % 2 else other).set_state([pid], "star", starred=True)
+    assert Library.open(sample_library.root).stats()["starred"] == 40
+    assert other.refresh() and other.stats()["starred"] == 40
+
+
+def test_failed_write_leaves_library_intact(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = next(iter(sample_library.papers))
+
+    def boom(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(LibraryError, match="disk is full"):
+        sample_library.set_state([pid], "star", starred=True)
+    monkeypatch.undo()
+    leftovers = [p for p in sample_library.root.rglob(".tmp-*")]
+    assert leftovers == []
+    assert not Library.open(sample_library.root).state(pid).starred
+
+
+def test_damaged_file_is_reported_and_never_overwritten(sample_library: Library) -> None:
+    pid = next(iter(sample_library.papers))
+    sample_library.set_state([pid], "star", starred=True)
+    (change,) = list((sample_library.root / "changes").iterdir())
+    damaged = change.read_bytes()[:-7]
+    change.write_bytes(damaged)
+    with pytest.raises(LibraryError) as err:
+        Library.open(sample_library.root)
+    assert str(change) in str(err.value) and "damaged" in str(err.value)
+    assert change.read_bytes() == damaged
+
+
+def test_db_path_that_is_not_a_library(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    with pytest.raises(LibraryError, match="is a file"):
+        Library.open(a_file)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(LibraryError, match="not a papertui library"):
+        Library.open(tmp_path / "photos")
+    assert a_file.read_text() == "mine"
+
+
+def test_queries_and_filters(sample_library: Library) -> None:
+    lib = sample_library
+    pid = lib.resolve("2606.18765")
+    lib.set_state([pid], "tag", add_tags=["spectral"])
+    lib.set_state([pid], "star", starred=True)
+    assert lib.query("tag:spectral") == [pid]
+    assert lib.query("is:starred") == [pid]
+    assert pid not in lib.query("-is:starred")
+    assert lib.query("spectraldit cat:cs.CV") == [pid]
+    assert set(lib.query("source:arxivdaily")) >= {pid}
+    assert all(
+        lib.raw(p).get("feed_date", "") >= "2026-06-01" for p in lib.query("since:2026-06-01")
+    )
+    assert lib.query("author:jiayu") == [pid]
+    hf = lib.query("source:hf")
+    assert len(hf) >= 82
+    assert lib.query("is:unread", sort="title") != lib.query(
+        "is:unread", sort="title", reverse=False
+    )
+    with pytest.raises(QueryError, match="since"):
+        lib.query("since:yesterday")
+    with pytest.raises(QueryError):
+        lib.query("is:maybe")
+
+
+def test_sorting_by_upvotes_and_paper_date(sample_library: Library) -> None:
+    by_date = sample_library.query("source:hf", sort="paper_date")
+    dates = [sample_library.raw(p).get("paper_date") or "" for p in by_date]
+    assert dates == sorted(dates, reverse=True)
+    by_comments = sample_library.query("source:hf", sort="upvotes")
+    first = sample_library.raw(by_comments[0])
+    assert (first.get("upvotes") or first.get("num_comments") or 0) > 0
+    assert TODAY.year == 2026
