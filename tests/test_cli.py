@@ -1,0 +1,218 @@
+"""The real `papertui` command line, driven through subprocesses."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from .conftest import FEEDS
+
+DIGEST = FEEDS / "digest-dit-acceleration.txt"
+ARXIVDAILY = FEEDS / "arxivdaily-image-generation.txt"
+HF_TEXT = FEEDS / "hf-daily-papers.txt"
+
+
+def run(
+    *args: str, db: Path | None = None, stdin: bytes | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    full_env.pop("DISPLAY", None)
+    full_env.pop("WAYLAND_DISPLAY", None)
+    cmd = [sys.executable, "-m", "tui", *args]
+    if db is not None:
+        cmd += ["--db", str(db)]
+    proc = subprocess.run(
+        cmd, input=stdin, capture_output=True, env=full_env, timeout=120, check=False
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    )
+
+
+def stats(db: Path) -> dict:
+    result = run("stats", "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_help_on_every_command() -> None:
+    top = run("--help")
+    assert top.returncode == 0 and "--demo" in top.stdout
+    for command in ("import", "list", "export", "star", "read", "tag", "undo", "stats"):
+        result = run(command, "--help")
+        assert result.returncode == 0, command
+        assert "--db" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_import_directory_reports_per_source_and_is_idempotent(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    first = run("import", str(FEEDS), db=db)
+    assert first.returncode == 0, first.stderr
+    assert "hf-daily-papers.txt  hf-text: 82 found, 82 new, 0 merged" in first.stdout
+    assert "digest-text-to-image.txt  digest: 5 found, 5 new" in first.stdout
+    total = stats(db)["papers"]
+    second = run("import", str(FEEDS), db=db)
+    assert second.returncode == 0
+    assert " 0 new" in second.stdout and " new," not in second.stdout.replace(" 0 new,", "")
+    assert stats(db)["papers"] == total
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+        (b"Dear diary, today I read nothing at all.\nThe end.\n", "not a recognised feed"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_stores_nothing(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    result = run("import", str(bad), db=tmp_path / "lib")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and expected in lines[0]
+    assert "Traceback" not in result.stderr
+    assert stats(tmp_path / "lib")["papers"] == 0
+
+
+def test_cut_off_feed_is_rejected_whole(tmp_path: Path) -> None:
+    text = DIGEST.read_text(encoding="utf-8").split("\n")
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(text[:-5]), encoding="utf-8")
+    result = run("import", str(cut), db=tmp_path / "lib")
+    assert result.returncode == 1 and "cut off" in result.stderr and str(cut) in result.stderr
+    assert stats(tmp_path / "lib")["papers"] == 0
+
+
+def test_good_and_bad_sources_together(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02")
+    result = run("import", str(DIGEST), str(bad), db=tmp_path / "lib")
+    assert result.returncode == 1
+    assert "5 new" in result.stdout and str(bad) in result.stderr
+    assert stats(tmp_path / "lib")["papers"] == 5
+
+
+def test_import_from_stdin_and_env_db(tmp_path: Path) -> None:
+    db = tmp_path / "envlib"
+    result = run("import", "-", stdin=ARXIVDAILY.read_bytes(), env={"PAPERTUI_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    assert "<stdin>  arxivdaily: 4 found, 4 new" in result.stdout
+    assert (db / "papertui.json").exists()
+
+
+def test_clipboard_without_display_says_what_to_do(tmp_path: Path) -> None:
+    result = run("import", "--clipboard", db=tmp_path / "lib")
+    assert result.returncode == 1
+    assert "clipboard" in result.stderr and "papertui import" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "daily.txt").write_bytes(ARXIVDAILY.read_bytes())
+    handler = lambda *a, **kw: _Handler(*a, directory=str(root), **kw)  # noqa: E731
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+def test_import_from_url(tmp_path: Path, server: str) -> None:
+    result = run("import", f"{server}/daily.txt", db=tmp_path / "lib")
+    assert result.returncode == 0, result.stderr
+    assert "arxivdaily: 4 found, 4 new" in result.stdout
+    missing = run("import", f"{server}/nope.txt", db=tmp_path / "lib")
+    assert missing.returncode == 1 and "404" in missing.stderr
+    ftp = run("import", "ftp://127.0.0.1/x", db=tmp_path / "lib")
+    assert ftp.returncode == 1 and "only http and https" in ftp.stderr
+
+
+def test_list_filters_and_json(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    run("import", str(FEEDS), db=db)
+    assert run("star", "2606.18765", "2606.19162", db=db).returncode == 0
+    assert run("tag", "2606.18765", "--add", "spectral", db=db).returncode == 0
+    assert run("read", "2606.19162", db=db).returncode == 0
+    starred = json.loads(run("list", "--starred", "--json", db=db).stdout)
+    assert {p["arxiv_id"] for p in starred} == {"2606.18765", "2606.19162"}
+    unread_starred = json.loads(run("list", "--starred", "--unread", "--json", db=db).stdout)
+    assert [p["arxiv_id"] for p in unread_starred] == ["2606.18765"]
+    tagged = json.loads(run("list", "--tag", "spectral", "--json", db=db).stdout)
+    assert [p["state"]["tags"] for p in tagged] == [["spectral"]]
+    search = json.loads(run("list", "--search", "UniFlow", "--json", db=db).stdout)
+    assert len(search) == 2
+    by_source = json.loads(run("list", "--source", "digest", "--json", db=db).stdout)
+    assert len(by_source) == 15
+    since = json.loads(run("list", "--since", "2026-06-18", "--json", db=db).stdout)
+    assert all(p["feed_date"] >= "2026-06-18" for p in since) and since
+    text = run("list", "--starred", db=db)
+    assert "SpectralDiT" in text.stdout and "2 shown" in text.stdout
+    bad = run("list", "--since", "last week", db=db)
+    assert bad.returncode == 1 and "since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_state_commands_and_undo(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    run("import", str(ARXIVDAILY), db=db)
+    assert run("star", "2606.19151", db=db).returncode == 0
+    assert stats(db)["starred"] == 1
+    assert "undone: star" in run("undo", db=db).stdout
+    assert stats(db)["starred"] == 0
+    assert "nothing to undo" in run("undo", db=db).stdout
+    missing = run("star", "9999.99999", db=db)
+    assert missing.returncode == 1 and "no such paper" in missing.stderr
+
+
+def test_export_markdown_escapes_feed_text(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    hostile = ARXIVDAILY.read_text(encoding="utf-8").replace(
+        "SpectralDiT: Timestep-Conditioned", "*bold* | <script>alert(1)</script> [x](javascript:y)"
+    )
+    feed = tmp_path / "hostile.txt"
+    feed.write_text(hostile, encoding="utf-8")
+    run("import", str(feed), db=db)
+    run("star", "2606.18765", "2606.19162", db=db)
+    run("tag", "2606.18765", "-a", "spectral", db=db)
+    out = tmp_path / "out.md"
+    result = run("export", "-o", str(out), db=db)
+    assert result.returncode == 0 and "2 papers exported" in result.stderr
+    markdown = out.read_text(encoding="utf-8")
+    html = MarkdownIt("commonmark").render(markdown)
+    assert "<script>" not in html and 'href="javascript' not in html
+    assert "*bold* | &lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:y)" in html
+    assert "<h2>spectral</h2>" in html and "<h2>Untagged</h2>" in html
+    assert 'href="https://arxiv.org/abs/2606.18765"' in html
+    assert markdown.index("## spectral") < markdown.index("## Untagged")
+    stdout = run("export", db=db)
+    assert stdout.stdout == markdown
+
+
+def test_demo_uses_a_throwaway_library(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path), "PAPERTUI_DB": ""}
+    result = run("--demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "UniFlow" in result.stdout and "papers" in result.stdout
+    assert not (tmp_path / "data").exists()
