@@ -21,11 +21,11 @@ from rich.text import Text
 from .clipboard import ClipboardError, copy
 from .export import badge, export_markdown
 from .feeds import FeedError
-from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
+from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
 from .library.core import now_iso
 from .sources import Loaded, expand, load_source
 
-COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats")
+COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
@@ -162,6 +162,15 @@ def build_command_parser() -> argparse.ArgumentParser:
         "stats", parents=[db], help="library statistics", description="Library statistics."
     )
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "doctor",
+        parents=[db],
+        help="check the library's files; --repair restores the last good version",
+        description="Check every file of the library. With --repair, damaged files are moved "
+        "to quarantine/ and the last good version is restored where one exists.",
+    )
+    p.add_argument("--repair", action="store_true", help="fix what was found")
     return parser
 
 
@@ -378,6 +387,25 @@ def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console
     return EXIT_OK
 
 
+def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+    findings = doctor.check(db)
+    if not findings:
+        out.print(Text(f"{db}: healthy"))
+        return EXIT_OK
+    for f in findings:
+        out.print(Text(f"{f.path}: {f.problem}"), soft_wrap=True)
+        out.print(Text(f"  repair: {f.remedy}", style="dim"), soft_wrap=True)
+    if f.path == db or not args.repair:
+        if not args.repair:
+            out.print(Text("run `papertui doctor --repair` to fix these"))
+        return EXIT_ERROR
+    for action in doctor.repair(db):
+        out.print(Text(action), soft_wrap=True)
+    lib = Library.open(db)
+    out.print(Text(f"{db}: repaired; {len(lib)} papers, {lib.stats()['starred']} starred"))
+    return EXIT_OK
+
+
 HANDLERS: dict[str, Any] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -453,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(Text(f"demo: a throwaway library in {db}"), style="dim")
         else:
             db = getattr(args, "db", None) or default_db()
+        if is_command and args.command == "doctor":
+            return cmd_doctor(db, args, out, err)
         lib = Library.open(db)
         if is_command:
             return HANDLERS[args.command](lib, args, out, err)

@@ -40,6 +40,7 @@ from .storage import (
     LibraryError,
     WriteLock,
     atomic_write,
+    backup,
     build_tables,
     dump,
     load,
@@ -488,18 +489,26 @@ class Library:
         self.history = [c for c in self.history if c.seq in keep or c.undo_of in keep]
 
     def _checkpoint(self) -> None:
-        """Fold the change files into state.json (atomically), then remove them."""
+        """Fold the change files into state.json (atomically).
+
+        The previous checkpoint is kept as ``state.json.bak`` together with the change files
+        written since it, so `papertui doctor --repair` can rebuild the current state from
+        them if ``state.json`` is ever damaged. Older change files are removed.
+        """
         last = max(self._changes)
+        previous = self._checkpoint_seq
         self._trim_history()
         states = [{"id": pid, **s} for pid, s in self.states.items()]
         history = [c.__dict__ for c in self.history]
         tables = build_tables(checkpoint=[{"last_seq": last}], state=states, history=history)
         path = self.root / "state.json"
+        if path.exists():
+            backup(path)
         self.bytes_written += atomic_write(path, dump(tables))
         self._checkpoint_seq = last
         self._checkpoint_mtime = path.stat().st_mtime_ns
         for seq, file in _seq_files(self.root / "changes").items():
-            if seq <= last:
+            if seq <= previous:
                 with contextlib.suppress(OSError):
                     file.unlink()
         self._changes = {s for s in self._changes if s > last}

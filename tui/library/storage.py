@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,20 @@ def atomic_write(path: Path, data: bytes) -> int:
     return len(data)
 
 
+def backup(path: Path) -> Path:
+    """Keep the current ``path`` as ``path.bak`` (atomically: the old .bak or the new one)."""
+    bak = path.with_name(path.name + ".bak")
+    tmp = path.with_name(TMP_PREFIX + path.name + ".bak")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        os.link(path, tmp)
+    except OSError:
+        shutil.copy2(path, tmp)
+    os.replace(tmp, bak)
+    return bak
+
+
 def dump(tables: dict[str, dict[str, Any]]) -> bytes:
     """Serialise TinyDB tables (``{table: {doc_id: doc}}``) plus the schema version."""
     data = {"_meta": {"1": {"schema": SCHEMA_VERSION}}, **tables}
@@ -85,14 +100,15 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
         raise LibraryError(f"{path}: cannot be read ({err.strerror})") from None
     if not raw.strip():
         raise LibraryError(
-            f"{path}: the file is empty; run `papertui doctor` to restore the last good version"
+            f"{path}: the file is empty; "
+            "run `papertui doctor --repair` to restore the last good version"
         )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise LibraryError(
             f"{path}: damaged ({err.msg} at byte {err.pos}); "
-            "run `papertui doctor` to restore the last good version"
+            "run `papertui doctor --repair` to restore the last good version"
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
         raise LibraryError(f"{path}: not a papertui library file")
