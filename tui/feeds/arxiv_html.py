@@ -1,0 +1,225 @@
+"""Format E: a saved arXiv listing page (HTML), e.g. ``/list/cs.CV/new``.
+
+Entries are ``<dt>``/``<dd>`` pairs in ``<dl id="articles">``; ``<h3>`` headings split them into
+new submissions, cross-lists and replacements and carry the listing's date. The page is parsed
+with BeautifulSoup's ``html.parser`` because it records each element's source line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from ..models import Paper
+from ..text import arxiv_id
+from .base import FeedError, ParseContext, ParseResult, Skipped
+
+# Plain-text patterns (applied to text values, never to markup).
+_CATEGORY = re.compile(r"\(([a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?)\)\s*$")
+_LONG_DATE = re.compile(r"\b(\d{1,2}) ([A-Za-z]+) (\d{4})\b")  # "Friday, 19 June 2026"
+_SHORT_DATE = re.compile(r"\b(\d{1,2}) ([A-Za-z]{3}) (\d{2})\b")  # "Fri, 19 Jun 26"
+
+
+class ArxivHtmlFormat:
+    name = "arxiv-html"
+    label = "arXiv listing (HTML)"
+    badge = "arXiv"
+
+    def sniff(self, text: str) -> float:
+        head = text[:4096].lstrip().lower()
+        if not head.startswith("<"):
+            return 0.0
+        lower = text.lower()
+        if "arxiv" not in lower:
+            return 0.0
+        articles = any(
+            m in lower for m in ("<dl id='articles'", '<dl id="articles"', "<dl id=articles")
+        )
+        if articles and "list-title" in lower:
+            return 1.0
+        if articles or ("list-title" in lower and "<dt" in lower):
+            return 0.7
+        if "<html" in head and "arxiv.org" in lower and "/list/" in lower:
+            return 0.5  # an arXiv listing page, perhaps cut off before its entries
+        return 0.0
+
+    def parse(self, text: str, ctx: ParseContext) -> ParseResult:
+        if "</html>" not in text[-65536:].lower():
+            raise FeedError(f"{ctx.origin}: cut off before the end of the page: expected </html>")
+        try:
+            return _parse(text, ctx)
+        except RecursionError:
+            raise FeedError(f"{ctx.origin}: nested too deeply to be an arXiv listing") from None
+
+
+FORMAT = ArxivHtmlFormat()
+
+
+def _parse(text: str, ctx: ParseContext) -> ParseResult:
+    soup = BeautifulSoup(text, "html.parser")
+    lists = [dl for dl in soup.find_all("dl") if dl.get("id") == "articles"]
+    if not lists:
+        lists = [dl for dl in soup.find_all("dl") if dl.find("dt")]
+    if not lists:
+        raise FeedError(f'{ctx.origin}: no arXiv listing: expected <dl id="articles">')
+    allowed = {id(dl) for dl in lists}
+
+    result = ParseResult(format=FORMAT.name)
+    section = ""
+    pending: Tag | None = None
+    for el in soup.find_all(["h3", "dt", "dd"]):
+        if el.name == "h3":
+            heading = _line_text(el)
+            found = _section(heading)
+            if found is not None:
+                section = found
+            if result.feed_date is None:
+                result.feed_date = _heading_date(heading)
+            continue
+        if id(el.find_parent("dl")) not in allowed:
+            continue
+        if el.name == "dt":
+            if pending is not None:
+                result.skipped.append(Skipped(_line(pending), "entry without its <dd> details"))
+            pending = el
+            continue
+        if pending is None:
+            result.skipped.append(Skipped(_line(el), "<dd> details without their <dt> entry"))
+            continue
+        dt, pending = pending, None
+        paper, reason = _entry(dt, el, section)
+        if paper is None:
+            result.skipped.append(Skipped(_line(dt), reason))
+        else:
+            result.papers.append(paper)
+    if pending is not None:
+        result.skipped.append(Skipped(_line(pending), "entry without its <dd> details"))
+    if not result.papers:
+        reasons = f" ({len(result.skipped)} malformed)" if result.skipped else ""
+        raise FeedError(f"{ctx.origin}: no entries in the arXiv listing{reasons}")
+    for paper in result.papers:
+        paper.feed_date = result.feed_date
+    return result
+
+
+def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
+    aid = None
+    for link in dt.find_all("a", href=True):
+        href = str(link.get("href", ""))
+        if "/abs/" in href:
+            aid = arxiv_id(href.split("/abs/", 1)[1]) or arxiv_id(link.get_text())
+            if aid:
+                break
+    if aid is None:
+        aid = arxiv_id(_line_text(dt).replace("arXiv:", " "))
+    if aid is None:
+        return None, "entry without an arXiv id"
+    title = _field(dd, "list-title")
+    if not title:
+        return None, f"arXiv:{aid} has no title"
+    announce = section or _marker_type(_line_text(dt))
+    abstract_tag = dd.find("p", class_="mathjax")
+    paper = Paper(
+        arxiv_id=aid,
+        title=title,
+        authors=_authors(dd),
+        abstract=_line_text(abstract_tag) if isinstance(abstract_tag, Tag) else "",
+        categories=_categories(dd),
+        comments=_field(dd, "list-comments"),
+        announce_type=announce,
+        abs_url=f"https://arxiv.org/abs/{aid}",
+        pdf_url=f"https://arxiv.org/pdf/{aid}",
+        line=dt.sourceline,
+    )
+    return paper, ""
+
+
+def _line(tag: Tag) -> int:
+    return tag.sourceline or 1
+
+
+def _line_text(tag: Tag) -> str:
+    return " ".join(tag.get_text(" ").split())
+
+
+def _text_without_descriptor(tag: Tag) -> str:
+    """The tag's text without its ``<span class="descriptor">Title:</span>`` label."""
+    parts = []
+    for piece in tag.descendants:
+        if not isinstance(piece, NavigableString) or type(piece) is not NavigableString:
+            continue
+        parent = piece.parent
+        if parent is not None and "descriptor" in (parent.get("class") or []):
+            continue
+        parts.append(str(piece))
+    return " ".join(" ".join(parts).split())
+
+
+def _field(dd: Tag, css_class: str) -> str:
+    tag = dd.find("div", class_=css_class)
+    return _text_without_descriptor(tag) if isinstance(tag, Tag) else ""
+
+
+def _authors(dd: Tag) -> list[str]:
+    tag = dd.find("div", class_="list-authors")
+    if not isinstance(tag, Tag):
+        return []
+    links = [_line_text(a) for a in tag.find_all("a")]
+    names = links or _text_without_descriptor(tag).split(",")
+    return [n for n in (" ".join(n.split()) for n in names) if n]
+
+
+def _categories(dd: Tag) -> list[str]:
+    """Category codes from ``div.list-subjects``, the primary subject first."""
+    tag = dd.find("div", class_="list-subjects")
+    if not isinstance(tag, Tag):
+        return []
+    codes: list[str] = []
+    primary = tag.find("span", class_="primary-subject")
+    subjects = [_line_text(primary)] if isinstance(primary, Tag) else []
+    subjects += _text_without_descriptor(tag).split(";")
+    for subject in subjects:
+        m = _CATEGORY.search(subject.strip())
+        if m and m.group(1) not in codes:
+            codes.append(m.group(1))
+    return codes
+
+
+def _section(heading: str) -> str | None:
+    h = heading.lower()
+    if h.startswith("new submissions"):
+        return "new"
+    if h.startswith("cross"):
+        return "cross"
+    if h.startswith("replace"):
+        return "replace"
+    return None
+
+
+def _marker_type(dt_text: str) -> str:
+    """Announce type from the entry's own marker, for pages without section headings."""
+    lower = dt_text.lower()
+    if "(cross-list from" in lower:
+        return "cross"
+    if "(replaced)" in lower:
+        return "replace"
+    return ""
+
+
+def _heading_date(heading: str) -> str | None:
+    """``Showing new listings for Friday, 19 June 2026`` (or ``… for Fri, 19 Jun 26``)."""
+    for pattern, fmt in (
+        (_LONG_DATE, "%d %B %Y"),
+        (_LONG_DATE, "%d %b %Y"),
+        (_SHORT_DATE, "%d %b %y"),
+    ):
+        m = pattern.search(heading)
+        if not m:
+            continue
+        try:
+            return datetime.strptime(" ".join(m.groups()), fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
