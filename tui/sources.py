@@ -87,8 +87,13 @@ class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def fetch_url(url: str, timeout: float = URL_TIMEOUT, max_bytes: int = MAX_FEED_BYTES) -> bytes:
-    """Download an http(s) URL with a timeout, a redirect limit and a size cap."""
+def fetch_url(
+    url: str,
+    timeout: float = URL_TIMEOUT,
+    max_bytes: int = MAX_FEED_BYTES,
+    max_seconds: float = URL_MAX_SECONDS,
+) -> bytes:
+    """Download an http(s) URL with a timeout, a redirect limit, a size and a time cap."""
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https URLs can be imported")
@@ -105,7 +110,7 @@ def fetch_url(url: str, timeout: float = URL_TIMEOUT, max_bytes: int = MAX_FEED_
                 )
             chunks, total = [], 0
             while True:
-                chunk = response.read(65536)
+                chunk = response.read1(65536)  # what has arrived: a slow drip can't hide
                 if not chunk:
                     break
                 total += len(chunk)
@@ -113,8 +118,8 @@ def fetch_url(url: str, timeout: float = URL_TIMEOUT, max_bytes: int = MAX_FEED_
                     raise FeedError(
                         f"{url}: larger than the {max_bytes // (1024 * 1024)} MB a feed may be"
                     )
-                if time.monotonic() - started > URL_MAX_SECONDS:
-                    raise FeedError(f"{url}: download took longer than {URL_MAX_SECONDS:.0f} s")
+                if time.monotonic() - started > max_seconds:
+                    raise FeedError(f"{url}: download took longer than {max_seconds:.0f} s")
                 chunks.append(chunk)
             return b"".join(chunks)
     except urllib.error.HTTPError as err:

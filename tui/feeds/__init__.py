@@ -140,6 +140,8 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
         try:
             result = fmt.parse(text, ctx)
         except FeedError as err:
+            if "cut off" in str(err):
+                raise  # the right format, but incomplete: never fall back to a worse guess
             errors.append(str(err))
             continue
         if result.papers:

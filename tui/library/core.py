@@ -112,9 +112,18 @@ class Library:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, root: Path | str, *, lock_timeout: float = 5.0) -> Library:
-        """Open (creating if needed) the library at ``root``; LibraryError if it is unusable."""
+    def open(cls, root: Path | str, *, lock_timeout: float | None = None) -> Library:
+        """Open (creating if needed) the library at ``root``; LibraryError if it is unusable.
+
+        ``lock_timeout`` (default: $PAPERTUI_LOCK_TIMEOUT or 5 s) is how long a write waits
+        for another process's write to finish.
+        """
         root = Path(root).expanduser()
+        if lock_timeout is None:
+            try:
+                lock_timeout = float(os.environ.get("PAPERTUI_LOCK_TIMEOUT", "5"))
+            except ValueError:
+                lock_timeout = 5.0
         if root.exists() and not root.is_dir():
             raise LibraryError(
                 f"{root}: is a file, not a papertui library (a library is a directory; "
