@@ -51,8 +51,8 @@ def atomic_write(path: Path, data: bytes) -> int:
     removed, ``path`` keeps its previous content, and LibraryError says what happened.
     """
     directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=directory)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=directory)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
