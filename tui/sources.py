@@ -19,6 +19,7 @@ from pathlib import Path
 from .clipboard import ClipboardError, paste
 from .feeds import MAX_FEED_BYTES, FeedError, ParseResult, decode, parse_text, text_digest
 from .models import Source
+from .text import clean_line
 
 URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
@@ -123,9 +124,16 @@ def fetch_url(
                 chunks.append(chunk)
             return b"".join(chunks)
     except urllib.error.HTTPError as err:
-        raise FeedError(f"{url}: the server answered {err.code} {err.reason}") from None
+        if 300 <= err.code < 400:
+            target = urllib.parse.urlsplit((err.headers or {}).get("Location", "")).scheme
+            if target and target.lower() not in ("http", "https"):
+                raise FeedError(f"{url}: redirected to a {target} URL, refused") from None
+            raise FeedError(f"{url}: more than {MAX_REDIRECTS} redirects, gave up") from None
+        reason = clean_line(str(err.reason))[:80]  # the server's words: untrusted
+        raise FeedError(f"{url}: the server answered {err.code} {reason}") from None
     except urllib.error.URLError as err:
-        raise FeedError(f"{url}: cannot be fetched ({err.reason})") from None
+        reason = clean_line(str(err.reason))[:120]
+        raise FeedError(f"{url}: cannot be fetched ({reason})") from None
     except TimeoutError:
         raise FeedError(f"{url}: no answer within {timeout:.0f} s") from None
     except OSError as err:
