@@ -91,7 +91,12 @@ def _decode_unmarked(data: bytes, origin: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
-        if err.reason == "unexpected end of data" and err.end == len(data):
+        # Cut off mid-character, unless nothing before it was UTF-8 (then it is likely GBK).
+        if (
+            err.reason == "unexpected end of data"
+            and err.end == len(data)
+            and not data[: err.start].isascii()
+        ):
             raise FeedError(
                 f"{origin}: cut off in the middle of a UTF-8 character at byte {err.start}"
             ) from None
