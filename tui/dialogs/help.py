@@ -1,0 +1,61 @@
+"""The `?` screen: every key, grouped, built from the same binding data as the palette."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HelpRow = tuple[str, str, str]  # section, keys, description
+
+
+class HelpScreen(ModalScreen[None]):
+    """All the keys, so nobody has to remember them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+        Binding("j,down", "scroll(1)", "Scroll", show=False, id="help.down"),
+        Binding("k,up", "scroll(-1)", "Scroll", show=False, id="help.up"),
+    ]
+    """Esc, q or ? closes; j/k scroll."""
+
+    def __init__(self, rows: Sequence[HelpRow], notes: Sequence[str] = ()) -> None:
+        super().__init__(classes="dialog-screen")
+        self.rows = list(rows)
+        self.notes = list(notes)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help", classes="dialog"):
+            yield Static(Content("papertui — keys"), classes="dialog-title")
+            with VerticalScroll(id="help-body"):
+                yield Static(self._table(), id="help-table")
+                if self.notes:
+                    yield Static(Content("\n".join(self.notes)), classes="dialog-hint")
+            yield Static(
+                Content("Esc, q or ? closes · ctrl+p finds any action by name"),
+                classes="dialog-hint",
+            )
+
+    def _table(self) -> Content:
+        parts: list[str | tuple[str, str]] = []
+        section = None
+        for sec, keys, description in self.rows:
+            if sec != section:
+                if section is not None:
+                    parts.append("\n")
+                parts += [(sec, "bold $text-accent"), "\n"]
+                section = sec
+            parts += [(f"  {keys:<16}", "bold $text-secondary"), description, "\n"]
+        return Content.assemble(*parts).rstrip()
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

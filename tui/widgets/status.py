@@ -1,0 +1,69 @@
+"""The status bar at the top: view, counts, sort, query and selection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.widgets import Static
+
+Part = str | tuple[str, str]
+
+
+@dataclass
+class StatusInfo:
+    """What the status bar shows; the app builds one after every change."""
+
+    view: str = "All"
+    shown: int = 0
+    total: int = 0
+    unread: int = 0
+    starred: int = 0
+    new_since: int = 0
+    sort: str = "feed date"
+    query: str = ""
+    selected: int = 0
+    chinese_first: bool = False
+
+
+class StatusBar(Static):
+    """One line: where you are on the left, library counts on the right."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.info = StatusInfo()
+
+    def show(self, info: StatusInfo) -> None:
+        self.info = info
+        self.refresh()
+
+    def render(self) -> Content:
+        info = self.info
+        where: list[Part] = [
+            (f" {info.view} ", "bold reverse $text-accent"),
+            f" {info.shown} shown",
+        ]
+        if info.query:
+            where += ["  /", (info.query, "italic")]
+        if info.selected:
+            where += ["  ", (f"{info.selected} selected", "bold $text-warning")]
+        where += ["  ", (f"sort: {info.sort}", "$text-muted")]
+        if info.chinese_first:
+            where += ["  ", ("中文 first", "$text-muted")]
+        counts: list[Part] = [
+            (str(info.unread), "bold"),
+            f" unread of {info.total}  ",
+            (f"★ {info.starred}", "$text-warning"),
+        ]
+        if info.new_since:
+            counts += ["  ", (f"{info.new_since} new since last session", "$text-success")]
+        counts.append(" ")
+        left, right = Content.assemble(*where), Content.assemble(*counts)
+        width = self.size.width
+        if right.cell_length > width // 2 and info.new_since:
+            counts[-2] = (f"{info.new_since} new", "$text-success")
+            right = Content.assemble(*counts)
+        room = width - right.cell_length
+        if left.cell_length > room - 1:
+            left = left.truncate(max(room - 1, 0), ellipsis=True)
+        return Content.assemble(left.pad_right(max(room - left.cell_length, 0)), right)
