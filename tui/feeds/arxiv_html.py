@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ..models import Paper
 from ..text import arxiv_id
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
 
 # Plain-text patterns (applied to text values, never to markup).
 _CATEGORY = re.compile(r"\(([a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?)\)\s*$")
@@ -46,8 +46,7 @@ class ArxivHtmlFormat:
         return 0.0
 
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
-        if "</html>" not in text[-65536:].lower():
-            raise FeedError(f"{ctx.origin}: cut off before the end of the page: expected </html>")
+        check_html_complete(text, ctx)
         try:
             return _parse(text, ctx)
         except RecursionError:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ID_LINE = re.compile(
@@ -58,12 +58,6 @@ _EN_ABSTRACT = re.compile(r"^英文摘要\s*[:：]?\s*(.*)$")
 _TOPIC_SEP = re.compile(r"\s*[:：]\s*")
 _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
 _SNIFF_LINES = 3000
-
-
-def _lines(text: str) -> list[str]:
-    """The text's lines, numbered like `tui.feeds.decode` numbers them."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
 
 
 def _is_prose(line: str) -> bool:
@@ -117,7 +111,7 @@ class ArxivDailyFormat:
         if not head or head.startswith("<"):
             return 0.0
         ids = markers = 0
-        for raw in _lines(head)[:_SNIFF_LINES]:
+        for raw in split_lines(head)[:_SNIFF_LINES]:
             line = raw.strip()
             if _ID_LINE.match(line):
                 ids += 1
@@ -134,7 +128,7 @@ class ArxivDailyFormat:
         preamble: list[tuple[int, str]] = []
         current: _Entry | None = None
         state = "head"  # head → meta → details → zh → en
-        for no, raw in enumerate(_lines(text), 1):
+        for no, raw in enumerate(split_lines(text), 1):
             line = raw.strip()
             if not line:
                 continue

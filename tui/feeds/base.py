@@ -15,6 +15,18 @@ from typing import Protocol
 from ..models import Paper
 
 
+def split_lines(text: str) -> list[str]:
+    """The text's lines, numbered (from 1) the way error messages number them."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
+def check_html_complete(text: str, ctx: ParseContext) -> None:
+    """Raise FeedError when a saved page stops before its end (no closing ``</html>``)."""
+    if "</html>" not in text[-65536:].lower():
+        raise FeedError(f"{ctx.origin}: cut off before the end of the page: expected </html>")
+
+
 class FeedError(Exception):
     """A feed could not be read at all: the one error type parsers raise.
 

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LABEL = re.compile(r"^(核心贡献|方法|关键发现)\s*[:：]\s*(.*)$")
@@ -46,12 +46,6 @@ _NEXT_PART = {
     "查看原文摘要": "the English abstract after 查看原文摘要",
 }
 _SNIFF_LINES = 3000
-
-
-def _lines(text: str) -> list[str]:
-    """The text's lines, numbered like `tui.feeds.decode` numbers them."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
 
 
 @dataclass
@@ -124,7 +118,7 @@ class DigestFormat:
         if not head or head.startswith("<"):
             return 0.0
         contrib = markers = other = 0
-        for raw in _lines(head)[:_SNIFF_LINES]:
+        for raw in split_lines(head)[:_SNIFF_LINES]:
             line = _classify(0, raw)
             if line.label == "核心贡献":
                 contrib += 1
@@ -139,7 +133,7 @@ class DigestFormat:
         return 0.0
 
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
-        lines = [_classify(i, raw) for i, raw in enumerate(_lines(text), 1) if raw.strip()]
+        lines = [_classify(i, raw) for i, raw in enumerate(split_lines(text), 1) if raw.strip()]
         cores: list[list[_Line]] = []
         gaps: list[list[_Line]] = [[]]  # gaps[k] = unlabelled lines before cores[k]
         open_core = False

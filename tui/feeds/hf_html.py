@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup, Tag
 
 from ..models import Paper
 from ..text import arxiv_id
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
 
 _MARKER = 'data-target="DailyPapers"'
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -39,8 +39,7 @@ class HFHtmlFormat:
         return 0.0
 
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
-        if "</html>" not in text[-65536:].lower():
-            raise FeedError(f"{ctx.origin}: cut off before the end of the page: expected </html>")
+        check_html_complete(text, ctx)
         try:
             return _parse(text, ctx)
         except RecursionError:

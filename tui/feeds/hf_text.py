@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
 
 _MONTHS = {
     m: i
@@ -74,12 +74,6 @@ _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
 _SNIFF_LINES = 3000
 
 _Resolver = Callable[[str], "tuple[str | None, int | None]"]
-
-
-def _lines(text: str) -> list[str]:
-    """The text's lines, numbered like `tui.feeds.decode` numbers them."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
 
 
 def _is_abstract(line: str) -> bool:
@@ -149,7 +143,7 @@ class HfTextFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
-        lines = [line.strip() for line in _lines(head)[:_SNIFF_LINES]]
+        lines = [line.strip() for line in split_lines(head)[:_SNIFF_LINES]]
         chrome = sum(1 for line in lines[:40] if line.casefold() in _CHROME)
         authors = sum(1 for line in lines if _AUTHORS.match(line))
         dated = sum(
@@ -165,7 +159,7 @@ class HfTextFormat:
         return score
 
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
-        raw_lines = _lines(text)
+        raw_lines = split_lines(text)
         tokens = [
             _Token(no, line.strip(), _kind(line.strip()))
             for no, line in enumerate(raw_lines, 1)
