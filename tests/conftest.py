@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from datetime import date
 from pathlib import Path
 
@@ -39,3 +41,13 @@ def sample_library(tmp_path: Path) -> Library:
     lib = Library.open(tmp_path / "lib")
     import_files(lib, sorted(p for p in FEEDS.iterdir() if p.is_file()))
     return lib
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests (the app's Pilot tests) with asyncio, no plugin needed."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+    return True

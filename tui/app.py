@@ -45,6 +45,7 @@ from .widgets.status import StatusBar, StatusInfo
 
 NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
+DETAIL_DELAY = 0.03  # seconds of cursor rest before the detail pane follows
 SORT_NAMES = {
     "feed_date": "feed date",
     "paper_date": "paper date",
@@ -319,6 +320,7 @@ class PaperTUI(App[None]):
         self.sort_key = "feed_date"
         self.new_since = 0
         self._search_timer: Timer | None = None
+        self._detail_timer: Timer | None = None
         self._importing = False
 
     # ------------------------------------------------------------------ layout
@@ -404,12 +406,15 @@ class PaperTUI(App[None]):
         )
 
     def update_status(self) -> None:
+        """Recount and redraw the status bar (after a change, not on every cursor move)."""
         info = self.status_info()
         self.query_one(StatusBar).show(info)
+        self.paper_list.border_title = info.view
+        self._update_position()
+
+    def _update_position(self) -> None:
         plist = self.paper_list
-        position = f"{plist.cursor + 1}/{len(plist.ids)}" if plist.ids else "0/0"
-        plist.border_title = f"{info.view}"
-        plist.border_subtitle = position
+        plist.border_subtitle = f"{plist.cursor + 1}/{len(plist.ids)}" if plist.ids else "0/0"
 
     # ------------------------------------------------------------------ queries
     def view_query(self) -> str:
@@ -471,10 +476,26 @@ class PaperTUI(App[None]):
     @on(PaperList.Highlighted)
     def _highlighted(self, event: PaperList.Highlighted) -> None:
         self._save_pending_note()
-        pid = event.paper_id
-        self.detail.show_paper(pid)
-        self.notes.load_note(pid, self.library.state(pid).note if pid else "")
-        self.update_status()
+        self._update_position()
+        # Holding j moves the list at key-repeat speed; the detail follows when it pauses.
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY, self.sync_detail)
+
+    def sync_detail(self, force: bool = False) -> None:
+        """Show the highlighted paper in the detail and notes panes (now)."""
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        try:
+            pid = self.paper_list.current
+        except NoMatches:  # the app is closing
+            return
+        if force or pid != self.detail.paper_id:
+            self.detail.show_paper(pid)
+        if force or pid != self.notes.paper_id:
+            self._save_pending_note()
+            self.notes.load_note(pid, self.library.state(pid).note if pid else "")
 
     def _refresh_current(self) -> None:
         """Redraw everything that shows state after a change."""
@@ -535,6 +556,7 @@ class PaperTUI(App[None]):
 
     def _change(self, ids: list[str], label: str, **changes: Any) -> int | None:
         """One undoable library write; errors become a toast."""
+        self.sync_detail()
         self._save_pending_note()
         try:
             changed = self.library.set_state(ids, label, **changes)
@@ -619,6 +641,7 @@ class PaperTUI(App[None]):
     def action_open_note(self) -> None:
         if self.paper_list.current is None:
             return self._no_paper()
+        self.sync_detail()
         self.screen.add_class("-notes-open")
         self.notes.border_subtitle = ""
         self.notes.focus()
@@ -1006,6 +1029,7 @@ class PaperTUI(App[None]):
             await self.run_action(entry.action)
 
     async def action_quit(self) -> None:
+        self.sync_detail()
         self._save_pending_note()
         self.exit()
 

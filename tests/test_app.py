@@ -1,0 +1,848 @@
+"""Functional tests of the app: every key driven through `App.run_test()` on the sample feeds.
+
+Each test asserts what the key did to the library (the real state on disk) and what the screen
+shows afterwards. The browser and the system clipboard are injected, never mocked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Static
+
+from tui.app import APP_BINDINGS, HELP, PaperTUI, make_app
+from tui.clipboard import ClipboardError
+from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.help import HelpScreen
+from tui.dialogs.import_dialog import ImportDialog
+from tui.dialogs.tags import TagDialog, parse_tags
+from tui.export import export_markdown, paper_line
+from tui.feeds import ParseResult
+from tui.library import Library, LibraryError
+from tui.models import Paper, Source
+from tui.widgets.paper_list import PaperList, row_count
+
+from .conftest import FEEDS, TODAY
+
+SIZE = (120, 40)
+
+
+class Recorder:
+    """Stands in for the browser and the clipboard: remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+        self.copied: list[str] = []
+        self.paste_text: str | None = None
+
+    def open(self, url: str) -> bool:
+        self.opened.append(url)
+        return True
+
+    def copy(self, text: str) -> None:
+        self.copied.append(text)
+
+    def paste(self) -> str:
+        if self.paste_text is None:
+            raise ClipboardError("no clipboard available here: run `papertui import FILE`")
+        return self.paste_text
+
+
+def build(lib: Library, tmp_path: Path, rec: Recorder | None = None, **kw: Any) -> PaperTUI:
+    rec = rec or Recorder()
+    options: dict[str, Any] = dict(
+        export_dir=tmp_path / "exports",
+        opener=rec.open,
+        clipboard_copy=rec.copy,
+        clipboard_paste=rec.paste,
+        today=TODAY,
+        refresh_interval=0,
+        cursor_blink=False,
+    )
+    options.update(kw)
+    return make_app(library=lib, **options)
+
+
+def toasts(app: PaperTUI) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def row(app: PaperTUI, index: int | None = None) -> str:
+    plist = app.paper_list
+    return plist.row_text(plist.cursor if index is None else index)
+
+
+def detail_text(app: PaperTUI) -> str:
+    return "\n".join(str(s.render()) for s in app.detail.query(Static) if s.display)
+
+
+async def goto(pilot: Any, pid: str) -> None:
+    """Put the cursor on ``pid`` and let the detail follow."""
+    app = pilot.app
+    app.paper_list.move_to(app.paper_list.ids.index(pid))
+    app.sync_detail()
+    await pilot.pause()
+
+
+async def settle(pilot: Any, delay: float = 0.0) -> None:
+    await pilot.pause(delay)
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# ---------------------------------------------------------------------------- screen
+async def test_opens_on_inbox_with_list_detail_and_status(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        plist = app.paper_list
+        assert plist.ids == sample_library.query("is:unread")
+        assert len(plist.ids) == len(sample_library)
+        first = sample_library.get(plist.ids[0])
+        assert first.display_title[:10] in row(app, 0)
+        assert app.detail.paper_id == plist.ids[0]
+        status = str(app.query_one("#status").render())
+        assert "Inbox" in status
+        assert f"{len(sample_library)} unread of {len(sample_library)}" in status
+        assert "new since last session" in status
+        assert isinstance(app.focused, PaperList)
+
+
+async def test_rows_show_badges_counts_and_tags(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    hf = next(pid for pid in lib.query("source:hf") if lib.raw(pid).get("num_comments"))
+    lib.set_state([hf], "tag", tags=["fast"], starred=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = row(app, app.paper_list.ids.index(hf))
+        assert "HF" in text and "#fast" in text and "★" in text
+        assert row_count(lib.raw(hf)) in text
+        daily = lib.query("source:arxivdaily")[0]
+        assert "arXivDaily" in row(app, app.paper_list.ids.index(daily))
+
+
+async def test_detail_shows_every_part_of_a_paper(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    daily = lib.query("source:arxivdaily")[0]
+    digest = lib.query("source:digest")[0]
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await goto(pilot, daily)
+        paper = lib.get(daily)
+        text = detail_text(app)
+        for part in ("Abstract", "Seen in", "arXivDaily", "Links", "Authors", "Institutions"):
+            assert part in text
+        assert paper.title in text and paper.title_zh in text
+        assert paper.abstract_zh[:30] in text and paper.abstract[:30] in text
+        assert f"https://arxiv.org/abs/{paper.arxiv_id}" in text
+        await goto(pilot, digest)
+        text = detail_text(app)
+        assert "核心贡献" in text and "方法" in text and "关键发现" in text
+
+
+# ---------------------------------------------------------------------------- movement
+async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.paper_list
+        last = len(plist.ids) - 1
+        await pilot.press("j", "j", "down")
+        assert plist.cursor == 3
+        await pilot.press("k", "up")
+        assert plist.cursor == 1
+        await pilot.press("G")
+        assert plist.cursor == last
+        await pilot.pause()
+        await pilot.pause(0.1)
+        assert app.detail.paper_id == plist.ids[last]
+        await pilot.press("g")
+        assert plist.cursor == 0
+        await pilot.press("end")
+        assert plist.cursor == last
+        await pilot.press("home", "pagedown")
+        page = plist.cursor
+        assert page > 10
+        assert plist.scroll_y == 0 or plist.cursor >= plist.scroll_y
+        await pilot.press("pagedown", "pageup")
+        assert plist.cursor == page
+        await pilot.press("pageup")
+        assert plist.cursor == 0
+
+
+async def test_n_and_p_go_to_next_and_previous_unread(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    ids = lib.query("", sort="feed_date")
+    lib.set_state(ids[1:4], "mark read", read=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")  # All: read papers stay in the list
+        plist = app.paper_list
+        assert plist.ids == ids
+        await pilot.press("n")
+        assert plist.cursor == 4
+        await pilot.press("p")
+        assert plist.cursor == 0
+        await pilot.press("p")
+        assert plist.cursor == 0
+        assert any("No more unread" in t for t in toasts(app))
+
+
+# ---------------------------------------------------------------------------- triage
+async def test_space_marks_read_and_moves_to_next_unread(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.paper_list
+        first, second, third = plist.ids[:3]
+        lib.set_state([second], "mark read", read=True)  # already read: skipped by space
+        await pilot.press("space")
+        assert lib.state(first).read
+        assert plist.current == third
+        assert "●" not in row(app, 0)
+        status = str(app.query_one("#status").render())
+        assert f"{len(lib) - 2} unread" in status
+
+
+async def test_m_toggles_read(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        assert pid is not None
+        await pilot.press("m")
+        assert lib.state(pid).read and app.paper_list.current == pid
+        await pilot.press("m")
+        assert not lib.state(pid).read
+        assert "●" in row(app)
+
+
+async def test_s_toggles_star(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        assert pid is not None
+        await pilot.press("s")
+        assert lib.state(pid).starred
+        assert "★" in row(app)
+        assert "★ 1" in str(app.query_one("#status").render())
+        assert "starred" in detail_text(app)
+        await pilot.press("s")
+        assert not lib.state(pid).starred
+
+
+async def test_t_edits_tags_with_suggestions(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    ids = lib.query("is:unread")
+    lib.set_state([ids[5]], "tag", tags=["diffusion"])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("t")
+        assert isinstance(app.screen, TagDialog)
+        assert "diffusion" in str(app.screen.query_one("#tag-known", Static).render())
+        await pilot.press(*"dif")
+        await pilot.pause()
+        await pilot.press("right")  # accept the suggestion
+        assert app.screen.query_one(Input).value == "diffusion"
+        await pilot.press(*", to-read", "enter")
+        await pilot.pause()
+        assert lib.state(pid).tags == ["diffusion", "to-read"]
+        assert "#diffusion #to-read" in row(app)
+        assert any("Tags: #diffusion #to-read" in t for t in toasts(app))
+        await pilot.press("t", "escape")  # cancel keeps the tags
+        await pilot.pause()
+        assert lib.state(pid).tags == ["diffusion", "to-read"]
+
+
+def test_parse_tags() -> None:
+    assert parse_tags(" a, b  #c,,a ") == ["a", "b", "c"]
+    assert parse_tags("") == []
+
+
+async def test_e_and_enter_open_the_note_which_saves_itself(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e")
+        assert app.focused is app.notes
+        await pilot.press(*"good idea")
+        await pilot.pause(1.3)  # the debounce saves without leaving the note
+        assert lib.state(pid).note == "good idea"
+        await pilot.press("escape")
+        assert isinstance(app.focused, PaperList)
+        await pilot.press("j", "enter")
+        assert app.focused is app.notes
+        await pilot.press(*"second", "escape")
+        assert lib.state(app.paper_list.current).note == "second"
+        assert app.notes.text == "second"
+        await pilot.press("k")
+        assert app.notes.text == "good idea"
+
+
+async def test_v_selection_bulk_star_undone_by_one_u(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        picked = app.paper_list.ids[:3]
+        await pilot.press("v", "v", "v")
+        assert app.paper_list.selection == set(picked)
+        assert "3 selected" in str(app.query_one("#status").render())
+        await pilot.press("s")
+        assert all(lib.state(pid).starred for pid in picked)
+        assert not app.paper_list.selection
+        assert lib.undo_label() == "star"
+        await pilot.press("v", "k", "k", "v", "m")  # selection then read
+        await pilot.press("u")
+        assert all(lib.state(pid).starred for pid in picked)
+        await pilot.press("u")
+        assert not any(lib.state(pid).starred for pid in picked)
+        assert any("Undone: star" in t for t in toasts(app))
+
+
+async def test_A_marks_the_view_read_after_confirmation(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("/", *"source:digest", "enter")
+        await settle(pilot, 0.3)
+        digest = lib.query("source:digest")
+        assert sorted(app.paper_list.ids) == sorted(digest)
+        await pilot.press("A")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        assert not any(lib.state(pid).read for pid in digest)
+        await pilot.press("A", "y")
+        await pilot.pause()
+        assert all(lib.state(pid).read for pid in digest)
+        assert lib.query("is:read") == lib.query("source:digest")
+        await pilot.press("u")
+        assert not lib.query("is:read")
+
+
+async def test_undo_survives_a_restart(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("s", "q")
+    assert lib.state(pid).starred
+    reopened = Library.open(lib.root)
+    app2 = build(reopened, tmp_path)
+    async with app2.run_test(size=SIZE) as pilot:
+        await pilot.press("u")
+        assert not reopened.state(pid).starred
+        assert "Undone: star" in toasts(app2)
+        await pilot.press("u")
+        assert "Nothing to undo" in toasts(app2)
+    assert not Library.open(lib.root).state(pid).starred
+
+
+async def test_state_and_notes_persist_across_restart(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("s", "t", *"keep", "enter")
+        await pilot.press("e", *"# Why", "enter", *"read the ablation")
+        await pilot.press("escape", "q")
+    assert not app.is_running
+    reopened = Library.open(lib.root)
+    state = reopened.state(pid)
+    assert state.starred and state.tags == ["keep"]
+    assert state.note == "# Why\nread the ablation"
+    app2 = build(reopened, tmp_path)
+    async with app2.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app2.paper_list.current == pid
+        assert app2.notes.text == "# Why\nread the ablation"
+        assert "★" in row(app2)
+
+
+async def test_quit_saves_a_note_typed_just_before(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"unsaved")
+        await pilot.press("ctrl+q")
+    assert Library.open(lib.root).state(pid).note == "unsaved"
+
+
+# ---------------------------------------------------------------------------- find
+async def search(pilot: Any, text: str) -> None:
+    app = pilot.app
+    await pilot.press("/")
+    box = app.search_box
+    box.value = ""
+    await pilot.press(*text)
+    await settle(pilot, 0.35)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "diffusion",
+        "tag:keep",
+        "is:starred",
+        "is:unread",
+        "author:li",
+        "source:hf",
+        "cat:cs.CV",
+        "since:2026-06-01",
+        "diffusion -transformer",
+        "缓存",
+    ],
+)
+async def test_search_with_filters(sample_library: Library, tmp_path: Path, query: str) -> None:
+    lib = sample_library
+    some = lib.query("")[::7]
+    lib.set_state(some, "setup", starred=True, add_tags=["keep"])
+    lib.set_state(some[:2], "read", read=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")  # All
+        await search(pilot, query)
+        expected = lib.query(query)
+        assert expected, query
+        assert app.paper_list.ids == expected
+        assert query in str(app.query_one("#status").render())
+        await pilot.press("enter")
+        assert isinstance(app.focused, PaperList)
+        await pilot.press("escape")
+        assert app.paper_list.ids == lib.query("")
+        assert app.search_text == ""
+
+
+async def test_search_combines_with_the_view_and_bad_filters_show_inline(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")  # Starred: nothing
+        assert app.paper_list.ids == []
+        await pilot.press("1")
+        await search(pilot, "source:digest")
+        shown = list(app.paper_list.ids)
+        assert shown == lib.query("is:unread source:digest")
+        await pilot.press(*" since:xx")
+        await settle(pilot, 0.35)
+        error = app.query_one("#search-error", Static)
+        assert error.display and "since" in str(error.render())
+        assert app.paper_list.ids == shown  # the last good result stays
+        await pilot.press("escape")
+        assert not error.display
+        assert app.paper_list.ids == lib.query("is:unread")
+
+
+async def test_views_1_to_4(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    ids = lib.query("")
+    lib.set_state(ids[:5], "star", starred=True)
+    lib.set_state(ids[3:9], "read", read=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        assert app.paper_list.ids == lib.query("is:starred")
+        assert "Starred" in str(app.query_one("#status").render())
+        await pilot.press("3")
+        assert app.paper_list.ids == ids
+        await pilot.press("1")
+        assert app.paper_list.ids == lib.query("is:unread")
+        await pilot.press("4")
+        latest = max(s.feed_date or "" for pid in ids for s in lib.get(pid).sources)
+        today = lib.query(f"feed:{latest}")
+        assert app.paper_list.ids == today and 0 < len(today) < len(ids)
+        assert "Today's feed" in str(app.query_one("#status").render())
+
+
+async def test_S_cycles_the_sort(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        for key in ("paper_date", "upvotes", "title", "added", "feed_date"):
+            await pilot.press("S")
+            assert app.sort_key == key
+            assert app.paper_list.ids == lib.query("", sort=key, reverse=key != "title")
+        await pilot.press("S", "S", "S")
+        assert "sort: title" in str(app.query_one("#status").render())
+
+
+async def test_L_toggles_which_language_comes_first(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    daily = lib.query("source:arxivdaily")[0]
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, daily)
+        titles = app.detail.query_one("#titles")
+        assert [c.id for c in titles.children] == ["title-en", "title-zh"]
+        await pilot.press("L")
+        await pilot.pause()
+        assert [c.id for c in titles.children] == ["title-zh", "title-en"]
+        abstracts = app.detail.query_one("#abstracts")
+        assert [c.id for c in abstracts.children] == ["abstract-zh", "abstract-en"]
+        assert "中文 first" in str(app.query_one("#status").render())
+        await pilot.press("L")
+        await pilot.pause()
+        assert [c.id for c in titles.children] == ["title-en", "title-zh"]
+
+
+# ---------------------------------------------------------------------------- out
+async def test_o_and_O_open_page_and_pdf(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    rec = Recorder()
+    daily = lib.query("source:arxivdaily")[0]
+    digest_only = next(p for p in lib.query("source:digest") if not lib.raw(p).get("arxiv_id"))
+    app = build(lib, tmp_path, rec)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, daily)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("O")
+        await settle(pilot)
+        aid = lib.raw(daily)["arxiv_id"]
+        assert rec.opened == [f"https://arxiv.org/abs/{aid}", f"https://arxiv.org/pdf/{aid}"]
+        assert any(t.startswith("Opened PDF") for t in toasts(app))
+        await goto(pilot, digest_only)
+        await pilot.press("o", "O")
+        await settle(pilot)
+        assert len(rec.opened) == 2
+        assert any("no link" in t for t in toasts(app))
+
+
+async def test_o_without_a_browser_copies_the_link(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    rec = Recorder()
+    daily = lib.query("source:arxivdaily")[0]
+    app = build(lib, tmp_path, rec, opener=lambda url: False)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, daily)
+        await pilot.press("o")
+        await settle(pilot)
+        assert rec.copied == [f"https://arxiv.org/abs/{lib.raw(daily)['arxiv_id']}"]
+
+
+async def test_y_and_Y_copy_line_and_abstract(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    rec = Recorder()
+    app = build(lib, tmp_path, rec)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        assert pid is not None
+        await pilot.press("y", "Y")
+        paper = lib.get(pid)
+        assert rec.copied == [paper_line(paper), paper.abstract]
+        assert "Markdown line copied" in toasts(app)
+
+
+async def test_copy_falls_back_to_osc52(sample_library: Library, tmp_path: Path) -> None:
+    def no_clipboard(text: str) -> None:
+        raise RuntimeError("pyperclip could not find a copy/paste mechanism")
+
+    app = build(sample_library, tmp_path, clipboard_copy=no_clipboard)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        assert pid is not None
+        await pilot.press("y")
+        assert app.clipboard == paper_line(sample_library.get(pid))
+        assert any("OSC 52" in t for t in toasts(app))
+
+
+async def test_x_exports_the_starred_list(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        assert any("Nothing starred" in t for t in toasts(app))
+        await pilot.press("s", "j", "s", "t", *"cache", "enter")
+        await pilot.pause()
+        await pilot.press("x")
+    target = tmp_path / "exports" / f"papertui-export-{TODAY.isoformat()}.md"
+    assert target.exists()
+    starred = lib.query("is:starred")
+    assert len(starred) == 2
+    expected = export_markdown(((lib.get(p), lib.state(p)) for p in starred), today=TODAY)
+    assert target.read_text(encoding="utf-8") == expected
+    assert any(str(target) in t and "2 starred" in t for t in toasts(app))
+
+
+async def test_i_imports_a_file_in_a_worker(empty_library: Library, tmp_path: Path) -> None:
+    lib = empty_library
+    feed = tmp_path / "feeds" / "hf.txt"
+    feed.parent.mkdir()
+    shutil.copy(FEEDS / "hf-daily-papers.txt", feed)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        assert app.paper_list.ids == []
+        assert "No papers yet" in row_empty(app)
+        await pilot.press("i")
+        assert isinstance(app.screen, ImportDialog)
+        await pilot.press(*str(tmp_path / "nope"), "enter")
+        assert isinstance(app.screen, ImportDialog)  # stays open, says why
+        app.screen.query_one(Input).value = str(feed.parent)
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        assert len(lib) > 50
+        assert app.paper_list.ids == lib.query("")
+        assert any("Imported 1 feed(s)" in t for t in toasts(app))
+        assert not app.query_one("#import-progress").display
+
+
+def row_empty(app: PaperTUI) -> str:
+    return app.paper_list.render_line(1).text
+
+
+async def test_i_imports_the_clipboard_or_says_how(empty_library: Library, tmp_path: Path) -> None:
+    lib = empty_library
+    rec = Recorder()
+    app = build(lib, tmp_path, rec)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i", "enter")  # empty path: the clipboard, which is empty here
+        await settle(pilot, 0.1)
+        assert any("papertui import FILE" in t for t in toasts(app))
+        assert len(lib) == 0
+        rec.paste_text = (FEEDS / "digest-text-to-image.txt").read_text(encoding="utf-8")
+        await pilot.press("i")
+        await pilot.click("#clipboard")
+        await settle(pilot, 0.1)
+        assert len(lib) == 5
+        assert len(app.paper_list.ids) == 5
+
+
+async def test_r_and_the_timer_reload_other_processes_changes(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    other = Library.open(lib.root)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        assert pid is not None
+        other.set_state([pid], "star", starred=True)
+        await pilot.press("r")
+        assert "★" in row(app)
+        assert any(t.startswith("Reloaded") for t in toasts(app))
+        other.set_state([app.paper_list.ids[1]], "read", read=True)
+        app.auto_refresh()
+        await pilot.pause()
+        assert app.paper_list.ids == lib.query("is:unread")
+
+
+# ---------------------------------------------------------------------------- help, palette, quit
+def binding_keys() -> list[str]:
+    keys = []
+    for binding in APP_BINDINGS + PaperList.BINDINGS:
+        keys += binding.key.split(",")  # type: ignore[union-attr]
+    return keys
+
+
+async def test_help_lists_every_key(sample_library: Library, tmp_path: Path) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-table", Static).render())
+        names = {
+            "question_mark": "?",
+            "slash": "/",
+            "down": "↓",
+            "up": "↑",
+            "pagedown": "PgDn",
+            "pageup": "PgUp",
+            "home": "Home",
+            "end": "End",
+            "enter": "Enter",
+            "escape": "Esc",
+        }
+        for key in binding_keys():
+            assert names.get(key, key) in text, key
+        await pilot.press("s")  # triage keys are off while help is open
+        assert not sample_library.query("is:starred")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_reaches_every_action(sample_library: Library, tmp_path: Path) -> None:
+    app = build(sample_library, tmp_path)
+    entries = {e.action for e in app.palette_entries()}
+    for binding in APP_BINDINGS:
+        if binding.action not in ("escape",):  # type: ignore[union-attr]
+            assert binding.action in entries, binding.action  # type: ignore[union-attr]
+    for binding in PaperList.BINDINGS:
+        assert "list:" + binding.action in entries  # type: ignore[union-attr]
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"toggle star")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert sample_library.state(pid).starred
+
+
+def test_help_sections_cover_the_spec() -> None:
+    described = " ".join(text for _, rows in HELP for _, text, _ in rows)
+    for word in ("Inbox", "Starred", "Today's feed", "undo", "export", "import", "PDF"):
+        assert word in described
+
+
+async def test_q_quits(sample_library: Library, tmp_path: Path) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+# ---------------------------------------------------------------------------- robustness
+HOSTILE_TITLES = [
+    "[bold]x[/bold] plain",
+    "close [/] tag",
+    "[@click=app.quit]x[/] click",
+    "[link=https://evil.example]ok[/link] $accent :smile:",
+]
+
+
+async def test_hostile_titles_are_shown_literally(empty_library: Library, tmp_path: Path) -> None:
+    lib = empty_library
+    papers = [
+        Paper(title=t, abstract=f"abstract {i} [red]not red[/red]", authors=["[b]A[/b]"])
+        for i, t in enumerate(HOSTILE_TITLES)
+    ]
+    source = Source(format="hf-text", origin="[bold]feed[x].txt", feed_date="2026-06-18")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    rec = Recorder()
+    app = build(lib, tmp_path, rec)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("S", "S", "S")  # by title: a stable order
+        plist = app.paper_list
+        for i in range(len(plist.ids)):
+            title = lib.raw(plist.ids[i])["title"]
+            assert title[:40] in plist.row_text(i)
+            plist.move_to(i)
+            app.sync_detail()
+            await pilot.pause()
+            shown = str(app.detail.query_one("#title-en", Static).render())
+            assert shown == title
+            assert "[b]A[/b]" in detail_text(app)
+            assert "[bold]feed[x].txt" in detail_text(app)
+            await pilot.press("t")
+            assert title in str(app.screen.query_one(".dialog-title", Static).render())
+            await pilot.press(*"[x]", "enter")
+            await pilot.press("s", "y", "A", "n")
+            await pilot.pause()
+        assert app.is_running
+        assert lib.all_tags()["[x]"] == len(HOSTILE_TITLES)
+        await pilot.press("/", *"[bold]", "enter")
+        await settle(pilot, 0.3)
+        assert app.is_running
+
+
+async def test_hostile_feed_file_from_the_library_tests(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    from .conftest import import_files
+    from .hostile import hostile_feed
+
+    path, titles = hostile_feed(tmp_path)
+    import_files(empty_library, [path])
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("G", "g", "j", "j", "space", "L", "y")
+        await pilot.pause()
+        stored = [empty_library.raw(pid)["title"] for pid in app.paper_list.ids]
+        for i, title in enumerate(stored[:20]):
+            assert title[:25] in app.paper_list.row_text(i)
+        assert app.is_running
+
+
+async def test_library_errors_become_toasts(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kw: object) -> int:
+        raise LibraryError("/lib: disk full")
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(sample_library, "set_state", broken)
+        monkeypatch.setattr(sample_library, "undo", broken)
+        await pilot.press("s", "space", "m", "u", "e", *"note", "escape")
+        await pilot.pause()
+        assert app.is_running
+        assert "/lib: disk full" in toasts(app)
+        assert any(t.startswith("note not saved") for t in toasts(app))
+
+
+async def test_narrow_terminal_stacks_panes_and_opens_notes_on_demand(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+        assert not app.notes.display or app.notes.region.height == 0
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.notes.region.height > 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.detail.region.height > 3
+
+
+async def _time_keys(lib: Library, tmp_path: Path, count: int) -> float:
+    for i in range(count):  # in memory only: the list's speed is what is measured
+        lib.papers[f"p{i:06d}"] = {
+            "id": f"p{i:06d}",
+            "title": f"Paper number {i} about diffusion",
+            "feed_date": f"2026-06-{i % 28 + 1:02d}",
+            "sources": [{"format": "hf-text", "origin": "x", "feed_date": "2026-06-01"}],
+            "upvotes": i % 50,
+        }
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        started = time.perf_counter()
+        await pilot.press("G", "g", *["pagedown"] * 10, *["j"] * 20, "G", *["k"] * 10)
+        await pilot.pause()
+        elapsed = time.perf_counter() - started
+        assert app.paper_list.cursor == count - 11
+        plist = app.paper_list
+        started = time.perf_counter()
+        plist.invalidate()
+        for y in range(plist.size.height):
+            plist.render_line(y)
+        assert time.perf_counter() - started < 0.2  # a full screen of rows, drawn afresh
+    return elapsed
+
+
+async def test_a_hundred_thousand_papers_stay_instant(tmp_path: Path) -> None:
+    small = await _time_keys(Library.open(tmp_path / "small"), tmp_path, 100)
+    large = await _time_keys(Library.open(tmp_path / "large"), tmp_path, 100_000)
+    assert large < small * 2 + 1.0, (small, large)
