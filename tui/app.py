@@ -6,6 +6,7 @@ this class performs every write, so errors surface in one place as a toast, neve
 
 from __future__ import annotations
 
+import contextlib
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ HELP: list[tuple[str, list[tuple[str, str, str | None]]]] = [
             ("2", "Starred", "view('starred')"),
             ("3", "All papers", "view('all')"),
             ("4", "Today's feed: papers seen in the newest feed date", "view('today')"),
-            ("S", "cycle the sort: feed date, paper date, upvotes, title, added", "cycle_sort"),
+            ("S", "cycle the sort: feed/paper date, upvotes, title, added", "cycle_sort"),
             ("L", "toggle which language comes first in the detail", "toggle_language"),
         ],
     ),
@@ -379,6 +380,8 @@ class PaperTUI(App[None]):
 
     def _layout_for(self, width: int) -> None:
         self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        with contextlib.suppress(NoMatches):
+            self.query_one(Footer).compact = width < NARROW_WIDTH
 
     # ------------------------------------------------------------------ feedback
     def toast(self, message: str, severity: str = "information", timeout: float = 4) -> None:

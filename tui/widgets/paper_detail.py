@@ -82,7 +82,16 @@ class PaperDetail(VerticalScroll, can_focus=True):
         yield Section("Seen in", id="seen-in")
         yield Static(id="empty", classes="-hidden")
 
+    def _style_titles(self) -> None:
+        """The title in the first language is the heading; the other one is quieter."""
+        en = self.query_one("#title-en", Static)
+        zh = self.query_one("#title-zh", Static)
+        has_both = not zh.has_class("-hidden")
+        en.set_class(has_both and self.chinese_first, "-secondary")
+        zh.set_class(not self.chinese_first, "-secondary")
+
     def watch_chinese_first(self, value: bool) -> None:
+        self._style_titles()
         for container, en, zh in (
             ("#titles", "#title-en", "#title-zh"),
             ("#abstracts", "#abstract-en", "#abstract-zh"),
@@ -114,6 +123,7 @@ class PaperDetail(VerticalScroll, can_focus=True):
         q("#title-en", Static).update(Content(title_en or title_zh or "(untitled)"))
         q("#title-zh", Static).update(Content(title_zh if title_en else ""))
         q("#title-zh", Static).set_class(not (title_en and title_zh), "-hidden")
+        self._style_titles()
         q("#state-line", Static).update(self._state_line(state))
         q("#meta", Static).update(self._meta(paper))
         q("#links", Section).show(
