@@ -39,7 +39,9 @@ def test_sample_feeds_import_with_expected_counts(empty_library: Library) -> Non
     assert found["digest-dit-acceleration.txt"] == (5, 5)
     assert found["arxivdaily-image-generation.txt"] == (4, 4)
     assert len(empty_library) == 82 + 15 + 4
-    uniflow = [p for p in empty_library.papers.values() if p["title"].startswith("UniFlow:")]
+    uniflow = [
+        p for p in empty_library.papers.values() if p.get("title", "").startswith("UniFlow:")
+    ]
     assert len(uniflow) == 2
 
 
