@@ -243,3 +243,49 @@ def test_sorting_by_upvotes_and_paper_date(sample_library: Library) -> None:
     first = sample_library.raw(by_comments[0])
     assert (first.get("upvotes") or first.get("num_comments") or 0) > 0
     assert TODAY.year == 2026
+
+
+def test_open_reads_heads_only_and_bodies_on_demand(empty_library: Library) -> None:
+    import_files(empty_library, [HF_TEXT])
+    import_files(empty_library, [ARXIVDAILY])  # a second segment
+    pid = empty_library.resolve("2606.18765")
+    lib = Library.open(empty_library.root)
+    assert lib.bodies == {}  # nothing long was read to open
+    assert "abstract" not in lib.raw(pid) and lib.raw(pid)["title"].startswith("SpectralDiT")
+    paper = lib.get(pid)
+    assert paper.abstract.startswith("We propose SpectralDiT") and paper.abstract_zh
+    assert len(lib.bodies) == 4  # only that paper's segment was read
+    lib.load_bodies()
+    assert len(lib.bodies) == len(lib)
+
+
+def test_word_search_sees_papers_imported_after_the_index_was_built(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    import_files(empty_library, [DIGEST])
+    assert empty_library.query("wasserstein") == []  # builds the index
+    assert len(empty_library.query("residual")) == 2  # Shiva-DiT and SSG
+    feed = tmp_path / "later.txt"
+    text = ARXIVDAILY.read_text(encoding="utf-8")
+    feed.write_text(text.replace("zero-initialized", "Wasserstein-initialised"), encoding="utf-8")
+    import_files(empty_library, [feed])
+    assert [empty_library.raw(p)["arxiv_id"] for p in empty_library.query("wasserstein")] == [
+        "2606.18765"
+    ]
+    assert empty_library.query("奖励一直就在") == [empty_library.resolve("2606.19162")]
+    # the same answers from a fresh handle that builds its index from disk
+    fresh = Library.open(empty_library.root)
+    assert fresh.query("wasserstein") == empty_library.query("wasserstein")
+
+
+def test_segments_holding_whole_records_still_load(tmp_path: Path) -> None:
+    """Segments written with every field in papers/ (no bodies/ file) are read as well."""
+    from tui.library.storage import atomic_write, build_tables, dump
+
+    lib = Library.open(tmp_path / "lib")
+    record = Paper(id="p1", title="Whole record", abstract="A" * 100).to_dict()
+    tables = build_tables(segment=[{"seq": 1, "covers": False}], papers=[record])
+    atomic_write(lib.root / "papers" / "00000001.json", dump(tables))
+    again = Library.open(lib.root)
+    assert again.get("p1").abstract == "A" * 100
+    assert again.query("aaaa") == ["p1"]
