@@ -692,7 +692,7 @@ async def test_palette_reaches_every_action(sample_library: Library, tmp_path: P
     app = build(sample_library, tmp_path)
     entries = {e.action for e in app.palette_entries()}
     for binding in APP_BINDINGS:
-        if binding.action not in ("escape",):  # type: ignore[union-attr]
+        if binding.action not in ("escape", "enter"):  # type: ignore[union-attr]
             assert binding.action in entries, binding.action  # type: ignore[union-attr]
     for binding in PaperList.BINDINGS:
         assert "list:" + binding.action in entries  # type: ignore[union-attr]
@@ -846,3 +846,23 @@ async def test_a_hundred_thousand_papers_stay_instant(tmp_path: Path) -> None:
     small = await _time_keys(Library.open(tmp_path / "small"), tmp_path, 100)
     large = await _time_keys(Library.open(tmp_path / "large"), tmp_path, 100_000)
     assert large < small * 2 + 1.0, (small, large)
+
+
+async def test_keys_typed_in_a_burst_land_where_the_first_one_sent_them(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from textual import events
+
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        pid = app.paper_list.ids[1]
+        for key, char in [("j", "j"), ("e", "e"), *[(c, c) for c in "fast"], ("escape", None)]:
+            app.post_message(events.Key(key, char))
+        for key, char in [("slash", "/"), *[(c, c) for c in "since"]]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.3)
+        assert lib.state(pid).note == "fast"
+        assert app.search_box.value == "since"
+        assert not lib.query("is:starred")

@@ -99,6 +99,8 @@ PAPER_ACTIONS = {
     "view",
     "cycle_sort",
     "toggle_language",
+    "help",
+    "quit_key",
 }
 
 APP_BINDINGS: list[BindingType] = [
@@ -106,7 +108,8 @@ APP_BINDINGS: list[BindingType] = [
     Binding("m", "toggle_read", "Read/unread", show=False, id="toggle_read"),
     Binding("s", "toggle_star", "Star", id="toggle_star"),
     Binding("t", "edit_tags", "Tags", id="edit_tags"),
-    Binding("e,enter", "open_note", "Note", id="open_note"),
+    Binding("e", "open_note", "Note", id="open_note"),
+    Binding("enter", "enter", "Open note", show=False, id="enter"),
     Binding("v", "toggle_select", "Select", show=False, id="toggle_select"),
     Binding("A", "mark_all_read", "All read", show=False, id="mark_all_read"),
     Binding("u", "undo", "Undo", id="undo"),
@@ -128,7 +131,14 @@ APP_BINDINGS: list[BindingType] = [
     Binding("r", "reload", "Reload", show=False, id="reload"),
     Binding("escape", "escape", "Clear", show=False, id="escape"),
     Binding("question_mark", "help", "Help", id="help"),
-    Binding("q", "quit", "Quit", id="quit"),
+    Binding("q", "quit_key", "Quit", id="quit"),
+]
+# Priority: the app takes each key the moment it arrives, so a burst such as "/diffusion" or
+# "e" + a sentence lands in the box "/" or "e" just focused. `check_action` hands the key on to
+# the focused widget whenever a text box or a dialog should have it instead.
+APP_BINDINGS = [
+    Binding(b.key, b.action, b.description, show=b.show, id=b.id, tooltip=b.tooltip, priority=True)
+    for b in APP_BINDINGS  # type: ignore[union-attr]
 ]
 """Global keys as data: ids make them remappable with `App.set_keymap`."""
 
@@ -188,7 +198,7 @@ HELP: list[tuple[str, list[tuple[str, str, str | None]]]] = [
         [
             ("?", "this help", "help"),
             ("ctrl+p", "command palette: every action by name", None),
-            ("q", "quit (the note is saved)", "quit"),
+            ("q", "quit (the note is saved)", "quit_key"),
         ],
     ),
 ]
@@ -290,7 +300,12 @@ class PaperTUI(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "papertui"
     COMMANDS = App.COMMANDS | {PaperCommands}
-    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS + [
+        Binding(
+            b.key, f"list('{b.action}')", b.description, show=False, id=f"app.{b.id}", priority=True
+        )
+        for b in PaperList.BINDINGS  # type: ignore[union-attr]
+    ]
 
     def __init__(
         self,
@@ -382,6 +397,10 @@ class PaperTUI(App[None]):
         self.screen.set_class(width < NARROW_WIDTH, "-narrow")
         with contextlib.suppress(NoMatches):
             self.query_one(Footer).compact = width < NARROW_WIDTH
+
+    def _focus(self, widget: Any) -> None:
+        """Focus now, not after the keys already queued: fast typists land in the right box."""
+        self.screen.set_focus(widget)
 
     # ------------------------------------------------------------------ feedback
     def toast(self, message: str, severity: str = "information", timeout: float = 4) -> None:
@@ -538,17 +557,35 @@ class PaperTUI(App[None]):
 
     @on(Notes.Leave)
     def _notes_leave(self) -> None:
+        self._leave_note()
+
+    def _leave_note(self) -> None:
+        self._save_pending_note()
         self.screen.remove_class("-notes-open")
-        self.paper_list.focus()
+        self._focus(self.paper_list)
 
     # ------------------------------------------------------------------ action guards
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in PAPER_ACTIONS or action == "escape":
+        if action in ("escape", "enter"):
+            if isinstance(self.screen, ModalScreen):
+                return False
+            # Escape leaves a note or the search box; Enter submits the search, not a note.
+            return not (action == "enter" and isinstance(self.focused, Notes))
+        if action in PAPER_ACTIONS or action == "list":
             if isinstance(self.screen, ModalScreen):
                 return False
             if isinstance(self.focused, (Notes, Input)):
                 return False
+            if action == "list" and not isinstance(self.focused, PaperList):
+                return False  # j/k scroll the detail when it has focus
         return True
+
+    def action_list(self, action: str) -> None:
+        """Movement keys, taken by the app in key order (see APP_BINDINGS)."""
+        getattr(self.paper_list, f"action_{action}")()
+
+    async def action_quit_key(self) -> None:
+        await self.action_quit()
 
     def _targets(self) -> list[str]:
         """The selection (in list order) or else the highlighted paper."""
@@ -647,7 +684,7 @@ class PaperTUI(App[None]):
         self.sync_detail()
         self.screen.add_class("-notes-open")
         self.notes.border_subtitle = ""
-        self.notes.focus()
+        self._focus(self.notes)
 
     def action_mark_all_read(self) -> None:
         ids = list(self.paper_list.ids)
@@ -703,8 +740,18 @@ class PaperTUI(App[None]):
     def action_prev_unread(self) -> None:
         self._go_unread(-1)
 
+    def action_enter(self) -> None:
+        if self.focused is self.search_box:
+            self._submit_search(self.search_box.value)
+        else:
+            self.action_open_note()
+
     def action_escape(self) -> None:
-        if self.paper_list.selection:
+        if self.focused is self.notes:
+            self._leave_note()
+        elif self.focused is self.search_box:
+            self.action_clear_search()
+        elif self.paper_list.selection:
             self.paper_list.clear_selection()
             self.update_status()
             self.toast("Selection cleared")
@@ -714,10 +761,10 @@ class PaperTUI(App[None]):
     # ------------------------------------------------------------------ find
     def action_search(self) -> None:
         self.query_one("#search-bar").remove_class("-hidden")
-        self.search_box.focus()
+        self._focus(self.search_box)
 
     def action_focus_list(self) -> None:
-        self.paper_list.focus()
+        self._focus(self.paper_list)
 
     def action_clear_search(self) -> None:
         if self._search_timer is not None:
@@ -729,7 +776,7 @@ class PaperTUI(App[None]):
         self.query_one("#search-bar").add_class("-hidden")
         self._show_search_error(None)
         self.requery()
-        self.paper_list.focus()
+        self._focus(self.paper_list)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -739,11 +786,15 @@ class PaperTUI(App[None]):
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
+        self._submit_search(event.value)
+
+    def _submit_search(self, value: str) -> None:
+        """Enter in the search box: search now and go back to the list."""
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search(event.value)
-        self.paper_list.focus()
-        if not event.value.strip():
+        self._search(value)
+        self._focus(self.paper_list)
+        if not value.strip():
             self.query_one("#search-bar").add_class("-hidden")
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
