@@ -40,8 +40,16 @@ from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from .identity import compatible, merge_into, new_id, paper_keys
-from .query import SOURCE_ALIASES, Query, QueryError, Term, haystack_parts, parse_query
-from .search import TextIndex
+from .query import (
+    SOURCE_ALIASES,
+    Query,
+    QueryError,
+    Term,
+    haystack_parts,
+    is_cjk,
+    parse_query,
+)
+from .search import TextIndex, WordIndex
 from .storage import (
     TMP_PREFIX,
     LibraryError,
@@ -164,7 +172,7 @@ class Library:
         self._bodies_read: set[int] = set()
         self._body_lock = threading.RLock()
         self._derived: dict[str, Any] = {}  # sort orders and indexes, rebuilt when papers change
-        self._text: tuple[TextIndex, TextIndex] | None = None
+        self._text: tuple[WordIndex, TextIndex] | None = None
         self._authors: TextIndex | None = None
         self._unindexed: set[str] = set()  # papers changed since the text indexes were built
         self._segments: set[int] = set()
@@ -416,8 +424,13 @@ class Library:
         key, v = term.key, term.value
         states = self.states
         if key == "word":
-            latin, chinese = self._text_index()
-            hits = latin.find(v) | chinese.find(v)
+            words, chinese = self._text_index()
+            hits, exact = words.candidates(v)
+            if hits is None and is_cjk(v):
+                hits = chinese.find(v)
+            elif not exact:  # check the candidates' (or, rarely, every paper's) text
+                pool = self.papers if hits is None else hits
+                hits = {pid for pid in pool if v in "\n".join(haystack_parts(self.record(pid)))}
             hits.update(
                 pid
                 for pid, s in states.items()
@@ -487,30 +500,29 @@ class Library:
 
     def _authors_index(self) -> TextIndex:
         if self._authors is None:
-            self._authors = TextIndex(
-                (
-                    pid,
-                    (" ".join(p.get("authors", ())) + "\n" + p.get("organization", "")).casefold(),
-                )
+            names = (
+                (pid, " ".join(p.get("authors", ())) + "\n" + p.get("organization", ""))
                 for pid, p in self.papers.items()
             )
+            self._authors = TextIndex(((pid, n.casefold()) for pid, n in names), utf8=True)
         return self._authors
 
-    def _text_index(self) -> tuple[TextIndex, TextIndex]:
+    def _text_index(self) -> tuple[WordIndex, TextIndex]:
+        """The word index and the Chinese full-text index, built on first use."""
         with self._body_lock:
             if self._text is None or self._text[0].stale:
                 self.load_bodies()
                 self._unindexed.clear()
                 parts = [(pid, haystack_parts(self.record(pid))) for pid in self.papers]
                 self._text = (
-                    TextIndex((pid, latin) for pid, (latin, _) in parts),
+                    WordIndex((pid, latin + "\n" + chinese) for pid, (latin, chinese) in parts),
                     TextIndex((pid, chinese) for pid, (_, chinese) in parts),
                 )
             elif self._unindexed:
-                latin, chinese = self._text
+                words, chinese = self._text
                 for pid in self._unindexed:
                     a, b = haystack_parts(self.record(pid))
-                    latin.update(pid, a)
+                    words.update(pid, a + "\n" + b)
                     chinese.update(pid, b)
                 self._unindexed.clear()
             return self._text

@@ -56,19 +56,17 @@ class Query:
 
 
 def haystack_parts(paper: dict) -> tuple[str, str]:
-    """A paper's searchable text: (feed text in Latin script, Chinese text), casefolded.
+    """A paper's searchable text: (English fields, fields that are mostly Chinese), casefolded.
 
-    Kept apart so the large English part stays a compact 1-byte-per-character string.
+    Kept apart so a Chinese query scans only the Chinese part, and the large English part
+    never needs a wide string.
     """
     latin = "\n".join(
         [
             paper.get("title", ""),
             " ".join(paper.get("authors", ())),
             paper.get("organization", ""),
-            paper.get("institutions", ""),
             paper.get("abstract", ""),
-            paper.get("ai_summary", ""),
-            paper.get("topic_hit", ""),
             paper.get("comments", ""),
             paper.get("arxiv_id") or "",
             " ".join(paper.get("keywords", ())),
@@ -77,6 +75,9 @@ def haystack_parts(paper: dict) -> tuple[str, str]:
     chinese = "\n".join(
         [
             paper.get("title_zh", ""),
+            paper.get("institutions", ""),
+            paper.get("ai_summary", ""),
+            paper.get("topic_hit", ""),
             paper.get("abstract_zh", ""),
             paper.get("contribution_zh", ""),
             paper.get("method_zh", ""),
@@ -84,6 +85,14 @@ def haystack_parts(paper: dict) -> tuple[str, str]:
         ]
     )
     return latin.casefold(), chinese.casefold()
+
+
+_CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def is_cjk(text: str) -> bool:
+    """Whether ``text`` has Chinese (or other CJK) characters: those live in the second part."""
+    return bool(_CJK.search(text))
 
 
 def _date(value: str, key: str) -> str:
