@@ -284,10 +284,10 @@ class PaperList(ScrollView, can_focus=True):
         base = self.rich_style
         segments = list(row.render(self.app.console))
         if is_cursor:
-            # The cursor's background (and, when focused, its text style) wins over each part's.
+            # The cursor's colours win over each part's, so the row is readable in every theme.
             cursor_class = "paper-list--cursor" if self.has_focus else "paper-list--cursor-blurred"
             cursor = style(cursor_class)
-            post = Style(bgcolor=cursor.bgcolor, bold=cursor.bold)
+            post = Style(color=cursor.color, bgcolor=cursor.bgcolor, bold=cursor.bold)
             segments = list(Segment.apply_style(segments, base, post))
             row_style = base + Style(bgcolor=cursor.bgcolor)
         else:
