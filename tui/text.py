@@ -41,8 +41,8 @@ def clean_line(text: str) -> str:
     return " ".join(clean(text).split())
 
 
-_LATEX_CMD = re.compile(r"\\([a-zA-Z]+)")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def normalise(text: str) -> str:
@@ -51,8 +51,9 @@ def normalise(text: str) -> str:
     `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string.
     """
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _LATEX_CMD.sub(r"\1", text)
-    return _NON_WORD.sub("", text)
+    if text.isascii():  # the common case, done in C: keep only letters and digits
+        return text.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
+    return _NON_WORD.sub("", text)  # drops the backslash of \times along with punctuation
 
 
 def norm_key(text: str) -> str | None:

@@ -29,7 +29,8 @@ def paper_keys(paper: dict[str, Any]) -> list[str]:
     keys = []
     if paper.get("arxiv_id"):
         keys.append("arxiv:" + paper["arxiv_id"])
-    abstract = normalise(paper.get("abstract") or "")
+    # Only a prefix is compared; 1,000 characters always normalise to more than that.
+    abstract = normalise((paper.get("abstract") or "")[:1000])
     if len(abstract) >= MIN_ABSTRACT:
         keys.append("abs:" + _digest(abstract[:ABSTRACT_PREFIX]))
     title = normalise(paper.get("title") or "")
