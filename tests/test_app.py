@@ -862,7 +862,10 @@ async def test_keys_typed_in_a_burst_land_where_the_first_one_sent_them(
             app.post_message(events.Key(key, char))
         for key, char in [("slash", "/"), *[(c, c) for c in "since"]]:
             app.post_message(events.Key(key, char))
-        await pilot.pause(0.3)
+        for _ in range(100):  # a loaded machine may take a while to drain the queue
+            await pilot.pause(0.05)
+            if lib.state(pid).note == "fast" and app.search_box.value == "since":
+                break
         assert lib.state(pid).note == "fast"
         assert app.search_box.value == "since"
         assert not lib.query("is:starred")
