@@ -1,0 +1,447 @@
+"""Measurements that run in a fresh process each (started by bench/run.py).
+
+``python bench/worker.py TASK ARGS…`` prints ``RESULT {json}`` as its last line. Timestamps
+named ``t_*`` are `time.monotonic()` readings, which on Linux share one clock across processes:
+the parent subtracts the moment it started the process, so "open" figures include Python's own
+start-up. Processes that hold a big library end with `os._exit` once they have reported, so the
+figures never include tearing the heap down (which no user waits for in the app: the terminal is
+already back).
+
+Tasks:
+  floor LIB            orjson.loads every file of the library (the least a JSON store can cost)
+  libopen LIB          Library.open, then one word query (peak RSS with and without its cache)
+  app LIB [MODE]       the real app headless: first paint of the list, then (MODE "scroll",
+                       the default) scrolling; "open": stop at the first paint;
+                       "profile:FILE": cProfile the scrolling into FILE
+  searchstar LIB       queries (cold and warm), then stars through Library.set_state
+  naive LIB N          all papers in one default-TinyDB file, N update() calls
+  import LIB FEEDS     load_source + Library.import_feeds of every feed file (LIB "-": empty)
+With ``--cprofile FILE`` first, the task runs under cProfile and the stats go to FILE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+QUERIES = ("diffusion", "tag:video", "author:zhang")
+STARS = 50
+FEED_TODAY = "2026-06-20"
+SCROLL_DOWN = 100
+SCROLL_PAGES = 20
+APP_SIZE = (120, 40)
+
+
+def hwm_kb() -> int:
+    """Peak resident set size of this process so far (VmHWM), in KiB."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class GcClock:
+    """Time spent in the cyclic garbage collector (via gc.callbacks) while it is installed."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.collections = [0, 0, 0]
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._start
+            self.collections[info["generation"]] += 1
+
+    def take(self) -> float:
+        """Seconds spent collecting since the last call."""
+        total, self.total = self.total, 0.0
+        return total
+
+
+def report(result: dict[str, Any], exit_now: bool = True) -> None:
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    if exit_now:
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def library_files(root: Path) -> list[Path]:
+    files = [root / "papertui.json", root / "state.json"]
+    for sub in ("papers", "changes"):
+        files += sorted(p for p in (root / sub).glob("*.json"))
+    return [f for f in files if f.exists()]
+
+
+# --------------------------------------------------------------------------- tasks
+def task_floor(root: str, gc_mode: str = "on") -> dict[str, Any]:
+    import orjson
+
+    if gc_mode == "off":
+        gc.disable()
+    t0 = time.monotonic()
+    kept = []
+    size = 0
+    for f in library_files(Path(root)):
+        raw = f.read_bytes()
+        size += len(raw)
+        kept.append(orjson.loads(raw))
+    t1 = time.monotonic()
+    return {"t_done": t1, "load_s": t1 - t0, "files": len(kept), "bytes": size, "hwm_kb": hwm_kb()}
+
+
+def task_libopen(root: str) -> dict[str, Any]:
+    t0 = time.monotonic()
+    from tui.library import Library
+
+    clock = GcClock()
+    t1 = time.monotonic()
+    lib = Library.open(root)
+    t2 = time.monotonic()
+    gc_open = clock.take()
+    hwm_open = hwm_kb()
+    lib.query("diffusion")
+    return {
+        "gc_s": gc_open,
+        "t_imported": t1,
+        "t_done": t2,
+        "import_s": t1 - t0,
+        "open_s": t2 - t1,
+        "papers": len(lib),
+        "hwm_kb": hwm_open,
+        "hwm_after_search_kb": hwm_kb(),
+    }
+
+
+def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
+    t0 = time.monotonic()
+    try:
+        from tui.app import make_app
+    except ImportError as err:
+        return {"available": False, "error": f"{type(err).__name__}: {err}"}
+    from textual import events
+    from textual.screen import Screen
+
+    from tui.library import Library
+    from tui.widgets.paper_list import PaperList
+
+    marks: dict[str, float | None] = {"rows": None, "paint": None}
+
+    original_render_line = PaperList.render_line
+    original_refresh = Screen._compositor_refresh
+
+    def render_line(self: PaperList, y: int) -> Any:
+        strip = original_render_line(self, y)
+        if marks["rows"] is None and self.ids:
+            marks["rows"] = time.monotonic()
+        return strip
+
+    def compositor_refresh(self: Screen) -> None:
+        original_refresh(self)
+        if marks["rows"] is not None and marks["paint"] is None:
+            marks["paint"] = time.monotonic()
+
+    PaperList.render_line = render_line  # type: ignore[method-assign]
+    Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
+
+    clock = GcClock()
+    t1 = time.monotonic()
+    lib = Library.open(root)
+    t2 = time.monotonic()
+    app = make_app(library=lib)
+    out: dict[str, Any] = {"available": True, "t_imported": t1, "t_lib": t2}
+    out["import_s"], out["lib_open_s"] = t1 - t0, t2 - t1
+
+    async def drive() -> None:
+        async with app.run_test(size=APP_SIZE) as pilot:
+            out["t_ready"] = time.monotonic()
+            deadline = time.monotonic() + 120
+            while marks["paint"] is None and time.monotonic() < deadline:
+                await pilot.pause()
+            out["t_rows"], out["t_paint"] = marks["rows"], marks["paint"]
+            out["hwm_paint_kb"] = out["hwm_kb"] = hwm_kb()
+            out["gc_s"] = clock.take()  # collector time from opening to the first paint
+            if scroll == "open":
+                return
+            lists = list(app.screen.query(PaperList)) or list(app.query(PaperList))
+            if not lists:
+                out["scroll_error"] = "no PaperList on the screen"
+                return
+            plist = lists[0]
+            if not plist.has_focus:
+                plist.focus()
+                await pilot.pause()
+            out["rows"] = len(plist.ids)
+            start_cursor = plist.cursor
+            clock.take()
+            # App time = CPU time of the event-loop thread while the keys are handled: the key
+            # dispatch, bindings, the action, every message and timer it triggers on that
+            # thread (detail pane, status bar) and the repaint. `pilot.press` itself idles
+            # ~40 ms per key waiting for the app to settle: wall time would measure that.
+            profiler = None
+            if scroll.startswith("profile:"):  # cProfile the scrolling only
+                import cProfile
+
+                profiler = cProfile.Profile()
+            for name, key, count in (
+                ("noop", "f19", 20),
+                ("down", "down", SCROLL_DOWN),
+                ("pagedown", "pagedown", SCROLL_PAGES),
+            ):
+                await pilot.pause()
+                gc.collect()
+                times = []
+                wall0 = time.perf_counter()
+                if profiler and name != "noop":
+                    profiler.enable()
+                for _ in range(count):
+                    t = time.thread_time()
+                    await pilot.press(key)
+                    app.screen._on_timer_update()  # the repaint the update timer would do
+                    times.append(time.thread_time() - t)
+                if profiler:
+                    profiler.disable()
+                out[f"scroll_{name}"] = {
+                    "per_key_s": sum(times) / count,
+                    "median_s": statistics.median(times),
+                    "max_s": max(times),
+                    "wall_per_key_s": (time.perf_counter() - wall0) / count,
+                }
+                if name == "noop":
+                    continue
+                # Held key (key repeat): all the presses queued at once, as a terminal
+                # delivers them when j is held; work the app defers until the keys stop
+                # (the detail pane follows after a pause) is then done once, not per key.
+                await pilot.pause()
+                gc.collect()
+                t = time.thread_time()
+                for _ in range(count):
+                    app._driver.send_message(events.Key(key, None))
+                await pilot.pause()
+                app.screen._on_timer_update()
+                out[f"scroll_{name}"]["held_per_key_s"] = (time.thread_time() - t) / count
+            out["cursor_moved"] = plist.cursor - start_cursor
+            out["scroll_gc_s"] = clock.take()
+            if profiler:
+                profiler.dump_stats(scroll.split(":", 1)[1])
+            # Peak memory of a session: let background work (loading, indexing) finish.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(app.workers.wait_for_complete(), timeout=60)
+            await pilot.pause()
+            out["hwm_kb"] = hwm_kb()
+
+    asyncio.run(drive())
+    return out
+
+
+def task_searchstar(root: str) -> dict[str, Any]:
+    from tui.library import Library
+
+    lib = Library.open(root)
+    out: dict[str, Any] = {"papers": len(lib), "queries": {}}
+    clock = GcClock()
+    for q in QUERIES:
+        gc.collect()
+        clock.take()
+        t = time.perf_counter()
+        hits = lib.query(q)
+        cold = time.perf_counter() - t
+        gc_cold = clock.take()
+        warm = []
+        for _ in range(5):
+            t = time.perf_counter()
+            lib.query(q)
+            warm.append(time.perf_counter() - t)
+        out["queries"][q] = {
+            "cold_s": cold,
+            "cold_gc_s": gc_cold,
+            "median_s": statistics.median(warm),
+            "hits": len(hits),
+        }
+    # A floor for a scan-based word search: one C-speed `str.count` over the casefolded Latin
+    # text of every paper joined into one string (no Python per paper, no mapping to ids).
+    record = getattr(lib, "record", lib.raw)
+    parts = []
+    for pid in lib.papers:
+        for value in record(pid).values():
+            if isinstance(value, list):
+                value = " ".join(v for v in value if isinstance(v, str))
+            if isinstance(value, str) and value.isascii():
+                parts.append(value)
+        parts.append("\x00")
+    corpus = "\n".join(parts).casefold()
+    del parts
+    scans = []
+    for _ in range(5):
+        t = time.perf_counter()
+        corpus.count("diffusion")
+        scans.append(time.perf_counter() - t)
+    out["scan_floor_s"] = statistics.median(scans)
+    out["corpus_chars"] = len(corpus)
+    del corpus
+
+    rng = random.Random(4)
+    unstarred = [pid for pid in lib.papers if not lib.raw_state(pid).get("starred")]
+    picks = iter(rng.sample(unstarred, min(len(unstarred), 400)))
+    times, sizes = [], []
+    clock.take()
+    for _ in range(STARS):
+        pid = next(picks)
+        before = lib.bytes_written
+        t = time.perf_counter()
+        lib.set_state([pid], "star", starred=True)
+        times.append(time.perf_counter() - t)
+        sizes.append(lib.bytes_written - before)
+    out["star"] = {
+        "median_s": statistics.median(times),
+        "max_s": max(times),
+        "bytes_median": statistics.median(sizes),
+        "gc_s": clock.take() / STARS,
+    }
+    # Keep starring until one star triggers the checkpoint (every CHECKPOINT_EVERY changes).
+    typical = statistics.median(sizes)
+    cycle_bytes, cycle_stars = 0, 0
+    for pid in picks:
+        before = lib.bytes_written
+        t = time.perf_counter()
+        lib.set_state([pid], "star", starred=True)
+        dt = time.perf_counter() - t
+        written = lib.bytes_written - before
+        cycle_bytes += written
+        cycle_stars += 1
+        if written > 20 * typical:
+            out["checkpoint"] = {
+                "s": dt,
+                "bytes": written,
+                "after_stars": STARS + cycle_stars,
+                "states": len(lib.states),
+            }
+            break
+    return out
+
+
+def task_naive(root: str, repeats: str) -> dict[str, Any]:
+    import orjson
+    from tinydb import TinyDB
+
+    from tui.library import Library
+
+    lib = Library.open(root)
+    docs = {
+        str(n): {**paper, **lib.raw_state(pid)}
+        for n, (pid, paper) in enumerate(lib.papers.items(), 1)
+    }
+    count = len(docs)
+    tmp = Path(tempfile.mkdtemp(prefix="papertui-naive-"))
+    path = tmp / "library.json"
+    path.write_bytes(orjson.dumps({"_default": docs}))
+    del lib, docs
+    gc.collect()
+    db = TinyDB(str(path))  # the default JSONStorage: the whole file per operation
+    rng = random.Random(5)
+    times, sizes = [], []
+    for _ in range(int(repeats)):
+        doc_id = rng.randint(1, count)
+        t = time.perf_counter()
+        db.update({"starred": True}, doc_ids=[doc_id])
+        times.append(time.perf_counter() - t)
+        sizes.append(path.stat().st_size)
+    db.close()
+    path.unlink()
+    tmp.rmdir()
+    return {"median_s": statistics.median(times), "runs": times, "bytes": statistics.median(sizes)}
+
+
+def task_import(root: str, feeds: str) -> dict[str, Any]:
+    from datetime import date
+
+    t0 = time.perf_counter()
+    from tui.library import Library
+    from tui.library.core import now_iso
+    from tui.sources import load_source
+
+    t1 = time.perf_counter()
+    empty = root == "-"
+    tmp = tempfile.mkdtemp(prefix="papertui-import-") if empty else None
+    lib = Library.open(Path(tmp) / "library" if tmp else root)
+    before = len(lib)
+    # As `papertui import` does: the library is open while the feeds are read and parsed.
+    clock = GcClock()
+    t2 = time.perf_counter()
+    files = sorted(str(p) for p in Path(feeds).glob("*.txt"))
+    stamp = now_iso()
+    today = date.fromisoformat(FEED_TODAY)
+    loaded = [load_source(f, today=today, imported_at=stamp) for f in files]
+    t3 = time.perf_counter()
+    parse_gc = clock.take()
+    reports = lib.import_feeds((item.result, item.source) for item in loaded)
+    t4 = time.perf_counter()
+    out = {
+        "import_s": t1 - t0,
+        "open_s": t2 - t1,
+        "parse_s": t3 - t2,
+        "parse_gc_s": parse_gc,
+        "store_s": t4 - t3,
+        "store_gc_s": clock.take(),
+        "papers": sum(r.found for r in reports),
+        "new": sum(r.new for r in reports),
+        "merged": sum(r.merged for r in reports),
+        "library_before": before,
+        "library_after": len(lib),
+        "bytes": lib.bytes_written,
+        "feeds": len(files),
+    }
+    if tmp:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+TASKS = {
+    "floor": task_floor,
+    "libopen": task_libopen,
+    "app": task_app,
+    "searchstar": task_searchstar,
+    "naive": task_naive,
+    "import": task_import,
+}
+
+
+def main(argv: list[str]) -> None:
+    profile_to = None
+    if argv[:1] == ["--cprofile"]:
+        profile_to, argv = argv[1], argv[2:]
+    task = TASKS[argv[0]]
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(task, *argv[1:])
+        profiler.dump_stats(profile_to)
+    else:
+        result = task(*argv[1:])
+    report(result)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
