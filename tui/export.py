@@ -76,6 +76,15 @@ def badge(fmt: str) -> str:
     return found.badge if found else fmt
 
 
+def seen_in(paper: Paper) -> list[str]:
+    """Where a paper was seen: "HF (2026-06-19)" once per source badge and feed date."""
+    labels = [
+        f"{badge(s.format)} ({s.feed_date})" if s.feed_date else badge(s.format)
+        for s in paper.sources
+    ]
+    return list(dict.fromkeys(labels))
+
+
 def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
     """One paper as a Markdown block."""
     lines = [f"{'#' * level} {md_escape(paper.display_title)}"]
@@ -91,10 +100,7 @@ def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
         lines.append(f"- **Links:** {links_md}")
     if state.tags:
         lines.append(f"- **Tags:** {', '.join(md_escape(t) for t in state.tags)}")
-    seen = ", ".join(
-        md_escape(f"{badge(s.format)} ({s.feed_date})" if s.feed_date else badge(s.format))
-        for s in paper.sources
-    )
+    seen = ", ".join(md_escape(label) for label in seen_in(paper))
     if seen:
         lines.append(f"- **Seen in:** {seen}")
     summary = summary_of(paper)

@@ -1,0 +1,49 @@
+"""Markdown export pieces: escaping, links, authors, provenance."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+
+from tui.export import authors_line, md_escape, md_url, paper_line, seen_in
+from tui.models import Paper, Source
+
+
+def _render_inline(text: str) -> str:
+    return MarkdownIt("commonmark").renderInline(text)
+
+
+def test_escaped_text_renders_as_itself() -> None:
+    for raw in ["*bold* | <script>", "- item", "12. x", "a_b_c", "[x](javascript:y)", "`code`"]:
+        html = _render_inline(md_escape(raw))
+        plain = raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert html == plain, raw
+    assert "\n" not in md_escape("two\nlines")
+
+
+def test_only_http_links_and_parentheses_are_encoded() -> None:
+    assert md_url("javascript:alert(1)") is None and md_url("file:///etc/passwd") is None
+    assert md_url("https://x.org/a (b)") == "https://x.org/a%20%28b%29"
+
+
+def test_authors_line_uses_the_stated_count() -> None:
+    paper = Paper(authors=["A", "B"], author_count=12)
+    assert authors_line(paper) == "A, B +10 more"
+    assert authors_line(Paper(author_count=8)) == "8 authors"
+    assert authors_line(Paper(organization="nvidia NVIDIA")) == "nvidia NVIDIA"
+
+
+def test_seen_in_lists_each_badge_and_date_once() -> None:
+    paper = Paper(
+        sources=[
+            Source("arxiv-rss", "a.rss", "2026-06-19"),
+            Source("arxiv-html", "a.html", "2026-06-19"),
+            Source("arxivdaily", "d.txt", "2026-06-18"),
+        ]
+    )
+    assert seen_in(paper) == ["arXiv (2026-06-19)", "arXivDaily (2026-06-18)"]
+
+
+def test_paper_line_links_the_abs_page() -> None:
+    paper = Paper(arxiv_id="2606.18765", title="A *title*", authors=["X", "Y", "Z", "W"])
+    line = paper_line(paper)
+    assert line == "[A \\*title\\*](https://arxiv.org/abs/2606.18765) — X, Y, Z +1 more"
