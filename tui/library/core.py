@@ -137,15 +137,31 @@ def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 def write_segment(root: Path, seq: int, records: list[dict[str, Any]], stamp: str) -> int:
     """Write one paper segment (bodies first, then the heads that commit it); bytes written."""
     heads, bodies = [], []
+    feeds: dict[str, dict[str, Any]] = {}
     for record in records:
         head, body = split_record(record)
+        # Sources are stored once per segment and referenced by key: most papers share a
+        # handful of feeds, and their paths made up half of every head.
+        keys = []
+        for source in head.pop("sources", ()):
+            key = feed_key(source)
+            feeds.setdefault(key, source)
+            keys.append(key)
+        if keys:
+            head["src"] = keys
         heads.append(head)
         bodies.append({"id": record["id"], **body})
     (root / "bodies").mkdir(exist_ok=True)
     written = atomic_write(root / "bodies" / f"{seq:08d}.json", dump(build_tables(bodies=bodies)))
     info = [{"seq": seq, "ts": stamp, "covers": False}]
-    tables = build_tables(segment=info, papers=heads)
+    feed_docs = [{"key": k, **v} for k, v in feeds.items()]
+    tables = build_tables(segment=info, feeds=feed_docs, papers=heads)
     return written + atomic_write(root / "papers" / f"{seq:08d}.json", dump(tables))
+
+
+def feed_key(source: dict[str, Any]) -> str:
+    """Identity of a feed in a segment: its format and content digest."""
+    return f"{source.get('format', '')}:{source.get('digest', '')}"
 
 
 def _seq_files(directory: Path) -> dict[int, Path]:
@@ -169,6 +185,7 @@ class Library:
         self.keys: dict[str, str] = {}
         self.history: list[_Change] = []
         self._seq_of: dict[str, int] = {}  # the segment holding each paper's current version
+        self._feeds: dict[str, dict[str, Any]] = {}  # every feed seen, by feed_key
         self._bodies_read: set[int] = set()
         self._body_lock = threading.RLock()
         self._derived: dict[str, Any] = {}  # sort orders and indexes, rebuilt when papers change
@@ -235,6 +252,7 @@ class Library:
         self.keys.clear()
         self.history.clear()
         self._seq_of.clear()
+        self._feeds.clear()
         self._bodies_read.clear()
         self._forget_derived(full=True)
         self._segments.clear()
@@ -269,7 +287,13 @@ class Library:
                 self.keys.clear()
                 self._seq_of.clear()
                 self._forget_derived(full=True)
+            feeds = self._feeds
+            for doc in table_docs(data, "feeds"):
+                feeds.setdefault(doc.pop("key"), doc)
             for doc in table_docs(data, "papers"):
+                src = doc.pop("src", None)
+                if src is not None:  # shared, read-only source dicts
+                    doc["sources"] = [feeds[key] for key in src]
                 self._put_paper(doc, seq)
             self._segments.add(seq)
         return True
