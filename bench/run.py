@@ -182,7 +182,7 @@ def summarise_app(runs: list[dict[str, Any]], scrolled: dict[str, Any]) -> dict[
         out[key] = statistics.median(r[key] for r in runs)
     out["hwm_kb"] = max(r["hwm_kb"] for r in [*runs, scrolled])
     out["rows"] = scrolled.get("rows")
-    for key in ("scroll_noop", "scroll_down", "scroll_pagedown", "scroll_error"):
+    for key in ("scroll_noop", "scroll_down", "scroll_pagedown", "scroll_error", "typing"):
         if key in scrolled:
             out[key] = scrolled[key]
     return out
@@ -458,6 +458,56 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         each(warm)
         each(cold)
 
+    # search in the app
+    for key, label in (
+        ("first", "search: app, typed 'diffusion'"),
+        ("again", "search: app, then 'retrieval'"),
+    ):
+
+        def typed(r: dict[str, Any], name: str, key: str = key, label: str = label) -> Row:
+            app = r["app"]
+            typing = app.get("typing") if app.get("available") else None
+            if not typing:
+                return Row(label, name, None, NA_APP if not app.get("available") else "n/a")
+            v = typing[f"{key}_s"]
+            debounce = typing.get("debounce_s") or 0.0
+            return Row(
+                label,
+                name,
+                v,
+                fmt_s(v),
+                f"debounce {fmt_s(debounce)}",
+                f"{(v - debounce) / 0.1:.2f}× target",
+                "≤ debounce + 100 ms",
+                v is not None and v <= debounce + 0.1,
+                "last keystroke → results listed"
+                + (" (the session's first search)" if key == "first" else "")
+                + f"; {typing[f'{key}_rows']:,} rows",
+            )
+
+        each(typed)
+
+    def stall(r: dict[str, Any], name: str) -> Row:
+        app = r["app"]
+        typing = app.get("typing") if app.get("available") else None
+        if not typing:
+            return Row("search: app, UI stall typing", name, None, "n/a")
+        v = typing["max_stall_s"]
+        return Row(
+            "search: app, UI stall typing",
+            name,
+            v,
+            fmt_s(v),
+            "",
+            f"{v / 0.1:.2f}× target",
+            "never blocks (< 100 ms)",
+            v < 0.1,
+            f"longest event-loop delay while typing both and searching; "
+            f"p99 {fmt_s(typing['p99_stall_s'])}",
+        )
+
+    each(stall)
+
     # scroll
     for key, label in (("down", "scroll: down ×100"), ("pagedown", "scroll: pagedown ×20")):
 
@@ -500,7 +550,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             f"{v / disk:.2f}×",
             "≤ 4× disk",
             v <= 4 * disk,
-            "VmHWM after first paint and scrolling",
+            "VmHWM after first paint, scrolling and two searches",
         )
 
     def mem_lib(r: dict[str, Any], name: str) -> Row:
