@@ -289,3 +289,46 @@ def test_segments_holding_whole_records_still_load(tmp_path: Path) -> None:
     again = Library.open(lib.root)
     assert again.get("p1").abstract == "A" * 100
     assert again.query("aaaa") == ["p1"]
+
+
+def _expected_counts(lib: Library) -> dict[str, int]:
+    stats = lib.stats()
+    return {key: stats[key] for key in ("papers", "unread", "read", "starred")}
+
+
+def test_counts_follow_every_change_undo_checkpoint_and_other_process(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = sample_library
+    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 5)
+    ids = lib.query("", sort="title")[:12]
+    fresh = {"papers": len(lib), "unread": len(lib), "read": 0, "starred": 0}
+    assert lib.counts() == _expected_counts(lib) == fresh
+    lib.set_state(ids, "mark read", read=True)
+    lib.set_state(ids[:4], "star", starred=True, tags=["x"])
+    lib.set_state(ids[:2], "mark unread", read=False)
+    lib.set_state(ids[:1], "note", note="n")
+    lib.set_state(ids[1:2], "unstar", starred=False)
+    assert lib.counts() == _expected_counts(lib)
+    assert lib.counts()["read"] == 10 and lib.counts()["starred"] == 3
+    for _ in range(3):
+        lib.undo()
+        assert lib.counts() == _expected_counts(lib)
+    other = Library.open(lib.root)  # from the checkpoint and the change files
+    assert other.counts() == lib.counts()
+    other.set_state(ids[-3:], "star", starred=True)
+    assert lib.refresh() and lib.counts() == _expected_counts(lib) == other.counts()
+    import_files(lib, [HF_TEXT])  # known papers: the counts stay
+    assert lib.counts() == _expected_counts(lib)
+
+
+def test_latest_feed_date_follows_imports(empty_library: Library) -> None:
+    lib = empty_library
+    assert lib.latest_feed_date() is None
+    paper = Paper(title="One paper", abstract="about something")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=[paper]), _source("hf-text", "a"))])
+    assert lib.latest_feed_date() == "2026-06-18"
+    later = _source("hf-text", "b", feed_date="2026-06-20")
+    other = Paper(title="Another paper", abstract="about something else")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=[other]), later)])
+    assert lib.latest_feed_date() == "2026-06-20"

@@ -198,6 +198,8 @@ class Library:
         self._checkpoint_mtime: int | None = None
         self._lock = WriteLock(self.root, lock_timeout)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
+        self._read_count = 0  # states with read / starred set, kept up to date by `_apply`
+        self._starred_count = 0
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -272,6 +274,12 @@ class Library:
                 self.history.append(_Change(**doc))
         self._load_segments()
         self._load_changes()
+        self._recount()
+
+    def _recount(self) -> None:
+        states = self.states.values()
+        self._read_count = sum(1 for s in states if s.get("read"))
+        self._starred_count = sum(1 for s in states if s.get("starred"))
 
     def _load_segments(self) -> bool:
         files = _seq_files(self.root / "papers")
@@ -606,6 +614,16 @@ class Library:
             return len(self.papers)
         return sum(1 for p in self.papers.values() if (p.get("added_at") or "") > stamp)
 
+    def counts(self) -> dict[str, int]:
+        """Papers, unread, read and starred, as `stats` counts them; O(1), kept up to date by
+        every change (the app's status bar asks after each one)."""
+        total, read, starred = len(self.papers), self._read_count, self._starred_count
+        return {"papers": total, "unread": total - read, "read": read, "starred": starred}
+
+    def latest_feed_date(self) -> str | None:
+        """The newest feed date any paper was seen in (from an index kept until papers change)."""
+        return max(self._index_by("feed_dates"), default="") or None
+
     # ------------------------------------------------------------------ importing
     def _put_paper(self, doc: dict[str, Any], seq: int) -> None:
         """Take a stored head (or a whole record, as older segments hold) as current."""
@@ -766,8 +784,11 @@ class Library:
     def _apply(self, change: _Change) -> None:
         for entry in change.entries:
             pid = entry["id"]
-            state = dict(self.states.get(pid, {}))
+            old = self.states.get(pid, {})
+            state = dict(old)
             state.update(entry["new"])
+            self._read_count += bool(state.get("read")) - bool(old.get("read"))
+            self._starred_count += bool(state.get("starred")) - bool(old.get("starred"))
             state["updated_at"] = change.ts
             if any(state.get(k) for k in STATE_FIELDS):
                 self.states[pid] = state

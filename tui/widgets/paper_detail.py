@@ -1,8 +1,12 @@
 """The detail pane: one paper composed for reading, in either language first.
 
-Every piece of feed text goes through `Content(...)`/`Content.assemble(...)` as plain text, so a
-title such as ``[bold]x[/]`` is shown as those characters. The pane keeps a fixed set of
-`Static` widgets and only updates them, so moving the cursor never mounts anything.
+A line-API widget (like the list): the paper is assembled into one `Content`, wrapped to the
+pane's width once, and drawn line by line. Showing another paper repaints this pane only; it
+never asks Textual for a new layout of the screen, which is what kept each cursor move above
+a frame when the pane was a tree of `Static` widgets (a layout costs ~12 ms at 120×40).
+
+Every piece of feed text goes into the `Content` as plain text, so a title such as
+``[bold]x[/]`` is shown as those characters, and nothing in it is a link or an action.
 """
 
 from __future__ import annotations
@@ -10,12 +14,16 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import ComposeResult
+from rich.style import Style as RichStyle
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.cache import LRUCache
 from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.style import Style
 
 from ..export import authors_line, badge, links_of
 from ..models import Paper, PaperState
@@ -24,7 +32,8 @@ from ..text import clean
 if TYPE_CHECKING:
     from ..library import Library
 
-LABEL = "bold $text-muted"
+Part = str | tuple[str, Style]
+EMPTY_TEXT = "Nothing selected: this view has no papers."
 
 
 def _text(value: str) -> str:
@@ -32,31 +41,29 @@ def _text(value: str) -> str:
     return clean(value or "").strip()
 
 
-class Section(Vertical):
-    """A heading and its body; hidden while the body is empty."""
-
-    def __init__(self, heading: str, *, id: str) -> None:  # noqa: A002
-        super().__init__(id=id, classes="section")
-        self.heading = heading
-
-    def compose(self) -> ComposeResult:
-        yield Static(Content(self.heading), classes="heading")
-        yield Static(classes="body")
-
-    def show(self, body: str | Content) -> None:
-        content = body if isinstance(body, Content) else Content(_text(body))
-        self.query_one(".body", Static).update(content)
-        self.set_class(not content.plain.strip(), "-hidden")
-
-
-class PaperDetail(VerticalScroll, can_focus=True):
+class PaperDetail(ScrollView, can_focus=True):
     """Everything the library knows about the highlighted paper."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Scroll down", show=False, id="detail.down"),
         Binding("k", "scroll_up", "Scroll up", show=False, id="detail.up"),
+        Binding("g", "scroll_home", "Top", show=False, id="detail.top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom"),
     ]
-    """j/k scroll the text when this pane has focus (Tab moves here)."""
+    """j/k (and the arrows, PgUp/PgDn) scroll the text when this pane has focus (Tab)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "paper-detail--title",
+        "paper-detail--title-secondary",
+        "paper-detail--label",
+        "paper-detail--heading",
+        "paper-detail--unread",
+        "paper-detail--read",
+        "paper-detail--starred",
+        "paper-detail--tags",
+        "paper-detail--muted",
+        "paper-detail--empty",
+    }
 
     chinese_first: reactive[bool] = reactive(False)
     """Show the Chinese title and abstract before the English ones."""
@@ -65,112 +72,146 @@ class PaperDetail(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.library = library
         self.paper_id: str | None = None
+        self._lines: list[Content] = []  # the paper wrapped to the pane's width
+        self._strips: dict[int, Strip] = {}  # the lines drawn so far
+        self._base_style: RichStyle | None = None
+        self._content = Content("")
+        self._generation = 0  # bumped when the library or the styles change
+        self._cache: LRUCache[tuple, tuple[Content, list[Content]]] = LRUCache(32)
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="titles"):
-            yield Static(id="title-en", classes="title")
-            yield Static(id="title-zh", classes="title")
-        yield Static(id="state-line")
-        yield Static(id="meta")
-        yield Section("Links", id="links")
-        yield Section("中文摘要 · Summary", id="summary-zh")
-        yield Section("AI总结 · AI summary", id="ai-summary")
-        yield Section("专题命中 · Topic hit", id="topic-hit")
-        with Vertical(id="abstracts"):
-            yield Section("Abstract", id="abstract-en")
-            yield Section("中文摘要 · Chinese abstract", id="abstract-zh")
-        yield Section("Seen in", id="seen-in")
-        yield Static(id="empty", classes="-hidden")
-
-    def _style_titles(self) -> None:
-        """The title in the first language is the heading; the other one is quieter."""
-        en = self.query_one("#title-en", Static)
-        zh = self.query_one("#title-zh", Static)
-        has_both = not zh.has_class("-hidden")
-        en.set_class(has_both and self.chinese_first, "-secondary")
-        zh.set_class(not self.chinese_first, "-secondary")
-
-    def watch_chinese_first(self, value: bool) -> None:
-        self._style_titles()
-        for container, en, zh in (
-            ("#titles", "#title-en", "#title-zh"),
-            ("#abstracts", "#abstract-en", "#abstract-zh"),
-        ):
-            parent = self.query_one(container)
-            first, second = (zh, en) if value else (en, zh)
-            parent.move_child(self.query_one(first), before=0)
-            parent.move_child(self.query_one(second), after=0)
+    # ------------------------------------------------------------------ data
+    @property
+    def text(self) -> str:
+        """The plain text shown (every line, also those scrolled out of view)."""
+        return self._content.plain
 
     def show_paper(self, pid: str | None) -> None:
         """Show ``pid`` (None: the view is empty); reads the library afresh."""
         if pid != self.paper_id:
-            self.scroll_home(animate=False)
+            self.scroll_to(y=0, animate=False, immediate=True)
         self.paper_id = pid
-        empty = pid is None or pid not in self.library
-        for child in self.children:
-            child.set_class(empty, "-hidden")
-        empty_widget = self.query_one("#empty", Static)
-        empty_widget.set_class(not empty, "-hidden")
-        if empty:
-            empty_widget.update(Content("Nothing selected: this view has no papers."))
+        self._rebuild()
+
+    def invalidate(self) -> None:
+        """Forget every composed paper (the library changed); `show_paper` reads it afresh."""
+        self._generation += 1
+        self._cache.clear()
+
+    def watch_chinese_first(self) -> None:
+        self._rebuild()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()  # the theme or the focus changed the component styles
+        self._strips = {}
+        self._base_style = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Wrap the paper to the pane's width; sets the scrollable height without a layout."""
+        width = self.scrollable_content_region.width
+        if width <= 0 or not self.is_attached:
             return
-        assert pid is not None
-        self._fill(self.library.get(pid), self.library.state(pid))
+        key = (self.paper_id, width, self.chinese_first, self._generation)
+        cached = self._cache.get(key)
+        if cached is None:
+            content = self._assemble()
+            cached = self._cache[key] = (content, content.wrap(width))
+        self._content, self._lines = cached
+        self._strips = {}
+        # The pane's size is fixed by the stylesheet and it draws no scrollbar (overflow:
+        # hidden; `allow_vertical_scroll` says when it scrolls), so a new paper needs a
+        # repaint, never a layout: setting `virtual_size` the usual way would relayout the
+        # whole screen on every cursor move, and a scrollbar costs more to draw than the text.
+        self.set_reactive(PaperDetail.virtual_size, Size(width, len(self._lines)))
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+        self._show_more()
+        self.refresh()
 
-    def _fill(self, paper: Paper, state: PaperState) -> None:
-        q = self.query_one
-        title_en, title_zh = _text(paper.title), _text(paper.title_zh)
-        q("#title-en", Static).update(Content(title_en or title_zh or "(untitled)"))
-        q("#title-zh", Static).update(Content(title_zh if title_en else ""))
-        q("#title-zh", Static).set_class(not (title_en and title_zh), "-hidden")
-        self._style_titles()
-        q("#state-line", Static).update(self._state_line(state))
-        q("#meta", Static).update(self._meta(paper))
-        q("#links", Section).show(
-            Content.assemble(
-                *[
-                    part
-                    for label, url in links_of(paper)
-                    for part in ((f"{label:<13}", LABEL), _text(url), "\n")
-                ]
-            ).rstrip()
-        )
-        summary: list[str | tuple[str, str]] = []
-        for label, value in (
-            ("核心贡献 ", paper.contribution_zh),
-            ("方法 ", paper.method_zh),
-            ("关键发现 ", paper.findings_zh),
-        ):
-            if value.strip():
-                summary += [(label, LABEL), _text(value), "\n"]
-        q("#summary-zh", Section).show(Content.assemble(*summary).rstrip())
-        q("#ai-summary", Section).show(paper.ai_summary)
-        q("#topic-hit", Section).show(paper.topic_hit)
-        q("#abstract-en", Section).show(paper.abstract)
-        q("#abstract-zh", Section).show(paper.abstract_zh)
-        seen: list[str | tuple[str, str]] = []
-        for src in paper.sources:
-            seen += [
-                (f"{badge(src.format):<11}", LABEL),
-                f"{src.feed_date or 'undated':<11}",
-                (_text(PurePath(src.origin).name or src.origin), "$text-muted"),
-                "\n",
-            ]
-        q("#seen-in", Section).show(Content.assemble(*seen).rstrip())
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        return self.max_scroll_y > 0
 
-    def _state_line(self, state: PaperState) -> Content:
-        parts: list[str | tuple[str, str]] = [
-            ("read" if state.read else "● unread", "$text-muted" if state.read else "bold $accent")
-        ]
-        if state.starred:
-            parts += ["  ", ("★ starred", "bold $warning")]
-        if state.tags:
-            parts += ["  ", (" ".join("#" + _text(t) for t in state.tags), "$secondary")]
-        if state.note.strip():
-            parts += ["  ", ("✎ note", "$text-muted")]
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._show_more()
+
+    def _show_more(self) -> None:
+        """Say in the bottom border how much text is below (there is no scrollbar)."""
+        below = len(self._lines) - int(self.scroll_y) - self.scrollable_content_region.height
+        self.border_subtitle = f"↓ {below} more" if below > 0 else None
+
+    @property
+    def base_style(self) -> RichStyle:
+        """The pane's own Rich style (cached: computing it walks every ancestor)."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def render_line(self, y: int) -> Strip:
+        """One wrapped line, turned into a `Strip` only when it is on screen."""
+        index = int(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        strip = self._strips.get(index)
+        if strip is None:
+            if not 0 <= index < len(self._lines):
+                return Strip.blank(width, self.base_style)
+            line = self._lines[index]
+            strip = Strip(line.render_segments(self.visual_style), line.cell_length)
+            strip = self._strips[index] = strip.extend_cell_length(width, self.base_style)
+        return strip
+
+    # ------------------------------------------------------------------ composing
+    def _style(self, name: str) -> Style:
+        return self.get_visual_style(f"paper-detail--{name}", partial=True)
+
+    def _assemble(self) -> Content:
+        pid = self.paper_id
+        if pid is None or pid not in self.library:
+            return Content.assemble((EMPTY_TEXT, self._style("empty")))
+        paper, state = self.library.get(pid), self.library.state(pid)
+        # The titles and the state line, then blocks separated by a blank line.
+        parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state)]
+        blocks = [self._meta(paper)]
+        heading = self._style("heading")
+        blocks += [[(name, heading), "\n", *body] for name, body in self._sections(paper) if body]
+        for block in blocks:
+            if block:
+                parts += ["\n\n", *block]
         return Content.assemble(*parts)
 
-    def _meta(self, paper: Paper) -> Content:
+    def _titles(self, paper: Paper) -> list[Part]:
+        en, zh = _text(paper.title), _text(paper.title_zh)
+        if not (en and zh):
+            return [(en or zh or "(untitled)", self._style("title"))]
+        first, second = (zh, en) if self.chinese_first else (en, zh)
+        return [(first, self._style("title")), "\n", (second, self._style("title-secondary"))]
+
+    def _state_line(self, state: PaperState) -> list[Part]:
+        parts: list[Part] = [
+            ("read", self._style("read")) if state.read else ("● unread", self._style("unread"))
+        ]
+        if state.starred:
+            parts += ["  ", ("★ starred", self._style("starred"))]
+        if state.tags:
+            parts += ["  ", (" ".join("#" + _text(t) for t in state.tags), self._style("tags"))]
+        if state.note.strip():
+            parts += ["  ", ("✎ note", self._style("muted"))]
+        return parts
+
+    def _rows(self, rows: list[tuple[str, str]]) -> list[Part]:
+        """Label-value lines (the label column 13 cells wide); values on one line each."""
+        label = self._style("label")
+        parts: list[Part] = []
+        for name, value in rows:
+            if parts:
+                parts.append("\n")
+            parts += [(f"{name:<13}", label), " ".join(_text(value).split())]
+        return parts
+
+    def _meta(self, paper: Paper) -> list[Part]:
         rows: list[tuple[str, str]] = []
         authors = authors_line(paper)
         if authors:
@@ -205,7 +246,52 @@ class PaperDetail(VerticalScroll, can_focus=True):
             rows.append(("arXiv", paper.arxiv_id))
         if paper.comments:
             rows.append(("Comments", paper.comments))
-        parts: list[str | tuple[str, str]] = []
-        for label, value in rows:
-            parts += [(f"{label:<13}", LABEL), " ".join(_text(value).split()), "\n"]
-        return Content.assemble(*parts).rstrip()
+        return self._rows(rows)
+
+    def _sections(self, paper: Paper) -> list[tuple[str, list[Part]]]:
+        """(heading, body) in reading order; empty bodies are left out by the caller."""
+        label = self._style("label")
+        summary: list[Part] = []
+        for name, value in (
+            ("核心贡献 ", paper.contribution_zh),
+            ("方法 ", paper.method_zh),
+            ("关键发现 ", paper.findings_zh),
+        ):
+            if value.strip():
+                summary += ["\n"] if summary else []
+                summary += [(name, label), _text(value)]
+        seen: list[Part] = []
+        for src in paper.sources:
+            seen += ["\n"] if seen else []
+            seen += [
+                (f"{badge(src.format):<11}", label),
+                f"{src.feed_date or 'undated':<11}",
+                (_text(PurePath(src.origin).name or src.origin), self._style("muted")),
+            ]
+        abstracts = [
+            ("Abstract", self._plain(paper.abstract)),
+            ("中文摘要 · Chinese abstract", self._plain(paper.abstract_zh)),
+        ]
+        if self.chinese_first:
+            abstracts.reverse()
+        return [
+            ("Links", self._links(paper)),
+            ("中文摘要 · Summary", summary),
+            ("AI总结 · AI summary", self._plain(paper.ai_summary)),
+            ("专题命中 · Topic hit", self._plain(paper.topic_hit)),
+            *abstracts,
+            ("Seen in", seen),
+        ]
+
+    def _links(self, paper: Paper) -> list[Part]:
+        label = self._style("label")
+        parts: list[Part] = []
+        for name, url in links_of(paper):
+            parts += ["\n"] if parts else []
+            parts += [(f"{name:<13}", label), _text(url)]
+        return parts
+
+    @staticmethod
+    def _plain(value: str) -> list[Part]:
+        text = _text(value)
+        return [text] if text else []

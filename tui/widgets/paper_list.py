@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -27,6 +28,27 @@ if TYPE_CHECKING:
     from ..library import Library
 
 NARROW_DATE = 72  # below this width the feed date is shown as MM-DD
+ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
+
+
+def _fit(parts: list[tuple[str, Style]], budget: int) -> list[tuple[str, Style]]:
+    """Styled text cut to ``budget`` cells, ending with an ellipsis where it was cut."""
+    if sum(cell_len(text) for text, _ in parts) <= budget:
+        return parts
+    if budget <= 0:
+        return []
+    out: list[tuple[str, Style]] = []
+    room = budget - 1
+    for text, style in parts:
+        width = cell_len(text)
+        if width > room:
+            if room:
+                out.append((set_cell_size(text, room), style))
+            out.append(("…", style))
+            break
+        out.append((text, style))
+        room -= width
+    return out
 
 
 def row_badges(paper: dict) -> list[str]:
@@ -74,6 +96,8 @@ class PaperList(ScrollView, can_focus=True):
         "paper-list--badge",
         "paper-list--count",
         "paper-list--empty",
+        "paper-list--scrollbar",
+        "paper-list--scrollbar-thumb",
     }
 
     @dataclass
@@ -102,6 +126,8 @@ class PaperList(ScrollView, can_focus=True):
         self._cursor = 0
         self._generation = 0
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._base_style: Style | None = None
+        self._part_styles: dict[tuple[bool, bool], dict[str, Style]] = {}
 
     # ------------------------------------------------------------------ data
     @property
@@ -128,9 +154,19 @@ class PaperList(ScrollView, can_focus=True):
                 index = ids.index(target)
             except ValueError:
                 index = min(self._cursor, max(len(ids) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(ids))
+        self._set_height(len(ids))
         self.invalidate()
         self.move_to(index, force_message=True)
+
+    def _set_height(self, rows: int) -> None:
+        # No layout needed: the pane's size comes from the stylesheet and it draws its own
+        # scrollbar (see render_line); `allow_vertical_scroll` lets it scroll all the same.
+        self.set_reactive(PaperList.virtual_size, Size(self.size.width, rows))
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
+
+    @property
+    def allow_vertical_scroll(self) -> bool:
+        return self.max_scroll_y > 0
 
     def invalidate(self) -> None:
         """Forget every rendered row (the library changed)."""
@@ -200,11 +236,29 @@ class PaperList(ScrollView, can_focus=True):
         return None
 
     def on_click(self, event: events.Click) -> None:
-        self.move_to(int(self.scroll_y) + event.y)
+        height = self.scrollable_content_region.height
+        if event.x == self.scrollable_content_region.width - 1 and len(self.ids) > height:
+            # The scrollbar column: jump to that point of the list.
+            self.move_to(round(event.y / max(height - 1, 1) * (len(self.ids) - 1)))
+        else:
+            self.move_to(int(self.scroll_y) + event.y)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.ids))
+        self._set_height(len(self.ids))
         self.invalidate()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+        self._part_styles.clear()
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's own Rich style (walking the ancestors for it on every row was a third
+        of the cost of scrolling a page)."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
 
     def on_focus(self) -> None:
         self.invalidate()
@@ -213,10 +267,31 @@ class PaperList(ScrollView, can_focus=True):
         self.invalidate()
 
     # ------------------------------------------------------------------ drawing
+    def _thumb(self) -> tuple[int, int]:
+        """Rows of the scrollbar's thumb, (0, 0) when every paper fits."""
+        height, total = self.scrollable_content_region.height, len(self.ids)
+        if total <= height:
+            return 0, 0
+        size = max(1, height * height // total)
+        start = round(self.scroll_y / (total - height) * (height - size))
+        return start, start + size
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        # Each row as cached, plus one cell of scrollbar: drawn here because Textual's own
+        # scrollbar cost more to repaint than the whole page of rows.
+        width = self.scrollable_content_region.width - 1
+        row = self._render_line(y, width)
+        start, end = self._thumb()
+        if start == end:
+            bar = Segment(" ", self.base_style)
+        else:
+            part = "scrollbar-thumb" if start <= y < end else "scrollbar"
+            bar = Segment(" ", self.get_component_rich_style(f"paper-list--{part}"))
+        return Strip.join([row, Strip([bar], 1)])
+
+    def _render_line(self, y: int, width: int) -> Strip:
         index = int(self.scroll_y) + y
-        base = self.rich_style
+        base = self.base_style
         if not self.ids:
             if y == 1:
                 style = self.get_component_rich_style("paper-list--empty")
@@ -235,65 +310,75 @@ class PaperList(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip
 
+    def _styles(self, is_cursor: bool) -> dict[str, Style]:
+        """Each part's final Rich style (the base, the part's, and the cursor's on top)."""
+        key = (is_cursor, self.has_focus)
+        styles = self._part_styles.get(key)
+        if styles is None:
+            base = self.base_style
+            post = Style()
+            if is_cursor:
+                # The cursor's colours win over each part's, so the row reads in every theme.
+                name = "paper-list--cursor" if self.has_focus else "paper-list--cursor-blurred"
+                cursor = self.get_component_rich_style(name)
+                post = Style(color=cursor.color, bgcolor=cursor.bgcolor, bold=cursor.bold)
+            styles = {"": base + post}
+            for part in ROW_PARTS:
+                styles[part] = base + self.get_component_rich_style(f"paper-list--{part}") + post
+            self._part_styles[key] = styles
+        return styles
+
     def _render_row(self, pid: str, width: int, is_cursor: bool, selected: bool) -> Strip:
         paper = self.library.raw(pid)
         state = self.library.raw_state(pid)
-        style = self.get_component_rich_style
+        style = self._styles(is_cursor)
+        plain = style[""]
         unread = not state.get("read")
         date = paper.get("feed_date") or ""
         if width < NARROW_DATE:
             date = date[5:10]
         date_width = 5 if width < NARROW_DATE else 10
 
-        left = Text(no_wrap=True, end="")
-        left.append("▌" if selected else " ", style("paper-list--selected"))
-        left.append("●" if unread else " ", style("paper-list--marker"))
-        left.append("★" if state.get("starred") else " ", style("paper-list--star"))
-        left.append(" ")
-        left.append(date.ljust(date_width), style("paper-list--date"))
-        left.append(" ")
+        left = [
+            Segment("▌" if selected else " ", style["selected"]),
+            Segment("●" if unread else " ", style["marker"]),
+            Segment("★" if state.get("starred") else " ", style["star"]),
+            Segment(" ", plain),
+            Segment(date.ljust(date_width), style["date"]),
+            Segment(" ", plain),
+        ]
+        left_len = date_width + 5
 
-        right = Text(no_wrap=True, end="")
+        right: list[tuple[str, Style]] = []
         tags = state.get("tags", ())
         if tags:
-            right.append(
-                " " + " ".join("#" + clean_line(t) for t in tags), style("paper-list--tags")
-            )
+            right.append((" " + " ".join("#" + clean_line(t) for t in tags), style["tags"]))
         badges = row_badges(paper)
         if badges:
-            right.append(" " + " ".join(badges), style("paper-list--badge"))
+            right.append((" " + " ".join(badges), style["badge"]))
         count = row_count(paper)
         if count:
-            right.append(" " + count.rjust(4), style("paper-list--count"))
-        right.append(" ")
+            right.append((" " + count.rjust(4), style["count"]))
+        right.append((" ", plain))
+        right_len = sum(cell_len(text) for text, _ in right)
 
-        room = width - left.cell_len - right.cell_len
+        room = width - left_len - right_len
         if room < 20:  # narrow pane: the title matters more than tags and badges
-            right.truncate(max(width - left.cell_len - 20, 0), overflow="ellipsis")
-            room = width - left.cell_len - right.cell_len
+            right = _fit(right, max(width - left_len - 20, 0))
+            right_len = sum(cell_len(text) for text, _ in right)
+            room = width - left_len - right_len
         title = clean_line(paper.get("title") or paper.get("title_zh") or "(untitled)")
-        title_text = Text(
-            title, style=style("paper-list--unread" if unread else "paper-list--read"), end=""
-        )
-        title_text.truncate(max(room, 0), overflow="ellipsis", pad=True)
-
-        row = Text(no_wrap=True, end="")
-        row.append_text(left)
-        row.append_text(title_text)
-        row.append_text(right)
-        base = self.rich_style
-        segments = list(row.render(self.app.console))
-        if is_cursor:
-            # The cursor's colours win over each part's, so the row is readable in every theme.
-            cursor_class = "paper-list--cursor" if self.has_focus else "paper-list--cursor-blurred"
-            cursor = style(cursor_class)
-            post = Style(color=cursor.color, bgcolor=cursor.bgcolor, bold=cursor.bold)
-            segments = list(Segment.apply_style(segments, base, post))
-            row_style = base + Style(bgcolor=cursor.bgcolor)
+        room = max(room, 0)
+        if cell_len(title) > room:
+            title = set_cell_size(title, room - 1) + "…" if room else ""
         else:
-            segments = list(Segment.apply_style(segments, base))
-            row_style = base
-        return Strip(segments, row.cell_len).adjust_cell_length(width, row_style)
+            title = set_cell_size(title, room)
+        segments = [
+            *left,
+            Segment(title, style["unread" if unread else "read"]),
+            *(Segment(text, st) for text, st in right),
+        ]
+        return Strip(segments, left_len + room + right_len).adjust_cell_length(width, plain)
 
     def row_text(self, index: int) -> str:
         """The plain text of row ``index`` as drawn (for tests and screen readers)."""

@@ -16,6 +16,7 @@ class StatusInfo:
 
     view: str = "All"
     shown: int = 0
+    cursor: int = 0  # index of the highlighted paper in the view
     total: int = 0
     unread: int = 0
     starred: int = 0
@@ -37,11 +38,17 @@ class StatusBar(Static):
         self.info = info
         self.refresh()
 
+    def set_position(self, cursor: int, shown: int) -> None:
+        """Move the "7 of 107" marker; the only part that changes on every cursor move."""
+        if (cursor, shown) != (self.info.cursor, self.info.shown):
+            self.info.cursor, self.info.shown = cursor, shown
+            self.refresh()
+
     def render(self) -> Content:
         info = self.info
         where: list[Part] = [
             (f" {info.view} ", "bold reverse $text-accent"),
-            f" {info.shown} shown",
+            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}",
         ]
         if info.query:
             where += ["  /", (info.query, "italic")]
