@@ -474,18 +474,9 @@ class PaperTUI(App[None]):
     # ------------------------------------------------------------------ queries
     def view_query(self) -> str:
         if self.view == "today":
-            latest = self.latest_feed_date()
+            latest = self.library.latest_feed_date()
             return f"feed:{latest}" if latest else ""
         return VIEWS[self.view].query
-
-    def latest_feed_date(self) -> str | None:
-        """The newest feed date any paper was seen in."""
-        dates = (
-            src.get("feed_date") or ""
-            for p in self.library.papers.values()
-            for src in p.get("sources", ())
-        )
-        return max(dates, default="") or None
 
     def full_query(self, search: str | None = None) -> str:
         search = self.search_text if search is None else search
