@@ -658,12 +658,23 @@ def machine() -> dict[str, Any]:
         pass
     cores = os.cpu_count()
     py = platform.python_version()
+    git = ["git", "-C", str(HERE.parent)]
+    commit = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "tui"], capture_output=True, text=True, check=False
+    ).stdout.split("\n")
+    changed = [line[3:] for line in dirty if line.strip()]
     return {
+        "commit": commit,
+        "tui_uncommitted": changed,
         "cpu": cpu,
         "cores": cores,
         "python": py,
         "platform": platform.platform(),
-        "summary": f"{cores} cores, Python {py}",
+        "summary": f"{cores} cores, Python {py}, commit {commit}"
+        + (f" + uncommitted changes to {len(changed)} files in tui/" if changed else ""),
     }
 
 
