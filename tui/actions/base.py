@@ -1,0 +1,238 @@
+"""The state and helpers every group of actions shares.
+
+Widgets never write to the library: they post messages (or are asked for pending notes) and
+the app performs every write here, so errors surface in one place as a toast, never a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.content import Content
+from textual.css.query import NoMatches
+from textual.timer import Timer
+from textual.widgets import Static
+
+from ..keys import SORT_NAMES, VIEWS
+from ..library import Library, LibraryError, QueryError
+from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
+from ..widgets.notes import Notes
+from ..widgets.paper_detail import PaperDetail
+from ..widgets.paper_list import PaperList
+from ..widgets.search_box import SearchBox
+from ..widgets.status import StatusBar, StatusInfo
+
+
+class PaperAppBase(App[None]):
+    """The library handle, the view and search, and the helpers the actions build on."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        export_dir: Path | None = None,
+        opener: Opener | None = None,
+        clipboard_copy: Copier | None = None,
+        clipboard_paste: Paster | None = None,
+        today: date | None = None,
+        refresh_interval: float = 2.0,
+        cursor_blink: bool = True,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.library = library
+        self.export_dir = export_dir
+        self.opener: Opener = opener or default_opener
+        self.clipboard_copy: Copier = clipboard_copy or system_copy
+        self.clipboard_paste: Paster = clipboard_paste or system_paste
+        self.today = today
+        self.refresh_interval = refresh_interval
+        self.cursor_blink = cursor_blink
+        if theme:
+            self.theme = theme
+        self.view = "inbox"
+        self.search_text = ""
+        self.sort_key = "feed_date"
+        self.new_since = 0
+        self._search_timer: Timer | None = None
+        self._importing = False
+
+    # ------------------------------------------------------------------ panes
+    @property
+    def paper_list(self) -> PaperList:
+        return self.query_one("#papers", PaperList)
+
+    @property
+    def detail(self) -> PaperDetail:
+        return self.query_one("#detail", PaperDetail)
+
+    @property
+    def notes(self) -> Notes:
+        return self.query_one("#notes", Notes)
+
+    @property
+    def search_box(self) -> SearchBox:
+        return self.query_one("#search", SearchBox)
+
+    def _focus(self, widget: Any) -> None:
+        """Focus now, not after the keys already queued: fast typists land in the right box."""
+        self.screen.set_focus(widget)
+
+    # ------------------------------------------------------------------ feedback
+    def toast(self, message: str, severity: str = "information", timeout: float = 4) -> None:
+        """A notification that shows ``message`` literally (feed text is never markup)."""
+        self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def _error(self, message: str) -> None:
+        self.toast(message, severity="error", timeout=8)
+
+    def status_info(self) -> StatusInfo:
+        counts = self.library.counts()
+        return StatusInfo(
+            view=VIEWS[self.view].name,
+            shown=len(self.paper_list.ids),
+            cursor=self.paper_list.cursor,
+            total=counts["papers"],
+            unread=counts["unread"],
+            starred=counts["starred"],
+            new_since=self.new_since,
+            sort=SORT_NAMES[self.sort_key] + (" ↑" if self.sort_key == "title" else " ↓"),
+            query=self.search_text,
+            selected=len(self.paper_list.selection),
+            chinese_first=self.detail.chinese_first,
+        )
+
+    def update_status(self) -> None:
+        """Recount and redraw the status bar (after a change, not on every cursor move)."""
+        info = self.status_info()
+        self.query_one(StatusBar).show(info)
+        if self.paper_list.border_title != info.view:
+            self.paper_list.border_title = info.view
+        self._update_position()
+
+    def _update_position(self) -> None:
+        """The cursor's place in the view, on the status bar (one line repainted per key)."""
+        plist = self.paper_list
+        self.query_one("#status", StatusBar).set_position(plist.cursor, len(plist.ids))
+
+    # ------------------------------------------------------------------ queries
+    def view_query(self) -> str:
+        if self.view == "today":
+            latest = self.library.latest_feed_date()
+            return f"feed:{latest}" if latest else ""
+        return VIEWS[self.view].query
+
+    def full_query(self, search: str | None = None) -> str:
+        search = self.search_text if search is None else search
+        return " ".join(part for part in (self.view_query(), search) if part)
+
+    def _run_query(self, search: str) -> list[str]:
+        return self.library.query(
+            self.full_query(search), sort=self.sort_key, reverse=self.sort_key != "title"
+        )
+
+    def requery(self, keep: str | None = None) -> None:
+        """Run the current view + search now and show the result."""
+        try:
+            ids = self._run_query(self.search_text)
+        except QueryError as err:
+            self._show_search_error(str(err))
+            return
+        self._show_search_error(None)
+        self._show_ids(ids, keep)
+
+    def _show_ids(self, ids: list[str], keep: str | None = None) -> None:
+        plist = self.paper_list
+        plist.empty_text = (
+            "No papers match the search. Esc clears it."
+            if self.search_text
+            else {
+                "inbox": "Inbox zero: nothing unread. 3 shows all papers, i imports a feed.",
+                "starred": "Nothing starred yet: s stars the highlighted paper.",
+            }.get(self.view, "No papers yet: i imports a feed file or the clipboard.")
+        )
+        plist.set_ids(ids, keep=keep)
+        self.update_status()
+
+    def _show_search_error(self, message: str | None) -> None:
+        error = self.query_one("#search-error", Static)
+        error.update(Content(message or ""))
+        error.set_class(message is None, "-hidden")
+        self.search_box.set_class(message is not None, "-invalid-query")
+        if message is not None:
+            self.query_one("#search-bar").remove_class("-hidden")
+
+    # ------------------------------------------------------------------ the highlighted paper
+    def sync_detail(self, force: bool = False) -> None:
+        """Show the highlighted paper in the detail and notes panes (now)."""
+        try:
+            pid = self.paper_list.current
+        except NoMatches:  # the app is closing
+            return
+        if force or pid != self.detail.paper_id:
+            self.detail.show_paper(pid)
+        if force or pid != self.notes.paper_id:
+            self._save_pending_note()
+            self.notes.load_note(pid, self.library.state(pid).note if pid else "")
+
+    def _refresh_current(self) -> None:
+        """Redraw everything that shows state after a change."""
+        self.paper_list.invalidate()
+        self.detail.invalidate()
+        pid = self.paper_list.current
+        self.detail.show_paper(pid)
+        if not self.notes.dirty:
+            self.notes.load_note(pid, self.library.state(pid).note if pid else "")
+        self.update_status()
+
+    # ------------------------------------------------------------------ notes
+    def _save_note(self, pid: str, text: str) -> bool:
+        try:
+            self.library.set_state([pid], "edit note", note=text)
+        except LibraryError as err:
+            self._error(f"note not saved: {err}")
+            return False
+        self.notes.border_subtitle = "saved"
+        self.paper_list.invalidate()
+        self.detail.invalidate()
+        if self.detail.paper_id == pid:
+            self.detail.show_paper(pid)
+        return True
+
+    def _save_pending_note(self) -> None:
+        pending = self.notes.take_pending()
+        if pending:
+            self._save_note(*pending)
+
+    def _leave_note(self) -> None:
+        self._save_pending_note()
+        self.screen.remove_class("-notes-open")
+        self._focus(self.paper_list)
+
+    # ------------------------------------------------------------------ changes
+    def _targets(self) -> list[str]:
+        """The selection (in list order) or else the highlighted paper."""
+        plist = self.paper_list
+        if plist.selection:
+            return [pid for pid in plist.ids if pid in plist.selection]
+        return [plist.current] if plist.current else []
+
+    def _change(self, ids: list[str], label: str, **changes: Any) -> int | None:
+        """One undoable library write; errors become a toast."""
+        self.sync_detail()
+        self._save_pending_note()
+        try:
+            changed = self.library.set_state(ids, label, **changes)
+        except LibraryError as err:
+            self._error(str(err))
+            return None
+        if len(ids) > 1:
+            self.paper_list.clear_selection()
+        self._refresh_current()
+        return changed
+
+    def _no_paper(self) -> None:
+        self.toast("No paper here: this view is empty.", severity="warning")

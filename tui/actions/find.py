@@ -1,0 +1,108 @@
+"""Find keys: the `/` search box, the saved views, the sort and the detail's language."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.widgets import Input
+from textual.worker import get_current_worker
+
+from ..keys import SORT_NAMES, VIEWS
+from ..library import SORT_KEYS, QueryError
+from ..messages import SearchResults
+from .base import PaperAppBase
+
+SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
+
+
+class FindActions(PaperAppBase):
+    """Search as you type (in a worker), views `1`–`4`, `S` sort, `L` language."""
+
+    def action_search(self) -> None:
+        self.query_one("#search-bar").remove_class("-hidden")
+        self._focus(self.search_box)
+
+    def action_focus_list(self) -> None:
+        self._focus(self.paper_list)
+
+    def action_clear_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.workers.cancel_group(self, "search")
+        self.search_text = ""
+        with self.search_box.prevent(Input.Changed):
+            self.search_box.value = ""
+        self.query_one("#search-bar").add_class("-hidden")
+        self._show_search_error(None)
+        self.requery()
+        self._focus(self.paper_list)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._search(event.value))
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self._submit_search(event.value)
+
+    def _submit_search(self, value: str) -> None:
+        """Enter in the search box: search now and go back to the list."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search(value)
+        self._focus(self.paper_list)
+        if not value.strip():
+            self.query_one("#search-bar").add_class("-hidden")
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, text: str) -> None:
+        """Run the query off the UI thread so typing never waits for it."""
+        worker = get_current_worker()
+        for _attempt in range(3):
+            try:
+                ids = self._run_query(text)
+                error = None
+                break
+            except QueryError as err:
+                ids, error = None, str(err)
+                break
+            except RuntimeError:  # the library changed under us (an import): try again
+                continue
+        else:
+            return
+        if not worker.is_cancelled:
+            self.post_message(SearchResults(text, ids, error))
+
+    @on(SearchResults)
+    def _search_results(self, event: SearchResults) -> None:
+        if event.text != self.search_box.value and self.search_box.has_focus:
+            return  # typing went on; a newer search is coming
+        if event.error is not None or event.ids is None:
+            self._show_search_error(event.error)
+            return
+        self.search_text = event.text.strip()
+        self._show_search_error(None)
+        self._show_ids(event.ids)
+
+    def action_view(self, name: str) -> None:
+        self.view = name
+        self.paper_list.clear_selection()
+        self.requery()
+        query = self.view_query()
+        self.toast(
+            f"{VIEWS[name].name}: {len(self.paper_list.ids)} papers"
+            + (f" ({query})" if query else ""),
+            timeout=2,
+        )
+
+    def action_cycle_sort(self) -> None:
+        keys = list(SORT_KEYS)
+        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self.requery(keep=self.paper_list.current)
+        self.toast(f"Sorted by {SORT_NAMES[self.sort_key]}", timeout=2)
+
+    def action_toggle_language(self) -> None:
+        self.detail.chinese_first = not self.detail.chinese_first
+        self.update_status()
+        self.toast("Chinese first" if self.detail.chinese_first else "English first", timeout=2)

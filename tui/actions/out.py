@@ -1,0 +1,212 @@
+"""Out keys: open in the browser, copy, export, import and reload."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.screen import ModalScreen
+from textual.widgets import ProgressBar
+from textual.worker import get_current_worker
+
+from ..dialogs.import_dialog import ImportDialog
+from ..export import export_markdown, links_of, paper_line
+from ..feeds import FeedError
+from ..importing import Feed, format_errors, read_clipboard, read_paths
+from ..library import ImportReport, LibraryError
+from ..library.core import now_iso
+from ..library.storage import atomic_write
+from ..messages import ImportFinished, ImportProgress
+from .base import PaperAppBase
+
+
+class OutActions(PaperAppBase):
+    """`o O y Y x i r`: the paper's pages, the clipboard, Markdown export, imports, reload."""
+
+    # ------------------------------------------------------------------ open, copy, export
+    def _current_paper(self) -> Any:
+        pid = self.paper_list.current
+        return self.library.get(pid) if pid else None
+
+    def _open(self, kind: str) -> None:
+        paper = self._current_paper()
+        if paper is None:
+            return self._no_paper()
+        links = dict(links_of(paper))
+        if kind == "PDF":
+            url = links.get("PDF")
+        else:
+            url = links.get("arXiv") or links.get("Hugging Face") or links.get("Code")
+        if not url:
+            what = "PDF" if kind == "PDF" else "link"
+            self.toast(f"This paper has no {what} (its feed gave no arXiv id or URL)", "warning")
+            return
+        self._open_url(url, kind)
+
+    @work(thread=True, group="open", exit_on_error=False)
+    def _open_url(self, url: str, kind: str) -> None:
+        try:
+            opened = self.opener(url)
+        except Exception as err:  # a browser launcher can fail in many ways
+            self.call_from_thread(self._error, f"could not open {url}: {err}")
+            return
+        if opened is False:
+            self.call_from_thread(self._copy, url, f"No browser here; {kind} link")
+        else:
+            self.call_from_thread(self.toast, f"Opened {kind}: {url}")
+
+    def action_open_page(self) -> None:
+        self._open("page")
+
+    def action_open_pdf(self) -> None:
+        self._open("PDF")
+
+    def _copy(self, text: str, what: str) -> None:
+        try:
+            self.clipboard_copy(text)
+            how = "copied"
+        except Exception:  # pyperclip raises several kinds where there is no clipboard
+            self.copy_to_clipboard(text)
+            how = "no system clipboard: sent to the terminal's clipboard (OSC 52)"
+        self.toast(f"{what} {how}")
+
+    def action_copy_line(self) -> None:
+        paper = self._current_paper()
+        if paper is None:
+            return self._no_paper()
+        self._copy(paper_line(paper), "Markdown line")
+
+    def action_copy_abstract(self) -> None:
+        paper = self._current_paper()
+        if paper is None:
+            return self._no_paper()
+        text = paper.abstract or paper.abstract_zh
+        if not text:
+            self.toast("This paper has no abstract", "warning")
+            return
+        self._copy(text, "Abstract")
+
+    def export_path(self) -> Path:
+        folder = self.export_dir or Path.home()
+        return folder / f"papertui-export-{(self.today or date.today()).isoformat()}.md"
+
+    def action_export(self) -> None:
+        self._save_pending_note()
+        lib = self.library
+        ids = lib.query("is:starred", sort=self.sort_key, reverse=self.sort_key != "title")
+        if not ids:
+            self.toast("Nothing starred to export: s stars a paper", "warning")
+            return
+        text = export_markdown(((lib.get(pid), lib.state(pid)) for pid in ids), today=self.today)
+        target = self.export_path()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, text.encode("utf-8"))
+        except (OSError, LibraryError) as err:
+            self._error(f"export failed: {err}")
+            return
+        self.toast(f"Exported {len(ids)} starred papers to {target}", timeout=8)
+
+    # ------------------------------------------------------------------ import
+    def action_import(self) -> None:
+        if self._importing:
+            self.toast("An import is already running", "warning")
+            return
+
+        def done(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                self.toast("Import cancelled")
+                return
+            kind, value = choice
+            self._start_import(kind, value)
+
+        self.push_screen(ImportDialog(), done)
+
+    def _start_import(self, kind: str, value: str) -> None:
+        self._importing = True
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.remove_class("-hidden")
+        self.toast("Importing the clipboard…" if kind == "clipboard" else f"Importing {value}…")
+        self.import_worker(kind, value)
+
+    @work(thread=True, group="import", exit_on_error=False)
+    def import_worker(self, kind: str, value: str) -> None:
+        """Read and parse feeds off the UI thread, then store them in one write."""
+        worker = get_current_worker()
+        stamp = now_iso()
+        loaded: list[Feed] = []
+        errors: list[str] = []
+        if kind == "clipboard":
+            try:
+                loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
+            except FeedError as err:
+                errors.append(str(err))
+        else:
+            loaded, errors = read_paths(
+                value,
+                self.today,
+                stamp,
+                cancelled=lambda: worker.is_cancelled,
+                progress=lambda done, total: self.post_message(ImportProgress(done, total)),
+            )
+        if worker.is_cancelled:
+            return
+        reports: list[ImportReport] = []
+        if loaded:
+            try:
+                reports = self.call_from_thread(self.library.import_feeds, loaded)
+            except LibraryError as err:
+                errors.append(str(err))
+        self.post_message(ImportFinished(reports, errors))
+
+    @on(ImportProgress)
+    def _import_progress(self, event: ImportProgress) -> None:
+        self.query_one("#import-progress", ProgressBar).update(
+            total=event.total, progress=event.done
+        )
+
+    @on(ImportFinished)
+    def _import_finished(self, event: ImportFinished) -> None:
+        self._importing = False
+        self.query_one("#import-progress", ProgressBar).add_class("-hidden")
+        new = sum(r.new for r in event.reports)
+        merged = sum(r.merged for r in event.reports)
+        known = sum(r.unchanged for r in event.reports)
+        if event.reports:
+            self.new_since += new
+            self.requery(keep=self.paper_list.current)
+            self.toast(
+                f"Imported {len(event.reports)} feed(s): {new} new, {merged} merged, "
+                f"{known} already known"
+            )
+        if event.errors:
+            self._error(format_errors(event.errors))
+
+    # ------------------------------------------------------------------ reload
+    def action_reload(self) -> None:
+        self._save_pending_note()
+        try:
+            changed = self.library.refresh()
+        except LibraryError as err:
+            self._error(str(err))
+            return
+        self.requery(keep=self.paper_list.current)
+        self._refresh_current()
+        self.toast(
+            f"Reloaded: {len(self.library)} papers" + ("" if changed else " (no changes on disk)")
+        )
+
+    def auto_refresh(self) -> None:
+        """Pick up what another process (a cron import, a second window) wrote."""
+        if self._importing or isinstance(self.screen, ModalScreen):
+            return
+        try:
+            changed = self.library.refresh()
+        except LibraryError:
+            return
+        if changed:
+            self.requery(keep=self.paper_list.current)
+            self._refresh_current()

@@ -1,0 +1,141 @@
+"""Triage keys: read, star, tags, note, selection, mark all read, undo, next unread."""
+
+from __future__ import annotations
+
+from ..dialogs.confirm import ConfirmDialog
+from ..dialogs.tags import TagDialog
+from ..keys import VIEWS
+from ..library import LibraryError
+from .base import PaperAppBase
+
+
+class TriageActions(PaperAppBase):
+    """What `space m s t e v A u n p` do to the highlighted paper or the selection."""
+
+    def action_read_next(self) -> None:
+        ids = self._targets()
+        if not ids:
+            return self._no_paper()
+        bulk = len(ids) > 1
+        if self._change(ids, "mark read", read=True) is None:
+            return
+        if bulk:
+            self.toast(f"Marked {len(ids)} papers read")
+        self._go_unread(1, quiet=False)
+
+    def action_toggle_read(self) -> None:
+        ids = self._targets()
+        if not ids:
+            return self._no_paper()
+        read = not all(self.library.raw_state(pid).get("read") for pid in ids)
+        label = "mark read" if read else "mark unread"
+        if self._change(ids, label, read=read) is not None and len(ids) > 1:
+            self.toast(f"Marked {len(ids)} papers {'read' if read else 'unread'}")
+
+    def action_toggle_star(self) -> None:
+        ids = self._targets()
+        if not ids:
+            return self._no_paper()
+        star = not all(self.library.raw_state(pid).get("starred") for pid in ids)
+        label = "star" if star else "unstar"
+        if self._change(ids, label, starred=star) is not None and len(ids) > 1:
+            self.toast(f"{'Starred' if star else 'Unstarred'} {len(ids)} papers")
+
+    def action_toggle_select(self) -> None:
+        pid = self.paper_list.current
+        if pid is None:
+            return self._no_paper()
+        self.paper_list.toggle_selected(pid)
+        self.paper_list.action_cursor_down()
+        self.update_status()
+
+    def action_edit_tags(self) -> None:
+        ids = self._targets()
+        if not ids:
+            return self._no_paper()
+        states = [self.library.raw_state(pid).get("tags", []) for pid in ids]
+        common = [t for t in states[0] if all(t in tags for tags in states[1:])]
+        if len(ids) == 1:
+            title = self.library.raw(ids[0])
+            subject = title.get("title") or title.get("title_zh") or "(untitled)"
+        else:
+            subject = f"{len(ids)} selected papers"
+        known = [t for t, _ in self.library.all_tags().most_common()]
+
+        def done(tags: list[str] | None) -> None:
+            if tags is None:
+                self.toast("Tags unchanged")
+                return
+            if len(ids) == 1:
+                changed = self._change(ids, "tag", tags=tags)
+            else:
+                add = [t for t in tags if t not in common]
+                remove = [t for t in common if t not in tags]
+                changed = self._change(ids, "tag", add_tags=add, remove_tags=remove)
+            if changed is not None:
+                shown = " ".join("#" + t for t in tags) or "no tags"
+                self.toast(f"Tags: {shown}" + (f" on {len(ids)} papers" if len(ids) > 1 else ""))
+
+        self.push_screen(TagDialog(subject, common, known), done)
+
+    def action_open_note(self) -> None:
+        if self.paper_list.current is None:
+            return self._no_paper()
+        self.sync_detail()
+        self.screen.add_class("-notes-open")
+        self.notes.border_subtitle = ""
+        self._focus(self.notes)
+
+    def action_mark_all_read(self) -> None:
+        ids = list(self.paper_list.ids)
+        unread = [pid for pid in ids if not self.library.raw_state(pid).get("read")]
+        if not unread:
+            self.toast("Everything in this view is already read")
+            return
+        view = VIEWS[self.view].name
+        if self.search_text:
+            view += f" (search: {self.search_text})"
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                self.toast("Nothing marked")
+                return
+            if self._change(unread, "mark all read", read=True) is not None:
+                self.toast(f"Marked {len(unread)} papers read (u undoes)")
+
+        self.push_screen(
+            ConfirmDialog(
+                f"Mark all {len(unread)} unread papers in this view read?",
+                f"View: {view}. One undo step (u) restores them.",
+                yes="Mark read",
+            ),
+            done,
+        )
+
+    def action_undo(self) -> None:
+        self._save_pending_note()
+        try:
+            label = self.library.undo()
+        except LibraryError as err:
+            self._error(str(err))
+            return
+        if label is None:
+            self.toast("Nothing to undo")
+            return
+        self._refresh_current()
+        self.toast(f"Undone: {label}")
+
+    def _go_unread(self, step: int, quiet: bool = False) -> None:
+        index = self.paper_list.find_unread(step)
+        if index is None:
+            if not quiet:
+                where = "below" if step > 0 else "above"
+                self.toast(f"No more unread papers {where}")
+            return
+        self.paper_list.move_to(index)
+
+    def action_next_unread(self) -> None:
+        self._go_unread(1)
+
+    def action_prev_unread(self) -> None:
+        self._go_unread(-1)
