@@ -259,10 +259,13 @@ def test_open_reads_heads_only_and_bodies_on_demand(empty_library: Library) -> N
     assert len(lib.bodies) == len(lib)
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["text-scan", "word-index"])
 def test_word_search_sees_papers_imported_after_the_index_was_built(
-    empty_library: Library, tmp_path: Path
+    empty_library: Library, tmp_path: Path, warm: bool
 ) -> None:
     import_files(empty_library, [DIGEST])
+    if warm:
+        empty_library.warm()
     assert empty_library.query("wasserstein") == []  # builds the index
     assert len(empty_library.query("residual")) == 2  # Shiva-DiT and SSG
     feed = tmp_path / "later.txt"
@@ -274,8 +277,10 @@ def test_word_search_sees_papers_imported_after_the_index_was_built(
     ]
     assert empty_library.query("奖励一直就在") == [empty_library.resolve("2606.19162")]
     # the same answers from a fresh handle that builds its index from disk
+    assert len(empty_library.query("top-k")) == 1  # not a plain word: checked by text
     fresh = Library.open(empty_library.root)
     assert fresh.query("wasserstein") == empty_library.query("wasserstein")
+    assert fresh.query("top-k") == empty_library.query("top-k")
 
 
 def test_segments_holding_whole_records_still_load(tmp_path: Path) -> None:
