@@ -250,12 +250,22 @@ def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
             out["hwm_scroll_kb"] = hwm_kb()
             with contextlib.suppress(Exception):
                 out["typing"] = await type_searches(app, plist)
-                debounce = getattr(sys.modules[type(app).__module__], "SEARCH_DELAY", None)
-                out["typing"]["debounce_s"] = debounce
+                out["typing"]["debounce_s"] = search_delay(app)
             out["hwm_kb"] = hwm_kb()
 
     asyncio.run(drive())
     return out
+
+
+def search_delay(app: Any) -> float | None:
+    """The app's typing debounce (SEARCH_DELAY in whichever tui module defines it)."""
+    modules = [sys.modules[type(app).__module__]]
+    modules += [m for name, m in sorted(sys.modules.items()) if name.startswith("tui.")]
+    for module in modules:
+        value = getattr(module, "SEARCH_DELAY", None)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
 
 
 async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
