@@ -59,6 +59,7 @@ def test_search_results(
 ) -> None:
     async def run_before(pilot: Any) -> None:
         await pilot.press("3", "/", *"cache source:digest")
+        pilot.app.clear_notifications()  # "All: 107 papers" lasts 2 s: gone or not by now
         await _rest(pilot, 0.4)
 
     app = snapshot_app(sample_library, tmp_path)

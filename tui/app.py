@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -41,6 +41,7 @@ from .keys import (
 from .library import Library, LibraryError
 from .library.core import now_iso
 from .sources import expand, load_source
+from .text import clean
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
 from .widgets.paper_list import PaperList
@@ -159,6 +160,13 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self._leave_note()
 
     # ------------------------------------------------------------------ key routing
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            # A terminal paste goes to whichever box has focus (ours or Textual's palette),
+            # which would insert and draw escape sequences and controls as they are.
+            event.text = clean(event.text)
+        await super().on_event(event)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("escape", "enter"):
             if isinstance(self.screen, ModalScreen):

@@ -19,11 +19,14 @@ from textual.widgets import Static
 from ..keys import SORT_NAMES, VIEWS
 from ..library import Library, LibraryError, QueryError
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
+from ..text import clean
 from ..widgets.notes import Notes
 from ..widgets.paper_detail import PaperDetail
 from ..widgets.paper_list import PaperList
 from ..widgets.search_box import SearchBox
 from ..widgets.status import StatusBar, StatusInfo
+
+TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 
 
 class PaperAppBase(App[None]):
@@ -84,6 +87,9 @@ class PaperAppBase(App[None]):
     # ------------------------------------------------------------------ feedback
     def toast(self, message: str, severity: str = "information", timeout: float = 4) -> None:
         """A notification that shows ``message`` literally (feed text is never markup)."""
+        message = clean(message)  # file names and server text included
+        if len(message) > TOAST_MAX:
+            message = message[:TOAST_MAX] + "…"
         self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
     def _error(self, message: str) -> None:

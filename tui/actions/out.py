@@ -12,7 +12,7 @@ from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
 from ..dialogs.import_dialog import ImportDialog
-from ..export import export_markdown, links_of, paper_line
+from ..export import export_markdown, links_of, md_url, paper_line
 from ..feeds import FeedError
 from ..importing import Feed, format_errors, read_clipboard, read_paths
 from ..library import ImportReport, LibraryError
@@ -43,7 +43,11 @@ class OutActions(PaperAppBase):
             what = "PDF" if kind == "PDF" else "link"
             self.toast(f"This paper has no {what} (its feed gave no arXiv id or URL)", "warning")
             return
-        self._open_url(url, kind)
+        web = md_url(url)  # http(s) only, percent-encoded
+        if web is None:
+            self.toast(f"Not opened: not a web link (http or https): {url}", "warning")
+            return
+        self._open_url(web, kind)
 
     @work(thread=True, group="open", exit_on_error=False)
     def _open_url(self, url: str, kind: str) -> None:

@@ -11,6 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..text import clean
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Asks before a change that touches many papers at once."""
@@ -23,8 +25,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def __init__(self, question: str, detail: str = "", yes: str = "Yes") -> None:
         super().__init__(classes="dialog-screen")
-        self.question = question
-        self.detail = detail
+        self.question = clean(question)  # it may quote the search box
+        self.detail = clean(detail)
         self.yes = yes
 
     def compose(self) -> ComposeResult:

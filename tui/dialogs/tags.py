@@ -14,7 +14,10 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
+from ..text import clean_line
+
 _SPLIT = re.compile(r"[,\s]+")
+SUBJECT_MAX = 200  # characters of the paper's title shown in the dialog's heading
 
 
 def parse_tags(value: str) -> list[str]:
@@ -53,9 +56,12 @@ class TagDialog(ModalScreen[list[str] | None]):
 
     def __init__(self, subject: str, current: list[str], known: Sequence[str]) -> None:
         super().__init__(classes="dialog-screen")
-        self.subject = subject
-        self.current = current
-        self.known = list(known)
+        # Shown literally and without controls (tags may come from another tool); a very long
+        # title is cut so it never pushes the input out of the dialog.
+        subject = clean_line(subject)
+        self.subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX] + "…"
+        self.current = [clean_line(t) for t in current]
+        self.known = [clean_line(t) for t in known]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tag-dialog", classes="dialog"):

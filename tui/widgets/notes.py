@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import TextArea
 
+from ..text import clean
+
 SAVE_DELAY = 1.0  # seconds after the last keystroke
 
 
@@ -63,7 +65,12 @@ class Notes(TextArea):
         self._timer: Timer | None = None
 
     def load_note(self, pid: str | None, text: str) -> None:
-        """Show the note of ``pid`` (call `take_pending()` first)."""
+        """Show the note of ``pid`` (call `take_pending()` first).
+
+        Controls and escape sequences (from another tool or an older version) are not shown:
+        a text area draws its text as it is. The note is stored without them only if edited.
+        """
+        text = clean(text)
         self.paper_id = pid
         self._saved = text
         if self.text != text:

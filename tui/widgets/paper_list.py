@@ -236,12 +236,16 @@ class PaperList(ScrollView, can_focus=True):
         return None
 
     def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or not self.ids:  # the border
+            return
+        x, y = offset
         height = self.scrollable_content_region.height
-        if event.x == self.scrollable_content_region.width - 1 and len(self.ids) > height:
+        if x == self.scrollable_content_region.width - 1 and len(self.ids) > height:
             # The scrollbar column: jump to that point of the list.
-            self.move_to(round(event.y / max(height - 1, 1) * (len(self.ids) - 1)))
-        else:
-            self.move_to(int(self.scroll_y) + event.y)
+            self.move_to(round(y / max(height - 1, 1) * (len(self.ids) - 1)))
+        elif int(self.scroll_y) + y < len(self.ids):
+            self.move_to(int(self.scroll_y) + y)
 
     def on_resize(self, event: events.Resize) -> None:
         self._set_height(len(self.ids))
