@@ -131,6 +131,11 @@ def measure_size(size: int, feeds: Path, repeats: int, tmp: Path) -> dict[str, A
     def searchstar() -> None:
         r, _t0, _t1 = worker("searchstar", str(lib))
         res["search"] = r["queries"]
+        res["warm"] = {
+            "s": r.get("warm_s"),
+            "gc_s": r.get("warm_gc_s"),
+            "indexed": r.get("indexed"),
+        }
         res["scan_floor_s"] = r.get("scan_floor_s")
         res["star"] = r["star"]
         res["checkpoint"] = r.get("checkpoint")
@@ -427,7 +432,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 floor_txt = f"str.count {fmt_s(r['scan_floor_s'])}"
                 ratio = f"{v / r['scan_floor_s']:.1f}× floor"
             return Row(
-                f"search: '{q}' warm",
+                f"search: '{q}' again",
                 name,
                 v,
                 fmt_s(v),
@@ -435,7 +440,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 ratio,
                 "≤ 100 ms",
                 v <= 0.1,
-                f"median of 5; {s['hits']:,} hits",
+                f"median of 5 repeats, no warm(): a CLI query's path; {s['hits']:,} hits",
             )
 
         def cold(r: dict[str, Any], name: str, q: str = q) -> Row:
@@ -450,13 +455,50 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 f"{v / 0.1:.2f}× target",
                 "≤ 100 ms",
                 v <= 0.1,
-                "first query after open"
-                + (", fills the text cache" if q == "diffusion" else "")
-                + f" (GC {fmt_s(s['cold_gc_s'])})",
+                f"first query after Library.open (GC {fmt_s(s['cold_gc_s'])})",
+            )
+
+        def indexed(r: dict[str, Any], name: str, q: str = q) -> Row:
+            label = f"search: '{q}' after warm()"
+            found = (r.get("warm") or {}).get("indexed")
+            if not found:
+                return Row(label, name, None, "n/a (no Library.warm)")
+            v = found[q]["median_s"]
+            return Row(
+                label,
+                name,
+                v,
+                fmt_s(v),
+                "",
+                f"{v / 0.1:.2f}× target",
+                "≤ 100 ms",
+                v <= 0.1,
+                "median of 5, once Library.warm() has built the indexes (the app's path)",
             )
 
         each(warm)
         each(cold)
+        each(indexed)
+
+    def warm_up(r: dict[str, Any], name: str) -> Row:
+        w = r.get("warm") or {}
+        v = w.get("s")
+        if v is None:
+            return Row("search: Library.warm()", name, None, "n/a")
+        return Row(
+            "search: Library.warm()",
+            name,
+            v,
+            fmt_s(v),
+            "",
+            "",
+            "(diagnostic)",
+            None,
+            f"reads every body, builds the indexes (GC {fmt_s(w.get('gc_s'))}); the app runs "
+            "it in a worker after the first paint",
+        )
+
+    each(warm_up)
 
     # search in the app
     for key, label in (
