@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
@@ -95,18 +96,38 @@ async def shoot(name: str, size: tuple[int, int], png: bool) -> Path:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if png and shutil.which("rsvg-convert"):
+        # rsvg-convert drops a text run's leading no-break spaces and stretches the rest over
+        # the run's width ("107unread"): give it the runs without them, moved right instead.
+        for_png = folder.with_suffix(".svg")
+        for_png.write_text(_lead_spaces_as_offsets(target.read_text(encoding="utf-8")))
         subprocess.run(
             [
                 "rsvg-convert",
                 "-w",
                 str(size[0] * 11),
-                str(target),
+                str(for_png),
                 "-o",
                 str(target.with_suffix(".png")),
             ],
             check=True,
         )
+        for_png.unlink()
     return target
+
+
+CELL = 12.2  # width of one cell in Textual's SVG screenshots
+_LEADING = re.compile(
+    r'(<text [^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)((?:&#160;)+)'
+)
+
+
+def _lead_spaces_as_offsets(svg: str) -> str:
+    def shift(m: re.Match[str]) -> str:
+        n = m.group(6).count("&#160;")
+        x, length = float(m.group(2)) + n * CELL, float(m.group(4)) - n * CELL
+        return f"{m.group(1)}{x:g}{m.group(3)}{length:g}{m.group(5)}"
+
+    return _LEADING.sub(shift, svg)
 
 
 def main() -> None:

@@ -676,7 +676,7 @@ async def test_help_lists_every_key(sample_library: Library, tmp_path: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-table", Static).render())
+        text = "\n".join(str(s.render()) for s in app.screen.query("#help-table Static"))
         names = {
             "question_mark": "?",
             "slash": "/",

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -34,25 +34,22 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(id="help", classes="dialog"):
             yield Static(Content("papertui — keys"), classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(self._table(), id="help-table")
+                # A grid, so the key column is as wide as its widest keys and a long
+                # description wraps within its own column.
+                with Grid(id="help-table"):
+                    section = None
+                    for sec, keys, description in self.rows:
+                        if sec != section:
+                            yield Static(Content(sec), classes="help-section")
+                            section = sec
+                        yield Static(Content(keys), classes="help-keys")
+                        yield Static(Content(description), classes="help-text")
                 if self.notes:
                     yield Static(Content("\n".join(self.notes)), classes="dialog-hint")
             yield Static(
                 Content("Esc, q or ? closes · ctrl+p finds any action by name"),
                 classes="dialog-hint",
             )
-
-    def _table(self) -> Content:
-        parts: list[str | tuple[str, str]] = []
-        section = None
-        for sec, keys, description in self.rows:
-            if sec != section:
-                if section is not None:
-                    parts.append("\n")
-                parts += [(sec, "bold $text-accent"), "\n"]
-                section = sec
-            parts += [(f"  {keys:<16}", "bold $text-secondary"), description, "\n"]
-        return Content.assemble(*parts).rstrip()
 
     def action_scroll(self, lines: int) -> None:
         self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)

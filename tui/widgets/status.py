@@ -45,30 +45,37 @@ class StatusBar(Static):
             self.refresh()
 
     def render(self) -> Content:
+        # The space between two parts ends the first one: a part that begins with a space
+        # loses it when the SVG screenshots are drawn ("107unread"), so none does except
+        # the one after the view's chip, whose own padding keeps them apart.
         info = self.info
         where: list[Part] = [
             (f" {info.view} ", "bold reverse $text-accent"),
-            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}",
+            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}  ",
         ]
         if info.query:
-            where += ["  /", (info.query, "italic")]
+            where += ["/", (f"{info.query}  ", "italic")]
         if info.selected:
-            where += ["  ", (f"{info.selected} selected", "bold $text-warning")]
-        where += ["  ", (f"sort: {info.sort}", "$text-muted")]
+            where.append((f"{info.selected:,} selected  ", "bold $text-warning"))
+        sort = f"sort: {info.sort}"
         if info.chinese_first:
-            where += ["  ", ("中文 first", "$text-muted")]
+            where += [(f"{sort}  ", "$text-muted"), ("中文 first", "$text-muted")]
+        else:
+            where.append((sort, "$text-muted"))
+        star = f"★ {info.starred:,}"
         counts: list[Part] = [
-            (str(info.unread), "bold"),
-            f" unread of {info.total}  ",
-            (f"★ {info.starred}", "$text-warning"),
+            (f"{info.unread:,} ", "bold"),
+            f"unread of {info.total:,}  ",
+            (star, "$text-warning"),
         ]
         if info.new_since:
-            counts += ["  ", (f"{info.new_since} new since last session", "$text-success")]
+            counts[-1] = (f"{star}  ", "$text-warning")
+            counts.append((f"{info.new_since:,} new since last session", "$text-success"))
         counts.append(" ")
         left, right = Content.assemble(*where), Content.assemble(*counts)
         width = self.size.width
         if right.cell_length > width // 2 and info.new_since:
-            counts[-2] = (f"{info.new_since} new", "$text-success")
+            counts[-2] = (f"{info.new_since:,} new", "$text-success")
             right = Content.assemble(*counts)
         room = width - right.cell_length
         if left.cell_length > room - 1:
