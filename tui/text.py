@@ -41,6 +41,11 @@ def clean_line(text: str) -> str:
     return " ".join(clean(text).split())
 
 
+def papers(count: int) -> str:
+    """ "1 paper", "2 papers" (with thousands separators)."""
+    return f"{count:,} paper" + ("" if count == 1 else "s")
+
+
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
 

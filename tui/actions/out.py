@@ -111,7 +111,8 @@ class OutActions(PaperAppBase):
         except (OSError, LibraryError) as err:
             self._error(f"export failed: {err}")
             return
-        self.toast(f"Exported {len(ids)} starred papers to {target}", timeout=8)
+        what = "starred paper" if len(ids) == 1 else "starred papers"
+        self.toast(f"Exported {len(ids):,} {what} to {target}", timeout=8)
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:

@@ -6,6 +6,7 @@ from ..dialogs.confirm import ConfirmDialog
 from ..dialogs.tags import TagDialog
 from ..keys import VIEWS
 from ..library import LibraryError
+from ..text import papers
 from .base import PaperAppBase
 
 
@@ -101,11 +102,15 @@ class TriageActions(PaperAppBase):
                 self.toast("Nothing marked")
                 return
             if self._change(unread, "mark all read", read=True) is not None:
-                self.toast(f"Marked {len(unread)} papers read (u undoes)")
+                self.toast(f"Marked {papers(len(unread))} read (u undoes)")
 
         self.push_screen(
             ConfirmDialog(
-                f"Mark all {len(unread)} unread papers in this view read?",
+                (
+                    "Mark the unread paper in this view read?"
+                    if len(unread) == 1
+                    else f"Mark all {len(unread):,} unread papers in this view read?"
+                ),
                 f"View: {view}. One undo step (u) restores them.",
                 yes="Mark read",
             ),
