@@ -203,8 +203,10 @@ def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
             out["scroll_warmup_down"] = {"per_key_s": sum(times) / SCROLL_DOWN, "max_s": max(times)}
             # Then the steady state: background work done, as a user reading would find it.
             t = time.perf_counter()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(app.workers.wait_for_complete(), timeout=150)
+            while time.perf_counter() - t < 150 and any(
+                w.is_running or w.state.name == "PENDING" for w in list(app.workers)
+            ):
+                await asyncio.sleep(0.05)
             out["background_s"] = time.perf_counter() - t
             await pilot.pause()
             clock.take()
@@ -266,6 +268,7 @@ def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(scroll.split(":", 1)[1] + ".typing")
+            if "typing" in out:
                 out["typing"]["debounce_s"] = search_delay(app)
             out["hwm_kb"] = hwm_kb()
 
@@ -276,7 +279,8 @@ def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
 def search_delay(app: Any) -> float | None:
     """The app's typing debounce (SEARCH_DELAY in whichever tui module defines it)."""
     modules = [sys.modules[type(app).__module__]]
-    modules += [m for name, m in sorted(sys.modules.items()) if name.startswith("tui.")]
+    loaded = dict(sys.modules)  # a copy: a worker thread may be importing meanwhile
+    modules += [m for name, m in sorted(loaded.items()) if name.startswith("tui.")]
     for module in modules:
         value = getattr(module, "SEARCH_DELAY", None)
         if isinstance(value, (int, float)):
