@@ -301,3 +301,32 @@ def test_atomic_write_fsyncs_file_and_directory(
     monkeypatch.setattr(os, "fsync", spy)
     storage.atomic_write(tmp_path / "f.json", b"{}")
     assert any(".tmp-f.json" in s for s in synced) and str(tmp_path) in synced
+
+
+def test_doctor_rebuilds_missing_or_damaged_word_indexes(tmp_path: Path) -> None:
+    lib = Library.open(tmp_path / "lib")
+    for path in sorted(p for p in FEEDS.iterdir() if p.is_file()):
+        import_files(lib, [path])  # a segment each
+    root = lib.root
+    indexes = sorted((root / "search").iterdir())
+    good = {p: p.read_bytes() for p in indexes}
+    healthy = _run_cli(["doctor", "--db", str(root)])
+    assert healthy.returncode == 0, healthy.stdout
+    indexes[0].unlink()
+    indexes[1].write_bytes(good[indexes[1]][:-3])
+    (root / "papers" / "00000099.json").write_bytes(
+        (root / "papers" / indexes[2].with_suffix(".json").name).read_bytes()
+    )
+    found = _run_cli(["doctor", "--db", str(root)])
+    assert found.returncode == 1
+    assert f"{indexes[0]}: word index missing" in found.stdout
+    assert f"{indexes[1]}: word index unreadable" in found.stdout
+    assert "00000099.bin: word index missing" in found.stdout
+    before = Library.open(root).query("diffusion")
+    repaired = _run_cli(["doctor", "--repair", "--db", str(root)])
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert repaired.stdout.count("rebuilt the word index") == 3
+    assert all(p.read_bytes() == good[p] for p in indexes)  # byte for byte what import wrote
+    assert _run_cli(["doctor", "--db", str(root)]).returncode == 0
+    assert Library.open(root).query("diffusion") == before
+    assert not (root / "quarantine").exists()

@@ -12,6 +12,10 @@ On disk a library is a directory of small TinyDB files (see storage.py):
     authors, dates, sources), ``bodies/`` the long texts (abstracts, summaries). Opening
     reads only the first; bodies are read when a paper is shown or searched, or in the
     background (`load_bodies`). The ``papers/`` file is written last: it commits the import.
+``search/NNNNNNNN.bin``
+    the segment's word index (`Postings` of its texts and of its authors), written with it:
+    a query looks words up there instead of reading every body. It is derived data: when one
+    is missing or unreadable it is rebuilt in memory from the segment's papers.
 ``changes/NNNNNNNN.json``
     one file per state change (a star, a tag edit, a bulk "mark read", an undo) holding the
     old and new values of each paper it touched: a keystroke writes a few hundred bytes.
@@ -41,8 +45,8 @@ from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from .identity import compatible, merge_into, new_id, paper_keys
 from .query import QueryError
-from .search import TextIndex, WordIndex
-from .searching import SORT_KEYS, QueryMixin
+from .search import Postings, TextIndex, dump_postings
+from .searching import SORT_KEYS, QueryMixin, segment_postings
 from .storage import (
     TMP_PREFIX,
     LibraryError,
@@ -126,8 +130,12 @@ def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return head, body
 
 
-def write_segment(root: Path, seq: int, records: list[dict[str, Any]], stamp: str) -> int:
-    """Write one paper segment (bodies first, then the heads that commit it); bytes written."""
+def write_segment(
+    root: Path, seq: int, records: list[dict[str, Any]], stamp: str
+) -> tuple[int, dict[str, Postings]]:
+    """Write one paper segment: bodies and word index first, then the heads that commit it.
+
+    Returns the bytes written and the segment's word index."""
     heads, bodies = [], []
     feeds: dict[str, dict[str, Any]] = {}
     for record in records:
@@ -145,10 +153,14 @@ def write_segment(root: Path, seq: int, records: list[dict[str, Any]], stamp: st
         bodies.append({"id": record["id"], **body})
     (root / "bodies").mkdir(exist_ok=True)
     written = atomic_write(root / "bodies" / f"{seq:08d}.json", dump(build_tables(bodies=bodies)))
+    index = segment_postings(records)
+    (root / "search").mkdir(exist_ok=True)
+    header = {"seq": seq, "ts": stamp, "ids": [r["id"] for r in records]}
+    written += atomic_write(root / "search" / f"{seq:08d}.bin", dump_postings(header, index))
     info = [{"seq": seq, "ts": stamp, "covers": False}]
     feed_docs = [{"key": k, **v} for k, v in feeds.items()]
     tables = build_tables(segment=info, feeds=feed_docs, papers=heads)
-    return written + atomic_write(root / "papers" / f"{seq:08d}.json", dump(tables))
+    return written + atomic_write(root / "papers" / f"{seq:08d}.json", dump(tables)), index
 
 
 def feed_key(source: dict[str, Any]) -> str:
@@ -182,18 +194,18 @@ class Library(QueryMixin):
         self._body_lock = threading.RLock()
         self._derived: dict[str, Any] = {}  # sort orders and indexes, rebuilt when papers change
         self._text: tuple[TextIndex, TextIndex] | None = None  # (English, Chinese) for scans
-        self._words: WordIndex | None = None  # built by warm(): fast word lookups
         self._authors: TextIndex | None = None
         self._unindexed: set[str] = set()  # papers changed since the text indexes were built
-        self._unindexed_words: set[str] = set()
         self._segments: set[int] = set()
+        self._segment_ts: dict[int, str] = {}  # when each segment was written
+        self._postings: dict[int, tuple[list[str], dict[str, Postings]]] = {}  # by segment
+        self._annotations: dict[str, str] | None = None  # tags and notes, for word search
+        self._flagged: dict[str, set[str]] = {"read": set(), "starred": set()}
         self._changes: set[int] = set()
         self._checkpoint_seq = 0
         self._checkpoint_mtime: int | None = None
         self._lock = WriteLock(self.root, lock_timeout)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
-        self._read_count = 0  # states with read / starred set, kept up to date by `_apply`
-        self._starred_count = 0
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -252,6 +264,8 @@ class Library(QueryMixin):
         self._bodies_read.clear()
         self._forget_derived(full=True)
         self._segments.clear()
+        self._segment_ts.clear()
+        self._postings.clear()
         self._changes.clear()
         self._checkpoint_seq = 0
         self._checkpoint_mtime = None
@@ -271,9 +285,10 @@ class Library(QueryMixin):
         self._recount()
 
     def _recount(self) -> None:
-        states = self.states.values()
-        self._read_count = sum(1 for s in states if s.get("read"))
-        self._starred_count = sum(1 for s in states if s.get("starred"))
+        for name, ids in self._flagged.items():
+            ids.clear()
+            ids.update(pid for pid, s in self.states.items() if s.get(name))
+        self._annotations = None
 
     def _load_segments(self) -> bool:
         files = _seq_files(self.root / "papers")
@@ -283,6 +298,8 @@ class Library(QueryMixin):
         for seq in new:
             data = load(files[seq])
             info = table_docs(data, "segment")
+            if info:
+                self._segment_ts[seq] = info[0].get("ts", "")
             if info and info[0].get("covers"):
                 self.papers.clear()
                 self.bodies.clear()
@@ -451,7 +468,7 @@ class Library(QueryMixin):
     def counts(self) -> dict[str, int]:
         """Papers, unread, read and starred, as `stats` counts them; O(1), kept up to date by
         every change (the app's status bar asks after each one)."""
-        total, read, starred = len(self.papers), self._read_count, self._starred_count
+        total, read, starred = len(self.papers), *map(len, self._flagged.values())
         return {"papers": total, "unread": total - read, "read": read, "starred": starred}
 
     def latest_feed_date(self) -> str | None:
@@ -473,8 +490,6 @@ class Library(QueryMixin):
             self._forget_derived()
         if self._text is not None:
             self._unindexed.add(pid)
-        if self._words is not None:
-            self._unindexed_words.add(pid)
 
     def _match(self, incoming: dict[str, Any], keys: list[str]) -> str | None:
         for key in keys:
@@ -532,8 +547,11 @@ class Library(QueryMixin):
                     report.unchanged += 1
             reports.append(report)
         if touched:
-            self.bytes_written += write_segment(self.root, seq, list(touched.values()), stamp)
+            written, index = write_segment(self.root, seq, list(touched.values()), stamp)
+            self.bytes_written += written
             self._segments.add(seq)
+            self._segment_ts[seq] = stamp
+            self._postings[seq] = (list(touched), index)
             self._bodies_read.add(seq)  # its bodies are in memory already
         return reports
 
@@ -623,13 +641,17 @@ class Library(QueryMixin):
             old = self.states.get(pid, {})
             state = dict(old)
             state.update(entry["new"])
-            self._read_count += bool(state.get("read")) - bool(old.get("read"))
-            self._starred_count += bool(state.get("starred")) - bool(old.get("starred"))
+            for name, ids in self._flagged.items():
+                if state.get(name):
+                    ids.add(pid)
+                else:
+                    ids.discard(pid)
             state["updated_at"] = change.ts
             if any(state.get(k) for k in STATE_FIELDS):
                 self.states[pid] = state
             else:
                 self.states.pop(pid, None)
+            self._annotate(pid, state)
         self.history.append(change)
         if len(self.history) > HISTORY_LIMIT * 2:
             self._trim_history()
@@ -672,7 +694,8 @@ class Library(QueryMixin):
             yield
 
     def _remove_stale_temp_files(self) -> None:
-        for directory in (self.root, self.root / "papers", self.root / "changes"):
+        for sub in ("", "papers", "bodies", "search", "changes"):
+            directory = self.root / sub
             with contextlib.suppress(OSError):
                 for entry in os.scandir(directory):
                     if entry.name.startswith(TMP_PREFIX):

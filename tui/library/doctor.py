@@ -2,6 +2,7 @@
 
 Damaged files are never deleted: repair moves them into ``quarantine/`` and restores the last
 good version where one exists (``state.json.bak`` plus the change files written since it).
+A segment's word index (``search/``) is derived data: a missing or damaged one is rebuilt.
 """
 
 from __future__ import annotations
@@ -11,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .storage import TMP_PREFIX, LibraryError, WriteLock, atomic_write, build_tables, dump, load
+from .search import dump_postings, load_postings
+from .searching import segment_postings
+from .storage import (
+    TMP_PREFIX,
+    LibraryError,
+    WriteLock,
+    atomic_write,
+    build_tables,
+    dump,
+    load,
+    table_docs,
+)
 
 MARKER = "papertui.json"
 
@@ -27,7 +39,7 @@ class Finding:
 
 def _files(root: Path) -> list[Path]:
     files = [root / MARKER, root / "session.json", root / "state.json", root / "state.json.bak"]
-    for sub in ("papers", "changes"):
+    for sub in ("papers", "bodies", "changes"):
         if (root / sub).is_dir():
             files += sorted(p for p in (root / sub).iterdir() if p.suffix == ".json")
     return [f for f in files if f.exists()]
@@ -62,6 +74,8 @@ def check(root: Path) -> list[Finding]:
             )
         elif rel.startswith("papers/"):
             remedy = "quarantine it; re-import the feeds of that import to get its papers back"
+        elif rel.startswith("bodies/"):
+            remedy = "quarantine it; re-import the feeds of that import to get its abstracts back"
         elif rel.startswith("changes/"):
             remedy = "quarantine it; that one change is lost"
         elif rel == MARKER:
@@ -71,7 +85,58 @@ def check(root: Path) -> list[Finding]:
         findings.append(Finding(path, problem, remedy))
     for stray in root.rglob(TMP_PREFIX + "*"):
         findings.append(Finding(stray, "unfinished write left by a crash", "remove it"))
+    return findings + _index_findings(root)
+
+
+def _segment(root: Path, seq: str) -> tuple[dict, list[dict]] | None:
+    """(segment info, full records) of a readable segment, else None."""
+    try:
+        data = load(root / "papers" / f"{seq}.json")
+        bodies_path = root / "bodies" / f"{seq}.json"
+        bodies = table_docs(load(bodies_path), "bodies") if bodies_path.exists() else []
+    except LibraryError:
+        return None  # reported as a damaged file
+    info = table_docs(data, "segment")
+    by_id = {doc["id"]: doc for doc in bodies}
+    records = [{**by_id.get(head["id"], {}), **head} for head in table_docs(data, "papers")]
+    return (info[0] if info else {}), records
+
+
+def _index_findings(root: Path) -> list[Finding]:
+    """Segments whose word index is missing, damaged or another segment's."""
+    findings = []
+    papers = root / "papers"
+    for path in sorted(papers.glob("*.json")) if papers.is_dir() else ():
+        seq = path.stem
+        segment = _segment(root, seq)
+        if segment is None:
+            continue
+        info, records = segment
+        index = root / "search" / f"{seq}.bin"
+        try:
+            header, _ = load_postings(index.read_bytes())
+        except FileNotFoundError:
+            problem = "missing"
+        except (OSError, ValueError) as err:
+            problem = f"unreadable ({err})"
+        else:
+            same = header.get("seq") == int(seq) and header.get("ts") == info.get("ts")
+            ids = [r["id"] for r in records]
+            problem = None if same and header.get("ids") == ids else "not this segment's"
+        if problem:
+            remedy = "rebuild it from the segment (until then queries rebuild it in memory)"
+            findings.append(Finding(index, f"word index {problem}", remedy))
     return findings
+
+
+def _rebuild_index(root: Path, path: Path) -> None:
+    segment = _segment(root, path.stem)
+    if segment is None:
+        return
+    info, records = segment
+    header = {"seq": int(path.stem), "ts": info.get("ts", ""), "ids": [r["id"] for r in records]}
+    path.parent.mkdir(exist_ok=True)
+    atomic_write(path, dump_postings(header, segment_postings(records)))
 
 
 def repair(root: Path, timeout: float = 5.0) -> list[str]:
@@ -86,6 +151,10 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
             if path.name.startswith(TMP_PREFIX):
                 path.unlink(missing_ok=True)
                 actions.append(f"removed {path}")
+                continue
+            if path.parent.name == "search" and path.suffix == ".bin":
+                _rebuild_index(root, path)
+                actions.append(f"rebuilt the word index {path}")
                 continue
             quarantine = root / "quarantine"
             quarantine.mkdir(exist_ok=True)

@@ -4,14 +4,21 @@ A `TextIndex` keeps the casefolded text of every paper in one string, NUL-separa
 query word is found by C-speed ``str.find`` jumps instead of a Python loop over 100,000
 papers; a hit is mapped back to its paper by bisecting the start offsets. Papers changed
 after the index was built are kept aside (``overrides``) until the next rebuild.
+
+`Postings` is an inverted index of one library segment's papers, written with the segment at
+import: a one-word query looks the word up in each segment's vocabulary instead of reading
+and scanning every paper's text.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
+
+import orjson
 
 SEPARATOR = "\x00"  # never in feed text: `tui.text.clean` removes C0 controls
 
@@ -76,56 +83,133 @@ class TextIndex:
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+MAGIC = b"papertui-postings 1\n"
 
 
-class WordIndex:
-    """Which papers contain which ASCII words: an inverted index with substring lookup.
+def word_pieces(word: str) -> tuple[str | None, bool]:
+    """(the piece of ``word`` to look up in postings or None for "scan", whether hits are exact).
 
-    A query made only of ASCII letters and digits can only occur inside one maximal run
-    of such characters, so finding the indexed runs ("tokens") that contain it and taking
-    the union of their postings gives exactly the papers whose text contains it, without
-    scanning the text. Other queries (``top-k``, ``Δ``) are narrowed by their longest ASCII
-    piece and then checked against each candidate's text.
+    A query made only of ASCII letters and digits can only occur inside one maximal run of
+    such characters (a "token"), so the union of the postings of the indexed tokens that
+    contain it is exactly the set of texts containing it. Other queries (``top-k``) are
+    narrowed by their longest ASCII piece and checked against each candidate's text.
+    """
+    pieces = _TOKEN.findall(word)
+    exact = pieces == [word]
+    if not pieces or (max(len(p) for p in pieces) < 2 and not exact):
+        return None, False
+    return max(pieces, key=len), exact
+
+
+class Postings:
+    """Which of a few thousand texts contain which ASCII words: an inverted index in four flat
+    arrays, built once per library segment and stored next to it (`dump_postings`).
+
+    ``vocab`` is every distinct token, NUL-separated (``starts[k]`` is where token ``k``
+    begins), so a substring of a token is found by C-speed ``bytes.find`` jumps; the texts
+    holding token ``k`` are ``postings[offsets[k]:offsets[k + 1]]``. Loading one is a few
+    ``memcpy``: no Python object per token or per posting.
     """
 
-    def __init__(self, docs: Iterable[tuple[str, str]]) -> None:
-        self.ids: list[str] = []
-        postings: dict[str, array] = {}
-        for idx, (pid, text) in enumerate(docs):
-            self.ids.append(pid)
-            for token in set(_TOKEN.findall(text)):
-                found = postings.get(token)
-                if found is None:
-                    postings[token] = found = array("I")
-                found.append(idx)
+    def __init__(self, vocab: bytes, starts: array, offsets: array, postings: array) -> None:
+        self.vocab = vocab
+        self.starts = starts
+        self.offsets = offsets
         self.postings = postings
-        self.vocabulary = TextIndex((token, token) for token in postings)
-        self.overrides: dict[str, str] = {}
 
-    def __len__(self) -> int:
-        return len(self.ids)
+    @classmethod
+    def build(cls, texts: Iterable[str]) -> Postings:
+        """From casefolded texts; `find` answers with their positions in ``texts``."""
+        by_token: dict[str, list[int]] = {}
+        count = 0
+        for idx, text in enumerate(texts):
+            count += 1
+            for token in set(_TOKEN.findall(text)):
+                found = by_token.get(token)
+                if found is None:
+                    by_token[token] = [idx]
+                else:
+                    found.append(idx)
+        tokens = sorted(by_token)
+        starts, offsets = array("I"), array("I", [0])
+        postings = array("H" if count <= 0xFFFF else "I")
+        pos = 0
+        for token in tokens:
+            starts.append(pos)
+            pos += len(token) + 1
+            postings.extend(by_token[token])
+            offsets.append(len(postings))
+        return cls("\x00".join(tokens).encode("ascii"), starts, offsets, postings)
 
-    def update(self, pid: str, text: str) -> None:
-        self.overrides[pid] = text
+    def find(self, piece: str) -> set[int]:
+        """Positions of the texts having a token that contains ``piece`` (see `word_pieces`)."""
+        vocab, starts, offsets, postings = self.vocab, self.starts, self.offsets, self.postings
+        needle = piece.encode("ascii")
+        last = len(starts) - 1
+        found: set[int] = set()
+        i = vocab.find(needle)
+        while i != -1:
+            k = bisect_right(starts, i) - 1
+            found.update(postings[offsets[k] : offsets[k + 1]])
+            if k == last:
+                break
+            i = vocab.find(needle, starts[k + 1])
+        return found
 
-    @property
-    def stale(self) -> bool:
-        return len(self.overrides) > 1000 + len(self.ids) // 10
+    def _sizes(self) -> list:
+        return [len(self.vocab), len(self.starts), self.postings.typecode, len(self.postings)]
 
-    def candidates(self, word: str) -> tuple[set[str] | None, bool]:
-        """(ids that may contain ``word`` or None for "any", whether they surely do)."""
-        pieces = _TOKEN.findall(word)
-        exact = pieces == [word]
-        if not pieces or max(len(p) for p in pieces) < 2 and not exact:
-            return None, False
-        piece = max(pieces, key=len)
-        postings = self.postings
-        indexes: set[int] = set()
-        for token in self.vocabulary.find(piece):
-            indexes.update(postings[token])
-        ids = self.ids
-        hits = {ids[i] for i in indexes}
-        if self.overrides:
-            hits.difference_update(self.overrides)
-            hits.update(pid for pid, t in self.overrides.items() if word in t)
-        return hits, exact
+    def _blobs(self) -> list[bytes]:
+        return [self.vocab, self.starts.tobytes(), self.offsets.tobytes(), self.postings.tobytes()]
+
+
+def dump_postings(header: dict, sections: dict[str, Postings]) -> bytes:
+    """The stored form of a segment's postings: magic, a JSON header (``header`` plus the
+    sections' sizes), then each section's arrays."""
+    head = dict(header)
+    head["sections"] = {name: p._sizes() for name, p in sections.items()}
+    head["byteorder"] = sys.byteorder
+    data = orjson.dumps(head)
+    blobs = [blob for p in sections.values() for blob in p._blobs()]
+    return b"".join([MAGIC, len(data).to_bytes(4, "little"), data, *blobs])
+
+
+def load_postings(data: bytes) -> tuple[dict, dict[str, Postings]]:
+    """(header, sections) from `dump_postings` output; ValueError if it is not that."""
+    try:
+        return _load_postings(data)
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError) as err:
+        raise ValueError(f"bad postings file ({type(err).__name__})") from None
+
+
+def _load_postings(data: bytes) -> tuple[dict, dict[str, Postings]]:
+    if not data.startswith(MAGIC):
+        raise ValueError("not a postings file")
+    at = len(MAGIC)
+    size = int.from_bytes(data[at : at + 4], "little")
+    at += 4
+    header = orjson.loads(data[at : at + size])
+    sizes = header["sections"]
+    swap = header["byteorder"] != sys.byteorder
+    at += size
+    sections = {}
+    for name, (n_vocab, n_tokens, code, n_postings) in sizes.items():
+        vocab = data[at : at + n_vocab]
+        at += n_vocab
+        arrays = []
+        for typecode, count in (("I", n_tokens), ("I", n_tokens + 1), (code, n_postings)):
+            arr = array(typecode)
+            end = at + count * arr.itemsize
+            if end > len(data):
+                raise ValueError("truncated postings file")
+            arr.frombytes(data[at:end])
+            if swap:
+                arr.byteswap()
+            arrays.append(arr)
+            at = end
+        if len(vocab) != n_vocab or arrays[1][-1] != n_postings:
+            raise ValueError("inconsistent postings file")
+        sections[name] = Postings(vocab, *arrays)
+    if at != len(data):
+        raise ValueError("trailing data in postings file")
+    return header, sections

@@ -1,14 +1,18 @@
 """Answering queries: the search language evaluated as set operations over indexes.
 
-A mixin of `Library` (kept apart from storage and history): filters on the user's state scan
-only the papers that have state; sources, categories and feed dates have inverted indexes;
-words go to the word index once `warm` has built it and are scanned for until then. Sort
-orders are computed once per key and reused until papers change.
+A mixin of `Library` (kept apart from storage and history): words and ``author:`` are looked
+up in each segment's stored `Postings` (only what they cannot answer, such as Chinese text, is
+scanned for); the read and starred papers are kept as sets and the tags and notes of the few
+papers that have them in a small dict, both up to date with every change; sources, categories
+and feed dates have inverted indexes. Sort orders are computed once per key and reused until
+papers change.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from pathlib import Path
 from typing import Any
 
 from .query import (
@@ -20,7 +24,7 @@ from .query import (
     is_cjk,
     parse_query,
 )
-from .search import TextIndex, WordIndex
+from .search import Postings, TextIndex, load_postings, word_pieces
 
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added")
 
@@ -33,10 +37,15 @@ class QueryMixin:
     _derived: dict[str, Any]
     _authors: TextIndex | None
     _text: tuple[TextIndex, TextIndex] | None
-    _words: WordIndex | None
     _unindexed: set[str]
-    _unindexed_words: set[str]
     _body_lock: threading.RLock
+    _seq_of: dict[str, int]
+    _segments: set[int]
+    _segment_ts: dict[int, str]
+    _postings: dict[int, tuple[list[str], dict[str, Postings]]]
+    _annotations: dict[str, str] | None
+    _flagged: dict[str, set[str]]
+    root: Path
     # Also used, from Library: load_bodies() and record(pid).
 
     def query(
@@ -46,13 +55,17 @@ class QueryMixin:
         if sort not in SORT_KEYS:
             raise QueryError(f"sort: expects one of {', '.join(SORT_KEYS)}, not {sort!r}")
         q = parse_query(query) if isinstance(query, str) else query
-        hits = self._evaluate(q)
+        hits, excluded = self._evaluate(q)
         order = self._order(sort)
+        if hits is not None and len(hits) * 4 < len(order):
+            # Few hits: sorting them by rank beats walking the whole order.
+            rank = self._rank(sort)
+            return sorted(hits - excluded, key=rank.__getitem__, reverse=not reverse)
         if not reverse:
             order = order[::-1]
         if hits is None:
-            return list(order)
-        return [pid for pid in order if pid in hits]
+            return [pid for pid in order if pid not in excluded] if excluded else list(order)
+        return [pid for pid in order if pid in hits and pid not in excluded]
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
         wanted = set(ids)
@@ -60,13 +73,24 @@ class QueryMixin:
         return [pid for pid in (order if reverse else order[::-1]) if pid in wanted]
 
     def warm(self) -> None:
-        """Read all bodies and build every search index now (the app does it in a worker).
+        """Read every segment's word index, every body, and build the text indexes now (the
+        app does it in a worker): afterwards no query reads a file.
 
-        Until then a word query scans the text (about 100 ms at 100k papers, after reading
-        the bodies); afterwards it looks words up in the word index (about 30 ms)."""
+        Words and authors are answered from the segments' word indexes either way; the text
+        indexes serve what those cannot answer (Chinese text, ``top-k``)."""
+        for seq in sorted(self._segments):
+            self._segment_index(seq)
         self.load_bodies()
         self._authors_index()
-        self._build_text(words=True)
+        self._text_index()
+
+    def _rank(self, sort: str) -> dict[str, int]:
+        key = "rank:" + sort
+        rank = self._derived.get(key)
+        if rank is None:
+            rank = {pid: i for i, pid in enumerate(self._order(sort))}
+            self._derived[key] = rank
+        return rank
 
     def _order(self, sort: str) -> list[str]:
         key = "order:" + sort
@@ -76,76 +100,83 @@ class QueryMixin:
             self._derived[key] = order
         return order
 
-    def _evaluate(self, q: Query) -> set[str] | None:
-        """The matching ids, or None when every paper matches."""
-        result: set[str] | None = None
-        # Positive terms first: they narrow the set that negative terms subtract from.
-        for term in sorted(q.terms, key=lambda t: t.negated):
-            hits = self._term(term)
-            if term.negated:
-                result = (set(self.papers) if result is None else result) - hits
+    def _evaluate(self, q: Query) -> tuple[set[str] | None, set[str]]:
+        """(the ids every including term matches, or None when there is none; the ids some
+        excluding term matches). ``-word`` excludes, and so does ``is:unread`` (not read)."""
+        included: list[set[str]] = []
+        excluded: set[str] = set()
+        for term in q.terms:
+            hits, inverted = self._term(term)
+            if inverted != term.negated:
+                excluded |= hits
             else:
-                result = hits if result is None else result & hits
-        return result
+                included.append(hits)
+        if not included:
+            return None, excluded
+        included.sort(key=len)
+        return set(included[0]).intersection(*included[1:]), excluded
 
-    def _term(self, term: Term) -> set[str]:
+    def _term(self, term: Term) -> tuple[set[str], bool]:
+        """(ids, whether the term matches the papers *not* in ids)."""
         key, v = term.key, term.value
         states = self.states
         if key == "word":
-            words = self._word_index()
-            hits, exact = words.candidates(v) if words is not None else (None, False)
-            if hits is None:  # nothing to narrow by: scan the text
+            piece, exact = word_pieces(v)
+            if piece is None:  # nothing to look up: scan the text
                 latin, chinese = self._text_index()
                 hits = chinese.find(v) if is_cjk(v) else latin.find(v) | chinese.find(v)
-            elif not exact:  # check the candidates' text
-                hits = {pid for pid in hits if v in "\n".join(haystack_parts(self.record(pid)))}
-            hits.update(
-                pid
-                for pid, s in states.items()
-                if v in s.get("note", "").casefold()
-                or any(v in t.casefold() for t in s.get("tags", ()))
-            )
-            return hits
+            else:
+                hits = self._posting_hits(piece, "text")
+                if not exact:  # check the candidates' text
+                    hits = {pid for pid in hits if v in "\n".join(self._haystack(pid))}
+            hits.update(pid for pid, text in self._annotated().items() if v in text)
+            return hits, False
         if key == "tag":
             return {
                 pid
                 for pid, s in states.items()
                 if any(t.casefold() == v for t in s.get("tags", ()))
-            }
+            }, False
         if key == "is":
-            field_of = {"starred": "starred", "unstarred": "starred", "read": "read"}
-            field_of |= {"unread": "read", "noted": "note", "tagged": "tags"}
-            name = field_of[v]
-            have = {pid for pid, s in states.items() if s.get(name)}
-            if name == "note":
-                have = {pid for pid in have if states[pid]["note"].strip()}
-            return set(self.papers) - have if v in ("unstarred", "unread") else have
+            inverted = v in ("unstarred", "unread")
+            if v in ("starred", "unstarred", "read", "unread"):
+                return set(self._flagged["starred" if "starred" in v else "read"]), inverted
+            if v == "noted":
+                return {pid for pid, s in states.items() if s.get("note", "").strip()}, False
+            return {pid for pid, s in states.items() if s.get("tags")}, False
         if key == "author":
-            return self._authors_index().find(v)
+            piece, exact = word_pieces(v)
+            if piece is None:
+                return self._authors_index().find(v), False
+            hits = self._posting_hits(piece, "authors")
+            if not exact:
+                papers = self.papers
+                hits = {pid for pid in hits if v in author_text(papers[pid])}
+            return hits, False
         if key == "source":
             by_format = self._index_by("sources")
             formats = SOURCE_ALIASES.get(v, (v,))
-            return set().union(*(by_format.get(f, ()) for f in formats))
+            return set().union(*(by_format.get(f, ()) for f in formats)), False
         if key == "cat":
             by_cat = self._index_by("categories")
             return set().union(
                 *(ids for c, ids in by_cat.items() if c == v or c.startswith(v + "."))
-            )
+            ), False
         if key == "feed":
-            return self._index_by("feed_dates").get(v, set())
+            return set(self._index_by("feed_dates").get(v, ())), False
         papers = self.papers
         if key == "since":
             return {
                 pid
                 for pid, p in papers.items()
                 if (p.get("feed_date") or p.get("added_at", "")[:10]) >= v
-            }
+            }, False
         if key == "until":
             return {
                 pid
                 for pid, p in papers.items()
                 if (p.get("feed_date") or p.get("added_at", "")[:10]) <= v
-            }
+            }, False
         raise QueryError(f"unknown filter {key}:")  # pragma: no cover - parse_query checks
 
     def _index_by(self, what: str) -> dict[str, set[str]]:
@@ -167,64 +198,121 @@ class QueryMixin:
         return index
 
     def _authors_index(self) -> TextIndex:
+        """Authors and organisations of every paper, for what `Postings` cannot answer."""
         if self._authors is None:
-            names = (
-                (pid, " ".join(p.get("authors", ())) + "\n" + p.get("organization", ""))
-                for pid, p in self.papers.items()
-            )
-            self._authors = TextIndex(((pid, n.casefold()) for pid, n in names), utf8=True)
+            docs = ((pid, author_text(p)) for pid, p in self.papers.items())
+            self._authors = TextIndex(docs, utf8=True)
         return self._authors
 
-    def _build_text(self, words: bool) -> None:
-        with self._body_lock:
-            self.load_bodies()
-            parts = [(pid, haystack_parts(self.record(pid))) for pid in self.papers]
-            self._text = (
-                TextIndex(((pid, latin) for pid, (latin, _) in parts), utf8=True),
-                TextIndex((pid, chinese) for pid, (_, chinese) in parts),
-            )
-            self._unindexed.clear()
-            if words:
-                self._words = WordIndex((pid, a + "\n" + b) for pid, (a, b) in parts)
-                self._unindexed_words.clear()
+    def _haystack(self, pid: str) -> tuple[str, str]:
+        return haystack_parts(self.record(pid))  # type: ignore[attr-defined]
 
     def _text_index(self) -> tuple[TextIndex, TextIndex]:
         """The English and Chinese text of every paper, for substring scans."""
         with self._body_lock:
             if self._text is None or self._text[0].stale:
-                self._build_text(words=False)
+                self.load_bodies()  # type: ignore[attr-defined]
+                parts = [(pid, self._haystack(pid)) for pid in self.papers]
+                self._text = (
+                    TextIndex(((pid, latin) for pid, (latin, _) in parts), utf8=True),
+                    TextIndex((pid, chinese) for pid, (_, chinese) in parts),
+                )
+                self._unindexed.clear()
             elif self._unindexed:
                 latin, chinese = self._text
                 for pid in self._unindexed:
-                    a, b = haystack_parts(self.record(pid))
+                    a, b = self._haystack(pid)
                     latin.update(pid, a)
                     chinese.update(pid, b)
                 self._unindexed.clear()
-            assert self._text is not None
             return self._text
 
-    def _word_index(self) -> WordIndex | None:
-        """The word index, if `warm` has built it (brought up to date with later papers)."""
+    def _posting_hits(self, piece: str, section: str) -> set[str]:
+        """The papers whose ``section`` ("text" or "authors") has a token containing ``piece``,
+        from every segment's word index (a paper counts in the segment of its current version)."""
+        seq_of = self._seq_of
+        hits: set[str] = set()
+        for seq in sorted(self._segments):
+            ids, sections = self._segment_index(seq)
+            n = len(ids)  # (a damaged file's positions may be out of range)
+            found = (ids[i] for i in sections[section].find(piece) if i < n)
+            hits.update(pid for pid in found if seq_of.get(pid) == seq)
+        return hits
+
+    def _segment_index(self, seq: int) -> tuple[list[str], dict[str, Postings]]:
+        """A segment's word index: read from ``search/`` the first time, or rebuilt in memory
+        from its papers when that file is missing, damaged or not this segment's."""
+        found = self._postings.get(seq)
+        if found is not None:
+            return found
         with self._body_lock:
-            words = self._words
-            if words is not None and self._unindexed_words:
-                if words.stale:
-                    self._build_text(words=True)
-                    return self._words
-                for pid in self._unindexed_words:
-                    a, b = haystack_parts(self.record(pid))
-                    words.update(pid, a + "\n" + b)
-                self._unindexed_words.clear()
-            return words
+            found = self._postings.get(seq)
+            if found is not None:
+                return found
+            path = self.root / "search" / f"{seq:08d}.bin"
+            with contextlib.suppress(OSError, ValueError):
+                header, sections = load_postings(path.read_bytes())
+                if (
+                    header.get("seq") == seq
+                    and header.get("ts") == self._segment_ts.get(seq)
+                    and {"text", "authors"} <= sections.keys()
+                    and isinstance(header.get("ids"), list)
+                    and all(isinstance(pid, str) for pid in header["ids"])
+                ):
+                    found = (header["ids"], sections)
+            if found is None:
+                members = self._derived.get("members")
+                if members is None:
+                    members = {}
+                    for pid, s in self._seq_of.items():
+                        members.setdefault(s, []).append(pid)
+                    self._derived["members"] = members
+                records = [self.record(pid) for pid in members.get(seq, ())]  # type: ignore[attr-defined]
+                found = ([r["id"] for r in records], segment_postings(records))
+            self._postings[seq] = found
+            return found
+
+    def _annotated(self) -> dict[str, str]:
+        """Casefolded tags and note of each paper that has any: what words also match."""
+        if self._annotations is None:
+            self._annotations = {}
+            for pid, state in self.states.items():
+                self._annotate(pid, state)
+        return self._annotations
+
+    def _annotate(self, pid: str, state: dict[str, Any]) -> None:
+        """Keep `_annotated` up to date with a paper's new state."""
+        annotations = self._annotations
+        if annotations is None:
+            return
+        text = "\x00".join([*state.get("tags", ()), state.get("note", "")]).casefold()
+        if text.strip("\x00"):
+            annotations[pid] = text
+        else:
+            annotations.pop(pid, None)
 
     def _forget_derived(self, full: bool = False) -> None:
         self._derived.clear()
         self._authors = None
         if full:
             self._text = None
-            self._words = None
             self._unindexed.clear()
-            self._unindexed_words.clear()
+            self._postings.clear()
+
+
+def author_text(paper: dict[str, Any]) -> str:
+    """What ``author:`` searches: the authors and organisation, casefolded."""
+    return (" ".join(paper.get("authors", ())) + "\n" + paper.get("organization", "")).casefold()
+
+
+def segment_postings(records: list[dict[str, Any]]) -> dict[str, Postings]:
+    """The word index of a segment's papers (full records), in their order."""
+    texts, authors = [], []
+    for record in records:
+        latin, chinese = haystack_parts(record)
+        texts.append(latin + "\n" + chinese)
+        authors.append(author_text(record))
+    return {"text": Postings.build(texts), "authors": Postings.build(authors)}
 
 
 def _by_title(papers: dict[str, dict[str, Any]]) -> Any:
