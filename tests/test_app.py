@@ -177,6 +177,27 @@ async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
         assert plist.cursor == 0
 
 
+async def test_stepping_past_an_edge_scrolls_half_a_page(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.paper_list
+        height = plist.scrollable_content_region.height
+        await pilot.press(*["j"] * (height - 1))
+        assert (plist.cursor, plist.scroll_y) == (height - 1, 0)  # last visible row
+        await pilot.press("j")
+        assert plist.scroll_y == 1 + height // 2
+        assert plist.cursor - plist.scroll_y == height - 1 - height // 2  # mid-pane
+        top = plist.scroll_y
+        await pilot.press(*["k"] * (plist.cursor - top))
+        assert (plist.cursor, plist.scroll_y) == (top, top)  # first visible row
+        await pilot.press("k")
+        assert plist.scroll_y == top - 1 - height // 2
+        await pilot.press("G")  # a jump puts the cursor on the edge, as before
+        assert plist.cursor - plist.scroll_y == height - 1
+
+
 async def test_n_and_p_go_to_next_and_previous_unread(
     sample_library: Library, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from ..library import SORT_KEYS, QueryError
 from ..messages import SearchResults
 from .base import PaperAppBase
 
-SEARCH_DELAY = 0.15  # seconds of quiet typing before the search runs
+SEARCH_DELAY = 0.1  # seconds of quiet typing before the search runs
 
 
 class FindActions(PaperAppBase):

@@ -16,7 +16,7 @@ import re
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -105,14 +105,23 @@ class Postings:
     """Which of a few thousand texts contain which ASCII words: an inverted index in four flat
     arrays, built once per library segment and stored next to it (`dump_postings`).
 
-    ``vocab`` is every distinct token, NUL-separated (``starts[k]`` is where token ``k``
-    begins), so a substring of a token is found by C-speed ``bytes.find`` jumps; the texts
-    holding token ``k`` are ``postings[offsets[k]:offsets[k + 1]]``. Loading one is a few
-    ``memcpy``: no Python object per token or per posting.
+    The vocabulary is every distinct token, NUL-separated, at ``buf[lo:hi]`` (``starts[k]``
+    is where token ``k`` begins, from ``lo``), so a substring of a token is found by C-speed
+    ``bytes.find`` jumps; the texts holding token ``k`` are
+    ``postings[offsets[k]:offsets[k + 1]]``. A loaded file is used where it lies (the arrays
+    are memoryviews of the file's bytes): no copy, no Python object per token or posting.
     """
 
-    def __init__(self, vocab: bytes, starts: array, offsets: array, postings: array) -> None:
-        self.vocab = vocab
+    def __init__(
+        self,
+        buf: bytes,
+        lo: int,
+        hi: int,
+        starts: Sequence[int],
+        offsets: Sequence[int],
+        postings: Sequence[int],
+    ) -> None:
+        self.buf, self.lo, self.hi = buf, lo, hi
         self.starts = starts
         self.offsets = offsets
         self.postings = postings
@@ -139,28 +148,32 @@ class Postings:
             pos += len(token) + 1
             postings.extend(by_token[token])
             offsets.append(len(postings))
-        return cls("\x00".join(tokens).encode("ascii"), starts, offsets, postings)
+        vocab = "\x00".join(tokens).encode("ascii")
+        return cls(vocab, 0, len(vocab), starts, offsets, postings)
 
     def find(self, piece: str) -> set[int]:
         """Positions of the texts having a token that contains ``piece`` (see `word_pieces`)."""
-        vocab, starts, offsets, postings = self.vocab, self.starts, self.offsets, self.postings
+        buf, lo, hi = self.buf, self.lo, self.hi
+        starts, offsets, postings = self.starts, self.offsets, self.postings
         needle = piece.encode("ascii")
         last = len(starts) - 1
         found: set[int] = set()
-        i = vocab.find(needle)
+        i = buf.find(needle, lo, hi)
         while i != -1:
-            k = bisect_right(starts, i) - 1
+            k = bisect_right(starts, i - lo) - 1
             found.update(postings[offsets[k] : offsets[k + 1]])
             if k == last:
                 break
-            i = vocab.find(needle, starts[k + 1])
+            i = buf.find(needle, lo + starts[k + 1], hi)
         return found
 
     def _sizes(self) -> list:
-        return [len(self.vocab), len(self.starts), self.postings.typecode, len(self.postings)]
+        code = memoryview(self.postings).format  # type: ignore[arg-type]
+        return [self.hi - self.lo, len(self.starts), code, len(self.postings)]
 
     def _blobs(self) -> list[bytes]:
-        return [self.vocab, self.starts.tobytes(), self.offsets.tobytes(), self.postings.tobytes()]
+        arrays = (self.starts, self.offsets, self.postings)
+        return [self.buf[self.lo : self.hi], *(bytes(a) for a in arrays)]  # type: ignore[call-overload]
 
 
 def dump_postings(header: dict, sections: dict[str, Postings]) -> bytes:
@@ -193,23 +206,27 @@ def _load_postings(data: bytes) -> tuple[dict, dict[str, Postings]]:
     swap = header["byteorder"] != sys.byteorder
     at += size
     sections = {}
+    view = memoryview(data)
     for name, (n_vocab, n_tokens, code, n_postings) in sizes.items():
-        vocab = data[at : at + n_vocab]
+        lo = at
         at += n_vocab
         arrays = []
         for typecode, count in (("I", n_tokens), ("I", n_tokens + 1), (code, n_postings)):
-            arr = array(typecode)
-            end = at + count * arr.itemsize
+            if typecode not in ("H", "I"):
+                raise ValueError(f"bad postings type {typecode!r}")
+            end = at + count * array(typecode).itemsize
             if end > len(data):
                 raise ValueError("truncated postings file")
-            arr.frombytes(data[at:end])
-            if swap:
+            if swap:  # written on a machine of the other byte order: copy and swap
+                arr = array(typecode, data[at:end])
                 arr.byteswap()
-            arrays.append(arr)
+                arrays.append(arr)
+            else:
+                arrays.append(view[at:end].cast(typecode))
             at = end
-        if len(vocab) != n_vocab or arrays[1][-1] != n_postings:
+        if arrays[1][-1] != n_postings:
             raise ValueError("inconsistent postings file")
-        sections[name] = Postings(vocab, *arrays)
+        sections[name] = Postings(data, lo, lo + n_vocab, *arrays)
     if at != len(data):
         raise ValueError("trailing data in postings file")
     return header, sections

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from itertools import filterfalse
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ class QueryMixin:
     """Queries, sort orders and search indexes of a `Library`."""
 
     papers: dict[str, dict[str, Any]]
+    feed_dates: dict[str, str]
     states: dict[str, dict[str, Any]]
     _derived: dict[str, Any]
     _authors: TextIndex | None
@@ -45,6 +48,7 @@ class QueryMixin:
     _postings: dict[int, tuple[list[str], dict[str, Postings]]]
     _annotations: dict[str, str] | None
     _flagged: dict[str, set[str]]
+    _superseded: dict[int, set[str]]
     root: Path
     # Also used, from Library: load_bodies() and record(pid).
 
@@ -57,15 +61,12 @@ class QueryMixin:
         q = parse_query(query) if isinstance(query, str) else query
         hits, excluded = self._evaluate(q)
         order = self._order(sort)
-        if hits is not None and len(hits) * 4 < len(order):
-            # Few hits: sorting them by rank beats walking the whole order.
-            rank = self._rank(sort)
-            return sorted(hits - excluded, key=rank.__getitem__, reverse=not reverse)
         if not reverse:
             order = order[::-1]
+        # Walking the whole order with C-level filters: ~3 ms at 100,000 papers.
         if hits is None:
-            return [pid for pid in order if pid not in excluded] if excluded else list(order)
-        return [pid for pid in order if pid in hits and pid not in excluded]
+            return list(filterfalse(excluded.__contains__, order)) if excluded else list(order)
+        return list(filter((hits - excluded).__contains__, order))
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
         wanted = set(ids)
@@ -84,19 +85,18 @@ class QueryMixin:
         self._authors_index()
         self._text_index()
 
-    def _rank(self, sort: str) -> dict[str, int]:
-        key = "rank:" + sort
-        rank = self._derived.get(key)
-        if rank is None:
-            rank = {pid: i for i, pid in enumerate(self._order(sort))}
-            self._derived[key] = rank
-        return rank
-
     def _order(self, sort: str) -> list[str]:
         key = "order:" + sort
         order = self._derived.get(key)
         if order is None:
-            order = sorted(self.papers, key=_SORTERS[sort](self.papers), reverse=True)
+            # Sorting positions by a precomputed key list: no Python call per comparison.
+            ids = list(self.papers)
+            if sort == "feed_date" and len(self.feed_dates) == len(ids):
+                keys: list[Any] = list(self.feed_dates.values())
+            else:
+                keys = _SORTERS[sort](self.papers)
+            positions = sorted(range(len(ids)), key=keys.__getitem__, reverse=True)
+            order = list(itemgetter(*positions)(ids)) if len(ids) > 1 else ids
             self._derived[key] = order
         return order
 
@@ -230,13 +230,21 @@ class QueryMixin:
     def _posting_hits(self, piece: str, section: str) -> set[str]:
         """The papers whose ``section`` ("text" or "authors") has a token containing ``piece``,
         from every segment's word index (a paper counts in the segment of its current version)."""
-        seq_of = self._seq_of
         hits: set[str] = set()
+        superseded = self._superseded
         for seq in sorted(self._segments):
             ids, sections = self._segment_index(seq)
-            n = len(ids)  # (a damaged file's positions may be out of range)
-            found = (ids[i] for i in sections[section].find(piece) if i < n)
-            hits.update(pid for pid in found if seq_of.get(pid) == seq)
+            positions = sections[section].find(piece)
+            if not positions:
+                continue
+            try:
+                found = set(map(ids.__getitem__, positions))
+            except IndexError:  # a damaged file that looked whole: skip the nonsense
+                found = set(map(ids.__getitem__, positions & set(range(len(ids)))))
+            stale = superseded.get(seq)
+            if stale:  # versions a later segment replaced
+                found -= stale
+            hits |= found
         return hits
 
     def _segment_index(self, seq: int) -> tuple[list[str], dict[str, Postings]]:
@@ -250,14 +258,14 @@ class QueryMixin:
             if found is not None:
                 return found
             path = self.root / "search" / f"{seq:08d}.bin"
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, TypeError):
                 header, sections = load_postings(path.read_bytes())
                 if (
                     header.get("seq") == seq
                     and header.get("ts") == self._segment_ts.get(seq)
                     and {"text", "authors"} <= sections.keys()
                     and isinstance(header.get("ids"), list)
-                    and all(isinstance(pid, str) for pid in header["ids"])
+                    and isinstance("".join(header["ids"]), str)  # TypeError unless all str
                 ):
                     found = (header["ids"], sections)
             if found is None:
@@ -283,7 +291,9 @@ class QueryMixin:
     def _annotate(self, pid: str, state: dict[str, Any]) -> None:
         """Keep `_annotated` up to date with a paper's new state."""
         annotations = self._annotations
-        if annotations is None:
+        if annotations is None or not (
+            state.get("tags") or state.get("note") or pid in annotations
+        ):
             return
         text = "\x00".join([*state.get("tags", ()), state.get("note", "")]).casefold()
         if text.strip("\x00"):
@@ -315,21 +325,21 @@ def segment_postings(records: list[dict[str, Any]]) -> dict[str, Postings]:
     return {"text": Postings.build(texts), "authors": Postings.build(authors)}
 
 
-def _by_title(papers: dict[str, dict[str, Any]]) -> Any:
-    return lambda pid: (papers[pid].get("title") or papers[pid].get("title_zh") or "").casefold()
+def _by_title(papers: dict[str, dict[str, Any]]) -> list[Any]:
+    return [(p.get("title") or p.get("title_zh") or "").casefold() for p in papers.values()]
 
 
-def _by_upvotes(papers: dict[str, dict[str, Any]]) -> Any:
-    return lambda pid: (papers[pid].get("upvotes") or -1, papers[pid].get("num_comments") or -1)
+def _by_upvotes(papers: dict[str, dict[str, Any]]) -> list[Any]:
+    return [(p.get("upvotes") or -1, p.get("num_comments") or -1) for p in papers.values()]
 
 
 def _by_field(name: str) -> Any:
-    return lambda papers: lambda pid: papers[pid].get(name) or ""
+    return lambda papers: [p.get(name) or "" for p in papers.values()]
 
 
 # Python's sort is stable: equal keys keep the order papers were added in.
 _SORTERS = {
-    "feed_date": _by_field("feed_date"),
+    "feed_date": _by_field("feed_date"),  # (Library.feed_dates has these ready)
     "paper_date": _by_field("paper_date"),
     "upvotes": _by_upvotes,
     "title": _by_title,

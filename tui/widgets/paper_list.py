@@ -199,10 +199,14 @@ class PaperList(ScrollView, can_focus=True):
         self._cursor = index
         height = max(self.scrollable_content_region.height, 1)
         top = int(self.scroll_y)
+        # A step past the edge scrolls half a page (as mutt and less do), so the cursor lands
+        # mid-pane: the next presses repaint two rows instead of every row of the pane.
+        step = abs(index - previous) == 1
         if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
+            self.scroll_to(y=index - (height // 2 if step else 0), animate=False, immediate=True)
         elif index >= top + height:
-            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+            bottom = index - height + 1
+            self.scroll_to(y=bottom + (height // 2 if step else 0), animate=False, immediate=True)
         self.refresh_line(previous)
         self.refresh_line(index)
         if previous != index or force_message:
