@@ -330,3 +330,24 @@ def test_doctor_rebuilds_missing_or_damaged_word_indexes(tmp_path: Path) -> None
     assert _run_cli(["doctor", "--db", str(root)]).returncode == 0
     assert Library.open(root).query("diffusion") == before
     assert not (root / "quarantine").exists()
+
+
+def test_doctor_quarantines_a_damaged_merged_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.library import searching
+
+    monkeypatch.setattr(searching, "PACK_SIZE", 2)
+    lib = Library.open(tmp_path / "lib")
+    for path in sorted(p for p in FEEDS.iterdir() if p.is_file())[:3]:
+        import_files(lib, [path])
+    pack = lib.root / "search" / "pack-00000001-00000002.bin"
+    expected = lib.query("diffusion")
+    pack.write_bytes(pack.read_bytes()[:-1])
+    found = _run_cli(["doctor", "--db", str(lib.root)])
+    assert found.returncode == 1 and f"{pack}: merged word index unreadable" in found.stdout
+    assert Library.open(lib.root).query("diffusion") == expected
+    repaired = _run_cli(["doctor", "--repair", "--db", str(lib.root)])
+    assert repaired.returncode == 0 and not pack.exists()
+    assert list((lib.root / "quarantine").iterdir())
+    assert Library.open(lib.root).query("diffusion") == expected

@@ -362,17 +362,26 @@ def _words(lib: Library) -> list[str]:
     return [w.casefold() for w in words] + ["mytag", "remember"]
 
 
+@pytest.mark.parametrize("pack_size", [64, 3], ids=["segment-indexes", "packed-indexes"])
 def test_word_queries_equal_a_text_scan_from_stored_rebuilt_or_damaged_indexes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pack_size: int
 ) -> None:
     """Across segments (one per import) with merged papers, a word query gives exactly what a
     substring scan gives, whether each segment's word index is read from search/, rebuilt
-    because it is missing or damaged, or built by warm()."""
+    because it is missing or damaged, or built by warm(); and with the indexes of every
+    `pack_size` segments merged into a pack file."""
+    from tui.library import searching
+
+    monkeypatch.setattr(searching, "PACK_SIZE", pack_size)
     lib = Library.open(tmp_path / "lib")
     for path in sorted(p for p in FEEDS.iterdir() if p.is_file()):
         import_files(lib, [path])  # one segment each; later ones merge into earlier papers
-    search = sorted((lib.root / "search").iterdir())
-    assert len(search) == len(lib._segments) > 5
+    packs = sorted((lib.root / "search").glob("pack-*"))
+    search = sorted((lib.root / "search").glob("0*.bin"))
+    assert len(search) == len(lib._segments) == 8
+    assert [p.name for p in packs] == (
+        ["pack-00000001-00000003.bin", "pack-00000004-00000006.bin"] if pack_size == 3 else []
+    )
     some = lib.query("", sort="title")
     lib.set_state(some[:3], "tag", add_tags=["MyTag"])
     lib.set_state(some[3:4], "note", note="Remember the ablation")
@@ -380,6 +389,15 @@ def test_word_queries_equal_a_text_scan_from_stored_rebuilt_or_damaged_indexes(
     expected = {w: _scan(lib, w) for w in words}
     assert all(expected[w] for w in ("mytag", "remember", "top-k", "2606.1"))
     assert {w: lib.query(w) for w in words} == expected
+    if packs:  # the packs answer for their segments, minus versions later segments replaced
+        fresh = Library.open(lib.root)
+        units = fresh._index_units()
+        for (ids, _, _), seqs in zip(units, [(1, 2, 3), (4, 5, 6)], strict=False):
+            versions = [pid for seq in seqs for pid in fresh._segment_index(seq)[0]]
+            assert sorted(ids) == sorted(set(versions))  # each paper once
+        assert len(units) == 4 and any(stale for _, _, stale in units[:2])
+        packs[0].write_bytes(packs[0].read_bytes()[:100])  # damaged: the segments answer
+        assert {w: Library.open(lib.root).query(w) for w in words} == expected
 
     search[0].unlink()  # missing
     search[1].write_bytes(search[1].read_bytes()[:-7])  # truncated

@@ -60,3 +60,24 @@ def test_a_damaged_postings_file_is_refused_with_value_error(
             continue
         for piece in ("a", "b1", "1"):
             sections["text"].find(piece)  # no exception
+
+
+@settings(max_examples=150, deadline=None)
+@given(docs_strategy, docs_strategy, st.text("ab1", min_size=1, max_size=3))
+def test_merged_postings_answer_like_postings_built_on_all_texts(
+    first: list[str], second: list[str], piece: str
+) -> None:
+    """Merging renumbers each part's positions; a position mapped to -1 (a version replaced
+    by a later one) is dropped."""
+    from tui.library.search import merge_postings
+
+    keep_first = list(range(len(first)))
+    keep_first[0] = -1  # the first text was replaced: not in the merged index
+    renumber_second = [len(first) - 1 + i for i in range(len(second))]
+    keep_first[1:] = [i - 1 for i in range(1, len(first))]
+    merged = merge_postings(
+        [(Postings.build(first), keep_first), (Postings.build(second), renumber_second)],
+        len(first) - 1 + len(second),
+    )
+    expected = Postings.build(first[1:] + second)
+    assert merged.find(piece) == expected.find(piece)

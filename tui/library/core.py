@@ -46,7 +46,7 @@ from ..text import arxiv_id as find_arxiv_id
 from .identity import compatible, merge_into, new_id, paper_keys
 from .query import QueryError
 from .search import Postings, TextIndex, dump_postings
-from .searching import SORT_KEYS, QueryMixin, segment_postings
+from .searching import SORT_KEYS, Pack, QueryMixin, segment_postings
 from .storage import (
     TMP_PREFIX,
     LibraryError,
@@ -203,6 +203,7 @@ class Library(QueryMixin):
         self._segments: set[int] = set()
         self._segment_ts: dict[int, str] = {}  # when each segment was written
         self._postings: dict[int, tuple[list[str], dict[str, Postings]]] = {}  # by segment
+        self._packs: dict[str, Pack | None] | None = None  # merged word indexes, by file
         self._annotations: dict[str, str] | None = None  # tags and notes, for word search
         self._flagged: dict[str, set[str]] = {"read": set(), "starred": set()}
         self._changes: set[int] = set()
@@ -515,10 +516,13 @@ class Library(QueryMixin):
         feeds = list(feeds)
         with self._write():
             try:
-                return self._import(feeds)
+                reports = self._import(feeds)
             except BaseException:
                 self._load_all()  # drop what was merged in memory but never written
                 raise
+            with contextlib.suppress(LibraryError, OSError):  # only an accelerator
+                self.pack_segments()
+            return reports
 
     def _import(self, feeds: list[tuple[ParseResult, Source]]) -> list[ImportReport]:
         reports = []

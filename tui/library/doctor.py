@@ -126,6 +126,13 @@ def _index_findings(root: Path) -> list[Finding]:
         if problem:
             remedy = "rebuild it from the segment (until then queries rebuild it in memory)"
             findings.append(Finding(index, f"word index {problem}", remedy))
+    search = root / "search"
+    for pack in sorted(search.glob("pack-*.bin")) if search.is_dir() else ():
+        try:
+            load_postings(pack.read_bytes())
+        except (OSError, ValueError) as err:
+            remedy = "quarantine it; the segments' own word indexes answer instead"
+            findings.append(Finding(pack, f"merged word index unreadable ({err})", remedy))
     return findings
 
 
@@ -152,7 +159,7 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
                 path.unlink(missing_ok=True)
                 actions.append(f"removed {path}")
                 continue
-            if path.parent.name == "search" and path.suffix == ".bin":
+            if path.parent.name == "search" and path.stem.isdigit():
                 _rebuild_index(root, path)
                 actions.append(f"rebuilt the word index {path}")
                 continue

@@ -16,7 +16,7 @@ import re
 import sys
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 
@@ -139,6 +139,11 @@ class Postings:
                     by_token[token] = [idx]
                 else:
                     found.append(idx)
+        return cls.from_tokens({t.encode("ascii"): p for t, p in by_token.items()}, count)
+
+    @classmethod
+    def from_tokens(cls, by_token: dict[bytes, list[int]], count: int) -> Postings:
+        """From each token's positions (below ``count``)."""
         tokens = sorted(by_token)
         starts, offsets = array("I"), array("I", [0])
         postings = array("H" if count <= 0xFFFF else "I")
@@ -148,8 +153,16 @@ class Postings:
             pos += len(token) + 1
             postings.extend(by_token[token])
             offsets.append(len(postings))
-        vocab = "\x00".join(tokens).encode("ascii")
+        vocab = b"\x00".join(tokens)
         return cls(vocab, 0, len(vocab), starts, offsets, postings)
+
+    def tokens(self) -> Iterator[tuple[bytes, Sequence[int]]]:
+        """Every token with the positions of the texts holding it."""
+        if self.hi <= self.lo:
+            return
+        offsets, postings = self.offsets, self.postings
+        for k, token in enumerate(self.buf[self.lo : self.hi].split(b"\x00")):
+            yield token, postings[offsets[k] : offsets[k + 1]]
 
     def find(self, piece: str) -> set[int]:
         """Positions of the texts having a token that contains ``piece`` (see `word_pieces`)."""
@@ -174,6 +187,22 @@ class Postings:
     def _blobs(self) -> list[bytes]:
         arrays = (self.starts, self.offsets, self.postings)
         return [self.buf[self.lo : self.hi], *(bytes(a) for a in arrays)]  # type: ignore[call-overload]
+
+
+def merge_postings(parts: list[tuple[Postings, list[int]]], count: int) -> Postings:
+    """One index of several: each part's positions renumbered through its map (-1: drop)."""
+    by_token: dict[bytes, list[int]] = {}
+    for postings, renumber in parts:
+        at = renumber.__getitem__
+        for token, positions in postings.tokens():
+            mapped = [p for p in map(at, positions) if p >= 0]
+            if mapped:
+                found = by_token.get(token)
+                if found is None:
+                    by_token[token] = mapped
+                else:
+                    found.extend(mapped)
+    return Postings.from_tokens(by_token, count)
 
 
 def dump_postings(header: dict, sections: dict[str, Postings]) -> bytes:

@@ -11,7 +11,10 @@ papers change.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import threading
+from dataclasses import dataclass, field
 from itertools import filterfalse
 from operator import itemgetter
 from pathlib import Path
@@ -26,9 +29,35 @@ from .query import (
     is_cjk,
     parse_query,
 )
-from .search import Postings, TextIndex, load_postings, word_pieces
+from .search import (
+    Postings,
+    TextIndex,
+    dump_postings,
+    load_postings,
+    merge_postings,
+    word_pieces,
+)
+from .storage import atomic_write
 
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added")
+PACK_SIZE = 64  # loose segment word indexes merged into one pack file
+_PACK = re.compile(r"^pack-\d{8}-\d{8}\.bin$")
+
+
+@dataclass
+class Pack:
+    """The merged word index of segments ``lo..hi`` (each paper once, at its newest version
+    among them), stored as ``search/pack-LO-HI.bin``; ``ts`` is each segment's stamp."""
+
+    lo: int
+    hi: int
+    ts: dict[int, str]
+    ids: list[str]
+    sections: dict[str, Postings]
+    seqs: set[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.seqs = set(self.ts)
 
 
 class QueryMixin:
@@ -49,6 +78,7 @@ class QueryMixin:
     _annotations: dict[str, str] | None
     _flagged: dict[str, set[str]]
     _superseded: dict[int, set[str]]
+    _packs: dict[str, Pack | None] | None
     root: Path
     # Also used, from Library: load_bodies() and record(pid).
 
@@ -231,9 +261,7 @@ class QueryMixin:
         """The papers whose ``section`` ("text" or "authors") has a token containing ``piece``,
         from every segment's word index (a paper counts in the segment of its current version)."""
         hits: set[str] = set()
-        superseded = self._superseded
-        for seq in sorted(self._segments):
-            ids, sections = self._segment_index(seq)
+        for ids, sections, stale in self._index_units():
             positions = sections[section].find(piece)
             if not positions:
                 continue
@@ -241,11 +269,118 @@ class QueryMixin:
                 found = set(map(ids.__getitem__, positions))
             except IndexError:  # a damaged file that looked whole: skip the nonsense
                 found = set(map(ids.__getitem__, positions & set(range(len(ids)))))
-            stale = superseded.get(seq)
             if stale:  # versions a later segment replaced
                 found -= stale
             hits |= found
         return hits
+
+    def _index_units(self) -> list[tuple[list[str], dict[str, Postings], set[str] | None]]:
+        """The word indexes that together cover every segment: packs, then loose segments'
+        own (ids, sections, ids whose version there is no longer current)."""
+        units = []
+        covered: set[int] = set()
+        for pack in self._valid_packs():
+            covered |= pack.seqs
+            units.append((pack.ids, pack.sections, self._pack_stale(pack)))
+        superseded = self._superseded
+        for seq in sorted(self._segments - covered):
+            ids, sections = self._segment_index(seq)
+            units.append((ids, sections, superseded.get(seq)))
+        return units
+
+    def _valid_packs(self, rescan: bool = False) -> list[Pack]:
+        """The pack files that match the library's segments, without overlaps (the directory
+        is read on first use, and again with ``rescan``: packs other processes wrote)."""
+        with self._body_lock:
+            if self._packs is None or rescan:
+                known = self._packs or {}
+                self._packs = {}
+                with contextlib.suppress(OSError):
+                    for entry in os.scandir(self.root / "search"):
+                        if _PACK.match(entry.name):
+                            found = known.get(entry.name) or self._read_pack(Path(entry.path))
+                            self._packs[entry.name] = found
+            chosen: list[Pack] = []
+            for _name, pack in sorted(self._packs.items()):
+                if pack is None:
+                    continue
+                if pack.lo > max((p.hi for p in chosen), default=0) and self._pack_fits(pack):
+                    chosen.append(pack)
+            return chosen
+
+    def _read_pack(self, path: Path) -> Pack | None:
+        try:
+            header, sections = load_postings(path.read_bytes())
+            lo, hi = header["pack"]
+            ts = {int(seq): stamp for seq, stamp in header["segments"]}
+            ids = header["ids"]
+            if isinstance("".join(ids), str) and {"text", "authors"} <= sections.keys():
+                return Pack(lo, hi, ts, ids, sections)
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+        return None  # a damaged pack: the segments' own indexes answer instead
+
+    def _pack_fits(self, pack: Pack) -> bool:
+        """Whether ``pack`` covers exactly this library's segments ``lo..hi``, as written."""
+        have = {s for s in self._segments if pack.lo <= s <= pack.hi}
+        stamps = self._segment_ts
+        return have == pack.seqs and all(stamps.get(s) == t for s, t in pack.ts.items())
+
+    def _pack_stale(self, pack: Pack) -> set[str]:
+        """Papers in ``pack`` whose current version is in a segment after it."""
+        by_pack = self._derived.setdefault("pack-stale", {})  # forgotten when papers change
+        found = by_pack.get(pack.lo)
+        if found is None:
+            seq_of, hi = self._seq_of, pack.hi
+            found = set()
+            for seq in pack.seqs:
+                found.update(p for p in self._superseded.get(seq, ()) if seq_of.get(p, 0) > hi)
+            by_pack[pack.lo] = found
+        return found
+
+    def pack_segments(self) -> int:
+        """Merge the word indexes of loose segments into pack files, `PACK_SIZE` at a time,
+        so a cold query reads a dozen files, not hundreds; packs written. Call under the
+        write lock; a pack is derived data, so failing to write one is harmless."""
+        packs = self._valid_packs(rescan=True)
+        last = max((p.hi for p in packs), default=0)
+        loose = sorted(s for s in self._segments if s > last)
+        written = 0
+        while len(loose) >= PACK_SIZE:
+            group, loose = loose[:PACK_SIZE], loose[PACK_SIZE:]
+            try:
+                pack = self._build_pack(group)
+            except (IndexError, ValueError):  # a damaged segment index: leave them loose
+                break
+            name = f"pack-{group[0]:08d}-{group[-1]:08d}.bin"
+            header = {"pack": [pack.lo, pack.hi], "segments": list(pack.ts.items())}
+            header["ids"] = pack.ids
+            atomic_write(self.root / "search" / name, dump_postings(header, pack.sections))
+            with self._body_lock:
+                assert self._packs is not None
+                self._packs[name] = pack
+            written += 1
+        return written
+
+    def _build_pack(self, group: list[int]) -> Pack:
+        """The merged word index of ``group`` (consecutive segments)."""
+        units = [(seq, *self._segment_index(seq)) for seq in group]
+        latest: dict[str, int] = {}  # each paper's newest version among them
+        for seq, ids, _ in units:
+            for pid in ids:
+                latest[pid] = seq
+        position = {pid: i for i, pid in enumerate(latest)}
+        renumber = {
+            seq: [position[p] if latest[p] == seq else -1 for p in ids] for seq, ids, _ in units
+        }
+        sections = {
+            name: merge_postings(
+                [(secs[name], renumber[seq]) for seq, _, secs in units], len(position)
+            )
+            for name in ("text", "authors")
+        }
+        ts = {seq: self._segment_ts.get(seq, "") for seq in group}
+        return Pack(group[0], group[-1], ts, list(position), sections)
 
     def _segment_index(self, seq: int) -> tuple[list[str], dict[str, Postings]]:
         """A segment's word index: read from ``search/`` the first time, or rebuilt in memory
@@ -308,6 +443,7 @@ class QueryMixin:
             self._text = None
             self._unindexed.clear()
             self._postings.clear()
+            self._packs = None
 
 
 def author_text(paper: dict[str, Any]) -> str:
