@@ -109,8 +109,7 @@ class QueryMixin:
 
         Words and authors are answered from the segments' word indexes either way; the text
         indexes serve what those cannot answer (Chinese text, ``top-k``)."""
-        for seq in sorted(self._segments):
-            self._segment_index(seq)
+        self._index_units()
         self.load_bodies()
         self._authors_index()
         self._text_index()
