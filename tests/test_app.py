@@ -456,6 +456,28 @@ async def test_search_with_filters(sample_library: Library, tmp_path: Path, quer
         assert app.search_text == ""
 
 
+async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.paper_list
+        await pilot.press("3")
+        row = next(i for i, p in enumerate(plist.ids) if i >= 5 and lib.raw(p).get("title"))
+        await pilot.press(*["j"] * row)
+        current = plist.current
+        title_word = lib.raw(current)["title"].split()[0].rstrip(":").casefold()
+        await search(pilot, title_word)  # the highlighted paper matches: it stays highlighted
+        assert plist.current == current and plist.cursor == plist.ids.index(current)
+        await pilot.press("escape")
+        assert plist.current == current
+        await search(pilot, "-" + title_word)  # it does not: the first result is highlighted
+        assert current not in plist.ids and plist.cursor == 0 and plist.ids
+        await pilot.press("escape", "G", "2")  # a new view starts at the top too
+        assert plist.cursor == 0
+
+
 async def test_search_combines_with_the_view_and_bad_filters_show_inline(
     sample_library: Library, tmp_path: Path
 ) -> None:

@@ -140,17 +140,17 @@ class PaperAppBase(App[None]):
             self.full_query(search), sort=self.sort_key, reverse=self.sort_key != "title"
         )
 
-    def requery(self, keep: str | None = None) -> None:
-        """Run the current view + search now and show the result."""
+    def requery(self, keep: str | None = None, *, top: bool = False) -> None:
+        """Run the current view + search now and show the result (see `PaperList.set_ids`)."""
         try:
             ids = self._run_query(self.search_text)
         except QueryError as err:
             self._show_search_error(str(err))
             return
         self._show_search_error(None)
-        self._show_ids(ids, keep)
+        self._show_ids(ids, keep, top=top)
 
-    def _show_ids(self, ids: list[str], keep: str | None = None) -> None:
+    def _show_ids(self, ids: list[str], keep: str | None = None, *, top: bool = False) -> None:
         plist = self.paper_list
         plist.empty_text = (
             "No papers match the search. Esc clears it."
@@ -160,7 +160,7 @@ class PaperAppBase(App[None]):
                 "starred": "Nothing starred yet: s stars the highlighted paper.",
             }.get(self.view, "No papers yet: i imports a feed file or the clipboard.")
         )
-        plist.set_ids(ids, keep=keep)
+        plist.set_ids(ids, keep=keep, top=top)
         self.update_status()
 
     def _show_search_error(self, message: str | None) -> None:

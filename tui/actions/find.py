@@ -33,7 +33,7 @@ class FindActions(PaperAppBase):
             self.search_box.value = ""
         self.query_one("#search-bar").add_class("-hidden")
         self._show_search_error(None)
-        self.requery()
+        self.requery(top=True)
         self._focus(self.paper_list)
 
     @on(Input.Changed, "#search")
@@ -83,12 +83,12 @@ class FindActions(PaperAppBase):
             return
         self.search_text = event.text.strip()
         self._show_search_error(None)
-        self._show_ids(event.ids)
+        self._show_ids(event.ids, top=True)
 
     def action_view(self, name: str) -> None:
         self.view = name
         self.paper_list.clear_selection()
-        self.requery()
+        self.requery(top=True)
         query = self.view_query()
         self.toast(
             f"{VIEWS[name].name}: {len(self.paper_list.ids)} papers"

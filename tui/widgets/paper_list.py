@@ -142,8 +142,10 @@ class PaperList(ScrollView, can_focus=True):
             return self.ids[self._cursor]
         return None
 
-    def set_ids(self, ids: list[str], keep: str | None = None) -> None:
-        """Show these papers; keep the cursor on ``keep`` if it is still there."""
+    def set_ids(self, ids: list[str], keep: str | None = None, *, top: bool = False) -> None:
+        """Show these papers; keep the cursor on ``keep`` (default: the highlighted paper) if
+        it is still there, else at the same row (a paper that left the view is followed by
+        the next one) or, with ``top``, on the first row (a new search or view)."""
         old = self.current
         self.ids = ids
         self.selection &= set(ids)
@@ -153,7 +155,7 @@ class PaperList(ScrollView, can_focus=True):
             try:
                 index = ids.index(target)
             except ValueError:
-                index = min(self._cursor, max(len(ids) - 1, 0))
+                index = 0 if top else min(self._cursor, max(len(ids) - 1, 0))
         self._set_height(len(ids))
         self.invalidate()
         self.move_to(index, force_message=True)
