@@ -327,6 +327,32 @@ def test_counts_follow_every_change_undo_checkpoint_and_other_process(
     assert lib.counts() == _expected_counts(lib)
 
 
+def test_another_processs_checkpoint_reloads_the_state_not_the_papers(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 3)
+    lib = sample_library
+    ids = lib.query("", sort="title")
+    lib.set_state(ids[:1], "note", note="before")
+    lib.load_bodies()
+    papers, bodies = lib.papers, dict(lib.bodies)
+    before_search = lib.query("diffusion")
+    other = Library.open(lib.root)
+    for i, pid in enumerate(ids[1:5]):  # crosses a checkpoint: state.json is rewritten
+        other.set_state([pid], f"star {i}", starred=True, add_tags=["later"])
+    mtime = lib._checkpoint_mtime
+    assert lib.refresh()
+    assert lib._checkpoint_mtime != mtime  # it saw the new checkpoint...
+    assert lib.papers is papers and lib.bodies == bodies  # ...without reloading the papers
+    assert lib.query("tag:later") == other.query("tag:later") and len(lib.query("tag:later")) == 4
+    assert lib.counts() == other.counts() == _expected_counts(lib)
+    assert lib.query("later") == other.query("later")  # tags are searched as words
+    assert lib.query("diffusion") == before_search
+    assert lib.undo_label() == other.undo_label() == "star 3"
+    assert lib.undo() == "star 3" and other.refresh()
+    assert other.query("tag:later") == lib.query("tag:later") and len(lib.query("tag:later")) == 3
+
+
 def test_latest_feed_date_follows_imports(empty_library: Library) -> None:
     lib = empty_library
     assert lib.latest_feed_date() is None

@@ -262,9 +262,7 @@ class Library(QueryMixin):
         self.papers.clear()
         self.feed_dates.clear()
         self.bodies.clear()
-        self.states.clear()
         self.keys.clear()
-        self.history.clear()
         self._seq_of.clear()
         self._superseded.clear()
         self._feeds.clear()
@@ -273,13 +271,22 @@ class Library(QueryMixin):
         self._segments.clear()
         self._segment_ts.clear()
         self._postings.clear()
+        self._load_segments()
+        self._load_state()
+
+    def _load_state(self) -> None:
+        """The user's state: the checkpoint, then the change files written after it."""
+        checkpoint = self.root / "state.json"
+        mtime = data = None
+        if checkpoint.exists():
+            mtime = checkpoint.stat().st_mtime_ns
+            data = load(checkpoint)  # (if this fails, the state in memory is untouched)
+        self.states.clear()
+        self.history.clear()
         self._changes.clear()
         self._checkpoint_seq = 0
-        self._checkpoint_mtime = None
-        checkpoint = self.root / "state.json"
-        if checkpoint.exists():
-            data = load(checkpoint)
-            self._checkpoint_mtime = checkpoint.stat().st_mtime_ns
+        self._checkpoint_mtime = mtime
+        if data is not None:
             info = table_docs(data, "checkpoint")
             self._checkpoint_seq = int(info[0]["last_seq"]) if info else 0
             for doc in table_docs(data, "state"):
@@ -287,7 +294,6 @@ class Library(QueryMixin):
                 self.states[pid] = doc
             for doc in table_docs(data, "history"):
                 self.history.append(_Change(**doc))
-        self._load_segments()
         self._load_changes()
         self._recount()
 
@@ -382,10 +388,16 @@ class Library(QueryMixin):
         checkpoint = self.root / "state.json"
         mtime = checkpoint.stat().st_mtime_ns if checkpoint.exists() else None
         segments = set(_seq_files(self.root / "papers"))
-        if mtime != self._checkpoint_mtime or not self._segments <= segments:
-            self._load_all()  # another process compacted: start over
+        if not self._segments <= segments:
+            self._load_all()  # segments were replaced: start over
             return True
         changed = self._load_segments()
+        if mtime != self._checkpoint_mtime:
+            # Another process folded its changes into a new checkpoint: the papers are the
+            # same, only the state is read again (0.2 s at 100,000 papers, not a reload).
+            with self._body_lock, _gc_paused():
+                self._load_state()
+            return True
         return self._load_changes() or changed
 
     # ------------------------------------------------------------------ reading
