@@ -1,11 +1,11 @@
 """Answering queries: the search language evaluated as set operations over indexes.
 
 A mixin of `Library` (kept apart from storage and history): words and ``author:`` are looked
-up in each segment's stored `Postings` (only what they cannot answer, such as Chinese text, is
-scanned for); the read and starred papers are kept as sets and the tags and notes of the few
-papers that have them in a small dict, both up to date with every change; sources, categories
-and feed dates have inverted indexes. Sort orders are computed once per key and reused until
-papers change.
+up in the stored `Postings` of each segment, or of a `Pack` of 64 segments (only what they
+cannot answer, such as Chinese text, is scanned for); the read and starred papers are kept
+as sets and the tags and notes of the few papers that have them in a small dict, both up to
+date with every change; sources, categories and feed dates have inverted indexes. Sort
+orders are computed once per key and reused until papers change.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from .search import (
     TextIndex,
     dump_postings,
     load_postings,
+    map_file,
     merge_postings,
     word_pieces,
 )
@@ -99,9 +100,8 @@ class QueryMixin:
         return list(filter((hits - excluded).__contains__, order))
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
-        wanted = set(ids)
         order = self._order(sort)
-        return [pid for pid in (order if reverse else order[::-1]) if pid in wanted]
+        return list(filter(set(ids).__contains__, order if reverse else order[::-1]))
 
     def warm(self) -> None:
         """Read every segment's word index, every body, and build the text indexes now (the
@@ -309,7 +309,7 @@ class QueryMixin:
 
     def _read_pack(self, path: Path) -> Pack | None:
         try:
-            header, sections = load_postings(path.read_bytes())
+            header, sections = load_postings(map_file(path))
             lo, hi = header["pack"]
             ts = {int(seq): stamp for seq, stamp in header["segments"]}
             ids = header["ids"]
