@@ -175,6 +175,23 @@ def test_list_filters_and_json(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "since" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_list_prints_one_aligned_line_per_paper_with_whole_titles(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    run("import", str(HF_TEXT), db=db)
+    records = json.loads(run("list", "--sort", "title", "--json", db=db).stdout)
+    run("star", records[0]["id"], db=db)
+    run("tag", records[1]["id"], "--add", "video", db=db)
+    lines = run("list", "--sort", "title", db=db).stdout.splitlines()
+    header, rows, summary = lines[0], lines[1:-1], lines[-1]
+    assert header.split() == ["id", "feed", "source", "title"]
+    assert len(rows) == len(records) and summary.startswith(f"{len(records)} shown")
+    title_at = header.index("title")
+    for line, record in zip(rows, records, strict=True):
+        assert line[title_at:].startswith(record["title"])  # whole, in its column
+        assert line[3:title_at].split()[0] == record["id"]
+    assert rows[0].startswith("★●") and rows[1].endswith("#video")
+
+
 def test_state_commands_and_undo(tmp_path: Path) -> None:
     db = tmp_path / "lib"
     run("import", str(ARXIVDAILY), db=db)

@@ -24,6 +24,7 @@ from .feeds import FeedError
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
 from .library.core import now_iso
 from .sources import Loaded, expand, load_source
+from .text import clean_line
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -232,23 +233,24 @@ def print_reports(reports: list[ImportReport], errors: list[str], console: Conso
             )
 
 
-def _row(lib: Library, pid: str) -> list[Text]:
+def _row(lib: Library, pid: str) -> tuple[str, str, str, str, str]:
+    """(marks, id, feed date, sources, title and tags) of one paper, as plain text."""
     p, s = lib.raw(pid), lib.raw_state(pid)
     marks = ("★" if s.get("starred") else " ") + (" " if s.get("read") else "●")
-    badges = []
+    badges: list[str] = []
     for src in p.get("sources", []):
         b = badge(src["format"])
         if b not in badges:
             badges.append(b)
-    title = p.get("title") or p.get("title_zh") or "(untitled)"
-    tags = " ".join("#" + t for t in s.get("tags", []))
-    return [
-        Text(marks, style="yellow"),
-        Text(pid, style="cyan"),
-        Text(p.get("feed_date") or ""),
-        Text(title + (f"  {tags}" if tags else "")),
-        Text(",".join(badges), style="magenta"),
-    ]
+    title = clean_line(p.get("title") or p.get("title_zh") or "(untitled)")
+    tags = " ".join("#" + clean_line(t) for t in s.get("tags", []))
+    return (
+        marks,
+        pid,
+        p.get("feed_date") or "",
+        ",".join(badges),
+        title + (f"  {tags}" if tags else ""),
+    )
 
 
 def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
@@ -298,23 +300,35 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
             record.pop("keys", None)
         sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
         return EXIT_OK
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-    for name, kw in (
-        ("", {"no_wrap": True}),
-        ("id", {"no_wrap": True}),
-        ("feed", {"no_wrap": True}),
-        ("title", {"overflow": "fold", "ratio": 1}),
-        ("source", {"no_wrap": True}),
-    ):
-        table.add_column(name, **kw)
-    for pid in ids:
-        table.add_row(*_row(lib, pid))
-    out.print(table)
-    stats = lib.stats()
+    # One line per paper in fixed columns, the title last: a Rich table measures every cell
+    # of every row first (5 s for 8,000 rows); this prints 100,000 rows in about a second.
+    rows = [_row(lib, pid) for pid in ids]
+    id_w = max([len("id")] + [len(r[1]) for r in rows])
+    src_w = max([len("source")] + [len(r[3]) for r in rows])
+    header = f"   {'id':<{id_w}} {'feed':<10} {'source':<{src_w}} title"
+    if not out.is_terminal:  # piped: whole titles, no styles, for grep and friends
+        lines = [f"{m} {i:<{id_w}} {d:<10} {b:<{src_w}} {t}" for m, i, d, b, t in rows]
+        out.file.write("\n".join([header, *lines]) + "\n")
+    else:
+        texts = [Text(header, style="bold")]
+        for marks, pid, date, badges, title in rows:
+            texts.append(
+                Text.assemble(
+                    (marks, "yellow"),
+                    " ",
+                    (pid.ljust(id_w), "cyan"),
+                    f" {date:<10} ",
+                    (badges.ljust(src_w), "magenta"),
+                    " ",
+                    title,
+                )
+            )
+        out.print(Text("\n").join(texts), no_wrap=True, overflow="ellipsis", crop=True)
+    counts = lib.counts()
     out.print(
         Text(
-            f"{len(ids)} shown · {stats['papers']} papers, {stats['unread']} unread, "
-            f"{stats['starred']} starred",
+            f"{len(ids)} shown · {counts['papers']} papers, {counts['unread']} unread, "
+            f"{counts['starred']} starred",
             style="dim",
         )
     )
