@@ -45,8 +45,8 @@ from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from .identity import compatible, merge_into, new_id, paper_keys
 from .query import QueryError
-from .search import Postings, TextIndex, dump_postings
-from .searching import SORT_KEYS, Pack, QueryMixin, segment_postings
+from .search import Postings, TextIndex
+from .searching import SORT_KEYS, Pack, QueryMixin, write_segment_index
 from .storage import (
     TMP_PREFIX,
     LibraryError,
@@ -153,10 +153,8 @@ def write_segment(
         bodies.append({"id": record["id"], **body})
     (root / "bodies").mkdir(exist_ok=True)
     written = atomic_write(root / "bodies" / f"{seq:08d}.json", dump(build_tables(bodies=bodies)))
-    index = segment_postings(records)
-    (root / "search").mkdir(exist_ok=True)
-    header = {"seq": seq, "ts": stamp, "ids": [r["id"] for r in records]}
-    written += atomic_write(root / "search" / f"{seq:08d}.bin", dump_postings(header, index))
+    index_bytes, index = write_segment_index(root, seq, stamp, records)
+    written += index_bytes
     info = [{"seq": seq, "ts": stamp, "covers": False}]
     feed_docs = [{"key": k, **v} for k, v in feeds.items()]
     tables = build_tables(segment=info, feeds=feed_docs, papers=heads)
@@ -445,9 +443,8 @@ class Library(QueryMixin):
         return counts
 
     def stats(self) -> dict[str, Any]:
-        total = len(self.papers)
-        read = sum(1 for s in self.states.values() if s.get("read"))
-        starred = sum(1 for s in self.states.values() if s.get("starred"))
+        counts = self.counts()
+        total, read, starred = counts["papers"], counts["read"], counts["starred"]
         by_format: Counter[str] = Counter()
         by_feed: Counter[str] = Counter()
         for p in self.papers.values():

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .search import dump_postings, load_postings
-from .searching import segment_postings
+from .search import load_postings
+from .searching import write_segment_index
 from .storage import (
     TMP_PREFIX,
     LibraryError,
@@ -141,9 +141,7 @@ def _rebuild_index(root: Path, path: Path) -> None:
     if segment is None:
         return
     info, records = segment
-    header = {"seq": int(path.stem), "ts": info.get("ts", ""), "ids": [r["id"] for r in records]}
-    path.parent.mkdir(exist_ok=True)
-    atomic_write(path, dump_postings(header, segment_postings(records)))
+    write_segment_index(root, int(path.stem), info.get("ts", ""), records)
 
 
 def repair(root: Path, timeout: float = 5.0) -> list[str]:

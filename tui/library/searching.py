@@ -309,15 +309,12 @@ class QueryMixin:
 
     def _read_pack(self, path: Path) -> Pack | None:
         try:
-            header, sections = load_postings(map_file(path))
+            header, ids, sections = _load_index(map_file(path))
             lo, hi = header["pack"]
             ts = {int(seq): stamp for seq, stamp in header["segments"]}
-            ids = header["ids"]
-            if isinstance("".join(ids), str) and {"text", "authors"} <= sections.keys():
-                return Pack(lo, hi, ts, ids, sections)
+            return Pack(lo, hi, ts, ids, sections)
         except (OSError, ValueError, TypeError, KeyError):
-            pass
-        return None  # a damaged pack: the segments' own indexes answer instead
+            return None  # a damaged pack: the segments' own indexes answer instead
 
     def _pack_fits(self, pack: Pack) -> bool:
         """Whether ``pack`` covers exactly this library's segments ``lo..hi``, as written."""
@@ -392,16 +389,10 @@ class QueryMixin:
             if found is not None:
                 return found
             path = self.root / "search" / f"{seq:08d}.bin"
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                header, sections = load_postings(path.read_bytes())
-                if (
-                    header.get("seq") == seq
-                    and header.get("ts") == self._segment_ts.get(seq)
-                    and {"text", "authors"} <= sections.keys()
-                    and isinstance(header.get("ids"), list)
-                    and isinstance("".join(header["ids"]), str)  # TypeError unless all str
-                ):
-                    found = (header["ids"], sections)
+            with contextlib.suppress(OSError, ValueError):
+                header, ids, sections = _load_index(path.read_bytes())
+                if header.get("seq") == seq and header.get("ts") == self._segment_ts.get(seq):
+                    found = (ids, sections)
             if found is None:
                 members = self._derived.get("members")
                 if members is None:
@@ -443,6 +434,31 @@ class QueryMixin:
             self._unindexed.clear()
             self._postings.clear()
             self._packs = None
+
+
+def _load_index(data: Any) -> tuple[dict, list[str], dict[str, Postings]]:
+    """(header, ids, sections) of a segment's or a pack's stored word index; ValueError unless
+    it has both sections and its ids are strings."""
+    header, sections = load_postings(data)
+    ids = header.get("ids")
+    try:
+        if not isinstance(ids, list) or not isinstance("".join(ids), str):
+            raise ValueError("bad ids")
+    except TypeError:  # an id that is not a string
+        raise ValueError("bad ids") from None
+    if not {"text", "authors"} <= sections.keys():
+        raise ValueError("missing sections")
+    return header, ids, sections
+
+
+def write_segment_index(
+    root: Path, seq: int, stamp: str, records: list[dict[str, Any]]
+) -> tuple[int, dict[str, Postings]]:
+    """Write ``search/NNNNNNNN.bin`` for a segment's records; (bytes written, the index)."""
+    index = segment_postings(records)
+    (root / "search").mkdir(exist_ok=True)
+    header = {"seq": seq, "ts": stamp, "ids": [r["id"] for r in records]}
+    return atomic_write(root / "search" / f"{seq:08d}.bin", dump_postings(header, index)), index
 
 
 def author_text(paper: dict[str, Any]) -> str:
