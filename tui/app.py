@@ -97,11 +97,19 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self.paper_list.border_title = "Papers"
         self.detail.border_title = "Paper"
         self.notes.border_title = "Note"
-        try:
-            previous = self.library.begin_session()
-            self.new_since = self.library.new_since(previous)
-        except LibraryError as err:
-            self._error(str(err))
+        if self.library.read_only:
+            self.toast(
+                f"{self.library.root}: read-only — you can read and search, "
+                "but nothing you change can be saved",
+                severity="warning",
+                timeout=10,
+            )
+        else:
+            try:
+                previous = self.library.begin_session()
+                self.new_since = self.library.new_since(previous)
+            except LibraryError as err:
+                self._error(str(err))
         self._layout_for(self.size.width)
         self.requery()
         self.paper_list.focus()

@@ -27,6 +27,7 @@ from .sources import Loaded, expand, load_source
 from .text import clean_line
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
+CREATING = ("import",)  # the commands that make a library where there is none
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
@@ -35,10 +36,19 @@ class CLIError(Exception):
 
 
 def default_db() -> Path:
-    """The library used when neither --db nor PAPERTUI_DB says otherwise."""
+    """The library used when neither --db nor PAPERTUI_DB says otherwise.
+
+    Raises LibraryError when PAPERTUI_DB is set but blank (it would name a folder " ")."""
     env = os.environ.get("PAPERTUI_DB")
-    if env:
+    if env is not None and env != "":
+        if not env.strip():
+            raise LibraryError("PAPERTUI_DB is blank: unset it or give a library directory")
         return Path(env).expanduser()
+    return user_library()
+
+
+def user_library() -> Path:
+    """The library in the user data directory (its parent folders are papertui's to make)."""
     return Path(user_data_dir("papertui", appauthor=False)) / "library"
 
 
@@ -60,9 +70,14 @@ def _db_parent() -> argparse.ArgumentParser:
     parent.add_argument(
         "--db",
         metavar="PATH",
-        type=Path,
         default=argparse.SUPPRESS,
         help="library directory (default: $PAPERTUI_DB or the user data dir)",
+    )
+    parent.add_argument(
+        "--create",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="make the library (and missing parent folders) if there is none",
     )
     return parent
 
@@ -408,15 +423,19 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
         return EXIT_OK
     for f in findings:
         out.print(Text(f"{f.path}: {f.problem}"), soft_wrap=True)
-        out.print(Text(f"  repair: {f.remedy}", style="dim"), soft_wrap=True)
-    if f.path == db or not args.repair:
-        if not args.repair:
+        label = "repair: " if f.repairable else "" if f.path == db else "left alone: "
+        out.print(Text(f"  {label}{f.remedy}", style="dim"), soft_wrap=True)
+    if not args.repair:
+        if any(f.repairable for f in findings):
             out.print(Text("run `papertui doctor --repair` to fix these"))
         return EXIT_ERROR
-    for action in doctor.repair(db):
+    actions = doctor.repair(db)  # LibraryError, changing nothing, if it must refuse
+    for action in actions:
         out.print(Text(action), soft_wrap=True)
-    lib = Library.open(db)
-    out.print(Text(f"{db}: repaired; {len(lib)} papers, {lib.stats()['starred']} starred"))
+    lib = Library.open(db, create=False)
+    left = sum(not f.repairable for f in findings)
+    note = f"; {left} left alone (listed above)" if left else ""
+    out.print(Text(f"{db}: repaired; {len(lib)} papers, {lib.counts()['starred']} starred{note}"))
     return EXIT_OK
 
 
@@ -447,6 +466,24 @@ def _first_positional(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _db_path(args: argparse.Namespace) -> Path:
+    """The library directory the command names (--db, else $PAPERTUI_DB, else the default)."""
+    given = getattr(args, "db", None)
+    if given is None:
+        return default_db()
+    if not given.strip():
+        raise LibraryError("--db is blank: give a library directory")
+    return Path(given).expanduser()
+
+
+def _open_library(db: Path, args: argparse.Namespace, *, writes: bool) -> Library:
+    """Open ``db``. Only a command that adds papers makes a new library, and only in an
+    existing folder (the user data dir's are ours to make) unless --create says so."""
+    create = getattr(args, "create", False)
+    parents = create or db == user_library()
+    return Library.open(db, create=writes or create, parents=parents)
+
+
 def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
     """Open the Textual app on ``lib`` (or print the list where no app can run)."""
     if args.files:
@@ -473,8 +510,9 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
             json=False,
         )
         return cmd_list(lib, ns, out, err)
-    make_app(library=lib).run()
-    return EXIT_OK
+    app = make_app(library=lib)
+    app.run()
+    return app.return_code or EXIT_OK  # non-zero when the app ended on an error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -494,10 +532,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             db = Path(demo_dir) / "library"
             err.print(Text(f"demo: a throwaway library in {db}"), style="dim")
         else:
-            db = getattr(args, "db", None) or default_db()
+            db = _db_path(args)
         if is_command and args.command == "doctor":
             return cmd_doctor(db, args, out, err)
-        lib = Library.open(db)
+        lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
             return HANDLERS[args.command](lib, args, out, err)
         return open_app(lib, args, out, err)

@@ -109,6 +109,7 @@ class PaperAppBase(App[None]):
             query=self.search_text,
             selected=len(self.paper_list.selection),
             chinese_first=self.detail.chinese_first,
+            read_only=self.library.read_only,
         )
 
     def update_status(self) -> None:

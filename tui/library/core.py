@@ -55,6 +55,7 @@ from .storage import (
     backup,
     build_tables,
     dump,
+    is_writable,
     load,
     table_docs,
 )
@@ -171,7 +172,7 @@ def _seq_files(directory: Path) -> dict[int, Path]:
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
             name = entry.name
-            if name.endswith(".json") and name[:-5].isdigit():
+            if name.endswith(".json") and name[:-5].isascii() and name[:-5].isdigit():
                 files[int(name[:-5])] = Path(entry.path)
     return files
 
@@ -208,16 +209,29 @@ class Library(QueryMixin):
         self._checkpoint_seq = 0
         self._checkpoint_mtime: int | None = None
         self._lock = WriteLock(self.root, lock_timeout)
+        self.read_only = False  # this process cannot write here (set by `open`)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, root: Path | str, *, lock_timeout: float | None = None) -> Library:
-        """Open (creating if needed) the library at ``root``; LibraryError if it is unusable.
+    def open(
+        cls,
+        root: Path | str,
+        *,
+        lock_timeout: float | None = None,
+        create: bool = True,
+        parents: bool = False,
+    ) -> Library:
+        """Open the library at ``root``; LibraryError (one line) if it is unusable.
 
-        ``lock_timeout`` (default: $PAPERTUI_LOCK_TIMEOUT or 5 s) is how long a write waits
-        for another process's write to finish.
+        ``create``: make a new library when there is none (else LibraryError), but only in an
+        existing folder unless ``parents`` allows making the missing ones too. ``lock_timeout``
+        (default: $PAPERTUI_LOCK_TIMEOUT or 5 s) is how long a write waits for another
+        process's write to finish. A library this process cannot write opens read-only
+        (`read_only`): reading works, every write raises LibraryError.
         """
+        if not str(root).strip():
+            raise LibraryError("the library path is blank (check --db and $PAPERTUI_DB)")
         root = Path(root).expanduser()
         if lock_timeout is None:
             try:
@@ -229,27 +243,51 @@ class Library(QueryMixin):
                 f"{root}: is a file, not a papertui library (a library is a directory; "
                 "pass --db with a new or existing library directory)"
             )
+        lib = cls(root, lock_timeout)
         marker = root / MARKER
-        if root.is_dir() and not marker.exists():
-            stray = [p.name for p in root.iterdir() if not p.name.startswith(".")]
+        if not marker.exists():
+            if not create:
+                raise LibraryError(
+                    f"{root}: no papertui library here (`papertui import FILE --db {root}` "
+                    "makes one)"
+                )
+            lib._create(parents)
+        load(marker)
+        lib.read_only = not is_writable(root)
+        lib._load_all()
+        return lib
+
+    def _create(self, parents: bool) -> None:
+        """Make a new, empty library at ``self.root``; safe when several processes race."""
+        root = self.root
+        if not parents and not root.parent.is_dir():
+            raise LibraryError(
+                f"{root}: cannot make a library there, the folder {root.parent} does not "
+                "exist (create it first, or pass --create)"
+            )
+        try:
+            root.mkdir(parents=parents, exist_ok=True)
+        except OSError as err:
+            raise LibraryError(f"{root}: cannot create the library ({err.strerror})") from None
+        marker = root / MARKER
+        # Under the lock, so a second process creating the same library at the same moment
+        # waits and then finds this one (it used to take our folders for someone else's).
+        with self._lock.held():
+            if marker.exists():
+                return
+            ours = {"papers", "changes"}
+            stray = [p.name for p in root.iterdir() if p.name[0] != "." and p.name not in ours]
             if stray:
                 raise LibraryError(
                     f"{root}: not a papertui library (no {MARKER}); "
                     "choose an empty or new directory for --db"
                 )
-        lib = cls(root, lock_timeout)
-        if not marker.exists():
             try:
-                (root / "papers").mkdir(parents=True, exist_ok=True)
+                (root / "papers").mkdir(exist_ok=True)
                 (root / "changes").mkdir(exist_ok=True)
             except OSError as err:
                 raise LibraryError(f"{root}: cannot create the library ({err.strerror})") from None
-            with lib._lock.held():
-                if not marker.exists():
-                    atomic_write(marker, dump({"library": {"1": {"created": now_iso()}}}))
-        load(marker)
-        lib._load_all()
-        return lib
+            atomic_write(marker, dump({"library": {"1": {"created": now_iso()}}}))
 
     def _load_all(self) -> None:
         with self._body_lock, _gc_paused():
@@ -529,7 +567,9 @@ class Library(QueryMixin):
             except BaseException:
                 self._load_all()  # drop what was merged in memory but never written
                 raise
-            with contextlib.suppress(LibraryError, OSError):  # only an accelerator
+            # The import is stored; merging word indexes is only an accelerator, and a
+            # failure there must not report the import as failed.
+            with contextlib.suppress(Exception):
                 self.pack_segments()
             return reports
 
@@ -658,7 +698,11 @@ class Library(QueryMixin):
         self._changes.add(seq)
         self._apply(change)
         if len(self._changes) >= CHECKPOINT_EVERY:
-            self._checkpoint()
+            # The change is saved: its file is whole. Folding the change files into the
+            # checkpoint is housekeeping, retried by the next change if it fails here (a full
+            # disk): reporting the change as failed would make the user apply it twice.
+            with contextlib.suppress(LibraryError, OSError):
+                self._checkpoint()
 
     def _apply(self, change: _Change) -> None:
         for entry in change.entries:

@@ -3,10 +3,14 @@
 Damaged files are never deleted: repair moves them into ``quarantine/`` and restores the last
 good version where one exists (``state.json.bak`` plus the change files written since it).
 A segment's word index (``search/``) is derived data: a missing or damaged one is rebuilt.
+What doctor does not understand it reports and leaves alone: files it does not know (such as
+the conflict copies file-sync tools make) and a library written by a newer papertui, which it
+refuses to repair at all.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,34 +19,41 @@ from pathlib import Path
 from .search import load_postings
 from .searching import write_segment_index
 from .storage import (
+    SCHEMA_VERSION,
     TMP_PREFIX,
     LibraryError,
     WriteLock,
     atomic_write,
     build_tables,
     dump,
+    is_writable,
     load,
     table_docs,
 )
 
 MARKER = "papertui.json"
+_SEGMENT = re.compile(r"^[0-9]+\.json$")
+_INDEX = re.compile(r"^[0-9]+\.bin$")
+_PACK = re.compile(r"^pack-[0-9]{8}-[0-9]{8}\.bin$")
+# What a library holds; anything else is reported as unknown and never touched.
+_ROOT_FILES = {MARKER, "session.json", "state.json", "state.json.bak"}
+_FOLDERS = {"papers": _SEGMENT, "bodies": _SEGMENT, "changes": _SEGMENT, "search": None}
 
 
 @dataclass
 class Finding:
-    """One problem found in a library, and what `repair` would do about it."""
+    """One problem found in a library, and what `repair` would do about it.
+
+    ``repairable`` is False for what repair leaves alone (unknown files, newer formats)."""
 
     path: Path
     problem: str
     remedy: str
+    repairable: bool = True
 
 
-def _files(root: Path) -> list[Path]:
-    files = [root / MARKER, root / "session.json", root / "state.json", root / "state.json.bak"]
-    for sub in ("papers", "bodies", "changes"):
-        if (root / sub).is_dir():
-            files += sorted(p for p in (root / sub).iterdir() if p.suffix == ".json")
-    return [f for f in files if f.exists()]
+def _leave(path: Path, problem: str, remedy: str) -> Finding:
+    return Finding(path, problem, remedy, repairable=False)
 
 
 def _problem(path: Path) -> str | None:
@@ -53,17 +64,107 @@ def _problem(path: Path) -> str | None:
     return None
 
 
-def check(root: Path) -> list[Finding]:
-    """Every problem in the library at ``root`` (an empty list means it is healthy)."""
+def _newer(problem: str) -> bool:
+    return problem.startswith("written by a newer papertui")
+
+
+def _known(root: Path) -> tuple[list[Path], list[Finding]]:
+    """The library's own files (to check), and findings for every file it does not know."""
+    files = [root / name for name in sorted(_ROOT_FILES) if (root / name).is_file()]
+    unknown: list[Finding] = []
+    remedy = "none: papertui ignores it; compare it with the library and remove it yourself"
+    for entry in sorted(root.iterdir()):
+        name = entry.name
+        if name.startswith(".") or name == "quarantine" or name in _ROOT_FILES:
+            continue
+        if name in _FOLDERS and entry.is_dir() and not entry.is_symlink():
+            pattern = _FOLDERS[name]
+            for item in sorted(entry.iterdir()):
+                if item.name.startswith(TMP_PREFIX):
+                    continue  # unfinished writes: see `_unfinished`
+                if name == "search":
+                    ok = bool(_INDEX.match(item.name) or _PACK.match(item.name))
+                else:
+                    ok = bool(pattern and pattern.match(item.name))
+                if ok and item.is_file():
+                    if name != "search":
+                        files.append(item)
+                else:
+                    unknown.append(_leave(item, "not a papertui file", remedy))
+            continue
+        unknown.append(_leave(entry, "not a papertui file", remedy))
+    return files, unknown
+
+
+def _unfinished(root: Path, locked: bool) -> list[Finding]:
+    """Temp files of writes that never finished, and segment files whose import never
+    committed. Only meaningful while no other process writes: checked under the lock."""
+    lock = WriteLock(root)
+    if not locked:
+        try:
+            with lock.held(timeout=0):
+                return _unfinished(root, locked=True)
+        except LibraryError:
+            if not is_writable(root):  # read-only here: nobody writes through this path
+                return _unfinished(root, locked=True)
+            holder = lock.holder()
+            who = f"process {holder}" if holder else "another papertui process"
+            return [
+                _leave(
+                    root,
+                    f"{who} is writing to the library now; its unfinished files were not checked",
+                    "none: run doctor again when it has finished",
+                )
+            ]
+    findings = [
+        Finding(stray, "unfinished write left by a crash", "remove it")
+        for stray in sorted(root.rglob(TMP_PREFIX + "*"))
+        if "quarantine" not in stray.relative_to(root).parts
+    ]
+    committed = {p.stem for p in (root / "papers").glob("*.json") if _SEGMENT.match(p.name)}
+    for sub, pattern in (("bodies", _SEGMENT), ("search", _INDEX)):
+        for path in sorted((root / sub).glob("*")) if (root / sub).is_dir() else ():
+            if pattern.match(path.name) and path.stem not in committed:
+                findings.append(
+                    Finding(
+                        path,
+                        "left by an import that did not finish (its papers were never stored)",
+                        "move it to quarantine/ (the library never used it)",
+                    )
+                )
+    return findings
+
+
+def check(root: Path, *, locked: bool = False) -> list[Finding]:
+    """Every problem in the library at ``root`` (an empty list means it is healthy).
+
+    ``locked``: the caller holds the library's write lock (else it is tried, not waited for).
+    Never raises for anything found in the folder: every oddity becomes a Finding."""
     if not root.is_dir():
-        return [Finding(root, "no library here", "nothing to do")]
-    if not (root / MARKER).exists():
-        return [Finding(root, f"not a papertui library (no {MARKER})", "nothing to do")]
-    findings = []
+        return [_leave(root, "no library here", "nothing to do")]
+    marker = root / MARKER
+    if not marker.exists():
+        return [_leave(root, f"not a papertui library (no {MARKER})", "nothing to do")]
+    problem = _problem(marker)
+    if problem and _newer(problem):
+        return [
+            _leave(
+                root,
+                f"{problem}, this is papertui with schema {SCHEMA_VERSION}",
+                "none: upgrade papertui to use or repair this library",
+            )
+        ]
+    try:
+        files, findings = _known(root)
+    except OSError as err:
+        return [_leave(root, f"cannot be read ({err.strerror})", "none: check its permissions")]
     bak_ok = (root / "state.json.bak").exists() and _problem(root / "state.json.bak") is None
-    for path in _files(root):
+    for path in files:
         problem = _problem(path)
         if problem is None:
+            continue
+        if _newer(problem):
+            findings.append(_leave(path, problem, "none: upgrade papertui"))
             continue
         rel = path.relative_to(root).as_posix()
         if rel == "state.json":
@@ -83,8 +184,7 @@ def check(root: Path) -> list[Finding]:
         else:
             remedy = "quarantine it"
         findings.append(Finding(path, problem, remedy))
-    for stray in root.rglob(TMP_PREFIX + "*"):
-        findings.append(Finding(stray, "unfinished write left by a crash", "remove it"))
+    findings += _unfinished(root, locked)
     return findings + _index_findings(root)
 
 
@@ -94,11 +194,11 @@ def _segment(root: Path, seq: str) -> tuple[dict, list[dict]] | None:
         data = load(root / "papers" / f"{seq}.json")
         bodies_path = root / "bodies" / f"{seq}.json"
         bodies = table_docs(load(bodies_path), "bodies") if bodies_path.exists() else []
-    except LibraryError:
+        info = table_docs(data, "segment")
+        by_id = {doc["id"]: doc for doc in bodies}
+        records = [{**by_id.get(head["id"], {}), **head} for head in table_docs(data, "papers")]
+    except (LibraryError, KeyError, TypeError, ValueError, AttributeError):
         return None  # reported as a damaged file
-    info = table_docs(data, "segment")
-    by_id = {doc["id"]: doc for doc in bodies}
-    records = [{**by_id.get(head["id"], {}), **head} for head in table_docs(data, "papers")]
     return (info[0] if info else {}), records
 
 
@@ -107,6 +207,8 @@ def _index_findings(root: Path) -> list[Finding]:
     findings = []
     papers = root / "papers"
     for path in sorted(papers.glob("*.json")) if papers.is_dir() else ():
+        if not _SEGMENT.match(path.name) or not path.is_file():
+            continue
         seq = path.stem
         segment = _segment(root, seq)
         if segment is None:
@@ -121,13 +223,15 @@ def _index_findings(root: Path) -> list[Finding]:
             problem = f"unreadable ({err})"
         else:
             same = header.get("seq") == int(seq) and header.get("ts") == info.get("ts")
-            ids = [r["id"] for r in records]
+            ids = [r.get("id") for r in records]
             problem = None if same and header.get("ids") == ids else "not this segment's"
         if problem:
             remedy = "rebuild it from the segment (until then queries rebuild it in memory)"
             findings.append(Finding(index, f"word index {problem}", remedy))
     search = root / "search"
     for pack in sorted(search.glob("pack-*.bin")) if search.is_dir() else ():
+        if not _PACK.match(pack.name):
+            continue
         try:
             load_postings(pack.read_bytes())
         except (OSError, ValueError) as err:
@@ -145,19 +249,27 @@ def _rebuild_index(root: Path, path: Path) -> None:
 
 
 def repair(root: Path, timeout: float = 5.0) -> list[str]:
-    """Fix what `check` found; returns one line per action taken."""
+    """Fix what `check` found; returns one line per action taken.
+
+    Raises LibraryError, changing nothing, when the library is one repair does not
+    understand (written by a newer papertui, or not a library)."""
     actions: list[str] = []
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     with WriteLock(root, timeout).held():
-        for finding in check(root):
+        findings = check(root, locked=True)
+        refused = [f for f in findings if f.path == root]
+        if refused:
+            raise LibraryError(f"{root}: {refused[0].problem}; nothing was repaired")
+        for finding in findings:
             path = finding.path
-            if path == root:
+            if not finding.repairable:
                 continue
             if path.name.startswith(TMP_PREFIX):
                 path.unlink(missing_ok=True)
                 actions.append(f"removed {path}")
                 continue
-            if path.parent.name == "search" and path.stem.isdigit():
+            committed = (root / "papers" / f"{path.stem}.json").exists()
+            if path.parent.name == "search" and _INDEX.match(path.name) and committed:
                 _rebuild_index(root, path)
                 actions.append(f"rebuilt the word index {path}")
                 continue
@@ -165,7 +277,8 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
             quarantine.mkdir(exist_ok=True)
             kept = quarantine / f"{path.relative_to(root).as_posix().replace('/', '_')}.{stamp}"
             shutil.move(str(path), kept)
-            actions.append(f"moved damaged {path} to {kept}")
+            what = "unused" if "did not finish" in finding.problem else "damaged"
+            actions.append(f"moved {what} {path} to {kept}")
             if path.name == "state.json":
                 bak = root / "state.json.bak"
                 if bak.exists() and _problem(bak) is None:

@@ -147,6 +147,19 @@ class ReadOnlyStorage(Storage):
         raise LibraryError(f"{self.path}: opened read-only")
 
 
+def read_only_message(root: Path, err: OSError) -> str:
+    """One line saying the library at ``root`` cannot be written, and why."""
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        why = "read-only file system" if err.errno == errno.EROFS else "no write permission"
+        return f"{root}: the library is read-only ({why}); nothing was changed"
+    return f"{root}: cannot write to the library ({err.strerror or err}); nothing was changed"
+
+
+def is_writable(root: Path) -> bool:
+    """Whether this process may write in the library directory ``root``."""
+    return os.access(root, os.W_OK | os.X_OK)
+
+
 class WriteLock:
     """The exclusive inter-process lock taken only while the library is being written."""
 
@@ -156,19 +169,30 @@ class WriteLock:
         self.timeout = timeout
         self._lock = FileLock(str(self.path), timeout=timeout)
 
+    def holder(self) -> str:
+        """The process id last recorded as holding the lock ("" when unknown)."""
+        with contextlib.suppress(OSError):
+            return self.owner.read_text().strip()
+        return ""
+
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock for a write, waiting up to ``timeout`` s (default: the library's).
+
+        LibraryError when it is held elsewhere past the timeout, or cannot be taken at all
+        (a read-only library: nothing can be written there)."""
         try:
-            self._lock.acquire()
-        except Timeout:
-            holder = ""
-            with contextlib.suppress(OSError):
-                holder = self.owner.read_text().strip()
+            self._lock.acquire(timeout=self.timeout if timeout is None else timeout)
+        except Timeout:  # (a TimeoutError, so an OSError: caught first)
+            holder = self.holder()
             who = f" by process {holder}" if holder else ""
             raise LibraryError(
                 f"{self.path.parent}: the library is locked{who}; "
-                f"waited {self.timeout:.0f} s, try again when it finishes"
+                f"waited {self.timeout if timeout is None else timeout:.0f} s, "
+                "try again when it finishes"
             ) from None
+        except OSError as err:
+            raise LibraryError(read_only_message(self.path.parent, err)) from None
         try:
             with contextlib.suppress(OSError):
                 self.owner.write_text(f"{os.getpid()}\n")

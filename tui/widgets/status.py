@@ -25,6 +25,7 @@ class StatusInfo:
     query: str = ""
     selected: int = 0
     chinese_first: bool = False
+    read_only: bool = False  # the library cannot be written: changes are refused
 
 
 class StatusBar(Static):
@@ -63,7 +64,8 @@ class StatusBar(Static):
         else:
             where.append((sort, "$text-muted"))
         star = f"★ {info.starred:,}"
-        counts: list[Part] = [
+        counts: list[Part] = [("read-only ", "bold $text-error")] if info.read_only else []
+        counts += [
             (f"{info.unread:,} ", "bold"),
             f"unread of {info.total:,}  ",
             (star, "$text-warning"),

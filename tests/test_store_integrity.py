@@ -1,0 +1,362 @@
+"""Writes that report what they did, doctor that understands what it touches, libraries made
+only where asked, and read-only libraries (issue 9, section 5).
+
+Faults are real where the machine allows: RLIMIT_FSIZE in a subprocess (a full disk for one
+file), a read-only bind mount (as root) or a folder without write permission (otherwise),
+two real processes racing to create a library, a lock held by this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import multiprocessing
+import multiprocessing.synchronize
+import os
+import resource
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tui.library import Library
+from tui.library import core as library_core
+from tui.library.storage import WriteLock
+
+from .conftest import FEEDS, import_files
+
+
+def cli(
+    *args: str, fsize: int | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    def limit() -> None:
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".lock")
+    }
+
+
+# ----------------------------------------------------------------- a change kept is reported
+def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
+    sample_library: Library,
+) -> None:
+    """The star's change file fits under the size limit, the checkpoint it triggers does
+    not: the star is saved, so the command says so and a retry or undo does it once."""
+    lib, root = sample_library, sample_library.root
+    ids = sorted(lib.papers)
+    for i in range(library_core.CHECKPOINT_EVERY - 1):  # the next change checkpoints
+        lib.set_state([ids[i % len(ids)]], "tag", add_tags=[f"t{i}"])
+    assert len(list((root / "changes").iterdir())) == library_core.CHECKPOINT_EVERY - 1
+    target = ids[-1]
+    result = cli("star", target, "--db", str(root), fsize=4096)
+    assert result.returncode == 0, result.stderr
+    assert "star: 1 of 1 papers changed" in result.stdout and "Traceback" not in result.stderr
+    assert not (root / "state.json").exists()  # the checkpoint really failed
+    assert [p for p in root.rglob(".tmp-*")] == []
+    assert Library.open(root).state(target).starred
+    # Retrying changes nothing; one undo takes the star back, the next one a tag.
+    assert "0 of 1 papers changed" in cli("star", target, "--db", str(root)).stdout
+    assert cli("undo", "--db", str(root)).stdout.strip() == "undone: star"
+    after = Library.open(root)
+    assert not after.state(target).starred
+    assert after.state(ids[(library_core.CHECKPOINT_EVERY - 2) % len(ids)]).tags
+    assert (root / "state.json").exists()  # the next change folded them after all
+
+
+def test_checkpoint_failure_in_process_keeps_the_change(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same rule for the API the app uses: a full disk at the checkpoint (even in the backup
+    copy, which raised a bare OSError) does not turn a saved change into an error."""
+    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 2)
+    ids = sorted(sample_library.papers)
+    sample_library.set_state([ids[0]], "note", note="first")
+    sample_library.set_state([ids[1]], "note", note="second")  # a checkpoint: state.json
+    assert (sample_library.root / "state.json").exists()
+    real_replace = os.replace
+
+    def full_for_state(src: str, dst: str) -> None:
+        if Path(dst).name.startswith("state.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_for_state)
+    sample_library.set_state([ids[2]], "star", starred=True)
+    assert sample_library.set_state([ids[3]], "star", starred=True) == 1  # checkpoints
+    monkeypatch.undo()
+    reopened = Library.open(sample_library.root)
+    assert [reopened.state(p).starred for p in ids[2:4]] == [True, True]
+    assert reopened.state(ids[0]).note == "first"
+
+
+# ----------------------------------------------------------------- doctor and newer libraries
+def _make_newer(root: Path) -> None:
+    """What a future papertui (schema 2) would leave: a new marker and files of its own."""
+    for path in [root / "papertui.json", *sorted((root / "papers").iterdir())[-1:]]:
+        data = orjson.loads(path.read_bytes())
+        data["_meta"] = {"1": {"schema": 2}}
+        path.write_bytes(orjson.dumps(data))
+
+
+def test_doctor_repair_refuses_a_library_written_by_a_newer_papertui(
+    sample_library: Library,
+) -> None:
+    root = sample_library.root
+    sample_library.set_state([sorted(sample_library.papers)[0]], "note", note="mine")
+    _make_newer(root)
+    before = snapshot(root)
+    for args in (["doctor"], ["doctor", "--repair"]):
+        result = cli(*args, "--db", str(root))
+        assert result.returncode == 1, result.stdout
+        assert "newer papertui" in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        assert snapshot(root) == before
+    assert not (root / "quarantine").exists()
+    for args in (["list"], ["star", "x"], ["import", str(FEEDS / "hf-daily-papers.txt")]):
+        line = one_line_error(cli(*args, "--db", str(root)))
+        assert "newer papertui" in line
+    assert snapshot(root) == before
+
+
+def test_doctor_leaves_a_single_newer_file_alone(sample_library: Library) -> None:
+    root = sample_library.root
+    segment = sorted((root / "papers").iterdir())[0]
+    data = orjson.loads(segment.read_bytes())
+    data["_meta"] = {"1": {"schema": 7}}
+    segment.write_bytes(orjson.dumps(data))
+    found = cli("doctor", "--db", str(root))
+    assert found.returncode == 1 and f"{segment}: written by a newer papertui" in found.stdout
+    repaired = cli("doctor", "--repair", "--db", str(root))
+    assert "Traceback" not in repaired.stderr
+    assert segment.exists() and orjson.loads(segment.read_bytes())["_meta"]["1"]["schema"] == 7
+
+
+# ----------------------------------------------------------------- interrupted imports
+def test_doctor_finds_the_files_of_an_import_that_never_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
+    real_replace = os.replace
+
+    def disk_full_for_heads(src: str, dst: str) -> None:
+        if Path(dst).parent.name == "papers":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full_for_heads)
+    with pytest.raises(library_core.LibraryError, match="disk is full"):
+        import_files(lib, [FEEDS / "hf-daily-papers.txt"])
+    monkeypatch.undo()
+    root = lib.root
+    orphans = [root / "bodies" / "00000002.json", root / "search" / "00000002.bin"]
+    assert all(p.exists() for p in orphans) and not (root / "papers" / "00000002.json").exists()
+    found = cli("doctor", "--db", str(root))
+    assert found.returncode == 1
+    for orphan in orphans:
+        assert f"{orphan}: left by an import that did not finish" in found.stdout
+    repaired = cli("doctor", "--repair", "--db", str(root))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert not any(p.exists() for p in orphans)
+    assert len(list((root / "quarantine").iterdir())) == 2  # moved aside, not deleted
+    assert cli("doctor", "--db", str(root)).returncode == 0
+    assert len(Library.open(root)) == 5
+    assert cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(root)).returncode == 0
+    assert len(Library.open(root)) == 5 + 82
+
+
+def test_doctor_does_not_call_a_live_writers_temp_file_a_crash_leftover(
+    sample_library: Library,
+) -> None:
+    root = sample_library.root
+    temp = root / "changes" / ".tmp-00000009.json.abc"
+    temp.write_bytes(b"{half a wri")
+    with WriteLock(root).held():  # a writer at work (this process)
+        during = cli("doctor", "--db", str(root))
+        assert f"process {os.getpid()} is writing" in during.stdout
+        assert "crash" not in during.stdout
+        assert temp.exists()
+    after = cli("doctor", "--db", str(root))
+    assert f"{temp}: unfinished write left by a crash" in after.stdout
+
+
+# ----------------------------------------------------------------- files doctor does not know
+def test_doctor_reports_unknown_files_and_never_touches_them(sample_library: Library) -> None:
+    root = sample_library.root
+    sample_library.set_state([sorted(sample_library.papers)[0]], "star", starred=True)
+    segment = sorted((root / "papers").iterdir())[0]
+    strangers = {
+        root / "papers" / "00000002.sync-conflict-20261129-101010-ABCDEFG.json": segment,
+        root / "changes" / "00000001 (conflicted copy 2026-11-29).json": None,
+        root / "state.sync-conflict-20261129-101010-ABCDEFG.json": None,
+        root / "papers" / "00000003.json.orig": segment,
+        root / "papers" / "٣.json": segment,  # Arabic-Indic digit: isdigit() but not ours
+        root / "notes-to-self.txt": None,
+    }
+    for path, like in strangers.items():
+        path.write_bytes(like.read_bytes() if like else b"whatever the sync tool left")
+    (root / "bodies" / "subfolder").mkdir()
+    before = snapshot(root)
+    found = cli("doctor", "--db", str(root))
+    assert found.returncode == 1 and "Traceback" not in found.stderr, found.stderr
+    for path in [*strangers, root / "bodies" / "subfolder"]:
+        assert f"{path}: not a papertui file" in found.stdout
+    repaired = cli("doctor", "--repair", "--db", str(root))
+    assert repaired.returncode == 0 and "Traceback" not in repaired.stderr, repaired.stderr
+    assert snapshot(root) == before and not (root / "quarantine").exists()
+    assert "left alone" in repaired.stdout
+    listed = cli("list", "--db", str(root))
+    assert listed.returncode == 0 and "107 papers" in listed.stdout, listed.stderr
+
+
+# ----------------------------------------------------------------- creating a library
+def _import_into(db: str, feed: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    """Child process: wait for the others, then run `papertui import FEED --db DB`."""
+    from tui.cli import main
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    barrier.wait()
+    os._exit(main(["import", feed, "--db", db]))
+
+
+def test_processes_creating_one_library_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    feeds = sorted(str(p) for p in FEEDS.iterdir() if p.suffix == ".txt")
+    expected = Library.open(tmp_path / "one")
+    import_files(expected, [Path(f) for f in feeds])
+    for attempt in range(8):
+        db = str(tmp_path / f"lib{attempt}")
+        barrier = ctx.Barrier(len(feeds))
+        procs = [ctx.Process(target=_import_into, args=(db, f, barrier)) for f in feeds]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [p.exitcode for p in procs] == [0] * len(feeds), f"attempt {attempt}"
+        assert sorted(Library.open(db, create=False).papers) == sorted(expected.papers)
+
+
+def test_only_a_command_that_adds_papers_makes_a_library(tmp_path: Path) -> None:
+    typo = tmp_path / "typo" / "deep" / "lib"
+    for args in (["list"], ["star", "2606.18765"], ["stats"], ["export"], ["undo"]):
+        line = one_line_error(cli(*args, "--db", str(typo)))
+        assert "no papertui library here" in line
+        assert not (tmp_path / "typo").exists()
+    line = one_line_error(cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(typo)))
+    assert f"the folder {typo.parent} does not exist" in line
+    assert not (tmp_path / "typo").exists()
+    made = cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(typo), "--create")
+    assert made.returncode == 0, made.stderr
+    assert len(Library.open(typo, create=False)) == 82
+    here = tmp_path / "new"  # an existing parent: import makes it
+    assert cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(here)).returncode == 0
+    assert (here / "papertui.json").exists()
+
+
+@pytest.mark.parametrize("value", [" ", "   ", "\t"])
+def test_a_blank_library_path_is_an_error_not_a_folder(tmp_path: Path, value: str) -> None:
+    feed = str(FEEDS / "hf-daily-papers.txt")
+    line = one_line_error(cli("import", feed, env={"PAPERTUI_DB": value}, cwd=tmp_path))
+    assert "PAPERTUI_DB is blank" in line
+    line = one_line_error(cli("import", feed, "--db", value, cwd=tmp_path))
+    assert "--db is blank" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------- read-only libraries
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` read-only for this process and its children: a read-only bind mount
+    when running as root (root ignores permission bits), else no write permission."""
+    if os.geteuid() == 0:
+        subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], check=True)
+            yield
+        finally:
+            subprocess.run(["umount", str(path)], check=True)
+    else:
+        dirs = [path, *(p for p in path.rglob("*") if p.is_dir())]
+        modes = {d: d.stat().st_mode for d in dirs}
+        for d in dirs:
+            d.chmod(stat.S_IMODE(modes[d]) & ~0o222)
+        try:
+            yield
+        finally:
+            for d in dirs:
+                d.chmod(stat.S_IMODE(modes[d]))
+
+
+def test_a_read_only_library_reads_and_refuses_writes_in_one_line(
+    sample_library: Library,
+) -> None:
+    root = sample_library.root
+    pid = sorted(sample_library.papers)[0]
+    sample_library.set_state([pid], "star", starred=True)
+    before = snapshot(root)
+    with read_only(root):
+        for args in (
+            ["star", pid],
+            ["tag", pid, "--add", "x"],
+            ["undo"],
+            ["import", str(FEEDS / "hf-daily-papers.txt")],
+        ):
+            line = one_line_error(cli(*args, "--db", str(root)))
+            assert "read-only" in line and "nothing was changed" in line
+        listed = cli("list", "--starred", "--db", str(root))
+        assert listed.returncode == 0 and pid in listed.stdout
+        assert cli("doctor", "--db", str(root)).returncode == 0
+    assert snapshot(root) == before
+
+
+async def test_the_app_opens_a_read_only_library_and_says_so(sample_library: Library) -> None:
+    from tui.app import make_app
+
+    root = sample_library.root
+    with read_only(root):
+        lib = Library.open(root)
+        assert lib.read_only
+        app = make_app(library=lib, refresh_interval=0, cursor_blink=False)
+        async with app.run_test(size=(120, 35)) as pilot:
+            await pilot.pause()
+            status = str(app.query_one("#status").render())
+            assert "read-only" in status
+            await pilot.press("s")
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert any("read-only" in m and "nothing you change" in m for m in messages)
+            assert any("the library is read-only" in m for m in messages)
+            assert app.is_running
+            first = app.paper_list.ids[0]
+    assert not Library.open(root).state(first).starred
