@@ -179,7 +179,7 @@ def test_text_arguments_with_undecodable_bytes_are_one_error_line(tmp_path: Path
 
 def test_the_library_stores_tags_and_notes_as_valid_unicode(tmp_path: Path) -> None:
     lib = Library.open(tmp_path / "lib")
-    lib.import_each([_feed(DIGEST)])
+    lib.import_feeds([_feed(DIGEST)])
     pid = sorted(lib.papers)[0]
     lib.set_state([pid], "tag", add_tags=["caf\udce9", "\ud83d\ude80"])
     lib.set_state([pid], "edit note", note="half \ud83d an emoji")
