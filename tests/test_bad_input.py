@@ -61,7 +61,7 @@ def papers(db: Path) -> list[dict[str, Any]]:
 
 
 def titles(db: Path) -> set[str]:
-    return {p["title"] or p["title_zh"] for p in papers(db)}
+    return {p.get("title") or p.get("title_zh") for p in papers(db)}
 
 
 def assert_store_is_valid_utf8(db: Path) -> None:
@@ -154,6 +154,44 @@ def test_a_file_name_with_an_undecodable_byte_is_imported(tmp_path: Path) -> Non
     again = run("import", str(tmp_path), db=db)  # the folder holding it: the same feed
     assert again.returncode == 0, again.stderr
     assert "5 already known" in again.stdout
+
+
+def test_import_json_names_a_missing_file_with_an_undecodable_byte(tmp_path: Path) -> None:
+    missing = Path(os.fsdecode(bytes(tmp_path) + b"/gone\xff.txt"))
+    result = run("import", "--json", str(missing), str(DIGEST), db=tmp_path / "lib")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    error = f"{tmp_path}/gone\ufffd.txt: no such file"
+    assert report["errors"] == [error]
+    assert [r["new"] for r in report["reports"]] == [5]
+    assert one_error_line(result.stderr) == f"papertui: error: {error}"
+
+
+@pytest.mark.parametrize(
+    "sample, count", [(DIGEST, 5), (FEEDS / "hf-daily-papers.txt", 82)], ids=["digest", "hf"]
+)
+def test_a_stray_byte_in_utf8_costs_only_its_character(
+    tmp_path: Path, sample: Path, count: int
+) -> None:
+    """A UTF-8 feed (no BOM, no declared charset) with one byte of another code page: that
+    byte is U+FFFD; every other character is read as UTF-8, not the whole file as GBK."""
+    data = sample.read_bytes()
+    first, second = data.split(b"\n", 2)[:2]
+    feed = tmp_path / sample.name
+    feed.write_bytes(data.replace(second, b"\xe9" + second, 1))
+    db = tmp_path / "lib"
+    result = run("import", str(feed), db=db)
+    assert result.returncode == 0, result.stderr
+    assert f"{count} found, {count} new" in result.stdout
+    expected = titles(_imported(tmp_path, sample))
+    assert titles(db) == expected
+    assert_store_is_valid_utf8(db)
+
+
+def _imported(tmp_path: Path, sample: Path) -> Path:
+    db = tmp_path / "reference"
+    assert run("import", str(sample), db=db).returncode == 0
+    return db
 
 
 def test_text_arguments_with_undecodable_bytes_are_one_error_line(tmp_path: Path) -> None:

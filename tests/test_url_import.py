@@ -398,3 +398,18 @@ def test_a_gzip_bomb_hits_the_size_cap_not_memory(web: str) -> None:
     assert peak < 24 * 1024 * 1024, peak
     with pytest.raises(FeedError, match="larger than the 50 MB"):
         fetch_url(f"{web}/bomb")  # the real cap
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/a\nb", "http://127.0.0.1:9/a b\x1b[2J", "http://[::1/x"],
+    ids=["newline", "escape", "ipv6"],
+)
+def test_an_invalid_url_is_one_clean_error_line(url: str, tmp_path) -> None:
+    digest = FEEDS / "digest-dit-acceleration.txt"
+    result = _cli("import", url, str(digest), "--db", str(tmp_path / "lib"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "not a valid URL" in lines[0] and "\x1b" not in lines[0]
+    assert "digest: 5 found, 5 new" in result.stdout

@@ -210,7 +210,10 @@ def fetch_url(
     naming ``url`` for every failure: no answer, an error status, a malformed reply, a body
     shorter than its Content-Length ("cut off at N of M bytes"), a refused redirect.
     """
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+    except ValueError as err:  # "Invalid IPv6 URL"
+        raise FeedError(f"{url}: not a valid URL ({err})") from None
     if scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https URLs can be imported")
     opener = urllib.request.build_opener(_SameHostRedirects(url))
@@ -262,6 +265,8 @@ def fetch_url(
             raise FeedError(f"{url}: more than {MAX_REDIRECTS} redirects, gave up") from None
         reason = clean_line(str(err.reason))[:80]  # the server's words: untrusted
         raise FeedError(f"{url}: the server answered {err.code} {reason}") from None
+    except http.client.InvalidURL as err:  # control characters, a port that is no number
+        raise FeedError(f"{url}: not a valid URL ({clean_line(str(err))[:120]})") from None
     except http.client.HTTPException as err:
         raise _malformed(url, err, received) from None
     except urllib.error.URLError as err:
@@ -293,10 +298,13 @@ def load_source(src: str, today: date | None = None, imported_at: str = "") -> L
         if not data.strip():
             raise FeedError(f"{origin}: empty, not a feed")
         return load_text(decode(data, origin), origin, today, imported_at)
-    except FeedError:
-        raise
+    except FeedError as err:
+        message = clean_line(str(err))  # one line of valid text, whatever the name or URL held
+        if message == str(err):
+            raise
+        raise FeedError(message) from None
     except Exception as err:
-        raise FeedError(f"{valid_unicode(src)}: not imported: {unexpected(err)}") from err
+        raise FeedError(f"{clean_line(src)}: not imported: {unexpected(err)}") from err
 
 
 def load_text(text: str, origin: str, today: date | None = None, imported_at: str = "") -> Loaded:

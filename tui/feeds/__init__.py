@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import importlib
 import pkgutil
@@ -78,7 +79,7 @@ def decode(data: bytes, origin: str) -> str:
     text: str | None = None
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            text = _decode_marked(data[len(bom) :], enc, origin)
+            text = _decode_marked(data[len(bom) :], enc, origin, len(bom))
             break
     if text is None:
         if b"\x00" in data[:65536]:
@@ -87,16 +88,35 @@ def decode(data: bytes, origin: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _decode_marked(data: bytes, encoding: str, origin: str) -> str:
+def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
     try:
         return data.decode(encoding, "surrogatepass")  # surrogates: made valid by parse_text
-    except UnicodeDecodeError as err:
-        if err.end == len(data) and err.reason in ("unexpected end of data", "truncated data"):
-            raise FeedError(
-                f"{origin}: cut off in the middle of a {encoding.upper()} character "
-                f"at byte {err.start}"
-            ) from None
-    return data.decode(encoding, "replace")
+    except UnicodeDecodeError:
+        return _decode_replacing(data, encoding, origin, offset)
+
+
+def _decode_replacing(data: bytes, encoding: str, origin: str, offset: int = 0) -> str:
+    """``data`` in ``encoding`` with U+FFFD for each byte sequence that is not a character;
+    FeedError when it ends in the middle of one (cut off, not merely damaged)."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    text = decoder.decode(data, final=False)
+    pending = decoder.getstate()[0]
+    if pending:
+        raise FeedError(
+            f"{origin}: cut off in the middle of a {encoding.upper()} character "
+            f"at byte {offset + len(data) - len(pending)}"
+        )
+    return text
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few stray bytes (a byte of another code page pasted in, a damaged
+    sector): at least 20 well-formed non-ASCII characters for each malformed sequence. Text in
+    GBK or cp1252 is nowhere near (few of its byte pairs happen to be well-formed UTF-8)."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return good >= 20 * bad
 
 
 def _decode_unmarked(data: bytes, origin: str) -> str:
@@ -122,6 +142,8 @@ def _decode_unmarked(data: bytes, origin: str) -> str:
             return data.decode(declared.group(1).decode("ascii"))
         except (LookupError, UnicodeDecodeError):
             pass
+    if _mostly_utf8(data):  # one bad byte must not turn every other character into mojibake
+        return _decode_replacing(data, "utf-8", origin)
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
