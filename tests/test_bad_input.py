@@ -21,6 +21,7 @@ import pytest
 from textual.widgets import Input
 
 from tui.library import Library
+from tui.library.storage import WriteLock
 
 from .conftest import FEEDS
 from .test_app import SIZE, Recorder, build, settle, toasts
@@ -328,6 +329,34 @@ def test_a_feed_too_big_to_store_costs_only_itself(tmp_path: Path) -> None:
     assert "5 new" in proc.stdout and "4 new" in proc.stdout
     assert len(papers(db)) == 9
     assert [p for p in db.rglob(".tmp-*")] == []
+
+
+def test_a_locked_library_names_every_source_and_stores_none(tmp_path: Path) -> None:
+    """Another process holds the library: each source is an error line naming it (the lock
+    is waited for once, not once per source), and nothing is half-stored."""
+    db = tmp_path / "lib"
+    assert run("stats", db=db).returncode == 0
+    with WriteLock(db).held():
+        result = run(
+            "import", str(DIGEST), str(ARXIVDAILY), db=db, env={"PAPERTUI_LOCK_TIMEOUT": "0.3"}
+        )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    for path, line in zip((DIGEST, ARXIVDAILY), lines, strict=True):
+        assert str(path) in line and f"locked by process {os.getpid()}" in line, line
+    assert papers(db) == []
+
+
+def test_cli_clipboard_with_lone_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`papertui import --clipboard` (the clipboard injected: there is no display here)."""
+    from tui import sources
+
+    text = DIGEST.read_text(encoding="utf-8").replace("Shiva-DiT", "Shiva\udcffDiT", 1)
+    monkeypatch.setattr(sources, "paste", lambda: text)
+    loaded = sources.load_source("--clipboard", imported_at="2026-11-22T08:00:00+00:00")
+    assert loaded.origin == "<clipboard>" and len(loaded.result.papers) == 5
+    assert loaded.result.papers[0].title_zh.startswith("Shiva\ufffdDiT")
 
 
 FAULTY_PARSER = """
