@@ -195,6 +195,15 @@ def _imported(tmp_path: Path, sample: Path) -> Path:
     return db
 
 
+def test_a_library_path_with_an_undecodable_byte_works(tmp_path: Path) -> None:
+    db = Path(os.fsdecode(bytes(tmp_path) + b"/lib\xff"))
+    assert run("import", str(DIGEST), db=db).returncode == 0
+    result = run("stats", "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["library"] == f"{tmp_path}/lib\ufffd" and stats["papers"] == 5
+
+
 def test_text_arguments_with_undecodable_bytes_are_one_error_line(tmp_path: Path) -> None:
     db = tmp_path / "lib"
     assert run("import", str(DIGEST), db=db).returncode == 0

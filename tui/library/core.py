@@ -454,7 +454,7 @@ class Library(QueryMixin):
             for d in {s.get("feed_date") or "" for s in p.get("sources", ())}:
                 by_feed[d] += 1
         return {
-            "library": str(self.root),
+            "library": valid_unicode(str(self.root)),  # a path may hold undecodable bytes
             "papers": total,
             "unread": total - read,
             "read": read,
