@@ -448,6 +448,19 @@ async def test_app_folder_import_keeps_the_good_files(
         assert any(str(folder / "broken.txt") in t for t in toasts(app)), toasts(app)
 
 
+async def test_make_app_with_feeds_imports_the_good_ones_and_shows_the_rest(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("not a feed at all\n")
+    lib = empty_library
+    app = build(lib, tmp_path, feeds=[str(SURROGATE_RSS), str(bad), str(DIGEST)])
+    assert len(lib) == 9
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert any(str(bad) in t and "not a recognised feed" in t for t in toasts(app))
+
+
 async def test_app_clipboard_with_lone_surrogates(empty_library: Library, tmp_path: Path) -> None:
     rec = Recorder()
     text = DIGEST.read_text(encoding="utf-8").replace("Shiva-DiT", "Shiva\udcff\ud83dDiT", 1)
