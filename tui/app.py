@@ -27,6 +27,7 @@ from .actions.out import OutActions
 from .actions.triage import TriageActions
 from .commands import PaperCommands
 from .dialogs.help import HelpRow, HelpScreen
+from .importing import read_sources, store_feeds
 from .keys import (
     APP_BINDINGS,
     HELP,
@@ -40,7 +41,6 @@ from .keys import (
 )
 from .library import Library, LibraryError
 from .library.core import now_iso
-from .sources import expand, load_source
 from .text import clean
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
@@ -113,6 +113,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self._layout_for(self.size.width)
         self.requery()
         self.paper_list.focus()
+        for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
+            self._error(message)
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
@@ -255,14 +257,16 @@ def make_app(
     """Build the app on ``library`` (or open ``db_path``); ``feeds`` are imported first.
 
     Options go to `PaperTUI`: ``export_dir``, ``opener``, ``clipboard_copy``,
-    ``clipboard_paste``, ``today``, ``refresh_interval``, ``cursor_blink``, ``theme``.
+    ``clipboard_paste``, ``today``, ``refresh_interval``, ``cursor_blink``, ``theme``,
+    ``notices`` (error lines shown when the app starts). A feed that cannot be imported
+    costs only itself: its error is shown when the app starts.
     """
     if library is None:
         from .cli import default_db
 
         library = Library.open(db_path or default_db())
     if feeds:
-        stamp = now_iso()
-        loaded = [load_source(src, imported_at=stamp) for src in expand(feeds)]
-        library.import_feeds((item.result, item.source) for item in loaded)
+        loaded, errors = read_sources(feeds, None, now_iso())
+        _reports, failed = store_feeds(library, loaded)
+        options["notices"] = [*options.get("notices", []), *errors, *failed]
     return PaperTUI(library, **options)

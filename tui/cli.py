@@ -21,10 +21,11 @@ from rich.text import Text
 from .clipboard import ClipboardError, copy
 from .export import badge, export_markdown
 from .feeds import FeedError
+from .importing import store_feeds
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
 from .library.core import now_iso
 from .sources import Loaded, expand, load_source
-from .text import clean_line
+from .text import clean_line, valid_unicode
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 CREATING = ("import",)  # the commands that make a library where there is none
@@ -208,7 +209,9 @@ def _query(args: argparse.Namespace, starred_default: bool = False) -> str:
 def import_sources(
     lib: Library, sources: list[str], console: Console, err: Console
 ) -> tuple[list[ImportReport], list[str]]:
-    """Read and parse every source (outside the lock), then store them in one write."""
+    """Read and parse every source (outside the lock), then store them, in one write when
+    none fails: the reports of the sources stored, and one line per source that was not.
+    Each source succeeds or fails on its own."""
     expanded = list(expand(sources))
     loaded: list[Loaded] = []
     errors: list[str] = []
@@ -228,8 +231,8 @@ def import_sources(
             except FeedError as e:
                 errors.append(str(e))
             progress.advance(task)
-    reports = lib.import_feeds((item.result, item.source) for item in loaded) if loaded else []
-    return reports, errors
+    reports, failed = store_feeds(lib, [(item.result, item.source) for item in loaded])
+    return reports, errors + failed
 
 
 def print_reports(reports: list[ImportReport], errors: list[str], console: Console) -> None:
@@ -266,6 +269,36 @@ def _row(lib: Library, pid: str) -> tuple[str, str, str, str, str]:
         ",".join(badges),
         title + (f"  {tags}" if tags else ""),
     )
+
+
+# Arguments that are text, not file names: (attribute, how the user wrote it).
+_TEXT_ARGS = (
+    ("ids", "ID"),
+    ("add", "--add"),
+    ("remove", "--remove"),
+    ("tag", "--tag"),
+    ("search", "--search"),
+    ("source", "--source"),
+    ("since", "--since"),
+    ("title", "--title"),
+)
+
+
+def check_text_args(args: argparse.Namespace) -> None:
+    """Raise CLIError when a text argument holds a byte that is not UTF-8.
+
+    Python keeps such a byte of the command line as a lone surrogate (``surrogateescape``),
+    which neither the store nor a terminal can write; file names may hold one and are not
+    checked here."""
+    for attr, flag in _TEXT_ARGS:
+        value = getattr(args, attr, None)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and valid_unicode(item) != item:
+                shown = valid_unicode(item)
+                raise CLIError(
+                    f"{flag} {shown!r}: not UTF-8 text (a byte that is not a character, "
+                    "shown as \ufffd; is the terminal set to UTF-8?)"
+                )
 
 
 def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
@@ -485,14 +518,19 @@ def _open_library(db: Path, args: argparse.Namespace, *, writes: bool) -> Librar
 
 
 def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Open the Textual app on ``lib`` (or print the list where no app can run)."""
+    """Open the Textual app on ``lib`` (or print the list where no app can run), after
+    importing ``args.files``: each is imported or fails on its own; when some fail, the app
+    still opens on what was imported, shows the errors, and the exit status is 1. When every
+    one fails, the app does not open."""
+    errors: list[str] = []
     if args.files:
         reports, errors = import_sources(lib, args.files, out, err)
         print_reports(reports, [], err)
         for e in errors:
             err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
-        if errors:
+        if errors and not reports:
             return EXIT_ERROR
+    status = EXIT_ERROR if errors else EXIT_OK
     try:
         from .app import make_app
     except ImportError:
@@ -509,10 +547,11 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
             limit=0,
             json=False,
         )
-        return cmd_list(lib, ns, out, err)
-    app = make_app(library=lib)
+        cmd_list(lib, ns, out, err)
+        return status
+    app = make_app(library=lib, notices=errors)
     app.run()
-    return app.return_code or EXIT_OK  # non-zero when the app ended on an error
+    return app.return_code or status  # non-zero when the app ended on an error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -526,6 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     demo_dir: str | None = None
     try:
+        check_text_args(args)
         if not is_command and args.demo:
             demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
             args.files = [str(demo_feeds()), *args.files]

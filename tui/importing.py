@@ -11,30 +11,48 @@ from datetime import date
 from typing import Any
 
 from .clipboard import ClipboardError
-from .feeds import FeedError, parse_text, text_digest
+from .feeds import FeedError
+from .library import ImportReport, Library, LibraryError
 from .models import Source
-from .sources import Loaded, expand, load_source
+from .sources import Loaded, expand, load_source, load_text, unexpected
+from .text import clean_line
 
 Feed = tuple[Any, Source]  # (ParseResult, Source), as Library.import_feeds takes them
 
 
 def read_clipboard(paste: Callable[[], str], today: date | None, stamp: str) -> Feed:
-    """The clipboard's text parsed as a feed; raises with a message saying what to do."""
+    """The clipboard's text parsed as a feed; raises FeedError with a message saying what to
+    do."""
     try:
         text = paste()
     except ClipboardError as err:
         raise FeedError(f"{err} — or press i and give a file path") from None
     except Exception as err:  # pyperclip's own errors
         raise FeedError(f"clipboard unreadable ({err}); press i and give a file path") from None
-    result = parse_text(text, "<clipboard>", today)
-    source = Source(
-        format=result.format,
-        origin="<clipboard>",
-        feed_date=result.feed_date or stamp[:10],
-        digest=text_digest(text),
-        imported_at=stamp,
-    )
-    return result, source
+    item = load_text(text, "<clipboard>", today=today, imported_at=stamp)
+    return item.result, item.source
+
+
+def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], list[str]]:
+    """Store parsed feeds, each on its own (`Library.import_each`): the reports of those stored
+    and one line per feed that was not, naming it. Never raises: a library that cannot be
+    written (locked, read-only, full) is an error line for every feed."""
+    if not feeds:
+        return [], []
+    try:
+        reports, failed = lib.import_each(feeds)
+    except Exception as err:
+        failed = [(source, err) for _result, source in feeds]
+        reports = []
+    return reports, [f"{source.origin}: not stored: {describe(err)}" for source, err in failed]
+
+
+def describe(err: Exception) -> str:
+    """One line about an exception: its message, and its type when it is not one of ours (an
+    unexpected error, i.e. a bug in papertui, which the user can report)."""
+    if isinstance(err, (FeedError, LibraryError)):
+        return clean_line(str(err))
+    return unexpected(err)
 
 
 def read_paths(
@@ -46,11 +64,25 @@ def read_paths(
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> tuple[list[Feed], list[str]]:
     """Every feed file under ``value`` (a file or a folder), and the errors met on the way."""
-    loaded: list[Feed] = []
-    errors: list[str] = []
     sources = list(expand([value]))
     if not sources:
-        errors.append(f"{value}: no feed files (.txt .html .xml) in it")
+        return [], [f"{value}: no feed files (.txt .html .xml) in it"]
+    return read_sources(sources, today, stamp, cancelled=cancelled, progress=progress)
+
+
+def read_sources(
+    sources: list[str],
+    today: date | None,
+    stamp: str,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> tuple[list[Feed], list[str]]:
+    """Read and parse each source (`load_source`; folders are expanded): the feeds read, and
+    one error line per source that could not be, naming it."""
+    loaded: list[Feed] = []
+    errors: list[str] = []
+    sources = list(expand(sources))
     for done, src in enumerate(sources, 1):
         if cancelled():
             break

@@ -6,20 +6,23 @@ touches the library, so parsing happens outside the library's write lock.
 
 from __future__ import annotations
 
+import http.client
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from .clipboard import ClipboardError, paste
 from .feeds import MAX_FEED_BYTES, FeedError, ParseResult, decode, parse_text, text_digest
 from .models import Source
-from .text import clean_line
+from .text import clean_line, valid_unicode
 
 URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
@@ -78,14 +81,120 @@ def read_source(src: str) -> tuple[bytes, str]:
         raise FeedError(f"{src}: cannot be read ({err.strerror})") from None
 
 
-class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows at most MAX_REDIRECTS redirects, and only within the host asked for (http may
+    become https there, never the reverse): a feed is stored under the URL the user gave, so
+    its content must not come from somewhere else without a word."""
+
     max_redirections = MAX_REDIRECTS
 
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        scheme = urllib.parse.urlsplit(newurl).scheme
+        old, new = urllib.parse.urlsplit(req.full_url), urllib.parse.urlsplit(newurl)
+        scheme = new.scheme.lower()
+        shown = clean_line(newurl)[:200]  # the server's words: untrusted
         if scheme not in ("http", "https"):
-            raise FeedError(f"{req.full_url}: redirected to a {scheme or 'relative'} URL, refused")
+            raise FeedError(
+                f"{self.url}: redirected to a {scheme or 'relative'} URL ({shown}), refused"
+            )
+        if new.hostname != old.hostname:
+            raise FeedError(
+                f"{self.url}: redirected to another host, not followed: {shown} "
+                "(import that URL if you trust it)"
+            )
+        if old.scheme.lower() == "https" and scheme == "http":
+            raise FeedError(f"{self.url}: redirected from https to plain http, refused: {shown}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _Inflater:
+    """Decompresses a ``Content-Encoding: gzip`` (or ``deflate``) body as it arrives, never
+    holding more than ``max_bytes`` of output: a gzip bomb stops at the cap."""
+
+    def __init__(self, encoding: str, url: str, max_bytes: int) -> None:
+        self.encoding, self.url, self.max_bytes = encoding, url, max_bytes
+        self.total = 0
+        self._wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        self._unzip: Any = None
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The decompressed bytes of ``data``; FeedError past the cap or on bad data."""
+        out: list[bytes] = []
+        try:
+            while data:
+                if self._unzip is None:
+                    wbits = self._wbits
+                    if self.encoding == "deflate" and (data[0] & 0x0F) != 8:
+                        wbits = -zlib.MAX_WBITS  # raw deflate, as some servers send it
+                    self._unzip = zlib.decompressobj(wbits)
+                piece = self._unzip.decompress(data, self.max_bytes + 1 - self.total)
+                self.total += len(piece)
+                if self.total > self.max_bytes:
+                    raise FeedError(
+                        f"{self.url}: larger than the {self.max_bytes // (1024 * 1024)} MB a "
+                        f"feed may be once decompressed ({self.encoding})"
+                    )
+                out.append(piece)
+                data = self._unzip.unconsumed_tail
+                if self._unzip.eof:  # a gzip file may hold several members, one after another
+                    data = self._unzip.unused_data if self.encoding == "gzip" else b""
+                    self._unzip = None if data else self._unzip
+        except zlib.error as err:
+            raise FeedError(f"{self.url}: not valid {self.encoding} data ({err})") from None
+        return out
+
+    def finish(self) -> None:
+        """FeedError when the compressed stream stopped before its end."""
+        if self._unzip is None or not self._unzip.eof:
+            raise FeedError(f"{self.url}: the {self.encoding} data was cut off before its end")
+
+
+def _content_encoding(url: str, value: str | None) -> str | None:
+    codings = [c.strip().lower() for c in (value or "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return "deflate" if codings[0] == "deflate" else "gzip"
+    what = clean_line(", ".join(codings))[:80]
+    raise FeedError(f"{url}: compressed as {what}, which papertui cannot read")
+
+
+def _ascii_url(url: str) -> str:
+    """The URL as http.client can send it: non-ASCII host names in IDNA, other non-ASCII
+    characters (and a command line's undecodable bytes) percent-encoded."""
+    if url.isascii():
+        return url
+    parts = urllib.parse.urlsplit(url)
+    try:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FeedError(f"{valid_unicode(url)}: not a valid host name") from None
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    safe = "/?#[]@!$&'()*+,;=%~:"
+    path, query, fragment = (
+        urllib.parse.quote(part, safe=safe, errors="surrogateescape")
+        for part in (parts.path, parts.query, parts.fragment)
+    )
+    return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def _malformed(url: str, err: http.client.HTTPException, received: int) -> FeedError:
+    if isinstance(err, http.client.BadStatusLine):
+        line = clean_line(str(err.args[0] if err.args else ""))[:80]
+        detail = f"not an HTTP status line: {line!r}" if line else "no status line"
+    elif isinstance(err, http.client.LineTooLong):
+        detail = f"a header line longer than {getattr(http.client, '_MAXLINE', 65536):,} bytes"
+    elif isinstance(err, http.client.IncompleteRead):
+        detail = f"the chunked body is malformed or cut off after {received:,} bytes"
+    elif "more than" in str(err) and "headers" in str(err):
+        detail = f"more than {getattr(http.client, '_MAXHEADERS', 100)} header lines"
+    else:
+        detail = clean_line(f"{type(err).__name__}: {err}")[:120]
+    return FeedError(f"{url}: the server's reply is malformed ({detail})")
 
 
 def fetch_url(
@@ -94,34 +203,59 @@ def fetch_url(
     max_bytes: int = MAX_FEED_BYTES,
     max_seconds: float = URL_MAX_SECONDS,
 ) -> bytes:
-    """Download an http(s) URL with a timeout, a redirect limit, a size and a time cap."""
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    """Download an http(s) URL: its body, decompressed when the server compressed it.
+
+    A timeout per read, a cap on the whole download's time and on its size (after
+    decompression), redirects only within the same host. Raises FeedError with one line
+    naming ``url`` for every failure: no answer, an error status, a malformed reply, a body
+    shorter than its Content-Length ("cut off at N of M bytes"), a refused redirect.
+    """
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme.lower()
+    except ValueError as err:  # "Invalid IPv6 URL"
+        raise FeedError(f"{url}: not a valid URL ({err})") from None
     if scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https URLs can be imported")
-    opener = urllib.request.build_opener(_LimitedRedirects)
-    request = urllib.request.Request(url, headers={"User-Agent": "papertui"})
+    opener = urllib.request.build_opener(_SameHostRedirects(url))
+    request = urllib.request.Request(
+        _ascii_url(url), headers={"User-Agent": "papertui", "Accept-Encoding": "gzip"}
+    )
     started = time.monotonic()
+    received = 0  # bytes of the body as sent (compressed, when it is)
     try:
         with opener.open(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > max_bytes:
+            headers = response.headers
+            length = headers.get("Content-Length", "").strip()
+            declared = int(length) if length.isdigit() and response.chunked is False else None
+            encoding = _content_encoding(url, headers.get("Content-Encoding"))
+            if declared is not None and declared > max_bytes and encoding is None:
                 raise FeedError(
-                    f"{url}: {int(length) / 1e6:.0f} MB is larger than the "
+                    f"{url}: {declared / 1e6:.0f} MB is larger than the "
                     f"{max_bytes // (1024 * 1024)} MB a feed may be"
                 )
+            inflater = _Inflater(encoding, url, max_bytes) if encoding else None
             chunks, total = [], 0
             while True:
                 chunk = response.read1(65536)  # what has arrived: a slow drip can't hide
                 if not chunk:
                     break
-                total += len(chunk)
+                received += len(chunk)
+                pieces = inflater.feed(chunk) if inflater else [chunk]
+                total += sum(len(piece) for piece in pieces)
                 if total > max_bytes:
                     raise FeedError(
                         f"{url}: larger than the {max_bytes // (1024 * 1024)} MB a feed may be"
                     )
                 if time.monotonic() - started > max_seconds:
                     raise FeedError(f"{url}: download took longer than {max_seconds:.0f} s")
-                chunks.append(chunk)
+                chunks += pieces
+            if declared is not None and received < declared:
+                raise FeedError(
+                    f"{url}: the download was cut off at {received:,} of {declared:,} bytes; "
+                    "nothing imported"
+                )
+            if inflater:
+                inflater.finish()
             return b"".join(chunks)
     except urllib.error.HTTPError as err:
         if 300 <= err.code < 400:
@@ -131,36 +265,67 @@ def fetch_url(
             raise FeedError(f"{url}: more than {MAX_REDIRECTS} redirects, gave up") from None
         reason = clean_line(str(err.reason))[:80]  # the server's words: untrusted
         raise FeedError(f"{url}: the server answered {err.code} {reason}") from None
+    except http.client.InvalidURL as err:  # control characters, a port that is no number
+        raise FeedError(f"{url}: not a valid URL ({clean_line(str(err))[:120]})") from None
+    except http.client.HTTPException as err:
+        raise _malformed(url, err, received) from None
     except urllib.error.URLError as err:
         reason = clean_line(str(err.reason))[:120]
         raise FeedError(f"{url}: cannot be fetched ({reason})") from None
     except TimeoutError:
         raise FeedError(f"{url}: no answer within {timeout:.0f} s") from None
     except OSError as err:
-        raise FeedError(f"{url}: cannot be fetched ({err})") from None
+        raise FeedError(f"{url}: cannot be fetched ({clean_line(str(err))[:120]})") from None
+    except ValueError as err:  # http.client's refusals of a URL (control characters, ports)
+        raise FeedError(f"{url}: not a valid URL ({clean_line(str(err))[:120]})") from None
 
 
 def load_source(src: str, today: date | None = None, imported_at: str = "") -> Loaded:
-    """Read and parse one source. Raises FeedError with a one-line message."""
-    if src == "--clipboard":
-        try:
-            text = paste()
-        except ClipboardError as err:
-            raise FeedError(str(err)) from None
-        data, origin = text.encode("utf-8"), "<clipboard>"
-    else:
+    """Read and parse one source (a path, ``-``, a URL or ``--clipboard``).
+
+    Raises FeedError with a one-line message naming the source, whatever went wrong with it:
+    an unexpected error (a bug in a parser) too, so one source never costs the others.
+    """
+    try:
+        if src == "--clipboard":
+            try:
+                text = paste()
+            except ClipboardError as err:
+                raise FeedError(str(err)) from None
+            return load_text(text, "<clipboard>", today, imported_at)
         data, origin = read_source(src)
-    if not data.strip():
-        raise FeedError(f"{origin}: empty, not a feed")
-    text = decode(data, origin)
+        origin = valid_unicode(origin)  # a file name's undecodable bytes: shown and kept as U+FFFD
+        if not data.strip():
+            raise FeedError(f"{origin}: empty, not a feed")
+        return load_text(decode(data, origin), origin, today, imported_at)
+    except FeedError as err:
+        message = clean_line(str(err))  # one line of valid text, whatever the name or URL held
+        if message == str(err):
+            raise
+        raise FeedError(message) from None
+    except Exception as err:
+        raise FeedError(f"{clean_line(src)}: not imported: {unexpected(err)}") from err
+
+
+def load_text(text: str, origin: str, today: date | None = None, imported_at: str = "") -> Loaded:
+    """Parse one source's decoded text (`parse_text`) and describe where it came from.
+
+    Raises FeedError (one line naming ``origin``) when it is not a feed.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as `decode` gives a file's
     result = parse_text(text, origin, today)
-    digest = text_digest(text)
     source = Source(
         format=result.format,
         origin=origin,
         # A feed that carries no date (the Chinese digests) is dated by its import.
         feed_date=result.feed_date or (imported_at[:10] or None),
-        digest=digest,
+        digest=text_digest(valid_unicode(text)),
         imported_at=imported_at,
     )
     return Loaded(origin=origin, result=result, source=source)
+
+
+def unexpected(err: BaseException) -> str:
+    """One line about an error papertui did not expect (a bug, worth reporting)."""
+    text = clean_line(str(err))[:300]
+    return f"papertui failed ({type(err).__name__}{': ' + text if text else ''})"

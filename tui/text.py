@@ -1,7 +1,8 @@
 """Text hygiene and normalisation shared by parsers, the library and the exporters.
 
 `clean()` makes untrusted feed text safe to keep: it removes control characters and
-bidirectional overrides so nothing from a feed can reach a terminal as an escape sequence.
+bidirectional overrides so nothing from a feed can reach a terminal as an escape sequence, and
+makes it valid Unicode (`valid_unicode()`), so the store (orjson, UTF-8) can always write it.
 `norm_key()` builds the comparison keys used to recognise the same paper in several feeds.
 """
 
@@ -24,12 +25,25 @@ _ESCAPE_SEQ = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
 _DELETE = str.maketrans({c: None for c in _CONTROL + _BIDI})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` as valid Unicode: UTF-16 surrogate code points, which no UTF-8 writer accepts,
+    are joined where a high one is followed by a low one (the character the pair encodes, as
+    CESU-8 bytes or ``&#55357;&#56832;`` give them) and replaced by U+FFFD where alone (a JSON
+    ``\\ud83d`` escape cut from its pair, an undecodable byte kept by ``surrogateescape``)."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def clean(text: str) -> str:
-    """Remove terminal escape sequences, control characters and bidi overrides."""
+    """Remove terminal escape sequences, control characters and bidi overrides; valid Unicode
+    (see `valid_unicode`)."""
     if not text:
         return ""
+    text = valid_unicode(text)
     if "\x1b" in text or "\x9b" in text:
         text = _ESCAPE_SEQ.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -6,19 +6,23 @@ the app performs every write here, so errors surface in one place as a toast, ne
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from textual import on
 from textual.app import App
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from ..keys import SORT_NAMES, VIEWS
 from ..library import Library, LibraryError, QueryError
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
+from ..sources import unexpected
 from ..text import clean
 from ..widgets.notes import Notes
 from ..widgets.paper_detail import PaperDetail
@@ -26,6 +30,13 @@ from ..widgets.paper_list import PaperList
 from ..widgets.search_box import SearchBox
 from ..widgets.status import StatusBar, StatusInfo
 
+# What each worker group does, for the message when one fails.
+WORKER_TASKS = {
+    "import": "The import",
+    "search": "The search",
+    "open": "Opening the link",
+    "warm": "Preparing the search indexes",
+}
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 
 
@@ -44,8 +55,10 @@ class PaperAppBase(App[None]):
         refresh_interval: float = 2.0,
         cursor_blink: bool = True,
         theme: str | None = None,
+        notices: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self.notices = list(notices or [])  # errors to show once the app is up
         self.library = library
         self.export_dir = export_dir
         self.opener: Opener = opener or default_opener
@@ -94,6 +107,27 @@ class PaperAppBase(App[None]):
 
     def _error(self, message: str) -> None:
         self.toast(message, severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ workers
+    @on(Worker.StateChanged)
+    def _worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """No worker fails in silence or keeps what it holds: a worker that raised (a bug, as
+        every error it expects becomes a message) is reported, and an import that ended in
+        any way lets the next one start."""
+        worker = event.worker
+        if event.state not in (WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker.group == "import":
+            self._import_over()
+        if event.state == WorkerState.ERROR and worker.error is not None:
+            what = WORKER_TASKS.get(worker.group, "A background task")
+            self._error(f"{what} failed: {unexpected(worker.error)}")
+
+    def _import_over(self) -> None:
+        """Release what an import holds: the "import running" flag and the progress bar."""
+        self._importing = False
+        with contextlib.suppress(NoMatches):
+            self.query_one("#import-progress").add_class("-hidden")
 
     def status_info(self) -> StatusInfo:
         counts = self.library.counts()

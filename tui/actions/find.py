@@ -69,8 +69,8 @@ class FindActions(PaperAppBase):
                 break
             except RuntimeError:  # the library changed under us (an import): try again
                 continue
-        else:
-            return
+        else:  # never silent: the search box says why nothing changed
+            ids, error = None, "the library kept changing during the search: press Enter again"
         if not worker.is_cancelled:
             self.post_message(SearchResults(text, ids, error))
 

@@ -14,11 +14,12 @@ from textual.worker import get_current_worker
 from ..dialogs.import_dialog import ImportDialog
 from ..export import export_markdown, links_of, md_url, paper_line
 from ..feeds import FeedError
-from ..importing import Feed, format_errors, read_clipboard, read_paths
+from ..importing import Feed, format_errors, read_clipboard, read_paths, store_feeds
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
 from ..library.storage import atomic_write
 from ..messages import ImportFinished, ImportProgress
+from ..sources import unexpected
 from .base import PaperAppBase
 
 
@@ -139,33 +140,34 @@ class OutActions(PaperAppBase):
 
     @work(thread=True, group="import", exit_on_error=False)
     def import_worker(self, kind: str, value: str) -> None:
-        """Read and parse feeds off the UI thread, then store them in one write."""
+        """Read and parse feeds off the UI thread, then store them (each on its own). Always
+        ends with ImportFinished, whatever fails, so the next `i` can start."""
         worker = get_current_worker()
         stamp = now_iso()
-        loaded: list[Feed] = []
-        errors: list[str] = []
-        if kind == "clipboard":
-            try:
-                loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
-            except FeedError as err:
-                errors.append(str(err))
-        else:
-            loaded, errors = read_paths(
-                value,
-                self.today,
-                stamp,
-                cancelled=lambda: worker.is_cancelled,
-                progress=lambda done, total: self.post_message(ImportProgress(done, total)),
-            )
-        if worker.is_cancelled:
-            return
         reports: list[ImportReport] = []
-        if loaded:
-            try:
-                reports = self.call_from_thread(self.library.import_feeds, loaded)
-            except LibraryError as err:
-                errors.append(str(err))
-        self.post_message(ImportFinished(reports, errors))
+        errors: list[str] = []
+        try:
+            loaded: list[Feed] = []
+            if kind == "clipboard":
+                try:
+                    loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
+                except FeedError as err:
+                    errors.append(str(err))
+            else:
+                loaded, errors = read_paths(
+                    value,
+                    self.today,
+                    stamp,
+                    cancelled=lambda: worker.is_cancelled,
+                    progress=lambda done, total: self.post_message(ImportProgress(done, total)),
+                )
+            if loaded and not worker.is_cancelled:
+                reports, failed = self.call_from_thread(store_feeds, self.library, loaded)
+                errors += failed
+        except Exception as err:  # a bug: say so, and let the next import start
+            errors.append(f"{value or 'the clipboard'}: import stopped: {unexpected(err)}")
+        finally:
+            self.post_message(ImportFinished(reports, errors))
 
     @on(ImportProgress)
     def _import_progress(self, event: ImportProgress) -> None:
@@ -175,8 +177,7 @@ class OutActions(PaperAppBase):
 
     @on(ImportFinished)
     def _import_finished(self, event: ImportFinished) -> None:
-        self._importing = False
-        self.query_one("#import-progress", ProgressBar).add_class("-hidden")
+        self._import_over()
         new = sum(r.new for r in event.reports)
         merged = sum(r.merged for r in event.reports)
         known = sum(r.unchanged for r in event.reports)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import importlib
 import pkgutil
@@ -11,7 +12,7 @@ from datetime import date
 from functools import cache
 
 from ..models import Paper
-from ..text import clean, clean_line
+from ..text import clean, clean_line, valid_unicode
 from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped
 
 __all__ = [
@@ -64,8 +65,11 @@ _XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9
 def decode(data: bytes, origin: str) -> str:
     """Bytes to text: BOMs, UTF-8, a declared HTML/XML charset, GB18030 (GBK), cp1252.
 
-    Raises FeedError for binary data and for UTF-8 cut off in the middle of a character.
-    Line ends are normalised to ``\\n``.
+    Raises FeedError for binary data and for UTF-8/UTF-16 cut off in the middle of a
+    character. Text with a BOM keeps the BOM's encoding whatever else is wrong with it: a byte
+    sequence that is not a character becomes U+FFFD, one bad character never costs the rest.
+    UTF-8 that encodes UTF-16 surrogates (CESU-8, a lone half of an emoji) is read as UTF-8;
+    `parse_text` makes the surrogates valid. Line ends are normalised to ``\\n``.
     """
     if len(data) > MAX_FEED_BYTES:
         raise FeedError(
@@ -75,16 +79,44 @@ def decode(data: bytes, origin: str) -> str:
     text: str | None = None
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            try:
-                text = data[len(bom) :].decode(enc)
-            except UnicodeDecodeError as err:
-                raise FeedError(f"{origin}: not valid {enc.upper()} text ({err.reason})") from None
+            text = _decode_marked(data[len(bom) :], enc, origin, len(bom))
             break
     if text is None:
         if b"\x00" in data[:65536]:
             raise FeedError(f"{origin}: binary data, not a feed (expected text, HTML or XML)")
         text = _decode_unmarked(data, origin)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
+    try:
+        return data.decode(encoding, "surrogatepass")  # surrogates: made valid by parse_text
+    except UnicodeDecodeError:
+        return _decode_replacing(data, encoding, origin, offset)
+
+
+def _decode_replacing(data: bytes, encoding: str, origin: str, offset: int = 0) -> str:
+    """``data`` in ``encoding`` with U+FFFD for each byte sequence that is not a character;
+    FeedError when it ends in the middle of one (cut off, not merely damaged)."""
+    decoder = codecs.getincrementaldecoder(encoding)("replace")
+    text = decoder.decode(data, final=False)
+    pending = decoder.getstate()[0]
+    if pending:
+        raise FeedError(
+            f"{origin}: cut off in the middle of a {encoding.upper()} character "
+            f"at byte {offset + len(data) - len(pending)}"
+        )
+    return text
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few stray bytes (a byte of another code page pasted in, a damaged
+    sector): at least 20 well-formed non-ASCII characters for each malformed sequence. Text in
+    GBK or cp1252 is nowhere near (few of its byte pairs happen to be well-formed UTF-8)."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return good >= 20 * bad
 
 
 def _decode_unmarked(data: bytes, origin: str) -> str:
@@ -100,12 +132,18 @@ def _decode_unmarked(data: bytes, origin: str) -> str:
             raise FeedError(
                 f"{origin}: cut off in the middle of a UTF-8 character at byte {err.start}"
             ) from None
+    try:  # UTF-8 apart from encoded surrogates (CESU-8, Java's modified UTF-8, half an emoji)
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        pass
     declared = _META_CHARSET.search(data[:4096]) or _XML_ENCODING.search(data[:512])
     if declared:
         try:
             return data.decode(declared.group(1).decode("ascii"))
         except (LookupError, UnicodeDecodeError):
             pass
+    if _mostly_utf8(data):  # one bad byte must not turn every other character into mojibake
+        return _decode_replacing(data, "utf-8", origin)
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
@@ -130,10 +168,14 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
     """Detect the format from the content and parse it.
 
     Raises FeedError with one line naming the origin and the formats tried when nothing fits.
-    Every string field of every paper comes back `clean()`ed.
+    This is the boundary every feed text crosses, whatever its source: no parser sees a UTF-16
+    surrogate (nor a character reference to one, which the XML parser cannot take), and every
+    string of the result comes back `clean()`ed, valid Unicode the store can always write
+    (what cannot be a character is U+FFFD).
     """
     if not text.strip():
         raise FeedError(f"{origin}: empty file, not a feed")
+    text = _valid_input(text)
     ctx = ParseContext(origin=origin, today=today or date.today())
     scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
     candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]
@@ -150,7 +192,7 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
             errors.append(str(err))
             continue
         if result.papers:
-            _clean_papers(result.papers)
+            _clean_result(result)
             return result
         errors.append(f"{origin}: no papers found as {fmt.label}")
     if len(errors) == 1:
@@ -162,8 +204,31 @@ _STR_FIELDS = [f.name for f in fields(Paper) if f.type in ("str", "str | None")]
 _MULTILINE = {"abstract", "abstract_zh", "contribution_zh", "method_zh", "findings_zh"}
 
 
-def _clean_papers(papers: list[Paper]) -> None:
-    for p in papers:
+# A numeric character reference to a UTF-16 surrogate (&#55357; or &#xD83D;): never a
+# character. HTML parsers read it as U+FFFD; libxml2 passes it on as bytes Python cannot decode.
+_SURROGATE_REF = re.compile(r"&#(?:0*(5[5-7][0-9]{3})|[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}));")
+
+
+def _surrogate_ref(match: re.Match[str]) -> str:
+    value = int(match[1]) if match[1] else int(match[2], 16)
+    return chr(value) if 0xD800 <= value <= 0xDFFF else match[0]
+
+
+def _valid_input(text: str) -> str:
+    """The text with every surrogate, written out or referenced, made valid: a high and a low
+    one in a row become the character they encode, a lone one U+FFFD."""
+    if "&#" in text:
+        text = _SURROGATE_REF.sub(_surrogate_ref, text)
+    return valid_unicode(text)
+
+
+def _clean_result(result: ParseResult) -> None:
+    """`clean()` every string a parser produced (`clean` makes it valid Unicode too)."""
+    if result.feed_date:
+        result.feed_date = clean_line(result.feed_date)
+    for skipped in result.skipped:
+        skipped.reason = clean_line(skipped.reason)
+    for p in result.papers:
         for name in _STR_FIELDS:
             value = getattr(p, name)
             if value:

@@ -43,6 +43,7 @@ from typing import Any
 from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
+from ..text import valid_unicode
 from .identity import compatible, merge_into, new_id, paper_keys
 from .query import QueryError
 from .search import Postings, TextIndex
@@ -491,7 +492,7 @@ class Library(QueryMixin):
             for d in {s.get("feed_date") or "" for s in p.get("sources", ())}:
                 by_feed[d] += 1
         return {
-            "library": str(self.root),
+            "library": valid_unicode(str(self.root)),  # a path may hold undecodable bytes
             "papers": total,
             "unread": total - read,
             "read": read,
@@ -573,6 +574,32 @@ class Library(QueryMixin):
                 self.pack_segments()
             return reports
 
+    def import_each(
+        self, feeds: Iterable[tuple[ParseResult, Source]]
+    ) -> tuple[list[ImportReport], list[tuple[Source, Exception]]]:
+        """Import feeds so that each is stored or fails on its own.
+
+        All go in one write (`import_feeds`) when they can; when that write fails, each feed is
+        written on its own, so a feed that cannot be stored costs only itself. The lock is held
+        throughout: raises LibraryError, with nothing stored, only when it cannot be taken.
+        Returns the reports of the stored feeds and (source, exception) for each failed one.
+        """
+        feeds = list(feeds)
+        with self._lock.held():
+            try:
+                return self.import_feeds(feeds), []
+            except Exception as err:
+                if len(feeds) == 1:
+                    return [], [(feeds[0][1], err)]
+            reports: list[ImportReport] = []
+            failed: list[tuple[Source, Exception]] = []
+            for feed in feeds:
+                try:
+                    reports += self.import_feeds([feed])
+                except Exception as err:
+                    failed.append((feed[1], err))
+            return reports, failed
+
     def _import(self, feeds: list[tuple[ParseResult, Source]]) -> list[ImportReport]:
         reports = []
         touched: dict[str, dict[str, Any]] = {}
@@ -633,8 +660,15 @@ class Library(QueryMixin):
         remove_tags: Iterable[str] = (),
         note: str | None = None,
     ) -> int:
-        """Change the state of papers as one undoable step; returns how many changed."""
-        add_tags, remove_tags = list(add_tags), list(remove_tags)
+        """Change the state of papers as one undoable step; returns how many changed.
+
+        Tags and notes are stored as valid Unicode (`valid_unicode`: a lone UTF-16 surrogate,
+        as an undecodable byte of a command line gives, becomes U+FFFD), never refused by the
+        store's writer."""
+        add_tags = [valid_unicode(t) for t in add_tags]
+        remove_tags = [valid_unicode(t) for t in remove_tags]
+        tags = None if tags is None else [valid_unicode(t) for t in tags]
+        note = None if note is None else valid_unicode(note)
         ids = list(dict.fromkeys(ids))
         for pid in ids:
             if pid not in self.papers:
