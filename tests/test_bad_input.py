@@ -316,7 +316,7 @@ def test_a_feed_too_big_to_store_costs_only_itself(tmp_path: Path) -> None:
     big = tmp_path / "big.rss"
     big.write_text(_big_rss(600))  # a segment of about 400 KB
     db = tmp_path / "lib"
-    assert run("stats", db=db).returncode == 0  # the library exists before the limit
+    Library.open(db)  # the library exists before the limit
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
@@ -344,7 +344,7 @@ def test_a_locked_library_names_every_source_and_stores_none(tmp_path: Path) -> 
     """Another process holds the library: each source is an error line naming it (the lock
     is waited for once, not once per source), and nothing is half-stored."""
     db = tmp_path / "lib"
-    assert run("stats", db=db).returncode == 0
+    Library.open(db)
     with WriteLock(db).held():
         result = run(
             "import", str(DIGEST), str(ARXIVDAILY), db=db, env={"PAPERTUI_LOCK_TIMEOUT": "0.3"}
