@@ -29,7 +29,7 @@ HOSTILE = [
     # Added after the long one so the indices above stay where other tests expect them.
     "\x1bcreset",  # ESC c: a full terminal reset
     "\x1b(0qqq\x1b(B \x1b7save\x1b8 \x1b#8fill",  # charset switch, cursor save, screen fill
-    "\x9d52;c;ZXZpbA==\x9cc1osc \x9b?1049h",  # 8-bit OSC 52 and CSI (C1 controls)
+    "\x9d52;c;ZXZpbA==\x9cc1osc \x9b?1049halt",  # 8-bit OSC 52 and CSI (C1 controls)
 ]
 
 # File names as hostile as a file system allows (no "/" and no NUL): every string above made
