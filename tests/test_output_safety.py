@@ -285,6 +285,22 @@ def test_export_dash_means_stdout(tmp_path: Path, starred_db: Path) -> None:
     assert not (tmp_path / "-").exists()
 
 
+def test_export_to_dev_stdout_on_a_pipe_is_refused_and_empty_is_an_error(
+    starred_db: Path,
+) -> None:
+    """`-o /dev/stdout` with stdout a pipe names the pipe (it used to fail in /proc/PID/fd),
+    and `-o ""` is an error (it used to print the export as if no -o had been given)."""
+    result = cli("export", "-o", "/dev/stdout", db=starred_db)
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode().splitlines() == [
+        "papertui: error: /dev/stdout: is a named pipe (FIFO), not a regular file; "
+        "left alone (give a file, or - for standard output)"
+    ]
+    result = cli("export", "-o", "", db=starred_db)
+    assert result.returncode == 1 and result.stdout == b""
+    assert b"--output needs a file name" in result.stderr
+
+
 def test_export_into_a_missing_folder_is_one_line(tmp_path: Path, starred_db: Path) -> None:
     result = cli("export", "-o", str(tmp_path / "no" / "such" / "x.md"), db=starred_db)
     assert result.returncode == 1

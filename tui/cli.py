@@ -368,6 +368,8 @@ def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Consol
         except ClipboardError as e:
             raise CLIError(str(e)) from None
         err.print(Text(f"{len(ids)} papers: {printable(how)}"))
+    if args.output == "":
+        raise CLIError("export: --output needs a file name (or - for standard output)")
     if args.output and args.output != "-":
         try:
             written = write_user_file(Path(args.output), text.encode("utf-8"))

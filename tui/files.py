@@ -64,15 +64,12 @@ def resolve_target(path: Path) -> tuple[Path, os.stat_result | None]:
     """
     shown = printable(str(path))
     try:
-        target = Path(os.path.realpath(path, strict=False))
-    except OSError as err:  # e.g. ELOOP on some Pythons
-        raise OutputError(f"{shown}: cannot be written ({_reason(err)})") from None
-    try:
-        st = os.stat(target)
+        st: os.stat_result | None = os.stat(path)  # follows links, /dev/stdout's too
     except FileNotFoundError:
-        st = None
+        st = None  # a new file, or a dangling link to one
     except OSError as err:  # ELOOP, EACCES on a folder on the way, ENOTDIR
         raise OutputError(f"{shown}: cannot be written ({_reason(err)})") from None
+    target = Path(os.path.realpath(path))
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
             hint = (
