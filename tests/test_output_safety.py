@@ -232,6 +232,17 @@ def _socket(directory: Path) -> Path:
     return path
 
 
+def _device(directory: Path) -> Path:
+    """A character device to refuse. As root, a private copy of /dev/null made with mknod:
+    run against code with the fault, the test then replaces that copy, not the machine's
+    /dev/null. Anyone else gets /dev/null itself, which they cannot replace."""
+    if os.geteuid() != 0:
+        return Path("/dev/null")
+    path = directory / "null.md"
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    return path
+
+
 def _link_to_fifo(directory: Path) -> Path:
     link = directory / "link.md"
     link.symlink_to(_fifo(directory))
@@ -245,15 +256,15 @@ def _link_to_fifo(directory: Path) -> Path:
         (_socket, "a socket"),
         (_link_to_fifo, "a named pipe (FIFO)"),
         (lambda d: d, "a directory"),
-        (lambda d: Path("/dev/null"), "a character device"),
+        (_device, "a character device"),
     ],
-    ids=["fifo", "socket", "link-to-fifo", "directory", "dev-null"],
+    ids=["fifo", "socket", "link-to-fifo", "directory", "device"],
 )
 def test_export_refuses_what_is_not_a_regular_file(
     tmp_path: Path, starred_db: Path, make: Callable[[Path], Path], kind: str
 ) -> None:
-    """As root, the old code replaced /dev/null with a regular file: now nothing is touched
-    (the refusal comes before any file is created, so a real device is never written)."""
+    """As root, the old code replaced a device node (/dev/null) with a regular file: now
+    nothing is touched (the refusal comes before any file is created or opened)."""
     folder = tmp_path / "out"
     folder.mkdir()
     target = make(folder)
@@ -272,7 +283,7 @@ def test_export_refuses_what_is_not_a_regular_file(
         before.st_rdev,
     )
     if parent == Path("/dev"):  # other processes come and go there: no temp file of ours
-        assert not [n for n in names_in(parent) if n.startswith(".papertui-")]
+        assert not [n for n in names_in(parent) if n.startswith((".papertui-", ".tmp-"))]
     else:
         assert names_in(parent) == listing
     if target.is_symlink():
@@ -285,17 +296,21 @@ def test_export_dash_means_stdout(tmp_path: Path, starred_db: Path) -> None:
     assert not (tmp_path / "-").exists()
 
 
-def test_export_to_dev_stdout_on_a_pipe_is_refused_and_empty_is_an_error(
-    starred_db: Path,
+def test_export_to_stdout_through_a_link_on_a_pipe_is_refused_and_empty_is_an_error(
+    tmp_path: Path, starred_db: Path
 ) -> None:
-    """`-o /dev/stdout` with stdout a pipe names the pipe (it used to fail in /proc/PID/fd),
-    and `-o ""` is an error (it used to print the export as if no -o had been given)."""
-    result = cli("export", "-o", "/dev/stdout", db=starred_db)
+    """A link to /proc/self/fd/1 (what /dev/stdout is) with stdout a pipe names the pipe;
+    the old code replaced the link itself (as root, /dev/stdout: so the test uses its own
+    link). `-o ""` is an error (it used to print the export as if no -o had been given)."""
+    stdout = tmp_path / "stdout"
+    stdout.symlink_to("/proc/self/fd/1")
+    result = cli("export", "-o", str(stdout), db=starred_db)
     assert result.returncode == 1 and result.stdout == b""
     assert result.stderr.decode().splitlines() == [
-        "papertui: error: /dev/stdout: is a named pipe (FIFO), not a regular file; "
+        f"papertui: error: {stdout}: is a named pipe (FIFO), not a regular file; "
         "left alone (give a file, or - for standard output)"
     ]
+    assert stdout.is_symlink() and os.readlink(stdout) == "/proc/self/fd/1"
     result = cli("export", "-o", "", db=starred_db)
     assert result.returncode == 1 and result.stdout == b""
     assert b"--output needs a file name" in result.stderr
