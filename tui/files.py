@@ -14,7 +14,10 @@ treats it the way a careful editor does:
 - the content goes to a temporary file beside the target, is flushed to disk, then renamed
   over it: a reader sees the old file or the new one, and a failure leaves the old one intact.
 
-No Textual here: the CLI and the app both call it.
+No Textual here: the CLI and the app both call it. Own code rather than a package: the
+atomic-write packages (atomicwrites, unmaintained since 2022; atomicwriter; safer) create the
+temp file 0600 and rename it over whatever the path is, which is the fault fixed here; none
+follows a symlink, keeps mode and group, or refuses a device.
 """
 
 from __future__ import annotations
