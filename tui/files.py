@@ -15,9 +15,8 @@ treats it the way a careful editor does:
   over it: a reader sees the old file or the new one, and a failure leaves the old one intact.
 
 No Textual here: the CLI and the app both call it. Own code rather than a package: the
-atomic-write packages (atomicwrites, unmaintained since 2022; atomicwriter; safer) create the
-temp file 0600 and rename it over whatever the path is, which is the fault fixed here; none
-follows a symlink, keeps mode and group, or refuses a device.
+usual one, atomicwrites (unmaintained since 2022), renames a 0600 temp file over whatever the
+path is, the very fault fixed here, and the rest of the rules are a few `os` calls.
 """
 
 from __future__ import annotations
