@@ -26,6 +26,19 @@ HOSTILE = [
     "\u202eevil\u202c \u2066iso\u2069",
     "*bold* | <script>alert(1)</script> `code` _x_ # h",
     "W" * 20000,
+    # Added after the long one so the indices above stay where other tests expect them; one
+    # string, as every string costs the app's hostile tests seconds: ESC c (a full terminal
+    # reset), a charset switch, cursor save/restore, a screen fill, 8-bit OSC 52 and CSI.
+    "\x1bcreset \x1b(0qqq\x1b(B \x1b7save\x1b8 \x1b#8fill \x9d52;c;ZXZpbA==\x9cc1osc \x9b?1049halt",
+]
+
+# File names as hostile as a file system allows (no "/" and no NUL): every string above made
+# into a name, plus a newline, a carriage return and an escape in the name itself.
+HOSTILE_NAMES = [
+    *(s.replace("/", "\u2215").replace("\x00", "")[:60] + ".txt" for s in HOSTILE),
+    "new\nline.txt",
+    "car\rriage.txt",
+    "evil\x1bc.txt",
 ]
 
 

@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from platformdirs import user_data_dir
@@ -21,11 +21,12 @@ from rich.text import Text
 from .clipboard import ClipboardError, copy
 from .export import badge, export_markdown
 from .feeds import FeedError
+from .files import OutputError, write_user_file
 from .importing import store_feeds
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
 from .library.core import now_iso
 from .sources import Loaded, expand, load_source
-from .text import clean_line, valid_unicode
+from .text import clean_line, json_safe, printable, valid_unicode
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 CREATING = ("import",)  # the commands that make a library where there is none
@@ -34,6 +35,27 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 class CLIError(Exception):
     """A failure reported as one line on stderr with a non-zero exit status."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the user's arguments shown escaped in its messages.
+
+    argparse quotes arguments raw in some errors (``unrecognized arguments: ...``); an
+    argument holding ``ESC c`` would reset the terminal that prints the error.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        super().error(printable(message))
+
+
+def error_line(message: object) -> Text:
+    """``papertui: error: MESSAGE`` as one line, control characters shown escaped."""
+    return Text(f"papertui: error: {printable(str(message))}")
+
+
+def write_json(document: bytes) -> None:
+    """Print a JSON document to stdout with the characters a terminal acts on escaped."""
+    sys.stdout.write(json_safe(document.decode("utf-8")) + "\n")
 
 
 def default_db() -> Path:
@@ -67,7 +89,7 @@ def demo_feeds() -> Path:
 
 # --------------------------------------------------------------------------- parsers
 def _db_parent() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = ArgumentParser(add_help=False)
     parent.add_argument(
         "--db",
         metavar="PATH",
@@ -102,7 +124,7 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     db = _db_parent()
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="papertui",
         description="A keyboard-first reading list for daily paper feeds. "
         "Without a command, opens the app (importing any FILEs first).",
@@ -122,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_command_parser() -> argparse.ArgumentParser:
     db = _db_parent()
-    parser = argparse.ArgumentParser(prog="papertui", parents=[db])
+    parser = ArgumentParser(prog="papertui", parents=[db])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -238,7 +260,7 @@ def import_sources(
 def print_reports(reports: list[ImportReport], errors: list[str], console: Console) -> None:
     for r in reports:
         line = Text()
-        line.append(r.origin, style="bold")
+        line.append(printable(r.origin), style="bold")  # a file name: anything but "/"
         line.append(f"  {r.format}: {r.found} found, ")
         line.append(f"{r.new} new", style="green" if r.new else "")
         line.append(f", {r.merged} merged, {r.unchanged} already known")
@@ -247,7 +269,8 @@ def print_reports(reports: list[ImportReport], errors: list[str], console: Conso
         console.print(line, soft_wrap=True, highlight=False)
         for s in r.skipped:
             console.print(
-                Text(f"  skipped line {s.line}: {s.reason}", style="yellow"), highlight=False
+                Text(f"  skipped line {s.line}: {printable(s.reason)}", style="yellow"),
+                highlight=False,
             )
 
 
@@ -312,7 +335,7 @@ def cmd_import(lib: Library, args: argparse.Namespace, out: Console, err: Consol
         raise CLIError("nothing to import: give a file, a directory, -, a URL or --clipboard")
     reports, errors = import_sources(lib, sources, out, err)
     if args.json:
-        out.print_json(
+        write_json(
             orjson.dumps(
                 {
                     "reports": [
@@ -328,13 +351,14 @@ def cmd_import(lib: Library, args: argparse.Namespace, out: Console, err: Consol
                         for r in reports
                     ],
                     "errors": errors,
-                }
-            ).decode()
+                },
+                option=orjson.OPT_INDENT_2,
+            )
         )
     else:
         print_reports(reports, [], out)
     for e in errors:
-        err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+        err.print(error_line(e), highlight=False, soft_wrap=True)
     return EXIT_ERROR if errors else EXIT_OK
 
 
@@ -346,7 +370,7 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         records = [{**lib.raw(pid), "state": lib.state(pid).to_dict()} for pid in ids]
         for record in records:
             record.pop("keys", None)
-        sys.stdout.write(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n")
+        write_json(orjson.dumps(records, option=orjson.OPT_INDENT_2))
         return EXIT_OK
     # One line per paper in fixed columns, the title last: a Rich table measures every cell
     # of every row first (5 s for 8,000 rows); this prints 100,000 rows in about a second.
@@ -391,16 +415,18 @@ def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Consol
             how = copy(text)
         except ClipboardError as e:
             raise CLIError(str(e)) from None
-        err.print(Text(f"{len(ids)} papers: {how}"))
+        err.print(Text(f"{len(ids)} papers: {printable(how)}"))
+    if args.output == "":
+        raise CLIError("export: --output needs a file name (or - for standard output)")
     if args.output and args.output != "-":
-        from .library.storage import atomic_write
-
-        target = Path(args.output)
         try:
-            atomic_write(target, text.encode("utf-8"))
-        except LibraryError as e:
+            written = write_user_file(Path(args.output), text.encode("utf-8"))
+        except OutputError as e:
             raise CLIError(str(e)) from None
-        err.print(Text(f"{len(ids)} papers exported to {target}"))
+        where = printable(args.output)
+        if Path(args.output).is_symlink():
+            where += f" (a link to {printable(str(written))})"
+        err.print(Text(f"{len(ids)} papers exported to {where}"))
     elif not args.clipboard or args.output == "-":
         sys.stdout.write(text)
     return EXIT_OK
@@ -425,26 +451,29 @@ def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console
 
 def cmd_undo(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
     label = lib.undo()
-    out.print(Text(f"undone: {label}" if label else "nothing to undo"))
+    out.print(Text(f"undone: {clean_line(label)}" if label else "nothing to undo"))
     return EXIT_OK
 
 
 def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
     stats = lib.stats()
     if args.json:
-        sys.stdout.write(orjson.dumps(stats, option=orjson.OPT_INDENT_2).decode() + "\n")
+        write_json(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
         return EXIT_OK
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     for key in ("library", "papers", "unread", "read", "starred", "tagged", "noted", "undo_steps"):
-        table.add_row(key.replace("_", " "), Text(str(stats[key])))
+        value = stats[key]
+        shown = printable(value) if isinstance(value, str) else str(value)  # the library's path
+        table.add_row(key.replace("_", " "), Text(shown))
     table.add_row(
         "sources", Text(", ".join(f"{badge(k)} ({k}): {v}" for k, v in stats["by_format"].items()))
     )
-    table.add_row("tags", Text(", ".join(f"{k} {v}" for k, v in stats["tags"].items()) or "-"))
+    tags = ", ".join(f"{clean_line(k)} {v}" for k, v in stats["tags"].items())
+    table.add_row("tags", Text(tags or "-"))
     dates = list(stats["by_feed_date"].items())[:7]
-    table.add_row("feeds", Text(", ".join(f"{k or 'undated'}: {v}" for k, v in dates)))
+    table.add_row("feeds", Text(", ".join(f"{clean_line(k) or 'undated'}: {v}" for k, v in dates)))
     out.print(table)
     return EXIT_OK
 
@@ -452,23 +481,24 @@ def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console
 def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
     findings = doctor.check(db)
     if not findings:
-        out.print(Text(f"{db}: healthy"))
+        out.print(Text(f"{printable(str(db))}: healthy"))
         return EXIT_OK
     for f in findings:
-        out.print(Text(f"{f.path}: {f.problem}"), soft_wrap=True)
+        out.print(Text(printable(f"{f.path}: {f.problem}")), soft_wrap=True)
         label = "repair: " if f.repairable else "" if f.path == db else "left alone: "
-        out.print(Text(f"  {label}{f.remedy}", style="dim"), soft_wrap=True)
+        out.print(Text(f"  {label}{printable(f.remedy)}", style="dim"), soft_wrap=True)
     if not args.repair:
         if any(f.repairable for f in findings):
             out.print(Text("run `papertui doctor --repair` to fix these"))
         return EXIT_ERROR
     actions = doctor.repair(db)  # LibraryError, changing nothing, if it must refuse
     for action in actions:
-        out.print(Text(action), soft_wrap=True)
+        out.print(Text(printable(action)), soft_wrap=True)
     lib = Library.open(db, create=False)
     left = sum(not f.repairable for f in findings)
     note = f"; {left} left alone (listed above)" if left else ""
-    out.print(Text(f"{db}: repaired; {len(lib)} papers, {lib.counts()['starred']} starred{note}"))
+    starred = lib.counts()["starred"]
+    out.print(Text(f"{printable(str(db))}: repaired; {len(lib)} papers, {starred} starred{note}"))
     return EXIT_OK
 
 
@@ -527,7 +557,7 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         reports, errors = import_sources(lib, args.files, out, err)
         print_reports(reports, [], err)
         for e in errors:
-            err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+            err.print(error_line(e), highlight=False, soft_wrap=True)
         if errors and not reports:
             return EXIT_ERROR
     status = EXIT_ERROR if errors else EXIT_OK
@@ -570,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
             args.files = [str(demo_feeds()), *args.files]
             db = Path(demo_dir) / "library"
-            err.print(Text(f"demo: a throwaway library in {db}"), style="dim")
+            err.print(Text(f"demo: a throwaway library in {printable(str(db))}"), style="dim")
         else:
             db = _db_path(args)
         if is_command and args.command == "doctor":
@@ -580,7 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return HANDLERS[args.command](lib, args, out, err)
         return open_app(lib, args, out, err)
     except (CLIError, LibraryError, QueryError, FeedError) as e:
-        err.print(Text(f"papertui: error: {e}"), highlight=False, soft_wrap=True)
+        err.print(error_line(e), highlight=False, soft_wrap=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -1,8 +1,9 @@
 """Markdown export of a reading list (the CLI's `export` and the app's `x` share it).
 
-Feed text is untrusted: every piece of it is escaped so a CommonMark renderer shows it as the
+Feed text, tags, notes and the document title are untrusted: every piece of it is cleaned of
+terminal escapes and control characters and escaped so a CommonMark renderer shows it as the
 characters it is (`*bold* | <script>` stays literal); link targets are limited to http(s) and
-percent-encoded. The user's own notes are kept as Markdown, quoted under the paper.
+percent-encoded. A note is quoted under its paper line by line, each line shown literally.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 
 from .feeds import get_format
 from .models import Paper, PaperState
+from .text import clean, clean_line
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark. These can open or
 # close an inline construct anywhere in running text (plus `|` for tables, `$` for math);
@@ -24,9 +26,30 @@ _URL_SAFE = ":/?#@!$&'*+,;=%~-._"
 
 
 def md_escape(text: str) -> str:
-    """Escape feed text for use inside a Markdown paragraph, heading or list item."""
-    escaped = _MD_INLINE.sub(r"\\\1", " ".join(text.split()))
+    """Untrusted text as one line of literal Markdown (a paragraph, heading or list item).
+
+    Terminal escapes and control characters are removed (`tui.text.clean`), whitespace runs
+    and newlines become one space, and every character that could start Markdown is escaped.
+    """
+    escaped = _MD_INLINE.sub(r"\\\1", clean_line(text))
     return _MD_LINE_START.sub(r"\1\\\2", escaped)
+
+
+def md_quote(text: str) -> list[str]:
+    """A note as the lines of a Markdown block quote that renders it literally, line by line.
+
+    Each line is `md_escape`d and ends in a hard line break, so the lines stay lines; a blank
+    line separates paragraphs. Returns ``[]`` for a note with nothing in it.
+    """
+    lines = [line.strip() for line in clean(text).strip().split("\n")]
+    out: list[str] = []
+    for n, line in enumerate(lines):
+        if not line:
+            out.append(">")
+            continue
+        more = n + 1 < len(lines) and lines[n + 1]
+        out.append(f"> {md_escape(line)}" + ("\\" if more else ""))
+    return out if any(lines) else []
 
 
 def md_url(url: str) -> str | None:
@@ -106,9 +129,9 @@ def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
     summary = summary_of(paper)
     if summary:
         lines += ["", md_escape(summary)]
-    if state.note.strip():
-        lines.append("")
-        lines += [f"> {line}" if line.strip() else ">" for line in state.note.strip().split("\n")]
+    note = md_quote(state.note)
+    if note:
+        lines += ["", *note]
     return "\n".join(lines) + "\n"
 
 

@@ -18,11 +18,11 @@ _CONTROL += "".join(chr(c) for c in range(0x80, 0xA0))
 # Bidirectional embeddings/overrides/isolates and marks that can reorder displayed text.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _ESCAPE_SEQ = re.compile(
-    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL / ST
-    r"|\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS/SOS/PM/APC
-    r"|\x1b[@-Z\\-_]"  # two-character sequences
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x9c|\x1b\\)?"  # OSC ... BEL / ST
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit)
+    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x9c|\x1b\\)?"  # DCS/SOS/PM/APC
+    # ESC, any intermediates, a final: ESC c (reset), ESC 7, ESC ( 0, ESC # 8, ESC % G ...
+    r"|\x1b[ -/]*[0-~]"
 )
 _DELETE = str.maketrans({c: None for c in _CONTROL + _BIDI})
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -38,13 +38,23 @@ def valid_unicode(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+_C1_INTRODUCER = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
+# Every character `printable()` shows as an escape: controls (newline and tab too), DEL, C1,
+# the bidi controls, and the line/paragraph separators that break a line like a newline.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "\u2028\u2029]")
+# The same but JSON's whitespace (tab, newline, carriage return), which a JSON encoder already
+# escapes inside strings and uses raw only between tokens.
+_JSON_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _BIDI + "\u2028\u2029]")
+_SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
 def clean(text: str) -> str:
     """Remove terminal escape sequences, control characters and bidi overrides; valid Unicode
     (see `valid_unicode`)."""
     if not text:
         return ""
     text = valid_unicode(text)
-    if "\x1b" in text or "\x9b" in text:
+    if "\x1b" in text or (not text.isascii() and _C1_INTRODUCER.search(text)):
         text = _ESCAPE_SEQ.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.translate(_DELETE)
@@ -53,6 +63,33 @@ def clean(text: str) -> str:
 def clean_line(text: str) -> str:
     """`clean()` and collapse all whitespace (newlines included) to single spaces."""
     return " ".join(clean(text).split())
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line with every control character shown as a visible escape.
+
+    For names the user must recognise (file names, paths, the arguments of an error): nothing
+    is removed, so ``$'evil\\x1bc.txt'`` is shown as ``evil\\x1bc.txt`` and a newline as
+    ``\\n``. Content (titles, tags, notes) goes through `clean()` instead. Escaped are C0
+    controls (tab and newline included), DEL, C1 controls, bidi controls, U+2028 and U+2029.
+    """
+    return _UNSAFE.sub(_escape, text) if text else ""
+
+
+def json_safe(document: str) -> str:
+    """A JSON document with the characters JSON may leave raw but a terminal acts on escaped.
+
+    JSON requires only U+0000–U+001F to be escaped inside strings; DEL, the C1 controls
+    (U+009B is a CSI), bidi controls and U+2028/U+2029 are written as ``\\uXXXX`` here. Those
+    characters can only occur inside strings, so the document decodes to the same data.
+    """
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
 def papers(count: int) -> str:

@@ -23,7 +23,7 @@ from ..keys import SORT_NAMES, VIEWS
 from ..library import Library, LibraryError, QueryError
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..sources import unexpected
-from ..text import clean
+from ..text import clean, printable
 from ..widgets.notes import Notes
 from ..widgets.paper_detail import PaperDetail
 from ..widgets.paper_list import PaperList
@@ -106,7 +106,8 @@ class PaperAppBase(App[None]):
         self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
     def _error(self, message: str) -> None:
-        self.toast(message, severity="error", timeout=8)
+        """An error toast; its file names and arguments shown with their controls escaped."""
+        self.toast(printable(message), severity="error", timeout=8)
 
     # ------------------------------------------------------------------ workers
     @on(Worker.StateChanged)

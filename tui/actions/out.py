@@ -14,12 +14,13 @@ from textual.worker import get_current_worker
 from ..dialogs.import_dialog import ImportDialog
 from ..export import export_markdown, links_of, md_url, paper_line
 from ..feeds import FeedError
+from ..files import OutputError, write_user_file
 from ..importing import Feed, format_errors, read_clipboard, read_paths, store_feeds
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
-from ..library.storage import atomic_write
 from ..messages import ImportFinished, ImportProgress
 from ..sources import unexpected
+from ..text import printable
 from .base import PaperAppBase
 
 
@@ -108,12 +109,18 @@ class OutActions(PaperAppBase):
         target = self.export_path()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, text.encode("utf-8"))
-        except (OSError, LibraryError) as err:
+            written = write_user_file(target, text.encode("utf-8"))
+        except OSError as err:
+            self._error(f"export failed: {target.parent}: {err.strerror or err}")
+            return
+        except OutputError as err:
             self._error(f"export failed: {err}")
             return
         what = "starred paper" if len(ids) == 1 else "starred papers"
-        self.toast(f"Exported {len(ids):,} {what} to {target}", timeout=8)
+        where = printable(str(target))
+        if target.is_symlink():
+            where += f" (a link to {printable(str(written))})"
+        self.toast(f"Exported {len(ids):,} {what} to {where}", timeout=8)
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:
@@ -135,7 +142,9 @@ class OutActions(PaperAppBase):
         bar = self.query_one("#import-progress", ProgressBar)
         bar.update(total=None, progress=0)
         bar.remove_class("-hidden")
-        self.toast("Importing the clipboard…" if kind == "clipboard" else f"Importing {value}…")
+        self.toast(
+            "Importing the clipboard…" if kind == "clipboard" else f"Importing {printable(value)}…"
+        )
         self.import_worker(kind, value)
 
     @work(thread=True, group="import", exit_on_error=False)
