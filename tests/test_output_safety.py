@@ -102,7 +102,7 @@ def cli(
 def hostile_library(root: Path) -> tuple[Library, list[str]]:
     """The arXivDaily sample, every paper starred; the first paper tagged with every hostile
     string and noted with them all, one per line; the second with the Markdown-like note."""
-    lib = Library.open(root)
+    lib = Library.open(root, parents=True)
     import_files(lib, [ARXIVDAILY])
     pids = lib.query("", sort="title")
     lib.set_state(pids, "star", starred=True)

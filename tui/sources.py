@@ -22,7 +22,7 @@ from typing import Any
 from .clipboard import ClipboardError, paste
 from .feeds import MAX_FEED_BYTES, FeedError, ParseResult, decode, parse_text, text_digest
 from .models import Source
-from .text import clean_line, valid_unicode
+from .text import clean_line, printable, valid_unicode
 
 URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
@@ -299,12 +299,15 @@ def load_source(src: str, today: date | None = None, imported_at: str = "") -> L
             raise FeedError(f"{origin}: empty, not a feed")
         return load_text(decode(data, origin), origin, today, imported_at)
     except FeedError as err:
-        message = clean_line(str(err))  # one line of valid text, whatever the name or URL held
+        # One line of valid text whatever the name or URL held, its controls shown as
+        # escapes so the user recognises the file (`evil\x1bc.txt`).
+        message = printable(valid_unicode(str(err)))
         if message == str(err):
             raise
         raise FeedError(message) from None
     except Exception as err:
-        raise FeedError(f"{clean_line(src)}: not imported: {unexpected(err)}") from err
+        name = printable(valid_unicode(src))
+        raise FeedError(f"{name}: not imported: {unexpected(err)}") from err
 
 
 def load_text(text: str, origin: str, today: date | None = None, imported_at: str = "") -> Loaded:
