@@ -70,6 +70,7 @@ def norm_key(text: str) -> str | None:
 
 
 _ARXIV_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
+_ARXIV_VERSION = re.compile(r"(?:(?<![\d.])\d{4}\.\d{4,5}|\b[a-z\-]+(?:\.[A-Z]{2})?/\d{7})v(\d+)\b")
 _OLD_ARXIV_ID = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
 
 
@@ -82,3 +83,10 @@ def arxiv_id(text: str | None) -> str | None:
         return m.group(1)
     m = _OLD_ARXIV_ID.search(text)
     return m.group(1) if m else None
+
+
+def arxiv_version(text: str | None) -> int | None:
+    """The version N of the first ``<arXiv id>vN`` in ``text`` (``2312.01234v2`` → 2), or None
+    when the text names no version."""
+    m = _ARXIV_VERSION.search(text or "")
+    return int(m.group(1)) if m else None

@@ -43,7 +43,14 @@ from typing import Any
 from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
-from .identity import compatible, merge_into, new_id, paper_keys
+from .identity import (
+    compatible,
+    merge_into,
+    new_id,
+    note_version,
+    paper_keys,
+    same_paper,
+)
 from .query import QueryError
 from .search import Postings, TextIndex
 from .searching import SORT_KEYS, Pack, QueryMixin, write_segment_index
@@ -187,7 +194,10 @@ class Library(QueryMixin):
         self.feed_dates: dict[str, str] = {}
         self.bodies: dict[str, dict[str, Any]] = {}  # bodies read so far
         self.states: dict[str, dict[str, Any]] = {}
+        # Identity keys (identity.paper_keys) → the first paper filed under each; the few keys
+        # several papers share (two papers with one title) list the others in `_more_keys`.
         self.keys: dict[str, str] = {}
+        self._more_keys: dict[str, list[str]] = {}
         self.history: list[_Change] = []
         self._seq_of: dict[str, int] = {}  # the segment holding each paper's current version
         self._superseded: dict[int, set[str]] = {}  # by segment: its papers with later versions
@@ -261,6 +271,7 @@ class Library(QueryMixin):
         self.feed_dates.clear()
         self.bodies.clear()
         self.keys.clear()
+        self._more_keys.clear()
         self._seq_of.clear()
         self._superseded.clear()
         self._feeds.clear()
@@ -316,6 +327,7 @@ class Library(QueryMixin):
                 self.feed_dates.clear()
                 self.bodies.clear()
                 self.keys.clear()
+                self._more_keys.clear()
                 self._seq_of.clear()
                 self._superseded.clear()
                 self._forget_derived(full=True)
@@ -506,18 +518,39 @@ class Library(QueryMixin):
         if old is not None and old != seq:
             self._superseded.setdefault(old, set()).add(pid)
         self._seq_of[pid] = seq
+        keys, more = self.keys, self._more_keys
         for key in doc.get("keys", ()):
-            self.keys.setdefault(key, pid)
+            first = keys.setdefault(key, pid)
+            if first != pid:
+                others = more.setdefault(key, [])
+                if pid not in others:
+                    others.append(pid)
         if self._derived or self._authors is not None:
             self._forget_derived()
         if self._text is not None:
             self._unindexed.add(pid)
 
     def _match(self, incoming: dict[str, Any], keys: list[str]) -> str | None:
+        """The stored paper ``incoming`` is (identity.py's rules), or None: only the papers
+        filed under one of its keys (``paper_keys(incoming, legacy=True)``) are looked at,
+        never the whole library."""
+        tried: set[str] = set()
         for key in keys:
-            pid = self.keys.get(key)
-            if pid is not None and compatible(self.papers[pid], incoming):
-                return pid
+            first = self.keys.get(key)
+            if first is None:
+                continue
+            # A shared arXiv id or whole abstract decides unless the ids differ; a title or an
+            # old abstract-opening key only proposes: the whole records decide.
+            decisive = key.startswith(("arxiv:", "text:"))
+            for pid in (first, *self._more_keys.get(key, ())):
+                if pid in tried:
+                    continue
+                tried.add(pid)
+                if decisive:
+                    if compatible(self.papers[pid], incoming):
+                        return pid
+                elif same_paper(self.record(pid), incoming):
+                    return pid
         return None
 
     def import_feeds(self, feeds: Iterable[tuple[ParseResult, Source]]) -> list[ImportReport]:
@@ -551,10 +584,12 @@ class Library(QueryMixin):
                 incoming = paper.to_dict()
                 incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
                 incoming["sources"] = [dict(src)]
-                keys = paper_keys(incoming)
-                pid = self._match(incoming, keys)
+                note_version(incoming)
+                lookup = paper_keys(incoming, legacy=True)
+                keys = [k for k in lookup if not k.startswith("abs:")]  # stored: no legacy key
+                pid = self._match(incoming, lookup)
                 if pid is None:
-                    pid = new_id(incoming, keys, self.papers)
+                    pid = new_id(incoming, lookup, self.papers)
                     incoming.update(id=pid, keys=keys, added_at=stamp)
                     touched[pid] = incoming
                     self._put_paper(dict(incoming), seq)
@@ -564,7 +599,9 @@ class Library(QueryMixin):
                 record = touched.get(pid) or self.record(pid)
                 record["sources"] = list(record.get("sources", []))
                 if merge_into(record, incoming):
-                    record["keys"] = list(dict.fromkeys(record.get("keys", []) + keys))
+                    # Filed under its old keys, the incoming copy's and its merged text's.
+                    merged_keys = record.get("keys", []) + keys + paper_keys(record)
+                    record["keys"] = list(dict.fromkeys(merged_keys))
                     touched[pid] = record
                     self._put_paper(dict(record), seq)
                     report.merged += 1

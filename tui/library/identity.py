@@ -1,7 +1,48 @@
 """When two records are the same paper, and how their fields are merged.
 
-Rules (FORMATS.md): the arXiv id (version ignored) decides; otherwise the normalised English
-abstract; otherwise the normalised full English title. A short name before a colon never is.
+Identity (`same_paper`; FORMATS.md, "Identity"). Texts are compared normalised (case,
+whitespace, punctuation and LaTeX folded: `tui.text.normalise`).
+
+1. Records whose arXiv ids agree (version ignored) are the same paper; records whose ids
+   differ never are, whatever else they share.
+2. Otherwise (an id on one side at most), records are the same paper when their *whole*
+   English abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut).
+3. A prefix counts only when one abstract is visibly cut -- shorter and a prefix of the other,
+   or ending in an ellipsis (``...``, ``…``) with what precedes it a prefix of the other --
+   *and* the full English titles agree.
+4. A title match counts only when nothing contradicts it: with both abstracts present and
+   different (rule 3 aside) they are two papers. A title shorter than ``MIN_TITLE`` characters
+   never decides, nor does a short name before a colon (only whole titles are compared).
+
+Lookups stay indexed: `paper_keys` gives the keys a paper is filed under (``arxiv:ID``,
+``text:`` a digest of the whole abstract, ``title:`` a digest of the title); the library
+checks only the papers filed under an incoming paper's keys, with rules 1-4. Libraries
+written before these rules hold ``abs:`` keys (a digest of the first 300 characters of the
+abstract): ``paper_keys(paper, legacy=True)`` adds that key for an incoming paper so those are
+still found, and the rules above decide, so old libraries open and match without a rewrite.
+
+Merging (`merge_into`), field by field; the result does not depend on the import order except
+where two values are equally good (then the one held first stays):
+
+- ``authors``: the longer list (a full list beats a listing's or a digest's "et al." list);
+  for two lists of the same length, a newer arXiv version's.
+- ``author_count`` (the total a feed states, e.g. 3 shown + 2,912 "not shown" = 2,915): the
+  largest stated. It is never derived from a list's length.
+- ``title``, ``abstract``, ``comments``, ``announce_type``: a newer arXiv version's value
+  replaces the held one (so a withdrawal is stored), except a visibly cut copy of the held
+  text. A version is newer by its number (``v3`` over ``v2``) or, when a feed gives none, by
+  its announcement: a ``replace`` (at least v2; a later ``replace`` over an earlier one) over
+  a ``new``/``cross`` (v1) or a feed that says nothing (Hugging Face, digests).
+- every text field (titles, abstracts, comments, summaries, institutions, in either
+  language): otherwise the more complete text -- the longer one when the held one is a
+  visibly cut copy of it (a truncated download) -- else the first.
+- ``versions``: every (announce type, version number, feed date) seen, oldest first: the
+  paper's announcement history. ``arxiv_version``: the highest seen.
+- ``upvotes``, ``num_comments``, ``relevance``: the largest.
+- ``categories``, ``keywords``: the union, in first-seen order.
+- ``feed_date``: the earliest (when the library first saw the paper).
+- any other field (ids, URLs, dates of the paper, Chinese summaries...): the first non-empty.
+- ``sources``: each feed once.
 """
 
 from __future__ import annotations
@@ -11,39 +52,70 @@ from typing import Any
 
 from ..text import normalise
 
-# Abstract keys use a prefix of the normalised text so a copy cut off at the end still matches.
-ABSTRACT_PREFIX = 300
-MIN_ABSTRACT = 80
+MIN_ABSTRACT = 80  # normalised characters: shorter abstracts ("TBA") never decide alone
 MIN_TITLE = 12
+LEGACY_PREFIX = 300  # what the pre-rules ``abs:`` keys hashed
+ELLIPSES = ("...", "…", "…]", "...]", "…)", "...)")
 
-_MAX_FIELDS = ("upvotes", "num_comments", "author_count", "relevance")
+_MAX_FIELDS = ("upvotes", "num_comments", "author_count", "relevance", "arxiv_version")
 _UNION_FIELDS = ("categories", "keywords")
+# Text a newer arXiv version replaces.
+_VERSIONED = ("title", "abstract", "comments", "announce_type")
+# Text where a complete copy beats a cut one.
+_TEXT_FIELDS = frozenset(
+    (
+        "title title_zh abstract abstract_zh contribution_zh method_zh findings_zh ai_summary "
+        "topic_hit institutions comments organization"
+    ).split()
+)
+_ID_BASES = ("arxiv:", "abs:", "title:", "text:")
+_NOT_MERGED = frozenset(("id", "keys", "sources", "added_at", "line", "versions"))
 
 
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-def paper_keys(paper: dict[str, Any]) -> list[str]:
-    """Identity keys of a paper record, strongest first."""
+def is_cut(text: str) -> bool:
+    """True when ``text`` visibly stops short: it ends in an ellipsis (``...`` or ``…``)."""
+    return text.rstrip().endswith(ELLIPSES)
+
+
+def paper_keys(paper: dict[str, Any], *, legacy: bool = False) -> list[str]:
+    """The keys a paper record is filed under, strongest first.
+
+    ``arxiv:<id>``; ``text:<digest>`` of the whole normalised abstract (only when it is at
+    least ``MIN_ABSTRACT`` characters and not visibly cut); ``title:<digest>`` of the
+    normalised title (at least ``MIN_TITLE`` characters). With ``legacy``, last, the ``abs:``
+    key papertui filed papers under before these rules (a digest of the abstract's first 300
+    normalised characters): used only to find such papers, never stored."""
     keys = []
     if paper.get("arxiv_id"):
         keys.append("arxiv:" + paper["arxiv_id"])
-    # Only a prefix is compared; 1,000 characters always normalise to more than that.
-    abstract = normalise((paper.get("abstract") or "")[:1000])
-    if len(abstract) >= MIN_ABSTRACT:
-        keys.append("abs:" + _digest(abstract[:ABSTRACT_PREFIX]))
+    raw = paper.get("abstract") or ""
+    abstract = normalise(raw)
+    long_enough = len(abstract) >= MIN_ABSTRACT
+    if long_enough and not is_cut(raw):
+        keys.append("text:" + _digest(abstract))
     title = normalise(paper.get("title") or "")
     if len(title) >= MIN_TITLE:
         keys.append("title:" + _digest(title))
+    if legacy and long_enough:
+        # Older papertui normalised the first 1,000 characters: the same 300 characters
+        # unless over 700 of those 1,000 were punctuation or spaces.
+        keys.append("abs:" + _digest(abstract[:LEGACY_PREFIX]))
     return keys
 
 
 def new_id(paper: dict[str, Any], keys: list[str], taken: dict[str, Any]) -> str:
-    """A short stable id: the arXiv id when there is one, else a hash of the strongest key."""
+    """A short stable id: the arXiv id when there is one, else ``p`` + a hash of its strongest
+    key in the order papertui has always used (arXiv id, abstract opening, title; pass the
+    keys from ``paper_keys(paper, legacy=True)``), so ids do not depend on the version."""
     if paper.get("arxiv_id") and paper["arxiv_id"] not in taken:
         return paper["arxiv_id"]
-    basis = keys[0] if keys else repr(sorted(paper.items()))
+    basis = next((k for p in _ID_BASES for k in keys if k.startswith(p)), None)
+    if basis is None:
+        basis = repr(sorted(paper.items()))
     digest = hashlib.sha1(basis.encode("utf-8")).hexdigest()
     for length in range(8, 41):
         candidate = "p" + digest[:length]
@@ -53,32 +125,120 @@ def new_id(paper: dict[str, Any], keys: list[str], taken: dict[str, Any]) -> str
 
 
 def compatible(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
-    """Records matched by abstract or title are still different papers if their ids differ."""
+    """False when both records carry arXiv ids and they differ (rule 1): never one paper."""
     a, b = existing.get("arxiv_id"), incoming.get("arxiv_id")
     return not (a and b and a != b)
 
 
+def _cut_copy(short: str, long: str) -> bool:
+    """True when ``short`` is a visibly cut copy of ``long`` (raw texts): normalised, it is a
+    prefix of ``long``, and it is shorter or ends in an ellipsis where ``long`` does not."""
+    ns, nl = normalise(short), normalise(long)
+    if not ns or not nl.startswith(ns):
+        return False
+    return len(ns) < len(nl) or (is_cut(short) and not is_cut(long))
+
+
+def same_paper(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Whether two whole records (heads and bodies) are one paper, by rules 1-4 above."""
+    a, b = existing.get("arxiv_id"), incoming.get("arxiv_id")
+    if a and b:
+        return bool(a == b)
+    title_a = normalise(existing.get("title") or "")
+    titles_agree = len(title_a) >= MIN_TITLE and title_a == normalise(incoming.get("title") or "")
+    raw_a, raw_b = existing.get("abstract") or "", incoming.get("abstract") or ""
+    abs_a, abs_b = normalise(raw_a), normalise(raw_b)
+    if abs_a and abs_b:
+        if abs_a == abs_b and len(abs_a) >= MIN_ABSTRACT and not (is_cut(raw_a) or is_cut(raw_b)):
+            return True  # rule 2
+        # Rule 3; rule 4 (different abstracts contradict the title) otherwise.
+        return titles_agree and (
+            _cut_copy(raw_a, raw_b) or _cut_copy(raw_b, raw_a) or abs_a == abs_b
+        )
+    return titles_agree  # rule 4: nothing to contradict the title
+
+
+# ----------------------------------------------------------------------------- versions
+def _version_rank(entry: dict[str, Any]) -> tuple[int, str]:
+    """How new the text of an announcement is: (version, date). An explicit ``vN`` gives N; a
+    replacement without one is at least v2 and ordered by date; ``new``/``cross`` and any
+    other announcement are v1; no announcement at all (Hugging Face, digests) is 0, unknown."""
+    version = entry.get("version")
+    announce = (entry.get("announce") or "").lower()
+    date = entry.get("date") or ""
+    if version:
+        return int(version), date if int(version) >= 2 else ""
+    if announce.startswith(("replace", "updated")) or "替换" in announce or "更新" in announce:
+        return 2, date
+    return (1, "") if announce else (0, "")
+
+
+def version_entry(paper: dict[str, Any]) -> dict[str, Any] | None:
+    """The announcement a record carries, as a ``versions`` entry ({"announce", "version",
+    "date"}, empty ones left out), or None when its feed says nothing about it."""
+    entry = {
+        "announce": paper.get("announce_type") or "",
+        "version": paper.get("arxiv_version"),
+        "date": paper.get("feed_date") or paper.get("paper_date"),
+    }
+    if not (entry["announce"] or entry["version"]):
+        return None
+    return {k: v for k, v in entry.items() if v}
+
+
+def note_version(paper: dict[str, Any]) -> None:
+    """Start an incoming record's ``versions`` history with its own announcement."""
+    entry = version_entry(paper)
+    paper["versions"] = [entry] if entry else []
+
+
+def _rank(record: dict[str, Any]) -> tuple[int, str]:
+    entries = record.get("versions") or []
+    if not entries:  # a record stored before histories were kept
+        entry = version_entry(record)
+        entries = [entry] if entry else []
+    return max((_version_rank(e) for e in entries), default=(0, ""))
+
+
 def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
-    """Fold ``incoming``'s fields and sources into ``existing``; True if anything changed."""
+    """Fold ``incoming``'s fields and sources into ``existing`` (both whole records, changed in
+    place: ``existing`` only) by the per-field rules above; True if anything changed."""
     changed = False
+    rank = _rank(incoming)
+    newer = rank[0] >= 2 and rank > _rank(existing)
+    held = existing.get("versions") or []
+    if not held:  # stored before histories were kept: its own announcement starts one
+        entry = version_entry(existing)
+        held = [entry] if entry else []
+    seen = [e for e in incoming.get("versions") or () if e not in held]
+    if seen:
+        existing["versions"] = held + seen
+        changed = True
     for name, value in incoming.items():
-        if name in ("id", "keys", "sources", "added_at", "line") or value in (None, "", []):
+        if name in _NOT_MERGED or value in (None, "", []):
             continue
         current = existing.get(name)
-        if name in _MAX_FIELDS:
-            if current is None or value > current:
-                existing[name] = value
-                changed = True
+        empty = current in (None, "", [])
+        if name == "authors":
+            take = len(value) > len(current or ()) or (
+                newer and len(value) == len(current or ()) and value != current
+            )
+        elif name in _MAX_FIELDS:
+            take = current is None or value > current
         elif name in _UNION_FIELDS:
             merged = list(current or []) + [v for v in value if v not in (current or [])]
-            if merged != (current or []):
-                existing[name] = merged
-                changed = True
+            take, value = merged != (current or []), merged
         elif name == "feed_date":
-            if not current or value < current:
-                existing[name] = value
-                changed = True
-        elif current in (None, "", []):
+            take = not current or value < current
+        elif empty:
+            take = True
+        elif name in _VERSIONED and newer:
+            take = value != current and not (name in _TEXT_FIELDS and _cut_copy(value, current))
+        elif name in _TEXT_FIELDS:
+            take = value != current and _cut_copy(current, value)
+        else:
+            take = False
+        if take:
             existing[name] = value
             changed = True
     have = {(s["format"], s["digest"]) for s in existing.get("sources", [])}
