@@ -35,7 +35,10 @@ where two values are equally good (then the one held first stays):
   a ``new``/``cross`` (v1) or a feed that says nothing (Hugging Face, digests).
 - every text field (titles, abstracts, comments, summaries, institutions, in either
   language): otherwise the more complete text -- the longer one when the held one is a
-  visibly cut copy of it (a truncated download) -- else the first.
+  visibly cut copy of it (a truncated download) -- else the first. A title counts as cut
+  only when it ends in an ellipsis ("Feature Caching" is not a cut "Feature Caching II"),
+  and so does any text when the copy is of a known older version (a lower vN; a ``new``
+  after a ``replace``): it does not undo the newer version's text.
 - ``versions``: every (announce type, version number, feed date) seen, oldest first: the
   paper's announcement history. ``arxiv_version``: the highest seen.
 - ``upvotes``, ``num_comments``, ``relevance``: the largest.
@@ -69,6 +72,7 @@ _TEXT_FIELDS = frozenset(
     ).split()
 )
 _ID_BASES = ("arxiv:", "abs:", "title:", "text:")
+_TITLES = ("title", "title_zh")  # "X" is a title of its own, not a cut "X II"
 _NOT_MERGED = frozenset(("id", "keys", "sources", "added_at", "line", "versions"))
 
 
@@ -204,8 +208,11 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     """Fold ``incoming``'s fields and sources into ``existing`` (both whole records, changed in
     place: ``existing`` only) by the per-field rules above; True if anything changed."""
     changed = False
-    rank = _rank(incoming)
-    newer = rank[0] >= 2 and rank > _rank(existing)
+    rank, held_rank = _rank(incoming), _rank(existing)
+    newer = rank[0] >= 2 and rank > held_rank
+    # A known older version (v1 after a v2) completes only a text cut with an ellipsis; a
+    # copy that states no version (rank 0) may complete any visibly cut text.
+    older = (0, "") < rank < held_rank
     held = existing.get("versions") or []
     if not held:  # stored before histories were kept: its own announcement starts one
         entry = version_entry(existing)
@@ -235,7 +242,8 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         elif name in _VERSIONED and newer:
             take = value != current and not (name in _TEXT_FIELDS and _cut_copy(value, current))
         elif name in _TEXT_FIELDS:
-            take = value != current and _cut_copy(current, value)
+            plainly_cut = is_cut(current) or not (older or name in _TITLES)
+            take = value != current and plainly_cut and _cut_copy(current, value)
         else:
             take = False
         if take:
