@@ -239,6 +239,39 @@ def test_generated_feed_of_20000_distinct_papers_imports_20000(
     assert calls == 0
 
 
+def test_keys_thousands_of_papers_share_are_not_scanned_for_each_paper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A placeholder title on 2,000 id-less papers, one withdrawal notice as the abstract of
+    2,000 papers with ids: each is its own paper, and each incoming paper is compared with a
+    bounded number of stored ones (a scan of every sharer would be 2,000,000 comparisons)."""
+    calls = {"same_paper": 0, "compatible": 0}
+    for name in calls:
+        original = getattr(core, name)
+
+        def counting(
+            a: dict[str, Any], b: dict[str, Any], _f: Any = original, _n: str = name
+        ) -> bool:
+            calls[_n] += 1
+            return bool(_f(a, b))
+
+        monkeypatch.setattr(core, name, counting)
+    placeholder = sentence_papers(2_000)
+    for paper in placeholder:
+        paper.title = "Editorial Note on Things"
+    notice = (
+        "This paper has been withdrawn by arXiv administrators: it was submitted without the"
+        " consent of its authors."
+    )
+    withdrawn = [
+        Paper(arxiv_id=f"2606.{10000 + i}", title=f"Paper {i}: On Things", abstract=notice)
+        for i in range(2_000)
+    ]
+    lib = Library.open(tmp_path / "lib")
+    assert import_papers(lib, placeholder[:1_000], placeholder[1_000:], withdrawn) == 4_000
+    assert calls["same_paper"] + calls["compatible"] < 200
+
+
 _WORDS = ["Survey", "Benchmark", "Revisited", "at Scale", "for Video", "in Practice", "II"]
 
 

@@ -44,6 +44,7 @@ from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from .identity import (
+    Crowd,
     compatible,
     merge_into,
     new_id,
@@ -67,6 +68,7 @@ from .storage import (
 )
 
 MARKER = "papertui.json"
+CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
 CHECKPOINT_EVERY = 256  # change files before the state checkpoint is rewritten
 HISTORY_LIMIT = 100  # undoable changes kept
 STATE_FIELDS = ("read", "starred", "tags", "note")
@@ -197,7 +199,9 @@ class Library(QueryMixin):
         # Identity keys (identity.paper_keys) → the first paper filed under each; the few keys
         # several papers share (two papers with one title) list the others in `_more_keys`.
         self.keys: dict[str, str] = {}
-        self._more_keys: dict[str, list[str]] = {}
+        self._more_keys: dict[str, dict[str, None]] = {}  # (ordered sets)
+        self._more_without_id: dict[str, dict[str, None]] = {}  # those of them with no arXiv id
+        self._crowds: dict[str, Crowd] = {}  # by title key, built when first needed
         self.history: list[_Change] = []
         self._seq_of: dict[str, int] = {}  # the segment holding each paper's current version
         self._superseded: dict[int, set[str]] = {}  # by segment: its papers with later versions
@@ -272,6 +276,8 @@ class Library(QueryMixin):
         self.bodies.clear()
         self.keys.clear()
         self._more_keys.clear()
+        self._more_without_id.clear()
+        self._crowds.clear()
         self._seq_of.clear()
         self._superseded.clear()
         self._feeds.clear()
@@ -317,6 +323,7 @@ class Library(QueryMixin):
         new = sorted(set(files) - self._segments)
         if not new:
             return False
+        self._crowds.clear()  # rebuilt from the new records when next needed
         for seq in new:
             data = load(files[seq])
             info = table_docs(data, "segment")
@@ -328,6 +335,8 @@ class Library(QueryMixin):
                 self.bodies.clear()
                 self.keys.clear()
                 self._more_keys.clear()
+                self._more_without_id.clear()
+                self._crowds.clear()
                 self._seq_of.clear()
                 self._superseded.clear()
                 self._forget_derived(full=True)
@@ -522,9 +531,9 @@ class Library(QueryMixin):
         for key in doc.get("keys", ()):
             first = keys.setdefault(key, pid)
             if first != pid:
-                others = more.setdefault(key, [])
-                if pid not in others:
-                    others.append(pid)
+                more.setdefault(key, {})[pid] = None
+                if not doc.get("arxiv_id"):
+                    self._more_without_id.setdefault(key, {})[pid] = None
         if self._derived or self._authors is not None:
             self._forget_derived()
         if self._text is not None:
@@ -536,13 +545,10 @@ class Library(QueryMixin):
         never the whole library."""
         tried: set[str] = set()
         for key in keys:
-            first = self.keys.get(key)
-            if first is None:
-                continue
             # A shared arXiv id or whole abstract decides unless the ids differ; a title or an
             # old abstract-opening key only proposes: the whole records decide.
             decisive = key.startswith(("arxiv:", "text:"))
-            for pid in (first, *self._more_keys.get(key, ())):
+            for pid in self._filed_under(key, incoming):
                 if pid in tried:
                     continue
                 tried.add(pid)
@@ -552,6 +558,39 @@ class Library(QueryMixin):
                 elif same_paper(self.record(pid), incoming):
                     return pid
         return None
+
+    def _filed_under(self, key: str, incoming: dict[str, Any]) -> Iterable[str]:
+        """The papers filed under ``key`` that could be ``incoming``. When it has an arXiv
+        id, under another key only those without one: a paper with its id was looked up under
+        ``arxiv:`` first, and other ids never match. For a title many papers share, only those
+        whose abstracts fit (identity.Crowd). So a key that thousands of papers share (a
+        withdrawal notice as the abstract, a placeholder title) costs no scan of them all."""
+        first = self.keys.get(key)
+        if first is None:
+            return ()
+        if incoming.get("arxiv_id") and not key.startswith("arxiv:"):
+            head = () if self.papers[first].get("arxiv_id") else (first,)
+            more = self._more_without_id.get(key)
+        else:
+            head, more = (first,), self._more_keys.get(key)
+        if not more:
+            return head
+        if len(more) < CROWD or not key.startswith("title:"):
+            return (*head, *more)
+        crowd = self._crowds.get(key)
+        if crowd is None:
+            crowd = self._crowds[key] = Crowd()
+            for pid in (first, *more):
+                crowd.add(pid, self.record(pid))
+        return crowd.candidates(incoming)
+
+    def _file_in_crowds(self, pid: str, record: dict[str, Any]) -> None:
+        """Keep the crowds built so far up to date with a new or merged record."""
+        if self._crowds:
+            for key in record.get("keys", ()):
+                crowd = self._crowds.get(key)
+                if crowd is not None:
+                    crowd.add(pid, record)
 
     def import_feeds(self, feeds: Iterable[tuple[ParseResult, Source]]) -> list[ImportReport]:
         """Merge parsed feeds into the library in one atomic write; a report per feed."""
@@ -593,6 +632,7 @@ class Library(QueryMixin):
                     incoming.update(id=pid, keys=keys, added_at=stamp)
                     touched[pid] = incoming
                     self._put_paper(dict(incoming), seq)
+                    self._file_in_crowds(pid, incoming)
                     report.new += 1
                     report.new_ids.append(pid)
                     continue
@@ -604,6 +644,7 @@ class Library(QueryMixin):
                     record["keys"] = list(dict.fromkeys(merged_keys))
                     touched[pid] = record
                     self._put_paper(dict(record), seq)
+                    self._file_in_crowds(pid, record)
                     report.merged += 1
                 else:
                     report.unchanged += 1
