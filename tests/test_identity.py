@@ -272,6 +272,35 @@ def test_keys_thousands_of_papers_share_are_not_scanned_for_each_paper(
     assert calls["same_paper"] + calls["compatible"] < 200
 
 
+def test_a_crowded_title_still_finds_every_kind_of_copy(tmp_path: Path) -> None:
+    """Many papers share one title (grouped once it is crowded): copies of each of them
+    still merge, found by the grouping whichever paper made it first."""
+    title = "Editorial Note on Things"
+    crowd = sentence_papers(24)
+    for n, paper in enumerate(crowd):
+        paper.title = title
+        paper.arxiv_id = f"2606.{20000 + n}" if n % 2 else None
+    lib = Library.open(tmp_path / "lib")
+    assert import_papers(lib, crowd) == 24
+    lib = Library.open(lib.root)  # (the grouping is in memory: made again when needed)
+    # An unrelated paper with an id and the title: new (it groups the crowd as it looks).
+    stranger = Paper(arxiv_id="2606.30000", title=title, abstract=" ".join(SENTENCES[:3]))
+    # Copies without ids, cut with and without an ellipsis, of papers with and without ids.
+    copies = [
+        Paper(title=title, abstract=crowd[1].abstract[:150] + "…"),
+        Paper(title=title, abstract=crowd[2].abstract[:200]),
+        Paper(title=title.upper(), abstract=crowd[3].abstract.upper()),
+        Paper(arxiv_id="2606.20005", title=title),
+    ]
+    assert import_papers(lib, [stranger], copies) == 1
+    assert len(lib) == 25
+    for n in (1, 2, 3, 5):
+        pid = crowd[n].arxiv_id or next(
+            pid for pid in lib.papers if lib.get(pid).abstract == crowd[n].abstract
+        )
+        assert len(lib.get(pid).sources) == 2, n
+
+
 _WORDS = ["Survey", "Benchmark", "Revisited", "at Scale", "for Video", "in Practice", "II"]
 
 

@@ -578,9 +578,9 @@ class Library(QueryMixin):
         if len(more) < CROWD or not key.startswith("title:"):
             return (*head, *more)
         crowd = self._crowds.get(key)
-        if crowd is None:
+        if crowd is None:  # every paper under the key, whoever asks first
             crowd = self._crowds[key] = Crowd()
-            for pid in (first, *more):
+            for pid in (first, *self._more_keys[key]):
                 crowd.add(pid, self.record(pid))
         return crowd.candidates(incoming)
 

@@ -5,46 +5,49 @@ whitespace, punctuation and LaTeX folded: `tui.text.normalise`).
 
 1. Records whose arXiv ids agree (version ignored) are the same paper; records whose ids
    differ never are, whatever else they share.
-2. Otherwise (an id on one side at most), records are the same paper when their *whole*
-   English abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut).
+2. Otherwise (an id on one side at most), they are the same paper when their *whole* English
+   abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut).
 3. A prefix counts only when one abstract is visibly cut -- shorter and a prefix of the other,
    or ending in an ellipsis (``...``, ``…``) with what precedes it a prefix of the other --
    *and* the full English titles agree.
 4. A title match counts only when nothing contradicts it: with both abstracts present and
    different (rule 3 aside) they are two papers. A title shorter than ``MIN_TITLE`` characters
-   never decides, nor does a short name before a colon (only whole titles are compared).
+   never decides, nor does a shared short name before a colon (whole titles are compared).
 
 Lookups stay indexed: `paper_keys` gives the keys a paper is filed under (``arxiv:ID``,
-``text:`` a digest of the whole abstract, ``title:`` a digest of the title); the library
-checks only the papers filed under an incoming paper's keys, with rules 1-4. Libraries
-written before these rules hold ``abs:`` keys (a digest of the first 300 characters of the
-abstract): ``paper_keys(paper, legacy=True)`` adds that key for an incoming paper so those are
-still found, and the rules above decide, so old libraries open and match without a rewrite.
+``text:`` a digest of the whole abstract, ``title:`` a digest of the title), and an incoming
+paper is checked by rules 1-4 only against the papers filed under its own keys -- and of
+those, when it has an id, only the ones without; when many papers share a title, only the
+ones whose abstracts could fit (`Crowd`). Libraries written before these rules hold ``abs:``
+keys (a digest of the abstract's first 300 characters); ``paper_keys(paper, legacy=True)``
+adds that key to an incoming paper's so those papers are still found, and rules 1-4 decide:
+old libraries open and match without being rewritten.
 
-Merging (`merge_into`), field by field; the result does not depend on the import order except
-where two values are equally good (then the one held first stays):
+Merging (`merge_into`), field by field. Where one value is better it wins whatever the
+import order; between equally good values the one held first stays.
 
 - ``authors``: the longer list (a full list beats a listing's or a digest's "et al." list);
-  for two lists of the same length, a newer arXiv version's.
-- ``author_count`` (the total a feed states, e.g. 3 shown + 2,912 "not shown" = 2,915): the
-  largest stated. It is never derived from a list's length.
+  between lists of the same length, a newer arXiv version's.
+- ``author_count`` (a total a feed states, e.g. 3 shown + 2,912 "not shown" = 2,915): the
+  largest stated; never derived from a list's length.
 - ``title``, ``abstract``, ``comments``, ``announce_type``: a newer arXiv version's value
-  replaces the held one (so a withdrawal is stored), except a visibly cut copy of the held
-  text. A version is newer by its number (``v3`` over ``v2``) or, when a feed gives none, by
-  its announcement: a ``replace`` (at least v2; a later ``replace`` over an earlier one) over
-  a ``new``/``cross`` (v1) or a feed that says nothing (Hugging Face, digests).
-- every text field (titles, abstracts, comments, summaries, institutions, in either
+  replaces the held one (so a withdrawal notice is stored), unless it is a visibly cut copy
+  of the held text. A version is newer by its number (``v3`` over ``v2``) or, where a feed
+  gives none, by its announcement: a ``replace`` (at least v2; a later ``replace`` over an
+  earlier one) over a ``new`` or ``cross`` (v1) or a feed that says nothing (Hugging Face,
+  digests), which never replaces text.
+- every text field (titles, abstracts, comments, summaries and institutions, in either
   language): otherwise the more complete text -- the longer one when the held one is a
-  visibly cut copy of it (a truncated download) -- else the first. A title counts as cut
-  only when it ends in an ellipsis ("Feature Caching" is not a cut "Feature Caching II"),
-  and so does any text when the copy is of a known older version (a lower vN; a ``new``
-  after a ``replace``): it does not undo the newer version's text.
-- ``versions``: every (announce type, version number, feed date) seen, oldest first: the
-  paper's announcement history. ``arxiv_version``: the highest seen.
+  visibly cut copy of it (a truncated download) -- else the one held. A title counts as cut
+  only when it ends in an ellipsis ("Feature Caching" is not a cut "Feature Caching II");
+  so does any text when the copy is of a known older version (a lower vN, or a ``new`` after
+  a ``replace``), which thus never undoes a newer version's text.
+- ``versions``: every (announce type, version number, feed date) seen, in the order seen:
+  the paper's announcement history. ``arxiv_version``: the highest seen.
 - ``upvotes``, ``num_comments``, ``relevance``: the largest.
 - ``categories``, ``keywords``: the union, in first-seen order.
-- ``feed_date``: the earliest (when the library first saw the paper).
-- any other field (ids, URLs, dates of the paper, Chinese summaries...): the first non-empty.
+- ``feed_date``: the earliest (when a feed first carried the paper).
+- any other field (the arXiv id, URLs, the paper's date): the first non-empty one.
 - ``sources``: each feed once.
 """
 
@@ -84,7 +87,8 @@ def _digest(text: str) -> str:
 
 
 def is_cut(text: str) -> bool:
-    """True when ``text`` visibly stops short: it ends in an ellipsis (``...`` or ``…``)."""
+    """True when ``text`` visibly stops short: it ends in an ellipsis (``...`` or ``…``,
+    possibly in brackets)."""
     return text.rstrip().endswith(ELLIPSES)
 
 
