@@ -536,8 +536,9 @@ def test_a_newer_version_replaces_title_and_abstract_and_the_history_is_kept(
     paper = Library.open(db).get(head["id"])
     assert paper.abstract.startswith("This paper has been withdrawn")
     assert paper.announce_type == "replace" and paper.arxiv_version == 2
-    history = sorted((v["announce"], v["version"], v["date"]) for v in paper.versions)
+    history = [(v["announce"], v["version"], v["date"]) for v in paper.versions]
     assert history == [("new", 1, "2026-06-19"), ("replace", 2, "2026-06-24")]
+    assert paper.paper_date == "2026-06-19"  # first announced
     # A feed that says nothing about versions (Hugging Face) does not bring v1 back.
     hf = write(
         tmp_path / "hf.txt", hf_text([("Feature Caching for DiTs", " ".join(SENTENCES[:5]))])

@@ -42,12 +42,13 @@ import order; between equally good values the one held first stays.
   only when it ends in an ellipsis ("Feature Caching" is not a cut "Feature Caching II");
   so does any text when the copy is of a known older version (a lower vN, or a ``new`` after
   a ``replace``), which thus never undoes a newer version's text.
-- ``versions``: every (announce type, version number, feed date) seen, in the order seen:
+- ``versions``: every (announce type, version number, feed date) seen, oldest version first:
   the paper's announcement history. ``arxiv_version``: the highest seen.
 - ``upvotes``, ``num_comments``, ``relevance``: the largest.
 - ``categories``, ``keywords``: the union, in first-seen order.
-- ``feed_date``: the earliest (when a feed first carried the paper).
-- any other field (the arXiv id, URLs, the paper's date): the first non-empty one.
+- ``feed_date``, ``paper_date``: the earliest (when a feed first carried the paper; when it
+  was first announced or submitted).
+- any other field (the arXiv id, URLs): the first non-empty one.
 - ``sources``: each feed once.
 """
 
@@ -304,8 +305,10 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         entry = version_entry(existing)
         held = [entry] if entry else []
     seen = [e for e in incoming.get("versions") or () if e not in held]
-    if seen:
-        existing["versions"] = held + seen
+    if seen:  # oldest version first
+        existing["versions"] = sorted(
+            held + seen, key=lambda e: (_version_rank(e), e.get("date", ""))
+        )
         changed = True
     for name, value in incoming.items():
         if name in _NOT_MERGED or value in (None, "", []):
@@ -321,7 +324,7 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         elif name in _UNION_FIELDS:
             merged = list(current or []) + [v for v in value if v not in (current or [])]
             take, value = merged != (current or []), merged
-        elif name == "feed_date":
+        elif name in ("feed_date", "paper_date"):
             take = not current or value < current
         elif empty:
             take = True
