@@ -15,9 +15,8 @@ _ET_AL = re.compile(r"\bet\.?\s+al\b\.?", re.IGNORECASE)
 _NOT_SHOWN = re.compile(
     r"\(\s*(\d[\d,]*)\s+(?:additional|more|other)\s+authors?\s+not\s+shown\s*\)", re.IGNORECASE
 )
-_SIGNED_BY = re.compile(
-    r"\s*([^:<>/]*[^\s:<>/])\s*:\s+(.*)", re.DOTALL
-)  # "XYZ Collaboration: A. Aalto"
+# "XYZ Collaboration: A. Aalto" (not a URL's "http:", nor an affiliation's "(Univ: Dept)")
+_SIGNED_BY = re.compile(r"\s*([^:<>/()]*[^\s:<>/()])\s*:\s+(.*)", re.DOTALL)
 _GROUP = re.compile(r"\b(?:collaboration|consortium|collab\.?)(?:\W|$)", re.IGNORECASE)
 
 
