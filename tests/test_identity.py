@@ -11,9 +11,11 @@ import hashlib
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -423,6 +425,24 @@ def test_copies_of_one_paper_merge_keeping_the_whole_abstract_and_all_authors(
         assert len(stored.authors) == max(len(p.authors) for p in papers)
 
 
+def test_tex_accents_and_unicode_are_one_text(tmp_path: Path) -> None:
+    r"""A feed writing Schr\"odinger and one writing Schrödinger carry the same abstract; a
+    cut copy with the title spelled either way is the same paper too."""
+    tex = r"We study Schr\"odinger bridges with M\'elanie's caching. " + " ".join(SENTENCES[:3])
+    uni = "We study Schrödinger bridges with Mélanie's caching. " + " ".join(SENTENCES[:3])
+    other = "We study Schrödinger bridges with Mélanie's pruning. " + " ".join(SENTENCES[:3])
+    lib = Library.open(tmp_path / "lib")
+    papers = [
+        Paper(title=r"Schr\"odinger Bridge Caching", abstract=tex),
+        Paper(title_zh="薛定谔桥缓存", abstract=uni),  # no English title: the abstract decides
+        Paper(title="Schrödinger Bridge Caching", abstract=uni[:70]),
+        Paper(title="Schrödinger Bridge Pruning", abstract=other),  # another paper
+    ]
+    assert import_papers(lib, papers[:1], papers[1:]) == 2
+    merged = lib.get(next(pid for pid in lib.papers if lib.get(pid).title_zh))
+    assert merged.abstract == tex and len(merged.sources) == 2
+
+
 # ----------------------------------------------------------------------------- merge rules
 @pytest.mark.parametrize("order", ["listing first", "full list first"])
 def test_a_listings_et_al_list_loses_to_the_full_list_and_keeps_the_stated_total(
@@ -633,11 +653,14 @@ def _legacy_keys(paper: dict[str, Any]) -> list[str]:
     def digest(text: str) -> str:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
+    def old_normalise(text: str) -> str:  # case, punctuation, LaTeX folded; accents kept
+        return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+
     keys = ["arxiv:" + paper["arxiv_id"]] if paper.get("arxiv_id") else []
-    abstract = normalise(paper.get("abstract", "")[:1000])
+    abstract = old_normalise(paper.get("abstract", "")[:1000])
     if len(abstract) >= 80:
         keys.append("abs:" + digest(abstract[:300]))
-    title = normalise(paper.get("title", ""))
+    title = old_normalise(paper.get("title", ""))
     if len(title) >= 12:
         keys.append("title:" + digest(title))
     return keys
@@ -658,6 +681,11 @@ def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path
             "title": "Attention Sinks Revisited",
             "abstract": " ".join(SENTENCES[4:]),
         },
+        {
+            "id": "pold00003",
+            "title": "Schrödinger Bridges for Caching",
+            "abstract": " ".join(SENTENCES[2:6]),
+        },
     ]
     for record in old:
         record.update(
@@ -675,7 +703,7 @@ def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path
         )
     write_segment(root, 1, old, "2026-01-01T00:00:00+00:00")
     lib = Library.open(root)
-    assert sorted(lib.papers) == ["pold00001", "pold00002"]
+    assert sorted(lib.papers) == ["pold00001", "pold00002", "pold00003"]
     incoming = [
         # Another paper that opens the same way (merged into pold00001 before).
         Paper(title="SlowVideo: Frame Pruning", abstract=opening + " We focus on video instead."),
@@ -683,11 +711,13 @@ def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path
         Paper(title_zh="特征缓存", abstract=(opening + " We focus on images.").upper()),
         # pold00002 cut short, with its title: found by the title.
         Paper(title="Attention Sinks Revisited", abstract=" ".join(SENTENCES[4:])[:60] + "…"),
+        # pold00003 cut short: its title was filed with the accent (now folded).
+        Paper(title="Schrödinger Bridges for Caching", abstract=" ".join(SENTENCES[2:6])[:90]),
     ]
     (report,) = lib.import_feeds([(ParseResult("hf-text", incoming), _source("new"))])
-    assert (report.new, report.merged) == (1, 2)
+    assert (report.new, report.merged) == (1, 3)
     reopened = Library.open(root)
-    assert len(reopened) == 3
+    assert len(reopened) == 4
     assert reopened.get("pold00001").title_zh == "特征缓存"
     assert reopened.get("pold00002").abstract == " ".join(SENTENCES[4:])
     # Merged records are filed under the new keys as well: found again without the old ones.

@@ -51,14 +51,18 @@ _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def normalise(text: str) -> str:
-    """Comparison form of a title or abstract: case, whitespace, punctuation and LaTeX folded.
+    """Comparison form of a title or abstract: case, whitespace, punctuation, LaTeX and
+    accents folded.
 
-    `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string.
+    `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string, and so do
+    `Schr\\"odinger`, `Schrödinger` and `Schrodinger` (TeX accents and Unicode ones).
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():  # the common case, done in C: keep only letters and digits
         return text.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
-    return _NON_WORD.sub("", text)  # drops the backslash of \times along with punctuation
+    # Decomposed, an accent is a combining mark: \W, dropped with the punctuation (and the
+    # backslash of \times).
+    return _NON_WORD.sub("", unicodedata.normalize("NFKD", text))
 
 
 def norm_key(text: str) -> str | None:

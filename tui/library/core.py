@@ -46,6 +46,7 @@ from ..text import arxiv_id as find_arxiv_id
 from .identity import (
     Crowd,
     compatible,
+    lookup_keys,
     merge_into,
     new_id,
     note_version,
@@ -541,7 +542,7 @@ class Library(QueryMixin):
 
     def _match(self, incoming: dict[str, Any], keys: list[str]) -> str | None:
         """The stored paper ``incoming`` is (identity.py's rules), or None: only the papers
-        filed under one of its keys (``paper_keys(incoming, legacy=True)``) are looked at,
+        filed under one of its lookup keys (identity.lookup_keys) are looked at,
         never the whole library."""
         tried: set[str] = set()
         for key in keys:
@@ -624,8 +625,7 @@ class Library(QueryMixin):
                 incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
                 incoming["sources"] = [dict(src)]
                 note_version(incoming)
-                lookup = paper_keys(incoming, legacy=True)
-                keys = [k for k in lookup if not k.startswith("abs:")]  # stored: no legacy key
+                keys, lookup = lookup_keys(incoming)  # lookup: also finds papers filed before
                 pid = self._match(incoming, lookup)
                 if pid is None:
                     pid = new_id(incoming, lookup, self.papers)

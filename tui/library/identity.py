@@ -1,7 +1,7 @@
 """When two records are the same paper, and how their fields are merged.
 
 Identity (`same_paper`; FORMATS.md, "Identity"). Texts are compared normalised (case,
-whitespace, punctuation and LaTeX folded: `tui.text.normalise`).
+whitespace, punctuation, LaTeX and accents -- TeX or Unicode -- folded: `tui.text.normalise`).
 
 1. Records whose arXiv ids agree (version ignored) are the same paper; records whose ids
    differ never are, whatever else they share.
@@ -19,9 +19,9 @@ Lookups stay indexed: `paper_keys` gives the keys a paper is filed under (``arxi
 paper is checked by rules 1-4 only against the papers filed under its own keys -- and of
 those, when it has an id, only the ones without; when many papers share a title, only the
 ones whose abstracts could fit (`Crowd`). Libraries written before these rules hold ``abs:``
-keys (a digest of the abstract's first 300 characters); ``paper_keys(paper, legacy=True)``
-adds that key to an incoming paper's so those papers are still found, and rules 1-4 decide:
-old libraries open and match without being rewritten.
+keys (a digest of the abstract's first 300 characters) and title keys from before accents
+were folded; `lookup_keys` adds those to an incoming paper's keys so such papers are still
+found, and rules 1-4 decide: old libraries open and match without being rewritten.
 
 Merging (`merge_into`), field by field. Where one value is better it wins whatever the
 import order; between equally good values the one held first stays.
@@ -57,6 +57,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +80,7 @@ _TEXT_FIELDS = frozenset(
         "topic_hit institutions comments organization"
     ).split()
 )
+_NON_WORD = re.compile(r"[\W_]+")  # (for _normalise_v1)
 _ID_BASES = ("arxiv:", "abs:", "title:", "text:")
 _TITLES = ("title", "title_zh")  # "X" is a title of its own, not a cut "X II"
 _NOT_MERGED = frozenset(("id", "keys", "sources", "added_at", "line", "versions"))
@@ -93,36 +96,60 @@ def is_cut(text: str) -> bool:
     return text.rstrip().endswith(ELLIPSES)
 
 
-def paper_keys(paper: dict[str, Any], *, legacy: bool = False) -> list[str]:
+def paper_keys(paper: dict[str, Any]) -> list[str]:
     """The keys a paper record is filed under, strongest first.
 
     ``arxiv:<id>``; ``text:<digest>`` of the whole normalised abstract (only when it is at
     least ``MIN_ABSTRACT`` characters and not visibly cut); ``title:<digest>`` of the
-    normalised title (at least ``MIN_TITLE`` characters). With ``legacy``, last, the ``abs:``
-    key papertui filed papers under before these rules (a digest of the abstract's first 300
-    normalised characters): used only to find such papers, never stored."""
-    keys = []
+    normalised title (at least ``MIN_TITLE`` characters)."""
+    return _keys(paper, legacy=False)[0]
+
+
+def lookup_keys(paper: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(the keys to file an incoming paper under, the keys to look it up by): `paper_keys`,
+    and those followed by the keys papertui filed papers under before these rules, to find
+    such papers (never stored again): ``abs:``, a digest of the abstract's first 300
+    normalised characters, and the title's key as it was before accents were folded, where
+    that differs."""
+    keys, legacy = _keys(paper, legacy=True)
+    return keys, keys + legacy
+
+
+def _keys(paper: dict[str, Any], legacy: bool) -> tuple[list[str], list[str]]:
+    keys: list[str] = []
     if paper.get("arxiv_id"):
         keys.append("arxiv:" + paper["arxiv_id"])
     raw = paper.get("abstract") or ""
     abstract = normalise(raw)
-    long_enough = len(abstract) >= MIN_ABSTRACT
-    if long_enough and not is_cut(raw):
+    if len(abstract) >= MIN_ABSTRACT and not is_cut(raw):
         keys.append("text:" + _digest(abstract))
-    title = normalise(paper.get("title") or "")
+    raw_title = paper.get("title") or ""
+    title = normalise(raw_title)
     if len(title) >= MIN_TITLE:
         keys.append("title:" + _digest(title))
-    if legacy and long_enough:
-        # Older papertui normalised the first 1,000 characters: the same 300 characters
-        # unless over 700 of those 1,000 were punctuation or spaces.
-        keys.append("abs:" + _digest(abstract[:LEGACY_PREFIX]))
-    return keys
+    old_keys: list[str] = []
+    if legacy:
+        if not raw[:1000].isascii():  # (ASCII normalises as it always did)
+            abstract = _normalise_v1(raw[:1000])
+        if len(abstract) >= MIN_ABSTRACT:
+            old_keys.append("abs:" + _digest(abstract[:LEGACY_PREFIX]))
+        if not raw_title.isascii():
+            old = _normalise_v1(raw_title)
+            if old != title and len(old) >= MIN_TITLE:
+                old_keys.append("title:" + _digest(old))
+    return keys, old_keys
+
+
+def _normalise_v1(text: str) -> str:
+    """`normalise` as papertui had it before accents were folded: its keys are stored."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return normalise(folded) if folded.isascii() else _NON_WORD.sub("", folded)
 
 
 def new_id(paper: dict[str, Any], keys: list[str], taken: dict[str, Any]) -> str:
     """A short stable id: the arXiv id when there is one, else ``p`` + a hash of its strongest
     key in the order papertui has always used (arXiv id, abstract opening, title; pass the
-    keys from ``paper_keys(paper, legacy=True)``), so ids do not depend on the version."""
+    lookup keys from `lookup_keys`), so ids do not depend on the version."""
     if paper.get("arxiv_id") and paper["arxiv_id"] not in taken:
         return paper["arxiv_id"]
     basis = next((k for p in _ID_BASES for k in keys if k.startswith(p)), None)
