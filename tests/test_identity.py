@@ -494,23 +494,50 @@ def test_an_rss_author_line_with_et_al_keeps_names_and_total(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    ("line", "names", "total"),
+    ("line", "names", "total", "affiliations"),
     [
         (  # a listing's text when its names are not links
             "XYZ Collaboration: A. Aalto, B. Abbas, C. Abe et al. (2,912 additional authors not"
             " shown) You must enable JavaScript to view entire author list.",
             ["XYZ Collaboration", "A. Aalto", "B. Abbas", "C. Abe"],
             2915,
+            [],
         ),
-        ("A. Aalto, B. Abbas et al.", ["A. Aalto", "B. Abbas"], None),  # cut, count unknown
-        ("Ana Lima (Univ: Dept), Bo Chen", ["Ana Lima (Univ: Dept)", "Bo Chen"], None),
-        ("ATLAS Collaboration", ["ATLAS Collaboration"], None),
+        ("A. Aalto, B. Abbas et al.", ["A. Aalto", "B. Abbas"], None, []),  # count unknown
+        (
+            "Ana Lima (Univ. of X: Dept, Lisbon), Bo Chen (Inria, Paris), Cy Dee Jr",
+            ["Ana Lima", "Bo Chen", "Cy Dee Jr"],
+            None,
+            ["Univ. of X: Dept, Lisbon", "Inria, Paris"],
+        ),
+        ("ATLAS Collaboration", ["ATLAS Collaboration"], None, []),
     ],
 )
-def test_author_lines_as_arxiv_prints_them(line: str, names: list[str], total: int | None) -> None:
-    from tui.feeds.authors import read_names
+def test_author_lines_as_arxiv_prints_them(
+    line: str, names: list[str], total: int | None, affiliations: list[str]
+) -> None:
+    from tui.feeds.authors import read_author_line
 
-    assert read_names(line.split(",")) == (names, total)
+    read = read_author_line(line)
+    assert (read.names, read.total, read.affiliations) == (names, total, affiliations)
+
+
+@pytest.mark.parametrize("order", ["TeX feed first", "Unicode listing first"])
+def test_the_unicode_author_list_wins_over_the_same_list_in_tex(tmp_path: Path, order: str) -> None:
+    """rss-tex-affiliations.rss writes J\\"urgen M\\"uller (University of Bonn), …; the listing
+    the same four names in Unicode. Affiliations with commas are not names."""
+    db = tmp_path / "lib"
+    files = [CASES / "rss-tex-affiliations.rss", CASES / "listing-same-paper-unicode.html"]
+    for f in files if order == "TeX feed first" else files[::-1]:
+        cli_import(db, f)
+    (paper,) = cli_papers(db)
+    assert paper["authors"] == [
+        "Jürgen Müller",
+        "Mélanie Durand",
+        "Wojciech Wiśniewski",
+        "Paul Ashford Jr",
+    ]
+    assert Library.open(db).get(paper["id"]).institutions == "University of Bonn; Inria, Paris"
 
 
 @pytest.mark.parametrize("order", ["digest first", "page first"])

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
-from .authors import is_group, read_names, stated_total
+from .authors import is_group, read_author_line, stated_total
 from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
 
 # Plain-text patterns (applied to text values, never to markup).
@@ -186,7 +186,8 @@ def _authors(dd: Tag) -> tuple[list[str], int | None]:
         followed_by_colon = isinstance(after, NavigableString) and after.lstrip().startswith(":")
         groups += followed_by_colon or is_group(name)
     if not names:
-        return read_names(text.split(","))
+        line = read_author_line(text)
+        return line.names, line.total
     return names, stated_total(len(names) - groups, text)
 
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
-from .authors import read_names
+from .authors import read_author_line
 from .base import FeedError, ParseContext, ParseResult, Skipped
 
 # Plain-text patterns over the description's text value.
@@ -99,10 +99,8 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     elif not announce:
         found = _ANNOUNCE.search(description)
         announce = found.group(1) if found else ""
-    names: list[str] = []
-    for creator in item.find_all("creator"):
-        names += creator.get_text().split(",")
-    authors, author_count = read_names(names)  # "…, C. Abe et al. (2912 additional …)"
+    # "J. Müller (Univ. of Bonn), …, C. Abe et al. (2912 additional authors not shown)"
+    line = read_author_line(", ".join(c.get_text() for c in item.find_all("creator")))
     if not announce and _UPDATED.search(title):
         announce = "replace"  # RSS before 2024: "(arXiv:2312.01234v2 [cs.CV] UPDATED)"
     categories: list[str] = []
@@ -113,8 +111,9 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     paper = Paper(
         arxiv_id=aid,
         title=title,
-        authors=authors,
-        author_count=author_count,
+        authors=line.names,
+        author_count=line.total,
+        institutions="; ".join(line.affiliations),
         abstract=" ".join(abstract.split()),
         categories=categories,
         announce_type=announce.lower(),

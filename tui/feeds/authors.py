@@ -10,6 +10,7 @@ the arXiv formats share it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 _ET_AL = re.compile(r"\bet\.?\s+al\b\.?", re.IGNORECASE)
 _NOT_SHOWN = re.compile(
@@ -17,6 +18,8 @@ _NOT_SHOWN = re.compile(
 )
 # "XYZ Collaboration: A. Aalto" (not a URL's "http:", nor an affiliation's "(Univ: Dept)")
 _SIGNED_BY = re.compile(r"\s*([^:<>/()]*[^\s:<>/()])\s*:\s+(.*)", re.DOTALL)
+_OUTSIDE_PARENS = re.compile(r",(?![^()]*\))")  # a comma not inside (…)
+_AFFILIATION = re.compile(r"\(([^()]*)\)\s*$")  # "J. Müller (University of Bonn)"
 _GROUP = re.compile(r"\b(?:collaboration|consortium|collab\.?)(?:\W|$)", re.IGNORECASE)
 
 
@@ -38,29 +41,44 @@ def stated_total(people_shown: int, text: str) -> int | None:
     return None if more is None else people_shown + more
 
 
-def read_names(names: list[str]) -> tuple[list[str], int | None]:
-    """Names split from an author line (comma-separated, as a feed gives them) → (names,
-    stated total or None). "Group: First Person" is split into the group and the person;
-    "Last Person et al. (N additional authors not shown)" keeps the person and the count, and
-    whatever follows (a "You must enable JavaScript…" note) is dropped."""
-    out: list[str] = []
+@dataclass
+class AuthorLine:
+    """What an author line says: the names (people and groups), the author total it states
+    (people shown plus those "not shown"; None when it states none) and the affiliations
+    that followed names in parentheses."""
+
+    names: list[str] = field(default_factory=list)
+    total: int | None = None
+    affiliations: list[str] = field(default_factory=list)
+
+
+def read_author_line(text: str) -> AuthorLine:
+    """An author line as arXiv prints it, e.g. ``XYZ Collaboration: A. Aalto (Univ. X, Y),
+    B. Abbas et al. (2,912 additional authors not shown) You must enable JavaScript…``:
+    names are split at commas outside parentheses; "Group: First Person" gives the group and
+    the person; a name's trailing "(affiliation)" goes to ``affiliations``; "et al. (N …)"
+    ends the names and states the total; whatever follows it is dropped."""
+    line = AuthorLine()
+    cut = _ET_AL.search(text)
+    tail = text[cut.start() :] if cut else ""
+    if cut:
+        text = text[: cut.start()]
     groups = 0
-    tail = ""
-    for index, name in enumerate(names):
-        cut = _ET_AL.search(name)
-        if cut:
-            tail = name[cut.start() :]
-            name = name[: cut.start()]
-        signed = _SIGNED_BY.match(name)
+    for part in _OUTSIDE_PARENS.split(text) if "(" in text else text.split(","):
+        signed = _SIGNED_BY.match(part)
         if signed:
-            group, name = " ".join(signed.group(1).split()), signed.group(2)
-            out.append(group)
+            line.names.append(" ".join(signed.group(1).split()))
             groups += 1
-        name = " ".join(name.split())
+            part = signed.group(2)
+        affiliation = _AFFILIATION.search(part)
+        if affiliation:
+            found = " ".join(affiliation.group(1).split())
+            if found and found not in line.affiliations:
+                line.affiliations.append(found)
+            part = part[: affiliation.start()]
+        name = " ".join(part.split())
         if name:
-            out.append(name)
+            line.names.append(name)
             groups += is_group(name)
-        if cut:
-            tail = ",".join([tail, *names[index + 1 :]])  # the split undone: "2,912"
-            break
-    return out, stated_total(len(out) - groups, tail)
+    line.total = stated_total(len(line.names) - groups, tail)
+    return line

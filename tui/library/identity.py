@@ -27,7 +27,8 @@ Merging (`merge_into`), field by field. Where one value is better it wins whatev
 import order; between equally good values the one held first stays.
 
 - ``authors``: the longer list (a full list beats a listing's or a digest's "et al." list);
-  between lists of the same length, a newer arXiv version's.
+  between lists of the same length, a newer arXiv version's, else one in Unicode over one
+  with TeX escapes (``M\\"uller``).
 - ``author_count`` (a total a feed states, e.g. 3 shown + 2,912 "not shown" = 2,915): the
   largest stated; never derived from a list's length.
 - ``title``, ``abstract``, ``comments``, ``announce_type``: a newer arXiv version's value
@@ -318,6 +319,10 @@ def _rank(record: dict[str, Any]) -> tuple[int, str]:
     return max((_version_rank(e) for e in entries), default=(0, ""))
 
 
+def _tex(names: list[str]) -> bool:
+    return any("\\" in name for name in names)
+
+
 def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     """Fold ``incoming``'s fields and sources into ``existing`` (both whole records, changed in
     place: ``existing`` only) by the per-field rules above; True if anything changed."""
@@ -343,8 +348,9 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         current = existing.get(name)
         empty = current in (None, "", [])
         if name == "authors":
+            same_length = len(value) == len(current or ()) and value != current
             take = len(value) > len(current or ()) or (
-                newer and len(value) == len(current or ()) and value != current
+                same_length and (newer or (_tex(current) and not _tex(value)))
             )
         elif name in _MAX_FIELDS:
             take = current is None or value > current
