@@ -18,7 +18,7 @@ _NOT_SHOWN = re.compile(
 )
 # "XYZ Collaboration: A. Aalto" (not a URL's "http:", nor an affiliation's "(Univ: Dept)")
 _SIGNED_BY = re.compile(r"\s*([^:<>/()]*[^\s:<>/()])\s*:\s+(.*)", re.DOTALL)
-_OUTSIDE_PARENS = re.compile(r",(?![^()]*\))")  # a comma not inside (…)
+_SEPARATORS = re.compile(r"[(),]")
 _AFFILIATION = re.compile(r"\(([^()]*)\)\s*$")  # "J. Müller (University of Bonn)"
 _GROUP = re.compile(r"\b(?:collaboration|consortium|collab\.?)(?:\W|$)", re.IGNORECASE)
 
@@ -64,7 +64,7 @@ def read_author_line(text: str) -> AuthorLine:
     if cut:
         text = text[: cut.start()]
     groups = 0
-    for part in _OUTSIDE_PARENS.split(text) if "(" in text else text.split(","):
+    for part in _split_names(text):
         signed = _SIGNED_BY.match(part)
         if signed:
             line.names.append(" ".join(signed.group(1).split()))
@@ -82,3 +82,23 @@ def read_author_line(text: str) -> AuthorLine:
             groups += is_group(name)
     line.total = stated_total(len(line.names) - groups, tail)
     return line
+
+
+def _split_names(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses (in one pass: an unclosed "(" keeps
+    the rest together rather than costing a scan per comma)."""
+    if "(" not in text:
+        return text.split(",")
+    parts: list[str] = []
+    depth = start = 0
+    for m in _SEPARATORS.finditer(text):
+        char = m.group()
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            parts.append(text[start : m.start()])
+            start = m.end()
+    parts.append(text[start:])
+    return parts
