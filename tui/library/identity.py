@@ -60,7 +60,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..text import normalise
@@ -323,6 +323,29 @@ def _tex(names: list[str]) -> bool:
     return any("\\" in name for name in names)
 
 
+def _add_history(
+    held: list[dict[str, Any]], seen: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``held`` with the announcements in ``seen`` it lacks, oldest version first. One
+    announcement seen in two feeds, one of which names its version, is kept once, with it."""
+    history = list(held)
+    for entry in seen:
+        if entry in history:
+            continue
+        same = [
+            n
+            for n, e in enumerate(history)
+            if (e.get("announce"), e.get("date")) == (entry.get("announce"), entry.get("date"))
+            and not (e.get("version") and entry.get("version"))
+        ]
+        if same:
+            if entry.get("version"):
+                history[same[0]] = entry
+            continue
+        history.append(entry)
+    return sorted(history, key=lambda e: (_version_rank(e), e.get("date", "")))
+
+
 def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     """Fold ``incoming``'s fields and sources into ``existing`` (both whole records, changed in
     place: ``existing`` only) by the per-field rules above; True if anything changed."""
@@ -336,11 +359,9 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     if not held:  # stored before histories were kept: its own announcement starts one
         entry = version_entry(existing)
         held = [entry] if entry else []
-    seen = [e for e in incoming.get("versions") or () if e not in held]
-    if seen:  # oldest version first
-        existing["versions"] = sorted(
-            held + seen, key=lambda e: (_version_rank(e), e.get("date", ""))
-        )
+    history = _add_history(held, incoming.get("versions") or ())
+    if history != held:
+        existing["versions"] = history
         changed = True
     for name, value in incoming.items():
         if name in _NOT_MERGED or value in (None, "", []):
