@@ -638,9 +638,12 @@ class Library(QueryMixin):
                     continue
                 record = touched.get(pid) or self.record(pid)
                 record["sources"] = list(record.get("sources", []))
+                texts = record.get("title"), record.get("abstract")
                 if merge_into(record, incoming):
                     # Filed under its old keys, the incoming copy's and its merged text's.
-                    merged_keys = record.get("keys", []) + keys + paper_keys(record)
+                    merged_keys = record.get("keys", []) + keys
+                    if texts != (record.get("title"), record.get("abstract")):
+                        merged_keys += paper_keys(record)
                     record["keys"] = list(dict.fromkeys(merged_keys))
                     touched[pid] = record
                     self._put_paper(dict(record), seq)

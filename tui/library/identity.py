@@ -328,8 +328,11 @@ def _add_history(
 ) -> list[dict[str, Any]]:
     """``held`` with the announcements in ``seen`` it lacks, oldest version first. One
     announcement seen in two feeds, one of which names its version, is kept once, with it."""
+    new = [e for e in seen if e not in held]
+    if not new:
+        return held
     history = list(held)
-    for entry in seen:
+    for entry in new:
         if entry in history:
             continue
         same = [
