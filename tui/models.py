@@ -55,6 +55,10 @@ class Paper:
     topic_hit: str = ""  # B: 专题命中
     relevance: int | None = None  # B: relevance score in percent
     announce_type: str = ""  # B status (新提交), E section, F "Announce Type"
+    arxiv_version: int | None = None  # the arXiv version (the N of vN) of the text, when stated
+    # Every announcement seen, oldest first: {"announce": "replace", "version": 2,
+    # "date": "2026-06-24"} (empty parts left out); library/identity.py keeps it.
+    versions: list[dict[str, Any]] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)  # D: ai_keywords
     paper_date: str | None = None  # ISO date of the paper itself
@@ -87,7 +91,7 @@ class Paper:
         """The stored form (a plain dict; lists copied). Faster than `dataclasses.asdict`,
         which deep-copies field by field and dominated import time."""
         data = {name: getattr(self, name) for name in _PAPER_FIELD_NAMES}
-        for name in ("authors", "categories", "keywords"):
+        for name in ("authors", "categories", "keywords", "versions"):
             data[name] = list(data[name])
         data["sources"] = [s.to_dict() for s in self.sources]
         return data

@@ -102,14 +102,18 @@ _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
 
 
 def normalise(text: str) -> str:
-    """Comparison form of a title or abstract: case, whitespace, punctuation and LaTeX folded.
+    """Comparison form of a title or abstract: case, whitespace, punctuation, LaTeX and
+    accents folded.
 
-    `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string.
+    `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string, and so do
+    `Schr\\"odinger`, `Schrödinger` and `Schrodinger` (TeX accents and Unicode ones).
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():  # the common case, done in C: keep only letters and digits
         return text.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
-    return _NON_WORD.sub("", text)  # drops the backslash of \times along with punctuation
+    # Decomposed, an accent is a combining mark: \W, dropped with the punctuation (and the
+    # backslash of \times).
+    return _NON_WORD.sub("", unicodedata.normalize("NFKD", text))
 
 
 def norm_key(text: str) -> str | None:
@@ -121,6 +125,7 @@ def norm_key(text: str) -> str | None:
 
 
 _ARXIV_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
+_ARXIV_VERSION = re.compile(r"(?:(?<![\d.])\d{4}\.\d{4,5}|\b[a-z\-]+(?:\.[A-Z]{2})?/\d{7})v(\d+)\b")
 _OLD_ARXIV_ID = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
 
 
@@ -133,3 +138,10 @@ def arxiv_id(text: str | None) -> str | None:
         return m.group(1)
     m = _OLD_ARXIV_ID.search(text)
     return m.group(1) if m else None
+
+
+def arxiv_version(text: str | None) -> int | None:
+    """The version N of the first ``<arXiv id>vN`` in ``text`` (``2312.01234v2`` → 2), or None
+    when the text names no version."""
+    m = _ARXIV_VERSION.search(text or "")
+    return int(m.group(1)) if m else None

@@ -13,7 +13,8 @@ from datetime import datetime
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ..models import Paper
-from ..text import arxiv_id
+from ..text import arxiv_id, arxiv_version
+from .authors import is_group, read_author_line, stated_total
 from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
 
 # Plain-text patterns (applied to text values, never to markup).
@@ -104,11 +105,12 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
 
 
 def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
-    aid = None
+    aid = version = None
     for link in dt.find_all("a", href=True):
         href = str(link.get("href", ""))
         if "/abs/" in href:
             aid = arxiv_id(href.split("/abs/", 1)[1]) or arxiv_id(link.get_text())
+            version = arxiv_version(href) or arxiv_version(link.get_text())
             if aid:
                 break
     if aid is None:
@@ -120,14 +122,17 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
         return None, f"arXiv:{aid} has no title"
     announce = section or _marker_type(_line_text(dt))
     abstract_tag = dd.find("p", class_="mathjax")
+    authors, author_count = _authors(dd)
     paper = Paper(
         arxiv_id=aid,
         title=title,
-        authors=_authors(dd),
+        authors=authors,
+        author_count=author_count,
         abstract=_line_text(abstract_tag) if isinstance(abstract_tag, Tag) else "",
         categories=_categories(dd),
         comments=_field(dd, "list-comments"),
         announce_type=announce,
+        arxiv_version=version,
         abs_url=f"https://arxiv.org/abs/{aid}",
         pdf_url=f"https://arxiv.org/pdf/{aid}",
         line=dt.sourceline,
@@ -161,13 +166,29 @@ def _field(dd: Tag, css_class: str) -> str:
     return _text_without_descriptor(tag) if isinstance(tag, Tag) else ""
 
 
-def _authors(dd: Tag) -> list[str]:
+def _authors(dd: Tag) -> tuple[list[str], int | None]:
+    """The names in ``div.list-authors`` and the author total it states, if any.
+
+    ``XYZ Collaboration: A. Aalto, B. Abbas, C. Abe et al. (2912 additional authors not
+    shown)`` gives the four names and 3 + 2,912 = 2,915: the collaboration is not a person."""
     tag = dd.find("div", class_="list-authors")
     if not isinstance(tag, Tag):
-        return []
-    links = [_line_text(a) for a in tag.find_all("a")]
-    names = links or _text_without_descriptor(tag).split(",")
-    return [n for n in (" ".join(n.split()) for n in names) if n]
+        return [], None
+    text = _text_without_descriptor(tag)
+    names: list[str] = []
+    groups = 0
+    for link in tag.find_all("a"):
+        name = _line_text(link)
+        if not name:
+            continue
+        names.append(name)
+        after = link.next_sibling
+        followed_by_colon = isinstance(after, NavigableString) and after.lstrip().startswith(":")
+        groups += followed_by_colon or is_group(name)
+    if not names:
+        line = read_author_line(text)
+        return line.names, line.total
+    return names, stated_total(len(names) - groups, text)
 
 
 def _categories(dd: Tag) -> list[str]:

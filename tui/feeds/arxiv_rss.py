@@ -15,12 +15,14 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from ..models import Paper
-from ..text import arxiv_id
+from ..text import arxiv_id, arxiv_version
+from .authors import read_author_line
 from .base import FeedError, ParseContext, ParseResult, Skipped
 
 # Plain-text patterns over the description's text value.
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z\-]+)")
 _ABSTRACT = re.compile(r"\bAbstract:\s*")
+_UPDATED = re.compile(r"\(arXiv:[^()]*\bUPDATED\)\s*$")
 
 
 class ArxivRssFormat:
@@ -97,9 +99,10 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     elif not announce:
         found = _ANNOUNCE.search(description)
         announce = found.group(1) if found else ""
-    authors: list[str] = []
-    for creator in item.find_all("creator"):
-        authors += [a for a in (" ".join(n.split()) for n in creator.get_text().split(",")) if a]
+    # "J. Müller (Univ. of Bonn), …, C. Abe et al. (2912 additional authors not shown)"
+    line = read_author_line(", ".join(c.get_text() for c in item.find_all("creator")))
+    if not announce and _UPDATED.search(title):
+        announce = "replace"  # RSS before 2024: "(arXiv:2312.01234v2 [cs.CV] UPDATED)"
     categories: list[str] = []
     for category in item.find_all("category"):
         code = " ".join(category.get_text().split())
@@ -108,10 +111,13 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     paper = Paper(
         arxiv_id=aid,
         title=title,
-        authors=authors,
+        authors=line.names,
+        author_count=line.total,
+        institutions="; ".join(line.affiliations),
         abstract=" ".join(abstract.split()),
         categories=categories,
         announce_type=announce.lower(),
+        arxiv_version=arxiv_version(link) or arxiv_version(guid) or arxiv_version(title),
         paper_date=_rfc822_date(_child_text(item, "pubDate")),
     )
     if aid:

@@ -44,7 +44,16 @@ from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import valid_unicode
-from .identity import compatible, merge_into, new_id, paper_keys
+from .identity import (
+    Crowd,
+    compatible,
+    lookup_keys,
+    merge_into,
+    new_id,
+    note_version,
+    paper_keys,
+    same_paper,
+)
 from .query import QueryError
 from .search import Postings, TextIndex
 from .searching import SORT_KEYS, Pack, QueryMixin, write_segment_index
@@ -62,6 +71,7 @@ from .storage import (
 )
 
 MARKER = "papertui.json"
+CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
 CHECKPOINT_EVERY = 256  # change files before the state checkpoint is rewritten
 HISTORY_LIMIT = 100  # undoable changes kept
 STATE_FIELDS = ("read", "starred", "tags", "note")
@@ -189,7 +199,12 @@ class Library(QueryMixin):
         self.feed_dates: dict[str, str] = {}
         self.bodies: dict[str, dict[str, Any]] = {}  # bodies read so far
         self.states: dict[str, dict[str, Any]] = {}
+        # Identity keys (identity.paper_keys) → the first paper filed under each; the few keys
+        # several papers share (two papers with one title) list the others in `_more_keys`.
         self.keys: dict[str, str] = {}
+        self._more_keys: dict[str, dict[str, None]] = {}  # (ordered sets)
+        self._more_without_id: dict[str, dict[str, None]] = {}  # those of them with no arXiv id
+        self._crowds: dict[str, Crowd] = {}  # by title key, built when first needed
         self.history: list[_Change] = []
         self._seq_of: dict[str, int] = {}  # the segment holding each paper's current version
         self._superseded: dict[int, set[str]] = {}  # by segment: its papers with later versions
@@ -300,6 +315,9 @@ class Library(QueryMixin):
         self.feed_dates.clear()
         self.bodies.clear()
         self.keys.clear()
+        self._more_keys.clear()
+        self._more_without_id.clear()
+        self._crowds.clear()
         self._seq_of.clear()
         self._superseded.clear()
         self._feeds.clear()
@@ -345,6 +363,7 @@ class Library(QueryMixin):
         new = sorted(set(files) - self._segments)
         if not new:
             return False
+        self._crowds.clear()  # rebuilt from the new records when next needed
         for seq in new:
             data = load(files[seq])
             info = table_docs(data, "segment")
@@ -355,6 +374,9 @@ class Library(QueryMixin):
                 self.feed_dates.clear()
                 self.bodies.clear()
                 self.keys.clear()
+                self._more_keys.clear()
+                self._more_without_id.clear()
+                self._crowds.clear()
                 self._seq_of.clear()
                 self._superseded.clear()
                 self._forget_derived(full=True)
@@ -545,19 +567,70 @@ class Library(QueryMixin):
         if old is not None and old != seq:
             self._superseded.setdefault(old, set()).add(pid)
         self._seq_of[pid] = seq
+        keys, more = self.keys, self._more_keys
         for key in doc.get("keys", ()):
-            self.keys.setdefault(key, pid)
+            first = keys.setdefault(key, pid)
+            if first != pid:
+                more.setdefault(key, {})[pid] = None
+                if not doc.get("arxiv_id"):
+                    self._more_without_id.setdefault(key, {})[pid] = None
         if self._derived or self._authors is not None:
             self._forget_derived()
         if self._text is not None:
             self._unindexed.add(pid)
 
     def _match(self, incoming: dict[str, Any], keys: list[str]) -> str | None:
+        """The stored paper ``incoming`` is (identity.py's rules), or None: only the papers
+        filed under one of its lookup keys (identity.lookup_keys) are looked at,
+        never the whole library."""
+        tried: set[str] = set()
         for key in keys:
-            pid = self.keys.get(key)
-            if pid is not None and compatible(self.papers[pid], incoming):
-                return pid
+            # A shared arXiv id or whole abstract decides unless the ids differ; a title or an
+            # old abstract-opening key only proposes: the whole records decide.
+            decisive = key.startswith(("arxiv:", "text:"))
+            for pid in self._filed_under(key, incoming):
+                if pid in tried:
+                    continue
+                tried.add(pid)
+                if decisive:
+                    if compatible(self.papers[pid], incoming):
+                        return pid
+                elif same_paper(self.record(pid), incoming):
+                    return pid
         return None
+
+    def _filed_under(self, key: str, incoming: dict[str, Any]) -> Iterable[str]:
+        """The papers filed under ``key`` that could be ``incoming``. When it has an arXiv
+        id, under another key only those without one: a paper with its id was looked up under
+        ``arxiv:`` first, and other ids never match. For a title many papers share, only those
+        whose abstracts fit (identity.Crowd). So a key that thousands of papers share (a
+        withdrawal notice as the abstract, a placeholder title) costs no scan of them all."""
+        first = self.keys.get(key)
+        if first is None:
+            return ()
+        if incoming.get("arxiv_id") and not key.startswith("arxiv:"):
+            head = () if self.papers[first].get("arxiv_id") else (first,)
+            more = self._more_without_id.get(key)
+        else:
+            head, more = (first,), self._more_keys.get(key)
+        if not more:
+            return head
+        if len(more) < CROWD or not key.startswith("title:"):
+            return (*head, *more)
+        crowd = self._crowds.get(key)
+        if crowd is None:  # every paper under the key, whoever asks first
+            crowd = self._crowds[key] = Crowd()
+            for pid in (first, *self._more_keys[key]):
+                crowd.add(pid, self.record(pid))
+        return crowd.candidates(incoming)
+
+    def _file_in_crowds(self, pid: str, record: dict[str, Any]) -> None:
+        """Keep the crowds built so far up to date with a new or merged record."""
+        if self._crowds:
+            for key in record.get("keys", ()):
+                crowd = self._crowds.get(key)
+                if crowd is not None:
+                    crowd.add(pid, record)
 
     def import_feeds(self, feeds: Iterable[tuple[ParseResult, Source]]) -> list[ImportReport]:
         """Merge parsed feeds into the library in one atomic write; a report per feed."""
@@ -618,22 +691,30 @@ class Library(QueryMixin):
                 incoming = paper.to_dict()
                 incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
                 incoming["sources"] = [dict(src)]
-                keys = paper_keys(incoming)
-                pid = self._match(incoming, keys)
+                note_version(incoming)
+                keys, lookup = lookup_keys(incoming)  # lookup: also finds papers filed before
+                pid = self._match(incoming, lookup)
                 if pid is None:
-                    pid = new_id(incoming, keys, self.papers)
+                    pid = new_id(incoming, lookup, self.papers)
                     incoming.update(id=pid, keys=keys, added_at=stamp)
                     touched[pid] = incoming
                     self._put_paper(dict(incoming), seq)
+                    self._file_in_crowds(pid, incoming)
                     report.new += 1
                     report.new_ids.append(pid)
                     continue
                 record = touched.get(pid) or self.record(pid)
                 record["sources"] = list(record.get("sources", []))
+                texts = record.get("title"), record.get("abstract")
                 if merge_into(record, incoming):
-                    record["keys"] = list(dict.fromkeys(record.get("keys", []) + keys))
+                    # Filed under its old keys, the incoming copy's and its merged text's.
+                    merged_keys = record.get("keys", []) + keys
+                    if texts != (record.get("title"), record.get("abstract")):
+                        merged_keys += paper_keys(record)
+                    record["keys"] = list(dict.fromkeys(merged_keys))
                     touched[pid] = record
                     self._put_paper(dict(record), seq)
+                    self._file_in_crowds(pid, record)
                     report.merged += 1
                 else:
                     report.unchanged += 1

@@ -243,7 +243,16 @@ class PaperDetail(ScrollView, can_focus=True):
         if numbers:
             rows.append(("Signals", " · ".join(numbers)))
         if paper.arxiv_id:
-            rows.append(("arXiv", paper.arxiv_id))
+            version = f"v{paper.arxiv_version}" if paper.arxiv_version else ""
+            rows.append(("arXiv", paper.arxiv_id + version))
+        if len(paper.versions) > 1:  # announced more than once: a replacement, a cross-list
+            seen = [
+                " ".join(
+                    str(v) for v in (e.get("announce"), _v(e.get("version")), e.get("date")) if v
+                )
+                for e in paper.versions
+            ]
+            rows.append(("History", " · ".join(seen)))
         if paper.comments:
             rows.append(("Comments", paper.comments))
         return self._rows(rows)
@@ -295,3 +304,7 @@ class PaperDetail(ScrollView, can_focus=True):
     def _plain(value: str) -> list[Part]:
         text = _text(value)
         return [text] if text else []
+
+
+def _v(version: object) -> str:
+    return f"v{version}" if version else ""
