@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from markdown_it import MarkdownIt
 
 from tui.export import authors_line, md_escape, md_url, paper_line, seen_in
@@ -47,3 +51,16 @@ def test_paper_line_links_the_abs_page() -> None:
     paper = Paper(arxiv_id="2606.18765", title="A *title*", authors=["X", "Y", "Z", "W"])
     line = paper_line(paper)
     assert line == "[A \\*title\\*](https://arxiv.org/abs/2606.18765) — X, Y, Z +1 more"
+
+
+def test_more_authors_counts_people_not_the_collaboration(tmp_path: Path) -> None:
+    """The listing names a collaboration and 3 people, then "(2912 additional authors not
+    shown)": the line shows those 4 names and exactly the 2,912 people the page left out."""
+    db = str(tmp_path / "lib")
+    case = Path(__file__).parent / "cases" / "listing-et-al.html"
+    run = [sys.executable, "-m", "tui"]
+    subprocess.run([*run, "import", str(case), "--db", db], check=True, capture_output=True)
+    out = subprocess.run(
+        [*run, "export", "--all", "--db", db], check=True, capture_output=True, text=True
+    ).stdout
+    assert "+2912 more" in out

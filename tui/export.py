@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from .feeds import get_format
+from .feeds.authors import is_group
 from .models import Paper, PaperState
 from .text import clean, clean_line
 
@@ -66,12 +67,15 @@ def summary_of(paper: Paper) -> str:
 
 
 def authors_line(paper: Paper, shown: int = 8) -> str:
-    """Authors with "+N more" from the stated author count."""
+    """Authors with "+N more" from the stated author count (which counts people: a
+    collaboration named among the authors is a group, not one of them)."""
     names = paper.authors[:shown]
-    total = max(paper.author_count or 0, len(paper.authors))
+    people = sum(not is_group(n) for n in paper.authors)
+    total = max(paper.author_count or 0, people)
     text = ", ".join(names)
-    if total > len(names):
-        more = total - len(names)
+    people_shown = sum(not is_group(n) for n in names)
+    if total > people_shown:
+        more = total - people_shown
         text = f"{text} +{more} more" if text else f"{total} authors"
     return text or paper.organization
 
