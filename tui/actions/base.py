@@ -6,6 +6,7 @@ the app performs every write here, so errors surface in one place as a toast, ne
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ def save_failure(err: LibraryError) -> str:
     if "could not save (" in message:
         return message.split("could not save (", 1)[1].split(")", 1)[0]
     if "is locked" in message:
+        if f"locked by process {os.getpid()};" in message:
+            return "an import in this window is still writing"
         return "the library is locked" + message.split("is locked", 1)[1].split(";", 1)[0]
     return message
 

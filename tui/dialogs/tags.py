@@ -80,7 +80,7 @@ class TagDialog(ModalScreen[TagEdit | None]):
                 id="tag-input",
             )
             yield Static(id="tag-error", classes="dialog-error -hidden")
-            known = ", ".join(self.known[:12]) if self.known else "none yet"
+            known = format_tags(self.known[:12]) if self.known else "none yet"
             yield Static(Content("Existing: " + known), classes="dialog-hint", id="tag-known")
             yield Static(
                 Content(
