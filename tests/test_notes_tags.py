@@ -40,6 +40,7 @@ from tui.library import core as library_core
 from tui.library.core import apply_note_edit, invert_note_edit, note_edit
 from tui.tags import TagError, check_tag, edit, format_tags, parse_tags
 from tui.terminal import PasteParser
+from tui.widgets.notes import Notes
 
 from .conftest import FEEDS, import_files
 from .test_app import build, goto, toasts
@@ -287,6 +288,26 @@ async def test_steady_typing_is_saved_every_two_seconds(tmp_path: Path) -> None:
         assert saved, "nothing was saved while typing"
         assert all("abcdefghijklmnop".startswith(s) for s in saved)
         assert len(set(saved)) >= 2  # saved more than once while the typing went on
+
+
+async def test_a_late_autosave_never_puts_older_text_back(tmp_path: Path) -> None:
+    """The autosave timer's message can reach the app after more typing was saved (on
+    leaving the note): it must not store its older copy over the newer text."""
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"abc")
+        stale = Notes.Save(pid, "abc", "")
+        await pilot.press(*"def", "escape")
+        await pilot.pause()
+        assert on_disk(lib).state(pid).note == "abcdef"
+        app.notes.post_message(stale)
+        await pilot.pause()
+        await pilot.press("j")
+        app.notes.post_message(Notes.Save(pid, "abc", ""))  # after the paper changed
+        await pilot.pause()
+    assert on_disk(lib).state(pid).note == "abcdef"
 
 
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT", "SIGHUP"])

@@ -173,7 +173,14 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     @on(Notes.Save)
     def _notes_save(self, event: Notes.Save) -> None:
-        self._save_note(event.paper_id, event.text, event.base)
+        # What the pane holds now, not the message's copy: a message that arrives after
+        # more typing, or after the paper changed (its note was saved then), is stale and
+        # would put older text back.
+        if event.paper_id != self.notes.paper_id:
+            return
+        pending = self.notes.pending()
+        if pending:
+            self._save_note(*pending)
 
     @on(Notes.Changed)
     def _notes_changed(self, event: Notes.Changed) -> None:

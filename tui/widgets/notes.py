@@ -45,8 +45,9 @@ class Notes(TextArea):
 
     @dataclass
     class Save(Message):
-        """Store ``text`` as the note of ``paper_id``; ``base`` is the stored note it was
-        written from (so an edit made meanwhile elsewhere can be kept too)."""
+        """Time to store the note of ``paper_id``. ``text`` (written from the stored note
+        ``base``) is the pane's text when this was sent; the app stores what the pane holds
+        when it gets here (`pending`), so a late message never puts older text back."""
 
         paper_id: str
         text: str
