@@ -749,7 +749,7 @@ def test_who_made_a_change_survives_a_checkpoint(
     assert done is not None and done.ids == [ids[3]] and not done.own and done.by == "app"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(valid_tags)
 def test_the_editor_round_trips_generated_tag_lists(tags: list[str]) -> None:
     """Any valid tag list (from `papertui tag` or the editor) survives the editor opened and
