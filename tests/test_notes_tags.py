@@ -10,6 +10,7 @@ tests/test_durability.py does.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -133,12 +134,10 @@ class Terminal:
         return os.waitstatus_to_exitcode(status)
 
     def kill(self) -> None:
-        with_suppress = (ProcessLookupError, ChildProcessError)
-        try:
+        """Make sure the app is gone (after a failed assertion)."""
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
-        except with_suppress:
-            pass
 
 
 def restored(output: bytes) -> bool:
