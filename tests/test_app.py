@@ -372,7 +372,9 @@ async def test_undo_survives_a_restart(sample_library: Library, tmp_path: Path) 
     async with app2.run_test(size=SIZE) as pilot:
         await pilot.press("u")
         assert not reopened.state(pid).starred
-        assert "Undone: star" in toasts(app2)
+        title = reopened.get(pid).display_title
+        assert toasts(app2)[-1].startswith(f"Undone: star on “{title[:20]}")
+        assert "(made in another window or an earlier session, " in toasts(app2)[-1]
         await pilot.press("u")
         assert "Nothing to undo" in toasts(app2)
     assert not Library.open(lib.root).state(pid).starred
@@ -848,7 +850,7 @@ async def test_library_errors_become_toasts(
         await pilot.pause()
         assert app.is_running
         assert "/lib: disk full" in toasts(app)
-        assert any(t.startswith("note not saved") for t in toasts(app))
+        assert any(t.startswith("Note not saved: /lib: disk full") for t in toasts(app))
 
 
 async def test_narrow_terminal_stacks_panes_and_opens_notes_on_demand(

@@ -25,7 +25,7 @@ import pytest
 
 from tui.library import Library
 from tui.library import core as library_core
-from tui.library.storage import WriteLock
+from tui.library.storage import SCHEMA_VERSION, WriteLock
 
 from .conftest import FEEDS, import_files
 
@@ -120,10 +120,10 @@ def test_checkpoint_failure_in_process_keeps_the_change(
 
 # ----------------------------------------------------------------- doctor and newer libraries
 def _make_newer(root: Path) -> None:
-    """What a future papertui (schema 2) would leave: a new marker and files of its own."""
+    """What a future papertui (a schema above ours) would leave: a new marker and files."""
     for path in [root / "papertui.json", *sorted((root / "papers").iterdir())[-1:]]:
         data = orjson.loads(path.read_bytes())
-        data["_meta"] = {"1": {"schema": 2}}
+        data["_meta"] = {"1": {"schema": SCHEMA_VERSION + 1}}
         path.write_bytes(orjson.dumps(data))
 
 
@@ -151,13 +151,13 @@ def test_doctor_leaves_a_single_newer_file_alone(sample_library: Library) -> Non
     root = sample_library.root
     segment = sorted((root / "papers").iterdir())[0]
     data = orjson.loads(segment.read_bytes())
-    data["_meta"] = {"1": {"schema": 7}}
+    data["_meta"] = {"1": {"schema": SCHEMA_VERSION + 5}}
     segment.write_bytes(orjson.dumps(data))
     found = cli("doctor", "--db", str(root))
     assert found.returncode == 1 and f"{segment}: written by a newer papertui" in found.stdout
     repaired = cli("doctor", "--repair", "--db", str(root))
     assert "Traceback" not in repaired.stderr
-    assert segment.exists() and orjson.loads(segment.read_bytes())["_meta"]["1"]["schema"] == 7
+    assert segment.exists() and orjson.loads(segment.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION + 5
 
 
 # ----------------------------------------------------------------- interrupted imports

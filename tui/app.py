@@ -7,8 +7,10 @@ out the screen, routes the keys and builds the app (`make_app`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,6 +28,7 @@ from .actions.find import FindActions
 from .actions.out import OutActions
 from .actions.triage import TriageActions
 from .commands import PaperCommands
+from .dialogs.confirm import ConfirmDialog
 from .dialogs.help import HelpRow, HelpScreen
 from .importing import read_sources, store_feeds
 from .keys import (
@@ -41,6 +44,7 @@ from .keys import (
 )
 from .library import Library, LibraryError
 from .library.core import now_iso
+from .terminal import install_paste_parser
 from .text import clean
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
@@ -51,6 +55,8 @@ from .widgets.status import StatusBar
 __all__ = ["APP_BINDINGS", "HELP", "VIEWS", "PaperTUI", "make_app"]
 
 NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
+# Signals that end the app: the note being typed is saved and the terminal restored first.
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -72,6 +78,13 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     TITLE = "papertui"
     COMMANDS = App.COMMANDS | {PaperCommands}
     BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS + LIST_BINDINGS
+
+    stopped_by: str | None = None
+    """The name of the signal that ended the app (SIGTERM …), None when the user quit."""
+
+    def get_driver_class(self) -> Any:
+        install_paste_parser()  # a paste reaches the app whole, escape sequences included
+        return super().get_driver_class()
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -118,6 +131,18 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+
+    def _stop_on_signal(self, signum: int) -> None:
+        """SIGHUP (the terminal closed), SIGTERM, SIGINT: save the notes, then leave the way
+        `q` does (the terminal restored) with the status a shell gives a killed command."""
+        self.stopped_by = signal.Signals(signum).name
+        with contextlib.suppress(NoMatches):
+            self._save_pending_note(wait=None)
+        self.exit(return_code=128 + signum)
 
     @work(thread=True, group="warm", exit_on_error=False)
     def warm_library(self) -> None:
@@ -158,7 +183,14 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     @on(Notes.Save)
     def _notes_save(self, event: Notes.Save) -> None:
-        self._save_note(event.paper_id, event.text)
+        # What the pane holds now, not the message's copy: a message that arrives after
+        # more typing, or after the paper changed (its note was saved then), is stale and
+        # would put older text back.
+        if event.paper_id != self.notes.paper_id:
+            return
+        pending = self.notes.pending()
+        if pending:
+            self._save_note(*pending)
 
     @on(Notes.Changed)
     def _notes_changed(self, event: Notes.Changed) -> None:
@@ -237,8 +269,28 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     async def action_quit(self) -> None:
         self.sync_detail()
-        self._save_pending_note()
-        self.exit()
+        if self._save_pending_note(wait=None):
+            self.exit()
+            return
+        count = len(self.unsaved_notes)
+        noun = "note" if count == 1 else f"{count} notes"
+
+        def done(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit(return_code=1)
+            else:
+                self.toast("Still retrying every few seconds; q again to quit")
+
+        self.push_screen(
+            ConfirmDialog(
+                f"The {noun} could not be saved: {self.unsaved_reason}.",
+                "Cancel (n) stays here and keeps retrying: free some space or let the other "
+                "process finish. Quit (y) prints the unsaved text in the terminal once "
+                "papertui has closed, so you can keep it.",
+                yes="Quit, print the text",
+            ),
+            done,
+        )
 
     def on_unmount(self) -> None:
         try:

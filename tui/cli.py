@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -22,11 +23,13 @@ from .clipboard import ClipboardError, copy
 from .export import badge, export_markdown
 from .feeds import FeedError
 from .files import OutputError, write_user_file
+from .history import describe_undo, short_title
 from .importing import store_feeds
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
 from .library.core import now_iso
 from .sources import Loaded, expand, load_source
-from .text import clean_line, json_safe, printable, valid_unicode
+from .tags import TagError, parse_tags
+from .text import clean, clean_line, json_safe, printable, valid_unicode
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 CREATING = ("import",)  # the commands that make a library where there is none
@@ -188,11 +191,17 @@ def build_command_parser() -> argparse.ArgumentParser:
         )
 
     p = sub.add_parser(
-        "tag", parents=[db], help="add or remove tags", description="Add or remove tags."
+        "tag",
+        parents=[db],
+        help="add or remove tags",
+        description="Add or remove tags. TAGS is written as in the app's tag editor: tags "
+        'separated by commas or spaces, "double quotes" around a tag that holds a space, a '
+        "comma or a quote or starts with #; a leading # is dropped (#x is the tag x). Tags "
+        "cannot be empty or hold control characters. --remove also takes a stored tag as it is.",
     )
     p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--add", "-a", action="append", default=[], metavar="TAG")
-    p.add_argument("--remove", "-r", action="append", default=[], metavar="TAG")
+    p.add_argument("--add", "-a", action="append", default=[], metavar="TAGS")
+    p.add_argument("--remove", "-r", action="append", default=[], metavar="TAGS")
 
     sub.add_parser(
         "undo", parents=[db], help="undo the last change", description="Undo the last change."
@@ -442,16 +451,37 @@ def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console
         changed = lib.set_state(ids, label, read=not args.off)
     else:
         if not args.add and not args.remove:
-            raise CLIError("tag: give --add TAG or --remove TAG")
+            raise CLIError("tag: give --add TAGS or --remove TAGS")
+        add, remove = _tag_edit(lib, ids, args.add, args.remove)
         label = "tag"
-        changed = lib.set_state(ids, label, add_tags=args.add, remove_tags=args.remove)
+        changed = lib.set_state(ids, label, add_tags=add, remove_tags=remove)
     out.print(Text(f"{label}: {changed} of {len(ids)} papers changed"))
     return EXIT_OK
 
 
+def _tag_edit(
+    lib: Library, ids: list[str], add: list[str], remove: list[str]
+) -> tuple[list[str], list[str]]:
+    """The tags ``--add`` and ``--remove`` name, read with the editor's syntax (`tui.tags`);
+    a ``--remove`` value that is a stored tag as it is (one an older version let in, such as
+    ``"to read"`` or ``""``) removes that tag. CLIError for anything that is not a tag."""
+    stored = {t for pid in ids for t in lib.raw_state(pid).get("tags", ())}
+    try:
+        adds = [t for value in add for t in parse_tags(value)]
+        removes = []
+        for value in remove:
+            removes += [value] if value in stored else parse_tags(value)
+    except TagError as err:
+        raise CLIError(str(err)) from None
+    if not adds and not removes:
+        raise CLIError("tag: no tag given (an empty --add or --remove)")
+    return adds, removes
+
+
 def cmd_undo(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
-    label = lib.undo()
-    out.print(Text(f"undone: {clean_line(label)}" if label else "nothing to undo"))
+    done = lib.undo_change()
+    text = f"undone: {describe_undo(lib, done, here=False)}" if done else "nothing to undo"
+    out.print(Text(text), soft_wrap=True)
     return EXIT_OK
 
 
@@ -581,7 +611,35 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         return status
     app = make_app(library=lib, notices=errors)
     app.run()
-    return app.return_code or status  # non-zero when the app ended on an error
+    return _after_app(app, err, status)
+
+
+def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
+    """Once the terminal is restored: print any note the library never took (so its text is
+    in the terminal, not lost) and say why the app stopped; the exit status (``status`` when
+    the app itself ended well)."""
+    unsaved = dict(app.unsaved_notes)
+    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+        if unsaved:
+            count = "1 note" if len(unsaved) == 1 else f"{len(unsaved)} notes"
+            err.print(
+                Text(
+                    f"papertui: error: {count} NOT saved ({app.unsaved_reason}); "
+                    "the text follows, copy it to keep it"
+                ),
+                soft_wrap=True,
+            )
+            for pid, text in unsaved.items():
+                title = short_title(app.library, pid)
+                err.print(Text(f"--- note of {pid} ({title})"), soft_wrap=True)
+                err.print(Text(clean(text)), soft_wrap=True)
+            err.print(Text("--- end of unsaved notes"))
+        if app.stopped_by:
+            saved = "; the note was not saved" if unsaved else ""
+            err.print(Text(f"papertui: stopped by {app.stopped_by}{saved}"))
+    if app.return_code:
+        return int(app.return_code)
+    return EXIT_ERROR if unsaved else status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -607,6 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_doctor(db, args, out, err)
         lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
+            lib.agent = f"papertui {args.command}"
             return HANDLERS[args.command](lib, args, out, err)
         return open_app(lib, args, out, err)
     except (CLIError, LibraryError, QueryError, FeedError) as e:

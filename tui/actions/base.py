@@ -7,6 +7,7 @@ the app performs every write here, so errors surface in one place as a toast, ne
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,20 @@ WORKER_TASKS = {
     "warm": "Preparing the search indexes",
 }
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
+NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
+NOTE_WAIT = 0.5  # seconds an autosave waits for another process's write (then it retries)
+
+
+def save_failure(err: LibraryError) -> str:
+    """Why a write failed, in a few words, from the library's one-line message."""
+    message = str(err)
+    if "could not save (" in message:
+        return message.split("could not save (", 1)[1].split(")", 1)[0]
+    if "is locked" in message:
+        if f"locked by process {os.getpid()};" in message:
+            return "an import in this window is still writing"
+        return "the library is locked" + message.split("is locked", 1)[1].split(";", 1)[0]
+    return message
 
 
 class PaperAppBase(App[None]):
@@ -75,6 +90,14 @@ class PaperAppBase(App[None]):
         self.new_since = 0
         self._search_timer: Timer | None = None
         self._importing = False
+        library.agent = "app"
+        # Notes the library has not taken yet (disk full, locked by another process), by
+        # paper: the only copy of that text. Retried every few seconds, on leaving the note
+        # and on quitting; shown in the note pane when the paper is; never dropped silently.
+        self.unsaved_notes: dict[str, str] = {}
+        self._note_bases: dict[str, str] = {}  # the stored note each unsaved one started from
+        self.unsaved_reason = ""
+        self._note_retry: Timer | None = None
 
     # ------------------------------------------------------------------ panes
     @property
@@ -218,7 +241,7 @@ class PaperAppBase(App[None]):
             self.detail.show_paper(pid)
         if force or pid != self.notes.paper_id:
             self._save_pending_note()
-            self.notes.load_note(pid, self.library.state(pid).note if pid else "")
+            self._load_note(pid)
 
     def _refresh_current(self) -> None:
         """Redraw everything that shows state after a change."""
@@ -227,27 +250,80 @@ class PaperAppBase(App[None]):
         pid = self.paper_list.current
         self.detail.show_paper(pid)
         if not self.notes.dirty:
-            self.notes.load_note(pid, self.library.state(pid).note if pid else "")
+            self._load_note(pid)
         self.update_status()
 
     # ------------------------------------------------------------------ notes
-    def _save_note(self, pid: str, text: str) -> bool:
+    def _load_note(self, pid: str | None) -> None:
+        """Show the note of ``pid`` in the pane: the unsaved text when there is one."""
+        stored = self.library.state(pid).note if pid else ""
+        unsaved = self.unsaved_notes.get(pid) if pid else None
+        self.notes.load_note(pid, stored, unsaved)
+        if pid is not None and unsaved is not None:
+            self.notes.mark_unsaved(pid, self.unsaved_reason)
+
+    def _save_note(
+        self, pid: str, text: str, base: str | None = None, *, wait: float | None = NOTE_WAIT
+    ) -> bool:
+        """Store ``text`` (written from the stored note ``base``) as the note of ``pid``;
+        True once the library has it. An edit another window made meanwhile is kept too.
+
+        On failure the text is kept (`unsaved_notes`), the pane says it is not saved and why,
+        and the save is retried every few seconds until it succeeds."""
+        self.unsaved_notes[pid] = text
+        if base is not None:
+            self._note_bases.setdefault(pid, base)
+        base = self._note_bases.get(pid)
         try:
-            self.library.set_state([pid], "edit note", note=text)
+            self.library.set_state([pid], "edit note", note=text, note_base=base, wait=wait)
         except LibraryError as err:
-            self._error(f"note not saved: {err}")
+            reason = save_failure(err)
+            if reason != self.unsaved_reason:
+                self._error(
+                    f"Note not saved: {reason}. The text is kept in the note pane; papertui "
+                    f"retries every {NOTE_RETRY_EVERY:.0f} s and on quitting."
+                )
+            self.unsaved_reason = reason
+            self.notes.mark_unsaved(pid, reason)
+            if self._note_retry is None:
+                self._note_retry = self.set_interval(NOTE_RETRY_EVERY, self.retry_notes)
             return False
-        self.notes.border_subtitle = "saved"
+        if self.unsaved_notes.get(pid) == text:
+            del self.unsaved_notes[pid]
+            self._note_bases.pop(pid, None)
+        stored = self.library.state(pid).note
+        self.notes.mark_saved(pid, text, stored)
+        if stored != text:
+            self.toast("This note was also changed in another window meanwhile: both are kept")
         self.paper_list.invalidate()
         self.detail.invalidate()
         if self.detail.paper_id == pid:
             self.detail.show_paper(pid)
+        if not self.unsaved_notes:
+            self._notes_all_saved()
         return True
 
-    def _save_pending_note(self) -> None:
-        pending = self.notes.take_pending()
-        if pending:
-            self._save_note(*pending)
+    def _notes_all_saved(self) -> None:
+        if self._note_retry is not None:
+            self._note_retry.stop()
+            self._note_retry = None
+        if self.unsaved_reason:
+            self.unsaved_reason = ""
+            self.toast("Every note is saved now")
+
+    def retry_notes(self, wait: float | None = NOTE_WAIT) -> bool:
+        """Try again to store every note the library refused; True when none is left."""
+        for pid, text in list(self.unsaved_notes.items()):
+            if not self._save_note(pid, text, wait=wait):
+                return False
+        return not self.unsaved_notes
+
+    def _save_pending_note(self, wait: float | None = NOTE_WAIT) -> bool:
+        """Store the pane's unsaved text and retry the notes still unsaved; True if all are."""
+        pending = self.notes.pending()
+        if pending and not self._save_note(*pending, wait=wait):
+            return False
+        return self.retry_notes(wait)
 
     def _leave_note(self) -> None:
         self._save_pending_note()

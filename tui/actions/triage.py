@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ..dialogs.confirm import ConfirmDialog
 from ..dialogs.tags import TagDialog
+from ..history import describe_undo
 from ..keys import VIEWS
 from ..library import LibraryError
+from ..tags import TagEdit
 from ..text import papers
 from .base import PaperAppBase
 
@@ -63,19 +65,27 @@ class TriageActions(PaperAppBase):
             subject = f"{len(ids)} selected papers"
         known = [t for t, _ in self.library.all_tags().most_common()]
 
-        def done(tags: list[str] | None) -> None:
-            if tags is None:
+        def done(change: TagEdit | None) -> None:
+            if change is None:
                 self.toast("Tags unchanged")
                 return
+            if not change:
+                self.toast("Tags unchanged" + (f" on {len(ids)} papers" if len(ids) > 1 else ""))
+                return
+            # Additions and removals on the state as it is now, not the list the dialog
+            # opened with: a tag another process added meanwhile stays.
+            if self._change(ids, "tag", add_tags=change.add, remove_tags=change.remove) is None:
+                return
+            parts = [
+                " ".join("+#" + t for t in change.add),
+                " ".join("-#" + t for t in change.remove),
+            ]
+            shown = " ".join(p for p in parts if p)
             if len(ids) == 1:
-                changed = self._change(ids, "tag", tags=tags)
+                now = self.library.raw_state(ids[0]).get("tags", [])
+                self.toast("Tags: " + (" ".join("#" + t for t in now) or "no tags"))
             else:
-                add = [t for t in tags if t not in common]
-                remove = [t for t in common if t not in tags]
-                changed = self._change(ids, "tag", add_tags=add, remove_tags=remove)
-            if changed is not None:
-                shown = " ".join("#" + t for t in tags) or "no tags"
-                self.toast(f"Tags: {shown}" + (f" on {len(ids)} papers" if len(ids) > 1 else ""))
+                self.toast(f"Tags {shown} on {len(ids)} papers")
 
         self.push_screen(TagDialog(subject, common, known), done)
 
@@ -118,17 +128,26 @@ class TriageActions(PaperAppBase):
         )
 
     def action_undo(self) -> None:
+        """Undo this window's last change (else the library's last one, saying where it was
+        made), name what it touched and put the cursor on it."""
         self._save_pending_note()
         try:
-            label = self.library.undo()
+            done = self.library.undo_change(own_first=True)
         except LibraryError as err:
             self._error(str(err))
             return
-        if label is None:
+        if done is None:
             self.toast("Nothing to undo")
             return
         self._refresh_current()
-        self.toast(f"Undone: {label}")
+        plist = self.paper_list
+        touched = set(done.ids)
+        if touched and plist.current not in touched:
+            index = next((i for i, pid in enumerate(plist.ids) if pid in touched), None)
+            if index is not None:
+                plist.move_to(index)
+                self.sync_detail()
+        self.toast("Undone: " + describe_undo(self.library, done, here=done.own, in_app=True))
 
     def _go_unread(self, step: int, quiet: bool = False) -> None:
         index = self.paper_list.find_unread(step)

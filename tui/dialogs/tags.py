@@ -1,8 +1,9 @@
-"""The tag editor: comma- or space-separated tags, completing from the library's tags."""
+"""The tag editor: tags separated by commas or spaces (see `tui.tags`), completing from the
+library's tags. It returns the edit (tags added, tags removed), not a whole list, so a tag
+another process added while it was open survives, and tags it shows unchanged stay as stored."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -14,40 +15,44 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
+from ..tags import TagEdit, TagError, edit, format_tag, format_tags, last_item, parse_tags
 from ..text import clean_line
 
-_SPLIT = re.compile(r"[,\s]+")
+__all__ = ["SUBJECT_MAX", "TagDialog", "TagSuggester", "parse_tags"]
+
 SUBJECT_MAX = 200  # characters of the paper's title shown in the dialog's heading
 
 
-def parse_tags(value: str) -> list[str]:
-    """Tags from the editor's text: split on commas and spaces, '#' dropped, duplicates once."""
-    tags = [t.lstrip("#") for t in _SPLIT.split(value.strip())]
-    return list(dict.fromkeys(t for t in tags if t))
-
-
 class TagSuggester(Suggester):
-    """Completes the tag being typed (the last word) from the existing tags."""
+    """Completes the tag being typed (the last item) from the existing tags."""
 
     def __init__(self, tags: Sequence[str]) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self.tags = list(tags)
 
     async def get_suggestion(self, value: str) -> str | None:
-        match = re.search(r"#?([^,\s]*)$", value)
-        if not match or not match.group(1):
+        item = last_item(value)
+        if item is None or not item[0] or '"' in item[0]:
             return None
-        partial = match.group(1)
-        typed = set(parse_tags(value[: match.start()]))
+        partial, quoted = item
+        head = value[: len(value) - len(partial)]
+        try:
+            typed = set(parse_tags(head + ('"' if quoted else "")))
+        except TagError:
+            typed = set()
+        folded = partial.casefold()
         for tag in self.tags:
-            if tag.casefold().startswith(partial.casefold()) and tag != partial:
-                if tag not in typed:
-                    return value[: match.start(1)] + tag
+            if tag in typed or tag == partial or not tag.casefold().startswith(folded):
+                continue
+            if quoted:
+                return head + tag.replace('"', '""') + '"'
+            if format_tag(tag) == tag:  # a tag that needs quotes is offered inside quotes
+                return head + tag
         return None
 
 
-class TagDialog(ModalScreen[list[str] | None]):
-    """Edit the tags of one paper or of the selection."""
+class TagDialog(ModalScreen[TagEdit | None]):
+    """Edit the tags of one paper or of the selection; dismissed with the `TagEdit`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="tags.cancel"),
@@ -60,31 +65,49 @@ class TagDialog(ModalScreen[list[str] | None]):
         # title is cut so it never pushes the input out of the dialog.
         subject = clean_line(subject)
         self.subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX] + "…"
-        self.current = [clean_line(t) for t in current]
+        self.current = list(current)  # as stored: the edit is computed against these
         self.known = [clean_line(t) for t in known]
+        self.initial = format_tags(self.current)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tag-dialog", classes="dialog"):
             yield Static(Content("Tags for " + self.subject), classes="dialog-title")
             yield Input(
-                ", ".join(self.current),
+                self.initial,
                 placeholder="e.g. diffusion, to-read",
                 suggester=TagSuggester(self.known),
+                select_on_focus=False,  # typing adds a tag, it never replaces them all
                 id="tag-input",
             )
-            known = ", ".join(self.known[:12]) if self.known else "none yet"
+            yield Static(id="tag-error", classes="dialog-error -hidden")
+            known = format_tags(self.known[:12]) if self.known else "none yet"
             yield Static(Content("Existing: " + known), classes="dialog-hint", id="tag-known")
             yield Static(
-                Content("Enter saves · Esc cancels · → accepts a suggestion · empty removes all"),
+                Content(
+                    "Enter saves · Esc cancels · → accepts a suggestion · commas or spaces "
+                    'separate tags, "quotes" keep spaces · empty removes all'
+                ),
                 classes="dialog-hint",
             )
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        field = self.query_one(Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#tag-error", Static).add_class("-hidden")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(parse_tags(event.value))
+        try:
+            change = edit(self.current, event.value)
+        except TagError as err:
+            error = self.query_one("#tag-error", Static)
+            error.update(Content(str(err)))
+            error.remove_class("-hidden")
+            return
+        self.dismiss(change)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

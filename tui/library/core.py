@@ -18,7 +18,10 @@ On disk a library is a directory of small TinyDB files (see storage.py):
     is missing or unreadable it is rebuilt in memory from the segment's papers.
 ``changes/NNNNNNNN.json``
     one file per state change (a star, a tag edit, a bulk "mark read", an undo) holding the
-    old and new values of each paper it touched: a keystroke writes a few hundred bytes.
+    old and new values of each paper it touched: a keystroke writes a few hundred bytes. A
+    change to a long note is stored as the edit (`note_edit`), so saving a 1 MB note writes
+    about as many bytes as were typed, not the whole note twice. Each change records who made
+    it (``by``: "app", "papertui star" …) and the `Library.session` that made it.
 ``state.json``
     checkpoint: every paper's state and the undo history up to ``last_seq``; written after
     enough change files have accumulated, which are then removed.
@@ -31,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -58,6 +63,7 @@ from .query import QueryError
 from .search import Postings, TextIndex
 from .searching import SORT_KEYS, Pack, QueryMixin, write_segment_index
 from .storage import (
+    BASE_SCHEMA,
     TMP_PREFIX,
     LibraryError,
     WriteLock,
@@ -74,6 +80,11 @@ MARKER = "papertui.json"
 CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
 CHECKPOINT_EVERY = 256  # change files before the state checkpoint is rewritten
 HISTORY_LIMIT = 100  # undoable changes kept
+# A note change where old and new note together are longer than this (characters) is stored
+# as an edit (unless most of the note changed); a shorter one whole, in a file every papertui
+# reads (schema 1).
+NOTE_EDIT_MIN = 4096
+EDIT_SCHEMA = 2  # the schema of a file holding a note edit (older papertui refuse it)
 STATE_FIELDS = ("read", "starred", "tags", "note")
 # Fields read when the library opens; every other field of a paper is its body.
 HEAD_FIELDS = frozenset(
@@ -83,7 +94,7 @@ HEAD_FIELDS = frozenset(
     ).split()
 )
 
-__all__ = ["ImportReport", "Library", "LibraryError", "QueryError", "SORT_KEYS"]
+__all__ = ["ImportReport", "Library", "LibraryError", "QueryError", "SORT_KEYS", "Undone"]
 
 
 def now_iso() -> str:
@@ -110,7 +121,108 @@ class _Change:
     label: str
     ts: str
     undo_of: int | None
-    entries: list[dict[str, Any]]  # {"id", "old": {field: value}, "new": {field: value}}
+    # {"id", "old": {field: value}, "new": {field: value}[, "note_edit": see `note_edit`]}
+    entries: list[dict[str, Any]]
+    by: str = ""  # who made it: "app", "papertui star" … ("" when not recorded)
+    session: str = ""  # the `Library.session` that made it
+
+    def head(self) -> dict[str, Any]:
+        """What older papertui read of a change (its history entry), without the origin."""
+        return {k: getattr(self, k) for k in ("seq", "label", "ts", "undo_of", "entries")}
+
+
+@dataclass
+class Undone:
+    """What `Library.undo_change` did."""
+
+    label: str  # the undone change's label ("star", "tag", "edit note" …)
+    ids: list[str]  # the papers it had changed (those still in the library), in its order
+    kept: list[str]  # of those, the ones left as they are: changed again since, by a later change
+    ts: str  # when the undone change was made (ISO 8601, UTC)
+    by: str  # who made it: "app", "papertui star" … ("" when not recorded)
+    own: bool  # made through this same Library handle (this window, this command)
+
+
+def note_digest(text: str) -> str:
+    """A short digest of a note (16 hex digits), to check an edit applies to the right text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _common_prefix(a: str, b: str, limit: int) -> int:
+    """Length of the longest common prefix of a and b, at most ``limit`` (C-speed slices)."""
+    step, n = 4096, 0
+    while n < limit:
+        end = min(n + step, limit)
+        if a[n:end] == b[n:end]:
+            n = end
+            continue
+        while a[n] == b[n]:
+            n += 1
+        return n
+    return limit
+
+
+def note_edit(old: str, new: str) -> dict[str, Any]:
+    """The edit that turns note ``old`` into ``new``: the one span that changed.
+
+    ``{"at": offset, "cut": text removed there, "put": text inserted, "from": digest of old,
+    "to": digest of new}`` (offsets in characters, digests from `note_digest`). Its size is
+    that of the edit: typing in a 1 MB note gives an edit of a few characters."""
+    limit = min(len(old), len(new))
+    head = _common_prefix(old, new, limit)
+    tail = _common_prefix(old[head:][::-1], new[head:][::-1], limit - head)
+    return {
+        "at": head,
+        "cut": old[head : len(old) - tail],
+        "put": new[head : len(new) - tail],
+        "from": note_digest(old),
+        "to": note_digest(new),
+    }
+
+
+def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
+    """``text`` with the edit applied, or None when ``text`` is not the note it was made on."""
+    if note_digest(text) != edit["from"]:
+        return None
+    at = edit["at"]
+    return text[:at] + edit["put"] + text[at + len(edit["cut"]) :]
+
+
+def invert_note_edit(edit: dict[str, Any]) -> dict[str, Any]:
+    """The edit that undoes ``edit``."""
+    return {
+        "at": edit["at"],
+        "cut": edit["put"],
+        "put": edit["cut"],
+        "from": edit["to"],
+        "to": edit["from"],
+    }
+
+
+MERGE_MARK = "\n\n--- also written meanwhile elsewhere (another papertui window), kept: ---\n"
+
+
+def merge_note(base: str, ours: str, theirs: str) -> str:
+    """One note holding both edits of ``base``: ``ours`` and ``theirs`` (another process's).
+
+    Edits of separate parts of the note are both applied; when they overlap or touch,
+    ``ours`` is followed by `MERGE_MARK` and ``theirs``: nothing either side wrote is lost."""
+    if theirs in (base, ours):
+        return ours
+    if ours == base:
+        return theirs
+    a, b = note_edit(base, ours), note_edit(base, theirs)
+    a_end, b_end = a["at"] + len(a["cut"]), b["at"] + len(b["cut"])
+    # Separate when at least one character neither touched lies between them (as diff3).
+    if a_end < b["at"]:
+        return base[: a["at"]] + a["put"] + base[a_end : b["at"]] + b["put"] + base[b_end:]
+    if b_end < a["at"]:
+        return base[: b["at"]] + b["put"] + base[b_end : a["at"]] + a["put"] + base[a_end:]
+    return ours + MERGE_MARK + theirs
+
+
+def _schema(entries: Iterable[dict[str, Any]]) -> int:
+    return EDIT_SCHEMA if any("note_edit" in e for e in entries) else BASE_SCHEMA
 
 
 @contextlib.contextmanager
@@ -227,6 +339,10 @@ class Library(QueryMixin):
         self._lock = WriteLock(self.root, lock_timeout)
         self.read_only = False  # this process cannot write here (set by `open`)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
+        # Who writes through this handle, recorded with each change: undo can then prefer
+        # this handle's own changes and say where another one was made.
+        self.session = secrets.token_hex(6)
+        self.agent = "papertui"  # "app", "papertui star" …: set by the app and the CLI
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -347,8 +463,12 @@ class Library(QueryMixin):
             for doc in table_docs(data, "state"):
                 pid = doc.pop("id")
                 self.states[pid] = doc
+            origins = {o["seq"]: o for o in table_docs(data, "origins")}
             for doc in table_docs(data, "history"):
-                self.history.append(_Change(**doc))
+                origin = origins.get(doc["seq"], {})
+                self.history.append(
+                    _Change(**doc, by=origin.get("by", ""), session=origin.get("session", ""))
+                )
         self._load_changes()
         self._recount()
 
@@ -437,6 +557,8 @@ class Library(QueryMixin):
                 ts=head["ts"],
                 undo_of=head.get("undo_of"),
                 entries=table_docs(data, "entries"),
+                by=head.get("by", ""),
+                session=head.get("session", ""),
             )
             self._apply(change)
             self._changes.add(seq)
@@ -740,12 +862,21 @@ class Library(QueryMixin):
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         note: str | None = None,
+        note_base: str | None = None,
+        wait: float | None = None,
     ) -> int:
         """Change the state of papers as one undoable step; returns how many changed.
 
-        Tags and notes are stored as valid Unicode (`valid_unicode`: a lone UTF-16 surrogate,
-        as an undecodable byte of a command line gives, becomes U+FFFD), never refused by the
-        store's writer."""
+        ``tags`` replaces the tag list; ``add_tags`` and ``remove_tags`` edit the list as it is
+        on disk when the write happens (what the tag editor and `papertui tag` use, so a tag
+        another process added meanwhile stays). A long ``note`` is stored as the edit from
+        the previous note (`note_edit`); ``note_base`` is the note it was written from: when
+        another process has changed the note since, both are kept (`merge_note`). ``wait``:
+        seconds to wait for another process's write (default: the library's lock timeout).
+        LibraryError when nothing was stored. Tags and notes are stored as valid Unicode
+        (`valid_unicode`: a lone UTF-16 surrogate, as an undecodable byte of a command line
+        gives, becomes U+FFFD), never refused by the store's writer.
+        """
         add_tags = [valid_unicode(t) for t in add_tags]
         remove_tags = [valid_unicode(t) for t in remove_tags]
         tags = None if tags is None else [valid_unicode(t) for t in tags]
@@ -754,7 +885,7 @@ class Library(QueryMixin):
         for pid in ids:
             if pid not in self.papers:
                 raise LibraryError(f"{pid}: no such paper in {self.root}")
-        with self._write():
+        with self._write(wait):
             entries = []
             for pid in ids:
                 cur = self.states.get(pid, {})
@@ -769,34 +900,116 @@ class Library(QueryMixin):
                 want = [t for t in want if t not in remove_tags]
                 if want != old_tags:
                     new["tags"] = want
-                if note is not None and cur.get("note", "") != note:
-                    new["note"] = note
-                if new:
+                edit = None
+                old_note = cur.get("note", "")
+                want_note = note
+                if note is not None and note_base is not None and old_note != note_base:
+                    want_note = merge_note(note_base, note, old_note)
+                if want_note is not None and old_note != want_note:
+                    whole = len(old_note) + len(want_note)
+                    if whole > NOTE_EDIT_MIN:
+                        edit = note_edit(old_note, want_note)
+                        if len(edit["cut"]) + len(edit["put"]) > whole // 2:
+                            edit = None  # most of the note changed: as cheap whole
+                    if edit is None:
+                        new["note"] = want_note
+                if new or edit:
                     old = {k: cur.get(k, _DEFAULTS[k]) for k in new}
-                    entries.append({"id": pid, "old": old, "new": new})
+                    entry = {"id": pid, "old": old, "new": new}
+                    if edit:
+                        entry["note_edit"] = edit
+                    entries.append(entry)
             if entries:
                 self._commit(label, entries, None)
             return len(entries)
 
     def undo(self) -> str | None:
         """Undo the most recent change not yet undone; its label, or None if nothing is left."""
-        with self._write():
-            targets = self._undoable()
-            if not targets:
-                return None
-            target = targets[-1]
-            entries = [
-                {"id": e["id"], "old": e["new"], "new": e["old"]}
-                for e in reversed(target.entries)
-                if e["id"] in self.papers
-            ]
-            self._commit(target.label, entries, target.seq)
-            return target.label
+        done = self.undo_change()
+        return done.label if done else None
 
-    def undo_label(self) -> str | None:
-        """What `undo` would undo next."""
+    def undo_change(self, *, own_first: bool = False, wait: float | None = None) -> Undone | None:
+        """Undo one change as one new undoable step; what was undone, None if nothing is left.
+
+        The change undone is the most recent one not yet undone, or, with ``own_first``, the
+        most recent made through this handle (`session`) when there is one (the app: `u`
+        undoes what the user did in this window, not what a script did meanwhile).
+
+        Each field goes back to what it was before the change, unless a later change has
+        changed it again: a tag added by the change is removed and a tag it removed is put
+        back, whatever other tags were added since; a note (or a read/star flag) another
+        change has rewritten since is left as it is (those papers are `Undone.kept`).
+        """
+        with self._write(wait):
+            target = self._undo_target(own_first)
+            if target is None:
+                return None
+            entries, ids, kept = [], [], []
+            for entry in reversed(target.entries):
+                pid = entry["id"]
+                if pid not in self.papers:
+                    continue
+                ids.append(pid)
+                inverse, conflict = self._inverse(entry)
+                if inverse is not None:
+                    entries.append(inverse)
+                if conflict:
+                    kept.append(pid)
+            self._commit(target.label, entries, target.seq)
+            ids.reverse()
+            return Undone(
+                label=target.label,
+                ids=ids,
+                kept=kept[::-1],
+                ts=target.ts,
+                by=target.by,
+                own=target.session == self.session,
+            )
+
+    def _inverse(self, entry: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+        """The entry that undoes ``entry`` on the current state, and whether a field had to
+        be left as it is because a later change rewrote it."""
+        pid = entry["id"]
+        cur = self.states.get(pid, {})
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        conflict = False
+        for name, made in entry["new"].items():
+            before = entry["old"].get(name, _DEFAULTS[name])
+            now = cur.get(name, _DEFAULTS[name])
+            want = before
+            if name == "tags" and now != made:
+                added = [t for t in made if t not in before]
+                removed = [t for t in before if t not in made]
+                want = [t for t in now if t not in added] + [t for t in removed if t not in now]
+            elif name == "note" and now != made:
+                conflict = True
+                continue
+            if want != now:
+                old[name], new[name] = now, want
+        inverse: dict[str, Any] = {"id": pid, "old": old, "new": new}
+        edit = entry.get("note_edit")
+        if edit is not None:
+            if note_digest(cur.get("note", "")) == edit["to"]:
+                inverse["note_edit"] = invert_note_edit(edit)
+            else:
+                conflict = True
+        if not (old or "note_edit" in inverse):
+            return None, conflict
+        return inverse, conflict
+
+    def undo_label(self, *, own_first: bool = False) -> str | None:
+        """What `undo_change` would undo next (its label)."""
+        target = self._undo_target(own_first)
+        return target.label if target else None
+
+    def _undo_target(self, own_first: bool) -> _Change | None:
         targets = self._undoable()
-        return targets[-1].label if targets else None
+        if own_first:
+            own = [c for c in targets if c.session == self.session]
+            if own:
+                return own[-1]
+        return targets[-1] if targets else None
 
     def _undoable(self) -> list[_Change]:
         undone = {c.undo_of for c in self.history if c.undo_of is not None}
@@ -804,12 +1017,20 @@ class Library(QueryMixin):
 
     def _commit(self, label: str, entries: list[dict[str, Any]], undo_of: int | None) -> None:
         seq = max(max(self._changes, default=0), self._checkpoint_seq) + 1
-        change = _Change(seq=seq, label=label, ts=now_iso(), undo_of=undo_of, entries=entries)
-        tables = build_tables(
-            change=[{"seq": seq, "label": label, "ts": change.ts, "undo_of": undo_of}],
+        change = _Change(
+            seq=seq,
+            label=label,
+            ts=now_iso(),
+            undo_of=undo_of,
             entries=entries,
+            by=self.agent,
+            session=self.session,
         )
-        self.bytes_written += atomic_write(self.root / "changes" / f"{seq:08d}.json", dump(tables))
+        head = {"seq": seq, "label": label, "ts": change.ts, "undo_of": undo_of}
+        head.update(by=change.by, session=change.session)
+        tables = build_tables(change=[head], entries=entries)
+        path = self.root / "changes" / f"{seq:08d}.json"
+        self.bytes_written += atomic_write(path, dump(tables, _schema(entries)))
         self._changes.add(seq)
         self._apply(change)
         if len(self._changes) >= CHECKPOINT_EVERY:
@@ -825,6 +1046,11 @@ class Library(QueryMixin):
             old = self.states.get(pid, {})
             state = dict(old)
             state.update(entry["new"])
+            edit = entry.get("note_edit")
+            if edit is not None:
+                note = apply_note_edit(state.get("note", ""), edit)
+                if note is not None:  # else a change before it is missing: the note stays
+                    state["note"] = note
             for name, ids in self._flagged.items():
                 if state.get(name):
                     ids.add(pid)
@@ -856,12 +1082,17 @@ class Library(QueryMixin):
         previous = self._checkpoint_seq
         self._trim_history()
         states = [{"id": pid, **s} for pid, s in self.states.items()]
-        history = [c.__dict__ for c in self.history]
-        tables = build_tables(checkpoint=[{"last_seq": last}], state=states, history=history)
+        # Who made each change is kept beside the history, which older papertui read whole.
+        history = [c.head() for c in self.history]
+        origins = [{"seq": c.seq, "by": c.by, "session": c.session} for c in self.history]
+        tables = build_tables(
+            checkpoint=[{"last_seq": last}], state=states, history=history, origins=origins
+        )
+        schema = max((_schema(c.entries) for c in self.history), default=BASE_SCHEMA)
         path = self.root / "state.json"
         if path.exists():
             backup(path)
-        self.bytes_written += atomic_write(path, dump(tables))
+        self.bytes_written += atomic_write(path, dump(tables, schema))
         self._checkpoint_seq = last
         self._checkpoint_mtime = path.stat().st_mtime_ns
         for seq, file in _seq_files(self.root / "changes").items():
@@ -871,8 +1102,8 @@ class Library(QueryMixin):
         self._changes = {s for s in self._changes if s > last}
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
-        with self._lock.held():
+    def _write(self, wait: float | None = None) -> Iterator[None]:
+        with self._lock.held(wait):
             self._remove_stale_temp_files()
             self.refresh()
             yield

@@ -22,7 +22,11 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest file schema this papertui reads
+# What `dump` writes unless told otherwise: schema 1 files are read by every papertui. A file
+# holding what a papertui from before schema 2 would silently misread (a note stored as an
+# edit, see core.py) is written as schema 2, which those versions refuse to read.
+BASE_SCHEMA = 1
 TMP_PREFIX = ".tmp-"
 
 
@@ -86,9 +90,9 @@ def backup(path: Path) -> Path:
     return bak
 
 
-def dump(tables: dict[str, dict[str, Any]]) -> bytes:
-    """Serialise TinyDB tables (``{table: {doc_id: doc}}``) plus the schema version."""
-    data = {"_meta": {"1": {"schema": SCHEMA_VERSION}}, **tables}
+def dump(tables: dict[str, dict[str, Any]], schema: int = BASE_SCHEMA) -> bytes:
+    """Serialise TinyDB tables (``{table: {doc_id: doc}}``) plus the file's schema version."""
+    data = {"_meta": {"1": {"schema": schema}}, **tables}
     return orjson.dumps(data)
 
 
@@ -113,8 +117,8 @@ def load(path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
         raise LibraryError(f"{path}: not a papertui library file")
     schema = next(iter(data["_meta"].values()), {}).get("schema")
-    if schema != SCHEMA_VERSION:
-        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+    if not (type(schema) is int and BASE_SCHEMA <= schema <= SCHEMA_VERSION):
+        if type(schema) is int and schema > SCHEMA_VERSION:
             raise LibraryError(f"{path}: written by a newer papertui (schema {schema})")
         raise LibraryError(f"{path}: not a papertui library file (schema {schema!r})")
     return data
@@ -179,17 +183,17 @@ class WriteLock:
     def held(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the lock for a write, waiting up to ``timeout`` s (default: the library's).
 
-        LibraryError when it is held elsewhere past the timeout, or cannot be taken at all
-        (a read-only library: nothing can be written there)."""
+        LibraryError when it is held elsewhere past the timeout (naming the process that
+        holds it), or cannot be taken at all (a read-only library: nothing can be written)."""
+        wait = self.timeout if timeout is None else timeout
         try:
-            self._lock.acquire(timeout=self.timeout if timeout is None else timeout)
+            self._lock.acquire(timeout=wait)
         except Timeout:  # (a TimeoutError, so an OSError: caught first)
             holder = self.holder()
             who = f" by process {holder}" if holder else ""
             raise LibraryError(
                 f"{self.path.parent}: the library is locked{who}; "
-                f"waited {self.timeout if timeout is None else timeout:.0f} s, "
-                "try again when it finishes"
+                f"waited {wait:g} s, try again when it finishes"
             ) from None
         except OSError as err:
             raise LibraryError(read_only_message(self.path.parent, err)) from None

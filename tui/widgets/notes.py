@@ -1,12 +1,16 @@
 """The notes pane: a Markdown `TextArea` for the highlighted paper's note.
 
 The pane never writes to the library itself: it posts `Notes.Save` a second after the last
-keystroke and when focus leaves, and the app (which owns the library) stores it. `take_pending()`
-hands over an unsaved note synchronously when the paper changes or the app quits.
+keystroke, at the latest two seconds after the first unsaved one (a steady typist is saved
+every two seconds, not only when they pause), and when focus leaves; the app (which owns the
+library) stores it and reports back with `mark_saved` or `mark_unsaved`. The text counts as
+saved only once the app said the write succeeded. `pending()` hands over the unsaved note
+synchronously when the paper changes or the app quits.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +22,7 @@ from textual.widgets import TextArea
 from ..text import clean
 
 SAVE_DELAY = 1.0  # seconds after the last keystroke
+SAVE_MAX_WAIT = 2.0  # seconds after the first unsaved keystroke, however fast the typing
 
 
 def _markdown_language() -> str | None:
@@ -40,10 +45,13 @@ class Notes(TextArea):
 
     @dataclass
     class Save(Message):
-        """Store ``text`` as the note of ``paper_id``."""
+        """Time to store the note of ``paper_id``. ``text`` (written from the stored note
+        ``base``) is the pane's text when this was sent; the app stores what the pane holds
+        when it gets here (`pending`), so a late message never puts older text back."""
 
         paper_id: str
         text: str
+        base: str
 
     @dataclass
     class Leave(Message):
@@ -61,48 +69,88 @@ class Notes(TextArea):
         )
         self.cursor_blink = cursor_blink
         self.paper_id: str | None = None
-        self._saved = ""
-        self._timer: Timer | None = None
+        self._saved = ""  # the note as stored in the library, as shown (`clean`)
+        self._base = ""  # the note as stored: what an edit here was written from
+        self._idle: Timer | None = None  # restarted by every keystroke
+        self._deadline: Timer | None = None  # started by the first unsaved keystroke
 
-    def load_note(self, pid: str | None, text: str) -> None:
-        """Show the note of ``pid`` (call `take_pending()` first).
+    def load_note(self, pid: str | None, text: str, unsaved: str | None = None) -> None:
+        """Show the note of ``pid``: ``text`` as stored, or ``unsaved``, text the library has
+        not taken yet (then the pane says so; see `mark_unsaved`).
 
         Controls and escape sequences (from another tool or an older version) are not shown:
         a text area draws its text as it is. The note is stored without them only if edited.
         """
+        self._base = text
         text = clean(text)
         self.paper_id = pid
         self._saved = text
-        if self.text != text:
-            self.load_text(text)
+        shown = text if unsaved is None else unsaved
+        if self.text != shown:
+            self.load_text(shown)
         self.read_only = pid is None
+        self._stop_timers()
+        if not self.dirty:
+            self._show_unsaved(None)
 
     @property
     def dirty(self) -> bool:
+        """The pane holds text the library does not have yet."""
         return self.paper_id is not None and self.text != self._saved
 
-    def take_pending(self) -> tuple[str, str] | None:
-        """The unsaved (paper id, note), marked as saved; None when nothing is pending."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+    def pending(self) -> tuple[str, str, str] | None:
+        """The unsaved (paper id, note, stored note it was written from), None when nothing
+        is pending; it stays unsaved until `mark_saved` is called for it."""
+        self._stop_timers()
         if not self.dirty:
             return None
         assert self.paper_id is not None
-        self._saved = self.text
-        return self.paper_id, self.text
+        return self.paper_id, self.text, self._base
+
+    def mark_saved(self, pid: str, text: str, stored: str | None = None) -> None:
+        """The library now holds ``text`` as the note of ``pid`` (or ``stored``: ``text``
+        merged with an edit made meanwhile elsewhere, shown here unless typing went on)."""
+        if pid != self.paper_id:
+            return
+        self._saved = self._base = text
+        if stored is not None and stored != text and self.text == text:
+            cursor = self.cursor_location
+            self.load_note(pid, stored)
+            with contextlib.suppress(ValueError):
+                self.cursor_location = cursor
+        if not self.dirty:
+            self._show_unsaved(None)
+            self.border_subtitle = "saved"
+
+    def mark_unsaved(self, pid: str, reason: str) -> None:
+        """Saving the note of ``pid`` failed (``reason``, one line): say so, keep the text."""
+        if pid == self.paper_id and self.dirty:
+            self._show_unsaved(reason)
+
+    def _show_unsaved(self, reason: str | None) -> None:
+        self.set_class(reason is not None, "-unsaved")
+        if reason is not None:
+            self.border_subtitle = f"NOT SAVED, retrying: {reason}"
+
+    def _stop_timers(self) -> None:
+        for timer in (self._idle, self._deadline):
+            if timer is not None:
+                timer.stop()
+        self._idle = self._deadline = None
 
     def _post_pending(self) -> None:
-        pending = self.take_pending()
+        pending = self.pending()
         if pending:
             self.post_message(self.Save(*pending))
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if not self.dirty:
             return
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(SAVE_DELAY, self._post_pending)
+        if self._idle is not None:
+            self._idle.stop()
+        self._idle = self.set_timer(SAVE_DELAY, self._post_pending)
+        if self._deadline is None:
+            self._deadline = self.set_timer(SAVE_MAX_WAIT, self._post_pending)
 
     def on_blur(self) -> None:
         self._post_pending()

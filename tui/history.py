@@ -1,0 +1,59 @@
+"""What an undo did, in words: the app's toast after `u` and `papertui undo` say the same."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .library import Library
+from .library.core import Undone
+from .text import clean_line, papers
+
+TITLE_MAX = 60  # characters of a paper's title named in the message
+
+
+def short_title(lib: Library, pid: str) -> str:
+    """The paper's title, cleaned and cut to `TITLE_MAX` characters (with …)."""
+    head = lib.raw(pid)
+    title = clean_line(head.get("title") or head.get("title_zh") or pid)
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def made_where(by: str, in_app: bool = False) -> str:
+    """Where a change was made, from its recorded ``by`` ("app", "papertui tag" …), as the
+    app (``in_app``) or the command line says it."""
+    if by == "app":
+        return "in another window or an earlier session" if in_app else "in the papertui app"
+    if by.startswith("papertui "):
+        return f"by `{by}`"
+    return "elsewhere"
+
+
+def local_time(ts: str, now: datetime | None = None) -> str:
+    """An ISO time as local "14:02" today, else "2026-06-19 14:02" ("" if unreadable)."""
+    try:
+        when = datetime.fromisoformat(ts).astimezone()
+    except ValueError:
+        return ""
+    now = now or datetime.now().astimezone()
+    return when.strftime("%H:%M" if when.date() == now.date() else "%Y-%m-%d %H:%M")
+
+
+def describe_undo(lib: Library, done: Undone, *, here: bool, in_app: bool = False) -> str:
+    """``star on “Title…”`` or ``mark read on 12 papers``; then where and when the change was
+    made, unless ``here`` (the caller made it: the app's own changes; ``in_app``: the app is
+    asking); then the papers left as they were because a later change changed them again."""
+    if len(done.ids) == 1:
+        text = f"{done.label} on “{short_title(lib, done.ids[0])}”"
+    elif done.ids:
+        text = f"{done.label} on {papers(len(done.ids))}"
+    else:
+        text = f"{done.label} (its papers are no longer in the library)"
+    if not here:
+        when = local_time(done.ts)
+        text += f" (made {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
+    if done.kept:
+        if len(done.ids) == 1:
+            text += "; not undone: changed again since"
+        else:
+            text += f"; not undone on {papers(len(done.kept))}: changed again since"
+    return text

@@ -1,0 +1,103 @@
+"""Terminal input papertui reads differently from Textual: a bracketed paste, whole.
+
+Textual's xterm parser reads a paste character by character and, at an escape character
+inside it (text copied from a coloured terminal, a log, a web page), starts reading an escape
+sequence, which it then types as keys *before* the paste (with the escape shown as ``^``): the
+note got ``^[31mred^[0m afterbefore`` for a paste of ``before <red>red</red> after``.
+`PasteParser` takes the paste out of the input before Textual's parser sees it and delivers it
+as one `events.Paste` holding exactly what was pasted; the app then removes the escape
+sequences and control characters (`tui.text.clean`), keeping the text in order.
+
+Limit: a paste whose start marker is split by two reads of the terminal right after its first
+one or two characters (``ESC`` | ``[200~``) is read by Textual's parser as before: holding a
+lone ``ESC`` back would delay every Escape key press. Reads are 4 KiB, and the marker starts
+the terminal's write, so this needs 4 KiB of input queued just before the paste.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual import events
+from textual._time import get_time
+from textual._xterm_parser import XTermParser  # the parser LinuxDriver uses
+
+PASTE_START = "\x1b[200~"
+PASTE_END = "\x1b[201~"
+HOLD_FOR = 0.05  # seconds a possible start of a paste marker waits for the rest
+
+
+def _partial_suffix(data: str, marker: str) -> int:
+    """How many characters at the end of ``data`` begin ``marker`` (0 if none)."""
+    for size in range(min(len(marker) - 1, len(data)), 0, -1):
+        if marker.startswith(data[-size:]):
+            return size
+    return 0
+
+
+class PasteParser(XTermParser):
+    """Textual's parser, with bracketed pastes delivered whole (escape characters included)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pasting = False
+        self._paste: list[str] = []
+        self._held = ""  # the start of a paste marker split across two reads
+        self._held_at = 0.0
+
+    def tick(self) -> Iterable[Any]:
+        # What was held as a possible paste marker and was not one (it is 0.05 s old and
+        # nothing completed it: an F9 or Insert key split between two reads) goes on.
+        if self._held and not self._pasting and get_time() - self._held_at > HOLD_FOR:
+            held, self._held = self._held, ""
+            yield from super().feed(held)
+        yield from super().tick()
+
+    def feed(self, data: str) -> Iterable[Any]:
+        if not data:  # end of input
+            if self._held:
+                yield from super().feed(self._held)
+                self._held = ""
+            yield from super().feed(data)
+            return
+        data, self._held = self._held + data, ""
+        while data:
+            if not self._pasting:
+                start = data.find(PASTE_START)
+                if start < 0:
+                    # Hold back what may begin a paste marker (3 characters at least, so a
+                    # lone Escape or Alt+[ key is never held).
+                    keep = _partial_suffix(data, PASTE_START)
+                    keep = keep if keep >= 3 else 0
+                    self._held = data[len(data) - keep :]
+                    self._held_at = get_time()
+                    yield from super().feed(data[: len(data) - keep])
+                    return
+                if start:
+                    yield from super().feed(data[:start])
+                data = data[start + len(PASTE_START) :]
+                self._pasting = True
+                continue
+            end = data.find(PASTE_END)
+            if end < 0:
+                keep = _partial_suffix(data, PASTE_END)
+                self._paste.append(data[: len(data) - keep])
+                self._held = data[len(data) - keep :]
+                return
+            self._paste.append(data[:end])
+            data = data[end + len(PASTE_END) :]
+            self._pasting = False
+            text = "".join(self._paste).replace("\x00", "")
+            self._paste.clear()
+            yield events.Paste(text)
+
+
+def install_paste_parser() -> None:
+    """Make Textual's Linux/macOS driver read input with `PasteParser` (idempotent)."""
+    try:
+        from textual.drivers import linux_driver  # noqa: PLC0415 - absent on Windows
+    except ImportError:
+        return
+    if getattr(linux_driver, "XTermParser", None) is XTermParser:
+        linux_driver.XTermParser = PasteParser  # type: ignore[misc]
