@@ -565,7 +565,7 @@ def test_tag_syntax_rules() -> None:
         with pytest.raises(TagError):
             parse_tags(bad)
     assert edit(["a", "b"], "a, c") == edit(["a", "b"], "#a c")
-    change = edit(["a", "to read", "x\x1by"], '"to read", xy, new')
+    change = edit(["a", "to read", "x\x07y"], '"to read", xy, new')
     # A stored tag with a control character is shown (and matched) without it.
     assert (change.add, change.remove) == (["new"], ["a"])
 
