@@ -38,7 +38,7 @@ from tui.dialogs.tags import TagDialog
 from tui.history import describe_undo
 from tui.library import Library, storage
 from tui.library import core as library_core
-from tui.library.core import apply_note_edit, invert_note_edit, note_edit
+from tui.library.core import apply_note_edit, invert_note_edit, note_digest, note_edit
 from tui.tags import TagError, check_tag, edit, format_tags, parse_tags
 from tui.terminal import PasteParser
 from tui.widgets.notes import Notes
@@ -439,8 +439,10 @@ def test_note_edit_turns_any_note_into_any_other_and_back(old: str, new: str) ->
     assert apply_note_edit(old, change) == new
     assert apply_note_edit(new, invert_note_edit(change)) == old
     assert len(change["cut"]) <= len(old) and len(change["put"]) <= len(new)
-    if old != new:
-        assert apply_note_edit(new + "x", change) is None  # not the note it was made on
+    other = "unrelated text " + old[::-1]
+    if note_digest(other) != change["from"]:  # not the note it was made on: placed anyway,
+        placed = apply_note_edit(other, change)  # what was typed is never dropped
+        assert placed is not None and change["put"] in placed
 
 
 def test_a_note_edit_on_a_note_changed_since_leaves_it_as_it_is(tmp_path: Path) -> None:

@@ -564,40 +564,41 @@ def test_error_messages_show_the_users_arguments_escaped(tmp_path: Path, args: l
 
 
 # ============================================================================ the app
-async def test_app_export_follows_a_symlink_and_keeps_the_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["file", "symlink", "fifo"])
+async def test_app_export_never_replaces_what_is_there(tmp_path: Path, kind: str) -> None:
+    """`x` writes a new file: the day's name taken (a file of the user's, a link, a FIFO)
+    means the next free name, and what was there is left exactly as it was."""
     lib, _ = hostile_library(tmp_path / "lib")
     exports = tmp_path / "exports"
     exports.mkdir()
-    name = f"papertui-export-{TODAY.isoformat()}.md"
+    taken = exports / f"papertui-export-{TODAY.isoformat()}.md"
     real = tmp_path / "real.md"
-    real.write_text("old\n")
+    real.write_text("MY IMPORTANT NOTES\n")
     real.chmod(0o664)
-    (exports / name).symlink_to(real)
+    if kind == "file":
+        taken.write_text("MY IMPORTANT NOTES\n")
+    elif kind == "symlink":
+        taken.symlink_to(real)
+    else:
+        os.mkfifo(taken)
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
         await pilot.pause()
-        messages = toasts(app)
-    assert (exports / name).is_symlink() and stat.S_IMODE(real.stat().st_mode) == 0o664
-    text = real.read_text(encoding="utf-8")
-    assert text.startswith("# Reading list") and not unsafe_in(text)
-    assert any(f"a link to {real}" in m for m in messages), messages
-
-
-async def test_app_export_refuses_a_fifo_with_one_clear_toast(tmp_path: Path) -> None:
-    lib, _ = hostile_library(tmp_path / "lib")
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    fifo = exports / f"papertui-export-{TODAY.isoformat()}.md"
-    os.mkfifo(fifo)
-    app = build(lib, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
         await pilot.pause()
         messages = toasts(app)
         assert app.is_running
-    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and names_in(exports) == {fifo.name}
-    assert any("is a named pipe (FIFO), not a regular file" in m for m in messages), messages
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.stat(taken).st_mode)
+    else:
+        assert taken.read_text() == "MY IMPORTANT NOTES\n"
+    assert real.read_text() == "MY IMPORTANT NOTES\n" and stat.S_IMODE(real.stat().st_mode) == 0o664
+    made = [exports / f"papertui-export-{TODAY.isoformat()}-{n}.md" for n in (2, 3)]
+    for path in made:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# Reading list") and not unsafe_in(text)
+        assert any(str(path) in m for m in messages), messages
 
 
 async def test_app_import_names_hostile_files_escaped_in_its_toasts(tmp_path: Path) -> None:

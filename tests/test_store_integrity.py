@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.synchronize
 import os
 import resource
+import signal
 import stat
 import subprocess
 import sys
@@ -162,22 +163,49 @@ def test_doctor_leaves_a_single_newer_file_alone(sample_library: Library) -> Non
 
 
 # ----------------------------------------------------------------- interrupted imports
-def test_doctor_finds_the_files_of_an_import_that_never_committed(
+def _disk_full_for_heads(real_replace: object) -> object:
+    def replace(src: str, dst: str) -> None:
+        if Path(dst).parent.name == "papers":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)  # type: ignore[operator]
+
+    return replace
+
+
+def test_a_failed_import_leaves_none_of_its_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = Library.open(tmp_path / "lib")
     import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
-    real_replace = os.replace
-
-    def disk_full_for_heads(src: str, dst: str) -> None:
-        if Path(dst).parent.name == "papers":
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", disk_full_for_heads)
+    before = snapshot(lib.root)
+    monkeypatch.setattr(os, "replace", _disk_full_for_heads(os.replace))
     with pytest.raises(library_core.LibraryError, match="disk is full"):
         import_files(lib, [FEEDS / "hf-daily-papers.txt"])
     monkeypatch.undo()
+    assert snapshot(lib.root) == before  # its bodies and word index went with it
+    assert cli("doctor", "--db", str(lib.root)).returncode == 0
+
+
+def _killed_at_commit(root: str) -> None:
+    """Child process: import, and die by SIGKILL just as the import would commit."""
+
+    def kill_at_commit(src: str, dst: str) -> None:
+        if Path(dst).parent.name == "papers":
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(src, dst)
+
+    real_replace = os.replace
+    os.replace = kill_at_commit  # type: ignore[assignment]
+    import_files(Library.open(root), [FEEDS / "hf-daily-papers.txt"])
+
+
+def test_doctor_finds_the_files_of_an_import_killed_before_it_committed(tmp_path: Path) -> None:
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
+    child = multiprocessing.get_context("fork").Process(target=_killed_at_commit, args=(lib.root,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
     root = lib.root
     orphans = [root / "bodies" / "00000002.json", root / "search" / "00000002.bin"]
     assert all(p.exists() for p in orphans) and not (root / "papers" / "00000002.json").exists()
@@ -361,3 +389,63 @@ async def test_the_app_opens_a_read_only_library_and_says_so(sample_library: Lib
             assert app.is_running
             first = app.paper_list.ids[0]
     assert not Library.open(root).state(first).starred
+
+
+def test_an_import_that_reads_nothing_makes_no_library(tmp_path: Path) -> None:
+    new = tmp_path / "newlib"
+    line = one_line_error(cli("import", str(tmp_path / "nonexistent.txt"), "--db", str(new)))
+    assert "no such file" in line and not new.exists()
+    home = tmp_path / "home"  # the default library (in the user data dir) is not made either
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "PAPERTUI_DB": ""}
+    one_line_error(cli("import", str(tmp_path / "nonexistent.txt"), env=env))
+    assert not (home / "data").exists()
+    made = cli("import", str(FEEDS / "hf-daily-papers.txt"), env=env)
+    assert made.returncode == 0, made.stderr
+    assert len(Library.open(home / "data" / "papertui" / "library", create=False)) == 82
+
+
+def test_a_refused_folder_gets_no_lock_files(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    line = one_line_error(cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(folder)))
+    assert "not a papertui library" in line
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_a_damaged_change_file_of_the_wrong_shape_is_named_not_a_traceback(
+    sample_library: Library,
+) -> None:
+    root = sample_library.root
+    pid = sorted(sample_library.papers)[0]
+    sample_library.set_state([pid], "star", starred=True)
+    change = root / "changes" / "00000002.json"
+    change.write_bytes(b'{"_meta":{"1":{"schema":1}},"change":{},"entries":{}}')
+    for args in (["list"], ["star", pid], ["undo"]):
+        line = one_line_error(cli(*args, "--db", str(root)))
+        assert str(change) in line and "not a change as papertui writes one" in line
+    found = cli("doctor", "--db", str(root))
+    assert found.returncode == 1 and f"{change}: damaged" in found.stdout
+    assert cli("doctor", "--repair", "--db", str(root)).returncode == 0
+    assert Library.open(root).state(pid).starred
+    segment = sorted((root / "papers").iterdir())[0]
+    segment.write_bytes(b'{"_meta":{"1":{"schema":1}},"papers":{"1":{"title":"no id"}}}')
+    line = one_line_error(cli("list", "--db", str(root)))
+    assert str(segment) in line and "not a paper segment" in line
+
+
+def test_ids_are_found_by_case_and_prefix_with_messages_that_say_why(
+    sample_library: Library,
+) -> None:
+    root = str(sample_library.root)
+    ids = sorted(p for p in sample_library.papers if p.startswith("p"))
+    pid = ids[0]
+    starred = cli("star", pid.upper(), "--db", root)
+    assert starred.returncode == 0 and "1 of 1" in starred.stdout, starred.stderr
+    short = one_line_error(cli("star", pid[:2], "--db", root))
+    assert ("ambiguous" in short and pid in short) or "give at least 4 characters" in short
+    sharing = [p for p in ids if p.startswith(pid[:2])]
+    if len(sharing) > 1:
+        assert f"the id of {len(sharing)} papers starts so" in short
+    bad = cli("list", "--limit", "-1", "--db", root)  # a usage error, as argparse gives them
+    assert bad.returncode == 2 and "'-1' is not a whole number" in bad.stderr

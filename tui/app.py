@@ -44,6 +44,7 @@ from .keys import (
 )
 from .library import Library, LibraryError
 from .library.core import now_iso
+from .recovery import recovered_files
 from .terminal import install_paste_parser
 from .text import clean
 from .widgets.notes import Notes
@@ -57,6 +58,7 @@ __all__ = ["APP_BINDINGS", "HELP", "VIEWS", "PaperTUI", "make_app"]
 NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
 
 
 @contextlib.contextmanager
@@ -128,6 +130,16 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self.paper_list.focus()
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
+        rescued = recovered_files(self.library.root)
+        if rescued:
+            some = "a file" if len(rescued) == 1 else f"{len(rescued)} files"
+            self.toast(
+                f"Notes papertui could not save earlier are kept in {some} in "
+                f"{rescued[0].parent}: copy them back into their papers, then delete "
+                f"{'it' if len(rescued) == 1 else 'them'}",
+                severity="warning",
+                timeout=15,
+            )
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
@@ -141,8 +153,15 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         `q` does (the terminal restored) with the status a shell gives a killed command."""
         self.stopped_by = signal.Signals(signum).name
         with contextlib.suppress(NoMatches):
-            self._save_pending_note(wait=None)
+            # A short wait: what the library cannot take now is rescued to a file on the
+            # way out (`rescue_notes`), before whatever sent the signal loses patience.
+            self._save_pending_note(wait=SIGNAL_WAIT)
         self.exit(return_code=128 + signum)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A crash (a bug): keep the note being typed for the rescue on the way out.
+        self.keep_typed_note()
+        super()._handle_exception(error)
 
     @work(thread=True, group="warm", exit_on_error=False)
     def warm_library(self) -> None:
@@ -196,6 +215,13 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     def _notes_changed(self, event: Notes.Changed) -> None:
         if self.notes.dirty:
             self.notes.border_subtitle = "editing…"
+        elif self.notes.paper_id in self.unsaved_notes:
+            # Typed back to the stored note (an unsaved draft deleted): nothing to retry.
+            self.unsaved_notes.pop(self.notes.paper_id)
+            self._note_bases.pop(self.notes.paper_id, None)
+            self.notes.mark_saved(self.notes.paper_id, self.notes.text)
+            if not self.unsaved_notes:
+                self._notes_all_saved()
 
     @on(Notes.Leave)
     def _notes_leave(self) -> None:
@@ -285,9 +311,9 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             ConfirmDialog(
                 f"The {noun} could not be saved: {self.unsaved_reason}.",
                 "Cancel (n) stays here and keeps retrying: free some space or let the other "
-                "process finish. Quit (y) prints the unsaved text in the terminal once "
-                "papertui has closed, so you can keep it.",
-                yes="Quit, print the text",
+                "process finish. Quit (y) writes the unsaved text to a file of its own (in "
+                "the library's recovered/ folder when it can) and says where.",
+                yes="Quit, keep the text in a file",
             ),
             done,
         )

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,6 +33,7 @@ from .text import clean, clean_line, json_safe, printable, valid_unicode
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 CREATING = ("import",)  # the commands that make a library where there is none
+PRINT_NOTES_UP_TO = 200  # lines: unsaved notes up to this long are printed as well as kept
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
@@ -91,6 +92,17 @@ def demo_feeds() -> Path:
 
 
 # --------------------------------------------------------------------------- parsers
+def _count(value: str) -> int:
+    """A whole number ≥ 0, for argparse (whose error names the option)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 0 or more")
+    return number
+
+
 def _db_parent() -> argparse.ArgumentParser:
     parent = ArgumentParser(add_help=False)
     parent.add_argument(
@@ -163,7 +175,7 @@ def build_command_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", parents=[db], help="list papers", description="List papers.")
     _filters(p)
-    p.add_argument("--limit", type=int, default=0, metavar="N", help="show at most N")
+    p.add_argument("--limit", type=_count, default=0, metavar="N", help="show at most N (0: all)")
     p.add_argument("--json", action="store_true", help="print full records as JSON")
 
     p = sub.add_parser(
@@ -238,11 +250,13 @@ def _query(args: argparse.Namespace, starred_default: bool = False) -> str:
 
 
 def import_sources(
-    lib: Library, sources: list[str], console: Console, err: Console
+    lib: Library | Callable[[], Library], sources: list[str], console: Console, err: Console
 ) -> tuple[list[ImportReport], list[str]]:
     """Read and parse every source (outside the lock), then store them, in one write when
     none fails: the reports of the sources stored, and one line per source that was not.
-    Each source succeeds or fails on its own."""
+    Each source succeeds or fails on its own. ``lib`` may be a function that opens the
+    library: it is called only when some source was read (so a failed import never makes a
+    library)."""
     expanded = list(expand(sources))
     loaded: list[Loaded] = []
     errors: list[str] = []
@@ -262,6 +276,10 @@ def import_sources(
             except FeedError as e:
                 errors.append(str(e))
             progress.advance(task)
+    if not loaded:
+        return [], errors
+    if not isinstance(lib, Library):
+        lib = lib()
     reports, failed = store_feeds(lib, [(item.result, item.source) for item in loaded])
     return reports, errors + failed
 
@@ -338,7 +356,9 @@ def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- commands
-def cmd_import(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+def cmd_import(
+    lib: Library | Callable[[], Library], args: argparse.Namespace, out: Console, err: Console
+) -> int:
     sources = list(args.sources) + (["--clipboard"] if args.clipboard else [])
     if not sources:
         raise CLIError("nothing to import: give a file, a directory, -, a URL or --clipboard")
@@ -615,25 +635,27 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
 
 
 def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
-    """Once the terminal is restored: print any note the library never took (so its text is
-    in the terminal, not lost) and say why the app stopped; the exit status (``status`` when
-    the app itself ended well)."""
+    """Once the terminal is restored: rescue any note the library never took to a file of
+    its own (`tui.recovery`) and say where (printing short ones too), and say why the app
+    stopped; the exit status (``status`` when the app itself ended well)."""
     unsaved = dict(app.unsaved_notes)
+    kept = app.rescue_notes() if unsaved else None
     with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
         if unsaved:
             count = "1 note" if len(unsaved) == 1 else f"{len(unsaved)} notes"
+            where = f"kept in {printable(str(kept))}" if kept else "no folder would take it"
             err.print(
-                Text(
-                    f"papertui: error: {count} NOT saved ({app.unsaved_reason}); "
-                    "the text follows, copy it to keep it"
-                ),
+                Text(f"papertui: error: {count} NOT saved ({app.unsaved_reason}); {where}"),
                 soft_wrap=True,
             )
-            for pid, text in unsaved.items():
-                title = short_title(app.library, pid)
-                err.print(Text(f"--- note of {pid} ({title})"), soft_wrap=True)
-                err.print(Text(clean(text)), soft_wrap=True)
-            err.print(Text("--- end of unsaved notes"))
+            lines = sum(text.count("\n") + 1 for text in unsaved.values())
+            if kept is None or lines <= PRINT_NOTES_UP_TO:
+                err.print(Text("the text follows, copy it to keep it"))
+                for pid, text in unsaved.items():
+                    title = short_title(app.library, pid)
+                    err.print(Text(f"--- note of {pid} ({title})"), soft_wrap=True)
+                    err.print(Text(clean(text)), soft_wrap=True)
+                err.print(Text("--- end of unsaved notes"))
         if app.stopped_by:
             saved = "; the note was not saved" if unsaved else ""
             err.print(Text(f"papertui: stopped by {app.stopped_by}{saved}"))
@@ -663,6 +685,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             db = _db_path(args)
         if is_command and args.command == "doctor":
             return cmd_doctor(db, args, out, err)
+        if is_command and args.command == "import":
+            # The library is opened (and made, if new) only once a source was read.
+            def open_for_import() -> Library:
+                lib = _open_library(db, args, writes=True)
+                lib.agent = "papertui import"
+                return lib
+
+            return cmd_import(open_for_import, args, out, err)
         lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
             lib.agent = f"papertui {args.command}"

@@ -1,4 +1,5 @@
-"""Terminal input papertui reads differently from Textual: a bracketed paste, whole.
+"""Terminal input papertui reads differently from Textual: a bracketed paste, whole; bytes
+that are not UTF-8 as U+FFFD instead of a crash.
 
 Textual's xterm parser reads a paste character by character and, at an escape character
 inside it (text copied from a coloured terminal, a log, a web page), starts reading an escape
@@ -16,6 +17,8 @@ the terminal's write, so this needs 4 KiB of input queued just before the paste.
 
 from __future__ import annotations
 
+import codecs
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -93,11 +96,21 @@ class PasteParser(XTermParser):
             yield events.Paste(text)
 
 
+def _lenient_decoder(encoding: str) -> Any:
+    """An incremental decoder class for ``encoding`` that replaces what it cannot decode
+    (U+FFFD) instead of raising: Textual's input thread died on the first byte that is not
+    UTF-8 (a Latin-1 terminal, a pasted binary), and the app with it."""
+    return functools.partial(codecs.getincrementaldecoder(encoding), errors="replace")
+
+
 def install_paste_parser() -> None:
-    """Make Textual's Linux/macOS driver read input with `PasteParser` (idempotent)."""
+    """Make Textual's Linux/macOS driver read input with `PasteParser`, and decode it
+    leniently (`_lenient_decoder`) (idempotent)."""
     try:
         from textual.drivers import linux_driver  # noqa: PLC0415 - absent on Windows
     except ImportError:
         return
     if getattr(linux_driver, "XTermParser", None) is XTermParser:
         linux_driver.XTermParser = PasteParser  # type: ignore[misc]
+    if getattr(linux_driver, "getincrementaldecoder", None) is codecs.getincrementaldecoder:
+        linux_driver.getincrementaldecoder = _lenient_decoder  # type: ignore[attr-defined]

@@ -20,8 +20,10 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
 from ..library import Library, LibraryError, QueryError
+from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..sources import unexpected
 from ..text import clean, printable
@@ -219,6 +221,11 @@ class PaperAppBase(App[None]):
                 "starred": "Nothing starred yet: s stars the highlighted paper.",
             }.get(self.view, "No papers yet: i imports a feed file or the clipboard.")
         )
+        if not len(self.library):
+            plist.empty_text = (
+                f"No papers yet in this library ({printable(str(self.library.root))}): "
+                "i imports a feed file, a folder or the clipboard."
+            )
         plist.set_ids(ids, keep=keep, top=top)
         self.update_status()
 
@@ -239,6 +246,8 @@ class PaperAppBase(App[None]):
             return
         if force or pid != self.detail.paper_id:
             self.detail.show_paper(pid)
+        if self.focused is self.notes and self.notes.paper_id is not None:
+            return  # typing: the note stays with its paper until the user leaves it
         if force or pid != self.notes.paper_id:
             self._save_pending_note()
             self._load_note(pid)
@@ -249,7 +258,7 @@ class PaperAppBase(App[None]):
         self.detail.invalidate()
         pid = self.paper_list.current
         self.detail.show_paper(pid)
-        if not self.notes.dirty:
+        if not self.notes.dirty and self.focused is not self.notes:
             self._load_note(pid)
         self.update_status()
 
@@ -303,6 +312,23 @@ class PaperAppBase(App[None]):
             self._notes_all_saved()
         return True
 
+    def rescue_notes(self) -> Path | None:
+        """Write the notes the library never took to a file of their own (`tui.recovery`);
+        its path (None when there were none, or no folder would take them)."""
+        titles = {}
+        for pid in self.unsaved_notes:
+            with contextlib.suppress(KeyError):
+                titles[pid] = short_title(self.library, pid)
+        return rescue(self.unsaved_notes, titles, self.library.root)
+
+    def keep_typed_note(self) -> None:
+        """Take the note pane's unsaved text into `unsaved_notes` without writing anything
+        (the app is failing: it will be rescued on the way out)."""
+        with contextlib.suppress(Exception):
+            pending = self.notes.pending()
+            if pending:
+                self.unsaved_notes[pending[0]] = pending[1]
+
     def _notes_all_saved(self) -> None:
         if self._note_retry is not None:
             self._note_retry.stop()
@@ -329,6 +355,7 @@ class PaperAppBase(App[None]):
         self._save_pending_note()
         self.screen.remove_class("-notes-open")
         self._focus(self.paper_list)
+        self.sync_detail()  # the list may have moved on while the note was typed
 
     # ------------------------------------------------------------------ changes
     def _targets(self) -> list[str]:

@@ -95,8 +95,16 @@ class OutActions(PaperAppBase):
         self._copy(text, "Abstract")
 
     def export_path(self) -> Path:
+        """A new file for `x`: ``papertui-export-DATE.md`` in the export folder (the home
+        folder unless the app was given another), or ``…-2.md``, ``…-3.md`` when it is
+        taken: an export never replaces a file that is already there."""
         folder = self.export_dir or Path.home()
-        return folder / f"papertui-export-{(self.today or date.today()).isoformat()}.md"
+        stem = f"papertui-export-{(self.today or date.today()).isoformat()}"
+        path, n = folder / f"{stem}.md", 1
+        while path.exists() or path.is_symlink():
+            n += 1
+            path = folder / f"{stem}-{n}.md"
+        return path
 
     def action_export(self) -> None:
         self._save_pending_note()
@@ -215,8 +223,9 @@ class OutActions(PaperAppBase):
         )
 
     def auto_refresh(self) -> None:
-        """Pick up what another process (a cron import, a second window) wrote."""
-        if self._importing or isinstance(self.screen, ModalScreen):
+        """Pick up what another process (a cron import, a second window) wrote; not while a
+        note is being typed (the list would move under it), but when the user leaves it."""
+        if self._importing or isinstance(self.screen, ModalScreen) or self.focused is self.notes:
             return
         try:
             changed = self.library.refresh()

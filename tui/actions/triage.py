@@ -95,6 +95,8 @@ class TriageActions(PaperAppBase):
         self.sync_detail()
         self.screen.add_class("-notes-open")
         self.notes.border_subtitle = ""
+        if self.notes.cursor_location == (0, 0):  # a note just shown: go on writing at its end
+            self.notes.move_cursor(self.notes.document.end)
         self._focus(self.notes)
 
     def action_mark_all_read(self) -> None:

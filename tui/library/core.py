@@ -78,6 +78,7 @@ from .storage import (
 
 MARKER = "papertui.json"
 CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
+MIN_PREFIX = 4  # characters of a paper id that `resolve` accepts as the id
 CHECKPOINT_EVERY = 256  # change files before the state checkpoint is rewritten
 HISTORY_LIMIT = 100  # undoable changes kept
 # A note change where old and new note together are longer than this (characters) is stored
@@ -162,41 +163,88 @@ def _common_prefix(a: str, b: str, limit: int) -> int:
     return limit
 
 
+NOTE_CONTEXT = 32  # characters kept on each side of a note edit, to place it without its base
+LOST_BASE_MARK = "\n\n--- typed where earlier text is now missing (papertui kept it here): ---\n"
+
+
 def note_edit(old: str, new: str) -> dict[str, Any]:
     """The edit that turns note ``old`` into ``new``: the one span that changed.
 
-    ``{"at": offset, "cut": text removed there, "put": text inserted, "from": digest of old,
-    "to": digest of new}`` (offsets in characters, digests from `note_digest`). Its size is
-    that of the edit: typing in a 1 MB note gives an edit of a few characters."""
+    ``{"at": offset, "cut": text removed there, "put": text inserted, "before": up to
+    `NOTE_CONTEXT` characters of ``old`` before it, "after": as many after it, "from": digest
+    of old, "to": digest of new}`` (offsets in characters, digests from `note_digest`). Its
+    size is that of the edit: typing in a 1 MB note gives an edit of a few dozen characters.
+    The context lets `apply_note_edit` place the edit when its base was lost."""
     limit = min(len(old), len(new))
     head = _common_prefix(old, new, limit)
     tail = _common_prefix(old[head:][::-1], new[head:][::-1], limit - head)
+    end = len(old) - tail
     return {
         "at": head,
-        "cut": old[head : len(old) - tail],
+        "cut": old[head:end],
         "put": new[head : len(new) - tail],
+        "before": old[max(0, head - NOTE_CONTEXT) : head],
+        "after": old[end : end + NOTE_CONTEXT],
         "from": note_digest(old),
         "to": note_digest(new),
     }
 
 
+def _nearest(text: str, needle: str, near: int) -> int:
+    """The offset of the occurrence of ``needle`` in ``text`` nearest ``near``, or -1."""
+    best, found = -1, text.find(needle)
+    while found >= 0:
+        if best < 0 or abs(found - near) < abs(best - near):
+            best = found
+        if found > near:
+            break
+        found = text.find(needle, found + 1)
+    return best
+
+
 def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
-    """``text`` with the edit applied, or None when ``text`` is not the note it was made on."""
-    if note_digest(text) != edit["from"]:
+    """``text`` with the edit applied.
+
+    Exactly, when ``text`` is the note the edit was made on. Otherwise (a change before it was
+    lost: a damaged file moved aside by `doctor --repair`) the edit is placed by its context,
+    so what was typed is never dropped: where its surrounding text still stands; at the end or
+    the start when it was made there; else its text is appended after `LOST_BASE_MARK`. None
+    only for an edit written without context (by an earlier version) that does not fit."""
+    at, cut, put = edit["at"], edit["cut"], edit["put"]
+    if note_digest(text) == edit["from"]:
+        return text[:at] + put + text[at + len(cut) :]
+    if "before" not in edit:
         return None
-    at = edit["at"]
-    return text[:at] + edit["put"] + text[at + len(edit["cut"]) :]
+    before, after = edit["before"], edit["after"]
+    for left, right in ((before, after), (before, ""), ("", after), ("", "")):
+        needle = left + cut + right
+        if not needle:
+            continue
+        found = _nearest(text, needle, at - len(left))
+        if found >= 0:
+            start = found + len(left)
+            return text[:start] + put + text[start + len(cut) :]
+    if not put:
+        return text  # a deletion of text that is no longer there
+    if not after:
+        return text + put  # typed at the end of the note
+    if not before:
+        return put + text  # typed at its start
+    return text + LOST_BASE_MARK + put
 
 
 def invert_note_edit(edit: dict[str, Any]) -> dict[str, Any]:
     """The edit that undoes ``edit``."""
-    return {
+    inverse = {
         "at": edit["at"],
         "cut": edit["put"],
         "put": edit["cut"],
         "from": edit["to"],
         "to": edit["from"],
     }
+    if "before" in edit:  # the text around the edit is the same on both sides of it
+        inverse["before"], inverse["after"] = edit["before"], edit["after"]
+    return inverse
 
 
 MERGE_MARK = "\n\n--- also written meanwhile elsewhere (another papertui window), kept: ---\n"
@@ -223,6 +271,65 @@ def merge_note(base: str, ours: str, theirs: str) -> str:
 
 def _schema(entries: Iterable[dict[str, Any]]) -> int:
     return EDIT_SCHEMA if any("note_edit" in e for e in entries) else BASE_SCHEMA
+
+
+def _misshapen(path: Path, what: str) -> LibraryError:
+    return LibraryError(
+        f"{path}: damaged (not a {what} as papertui writes one); "
+        "run `papertui doctor --repair` to set it aside"
+    )
+
+
+def read_change(path: Path) -> _Change:
+    """One change file, checked: LibraryError naming the file when it is damaged, of a newer
+    papertui, or not shaped as a change (a file another tool wrote)."""
+    data = load(path)
+    try:
+        (head,) = table_docs(data, "change")
+        entries = table_docs(data, "entries")
+        change = _Change(
+            seq=int(head["seq"]),
+            label=str(head["label"]),
+            ts=str(head["ts"]),
+            undo_of=None if head.get("undo_of") is None else int(head["undo_of"]),
+            entries=entries,
+            by=str(head.get("by", "")),
+            session=str(head.get("session", "")),
+        )
+        for entry in entries:
+            if not (
+                isinstance(entry["id"], str)
+                and isinstance(entry["old"], dict)
+                and isinstance(entry["new"], dict)
+            ):
+                raise TypeError
+            edit = entry.get("note_edit")
+            if edit is not None:
+                _ = (int(edit["at"]), edit["cut"] + edit["put"] + edit["from"] + edit["to"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _misshapen(path, "change") from None
+    return change
+
+
+def segment_docs(
+    path: Path, data: dict[str, Any], feeds: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The paper records of a loaded segment file, their sources resolved (``feeds`` gains
+    the file's feeds); LibraryError naming the file when they are not shaped as papertui
+    writes them."""
+    try:
+        for doc in table_docs(data, "feeds"):
+            feeds.setdefault(str(doc.pop("key")), doc)
+        docs = table_docs(data, "papers")
+        for doc in docs:
+            if not isinstance(doc["id"], str):
+                raise TypeError
+            src = doc.pop("src", None)
+            if src is not None:  # shared, read-only source dicts
+                doc["sources"] = [feeds[key] for key in src]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise _misshapen(path, "paper segment") from None
+    return docs
 
 
 @contextlib.contextmanager
@@ -276,13 +383,22 @@ def write_segment(
         heads.append(head)
         bodies.append({"id": record["id"], **body})
     (root / "bodies").mkdir(exist_ok=True)
-    written = atomic_write(root / "bodies" / f"{seq:08d}.json", dump(build_tables(bodies=bodies)))
-    index_bytes, index = write_segment_index(root, seq, stamp, records)
-    written += index_bytes
-    info = [{"seq": seq, "ts": stamp, "covers": False}]
-    feed_docs = [{"key": k, **v} for k, v in feeds.items()]
-    tables = build_tables(segment=info, feeds=feed_docs, papers=heads)
-    return written + atomic_write(root / "papers" / f"{seq:08d}.json", dump(tables)), index
+    commit = root / "papers" / f"{seq:08d}.json"
+    try:
+        body_file = root / "bodies" / f"{seq:08d}.json"
+        written = atomic_write(body_file, dump(build_tables(bodies=bodies)))
+        index_bytes, index = write_segment_index(root, seq, stamp, records)
+        written += index_bytes
+        info = [{"seq": seq, "ts": stamp, "covers": False}]
+        feed_docs = [{"key": k, **v} for k, v in feeds.items()]
+        tables = build_tables(segment=info, feeds=feed_docs, papers=heads)
+        return written + atomic_write(commit, dump(tables)), index
+    except BaseException:  # a failed write, Ctrl-C: what never committed goes
+        if not commit.exists():
+            for leftover in (body_file, root / "search" / f"{seq:08d}.bin"):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        raise
 
 
 def feed_key(source: dict[str, Any]) -> str:
@@ -402,18 +518,23 @@ class Library(QueryMixin):
         except OSError as err:
             raise LibraryError(f"{root}: cannot create the library ({err.strerror})") from None
         marker = root / MARKER
+
+        def refuse_a_folder_of_other_files() -> None:
+            ours = {"papers", "changes"}
+            stray = any(p.name[0] != "." and p.name not in ours for p in root.iterdir())
+            if stray and not marker.exists():  # (another process may have just made it)
+                raise LibraryError(
+                    f"{root}: not a papertui library (no {MARKER}); "
+                    "choose an empty or new directory for --db"
+                )
+
+        refuse_a_folder_of_other_files()  # before the lock file is made in someone's folder
         # Under the lock, so a second process creating the same library at the same moment
         # waits and then finds this one (it used to take our folders for someone else's).
         with self._lock.held():
             if marker.exists():
                 return
-            ours = {"papers", "changes"}
-            stray = [p.name for p in root.iterdir() if p.name[0] != "." and p.name not in ours]
-            if stray:
-                raise LibraryError(
-                    f"{root}: not a papertui library (no {MARKER}); "
-                    "choose an empty or new directory for --db"
-                )
+            refuse_a_folder_of_other_files()
             try:
                 (root / "papers").mkdir(exist_ok=True)
                 (root / "changes").mkdir(exist_ok=True)
@@ -487,6 +608,8 @@ class Library(QueryMixin):
         for seq in new:
             data = load(files[seq])
             info = table_docs(data, "segment")
+            if info and not isinstance(info[0], dict):
+                raise _misshapen(files[seq], "segment")
             if info:
                 self._segment_ts[seq] = info[0].get("ts", "")
             if info and info[0].get("covers"):
@@ -501,12 +624,8 @@ class Library(QueryMixin):
                 self._superseded.clear()
                 self._forget_derived(full=True)
             feeds = self._feeds
-            for doc in table_docs(data, "feeds"):
-                feeds.setdefault(doc.pop("key"), doc)
-            for doc in table_docs(data, "papers"):
-                src = doc.pop("src", None)
-                if src is not None:  # shared, read-only source dicts
-                    doc["sources"] = [feeds[key] for key in src]
+            docs = segment_docs(files[seq], data, feeds)  # checked before any is taken
+            for doc in docs:
                 self._put_paper(doc, seq)
             self._segments.add(seq)
         return True
@@ -548,18 +667,8 @@ class Library(QueryMixin):
     def _load_changes(self) -> bool:
         files = _seq_files(self.root / "changes")
         new = sorted(s for s in set(files) - self._changes if s > self._checkpoint_seq)
-        for seq in new:
-            data = load(files[seq])
-            head = table_docs(data, "change")[0]
-            change = _Change(
-                seq=head["seq"],
-                label=head["label"],
-                ts=head["ts"],
-                undo_of=head.get("undo_of"),
-                entries=table_docs(data, "entries"),
-                by=head.get("by", ""),
-                session=head.get("session", ""),
-            )
+        changes = [read_change(files[seq]) for seq in new]  # all checked before any applies
+        for seq, change in zip(new, changes, strict=True):
             self._apply(change)
             self._changes.add(seq)
         return bool(new)
@@ -611,12 +720,19 @@ class Library(QueryMixin):
         aid = find_arxiv_id(ref)
         if aid and ("arxiv:" + aid) in self.keys:
             return self.keys["arxiv:" + aid]
-        if len(ref) >= 4:
-            hits = [pid for pid in self.papers if pid.startswith(ref)]
-            if len(hits) == 1:
-                return hits[0]
-            if len(hits) > 1:
-                raise LibraryError(f"{ref}: ambiguous, matches {len(hits)} papers")
+        if ref.lower() in self.papers:  # ids are lower case: P4668842F is p4668842f
+            return ref.lower()
+        prefix = ref.lower()
+        hits = [pid for pid in self.papers if pid.startswith(prefix)] if prefix else []
+        if len(hits) == 1 and len(prefix) >= MIN_PREFIX:
+            return hits[0]
+        if len(hits) > 1:
+            some = ", ".join(sorted(hits)[:5]) + (", …" if len(hits) > 5 else "")
+            raise LibraryError(f"{ref}: ambiguous, the id of {len(hits)} papers starts so: {some}")
+        if hits:
+            raise LibraryError(
+                f"{ref}: give at least {MIN_PREFIX} characters of the id ({hits[0]} starts so)"
+            )
         raise LibraryError(f"{ref}: no such paper in {self.root}")
 
     def all_tags(self) -> Counter[str]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..recovery import RECOVERED, recovered_files
+from .core import read_change, segment_docs
 from .search import load_postings
 from .searching import write_segment_index
 from .storage import (
@@ -57,8 +59,13 @@ def _leave(path: Path, problem: str, remedy: str) -> Finding:
 
 
 def _problem(path: Path) -> str | None:
+    """What is wrong with one of the library's files (as the library reads it), or None."""
     try:
-        load(path)
+        data = load(path)
+        if path.parent.name == "changes":
+            read_change(path)
+        elif path.parent.name == "papers":
+            segment_docs(path, data, {})
     except LibraryError as err:
         return str(err).split(": ", 1)[-1].split("; run `papertui doctor")[0]
     return None
@@ -76,6 +83,16 @@ def _known(root: Path) -> tuple[list[Path], list[Finding]]:
     for entry in sorted(root.iterdir()):
         name = entry.name
         if name.startswith(".") or name == "quarantine" or name in _ROOT_FILES:
+            continue
+        if name == RECOVERED and entry.is_dir():
+            for item in recovered_files(root):
+                unknown.append(
+                    _leave(
+                        item,
+                        "notes papertui could not save when they were written, kept here",
+                        "none: copy each back into its paper (e in the app), then delete it",
+                    )
+                )
             continue
         if name in _FOLDERS and entry.is_dir() and not entry.is_symlink():
             pattern = _FOLDERS[name]

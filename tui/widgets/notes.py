@@ -14,6 +14,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.timer import Timer
@@ -23,6 +24,8 @@ from ..text import clean
 
 SAVE_DELAY = 1.0  # seconds after the last keystroke
 SAVE_MAX_WAIT = 2.0  # seconds after the first unsaved keystroke, however fast the typing
+# Invisible characters keyboards type as part of words (ZWNJ, ZWJ), kept when typed.
+TYPED_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
 
 
 def _markdown_language() -> str | None:
@@ -142,6 +145,17 @@ class Notes(TextArea):
         pending = self.pending()
         if pending:
             self.post_message(self.Save(*pending))
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Textual types only characters it calls printable: the zero-width (non-)joiner a
+        # Persian or Indic keyboard produces would be dropped (می‌خواهم stored as میخواهم).
+        if not self.read_only and event.character in TYPED_FORMAT_CHARACTERS:
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self._replace_via_keyboard(event.character, start, end)
+            return
+        await super()._on_key(event)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if not self.dirty:

@@ -1,0 +1,78 @@
+"""Notes the library could not take, kept in a file of their own so they are never lost.
+
+When the app ends (quit anyway, a signal, a crash) with notes it could not store (a full disk,
+a lock another process held too long, a library made read-only), their text is written to a
+new Markdown file: in the library's ``recovered/`` folder when possible (no lock is needed: the
+name is new), else in the user state directory, else in the temp directory. The app says
+where, and announces such files when it next opens the library; `papertui doctor` lists them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+from platformdirs import user_state_dir
+
+RECOVERED = "recovered"  # the folder in a library
+
+
+def recovered_files(root: Path) -> list[Path]:
+    """The files of rescued notes in the library at ``root``, oldest first."""
+    folder = root / RECOVERED
+    with contextlib.suppress(OSError):
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".md")
+    return []
+
+
+def render(notes: Mapping[str, str], titles: Mapping[str, str], root: Path, when: str) -> str:
+    """The rescue file's text: a heading per paper (id and title) and the note as typed."""
+    parts = [
+        f"# Notes papertui could not save ({when})\n\n"
+        f"Library: {root}\n\n"
+        "Copy each note back into its paper (press e on the paper in papertui), then delete "
+        "this file.\n"
+    ]
+    for pid, text in notes.items():
+        parts.append(f"\n## {pid} — {titles.get(pid, '')}\n\n{text}\n")
+    return "".join(parts)
+
+
+def _folders(root: Path) -> Iterable[Path]:
+    yield root / RECOVERED
+    yield Path(user_state_dir("papertui", appauthor=False)) / RECOVERED
+    yield Path(tempfile.gettempdir())
+
+
+def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> Path | None:
+    """Write ``notes`` (paper id → text) to a new file; its path, or None when no folder
+    could take it (then the caller prints them). Never raises for a write that failed."""
+    if not notes:
+        return None
+    now = datetime.now(timezone.utc)
+    text = render(notes, titles, root, now.strftime("%Y-%m-%d %H:%M UTC")).encode(
+        "utf-8", "replace"
+    )
+    name = f"notes-{now.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.md"
+    for folder in _folders(root):
+        path = folder / (name if folder.name == RECOVERED else "papertui-" + name)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            continue
+        return path
+    return None
