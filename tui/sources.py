@@ -7,6 +7,9 @@ touches the library, so parsing happens outside the library's write lock.
 from __future__ import annotations
 
 import http.client
+import os
+import select
+import stat
 import sys
 import time
 import urllib.error
@@ -65,7 +68,12 @@ def read_source(src: str) -> tuple[bytes, str]:
         return fetch_url(src), src
     path = Path(src)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+            raise FeedError(f"{src}: is a device, not a feed file (use - for standard input)")
+        if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+            return _read_pipe(path), str(path)
+        size = info.st_size
         if size > MAX_FEED_BYTES:
             raise FeedError(
                 f"{src}: {size / 1e6:.0f} MB is larger than the "
@@ -79,6 +87,32 @@ def read_source(src: str) -> tuple[bytes, str]:
         raise FeedError(f"{src}: is a directory") from None
     except OSError as err:
         raise FeedError(f"{src}: cannot be read ({err.strerror})") from None
+
+
+def _read_pipe(path: Path) -> bytes:
+    """What a named pipe holds (``<(curl …)`` gives one): read without blocking, so a pipe no
+    program writes to is empty at once instead of hanging the import; a writer that stalls
+    for `URL_TIMEOUT` seconds is an error (FeedError)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= MAX_FEED_BYTES:
+            try:
+                chunk = os.read(fd, 65536)  # b"" at once when no program has it open
+            except BlockingIOError:  # a writer, with nothing written yet: wait for it
+                ready, _, _ = select.select([fd], [], [], URL_TIMEOUT)
+                if not ready:
+                    stalled = f"nothing came through the pipe for {URL_TIMEOUT:.0f} s"
+                    raise FeedError(f"{path}: {stalled}") from None
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 class _SameHostRedirects(urllib.request.HTTPRedirectHandler):

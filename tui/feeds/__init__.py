@@ -201,6 +201,8 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
 
 
 _STR_FIELDS = [f.name for f in fields(Paper) if f.type in ("str", "str | None")]
+_INT_FIELDS = [f.name for f in fields(Paper) if f.type == "int | None" and f.name != "line"]
+MAX_COUNT = 2**31 - 1  # the largest count, upvote total or version number a paper keeps
 _MULTILINE = {"abstract", "abstract_zh", "contribution_zh", "method_zh", "findings_zh"}
 
 
@@ -233,6 +235,10 @@ def _clean_result(result: ParseResult) -> None:
             value = getattr(p, name)
             if value:
                 setattr(p, name, clean(value).strip() if name in _MULTILINE else clean_line(value))
+        for name in _INT_FIELDS:  # a count no feed could mean (2**64 upvotes) is no count
+            value = getattr(p, name)
+            if value is not None and not (isinstance(value, int) and 0 <= value <= MAX_COUNT):
+                setattr(p, name, None)
         p.authors = [a for a in (clean_line(a) for a in p.authors) if a]
         p.categories = [c for c in (clean_line(c) for c in p.categories) if c]
         p.keywords = [k for k in (clean_line(k) for k in p.keywords) if k]

@@ -23,6 +23,11 @@ _AFFILIATION = re.compile(r"\(([^()]*)\)\s*$")  # "J. Müller (University of Bon
 _GROUP = re.compile(r"\b(?:collaboration|consortium|collab\.?)(?:\W|$)", re.IGNORECASE)
 
 
+# A generational suffix or a degree written after a comma belongs to the name before it.
+_SUFFIX = re.compile(r"^(?:jr|sr|ii|iii|iv|phd|md)\.?$", re.IGNORECASE)
+_AND = re.compile(r"^(?:and|&)\s+", re.IGNORECASE)  # "A, B, and C": the last name is "C"
+
+
 def is_group(name: str) -> bool:
     """True for a collaboration's or consortium's name ("ATLAS Collaboration")."""
     return bool(_GROUP.search(name))
@@ -76,8 +81,10 @@ def read_author_line(text: str) -> AuthorLine:
             if found and found not in line.affiliations:
                 line.affiliations.append(found)
             part = part[: affiliation.start()]
-        name = " ".join(part.split())
-        if name:
+        name = _AND.sub("", " ".join(part.split()))
+        if name and _SUFFIX.match(name) and line.names:
+            line.names[-1] += ", " + name  # "John Smith, Jr.": one person
+        elif name:
             line.names.append(name)
             groups += is_group(name)
     line.total = stated_total(len(line.names) - groups, tail)

@@ -822,10 +822,12 @@ class Library(QueryMixin):
         filed under one of its lookup keys (identity.lookup_keys) are looked at,
         never the whole library."""
         tried: set[str] = set()
+        title_only = not incoming.get("abstract")
+        by_title: list[str] = []  # papers with abstracts that the title alone matched
         for key in keys:
-            # A shared arXiv id or whole abstract decides unless the ids differ; a title or an
-            # old abstract-opening key only proposes: the whole records decide.
-            decisive = key.startswith(("arxiv:", "text:"))
+            # A shared arXiv id, whole abstract or whole entry decides unless the ids differ;
+            # a title or an old abstract-opening key only proposes: the whole records decide.
+            decisive = key.startswith(("arxiv:", "text:", "entry:"))
             for pid in self._filed_under(key, incoming):
                 if pid in tried:
                     continue
@@ -833,9 +835,16 @@ class Library(QueryMixin):
                 if decisive:
                     if compatible(self.papers[pid], incoming):
                         return pid
-                elif same_paper(self.record(pid), incoming):
+                    continue
+                record = self.record(pid)
+                if not same_paper(record, incoming):
+                    continue
+                if not (title_only and record.get("abstract")):
                     return pid
-        return None
+                by_title.append(pid)  # (go on: an earlier title-only copy may follow)
+        # A copy with only a title is the paper of that title when there is one; when
+        # several different papers share it, none of them (it stays a paper of its own).
+        return by_title[0] if len(by_title) == 1 else None
 
     def _filed_under(self, key: str, incoming: dict[str, Any]) -> Iterable[str]:
         """The papers filed under ``key`` that could be ``incoming``. When it has an arXiv

@@ -33,10 +33,11 @@ import order; between equally good values the one held first stays.
   largest stated; never derived from a list's length.
 - ``title``, ``abstract``, ``comments``, ``announce_type``: a newer arXiv version's value
   replaces the held one (so a withdrawal notice is stored), unless it is a visibly cut copy
-  of the held text. A version is newer by its number (``v3`` over ``v2``) or, where a feed
-  gives none, by its announcement: a ``replace`` (at least v2; a later ``replace`` over an
-  earlier one) over a ``new`` or ``cross`` (v1) or a feed that says nothing (Hugging Face,
-  digests), which never replaces text.
+  of the held text (it ends in an ellipsis); a shorter text is no cut copy of a newer
+  version. A replacement (``vN`` of 2 or more, or a ``replace`` whose feed names no number)
+  is newer than a ``new`` or ``cross`` (v1) or a feed that says nothing (Hugging Face,
+  digests), which never replaces text; between replacements the later announcement wins
+  (then the higher number), so a withdrawal announced after v3 stays.
 - every text field (titles, abstracts, comments, summaries and institutions, in either
   language): otherwise the more complete text -- the longer one when the held one is a
   visibly cut copy of it (a truncated download) -- else the one held. A title counts as cut
@@ -81,9 +82,12 @@ _TEXT_FIELDS = frozenset(
         "topic_hit institutions comments organization"
     ).split()
 )
+# What an entry without an id, a usable abstract or title is recognised by when seen again.
+_ENTRY_FIELDS = ("title", "title_zh", "abstract", "abstract_zh", "authors", "organization")
 _NON_WORD = re.compile(r"[\W_]+")  # (for _normalise_v1)
-_ID_BASES = ("arxiv:", "abs:", "title:", "text:")
+_ID_BASES = ("arxiv:", "abs:", "title:", "text:", "entry:")
 _TITLES = ("title", "title_zh")  # "X" is a title of its own, not a cut "X II"
+_UPDATED = ("替换", "更新")  # a replacement, in a Chinese feed's status
 _NOT_MERGED = frozenset(("id", "keys", "sources", "added_at", "line", "versions"))
 
 
@@ -102,7 +106,9 @@ def paper_keys(paper: dict[str, Any]) -> list[str]:
 
     ``arxiv:<id>``; ``text:<digest>`` of the whole normalised abstract (only when it is at
     least ``MIN_ABSTRACT`` characters and not visibly cut); ``title:<digest>`` of the
-    normalised title (at least ``MIN_TITLE`` characters)."""
+    normalised title (at least ``MIN_TITLE`` characters); for an entry with none of these
+    (a Chinese title and a short abstract), ``entry:<digest>`` of all its texts, so the same
+    entry imported again is known."""
     return _keys(paper, legacy=False)[0]
 
 
@@ -128,6 +134,10 @@ def _keys(paper: dict[str, Any], legacy: bool) -> tuple[list[str], list[str]]:
     title = normalise(raw_title)
     if len(title) >= MIN_TITLE:
         keys.append("title:" + _digest(title))
+    if not keys:  # nothing identifies it: only the same entry again is the same paper
+        content = "\n".join(normalise(str(paper.get(f) or "")) for f in _ENTRY_FIELDS)
+        if content.strip():
+            keys.append("entry:" + _digest(content))
     old_keys: list[str] = []
     if legacy:
         if not raw[:1000].isascii():  # (ASCII normalises as it always did)
@@ -278,18 +288,21 @@ class Crowd:
 
 
 # ----------------------------------------------------------------------------- versions
-def _version_rank(entry: dict[str, Any]) -> tuple[int, str]:
-    """How new the text of an announcement is: (version, date). An explicit ``vN`` gives N; a
-    replacement without one is at least v2 and ordered by date; ``new``/``cross`` and any
-    other announcement are v1; no announcement at all (Hugging Face, digests) is 0, unknown."""
-    version = entry.get("version")
+def _version_rank(entry: dict[str, Any]) -> tuple[int, str, int]:
+    """How new the text of an announcement is: (tier, date, version). A replacement (an
+    explicit ``vN`` of 2 or more, or a ``replace`` that names none, as listings do) is tier 2,
+    ordered by its announcement date, then its number: a later announcement is a later
+    version, whether or not its feed names the number. ``new``/``cross`` and any other
+    announcement are v1 (tier 1); no announcement at all (Hugging Face, digests) is 0."""
+    version = int(entry.get("version") or 0)
     announce = (entry.get("announce") or "").lower()
     date = entry.get("date") or ""
-    if version:
-        return int(version), date if int(version) >= 2 else ""
-    if announce.startswith(("replace", "updated")) or "替换" in announce or "更新" in announce:
-        return 2, date
-    return (1, "") if announce else (0, "")
+    replaced = (
+        announce.startswith(("replace", "updated")) or "替换" in announce or "更新" in announce
+    )
+    if version >= 2 or (replaced and version != 1):
+        return 2, date, version
+    return (1, "", 1) if announce or version else (0, "", 0)
 
 
 def version_entry(paper: dict[str, Any]) -> dict[str, Any] | None:
@@ -311,12 +324,12 @@ def note_version(paper: dict[str, Any]) -> None:
     paper["versions"] = [entry] if entry else []
 
 
-def _rank(record: dict[str, Any]) -> tuple[int, str]:
+def _rank(record: dict[str, Any]) -> tuple[int, str, int]:
     entries = record.get("versions") or []
     if not entries:  # a record stored before histories were kept
         entry = version_entry(record)
         entries = [entry] if entry else []
-    return max((_version_rank(e) for e in entries), default=(0, ""))
+    return max((_version_rank(e) for e in entries), default=(0, "", 0))
 
 
 def _tex(names: list[str]) -> bool:
@@ -357,7 +370,7 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     newer = rank[0] >= 2 and rank > held_rank
     # A known older version (v1 after a v2) completes only a text cut with an ellipsis; a
     # copy that states no version (rank 0) may complete any visibly cut text.
-    older = (0, "") < rank < held_rank
+    older = (0, "", 0) < rank < held_rank
     held = existing.get("versions") or []
     if not held:  # stored before histories were kept: its own announcement starts one
         entry = version_entry(existing)
@@ -386,7 +399,10 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         elif empty:
             take = True
         elif name in _VERSIONED and newer:
-            take = value != current and not (name in _TEXT_FIELDS and _cut_copy(value, current))
+            # The newer version's text, even shorter (v2 dropped a sentence), unless it is
+            # visibly cut (ends in an ellipsis) from the held one.
+            cut = name in _TEXT_FIELDS and is_cut(value) and _cut_copy(value, current)
+            take = value != current and not cut
         elif name in _TEXT_FIELDS:
             plainly_cut = is_cut(current) or not (older or name in _TITLES)
             take = value != current and plainly_cut and _cut_copy(current, value)
