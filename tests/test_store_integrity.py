@@ -449,3 +449,47 @@ def test_ids_are_found_by_case_and_prefix_with_messages_that_say_why(
         assert f"the id of {len(sharing)} papers starts so" in short
     bad = cli("list", "--limit", "-1", "--db", root)  # a usage error, as argparse gives them
     assert bad.returncode == 2 and "'-1' is not a whole number" in bad.stderr
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A real filesystem of ``size`` (tmpfs) at ``path``: it fills up like a full disk."""
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) -> None:
+    """Three small feeds and one too big for the disk, in one command: the combined write
+    fails, and each feed is then stored on its own; the big one's files are gone, so they
+    cost the others nothing (a leftover bodies file used to fill the disk for every retry)."""
+    from .feedgen import rss
+
+    def feed(name: str, prefix: str, n: int) -> str:
+        papers = [
+            dict(
+                id=f"2606.{prefix}{i:03d}",
+                title=f"Paper {prefix} number {i} on diffusion caching",
+                abstract=f"We study method number {i} of family {prefix}. " * 30,
+                authors=["Ann Lee", "Bo Wu"],
+            )
+            for i in range(n)
+        ]
+        (tmp_path / name).write_text(rss(papers), encoding="utf-8")
+        return str(tmp_path / name)
+
+    feeds = [feed("f0.rss", "1", 60), feed("f1.rss", "2", 60), feed("f2.rss", "3", 400)]
+    feeds.append(feed("f3.rss", "4", 60))
+    with small_disk(tmp_path / "disk", "400k") as disk:
+        result = cli("import", *feeds, "--db", str(disk / "lib"))
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        errors = result.stderr.strip().splitlines()
+        assert len(errors) == 1 and "f2.rss: not stored" in errors[0]
+        assert "disk is full" in errors[0] and "nothing was written" in errors[0]
+        lib = Library.open(disk / "lib", create=False)
+        assert len(lib) == 180
+        assert {p[:7] for p in lib.papers} == {"2606.10", "2606.20", "2606.40"}
+        assert cli("doctor", "--db", str(disk / "lib")).returncode == 0

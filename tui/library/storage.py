@@ -55,6 +55,7 @@ def atomic_write(path: Path, data: bytes) -> int:
     removed, ``path`` keeps its previous content, and LibraryError says what happened.
     """
     directory = path.parent
+    existed = path.exists()
     try:
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=directory)
         try:
@@ -69,9 +70,8 @@ def atomic_write(path: Path, data: bytes) -> int:
             raise
     except OSError as err:
         reason = "the disk is full" if err.errno == errno.ENOSPC else err.strerror or str(err)
-        raise LibraryError(
-            f"{path}: could not save ({reason}); the previous version is intact"
-        ) from None
+        kept = "the previous version is intact" if existed else "nothing was written"
+        raise LibraryError(f"{path}: could not save ({reason}); {kept}") from None
     fsync_dir(directory)
     return len(data)
 
