@@ -24,6 +24,7 @@ import subprocess
 import sys
 import termios
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -522,9 +523,25 @@ def test_merging_two_edits_of_a_note_loses_neither(base: str, data: st.DataObjec
 
 
 # ============================================================================ tags: the syntax
+def _shows(text: str) -> bool:
+    """Something in ``text`` is drawn (not only spaces, format or combining characters)."""
+    hidden = ("Cf", "Zs", "Mn")
+    return any(
+        unicodedata.category(c) not in hidden and c not in "\u3164\u115f\u1160" for c in text
+    )
+
+
 tag_text = st.text(
     st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12
-).filter(lambda t: bool(t.strip()) and not any(c in t for c in "\u061c\u200e\u200f\u2028"))
+).filter(
+    lambda t: (
+        bool(t.strip())
+        and not any(c in t for c in "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e")
+        and not any(c in t for c in "\u2066\u2067\u2068\u2069")  # bidi controls: refused
+        and unicodedata.normalize("NFC", t) == t  # a tag is stored composed
+        and _shows(t)
+    )
+)
 valid_tags = st.lists(tag_text, max_size=6, unique=True)
 
 

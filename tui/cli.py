@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -241,7 +242,8 @@ def _query(args: argparse.Namespace, starred_default: bool = False) -> str:
         parts.append("is:unread")
     if args.starred or starred_default:
         parts.append("is:starred")
-    parts += [f'"tag:{t}"' for t in args.tag]
+    # One tag each, as stored (quotes, spaces and all); `#x` is the tag x, as in the editor.
+    parts += [shlex.quote("tag:" + (t[1:] if t.startswith("#") and t[1:] else t)) for t in args.tag]
     if args.source:
         parts.append(f"source:{args.source}")
     if args.since:

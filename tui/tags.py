@@ -80,10 +80,19 @@ def check_tag(text: str) -> str:
     newline included) or a bidirectional override.
     """
     _refuse_controls(text)
-    tag = text.strip().lstrip("#").strip()
+    tag = unicodedata.normalize("NFC", text.strip().lstrip("#").strip())
     if not tag:
         raise TagError(f'"{text}" is not a tag: a tag needs at least one character besides #')
+    _refuse_invisible(tag)
     return tag
+
+
+def _refuse_invisible(tag: str) -> None:
+    """A tag must show: one made only of invisible characters (U+200B, U+3164 …) is refused."""
+    if all(
+        unicodedata.category(ch) in ("Cf", "Zs", "Mn") or ch in "\u3164\u115f\u1160" for ch in tag
+    ):
+        raise TagError(f'tag "{visible(tag)}": nothing in it shows (only invisible characters)')
 
 
 def _refuse_controls(text: str) -> None:
@@ -158,6 +167,8 @@ def _checked(value: str, quoted: bool) -> str:
         _refuse_controls(value)
         if not value.strip():
             raise TagError(f'"{value}" is not a tag: a tag needs at least one character')
+        value = unicodedata.normalize("NFC", value)  # café typed either way is one tag
+        _refuse_invisible(value)
         return value
     return check_tag(value)
 

@@ -41,7 +41,8 @@ def valid_unicode(text: str) -> str:
 _C1_INTRODUCER = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
 # Every character `printable()` shows as an escape: controls (newline and tab too), DEL, C1,
 # the bidi controls, and the line/paragraph separators that break a line like a newline.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "\u2028\u2029]")
+# (and lone surrogates: the bytes of a file name that is not UTF-8, which no terminal takes)
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "\u2028\u2029\ud800-\udfff]")
 # The same but JSON's whitespace (tab, newline, carriage return), which a JSON encoder already
 # escapes inside strings and uses raw only between tokens.
 _JSON_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _BIDI + "\u2028\u2029]")
@@ -68,7 +69,15 @@ def clean_line(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
     return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def has_controls(text: str) -> bool:
+    """Whether ``text`` holds anything `printable` would escape (a control character, a bidi
+    control, a byte that was not UTF-8): never to be drawn as it is."""
+    return bool(_UNSAFE.search(text))
 
 
 def printable(text: str) -> str:

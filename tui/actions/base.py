@@ -365,13 +365,18 @@ class PaperAppBase(App[None]):
             return [pid for pid in plist.ids if pid in plist.selection]
         return [plist.current] if plist.current else []
 
-    def _change(self, ids: list[str], label: str, **changes: Any) -> int | None:
-        """One undoable library write; errors become a toast."""
+    def _change(
+        self, ids: list[str], label: str, *, raise_error: bool = False, **changes: Any
+    ) -> int | None:
+        """One undoable library write; errors become a toast (or, with ``raise_error``, the
+        LibraryError for the caller to show)."""
         self.sync_detail()
         self._save_pending_note()
         try:
             changed = self.library.set_state(ids, label, **changes)
         except LibraryError as err:
+            if raise_error:
+                raise
             self._error(str(err))
             return None
         if len(ids) > 1:

@@ -64,6 +64,7 @@ class TriageActions(PaperAppBase):
         else:
             subject = f"{len(ids)} selected papers"
         known = [t for t, _ in self.library.all_tags().most_common()]
+        dialog = TagDialog(subject, common, known)
 
         def done(change: TagEdit | None) -> None:
             if change is None:
@@ -74,7 +75,16 @@ class TriageActions(PaperAppBase):
                 return
             # Additions and removals on the state as it is now, not the list the dialog
             # opened with: a tag another process added meanwhile stays.
-            if self._change(ids, "tag", add_tags=change.add, remove_tags=change.remove) is None:
+            try:
+                self._change(
+                    ids, "tag", add_tags=change.add, remove_tags=change.remove, raise_error=True
+                )
+            except LibraryError as err:
+                # Nothing was saved: the dialog comes back with what was typed, and why.
+                again = TagDialog(
+                    subject, common, known, text=dialog.value, error=f"Not saved: {err}"
+                )
+                self.push_screen(again, done)
                 return
             parts = [
                 " ".join("+#" + t for t in change.add),
@@ -87,7 +97,7 @@ class TriageActions(PaperAppBase):
             else:
                 self.toast(f"Tags {shown} on {len(ids)} papers")
 
-        self.push_screen(TagDialog(subject, common, known), done)
+        self.push_screen(dialog, done)
 
     def action_open_note(self) -> None:
         if self.paper_list.current is None:

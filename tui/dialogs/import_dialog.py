@@ -14,6 +14,9 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Static
 
+from ..text import has_controls
+from ..widgets.ordered_keys import TextInput
+
 
 class PathSuggester(Suggester):
     """Completes the last component of a path from the directory's entries."""
@@ -31,6 +34,8 @@ class PathSuggester(Suggester):
         except OSError:
             return None
         for name in names:
+            if has_controls(name):  # drawn, its escapes would reach the terminal
+                continue
             if name.startswith(stem) and name != stem and not name.startswith("."):
                 full = os.path.join(folder, name)
                 suffix = "/" if os.path.isdir(full) else ""
@@ -50,7 +55,7 @@ class ImportDialog(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="import-dialog", classes="dialog"):
             yield Static(Content("Import a feed"), classes="dialog-title")
-            yield Input(
+            yield TextInput(
                 placeholder="file or directory path (empty: the clipboard)",
                 suggester=PathSuggester(),
                 id="import-path",

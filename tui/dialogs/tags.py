@@ -16,7 +16,8 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from ..tags import TagEdit, TagError, edit, format_tag, format_tags, last_item, parse_tags
-from ..text import clean_line
+from ..text import clean_line, has_controls
+from ..widgets.ordered_keys import TextInput
 
 __all__ = ["SUBJECT_MAX", "TagDialog", "TagSuggester", "parse_tags"]
 
@@ -44,6 +45,8 @@ class TagSuggester(Suggester):
         for tag in self.tags:
             if tag in typed or tag == partial or not tag.casefold().startswith(folded):
                 continue
+            if has_controls(tag):  # (an old tag with a control character: never drawn raw)
+                continue
             if quoted:
                 return head + tag.replace('"', '""') + '"'
             if format_tag(tag) == tag:  # a tag that needs quotes is offered inside quotes
@@ -59,7 +62,17 @@ class TagDialog(ModalScreen[TagEdit | None]):
     ]
     """Enter saves, Escape cancels, → or Tab accepts the suggestion."""
 
-    def __init__(self, subject: str, current: list[str], known: Sequence[str]) -> None:
+    def __init__(
+        self,
+        subject: str,
+        current: list[str],
+        known: Sequence[str],
+        *,
+        text: str | None = None,
+        error: str = "",
+    ) -> None:
+        """``text``: what the box holds when it opens (default: the current tags); ``error``:
+        shown at once (the previous attempt could not be saved, its text kept in the box)."""
         super().__init__(classes="dialog-screen")
         # Shown literally and without controls (tags may come from another tool); a very long
         # title is cut so it never pushes the input out of the dialog.
@@ -67,19 +80,25 @@ class TagDialog(ModalScreen[TagEdit | None]):
         self.subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX] + "…"
         self.current = list(current)  # as stored: the edit is computed against these
         self.known = [clean_line(t) for t in known]
-        self.initial = format_tags(self.current)
+        self.initial = format_tags(self.current) if text is None else text
+        self.error = clean_line(error)
+        self.value = self.initial  # the box's text when the dialog closed
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tag-dialog", classes="dialog"):
             yield Static(Content("Tags for " + self.subject), classes="dialog-title")
-            yield Input(
+            yield TextInput(
                 self.initial,
                 placeholder="e.g. diffusion, to-read",
                 suggester=TagSuggester(self.known),
                 select_on_focus=False,  # typing adds a tag, it never replaces them all
                 id="tag-input",
             )
-            yield Static(id="tag-error", classes="dialog-error -hidden")
+            yield Static(
+                Content(self.error),
+                id="tag-error",
+                classes="dialog-error" + ("" if self.error else " -hidden"),
+            )
             known = format_tags(self.known[:12]) if self.known else "none yet"
             yield Static(Content("Existing: " + known), classes="dialog-hint", id="tag-known")
             yield Static(
@@ -107,6 +126,7 @@ class TagDialog(ModalScreen[TagEdit | None]):
             error.update(Content(str(err)))
             error.remove_class("-hidden")
             return
+        self.value = event.value
         self.dismiss(change)
 
     def action_cancel(self) -> None:

@@ -1048,6 +1048,45 @@ class Library(QueryMixin):
                 self._commit(label, entries, None)
             return len(entries)
 
+    def replay_change(self, change: _Change, label: str) -> int:
+        """Apply ``change``, read from a change file this library never took in (a file-sync
+        tool's conflict copy from another machine), as one new undoable change named
+        ``label``, on the current state: flags as it set them, its tags added and removed,
+        its note edit merged with the note as it is now (`merge_note`: both texts kept when
+        they overlap). Returns how many papers changed; papers this library lacks are skipped.
+        """
+        with self._write():
+            entries = []
+            for entry in change.entries:
+                pid = entry["id"]
+                if pid not in self.papers:
+                    continue
+                cur = self.states.get(pid, {})
+                new: dict[str, Any] = {}
+                for name in ("read", "starred"):
+                    if name in entry["new"] and bool(cur.get(name)) != bool(entry["new"][name]):
+                        new[name] = bool(entry["new"][name])
+                if "tags" in entry["new"]:
+                    before, after = entry["old"].get("tags", []), entry["new"]["tags"]
+                    tags = list(cur.get("tags", []))
+                    tags += [t for t in after if t not in before and t not in tags]
+                    tags = [t for t in tags if not (t in before and t not in after)]
+                    if tags != cur.get("tags", []):
+                        new["tags"] = tags
+                note = cur.get("note", "")
+                if "note" in entry["new"]:
+                    note = merge_note(entry["old"].get("note", ""), entry["new"]["note"], note)
+                elif "note_edit" in entry:
+                    note = apply_note_edit(note, entry["note_edit"]) or note
+                if note != cur.get("note", ""):
+                    new["note"] = valid_unicode(note)
+                if new:
+                    old = {k: cur.get(k, _DEFAULTS[k]) for k in new}
+                    entries.append({"id": pid, "old": old, "new": new})
+            if entries:
+                self._commit(label, entries, None)
+            return len(entries)
+
     def undo(self) -> str | None:
         """Undo the most recent change not yet undone; its label, or None if nothing is left."""
         done = self.undo_change()
@@ -1070,12 +1109,13 @@ class Library(QueryMixin):
             if target is None:
                 return None
             entries, ids, kept = [], [], []
+            since = self._rewritten_since(target)
             for entry in reversed(target.entries):
                 pid = entry["id"]
                 if pid not in self.papers:
                     continue
                 ids.append(pid)
-                inverse, conflict = self._inverse(entry)
+                inverse, conflict = self._inverse(entry, since.get(pid, {}))
                 if inverse is not None:
                     entries.append(inverse)
                 if conflict:
@@ -1091,9 +1131,34 @@ class Library(QueryMixin):
                 own=target.session == self.session,
             )
 
-    def _inverse(self, entry: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    def _rewritten_since(self, target: _Change) -> dict[str, dict[str, Any]]:
+        """What the changes after ``target`` still in effect set, by paper: ``{field: True}``
+        for read, starred and note, ``{"tags": set of tags added or removed}``. A change that
+        was undone after ``target``, and its undo, cancel out and count as neither."""
+        later = [c for c in self.history if c.seq > target.seq]
+        seqs = {c.seq for c in later}
+        undone = {c.undo_of for c in later if c.undo_of is not None}
+        touched: dict[str, dict[str, Any]] = {}
+        for change in later:
+            if change.seq in undone or (change.undo_of is not None and change.undo_of in seqs):
+                continue
+            for entry in change.entries:
+                fields = touched.setdefault(entry["id"], {})
+                for name, value in entry["new"].items():
+                    if name == "tags":
+                        moved = set(entry["old"].get("tags", [])) ^ set(value)
+                        fields.setdefault("tags", set()).update(moved)
+                    else:
+                        fields[name] = True
+                if "note_edit" in entry:
+                    fields["note"] = True
+        return touched
+
+    def _inverse(
+        self, entry: dict[str, Any], since: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
         """The entry that undoes ``entry`` on the current state, and whether a field had to
-        be left as it is because a later change rewrote it."""
+        be left as it is because a later change (``since``: `_rewritten_since`) set it."""
         pid = entry["id"]
         cur = self.states.get(pid, {})
         old: dict[str, Any] = {}
@@ -1103,11 +1168,15 @@ class Library(QueryMixin):
             before = entry["old"].get(name, _DEFAULTS[name])
             now = cur.get(name, _DEFAULTS[name])
             want = before
-            if name == "tags" and now != made:
-                added = [t for t in made if t not in before]
-                removed = [t for t in before if t not in made]
+            if name == "tags":
+                # Each tag the change added goes, each it removed comes back, unless a later
+                # change added or removed that tag again.
+                later = since.get("tags", set())
+                added = [t for t in made if t not in before and t not in later]
+                removed = [t for t in before if t not in made and t not in later]
+                conflict = conflict or any(t in later for t in {*made} ^ {*before})
                 want = [t for t in now if t not in added] + [t for t in removed if t not in now]
-            elif name == "note" and now != made:
+            elif name in since or now != made:  # set again since (even to the same value)
                 conflict = True
                 continue
             if want != now:

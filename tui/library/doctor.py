@@ -52,6 +52,7 @@ class Finding:
     problem: str
     remedy: str
     repairable: bool = True
+    replay: bool = False  # a change from another copy of the library, to apply as a new one
 
 
 def _leave(path: Path, problem: str, remedy: str) -> Finding:
@@ -106,11 +107,40 @@ def _known(root: Path) -> tuple[list[Path], list[Finding]]:
                 if ok and item.is_file():
                     if name != "search":
                         files.append(item)
+                elif item.is_file() and name in ("changes", "papers"):
+                    unknown.append(_foreign(item, remedy))
                 else:
                     unknown.append(_leave(item, "not a papertui file", remedy))
             continue
         unknown.append(_leave(entry, "not a papertui file", remedy))
     return files, unknown
+
+
+def _foreign(path: Path, remedy: str) -> Finding:
+    """A file of another name in ``changes/`` or ``papers/``: a change or papers from another
+    copy of the library (a file-sync tool renames a file both copies wrote), or not ours."""
+    copy = "a file-sync tool's copy from another copy of this library"
+    try:
+        if path.parent.name == "changes":
+            change = read_change(path)
+            count = len(change.entries)
+            what = f"{change.label!r} on {count} paper{'s' * (count != 1)}"
+            return Finding(
+                path,
+                f"{copy}: a change papertui has not applied ({what}, {change.ts})",
+                "apply it as a new change, then move the copy to quarantine/",
+                replay=True,
+            )
+        docs = segment_docs(path, load(path), feeds := {})
+    except LibraryError:
+        return _leave(path, "not a papertui file", remedy)
+    origins = sorted({f.get("origin", "") for f in feeds.values()} - {""})
+    shown = ", ".join(origins[:3]) + (", …" if len(origins) > 3 else "")
+    return _leave(
+        path,
+        f"{copy}: {len(docs)} papers papertui has not taken in (imported from {shown})",
+        "none yet: import those feeds here again (papertui import FILE), then delete the copy",
+    )
 
 
 def _unfinished(root: Path, locked: bool) -> list[Finding]:
@@ -277,9 +307,10 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
         refused = [f for f in findings if f.path == root]
         if refused:
             raise LibraryError(f"{root}: {refused[0].problem}; nothing was repaired")
+        replays = [f.path for f in findings if f.replay]
         for finding in findings:
             path = finding.path
-            if not finding.repairable:
+            if not finding.repairable or finding.replay:
                 continue
             if path.name.startswith(TMP_PREFIX):
                 path.unlink(missing_ok=True)
@@ -305,4 +336,29 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
                 now = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 atomic_write(path, dump(build_tables(library=[{"created": now}])))
                 actions.append(f"wrote a new {path}")
+    if replays:  # (the library takes the lock itself for each)
+        actions += _replay(root, replays, stamp, timeout)
+    return actions
+
+
+def _replay(root: Path, paths: list[Path], stamp: str, timeout: float) -> list[str]:
+    """Apply the changes of other copies of the library as new changes (oldest first), and
+    move each copy to quarantine once applied."""
+    from .core import Library
+
+    lib = Library.open(root, create=False, lock_timeout=timeout)
+    actions = []
+    for path in sorted(paths, key=lambda p: read_change(p).ts):
+        change = read_change(path)
+        changed = lib.replay_change(change, f"{change.label} (from another copy)")
+        quarantine = root / "quarantine"
+        quarantine.mkdir(exist_ok=True)
+        kept = quarantine / f"changes_{path.name}.{stamp}"
+        shutil.move(str(path), kept)
+        tags = sorted({t for e in change.entries for t in e["new"].get("tags", ())})
+        detail = f" (tags: {', '.join(tags)})" if tags else ""
+        actions.append(
+            f"applied {change.label!r} from {path} to {changed} paper"
+            f"{'s' * (changed != 1)}{detail}; the copy is in {kept}"
+        )
     return actions

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from ..text import clean
+from .ordered_keys import OrderedKeys
 
 SAVE_DELAY = 1.0  # seconds after the last keystroke
 SAVE_MAX_WAIT = 2.0  # seconds after the first unsaved keystroke, however fast the typing
@@ -37,7 +38,7 @@ def _markdown_language() -> str | None:
     return "markdown" if TREE_SITTER else None
 
 
-class Notes(TextArea):
+class Notes(OrderedKeys, TextArea):
     """Free-form Markdown notes about one paper, saved without being asked."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -7,8 +7,10 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from .ordered_keys import OrderedKeys
 
-class SearchBox(Input):
+
+class SearchBox(OrderedKeys, Input):
     """The `/` box: Enter keeps the results and returns to the list, Esc clears it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
