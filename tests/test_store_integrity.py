@@ -257,8 +257,14 @@ def test_doctor_reports_unknown_files_and_never_touches_them(sample_library: Lib
     before = snapshot(root)
     found = cli("doctor", "--db", str(root))
     assert found.returncode == 1 and "Traceback" not in found.stderr, found.stderr
-    for path in [*strangers, root / "bodies" / "subfolder"]:
-        assert f"{path}: not a papertui file" in found.stdout
+    for path, like in [*strangers.items(), (root / "bodies" / "subfolder", None)]:
+        if like is segment:  # papers in a file of another name: what to do with them is said
+            said = f"{path}: a file-sync tool's copy from another copy of this library: "
+            count = len(orjson.loads(segment.read_bytes())["papers"])
+            assert f"{said}{count} papers papertui has not taken in (imported from " in found.stdout
+        else:
+            assert f"{path}: not a papertui file" in found.stdout
+    assert "remove it yourself" not in found.stdout.split("a file-sync tool's copy")[1]
     repaired = cli("doctor", "--repair", "--db", str(root))
     assert repaired.returncode == 0 and "Traceback" not in repaired.stderr, repaired.stderr
     assert snapshot(root) == before and not (root / "quarantine").exists()
