@@ -295,7 +295,9 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     async def action_quit(self) -> None:
         self.sync_detail()
-        if self._save_pending_note(wait=None):
+        # A short wait: when the library is busy the dialog below says so at once instead
+        # of the screen freezing for the whole lock timeout.
+        if self._save_pending_note(wait=SIGNAL_WAIT):
             self.exit()
             return
         count = len(self.unsaved_notes)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import orjson
-from platformdirs import user_data_dir
+from platformdirs import user_data_dir, user_state_dir
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -707,7 +707,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         if demo_dir:
+            _keep_rescued_notes(Path(demo_dir) / "library", err)
             shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+def _keep_rescued_notes(library: Path, err: Console) -> None:
+    """Before a throwaway (demo) library goes: move the notes rescued into it to the user
+    state folder, and say where."""
+    folder = Path(user_state_dir("papertui", appauthor=False)) / "recovered"
+    for path in (library / "recovered").glob("*.md"):
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            kept = folder / f"papertui-demo-{path.name}"
+            shutil.move(str(path), kept)
+            err.print(Text(f"papertui: the unsaved note is kept in {printable(str(kept))}"))
 
 
 if __name__ == "__main__":

@@ -22,18 +22,35 @@ RECOVERED = "recovered"  # the folder in a library
 
 
 def recovered_files(root: Path) -> list[Path]:
-    """The files of rescued notes in the library at ``root``, oldest first."""
-    folder = root / RECOVERED
-    with contextlib.suppress(OSError):
-        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".md")
-    return []
+    """The files of rescued notes of the library at ``root``, oldest first: those in its
+    ``recovered/`` folder, and those written elsewhere (when the library could not take
+    them) that name this library."""
+    found: list[Path] = []
+    for folder in _folders(root):
+        with contextlib.suppress(OSError):
+            for path in sorted(folder.iterdir()):
+                if not (path.is_file() and path.suffix == ".md"):
+                    continue
+                if folder == root / RECOVERED:
+                    found.append(path)
+                elif path.name.startswith("papertui-notes-") and _names(path, root):
+                    found.append(path)
+    return found
+
+
+def _names(path: Path, root: Path) -> bool:
+    """Whether the rescue file at ``path`` holds notes of the library at ``root``."""
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        head = handle.read(4096).decode("utf-8", "replace")
+        return f"\nLibrary: {_where(root)}\n" in head
+    return False
 
 
 def render(notes: Mapping[str, str], titles: Mapping[str, str], root: Path, when: str) -> str:
     """The rescue file's text: a heading per paper (id and title) and the note as typed."""
     parts = [
         f"# Notes papertui could not save ({when})\n\n"
-        f"Library: {root}\n\n"
+        f"Library: {_where(root)}\n\n"
         "Copy each note back into its paper (press e on the paper in papertui), then delete "
         "this file.\n"
     ]
@@ -42,10 +59,17 @@ def render(notes: Mapping[str, str], titles: Mapping[str, str], root: Path, when
     return "".join(parts)
 
 
+def _where(root: Path) -> Path:
+    """The library's absolute path, as rescue files name it."""
+    with contextlib.suppress(OSError):
+        return root.resolve()
+    return root.absolute()
+
+
 def _folders(root: Path) -> Iterable[Path]:
     yield root / RECOVERED
     yield Path(user_state_dir("papertui", appauthor=False)) / RECOVERED
-    yield Path(tempfile.gettempdir())
+    yield Path(tempfile.gettempdir())  # (only files named papertui-notes-* are ours there)
 
 
 def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> Path | None:
@@ -59,11 +83,15 @@ def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> P
     )
     name = f"notes-{now.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.md"
     for folder in _folders(root):
-        path = folder / (name if folder.name == RECOVERED else "papertui-" + name)
+        path = folder / (name if folder == root / RECOVERED else "papertui-" + name)
+        made = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
+            if made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # (an empty folder made for nothing)
             continue
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -73,6 +101,9 @@ def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> P
         except OSError:
             with contextlib.suppress(OSError):
                 path.unlink()
+            if made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
             continue
         return path
     return None

@@ -49,20 +49,35 @@ class PasteParser(XTermParser):
         self._held = ""  # the start of a paste marker split across two reads
         self._held_at = 0.0
 
+    @staticmethod
+    def _keys(events_in: Iterable[Any]) -> Iterable[Any]:
+        """The parser's events, with Escape followed at once by a character (read by Textual
+        as Alt+character: ESC then s typed within 0.1 s) given back as the two keys they were:
+        papertui binds no Alt keys, and a note typed the "s" instead of leaving and starring.
+        Alt with a key that is no character (Alt+Backspace, Alt+←) stays as it is."""
+        for event in events_in:
+            char = getattr(event, "character", None)
+            key = getattr(event, "key", "")
+            if key.startswith("alt+") and char and len(char) == 1 and char.isprintable():
+                yield events.Key("escape", "\x1b")
+                yield from XTermParser().feed(char)
+            else:
+                yield event
+
     def tick(self) -> Iterable[Any]:
         # What was held as a possible paste marker and was not one (it is 0.05 s old and
         # nothing completed it: an F9 or Insert key split between two reads) goes on.
         if self._held and not self._pasting and get_time() - self._held_at > HOLD_FOR:
             held, self._held = self._held, ""
-            yield from super().feed(held)
-        yield from super().tick()
+            yield from self._keys(super().feed(held))
+        yield from self._keys(super().tick())
 
     def feed(self, data: str) -> Iterable[Any]:
         if not data:  # end of input
             if self._held:
-                yield from super().feed(self._held)
+                yield from self._keys(super().feed(self._held))
                 self._held = ""
-            yield from super().feed(data)
+            yield from self._keys(super().feed(data))
             return
         data, self._held = self._held + data, ""
         while data:
@@ -75,10 +90,10 @@ class PasteParser(XTermParser):
                     keep = keep if keep >= 3 else 0
                     self._held = data[len(data) - keep :]
                     self._held_at = get_time()
-                    yield from super().feed(data[: len(data) - keep])
+                    yield from self._keys(super().feed(data[: len(data) - keep]))
                     return
                 if start:
-                    yield from super().feed(data[:start])
+                    yield from self._keys(super().feed(data[:start]))
                 data = data[start + len(PASTE_START) :]
                 self._pasting = True
                 continue

@@ -67,6 +67,7 @@ class TriageActions(PaperAppBase):
         dialog = TagDialog(subject, common, known)
 
         def done(change: TagEdit | None) -> None:
+            nonlocal dialog
             if change is None:
                 self.toast("Tags unchanged")
                 return
@@ -81,10 +82,10 @@ class TriageActions(PaperAppBase):
                 )
             except LibraryError as err:
                 # Nothing was saved: the dialog comes back with what was typed, and why.
-                again = TagDialog(
+                dialog = TagDialog(
                     subject, common, known, text=dialog.value, error=f"Not saved: {err}"
                 )
-                self.push_screen(again, done)
+                self.push_screen(dialog, done)
                 return
             parts = [
                 " ".join("+#" + t for t in change.add),

@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from .base import Dialog
 
 HelpRow = tuple[str, str, str]  # section, keys, description
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """All the keys, so nobody has to remember them."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,4 +56,4 @@ class HelpScreen(ModalScreen[None]):
         self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.answer(None)

@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Static
 
 from ..text import has_controls
 from ..widgets.ordered_keys import TextInput
+from .base import Dialog
 
 
 class PathSuggester(Suggester):
@@ -43,12 +43,13 @@ class PathSuggester(Suggester):
         return None
 
 
-class ImportDialog(ModalScreen[tuple[str, str] | None]):
+class ImportDialog(Dialog[tuple[str, str] | None]):
     """Returns ("file", path), ("clipboard", "") or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="import.cancel"),
-        Binding("ctrl+v", "clipboard", "From clipboard", id="import.clipboard"),
+        # (priority: the path box's own Ctrl+V, paste, would take the key first)
+        Binding("ctrl+v", "clipboard", "From clipboard", id="import.clipboard", priority=True),
     ]
     """Enter imports the path (or the clipboard when empty); Esc cancels."""
 
@@ -78,7 +79,7 @@ class ImportDialog(ModalScreen[tuple[str, str] | None]):
     def _submit(self, value: str) -> None:
         value = value.strip()
         if not value:
-            self.dismiss(("clipboard", ""))
+            self.answer(("clipboard", ""))
             return
         path = Path(value).expanduser()
         if not path.exists():
@@ -86,7 +87,7 @@ class ImportDialog(ModalScreen[tuple[str, str] | None]):
             error.update(Content(f"{value}: no such file or directory"))
             error.remove_class("-hidden")
             return
-        self.dismiss(("file", str(path)))
+        self.answer(("file", str(path)))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -94,12 +95,12 @@ class ImportDialog(ModalScreen[tuple[str, str] | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "clipboard":
-            self.dismiss(("clipboard", ""))
+            self.answer(("clipboard", ""))
         else:
             self._submit(self.query_one(Input).value)
 
     def action_clipboard(self) -> None:
-        self.dismiss(("clipboard", ""))
+        self.answer(("clipboard", ""))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)

@@ -11,13 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from ..tags import TagEdit, TagError, edit, format_tag, format_tags, last_item, parse_tags
 from ..text import clean_line, has_controls
 from ..widgets.ordered_keys import TextInput
+from .base import Dialog
 
 __all__ = ["SUBJECT_MAX", "TagDialog", "TagSuggester", "parse_tags"]
 
@@ -54,7 +54,7 @@ class TagSuggester(Suggester):
         return None
 
 
-class TagDialog(ModalScreen[TagEdit | None]):
+class TagDialog(Dialog[TagEdit | None]):
     """Edit the tags of one paper or of the selection; dismissed with the `TagEdit`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -115,19 +115,21 @@ class TagDialog(ModalScreen[TagEdit | None]):
         field.cursor_position = len(field.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#tag-error", Static).add_class("-hidden")
+        if event.value != self.value:  # edited since the error was shown (not the box opening)
+            self.query_one("#tag-error", Static).add_class("-hidden")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
             change = edit(self.current, event.value)
         except TagError as err:
+            self.value = event.value
             error = self.query_one("#tag-error", Static)
             error.update(Content(str(err)))
             error.remove_class("-hidden")
             return
         self.value = event.value
-        self.dismiss(change)
+        self.answer(change)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.answer(None)

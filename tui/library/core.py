@@ -190,16 +190,13 @@ def note_edit(old: str, new: str) -> dict[str, Any]:
     }
 
 
-def _nearest(text: str, needle: str, near: int) -> int:
-    """The offset of the occurrence of ``needle`` in ``text`` nearest ``near``, or -1."""
-    best, found = -1, text.find(needle)
-    while found >= 0:
-        if best < 0 or abs(found - near) < abs(best - near):
-            best = found
-        if found > near:
-            break
-        found = text.find(needle, found + 1)
-    return best
+def _only(text: str, needle: str) -> int:
+    """The offset of ``needle`` in ``text`` when it occurs exactly once, else -1 (twice is
+    ambiguous: an edit is never guessed onto one of two look-alike places)."""
+    found = text.find(needle)
+    if found >= 0 and text.find(needle, found + 1) >= 0:
+        return -1
+    return found
 
 
 def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
@@ -216,11 +213,12 @@ def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
     if "before" not in edit:
         return None
     before, after = edit["before"], edit["after"]
-    for left, right in ((before, after), (before, ""), ("", after), ("", "")):
-        needle = left + cut + right
-        if not needle:
+    # The edit's place is where its context (one side at least, with what it cut) stands
+    # once and only once; the cut text alone is no context ("cat" would match "category").
+    for left, right in ((before, after), (before, ""), ("", after)):
+        if not (left or right):
             continue
-        found = _nearest(text, needle, at - len(left))
+        found = _only(text, left + cut + right)
         if found >= 0:
             start = found + len(left)
             return text[:start] + put + text[start + len(cut) :]
@@ -253,8 +251,10 @@ MERGE_MARK = "\n\n--- also written meanwhile elsewhere (another papertui window)
 def merge_note(base: str, ours: str, theirs: str) -> str:
     """One note holding both edits of ``base``: ``ours`` and ``theirs`` (another process's).
 
-    Edits of separate parts of the note are both applied; when they overlap or touch,
-    ``ours`` is followed by `MERGE_MARK` and ``theirs``: nothing either side wrote is lost."""
+    Edits of separate parts of the note are both applied; text both typed at the same place
+    (both added to the end) is kept theirs first; when the edits overlap, the lines of the
+    note they both changed are given as ours, `MERGE_MARK`, theirs, the other lines once:
+    nothing either side wrote is lost, and only those lines are doubled."""
     if theirs in (base, ours):
         return ours
     if ours == base:
@@ -266,7 +266,15 @@ def merge_note(base: str, ours: str, theirs: str) -> str:
         return base[: a["at"]] + a["put"] + base[a_end : b["at"]] + b["put"] + base[b_end:]
     if b_end < a["at"]:
         return base[: b["at"]] + b["put"] + base[b_end : a["at"]] + a["put"] + base[a_end:]
-    return ours + MERGE_MARK + theirs
+    if a["at"] == b["at"] and not (a["cut"] or b["cut"]):  # both typed at one place (the end)
+        return base[: a["at"]] + b["put"] + a["put"] + base[a["at"] :]
+    # Overlapping: the lines around them once, and both versions of the lines they share.
+    start, end = min(a["at"], b["at"]), max(a_end, b_end)
+    start = base.rfind("\n", 0, start) + 1
+    end = len(base) if (stop := base.find("\n", end)) < 0 else stop
+    rest = len(base) - end
+    ours_part, theirs_part = ours[start : len(ours) - rest], theirs[start : len(theirs) - rest]
+    return base[:start] + ours_part + MERGE_MARK + theirs_part + base[end:]
 
 
 def _schema(entries: Iterable[dict[str, Any]]) -> int:
@@ -1044,45 +1052,6 @@ class Library(QueryMixin):
                     if edit:
                         entry["note_edit"] = edit
                     entries.append(entry)
-            if entries:
-                self._commit(label, entries, None)
-            return len(entries)
-
-    def replay_change(self, change: _Change, label: str) -> int:
-        """Apply ``change``, read from a change file this library never took in (a file-sync
-        tool's conflict copy from another machine), as one new undoable change named
-        ``label``, on the current state: flags as it set them, its tags added and removed,
-        its note edit merged with the note as it is now (`merge_note`: both texts kept when
-        they overlap). Returns how many papers changed; papers this library lacks are skipped.
-        """
-        with self._write():
-            entries = []
-            for entry in change.entries:
-                pid = entry["id"]
-                if pid not in self.papers:
-                    continue
-                cur = self.states.get(pid, {})
-                new: dict[str, Any] = {}
-                for name in ("read", "starred"):
-                    if name in entry["new"] and bool(cur.get(name)) != bool(entry["new"][name]):
-                        new[name] = bool(entry["new"][name])
-                if "tags" in entry["new"]:
-                    before, after = entry["old"].get("tags", []), entry["new"]["tags"]
-                    tags = list(cur.get("tags", []))
-                    tags += [t for t in after if t not in before and t not in tags]
-                    tags = [t for t in tags if not (t in before and t not in after)]
-                    if tags != cur.get("tags", []):
-                        new["tags"] = tags
-                note = cur.get("note", "")
-                if "note" in entry["new"]:
-                    note = merge_note(entry["old"].get("note", ""), entry["new"]["note"], note)
-                elif "note_edit" in entry:
-                    note = apply_note_edit(note, entry["note_edit"]) or note
-                if note != cur.get("note", ""):
-                    new["note"] = valid_unicode(note)
-                if new:
-                    old = {k: cur.get(k, _DEFAULTS[k]) for k in new}
-                    entries.append({"id": pid, "old": old, "new": new})
             if entries:
                 self._commit(label, entries, None)
             return len(entries)

@@ -52,7 +52,6 @@ class Finding:
     problem: str
     remedy: str
     repairable: bool = True
-    replay: bool = False  # a change from another copy of the library, to apply as a new one
 
 
 def _leave(path: Path, problem: str, remedy: str) -> Finding:
@@ -86,15 +85,7 @@ def _known(root: Path) -> tuple[list[Path], list[Finding]]:
         if name.startswith(".") or name == "quarantine" or name in _ROOT_FILES:
             continue
         if name == RECOVERED and entry.is_dir():
-            for item in recovered_files(root):
-                unknown.append(
-                    _leave(
-                        item,
-                        "notes papertui could not save when they were written, kept here",
-                        "none: copy each back into its paper (e in the app), then delete it",
-                    )
-                )
-            continue
+            continue  # (see `check`: rescued notes, wherever they were kept)
         if name in _FOLDERS and entry.is_dir() and not entry.is_symlink():
             pattern = _FOLDERS[name]
             for item in sorted(entry.iterdir()):
@@ -118,18 +109,23 @@ def _known(root: Path) -> tuple[list[Path], list[Finding]]:
 
 def _foreign(path: Path, remedy: str) -> Finding:
     """A file of another name in ``changes/`` or ``papers/``: a change or papers from another
-    copy of the library (a file-sync tool renames a file both copies wrote), or not ours."""
+    copy of the library (a file-sync tool renames a file both copies wrote), or not ours.
+
+    Its content is described, never applied: whether another copy's change is already folded
+    into this copy's checkpoint, or was undone there, cannot be told from here (a library
+    synced between machines needs the format of the next papertui)."""
     copy = "a file-sync tool's copy from another copy of this library"
     try:
         if path.parent.name == "changes":
             change = read_change(path)
             count = len(change.entries)
-            what = f"{change.label!r} on {count} paper{'s' * (count != 1)}"
-            return Finding(
+            tags = sorted({t for e in change.entries for t in e["new"].get("tags", ())})
+            detail = f", tags: {', '.join(tags)}" if tags else ""
+            what = f"{change.label!r} on {count} paper{'s' * (count != 1)}{detail}"
+            return _leave(
                 path,
-                f"{copy}: a change papertui has not applied ({what}, {change.ts})",
-                "apply it as a new change, then move the copy to quarantine/",
-                replay=True,
+                f"{copy}: a change papertui has not applied ({what}; made {change.ts})",
+                "none yet: keep it; make the change again by hand if you need it now",
             )
         docs = segment_docs(path, load(path), feeds := {})
     except LibraryError:
@@ -232,6 +228,14 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
             remedy = "quarantine it"
         findings.append(Finding(path, problem, remedy))
     findings += _unfinished(root, locked)
+    for rescued in recovered_files(root):
+        findings.append(
+            _leave(
+                rescued,
+                "notes papertui could not save when they were written, kept here",
+                "none: copy each back into its paper (e in the app), then delete the file",
+            )
+        )
     return findings + _index_findings(root)
 
 
@@ -307,10 +311,9 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
         refused = [f for f in findings if f.path == root]
         if refused:
             raise LibraryError(f"{root}: {refused[0].problem}; nothing was repaired")
-        replays = [f.path for f in findings if f.replay]
         for finding in findings:
             path = finding.path
-            if not finding.repairable or finding.replay:
+            if not finding.repairable:
                 continue
             if path.name.startswith(TMP_PREFIX):
                 path.unlink(missing_ok=True)
@@ -336,29 +339,4 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
                 now = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 atomic_write(path, dump(build_tables(library=[{"created": now}])))
                 actions.append(f"wrote a new {path}")
-    if replays:  # (the library takes the lock itself for each)
-        actions += _replay(root, replays, stamp, timeout)
-    return actions
-
-
-def _replay(root: Path, paths: list[Path], stamp: str, timeout: float) -> list[str]:
-    """Apply the changes of other copies of the library as new changes (oldest first), and
-    move each copy to quarantine once applied."""
-    from .core import Library
-
-    lib = Library.open(root, create=False, lock_timeout=timeout)
-    actions = []
-    for path in sorted(paths, key=lambda p: read_change(p).ts):
-        change = read_change(path)
-        changed = lib.replay_change(change, f"{change.label} (from another copy)")
-        quarantine = root / "quarantine"
-        quarantine.mkdir(exist_ok=True)
-        kept = quarantine / f"changes_{path.name}.{stamp}"
-        shutil.move(str(path), kept)
-        tags = sorted({t for e in change.entries for t in e["new"].get("tags", ())})
-        detail = f" (tags: {', '.join(tags)})" if tags else ""
-        actions.append(
-            f"applied {change.label!r} from {path} to {changed} paper"
-            f"{'s' * (changed != 1)}{detail}; the copy is in {kept}"
-        )
     return actions

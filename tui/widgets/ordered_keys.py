@@ -35,7 +35,7 @@ class OrderedKeys:
 
     async def _on_key(self, event: events.Key) -> None:
         action = _own_actions(type(self)).get(event.key)
-        if action is not None and not action.startswith(("app.", "screen.")):
+        if action is not None:  # ("app.…" and "screen.…" actions are run where they belong)
             app = self.app  # type: ignore[attr-defined]
             if await app.run_action(action, self):  # (False when check_action refuses it)
                 event.stop()
