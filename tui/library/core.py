@@ -876,6 +876,8 @@ class Library:
                 self.rebuild()
             self._saved = False
             conn = self._conn()
+            patience = self._lock.timeout if wait is None else wait
+            conn.execute(f"PRAGMA busy_timeout={int(max(patience, 0.05) * 1000)}")
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as err:
