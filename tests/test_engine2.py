@@ -212,9 +212,7 @@ def test_two_copies_of_a_library_united_by_a_sync_tool_hold_everything(tmp_path:
         shutil.copytree(base, root)
         done = _cli("import", str(FEEDS / feed), "--db", str(root), env={"PAPERTUI_DEVICE": device})
         assert done.returncode == 0, done.stderr
-        star = _cli(
-            "list", "--db", str(root), "--json", env={"PAPERTUI_DEVICE": device}
-        )
+        star = _cli("list", "--db", str(root), "--json", env={"PAPERTUI_DEVICE": device})
         pid = json.loads(star.stdout)[0]["id"]
         done = _cli("star", pid, "--db", str(root), env={"PAPERTUI_DEVICE": device})
         assert done.returncode == 0, done.stderr
@@ -299,7 +297,9 @@ def test_results_are_windows_that_agree_with_a_full_listing(sample_library: Libr
     for pid in everything[::7]:
         assert result.index(pid) == everything.index(pid)
         assert pid in result
-    titles = [lib.record(pid).get("title") or lib.record(pid).get("title_zh") or "" for pid in everything]
+    titles = [
+        lib.record(pid).get("title") or lib.record(pid).get("title_zh") or "" for pid in everything
+    ]
     assert [t.casefold() for t in titles] == sorted(t.casefold() for t in titles)
 
 

@@ -194,9 +194,7 @@ class Cache:
         process's threads (a library that cannot be written anywhere)."""
         self.path = path
         self._local = threading.local()
-        self._uri = (
-            f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
-        )
+        self._uri = f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
         self._keep: sqlite3.Connection | None = None  # keeps a shared memory db alive
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -276,9 +274,7 @@ class Cache:
 
     @staticmethod
     def set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", (key, orjson.dumps(value))
-        )
+        conn.execute("INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", (key, orjson.dumps(value)))
 
     # ------------------------------------------------------------------ papers
     @staticmethod
@@ -389,9 +385,7 @@ class Cache:
         """Index a present paper's state: flags, tags, note, ``annot`` (from ``old``)."""
         read, starred = bool(new.get("read")), bool(new.get("starred"))
         if (read, starred) != (bool(old.get("read")), bool(old.get("starred"))):
-            conn.execute(
-                "UPDATE paper SET read=?, starred=? WHERE rowid=?", (read, starred, rowid)
-            )
+            conn.execute("UPDATE paper SET read=?, starred=? WHERE rowid=?", (read, starred, rowid))
         old_tags, new_tags = old.get("tags") or [], new.get("tags") or []
         if old_tags != new_tags:
             conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))

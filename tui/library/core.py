@@ -317,9 +317,7 @@ class Library:
                         )
                         record = mine
                 Cache.put_paper(conn, record, name.stem)
-            conn.execute(
-                "INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 's')", (name.stem,)
-            )
+            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 's')", (name.stem,))
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
@@ -462,7 +460,9 @@ class Library:
 
     def states(self) -> dict[str, dict[str, Any]]:
         """Every paper's state that is not the default, by id."""
-        return {pid: orjson.loads(doc) for pid, doc in self._conn().execute("SELECT id, doc FROM state")}
+        return {
+            pid: orjson.loads(doc) for pid, doc in self._conn().execute("SELECT id, doc FROM state")
+        }
 
     def resolve(self, ref: str) -> str:
         """A paper id from an id, an arXiv id or URL, or a unique id prefix."""
@@ -571,9 +571,11 @@ class Library:
 
     def latest_feed_date(self) -> str | None:
         """The newest feed date any paper was seen in."""
-        row = self._conn().execute(
-            "SELECT max(value) FROM facet WHERE kind='d' AND value != ''"
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT max(value) FROM facet WHERE kind='d' AND value != ''")
+            .fetchone()
+        )
         return row[0] or None
 
     # ------------------------------------------------------------------ queries
@@ -865,9 +867,7 @@ class Library:
         """The write lock, the cache brought up to date, and one cache transaction. When the
         truth file was written (``_saved``) a failing mirror is not an error."""
         if self.read_only:
-            raise LibraryError(
-                f"{self.root}: the library is read-only here; nothing was changed"
-            )
+            raise LibraryError(f"{self.root}: the library is read-only here; nothing was changed")
         with self._mutex, self._lock.held(wait):
             self._remove_stale_temp_files()
             try:
@@ -915,9 +915,7 @@ class _Taken:
         self.conn = conn
 
     def __contains__(self, pid: object) -> bool:
-        return (
-            self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None
-        )
+        return self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None
 
 
 def _tiny(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

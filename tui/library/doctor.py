@@ -21,7 +21,15 @@ from ..recovery import RECOVERED, recovered_files
 from . import truth
 from .cache import CACHE_DIR, default_location, fallback_location
 from .migrate import marker, marker_schema
-from .storage import SCHEMA_VERSION, TMP_PREFIX, LibraryError, WriteLock, atomic_write, is_writable, load
+from .storage import (
+    SCHEMA_VERSION,
+    TMP_PREFIX,
+    LibraryError,
+    WriteLock,
+    atomic_write,
+    is_writable,
+    load,
+)
 
 MARKER = "papertui.json"
 _ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner"}

@@ -92,9 +92,7 @@ def read_old_papers(root: Path) -> dict[str, dict[str, Any]]:
     return papers
 
 
-def read_old_state(
-    root: Path, device: str
-) -> tuple[dict[str, dict[str, Any]], list[Change], int]:
+def read_old_state(root: Path, device: str) -> tuple[dict[str, dict[str, Any]], list[Change], int]:
     """(every paper's state, the history as changes keyed for ``device``, the last change
     number) of an old library: its checkpoint with the change files after it applied."""
     states: dict[str, dict[str, Any]] = {}

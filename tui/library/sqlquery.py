@@ -77,9 +77,7 @@ def _condition(term: Term) -> tuple[str, list[Any]] | None:
         phrase = match_phrase(v)
         if phrase is None:
             return None
-        return "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)", [
-            f"authors : ({phrase})"
-        ]
+        return "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)", [f"authors : ({phrase})"]
     if key == "tag":
         return "p.rowid IN (SELECT paper FROM tag WHERE tag=?)", [v]
     if key == "is":
@@ -221,9 +219,9 @@ class Results(Sequence[str]):
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
             return False
-        row = self._conn().execute(
-            f"SELECT 1 {self._base} AND p.id=?", [*self._args, pid]
-        ).fetchone()
+        row = (
+            self._conn().execute(f"SELECT 1 {self._base} AND p.id=?", [*self._args, pid]).fetchone()
+        )
         return row is not None
 
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:

@@ -327,9 +327,7 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         if not path.exists():
             (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
             truth.write_tables(path, truth.checkpoint_tables(name, point))
-            conn.execute(
-                "INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (name.stem,)
-            )
+            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (name.stem,))
         points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
         others = any(n.device != device for n in changes) or any(
             n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
@@ -389,9 +387,7 @@ def rebuild_state(
         covers = dict(point.covers)
         Cache.set_meta(conn, "covers", covers)
         for other in truth.listing(root, truth.CHECKPOINTS):
-            conn.execute(
-                "INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (other.stem,)
-            )
+            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (other.stem,))
         _ = name
     files = truth.listing(root, truth.CHANGES)
     fresh = [n for n in files if n.seq > covers.get(n.device, 0)]
