@@ -49,7 +49,7 @@ import platformdirs
 
 from .storage import LibraryError
 
-CACHE_VERSION = 3  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_VERSION = 4  # bump to rebuild every cache (PRAGMA user_version)
 CACHE_DIR = ".cache"
 CACHE_FILE = "library.sqlite"
 HEAD_FIELDS = frozenset(
@@ -80,11 +80,7 @@ CREATE TABLE paper(
     starred INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX paper_feed ON paper(feed_date);
-CREATE INDEX paper_pdate ON paper(paper_date);
 CREATE INDEX paper_added ON paper(added_at);
-CREATE INDEX paper_title ON paper(title_key);
-CREATE INDEX paper_upvotes ON paper(upvotes, comments);
-CREATE INDEX paper_day ON paper(day);
 CREATE INDEX paper_read ON paper(read, feed_date);
 CREATE INDEX paper_starred ON paper(starred, feed_date);
 CREATE TABLE ident(key TEXT NOT NULL, paper INTEGER NOT NULL, has_id INTEGER NOT NULL,
@@ -122,7 +118,7 @@ def cjk_grams(text: str) -> str:
     tokenizer, which keeps such a run as one token, indexes every character as the start of
     a token: a two-character query is one token, a longer one a phrase of bigrams, a single
     character a prefix query (query.py)."""
-    if not CJK_RUN.search(text):
+    if text.isascii() or not CJK_RUN.search(text):
         return text
     return CJK_RUN.sub(lambda m: " " + _grams(m.group()) + " ", text)
 
