@@ -93,6 +93,7 @@ class PaperAppBase(App[None]):
         self._search_timer: Timer | None = None
         self._importing = False
         library.agent = "app"
+        library.fold_in_background = True
         # Notes the library has not taken yet (disk full, locked by another process), by
         # paper: the only copy of that text. Retried every few seconds, on leaving the note
         # and on quitting; shown in the note pane when the paper is; never dropped silently.

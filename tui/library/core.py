@@ -143,6 +143,10 @@ class Library:
         self._states: dict[str, dict[str, Any]] = {}
         self._len: int | None = None
         self._seen: tuple[Any, ...] = ()
+        # The app folds the journal on a worker thread, off the keystroke's path; a command
+        # does it before it exits.
+        self.fold_in_background = False
+        self._folding = threading.Event()
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -895,8 +899,25 @@ class Library:
                     raise
             finally:
                 self._forget()
-            with contextlib.suppress(LibraryError, OSError, sqlite3.Error):
-                state.maybe_checkpoint(self.root, self.cache, self.device)
+            if not self.fold_in_background:
+                self.fold()
+        if self.fold_in_background and not self._folding.is_set():
+            self._folding.set()
+            threading.Thread(target=self._fold_later, name="papertui-fold", daemon=True).start()
+
+    def fold(self) -> bool:
+        """Fold the journal into a checkpoint when enough changes have accumulated (see
+        state.maybe_checkpoint); never raises: it is housekeeping, retried by later writes."""
+        try:
+            return state.maybe_checkpoint(self.root, self.cache, self.device, self._lock)
+        except (LibraryError, OSError, sqlite3.Error):
+            return False
+
+    def _fold_later(self) -> None:
+        try:
+            self.fold()
+        finally:
+            self._folding.clear()
 
     def _remove_stale_temp_files(self) -> None:
         for sub in ("", *truth.KINDS, "sessions"):

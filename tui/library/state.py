@@ -305,15 +305,19 @@ def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
 
 
 def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | None = None) -> bool:
-    """Fold the journal into a new checkpoint when this device has `CHECKPOINT_EVERY` change
-    files or more; True when it did. The previous checkpoint and the changes written since
-    it stay (doctor can rebuild from them); older files of this device go, but only while
-    no other device writes to this library (another may not have read them yet)."""
+    """Fold the journal into a new checkpoint when this device has written `CHECKPOINT_EVERY`
+    changes since its last checkpoint; True when it did. The previous checkpoint and the
+    changes written since it stay (doctor can rebuild from them); older files of this device
+    go, but only while no other device writes to this library (another may not have read
+    them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
     changes = truth.listing(root, truth.CHANGES)
     own = sorted(n for n in changes if n.device == device)
-    if len(own) < CHECKPOINT_EVERY:
+    folded = max(
+        (n.seq for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device), default=0
+    )
+    if sum(1 for n in own if n.seq > folded) < CHECKPOINT_EVERY:
         return False
-    held = lock.held(0) if lock is not None else contextlib.nullcontext()
+    held = lock.held(0.5) if lock is not None else contextlib.nullcontext()
     with held:
         conn = cache.conn()
         from .core import now_iso  # (core imports this module)
