@@ -875,7 +875,8 @@ class Library:
         with self._mutex, self._lock.held(wait):
             self._remove_stale_temp_files()
             try:
-                self._catch_up()
+                if self._watch() != self._seen:  # another process wrote since
+                    self._catch_up()
             except _Stale:
                 self.rebuild()
             self._saved = False

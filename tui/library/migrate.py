@@ -161,7 +161,7 @@ def read_old_state(root: Path, device: str) -> tuple[dict[str, dict[str, Any]], 
 
 
 def _new_named(root: Path) -> list[Path]:
-    return [p for kind in truth.KINDS for p in truth.listing(root, kind).values()]
+    return [Path(p) for kind in truth.KINDS for p in truth.listing(root, kind).values()]
 
 
 def migrate(root: Path, device: str) -> None:

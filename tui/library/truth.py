@@ -26,6 +26,7 @@ Files are replayed in the order (ts, device, seq): `order`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -60,6 +61,7 @@ class Name:
         return self.stem + ".json"
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_name(filename: str) -> Name | None:
     """The `Name` of a truth file name, None for any other name."""
     m = _NAME.match(filename)
@@ -71,14 +73,14 @@ def parse_key(key: str) -> Name | None:
     return parse_name(key + ".json")
 
 
-def listing(root: Path, kind: str) -> dict[Name, Path]:
-    """The truth files of one kind (`KINDS`) in the library at ``root``, by name."""
-    found: dict[Name, Path] = {}
+def listing(root: Path, kind: str) -> dict[Name, str]:
+    """The truth files of one kind (`KINDS`) in the library at ``root``: name → path."""
+    found: dict[Name, str] = {}
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(root / kind):
             name = parse_name(entry.name)
             if name is not None:
-                found[name] = Path(entry.path)
+                found[name] = entry.path
     return found
 
 
@@ -110,10 +112,11 @@ def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> int:
     return storage.storage.bytes_written
 
 
-def read_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
+def read_tables(path: Path | str) -> dict[str, list[dict[str, Any]]]:
     """Every table of a truth file as document lists (doc-id order), read through TinyDB.
 
     LibraryError naming the file when it is damaged, empty or of a newer papertui."""
+    path = Path(path)
     db = TinyDB(str(path), storage=TinyFile, access_mode="r")
     try:
         return {name: db.table(name).all() for name in db.tables() if name != "_meta"}
@@ -162,9 +165,10 @@ def segment_tables(
     }
 
 
-def read_segment(path: Path) -> tuple[str, list[dict[str, Any]]]:
+def read_segment(path: Path | str) -> tuple[str, list[dict[str, Any]]]:
     """(when it was written, its paper records with their sources resolved); LibraryError
     naming the file when it is damaged or not shaped as papertui writes a segment."""
+    path = Path(path)
     data = load(path)
     try:
         (info,) = table_docs(data, "segment")
@@ -182,7 +186,7 @@ def read_segment(path: Path) -> tuple[str, list[dict[str, Any]]]:
     return stamp, docs
 
 
-def segment_stamp(path: Path) -> str:
+def segment_stamp(path: Path | str) -> str:
     """When a segment was written (its ``ts``), for ordering; LibraryError when damaged."""
     return read_segment(path)[0]
 
@@ -251,18 +255,20 @@ def change_tables(change: Change) -> dict[str, list[dict[str, Any]]]:
     return {"change": [head], "entries": change.entries}
 
 
-def read_change(path: Path) -> Change:
+def read_change(path: Path | str) -> Change:
     """One change file, checked: LibraryError naming the file when it is damaged, of a newer
     papertui, not shaped as a change (a file another tool wrote) or not the change its name
     says."""
+    path = Path(path)
     change = read_change_content(path)
     if change.key + ".json" != path.name:
         raise misshapen(path, "change")
     return change
 
 
-def read_change_content(path: Path) -> Change:
+def read_change_content(path: Path | str) -> Change:
     """A change file's content, whatever its name (a sync tool's conflict copy)."""
+    path = Path(path)
     tables = read_tables(path)
     try:
         (head,) = tables.get("change", [])
@@ -293,8 +299,9 @@ def checkpoint_tables(name: Name, point: Checkpoint) -> dict[str, list[dict[str,
     }
 
 
-def read_checkpoint(path: Path) -> Checkpoint:
+def read_checkpoint(path: Path | str) -> Checkpoint:
     """One checkpoint, checked (LibraryError naming the file when damaged or misshapen)."""
+    path = Path(path)
     tables = read_tables(path)
     try:
         (info,) = tables.get("checkpoint", [])
