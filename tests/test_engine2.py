@@ -320,6 +320,7 @@ def test_searches_on_a_worker_while_the_ui_thread_writes(sample_library: Library
                 words = list(lib.query("diffusion is:unread"))
                 assert len(set(words)) == len(words)
                 checked[0] += 1
+                stop.wait(0.002)  # (a reader, not a busy loop holding the GIL)
         except BaseException as err:  # noqa: BLE001 - reported below
             errors.append(err)
 
