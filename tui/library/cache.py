@@ -274,29 +274,78 @@ class Cache:
 
     # ------------------------------------------------------------------ papers
     @staticmethod
-    def put_paper(conn: sqlite3.Connection, record: dict[str, Any], seg: str) -> int:
-        """Store a whole paper record as the current version of its paper (replacing the
-        previous one, whose index entries are removed); its rowid."""
-        pid = record["id"]
-        row = conn.execute("SELECT rowid, head, body FROM paper WHERE id=?", (pid,)).fetchone()
+    def _row(record: dict[str, Any], seg: str) -> tuple[Any, ...]:
+        """The ``paper`` columns after ``id`` (arxiv_id … body) of a record."""
         head, body = split_record(record)
         get = record.get
         feed_date = get("feed_date") or ""
         added = get("added_at") or ""
-        title_key = (get("title") or get("title_zh") or "").casefold()
-        values = (
+        return (
             get("arxiv_id") or None,
             feed_date,
             get("paper_date") or "",
             added,
             feed_date or added[:10],
-            title_key,
+            (get("title") or get("title_zh") or "").casefold(),
             _int(get("upvotes")),
             _int(get("num_comments")),
             seg,
             orjson.dumps(head),
             orjson.dumps(body),
         )
+
+    @staticmethod
+    def _facets(record: dict[str, Any], rowid: int) -> list[tuple[str, str, int]]:
+        sources = record.get("sources") or ()
+        facets = {("f", s.get("format") or "") for s in sources}
+        facets |= {("d", s.get("feed_date") or "") for s in sources}
+        facets |= {("c", c.casefold()) for c in record.get("categories") or ()}
+        return [(kind, value, rowid) for kind, value in facets]
+
+    @staticmethod
+    def add_papers(conn: sqlite3.Connection, records: list[dict[str, Any]], seg: str) -> None:
+        """Store papers whose ids are not in the database yet, in bulk (an import's new
+        papers: one statement per table, not per paper)."""
+        if not records:
+            return
+        top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
+        rows, texts, idents, facets = [], [], [], []
+        rowid_of: dict[str, int] = {}
+        for rowid, record in enumerate(records, top + 1):
+            pid = record["id"]
+            rowid_of[pid] = rowid
+            rows.append((rowid, pid, *Cache._row(record, seg)))
+            texts.append((rowid, *fts_values(record)))
+            has_id = 1 if record.get("arxiv_id") else 0
+            idents += [(key, rowid, has_id) for key in record.get("keys") or ()]
+            facets += Cache._facets(record, rowid)
+        conn.executemany(
+            "INSERT INTO paper(rowid, id, arxiv_id, feed_date, paper_date, added_at, day, "
+            "title_key, upvotes, comments, seg, head, body) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        conn.executemany(
+            "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
+        )
+        conn.executemany("INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)", idents)
+        conn.executemany("INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)", facets)
+        if conn.execute("SELECT 1 FROM state LIMIT 1").fetchone() is None:
+            return
+        found = conn.execute(  # states that arrived before their papers (another device's)
+            "SELECT id, doc FROM state WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(rowid_of)).decode(),),
+        ).fetchall()
+        for pid, doc in found:
+            Cache.index_state(conn, rowid_of[pid], {}, orjson.loads(doc))
+
+    @staticmethod
+    def put_paper(conn: sqlite3.Connection, record: dict[str, Any], seg: str) -> int:
+        """Store a whole paper record as the current version of its paper (replacing the
+        previous one, whose index entries are removed); its rowid."""
+        pid = record["id"]
+        row = conn.execute("SELECT rowid, head, body FROM paper WHERE id=?", (pid,)).fetchone()
+        get = record.get
+        values = Cache._row(record, seg)
         if row is None:
             cur = conn.execute(
                 "INSERT INTO paper(id, arxiv_id, feed_date, paper_date, added_at, day, "
@@ -334,12 +383,9 @@ class Cache:
             "INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)",
             [(key, rowid, has_id) for key in get("keys") or ()],
         )
-        facets = {("f", s.get("format") or "") for s in get("sources") or ()}
-        facets |= {("d", s.get("feed_date") or "") for s in get("sources") or ()}
-        facets |= {("c", c.casefold()) for c in get("categories") or ()}
         conn.executemany(
             "INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)",
-            [(kind, value, rowid) for kind, value in facets],
+            Cache._facets(record, rowid),
         )
         return rowid
 

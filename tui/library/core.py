@@ -642,7 +642,9 @@ class Library:
         self, conn: sqlite3.Connection, feeds: list[tuple[ParseResult, Source]]
     ) -> list[ImportReport]:
         reports = []
-        touched: dict[str, dict[str, Any]] = {}
+        # Every record this import writes (new or merged), and what it is filed under that
+        # the database does not know yet: the database is written once, at the end.
+        batch = _Batch(conn)
         crowds: dict[str, Crowd] = {}
         stamp = now_iso()
         name = truth.Name(self.device, truth.next_seq(self.root, self.device))
@@ -661,17 +663,16 @@ class Library:
                 incoming["sources"] = [dict(src)]
                 note_version(incoming)
                 keys, lookup = lookup_keys(incoming)  # lookup: also finds papers filed before
-                pid = self._match(conn, incoming, lookup, crowds, touched)
+                pid = self._match(conn, incoming, lookup, crowds, batch)
                 if pid is None:
-                    pid = new_id(incoming, lookup, _Taken(conn))
+                    pid = new_id(incoming, lookup, batch)
                     incoming.update(id=pid, keys=keys, added_at=stamp)
-                    touched[pid] = incoming
-                    Cache.put_paper(conn, incoming, name.stem)
+                    batch.put(pid, incoming, new=True)
                     _file_in_crowds(crowds, pid, incoming)
                     report.new += 1
                     report.new_ids.append(pid)
                     continue
-                record = touched.get(pid) or self._record(conn, pid)
+                record = batch.touched.get(pid) or self._record(conn, pid)
                 record["sources"] = list(record.get("sources", []))
                 texts = record.get("title"), record.get("abstract")
                 if merge_into(record, incoming):
@@ -680,16 +681,19 @@ class Library:
                     if texts != (record.get("title"), record.get("abstract")):
                         merged_keys += paper_keys(record)
                     record["keys"] = list(dict.fromkeys(merged_keys))
-                    touched[pid] = record
-                    Cache.put_paper(conn, record, name.stem)
+                    batch.put(pid, record, new=False)
                     _file_in_crowds(crowds, pid, record)
                     report.merged += 1
                 else:
                     report.unchanged += 1
             reports.append(report)
-        if touched:
+        if batch.touched:
+            Cache.add_papers(conn, [batch.touched[pid] for pid in batch.new], name.stem)
+            for pid, record in batch.touched.items():
+                if pid not in batch.new:
+                    Cache.put_paper(conn, record, name.stem)
             path = self.root / truth.SEGMENTS / name.file
-            tables = truth.segment_tables(name, stamp, touched.values())
+            tables = truth.segment_tables(name, stamp, batch.touched.values())
             try:
                 self.bytes_written += atomic_write(path, orjson.dumps(_tiny(tables)))
             except BaseException:
@@ -710,7 +714,7 @@ class Library:
         incoming: dict[str, Any],
         keys: list[str],
         crowds: dict[str, Crowd],
-        touched: dict[str, dict[str, Any]],
+        batch: _Batch,
     ) -> str | None:
         """The stored paper ``incoming`` is (identity.py's rules), or None: only the papers
         filed under one of its lookup keys are looked at, never the whole library."""
@@ -720,7 +724,7 @@ class Library:
         heads: dict[str, dict[str, Any]] = {}
 
         def record(pid: str) -> dict[str, Any]:
-            found = touched.get(pid) or heads.get(pid)
+            found = batch.touched.get(pid) or heads.get(pid)
             if found is None:
                 found = heads[pid] = self._record(conn, pid)
             return found
@@ -729,7 +733,7 @@ class Library:
             # A shared arXiv id, whole abstract or whole entry decides unless the ids differ;
             # a title or an old abstract-opening key only proposes: the whole records decide.
             decisive = key.startswith(("arxiv:", "text:", "entry:"))
-            for pid in _filed_under(conn, key, incoming, crowds, record):
+            for pid in _filed_under(batch, key, incoming, crowds, record):
                 if pid in tried:
                     continue
                 tried.add(pid)
@@ -930,13 +934,39 @@ class Library:
                             os.unlink(entry.path)
 
 
-class _Taken:
-    """The paper ids in use (for `identity.new_id`), looked up in the cache."""
+class _Batch:
+    """What one import has stored so far, before it is written to the database: the
+    records (by id), which of them are new papers, and the identity keys they are filed
+    under that the database does not hold yet. ``pid in batch``: the id is taken (in the
+    database or in the batch), for `identity.new_id`."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.touched: dict[str, dict[str, Any]] = {}
+        self.new: dict[str, None] = {}
+        self.keys: dict[str, dict[str, None]] = {}
+
+    def put(self, pid: str, record: dict[str, Any], *, new: bool) -> None:
+        self.touched[pid] = record
+        if new:
+            self.new[pid] = None
+        for key in record.get("keys", ()):
+            self.keys.setdefault(key, {})[pid] = None
+
+    def filed_under(self, key: str) -> list[tuple[str, bool]]:
+        """(id, has an arXiv id) of the papers filed under ``key``: stored ones first."""
+        filed = Cache.filed_under(self.conn, key)
+        more = self.keys.get(key)
+        if more:
+            known = {pid for pid, _ in filed}
+            filed += [
+                (pid, bool(self.touched[pid].get("arxiv_id"))) for pid in more if pid not in known
+            ]
+        return filed
 
     def __contains__(self, pid: object) -> bool:
+        if pid in self.touched:
+            return True
         return self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None
 
 
@@ -949,7 +979,7 @@ def _tiny(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 def _filed_under(
-    conn: sqlite3.Connection,
+    batch: _Batch,
     key: str,
     incoming: dict[str, Any],
     crowds: dict[str, Crowd],
@@ -959,18 +989,20 @@ def _filed_under(
     under another key only those without one. For a title many papers share, only those
     whose abstracts fit (identity.Crowd), so a key thousands of papers share costs no scan
     of them all."""
-    filed = Cache.filed_under(conn, key)
+    crowd = crowds.get(key)
+    if crowd is not None:
+        return crowd.candidates(incoming)
+    filed = batch.filed_under(key)
     if not filed:
         return ()
+    everyone = filed
     if incoming.get("arxiv_id") and not key.startswith("arxiv:"):
         filed = [(pid, has) for pid, has in filed if not has]
     if len(filed) <= CROWD or not key.startswith("title:"):
         return [pid for pid, _ in filed]
-    crowd = crowds.get(key)
-    if crowd is None:
-        crowd = crowds[key] = Crowd()
-        for pid, _ in Cache.filed_under(conn, key):
-            crowd.add(pid, record(pid))
+    crowd = crowds[key] = Crowd()
+    for pid, _ in everyone:
+        crowd.add(pid, record(pid))
     return crowd.candidates(incoming)
 
 
