@@ -26,6 +26,8 @@ Tables (``paper.rowid`` is the row every other table refers to):
     the recent changes (for undo), in the order they were applied.
 ``applied``
     every truth file the database holds, so a reopen applies only what is new.
+``tally``
+    how many papers are read and starred (the status bar asks after every key).
 ``text`` and ``annot``
     FTS5 indexes (contentless, ``unicode61`` folding case and accents) of the papers' text
     (columns title, abstract, authors, other; Chinese runs indexed as overlapping bigrams, see
@@ -49,7 +51,7 @@ import platformdirs
 
 from .storage import LibraryError
 
-CACHE_VERSION = 4  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_VERSION = 5  # bump to rebuild every cache (PRAGMA user_version)
 CACHE_DIR = ".cache"
 CACHE_FILE = "library.sqlite"
 HEAD_FIELDS = frozenset(
@@ -96,6 +98,8 @@ CREATE TABLE noted(paper INTEGER PRIMARY KEY);
 CREATE TABLE history(ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, doc BLOB NOT NULL);
 CREATE TABLE applied(name TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO tally VALUES('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
     tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE annot USING fts5(body, content='',
@@ -426,8 +430,14 @@ class Cache:
     ) -> None:
         """Index a present paper's state: flags, tags, note, ``annot`` (from ``old``)."""
         read, starred = bool(new.get("read")), bool(new.get("starred"))
-        if (read, starred) != (bool(old.get("read")), bool(old.get("starred"))):
+        was_read, was_starred = bool(old.get("read")), bool(old.get("starred"))
+        if (read, starred) != (was_read, was_starred):
             conn.execute("UPDATE paper SET read=?, starred=? WHERE rowid=?", (read, starred, rowid))
+            for name, now, before in (("read", read, was_read), ("starred", starred, was_starred)):
+                if now != before:
+                    conn.execute(
+                        "UPDATE tally SET n = n + ? WHERE name=?", (1 if now else -1, name)
+                    )
         old_tags, new_tags = old.get("tags") or [], new.get("tags") or []
         if old_tags != new_tags:
             conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))

@@ -546,11 +546,9 @@ class Library:
         }
 
     def counts(self) -> dict[str, int]:
-        """Papers, unread, read and starred, as `stats` counts them (from indexes)."""
-        conn = self._conn()
-        total = len(self)
-        read = conn.execute("SELECT count(*) FROM paper WHERE read=1").fetchone()[0]
-        starred = conn.execute("SELECT count(*) FROM paper WHERE starred=1").fetchone()[0]
+        """Papers, unread, read and starred, as `stats` counts them (kept as tallies)."""
+        tally = dict(self._conn().execute("SELECT name, n FROM tally"))
+        total, read, starred = len(self), tally["read"], tally["starred"]
         return {"papers": total, "unread": total - read, "read": read, "starred": starred}
 
     def begin_session(self) -> str | None:
