@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tui.library import Library, LibraryError, storage
-from tui.library import core as library_core
+from tui.library import state as library_state
 from tui.library.storage import WriteLock
 
 from .conftest import FEEDS, import_files
@@ -33,7 +33,7 @@ def _group(lib_ids: list[str], gen: int) -> list[str]:
 
 def _writer(root: str, ids: list[str], start_gen: int) -> None:
     """Child process: bulk changes, one generation after another, until killed."""
-    library_core.CHECKPOINT_EVERY = 7  # exercise checkpoints (and their crash windows) often
+    library_state.CHECKPOINT_EVERY = 7  # exercise checkpoints (and their crash windows) often
     lib = Library.open(root)
     gen = start_gen
     while True:
@@ -50,14 +50,14 @@ def _expected_notes(ids: list[str], last_gen: int) -> dict[str, tuple[str, bool]
 
 
 def _last_gen(lib: Library) -> int:
-    labels = [c.label for c in lib.history if c.undo_of is None]
+    labels = [c.label for c in lib.history() if c.undo_of is None]
     return int(labels[-1].split("-")[1]) if labels else 0
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_old_or_new_state(sample_library: Library) -> None:
     root = str(sample_library.root)
-    ids = sorted(sample_library.papers)
+    ids = sorted(sample_library)
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(20261122)
     kills = 0
@@ -110,11 +110,11 @@ def test_failure_at_each_step_of_a_write_keeps_the_previous_library(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch, step: str, operation: str
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "note", note="keep me")
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     if operation == "checkpoint":
-        monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 2)
+        monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 2)
     _fail(step, monkeypatch)
     with pytest.raises(LibraryError) as err:
         if operation == "import":
@@ -162,7 +162,7 @@ def _run_cli(args: list[str], fsize: int | None = None, env: dict | None = None)
 def test_file_size_limit_hit_mid_write(sample_library: Library, command: str) -> None:
     """RLIMIT_FSIZE makes the write fail part-way (like a full disk)."""
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "tag", add_tags=["keep"])
     before = {p: p.read_bytes() for p in root.rglob("*.json")}
     if command == "star":
@@ -187,7 +187,7 @@ def test_damaged_library_file_is_named_and_never_overwritten(
     sample_library: Library, damage: str
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
     (segment,) = sorted((root / "papers").iterdir())[:1]
     good = segment.read_bytes()
@@ -211,8 +211,8 @@ def test_damaged_library_file_is_named_and_never_overwritten(
 def test_doctor_repair_restores_state_from_backup(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 5)
-    ids = sorted(sample_library.papers)[:12]
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 5)
+    ids = sorted(sample_library)[:12]
     for pid in ids:
         sample_library.set_state([pid], "star", starred=True)
     state = sample_library.root / "state.json"
@@ -234,7 +234,7 @@ def _tagger(root: str, name: str, count: int, ids: list[str]) -> None:
 @pytest.mark.slow
 def test_two_processes_300_changes_each_lose_nothing(sample_library: Library) -> None:
     root = str(sample_library.root)
-    ids = sorted(sample_library.papers)
+    ids = sorted(sample_library)
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_tagger, args=(root, n, 300, ids)) for n in ("a", "b")]
     for p in procs:
@@ -267,7 +267,7 @@ def test_two_imports_started_together_both_store_everything(tmp_path: Path) -> N
 
 
 def test_writer_that_cannot_get_the_lock_names_the_holder(sample_library: Library) -> None:
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     with WriteLock(sample_library.root).held():
         result = _run_cli(
             ["star", pid, "--db", str(sample_library.root)],
@@ -280,7 +280,7 @@ def test_writer_that_cannot_get_the_lock_names_the_holder(sample_library: Librar
 
 def test_lock_is_not_held_while_reading(sample_library: Library) -> None:
     """An open library (like the app) does not block another process's writes."""
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     result = _run_cli(
         ["star", pid, "--db", str(sample_library.root)], env={"PAPERTUI_LOCK_TIMEOUT": "0.5"}
     )

@@ -26,6 +26,7 @@ import pytest
 
 from tui.library import Library
 from tui.library import core as library_core
+from tui.library import state as library_state
 from tui.library.storage import SCHEMA_VERSION, WriteLock
 
 from .conftest import FEEDS, import_files
@@ -73,10 +74,10 @@ def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     """The star's change file fits under the size limit, the checkpoint it triggers does
     not: the star is saved, so the command says so and a retry or undo does it once."""
     lib, root = sample_library, sample_library.root
-    ids = sorted(lib.papers)
-    for i in range(library_core.CHECKPOINT_EVERY - 1):  # the next change checkpoints
+    ids = sorted(lib)
+    for i in range(library_state.CHECKPOINT_EVERY - 1):  # the next change checkpoints
         lib.set_state([ids[i % len(ids)]], "tag", add_tags=[f"t{i}"])
-    assert len(list((root / "changes").iterdir())) == library_core.CHECKPOINT_EVERY - 1
+    assert len(list((root / "changes").iterdir())) == library_state.CHECKPOINT_EVERY - 1
     target = ids[-1]
     result = cli("star", target, "--db", str(root), fsize=4096)
     assert result.returncode == 0, result.stderr
@@ -89,7 +90,7 @@ def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     assert cli("undo", "--db", str(root)).stdout.startswith("undone: star on ")
     after = Library.open(root)
     assert not after.state(target).starred
-    assert after.state(ids[(library_core.CHECKPOINT_EVERY - 2) % len(ids)]).tags
+    assert after.state(ids[(library_state.CHECKPOINT_EVERY - 2) % len(ids)]).tags
     assert (root / "state.json").exists()  # the next change folded them after all
 
 
@@ -98,8 +99,8 @@ def test_checkpoint_failure_in_process_keeps_the_change(
 ) -> None:
     """Same rule for the API the app uses: a full disk at the checkpoint (even in the backup
     copy, which raised a bare OSError) does not turn a saved change into an error."""
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 2)
-    ids = sorted(sample_library.papers)
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 2)
+    ids = sorted(sample_library)
     sample_library.set_state([ids[0]], "note", note="first")
     sample_library.set_state([ids[1]], "note", note="second")  # a checkpoint: state.json
     assert (sample_library.root / "state.json").exists()
@@ -132,7 +133,7 @@ def test_doctor_repair_refuses_a_library_written_by_a_newer_papertui(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    sample_library.set_state([sorted(sample_library.papers)[0]], "note", note="mine")
+    sample_library.set_state([sorted(sample_library)[0]], "note", note="mine")
     _make_newer(root)
     before = snapshot(root)
     for args in (["doctor"], ["doctor", "--repair"]):
@@ -241,7 +242,7 @@ def test_doctor_does_not_call_a_live_writers_temp_file_a_crash_leftover(
 # ----------------------------------------------------------------- files doctor does not know
 def test_doctor_reports_unknown_files_and_never_touches_them(sample_library: Library) -> None:
     root = sample_library.root
-    sample_library.set_state([sorted(sample_library.papers)[0]], "star", starred=True)
+    sample_library.set_state([sorted(sample_library)[0]], "star", starred=True)
     segment = sorted((root / "papers").iterdir())[0]
     strangers = {
         root / "papers" / "00000002.sync-conflict-20261129-101010-ABCDEFG.json": segment,
@@ -299,7 +300,7 @@ def test_processes_creating_one_library_at_the_same_moment_all_succeed(tmp_path:
         for proc in procs:
             proc.join(60)
         assert [p.exitcode for p in procs] == [0] * len(feeds), f"attempt {attempt}"
-        assert sorted(Library.open(db, create=False).papers) == sorted(expected.papers)
+        assert sorted(Library.open(db, create=False).papers) == sorted(expected)
 
 
 def test_only_a_command_that_adds_papers_makes_a_library(tmp_path: Path) -> None:
@@ -357,7 +358,7 @@ def test_a_read_only_library_reads_and_refuses_writes_in_one_line(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
     before = snapshot(root)
     with read_only(root):
@@ -423,7 +424,7 @@ def test_a_damaged_change_file_of_the_wrong_shape_is_named_not_a_traceback(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
     change = root / "changes" / "00000002.json"
     change.write_bytes(b'{"_meta":{"1":{"schema":1}},"change":{},"entries":{}}')
@@ -444,7 +445,7 @@ def test_ids_are_found_by_case_and_prefix_with_messages_that_say_why(
     sample_library: Library,
 ) -> None:
     root = str(sample_library.root)
-    ids = sorted(p for p in sample_library.papers if p.startswith("p"))
+    ids = sorted(p for p in sample_library if p.startswith("p"))
     pid = ids[0]
     starred = cli("star", pid.upper(), "--db", root)
     assert starred.returncode == 0 and "1 of 1" in starred.stdout, starred.stderr
@@ -497,5 +498,5 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
         assert "disk is full" in errors[0] and "nothing was written" in errors[0]
         lib = Library.open(disk / "lib", create=False)
         assert len(lib) == 180
-        assert {p[:7] for p in lib.papers} == {"2606.10", "2606.20", "2606.40"}
+        assert {p[:7] for p in lib} == {"2606.10", "2606.20", "2606.40"}
         assert cli("doctor", "--db", str(disk / "lib")).returncode == 0
