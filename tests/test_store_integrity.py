@@ -500,7 +500,7 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
 
     feeds = [feed("f0.rss", "1", 60), feed("f1.rss", "2", 60), feed("f2.rss", "3", 400)]
     feeds.append(feed("f3.rss", "4", 60))
-    with small_disk(tmp_path / "disk", "400k") as disk:
+    with small_disk(tmp_path / "disk", "2000k") as disk:
         result = cli("import", *feeds, "--db", str(disk / "lib"))
         assert result.returncode == 1 and "Traceback" not in result.stderr
         errors = result.stderr.strip().splitlines()
@@ -509,4 +509,5 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
         lib = Library.open(disk / "lib", create=False)
         assert len(lib) == 180
         assert {p[:7] for p in lib} == {"2606.10", "2606.20", "2606.40"}
+        lib.close()  # (its cache connections would keep the disk busy)
         assert cli("doctor", "--db", str(disk / "lib")).returncode == 0
