@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,14 +33,17 @@ def _group(lib_ids: list[str], gen: int) -> list[str]:
     return lib_ids[start : start + GROUP]
 
 
-def _writer(root: str, ids: list[str], start_gen: int) -> None:
-    """Child process: bulk changes, one generation after another, until killed."""
+def _writer(root: str, ids: list[str], start_gen: int, done: Any = None) -> None:
+    """Child process: bulk changes, one generation after another, until killed; ``done``
+    (a shared int) is set to each generation once it is saved."""
     library_state.CHECKPOINT_EVERY = 7  # exercise checkpoints (and their crash windows) often
     lib = Library.open(root)
     gen = start_gen
     while True:
         gen += 1
         lib.set_state(_group(ids, gen), f"gen-{gen}", note=f"g{gen}", starred=gen % 2 == 0)
+        if done is not None:
+            done.value = gen
 
 
 def _expected_notes(ids: list[str], last_gen: int) -> dict[str, tuple[str, bool]]:
@@ -62,11 +66,17 @@ def test_sigkill_at_random_moments_leaves_old_or_new_state(sample_library: Libra
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(20261122)
     kills = 0
-    for _ in range(200):
+    for i in range(200):
         before = Library.open(root)
         start = _last_gen(before)
-        child = ctx.Process(target=_writer, args=(root, ids, start))
+        before.close()
+        done = ctx.Value("q", 0)
+        child = ctx.Process(target=_writer, args=(root, ids, start, done))
         child.start()
+        if i % 2:  # every other kill comes after the child has saved a generation, at a
+            # random moment of a later write (the others may land while it opens)
+            while done.value <= start and child.is_alive():
+                time.sleep(0.001)
         time.sleep(rng.uniform(0.0, 0.06))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
@@ -81,6 +91,7 @@ def test_sigkill_at_random_moments_leaves_old_or_new_state(sample_library: Libra
             if not lib.state(pid).is_default()
         }
         assert actual == expected, f"after kill {kills}: state is not that of generation {last}"
+        lib.close()
     assert kills == 200
     assert _last_gen(Library.open(root)) > 50  # the writer made real progress meanwhile
 
