@@ -477,7 +477,17 @@ def open_cache(root: Path, writable: bool) -> Cache:
             if not os.access(path.parent, os.W_OK):
                 continue
             cache = Cache(path)
-            cache.conn().execute("PRAGMA user_version").fetchone()
+            try:
+                cache.conn().execute("PRAGMA user_version").fetchone()
+            except sqlite3.DatabaseError as err:
+                if isinstance(err, sqlite3.OperationalError):
+                    raise
+                # Not a database at all (damaged, or another file): it is derived, so it is
+                # replaced here rather than left behind while a second cache is built.
+                cache.close()
+                remove_database(path)
+                cache = Cache(path)
+                cache.conn().execute("PRAGMA user_version").fetchone()
             return cache
         except (OSError, sqlite3.Error):
             continue

@@ -69,6 +69,7 @@ from .storage import (
     atomic_write,
     build_tables,
     dump,
+    fsync_dir,
     is_writable,
     load,
     table_docs,
@@ -694,6 +695,7 @@ class Library:
             tables = truth.segment_tables(name, stamp, batch.touched.values())
             try:
                 self.bytes_written += atomic_write(path, orjson.dumps(_tiny(tables)))
+                self._uncommitted = path  # until the cache commits it (see `_write`)
             except BaseException:
                 with contextlib.suppress(OSError):
                     path.unlink()  # (atomic_write leaves nothing; a signal might)
@@ -881,7 +883,10 @@ class Library:
                     self._catch_up()
             except _Stale:
                 self.rebuild()
+            except sqlite3.Error as err:
+                raise _cache_error(self.root, err) from None
             self._saved = False
+            self._uncommitted: Path | None = None
             conn = self._conn()
             patience = self._lock.timeout if wait is None else wait
             conn.execute(f"PRAGMA busy_timeout={int(max(patience, 0.05) * 1000)}")
@@ -895,10 +900,19 @@ class Library:
             except BaseException as err:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
+                if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                    with contextlib.suppress(sqlite3.Error):  # give back the WAL's space
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if self._uncommitted is not None:
+                    # An import whose cache transaction failed: its segment goes too, so
+                    # "not stored" is true and the next open does not take it in.
+                    with contextlib.suppress(OSError):
+                        self._uncommitted.unlink()
+                    fsync_dir(self._uncommitted.parent)
                 if not self._saved or not isinstance(err, (sqlite3.Error, OSError)):
                     self._forget()
                     if isinstance(err, sqlite3.Error):
-                        raise LibraryError(f"{self.root}: cannot write the cache ({err})") from None
+                        raise _cache_error(self.root, err) from None
                     raise
             finally:
                 self._forget()
@@ -930,6 +944,13 @@ class Library:
                     if entry.name.startswith(TMP_PREFIX):
                         with contextlib.suppress(OSError):
                             os.unlink(entry.path)
+
+
+def _cache_error(root: Path, err: sqlite3.Error) -> LibraryError:
+    """A failed cache write as one line for people."""
+    if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return LibraryError(f"{root}: could not save (the disk is full); nothing was written")
+    return LibraryError(f"{root}: cannot write the cache ({err})")
 
 
 class _Batch:
