@@ -686,6 +686,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_text_args(args)
         if not is_command and args.demo:
             demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
+            # A throwaway library needs no device id kept in the user data directory.
+            os.environ.setdefault("PAPERTUI_DEVICE", "demo")
             args.files = [str(demo_feeds()), *args.files]
             db = Path(demo_dir) / "library"
             err.print(Text(f"demo: a throwaway library in {printable(str(db))}"), style="dim")

@@ -30,13 +30,16 @@ WEIGHTS = (10.0, 1.0, 3.0, 1.0)
 
 def match_tokens(value: str) -> list[str]:
     """The index tokens a query word stands for: its words, with each Chinese run written
-    as its bigrams (a single character stays itself)."""
+    as its bigrams (a single character stays itself), followed, when more of the word comes
+    after the run, by the run's last character, as the index has it (`cache.cjk_grams`)."""
     tokens: list[str] = []
     pos = 0
     for m in CJK_RUN.finditer(value):
         tokens += _TOKEN.findall(value[pos : m.start()])
         run = m.group()
         tokens += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        if len(run) > 1 and _TOKEN.search(value, m.end()):
+            tokens.append(run[-1])
         pos = m.end()
     tokens += _TOKEN.findall(value[pos:])
     return tokens
