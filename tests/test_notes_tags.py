@@ -38,7 +38,8 @@ from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.tags import TagDialog
 from tui.history import describe_undo
 from tui.library import Library, storage
-from tui.library import core as library_core
+from tui.library import notes as library_notes
+from tui.library import state as library_state
 from tui.library.core import apply_note_edit, invert_note_edit, note_digest, note_edit
 from tui.tags import TagError, check_tag, edit, format_tags, parse_tags
 from tui.terminal import PasteParser
@@ -492,7 +493,7 @@ async def test_a_note_edited_in_two_windows_keeps_both_edits(tmp_path: Path) -> 
         stored = on_disk(lib).state(pid).note
         assert stored == (  # the line both changed, twice; the other once
             "EDITED first line\nsecond line (mineours)"
-            + library_core.MERGE_MARK
+            + library_notes.MERGE_MARK
             + "second line (theirs)"
         )
 
@@ -512,13 +513,13 @@ def test_merging_two_edits_of_a_note_loses_neither(base: str, data: st.DataObjec
         return base[:at] + data.draw(st.text("xyz", max_size=4)) + base[end:]
 
     ours, theirs = an_edit(), an_edit()
-    merged = library_core.merge_note(base, ours, theirs)
+    merged = library_notes.merge_note(base, ours, theirs)
     if ours == base or theirs in (base, ours):
         assert merged == (theirs if ours == base else ours)
-    elif library_core.MERGE_MARK in merged:  # both texts are in it, the mark between them
-        assert merged.count(library_core.MERGE_MARK) == 1
+    elif library_notes.MERGE_MARK in merged:  # both texts are in it, the mark between them
+        assert merged.count(library_notes.MERGE_MARK) == 1
         assert _subsequence(ours, merged) and _subsequence(theirs, merged)
-        assert len(merged) <= len(ours) + len(library_core.MERGE_MARK) + len(theirs)
+        assert len(merged) <= len(ours) + len(library_notes.MERGE_MARK) + len(theirs)
     else:  # separate parts: taking either edit back out of the result gives the other
         a, b = note_edit(base, ours), note_edit(base, theirs)
         first, second, without_first = (a, b, theirs) if a["at"] < b["at"] else (b, a, ours)
@@ -763,14 +764,16 @@ def test_cli_undo_says_what_it_undid_and_where_it_was_made(tmp_path: Path) -> No
 def test_who_made_a_change_survives_a_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint_every: int
 ) -> None:
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", checkpoint_every)
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", checkpoint_every)
     lib = small_library(tmp_path)
     ids = lib.query("")
     lib.agent = "app"
     for pid in ids[:4]:
         lib.set_state([pid], "star", starred=True)
+    checkpoints = lib.root / "state"
+    assert (checkpoints.is_dir() and any(checkpoints.iterdir())) == (checkpoint_every == 3)
     reopened = on_disk(lib)
-    assert [(c.by, c.session) for c in reopened.history] == [("app", lib.session)] * 4
+    assert [(c.by, c.session) for c in reopened.history()] == [("app", lib.session)] * 4
     done = reopened.undo_change(own_first=True)  # another handle: not its own, the latest
     assert done is not None and done.ids == [ids[3]] and not done.own and done.by == "app"
 
