@@ -148,7 +148,7 @@ HELP: list[tuple[str, list[tuple[str, str, str | None]]]] = [
             ("2", "Starred", "view('starred')"),
             ("3", "All papers", "view('all')"),
             ("4", "Today's feed: papers seen in the newest feed date", "view('today')"),
-            ("S", "cycle the sort: dates, upvotes, title, added, relevance", "cycle_sort"),
+            ("S", "cycle the sort; relevance too while searching", "cycle_sort"),
             ("L", "toggle which language comes first in the detail", "toggle_language"),
         ],
     ),
