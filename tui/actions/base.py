@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
-from ..library import Library, LibraryError, QueryError
+from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..sources import unexpected
@@ -166,7 +166,7 @@ class PaperAppBase(App[None]):
             unread=counts["unread"],
             starred=counts["starred"],
             new_since=self.new_since,
-            sort=SORT_NAMES[self.sort_key] + (" ↑" if self.sort_key == "title" else " ↓"),
+            sort=self._sort_label(self.sort_for()),
             query=self.search_text,
             selected=len(self.paper_list.selection),
             chinese_first=self.detail.chinese_first,
@@ -197,10 +197,30 @@ class PaperAppBase(App[None]):
         search = self.search_text if search is None else search
         return " ".join(part for part in (self.view_query(), search) if part)
 
+    def has_words(self, search: str | None = None) -> bool:
+        """Whether the view + search has words to rank by (the "relevance" sort needs them)."""
+        try:
+            words = parse_query(self.full_query(search)).words
+        except QueryError:
+            return False
+        return any(ch.isalnum() for word in words for ch in word)
+
+    def sort_choices(self, search: str | None = None) -> list[str]:
+        """The sorts `S` cycles through: "relevance" only when there are words to rank by."""
+        return [k for k in SORT_KEYS if k != "relevance" or self.has_words(search)]
+
+    def sort_for(self, search: str | None = None) -> str:
+        """The sort in force: the chosen one, or feed date when it is "relevance" and the
+        query has no words (nothing to rank)."""
+        return self.sort_key if self.sort_key in self.sort_choices(search) else "feed_date"
+
+    @staticmethod
+    def _sort_label(sort: str) -> str:
+        return SORT_NAMES[sort] + (" ↑" if sort == "title" else " ↓")
+
     def _run_query(self, search: str) -> list[str]:
-        return self.library.query(
-            self.full_query(search), sort=self.sort_key, reverse=self.sort_key != "title"
-        )
+        sort = self.sort_for(search)
+        return self.library.query(self.full_query(search), sort=sort, reverse=sort != "title")
 
     def requery(self, keep: str | None = None, *, top: bool = False) -> None:
         """Run the current view + search now and show the result (see `PaperList.set_ids`)."""

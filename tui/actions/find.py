@@ -7,7 +7,7 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
-from ..library import SORT_KEYS, QueryError
+from ..library import QueryError
 from ..messages import SearchResults
 from .base import PaperAppBase
 
@@ -97,8 +97,8 @@ class FindActions(PaperAppBase):
         )
 
     def action_cycle_sort(self) -> None:
-        keys = list(SORT_KEYS)
-        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        keys = self.sort_choices()
+        self.sort_key = keys[(keys.index(self.sort_for()) + 1) % len(keys)]
         self.requery(keep=self.paper_list.current)
         self.toast(f"Sorted by {SORT_NAMES[self.sort_key]}", timeout=2)
 
