@@ -150,15 +150,36 @@ def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Co
         )
         join_params = [" AND ".join(f"({p})" for p in phrases)]
         # bm25 is smaller for better matches: the best first when ``reverse``.
-        order = [("coalesce(rk.score, 0)", not reverse), ("p.rowid", reverse)]
+        order = [("coalesce(rk.score, 0)", not reverse), ("p.rowid", not reverse)]
     else:
         columns = _ORDERS.get(sort, _ORDERS["feed_date"])
-        order = [(c, reverse) for c in columns] + [("p.rowid", reverse)]
+        # Papers with equal keys keep the order they were stored in (a feed's own order).
+        order = [(c, reverse) for c in columns] + [("p.rowid", not reverse)]
     return Compiled(joins, join_params, " AND ".join(where) or "1", params, order)
 
 
 def _order_sql(order: list[tuple[str, bool]]) -> str:
     return ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in order)
+
+
+def _beyond(order: list[tuple[str, bool]], values: Sequence[Any], after: bool) -> str:
+    """SQL true for the rows ordered after (``after``) or before a row whose sort values are
+    ``values``, in ``order``: a lexicographic comparison, one term per sort column, so each
+    direction may differ and an index on the first column serves the range. Its parameters
+    are `_beyond_params`."""
+    terms = []
+    for i, (expr, desc) in enumerate(order):
+        cmp = "<" if desc == after else ">"
+        equal = [f"{e} = ?" for e, _ in order[:i]]
+        terms.append("(" + " AND ".join([*equal, f"{expr} {cmp} ?"]) + ")")
+    return "(" + " OR ".join(terms) + ")"
+
+
+def _beyond_params(values: Sequence[Any]) -> list[Any]:
+    params: list[Any] = []
+    for i in range(len(values)):
+        params += [*values[:i], values[i]]
+    return params
 
 
 class Results(Sequence[str]):
@@ -172,6 +193,7 @@ class Results(Sequence[str]):
         self._c = compiled
         self._len: int | None = None
         self._pages: dict[int, list[str]] = {}
+        self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
         self._base = f"FROM paper p {compiled.joins} WHERE {compiled.where}"
         self._args = [*compiled.join_params, *compiled.params]
 
@@ -182,13 +204,32 @@ class Results(Sequence[str]):
         return self._len
 
     def _page(self, n: int) -> list[str]:
+        """Page ``n`` of the ids: read after the last row of page ``n - 1`` when that page
+        is at hand (scrolling: an index range, whatever the depth), else by offset."""
         page = self._pages.get(n)
-        if page is None:
-            sql = f"SELECT p.id {self._base} ORDER BY {_order_sql(self._c.order)} LIMIT ? OFFSET ?"
-            page = [r[0] for r in self._conn().execute(sql, [*self._args, PAGE, n * PAGE])]
-            if len(self._pages) > 64:
-                self._pages.clear()
-            self._pages[n] = page
+        if page is not None:
+            return page
+        order = self._c.order
+        keys = ", ".join(e for e, _ in order)
+        sql = f"SELECT p.id, {keys} {self._base}"
+        args = list(self._args)
+        previous = self._last.get(n - 1)
+        if previous is not None:
+            sql += f" AND {_beyond(order, previous, after=True)}"
+            args += _beyond_params(previous)
+            sql += f" ORDER BY {_order_sql(order)} LIMIT ?"
+            args.append(PAGE)
+        else:
+            sql += f" ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
+            args += [PAGE, n * PAGE]
+        rows = self._conn().execute(sql, args).fetchall()
+        page = [r[0] for r in rows]
+        if len(self._pages) > 64:
+            self._pages.clear()
+            self._last.clear()
+        self._pages[n] = page
+        if rows:
+            self._last[n] = rows[-1][1:]
         return page
 
     @overload
@@ -237,15 +278,8 @@ class Results(Sequence[str]):
         ).fetchone()
         if row is None:
             raise ValueError(f"{pid!r} is not in the result")
-        if len({desc for _, desc in order}) == 1:
-            # Rows before it: those whose sort key tuple comes first (one row-value test).
-            cmp = ">" if order[0][1] else "<"
-            keys = ", ".join(exprs)
-            marks = ", ".join("?" * len(exprs))
-            sql = f"SELECT count(*) {self._base} AND ({keys}) {cmp} ({marks})"
-            position = int(conn.execute(sql, [*self._args, *row]).fetchone()[0])
-        else:
-            position = next(i for i, other in enumerate(self) if other == pid)
+        sql = f"SELECT count(*) {self._base} AND {_beyond(order, row, after=False)}"
+        position = int(conn.execute(sql, [*self._args, *_beyond_params(row)]).fetchone()[0])
         if position < start or (stop is not None and position >= stop):
             raise ValueError(f"{pid!r} is not in the given range")
         return position
