@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ class PaperAppBase(App[None]):
     def _sort_label(sort: str) -> str:
         return SORT_NAMES[sort] + (" ↑" if sort == "title" else " ↓")
 
-    def _run_query(self, search: str) -> list[str]:
+    def _run_query(self, search: str) -> Sequence[str]:
         sort = self.sort_for(search)
         return self.library.query(self.full_query(search), sort=sort, reverse=sort != "title")
 
@@ -232,7 +233,7 @@ class PaperAppBase(App[None]):
         self._show_search_error(None)
         self._show_ids(ids, keep, top=top)
 
-    def _show_ids(self, ids: list[str], keep: str | None = None, *, top: bool = False) -> None:
+    def _show_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
         plist = self.paper_list
         plist.empty_text = (
             "No papers match the search. Esc clears it."
@@ -383,7 +384,8 @@ class PaperAppBase(App[None]):
         """The selection (in list order) or else the highlighted paper."""
         plist = self.paper_list
         if plist.selection:
-            return [pid for pid in plist.ids if pid in plist.selection]
+            ids = plist.ids
+            return sorted((pid for pid in plist.selection if pid in ids), key=ids.index)
         return [plist.current] if plist.current else []
 
     def _change(

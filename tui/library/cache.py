@@ -397,14 +397,17 @@ class Cache:
     def filed_under(conn: sqlite3.Connection, key: str) -> list[tuple[str, bool]]:
         """(paper id, has an arXiv id) of the papers filed under an identity key, in the
         order they were stored."""
-        return [
-            (pid, bool(has_id))
-            for pid, has_id in conn.execute(
-                "SELECT p.id, i.has_id FROM ident i JOIN paper p ON p.rowid = i.paper "
-                "WHERE i.key=? ORDER BY i.paper",
-                (key,),
-            )
-        ]
+        rows = conn.execute(
+            "SELECT paper, has_id FROM ident WHERE key=? ORDER BY paper", (key,)
+        ).fetchall()
+        if not rows:  # (most keys of an incoming paper: one index probe, no join)
+            return []
+        found = []
+        for rowid, has_id in rows:
+            row = conn.execute("SELECT id FROM paper WHERE rowid=?", (rowid,)).fetchone()
+            if row is not None:
+                found.append((row[0], bool(has_id)))
+        return found
 
     # ------------------------------------------------------------------ state
     @staticmethod

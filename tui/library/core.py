@@ -147,6 +147,7 @@ class Library:
         # The app folds the journal on a worker thread, off the keystroke's path; a command
         # does it before it exits.
         self.fold_in_background = False
+        self._swept = False
         self._folding = threading.Event()
 
     # ------------------------------------------------------------------ opening
@@ -877,7 +878,9 @@ class Library:
         if self.read_only:
             raise LibraryError(f"{self.root}: the library is read-only here; nothing was changed")
         with self._mutex, self._lock.held(wait):
-            self._remove_stale_temp_files()
+            if not self._swept:  # (a crashed writer's temp files: once per handle)
+                self._remove_stale_temp_files()
+                self._swept = True
             try:
                 if self._watch() != self._seen:  # another process wrote since
                     self._catch_up()

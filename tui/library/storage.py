@@ -221,8 +221,9 @@ class WriteLock:
         except OSError as err:
             raise LibraryError(read_only_message(self.path.parent, err)) from None
         try:
-            with contextlib.suppress(OSError):
-                self.owner.write_text(f"{os.getpid()}\n")
+            if getattr(self._lock, "lock_counter", 1) == 1:  # (not again when nested)
+                with contextlib.suppress(OSError):
+                    self.owner.write_text(f"{os.getpid()}\n")
             yield
         finally:
             self._lock.release()
