@@ -395,3 +395,180 @@ def test_pages_read_by_keyset_equal_one_sorted_listing(
     assert [jumped[i] for i in reversed(range(len(expected)))] == expected[::-1]
     for pid in expected[::5]:
         assert result.index(pid) == expected.index(pid)
+
+
+# ----------------------------------------------------------------------------- adversary round 1
+def _union(source: Path, target: Path, *, only: str | None = None) -> None:
+    """Copy the truth files of ``source`` into ``target``, as a file-sync tool does (only
+    one folder's with ``only``)."""
+    for sub in ("papers", "changes", "state") if only is None else (only,):
+        (target / sub).mkdir(exist_ok=True)
+        for path in (source / sub).iterdir():
+            if not (target / sub / path.name).exists():
+                shutil.copy2(path, target / sub / path.name)
+
+
+def _device(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from tui.library import core
+
+    monkeypatch.setattr(core, "device_id", lambda: name)
+
+
+def test_a_change_and_a_segment_of_the_same_number_are_both_taken_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments and changes are numbered apart: papers/a-00000002 and changes/a-00000002
+    are different files, and a device that has one has not seen the other."""
+    a_root, b_root = tmp_path / "a", tmp_path / "b"
+    _device(monkeypatch, "a")
+    a = Library.open(a_root)
+    import_files(a, [FEEDS / "digest-dit-acceleration.txt"])
+    pid = next(iter(a))
+    a.set_state([pid], "star", starred=True)
+    a.close()
+    shutil.copytree(a_root, b_root)
+    _device(monkeypatch, "b")
+    Library.open(b_root).close()  # B has seen papers a-1 and change a-1
+    _device(monkeypatch, "a")
+    a = Library.open(a_root)
+    a.set_state([pid], "note", note="written on a")  # change a-2
+    import_files(a, [FEEDS / "digest-text-to-image.txt"])  # papers a-2
+    a.close()
+    _device(monkeypatch, "b")
+    _union(a_root, b_root, only="changes")  # the change arrives first…
+    b = Library.open(b_root)
+    assert b.raw_state(pid).get("note") == "written on a"
+    b.close()
+    _union(a_root, b_root)  # …then the papers
+    b = Library.open(b_root)
+    assert len(b) == len(Library.open(a_root)) == 10
+    assert b.raw_state(pid) == {**Library.open(a_root).raw_state(pid)}
+
+
+def test_a_clock_set_back_never_undoes_the_last_change(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timezone
+
+    from tui.library import state as state_module
+
+    lib = sample_library
+    pid = next(iter(lib))
+    lib.set_state([pid], "star", starred=True)
+
+    class Past(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+            return datetime(2020, 1, 1, tzinfo=timezone.utc)
+
+    monkeypatch.setattr(state_module, "datetime", Past)
+    lib.set_state([pid], "unstar", starred=False)  # made with the clock six years back
+    assert not lib.raw_state(pid).get("starred")
+    lib.rebuild()
+    assert not lib.raw_state(pid).get("starred")
+
+
+def test_two_devices_see_the_same_state_whatever_order_their_files_arrive_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = tmp_path / "base"
+    _device(monkeypatch, "a")
+    lib = Library.open(base)
+    import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
+    pid = next(iter(lib))
+    lib.close()
+    roots = {name: tmp_path / name for name in "ab"}
+    for root in roots.values():
+        shutil.copytree(base, root)
+    _device(monkeypatch, "b")
+    b = Library.open(roots["b"])
+    b.set_state([pid], "star", starred=True)
+    b.set_state([pid], "unstar", starred=False)
+    b.close()
+    _device(monkeypatch, "a")
+    a = Library.open(roots["a"])
+    a.set_state([pid], "star", starred=True)  # the latest change of all
+    a.close()
+    _union(roots["b"], roots["a"])  # b's older changes arrive after a's newer one
+    _device(monkeypatch, "b")
+    _union(roots["a"], roots["b"])
+    views = []
+    for name, root in roots.items():
+        _device(monkeypatch, name)
+        lib = Library.open(root)
+        views.append(lib.raw_state(pid).get("starred"))
+        lib.rebuild()
+        views.append(lib.raw_state(pid).get("starred"))
+        lib.close()
+    assert views == [True] * 4
+
+
+def _titled(lib: Library, titles: list[str]) -> dict[str, str]:
+    from tui.feeds import ParseResult
+    from tui.models import Paper, Source
+
+    papers = [Paper(title=t, abstract=f"abstract number {n} of {t}") for n, t in enumerate(titles)]
+    result = ParseResult(format="digest", papers=papers)
+    lib.import_feeds([(result, Source(format="digest", origin="t", digest="t"))])
+    return {lib.record(pid)["title"]: pid for pid in lib}
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("Straße", "Die Straße der Diffusion"),
+        ("strasse", "Die Straße der Diffusion"),
+        ("fine", "Eﬃcient ﬁne-tuning of models"),
+        ("efficient", "Eﬃcient ﬁne-tuning of models"),
+        ("İstanbul", "İstanbul dataset for vision"),
+        ("istanbul", "İstanbul dataset for vision"),
+        ("𠀁", "𠀀𠀁 a rare character"),
+        ("ＧＰＴ", "GPT models at scale"),
+        ("muller", "Müller flows in practice"),
+    ],
+)
+def test_a_word_is_found_however_unicode_writes_it(
+    empty_library: Library, query: str, title: str
+) -> None:
+    ids = _titled(
+        empty_library,
+        [
+            "Die Straße der Diffusion",
+            "Eﬃcient ﬁne-tuning of models",
+            "İstanbul dataset for vision",
+            "𠀀𠀁 a rare character",
+            "GPT models at scale",
+            "Müller flows in practice",
+        ],
+    )
+    assert list(empty_library.query(query)) == [ids[title]]
+
+
+def test_punctuation_alone_matches_nothing_and_one_letter_is_a_word(
+    empty_library: Library,
+) -> None:
+    ids = _titled(empty_library, ["C++ templates for kernels", "Compilers and caches"])
+    for query in ("'", "*", "-", "+", "()"):
+        assert list(empty_library.query(query)) == [], query
+    assert len(empty_library.query('"')) == 2  # (a lone quote opens a phrase: nothing yet)
+    assert list(empty_library.query("c++")) == [ids["C++ templates for kernels"]]
+    assert len(empty_library.query("-'")) == 2  # (negating nothing excludes nothing)
+
+
+def test_a_folder_where_the_cache_goes_is_reported_and_never_removed(
+    sample_library: Library,
+) -> None:
+    lib = sample_library
+    count = len(lib)
+    lib.close()
+    cache = default_location(lib.root)
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(cache) + suffix).unlink(missing_ok=True)
+    cache.mkdir()
+    (cache / "mine.txt").write_text("the user's")
+    for args in ((), ("--rebuild",), ("--repair",)):
+        done = _cli("doctor", *args, "--db", str(lib.root))
+        assert done.returncode == 1, (args, done.stdout)
+        assert "folder" in done.stdout + done.stderr
+    assert (cache / "mine.txt").read_text() == "the user's"
+    assert len(Library.open(lib.root)) == count  # (its cache kept elsewhere meanwhile)

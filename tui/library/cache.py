@@ -25,7 +25,9 @@ Tables (``paper.rowid`` is the row every other table refers to):
 ``history``
     the recent changes (for undo), in the order they were applied.
 ``applied``
-    every truth file the database holds, so a reopen applies only what is new.
+    every truth file the database holds, by kind (``s`` segment, ``c`` change, ``p``
+    checkpoint: a segment and a change may share a name), so a reopen applies only what is
+    new.
 ``tally``
     how many papers are read and starred (the status bar asks after every key).
 ``text`` and ``annot``
@@ -42,6 +44,7 @@ import os
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,7 @@ import platformdirs
 
 from .storage import LibraryError
 
-CACHE_VERSION = 5  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_VERSION = 7  # bump to rebuild every cache (PRAGMA user_version)
 CACHE_DIR = ".cache"
 CACHE_FILE = "library.sqlite"
 HEAD_FIELDS = frozenset(
@@ -96,7 +99,8 @@ CREATE TABLE tag(tag TEXT NOT NULL, paper INTEGER NOT NULL,
 CREATE INDEX tag_paper ON tag(paper);
 CREATE TABLE noted(paper INTEGER PRIMARY KEY);
 CREATE TABLE history(ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, doc BLOB NOT NULL);
-CREATE TABLE applied(name TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
+                     PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO tally VALUES('read', 0), ('starred', 0);
@@ -107,7 +111,22 @@ CREATE VIRTUAL TABLE annot USING fts5(body, content='',
 """
 
 # Han, kana and hangul: the scripts written without spaces between words.
-CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+CJK_RUN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
+)
+
+
+_STRAY_MARKS = re.compile("[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Text as the index holds it and queries are matched: compatibility-normalised (NFKC:
+    the ligature "ﬁ" is "fi", fullwidth "Ｇ" is "G") and case-folded ("Straße" is "strasse",
+    "İ" is "i"); accents go in the tokenizer (``remove_diacritics 2``)."""
+    if text.isascii():
+        return text.lower()
+    # (casefold leaves "İ" as "i" + a combining dot, which would split the word)
+    return _STRAY_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _grams(run: str) -> str:
@@ -122,6 +141,7 @@ def cjk_grams(text: str) -> str:
     tokenizer, which keeps such a run as one token, indexes every character as the start of
     a token: a two-character query is one token, a longer one a phrase of bigrams, a single
     character a prefix query (query.py)."""
+    text = fold(text)
     if text.isascii() or not CJK_RUN.search(text):
         return text
     return CJK_RUN.sub(lambda m: " " + _grams(m.group()) + " ", text)

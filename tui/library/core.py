@@ -323,7 +323,7 @@ class Library:
                         )
                         record = mine
                 Cache.put_paper(conn, record, name.stem)
-            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 's')", (name.stem,))
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
@@ -333,35 +333,38 @@ class Library:
         changes = truth.listing(root, truth.CHANGES)
         points = truth.listing(root, truth.CHECKPOINTS)
         conn = self._conn()
-        applied = dict(conn.execute("SELECT name, kind FROM applied"))
+        applied = _applied(conn)
         stems = {n.stem for n in segments}
-        if any(kind == "s" and name not in stems for name, kind in applied.items()):
+        if any(name not in stems for name in applied["s"]):
             raise _Stale
         covers = Cache.get_meta(conn, "covers", {})
-        new_segments = [n for n in segments if n.stem not in applied]
+        new_segments = [n for n in segments if n.stem not in applied["s"]]
         new_changes = [
-            n for n in changes if n.stem not in applied and n.seq > covers.get(n.device, 0)
+            n for n in changes if n.stem not in applied["c"] and n.seq > covers.get(n.device, 0)
         ]
-        new_points = [n for n in points if n.stem not in applied]
+        new_points = [n for n in points if n.stem not in applied["p"]]
         if not (new_segments or new_changes or new_points):
             return False
         with self._mutex, self.cache.transaction() as conn:
-            applied = dict(conn.execute("SELECT name, kind FROM applied"))  # (under the lock)
-            new_segments = [n for n in new_segments if n.stem not in applied]
+            applied = _applied(conn)  # (again, under the database's lock)
+            new_segments = [n for n in new_segments if n.stem not in applied["s"]]
             if new_segments:
                 stamps = {n: truth.segment_stamp(segments[n]) for n in new_segments}
                 self._apply_segments(conn, sorted(new_segments, key=lambda n: (stamps[n], n)))
-            fresh = [n for n in new_changes if n.stem not in applied]
+            fresh = [n for n in new_changes if n.stem not in applied["c"]]
             loaded = [truth.read_change(changes[n]) for n in fresh]  # all checked first
-            for change in sorted(loaded, key=lambda c: (c.ts, c.key)):
-                state.apply_change(conn, change)
+            if state.in_order(conn, loaded):
+                for change in sorted(loaded, key=lambda c: c.order):
+                    state.apply_change(conn, change)
+            else:  # (a change made before one applied here: another device's, synced late)
+                state.replay_state(conn, root, self.device)
             for name in new_points:
-                if name.stem in applied:
+                if name.stem in applied["p"]:
                     continue
                 if not state.covered(conn, truth.read_checkpoint(points[name]).covers):
                     raise _Stale  # it folded changes whose files are gone here
                 conn.execute(
-                    "INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (name.stem,)
+                    "INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,)
                 )
         self._forget()
         return True
@@ -701,7 +704,7 @@ class Library:
                 with contextlib.suppress(OSError):
                     path.unlink()  # (atomic_write leaves nothing; a signal might)
                 raise
-            conn.execute("INSERT INTO applied(name, kind) VALUES(?, 's')", (name.stem,))
+            conn.execute("INSERT INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
         return reports
 
     @staticmethod
@@ -846,10 +849,12 @@ class Library:
     ) -> None:
         """Write one change to the journal, then mirror it (inside `_write`'s transaction)."""
         seq = state.next_change_seq(self.root, conn, self.device)
+        ts = now_iso()
         change = Change(
             key=truth.Name(self.device, seq).stem,
             label=label,
-            ts=now_iso(),
+            ts=ts,
+            clock=state.next_clock(conn),
             undo_of=undo_of,
             entries=entries,
             by=self.agent,
@@ -954,6 +959,14 @@ def _cache_error(root: Path, err: sqlite3.Error) -> LibraryError:
     if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         return LibraryError(f"{root}: could not save (the disk is full); nothing was written")
     return LibraryError(f"{root}: cannot write the cache ({err})")
+
+
+def _applied(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    """The truth files the cache holds, by kind (``s``, ``c``, ``p``)."""
+    found: dict[str, set[str]] = {"s": set(), "c": set(), "p": set()}
+    for kind, name in conn.execute("SELECT kind, name FROM applied"):
+        found.setdefault(kind, set()).add(name)
+    return found
 
 
 class _Batch:

@@ -170,8 +170,14 @@ def _unfinished(root: Path, locked: bool) -> list[Finding]:
 
 
 def cache_problem(root: Path) -> tuple[Path, str] | None:
-    """(the cache, what is wrong with it) when SQLite finds it damaged, else None."""
-    for path in (default_location(root), fallback_location(root)):
+    """(the cache, what is wrong with it) when SQLite finds it damaged, else None. Only
+    the cache this process would use: a library it cannot write uses its own elsewhere."""
+    places = [fallback_location(root)]
+    if is_writable(root):
+        places.insert(0, default_location(root))
+    for path in places:
+        if path.is_dir() and not path.is_symlink():
+            return path, "is a folder where papertui keeps its cache (not papertui's)"
         if not path.exists():
             continue
         try:
@@ -228,7 +234,9 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
             findings.append(Finding(path, problem, _REMEDY.get(kind, "write a new marker")))
     findings += _unfinished(root, locked)
     damaged = cache_problem(root)
-    if damaged is not None:
+    if damaged is not None and damaged[0].is_dir():
+        findings.append(_leave(damaged[0], damaged[1], "none: move it out of the way"))
+    elif damaged is not None:
         findings.append(Finding(damaged[0], damaged[1], "rebuild it from the library's files"))
     for rescued in recovered_files(root):
         findings.append(
@@ -272,6 +280,7 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
                 now = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 atomic_write(path, marker(now))
                 actions.append(f"wrote a new {path}")
+    _refuse_a_foreign_cache(root)
     from .core import Library
 
     lib = Library.open(root, create=False)
@@ -284,8 +293,20 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
     return actions
 
 
+def _refuse_a_foreign_cache(root: Path) -> None:
+    """LibraryError when something that is not a file stands where the cache goes: papertui
+    never deletes what it did not make, and cannot rebuild its cache there."""
+    path = default_location(root)
+    if path.is_dir() and not path.is_symlink():
+        raise LibraryError(
+            f"{path}: is a folder, not papertui's cache; move it out of the way and run "
+            "`papertui doctor --rebuild` (until then papertui keeps its cache elsewhere)"
+        )
+
+
 def rebuild(root: Path) -> str:
     """Delete the cache of the library at ``root`` and build it again; what was done."""
+    _refuse_a_foreign_cache(root)
     from .core import Library
 
     lib = Library.open(root, create=False)

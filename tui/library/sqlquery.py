@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from .cache import CJK_RUN
+from .cache import CJK_RUN, fold
 from .query import SOURCE_ALIASES, Query, QueryError, Term
 
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
@@ -32,6 +32,7 @@ def match_tokens(value: str) -> list[str]:
     """The index tokens a query word stands for: its words, with each Chinese run written
     as its bigrams (a single character stays itself), followed, when more of the word comes
     after the run, by the run's last character, as the index has it (`cache.cjk_grams`)."""
+    value = fold(value)
     tokens: list[str] = []
     pos = 0
     for m in CJK_RUN.finditer(value):
@@ -46,12 +47,15 @@ def match_tokens(value: str) -> list[str]:
 
 
 def match_phrase(value: str) -> str | None:
-    """An FTS5 phrase for a query word or quoted phrase, its last token a prefix; None when
-    the word has nothing to look up (punctuation only)."""
+    """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless it
+    is one letter or digit: "c" of "C++" is the word c, not every word starting with c);
+    None when the word has nothing to look up (punctuation only: it matches no paper)."""
     tokens = match_tokens(value)
     if not tokens:
         return None
-    return " + ".join(f'"{t}"' for t in tokens) + " *"
+    last = tokens[-1]
+    prefix = " *" if len(last) > 1 or CJK_RUN.match(last) else ""
+    return " + ".join(f'"{t}"' for t in tokens) + prefix
 
 
 @dataclass
@@ -69,8 +73,8 @@ def _condition(term: Term) -> tuple[str, list[Any]] | None:
     key, v = term.key, term.value
     if key == "word":
         phrase = match_phrase(v)
-        if phrase is None:
-            return None
+        if phrase is None:  # nothing a paper's words could match
+            return "0", []
         return (
             "(p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?) "
             "OR p.rowid IN (SELECT rowid FROM annot WHERE annot MATCH ?))",
@@ -79,7 +83,7 @@ def _condition(term: Term) -> tuple[str, list[Any]] | None:
     if key == "author":
         phrase = match_phrase(v)
         if phrase is None:
-            return None
+            return "0", []
         return "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)", [f"authors : ({phrase})"]
     if key == "tag":
         return "p.rowid IN (SELECT paper FROM tag WHERE tag=?)", [v]

@@ -16,6 +16,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ def _note_applied(conn: sqlite3.Connection, name: Name) -> None:
         pending.pop(name.device, None)
     Cache.set_meta(conn, "covers", covers)
     Cache.set_meta(conn, "pending", pending)
-    conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'c')", (name.stem,))
+    conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('c', ?)", (name.stem,))
 
 
 def covered(conn: sqlite3.Connection, covers: dict[str, int]) -> bool:
@@ -132,6 +133,38 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
     name = truth.parse_key(change.key)
     if name is not None:
         _note_applied(conn, name)
+    last = Cache.get_meta(conn, "last")
+    if last is None or tuple(last) < change.order:
+        Cache.set_meta(conn, "last", list(change.order))
+
+
+def last_order(conn: sqlite3.Connection) -> tuple[str, str, int] | None:
+    """The replay order of the latest change applied (None before any)."""
+    last = Cache.get_meta(conn, "last")
+    return None if last is None else (str(last[0]), str(last[1]), int(last[2]))
+
+
+def next_clock(conn: sqlite3.Connection) -> str:
+    """The clock of a change made now (`Change.clock`): the time now, in microseconds, or
+    just after the latest change applied here when that is later (a clock set back, another
+    device's clock ahead): a new change is ordered after every change its device has seen."""
+    now = datetime.now(timezone.utc)
+    last = last_order(conn)
+    if last is not None:
+        with contextlib.suppress(ValueError):
+            seen = datetime.fromisoformat(last[0])
+            if seen.tzinfo is None:
+                seen = seen.replace(tzinfo=timezone.utc)
+            if seen >= now:
+                now = seen + timedelta(microseconds=1)
+    return now.isoformat(timespec="microseconds")
+
+
+def in_order(conn: sqlite3.Connection, changes: list[Change]) -> bool:
+    """Whether these changes all come after every change applied so far (then applying them
+    gives what a replay of everything would; else the state must be replayed)."""
+    last = last_order(conn)
+    return last is None or all(c.order > last for c in changes)
 
 
 def _trim_history(conn: sqlite3.Connection) -> None:
@@ -331,7 +364,7 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         if not path.exists():
             (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
             truth.write_tables(path, truth.checkpoint_tables(name, point))
-            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (name.stem,))
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,))
         points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
         others = any(n.device != device for n in changes) or any(
             n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
@@ -372,15 +405,36 @@ def rebuild_state(
     apply_segments: Callable[[sqlite3.Connection, list[Name]], None],
 ) -> None:
     """Fill an empty cache (in the caller's transaction): every segment in order, then the
-    best checkpoint, then the changes it does not fold. LibraryError when a truth file is
-    damaged (doctor names it and sets it aside)."""
+    state (`replay_state`). LibraryError when a truth file is damaged (doctor names it and
+    sets it aside)."""
     segments = truth.listing(root, truth.SEGMENTS)
     stamps = {n: truth.segment_stamp(p) for n, p in segments.items()}
     apply_segments(conn, sorted(segments, key=lambda n: (stamps[n], n)))
+    replay_state(conn, root, device)
+
+
+def _clear_state(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM state")
+    conn.execute("DELETE FROM tag")
+    conn.execute("DELETE FROM noted")
+    conn.execute("INSERT INTO annot(annot) VALUES('delete-all')")
+    conn.execute("DELETE FROM history")
+    conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
+    conn.execute("UPDATE tally SET n=0")
+    conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
+    for key in ("covers", "pending", "last", "folded"):
+        conn.execute("DELETE FROM meta WHERE k=?", (key,))
+
+
+def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
+    """The user's state made again from the truth (in the caller's transaction): the best
+    checkpoint, then every change it does not fold, in replay order (`Change.order`), so
+    any cache, built at once or change by change in any order of arrival, shows the same."""
+    _clear_state(conn)
     covers: dict[str, int] = {}
     best = best_checkpoint(root, device)
     if best is not None:
-        name, point = best
+        _, point = best
         for pid, doc in point.state.items():
             Cache.put_state(conn, pid, {}, doc)
         for change in point.history:
@@ -390,11 +444,12 @@ def rebuild_state(
             )
         covers = dict(point.covers)
         Cache.set_meta(conn, "covers", covers)
+        if point.history:
+            Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
         for other in truth.listing(root, truth.CHECKPOINTS):
-            conn.execute("INSERT OR REPLACE INTO applied(name, kind) VALUES(?, 'p')", (other.stem,))
-        _ = name
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
     files = truth.listing(root, truth.CHANGES)
     fresh = [n for n in files if n.seq > covers.get(n.device, 0)]
     loaded = [truth.read_change(files[n]) for n in fresh]
-    for change in sorted(loaded, key=lambda c: (c.ts, c.key)):
+    for change in sorted(loaded, key=lambda c: c.order):
         apply_change(conn, change)

@@ -204,6 +204,16 @@ class Change:
     entries: list[dict[str, Any]]
     by: str = ""  # who made it: "app", "papertui star" … ("" when not recorded)
     session: str = ""  # the `Library.session` that made it
+    # Where it stands among all changes of all devices (ISO 8601, UTC): its maker's time, or
+    # later when the maker had already seen a change stamped later (a clock behind, another
+    # device's clock ahead), so a change is always ordered after every change its maker saw.
+    clock: str = ""
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        """Its place in the replay order of every device's changes: (clock, device, seq)."""
+        name = parse_key(self.key)
+        return (self.clock or self.ts, name.device if name else "", name.seq if name else 0)
 
     def to_doc(self) -> dict[str, Any]:
         """The change as one document (a checkpoint's history, the cache's history table)."""
@@ -215,6 +225,7 @@ class Change:
             "entries": self.entries,
             "by": self.by,
             "session": self.session,
+            "clock": self.clock,
         }
 
     @classmethod
@@ -228,6 +239,7 @@ class Change:
             entries=list(doc["entries"]),
             by=str(doc.get("by", "")),
             session=str(doc.get("session", "")),
+            clock=str(doc.get("clock", "")),
         )
         check_entries(change.entries)
         return change
@@ -251,7 +263,7 @@ def change_tables(change: Change) -> dict[str, list[dict[str, Any]]]:
     name = parse_key(change.key)
     assert name is not None
     head = {"device": name.device, "seq": name.seq, "label": change.label, "ts": change.ts}
-    head.update(undo_of=change.undo_of, by=change.by, session=change.session)
+    head.update(undo_of=change.undo_of, by=change.by, session=change.session, clock=change.clock)
     return {"change": [head], "entries": change.entries}
 
 
