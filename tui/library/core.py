@@ -861,15 +861,7 @@ class Library:
             session=self.session,
         )
         path = self.root / truth.CHANGES / (change.key + ".json")
-        schema = 3
-        data = dump(
-            {
-                k: {str(i): d for i, d in enumerate(v, 1)}
-                for k, v in truth.change_tables(change).items()
-            },
-            schema,
-        )
-        self.bytes_written += atomic_write(path, data)
+        self.bytes_written += truth.write_tables(path, truth.change_tables(change))
         # The change is saved: mirroring it and folding the journal must not report it as
         # failed (the user would make it twice); a failure leaves the cache behind, and the
         # next open or refresh applies the file.
