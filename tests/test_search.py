@@ -59,11 +59,14 @@ def _has(field: str, word: str) -> bool:
     a lone Chinese word anywhere in a run."""
     tokens, wanted = _tokens(fold(field)), _tokens(fold(word))
     n = len(wanted)
+    if not n:  # punctuation alone: nothing to match
+        return False
 
     def fits(k: int, token: str) -> bool:
         want = wanted[k]
         if not CJK.match(want):
-            return token.startswith(want) if k == n - 1 else token == want
+            whole = n == 1 and len(want) == 1  # one letter or digit alone is a word
+            return token.startswith(want) if k == n - 1 and not whole else token == want
         if n == 1:
             return want in token
         if k == 0:

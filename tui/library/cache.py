@@ -25,9 +25,9 @@ Tables (``paper.rowid`` is the row every other table refers to):
 ``history``
     the recent changes (for undo), in the order they were applied.
 ``applied``
-    every truth file the database holds, by kind (``s`` segment, ``c`` change, ``p``
-    checkpoint: a segment and a change may share a name), so a reopen applies only what is
-    new.
+    the segments and checkpoints the database holds, by kind (``s``, ``p``: a segment and a
+    checkpoint may share a name), so a reopen applies only what is new; the changes applied
+    are kept as ranges per device (state.py: ``covers``).
 ``tally``
     how many papers are read and starred (the status bar asks after every key).
 ``text`` and ``annot``

@@ -337,11 +337,9 @@ class Library:
         stems = {n.stem for n in segments}
         if any(name not in stems for name in applied["s"]):
             raise _Stale
-        covers = Cache.get_meta(conn, "covers", {})
+        covers, pending = state.applied_changes(conn)
         new_segments = [n for n in segments if n.stem not in applied["s"]]
-        new_changes = [
-            n for n in changes if n.stem not in applied["c"] and n.seq > covers.get(n.device, 0)
-        ]
+        new_changes = [n for n in changes if not state.was_applied(covers, pending, n)]
         new_points = [n for n in points if n.stem not in applied["p"]]
         if not (new_segments or new_changes or new_points):
             return False
@@ -351,7 +349,8 @@ class Library:
             if new_segments:
                 stamps = {n: truth.segment_stamp(segments[n]) for n in new_segments}
                 self._apply_segments(conn, sorted(new_segments, key=lambda n: (stamps[n], n)))
-            fresh = [n for n in new_changes if n.stem not in applied["c"]]
+            covers, pending = state.applied_changes(conn)
+            fresh = [n for n in new_changes if not state.was_applied(covers, pending, n)]
             loaded = [truth.read_change(changes[n]) for n in fresh]  # all checked first
             if state.in_order(conn, loaded):
                 for change in sorted(loaded, key=lambda c: c.order):

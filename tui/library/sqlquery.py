@@ -47,14 +47,14 @@ def match_tokens(value: str) -> list[str]:
 
 
 def match_phrase(value: str) -> str | None:
-    """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless it
-    is one letter or digit: "c" of "C++" is the word c, not every word starting with c);
+    """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless the
+    word is one letter or digit alone: "c++" is the word c, not every word starting with c);
     None when the word has nothing to look up (punctuation only: it matches no paper)."""
     tokens = match_tokens(value)
     if not tokens:
         return None
-    last = tokens[-1]
-    prefix = " *" if len(last) > 1 or CJK_RUN.match(last) else ""
+    alone = len(tokens) == 1 and len(tokens[0]) == 1 and not CJK_RUN.match(tokens[0])
+    prefix = "" if alone else " *"
     return " + ".join(f'"{t}"' for t in tokens) + prefix
 
 

@@ -100,7 +100,17 @@ def _note_applied(conn: sqlite3.Connection, name: Name) -> None:
         pending.pop(name.device, None)
     Cache.set_meta(conn, "covers", covers)
     Cache.set_meta(conn, "pending", pending)
-    conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('c', ?)", (name.stem,))
+
+
+def was_applied(covers: dict[str, int], pending: dict[str, list[int]], name: Name) -> bool:
+    """Whether the change ``name`` is applied, from `covers` and the changes applied above a
+    gap (``pending``): no row per change, however many years of changes there are."""
+    return name.seq <= covers.get(name.device, 0) or name.seq in pending.get(name.device, ())
+
+
+def applied_changes(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """(covers, pending): see `was_applied`."""
+    return _covers(conn)
 
 
 def covered(conn: sqlite3.Connection, covers: dict[str, int]) -> bool:
