@@ -934,11 +934,14 @@ async def _time_keys(lib: Library, tmp_path: Path, count: int) -> float:
         assert len(pages) <= len(KEYS), pages
         assert app.paper_list.cursor == count - 11
         plist = app.paper_list
-        started = time.perf_counter()
+        statements.clear()
+        lib._conn().set_trace_callback(statements.append)
         plist.invalidate()
         for y in range(plist.size.height):
             plist.render_line(y)
-        assert time.perf_counter() - started < 0.2  # a full screen of rows, drawn afresh
+        lib._conn().set_trace_callback(None)
+        # A full screen of rows drawn afresh reads at most its rows and one page of ids.
+        assert len(statements) <= 2 * plist.size.height + 1, statements
     return elapsed
 
 
@@ -971,9 +974,10 @@ async def test_cursor_moves_repaint_the_panes_without_a_layout(
 
 
 async def test_a_hundred_thousand_papers_stay_instant(tmp_path: Path) -> None:
-    small = await _time_keys(Library.open(tmp_path / "small"), tmp_path, 100)
-    large = await _time_keys(Library.open(tmp_path / "large"), tmp_path, 100_000)
-    assert large < small * 2 + 1.0, (small, large)
+    """What the keys and a repaint ask of the database does not grow with the library (the
+    times are measured by bench/run.py, not asserted here)."""
+    await _time_keys(Library.open(tmp_path / "small"), tmp_path, 100)
+    await _time_keys(Library.open(tmp_path / "large"), tmp_path, 100_000)
 
 
 async def test_keys_typed_in_a_burst_land_where_the_first_one_sent_them(
