@@ -14,11 +14,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tui.library import Library, LibraryError, storage
-from tui.library import core as library_core
+from tui.library import state as library_state
+from tui.library.cache import remove_database
 from tui.library.storage import WriteLock
 
 from .conftest import FEEDS, import_files
@@ -31,14 +33,17 @@ def _group(lib_ids: list[str], gen: int) -> list[str]:
     return lib_ids[start : start + GROUP]
 
 
-def _writer(root: str, ids: list[str], start_gen: int) -> None:
-    """Child process: bulk changes, one generation after another, until killed."""
-    library_core.CHECKPOINT_EVERY = 7  # exercise checkpoints (and their crash windows) often
+def _writer(root: str, ids: list[str], start_gen: int, done: Any = None) -> None:
+    """Child process: bulk changes, one generation after another, until killed; ``done``
+    (a shared int) is set to each generation once it is saved."""
+    library_state.CHECKPOINT_EVERY = 7  # exercise checkpoints (and their crash windows) often
     lib = Library.open(root)
     gen = start_gen
     while True:
         gen += 1
         lib.set_state(_group(ids, gen), f"gen-{gen}", note=f"g{gen}", starred=gen % 2 == 0)
+        if done is not None:
+            done.value = gen
 
 
 def _expected_notes(ids: list[str], last_gen: int) -> dict[str, tuple[str, bool]]:
@@ -50,22 +55,28 @@ def _expected_notes(ids: list[str], last_gen: int) -> dict[str, tuple[str, bool]
 
 
 def _last_gen(lib: Library) -> int:
-    labels = [c.label for c in lib.history if c.undo_of is None]
+    labels = [c.label for c in lib.history() if c.undo_of is None]
     return int(labels[-1].split("-")[1]) if labels else 0
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_old_or_new_state(sample_library: Library) -> None:
     root = str(sample_library.root)
-    ids = sorted(sample_library.papers)
+    ids = sorted(sample_library)
     ctx = multiprocessing.get_context("fork")
     rng = random.Random(20261122)
     kills = 0
-    for _ in range(200):
+    for i in range(200):
         before = Library.open(root)
         start = _last_gen(before)
-        child = ctx.Process(target=_writer, args=(root, ids, start))
+        before.close()
+        done = ctx.Value("q", 0)
+        child = ctx.Process(target=_writer, args=(root, ids, start, done))
         child.start()
+        if i % 2:  # every other kill comes after the child has saved a generation, at a
+            # random moment of a later write (the others may land while it opens)
+            while done.value <= start and child.is_alive():
+                time.sleep(0.001)
         time.sleep(rng.uniform(0.0, 0.06))
         os.kill(child.pid, signal.SIGKILL)
         child.join()
@@ -80,6 +91,7 @@ def test_sigkill_at_random_moments_leaves_old_or_new_state(sample_library: Libra
             if not lib.state(pid).is_default()
         }
         assert actual == expected, f"after kill {kills}: state is not that of generation {last}"
+        lib.close()
     assert kills == 200
     assert _last_gen(Library.open(root)) > 50  # the writer made real progress meanwhile
 
@@ -110,11 +122,11 @@ def test_failure_at_each_step_of_a_write_keeps_the_previous_library(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch, step: str, operation: str
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "note", note="keep me")
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     if operation == "checkpoint":
-        monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 2)
+        monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 2)
     _fail(step, monkeypatch)
     with pytest.raises(LibraryError) as err:
         if operation == "import":
@@ -162,7 +174,7 @@ def _run_cli(args: list[str], fsize: int | None = None, env: dict | None = None)
 def test_file_size_limit_hit_mid_write(sample_library: Library, command: str) -> None:
     """RLIMIT_FSIZE makes the write fail part-way (like a full disk)."""
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "tag", add_tags=["keep"])
     before = {p: p.read_bytes() for p in root.rglob("*.json")}
     if command == "star":
@@ -187,7 +199,7 @@ def test_damaged_library_file_is_named_and_never_overwritten(
     sample_library: Library, damage: str
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
     (segment,) = sorted((root / "papers").iterdir())[:1]
     good = segment.read_bytes()
@@ -199,6 +211,16 @@ def test_damaged_library_file_is_named_and_never_overwritten(
         "foreign": json.dumps({"hello": "world"}).encode(),
     }[damage]
     segment.write_bytes(bad)
+    # The cache already holds that import, so it reads on without it, but never writes the
+    # damaged file; and doctor names it.
+    for args in (["list"], ["star", pid]):
+        result = _run_cli([*args, "--db", str(root)])
+        assert "Traceback" not in result.stderr and segment.read_bytes() == bad
+    doctor = _run_cli(["doctor", "--db", str(root)])
+    assert doctor.returncode == 1 and str(segment) in doctor.stdout
+    # Once the cache is gone (a new machine, a deleted cache), it must be rebuilt from the
+    # truth files: every command names the damaged one and changes nothing.
+    remove_database(sample_library.cache.path)
     for args in (["list"], ["star", pid], ["import", str(FEEDS / "hf-daily-papers.txt")]):
         result = _run_cli([*args, "--db", str(root)])
         assert result.returncode == 1
@@ -211,15 +233,20 @@ def test_damaged_library_file_is_named_and_never_overwritten(
 def test_doctor_repair_restores_state_from_backup(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 5)
-    ids = sorted(sample_library.papers)[:12]
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 5)
+    ids = sorted(sample_library)[:12]
     for pid in ids:
         sample_library.set_state([pid], "star", starred=True)
-    state = sample_library.root / "state.json"
-    state.write_bytes(state.read_bytes()[:-20])
+    # The newest checkpoint is damaged; the previous one and the changes since it are kept.
+    points = sorted((sample_library.root / "state").iterdir())
+    assert len(points) == 2
+    newest = points[-1]
+    newest.write_bytes(newest.read_bytes()[:-20])
+    remove_database(sample_library.cache.path)  # (so nothing is read from the cache)
     result = _run_cli(["doctor", "--repair", "--db", str(sample_library.root)])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "restored" in result.stdout
+    assert f"moved damaged {newest}" in result.stdout
+    assert "the state is rebuilt from the previous checkpoint" in result.stdout
     lib = Library.open(sample_library.root)
     assert all(lib.state(pid).starred for pid in ids)
     assert list((sample_library.root / "quarantine").iterdir())
@@ -234,7 +261,7 @@ def _tagger(root: str, name: str, count: int, ids: list[str]) -> None:
 @pytest.mark.slow
 def test_two_processes_300_changes_each_lose_nothing(sample_library: Library) -> None:
     root = str(sample_library.root)
-    ids = sorted(sample_library.papers)
+    ids = sorted(sample_library)
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_tagger, args=(root, n, 300, ids)) for n in ("a", "b")]
     for p in procs:
@@ -267,7 +294,7 @@ def test_two_imports_started_together_both_store_everything(tmp_path: Path) -> N
 
 
 def test_writer_that_cannot_get_the_lock_names_the_holder(sample_library: Library) -> None:
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     with WriteLock(sample_library.root).held():
         result = _run_cli(
             ["star", pid, "--db", str(sample_library.root)],
@@ -280,7 +307,7 @@ def test_writer_that_cannot_get_the_lock_names_the_holder(sample_library: Librar
 
 def test_lock_is_not_held_while_reading(sample_library: Library) -> None:
     """An open library (like the app) does not block another process's writes."""
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     result = _run_cli(
         ["star", pid, "--db", str(sample_library.root)], env={"PAPERTUI_LOCK_TIMEOUT": "0.5"}
     )
@@ -303,51 +330,65 @@ def test_atomic_write_fsyncs_file_and_directory(
     assert any(".tmp-f.json" in s for s in synced) and str(tmp_path) in synced
 
 
-def test_doctor_rebuilds_missing_or_damaged_word_indexes(tmp_path: Path) -> None:
-    lib = Library.open(tmp_path / "lib")
+def _multi_segment_library(root: Path) -> Library:
+    lib = Library.open(root)
     for path in sorted(p for p in FEEDS.iterdir() if p.is_file()):
         import_files(lib, [path])  # a segment each
+    lib.set_state(sorted(lib)[:3], "star", starred=True)
+    return lib
+
+
+def _view(lib: Library) -> tuple[list[str], list[str], list[str], dict[str, dict]]:
+    """What a user sees: ids in stored order, two searches, and every paper's state."""
+    ids = list(lib)
+    return (
+        ids,
+        list(lib.query("diffusion")),
+        list(lib.query("is:starred")),
+        {p: lib.raw_state(p) for p in ids},
+    )
+
+
+def test_doctor_rebuilds_a_damaged_search_cache(tmp_path: Path) -> None:
+    """The search index lives in the derived cache: damage to it is found by doctor and
+    repaired by rebuilding it from the truth files, with the same ids, results and state."""
+    lib = _multi_segment_library(tmp_path / "lib")
     root = lib.root
-    indexes = sorted((root / "search").iterdir())
-    good = {p: p.read_bytes() for p in indexes}
+    before = _view(lib)
+    truth = {p: p.read_bytes() for p in root.rglob("*.json")}
     healthy = _run_cli(["doctor", "--db", str(root)])
     assert healthy.returncode == 0, healthy.stdout
-    indexes[0].unlink()
-    indexes[1].write_bytes(good[indexes[1]][:-3])
-    (root / "papers" / "00000099.json").write_bytes(
-        (root / "papers" / indexes[2].with_suffix(".json").name).read_bytes()
-    )
+    cache = lib.cache.path
+    lib.close()
+    data = bytearray(cache.read_bytes())
+    data[4096 : 4096 * 3] = b"\xa5" * (4096 * 2)  # pages of the database overwritten
+    cache.write_bytes(bytes(data))
     found = _run_cli(["doctor", "--db", str(root)])
     assert found.returncode == 1
-    assert f"{indexes[0]}: word index missing" in found.stdout
-    assert f"{indexes[1]}: word index unreadable" in found.stdout
-    assert "00000099.bin: word index missing" in found.stdout
-    before = Library.open(root).query("diffusion")
+    assert f"{cache}: the cache database" in found.stdout
     repaired = _run_cli(["doctor", "--repair", "--db", str(root)])
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-    assert repaired.stdout.count("rebuilt the word index") == 3
-    assert all(p.read_bytes() == good[p] for p in indexes)  # byte for byte what import wrote
+    assert "rebuilt the cache" in repaired.stdout
     assert _run_cli(["doctor", "--db", str(root)]).returncode == 0
-    assert Library.open(root).query("diffusion") == before
-    assert not (root / "quarantine").exists()
+    assert _view(Library.open(root)) == before
+    assert {p: p.read_bytes() for p in root.rglob("*.json")} == truth
+    assert not (root / "quarantine").exists()  # a derived file is rebuilt, not set aside
 
 
-def test_doctor_quarantines_a_damaged_merged_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tui.library import searching
-
-    monkeypatch.setattr(searching, "PACK_SIZE", 2)
-    lib = Library.open(tmp_path / "lib")
-    for path in sorted(p for p in FEEDS.iterdir() if p.is_file())[:3]:
-        import_files(lib, [path])
-    pack = lib.root / "search" / "pack-00000001-00000002.bin"
-    expected = lib.query("diffusion")
-    pack.write_bytes(pack.read_bytes()[:-1])
-    found = _run_cli(["doctor", "--db", str(lib.root)])
-    assert found.returncode == 1 and f"{pack}: merged word index unreadable" in found.stdout
-    assert Library.open(lib.root).query("diffusion") == expected
-    repaired = _run_cli(["doctor", "--repair", "--db", str(lib.root)])
-    assert repaired.returncode == 0 and not pack.exists()
-    assert list((lib.root / "quarantine").iterdir())
-    assert Library.open(lib.root).query("diffusion") == expected
+@pytest.mark.parametrize("damage", ["missing", "garbage", "empty"])
+def test_a_lost_or_unreadable_cache_is_rebuilt_on_open(tmp_path: Path, damage: str) -> None:
+    lib = _multi_segment_library(tmp_path / "lib")
+    root = lib.root
+    before = _view(lib)
+    cache = lib.cache.path
+    lib.close()
+    if damage == "missing":
+        remove_database(cache)
+    else:
+        remove_database(cache)
+        cache.write_bytes(b"" if damage == "empty" else b"not a database" * 100)
+    assert _view(Library.open(root)) == before
+    assert _run_cli(["doctor", "--db", str(root)]).returncode == 0
+    rebuilt = _run_cli(["doctor", "--rebuild", "--db", str(root)])
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert _view(Library.open(root)) == before

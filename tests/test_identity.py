@@ -24,8 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tui.feeds import ParseResult, parse_text
-from tui.library import Library, core
-from tui.library.core import write_segment
+from tui.library import Library, core, truth
 from tui.models import Paper, Source
 from tui.text import normalise
 
@@ -299,7 +298,7 @@ def test_a_crowded_title_still_finds_every_kind_of_copy(tmp_path: Path) -> None:
     assert len(lib) == 25
     for n in (1, 2, 3, 5):
         pid = crowd[n].arxiv_id or next(
-            pid for pid in lib.papers if lib.get(pid).abstract == crowd[n].abstract
+            pid for pid in lib if lib.get(pid).abstract == crowd[n].abstract
         )
         assert len(lib.get(pid).sources) == 2, n
 
@@ -376,7 +375,8 @@ def test_the_sample_feeds_still_merge_as_before_in_either_order(tmp_path: Path) 
     assert sum(1 for f in forward.values() if f == ["digest", "hf-html"]) == 2
     backward = Library.open(tmp_path / "reversed")
     import_files(backward, files[::-1])
-    groups = sorted(sorted(s["format"] for s in p["sources"]) for p in backward.papers.values())
+    records = map(backward.record, backward)
+    groups = sorted(sorted(s["format"] for s in p["sources"]) for p in records)
     assert groups == sorted(forward.values())
 
 
@@ -419,7 +419,7 @@ def test_copies_of_one_paper_merge_keeping_the_whole_abstract_and_all_authors(
     with tempfile.TemporaryDirectory() as tmp:
         lib = Library.open(Path(tmp) / "lib")
         assert import_papers(lib, papers[:split], papers[split:]) == 1
-        (stored,) = [lib.get(pid) for pid in lib.papers]
+        (stored,) = [lib.get(pid) for pid in lib]
         longest = max(papers, key=lambda p: len(normalise(p.abstract)))
         assert normalise(stored.abstract) == normalise(longest.abstract)
         assert len(stored.authors) == max(len(p.authors) for p in papers)
@@ -439,7 +439,7 @@ def test_tex_accents_and_unicode_are_one_text(tmp_path: Path) -> None:
         Paper(title="Schrödinger Bridge Pruning", abstract=other),  # another paper
     ]
     assert import_papers(lib, papers[:1], papers[1:]) == 2
-    merged = lib.get(next(pid for pid in lib.papers if lib.get(pid).title_zh))
+    merged = lib.get(next(pid for pid in lib if lib.get(pid).title_zh))
     assert merged.abstract == tex and len(merged.sources) == 2
 
 
@@ -566,7 +566,7 @@ def test_a_cut_abstract_is_replaced_by_the_whole_one(tmp_path: Path, order: str)
     for f in [cut, full] if order == "cut first" else [full, cut]:
         cli_import(db, f)
     lib = Library.open(db)
-    stored = sorted((p.title, p.abstract) for p in map(lib.get, lib.papers))
+    stored = sorted((p.title, p.abstract) for p in map(lib.get, lib))
     assert stored == [(title, one), (title + " II", two)]
 
 
@@ -728,9 +728,11 @@ def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path
                 }
             ],
         )
-    write_segment(root, 1, old, "2026-01-01T00:00:00+00:00")
+    name = truth.Name(Library.open(root).device, 1)
+    segment = truth.segment_tables(name, "2026-01-01T00:00:00+00:00", old)
+    truth.write_tables(root / truth.SEGMENTS / name.file, segment)
     lib = Library.open(root)
-    assert sorted(lib.papers) == ["pold00001", "pold00002", "pold00003"]
+    assert sorted(lib) == ["pold00001", "pold00002", "pold00003"]
     incoming = [
         # Another paper that opens the same way (merged into pold00001 before).
         Paper(title="SlowVideo: Frame Pruning", abstract=opening + " We focus on video instead."),

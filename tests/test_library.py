@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tui.feeds import ParseResult
-from tui.library import Library, LibraryError, QueryError
-from tui.library import core as library_core
+from tui.library import Library, LibraryError, QueryError, truth
+from tui.library import state as library_state
 from tui.models import Paper, Source
 
 from .conftest import FEEDS, TODAY, import_files
+from .test_search import check_queries_equal_a_scan, scan
 
 HF_TEXT = FEEDS / "hf-daily-papers.txt"
 DIGEST = FEEDS / "digest-dit-acceleration.txt"
@@ -25,10 +27,11 @@ def _source(fmt: str, digest: str, feed_date: str | None = "2026-06-18") -> Sour
 
 
 def _files(root: Path) -> dict[str, int]:
+    """The library's own files (not the lock files, nor the cache derived from them)."""
     return {
         str(p.relative_to(root)): p.stat().st_mtime_ns
         for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith(".lock")
+        if p.is_file() and not p.name.startswith(".lock") and ".cache" not in p.parts
     }
 
 
@@ -39,9 +42,8 @@ def test_sample_feeds_import_with_expected_counts(empty_library: Library) -> Non
     assert found["digest-dit-acceleration.txt"] == (5, 5)
     assert found["arxivdaily-image-generation.txt"] == (4, 4)
     assert len(empty_library) == 82 + 15 + 4
-    uniflow = [
-        p for p in empty_library.papers.values() if p.get("title", "").startswith("UniFlow:")
-    ]
+    records = [empty_library.record(pid) for pid in empty_library]
+    uniflow = [p for p in records if p.get("title", "").startswith("UniFlow:")]
     assert len(uniflow) == 2
 
 
@@ -92,7 +94,7 @@ def test_same_paper_from_digest_and_arxivdaily_merges(empty_library: Library) ->
     )
     assert (report.new, report.merged) == (0, 1)
     assert len(empty_library) == 1
-    (paper,) = [empty_library.get(pid) for pid in empty_library.papers]
+    (paper,) = [empty_library.get(pid) for pid in empty_library]
     assert paper.title.startswith("Shiva-DiT: Residual")
     assert paper.title_zh.startswith("Shiva-DiT:基于")
     assert paper.contribution_zh and paper.author_count == 12
@@ -132,7 +134,7 @@ def test_state_changes_and_undo_survive_reopen(sample_library: Library) -> None:
 def test_star_writes_one_small_file(sample_library: Library) -> None:
     before = _files(sample_library.root)
     written = sample_library.bytes_written
-    pid = next(iter(sample_library.papers))
+    pid = next(iter(sample_library))
     sample_library.set_state([pid], "star", starred=True)
     after = _files(sample_library.root)
     added = set(after) - set(before)
@@ -144,25 +146,36 @@ def test_star_writes_one_small_file(sample_library: Library) -> None:
 def test_checkpoint_folds_changes_and_keeps_undo(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 10)
-    ids = list(sample_library.papers)[:25]
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 10)
+    lib = sample_library
+    ids = list(lib)[:25]
     for pid in ids:
-        sample_library.set_state([pid], "star", starred=True)
-    assert (sample_library.root / "state.json").exists()
-    # Change files older than the previous checkpoint are gone; the newer ones stay beside
-    # state.json.bak so doctor can rebuild state.json from them.
-    kept = sorted(int(p.stem) for p in (sample_library.root / "changes").iterdir())
-    assert kept == list(range(11, 26))
-    assert (sample_library.root / "state.json.bak").exists()
-    reopened = Library.open(sample_library.root)
+        lib.set_state([pid], "star", starred=True)
+    # The previous checkpoint and the change files written since it stay (doctor can
+    # rebuild from them when the newest checkpoint is damaged); older ones are gone.
+    points = sorted(truth.listing(lib.root, truth.CHECKPOINTS))
+    assert len(points) == 2 and all(p.device == lib.device for p in points)
+    kept = sorted(n.seq for n in truth.listing(lib.root, truth.CHANGES))
+    assert kept == list(range(points[0].seq + 1, 26)) and points[0].seq >= 10
+    reopened = Library.open(lib.root)
     assert sum(1 for pid in ids if reopened.state(pid).starred) == 25
+    for newest_too in (False, True):  # from the truth alone: with and without the newest
+        if newest_too:
+            (lib.root / truth.CHECKPOINTS / points[1].file).unlink()
+        shutil.rmtree(lib.root / ".cache")
+        rebuilt = Library.open(lib.root)
+        assert sum(1 for pid in ids if rebuilt.state(pid).starred) == 25
+        assert rebuilt.undo_label() == "star"
+        rebuilt.close()
+    reopened.refresh()  # (its cache was rebuilt by another handle)
     assert reopened.undo() == "star"
-    assert not Library.open(sample_library.root).state(ids[-1]).starred
+    assert not Library.open(lib.root).state(ids[-1]).starred
+    assert Library.open(lib.root).state(ids[-2]).starred
 
 
 def test_two_handles_do_not_lose_each_others_changes(sample_library: Library) -> None:
     other = Library.open(sample_library.root)
-    ids = list(sample_library.papers)[:40]
+    ids = list(sample_library)[:40]
     for i, pid in enumerate(ids):
         (sample_library if i % 2 else other).set_state([pid], "star", starred=True)
     assert Library.open(sample_library.root).stats()["starred"] == 40
@@ -172,7 +185,7 @@ def test_two_handles_do_not_lose_each_others_changes(sample_library: Library) ->
 def test_failed_write_leaves_library_intact(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pid = next(iter(sample_library.papers))
+    pid = next(iter(sample_library))
 
     def boom(*_args: object) -> None:
         raise OSError(28, "No space left on device")
@@ -187,15 +200,24 @@ def test_failed_write_leaves_library_intact(
 
 
 def test_damaged_file_is_reported_and_never_overwritten(sample_library: Library) -> None:
-    pid = next(iter(sample_library.papers))
+    """A damaged change file is named when the library must read it: when it arrives from
+    another device (a sync), and when the cache is rebuilt from the truth files."""
+    pid = next(iter(sample_library))
     sample_library.set_state([pid], "star", starred=True)
     (change,) = list((sample_library.root / "changes").iterdir())
     damaged = change.read_bytes()[:-7]
+    synced = change.with_name("otherdevice-00000001.json")
+    synced.write_bytes(damaged)
     change.write_bytes(damaged)
-    with pytest.raises(LibraryError) as err:
-        Library.open(sample_library.root)
-    assert str(change) in str(err.value) and "damaged" in str(err.value)
-    assert change.read_bytes() == damaged
+    for remove_cache in (False, True):
+        if remove_cache:
+            synced.unlink()
+            shutil.rmtree(sample_library.root / ".cache")
+        bad = change if remove_cache else synced
+        with pytest.raises(LibraryError) as err:
+            Library.open(sample_library.root)
+        assert str(bad) in str(err.value) and "damaged" in str(err.value)
+        assert bad.read_bytes() == damaged
 
 
 def test_db_path_that_is_not_a_library(tmp_path: Path) -> None:
@@ -245,18 +267,28 @@ def test_sorting_by_upvotes_and_paper_date(sample_library: Library) -> None:
     assert TODAY.year == 2026
 
 
-def test_open_reads_heads_only_and_bodies_on_demand(empty_library: Library) -> None:
+def test_open_reads_no_paper_and_long_texts_on_demand(
+    empty_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a library whose cache is current reads no paper file and decodes no paper;
+    a list row (raw) carries no abstract; the long texts are read for the paper asked."""
     import_files(empty_library, [HF_TEXT])
     import_files(empty_library, [ARXIVDAILY])  # a second segment
     pid = empty_library.resolve("2606.18765")
+    empty_library.close()
+
+    def no_segment(path: Path) -> None:
+        raise AssertionError(f"{path} was read to open the library")
+
+    monkeypatch.setattr(truth, "read_segment", no_segment)
     lib = Library.open(empty_library.root)
-    assert lib.bodies == {}  # nothing long was read to open
+    assert lib._heads == {} and lib._states == {}  # nothing decoded to open
+    assert len(lib) == 86
     assert "abstract" not in lib.raw(pid) and lib.raw(pid)["title"].startswith("SpectralDiT")
+    assert list(lib._heads) == [pid]
+    assert lib.body(pid)["abstract"].startswith("We propose SpectralDiT")
     paper = lib.get(pid)
     assert paper.abstract.startswith("We propose SpectralDiT") and paper.abstract_zh
-    assert len(lib.bodies) == 4  # only that paper's segment was read
-    lib.load_bodies()
-    assert len(lib.bodies) == len(lib)
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["text-scan", "word-index"])
@@ -283,17 +315,18 @@ def test_word_search_sees_papers_imported_after_the_index_was_built(
     assert fresh.query("top-k") == empty_library.query("top-k")
 
 
-def test_segments_holding_whole_records_still_load(tmp_path: Path) -> None:
-    """Segments written with every field in papers/ (no bodies/ file) are read as well."""
-    from tui.library.storage import atomic_write, build_tables, dump
-
+def test_a_segment_from_another_device_is_read_at_the_next_open(tmp_path: Path) -> None:
+    """A segment another device wrote (arriving through a sync tool) is read when the
+    library is next opened: its paper, with its long texts, is there and searchable."""
     lib = Library.open(tmp_path / "lib")
     record = Paper(id="p1", title="Whole record", abstract="A" * 100).to_dict()
-    tables = build_tables(segment=[{"seq": 1, "covers": False}], papers=[record])
-    atomic_write(lib.root / "papers" / "00000001.json", dump(tables))
+    name = truth.Name("otherdevice", 1)
+    tables = truth.segment_tables(name, "2026-06-18T00:00:00+00:00", [record])
+    truth.write_tables(lib.root / truth.SEGMENTS / name.file, tables)
     again = Library.open(lib.root)
     assert again.get("p1").abstract == "A" * 100
     assert again.query("aaaa") == ["p1"]
+    assert lib.refresh() and lib.query("whole") == ["p1"]  # and by a handle already open
 
 
 def _expected_counts(lib: Library) -> dict[str, int]:
@@ -305,7 +338,7 @@ def test_counts_follow_every_change_undo_checkpoint_and_other_process(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = sample_library
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 5)
     ids = lib.query("", sort="title")[:12]
     fresh = {"papers": len(lib), "unread": len(lib), "read": 0, "starred": 0}
     assert lib.counts() == _expected_counts(lib) == fresh
@@ -330,20 +363,22 @@ def test_counts_follow_every_change_undo_checkpoint_and_other_process(
 def test_another_processs_checkpoint_reloads_the_state_not_the_papers(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 3)
     lib = sample_library
     ids = lib.query("", sort="title")
     lib.set_state(ids[:1], "note", note="before")
-    lib.load_bodies()
-    papers, bodies = lib.papers, dict(lib.bodies)
     before_search = lib.query("diffusion")
     other = Library.open(lib.root)
-    for i, pid in enumerate(ids[1:5]):  # crosses a checkpoint: state.json is rewritten
+    points = set(truth.listing(lib.root, truth.CHECKPOINTS))
+    for i, pid in enumerate(ids[1:5]):  # crosses a checkpoint: a new one is written
         other.set_state([pid], f"star {i}", starred=True, add_tags=["later"])
-    mtime = lib._checkpoint_mtime
-    assert lib.refresh()
-    assert lib._checkpoint_mtime != mtime  # it saw the new checkpoint...
-    assert lib.papers is papers and lib.bodies == bodies  # ...without reloading the papers
+    assert set(truth.listing(lib.root, truth.CHECKPOINTS)) - points
+
+    def no_segment(path: Path) -> None:
+        raise AssertionError(f"{path}: the papers were read again")
+
+    monkeypatch.setattr(truth, "read_segment", no_segment)
+    assert lib.refresh()  # it sees the other's changes and checkpoint without the papers
     assert lib.query("tag:later") == other.query("tag:later") and len(lib.query("tag:later")) == 4
     assert lib.counts() == other.counts() == _expected_counts(lib)
     assert lib.query("later") == other.query("later")  # tags are searched as words
@@ -365,82 +400,34 @@ def test_latest_feed_date_follows_imports(empty_library: Library) -> None:
     assert lib.latest_feed_date() == "2026-06-20"
 
 
-def _scan(lib: Library, word: str) -> list[str]:
-    """What a word query must answer: a plain substring scan of every paper's text."""
-    from tui.library.query import haystack_parts
-
-    def text(pid: str) -> str:
-        state = lib.raw_state(pid)
-        parts = [*haystack_parts(lib.record(pid)), *state.get("tags", ()), state.get("note", "")]
-        return "\n".join(parts).casefold()
-
-    return [pid for pid in lib.query("") if word in text(pid)]
-
-
-def _words(lib: Library) -> list[str]:
-    import random
-    import re
-
-    rng = random.Random(7)
-    vocab = sorted({w for pid in lib.papers for w in re.findall(r"\w+", lib.get(pid).title)})
-    words = rng.sample(vocab, 40)
-    words += [w[1:4] for w in words[:20]] + ["top-k", "2606.1", "a", "3d", "扩散", "zz9"]
-    return [w.casefold() for w in words] + ["mytag", "remember"]
-
-
-@pytest.mark.parametrize("pack_size", [64, 3], ids=["segment-indexes", "packed-indexes"])
-def test_word_queries_equal_a_text_scan_from_stored_rebuilt_or_damaged_indexes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pack_size: int
+def test_word_queries_equal_a_text_scan_from_stored_rebuilt_or_damaged_caches(
+    tmp_path: Path,
 ) -> None:
-    """Across segments (one per import) with merged papers, a word query gives exactly what a
-    substring scan gives, whether each segment's word index is read from search/, rebuilt
-    because it is missing or damaged, or built by warm(); and with the indexes of every
-    `pack_size` segments merged into a pack file."""
-    from tui.library import searching
-
-    monkeypatch.setattr(searching, "PACK_SIZE", pack_size)
+    """Across segments (one per import) with merged papers, a query gives exactly what a scan
+    of the stored records gives (test_search.scan): from the cache kept up to date by the
+    imports, from a cache rebuilt because it was deleted or damaged, and by `warm()`."""
     lib = Library.open(tmp_path / "lib")
     for path in sorted(p for p in FEEDS.iterdir() if p.is_file()):
         import_files(lib, [path])  # one segment each; later ones merge into earlier papers
-    packs = sorted((lib.root / "search").glob("pack-*"))
-    search = sorted((lib.root / "search").glob("0*.bin"))
-    assert len(search) == len(lib._segments) == 8
-    assert [p.name for p in packs] == (
-        ["pack-00000001-00000003.bin", "pack-00000004-00000006.bin"] if pack_size == 3 else []
-    )
-    some = lib.query("", sort="title")
-    lib.set_state(some[:3], "tag", add_tags=["MyTag"])
-    lib.set_state(some[3:4], "note", note="Remember the ablation")
-    words = _words(lib)
-    expected = {w: _scan(lib, w) for w in words}
-    assert all(expected[w] for w in ("mytag", "remember", "top-k", "2606.1"))
-    assert {w: lib.query(w) for w in words} == expected
-    if packs:  # the packs answer for their segments, minus versions later segments replaced
+    assert len(truth.listing(lib.root, truth.SEGMENTS)) == 8
+    check_queries_equal_a_scan(lib)  # (also after lib.rebuild())
+    queries = ["diffusion", "top-k", "扩散", "mytag", "remember", "author:zhang", "-video"]
+    expected = {q: scan(lib, q) for q in queries}
+    lib.close()
+    cache = lib.root / ".cache" / "library.sqlite"
+    for damage in ("missing", "garbage", "truncated"):
+        if damage == "missing":
+            shutil.rmtree(cache.parent)
+        elif damage == "garbage":
+            cache.write_bytes(b"\x00" * 4096)
+        else:
+            cache.write_bytes(cache.read_bytes()[:8192])
         fresh = Library.open(lib.root)
-        units = fresh._index_units()
-        for (ids, _, _), seqs in zip(units, [(1, 2, 3), (4, 5, 6)], strict=False):
-            versions = [pid for seq in seqs for pid in fresh._segment_index(seq)[0]]
-            assert sorted(ids) == sorted(set(versions))  # each paper once
-        assert len(units) == 4 and any(stale for _, _, stale in units[:2])
-        packs[0].write_bytes(packs[0].read_bytes()[:100])  # damaged: the segments answer
-        assert {w: Library.open(lib.root).query(w) for w in words} == expected
-
-    search[0].unlink()  # missing
-    search[1].write_bytes(search[1].read_bytes()[:-7])  # truncated
-    search[2].write_bytes(b"\x00" * 64)  # garbage
-    search[3].write_bytes(search[4].read_bytes())  # another segment's
-    fresh = Library.open(lib.root)
-    assert {w: fresh.query(w) for w in words} == expected
+        assert {q: list(fresh.query(q)) for q in queries} == expected, damage
+        fresh.close()
     warmed = Library.open(lib.root)
     warmed.warm()
-    assert {w: warmed.query(w) for w in words} == expected
-    from tui.library.searching import author_text
-
-    for name in ("li", "zhang", "n-v", "ü", "x"):
-        want = [p for p in lib.query("") if name in author_text(lib.raw(p))]
-        assert want or name in ("ü", "x")
-        for handle in (lib, fresh, warmed):
-            assert handle.query(f"author:{name}") == want, name
+    assert {q: list(warmed.query(q)) for q in queries} == expected
 
 
 def test_combined_filters_in_either_order_and_sort_direction(sample_library: Library) -> None:

@@ -56,7 +56,7 @@ def imports(db: Path, *groups: list[str]) -> list[dict]:
         result = cli("import", "--db", str(db), "--create", *group)
         assert "Traceback" not in result.stderr, result.stderr
     lib = Library.open(db, create=False)
-    return [lib.record(pid) for pid in lib.papers]
+    return [lib.record(pid) for pid in lib]
 
 
 # ----------------------------------------------------------------- versions

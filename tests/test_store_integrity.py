@@ -26,6 +26,7 @@ import pytest
 
 from tui.library import Library
 from tui.library import core as library_core
+from tui.library import state as library_state
 from tui.library.storage import SCHEMA_VERSION, WriteLock
 
 from .conftest import FEEDS, import_files
@@ -66,6 +67,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
+def truth_snapshot(root: Path) -> dict[str, bytes]:
+    """`snapshot` without the derived cache (doctor --repair rebuilds it)."""
+    return {k: v for k, v in snapshot(root).items() if not k.startswith(".cache/")}
+
+
 # ----------------------------------------------------------------- a change kept is reported
 def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     sample_library: Library,
@@ -73,15 +79,15 @@ def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     """The star's change file fits under the size limit, the checkpoint it triggers does
     not: the star is saved, so the command says so and a retry or undo does it once."""
     lib, root = sample_library, sample_library.root
-    ids = sorted(lib.papers)
-    for i in range(library_core.CHECKPOINT_EVERY - 1):  # the next change checkpoints
+    ids = sorted(lib)
+    for i in range(library_state.CHECKPOINT_EVERY - 1):  # the next change checkpoints
         lib.set_state([ids[i % len(ids)]], "tag", add_tags=[f"t{i}"])
-    assert len(list((root / "changes").iterdir())) == library_core.CHECKPOINT_EVERY - 1
+    assert len(list((root / "changes").iterdir())) == library_state.CHECKPOINT_EVERY - 1
     target = ids[-1]
     result = cli("star", target, "--db", str(root), fsize=4096)
     assert result.returncode == 0, result.stderr
     assert "star: 1 of 1 papers changed" in result.stdout and "Traceback" not in result.stderr
-    assert not (root / "state.json").exists()  # the checkpoint really failed
+    assert not list((root / "state").iterdir())  # the checkpoint really failed
     assert [p for p in root.rglob(".tmp-*")] == []
     assert Library.open(root).state(target).starred
     # Retrying changes nothing; one undo takes the star back, the next one a tag.
@@ -89,8 +95,8 @@ def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     assert cli("undo", "--db", str(root)).stdout.startswith("undone: star on ")
     after = Library.open(root)
     assert not after.state(target).starred
-    assert after.state(ids[(library_core.CHECKPOINT_EVERY - 2) % len(ids)]).tags
-    assert (root / "state.json").exists()  # the next change folded them after all
+    assert after.state(ids[(library_state.CHECKPOINT_EVERY - 2) % len(ids)]).tags
+    assert list((root / "state").iterdir())  # the next change folded them after all
 
 
 def test_checkpoint_failure_in_process_keeps_the_change(
@@ -98,15 +104,15 @@ def test_checkpoint_failure_in_process_keeps_the_change(
 ) -> None:
     """Same rule for the API the app uses: a full disk at the checkpoint (even in the backup
     copy, which raised a bare OSError) does not turn a saved change into an error."""
-    monkeypatch.setattr(library_core, "CHECKPOINT_EVERY", 2)
-    ids = sorted(sample_library.papers)
+    monkeypatch.setattr(library_state, "CHECKPOINT_EVERY", 2)
+    ids = sorted(sample_library)
     sample_library.set_state([ids[0]], "note", note="first")
-    sample_library.set_state([ids[1]], "note", note="second")  # a checkpoint: state.json
-    assert (sample_library.root / "state.json").exists()
+    sample_library.set_state([ids[1]], "note", note="second")  # a checkpoint: state/
+    assert list((sample_library.root / "state").iterdir())
     real_replace = os.replace
 
     def full_for_state(src: str, dst: str) -> None:
-        if Path(dst).name.startswith("state.json"):
+        if Path(dst).parent.name == "state":  # a checkpoint
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)
 
@@ -132,7 +138,7 @@ def test_doctor_repair_refuses_a_library_written_by_a_newer_papertui(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    sample_library.set_state([sorted(sample_library.papers)[0]], "note", note="mine")
+    sample_library.set_state([sorted(sample_library)[0]], "note", note="mine")
     _make_newer(root)
     before = snapshot(root)
     for args in (["doctor"], ["doctor", "--repair"]):
@@ -182,7 +188,7 @@ def test_a_failed_import_leaves_none_of_its_files(
     with pytest.raises(library_core.LibraryError, match="disk is full"):
         import_files(lib, [FEEDS / "hf-daily-papers.txt"])
     monkeypatch.undo()
-    assert snapshot(lib.root) == before  # its bodies and word index went with it
+    assert snapshot(lib.root) == before  # its segment and cache rows went with it
     assert cli("doctor", "--db", str(lib.root)).returncode == 0
 
 
@@ -207,16 +213,18 @@ def test_doctor_finds_the_files_of_an_import_killed_before_it_committed(tmp_path
     child.join(60)
     assert child.exitcode == -signal.SIGKILL
     root = lib.root
-    orphans = [root / "bodies" / "00000002.json", root / "search" / "00000002.bin"]
-    assert all(p.exists() for p in orphans) and not (root / "papers" / "00000002.json").exists()
+    # Its whole segment was written to a temp file, never renamed: nothing is committed.
+    segments = sorted((root / "papers").iterdir())
+    orphans = [p for p in segments if p.name.startswith(".tmp-")]
+    assert len(orphans) == 1 and len(segments) == 2
+    assert len(Library.open(root)) == 5
     found = cli("doctor", "--db", str(root))
     assert found.returncode == 1
     for orphan in orphans:
-        assert f"{orphan}: left by an import that did not finish" in found.stdout
+        assert f"{orphan}: unfinished write left by a crash" in found.stdout
     repaired = cli("doctor", "--repair", "--db", str(root))
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-    assert not any(p.exists() for p in orphans)
-    assert len(list((root / "quarantine").iterdir())) == 2  # moved aside, not deleted
+    assert not any(p.exists() for p in orphans)  # a half-written temp file: removed
     assert cli("doctor", "--db", str(root)).returncode == 0
     assert len(Library.open(root)) == 5
     assert cli("import", str(FEEDS / "hf-daily-papers.txt"), "--db", str(root)).returncode == 0
@@ -241,23 +249,24 @@ def test_doctor_does_not_call_a_live_writers_temp_file_a_crash_leftover(
 # ----------------------------------------------------------------- files doctor does not know
 def test_doctor_reports_unknown_files_and_never_touches_them(sample_library: Library) -> None:
     root = sample_library.root
-    sample_library.set_state([sorted(sample_library.papers)[0]], "star", starred=True)
+    sample_library.set_state([sorted(sample_library)[0]], "star", starred=True)
     segment = sorted((root / "papers").iterdir())[0]
+    dev = sample_library.device
     strangers = {
-        root / "papers" / "00000002.sync-conflict-20261129-101010-ABCDEFG.json": segment,
-        root / "changes" / "00000001 (conflicted copy 2026-11-29).json": None,
+        root / "papers" / f"{dev}-00000002.sync-conflict-20261129-101010-ABCDEFG.json": segment,
+        root / "changes" / f"{dev}-00000001 (conflicted copy 2026-11-29).json": None,
         root / "state.sync-conflict-20261129-101010-ABCDEFG.json": None,
-        root / "papers" / "00000003.json.orig": segment,
+        root / "papers" / f"{dev}-00000003.json.orig": segment,
         root / "papers" / "٣.json": segment,  # Arabic-Indic digit: isdigit() but not ours
         root / "notes-to-self.txt": None,
     }
     for path, like in strangers.items():
         path.write_bytes(like.read_bytes() if like else b"whatever the sync tool left")
-    (root / "bodies" / "subfolder").mkdir()
-    before = snapshot(root)
+    (root / "papers" / "subfolder").mkdir()
+    before = truth_snapshot(root)
     found = cli("doctor", "--db", str(root))
     assert found.returncode == 1 and "Traceback" not in found.stderr, found.stderr
-    for path, like in [*strangers.items(), (root / "bodies" / "subfolder", None)]:
+    for path, like in [*strangers.items(), (root / "papers" / "subfolder", None)]:
         if like is segment:  # papers in a file of another name: what to do with them is said
             said = f"{path}: a file-sync tool's copy from another copy of this library: "
             count = len(orjson.loads(segment.read_bytes())["papers"])
@@ -267,7 +276,8 @@ def test_doctor_reports_unknown_files_and_never_touches_them(sample_library: Lib
     assert "remove it yourself" not in found.stdout.split("a file-sync tool's copy")[1]
     repaired = cli("doctor", "--repair", "--db", str(root))
     assert repaired.returncode == 0 and "Traceback" not in repaired.stderr, repaired.stderr
-    assert snapshot(root) == before and not (root / "quarantine").exists()
+    # (repair rebuilds the derived cache; every other file is as it was)
+    assert truth_snapshot(root) == before and not (root / "quarantine").exists()
     assert "left alone" in repaired.stdout
     listed = cli("list", "--db", str(root))
     assert listed.returncode == 0 and "107 papers" in listed.stdout, listed.stderr
@@ -299,7 +309,7 @@ def test_processes_creating_one_library_at_the_same_moment_all_succeed(tmp_path:
         for proc in procs:
             proc.join(60)
         assert [p.exitcode for p in procs] == [0] * len(feeds), f"attempt {attempt}"
-        assert sorted(Library.open(db, create=False).papers) == sorted(expected.papers)
+        assert sorted(Library.open(db, create=False)) == sorted(expected)
 
 
 def test_only_a_command_that_adds_papers_makes_a_library(tmp_path: Path) -> None:
@@ -357,7 +367,7 @@ def test_a_read_only_library_reads_and_refuses_writes_in_one_line(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
     before = snapshot(root)
     with read_only(root):
@@ -423,10 +433,11 @@ def test_a_damaged_change_file_of_the_wrong_shape_is_named_not_a_traceback(
     sample_library: Library,
 ) -> None:
     root = sample_library.root
-    pid = sorted(sample_library.papers)[0]
+    pid = sorted(sample_library)[0]
     sample_library.set_state([pid], "star", starred=True)
-    change = root / "changes" / "00000002.json"
-    change.write_bytes(b'{"_meta":{"1":{"schema":1}},"change":{},"entries":{}}')
+    # A change file the cache has not taken in yet (one a file-sync tool just brought).
+    change = root / "changes" / "laptop-00000002.json"
+    change.write_bytes(b'{"_meta":{"1":{"schema":3}},"change":{},"entries":{}}')
     for args in (["list"], ["star", pid], ["undo"]):
         line = one_line_error(cli(*args, "--db", str(root)))
         assert str(change) in line and "not a change as papertui writes one" in line
@@ -434,8 +445,8 @@ def test_a_damaged_change_file_of_the_wrong_shape_is_named_not_a_traceback(
     assert found.returncode == 1 and f"{change}: damaged" in found.stdout
     assert cli("doctor", "--repair", "--db", str(root)).returncode == 0
     assert Library.open(root).state(pid).starred
-    segment = sorted((root / "papers").iterdir())[0]
-    segment.write_bytes(b'{"_meta":{"1":{"schema":1}},"papers":{"1":{"title":"no id"}}}')
+    segment = root / "papers" / "laptop-00000001.json"
+    segment.write_bytes(b'{"_meta":{"1":{"schema":3}},"papers":{"1":{"title":"no id"}}}')
     line = one_line_error(cli("list", "--db", str(root)))
     assert str(segment) in line and "not a paper segment" in line
 
@@ -444,7 +455,7 @@ def test_ids_are_found_by_case_and_prefix_with_messages_that_say_why(
     sample_library: Library,
 ) -> None:
     root = str(sample_library.root)
-    ids = sorted(p for p in sample_library.papers if p.startswith("p"))
+    ids = sorted(p for p in sample_library if p.startswith("p"))
     pid = ids[0]
     starred = cli("star", pid.upper(), "--db", root)
     assert starred.returncode == 0 and "1 of 1" in starred.stdout, starred.stderr
@@ -489,7 +500,7 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
 
     feeds = [feed("f0.rss", "1", 60), feed("f1.rss", "2", 60), feed("f2.rss", "3", 400)]
     feeds.append(feed("f3.rss", "4", 60))
-    with small_disk(tmp_path / "disk", "400k") as disk:
+    with small_disk(tmp_path / "disk", "2000k") as disk:
         result = cli("import", *feeds, "--db", str(disk / "lib"))
         assert result.returncode == 1 and "Traceback" not in result.stderr
         errors = result.stderr.strip().splitlines()
@@ -497,5 +508,6 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
         assert "disk is full" in errors[0] and "nothing was written" in errors[0]
         lib = Library.open(disk / "lib", create=False)
         assert len(lib) == 180
-        assert {p[:7] for p in lib.papers} == {"2606.10", "2606.20", "2606.40"}
+        assert {p[:7] for p in lib} == {"2606.10", "2606.20", "2606.40"}
+        lib.close()  # (its cache connections would keep the disk busy)
         assert cli("doctor", "--db", str(disk / "lib")).returncode == 0

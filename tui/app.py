@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,18 +57,6 @@ NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No garbage collections inside (for building long-lived data, which is never garbage)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class PaperTUI(TriageActions, FindActions, OutActions):
@@ -165,23 +151,10 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     @work(thread=True, group="warm", exit_on_error=False)
     def warm_library(self) -> None:
-        """After the first paint: read every body and build the search indexes, so the first
-        search is as fast as the next (about 5 s of background work at 100,000 papers)."""
-        worker = get_current_worker()
-        for _attempt in range(3):
-            if worker.is_cancelled:
-                return
-            try:
-                # What this builds lives as long as the library and is never cyclic garbage:
-                # no collections while it is built (they would rescan it again and again),
-                # then out of the collector's sight, so no later collection walks the indexes
-                # (without this, a full collection during scrolling took up to 0.7 s).
-                with gc_paused():
-                    self.library.warm()
-                gc.freeze()
-                return
-            except RuntimeError:  # an import changed the library under us: start again
-                continue
+        """After the first paint: read the database pages a first search needs (on the
+        worker's own connection), so the first search is as fast as the next."""
+        if not get_current_worker().is_cancelled:
+            self.library.warm()
 
     def on_resize(self, event: Any) -> None:
         self._layout_for(event.size.width)

@@ -229,9 +229,13 @@ def build_command_parser() -> argparse.ArgumentParser:
         parents=[db],
         help="check the library's files; --repair restores the last good version",
         description="Check every file of the library. With --repair, damaged files are moved "
-        "to quarantine/ and the last good version is restored where one exists.",
+        "to quarantine/ (never deleted) and the cache is rebuilt from the rest. With "
+        "--rebuild, the cache (a database derived from the library's files) is rebuilt.",
     )
     p.add_argument("--repair", action="store_true", help="fix what was found")
+    p.add_argument(
+        "--rebuild", action="store_true", help="rebuild the cache from the library's files"
+    )
     return parser
 
 
@@ -531,6 +535,8 @@ def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console
 
 
 def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.rebuild:
+        out.print(Text(f"{printable(str(db))}: {doctor.rebuild(db)}"))
     findings = doctor.check(db)
     if not findings:
         out.print(Text(f"{printable(str(db))}: healthy"))
@@ -680,6 +686,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_text_args(args)
         if not is_command and args.demo:
             demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
+            # A throwaway library needs no device id kept in the user data directory.
+            os.environ.setdefault("PAPERTUI_DEVICE", "demo")
             args.files = [str(demo_feeds()), *args.files]
             db = Path(demo_dir) / "library"
             err.print(Text(f"demo: a throwaway library in {printable(str(db))}"), style="dim")

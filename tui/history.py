@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .library import Library
-from .library.core import Undone
+from .library.state import Undone
 from .text import clean_line, papers
 
 TITLE_MAX = 60  # characters of a paper's title named in the message

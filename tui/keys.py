@@ -18,6 +18,7 @@ SORT_NAMES = {
     "upvotes": "upvotes",
     "title": "title",
     "added": "date added",
+    "relevance": "relevance",
 }
 
 
@@ -147,7 +148,7 @@ HELP: list[tuple[str, list[tuple[str, str, str | None]]]] = [
             ("2", "Starred", "view('starred')"),
             ("3", "All papers", "view('all')"),
             ("4", "Today's feed: papers seen in the newest feed date", "view('today')"),
-            ("S", "cycle the sort: feed/paper date, upvotes, title, added", "cycle_sort"),
+            ("S", "cycle the sort; relevance too while searching", "cycle_sort"),
             ("L", "toggle which language comes first in the detail", "toggle_language"),
         ],
     ),

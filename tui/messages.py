@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.message import Message
 
 from .library import ImportReport
@@ -31,7 +33,7 @@ class ImportFinished(Message):
 class SearchResults(Message):
     """The search worker's answer for ``text``."""
 
-    def __init__(self, text: str, ids: list[str] | None, error: str | None) -> None:
+    def __init__(self, text: str, ids: Sequence[str] | None, error: str | None) -> None:
         super().__init__()
         self.text = text
         self.ids = ids

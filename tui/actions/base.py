@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
-from ..library import Library, LibraryError, QueryError
+from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..sources import unexpected
@@ -93,6 +94,7 @@ class PaperAppBase(App[None]):
         self._search_timer: Timer | None = None
         self._importing = False
         library.agent = "app"
+        library.fold_in_background = True
         # Notes the library has not taken yet (disk full, locked by another process), by
         # paper: the only copy of that text. Retried every few seconds, on leaving the note
         # and on quitting; shown in the note pane when the paper is; never dropped silently.
@@ -165,7 +167,7 @@ class PaperAppBase(App[None]):
             unread=counts["unread"],
             starred=counts["starred"],
             new_since=self.new_since,
-            sort=SORT_NAMES[self.sort_key] + (" ↑" if self.sort_key == "title" else " ↓"),
+            sort=self._sort_label(self.sort_for()),
             query=self.search_text,
             selected=len(self.paper_list.selection),
             chinese_first=self.detail.chinese_first,
@@ -196,10 +198,30 @@ class PaperAppBase(App[None]):
         search = self.search_text if search is None else search
         return " ".join(part for part in (self.view_query(), search) if part)
 
-    def _run_query(self, search: str) -> list[str]:
-        return self.library.query(
-            self.full_query(search), sort=self.sort_key, reverse=self.sort_key != "title"
-        )
+    def has_words(self, search: str | None = None) -> bool:
+        """Whether the view + search has words to rank by (the "relevance" sort needs them)."""
+        try:
+            words = parse_query(self.full_query(search)).words
+        except QueryError:
+            return False
+        return any(ch.isalnum() for word in words for ch in word)
+
+    def sort_choices(self, search: str | None = None) -> list[str]:
+        """The sorts `S` cycles through: "relevance" only when there are words to rank by."""
+        return [k for k in SORT_KEYS if k != "relevance" or self.has_words(search)]
+
+    def sort_for(self, search: str | None = None) -> str:
+        """The sort in force: the chosen one, or feed date when it is "relevance" and the
+        query has no words (nothing to rank)."""
+        return self.sort_key if self.sort_key in self.sort_choices(search) else "feed_date"
+
+    @staticmethod
+    def _sort_label(sort: str) -> str:
+        return SORT_NAMES[sort] + (" ↑" if sort == "title" else " ↓")
+
+    def _run_query(self, search: str) -> Sequence[str]:
+        sort = self.sort_for(search)
+        return self.library.query(self.full_query(search), sort=sort, reverse=sort != "title")
 
     def requery(self, keep: str | None = None, *, top: bool = False) -> None:
         """Run the current view + search now and show the result (see `PaperList.set_ids`)."""
@@ -211,7 +233,7 @@ class PaperAppBase(App[None]):
         self._show_search_error(None)
         self._show_ids(ids, keep, top=top)
 
-    def _show_ids(self, ids: list[str], keep: str | None = None, *, top: bool = False) -> None:
+    def _show_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
         plist = self.paper_list
         plist.empty_text = (
             "No papers match the search. Esc clears it."
@@ -362,7 +384,8 @@ class PaperAppBase(App[None]):
         """The selection (in list order) or else the highlighted paper."""
         plist = self.paper_list
         if plist.selection:
-            return [pid for pid in plist.ids if pid in plist.selection]
+            ids = plist.ids
+            return sorted((pid for pid in plist.selection if pid in ids), key=ids.index)
         return [plist.current] if plist.current else []
 
     def _change(

@@ -7,7 +7,7 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
-from ..library import SORT_KEYS, QueryError
+from ..library import QueryError
 from ..messages import SearchResults
 from .base import PaperAppBase
 
@@ -57,20 +57,17 @@ class FindActions(PaperAppBase):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, text: str) -> None:
-        """Run the query off the UI thread so typing never waits for it."""
+        """Run the query off the UI thread so typing never waits for it: the worker counts
+        the result and reads its first page (on its own database connection), so showing
+        it costs the UI thread nothing."""
         worker = get_current_worker()
-        for _attempt in range(3):
-            try:
-                ids = self._run_query(text)
-                error = None
-                break
-            except QueryError as err:
-                ids, error = None, str(err)
-                break
-            except RuntimeError:  # the library changed under us (an import): try again
-                continue
-        else:  # never silent: the search box says why nothing changed
-            ids, error = None, "the library kept changing during the search: press Enter again"
+        try:
+            ids = self._run_query(text)
+            if len(ids):
+                _ = ids[0]  # (reads the first page on this thread)
+            error = None
+        except QueryError as err:
+            ids, error = None, str(err)
         if not worker.is_cancelled:
             self.post_message(SearchResults(text, ids, error))
 
@@ -97,8 +94,8 @@ class FindActions(PaperAppBase):
         )
 
     def action_cycle_sort(self) -> None:
-        keys = list(SORT_KEYS)
-        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        keys = self.sort_choices()
+        self.sort_key = keys[(keys.index(self.sort_for()) + 1) % len(keys)]
         self.requery(keep=self.paper_list.current)
         self.toast(f"Sorted by {SORT_NAMES[self.sort_key]}", timeout=2)
 

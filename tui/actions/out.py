@@ -109,7 +109,8 @@ class OutActions(PaperAppBase):
     def action_export(self) -> None:
         self._save_pending_note()
         lib = self.library
-        ids = lib.query("is:starred", sort=self.sort_key, reverse=self.sort_key != "title")
+        sort = self.sort_for("")  # the starred papers, with no words to rank by
+        ids = lib.query("is:starred", sort=sort, reverse=sort != "title")
         if not ids:
             self.toast("Nothing starred to export: s stars a paper", "warning")
             return

@@ -156,7 +156,11 @@ class TriageActions(PaperAppBase):
         plist = self.paper_list
         touched = set(done.ids)
         if touched and plist.current not in touched:
-            index = next((i for i, pid in enumerate(plist.ids) if pid in touched), None)
+            if len(touched) <= 64:  # (each lookup is one indexed count)
+                ids = plist.ids
+                index = min((ids.index(pid) for pid in touched if pid in ids), default=None)
+            else:
+                index = next((i for i, pid in enumerate(plist.ids) if pid in touched), None)
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()

@@ -1,45 +1,39 @@
-"""`papertui doctor`: check every file of a library and, when asked, restore what can be.
+"""`papertui doctor`: check every file of a library and, when asked, repair what can be.
 
-Damaged files are never deleted: repair moves them into ``quarantine/`` and restores the last
-good version where one exists (``state.json.bak`` plus the change files written since it).
-A segment's word index (``search/``) is derived data: a missing or damaged one is rebuilt.
-What doctor does not understand it reports and leaves alone: files it does not know (such as
-the conflict copies file-sync tools make) and a library written by a newer papertui, which it
-refuses to repair at all.
+The truth files (truth.py) are checked one by one; a damaged one is never deleted: repair
+moves it into ``quarantine/`` (the state is then rebuilt from the previous checkpoint and the
+changes written since it, which are kept for this). The SQLite cache is derived: a damaged
+one is rebuilt from the truth (``--rebuild`` does it on demand). What doctor does not
+understand it reports and leaves alone: files it does not know (such as the conflict copies
+file-sync tools make, which it describes) and a library written by a newer papertui, which
+it refuses to repair at all.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..recovery import RECOVERED, recovered_files
-from .core import read_change, segment_docs
-from .search import load_postings
-from .searching import write_segment_index
+from . import truth
+from .cache import CACHE_DIR, default_location, fallback_location
+from .migrate import marker, marker_schema
 from .storage import (
     SCHEMA_VERSION,
     TMP_PREFIX,
     LibraryError,
     WriteLock,
     atomic_write,
-    build_tables,
-    dump,
     is_writable,
     load,
-    table_docs,
 )
 
 MARKER = "papertui.json"
-_SEGMENT = re.compile(r"^[0-9]+\.json$")
-_INDEX = re.compile(r"^[0-9]+\.bin$")
-_PACK = re.compile(r"^pack-[0-9]{8}-[0-9]{8}\.bin$")
-# What a library holds; anything else is reported as unknown and never touched.
-_ROOT_FILES = {MARKER, "session.json", "state.json", "state.json.bak"}
-_FOLDERS = {"papers": _SEGMENT, "bodies": _SEGMENT, "changes": _SEGMENT, "search": None}
+_ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner"}
+_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR}
 
 
 @dataclass
@@ -58,16 +52,23 @@ def _leave(path: Path, problem: str, remedy: str) -> Finding:
     return Finding(path, problem, remedy, repairable=False)
 
 
-def _problem(path: Path) -> str | None:
-    """What is wrong with one of the library's files (as the library reads it), or None."""
+def _message(err: LibraryError) -> str:
+    return str(err).split(": ", 1)[-1].split("; run `papertui doctor")[0]
+
+
+def _problem(path: Path, kind: str) -> str | None:
+    """What is wrong with one truth file (as the library reads it), or None."""
     try:
-        data = load(path)
-        if path.parent.name == "changes":
-            read_change(path)
-        elif path.parent.name == "papers":
-            segment_docs(path, data, {})
+        if kind == truth.SEGMENTS:
+            truth.read_segment(path)
+        elif kind == truth.CHANGES:
+            truth.read_change(path)
+        elif kind == truth.CHECKPOINTS:
+            truth.read_checkpoint(path)
+        else:
+            load(path)
     except LibraryError as err:
-        return str(err).split(": ", 1)[-1].split("; run `papertui doctor")[0]
+        return _message(err)
     return None
 
 
@@ -75,49 +76,22 @@ def _newer(problem: str) -> bool:
     return problem.startswith("written by a newer papertui")
 
 
-def _known(root: Path) -> tuple[list[Path], list[Finding]]:
-    """The library's own files (to check), and findings for every file it does not know."""
-    files = [root / name for name in sorted(_ROOT_FILES) if (root / name).is_file()]
-    unknown: list[Finding] = []
-    remedy = "none: papertui ignores it; compare it with the library and remove it yourself"
-    for entry in sorted(root.iterdir()):
-        name = entry.name
-        if name.startswith(".") or name == "quarantine" or name in _ROOT_FILES:
-            continue
-        if name == RECOVERED and entry.is_dir():
-            continue  # (see `check`: rescued notes, wherever they were kept)
-        if name in _FOLDERS and entry.is_dir() and not entry.is_symlink():
-            pattern = _FOLDERS[name]
-            for item in sorted(entry.iterdir()):
-                if item.name.startswith(TMP_PREFIX):
-                    continue  # unfinished writes: see `_unfinished`
-                if name == "search":
-                    ok = bool(_INDEX.match(item.name) or _PACK.match(item.name))
-                else:
-                    ok = bool(pattern and pattern.match(item.name))
-                if ok and item.is_file():
-                    if name != "search":
-                        files.append(item)
-                elif item.is_file() and name in ("changes", "papers"):
-                    unknown.append(_foreign(item, remedy))
-                else:
-                    unknown.append(_leave(item, "not a papertui file", remedy))
-            continue
-        unknown.append(_leave(entry, "not a papertui file", remedy))
-    return files, unknown
+_REMEDY = {
+    truth.SEGMENTS: "quarantine it; re-import the feeds of that import to get its papers back",
+    truth.CHANGES: "quarantine it; that one change is lost",
+    truth.CHECKPOINTS: "quarantine it; the state is rebuilt from the previous checkpoint and "
+    "the changes since",
+}
+_FOREIGN = "none: papertui ignores it; compare it with the library and remove it yourself"
 
 
-def _foreign(path: Path, remedy: str) -> Finding:
-    """A file of another name in ``changes/`` or ``papers/``: a change or papers from another
-    copy of the library (a file-sync tool renames a file both copies wrote), or not ours.
-
-    Its content is described, never applied: whether another copy's change is already folded
-    into this copy's checkpoint, or was undone there, cannot be told from here (a library
-    synced between machines needs the format of the next papertui)."""
+def _foreign(path: Path, kind: str) -> Finding:
+    """A file of another name in a truth folder: a copy a file-sync tool made when two
+    copies of the library wrote the same file, or not ours. Described, never applied."""
     copy = "a file-sync tool's copy from another copy of this library"
     try:
-        if path.parent.name == "changes":
-            change = read_change(path)
+        if kind == truth.CHANGES:
+            change = truth.read_change_content(path)
             count = len(change.entries)
             tags = sorted({t for e in change.entries for t in e["new"].get("tags", ())})
             detail = f", tags: {', '.join(tags)}" if tags else ""
@@ -127,21 +101,50 @@ def _foreign(path: Path, remedy: str) -> Finding:
                 f"{copy}: a change papertui has not applied ({what}; made {change.ts})",
                 "none yet: keep it; make the change again by hand if you need it now",
             )
-        docs = segment_docs(path, load(path), feeds := {})
+        if kind == truth.SEGMENTS:
+            _, docs = truth.read_segment(path)
+            origins = sorted(
+                {s.get("origin", "") for d in docs for s in d.get("sources", ())} - {""}
+            )
+            shown = ", ".join(origins[:3]) + (", …" if len(origins) > 3 else "")
+            return _leave(
+                path,
+                f"{copy}: {len(docs)} papers papertui has not taken in (imported from {shown})",
+                "none yet: import those feeds here again (papertui import FILE), "
+                "then delete the copy",
+            )
     except LibraryError:
-        return _leave(path, "not a papertui file", remedy)
-    origins = sorted({f.get("origin", "") for f in feeds.values()} - {""})
-    shown = ", ".join(origins[:3]) + (", …" if len(origins) > 3 else "")
-    return _leave(
-        path,
-        f"{copy}: {len(docs)} papers papertui has not taken in (imported from {shown})",
-        "none yet: import those feeds here again (papertui import FILE), then delete the copy",
-    )
+        pass
+    return _leave(path, "not a papertui file", _FOREIGN)
+
+
+def _files(root: Path) -> tuple[list[tuple[Path, str]], list[Finding]]:
+    """The library's truth files (path, kind) to check, and findings for every file it
+    does not know."""
+    files: list[tuple[Path, str]] = [(root / MARKER, "")]
+    unknown: list[Finding] = []
+    for entry in sorted(root.iterdir()):
+        name = entry.name
+        if name in _ROOT_FILES or name in _OTHER_FOLDERS or name.startswith(TMP_PREFIX):
+            continue
+        if name in truth.KINDS and entry.is_dir() and not entry.is_symlink():
+            for item in sorted(entry.iterdir()):
+                if item.name.startswith(TMP_PREFIX):
+                    continue  # unfinished writes: see `_unfinished`
+                if truth.parse_name(item.name) is not None and item.is_file():
+                    files.append((item, name))
+                elif item.is_file():
+                    unknown.append(_foreign(item, name))
+                else:
+                    unknown.append(_leave(item, "not a papertui file", _FOREIGN))
+            continue
+        unknown.append(_leave(entry, "not a papertui file", _FOREIGN))
+    return files, unknown
 
 
 def _unfinished(root: Path, locked: bool) -> list[Finding]:
-    """Temp files of writes that never finished, and segment files whose import never
-    committed. Only meaningful while no other process writes: checked under the lock."""
+    """Temp files of writes that never finished. Only meaningful while no other process
+    writes: checked under the lock."""
     lock = WriteLock(root)
     if not locked:
         try:
@@ -159,23 +162,35 @@ def _unfinished(root: Path, locked: bool) -> list[Finding]:
                     "none: run doctor again when it has finished",
                 )
             ]
-    findings = [
+    return [
         Finding(stray, "unfinished write left by a crash", "remove it")
         for stray in sorted(root.rglob(TMP_PREFIX + "*"))
         if "quarantine" not in stray.relative_to(root).parts
     ]
-    committed = {p.stem for p in (root / "papers").glob("*.json") if _SEGMENT.match(p.name)}
-    for sub, pattern in (("bodies", _SEGMENT), ("search", _INDEX)):
-        for path in sorted((root / sub).glob("*")) if (root / sub).is_dir() else ():
-            if pattern.match(path.name) and path.stem not in committed:
-                findings.append(
-                    Finding(
-                        path,
-                        "left by an import that did not finish (its papers were never stored)",
-                        "move it to quarantine/ (the library never used it)",
-                    )
-                )
-    return findings
+
+
+def cache_problem(root: Path) -> tuple[Path, str] | None:
+    """(the cache, what is wrong with it) when SQLite finds it damaged, else None. Only
+    the cache this process would use: a library it cannot write uses its own elsewhere."""
+    places = [fallback_location(root)]
+    if is_writable(root):
+        places.insert(0, default_location(root))
+    for path in places:
+        if path.is_dir() and not path.is_symlink():
+            return path, "is a folder where papertui keeps its cache (not papertui's)"
+        if not path.exists():
+            continue
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                result = [r[0] for r in conn.execute("PRAGMA quick_check")]
+            finally:
+                conn.close()
+        except sqlite3.Error as err:
+            return path, f"the cache database cannot be read ({err})"
+        if result != ["ok"]:
+            return path, f"the cache database is damaged ({'; '.join(result[:3])})"
+    return None
 
 
 def check(root: Path, *, locked: bool = False) -> list[Finding]:
@@ -185,10 +200,10 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
     Never raises for anything found in the folder: every oddity becomes a Finding."""
     if not root.is_dir():
         return [_leave(root, "no library here", "nothing to do")]
-    marker = root / MARKER
-    if not marker.exists():
+    mark = root / MARKER
+    if not mark.exists():
         return [_leave(root, f"not a papertui library (no {MARKER})", "nothing to do")]
-    problem = _problem(marker)
+    problem = _problem(mark, "")
     if problem and _newer(problem):
         return [
             _leave(
@@ -197,37 +212,32 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
                 "none: upgrade papertui to use or repair this library",
             )
         ]
+    if problem is None and marker_schema(load(mark)) < SCHEMA_VERSION:
+        return [
+            _leave(
+                root,
+                "written by an earlier papertui: it is migrated when it is next opened",
+                "none: open it (papertui list) and run doctor again",
+            )
+        ]
     try:
-        files, findings = _known(root)
+        files, findings = _files(root)
     except OSError as err:
         return [_leave(root, f"cannot be read ({err.strerror})", "none: check its permissions")]
-    bak_ok = (root / "state.json.bak").exists() and _problem(root / "state.json.bak") is None
-    for path in files:
-        problem = _problem(path)
+    for path, kind in files:
+        problem = _problem(path, kind)
         if problem is None:
             continue
         if _newer(problem):
             findings.append(_leave(path, problem, "none: upgrade papertui"))
-            continue
-        rel = path.relative_to(root).as_posix()
-        if rel == "state.json":
-            remedy = (
-                "restore the previous checkpoint (state.json.bak) and replay the changes since"
-                if bak_ok
-                else "rebuild the state from the change files that remain (older state is lost)"
-            )
-        elif rel.startswith("papers/"):
-            remedy = "quarantine it; re-import the feeds of that import to get its papers back"
-        elif rel.startswith("bodies/"):
-            remedy = "quarantine it; re-import the feeds of that import to get its abstracts back"
-        elif rel.startswith("changes/"):
-            remedy = "quarantine it; that one change is lost"
-        elif rel == MARKER:
-            remedy = "write a new marker"
         else:
-            remedy = "quarantine it"
-        findings.append(Finding(path, problem, remedy))
+            findings.append(Finding(path, problem, _REMEDY.get(kind, "write a new marker")))
     findings += _unfinished(root, locked)
+    damaged = cache_problem(root)
+    if damaged is not None and damaged[0].is_dir():
+        findings.append(_leave(damaged[0], damaged[1], "none: move it out of the way"))
+    elif damaged is not None:
+        findings.append(Finding(damaged[0], damaged[1], "rebuild it from the library's files"))
     for rescued in recovered_files(root):
         findings.append(
             _leave(
@@ -236,71 +246,11 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
                 "none: copy each back into its paper (e in the app), then delete the file",
             )
         )
-    return findings + _index_findings(root)
-
-
-def _segment(root: Path, seq: str) -> tuple[dict, list[dict]] | None:
-    """(segment info, full records) of a readable segment, else None."""
-    try:
-        data = load(root / "papers" / f"{seq}.json")
-        bodies_path = root / "bodies" / f"{seq}.json"
-        bodies = table_docs(load(bodies_path), "bodies") if bodies_path.exists() else []
-        info = table_docs(data, "segment")
-        by_id = {doc["id"]: doc for doc in bodies}
-        records = [{**by_id.get(head["id"], {}), **head} for head in table_docs(data, "papers")]
-    except (LibraryError, KeyError, TypeError, ValueError, AttributeError):
-        return None  # reported as a damaged file
-    return (info[0] if info else {}), records
-
-
-def _index_findings(root: Path) -> list[Finding]:
-    """Segments whose word index is missing, damaged or another segment's."""
-    findings = []
-    papers = root / "papers"
-    for path in sorted(papers.glob("*.json")) if papers.is_dir() else ():
-        if not _SEGMENT.match(path.name) or not path.is_file():
-            continue
-        seq = path.stem
-        segment = _segment(root, seq)
-        if segment is None:
-            continue
-        info, records = segment
-        index = root / "search" / f"{seq}.bin"
-        try:
-            header, _ = load_postings(index.read_bytes())
-        except FileNotFoundError:
-            problem = "missing"
-        except (OSError, ValueError) as err:
-            problem = f"unreadable ({err})"
-        else:
-            same = header.get("seq") == int(seq) and header.get("ts") == info.get("ts")
-            ids = [r.get("id") for r in records]
-            problem = None if same and header.get("ids") == ids else "not this segment's"
-        if problem:
-            remedy = "rebuild it from the segment (until then queries rebuild it in memory)"
-            findings.append(Finding(index, f"word index {problem}", remedy))
-    search = root / "search"
-    for pack in sorted(search.glob("pack-*.bin")) if search.is_dir() else ():
-        if not _PACK.match(pack.name):
-            continue
-        try:
-            load_postings(pack.read_bytes())
-        except (OSError, ValueError) as err:
-            remedy = "quarantine it; the segments' own word indexes answer instead"
-            findings.append(Finding(pack, f"merged word index unreadable ({err})", remedy))
     return findings
 
 
-def _rebuild_index(root: Path, path: Path) -> None:
-    segment = _segment(root, path.stem)
-    if segment is None:
-        return
-    info, records = segment
-    write_segment_index(root, int(path.stem), info.get("ts", ""), records)
-
-
 def repair(root: Path, timeout: float = 5.0) -> list[str]:
-    """Fix what `check` found; returns one line per action taken.
+    """Fix what `check` found, then rebuild the cache; returns one line per action taken.
 
     Raises LibraryError, changing nothing, when the library is one repair does not
     understand (written by a newer papertui, or not a library)."""
@@ -319,24 +269,49 @@ def repair(root: Path, timeout: float = 5.0) -> list[str]:
                 path.unlink(missing_ok=True)
                 actions.append(f"removed {path}")
                 continue
-            committed = (root / "papers" / f"{path.stem}.json").exists()
-            if path.parent.name == "search" and _INDEX.match(path.name) and committed:
-                _rebuild_index(root, path)
-                actions.append(f"rebuilt the word index {path}")
-                continue
+            if path.suffix == ".sqlite":
+                continue  # rebuilt below
             quarantine = root / "quarantine"
             quarantine.mkdir(exist_ok=True)
             kept = quarantine / f"{path.relative_to(root).as_posix().replace('/', '_')}.{stamp}"
             shutil.move(str(path), kept)
-            what = "unused" if "did not finish" in finding.problem else "damaged"
-            actions.append(f"moved {what} {path} to {kept}")
-            if path.name == "state.json":
-                bak = root / "state.json.bak"
-                if bak.exists() and _problem(bak) is None:
-                    atomic_write(path, bak.read_bytes())
-                    actions.append(f"restored {path} from {bak}")
-            elif path.name == MARKER:
+            actions.append(f"moved damaged {path} to {kept}")
+            if path.name == MARKER:
                 now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-                atomic_write(path, dump(build_tables(library=[{"created": now}])))
+                atomic_write(path, marker(now))
                 actions.append(f"wrote a new {path}")
+    _refuse_a_foreign_cache(root)
+    from .core import Library
+
+    lib = Library.open(root, create=False)
+    try:
+        if not lib.read_only:
+            lib.rebuild()
+            actions.append("rebuilt the cache from the library's files")
+    finally:
+        lib.close()
     return actions
+
+
+def _refuse_a_foreign_cache(root: Path) -> None:
+    """LibraryError when something that is not a file stands where the cache goes: papertui
+    never deletes what it did not make, and cannot rebuild its cache there."""
+    path = default_location(root)
+    if path.is_dir() and not path.is_symlink():
+        raise LibraryError(
+            f"{path}: is a folder, not papertui's cache; move it out of the way and run "
+            "`papertui doctor --rebuild` (until then papertui keeps its cache elsewhere)"
+        )
+
+
+def rebuild(root: Path) -> str:
+    """Delete the cache of the library at ``root`` and build it again; what was done."""
+    _refuse_a_foreign_cache(root)
+    from .core import Library
+
+    lib = Library.open(root, create=False)
+    try:
+        lib.rebuild()
+        return f"rebuilt the cache: {len(lib)} papers"
+    finally:
+        lib.close()

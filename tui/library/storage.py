@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 
-SCHEMA_VERSION = 2  # the newest file schema this papertui reads
+SCHEMA_VERSION = 3  # the newest file schema this papertui reads (3: engine 2, truth.py)
 # What `dump` writes unless told otherwise: schema 1 files are read by every papertui. A file
 # holding what a papertui from before schema 2 would silently misread (a note stored as an
 # edit, see core.py) is written as schema 2, which those versions refuse to read.
@@ -138,6 +138,29 @@ def build_tables(**tables: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: (db.storage.read() or {}).get(name, {}) for name in tables}
 
 
+class TinyFile(Storage):
+    """TinyDB storage over one library file: strict reads (`load`), atomic fsynced orjson
+    writes (`atomic_write`) stamped with the file's schema. ``bytes_written`` counts what
+    it wrote. Use it under TinyDB's ``CachingMiddleware`` to write a file once, on close."""
+
+    def __init__(self, path: str, access_mode: str = "r+", schema: int = SCHEMA_VERSION) -> None:
+        self.path = Path(path)
+        self.access_mode = access_mode
+        self.schema = schema
+        self.bytes_written = 0
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if not self.path.exists() and self.access_mode != "r":
+            return None
+        return load(self.path)
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        if self.access_mode == "r":
+            raise LibraryError(f"{self.path}: opened read-only")
+        tables = {k: v for k, v in data.items() if k != "_meta"}
+        self.bytes_written += atomic_write(self.path, dump(tables, self.schema))
+
+
 class ReadOnlyStorage(Storage):
     """TinyDB storage over one library file, for tools that want TinyDB's query API."""
 
@@ -198,8 +221,9 @@ class WriteLock:
         except OSError as err:
             raise LibraryError(read_only_message(self.path.parent, err)) from None
         try:
-            with contextlib.suppress(OSError):
-                self.owner.write_text(f"{os.getpid()}\n")
+            if getattr(self._lock, "lock_counter", 1) == 1:  # (not again when nested)
+                with contextlib.suppress(OSError):
+                    self.owner.write_text(f"{os.getpid()}\n")
             yield
         finally:
             self._lock.release()

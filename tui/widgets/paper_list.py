@@ -6,6 +6,7 @@ the rendered `Strip` is cached until the library changes. 100,000 papers scroll 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -120,7 +121,7 @@ class PaperList(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.library = library
-        self.ids: list[str] = []
+        self.ids: Sequence[str] = []
         self.selection: set[str] = set()
         self.empty_text = "No papers here."
         self._cursor = 0
@@ -142,13 +143,13 @@ class PaperList(ScrollView, can_focus=True):
             return self.ids[self._cursor]
         return None
 
-    def set_ids(self, ids: list[str], keep: str | None = None, *, top: bool = False) -> None:
+    def set_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
         """Show these papers; keep the cursor on ``keep`` (default: the highlighted paper) if
         it is still there, else at the same row (a paper that left the view is followed by
         the next one) or, with ``top``, on the first row (a new search or view)."""
         old = self.current
         self.ids = ids
-        self.selection &= set(ids)
+        self.selection = {pid for pid in self.selection if pid in ids}
         index = 0
         target = keep if keep is not None else old
         if target is not None:

@@ -1,0 +1,527 @@
+"""The derived store: one SQLite database (WAL, FTS5) holding the papers, their search index
+and a mirror of the user's state, built from the truth files (truth.py) and rebuilt from them
+whenever it is missing, damaged or of another version.
+
+Each thread uses its own connection (`Cache.conn`), so a worker never shares a Python
+structure with the UI thread: SQLite's WAL gives every reader a consistent snapshot while one
+writer commits. Writes to it happen only under the library's write lock, after the truth file
+they mirror is on disk: losing the cache never loses anything.
+
+Tables (``paper.rowid`` is the row every other table refers to):
+
+``paper``
+    one row per paper: its id, the columns the sort orders and filters use (indexed), the
+    record as two orjson blobs (``head``: what a list row needs; ``body``: the long texts)
+    and the mirrored ``read``/``starred`` flags.
+``ident``
+    the identity keys each paper is filed under (identity.py), for merging at import.
+``facet``
+    (kind, value, paper): source formats (``f``), categories (``c``, casefolded) and feed
+    dates (``d``) of each paper, for ``source:``, ``cat:`` and ``feed:``.
+``state``, ``tag``, ``noted``
+    the user's state per paper id (an orjson document; kept even for a paper not in the
+    library yet), and for the papers present their tags (casefolded) and which have a note,
+    mirrored from the journal.
+``history``
+    the recent changes (for undo), in the order they were applied.
+``applied``
+    the segments and checkpoints the database holds, by kind (``s``, ``p``: a segment and a
+    checkpoint may share a name), so a reopen applies only what is new; the changes applied
+    are kept as ranges per device (state.py: ``covers``).
+``tally``
+    how many papers are read and starred (the status bar asks after every key).
+``text`` and ``annot``
+    FTS5 indexes (contentless, ``unicode61`` folding case and accents) of the papers' text
+    (columns title, abstract, authors, other; Chinese runs indexed as overlapping bigrams, see
+    `cjk_grams`) and of their tags and notes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import platformdirs
+
+from .storage import LibraryError
+
+CACHE_VERSION = 7  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_DIR = ".cache"
+CACHE_FILE = "library.sqlite"
+HEAD_FIELDS = frozenset(
+    (
+        "id arxiv_id title title_zh authors author_count organization categories "
+        "paper_date feed_date upvotes num_comments sources added_at keys"
+    ).split()
+)
+STATE_FIELDS = ("read", "starred", "tags", "note")
+DEFAULTS: dict[str, Any] = {"read": False, "starred": False, "tags": [], "note": ""}
+
+SCHEMA = """
+CREATE TABLE paper(
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    arxiv_id TEXT,
+    feed_date TEXT NOT NULL,
+    paper_date TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    day TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    upvotes INTEGER NOT NULL,
+    comments INTEGER NOT NULL,
+    seg TEXT NOT NULL,
+    head BLOB NOT NULL,
+    body BLOB NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    starred INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX paper_feed ON paper(feed_date);
+CREATE INDEX paper_added ON paper(added_at);
+CREATE INDEX paper_read ON paper(read, feed_date);
+CREATE INDEX paper_starred ON paper(starred, feed_date);
+CREATE TABLE ident(key TEXT NOT NULL, paper INTEGER NOT NULL, has_id INTEGER NOT NULL,
+                   PRIMARY KEY(key, paper)) WITHOUT ROWID;
+CREATE TABLE facet(kind TEXT NOT NULL, value TEXT NOT NULL, paper INTEGER NOT NULL,
+                   PRIMARY KEY(kind, value, paper)) WITHOUT ROWID;
+CREATE INDEX facet_paper ON facet(paper);
+CREATE TABLE state(id TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE tag(tag TEXT NOT NULL, paper INTEGER NOT NULL,
+                 PRIMARY KEY(tag, paper)) WITHOUT ROWID;
+CREATE INDEX tag_paper ON tag(paper);
+CREATE TABLE noted(paper INTEGER PRIMARY KEY);
+CREATE TABLE history(ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, doc BLOB NOT NULL);
+CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
+                     PRIMARY KEY(kind, name)) WITHOUT ROWID;
+CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO tally VALUES('read', 0), ('starred', 0);
+CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
+    tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE annot USING fts5(body, content='',
+    tokenize='unicode61 remove_diacritics 2');
+"""
+
+# Han, kana and hangul: the scripts written without spaces between words.
+CJK_RUN = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
+)
+
+
+_STRAY_MARKS = re.compile("[\u0300-\u036f]")
+
+
+def fold(text: str) -> str:
+    """Text as the index holds it and queries are matched: compatibility-normalised (NFKC:
+    the ligature "ﬁ" is "fi", fullwidth "Ｇ" is "G") and case-folded ("Straße" is "strasse",
+    "İ" is "i"); accents go in the tokenizer (``remove_diacritics 2``)."""
+    if text.isascii():
+        return text.lower()
+    # (casefold leaves "İ" as "i" + a combining dot, which would split the word)
+    return _STRAY_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _grams(run: str) -> str:
+    if len(run) == 1:
+        return run
+    return " ".join([run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]])
+
+
+def cjk_grams(text: str) -> str:
+    """``text`` with each run of CJK characters written as its overlapping bigrams followed by
+    its last character ("扩散模型" → "扩散 散模 模型 型"), so that the ``unicode61``
+    tokenizer, which keeps such a run as one token, indexes every character as the start of
+    a token: a two-character query is one token, a longer one a phrase of bigrams, a single
+    character a prefix query (query.py)."""
+    text = fold(text)
+    if text.isascii() or not CJK_RUN.search(text):
+        return text
+    return CJK_RUN.sub(lambda m: " " + _grams(m.group()) + " ", text)
+
+
+def fts_values(record: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The four ``text`` columns of a paper record: (title, abstract, authors, other)."""
+    get = record.get
+    title = "\n".join([get("title") or "", get("title_zh") or ""])
+    abstract = get("abstract") or ""
+    authors = "\n".join(
+        [" ".join(get("authors") or ()), get("organization") or "", get("institutions") or ""]
+    )
+    other = "\n".join(
+        [
+            get("comments") or "",
+            get("arxiv_id") or "",
+            " ".join(get("keywords") or ()),
+            get("ai_summary") or "",
+            get("topic_hit") or "",
+            get("abstract_zh") or "",
+            get("contribution_zh") or "",
+            get("method_zh") or "",
+            get("findings_zh") or "",
+        ]
+    )
+    return cjk_grams(title), cjk_grams(abstract), cjk_grams(authors), cjk_grams(other)
+
+
+def annot_value(state: dict[str, Any]) -> str:
+    """The ``annot`` text of a paper's state: its tags and note."""
+    return cjk_grams("\n".join([*state.get("tags", ()), state.get("note", "")]))
+
+
+def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(head, body) of a full paper record, without empty fields."""
+    head: dict[str, Any] = {}
+    body: dict[str, Any] = {}
+    for k, v in record.items():
+        if v in (None, "", []) or k == "line":
+            continue
+        (head if k in HEAD_FIELDS else body)[k] = v
+    head["id"] = record["id"]
+    return head, body
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else -1
+
+
+def default_location(root: Path) -> Path:
+    """Where the cache of the library at ``root`` lives: ``<root>/.cache/library.sqlite``,
+    kept out of sync by the library's ``.gitignore`` and ``.stignore``."""
+    return root / CACHE_DIR / CACHE_FILE
+
+
+def fallback_location(root: Path) -> Path:
+    """Where the cache of a library that cannot be written lives: the user cache dir."""
+    digest = hashlib.sha1(os.fsencode(os.path.realpath(root))).hexdigest()[:16]
+    return Path(platformdirs.user_cache_dir("papertui")) / f"library-{digest}.sqlite"
+
+
+class Cache:
+    """The SQLite database of one library: a connection per thread, the schema, and the
+    row-level operations the library's modules compose (all inside the caller's
+    transaction: `transaction`)."""
+
+    def __init__(self, path: Path | None) -> None:
+        """``path``: the database file, or None for an in-memory database shared by this
+        process's threads (a library that cannot be written anywhere)."""
+        self.path = path
+        self._local = threading.local()
+        self._uri = f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
+        self._keep: sqlite3.Connection | None = None  # keeps a shared memory db alive
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ connections
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (made on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._uri is not None:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None)
+            if self._keep is None:
+                self._keep = conn
+        else:
+            assert self.path is not None
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-16000")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection (of every thread)."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+        self._keep = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT on this thread's connection (ROLLBACK on any error)."""
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ schema
+    def usable(self) -> bool:
+        """Whether the database has this version's schema (else it must be rebuilt)."""
+        try:
+            conn = self.conn()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != CACHE_VERSION:
+                return False
+            return conn.execute("SELECT v FROM meta WHERE k='complete'").fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def create(self, conn: sqlite3.Connection) -> None:
+        """Make the schema in an empty database (inside a transaction)."""
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
+
+    # ------------------------------------------------------------------ meta
+    @staticmethod
+    def get_meta(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+        row = conn.execute("SELECT v FROM meta WHERE k=?", (key,)).fetchone()
+        return orjson.loads(row[0]) if row else default
+
+    @staticmethod
+    def set_meta(conn: sqlite3.Connection, key: str, value: Any) -> None:
+        conn.execute("INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", (key, orjson.dumps(value)))
+
+    # ------------------------------------------------------------------ papers
+    @staticmethod
+    def _row(record: dict[str, Any], seg: str) -> tuple[Any, ...]:
+        """The ``paper`` columns after ``id`` (arxiv_id … body) of a record."""
+        head, body = split_record(record)
+        get = record.get
+        feed_date = get("feed_date") or ""
+        added = get("added_at") or ""
+        return (
+            get("arxiv_id") or None,
+            feed_date,
+            get("paper_date") or "",
+            added,
+            feed_date or added[:10],
+            (get("title") or get("title_zh") or "").casefold(),
+            _int(get("upvotes")),
+            _int(get("num_comments")),
+            seg,
+            orjson.dumps(head),
+            orjson.dumps(body),
+        )
+
+    @staticmethod
+    def _facets(record: dict[str, Any], rowid: int) -> list[tuple[str, str, int]]:
+        sources = record.get("sources") or ()
+        facets = {("f", s.get("format") or "") for s in sources}
+        facets |= {("d", s.get("feed_date") or "") for s in sources}
+        facets |= {("c", c.casefold()) for c in record.get("categories") or ()}
+        return [(kind, value, rowid) for kind, value in facets]
+
+    @staticmethod
+    def add_papers(conn: sqlite3.Connection, records: list[dict[str, Any]], seg: str) -> None:
+        """Store papers whose ids are not in the database yet, in bulk (an import's new
+        papers: one statement per table, not per paper)."""
+        if not records:
+            return
+        top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
+        rows, texts, idents, facets = [], [], [], []
+        rowid_of: dict[str, int] = {}
+        for rowid, record in enumerate(records, top + 1):
+            pid = record["id"]
+            rowid_of[pid] = rowid
+            rows.append((rowid, pid, *Cache._row(record, seg)))
+            texts.append((rowid, *fts_values(record)))
+            has_id = 1 if record.get("arxiv_id") else 0
+            idents += [(key, rowid, has_id) for key in record.get("keys") or ()]
+            facets += Cache._facets(record, rowid)
+        conn.executemany(
+            "INSERT INTO paper(rowid, id, arxiv_id, feed_date, paper_date, added_at, day, "
+            "title_key, upvotes, comments, seg, head, body) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        conn.executemany(
+            "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
+        )
+        conn.executemany("INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)", idents)
+        conn.executemany("INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)", facets)
+        if conn.execute("SELECT 1 FROM state LIMIT 1").fetchone() is None:
+            return
+        found = conn.execute(  # states that arrived before their papers (another device's)
+            "SELECT id, doc FROM state WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(rowid_of)).decode(),),
+        ).fetchall()
+        for pid, doc in found:
+            Cache.index_state(conn, rowid_of[pid], {}, orjson.loads(doc))
+
+    @staticmethod
+    def put_paper(conn: sqlite3.Connection, record: dict[str, Any], seg: str) -> int:
+        """Store a whole paper record as the current version of its paper (replacing the
+        previous one, whose index entries are removed); its rowid."""
+        pid = record["id"]
+        row = conn.execute("SELECT rowid, head, body FROM paper WHERE id=?", (pid,)).fetchone()
+        get = record.get
+        values = Cache._row(record, seg)
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO paper(id, arxiv_id, feed_date, paper_date, added_at, day, "
+                "title_key, upvotes, comments, seg, head, body) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                (pid, *values),
+            )
+            rowid = cur.lastrowid
+            assert rowid is not None
+        else:
+            rowid = row[0]
+            old = {**orjson.loads(row[1]), **orjson.loads(row[2])}
+            conn.execute(
+                "INSERT INTO text(text, rowid, title, abstract, authors, other) "
+                "VALUES('delete', ?, ?, ?, ?, ?)",
+                (rowid, *fts_values(old)),
+            )
+            conn.execute("DELETE FROM ident WHERE paper=?", (rowid,))
+            conn.execute("DELETE FROM facet WHERE paper=?", (rowid,))
+            conn.execute(
+                "UPDATE paper SET arxiv_id=?, feed_date=?, paper_date=?, added_at=?, day=?, "
+                "title_key=?, upvotes=?, comments=?, seg=?, head=?, body=? WHERE rowid=?",
+                (*values, rowid),
+            )
+        conn.execute(
+            "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)",
+            (rowid, *fts_values(record)),
+        )
+        if row is None:  # a state that arrived before its paper (another device's)
+            found = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
+            if found is not None:
+                Cache.index_state(conn, rowid, {}, orjson.loads(found[0]))
+        has_id = 1 if get("arxiv_id") else 0
+        conn.executemany(
+            "INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)",
+            [(key, rowid, has_id) for key in get("keys") or ()],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)",
+            Cache._facets(record, rowid),
+        )
+        return rowid
+
+    @staticmethod
+    def filed_under(conn: sqlite3.Connection, key: str) -> list[tuple[str, bool]]:
+        """(paper id, has an arXiv id) of the papers filed under an identity key, in the
+        order they were stored."""
+        rows = conn.execute(
+            "SELECT paper, has_id FROM ident WHERE key=? ORDER BY paper", (key,)
+        ).fetchall()
+        if not rows:  # (most keys of an incoming paper: one index probe, no join)
+            return []
+        found = []
+        for rowid, has_id in rows:
+            row = conn.execute("SELECT id FROM paper WHERE rowid=?", (rowid,)).fetchone()
+            if row is not None:
+                found.append((row[0], bool(has_id)))
+        return found
+
+    # ------------------------------------------------------------------ state
+    @staticmethod
+    def put_state(
+        conn: sqlite3.Connection, pid: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        """Mirror a paper's new state (``old`` is what the mirror held): the document, and
+        when the paper is in the library the flags on its row, its tags, whether it has a
+        note and its ``annot`` text."""
+        if any(new.get(k) for k in STATE_FIELDS):
+            conn.execute(
+                "INSERT OR REPLACE INTO state(id, doc) VALUES(?, ?)", (pid, orjson.dumps(new))
+            )
+        else:
+            conn.execute("DELETE FROM state WHERE id=?", (pid,))
+        row = conn.execute("SELECT rowid FROM paper WHERE id=?", (pid,)).fetchone()
+        if row is not None:
+            Cache.index_state(conn, row[0], old, new)
+
+    @staticmethod
+    def index_state(
+        conn: sqlite3.Connection, rowid: int, old: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        """Index a present paper's state: flags, tags, note, ``annot`` (from ``old``)."""
+        read, starred = bool(new.get("read")), bool(new.get("starred"))
+        was_read, was_starred = bool(old.get("read")), bool(old.get("starred"))
+        if (read, starred) != (was_read, was_starred):
+            conn.execute("UPDATE paper SET read=?, starred=? WHERE rowid=?", (read, starred, rowid))
+            for name, now, before in (("read", read, was_read), ("starred", starred, was_starred)):
+                if now != before:
+                    conn.execute(
+                        "UPDATE tally SET n = n + ? WHERE name=?", (1 if now else -1, name)
+                    )
+        old_tags, new_tags = old.get("tags") or [], new.get("tags") or []
+        if old_tags != new_tags:
+            conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO tag(tag, paper) VALUES(?, ?)",
+                [(t.casefold(), rowid) for t in new_tags],
+            )
+        if bool((old.get("note") or "").strip()) != bool((new.get("note") or "").strip()):
+            if (new.get("note") or "").strip():
+                conn.execute("INSERT OR IGNORE INTO noted(paper) VALUES(?)", (rowid,))
+            else:
+                conn.execute("DELETE FROM noted WHERE paper=?", (rowid,))
+        before, after = annot_value(old), annot_value(new)
+        if before != after:
+            if before.strip():
+                conn.execute(
+                    "INSERT INTO annot(annot, rowid, body) VALUES('delete', ?, ?)",
+                    (rowid, before),
+                )
+            if after.strip():
+                conn.execute("INSERT INTO annot(rowid, body) VALUES(?, ?)", (rowid, after))
+
+
+def open_cache(root: Path, writable: bool) -> Cache:
+    """The cache of the library at ``root``: in the library when it can be written there,
+    else in the user cache directory, else in memory. LibraryError never: a cache that
+    cannot be stored is only slower."""
+    candidates = [default_location(root)] if writable else []
+    candidates.append(fallback_location(root))
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent.name == CACHE_DIR:
+                ignore = path.parent / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("*\n")
+            if not os.access(path.parent, os.W_OK):
+                continue
+            cache = Cache(path)
+            try:
+                cache.conn().execute("PRAGMA user_version").fetchone()
+            except sqlite3.DatabaseError as err:
+                if isinstance(err, sqlite3.OperationalError):
+                    raise
+                # Not a database at all (damaged, or another file): it is derived, so it is
+                # replaced here rather than left behind while a second cache is built.
+                cache.close()
+                remove_database(path)
+                cache = Cache(path)
+                cache.conn().execute("PRAGMA user_version").fetchone()
+            return cache
+        except (OSError, sqlite3.Error):
+            continue
+    return Cache(None)
+
+
+def remove_database(path: Path) -> None:
+    """Delete a cache database and its WAL files (it is derived: the truth rebuilds it)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(path) + suffix)
+
+
+__all__ = ["Cache", "LibraryError", "cjk_grams", "fts_values", "open_cache"]

@@ -1,0 +1,299 @@
+"""The search language (query.py) compiled to SQL over the cache (cache.py), and the lazy,
+windowed result the list pages through.
+
+Words are FTS5 queries: each word matches the papers with a token that starts with it
+(``diffus`` finds diffusion; accents and case are folded: ``muller`` finds Müller), in any
+field, or in the paper's tags or note; a quoted phrase matches its words in order; Chinese
+(and Japanese, Korean) text is matched through the bigram index (`cache.cjk_grams`), so a
+Chinese word finds the papers whose Chinese fields hold it and an English word those whose
+English fields do, with one query. ``author:`` searches the authors column the same way.
+Every other filter is an indexed SQL condition.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+from .cache import CJK_RUN, fold
+from .query import SOURCE_ALIASES, Query, QueryError, Term
+
+SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
+PAGE = 256  # rows fetched at a time
+_TOKEN = re.compile(r"[^\W_]+")
+# bm25 weights of the text columns: title, abstract, authors, other.
+WEIGHTS = (10.0, 1.0, 3.0, 1.0)
+
+
+def match_tokens(value: str) -> list[str]:
+    """The index tokens a query word stands for: its words, with each Chinese run written
+    as its bigrams (a single character stays itself), followed, when more of the word comes
+    after the run, by the run's last character, as the index has it (`cache.cjk_grams`)."""
+    value = fold(value)
+    tokens: list[str] = []
+    pos = 0
+    for m in CJK_RUN.finditer(value):
+        tokens += _TOKEN.findall(value[pos : m.start()])
+        run = m.group()
+        tokens += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        if len(run) > 1 and _TOKEN.search(value, m.end()):
+            tokens.append(run[-1])
+        pos = m.end()
+    tokens += _TOKEN.findall(value[pos:])
+    return tokens
+
+
+def match_phrase(value: str) -> str | None:
+    """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless the
+    word is one letter or digit alone: "c++" is the word c, not every word starting with c);
+    None when the word has nothing to look up (punctuation only: it matches no paper)."""
+    tokens = match_tokens(value)
+    if not tokens:
+        return None
+    alone = len(tokens) == 1 and len(tokens[0]) == 1 and not CJK_RUN.match(tokens[0])
+    prefix = "" if alone else " *"
+    return " + ".join(f'"{t}"' for t in tokens) + prefix
+
+
+@dataclass
+class Compiled:
+    """A query as SQL: ``FROM paper p <joins> WHERE <where>``, with its parameters."""
+
+    joins: str
+    join_params: list[Any]
+    where: str
+    params: list[Any]
+    order: list[tuple[str, bool]]  # (SQL expression, descending)
+
+
+def _condition(term: Term) -> tuple[str, list[Any]] | None:
+    key, v = term.key, term.value
+    if key == "word":
+        phrase = match_phrase(v)
+        if phrase is None:  # nothing a paper's words could match
+            return "0", []
+        return (
+            "(p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?) "
+            "OR p.rowid IN (SELECT rowid FROM annot WHERE annot MATCH ?))",
+            [phrase, phrase],
+        )
+    if key == "author":
+        phrase = match_phrase(v)
+        if phrase is None:
+            return "0", []
+        return "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)", [f"authors : ({phrase})"]
+    if key == "tag":
+        return "p.rowid IN (SELECT paper FROM tag WHERE tag=?)", [v]
+    if key == "is":
+        return {
+            "starred": ("p.starred=1", []),
+            "unstarred": ("p.starred=0", []),
+            "read": ("p.read=1", []),
+            "unread": ("p.read=0", []),
+            "noted": ("p.rowid IN (SELECT paper FROM noted)", []),
+            "tagged": ("p.rowid IN (SELECT paper FROM tag)", []),
+        }[v]
+    if key == "source":
+        formats = list(SOURCE_ALIASES.get(v, (v,)))
+        marks = ",".join("?" * len(formats))
+        return (
+            f"p.rowid IN (SELECT paper FROM facet WHERE kind='f' AND value IN ({marks}))",
+            formats,
+        )
+    if key == "cat":
+        return (
+            "p.rowid IN (SELECT paper FROM facet WHERE kind='c' AND "
+            "(value=? OR (value>? AND value<?)))",
+            [v, v + ".", v + "/"],
+        )
+    if key == "feed":
+        return "p.rowid IN (SELECT paper FROM facet WHERE kind='d' AND value=?)", [v]
+    if key == "since":
+        return "p.day >= ?", [v]
+    if key == "until":
+        return "p.day <= ?", [v]
+    raise QueryError(f"unknown filter {key}:")  # pragma: no cover - parse_query checks
+
+
+_ORDERS = {
+    "feed_date": ["p.feed_date"],
+    "paper_date": ["p.paper_date"],
+    "upvotes": ["p.upvotes", "p.comments"],
+    "title": ["p.title_key"],
+    "added": ["p.added_at"],
+}
+
+
+def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Compiled:
+    """SQL for a parsed query in a sort order (`SORT_KEYS`; ``reverse``: largest first)."""
+    if sort not in SORT_KEYS:
+        raise QueryError(f"sort: expects one of {', '.join(SORT_KEYS)}, not {sort!r}")
+    where, params = [], []
+    for term in q.terms:
+        found = _condition(term)
+        if found is None:
+            continue
+        sql, values = found
+        where.append(f"NOT {sql}" if term.negated else sql)
+        params += values
+    joins, join_params = "", []
+    order: list[tuple[str, bool]]
+    phrases = [
+        p
+        for t in q.terms
+        if t.key == "word" and not t.negated and (p := match_phrase(t.value)) is not None
+    ]
+    if sort == "relevance" and phrases:
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        joins = (
+            f"LEFT JOIN (SELECT rowid AS r, bm25(text, {weights}) AS score FROM text "
+            "WHERE text MATCH ?) rk ON rk.r = p.rowid"
+        )
+        join_params = [" AND ".join(f"({p})" for p in phrases)]
+        # bm25 is smaller for better matches: the best first when ``reverse``.
+        order = [("coalesce(rk.score, 0)", not reverse), ("p.rowid", not reverse)]
+    else:
+        columns = _ORDERS.get(sort, _ORDERS["feed_date"])
+        # Papers with equal keys keep the order they were stored in (a feed's own order).
+        order = [(c, reverse) for c in columns] + [("p.rowid", not reverse)]
+    return Compiled(joins, join_params, " AND ".join(where) or "1", params, order)
+
+
+def _order_sql(order: list[tuple[str, bool]]) -> str:
+    return ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in order)
+
+
+def _beyond(order: list[tuple[str, bool]], values: Sequence[Any], after: bool) -> str:
+    """SQL true for the rows ordered after (``after``) or before a row whose sort values are
+    ``values``, in ``order``: a lexicographic comparison, one term per sort column, so each
+    direction may differ and an index on the first column serves the range. Its parameters
+    are `_beyond_params`."""
+    terms = []
+    for i, (expr, desc) in enumerate(order):
+        cmp = "<" if desc == after else ">"
+        equal = [f"{e} = ?" for e, _ in order[:i]]
+        terms.append("(" + " AND ".join([*equal, f"{expr} {cmp} ?"]) + ")")
+    return "(" + " OR ".join(terms) + ")"
+
+
+def _beyond_params(values: Sequence[Any]) -> list[Any]:
+    params: list[Any] = []
+    for i in range(len(values)):
+        params += [*values[:i], values[i]]
+    return params
+
+
+class Results(Sequence[str]):
+    """The ids of a query's papers, in order, fetched a window at a time (`PAGE` rows):
+    ``len()`` is one ``count(*)``, ``results[i]`` reads the page holding row i, `index`
+    counts the rows ordered before a paper. Reads happen on the calling thread's
+    connection; the result reflects the library when each page is read."""
+
+    def __init__(self, conn: Callable[[], sqlite3.Connection], compiled: Compiled) -> None:
+        self._conn = conn
+        self._c = compiled
+        self._len: int | None = None
+        self._pages: dict[int, list[str]] = {}
+        self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
+        self._base = f"FROM paper p {compiled.joins} WHERE {compiled.where}"
+        self._args = [*compiled.join_params, *compiled.params]
+
+    def __len__(self) -> int:
+        if self._len is None:
+            row = self._conn().execute(f"SELECT count(*) {self._base}", self._args).fetchone()
+            self._len = int(row[0])
+        return self._len
+
+    def _page(self, n: int) -> list[str]:
+        """Page ``n`` of the ids: read after the last row of page ``n - 1`` when that page
+        is at hand (scrolling: an index range, whatever the depth), else by offset."""
+        page = self._pages.get(n)
+        if page is not None:
+            return page
+        order = self._c.order
+        keys = ", ".join(e for e, _ in order)
+        sql = f"SELECT p.id, {keys} {self._base}"
+        args = list(self._args)
+        previous = self._last.get(n - 1)
+        if previous is not None:
+            sql += f" AND {_beyond(order, previous, after=True)}"
+            args += _beyond_params(previous)
+            sql += f" ORDER BY {_order_sql(order)} LIMIT ?"
+            args.append(PAGE)
+        else:
+            sql += f" ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
+            args += [PAGE, n * PAGE]
+        rows = self._conn().execute(sql, args).fetchall()
+        page = [r[0] for r in rows]
+        if len(self._pages) > 64:
+            self._pages.clear()
+            self._last.clear()
+        self._pages[n] = page
+        if rows:
+            self._last[n] = rows[-1][1:]
+        return page
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("result index out of range")
+        page = self._page(index // PAGE)
+        offset = index % PAGE
+        if offset >= len(page):  # the library changed under the result
+            raise IndexError("result index out of range")
+        return page[offset]
+
+    def __iter__(self) -> Iterator[str]:
+        n = 0
+        while True:
+            page = self._page(n)
+            yield from page
+            if len(page) < PAGE:
+                return
+            n += 1
+
+    def __contains__(self, pid: object) -> bool:
+        if not isinstance(pid, str):
+            return False
+        row = (
+            self._conn().execute(f"SELECT 1 {self._base} AND p.id=?", [*self._args, pid]).fetchone()
+        )
+        return row is not None
+
+    def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
+        """The position of paper ``pid`` in the result; ValueError when it is not there."""
+        conn = self._conn()
+        order = self._c.order
+        exprs = [e for e, _ in order]
+        row = conn.execute(
+            f"SELECT {', '.join(exprs)} {self._base} AND p.id=?", [*self._args, pid]
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"{pid!r} is not in the result")
+        sql = f"SELECT count(*) {self._base} AND {_beyond(order, row, after=False)}"
+        position = int(conn.execute(sql, [*self._args, *_beyond_params(row)]).fetchone()[0])
+        if position < start or (stop is not None and position >= stop):
+            raise ValueError(f"{pid!r} is not in the given range")
+        return position
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, Results)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Results({len(self)} papers)"
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,465 @@
+"""The user's state: read, starred, tags and notes, changed one journal entry at a time
+(truth.Change), mirrored into the cache (cache.py), folded into TinyDB checkpoints, and
+undone.
+
+A change holds, for each paper it touched, the old and new value of each field it set (and a
+long note's edit, notes.py), so undo can put back exactly what it changed and leave what a
+later change set again. The mirror keeps, per device, how far its journal has been applied
+(``covers``: the highest sequence number below which every change was applied) so a
+checkpoint another process wrote is known to hold nothing new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import truth
+from .cache import DEFAULTS, STATE_FIELDS, Cache
+from .notes import apply_note_edit, invert_note_edit, merge_note, note_digest, note_edit
+from .storage import LibraryError, WriteLock
+from .truth import Change, Checkpoint, Name
+
+CHECKPOINT_EVERY = 256  # own change files before the journal is folded into a checkpoint
+HISTORY_LIMIT = 100  # undoable changes kept
+# A note change where old and new note together are longer than this (characters) is stored
+# as an edit (unless most of the note changed).
+NOTE_EDIT_MIN = 4096
+
+
+@dataclass
+class Undone:
+    """What `Library.undo_change` did."""
+
+    label: str  # the undone change's label ("star", "tag", "edit note" …)
+    ids: list[str]  # the papers it had changed (those still in the library), in its order
+    kept: list[str]  # of those, the ones left as they are: changed again since, by a later change
+    ts: str  # when the undone change was made (ISO 8601, UTC)
+    by: str  # who made it: "app", "papertui star" … ("" when not recorded)
+    own: bool  # made through this same Library handle (this window, this command)
+
+
+# ----------------------------------------------------------------------------- reading
+def get_state(conn: sqlite3.Connection, pid: str) -> dict[str, Any]:
+    row = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
+    return orjson.loads(row[0]) if row else {}
+
+
+def history(conn: sqlite3.Connection) -> list[Change]:
+    """The changes kept for undo, in the order they were applied."""
+    return [
+        Change.from_doc(orjson.loads(doc))
+        for (doc,) in conn.execute("SELECT doc FROM history ORDER BY ord")
+    ]
+
+
+def undoable(conn: sqlite3.Connection) -> list[Change]:
+    """The changes that can still be undone (neither an undo nor undone), oldest first."""
+    changes = history(conn)
+    undone = {c.undo_of for c in changes if c.undo_of is not None}
+    return [c for c in changes if c.undo_of is None and c.key not in undone]
+
+
+def undo_target(conn: sqlite3.Connection, session: str | None) -> Change | None:
+    """The change `undo` takes back: the newest undoable one; with ``session``, the newest
+    made by that session when there is one."""
+    targets = undoable(conn)
+    if session is not None:
+        own = [c for c in targets if c.session == session]
+        if own:
+            return own[-1]
+    return targets[-1] if targets else None
+
+
+# ----------------------------------------------------------------------------- applying
+def _covers(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, list[int]]]:
+    return Cache.get_meta(conn, "covers", {}), Cache.get_meta(conn, "pending", {})
+
+
+def _note_applied(conn: sqlite3.Connection, name: Name) -> None:
+    covers, pending = _covers(conn)
+    top = covers.get(name.device, 0)
+    if name.seq <= top:
+        return
+    waiting = set(pending.get(name.device, ())) | {name.seq}
+    while top + 1 in waiting:
+        top += 1
+        waiting.discard(top)
+    covers[name.device] = top
+    if waiting:
+        pending[name.device] = sorted(waiting)
+    else:
+        pending.pop(name.device, None)
+    Cache.set_meta(conn, "covers", covers)
+    Cache.set_meta(conn, "pending", pending)
+
+
+def was_applied(covers: dict[str, int], pending: dict[str, list[int]], name: Name) -> bool:
+    """Whether the change ``name`` is applied, from `covers` and the changes applied above a
+    gap (``pending``): no row per change, however many years of changes there are."""
+    return name.seq <= covers.get(name.device, 0) or name.seq in pending.get(name.device, ())
+
+
+def applied_changes(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """(covers, pending): see `was_applied`."""
+    return _covers(conn)
+
+
+def covered(conn: sqlite3.Connection, covers: dict[str, int]) -> bool:
+    """Whether every change a checkpoint folded (``covers``) is applied here."""
+    mine, _ = _covers(conn)
+    return all(mine.get(device, 0) >= seq for device, seq in covers.items())
+
+
+def apply_change(conn: sqlite3.Connection, change: Change) -> None:
+    """Mirror one change: each paper's new state, the history, what has been applied."""
+    for entry in change.entries:
+        pid = entry["id"]
+        old = get_state(conn, pid)
+        new = dict(old)
+        new.update(entry["new"])
+        edit = entry.get("note_edit")
+        if edit is not None:
+            note = apply_note_edit(new.get("note", ""), edit)
+            if note is not None:  # else a change before it is missing: the note stays
+                new["note"] = note
+        new["updated_at"] = change.ts
+        if not any(new.get(k) for k in STATE_FIELDS):
+            new = {}
+        Cache.put_state(conn, pid, old, new)
+    conn.execute(
+        "INSERT OR REPLACE INTO history(key, doc) VALUES(?, ?)",
+        (change.key, orjson.dumps(change.to_doc())),
+    )
+    _trim_history(conn)
+    name = truth.parse_key(change.key)
+    if name is not None:
+        _note_applied(conn, name)
+    last = Cache.get_meta(conn, "last")
+    if last is None or tuple(last) < change.order:
+        Cache.set_meta(conn, "last", list(change.order))
+
+
+def last_order(conn: sqlite3.Connection) -> tuple[str, str, int] | None:
+    """The replay order of the latest change applied (None before any)."""
+    last = Cache.get_meta(conn, "last")
+    return None if last is None else (str(last[0]), str(last[1]), int(last[2]))
+
+
+def next_clock(conn: sqlite3.Connection) -> str:
+    """The clock of a change made now (`Change.clock`): the time now, in microseconds, or
+    just after the latest change applied here when that is later (a clock set back, another
+    device's clock ahead): a new change is ordered after every change its device has seen."""
+    now = datetime.now(timezone.utc)
+    last = last_order(conn)
+    if last is not None:
+        with contextlib.suppress(ValueError):
+            seen = datetime.fromisoformat(last[0])
+            if seen.tzinfo is None:
+                seen = seen.replace(tzinfo=timezone.utc)
+            if seen >= now:
+                now = seen + timedelta(microseconds=1)
+    return now.isoformat(timespec="microseconds")
+
+
+def in_order(conn: sqlite3.Connection, changes: list[Change]) -> bool:
+    """Whether these changes all come after every change applied so far (then applying them
+    gives what a replay of everything would; else the state must be replayed)."""
+    last = last_order(conn)
+    return last is None or all(c.order > last for c in changes)
+
+
+def _trim_history(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT count(*) FROM history").fetchone()[0]
+    if rows <= HISTORY_LIMIT * 2:
+        return
+    changes = history(conn)
+    originals = [c for c in changes if c.undo_of is None][-HISTORY_LIMIT:]
+    keep = {c.key for c in originals}
+    drop = [c.key for c in changes if not (c.key in keep or c.undo_of in keep)]
+    conn.executemany("DELETE FROM history WHERE key=?", [(k,) for k in drop])
+
+
+# ----------------------------------------------------------------------------- changing
+def entries_for(
+    conn: sqlite3.Connection,
+    ids: list[str],
+    *,
+    read: bool | None,
+    starred: bool | None,
+    tags: list[str] | None,
+    add_tags: list[str],
+    remove_tags: list[str],
+    note: str | None,
+    note_base: str | None,
+) -> list[dict[str, Any]]:
+    """The change entries that set these fields on these papers (see Library.set_state);
+    papers already so are left out."""
+    entries = []
+    for pid in ids:
+        cur = get_state(conn, pid)
+        new: dict[str, Any] = {}
+        if read is not None and bool(cur.get("read")) != read:
+            new["read"] = read
+        if starred is not None and bool(cur.get("starred")) != starred:
+            new["starred"] = starred
+        old_tags = list(cur.get("tags", []))
+        want = list(tags) if tags is not None else list(old_tags)
+        want += [t for t in add_tags if t not in want]
+        want = [t for t in want if t not in remove_tags]
+        if want != old_tags:
+            new["tags"] = want
+        edit = None
+        old_note = cur.get("note", "")
+        want_note = note
+        if note is not None and note_base is not None and old_note != note_base:
+            want_note = merge_note(note_base, note, old_note)
+        if want_note is not None and old_note != want_note:
+            whole = len(old_note) + len(want_note)
+            if whole > NOTE_EDIT_MIN:
+                edit = note_edit(old_note, want_note)
+                if len(edit["cut"]) + len(edit["put"]) > whole // 2:
+                    edit = None  # most of the note changed: as cheap whole
+            if edit is None:
+                new["note"] = want_note
+        if new or edit:
+            old = {k: cur.get(k, DEFAULTS[k]) for k in new}
+            entry: dict[str, Any] = {"id": pid, "old": old, "new": new}
+            if edit:
+                entry["note_edit"] = edit
+            entries.append(entry)
+    return entries
+
+
+def _rewritten_since(changes: list[Change], target: Change) -> dict[str, dict[str, Any]]:
+    """What the changes after ``target`` still in effect set, by paper: ``{field: True}``
+    for read, starred and note, ``{"tags": set of tags added or removed}``. A change that
+    was undone after ``target``, and its undo, cancel out and count as neither."""
+    at = next(i for i, c in enumerate(changes) if c.key == target.key)
+    later = changes[at + 1 :]
+    keys = {c.key for c in later}
+    undone = {c.undo_of for c in later if c.undo_of is not None}
+    touched: dict[str, dict[str, Any]] = {}
+    for change in later:
+        if change.key in undone or (change.undo_of is not None and change.undo_of in keys):
+            continue
+        for entry in change.entries:
+            fields = touched.setdefault(entry["id"], {})
+            for name, value in entry["new"].items():
+                if name == "tags":
+                    moved = set(entry["old"].get("tags", [])) ^ set(value)
+                    fields.setdefault("tags", set()).update(moved)
+                else:
+                    fields[name] = True
+            if "note_edit" in entry:
+                fields["note"] = True
+    return touched
+
+
+def _inverse(
+    cur: dict[str, Any], entry: dict[str, Any], since: dict[str, Any]
+) -> tuple[dict[str, Any] | None, bool]:
+    """The entry that undoes ``entry`` on the current state ``cur``, and whether a field
+    had to be left as it is because a later change (``since``) set it."""
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    conflict = False
+    for name, made in entry["new"].items():
+        before = entry["old"].get(name, DEFAULTS[name])
+        now = cur.get(name, DEFAULTS[name])
+        want = before
+        if name == "tags":
+            # Each tag the change added goes, each it removed comes back, unless a later
+            # change added or removed that tag again.
+            later = since.get("tags", set())
+            added = [t for t in made if t not in before and t not in later]
+            removed = [t for t in before if t not in made and t not in later]
+            conflict = conflict or any(t in later for t in {*made} ^ {*before})
+            want = [t for t in now if t not in added] + [t for t in removed if t not in now]
+        elif name in since or now != made:  # set again since (even to the same value)
+            conflict = True
+            continue
+        if want != now:
+            old[name], new[name] = now, want
+    inverse: dict[str, Any] = {"id": entry["id"], "old": old, "new": new}
+    edit = entry.get("note_edit")
+    if edit is not None:
+        if note_digest(cur.get("note", "")) == edit["to"]:
+            inverse["note_edit"] = invert_note_edit(edit)
+        else:
+            conflict = True
+    if not (old or "note_edit" in inverse):
+        return None, conflict
+    return inverse, conflict
+
+
+def undo_entries(
+    conn: sqlite3.Connection, target: Change
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """(the entries that undo ``target``, the papers it had changed that are still in the
+    library in its order, those of them left as they are because changed again since)."""
+    entries, ids, kept = [], [], []
+    since = _rewritten_since(history(conn), target)
+    for entry in reversed(target.entries):
+        pid = entry["id"]
+        if conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is None:
+            continue
+        ids.append(pid)
+        inverse, conflict = _inverse(get_state(conn, pid), entry, since.get(pid, {}))
+        if inverse is not None:
+            entries.append(inverse)
+        if conflict:
+            kept.append(pid)
+    ids.reverse()
+    return entries, ids, kept[::-1]
+
+
+def next_change_seq(root: Path, conn: sqlite3.Connection, device: str) -> int:
+    """The next change number of ``device``: after every change of it on disk, folded into
+    a checkpoint, or applied here (call under the write lock)."""
+    covers, pending = _covers(conn)
+    top = max([covers.get(device, 0), *pending.get(device, ())])
+    for kind in (truth.CHANGES, truth.CHECKPOINTS):
+        for name in truth.listing(root, kind):
+            if name.device == device and name.seq > top:
+                top = name.seq
+    return top + 1
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
+    """The mirror's state, history and covers as one consistent checkpoint."""
+    conn.execute("BEGIN")
+    try:
+        state = {pid: orjson.loads(doc) for pid, doc in conn.execute("SELECT id, doc FROM state")}
+        changes = history(conn)
+        covers, _ = _covers(conn)
+    finally:
+        conn.execute("COMMIT")
+    return Checkpoint(ts, covers, state, changes)
+
+
+def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | None = None) -> bool:
+    """Fold the journal into a new checkpoint when this device has written `CHECKPOINT_EVERY`
+    changes since its last checkpoint; True when it did. The previous checkpoint and the
+    changes written since it stay (doctor can rebuild from them); older files of this device
+    go, but only while no other device writes to this library (another may not have read
+    them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
+    changes = truth.listing(root, truth.CHANGES)
+    own = sorted(n for n in changes if n.device == device)
+    folded = max(
+        (n.seq for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device), default=0
+    )
+    if sum(1 for n in own if n.seq > folded) < CHECKPOINT_EVERY:
+        return False
+    held = lock.held(0.5) if lock is not None else contextlib.nullcontext()
+    with held:
+        conn = cache.conn()
+        from .core import now_iso  # (core imports this module)
+
+        point = snapshot(conn, now_iso())
+        top = point.covers.get(device, 0)
+        if top <= 0:
+            return False
+        name = Name(device, top)
+        path = root / truth.CHECKPOINTS / name.file
+        if not path.exists():
+            (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
+            truth.write_tables(path, truth.checkpoint_tables(name, point))
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,))
+        points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
+        others = any(n.device != device for n in changes) or any(
+            n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
+        )
+        if others or len(points) < 2:
+            return True
+        previous = points[-2]
+        for change in own:
+            if change.seq <= previous.seq:
+                with contextlib.suppress(OSError):
+                    os.unlink(changes[change])
+        for old in points[:-2]:
+            with contextlib.suppress(OSError):
+                os.unlink(root / truth.CHECKPOINTS / old.file)
+        return True
+
+
+def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
+    """The checkpoint to rebuild from: the one that folds the most changes (this device's
+    first on a tie); a damaged one is passed over (doctor reports it). None when none."""
+    found: list[tuple[tuple[int, bool, str], Name, Checkpoint]] = []
+    for name, path in truth.listing(root, truth.CHECKPOINTS).items():
+        try:
+            point = truth.read_checkpoint(path)
+        except LibraryError:
+            continue
+        found.append(((sum(point.covers.values()), name.device == device, point.ts), name, point))
+    if not found:
+        return None
+    _, name, point = max(found, key=lambda item: item[0])
+    return name, point
+
+
+def rebuild_state(
+    conn: sqlite3.Connection,
+    root: Path,
+    device: str,
+    apply_segments: Callable[[sqlite3.Connection, list[Name]], None],
+) -> None:
+    """Fill an empty cache (in the caller's transaction): every segment in order, then the
+    state (`replay_state`). LibraryError when a truth file is damaged (doctor names it and
+    sets it aside)."""
+    segments = truth.listing(root, truth.SEGMENTS)
+    stamps = {n: truth.segment_stamp(p) for n, p in segments.items()}
+    apply_segments(conn, sorted(segments, key=lambda n: (stamps[n], n)))
+    replay_state(conn, root, device)
+
+
+def _clear_state(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM state")
+    conn.execute("DELETE FROM tag")
+    conn.execute("DELETE FROM noted")
+    conn.execute("INSERT INTO annot(annot) VALUES('delete-all')")
+    conn.execute("DELETE FROM history")
+    conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
+    conn.execute("UPDATE tally SET n=0")
+    conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
+    for key in ("covers", "pending", "last", "folded"):
+        conn.execute("DELETE FROM meta WHERE k=?", (key,))
+
+
+def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
+    """The user's state made again from the truth (in the caller's transaction): the best
+    checkpoint, then every change it does not fold, in replay order (`Change.order`), so
+    any cache, built at once or change by change in any order of arrival, shows the same."""
+    _clear_state(conn)
+    covers: dict[str, int] = {}
+    best = best_checkpoint(root, device)
+    if best is not None:
+        _, point = best
+        for pid, doc in point.state.items():
+            Cache.put_state(conn, pid, {}, doc)
+        for change in point.history:
+            conn.execute(
+                "INSERT OR REPLACE INTO history(key, doc) VALUES(?, ?)",
+                (change.key, orjson.dumps(change.to_doc())),
+            )
+        covers = dict(point.covers)
+        Cache.set_meta(conn, "covers", covers)
+        if point.history:
+            Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
+        for other in truth.listing(root, truth.CHECKPOINTS):
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
+    files = truth.listing(root, truth.CHANGES)
+    fresh = [n for n in files if n.seq > covers.get(n.device, 0)]
+    loaded = [truth.read_change(files[n]) for n in fresh]
+    for change in sorted(loaded, key=lambda c: c.order):
+        apply_change(conn, change)

@@ -1,0 +1,328 @@
+"""The library's truth: the files that hold what the user cannot get back.
+
+Everything else (the SQLite cache of cache.py) is derived from these files and rebuilt from
+them. Each file is a TinyDB document (storage.py), written once, whole and atomically, and
+named ``<device>-<NNNNNNNN>.json`` after the machine that wrote it (device.py) and that
+machine's own counter, so two machines sharing a library folder never write the same name:
+
+``papers/<device>-<N>.json``  (a *segment*)
+    one import: the paper records it added and the merged new versions of the papers it
+    changed, whole (tables ``segment``: {device, seq, ts}; ``feeds``: each feed once, by
+    `feed_key`; ``papers``: records whose ``src`` lists their feeds' keys).
+``changes/<device>-<N>.json``  (a *change*: one journal entry)
+    one state change, a keystroke's worth: a star, a tag edit, a note edit, a bulk "mark
+    read", an undo (tables ``change``: {device, seq, label, ts, undo_of, by, session};
+    ``entries``: {id, old, new[, note_edit]} per paper). A few hundred bytes, whatever the size
+    of the library; a long note is stored as its edit (notes.py).
+``state/<device>-<N>.json``  (a *checkpoint*)
+    the user's state folded from the changes (tables ``checkpoint``: {device, seq, ts,
+    covers: {device: last change seq covered}}; ``state``: {id, read, starred, tags, note,
+    updated_at} per paper with any; ``history``: the undoable changes). ``N`` is the last of
+    its own device's changes it covers.
+
+Files are replayed in the order (ts, device, seq): `order`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.middlewares import CachingMiddleware
+
+from .storage import SCHEMA_VERSION, LibraryError, TinyFile, load, table_docs
+
+SEGMENTS, CHANGES, CHECKPOINTS = "papers", "changes", "state"
+KINDS = (SEGMENTS, CHANGES, CHECKPOINTS)
+_NAME = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})-(\d{8,})\.json$")
+
+
+@dataclass(frozen=True, order=True)
+class Name:
+    """A truth file's name: its device and that device's sequence number."""
+
+    device: str
+    seq: int
+
+    @property
+    def stem(self) -> str:
+        """``<device>-<NNNNNNNN>``: also the key a change is referred to by (``undo_of``)."""
+        return f"{self.device}-{self.seq:08d}"
+
+    @property
+    def file(self) -> str:
+        return self.stem + ".json"
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_name(filename: str) -> Name | None:
+    """The `Name` of a truth file name, None for any other name."""
+    m = _NAME.match(filename)
+    return Name(m.group(1), int(m.group(2))) if m else None
+
+
+def parse_key(key: str) -> Name | None:
+    """The `Name` of a change key (`Name.stem`), None when it is not one."""
+    return parse_name(key + ".json")
+
+
+def listing(root: Path, kind: str) -> dict[Name, str]:
+    """The truth files of one kind (`KINDS`) in the library at ``root``: name → path."""
+    found: dict[Name, str] = {}
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(root / kind):
+            name = parse_name(entry.name)
+            if name is not None:
+                found[name] = entry.path
+    return found
+
+
+def next_seq(root: Path, device: str) -> int:
+    """The next sequence number for a file of ``device``: one more than any it has used for
+    a segment, change or checkpoint still in the library (call under the write lock)."""
+    top = 0
+    for kind in KINDS:
+        for name in listing(root, kind):
+            if name.device == device and name.seq > top:
+                top = name.seq
+    return top + 1
+
+
+def write_tables(path: Path, tables: dict[str, list[dict[str, Any]]]) -> int:
+    """Write a new truth file through TinyDB (one atomic, fsynced write: `TinyFile` under
+    TinyDB's CachingMiddleware, flushed once on close); the bytes written.
+
+    LibraryError when it cannot be written; then nothing of it is left."""
+    storage = CachingMiddleware(TinyFile)
+    db = TinyDB(str(path), storage=storage, schema=SCHEMA_VERSION)
+    try:
+        for table, docs in tables.items():
+            db.table(table).insert_multiple(docs)
+    except BaseException:
+        storage.cache = None  # nothing reaches the disk
+        raise
+    db.close()
+    return storage.storage.bytes_written
+
+
+def read_tables(path: Path | str) -> dict[str, list[dict[str, Any]]]:
+    """Every table of a truth file as document lists (doc-id order), read through TinyDB.
+
+    LibraryError naming the file when it is damaged, empty or of a newer papertui."""
+    path = Path(path)
+    db = TinyDB(str(path), storage=TinyFile, access_mode="r")
+    try:
+        return {name: db.table(name).all() for name in db.tables() if name != "_meta"}
+    finally:
+        db.close()
+
+
+def misshapen(path: Path, what: str) -> LibraryError:
+    return LibraryError(
+        f"{path}: damaged (not a {what} as papertui writes one); "
+        "run `papertui doctor --repair` to set it aside"
+    )
+
+
+# ----------------------------------------------------------------------------- segments
+def feed_key(source: dict[str, Any]) -> str:
+    """Identity of a feed in a segment: its format and content digest."""
+    return f"{source.get('format', '')}:{source.get('digest', '')}"
+
+
+def compact(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its empty fields (and the feed line, which is not stored)."""
+    return {k: v for k, v in record.items() if v not in (None, "", []) and k != "line"}
+
+
+def segment_tables(
+    name: Name, stamp: str, records: Iterable[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The tables of a segment holding ``records`` (whole paper records with ids)."""
+    feeds: dict[str, dict[str, Any]] = {}
+    papers = []
+    for record in records:
+        doc = compact(record)
+        keys = []
+        for source in doc.pop("sources", ()):
+            key = feed_key(source)
+            feeds.setdefault(key, source)
+            keys.append(key)
+        if keys:
+            doc["src"] = keys
+        papers.append(doc)
+    return {
+        "segment": [{"device": name.device, "seq": name.seq, "ts": stamp}],
+        "feeds": [{"key": k, **v} for k, v in feeds.items()],
+        "papers": papers,
+    }
+
+
+def read_segment(path: Path | str) -> tuple[str, list[dict[str, Any]]]:
+    """(when it was written, its paper records with their sources resolved); LibraryError
+    naming the file when it is damaged or not shaped as papertui writes a segment."""
+    path = Path(path)
+    data = load(path)
+    try:
+        (info,) = table_docs(data, "segment")
+        stamp = str(info["ts"])
+        feeds = {str(doc.pop("key")): doc for doc in table_docs(data, "feeds")}
+        docs = table_docs(data, "papers")
+        for doc in docs:
+            if not isinstance(doc["id"], str):
+                raise TypeError
+            src = doc.pop("src", None)
+            if src is not None:
+                doc["sources"] = [dict(feeds[key]) for key in src]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise misshapen(path, "paper segment") from None
+    return stamp, docs
+
+
+def segment_stamp(path: Path | str) -> str:
+    """When a segment was written (its ``ts``), for ordering; LibraryError when damaged."""
+    return read_segment(path)[0]
+
+
+# ----------------------------------------------------------------------------- changes
+@dataclass
+class Change:
+    """One state change (a journal entry)."""
+
+    key: str  # its file's stem: "<device>-<NNNNNNNN>"
+    label: str
+    ts: str
+    undo_of: str | None  # the key of the change it undoes
+    # {"id", "old": {field: value}, "new": {field: value}[, "note_edit": see notes.note_edit]}
+    entries: list[dict[str, Any]]
+    by: str = ""  # who made it: "app", "papertui star" … ("" when not recorded)
+    session: str = ""  # the `Library.session` that made it
+    # Where it stands among all changes of all devices (ISO 8601, UTC): its maker's time, or
+    # later when the maker had already seen a change stamped later (a clock behind, another
+    # device's clock ahead), so a change is always ordered after every change its maker saw.
+    clock: str = ""
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        """Its place in the replay order of every device's changes: (clock, device, seq)."""
+        name = parse_key(self.key)
+        return (self.clock or self.ts, name.device if name else "", name.seq if name else 0)
+
+    def to_doc(self) -> dict[str, Any]:
+        """The change as one document (a checkpoint's history, the cache's history table)."""
+        return {
+            "key": self.key,
+            "label": self.label,
+            "ts": self.ts,
+            "undo_of": self.undo_of,
+            "entries": self.entries,
+            "by": self.by,
+            "session": self.session,
+            "clock": self.clock,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Change:
+        """The inverse of `to_doc`: TypeError/KeyError/ValueError when misshapen."""
+        change = cls(
+            key=str(doc["key"]),
+            label=str(doc["label"]),
+            ts=str(doc["ts"]),
+            undo_of=None if doc.get("undo_of") is None else str(doc["undo_of"]),
+            entries=list(doc["entries"]),
+            by=str(doc.get("by", "")),
+            session=str(doc.get("session", "")),
+            clock=str(doc.get("clock", "")),
+        )
+        check_entries(change.entries)
+        return change
+
+
+def check_entries(entries: list[dict[str, Any]]) -> None:
+    """TypeError/KeyError/ValueError when change entries are not shaped as papertui writes."""
+    for entry in entries:
+        if not (
+            isinstance(entry["id"], str)
+            and isinstance(entry["old"], dict)
+            and isinstance(entry["new"], dict)
+        ):
+            raise TypeError
+        edit = entry.get("note_edit")
+        if edit is not None:
+            _ = (int(edit["at"]), edit["cut"] + edit["put"] + edit["from"] + edit["to"])
+
+
+def change_tables(change: Change) -> dict[str, list[dict[str, Any]]]:
+    name = parse_key(change.key)
+    assert name is not None
+    head = {"device": name.device, "seq": name.seq, "label": change.label, "ts": change.ts}
+    head.update(undo_of=change.undo_of, by=change.by, session=change.session, clock=change.clock)
+    return {"change": [head], "entries": change.entries}
+
+
+def read_change(path: Path | str) -> Change:
+    """One change file, checked: LibraryError naming the file when it is damaged, of a newer
+    papertui, not shaped as a change (a file another tool wrote) or not the change its name
+    says."""
+    path = Path(path)
+    change = read_change_content(path)
+    if change.key + ".json" != path.name:
+        raise misshapen(path, "change")
+    return change
+
+
+def read_change_content(path: Path | str) -> Change:
+    """A change file's content, whatever its name (a sync tool's conflict copy)."""
+    path = Path(path)
+    tables = read_tables(path)
+    try:
+        (head,) = tables.get("change", [])
+        key = Name(str(head["device"]), int(head["seq"])).stem
+        entries = [dict(e) for e in tables.get("entries", [])]
+        return Change.from_doc({**head, "key": key, "entries": entries})
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise misshapen(path, "change") from None
+
+
+# ----------------------------------------------------------------------------- checkpoints
+@dataclass
+class Checkpoint:
+    """A checkpoint's content: the folded state, the history and what it covers."""
+
+    ts: str
+    covers: dict[str, int]  # device → the last of its changes folded in
+    state: dict[str, dict[str, Any]]  # paper id → {read, starred, tags, note, updated_at}
+    history: list[Change]
+
+
+def checkpoint_tables(name: Name, point: Checkpoint) -> dict[str, list[dict[str, Any]]]:
+    info = {"device": name.device, "seq": name.seq, "ts": point.ts, "covers": point.covers}
+    return {
+        "checkpoint": [info],
+        "state": [{"id": pid, **doc} for pid, doc in point.state.items()],
+        "history": [c.to_doc() for c in point.history],
+    }
+
+
+def read_checkpoint(path: Path | str) -> Checkpoint:
+    """One checkpoint, checked (LibraryError naming the file when damaged or misshapen)."""
+    path = Path(path)
+    tables = read_tables(path)
+    try:
+        (info,) = tables.get("checkpoint", [])
+        covers = {str(k): int(v) for k, v in dict(info["covers"]).items()}
+        state = {}
+        for doc in tables.get("state", []):
+            doc = dict(doc)
+            state[str(doc.pop("id"))] = doc
+        history = [Change.from_doc(doc) for doc in tables.get("history", [])]
+        return Checkpoint(str(info["ts"]), covers, state, history)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise misshapen(path, "checkpoint") from None
