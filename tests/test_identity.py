@@ -751,7 +751,7 @@ def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path
     assert reopened.get("pold00002").abstract == " ".join(SENTENCES[4:])
     # Merged records are filed under the new keys as well: found again without the old ones.
     again = Paper(title_zh="特征缓存", abstract=opening + " We focus on images.")
-    assert any(k.startswith("text:") for k in reopened.raw("pold00001")["keys"])
+    assert any(k.startswith("text:") for k in reopened.record("pold00001")["keys"])
     (report,) = reopened.import_feeds([(ParseResult("hf-text", [again]), _source("new"))])
     assert (report.new, report.merged, report.unchanged) == (0, 0, 1)
 

@@ -10,9 +10,11 @@ they mirror is on disk: losing the cache never loses anything.
 Tables (``paper.rowid`` is the row every other table refers to):
 
 ``paper``
-    one row per paper: its id, the columns the sort orders and filters use (indexed), the
-    record as two orjson blobs (``head``: what a list row needs; ``body``: the long texts)
-    and the mirrored ``read``/``starred`` flags.
+    one row per paper: its id, the columns the sort orders and filters use (indexed) and the
+    mirrored ``read``/``starred`` flags: narrow, so counting and paging touch few pages.
+``record``
+    the paper's record, by the same rowid: ``head`` (orjson: what a list row needs) and
+    ``body`` (the long texts, compressed: `pack_body`).
 ``ident``
     the identity keys each paper is filed under (identity.py), for merging at import.
 ``facet``
@@ -45,6 +47,7 @@ import re
 import sqlite3
 import threading
 import unicodedata
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,13 +57,13 @@ import platformdirs
 
 from .storage import LibraryError
 
-CACHE_VERSION = 7  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_VERSION = 9  # bump to rebuild every cache (PRAGMA user_version)
 CACHE_DIR = ".cache"
 CACHE_FILE = "library.sqlite"
 HEAD_FIELDS = frozenset(
     (
         "id arxiv_id title title_zh authors author_count organization categories "
-        "paper_date feed_date upvotes num_comments sources added_at keys"
+        "paper_date feed_date upvotes num_comments sources added_at"
     ).split()
 )
 STATE_FIELDS = ("read", "starred", "tags", "note")
@@ -79,11 +82,10 @@ CREATE TABLE paper(
     upvotes INTEGER NOT NULL,
     comments INTEGER NOT NULL,
     seg TEXT NOT NULL,
-    head BLOB NOT NULL,
-    body BLOB NOT NULL,
     read INTEGER NOT NULL DEFAULT 0,
     starred INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE record(rowid INTEGER PRIMARY KEY, head BLOB NOT NULL, body BLOB NOT NULL);
 CREATE INDEX paper_feed ON paper(feed_date);
 CREATE INDEX paper_added ON paper(added_at);
 CREATE INDEX paper_read ON paper(read, feed_date);
@@ -176,6 +178,17 @@ def annot_value(state: dict[str, Any]) -> str:
     return cjk_grams("\n".join([*state.get("tags", ()), state.get("note", "")]))
 
 
+def pack_body(body: dict[str, Any]) -> bytes:
+    """A paper's long texts as stored in the cache: orjson, zlib-compressed (abstracts and
+    summaries shrink to about a third; a paper is read whole only when it is shown)."""
+    return zlib.compress(orjson.dumps(body), 3)
+
+
+def unpack_body(blob: bytes) -> dict[str, Any]:
+    """The inverse of `pack_body`."""
+    return orjson.loads(zlib.decompress(blob))
+
+
 def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(head, body) of a full paper record, without empty fields."""
     head: dict[str, Any] = {}
@@ -236,6 +249,7 @@ class Cache:
         else:
             assert self.path is not None
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA page_size=8192")  # (a new file only: records of 2-6 KB)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-16000")
@@ -299,8 +313,7 @@ class Cache:
     # ------------------------------------------------------------------ papers
     @staticmethod
     def _row(record: dict[str, Any], seg: str) -> tuple[Any, ...]:
-        """The ``paper`` columns after ``id`` (arxiv_id … body) of a record."""
-        head, body = split_record(record)
+        """The ``paper`` columns after ``id`` (arxiv_id … seg) of a record."""
         get = record.get
         feed_date = get("feed_date") or ""
         added = get("added_at") or ""
@@ -314,9 +327,29 @@ class Cache:
             _int(get("upvotes")),
             _int(get("num_comments")),
             seg,
-            orjson.dumps(head),
-            orjson.dumps(body),
         )
+
+    @staticmethod
+    def _blobs(record: dict[str, Any]) -> tuple[bytes, bytes]:
+        """The ``record`` row of a record: (head, body)."""
+        head, body = split_record(record)
+        return orjson.dumps(head), pack_body(body)
+
+    @staticmethod
+    def read_record(
+        conn: sqlite3.Connection, pid: str, *, head: bool = True, body: bool = True
+    ) -> dict[str, Any] | None:
+        """A paper's stored record (its head, body or both), None when there is none."""
+        columns = ", ".join(c for c, want in (("r.head", head), ("r.body", body)) if want)
+        row = conn.execute(
+            f"SELECT {columns} FROM paper p JOIN record r ON r.rowid = p.rowid WHERE p.id=?",
+            (pid,),
+        ).fetchone()
+        if row is None:
+            return None
+        if head and body:
+            return {**orjson.loads(row[0]), **unpack_body(row[1])}
+        return orjson.loads(row[0]) if head else unpack_body(row[0])
 
     @staticmethod
     def _facets(record: dict[str, Any], rowid: int) -> list[tuple[str, str, int]]:
@@ -333,21 +366,23 @@ class Cache:
         if not records:
             return
         top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
-        rows, texts, idents, facets = [], [], [], []
+        rows, blobs, texts, idents, facets = [], [], [], [], []
         rowid_of: dict[str, int] = {}
         for rowid, record in enumerate(records, top + 1):
             pid = record["id"]
             rowid_of[pid] = rowid
             rows.append((rowid, pid, *Cache._row(record, seg)))
+            blobs.append((rowid, *Cache._blobs(record)))
             texts.append((rowid, *fts_values(record)))
             has_id = 1 if record.get("arxiv_id") else 0
             idents += [(key, rowid, has_id) for key in record.get("keys") or ()]
             facets += Cache._facets(record, rowid)
         conn.executemany(
             "INSERT INTO paper(rowid, id, arxiv_id, feed_date, paper_date, added_at, day, "
-            "title_key, upvotes, comments, seg, head, body) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        conn.executemany("INSERT INTO record(rowid, head, body) VALUES(?, ?, ?)", blobs)
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
         )
@@ -367,21 +402,28 @@ class Cache:
         """Store a whole paper record as the current version of its paper (replacing the
         previous one, whose index entries are removed); its rowid."""
         pid = record["id"]
-        row = conn.execute("SELECT rowid, head, body FROM paper WHERE id=?", (pid,)).fetchone()
+        row = conn.execute(
+            "SELECT p.rowid, r.head, r.body FROM paper p JOIN record r ON r.rowid = p.rowid "
+            "WHERE p.id=?",
+            (pid,),
+        ).fetchone()
         get = record.get
         values = Cache._row(record, seg)
         if row is None:
             cur = conn.execute(
                 "INSERT INTO paper(id, arxiv_id, feed_date, paper_date, added_at, day, "
-                "title_key, upvotes, comments, seg, head, body) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?)",
                 (pid, *values),
             )
             rowid = cur.lastrowid
             assert rowid is not None
+            conn.execute(
+                "INSERT INTO record(rowid, head, body) VALUES(?, ?, ?)",
+                (rowid, *Cache._blobs(record)),
+            )
         else:
             rowid = row[0]
-            old = {**orjson.loads(row[1]), **orjson.loads(row[2])}
+            old = {**orjson.loads(row[1]), **unpack_body(row[2])}
             conn.execute(
                 "INSERT INTO text(text, rowid, title, abstract, authors, other) "
                 "VALUES('delete', ?, ?, ?, ?, ?)",
@@ -391,8 +433,12 @@ class Cache:
             conn.execute("DELETE FROM facet WHERE paper=?", (rowid,))
             conn.execute(
                 "UPDATE paper SET arxiv_id=?, feed_date=?, paper_date=?, added_at=?, day=?, "
-                "title_key=?, upvotes=?, comments=?, seg=?, head=?, body=? WHERE rowid=?",
+                "title_key=?, upvotes=?, comments=?, seg=? WHERE rowid=?",
                 (*values, rowid),
+            )
+            conn.execute(
+                "UPDATE record SET head=?, body=? WHERE rowid=?",
+                (*Cache._blobs(record), rowid),
             )
         conn.execute(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)",

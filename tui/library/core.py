@@ -257,6 +257,8 @@ class Library:
         for attempt in range(2):
             try:
                 if not self.cache.usable():
+                    if self.cache.path is not None:
+                        self._drop_cache()  # (a new file: this version's page size)
                     self._rebuild()
                 else:
                     self._catch_up()
@@ -300,6 +302,8 @@ class Library:
             self.cache.create(conn)
             state.rebuild_state(conn, self.root, self.device, apply_segments=self._apply_segments)
             Cache.set_meta(conn, "complete", now_iso())
+        with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
+            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._forget()
 
     def _apply_segments(self, conn: sqlite3.Connection, names: list[truth.Name]) -> None:
@@ -310,13 +314,11 @@ class Library:
             _, records = truth.read_segment(files[name])
             for record in records:
                 pid = record["id"]
-                row = conn.execute(
-                    "SELECT head, body, seg FROM paper WHERE id=?", (pid,)
-                ).fetchone()
-                if row is not None and truth.parse_key(row[2]) is not None:
-                    earlier = truth.parse_key(row[2])
+                row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
+                if row is not None and truth.parse_key(row[0]) is not None:
+                    earlier = truth.parse_key(row[0])
                     if earlier is not None and earlier.device != name.device:
-                        mine = {**orjson.loads(row[0]), **orjson.loads(row[1])}
+                        mine = Cache.read_record(conn, pid) or {}
                         merge_into(mine, record)
                         mine["keys"] = list(
                             dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
@@ -428,10 +430,9 @@ class Library:
         Empty fields are absent: use ``.get(name)``. KeyError when there is no such paper."""
         head = self._heads.get(pid)
         if head is None:
-            row = self._conn().execute("SELECT head FROM paper WHERE id=?", (pid,)).fetchone()
-            if row is None:
+            head = Cache.read_record(self._conn(), pid, body=False)
+            if head is None:
                 raise KeyError(pid)
-            head = orjson.loads(row[0])
             if len(self._heads) >= ROW_CACHE:
                 self._heads = {}
             self._heads[pid] = head
@@ -439,15 +440,14 @@ class Library:
 
     def body(self, pid: str) -> dict[str, Any]:
         """The long texts of one paper (abstracts, summaries)."""
-        row = self._conn().execute("SELECT body FROM paper WHERE id=?", (pid,)).fetchone()
-        return orjson.loads(row[0]) if row else {}
+        return Cache.read_record(self._conn(), pid, head=False) or {}
 
     def record(self, pid: str) -> dict[str, Any]:
         """The whole stored record of a paper: head and body (a new dict)."""
-        row = self._conn().execute("SELECT head, body FROM paper WHERE id=?", (pid,)).fetchone()
-        if row is None:
+        found = Cache.read_record(self._conn(), pid)
+        if found is None:
             raise KeyError(pid)
-        return {**orjson.loads(row[0]), **orjson.loads(row[1])}
+        return found
 
     def get(self, pid: str) -> Paper:
         return Paper.from_dict(self.record(pid))
@@ -708,8 +708,9 @@ class Library:
 
     @staticmethod
     def _record(conn: sqlite3.Connection, pid: str) -> dict[str, Any]:
-        row = conn.execute("SELECT head, body FROM paper WHERE id=?", (pid,)).fetchone()
-        return {**orjson.loads(row[0]), **orjson.loads(row[1])}
+        found = Cache.read_record(conn, pid)
+        assert found is not None
+        return found
 
     def _match(
         self,

@@ -76,8 +76,8 @@ def _condition(term: Term) -> tuple[str, list[Any]] | None:
         if phrase is None:  # nothing a paper's words could match
             return "0", []
         return (
-            "(p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?) "
-            "OR p.rowid IN (SELECT rowid FROM annot WHERE annot MATCH ?))",
+            "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ? "
+            "UNION SELECT rowid FROM annot WHERE annot MATCH ?)",
             [phrase, phrase],
         )
     if key == "author":
