@@ -501,10 +501,20 @@ def generate_feed(log: Any = print) -> Path:
     return target
 
 
-def disk_size(root: Path) -> int:
+def disk_size(root: Path, hidden: bool = False) -> int:
+    """Bytes of the files under ``root``, but those in hidden folders or named with a dot
+    (the cache, lock and ignore files) unless ``hidden``."""
     total = 0
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        if not hidden:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
         for f in files:
-            if not f.startswith("."):
+            if hidden or not f.startswith("."):
                 total += os.path.getsize(os.path.join(dirpath, f))
     return total
+
+
+def disk_sizes(root: Path) -> dict[str, int]:
+    """Bytes on disk of a library: ``truth`` (every file but the cache and the hidden ones:
+    what the user cannot get back) and ``cache`` (the derived ``.cache/`` folder)."""
+    return {"truth": disk_size(root), "cache": disk_size(root / ".cache", hidden=True)}

@@ -40,7 +40,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-QUERIES = ("diffusion", "扩散", "缓存", "diffus", "is:unread diffusion", "tag:video", "author:zhang")
+QUERIES = (
+    "diffusion",
+    "扩散",
+    "缓存",
+    "diffus",
+    "is:unread diffusion",
+    "tag:video",
+    "author:zhang",
+)
 FIRST = 50  # ids a query shows first (a screenful and more)
 STARS = 50
 FEED_TODAY = "2026-06-20"
@@ -296,7 +304,8 @@ def search_delay(app: Any) -> float | None:
 
 
 async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
-    """Type three searches (English, English, Chinese) into the app's search box at ~12 keys/s, as a person does.
+    """Type three searches (two English, one Chinese) into the app's search box at ~12 keys/s,
+    as a person does.
 
     Meanwhile a probe on the event loop sleeps 5 ms at a time and records how late it wakes:
     the longest delay is the longest the UI could not react (key echo, repaint). For each
