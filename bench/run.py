@@ -97,12 +97,13 @@ def measure_size(
         bares, apps, stats, lists = [], [], [], []
         for _ in range(repeats):
             r, t0, _t1 = worker("bare")
-            bares.append({"s": r["t_done"] - t0, "hwm_kb": r["hwm_kb"]})
+            bares.append({"s": r["t_done"] - t0, "cpu_s": r["cpu_s"], "hwm_kb": r["hwm_kb"]})
             apps.append(app_run(lib, scroll=False))
             stats.append(cli(lib, "stats"))
             lists.append(cli(lib, "list", "--search", "diffusion", "--limit", "50"))
         res["bare"] = {
             "s": statistics.median(b["s"] for b in bares),
+            "cpu_s": statistics.median(b["cpu_s"] for b in bares),
             "hwm_kb": max(b["hwm_kb"] for b in bares),
         }
         res["stats_s"] = statistics.median(stats)
@@ -127,6 +128,7 @@ def measure_size(
                 runs.append(r)
             res["cold"][q] = {
                 "s": statistics.median(r["query_s"] for r in runs),
+                "cpu_s": statistics.median(r["query_cpu_s"] for r in runs),
                 "process_s": statistics.median(r["process_s"] for r in runs),
                 "open_s": statistics.median(r["open_s"] for r in runs),
                 "hits": runs[0]["hits"],
@@ -163,9 +165,10 @@ def measure_size(
             pts.append(tmuxed.run_papertui(lib, sys.executable, first))
         for key, runs in (("newsboat", nbs), ("papertui", pts)):
             res["tmux"][key] = {
-                k: statistics.median(r[k]) if k.endswith("_s") else max(r[k] for r in runs)
+                k: statistics.median(r[k] for r in runs)
+                if k.endswith("_s")
+                else max(r[k] for r in runs)
                 for k in runs[0]
-                for r in [dict((kk, [x[kk] for x in runs]) for kk in runs[0])]
             }
         res["tmux"]["newsboat_disk"] = os.path.getsize(folder / "cache.db")
 
@@ -261,7 +264,7 @@ def app_run(lib: Path, scroll: bool) -> dict[str, Any]:
 def summarise_app(runs: list[dict[str, Any]], scrolled: dict[str, Any]) -> dict[str, Any]:
     """Open figures: the median of the runs; scrolling: the one run that scrolled."""
     out: dict[str, Any] = {"available": True, "runs": runs, "scroll_run": scrolled}
-    for key in ("open_s", "ready_s", "to_imported_s", "to_lib_s", "gc_s"):
+    for key in ("open_s", "ready_s", "to_imported_s", "to_lib_s", "gc_s", "cpu_paint_s"):
         out[key] = statistics.median(r[key] for r in runs)
     out["hwm_paint_kb"] = statistics.median(r["hwm_paint_kb"] for r in runs)
     out["hwm_kb"] = max(r["hwm_kb"] for r in [*runs, scrolled])
@@ -381,6 +384,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             f"≤ {fmt_s(goal)}",
             v <= goal,
             f"app headless, process start → list painted, median of {len(app['runs'])}; "
+            f"CPU {fmt_s(app['cpu_paint_s'])} (bare app {fmt_s(r['bare']['cpu_s'])}, newsboat "
+            f"{fmt_s(nb.get('total_cpu_s'))}); "
             f"modules imported at {fmt_s(app['to_imported_s'])}, Library.open done at "
             f"{fmt_s(app['to_lib_s'])}; newsboat: start → article list (feed list "
             f"{fmt_s(nb.get('feedlist_s'))} + Enter → articles {fmt_s(nb.get('articles_s'))})",
@@ -403,7 +408,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             f"≤ {fmt_s(goal)}",
             v <= goal,
             "the real terminal: `papertui --db LIB` in a tmux pane, Enter → first title on "
-            "screen (tmux capture-pane polled every 3 ms), median; newsboat the same way",
+            f"screen (tmux capture-pane polled every 3 ms), median; CPU {fmt_s(pt['open_cpu_s'])}"
+            f" (newsboat {fmt_s(nb.get('total_cpu_s'))}); newsboat the same way",
         )
 
     def open_stats(r: dict[str, Any], name: str) -> Row:
@@ -554,7 +560,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 f"≤ {fmt_s(goal)}" if goal else "(diagnostic)",
                 v <= goal if goal else None,
                 f"fresh process: Library.open, then query, len() and the first {FIRST} ids "
-                f"(median of {len(c['runs'])}); {c['hits']:,} hits; whole process "
+                f"(median of {len(c['runs'])}; CPU {fmt_s(c['cpu_s'])}); {c['hits']:,} hits; "
+                "whole process "
                 f"{fmt_s(c['process_s'])}",
             )
 
@@ -656,7 +663,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         store_rate = imp["papers"] / imp["store_s"]
         return (
             f"parse {fmt_s(imp['parse_s'])} + store {fmt_s(imp['store_s'])} "
-            f"(store alone {fmt_rate(store_rate)}; GC "
+            f"(store alone {fmt_rate(store_rate)}, CPU {fmt_s(imp['store_cpu_s'])}; GC "
             f"{fmt_s(imp['parse_gc_s'] + imp['store_gc_s'])}); best of 2"
         )
 
@@ -891,12 +898,14 @@ def profile(what: str, size: int, feeds: Path, tmp: Path) -> None:
             stats.sort_stats("cumulative").print_stats(50)
             stats.sort_stats("tottime").print_stats(25)
         return
+    if what == "migrate":
+        old = copy_library(gen.previous_library(size, log=console.print), tmp / "old")
     args = {
+        "migrate": ["migrate", str(old)] if what == "migrate" else [],
         "app": ["app", str(lib)],
         "open": ["libopen", str(lib)],
         "query": ["query", str(lib), "diffusion"],
         "query-zh": ["query", str(lib), "扩散"],
-        "migrate": ["migrate", str(copy_library(gen.previous_library(size), tmp / "old"))],
         "search": ["searchstar", str(lib)],
         "star": ["searchstar", str(lib)],
         "import": ["import", str(lib), str(feeds)],

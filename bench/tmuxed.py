@@ -220,6 +220,12 @@ class Pane:
                     return int(line.split()[1])
         return 0
 
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the program has used so far (10 ms resolution)."""
+        with open(f"/proc/{self.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], check=False)
 
@@ -243,10 +249,14 @@ def run_newsboat(folder: Path) -> dict[str, Any]:
         t0 = pane.start()
         t1 = pane.wait_for(first_feed)
         hwm_feeds = pane.hwm_kb()
+        cpu_feeds = pane.cpu_s()
         t2 = pane.keys("Enter")
         t3 = pane.wait_for(title)
+        cpu = pane.cpu_s()
         time.sleep(0.3)
         return {
+            "feedlist_cpu_s": cpu_feeds,
+            "total_cpu_s": cpu,
             "feedlist_s": t1 - t0,
             "articles_s": t3 - t2,
             "total_s": t3 - t0,
@@ -273,7 +283,13 @@ def run_papertui(library: Path, python: str, first_title: str) -> dict[str, Any]
         t0 = pane.start()
         t1 = pane.wait_for(first_title[:40])
         hwm_paint = pane.hwm_kb()
+        cpu = pane.cpu_s()
         time.sleep(1.0)
-        return {"open_s": t1 - t0, "hwm_paint_kb": hwm_paint, "hwm_kb": pane.hwm_kb()}
+        return {
+            "open_s": t1 - t0,
+            "open_cpu_s": cpu,
+            "hwm_paint_kb": hwm_paint,
+            "hwm_kb": pane.hwm_kb(),
+        }
     finally:
         pane.kill()
