@@ -398,10 +398,9 @@ def _user_state(lib: Any, root: Path, rng: random.Random, clock: list[str]) -> N
         lib.set_state(unused, "mark read", read=True)
 
 
-def previous_library(size: int, log: Any = print) -> Path:
-    """A ``size``-paper library written by the previous engine (`PREVIOUS_ENGINE`), made by
-    that commit's own bench/gen.py in a subprocess from a `git archive` of it (both cached in
-    bench/.cache/). RuntimeError when that commit or its generator cannot be run."""
+def previous_source() -> Path:
+    """The previous engine's code (`PREVIOUS_ENGINE`: tui/ and bench/), from `git archive`
+    into bench/.cache/. RuntimeError when the commit cannot be read."""
     src = CACHE / f"engine1-src-{PREVIOUS_ENGINE}"
     if not (src / ".complete").exists():
         shutil.rmtree(src, ignore_errors=True)
@@ -415,6 +414,14 @@ def previous_library(size: int, log: Any = print) -> Path:
             raise RuntimeError(f"git archive {PREVIOUS_ENGINE}: {archive.stderr.decode()}")
         subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
         (src / ".complete").write_text(PREVIOUS_ENGINE + "\n")
+    return src
+
+
+def previous_library(size: int, log: Any = print) -> Path:
+    """A ``size``-paper library written by the previous engine (`PREVIOUS_ENGINE`), made by
+    that commit's own bench/gen.py in a subprocess (`previous_source`; cached in
+    bench/.cache/). RuntimeError when that commit or its generator cannot be run."""
+    src = previous_source()
     target = CACHE / f"previous-library-{size}-{PREVIOUS_ENGINE}"
     if (target / ".complete").exists():
         return target

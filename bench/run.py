@@ -56,15 +56,24 @@ if not console.is_terminal:
 
 
 # --------------------------------------------------------------------------- running workers
-def worker(*args: str, cprofile: str | None = None) -> tuple[dict[str, Any], float, float]:
-    """Run one worker task; its result, when it was started and when it exited (monotonic)."""
-    cmd = [sys.executable, str(WORKER)]
+def worker(
+    *args: str, cprofile: str | None = None, previous: bool = False
+) -> tuple[dict[str, Any], float, float]:
+    """Run one worker task; its result, when it was started and when it exited (monotonic).
+    ``previous``: the previous engine's own worker and code (`gen.previous_source`)."""
+    env = None
+    if previous:
+        src = gen.previous_source()
+        cmd = [sys.executable, str(src / "bench" / "worker.py")]
+        env = {**os.environ, "PYTHONPATH": str(src)}
+    else:
+        cmd = [sys.executable, str(WORKER)]
     if cprofile:
         cmd += ["--cprofile", cprofile]
     cmd += list(args)
     os.sync()  # start from a quiet disk: no writeback of earlier runs' files competing
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     ended = time.monotonic()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -189,7 +198,30 @@ def measure_size(
         res["migration"]["after"] = gen.disk_sizes(target)
         shutil.rmtree(target, ignore_errors=True)
 
+    def previous_engine() -> None:
+        """The previous engine on its own library of this size, in the same run (the machine
+        is shared: figures from another hour are not comparable)."""
+        if not migrate:
+            return
+        old = copy_library(gen.previous_library(size, log=console.print), tmp / f"old-{size}")
+        out: dict[str, Any] = {"commit": PREVIOUS}
+        apps = []
+        for _ in range(repeats):
+            r, t0, _t1 = worker("app", str(old), "open", previous=True)
+            apps.append({"open_s": (r["t_paint"] or r["t_ready"]) - t0, "hwm_kb": r["hwm_kb"]})
+        out["open_s"] = statistics.median(a["open_s"] for a in apps)
+        out["hwm_kb"] = statistics.median(a["hwm_kb"] for a in apps)
+        r, _t0, _t1 = worker("searchstar", str(old), previous=True)
+        out["queries"] = r["queries"]
+        out["star"] = r["star"]
+        imp, _t0, _t1 = worker("import", str(old), str(feeds), previous=True)
+        out["import"] = imp
+        out["disk"] = gen.disk_sizes(old)["truth"]
+        res["previous"] = out
+        shutil.rmtree(old, ignore_errors=True)
+
     step("open", opening)
+    step("previous engine", previous_engine)
     step("libopen", libopen)
     step("cold queries", cold)
     step("search/star", searchstar)
@@ -328,12 +360,19 @@ class Row:
         ok: bool | None = None,
         note: str = "",
         lower_is_better: bool = True,
+        previous: str = "",
     ) -> None:
         self.metric, self.size, self.value, self.shown = metric, size, value, shown
+        self.previous = previous
         self.floor, self.ratio, self.target, self.ok, self.note = floor, ratio, target, ok, note
         self.lower_is_better = lower_is_better
         self.growth = ""
         self.verdict = ""
+
+
+def import_rate(imp: dict[str, Any]) -> float:
+    """Papers a second of an import: parsing and storing."""
+    return float(imp["papers"]) / (imp["parse_s"] + imp["store_s"])
 
 
 def target_for(papers: int, at_100k: float, at_1m: float) -> float:
@@ -366,6 +405,16 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     def newsboat(r: dict[str, Any]) -> dict[str, Any]:
         return (r.get("tmux") or {}).get("newsboat") or {}
 
+    def prev(r: dict[str, Any], get: Any, fmt: Any) -> str:
+        """A figure of the previous engine measured in the same run ('' when it was not)."""
+        p = r.get("previous")
+        if not p:
+            return ""
+        try:
+            return fmt(get(p))
+        except (KeyError, TypeError, ZeroDivisionError):
+            return "error"
+
     # open
     def open_app(r: dict[str, Any], name: str) -> Row:
         app = r["app"]
@@ -389,6 +438,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             f"modules imported at {fmt_s(app['to_imported_s'])}, Library.open done at "
             f"{fmt_s(app['to_lib_s'])}; newsboat: start → article list (feed list "
             f"{fmt_s(nb.get('feedlist_s'))} + Enter → articles {fmt_s(nb.get('articles_s'))})",
+            previous=prev(r, lambda p: p["open_s"], fmt_s),
         )
 
     def open_tmux(r: dict[str, Any], name: str) -> Row | None:
@@ -465,6 +515,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             v <= goal,
             f"VmHWM at the first paint (median); peak after scrolling and 3 searches "
             f"{fmt_b(app['hwm_kb'] * 1024)}; newsboat: VmHWM with the article list shown",
+            previous=prev(r, lambda p: p["hwm_kb"] * 1024, fmt_b),
         )
 
     def mem_lib(r: dict[str, Any], name: str) -> Row:
@@ -502,6 +553,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             v <= 0.005,
             f"set_state of one paper, fsynced, median of {st['n']} (stars that wrote a "
             f"checkpoint left out); max {fmt_s(st['max_s'])}",
+            previous=prev(r, lambda p: p["star"]["median_s"], fmt_s),
         )
 
     def star_bytes(r: dict[str, Any], name: str) -> Row:
@@ -515,6 +567,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             "",
             "independent of size",
             b <= 1.2 * first_bytes,
+            previous=prev(r, lambda p: p["star"]["bytes_median"], fmt_b),
         )
 
     def checkpoint(r: dict[str, Any], name: str) -> Row | None:
@@ -563,6 +616,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 f"(median of {len(c['runs'])}; CPU {fmt_s(c['cpu_s'])}); {c['hits']:,} hits; "
                 "whole process "
                 f"{fmt_s(c['process_s'])}",
+                previous=prev(r, lambda p: p["queries"][q]["cold_s"], fmt_s),
             )
 
         each(cold)
@@ -697,6 +751,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             rate >= 10_000,
             import_detail(imp) + f"; library open first {fmt_s(imp['open_s'])}",
             lower_is_better=False,
+            previous=prev(r, lambda p: import_rate(p["import"]), fmt_rate),
         )
 
     each(import_into)
@@ -748,6 +803,7 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             "≤ 500 MB at 100k" if r["papers"] <= TARGET_SIZE else "(≤ 5 kB a paper)",
             v <= 5000 * r["papers"],
             f"{fmt_b(v / r['papers'])} a paper; {r['files']:,} files",
+            previous=prev(r, lambda p: p["disk"], fmt_b),
         )
 
     each(disk)
@@ -781,9 +837,9 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
     judged = {size_name(TARGET_SIZE), size_name(BIG_SIZE)}
     for row in rows:
         key = row.metric + (" tmux" if row.size.endswith("tmux") else "")
-        prev = previous.get(key)
-        if prev and prev.value and row.value:
-            g = row.value / prev.value
+        before = previous.get(key)
+        if before and before.value and row.value:
+            g = row.value / before.value
             row.growth = f"×{g:.1f}" if g >= 0.95 or row.lower_is_better else f"×{g:.2f}"
         if row.value is not None and not row.size.startswith("empty"):
             previous[key] = row
@@ -813,6 +869,7 @@ def render_table(results: dict[str, Any], rows: list[Row]) -> Table:
         ("measure", {"no_wrap": True}),
         ("size", {"no_wrap": True}),
         ("value", {"justify": "right", "no_wrap": True}),
+        (f"previous engine ({PREVIOUS})", {"justify": "right"}),
         ("floor / baseline", {}),
         ("ratio", {"justify": "right"}),
         ("target", {}),
@@ -832,6 +889,7 @@ def render_table(results: dict[str, Any], rows: list[Row]) -> Table:
             row.metric,
             row.size,
             row.shown,
+            row.previous,
             row.floor,
             row.ratio,
             row.target,
@@ -1014,6 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
             "size": r.size,
             "value": r.value,
             "shown": r.shown,
+            "previous": r.previous,
             "floor": r.floor,
             "ratio": r.ratio,
             "target": r.target,
