@@ -412,7 +412,9 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             return ""
         try:
             return fmt(get(p))
-        except (KeyError, TypeError, ZeroDivisionError):
+        except KeyError:  # not something the previous engine's benchmark measured
+            return "—"
+        except (TypeError, ZeroDivisionError):
             return "error"
 
     # open
