@@ -3,7 +3,7 @@
     python bench/run.py                 # 10,000 and 100,000 papers
     python bench/run.py --big           # … and 1,000,000
     python bench/run.py --sizes 2000    # a quick smoke run
-    python bench/run.py --profile app --sizes 100000   # cProfile one measurement
+    python bench/run.py --profile paint --sizes 100000   # cProfile one measurement
 
 Generates synthetic libraries through the library's public API (cached in bench/.cache/),
 measures open, memory, star, search (cold, in a fresh process, and typed in the app), import,
@@ -963,6 +963,7 @@ def profile(what: str, size: int, feeds: Path, tmp: Path) -> None:
     args = {
         "migrate": ["migrate", str(old)] if what == "migrate" else [],
         "app": ["app", str(lib)],
+        "paint": ["app", str(lib), "open"],
         "open": ["libopen", str(lib)],
         "query": ["query", str(lib), "diffusion"],
         "query-zh": ["query", str(lib), "扩散"],
@@ -990,6 +991,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         choices=(
             "app",
+            "paint",
             "scroll",
             "open",
             "query",
