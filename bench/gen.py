@@ -7,10 +7,14 @@ papers are seen again by another feed a few days later, which merges them into a
 a later segment), then the user's state through `Library.set_state` (5% starred, 30% read, 4%
 tagged, 1% with a note), ending with single changes until a checkpoint has folded the bulk and a
 few dozen change files are left after it. Records carry a ~1,200-character English abstract,
-~300 characters of Chinese summaries, 6 authors, 2 categories and 1–3 sources.
+6 authors, 2 categories and 1–3 sources; the papers seen in a digest or arxivdaily feed (about
+45%, as in the real feeds, where only those formats carry Chinese) also a Chinese title and
+~300 characters of Chinese summaries, which name the topic in Chinese (扩散模型 for diffusion).
 
-Everything comes from a fixed random seed. Libraries are cached under ``bench/.cache/``, keyed
-by size and by a hash of tui/library/*.py (new library code may write a new format).
+`previous_library` makes a library with the previous engine's own generator (for the
+migration figure and the same-run comparison). Everything comes from a fixed random seed.
+Libraries are cached under ``bench/.cache/``, keyed by size and by a hash of tui/library/*.py
+(new library code may write a new format).
 """
 
 from __future__ import annotations
@@ -193,6 +197,12 @@ def _title(rng: random.Random, name: str, topic: str) -> str:
 def _authors(rng: random.Random) -> list[str]:
     lasts = rng.choices(_LAST, _LAST_WEIGHTS, k=6)
     return [f"{rng.choice(_FIRST)} {last}" for last in lasts]
+
+
+def paper_text(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """(title, authors, abstract) of synthetic paper ``i``, as another reader would store it."""
+    c = _content(rng, i)
+    return c["title"], ", ".join(c["authors"]), c["abstract"]
 
 
 def _content(rng: random.Random, i: int) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def measure_size(
             res["tmux"] = {"skipped": why or "--no-tmux"}
             return
         res["tmux"] = {"newsboat_version": tmuxed.newsboat_version()}
-        folder = tmuxed.build_newsboat(size, gen.CACHE / f"newsboat-{size}", newsboat_text)
+        folder = tmuxed.build_newsboat(size, gen.CACHE / f"newsboat-{size}", gen.paper_text)
         first = first_title(lib)
         nbs, pts = [], []
         tmuxed.run_newsboat(folder)  # warm the page cache
@@ -231,12 +231,6 @@ def measure_size(
     step("import", importing)
     step("migration", migration)
     return res
-
-
-def newsboat_text(rng: Any, i: int) -> tuple[str, str, str]:
-    """An item of newsboat's cache: the same kind of title, authors and abstract."""
-    c = gen._content(rng, i)
-    return c["title"], ", ".join(c["authors"]), c["abstract"]
 
 
 def first_title(lib: Path) -> str:
