@@ -7,10 +7,14 @@ papers are seen again by another feed a few days later, which merges them into a
 a later segment), then the user's state through `Library.set_state` (5% starred, 30% read, 4%
 tagged, 1% with a note), ending with single changes until a checkpoint has folded the bulk and a
 few dozen change files are left after it. Records carry a ~1,200-character English abstract,
-~300 characters of Chinese summaries, 6 authors, 2 categories and 1–3 sources.
+6 authors, 2 categories and 1–3 sources; the papers seen in a digest or arxivdaily feed (about
+45%, as in the real feeds, where only those formats carry Chinese) also a Chinese title and
+~300 characters of Chinese summaries, which name the topic in Chinese (扩散模型 for diffusion).
 
-Everything comes from a fixed random seed. Libraries are cached under ``bench/.cache/``, keyed
-by size and by a hash of tui/library/*.py (new library code may write a new format).
+`previous_library` makes a library with the previous engine's own generator (for the
+migration figure and the same-run comparison). Everything comes from a fixed random seed.
+Libraries are cached under ``bench/.cache/``, keyed by size and by a hash of tui/library/*.py
+(new library code may write a new format).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import os
 import random
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,7 +35,7 @@ from typing import Any
 
 from tui.models import Paper, Source
 
-GEN_VERSION = 1  # bump when the generated data changes: invalidates the cache
+GEN_VERSION = 2  # bump when the generated data changes: invalidates the cache
 SEED = 20260620
 TODAY = date(2026, 6, 20)
 LIBRARY_DAYS = 730  # a heavy user's library is about two years of daily imports
@@ -41,6 +47,10 @@ FEED_PAPERS = 20_000
 FEED_PER_PAGE = 100
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+REPO = Path(__file__).resolve().parent.parent
+# The last commit of the engine before engine 2 (issue 10): its own bench/gen.py makes the
+# libraries the migration is measured on, exactly as a user of that version has them.
+PREVIOUS_ENGINE = "d91bd39"
 
 # ----------------------------------------------------------------------------- vocabulary
 _TOPICS = [
@@ -101,6 +111,25 @@ _ZH = [
     "解决了长序列建模中的效率问题",
     "在视频生成与三维重建任务上均取得领先结果",
 ]
+# The Chinese name of each topic, written into the Chinese title and summaries of the papers
+# that have them (so that "扩散" finds the Chinese side of the diffusion papers).
+_ZH_TOPIC = {
+    "diffusion": "扩散模型",
+    "transformer": "变换器",
+    "reinforcement learning": "强化学习",
+    "language model": "语言模型",
+    "3D reconstruction": "三维重建",
+    "video generation": "视频生成",
+    "retrieval": "检索",
+    "graph neural network": "图神经网络",
+    "speech recognition": "语音识别",
+    "robot manipulation": "机器人操作",
+    "federated learning": "联邦学习",
+    "image segmentation": "图像分割",
+}
+# Formats whose entries carry Chinese text (a digest's summaries, arxivdaily's title and
+# abstract): the papers seen in one of them have Chinese fields, the others none.
+_ZH_FORMATS = ("digest", "arxivdaily")
 _FIRST = (
     "Wei Jing Yu Hao Xin Lei Yang Min Alice John Maria Ahmed Priya Lukas Sofia Kenji Omar "
     "Elena David Sara Tom Anna Ravi Chen"
@@ -149,8 +178,8 @@ def _abstract(rng: random.Random, name: str, topic: str, length: int = 1200) -> 
     return " ".join(out)
 
 
-def _zh(rng: random.Random, length: int) -> str:
-    out, size = [], 0
+def _zh(rng: random.Random, length: int, topic: str = "") -> str:
+    out, size = [f"针对{_ZH_TOPIC[topic]}"] if topic else [], 0
     while size < length:
         frag = rng.choice(_ZH)
         out.append(frag)
@@ -168,6 +197,12 @@ def _title(rng: random.Random, name: str, topic: str) -> str:
 def _authors(rng: random.Random) -> list[str]:
     lasts = rng.choices(_LAST, _LAST_WEIGHTS, k=6)
     return [f"{rng.choice(_FIRST)} {last}" for last in lasts]
+
+
+def paper_text(rng: random.Random, i: int) -> tuple[str, str, str]:
+    """(title, authors, abstract) of synthetic paper ``i``, as another reader would store it."""
+    c = _content(rng, i)
+    return c["title"], ", ".join(c["authors"]), c["abstract"]
 
 
 def _content(rng: random.Random, i: int) -> dict[str, Any]:
@@ -197,16 +232,18 @@ def _paper(rng: random.Random, i: int, day: date, arxiv_seq: int) -> tuple[Paper
     else:
         formats = rng.sample(("digest", "hf-text", "arxivdaily"), n_sources)
     hf = any(f.startswith("hf-") for f in formats)
+    zh = any(f in _ZH_FORMATS for f in formats)
+    topic = c["topic"]
     paper = Paper(
         arxiv_id=arxiv_id,
         title=c["title"],
-        title_zh=_zh(rng, 24).rstrip("。") + "：" + c["name"],
+        title_zh=(_zh(rng, 24, topic).rstrip("。") + "：" + c["name"]) if zh else "",
         authors=c["authors"],
         author_count=6,
         abstract=c["abstract"],
-        contribution_zh=_zh(rng, 100),
-        method_zh=_zh(rng, 110),
-        findings_zh=_zh(rng, 100),
+        contribution_zh=_zh(rng, 100, topic) if zh else "",
+        method_zh=_zh(rng, 110) if zh else "",
+        findings_zh=_zh(rng, 100) if zh else "",
         announce_type="new" if has_arxiv else "",
         categories=cats,
         keywords=rng.sample(_NOUNS, 3) if hf else [],
@@ -323,17 +360,18 @@ def generate_library(size: int, log: Any = print) -> Path:
                     (ParseResult(format=fmt, papers=papers, feed_date=day.isoformat()), source)
                 )
             lib.import_feeds(feeds)
-        _user_state(lib, rng, clock)
+        _user_state(lib, tmp, rng, clock)
+        lib.close()
     (tmp / ".complete").write_text(f"{size}\n")
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     return target
 
 
-def _user_state(lib: Any, rng: random.Random, clock: list[str]) -> None:
+def _user_state(lib: Any, root: Path, rng: random.Random, clock: list[str]) -> None:
     """5% starred, 30% read, 4% tagged, 1% with a note; then single changes until a
     checkpoint has folded everything, and CHANGE_FILES more after it."""
-    ids = list(lib.papers)
+    ids = list(lib)
     n = len(ids)
     starred = rng.sample(ids, n * 5 // 100)
     starred_set = set(starred)
@@ -350,17 +388,17 @@ def _user_state(lib: Any, rng: random.Random, clock: list[str]) -> None:
     for k in range(20):
         note = f"Compare with {' '.join(rng.choices(_NOUNS, k=14))} ({k})."
         lib.set_state(rng.sample(ids, max(n // 100 // 20, 1)), "edit note", note=note)
-    checkpoint = lib.root / "state.json"
+    checkpoints = root / "state"  # the folded journal (a file per checkpoint)
 
-    def stamp() -> int | None:
-        return checkpoint.stat().st_mtime_ns if checkpoint.exists() else None
+    def stamp() -> frozenset[str]:
+        return frozenset(os.listdir(checkpoints)) if checkpoints.is_dir() else frozenset()
 
     first, since, m = stamp(), None, -1
     for m, pid in enumerate(singles):
         clock[0] = _stamp(TODAY - timedelta(days=2), m % 60)
         lib.set_state([pid], "mark read", read=True)
         if since is None and stamp() != first:
-            since = 0  # the checkpoint was just written
+            since = 0  # a checkpoint was just written
         elif since is not None:
             since += 1
             if since >= CHANGE_FILES:
@@ -368,6 +406,55 @@ def _user_state(lib: Any, rng: random.Random, clock: list[str]) -> None:
     unused = singles[m + 1 :]
     if unused:  # the rest of the 30%, in one more "mark read"
         lib.set_state(unused, "mark read", read=True)
+
+
+def previous_source() -> Path:
+    """The previous engine's code (`PREVIOUS_ENGINE`: tui/ and bench/), from `git archive`
+    into bench/.cache/. RuntimeError when the commit cannot be read."""
+    src = CACHE / f"engine1-src-{PREVIOUS_ENGINE}"
+    if not (src / ".complete").exists():
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", PREVIOUS_ENGINE, "tui", "bench"],
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode:
+            raise RuntimeError(f"git archive {PREVIOUS_ENGINE}: {archive.stderr.decode()}")
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        (src / ".complete").write_text(PREVIOUS_ENGINE + "\n")
+    return src
+
+
+def previous_library(size: int, log: Any = print) -> Path:
+    """A ``size``-paper library written by the previous engine (`PREVIOUS_ENGINE`), made by
+    that commit's own bench/gen.py in a subprocess (`previous_source`; cached in
+    bench/.cache/). RuntimeError when that commit or its generator cannot be run."""
+    src = previous_source()
+    target = CACHE / f"previous-library-{size}-{PREVIOUS_ENGINE}"
+    if (target / ".complete").exists():
+        return target
+    log(f"generating a {size:,}-paper library with the previous engine ({PREVIOUS_ENGINE})…")
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench']; import gen; "
+        "print(gen.generate_library(int(sys.argv[2]), log=lambda *a: None))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(src), str(size)],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"the previous engine's generator failed: {proc.stderr[-2000:]}")
+    made = Path(proc.stdout.strip().splitlines()[-1])
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(made, target)
+    return target
 
 
 # ----------------------------------------------------------------------------- feed text
@@ -431,10 +518,20 @@ def generate_feed(log: Any = print) -> Path:
     return target
 
 
-def disk_size(root: Path) -> int:
+def disk_size(root: Path, hidden: bool = False) -> int:
+    """Bytes of the files under ``root``, but those in hidden folders or named with a dot
+    (the cache, lock and ignore files) unless ``hidden``."""
     total = 0
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        if not hidden:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
         for f in files:
-            if not f.startswith("."):
+            if hidden or not f.startswith("."):
                 total += os.path.getsize(os.path.join(dirpath, f))
     return total
+
+
+def disk_sizes(root: Path) -> dict[str, int]:
+    """Bytes on disk of a library: ``truth`` (every file but the cache and the hidden ones:
+    what the user cannot get back) and ``cache`` (the derived ``.cache/`` folder)."""
+    return {"truth": disk_size(root), "cache": disk_size(root / ".cache", hidden=True)}

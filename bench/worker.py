@@ -7,13 +7,17 @@ start-up. Processes that hold a big library end with `os._exit` once they have r
 figures never include tearing the heap down (which no user waits for in the app: the terminal is
 already back).
 
-Tasks:
-  floor LIB            orjson.loads every file of the library (the least a JSON store can cost)
-  libopen LIB          Library.open, then one word query (peak RSS with and without its cache)
+Tasks (only the library's public API: Library.open, len, iter, raw, record, raw_state,
+query, counts, set_state, import_feeds, warm, bytes_written, close):
+  bare                 a bare Textual app's first paint (the floor of any Textual app's open)
+  libopen LIB          Library.open, then one word query (peak RSS before and after it)
   app LIB [MODE]       the real app headless: first paint of the list, then (MODE "scroll",
-                       the default) scrolling; "open": stop at the first paint;
-                       "profile:FILE": cProfile the scrolling into FILE
-  searchstar LIB       queries (cold and warm), then stars through Library.set_state
+                       the default) scrolling and typed searches; "open": stop at the first
+                       paint; "profile:FILE": cProfile the scrolling into FILE
+  query LIB Q          Library.open, then one query from cold: len() and its first 50 ids
+                       (what `papertui list Q` does)
+  searchstar LIB       queries (first and repeated), warm(), then stars through set_state
+  migrate LIB          Library.open of a library written by the previous engine (migrates it)
   naive LIB N          all papers in one default-TinyDB file, N update() calls
   import LIB FEEDS     load_source + Library.import_feeds of every feed file (LIB "-": empty)
 With ``--cprofile FILE`` first, the task runs under cProfile and the stats go to FILE.
@@ -36,7 +40,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-QUERIES = ("diffusion", "tag:video", "author:zhang")
+QUERIES = (
+    "diffusion",
+    "扩散",
+    "缓存",
+    "diffus",
+    "is:unread diffusion",
+    "tag:video",
+    "author:zhang",
+)
+FIRST = 50  # ids a query shows first (a screenful and more)
 STARS = 50
 FEED_TODAY = "2026-06-20"
 SCROLL_DOWN = 100
@@ -85,30 +98,37 @@ def report(result: dict[str, Any], exit_now: bool = True) -> None:
         os._exit(0)
 
 
-def library_files(root: Path) -> list[Path]:
-    files = [root / "papertui.json", root / "state.json"]
-    for sub in ("papers", "changes"):
-        files += sorted(p for p in (root / sub).glob("*.json"))
-    return [f for f in files if f.exists()]
+def task_bare() -> dict[str, Any]:
+    """A Textual app of one static line, run as the real app is (headless, same size): the
+    least any Textual app's start costs (interpreter, imports, the first frame)."""
+    t0 = time.monotonic()
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    painted: dict[str, float] = {}
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("papers")
+
+    app = Bare()
+
+    async def drive() -> None:
+        async with app.run_test(size=APP_SIZE) as pilot:
+            await pilot.pause()
+            painted["t"] = time.monotonic()
+            painted["cpu"] = time.process_time()
+
+    asyncio.run(drive())
+    return {
+        "t_done": painted["t"],
+        "cpu_s": painted["cpu"],
+        "import_s": time.monotonic() - t0,
+        "hwm_kb": hwm_kb(),
+    }
 
 
 # --------------------------------------------------------------------------- tasks
-def task_floor(root: str, gc_mode: str = "on") -> dict[str, Any]:
-    import orjson
-
-    if gc_mode == "off":
-        gc.disable()
-    t0 = time.monotonic()
-    kept = []
-    size = 0
-    for f in library_files(Path(root)):
-        raw = f.read_bytes()
-        size += len(raw)
-        kept.append(orjson.loads(raw))
-    t1 = time.monotonic()
-    return {"t_done": t1, "load_s": t1 - t0, "files": len(kept), "bytes": size, "hwm_kb": hwm_kb()}
-
-
 def task_libopen(root: str) -> dict[str, Any]:
     t0 = time.monotonic()
     from tui.library import Library
@@ -119,7 +139,8 @@ def task_libopen(root: str) -> dict[str, Any]:
     t2 = time.monotonic()
     gc_open = clock.take()
     hwm_open = hwm_kb()
-    lib.query("diffusion")
+    hits = lib.query("diffusion")
+    len(hits), hits[:FIRST]
     return {
         "gc_s": gc_open,
         "t_imported": t1,
@@ -178,6 +199,7 @@ def task_app(root: str, scroll: str = "scroll") -> dict[str, Any]:
             while marks["paint"] is None and time.monotonic() < deadline:
                 await pilot.pause()
             out["t_rows"], out["t_paint"] = marks["rows"], marks["paint"]
+            out["cpu_paint_s"] = time.process_time()  # CPU of this process since it started
             out["hwm_paint_kb"] = out["hwm_kb"] = hwm_kb()
             out["gc_s"] = clock.take()  # collector time from opening to the first paint
             if scroll == "open":
@@ -289,7 +311,8 @@ def search_delay(app: Any) -> float | None:
 
 
 async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
-    """Type two searches into the app's search box at ~12 keys/s, as a person does.
+    """Type three searches (two English, one Chinese) into the app's search box at ~12 keys/s,
+    as a person does.
 
     Meanwhile a probe on the event loop sleeps 5 ms at a time and records how late it wakes:
     the longest delay is the longest the UI could not react (key echo, repaint). For each
@@ -323,7 +346,7 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
         key("slash", "/")
         await asyncio.sleep(0.2)
         previous = ""
-        for label, word in (("first", "diffusion"), ("again", "retrieval")):
+        for label, word in (("first", "diffusion"), ("again", "retrieval"), ("zh", "扩散")):
             before = plist.ids
             for _ in previous:
                 key("backspace", None)
@@ -344,6 +367,33 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
     return out
 
 
+def task_query(root: str, q: str) -> dict[str, Any]:
+    """One query from cold in a fresh process, as a CLI command runs it: open the library,
+    count the result and read its first ids."""
+    t0 = time.monotonic()
+    from tui.library import Library
+
+    t1 = time.monotonic()
+    lib = Library.open(root)
+    t2 = time.perf_counter()
+    c2 = time.process_time()
+    hits = lib.query(q)
+    count = len(hits)
+    first = hits[:FIRST]
+    t3 = time.perf_counter()
+    return {
+        "q": q,
+        "query_cpu_s": time.process_time() - c2,
+        "query_s": t3 - t2,
+        "t_done": time.monotonic(),
+        "import_s": t1 - t0,
+        "open_s": time.monotonic() - t1 - (t3 - t2),
+        "hits": count,
+        "first": len(first),
+        "hwm_kb": hwm_kb(),
+    }
+
+
 def task_searchstar(root: str) -> dict[str, Any]:
     from tui.library import Library
 
@@ -355,63 +405,50 @@ def task_searchstar(root: str) -> dict[str, Any]:
         clock.take()
         t = time.perf_counter()
         hits = lib.query(q)
-        cold = time.perf_counter() - t
-        gc_cold = clock.take()
-        warm = []
+        count = len(hits)
+        hits[:FIRST]
+        first = time.perf_counter() - t
+        gc_first = clock.take()
+        again = []
         for _ in range(5):
             t = time.perf_counter()
-            lib.query(q)
-            warm.append(time.perf_counter() - t)
+            hits = lib.query(q)
+            len(hits), hits[:FIRST]
+            again.append(time.perf_counter() - t)
         out["queries"][q] = {
-            "cold_s": cold,
-            "cold_gc_s": gc_cold,
-            "median_s": statistics.median(warm),
-            "hits": len(hits),
+            "first_s": first,
+            "first_gc_s": gc_first,
+            "median_s": statistics.median(again),
+            "hits": count,
         }
-    # A floor for a scan-based word search: one C-speed `str.count` over the casefolded Latin
-    # text of every paper joined into one string (no Python per paper, no mapping to ids).
-    record = getattr(lib, "record", lib.raw)
-    parts = []
-    for pid in lib.papers:
-        for value in record(pid).values():
-            if isinstance(value, list):
-                value = " ".join(v for v in value if isinstance(v, str))
-            if isinstance(value, str) and value.isascii():
-                parts.append(value)
-        parts.append("\x00")
-    corpus = "\n".join(parts).casefold()
-    del parts
-    scans = []
-    for _ in range(5):
-        t = time.perf_counter()
-        corpus.count("diffusion")
-        scans.append(time.perf_counter() - t)
-    out["scan_floor_s"] = statistics.median(scans)
-    out["corpus_chars"] = len(corpus)
-    del corpus
 
-    # What the app does after its first paint (in a worker thread): Library.warm() reads
-    # every body and builds the search indexes; its queries then use them.
-    if hasattr(lib, "warm"):
-        clock.take()
-        t = time.perf_counter()
-        lib.warm()
-        out["warm_s"] = time.perf_counter() - t
-        out["warm_gc_s"] = clock.take()
-        out["indexed"] = {}
-        for q in QUERIES:
-            runs = []
-            for _ in range(5):
-                t = time.perf_counter()
-                lib.query(q)
-                runs.append(time.perf_counter() - t)
-            out["indexed"][q] = {"median_s": statistics.median(runs)}
+    # What the app does after its first paint (in a worker thread); its queries after it.
+    clock.take()
+    t = time.perf_counter()
+    lib.warm()
+    out["warm_s"] = time.perf_counter() - t
+    out["warm_gc_s"] = clock.take()
+    out["indexed"] = {}
+    for q in QUERIES:
+        runs = []
+        for _ in range(5):
+            t = time.perf_counter()
+            hits = lib.query(q)
+            len(hits), hits[:FIRST]
+            runs.append(time.perf_counter() - t)
+        out["indexed"][q] = {"median_s": statistics.median(runs)}
 
     rng = random.Random(4)
-    unstarred = [pid for pid in lib.papers if not lib.raw_state(pid).get("starred")]
-    picks = iter(rng.sample(unstarred, min(len(unstarred), 400)))
+    unstarred = lib.query("is:unstarred")
+    picks = iter([unstarred[i] for i in rng.sample(range(len(unstarred)), 400)])
+    checkpoints = Path(root) / "state"  # the folded journal: a new file per checkpoint
+
+    def folded() -> set[str]:
+        return set(os.listdir(checkpoints)) if checkpoints.is_dir() else set()
+
     times, sizes = [], []
     clock.take()
+    seen = folded()
     for _ in range(STARS):
         pid = next(picks)
         before = lib.bytes_written
@@ -419,32 +456,69 @@ def task_searchstar(root: str) -> dict[str, Any]:
         lib.set_state([pid], "star", starred=True)
         times.append(time.perf_counter() - t)
         sizes.append(lib.bytes_written - before)
+        if folded() != seen:  # this star wrote a checkpoint: not a typical star
+            times.pop()
+            sizes.pop()
+            seen = folded()
     out["star"] = {
         "median_s": statistics.median(times),
         "max_s": max(times),
         "bytes_median": statistics.median(sizes),
+        "n": len(times),
         "gc_s": clock.take() / STARS,
     }
-    # Keep starring until one star triggers the checkpoint (every CHECKPOINT_EVERY changes).
-    typical = statistics.median(sizes)
-    cycle_bytes, cycle_stars = 0, 0
-    for pid in picks:
-        before = lib.bytes_written
+    # Keep starring until one star writes a checkpoint (every CHECKPOINT_EVERY changes):
+    # that star's time, and the bytes of the checkpoint file it wrote.
+    for n, pid in enumerate(picks, STARS + 1):
         t = time.perf_counter()
         lib.set_state([pid], "star", starred=True)
         dt = time.perf_counter() - t
-        written = lib.bytes_written - before
-        cycle_bytes += written
-        cycle_stars += 1
-        if written > 20 * typical:
+        now = folded()
+        if now != seen:
+            made = sorted(now - seen)
             out["checkpoint"] = {
                 "s": dt,
-                "bytes": written,
-                "after_stars": STARS + cycle_stars,
-                "states": len(lib.states),
+                "bytes": sum(os.path.getsize(checkpoints / f) for f in made),
+                "after_stars": n,
+                "states": lib.counts(),
             }
+            # and the next star (the engine may fold again right away)
+            pid = next(picks)
+            seen = now
+            t = time.perf_counter()
+            lib.set_state([pid], "star", starred=True)
+            out["checkpoint"]["next_s"] = time.perf_counter() - t
+            out["checkpoint"]["next_folded"] = folded() != seen
             break
     return out
+
+
+def task_migrate(root: str) -> dict[str, Any]:
+    """Open a library written by the previous engine: the migration, then the cache built."""
+    t0 = time.monotonic()
+    from tui.library import Library
+
+    clock = GcClock()
+    t1 = time.monotonic()
+    lib = Library.open(root)
+    t2 = time.monotonic()
+    counts = lib.counts()
+    tagged = len(lib.query("is:tagged"))
+    noted = len(lib.query("is:noted"))
+    t3 = time.monotonic()
+    lib.close()  # as a process that ends normally does: SQLite folds and removes the WAL
+    return {
+        "close_s": time.monotonic() - t3,
+        "t_done": t2,
+        "import_s": t1 - t0,
+        "open_s": t2 - t1,
+        "gc_s": clock.take(),
+        "papers": len(lib),
+        "counts": counts,
+        "tagged": tagged,
+        "noted": noted,
+        "hwm_kb": hwm_kb(),
+    }
 
 
 def task_naive(root: str, repeats: str) -> dict[str, Any]:
@@ -454,10 +528,7 @@ def task_naive(root: str, repeats: str) -> dict[str, Any]:
     from tui.library import Library
 
     lib = Library.open(root)
-    docs = {
-        str(n): {**paper, **lib.raw_state(pid)}
-        for n, (pid, paper) in enumerate(lib.papers.items(), 1)
-    }
+    docs = {str(n): {**lib.record(pid), **lib.raw_state(pid)} for n, pid in enumerate(lib, 1)}
     count = len(docs)
     tmp = Path(tempfile.mkdtemp(prefix="papertui-naive-"))
     path = tmp / "library.json"
@@ -495,15 +566,20 @@ def task_import(root: str, feeds: str) -> dict[str, Any]:
     # As `papertui import` does: the library is open while the feeds are read and parsed.
     clock = GcClock()
     t2 = time.perf_counter()
+    c2 = time.process_time()
     files = sorted(str(p) for p in Path(feeds).glob("*.txt"))
     stamp = now_iso()
     today = date.fromisoformat(FEED_TODAY)
     loaded = [load_source(f, today=today, imported_at=stamp) for f in files]
     t3 = time.perf_counter()
+    c3 = time.process_time()
     parse_gc = clock.take()
     reports = lib.import_feeds((item.result, item.source) for item in loaded)
     t4 = time.perf_counter()
+    c4 = time.process_time()
     out = {
+        "parse_cpu_s": c3 - c2,
+        "store_cpu_s": c4 - c3,
         "import_s": t1 - t0,
         "open_s": t2 - t1,
         "parse_s": t3 - t2,
@@ -526,7 +602,9 @@ def task_import(root: str, feeds: str) -> dict[str, Any]:
 
 
 TASKS = {
-    "floor": task_floor,
+    "bare": task_bare,
+    "query": task_query,
+    "migrate": task_migrate,
     "libopen": task_libopen,
     "app": task_app,
     "searchstar": task_searchstar,
