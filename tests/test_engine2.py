@@ -80,7 +80,8 @@ def test_a_library_of_the_earlier_papertui_is_migrated_with_everything_in_it(
     assert dict(lib.all_tags()) == expected["tags"]
     for query, ids in expected["queries"].items():
         if query != "diffusion":  # (words now match as word prefixes, not substrings)
-            assert set(lib.query(query)) == set(ids), query
+            # The same papers in the same order (equal dates in the order they were stored).
+            assert list(lib.query(query)) == ids, query
     # Undo goes on where the earlier papertui stopped: the same steps, newest first.
     labels = expected["undoable"]
     for label in reversed(labels[-5:]):
@@ -572,3 +573,26 @@ def test_a_folder_where_the_cache_goes_is_reported_and_never_removed(
         assert "folder" in done.stdout + done.stderr
     assert (cache / "mine.txt").read_text() == "the user's"
     assert len(Library.open(lib.root)) == count  # (its cache kept elsewhere meanwhile)
+
+
+def test_reading_a_big_result_to_its_end_runs_its_query_once(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Iterating a result (the CLI's `list --limit 0`, bulk actions) reads the rows the list
+    has shown, then the rest in one query: never one query per page (each would run the
+    whole search again). The last page (G) is read from the other end."""
+    from tui.library import sqlquery
+
+    monkeypatch.setattr(sqlquery, "PAGE", 5)
+    lib = sample_library
+    result = lib.query("diffusion")
+    everything = list(lib.query("diffusion"))
+    assert len(everything) > 3 * 5
+    statements: list[str] = []
+    lib._conn().set_trace_callback(statements.append)
+    assert result[0] == everything[0]  # the list shows its first page
+    assert list(result) == everything
+    assert result[len(everything) - 1] == everything[-1]
+    lib._conn().set_trace_callback(None)
+    matches = [sql for sql in statements if "MATCH" in sql]
+    assert len(matches) <= 4, matches  # first page, the rest, the count, the last page

@@ -72,8 +72,7 @@ def read_old_papers(root: Path) -> dict[str, dict[str, Any]]:
                 if src is not None:
                     doc["sources"] = [dict(feeds[key]) for key in src]
                 pid = doc["id"]
-                papers.pop(pid, None)  # (a new version moves to the end, as it was loaded)
-                papers[pid] = doc
+                papers[pid] = doc  # (a new version keeps the paper's place, as it was loaded)
                 seq_of[pid] = seq
         except (KeyError, TypeError, ValueError, AttributeError):
             raise LibraryError(f"{path}: damaged (not a paper segment); cannot migrate") from None

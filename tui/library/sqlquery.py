@@ -218,6 +218,13 @@ class Results(Sequence[str]):
         sql = f"SELECT p.id, {keys} {self._base}"
         args = list(self._args)
         previous = self._last.get(n - 1)
+        rest = len(self) - n * PAGE
+        if previous is None and n > 0 and 0 < rest <= PAGE:
+            # The last page (G): the first rows of the reversed order, not a scan to the end.
+            back = [(e, not desc) for e, desc in order]
+            sql += f" ORDER BY {_order_sql(back)} LIMIT ?"
+            rows = self._conn().execute(sql, [*args, rest]).fetchall()[::-1]
+            return self._keep(n, rows)
         if previous is not None:
             sql += f" AND {_beyond(order, previous, after=True)}"
             args += _beyond_params(previous)
@@ -227,6 +234,9 @@ class Results(Sequence[str]):
             sql += f" ORDER BY {_order_sql(order)} LIMIT ? OFFSET ?"
             args += [PAGE, n * PAGE]
         rows = self._conn().execute(sql, args).fetchall()
+        return self._keep(n, rows)
+
+    def _keep(self, n: int, rows: list[Any]) -> list[str]:
         page = [r[0] for r in rows]
         if len(self._pages) > 64:
             self._pages.clear()
@@ -256,13 +266,30 @@ class Results(Sequence[str]):
         return page[offset]
 
     def __iter__(self) -> Iterator[str]:
+        """Every id, in order: the pages already read (what the list shows), then the rest
+        from one query that starts after them (its rows read as they are consumed)."""
         n = 0
-        while True:
-            page = self._page(n)
+        while n in self._pages:
+            page = self._pages[n]
             yield from page
             if len(page) < PAGE:
                 return
             n += 1
+        order = self._c.order
+        sql = f"SELECT p.id {self._base}"
+        args = list(self._args)
+        previous = self._last.get(n - 1)
+        if previous is not None:
+            sql += f" AND {_beyond(order, previous, after=True)}"
+            args += _beyond_params(previous)
+        elif n:  # (a page was dropped from memory meanwhile: go on by offset)
+            sql += f" ORDER BY {_order_sql(order)} LIMIT -1 OFFSET {n * PAGE}"
+        if "ORDER BY" not in sql:
+            sql += f" ORDER BY {_order_sql(order)}"
+        cursor = self._conn().execute(sql, args)
+        while rows := cursor.fetchmany(4096):
+            for (pid,) in rows:
+                yield pid
 
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
