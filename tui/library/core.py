@@ -312,10 +312,14 @@ class Library:
         files = truth.listing(self.root, truth.SEGMENTS)
         for name in names:
             _, records = truth.read_segment(files[name])
+            fresh: dict[str, dict[str, Any]] = {}  # papers new to the cache: stored in bulk
             for record in records:
                 pid = record["id"]
                 row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
-                if row is not None and truth.parse_key(row[0]) is not None:
+                if row is None:
+                    fresh[pid] = record  # (a later record of the same id replaces it)
+                    continue
+                if truth.parse_key(row[0]) is not None:
                     earlier = truth.parse_key(row[0])
                     if earlier is not None and earlier.device != name.device:
                         mine = Cache.read_record(conn, pid) or {}
@@ -325,6 +329,7 @@ class Library:
                         )
                         record = mine
                 Cache.put_paper(conn, record, name.stem)
+            Cache.add_papers(conn, list(fresh.values()), name.stem)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
     def _catch_up(self) -> bool:
