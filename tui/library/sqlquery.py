@@ -186,20 +186,45 @@ def _beyond_params(values: Sequence[Any]) -> list[Any]:
     return params
 
 
+_LOOKUP = "p.rowid IN (SELECT rowid FROM text"
+
+
 class Results(Sequence[str]):
     """The ids of a query's papers, in order, fetched a window at a time (`PAGE` rows):
     ``len()`` is one ``count(*)``, ``results[i]`` reads the page holding row i, `index`
     counts the rows ordered before a paper. Reads happen on the calling thread's
     connection; the result reflects the library when each page is read."""
 
-    def __init__(self, conn: Callable[[], sqlite3.Connection], compiled: Compiled) -> None:
+    def __init__(
+        self,
+        conn: Callable[[], sqlite3.Connection],
+        compiled: Compiled,
+        total: Callable[[], int] | None = None,
+    ) -> None:
+        """``total``: how many papers the library holds (to plan ordered reads)."""
         self._conn = conn
         self._c = compiled
+        self._total = total
+        self._probe: bool | None = None
         self._len: int | None = None
         self._pages: dict[int, list[str]] = {}
         self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
         self._base = f"FROM paper p {compiled.joins} WHERE {compiled.where}"
         self._args = [*compiled.join_params, *compiled.params]
+
+    def _ordered(self) -> str:
+        """The FROM … WHERE of the reads in order. When the words match a large share of the
+        library and the order has an index (feed date, date added), each paper is tested in
+        that order against the matches (a page is found after a few hundred rows); else the
+        matches are looked up and sorted (a narrow word: a few rows)."""
+        if self._probe is None:
+            self._probe = False
+            indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
+            if indexed and "MATCH" in self._c.where and self._total is not None:
+                self._probe = len(self) * 20 > self._total()
+        if not self._probe:
+            return self._base
+        return self._base.replace(_LOOKUP, "+" + _LOOKUP)
 
     def __len__(self) -> int:
         if self._len is None:
@@ -215,7 +240,7 @@ class Results(Sequence[str]):
             return page
         order = self._c.order
         keys = ", ".join(e for e, _ in order)
-        sql = f"SELECT p.id, {keys} {self._base}"
+        sql = f"SELECT p.id, {keys} {self._ordered()}"
         args = list(self._args)
         previous = self._last.get(n - 1)
         rest = len(self) - n * PAGE
@@ -276,7 +301,7 @@ class Results(Sequence[str]):
                 return
             n += 1
         order = self._c.order
-        sql = f"SELECT p.id {self._base}"
+        sql = f"SELECT p.id {self._ordered()}"
         args = list(self._args)
         previous = self._last.get(n - 1)
         if previous is not None:
