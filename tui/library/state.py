@@ -119,9 +119,56 @@ def covered(conn: sqlite3.Connection, covers: dict[str, int]) -> bool:
     return all(mine.get(device, 0) >= seq for device, seq in covers.items())
 
 
+BULK = 64  # entries from which a change that sets only read/starred is mirrored in bulk
+
+
+def _apply_flags(conn: sqlite3.Connection, change: Change) -> None:
+    """Mirror a change that sets only read/starred on many papers (mark all read, its undo)
+    with one statement per table instead of several per paper."""
+    ids = orjson.dumps([e["id"] for e in change.entries]).decode()
+    olds = dict(
+        conn.execute(
+            "SELECT id, doc FROM state WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    )
+    present = dict(
+        conn.execute(
+            "SELECT id, rowid FROM paper WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    )
+    puts, drops, flags = [], [], []
+    delta = {"read": 0, "starred": 0}
+    for entry in change.entries:
+        pid = entry["id"]
+        old = orjson.loads(olds[pid]) if pid in olds else {}
+        new = {**old, **entry["new"], "updated_at": change.ts}
+        if any(new.get(k) for k in STATE_FIELDS):
+            puts.append((pid, orjson.dumps(new)))
+        else:
+            drops.append((pid,))
+        rowid = present.get(pid)
+        if rowid is None:
+            continue
+        now = (bool(new.get("read")), bool(new.get("starred")))
+        before = (bool(old.get("read")), bool(old.get("starred")))
+        if now != before:
+            flags.append((*now, rowid))
+            delta["read"] += now[0] - before[0]
+            delta["starred"] += now[1] - before[1]
+    conn.executemany("INSERT OR REPLACE INTO state(id, doc) VALUES(?, ?)", puts)
+    conn.executemany("DELETE FROM state WHERE id=?", drops)
+    conn.executemany("UPDATE paper SET read=?, starred=? WHERE rowid=?", flags)
+    for name, n in delta.items():
+        if n:
+            conn.execute("UPDATE tally SET n = n + ? WHERE name=?", (n, name))
+
+
 def apply_change(conn: sqlite3.Connection, change: Change) -> None:
     """Mirror one change: each paper's new state, the history, what has been applied."""
-    for entry in change.entries:
+    flags_only = len(change.entries) >= BULK and all(
+        "note_edit" not in e and set(e["new"]) <= {"read", "starred"} for e in change.entries
+    )
+    for entry in [] if flags_only else change.entries:
         pid = entry["id"]
         old = get_state(conn, pid)
         new = dict(old)
@@ -135,6 +182,8 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
         if not any(new.get(k) for k in STATE_FIELDS):
             new = {}
         Cache.put_state(conn, pid, old, new)
+    if flags_only:
+        _apply_flags(conn, change)
     conn.execute(
         "INSERT OR REPLACE INTO history(key, doc) VALUES(?, ?)",
         (change.key, orjson.dumps(change.to_doc())),
