@@ -257,9 +257,7 @@ class Library:
         for attempt in range(2):
             try:
                 if not self.cache.usable():
-                    if self.cache.path is not None:
-                        self._drop_cache()  # (a new file: this version's page size)
-                    self._rebuild()
+                    self._rebuild(if_needed=True)
                 else:
                     self._catch_up()
                 return
@@ -285,9 +283,14 @@ class Library:
             self._drop_cache()
             self._rebuild()
 
-    def _rebuild(self) -> None:
-        """Build the cache from nothing: every segment, the best checkpoint, the journal."""
+    def _rebuild(self, if_needed: bool = False) -> None:
+        """Build the cache from nothing: every segment, the best checkpoint, the journal.
+        ``if_needed``: unless another process has built it meanwhile (several processes
+        opening a new library at once wait for one another's transaction, then find it)."""
         with self._mutex, self.cache.transaction() as conn:
+            if if_needed and self.cache.usable():
+                self._forget()
+                return
             for table in ("text", "annot"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
             names = [
