@@ -39,7 +39,7 @@ from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import valid_unicode
 from . import migrate, state, truth
-from .cache import DEFAULTS, Cache, open_cache, remove_database
+from .cache import Cache, open_cache, remove_database
 from .device import device_id
 from .identity import (
     Crowd,
@@ -962,8 +962,9 @@ def _cache_error(root: Path, err: sqlite3.Error) -> LibraryError:
 
 
 def _applied(conn: sqlite3.Connection) -> dict[str, set[str]]:
-    """The truth files the cache holds, by kind (``s``, ``c``, ``p``)."""
-    found: dict[str, set[str]] = {"s": set(), "c": set(), "p": set()}
+    """The segments (``s``) and checkpoints (``p``) the cache holds (changes: see
+    `state.was_applied`)."""
+    found: dict[str, set[str]] = {"s": set(), "p": set()}
     for kind, name in conn.execute("SELECT kind, name FROM applied"):
         found.setdefault(kind, set()).add(name)
     return found
@@ -1046,6 +1047,3 @@ def _file_in_crowds(crowds: dict[str, Crowd], pid: str, record: dict[str, Any]) 
         crowd = crowds.get(key)
         if crowd is not None:
             crowd.add(pid, record)
-
-
-_ = (DEFAULTS, QueryError)  # re-exported names
