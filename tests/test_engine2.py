@@ -596,3 +596,138 @@ def test_reading_a_big_result_to_its_end_runs_its_query_once(
     lib._conn().set_trace_callback(None)
     matches = [sql for sql in statements if "MATCH" in sql]
     assert len(matches) <= 4, matches  # first page, the rest, the count, the last page
+
+
+# ----------------------------------------------------------------------------- records once
+def _records_in_the_truth(root: Path) -> dict[str, dict[str, object]]:
+    """Each paper's latest record, read from the segment files with the json module (the
+    oracle: not the library's reader), its sources resolved from the segment's feeds."""
+    found: dict[str, dict[str, object]] = {}
+    for path in sorted((root / "papers").iterdir()):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        feeds = {doc["key"]: doc for doc in data["feeds"].values()}
+        for doc in (data["papers"][k] for k in sorted(data["papers"], key=int)):
+            record = dict(doc)
+            src = record.pop("src", [])
+            record["sources"] = [{k: v for k, v in feeds[s].items() if k != "key"} for s in src]
+            found[record["id"]] = record
+    return found
+
+
+def _cache_rows(root: Path) -> list[tuple[str, object]]:
+    conn = sqlite3.connect(default_location(root))
+    try:
+        return conn.execute(
+            "SELECT p.id, r.body FROM paper p JOIN record r ON r.rowid = p.rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _two_imports(root: Path) -> Library:
+    """A library of the sample feeds imported in two goes (the second merges papers the first
+    stored into new versions in its own segment)."""
+    lib = Library.open(root)
+    feeds = sorted(p for p in FEEDS.iterdir() if p.is_file())
+    import_files(lib, feeds[::2])
+    import_files(lib, feeds[1::2])
+    return lib
+
+
+def test_each_record_is_kept_once_in_the_truth_and_read_from_there(tmp_path: Path) -> None:
+    lib = _two_imports(tmp_path / "lib")
+    truth_records = _records_in_the_truth(lib.root)
+    assert len(list((lib.root / "papers").iterdir())) == 2
+    assert {pid: lib.record(pid) for pid in lib} == truth_records
+    assert all(body is None for _, body in _cache_rows(lib.root))  # no second copy
+    lib.close()
+    # The cache file holds no abstract (only the index's words): the text is in the truth.
+    longest = max((r.get("abstract") or "" for r in truth_records.values()), key=len)
+    assert len(longest) > 200
+    cache_bytes = default_location(lib.root).read_bytes()
+    assert longest[:80].encode() not in cache_bytes
+    assert longest[:80].encode() in b"".join(
+        p.read_bytes() for p in (lib.root / "papers").iterdir()
+    )
+
+
+def test_a_segment_laid_out_by_another_tool_is_read_and_kept_whole(tmp_path: Path) -> None:
+    """A segment rewritten with the same data in another layout (a tool that pretty-prints
+    JSON): the cache cannot read papers from it by position, so it keeps them whole."""
+    lib = _two_imports(tmp_path / "lib")
+    before = {pid: lib.record(pid) for pid in lib}
+    lib.close()
+    first = sorted((lib.root / "papers").iterdir())[0]
+    first.write_text(
+        json.dumps(json.loads(first.read_text()), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(default_location(lib.root)) + suffix).unlink(missing_ok=True)
+    again = Library.open(lib.root)
+    assert {pid: again.record(pid) for pid in again} == before
+    kept_whole = {pid for pid, body in _cache_rows(lib.root) if body is not None}
+    in_first = set(json.loads(first.read_text())["papers"][k]["id"] for k in ["1", "2"])
+    assert in_first & set(before) and kept_whole  # (those the second import did not replace)
+    assert doctor_findings(lib.root) == []
+
+
+def doctor_findings(root: Path) -> list[str]:
+    done = _cli("doctor", "--db", str(root))
+    return [line for line in done.stdout.splitlines() if line.strip()] if done.returncode else []
+
+
+def test_a_segment_changed_after_the_cache_read_it_is_reported_and_rebuilt(
+    tmp_path: Path,
+) -> None:
+    """A segment rewritten under the cache (same data, other bytes): reading a paper from it
+    fails with the file named, never with another paper's text; doctor finds it and its
+    repair rebuilds the cache; nothing is lost."""
+    lib = _two_imports(tmp_path / "lib")
+    before = {pid: lib.record(pid) for pid in lib}
+    lib.close()
+    second = sorted((lib.root / "papers").iterdir())[1]
+    second.write_text(
+        json.dumps(json.loads(second.read_text()), indent=1, ensure_ascii=False), encoding="utf-8"
+    )
+    again = Library.open(lib.root)
+    victim = json.loads(second.read_text())["papers"]["1"]["id"]
+    with pytest.raises(LibraryError, match=second.name):
+        again.record(victim)
+    again.close()
+    shown = _cli("list", "--json", "--db", str(lib.root))
+    assert shown.returncode != 0 and second.name in shown.stderr
+    assert "Traceback" not in shown.stderr
+    found = _cli("doctor", "--db", str(lib.root))
+    assert found.returncode != 0 and second.name in found.stdout
+    repaired = _cli("doctor", "--repair", "--db", str(lib.root))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    healed = Library.open(lib.root)
+    assert {pid: healed.record(pid) for pid in healed} == before
+
+
+async def test_the_app_shows_a_paper_whose_text_cannot_be_read_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    """The paper stays in the list and the detail pane, with its id and the file named in
+    place of its text; export says why it cannot write the text instead of crashing."""
+    from .test_app import Recorder, build, detail_text, goto, row, toasts
+
+    lib = _two_imports(tmp_path / "lib")
+    lib.close()
+    second = sorted((lib.root / "papers").iterdir())[1]
+    data = json.loads(second.read_text())
+    second.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    victim = data["papers"]["1"]
+    again = Library.open(lib.root)
+    again.set_state([victim["id"]], "star", starred=True)
+    rec = Recorder()
+    app = build(again, tmp_path, rec)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await goto(pilot, victim["id"])
+        shown = " ".join(detail_text(app).split())
+        assert victim["arxiv_id"] in shown and second.name in shown and "doctor" in shown
+        assert "unreadable" in row(app)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("export failed" in t and second.name in t for t in toasts(app))
+        assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())

@@ -402,7 +402,7 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
     if args.limit:
         ids = ids[: args.limit]
     if args.json:
-        records = [{**lib.raw(pid), "state": lib.state(pid).to_dict()} for pid in ids]
+        records = [{**lib.record(pid), "state": lib.state(pid).to_dict()} for pid in ids]
         for record in records:
             record.pop("keys", None)
         write_json(orjson.dumps(records, option=orjson.OPT_INDENT_2))

@@ -30,7 +30,12 @@ class OutActions(PaperAppBase):
     # ------------------------------------------------------------------ open, copy, export
     def _current_paper(self) -> Any:
         pid = self.paper_list.current
-        return self.library.get(pid) if pid else None
+        if not pid:
+            return None
+        try:
+            return self.library.get(pid)
+        except LibraryError:  # (its text cannot be read: what the list shows is enough here)
+            return self.library.head_paper(pid)
 
     def _open(self, kind: str) -> None:
         paper = self._current_paper()
@@ -114,7 +119,13 @@ class OutActions(PaperAppBase):
         if not ids:
             self.toast("Nothing starred to export: s stars a paper", "warning")
             return
-        text = export_markdown(((lib.get(pid), lib.state(pid)) for pid in ids), today=self.today)
+        try:
+            text = export_markdown(
+                ((lib.get(pid), lib.state(pid)) for pid in ids), today=self.today
+            )
+        except LibraryError as err:
+            self._error(f"export failed: {err}")
+            return
         target = self.export_path()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -13,13 +13,21 @@ Tables (``paper.rowid`` is the row every other table refers to):
     one row per paper: its id, the columns the sort orders and filters use (indexed) and the
     mirrored ``read``/``starred`` flags: narrow, so counting and paging touch few pages.
 ``record``
-    the paper's record, by the same rowid: ``head`` (orjson: what a list row needs) and
-    ``body`` (the long texts, compressed: `pack_body`).
+    where the paper's record is, by the same rowid: ``at``/``size``, the byte span of its
+    document in its truth segment (``paper.seg``): each record is kept once, in the truth,
+    and a list row reads its head from there too; or, for a record no truth file holds as
+    such (two devices' versions merged here) or a segment not laid out as papertui writes,
+    ``body``: the whole record (compressed: `pack_body`).
+``feed``
+    the feeds of each segment (`truth.feed_key` → the source, orjson): the sources of the
+    records read from it.
 ``ident``
-    the identity keys each paper is filed under (identity.py), for merging at import.
+    the identity keys each paper is filed under (identity.py), for merging at import: exactly
+    the ``keys`` of its current record.
 ``facet``
     (kind, value, paper): source formats (``f``), categories (``c``, casefolded) and feed
-    dates (``d``) of each paper, for ``source:``, ``cat:`` and ``feed:``.
+    dates (``d``) of each paper, for ``source:``, ``cat:`` and ``feed:``: exactly `facets` of
+    its current record.
 ``state``, ``tag``, ``noted``
     the user's state per paper id (an orjson document; kept even for a paper not in the
     library yet), and for the papers present their tags (casefolded) and which have a note,
@@ -42,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import operator
 import os
 import re
 import sqlite3
@@ -56,8 +65,9 @@ import orjson
 import platformdirs
 
 from .storage import LibraryError
+from .truth import Span, compact, read_document
 
-CACHE_VERSION = 9  # bump to rebuild every cache (PRAGMA user_version)
+CACHE_VERSION = 10  # bump to rebuild every cache (PRAGMA user_version)
 CACHE_DIR = ".cache"
 CACHE_FILE = "library.sqlite"
 HEAD_FIELDS = frozenset(
@@ -85,16 +95,17 @@ CREATE TABLE paper(
     read INTEGER NOT NULL DEFAULT 0,
     starred INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE record(rowid INTEGER PRIMARY KEY, head BLOB NOT NULL, body BLOB NOT NULL);
+CREATE TABLE record(rowid INTEGER PRIMARY KEY, at INTEGER, size INTEGER, body BLOB);
 CREATE INDEX paper_feed ON paper(feed_date);
 CREATE INDEX paper_added ON paper(added_at);
 CREATE INDEX paper_read ON paper(read, feed_date);
 CREATE INDEX paper_starred ON paper(starred, feed_date);
+CREATE TABLE feed(seg TEXT NOT NULL, key TEXT NOT NULL, doc BLOB NOT NULL,
+                  PRIMARY KEY(seg, key)) WITHOUT ROWID;
 CREATE TABLE ident(key TEXT NOT NULL, paper INTEGER NOT NULL, has_id INTEGER NOT NULL,
                    PRIMARY KEY(key, paper)) WITHOUT ROWID;
 CREATE TABLE facet(kind TEXT NOT NULL, value TEXT NOT NULL, paper INTEGER NOT NULL,
                    PRIMARY KEY(kind, value, paper)) WITHOUT ROWID;
-CREATE INDEX facet_paper ON facet(paper);
 CREATE TABLE state(id TEXT PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE tag(tag TEXT NOT NULL, paper INTEGER NOT NULL,
                  PRIMARY KEY(tag, paper)) WITHOUT ROWID;
@@ -127,14 +138,16 @@ def fold(text: str) -> str:
     "İ" is "i"); accents go in the tokenizer (``remove_diacritics 2``)."""
     if text.isascii():
         return text.lower()
+    if not unicodedata.is_normalized("NFKC", text):  # (a quick check: Chinese text 400x)
+        text = unicodedata.normalize("NFKC", text)
     # (casefold leaves "İ" as "i" + a combining dot, which would split the word)
-    return _STRAY_MARKS.sub("", unicodedata.normalize("NFKC", text).casefold())
+    return _STRAY_MARKS.sub("", text.casefold())
 
 
 def _grams(run: str) -> str:
     if len(run) == 1:
         return run
-    return " ".join([run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]])
+    return " ".join(map(operator.add, run, run[1:])) + " " + run[-1]
 
 
 def cjk_grams(text: str) -> str:
@@ -179,8 +192,8 @@ def annot_value(state: dict[str, Any]) -> str:
 
 
 def pack_body(body: dict[str, Any]) -> bytes:
-    """A paper's long texts as stored in the cache: orjson, zlib-compressed (abstracts and
-    summaries shrink to about a third; a paper is read whole only when it is shown)."""
+    """A record as the cache keeps it when no truth file holds it as such: orjson,
+    zlib-compressed (abstracts and summaries shrink to about a third)."""
     return zlib.compress(orjson.dumps(body), 3)
 
 
@@ -189,16 +202,15 @@ def unpack_body(blob: bytes) -> dict[str, Any]:
     return orjson.loads(zlib.decompress(blob))
 
 
-def split_record(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(head, body) of a full paper record, without empty fields."""
-    head: dict[str, Any] = {}
-    body: dict[str, Any] = {}
-    for k, v in record.items():
-        if v in (None, "", []) or k == "line":
-            continue
-        (head if k in HEAD_FIELDS else body)[k] = v
-    head["id"] = record["id"]
-    return head, body
+def head_of(record: dict[str, Any]) -> dict[str, Any]:
+    """What a list row needs of a record (`HEAD_FIELDS`; sources by their format only): a
+    stored document (``src``: feed keys) or a whole record (``sources``)."""
+    head = {k: v for k, v in record.items() if k in HEAD_FIELDS and k != "sources"}
+    if "src" in record:
+        head["sources"] = [{"format": key.rpartition(":")[0]} for key in record["src"]]
+    elif "sources" in record:
+        head["sources"] = [{"format": s.get("format") or ""} for s in record["sources"]]
+    return head
 
 
 def _int(value: Any) -> int:
@@ -333,41 +345,93 @@ class Cache:
         )
 
     @staticmethod
-    def _blobs(record: dict[str, Any]) -> tuple[bytes, bytes]:
-        """The ``record`` row of a record: (head, body)."""
-        head, body = split_record(record)
-        return orjson.dumps(head), pack_body(body)
+    def _blobs(record: dict[str, Any], span: Span | None) -> tuple[Any, ...]:
+        """The ``record`` columns of a record (at, size, body): where it lies in its segment
+        when it is there (``span``), else the record itself."""
+        if span is not None:
+            return span[0], span[1], None
+        return None, None, pack_body(compact(record))
 
     @staticmethod
     def read_record(
-        conn: sqlite3.Connection, pid: str, *, head: bool = True, body: bool = True
+        conn: sqlite3.Connection,
+        papers: Path,
+        pid: str,
+        *,
+        head: bool = True,
+        body: bool = True,
     ) -> dict[str, Any] | None:
-        """A paper's stored record (its head, body or both), None when there is none."""
-        columns = ", ".join(c for c, want in (("r.head", head), ("r.body", body)) if want)
+        """A paper's stored record (its head, body or both), None when there is none.
+        ``papers``: the library's segment folder, where the bodies are read from.
+
+        LibraryError naming the segment when the body is to be read from a truth file that
+        changed or was damaged since the cache read it (`truth.read_document`)."""
         row = conn.execute(
-            f"SELECT {columns} FROM paper p JOIN record r ON r.rowid = p.rowid WHERE p.id=?",
+            "SELECT p.seg, r.at, r.size, r.body FROM paper p "
+            "JOIN record r ON r.rowid = p.rowid WHERE p.id=?",
             (pid,),
         ).fetchone()
         if row is None:
             return None
-        if head and body:
-            return {**orjson.loads(row[0]), **unpack_body(row[1])}
-        return orjson.loads(row[0]) if head else unpack_body(row[0])
+        seg, at, size, blob = row
+        if blob is not None:
+            doc = unpack_body(blob)
+        else:
+            path = papers / f"{seg}.json"
+            doc = read_document(path, (at, size))
+            if doc["id"] != pid:
+                raise LibraryError(
+                    f"{path}: changed since the cache read it; "
+                    "run `papertui doctor` (it rebuilds the cache)"
+                )
+        if not body:
+            return head_of(doc)
+        if not head:
+            return {k: v for k, v in doc.items() if k not in HEAD_FIELDS and k != "src"}
+        src = doc.pop("src", None)
+        if src:
+            feeds = dict(
+                conn.execute(
+                    "SELECT key, doc FROM feed WHERE seg=? AND key IN "
+                    "(SELECT value FROM json_each(?))",
+                    (seg, orjson.dumps(src).decode()),
+                ).fetchall()
+            )
+            if any(key not in feeds for key in src):
+                raise LibraryError(f"{path}: the cache lacks its feeds; run `papertui doctor`")
+            doc["sources"] = [orjson.loads(feeds[key]) for key in src]
+        return doc
 
     @staticmethod
-    def _facets(record: dict[str, Any], rowid: int) -> list[tuple[str, str, int]]:
+    def add_feeds(conn: sqlite3.Connection, seg: str, feeds: dict[str, dict[str, Any]]) -> None:
+        """Keep the feeds of the segment ``seg`` (`truth.Segment.feeds`)."""
+        conn.executemany(
+            "INSERT OR REPLACE INTO feed(seg, key, doc) VALUES(?, ?, ?)",
+            [(seg, key, orjson.dumps(doc)) for key, doc in feeds.items()],
+        )
+
+    @staticmethod
+    def _facets(record: dict[str, Any]) -> set[tuple[str, str]]:
+        """The (kind, value) facets of a record (see the ``facet`` table)."""
         sources = record.get("sources") or ()
         facets = {("f", s.get("format") or "") for s in sources}
         facets |= {("d", s.get("feed_date") or "") for s in sources}
         facets |= {("c", c.casefold()) for c in record.get("categories") or ()}
-        return [(kind, value, rowid) for kind, value in facets]
+        return facets
 
     @staticmethod
-    def add_papers(conn: sqlite3.Connection, records: list[dict[str, Any]], seg: str) -> None:
+    def add_papers(
+        conn: sqlite3.Connection,
+        records: list[dict[str, Any]],
+        seg: str,
+        spans: dict[str, Span] | None = None,
+    ) -> None:
         """Store papers whose ids are not in the database yet, in bulk (an import's new
-        papers: one statement per table, not per paper)."""
+        papers: one statement per table, not per paper). ``spans``: where each record lies
+        in the segment ``seg`` (`truth.locate`); a record without one is kept here whole."""
         if not records:
             return
+        spans = spans or {}
         top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
         rows, blobs, texts, idents, facets = [], [], [], [], []
         rowid_of: dict[str, int] = {}
@@ -375,17 +439,17 @@ class Cache:
             pid = record["id"]
             rowid_of[pid] = rowid
             rows.append((rowid, pid, *Cache._row(record, seg)))
-            blobs.append((rowid, *Cache._blobs(record)))
+            blobs.append((rowid, *Cache._blobs(record, spans.get(pid))))
             texts.append((rowid, *fts_values(record)))
             has_id = 1 if record.get("arxiv_id") else 0
             idents += [(key, rowid, has_id) for key in record.get("keys") or ()]
-            facets += Cache._facets(record, rowid)
+            facets += [(kind, value, rowid) for kind, value in Cache._facets(record)]
         conn.executemany(
             "INSERT INTO paper(rowid, id, arxiv_id, feed_date, paper_date, added_at, day, "
             "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        conn.executemany("INSERT INTO record(rowid, head, body) VALUES(?, ?, ?)", blobs)
+        conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
         )
@@ -401,17 +465,26 @@ class Cache:
             Cache.index_state(conn, rowid_of[pid], {}, orjson.loads(doc))
 
     @staticmethod
-    def put_paper(conn: sqlite3.Connection, record: dict[str, Any], seg: str) -> int:
+    def put_paper(
+        conn: sqlite3.Connection,
+        papers: Path,
+        record: dict[str, Any],
+        seg: str,
+        span: Span | None = None,
+    ) -> int:
         """Store a whole paper record as the current version of its paper (replacing the
-        previous one, whose index entries are removed); its rowid."""
+        previous one, whose index entries are removed); its rowid. ``papers``: the segment
+        folder (the previous version's text is read there); ``span``: where ``record`` lies
+        in the segment ``seg``, None to keep it here whole.
+
+        LibraryError when the previous version cannot be read (`read_record`)."""
         pid = record["id"]
-        row = conn.execute(
-            "SELECT p.rowid, r.head, r.body FROM paper p JOIN record r ON r.rowid = p.rowid "
-            "WHERE p.id=?",
-            (pid,),
-        ).fetchone()
         get = record.get
         values = Cache._row(record, seg)
+        blobs = Cache._blobs(record, span)
+        keys = dict.fromkeys(get("keys") or ())
+        facets = Cache._facets(record)
+        row = conn.execute("SELECT rowid FROM paper WHERE id=?", (pid,)).fetchone()
         if row is None:
             cur = conn.execute(
                 "INSERT INTO paper(id, arxiv_id, feed_date, paper_date, added_at, day, "
@@ -421,46 +494,59 @@ class Cache:
             rowid = cur.lastrowid
             assert rowid is not None
             conn.execute(
-                "INSERT INTO record(rowid, head, body) VALUES(?, ?, ?)",
-                (rowid, *Cache._blobs(record)),
+                "INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", (rowid, *blobs)
             )
+            found = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
+            if found is not None:  # a state that arrived before its paper (another device's)
+                Cache.index_state(conn, rowid, {}, orjson.loads(found[0]))
         else:
             rowid = row[0]
-            old = {**orjson.loads(row[1]), **unpack_body(row[2])}
+            old = Cache.read_record(conn, papers, pid)
+            assert old is not None
             conn.execute(
                 "INSERT INTO text(text, rowid, title, abstract, authors, other) "
                 "VALUES('delete', ?, ?, ?, ?, ?)",
                 (rowid, *fts_values(old)),
             )
-            conn.execute("DELETE FROM ident WHERE paper=?", (rowid,))
-            conn.execute("DELETE FROM facet WHERE paper=?", (rowid,))
+            conn.executemany(
+                "DELETE FROM ident WHERE key=? AND paper=?",
+                [(key, rowid) for key in old.get("keys") or () if key not in keys],
+            )
+            conn.executemany(
+                "DELETE FROM facet WHERE kind=? AND value=? AND paper=?",
+                [(*facet, rowid) for facet in Cache._facets(old) - facets],
+            )
             conn.execute(
                 "UPDATE paper SET arxiv_id=?, feed_date=?, paper_date=?, added_at=?, day=?, "
                 "title_key=?, upvotes=?, comments=?, seg=? WHERE rowid=?",
                 (*values, rowid),
             )
-            conn.execute(
-                "UPDATE record SET head=?, body=? WHERE rowid=?",
-                (*Cache._blobs(record), rowid),
-            )
+            conn.execute("UPDATE record SET at=?, size=?, body=? WHERE rowid=?", (*blobs, rowid))
         conn.execute(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)",
             (rowid, *fts_values(record)),
         )
-        if row is None:  # a state that arrived before its paper (another device's)
-            found = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
-            if found is not None:
-                Cache.index_state(conn, rowid, {}, orjson.loads(found[0]))
         has_id = 1 if get("arxiv_id") else 0
         conn.executemany(
-            "INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)",
-            [(key, rowid, has_id) for key in get("keys") or ()],
+            "INSERT OR REPLACE INTO ident(key, paper, has_id) VALUES(?, ?, ?)",
+            [(key, rowid, has_id) for key in keys],
         )
         conn.executemany(
             "INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)",
-            Cache._facets(record, rowid),
+            [(kind, value, rowid) for kind, value in facets],
         )
         return rowid
+
+    @staticmethod
+    def stored_keys(conn: sqlite3.Connection, keys: set[str]) -> set[str]:
+        """Those of ``keys`` some paper is filed under."""
+        return {
+            key
+            for (key,) in conn.execute(
+                "SELECT DISTINCT key FROM ident WHERE key IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(list(keys)).decode(),),
+            )
+        }
 
     @staticmethod
     def filed_under(conn: sqlite3.Connection, key: str) -> list[tuple[str, bool]]:

@@ -130,6 +130,7 @@ class Library:
 
     def __init__(self, root: Path, lock_timeout: float = 5.0) -> None:
         self.root = Path(root)
+        self._papers = self.root / truth.SEGMENTS  # (where records are read from)
         self._lock = WriteLock(self.root, lock_timeout)
         self._mutex = threading.RLock()  # one writer thread at a time in this process
         self.read_only = False  # this process cannot write here (set by `open`)
@@ -313,26 +314,29 @@ class Library:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
         its id, or, written by another device, is merged into it."""
         files = truth.listing(self.root, truth.SEGMENTS)
+        papers = self.root / truth.SEGMENTS
         for name in names:
-            _, records = truth.read_segment(files[name])
+            segment = truth.read_whole_segment(files[name])
+            spans = segment.spans
+            Cache.add_feeds(conn, name.stem, segment.feeds)
             fresh: dict[str, dict[str, Any]] = {}  # papers new to the cache: stored in bulk
-            for record in records:
+            for record in segment.records:
                 pid = record["id"]
+                span = spans.get(pid)
                 row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
                 if row is None:
                     fresh[pid] = record  # (a later record of the same id replaces it)
                     continue
-                if truth.parse_key(row[0]) is not None:
-                    earlier = truth.parse_key(row[0])
-                    if earlier is not None and earlier.device != name.device:
-                        mine = Cache.read_record(conn, pid) or {}
-                        merge_into(mine, record)
-                        mine["keys"] = list(
-                            dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
-                        )
-                        record = mine
-                Cache.put_paper(conn, record, name.stem)
-            Cache.add_papers(conn, list(fresh.values()), name.stem)
+                earlier = truth.parse_key(row[0])
+                if earlier is not None and earlier.device != name.device:
+                    mine = Cache.read_record(conn, papers, pid) or {}
+                    merge_into(mine, record)
+                    mine["keys"] = list(
+                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
+                    )
+                    record, span = mine, None  # (held by no truth file: kept whole)
+                Cache.put_paper(conn, papers, record, name.stem, span)
+            Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
     def _catch_up(self) -> bool:
@@ -438,7 +442,11 @@ class Library:
         Empty fields are absent: use ``.get(name)``. KeyError when there is no such paper."""
         head = self._heads.get(pid)
         if head is None:
-            head = Cache.read_record(self._conn(), pid, body=False)
+            conn = self._conn()
+            try:
+                head = Cache.read_record(conn, self._papers, pid, body=False)
+            except LibraryError as err:  # (a truth file changed under the cache)
+                head = _unreadable_head(conn, pid, err)
             if head is None:
                 raise KeyError(pid)
             if len(self._heads) >= ROW_CACHE:
@@ -448,17 +456,24 @@ class Library:
 
     def body(self, pid: str) -> dict[str, Any]:
         """The long texts of one paper (abstracts, summaries)."""
-        return Cache.read_record(self._conn(), pid, head=False) or {}
+        return Cache.read_record(self._conn(), self._papers, pid, head=False) or {}
 
     def record(self, pid: str) -> dict[str, Any]:
         """The whole stored record of a paper: head and body (a new dict)."""
-        found = Cache.read_record(self._conn(), pid)
+        found = Cache.read_record(self._conn(), self._papers, pid)
         if found is None:
             raise KeyError(pid)
         return found
 
     def get(self, pid: str) -> Paper:
+        """The whole paper. KeyError when there is none; LibraryError when its text cannot
+        be read (a truth file changed under the cache: see `head_paper`)."""
         return Paper.from_dict(self.record(pid))
+
+    def head_paper(self, pid: str) -> Paper:
+        """The paper as its list row knows it (titles, authors, dates; no abstract, no
+        sources): what can be shown of it when `get` cannot read its text."""
+        return Paper.from_dict({k: v for k, v in self.raw(pid).items() if k != "sources"})
 
     def state(self, pid: str) -> PaperState:
         return PaperState.from_dict(self.raw_state(pid))
@@ -658,6 +673,7 @@ class Library:
         crowds: dict[str, Crowd] = {}
         stamp = now_iso()
         name = truth.Name(self.device, truth.next_seq(self.root, self.device))
+        prepared = []
         for result, source in feeds:
             report = ImportReport(
                 origin=source.origin,
@@ -667,12 +683,21 @@ class Library:
             )
             src = source.to_dict()
             src["feed_date"] = src.get("feed_date") or result.feed_date
+            items = []
             for paper in result.papers:
                 incoming = paper.to_dict()
                 incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
                 incoming["sources"] = [dict(src)]
                 note_version(incoming)
                 keys, lookup = lookup_keys(incoming)  # lookup: also finds papers filed before
+                items.append((incoming, keys, lookup))
+            prepared.append((report, items))
+        # Which of the keys the database files papers under: one query, not one per key.
+        batch.stored = Cache.stored_keys(
+            conn, {key for _, items in prepared for *_, lookup in items for key in lookup}
+        )
+        for report, items in prepared:
+            for incoming, keys, lookup in items:
                 pid = self._match(conn, incoming, lookup, crowds, batch)
                 if pid is None:
                     pid = new_id(incoming, lookup, batch)
@@ -698,14 +723,17 @@ class Library:
                     report.unchanged += 1
             reports.append(report)
         if batch.touched:
-            Cache.add_papers(conn, [batch.touched[pid] for pid in batch.new], name.stem)
+            raw, segment = truth.segment_file(name, stamp, batch.touched.values())
+            Cache.add_feeds(conn, name.stem, segment.feeds)
+            new = [batch.touched[pid] for pid in batch.new]
+            Cache.add_papers(conn, new, name.stem, segment.spans)
             for pid, record in batch.touched.items():
                 if pid not in batch.new:
-                    Cache.put_paper(conn, record, name.stem)
-            path = self.root / truth.SEGMENTS / name.file
-            tables = truth.segment_tables(name, stamp, batch.touched.values())
+                    span = segment.spans.get(pid)
+                    Cache.put_paper(conn, self._papers, record, name.stem, span)
+            path = self._papers / name.file
             try:
-                self.bytes_written += atomic_write(path, orjson.dumps(_tiny(tables)))
+                self.bytes_written += atomic_write(path, raw)
                 self._uncommitted = path  # until the cache commits it (see `_write`)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -714,9 +742,8 @@ class Library:
             conn.execute("INSERT INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
         return reports
 
-    @staticmethod
-    def _record(conn: sqlite3.Connection, pid: str) -> dict[str, Any]:
-        found = Cache.read_record(conn, pid)
+    def _record(self, conn: sqlite3.Connection, pid: str) -> dict[str, Any]:
+        found = Cache.read_record(conn, self._papers, pid)
         assert found is not None
         return found
 
@@ -961,6 +988,20 @@ def _cache_error(root: Path, err: sqlite3.Error) -> LibraryError:
     return LibraryError(f"{root}: cannot write the cache ({err})")
 
 
+def _unreadable_head(
+    conn: sqlite3.Connection, pid: str, err: LibraryError
+) -> dict[str, Any] | None:
+    """A list row's head for a paper whose record cannot be read: its id, dates and the
+    reason in place of its title (the paper stays in view; `doctor` rebuilds the cache)."""
+    row = conn.execute(
+        "SELECT arxiv_id, feed_date, paper_date, added_at FROM paper WHERE id=?", (pid,)
+    ).fetchone()
+    if row is None:
+        return None
+    values = dict(zip(("arxiv_id", "feed_date", "paper_date", "added_at"), row, strict=True))
+    return {"id": pid, **{k: v for k, v in values.items() if v}, "title": f"(unreadable: {err})"}
+
+
 def _applied(conn: sqlite3.Connection) -> dict[str, set[str]]:
     """The segments (``s``) and checkpoints (``p``) the cache holds (changes: see
     `state.was_applied`)."""
@@ -981,6 +1022,7 @@ class _Batch:
         self.touched: dict[str, dict[str, Any]] = {}
         self.new: dict[str, None] = {}
         self.keys: dict[str, dict[str, None]] = {}
+        self.stored: set[str] | None = None  # the keys the database holds (None: unknown)
 
     def put(self, pid: str, record: dict[str, Any], *, new: bool) -> None:
         self.touched[pid] = record
@@ -991,7 +1033,8 @@ class _Batch:
 
     def filed_under(self, key: str) -> list[tuple[str, bool]]:
         """(id, has an arXiv id) of the papers filed under ``key``: stored ones first."""
-        filed = Cache.filed_under(self.conn, key)
+        stored = self.stored is None or key in self.stored
+        filed = Cache.filed_under(self.conn, key) if stored else []
         more = self.keys.get(key)
         if more:
             known = {pid for pid, _ in filed}
@@ -1004,14 +1047,6 @@ class _Batch:
         if pid in self.touched:
             return True
         return self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None
-
-
-def _tiny(tables: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Tables laid out as a TinyDB file: ``{table: {doc_id: doc}}`` plus the schema."""
-    data: dict[str, Any] = {"_meta": {"1": {"schema": SCHEMA_VERSION}}}
-    for name, docs in tables.items():
-        data[name] = {str(i): doc for i, doc in enumerate(docs, 1)}
-    return data
 
 
 def _filed_under(

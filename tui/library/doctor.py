@@ -11,11 +11,14 @@ it refuses to repair at all.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+import orjson
 
 from ..recovery import RECOVERED, recovered_files
 from . import truth
@@ -190,6 +193,40 @@ def cache_problem(root: Path) -> tuple[Path, str] | None:
             return path, f"the cache database cannot be read ({err})"
         if result != ["ok"]:
             return path, f"the cache database is damaged ({'; '.join(result[:3])})"
+        stale = _stale_segment(root, path)
+        if stale is not None:
+            return path, f"the cache no longer matches {stale} (changed since it was read)"
+    return None
+
+
+def _stale_segment(root: Path, cache: Path) -> str | None:
+    """The first segment (``papers/<name>.json``) at which the cache reads a paper from
+    where that paper no longer is, or None. Every paper the cache reads from a segment is
+    looked at: the segment's bytes there must be the paper's document."""
+    try:
+        conn = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT p.seg, p.id, r.at, r.size FROM paper p JOIN record r "
+                "ON r.rowid = p.rowid WHERE r.body IS NULL ORDER BY p.seg"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None  # (an older cache: the next open rebuilds it)
+    for seg, group in itertools.groupby(rows, key=lambda row: row[0]):
+        name = f"{truth.SEGMENTS}/{seg}.json"
+        try:
+            raw = (root / name).read_bytes()
+        except OSError:
+            return name
+        for _, pid, at, size in group:
+            try:
+                doc = orjson.loads(raw[at : at + size])
+            except orjson.JSONDecodeError:
+                return name
+            if not isinstance(doc, dict) or doc.get("id") != pid:
+                return name
     return None
 
 

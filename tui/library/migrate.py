@@ -21,8 +21,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from . import truth
 from .notes import apply_note_edit
 from .storage import SCHEMA_VERSION, LibraryError, atomic_write, dump, fsync_dir, load, table_docs
@@ -178,11 +176,8 @@ def migrate(root: Path, device: str) -> None:
     records = list(papers.values())
     for n, start in enumerate(range(0, len(records), CHUNK), 1):
         name = Name(device, n)
-        tables = truth.segment_tables(name, stamp, records[start : start + CHUNK])
-        data: dict[str, Any] = {"_meta": {"1": {"schema": SCHEMA_VERSION}}}
-        for table, docs in tables.items():
-            data[table] = {str(i): d for i, d in enumerate(docs, 1)}
-        atomic_write(root / truth.SEGMENTS / name.file, orjson.dumps(data))
+        raw, _ = truth.segment_file(name, stamp, records[start : start + CHUNK])
+        atomic_write(root / truth.SEGMENTS / name.file, raw)
     top = max(last, (len(records) + CHUNK - 1) // CHUNK)
     point = Checkpoint(stamp, {device: top}, states, changes)
     name = Name(device, top)

@@ -96,12 +96,14 @@ def dump(tables: dict[str, dict[str, Any]], schema: int = BASE_SCHEMA) -> bytes:
     return orjson.dumps(data)
 
 
-def load(path: Path) -> dict[str, dict[str, Any]]:
-    """Read one library file strictly: any damage is a LibraryError naming the file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise LibraryError(f"{path}: cannot be read ({err.strerror})") from None
+def load(path: Path, raw: bytes | None = None) -> dict[str, dict[str, Any]]:
+    """Read one library file strictly (or parse its bytes ``raw``, already read): any damage
+    is a LibraryError naming the file."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            raise LibraryError(f"{path}: cannot be read ({err.strerror})") from None
     if not raw.strip():
         raise LibraryError(
             f"{path}: the file is empty; "

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb import TinyDB
 from tinydb.middlewares import CachingMiddleware
 
@@ -165,12 +166,92 @@ def segment_tables(
     }
 
 
+Span = tuple[int, int]  # (offset, length) in bytes of a paper document in its segment file
+
+
+@dataclass
+class Segment:
+    """A segment as the cache takes it in: its paper records (sources resolved, in the
+    file's order), where each paper's document lies in the file (id → `Span`, `locate`) and
+    its feeds (`feed_key` → source)."""
+
+    stamp: str
+    records: list[dict[str, Any]]
+    spans: dict[str, Span]
+    feeds: dict[str, dict[str, Any]]
+
+
+def segment_file(
+    name: Name, stamp: str, records: Iterable[dict[str, Any]]
+) -> tuple[bytes, Segment]:
+    """A segment holding ``records`` as the bytes of its file (TinyDB layout, orjson) and as
+    a `Segment` (whose records are ``records``), so the cache can read each paper from the
+    truth file instead of keeping a second copy of it."""
+    records = list(records)
+    tables = segment_tables(name, stamp, records)
+    data: dict[str, Any] = {"_meta": {"1": {"schema": SCHEMA_VERSION}}}
+    for table, docs in tables.items():
+        data[table] = {str(i): doc for i, doc in enumerate(docs, 1)}
+    raw = orjson.dumps(data)
+    feeds = {doc["key"]: {k: v for k, v in doc.items() if k != "key"} for doc in tables["feeds"]}
+    return raw, Segment(stamp, records, locate(raw, tables["papers"]), feeds)
+
+
+def locate(raw: bytes, docs: list[dict[str, Any]]) -> dict[str, Span]:
+    """Where each paper document (``docs``, in the file's order, as stored: ``src`` not
+    resolved) lies in a segment file's bytes: id → (offset, length). A document is found
+    only when the file holds it exactly as orjson writes it (a file written by another
+    tool, or by hand, may hold the same data otherwise); those not found are left out."""
+    spans: dict[str, Span] = {}
+    pos = 0
+    for doc in docs:
+        blob = orjson.dumps(doc)
+        at = raw.find(blob, pos)
+        if at < 0:
+            break  # (not orjson's layout: the rest would not be found either)
+        spans[doc["id"]] = (at, len(blob))
+        pos = at + len(blob)
+    return spans
+
+
+def read_document(path: Path | str, span: Span) -> dict[str, Any]:
+    """The paper document at ``span`` of a segment file (as stored: ``src`` not resolved).
+
+    LibraryError naming the file when it cannot be read there (gone, cut short, changed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, span[1], span[0])
+        finally:
+            os.close(fd)
+        doc = orjson.loads(raw)
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+            raise ValueError
+    except (OSError, ValueError):
+        raise LibraryError(
+            f"{path}: changed or damaged since the cache read it; "
+            "run `papertui doctor` (it rebuilds the cache)"
+        ) from None
+    return doc
+
+
 def read_segment(path: Path | str) -> tuple[str, list[dict[str, Any]]]:
     """(when it was written, its paper records with their sources resolved); LibraryError
     naming the file when it is damaged or not shaped as papertui writes a segment."""
+    segment = read_whole_segment(path)
+    return segment.stamp, segment.records
+
+
+def read_whole_segment(path: Path | str) -> Segment:
+    """`read_segment`, with where each paper's document lies in the file and its feeds."""
     path = Path(path)
-    data = load(path)
     try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LibraryError(f"{path}: cannot be read ({err.strerror})") from None
+    data = load(path, raw)
+    try:
+        spans = locate(raw, table_docs(data, "papers"))
         (info,) = table_docs(data, "segment")
         stamp = str(info["ts"])
         feeds = {str(doc.pop("key")): doc for doc in table_docs(data, "feeds")}
@@ -183,11 +264,24 @@ def read_segment(path: Path | str) -> tuple[str, list[dict[str, Any]]]:
                 doc["sources"] = [dict(feeds[key]) for key in src]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise misshapen(path, "paper segment") from None
-    return stamp, docs
+    return Segment(stamp, docs, spans, feeds)
+
+
+_STAMP = re.compile(rb'^\{"_meta":\{"1":\{"schema":\d+\}\},"segment":\{"1":(\{[^{}]*\})\}')
 
 
 def segment_stamp(path: Path | str) -> str:
-    """When a segment was written (its ``ts``), for ordering; LibraryError when damaged."""
+    """When a segment was written (its ``ts``), for ordering; LibraryError when damaged.
+    Read from the file's first bytes when it is laid out as papertui writes it."""
+    try:
+        with open(path, "rb") as f:
+            m = _STAMP.match(f.read(512))
+        if m:
+            ts = orjson.loads(m.group(1)).get("ts")
+            if isinstance(ts, str):
+                return ts
+    except (OSError, ValueError):
+        pass
     return read_segment(path)[0]
 
 

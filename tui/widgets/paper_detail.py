@@ -26,6 +26,7 @@ from textual.strip import Strip
 from textual.style import Style
 
 from ..export import authors_line, badge, links_of
+from ..library import LibraryError
 from ..models import Paper, PaperState
 from ..text import clean
 
@@ -171,9 +172,16 @@ class PaperDetail(ScrollView, can_focus=True):
         pid = self.paper_id
         if pid is None or pid not in self.library:
             return Content.assemble((EMPTY_TEXT, self._style("empty")))
-        paper, state = self.library.get(pid), self.library.state(pid)
+        problem = ""
+        try:
+            paper = self.library.get(pid)
+        except LibraryError as err:  # (a truth file changed under the cache: say so)
+            paper, problem = self.library.head_paper(pid), str(err)
+        state = self.library.state(pid)
         # The titles and the state line, then blocks separated by a blank line.
         parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state)]
+        if problem:
+            parts += ["\n\n", (_text(problem), self._style("empty"))]
         blocks = [self._meta(paper)]
         heading = self._style("heading")
         blocks += [[(name, heading), "\n", *body] for name, body in self._sections(paper) if body]
