@@ -425,17 +425,22 @@ class Cache:
         records: list[dict[str, Any]],
         seg: str,
         spans: dict[str, Span] | None = None,
+        rowids: list[int] | None = None,
     ) -> None:
         """Store papers whose ids are not in the database yet, in bulk (an import's new
         papers: one statement per table, not per paper). ``spans``: where each record lies
-        in the segment ``seg`` (`truth.locate`); a record without one is kept here whole."""
+        in the segment ``seg`` (`truth.locate`); a record without one is kept here whole.
+        ``rowids``: theirs (a rebuild keeps the order papers were first stored in), else
+        the next ones."""
         if not records:
             return
         spans = spans or {}
-        top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
+        if rowids is None:
+            top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
+            rowids = list(range(top + 1, top + 1 + len(records)))
         rows, blobs, texts, idents, facets = [], [], [], [], []
         rowid_of: dict[str, int] = {}
-        for rowid, record in enumerate(records, top + 1):
+        for rowid, record in zip(rowids, records, strict=True):
             pid = record["id"]
             rowid_of[pid] = rowid
             rows.append((rowid, pid, *Cache._row(record, seg)))

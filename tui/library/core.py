@@ -315,6 +315,8 @@ class Library:
         its id, or, written by another device, is merged into it."""
         files = truth.listing(self.root, truth.SEGMENTS)
         papers = self.root / truth.SEGMENTS
+        if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
+            return self._build_segments(conn, names, files)
         for name in names:
             segment = truth.read_whole_segment(files[name])
             spans = segment.spans
@@ -337,6 +339,57 @@ class Library:
                     record, span = mine, None  # (held by no truth file: kept whole)
                 Cache.put_paper(conn, papers, record, name.stem, span)
             Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
+            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
+
+    def _build_segments(
+        self, conn: sqlite3.Connection, names: list[truth.Name], files: dict[truth.Name, str]
+    ) -> None:
+        """`_apply_segments` into an empty cache (a rebuild), the same result in two passes:
+        the first finds each paper's first and last version, the second stores only the last
+        one, in bulk, under the rowid of the first (the order papers were stored in). A paper
+        that several devices wrote is merged version by version, as `_apply_segments` does."""
+        rowid_of: dict[str, int] = {}  # (the order of first appearance)
+        last: dict[str, int] = {}  # the index in ``names`` of the paper's last version
+        maker: dict[str, str] = {}
+        mixed: set[str] = set()  # papers written by more than one device
+        for i, name in enumerate(names):
+            for pid in truth.segment_ids(files[name]):
+                if pid not in rowid_of:
+                    rowid_of[pid] = len(rowid_of) + 1
+                    maker[pid] = name.device
+                elif maker[pid] != name.device:
+                    mixed.add(pid)
+                last[pid] = i
+        papers = self.root / truth.SEGMENTS
+        for i, name in enumerate(names):
+            segment = truth.read_whole_segment(files[name])
+            Cache.add_feeds(conn, name.stem, segment.feeds)
+            final: dict[str, dict[str, Any]] = {}
+            for record in segment.records:
+                pid = record["id"]
+                if pid not in mixed:
+                    if last[pid] == i:
+                        final[pid] = record
+                    continue
+                row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
+                if row is None:
+                    Cache.add_papers(
+                        conn, [record], name.stem, segment.spans, rowids=[rowid_of[pid]]
+                    )
+                    continue
+                span = segment.spans.get(pid)
+                earlier = truth.parse_key(row[0])
+                if earlier is not None and earlier.device != name.device:
+                    mine = Cache.read_record(conn, papers, pid) or {}
+                    merge_into(mine, record)
+                    mine["keys"] = list(
+                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
+                    )
+                    record, span = mine, None  # (held by no truth file: kept whole)
+                Cache.put_paper(conn, papers, record, name.stem, span)
+            records = list(final.values())
+            rowids = [rowid_of[r["id"]] for r in records]
+            Cache.add_papers(conn, records, name.stem, segment.spans, rowids=rowids)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
     def _catch_up(self) -> bool:

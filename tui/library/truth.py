@@ -242,6 +242,19 @@ def read_segment(path: Path | str) -> tuple[str, list[dict[str, Any]]]:
     return segment.stamp, segment.records
 
 
+def segment_ids(path: Path | str) -> list[str]:
+    """The ids of a segment's paper records, in the file's order; LibraryError naming the
+    file when it is damaged."""
+    path = Path(path)
+    try:
+        ids = [doc["id"] for doc in table_docs(load(path), "papers")]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise misshapen(path, "paper segment") from None
+    if not all(isinstance(pid, str) for pid in ids):
+        raise misshapen(path, "paper segment")
+    return ids
+
+
 def read_whole_segment(path: Path | str) -> Segment:
     """`read_segment`, with where each paper's document lies in the file and its feeds."""
     path = Path(path)
