@@ -739,14 +739,20 @@ def test_a_rebuild_gives_the_cache_the_imports_built_paper_by_paper(
     """A rebuild stores each paper's last version at once (two passes over the segments);
     what it gives must equal the cache that imports and another device's files built one
     segment at a time: the same records, ids, stored order, search results and states."""
+    from tui.library import core
+
     feeds = sorted(p for p in FEEDS.iterdir() if p.is_file())
     _device(monkeypatch, "laptop")
     lib = Library.open(tmp_path / "lib")
+    # (segments are taken in by their stamps: make each import's its own second)
+    monkeypatch.setattr(core, "now_iso", lambda: "2026-11-20T08:00:00+00:00")
     import_files(lib, feeds[::2])
+    monkeypatch.setattr(core, "now_iso", lambda: "2026-11-21T08:00:00+00:00")
     import_files(lib, feeds[1::2])  # (merges into new versions in a second segment)
     lib.set_state(list(lib)[:5], "star", starred=True)
     lib.close()
     _device(monkeypatch, "desk")
+    monkeypatch.setattr(core, "now_iso", lambda: "2026-11-22T08:00:00+00:00")
     other = Library.open(tmp_path / "other")
     import_files(other, feeds[1::3])  # the same papers, seen by another device
     other.close()

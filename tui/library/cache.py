@@ -366,14 +366,20 @@ class Cache:
 
         LibraryError naming the segment when the body is to be read from a truth file that
         changed or was damaged since the cache read it (`truth.read_document`)."""
+        feeds = (  # (the segment's feeds, only for a whole record: one statement either way)
+            "(SELECT json_group_object(f.key, json(CAST(f.doc AS TEXT))) FROM feed f "
+            "WHERE f.seg = p.seg)"
+            if head and body
+            else "NULL"
+        )
         row = conn.execute(
-            "SELECT p.seg, r.at, r.size, r.body FROM paper p "
+            f"SELECT p.seg, r.at, r.size, r.body, {feeds} FROM paper p "
             "JOIN record r ON r.rowid = p.rowid WHERE p.id=?",
             (pid,),
         ).fetchone()
         if row is None:
             return None
-        seg, at, size, blob = row
+        seg, at, size, blob, feeds_json = row
         if blob is not None:
             doc = unpack_body(blob)
         else:
@@ -390,16 +396,10 @@ class Cache:
             return {k: v for k, v in doc.items() if k not in HEAD_FIELDS and k != "src"}
         src = doc.pop("src", None)
         if src:
-            feeds = dict(
-                conn.execute(
-                    "SELECT key, doc FROM feed WHERE seg=? AND key IN "
-                    "(SELECT value FROM json_each(?))",
-                    (seg, orjson.dumps(src).decode()),
-                ).fetchall()
-            )
-            if any(key not in feeds for key in src):
+            sources = orjson.loads(feeds_json or "{}")
+            if any(key not in sources for key in src):
                 raise LibraryError(f"{path}: the cache lacks its feeds; run `papertui doctor`")
-            doc["sources"] = [orjson.loads(feeds[key]) for key in src]
+            doc["sources"] = [sources[key] for key in src]
         return doc
 
     @staticmethod
