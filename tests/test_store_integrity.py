@@ -498,7 +498,7 @@ def test_on_a_full_disk_only_the_feed_that_does_not_fit_is_lost(tmp_path: Path) 
         (tmp_path / name).write_text(rss(papers), encoding="utf-8")
         return str(tmp_path / name)
 
-    feeds = [feed("f0.rss", "1", 60), feed("f1.rss", "2", 60), feed("f2.rss", "3", 400)]
+    feeds = [feed("f0.rss", "1", 60), feed("f1.rss", "2", 60), feed("f2.rss", "3", 999)]
     feeds.append(feed("f3.rss", "4", 60))
     with small_disk(tmp_path / "disk", "2000k") as disk:
         result = cli("import", *feeds, "--db", str(disk / "lib"))
