@@ -383,7 +383,7 @@ class Cache:
         if blob is not None:
             doc = unpack_body(blob)
         else:
-            path = papers / f"{seg}.json"
+            path = f"{papers}/{seg}.json"  # (a str: pathlib costs more than the read)
             doc = read_document(path, (at, size))
             if doc["id"] != pid:
                 raise LibraryError(

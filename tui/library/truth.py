@@ -219,8 +219,8 @@ def read_document(path: Path | str, span: Span) -> dict[str, Any]:
 
     LibraryError naming the file when it cannot be read there (gone, cut short, changed)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # (not kept open: nothing of the
+        try:  # library's folder stays busy when papertui is idle: umount, sync tools)
             raw = os.pread(fd, span[1], span[0])
         finally:
             os.close(fd)
