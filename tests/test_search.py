@@ -181,17 +181,24 @@ def scan(lib: Library, query: str, papers: dict[str, Doc] | None = None) -> list
 # The ways a result can be read (sqlquery.Results._way), each forced whatever the size, on
 # pages of 4 rows: the thresholds that choose them at 100,000 papers never hold here.
 PLANS = {
-    "probe": {"PROBE": 10**9},
-    "lookup": {"PROBE": 0},
+    "window": {"WINDOW_MAX": 10**9},
+    "window falling short": {"WINDOW_MAX": 10**9, "narrow": True},
+    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9},
+    "lookup": {"WINDOW_MAX": 0, "PROBE": 0},
 }
 
 
 @contextlib.contextmanager
 def plan(name: str) -> Iterator[None]:
-    """Read results the way ``name`` (`PLANS`) says."""
+    """Read results the way ``name`` (`PLANS`) says; "falling short": each window only one
+    date's papers (the rows of the first paper's date), so most windows hold too few
+    matches and the reads go on the next way."""
+    settings = dict(PLANS[name])
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(sqlquery, "PAGE", 4))
-        for key, value in PLANS[name].items():
+        if settings.pop("narrow", False):
+            stack.enter_context(mock.patch.object(sqlquery.Results, "_width", lambda _: 1))
+        for key, value in settings.items():
             stack.enter_context(mock.patch.object(sqlquery, key, value))
         yield
 
@@ -358,8 +365,9 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
         assert read_every_way(lib, query, "title", False) == [title] * 3, query
     lib._conn().set_trace_callback(None)
     assert seen == {True, False}
-    # Each way was taken: probes (words in tags or notes too among them), counts in the
-    # index alone.
+    # Each way was taken: windows, probes (words in tags or notes too among them), counts
+    # in the index alone.
+    assert any(s.startswith("WITH edge") for s in statements)
     assert any("+p.rowid IN (SELECT rowid FROM text" in s for s in statements)
     assert any("+p.rowid IN (SELECT rowid FROM annot" in s for s in statements)
     assert any(s.startswith("SELECT count(*) FROM text WHERE") for s in statements)

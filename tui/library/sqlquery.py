@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from .cache import CJK_RUN, fold
@@ -24,6 +24,7 @@ from .query import SOURCE_ALIASES, Query, QueryError, Term
 
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
 PAGE = 256  # rows fetched at a time
+WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
 # m matches among n papers are probed in order when PROBE·m² ≥ PAGE·n (a match looked up
 # costs about as much as twenty papers tested in order)
 PROBE = 16
@@ -142,18 +143,21 @@ class Compiled:
         sql = " ".join(f"{op} SELECT rowid FROM {t} WHERE {t} MATCH ?" for op, t, _ in arms)
         return f"SELECT count(*) FROM ({sql.strip()} ORDER BY 1)", [m for _, _, m in arms]
 
-    def where(self, annotated: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
+    def where(
+        self, annotated: frozenset[str] = frozenset(), within: str = ""
+    ) -> tuple[str, list[Any]]:
         """The WHERE condition and its parameters, the words in as few lookups as may be:
         those found only in `text` in one MATCH, each of the others (``annotated``) in
-        `text` or `annot`."""
+        `text` or `annot`. ``within``: SQL narrowing the rowids looked up in `text` (a
+        window's range: `Results._window`)."""
         conditions = list(self.filters)
         match = self.match(annotated)
         if match is not None:
-            conditions.append((f"{_LOOKUP} WHERE text MATCH ?)", [match]))
+            conditions.append((f"{_LOOKUP} WHERE text MATCH ?{within})", [match]))
         for w in self.words:
             if match is not None and (w.annot is None or w.annot not in annotated):
                 continue  # (in the one MATCH)
-            sql, values = f"{_LOOKUP} WHERE text MATCH ?)", [w.text]
+            sql, values = f"{_LOOKUP} WHERE text MATCH ?{within})", [w.text]
             if w.annot is not None and w.annot in annotated:
                 sql = f"({sql} OR {_ANNOT} WHERE annot MATCH ?))"
                 values.append(w.annot)
@@ -303,9 +307,13 @@ class Results(Sequence[str]):
     How a query of words is read, so that the first screen costs about the same at 10,000
     papers and at a million: the words found in no tag or note are looked up together, in
     one FTS5 MATCH. A query of words alone is counted in the indexes, never reading the
-    papers (`Compiled.count`). A page in an indexed order (feed date, date added) of words
-    matching many papers is read by testing each paper in order against the matches;
-    words matching few papers are looked up and sorted (`_way`)."""
+    papers (`Compiled.count`). A page in an indexed order (feed date, date added) is read
+    from a window of that order when the words match a fair share of the library
+    (`_window`): the next few thousand papers in order, each tested against the matches
+    in the window's range of rowids (papers are stored about in date order: a narrow
+    range, whatever the size of the library); when the window holds too few, each paper
+    in order is tested against all the matches; words matching few papers are looked up
+    and sorted (`_way`)."""
 
     def __init__(
         self,
@@ -350,16 +358,21 @@ class Results(Sequence[str]):
         self._planned = True
 
     def _way(self) -> str:
-        """How pages in order are read: ``"probe"``, each paper in the order's index tested
-        against all the matches, when they are many; else ``"lookup"``: the matches looked
-        up and sorted (few of them), or a query without words read in order. Only an
-        indexed order (feed date, date added) can be read paper by paper."""
+        """How pages in order are read: ``"window"`` (`_window`, then ``"probe"`` when the
+        window falls short) when the words match a fair share of the library (a window of
+        at most `WINDOW_MAX` papers should hold a page); ``"probe"``, each paper in the
+        order's index tested against all the matches, when they are many; else
+        ``"lookup"``: the matches looked up and sorted (few of them), or a query without
+        words read in order. Only an indexed order (feed date, date added) can be read
+        paper by paper."""
         if self._reads is None:
             self._plan()
             self._reads = "lookup"
             indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
             if indexed and self._c.words and "MATCH" in self._base:
-                if PROBE * len(self) ** 2 >= PAGE * self._size():
+                if self._width() <= WINDOW_MAX:
+                    self._reads = "window"
+                elif PROBE * len(self) ** 2 >= PAGE * self._size():
                     self._reads = "probe"
         return self._reads
 
@@ -370,6 +383,11 @@ class Results(Sequence[str]):
             row = self._conn().execute("SELECT max(rowid) FROM paper").fetchone()
             self._papers = int(row[0] or 0)
         return self._papers
+
+    def _width(self) -> int:
+        """How many papers in order a window reads to find a page of matches, at the
+        library's share of them, with a margin."""
+        return PAGE + 3 * PAGE * self._size() // (2 * max(len(self), 1))
 
     def _ordered(self) -> str:
         """The FROM … WHERE of the reads in order (see `_way`)."""
@@ -385,6 +403,47 @@ class Results(Sequence[str]):
             self._len = int(self._conn().execute(sql, args).fetchone()[0])
         return self._len
 
+    def _window(self, n: int, previous: Sequence[Any] | None) -> list[Any] | None:
+        """Page ``n`` (after the row whose sort values are ``previous``) read from a window
+        of the order: the next papers in order that pass the filters, as many as should
+        hold a page of matches at the library's share of them (`_width`; and all the
+        papers sharing the last one's date), each tested against the matches between the
+        window's lowest and highest rowid. None when the window holds fewer matches than
+        the page should (the words are rarer there). One statement: the window and its
+        matches are read from the same snapshot."""
+        order = self._c.order
+        first, desc = order[0]
+        conditions = [sql for sql, _ in self._c.filters]
+        args = [v for _, values in self._c.filters for v in values]
+        if previous is not None:
+            conditions.append(_beyond(order, previous, after=True))
+            args += _beyond_params(previous)
+        where = " AND ".join(conditions) or "1"
+        # edge: the date of the window's last paper (the order's first column has an
+        # index: read in order, no sort); the window: every paper up to that date and on
+        # it (every paper left when fewer are); span: its lowest and highest rowid.
+        edge = f"{first} >= coalesce((SELECT d FROM edge), '')"
+        if not desc:
+            edge = f"{first} <= coalesce((SELECT d FROM edge), x'ff')"
+        words, values = replace(self._c, filters=[]).where(
+            self._annotated,
+            within=" AND rowid >= (SELECT lo FROM span) AND rowid <= (SELECT hi FROM span)",
+        )
+        sql = (
+            f"WITH edge AS (SELECT {first} AS d FROM paper p WHERE {where} "
+            f"ORDER BY {first} {'DESC' if desc else 'ASC'} LIMIT 1 OFFSET ?), "
+            f"span AS (SELECT min(p.rowid) AS lo, max(p.rowid) AS hi FROM paper p "
+            f"WHERE {where} AND {edge}) "
+            f"SELECT p.id, {', '.join(e for e, _ in order)} FROM paper p "
+            f"WHERE {where} AND {edge} AND {_probing(words)} "
+            f"ORDER BY {_order_sql(order)} LIMIT ?"
+        )
+        params = [*args, self._width() - 1, *args, *args, *values, PAGE]
+        rows = self._conn().execute(sql, params).fetchall()
+        if len(rows) < min(PAGE, len(self) - n * PAGE):
+            return None
+        return rows
+
     def _page(self, n: int) -> list[str]:
         """Page ``n`` of the ids: read after the last row of page ``n - 1`` when that page
         is at hand (scrolling: an index range, whatever the depth), else by offset."""
@@ -393,6 +452,10 @@ class Results(Sequence[str]):
             return page
         order = self._c.order
         previous = self._last.get(n - 1)
+        if (n == 0 or previous is not None) and self._way() == "window":
+            found = self._window(n, previous)
+            if found is not None:
+                return self._keep(n, found)
         keys = ", ".join(e for e, _ in order)
         sql = f"SELECT p.id, {keys} {self._ordered()}"
         args = list(self._args)
