@@ -180,10 +180,12 @@ def scan(lib: Library, query: str, papers: dict[str, Doc] | None = None) -> list
 
 # The ways a result can be read (sqlquery.Results._way), each forced whatever the size, on
 # pages of 4 rows: the thresholds that choose them at 100,000 papers never hold here.
+# A prefix is matched as the words of the index it stands for (`sqlquery.spell`) when they
+# are few (TERMS), else as a prefix: both, in turn.
 PLANS = {
-    "window": {"WINDOW_MAX": 10**9},
+    "window": {"WINDOW_MAX": 10**9, "TERMS": 10**6},
     "window falling short": {"WINDOW_MAX": 10**9, "narrow": True},
-    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9},
+    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9, "TERMS": 0},
     "lookup": {"WINDOW_MAX": 0, "PROBE": 0},
 }
 
@@ -366,7 +368,7 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
     lib._conn().set_trace_callback(None)
     assert seen == {True, False}
     # Each way was taken: windows, probes (words in tags or notes too among them), counts
-    # in the index alone.
+    # in the index alone, prefixes matched as the words they stand for.
     assert any(s.startswith("WITH edge") for s in statements)
     assert any("+p.rowid IN (SELECT rowid FROM text" in s for s in statements)
     assert any("+p.rowid IN (SELECT rowid FROM annot" in s for s in statements)
@@ -374,6 +376,7 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
     assert any("UNION SELECT rowid FROM annot" in s for s in statements)
     assert any("INTERSECT SELECT rowid FROM text" in s for s in statements)
     assert any("EXCEPT SELECT rowid FROM annot" in s for s in statements)
+    assert any(") OR (" in s for s in statements)
 
 
 PLAN_TEXT = "ab1 -δé扩散模"

@@ -25,6 +25,7 @@ from .query import SOURCE_ALIASES, Query, QueryError, Term
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
 PAGE = 256  # rows fetched at a time
 WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
+TERMS = 3  # a prefix standing for at most this many more words is matched as those words
 # m matches among n papers are probed in order when PROBE·m² ≥ PAGE·n (a match looked up
 # costs about as much as twenty papers tested in order)
 PROBE = 16
@@ -53,8 +54,10 @@ def match_tokens(value: str) -> list[str]:
 
 def match_phrase(value: str) -> str | None:
     """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless the
-    word is one letter or digit alone: "c++" is the word c, not every word starting with c);
-    None when the word has nothing to look up (punctuation only: it matches no paper)."""
+    word is one letter or digit alone: "c++" is the word c, not every word starting with c;
+    or a pair of Chinese characters: the index has no longer token starting with one, and
+    FTS5 reads a whole term faster than it merges all the terms of a prefix); None when the
+    word has nothing to look up (punctuation only: it matches no paper)."""
     tokens = match_tokens(value)
     if not tokens:
         return None
@@ -65,7 +68,7 @@ def _starred(tokens: Sequence[str]) -> bool:
     last = tokens[-1]
     cjk = CJK_RUN.match(last) is not None
     alone = len(tokens) == 1 and len(last) == 1 and not cjk
-    return not alone
+    return not (alone or (cjk and len(last) == 2))
 
 
 def _phrase(tokens: Sequence[str], star: bool) -> str:
@@ -75,17 +78,25 @@ def _phrase(tokens: Sequence[str], star: bool) -> str:
 @dataclass(frozen=True)
 class Word:
     """A word term (a word, a quoted phrase or ``author:``): its index tokens, the last one
-    a prefix when ``star``."""
+    a prefix when ``star``. ``spelled``: the index's words that prefix stands for, when they
+    are known (`Results`): the word is then matched as those words, which FTS5 reads much
+    faster than it merges every term of a prefix (a prefix query copies all their
+    postings first, for every statement)."""
 
     tokens: tuple[str, ...]
     star: bool
     negated: bool
     author: bool = False
+    spelled: tuple[str, ...] | None = None
 
     @property
     def text(self) -> str:
         """The word as an FTS5 expression over `text` (its authors column for ``author:``)."""
-        body = _phrase(self.tokens, self.star)
+        if self.spelled is None:
+            body = _phrase(self.tokens, self.star)
+        else:
+            head = self.tokens[:-1]
+            body = " OR ".join(f"({_phrase((*head, t), False)})" for t in self.spelled)
         return f"authors : ({body})" if self.author else body
 
     @property
@@ -179,6 +190,34 @@ def _word(term: Term) -> Word | None:
     if not tokens:
         return None
     return Word(tuple(tokens), _starred(tokens), term.negated, term.key == "author")
+
+
+def spell(conn: sqlite3.Connection, word: Word) -> Word:
+    """``word`` with the words of the index its last token stands for as a prefix
+    (`Word.spelled`), when there are at most `TERMS` of them; else ``word`` as it is (and
+    when that token has letters with accents: the index folds them, this lookup would
+    not). Read from a vocabulary of the index (FTS5's ``fts5vocab``, a table of this
+    connection only, nothing stored), one term at a time: the first instance of each."""
+    last = word.tokens[-1]
+    if not word.star or not (last.isascii() or CJK_RUN.fullmatch(last)):
+        return word
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_terms "
+        "USING fts5vocab(main, 'text', 'instance')"
+    )
+    found = [last]
+    while True:
+        row = conn.execute(
+            "SELECT term FROM temp.text_terms WHERE term >= ? AND term < ? LIMIT 1",
+            # (after the last one found: no token holds a character below U+0001, and
+            # none the highest code point, a noncharacter)
+            (found[-1] + "\x01", last + "\U0010ffff"),
+        ).fetchone()
+        if row is None:
+            return replace(word, spelled=tuple(found))
+        if len(found) > TERMS:
+            return word
+        found.append(row[0])
 
 
 def _condition(term: Term) -> tuple[str, list[Any]] | None:
@@ -301,12 +340,13 @@ class Results(Sequence[str]):
     ``len()`` is one ``count(*)``, ``results[i]`` reads the page holding row i, `index`
     counts the rows ordered before a paper. Reads happen on the calling thread's
     connection; the result reflects the library when each page is read, by a plan made
-    when it is first read (`_plan`: which words are in tags or notes too), as its count
-    is.
+    when it is first read (`_plan`: which words are in tags or notes too, which words of
+    the index a prefix stands for), as its count is.
 
     How a query of words is read, so that the first screen costs about the same at 10,000
     papers and at a million: the words found in no tag or note are looked up together, in
-    one FTS5 MATCH. A query of words alone is counted in the indexes, never reading the
+    one FTS5 MATCH; a prefix standing for few words of the index is matched as those
+    words (`spell`). A query of words alone is counted in the indexes, never reading the
     papers (`Compiled.count`). A page in an indexed order (feed date, date added) is read
     from a window of that order when the words match a fair share of the library
     (`_window`): the next few thousand papers in order, each tested against the matches
@@ -336,12 +376,13 @@ class Results(Sequence[str]):
         self._papers: int | None = None  # `_size`
 
     def _plan(self) -> None:
-        """Which words are found in tags or notes too (each looked up in both indexes; the
-        others in one MATCH), and the SQL of the reads from that. An index lookup a word,
-        a fraction of a millisecond."""
+        """The words as the index has them (`spell`), which of them are found in tags or
+        notes too (each looked up in both indexes; the others in one MATCH), and the SQL of
+        the reads from that. A few index lookups, each a fraction of a millisecond."""
         if self._planned:
             return
         conn = self._conn()
+        self._c = replace(self._c, words=[spell(conn, w) for w in self._c.words])
         annotated = frozenset(
             w.annot
             for w in self._c.words
