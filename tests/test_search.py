@@ -3,22 +3,30 @@
 The oracle is the search language as documented (sqlquery.py, README): a word matches the
 papers with a word that starts with it (case and accents folded), a word with punctuation
 (``top-k``, ``2606.1``) or a quoted phrase matches its words in order, the last one as a
-prefix, Chinese matches as a substring, ``-`` negates, ``author:`` looks at the authors only.
-It is computed here from ``lib.record()`` and ``lib.raw_state()`` with no index at all.
+prefix, Chinese matches as a substring, ``-`` negates, ``author:`` looks at the authors only;
+the filters (``is:``, ``tag:``, ``source:``, ``cat:``, ``feed:``, ``since:``, ``until:``) as the
+README lists them. It is computed here from ``lib.record()`` and ``lib.raw_state()`` with no
+index at all, and compared with each way the library can read a result (`PLANS`), whichever
+its size would choose.
 """
 
 from __future__ import annotations
 
+import contextlib
+import random
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tui.feeds import ParseResult
-from tui.library import Library
+from tui.library import Library, sqlquery
 from tui.models import Paper, Source
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
@@ -36,16 +44,46 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _fields(lib: Library, pid: str, authors_only: bool = False) -> list[str]:
-    record = lib.record(pid)
-    fields = [" ".join(record.get("authors") or ())]
-    fields += [record.get(k) or "" for k in AUTHOR_FIELDS]
-    if authors_only:
-        return fields
-    fields += [record.get(k) or "" for k in TEXT_FIELDS]
-    fields.append(" ".join(record.get("keywords") or ()))
-    state = lib.raw_state(pid)
-    return [*fields, *state.get("tags", ()), state.get("note", "")]
+@dataclass
+class Doc:
+    """What the oracle knows of a paper: its text, state and facets, as stored."""
+
+    authors: list[str]
+    text: list[str]  # every field a word may match: authors, text fields, tags, note
+    tags: set[str]
+    note: str
+    read: bool
+    starred: bool
+    formats: set[str]
+    feeds: set[str]
+    cats: set[str]
+    day: str
+
+
+def docs(lib: Library) -> dict[str, Doc]:
+    """Every paper of ``lib`` as the oracle sees it, by id, in the library's default order."""
+    out = {}
+    for pid in lib.query(""):
+        record, state = lib.record(pid), lib.raw_state(pid)
+        authors = [" ".join(record.get("authors") or ())]
+        authors += [record.get(k) or "" for k in AUTHOR_FIELDS]
+        tags, note = list(state.get("tags", ())), state.get("note", "")
+        text = [*authors, *(record.get(k) or "" for k in TEXT_FIELDS)]
+        text += [" ".join(record.get("keywords") or ()), *tags, note]
+        sources = record.get("sources") or ()
+        out[pid] = Doc(
+            authors=authors,
+            text=text,
+            tags={t.casefold() for t in tags},
+            note=note,
+            read=bool(state.get("read")),
+            starred=bool(state.get("starred")),
+            formats={s.get("format") or "" for s in sources},
+            feeds={s.get("feed_date") or "" for s in sources},
+            cats={c.casefold() for c in record.get("categories") or ()},
+            day=record.get("feed_date") or (record.get("added_at") or "")[:10],
+        )
+    return out
 
 
 def _tokens(text: str) -> list[str]:
@@ -76,18 +114,106 @@ def _has(field: str, word: str) -> bool:
     return any(all(fits(k, tokens[i + k]) for k in range(n)) for i in range(len(tokens) - n + 1))
 
 
-def scan(lib: Library, query: str) -> list[str]:
+SOURCES = {"hf": {"hf-text", "hf-html"}, "arxiv": {"arxiv-html", "arxiv-rss"}}
+
+
+@dataclass(frozen=True)
+class T:
+    """One term of a query: ``key`` "word" or a filter key, its value, negated or not."""
+
+    key: str
+    value: str
+    negated: bool = False
+
+    def __str__(self) -> str:
+        value = f'"{self.value}"' if " " in self.value else self.value
+        head = "" if self.key == "word" else f"{self.key}:"
+        return f"{'-' if self.negated else ''}{head}{value}"
+
+
+def holds(doc: Doc, term: T) -> bool:
+    """Whether a paper satisfies one term (before its negation), as the README says."""
+    key, v = term.key, term.value.casefold()
+    if key == "word":
+        return any(_has(f, term.value) for f in doc.text)
+    if key == "author":
+        return any(_has(f, term.value) for f in doc.authors)
+    if key == "tag":
+        return v in doc.tags
+    if key == "is":
+        return {
+            "starred": doc.starred,
+            "unstarred": not doc.starred,
+            "read": doc.read,
+            "unread": not doc.read,
+            "noted": bool(doc.note.strip()),
+            "tagged": bool(doc.tags),
+        }[v]
+    if key == "source":
+        return bool(doc.formats & SOURCES.get(v, {v}))
+    if key == "cat":
+        return any(c == v or c.startswith(v + ".") for c in doc.cats)
+    if key == "feed":
+        return v in doc.feeds
+    if key == "since":
+        return doc.day >= v
+    assert key == "until"
+    return doc.day <= v
+
+
+def expect(papers: dict[str, Doc], order: list[str], terms: list[T]) -> list[str]:
+    """The papers (in ``order``) satisfying every term."""
+    return [p for p in order if all(holds(papers[p], t) != t.negated for t in terms)]
+
+
+def scan(lib: Library, query: str, papers: dict[str, Doc] | None = None) -> list[str]:
     """What ``lib.query(query)`` must answer (one word, ``-word``, ``"a phrase"`` or
     ``author:name``), in the library's default order."""
+    papers = docs(lib) if papers is None else papers
     negated = query.startswith("-")
     body = query[1:] if negated else query
     authors = body.startswith("author:")
     word = body.removeprefix("author:").strip('"')
+    term = T("author" if authors else "word", word, negated)
+    return expect(papers, list(papers), [term])
 
-    def hit(pid: str) -> bool:
-        return any(_has(f, word) for f in _fields(lib, pid, authors_only=authors))
 
-    return [pid for pid in lib.query("") if hit(pid) != negated]
+# The ways a result can be read (sqlquery.Results._way), each forced whatever the size, on
+# pages of 4 rows: the thresholds that choose them at 100,000 papers never hold here.
+# A prefix is matched as the words of the index it stands for (`sqlquery.spell`) when they
+# are few (TERMS), else as a prefix: both, in turn.
+PLANS = {
+    "window": {"WINDOW_MAX": 10**9, "TERMS": 10**6},
+    "window falling short": {"WINDOW_MAX": 10**9, "narrow": True},
+    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9, "TERMS": 0},
+    "lookup": {"WINDOW_MAX": 0, "PROBE": 0},
+}
+
+
+@contextlib.contextmanager
+def plan(name: str) -> Iterator[None]:
+    """Read results the way ``name`` (`PLANS`) says; "falling short": each window only one
+    date's papers (the rows of the first paper's date), so most windows hold too few
+    matches and the reads go on the next way."""
+    settings = dict(PLANS[name])
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(sqlquery, "PAGE", 4))
+        if settings.pop("narrow", False):
+            stack.enter_context(mock.patch.object(sqlquery.Results, "_width", lambda _: 1))
+        for key, value in settings.items():
+            stack.enter_context(mock.patch.object(sqlquery, key, value))
+        yield
+
+
+def read_every_way(lib: Library, query: str, sort: str, reverse: bool) -> list[list[str]]:
+    """A query's result as the list reads it (its length, then row after row: a page after
+    the previous one), as `list` and the CLI read it (one pass), and jumping to its end."""
+    shown = lib.query(query, sort=sort, reverse=reverse)
+    rows = [shown[i] for i in range(len(shown))]
+    whole = list(lib.query(query, sort=sort, reverse=reverse))
+    end = lib.query(query, sort=sort, reverse=reverse)
+    backwards = [end[i] for i in reversed(range(len(end)))][::-1]
+    return [rows, whole, backwards]
 
 
 def _queries(lib: Library) -> list[str]:
@@ -115,10 +241,15 @@ def check_queries_equal_a_scan(lib: Library) -> None:
     lib.set_state(some[:3], "tag", add_tags=["MyTag"])
     lib.set_state(some[3:4], "note", note="Remember the ablation")
     queries = _queries(lib)
-    expected = {q: scan(lib, q) for q in queries}
+    papers = docs(lib)
+    expected = {q: scan(lib, q, papers) for q in queries}
     assert all(expected[q] for q in ("mytag", "remember", "top-k", "2606.1", "扩散", "diffus"))
     assert not expected["zz9"]
     assert {q: list(lib.query(q)) for q in queries} == expected
+    assert {q: len(lib.query(q)) for q in queries} == {q: len(ids) for q, ids in expected.items()}
+    for name in PLANS:
+        with plan(name):
+            assert {q: list(lib.query(q)) for q in queries} == expected, name
     lib.rebuild()  # the same answers from an index built again from the truth files
     assert {q: list(lib.query(q)) for q in queries} == expected
 
@@ -152,4 +283,182 @@ def test_any_word_equals_a_scan(docs: list[str], word: str) -> None:
         lib.import_feeds([(ParseResult("hf-text", papers), source)])
         assert len(lib) == len(docs)
         assert list(lib.query(word)) == scan(lib, word), (docs, word)
+        lib.close()
+
+
+def _combined(lib: Library, papers: dict[str, Doc]) -> list[list[T]]:
+    """Words (plain, prefixes, phrases, Chinese, author:, in tags and notes, negated) with
+    filters of every kind, from the sample library's own values."""
+    rng = random.Random(11)
+    titles = [lib.record(pid).get("title") or "" for pid in papers]
+    vocab = sorted({w for t in titles for w in re.findall(r"\w+", t.casefold()) if len(w) > 2})
+    common = [w for w in vocab if 8 <= sum(w in t.casefold() for t in titles)]
+    words = [T("word", w) for w in rng.sample(vocab, 6) + common[:6]]
+    words += [T("word", w[:4]) for w in common[:3]]
+    words += [T("word", "diffusion model"), T("word", "扩散"), T("word", "模")]
+    words += [T("word", "mytag"), T("word", "remember"), T("word", "the")]
+    words += [T("author", "li"), T("author", "zhang")]
+    cats = sorted({c for d in papers.values() for c in d.cats})
+    days = sorted({d.day for d in papers.values()})
+    feeds = sorted({f for d in papers.values() for f in d.feeds if f})
+    filters = [T("is", v) for v in ("starred", "unstarred", "read", "unread", "noted", "tagged")]
+    filters += [T("tag", "mytag"), T("tag", "other")]
+    filters += [T("source", v) for v in ("hf", "arxiv", "arxivdaily", "digest", "arxiv-rss")]
+    filters += [T("cat", "cs"), T("cat", cats[0]), T("feed", feeds[-1]), T("feed", feeds[0])]
+    filters += [T("since", days[len(days) // 2]), T("until", days[len(days) // 2])]
+
+    def maybe_negated(t: T) -> T:
+        return T(t.key, t.value, rng.random() < 0.25)
+
+    queries = [[w, f] for w in words[:8] for f in rng.sample(filters, 2)]
+    for _ in range(30):
+        terms = [maybe_negated(w) for w in rng.sample(words, rng.randint(1, 2))]
+        terms += [maybe_negated(f) for f in rng.sample(filters, rng.randint(0, 2))]
+        queries.append(terms)
+    # words alone, two at once
+    queries += [[w, v] for w, v in zip(words[::3], words[1::3], strict=False)]
+    queries += [[T("word", "diffusion", True)], [T("word", "mytag", True), T("is", "unread")]]
+    queries += [[T("word", w)] for w in ("mytag", "remember", "rem", "the", "diffusion", "dif")]
+    # a word in tags (mytag) or a note (the) with words that are not, either way round
+    tag, the, other = T("word", "mytag"), T("word", "the"), T("word", common[0])
+    queries += [[tag, other], [tag, T("word", common[0], True)], [other, T("word", "the", True)]]
+    queries += [[tag, T("word", "the", True)], [the, tag], [T("word", "diffusion", True), the]]
+    # ... and with words of a tagged paper's text: one of them negated excludes it
+    own = next(
+        words
+        for d in papers.values()
+        if "mytag" in d.tags
+        and len(words := sorted(set(re.findall(r"[a-z]{5,}", " ".join(d.text[:-2]).lower())))) > 1
+    )
+    queries += [[tag, T("word", own[0]), T("word", own[-1], True)], [tag, T("word", own[0], True)]]
+    return queries
+
+
+def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Library) -> None:
+    """Words together with every filter, negated or not, in the indexed orders (newest and
+    oldest first, date added) and one that is not (title): whichever way the result is
+    read (`PLANS`), it is the papers the scan finds, in order, and its count theirs."""
+    lib = sample_library
+    some = lib.query("", sort="title")
+    lib.set_state(some[:6], "tag", add_tags=["MyTag"])
+    lib.set_state(some[::9], "tag", add_tags=["Diffusion"])  # (in text and tags alike)
+    lib.set_state(some[2:8], "star", starred=True)
+    lib.set_state(some[5:40], "mark read", read=True)
+    lib.set_state(some[3:4], "note", note="Remember the ablation")
+    papers = docs(lib)
+    queries = _combined(lib, papers)
+    seen = set()
+    statements: list[str] = []
+    lib._conn().set_trace_callback(statements.append)
+    for sort, reverse in (("feed_date", True), ("feed_date", False), ("added", True)):
+        order = list(lib.query("", sort=sort, reverse=reverse))
+        # (every query newest first; a third of them in the other orders, to keep it quick)
+        for terms in queries if reverse and sort == "feed_date" else queries[::3]:
+            query = " ".join(map(str, terms))
+            expected = expect(papers, order, terms)
+            seen.add(bool(expected))
+            for name in PLANS:
+                with plan(name):
+                    got = read_every_way(lib, query, sort, reverse)
+                assert got == [expected] * 3, (query, sort, reverse, name)
+    for terms in queries[::4]:
+        query = " ".join(map(str, terms))
+        title = expect(papers, list(lib.query("", sort="title", reverse=False)), terms)
+        assert read_every_way(lib, query, "title", False) == [title] * 3, query
+    lib._conn().set_trace_callback(None)
+    assert seen == {True, False}
+    # Each way was taken: windows, probes (words in tags or notes too among them), counts
+    # in the index alone, prefixes matched as the words they stand for.
+    assert any(s.startswith("WITH edge") for s in statements)
+    assert any("+p.rowid IN (SELECT rowid FROM text" in s for s in statements)
+    assert any("+p.rowid IN (SELECT rowid FROM annot" in s for s in statements)
+    assert any(s.startswith("SELECT count(*) FROM text WHERE") for s in statements)
+    assert any("UNION SELECT rowid FROM annot" in s for s in statements)
+    assert any("INTERSECT SELECT rowid FROM text" in s for s in statements)
+    assert any("EXCEPT SELECT rowid FROM annot" in s for s in statements)
+    assert any(") OR (" in s for s in statements)
+
+
+PLAN_TEXT = "ab1 -δé扩散模"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(PLAN_TEXT, max_size=12),
+            st.integers(0, 4),  # feed date: one of five days
+            st.booleans(),  # read
+            st.booleans(),  # starred
+            st.sampled_from(["", "ab", "x"]),  # tag
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+    st.permutations(range(5)),  # the order the days' feeds are imported in
+    st.text(PLAN_TEXT.replace(" ", ""), min_size=1, max_size=4),
+    st.lists(
+        st.sampled_from(
+            [
+                T("is", "unread"),
+                T("is", "starred"),
+                T("is", "read", True),
+                T("tag", "ab"),
+                T("tag", "x", True),
+                T("feed", "2026-06-02"),
+                T("since", "2026-06-02"),
+                T("until", "2026-06-03"),
+                T("word", "b"),
+                T("word", "扩", True),
+            ]
+        ),
+        max_size=2,
+    ),
+    st.sampled_from(sorted(PLANS)),
+    st.sampled_from([("feed_date", True), ("feed_date", False), ("added", True)]),
+)
+def test_any_query_read_any_way_equals_a_scan(
+    rows: list[tuple[str, int, bool, bool, str]],
+    days: list[int],
+    word: str,
+    filters: list[T],
+    way: str,
+    sort: tuple[str, bool],
+) -> None:
+    """Papers of five feed dates imported in any order (so that stored order and date order
+    differ), each read or not, starred or not, tagged or not; a word (a leading '-' negates
+    it) with up to two filters, read any way (`PLANS`) in an indexed order: the scan's
+    answer, page after page, in one pass and from the end."""
+    negated = word.startswith("-") and len(word) > 1
+    term = T("word", word[1:] if negated else word, negated)
+    if not WORD.findall(term.value):
+        return  # nothing to look up: such a word is not a search
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = Library.open(Path(tmp) / "lib")
+        for day in days:
+            date = f"2026-06-0{day + 1}"
+            papers = [
+                Paper(arxiv_id=f"2601.{i:05d}", title=f"P{i}", abstract=text)
+                for i, (text, d, *_) in enumerate(rows)
+                if d == day
+            ]
+            if papers:
+                source = Source(format="hf-text", origin=f"/{date}", feed_date=date, digest=date)
+                lib.import_feeds([(ParseResult("hf-text", papers, feed_date=date), source)])
+        ids = {lib.record(pid)["arxiv_id"]: pid for pid in lib}
+        for i, (_, _, read, starred, tag) in enumerate(rows):
+            pid = [ids[f"2601.{i:05d}"]]
+            if read:
+                lib.set_state(pid, "mark read", read=True)
+            if starred:
+                lib.set_state(pid, "star", starred=True)
+            if tag:
+                lib.set_state(pid, "tag", add_tags=[tag])
+        papers = docs(lib)
+        terms = [term, *filters]
+        order = list(lib.query("", sort=sort[0], reverse=sort[1]))
+        expected = expect(papers, order, terms)
+        query = " ".join(map(str, terms))
+        with plan(way):
+            assert read_every_way(lib, query, *sort) == [expected] * 3, (rows, query)
         lib.close()

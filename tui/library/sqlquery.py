@@ -7,7 +7,8 @@ field, or in the paper's tags or note; a quoted phrase matches its words in orde
 (and Japanese, Korean) text is matched through the bigram index (`cache.cjk_grams`), so a
 Chinese word finds the papers whose Chinese fields hold it and an English word those whose
 English fields do, with one query. ``author:`` searches the authors column the same way.
-Every other filter is an indexed SQL condition.
+Every other filter is an indexed SQL condition. How a result is counted and read without
+reading more than a page of papers: `Results`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from .cache import CJK_RUN, fold
@@ -23,6 +24,11 @@ from .query import SOURCE_ALIASES, Query, QueryError, Term
 
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
 PAGE = 256  # rows fetched at a time
+WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
+TERMS = 3  # a prefix standing for at most this many more words is matched as those words
+# m matches among n papers are probed in order when PROBE·m² ≥ PAGE·n (a match looked up
+# costs about as much as twenty papers tested in order)
+PROBE = 16
 _TOKEN = re.compile(r"[^\W_]+")
 # bm25 weights of the text columns: title, abstract, authors, other.
 WEIGHTS = (10.0, 1.0, 3.0, 1.0)
@@ -48,43 +54,176 @@ def match_tokens(value: str) -> list[str]:
 
 def match_phrase(value: str) -> str | None:
     """An FTS5 phrase for a query word or quoted phrase, its last token a prefix (unless the
-    word is one letter or digit alone: "c++" is the word c, not every word starting with c);
-    None when the word has nothing to look up (punctuation only: it matches no paper)."""
+    word is one letter or digit alone: "c++" is the word c, not every word starting with c;
+    or a pair of Chinese characters: the index has no longer token starting with one, and
+    FTS5 reads a whole term faster than it merges all the terms of a prefix); None when the
+    word has nothing to look up (punctuation only: it matches no paper)."""
     tokens = match_tokens(value)
     if not tokens:
         return None
-    alone = len(tokens) == 1 and len(tokens[0]) == 1 and not CJK_RUN.match(tokens[0])
-    prefix = "" if alone else " *"
-    return " + ".join(f'"{t}"' for t in tokens) + prefix
+    return _phrase(tokens, _starred(tokens))
+
+
+def _starred(tokens: Sequence[str]) -> bool:
+    last = tokens[-1]
+    cjk = CJK_RUN.match(last) is not None
+    alone = len(tokens) == 1 and len(last) == 1 and not cjk
+    return not (alone or (cjk and len(last) == 2))
+
+
+def _phrase(tokens: Sequence[str], star: bool) -> str:
+    return " + ".join(f'"{t}"' for t in tokens) + (" *" if star else "")
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word term (a word, a quoted phrase or ``author:``): its index tokens, the last one
+    a prefix when ``star``. ``spelled``: the index's words that prefix stands for, when they
+    are known (`Results`): the word is then matched as those words, which FTS5 reads much
+    faster than it merges every term of a prefix (a prefix query copies all their
+    postings first, for every statement)."""
+
+    tokens: tuple[str, ...]
+    star: bool
+    negated: bool
+    author: bool = False
+    spelled: tuple[str, ...] | None = None
+
+    @property
+    def text(self) -> str:
+        """The word as an FTS5 expression over `text` (its authors column for ``author:``)."""
+        if self.spelled is None:
+            body = _phrase(self.tokens, self.star)
+        else:
+            head = self.tokens[:-1]
+            body = " OR ".join(f"({_phrase((*head, t), False)})" for t in self.spelled)
+        return f"authors : ({body})" if self.author else body
+
+    @property
+    def annot(self) -> str | None:
+        """The word as an FTS5 phrase over `annot` (tags and notes); None for ``author:``."""
+        return None if self.author else _phrase(self.tokens, self.star)
 
 
 @dataclass
 class Compiled:
-    """A query as SQL: ``FROM paper p <joins> WHERE <where>``, with its parameters."""
+    """A query as SQL: ``FROM paper p <joins> WHERE <filters and words>`` (`where`), with
+    its parameters. The words are kept apart from the other conditions (``filters``, each
+    an SQL condition and its parameters) so that the reads can take them from the FTS
+    side: see `Results`."""
 
     joins: str
     join_params: list[Any]
-    where: str
-    params: list[Any]
+    filters: list[tuple[str, list[Any]]]
+    words: list[Word]
     order: list[tuple[str, bool]]  # (SQL expression, descending)
+
+    def match(self, annotated: frozenset[str] = frozenset()) -> str | None:
+        """One FTS5 expression over `text` for the words that need only it (every word but
+        those whose phrase is in ``annotated``: found in tags or notes too): the positive
+        words ANDed, the negated ones NOTed; None when no positive word needs only `text`."""
+        plain = [w for w in self.words if w.annot not in annotated]
+        yes = [w for w in plain if not w.negated]
+        return _fts(yes, [w for w in plain if w.negated]) if yes else None
+
+    def count(self, annotated: frozenset[str] = frozenset()) -> tuple[str, list[Any]] | None:
+        """SQL counting the papers of a query of words alone from the indexes alone, never
+        reading the papers (every row of the indexes is a paper's: papers are not deleted
+        alone), when the words allow: at most one positive word found in tags or notes too
+        (``annotated``). The lists of rowids are combined as compound SELECTs, which SQLite
+        merges as they come (in rowid order: no sort, no temporary table). None: count the
+        papers."""
+        if self.filters:
+            return None
+        no = [w for w in self.words if w.negated]
+        yes = [w for w in self.words if not w.negated and w.annot not in annotated]
+        both = [w for w in self.words if not w.negated and w.annot in annotated]
+        if len(both) > 1 or not yes + both:
+            return None
+        arms = [("", "text", _fts(yes + both, no))]  # the papers matching in `text`
+        if both:  # with those matching the word in `annot` and the rest in `text`
+            arms.append(("UNION", "annot", both[0].annot))
+            if yes:
+                arms.append(("INTERSECT", "text", _fts(yes, no)))
+            elif no:
+                arms.append(("EXCEPT", "text", " OR ".join(f"({w.text})" for w in no)))
+        # without those whose tags or notes hold a negated word
+        arms += [("EXCEPT", "annot", w.annot) for w in no if w.annot in annotated]
+        if len(arms) == 1:
+            return "SELECT count(*) FROM text WHERE text MATCH ?", [arms[0][2]]
+        sql = " ".join(f"{op} SELECT rowid FROM {t} WHERE {t} MATCH ?" for op, t, _ in arms)
+        return f"SELECT count(*) FROM ({sql.strip()} ORDER BY 1)", [m for _, _, m in arms]
+
+    def where(
+        self, annotated: frozenset[str] = frozenset(), within: str = ""
+    ) -> tuple[str, list[Any]]:
+        """The WHERE condition and its parameters, the words in as few lookups as may be:
+        those found only in `text` in one MATCH, each of the others (``annotated``) in
+        `text` or `annot`. ``within``: SQL narrowing the rowids looked up in `text` (a
+        window's range: `Results._window`)."""
+        conditions = list(self.filters)
+        match = self.match(annotated)
+        if match is not None:
+            conditions.append((f"{_LOOKUP} WHERE text MATCH ?{within})", [match]))
+        for w in self.words:
+            if match is not None and (w.annot is None or w.annot not in annotated):
+                continue  # (in the one MATCH)
+            sql, values = f"{_LOOKUP} WHERE text MATCH ?{within})", [w.text]
+            if w.annot is not None and w.annot in annotated:
+                sql = f"({sql} OR {_ANNOT} WHERE annot MATCH ?))"
+                values.append(w.annot)
+            conditions.append((f"NOT {sql}" if w.negated else sql, values))
+        where = " AND ".join(sql for sql, _ in conditions) or "1"
+        return where, [v for _, values in conditions for v in values]
+
+
+def _fts(yes: Sequence[Word], no: Sequence[Word]) -> str:
+    return " AND ".join(f"({w.text})" for w in yes) + "".join(f" NOT ({w.text})" for w in no)
+
+
+_LOOKUP = "p.rowid IN (SELECT rowid FROM text"
+_ANNOT = "p.rowid IN (SELECT rowid FROM annot"
+
+
+def _word(term: Term) -> Word | None:
+    tokens = match_tokens(term.value)
+    if not tokens:
+        return None
+    return Word(tuple(tokens), _starred(tokens), term.negated, term.key == "author")
+
+
+def spell(conn: sqlite3.Connection, word: Word) -> Word:
+    """``word`` with the words of the index its last token stands for as a prefix
+    (`Word.spelled`), when there are at most `TERMS` of them; else ``word`` as it is (and
+    when that token has letters with accents: the index folds them, this lookup would
+    not). Read from a vocabulary of the index (FTS5's ``fts5vocab``, a table of this
+    connection only, nothing stored), one term at a time: the first instance of each."""
+    last = word.tokens[-1]
+    if not word.star or not (last.isascii() or CJK_RUN.fullmatch(last)):
+        return word
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_terms "
+        "USING fts5vocab(main, 'text', 'instance')"
+    )
+    found = [last]
+    while True:
+        row = conn.execute(
+            "SELECT term FROM temp.text_terms WHERE term >= ? AND term < ? LIMIT 1",
+            # (after the last one found: no token holds a character below U+0001, and
+            # none the highest code point, a noncharacter)
+            (found[-1] + "\x01", last + "\U0010ffff"),
+        ).fetchone()
+        if row is None:
+            return replace(word, spelled=tuple(found))
+        if len(found) > TERMS:
+            return word
+        found.append(row[0])
 
 
 def _condition(term: Term) -> tuple[str, list[Any]] | None:
     key, v = term.key, term.value
-    if key == "word":
-        phrase = match_phrase(v)
-        if phrase is None:  # nothing a paper's words could match
-            return "0", []
-        return (
-            "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ? "
-            "UNION SELECT rowid FROM annot WHERE annot MATCH ?)",
-            [phrase, phrase],
-        )
-    if key == "author":
-        phrase = match_phrase(v)
-        if phrase is None:
-            return "0", []
-        return "p.rowid IN (SELECT rowid FROM text WHERE text MATCH ?)", [f"authors : ({phrase})"]
+    if key in ("word", "author"):  # a word with nothing a paper's words could match
+        return "0", []
     if key == "tag":
         return "p.rowid IN (SELECT paper FROM tag WHERE tag=?)", [v]
     if key == "is":
@@ -131,14 +270,18 @@ def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Co
     """SQL for a parsed query in a sort order (`SORT_KEYS`; ``reverse``: largest first)."""
     if sort not in SORT_KEYS:
         raise QueryError(f"sort: expects one of {', '.join(SORT_KEYS)}, not {sort!r}")
-    where, params = [], []
+    filters: list[tuple[str, list[Any]]] = []
+    words: list[Word] = []
     for term in q.terms:
+        word = _word(term) if term.key in ("word", "author") else None
+        if word is not None:
+            words.append(word)
+            continue
         found = _condition(term)
         if found is None:
             continue
         sql, values = found
-        where.append(f"NOT {sql}" if term.negated else sql)
-        params += values
+        filters.append((f"NOT {sql}" if term.negated else sql, values))
     joins, join_params = "", []
     order: list[tuple[str, bool]]
     phrases = [
@@ -159,7 +302,13 @@ def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Co
         columns = _ORDERS.get(sort, _ORDERS["feed_date"])
         # Papers with equal keys keep the order they were stored in (a feed's own order).
         order = [(c, reverse) for c in columns] + [("p.rowid", not reverse)]
-    return Compiled(joins, join_params, " AND ".join(where) or "1", params, order)
+    return Compiled(joins, join_params, filters, words, order)
+
+
+def _probing(sql: str) -> str:
+    """``sql`` with its lookups of matches kept from driving the read (``+p.rowid``): each
+    paper read in the order's index is tested against them."""
+    return sql.replace(_LOOKUP, "+" + _LOOKUP).replace(_ANNOT, "+" + _ANNOT)
 
 
 def _order_sql(order: list[tuple[str, bool]]) -> str:
@@ -186,14 +335,25 @@ def _beyond_params(values: Sequence[Any]) -> list[Any]:
     return params
 
 
-_LOOKUP = "p.rowid IN (SELECT rowid FROM text"
-
-
 class Results(Sequence[str]):
     """The ids of a query's papers, in order, fetched a window at a time (`PAGE` rows):
     ``len()`` is one ``count(*)``, ``results[i]`` reads the page holding row i, `index`
     counts the rows ordered before a paper. Reads happen on the calling thread's
-    connection; the result reflects the library when each page is read."""
+    connection; the result reflects the library when each page is read, by a plan made
+    when it is first read (`_plan`: which words are in tags or notes too, which words of
+    the index a prefix stands for), as its count is.
+
+    How a query of words is read, so that the first screen costs about the same at 10,000
+    papers and at a million: the words found in no tag or note are looked up together, in
+    one FTS5 MATCH; a prefix standing for few words of the index is matched as those
+    words (`spell`). A query of words alone is counted in the indexes, never reading the
+    papers (`Compiled.count`). A page in an indexed order (feed date, date added) is read
+    from a window of that order when the words match a fair share of the library
+    (`_window`): the next few thousand papers in order, each tested against the matches
+    in the window's range of rowids (papers are stored about in date order: a narrow
+    range, whatever the size of the library); when the window holds too few, each paper
+    in order is tested against all the matches; words matching few papers are looked up
+    and sorted (`_way`)."""
 
     def __init__(
         self,
@@ -201,36 +361,129 @@ class Results(Sequence[str]):
         compiled: Compiled,
         total: Callable[[], int] | None = None,
     ) -> None:
-        """``total``: how many papers the library holds (to plan ordered reads)."""
+        """``total``: how many papers the library holds (unused: the plan reads the
+        table's highest rowid, which costs nothing)."""
         self._conn = conn
         self._c = compiled
-        self._total = total
-        self._probe: bool | None = None
+        self._reads: str | None = None  # see `_way`
         self._len: int | None = None
         self._pages: dict[int, list[str]] = {}
         self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
-        self._base = f"FROM paper p {compiled.joins} WHERE {compiled.where}"
-        self._args = [*compiled.join_params, *compiled.params]
+        self._planned = False
+        self._base = ""
+        self._args: list[Any] = []
+        self._annotated: frozenset[str] = frozenset()  # words found in tags or notes too
+        self._papers: int | None = None  # `_size`
+
+    def _plan(self) -> None:
+        """The words as the index has them (`spell`), which of them are found in tags or
+        notes too (each looked up in both indexes; the others in one MATCH), and the SQL of
+        the reads from that. A few index lookups, each a fraction of a millisecond."""
+        if self._planned:
+            return
+        conn = self._conn()
+        self._c = replace(self._c, words=[spell(conn, w) for w in self._c.words])
+        annotated = frozenset(
+            w.annot
+            for w in self._c.words
+            if w.annot is not None
+            and conn.execute(
+                "SELECT 1 FROM annot WHERE annot MATCH ? LIMIT 1", (w.annot,)
+            ).fetchone()
+            is not None
+        )
+        self._annotated = annotated
+        where, params = self._c.where(annotated)
+        self._base = f"FROM paper p {self._c.joins} WHERE {where}"
+        self._args = [*self._c.join_params, *params]
+        self._planned = True
+
+    def _way(self) -> str:
+        """How pages in order are read: ``"window"`` (`_window`, then ``"probe"`` when the
+        window falls short) when the words match a fair share of the library (a window of
+        at most `WINDOW_MAX` papers should hold a page); ``"probe"``, each paper in the
+        order's index tested against all the matches, when they are many; else
+        ``"lookup"``: the matches looked up and sorted (few of them), or a query without
+        words read in order. Only an indexed order (feed date, date added) can be read
+        paper by paper."""
+        if self._reads is None:
+            self._plan()
+            self._reads = "lookup"
+            indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
+            if indexed and self._c.words and "MATCH" in self._base:
+                if self._width() <= WINDOW_MAX:
+                    self._reads = "window"
+                elif PROBE * len(self) ** 2 >= PAGE * self._size():
+                    self._reads = "probe"
+        return self._reads
+
+    def _size(self) -> int:
+        """About how many papers the library holds (its highest rowid: papers are never
+        deleted, and an estimate is all a plan needs; ``count(*)`` reads a whole index)."""
+        if self._papers is None:
+            row = self._conn().execute("SELECT max(rowid) FROM paper").fetchone()
+            self._papers = int(row[0] or 0)
+        return self._papers
+
+    def _width(self) -> int:
+        """How many papers in order a window reads to find a page of matches, at the
+        library's share of them, with a margin."""
+        return PAGE + 3 * PAGE * self._size() // (2 * max(len(self), 1))
 
     def _ordered(self) -> str:
-        """The FROM … WHERE of the reads in order. When the words match a large share of the
-        library and the order has an index (feed date, date added), each paper is tested in
-        that order against the matches (a page is found after a few hundred rows); else the
-        matches are looked up and sorted (a narrow word: a few rows)."""
-        if self._probe is None:
-            self._probe = False
-            indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
-            if indexed and "MATCH" in self._c.where and self._total is not None:
-                self._probe = len(self) * 20 > self._total()
-        if not self._probe:
+        """The FROM … WHERE of the reads in order (see `_way`)."""
+        if self._way() == "lookup":
             return self._base
-        return self._base.replace(_LOOKUP, "+" + _LOOKUP)
+        return _probing(self._base)
 
     def __len__(self) -> int:
         if self._len is None:
-            row = self._conn().execute(f"SELECT count(*) {self._base}", self._args).fetchone()
-            self._len = int(row[0])
+            self._plan()
+            found = self._c.count(self._annotated)
+            sql, args = found or (f"SELECT count(*) {self._base}", self._args)
+            self._len = int(self._conn().execute(sql, args).fetchone()[0])
         return self._len
+
+    def _window(self, n: int, previous: Sequence[Any] | None) -> list[Any] | None:
+        """Page ``n`` (after the row whose sort values are ``previous``) read from a window
+        of the order: the next papers in order that pass the filters, as many as should
+        hold a page of matches at the library's share of them (`_width`; and all the
+        papers sharing the last one's date), each tested against the matches between the
+        window's lowest and highest rowid. None when the window holds fewer matches than
+        the page should (the words are rarer there). One statement: the window and its
+        matches are read from the same snapshot."""
+        order = self._c.order
+        first, desc = order[0]
+        conditions = [sql for sql, _ in self._c.filters]
+        args = [v for _, values in self._c.filters for v in values]
+        if previous is not None:
+            conditions.append(_beyond(order, previous, after=True))
+            args += _beyond_params(previous)
+        where = " AND ".join(conditions) or "1"
+        # edge: the date of the window's last paper (the order's first column has an
+        # index: read in order, no sort); the window: every paper up to that date and on
+        # it (every paper left when fewer are); span: its lowest and highest rowid.
+        edge = f"{first} >= coalesce((SELECT d FROM edge), '')"
+        if not desc:
+            edge = f"{first} <= coalesce((SELECT d FROM edge), x'ff')"
+        words, values = replace(self._c, filters=[]).where(
+            self._annotated,
+            within=" AND rowid >= (SELECT lo FROM span) AND rowid <= (SELECT hi FROM span)",
+        )
+        sql = (
+            f"WITH edge AS (SELECT {first} AS d FROM paper p WHERE {where} "
+            f"ORDER BY {first} {'DESC' if desc else 'ASC'} LIMIT 1 OFFSET ?), "
+            f"span AS (SELECT min(p.rowid) AS lo, max(p.rowid) AS hi FROM paper p "
+            f"WHERE {where} AND {edge}) "
+            f"SELECT p.id, {', '.join(e for e, _ in order)} FROM paper p "
+            f"WHERE {where} AND {edge} AND {_probing(words)} "
+            f"ORDER BY {_order_sql(order)} LIMIT ?"
+        )
+        params = [*args, self._width() - 1, *args, *args, *values, PAGE]
+        rows = self._conn().execute(sql, params).fetchall()
+        if len(rows) < min(PAGE, len(self) - n * PAGE):
+            return None
+        return rows
 
     def _page(self, n: int) -> list[str]:
         """Page ``n`` of the ids: read after the last row of page ``n - 1`` when that page
@@ -239,10 +492,14 @@ class Results(Sequence[str]):
         if page is not None:
             return page
         order = self._c.order
+        previous = self._last.get(n - 1)
+        if (n == 0 or previous is not None) and self._way() == "window":
+            found = self._window(n, previous)
+            if found is not None:
+                return self._keep(n, found)
         keys = ", ".join(e for e, _ in order)
         sql = f"SELECT p.id, {keys} {self._ordered()}"
         args = list(self._args)
-        previous = self._last.get(n - 1)
         rest = len(self) - n * PAGE
         if previous is None and n > 0 and 0 < rest <= PAGE:
             # The last page (G): the first rows of the reversed order, not a scan to the end.
@@ -319,6 +576,7 @@ class Results(Sequence[str]):
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
             return False
+        self._plan()
         row = (
             self._conn().execute(f"SELECT 1 {self._base} AND p.id=?", [*self._args, pid]).fetchone()
         )
@@ -326,6 +584,7 @@ class Results(Sequence[str]):
 
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
         """The position of paper ``pid`` in the result; ValueError when it is not there."""
+        self._plan()
         conn = self._conn()
         order = self._c.order
         exprs = [e for e, _ in order]
