@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,57 @@ async def test_opens_on_inbox_with_list_detail_and_status(
         assert f"{len(sample_library)} unread of {len(sample_library)}" in status
         assert "new since last session" in status
         assert isinstance(app.focused, PaperList)
+
+
+# What the first screen may not import: each is imported when a key first needs it.
+NOT_AT_START = (
+    "bs4",  # the HTML feed parsers' (0.3 s of the first paint when a row's badge needed it)
+    "soupsieve",
+    "feedparser",
+    "pyperclip",
+    "webbrowser",
+    "urllib.request",
+    "http.client",
+    "tui.feeds.hf_html",
+    "tui.feeds.arxiv_rss",
+    "tui.sources",
+    "tui.importing",
+    "tui.files",
+    "tui.dialogs.confirm",
+    "tui.dialogs.help",
+    "tui.dialogs.import_dialog",
+    "tui.dialogs.tags",
+)
+
+
+def test_the_first_screen_imports_only_what_it_shows(sample_library: Library) -> None:
+    """The app opened in a fresh process paints the list and fills the panes without the
+    feed parsers, the dialogs, the importers or the browser; the keys load them (`?` here)."""
+    code = (
+        "import asyncio, sys\n"
+        "from tui.app import make_app\n"
+        "from tui.library import Library\n"
+        "app = make_app(library=Library.open(sys.argv[1]), refresh_interval=0)\n"
+        "async def main():\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        assert app.detail.paper_id == app.paper_list.ids[0], 'no paper shown'\n"
+        "        print(' '.join(sorted(sys.modules)))\n"
+        "        await pilot.press('question_mark')\n"
+        "        print(type(app.screen).__name__)\n"
+        "asyncio.run(main())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample_library.root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    modules, screen = run.stdout.splitlines()
+    assert "tui.widgets.paper_list" in modules.split()
+    assert sorted(set(NOT_AT_START) & set(modules.split())) == []
+    assert screen == "HelpScreen"
 
 
 async def test_rows_show_badges_counts_and_tags(sample_library: Library, tmp_path: Path) -> None:

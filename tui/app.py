@@ -3,6 +3,9 @@
 The actions live in `tui.actions` (one module per group of keys, on a shared base that
 performs every library write); the keys themselves are data in `tui.keys`. This module lays
 out the screen, routes the keys and builds the app (`make_app`).
+
+The start imports only what the first screen shows: the dialogs, the exporter, the importers
+and the feed parsers are imported when a key first needs them (tests/test_app.py checks).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -26,9 +29,6 @@ from .actions.find import FindActions
 from .actions.out import OutActions
 from .actions.triage import TriageActions
 from .commands import PaperCommands
-from .dialogs.confirm import ConfirmDialog
-from .dialogs.help import HelpRow, HelpScreen
-from .importing import read_sources, store_feeds
 from .keys import (
     APP_BINDINGS,
     HELP,
@@ -50,6 +50,9 @@ from .widgets.paper_detail import PaperDetail
 from .widgets.paper_list import PaperList
 from .widgets.search_box import SearchBox
 from .widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from .dialogs.help import HelpRow
 
 __all__ = ["APP_BINDINGS", "HELP", "VIEWS", "PaperTUI", "make_app"]
 
@@ -255,6 +258,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         return help_rows()
 
     def action_help(self) -> None:
+        from .dialogs.help import HelpScreen
+
         self.push_screen(HelpScreen(self.help_rows(), HELP_NOTES))
 
     def palette_entries(self) -> list[PaletteEntry]:
@@ -267,6 +272,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             await self.run_action(entry.action)
 
     async def action_quit(self) -> None:
+        from .dialogs.confirm import ConfirmDialog
+
         self.sync_detail()
         # A short wait: when the library is busy the dialog below says so at once instead
         # of the screen freezing for the whole lock timeout.
@@ -319,6 +326,8 @@ def make_app(
 
         library = Library.open(db_path or default_db())
     if feeds:
+        from .importing import read_sources, store_feeds
+
         loaded, errors = read_sources(feeds, None, now_iso())
         _reports, failed = store_feeds(library, loaded)
         options["notices"] = [*options.get("notices", []), *errors, *failed]

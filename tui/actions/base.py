@@ -26,7 +26,6 @@ from ..keys import SORT_NAMES, VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
-from ..sources import unexpected
 from ..text import clean, printable
 from ..widgets.notes import Notes
 from ..widgets.paper_detail import PaperDetail
@@ -148,6 +147,8 @@ class PaperAppBase(App[None]):
         if worker.group == "import":
             self._import_over()
         if event.state == WorkerState.ERROR and worker.error is not None:
+            from ..sources import unexpected
+
             what = WORKER_TASKS.get(worker.group, "A background task")
             self._error(f"{what} failed: {unexpected(worker.error)}")
 
