@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input, Static
 
-from tui.app import APP_BINDINGS, HELP, PaperTUI, make_app
+import tui.app as app_module
+from tui.app import APP_BINDINGS, FOLLOW_DELAY, HELP, PaperTUI, make_app
 from tui.clipboard import ClipboardError
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.help import HelpScreen
@@ -27,6 +29,7 @@ from tui.export import export_markdown, paper_line
 from tui.feeds import ParseResult
 from tui.library import Library, LibraryError
 from tui.models import Paper, Source
+from tui.widgets.paper_detail import PaperDetail
 from tui.widgets.paper_list import PaperList, row_count
 
 from .conftest import FEEDS, TODAY
@@ -88,6 +91,12 @@ async def goto(pilot: Any, pid: str) -> None:
     app = pilot.app
     app.paper_list.move_to(app.paper_list.ids.index(pid))
     app.sync_detail()
+    await pilot.pause()
+
+
+async def rest(pilot: Any) -> None:
+    """Let the cursor rest after movement keys: the detail and note panes follow it then."""
+    await pilot.pause(FOLLOW_DELAY + 0.05)
     await pilot.pause()
 
 
@@ -203,6 +212,59 @@ async def test_detail_shows_every_part_of_a_paper(sample_library: Library, tmp_p
 
 
 # ---------------------------------------------------------------------------- movement
+async def test_a_held_key_moves_the_list_and_the_panes_follow_where_it_stops(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key repeat (j held: a burst of keys) moves the cursor and the status at each key; the
+    detail and note panes show the paper under the cursor once the keys stop, composed for
+    that paper only, not for each paper passed."""
+    monkeypatch.setattr(app_module, "FOLLOW_DELAY", 1.0)  # (a loaded machine is slow)
+    lib = sample_library
+    ids = lib.query("is:unread")
+    lib.set_state([ids[8]], "edit note", note="read the ablation")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        assert app.detail.paper_id == ids[0] and app.notes.text == ""
+        composed: list[str | None] = []
+        show_paper = PaperDetail.show_paper
+
+        def recording(detail: PaperDetail, pid: str | None) -> None:
+            composed.append(pid)
+            show_paper(detail, pid)
+
+        monkeypatch.setattr(PaperDetail, "show_paper", recording)
+        for _ in range(8):
+            app.post_message(events.Key("j", "j"))  # as a terminal delivers a held key
+        await pilot.pause()
+        assert plist.cursor == 8
+        assert f"9 of {len(ids)}" in str(app.query_one("#status").render())
+        await pilot.pause(1.1)
+        assert composed == [ids[8]]
+        assert app.detail.paper_id == ids[8] and app.notes.paper_id == ids[8]
+        assert lib.get(ids[8]).display_title[:20] in app.detail.text
+        assert app.notes.text == "read the ablation"
+
+
+async def test_a_key_pressed_before_the_panes_follow_acts_on_the_new_paper(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s right after j stars the paper j moved to, and the panes show it starred at once."""
+    monkeypatch.setattr(app_module, "FOLLOW_DELAY", 30.0)  # the panes would wait for ever
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        second = app.paper_list.ids[1]
+        await pilot.press("j", "s")
+        assert lib.state(second).starred
+        assert app.detail.paper_id == second and "★ starred" in app.detail.text
+        await pilot.press("j", "e", *"later")
+        third = app.paper_list.ids[2]
+        assert app.notes.paper_id == third and app.notes.text == "later"
+
+
 async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
     app = build(sample_library, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -214,8 +276,7 @@ async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
         assert plist.cursor == 1
         await pilot.press("G")
         assert plist.cursor == last
-        await pilot.pause()
-        await pilot.pause(0.1)
+        await rest(pilot)
         assert app.detail.paper_id == plist.ids[last]
         await pilot.press("g")
         assert plist.cursor == 0
@@ -367,6 +428,7 @@ async def test_e_and_enter_open_the_note_which_saves_itself(
         assert lib.state(app.paper_list.current).note == "second"
         assert app.notes.text == "second"
         await pilot.press("k")
+        await rest(pilot)
         assert app.notes.text == "good idea"
 
 
@@ -1022,7 +1084,7 @@ async def test_cursor_moves_repaint_the_panes_without_a_layout(
         shown = []
         for key in ["j"] * 5 + ["pagedown", "G", "k", "g"]:
             await pilot.press(key)
-            await pilot.pause()
+            await rest(pilot)
             shown.append(app.detail.paper_id)
         assert shown[-1] == app.paper_list.ids[0] and len(set(shown)) == len(shown)
         assert "1 of 107" in str(app.query_one("#status").render())

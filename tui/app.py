@@ -4,8 +4,10 @@ The actions live in `tui.actions` (one module per group of keys, on a shared bas
 performs every library write); the keys themselves are data in `tui.keys`. This module lays
 out the screen, routes the keys and builds the app (`make_app`).
 
-The start imports only what the first screen shows: the dialogs, the exporter, the importers
-and the feed parsers are imported when a key first needs them (tests/test_app.py checks).
+The start imports and draws only what the first screen shows: the dialogs, the exporter, the
+importers and the feed parsers are imported when a key first needs them (tests/test_app.py
+checks), and the panes beside the list are filled once the list is painted. Those panes follow
+the cursor once it rests (`FOLLOW_DELAY`), so a held key moves the list at key-repeat speed.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
+# Seconds the cursor rests before the detail and note panes show its paper: a held j (key
+# repeat, 25-40 keys a second) repaints the rows it passes, not the panes for every paper.
+FOLLOW_DELAY = 0.1
 
 
 class PaperTUI(TriageActions, FindActions, OutActions):
@@ -116,6 +121,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
                 self._error(str(err))
         self._layout_for(self.size.width)
         self.requery()
+        self.call_after_refresh(self._first_paint_done)
         self.paper_list.focus()
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
@@ -136,6 +142,12 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, self._stop_on_signal, signum)
+
+    def _first_paint_done(self) -> None:
+        """The list is on screen: fill the panes beside it (they wait for this, so the list
+        of a big library paints first)."""
+        self._painted = True
+        self.sync_detail()
 
     def _stop_on_signal(self, signum: int) -> None:
         """SIGHUP (the terminal closed), SIGTERM, SIGINT: save the notes, then leave the way
@@ -170,11 +182,19 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     # ------------------------------------------------------------------ list and note events
     @on(PaperList.Highlighted)
     def _highlighted(self, event: PaperList.Highlighted) -> None:
-        # Both panes are line-API widgets: following the cursor repaints them and nothing
-        # else. Held keys queue up ahead of these messages, which coalesce (`can_replace`),
-        # so the detail is composed once per burst, not once per key.
+        # The cursor moved other than by a movement key (a click, the next unread paper, a
+        # new result): the panes follow now, unless a movement key asked them to wait.
         self._update_position()
-        self.sync_detail()
+        if self._follow_timer is None and self._painted:
+            self.sync_detail()
+
+    def _follow_cursor(self) -> None:
+        """Show the highlighted paper in the detail and note panes once the cursor has
+        rested for FOLLOW_DELAY (each movement key restarts the wait; anything that acts on
+        the paper shows it at once through `sync_detail`)."""
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+        self._follow_timer = self.set_timer(FOLLOW_DELAY, self.sync_detail)
 
     @on(Notes.Save)
     def _notes_save(self, event: Notes.Save) -> None:
@@ -230,7 +250,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         """Movement keys, taken by the app in key order (see APP_BINDINGS)."""
         getattr(self.paper_list, f"action_{action}")()
         self._update_position()
-        self.sync_detail()
+        self._follow_cursor()
 
     async def action_quit_key(self) -> None:
         await self.action_quit()

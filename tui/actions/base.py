@@ -91,6 +91,8 @@ class PaperAppBase(App[None]):
         self.sort_key = "feed_date"
         self.new_since = 0
         self._search_timer: Timer | None = None
+        self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
+        self._painted = False  # the first screen is painted (the panes are filled after it)
         self._importing = False
         library.agent = "app"
         library.fold_in_background = True
@@ -263,6 +265,9 @@ class PaperAppBase(App[None]):
     # ------------------------------------------------------------------ the highlighted paper
     def sync_detail(self, force: bool = False) -> None:
         """Show the highlighted paper in the detail and notes panes (now)."""
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
         try:
             pid = self.paper_list.current
         except NoMatches:  # the app is closing
