@@ -111,19 +111,26 @@ async def test_opens_on_inbox_with_list_detail_and_status(
     sample_library: Library, tmp_path: Path
 ) -> None:
     app = build(sample_library, tmp_path)
+    total = len(sample_library)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (the session is noted after the first paint)
         plist = app.paper_list
         assert plist.ids == sample_library.query("is:unread")
-        assert len(plist.ids) == len(sample_library)
+        assert len(plist.ids) == total
         first = sample_library.get(plist.ids[0])
         assert first.display_title[:10] in row(app, 0)
         assert app.detail.paper_id == plist.ids[0]
         status = str(app.query_one("#status").render())
         assert "Inbox" in status
-        assert f"{len(sample_library)} unread of {len(sample_library)}" in status
-        assert "new since last session" in status
+        assert f"{total} unread of {total}" in status
+        assert f"{total} new since last session" in status
         assert isinstance(app.focused, PaperList)
+    # The next session: nothing was added since this one began.
+    again = build(Library.open(sample_library.root), tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = str(again.query_one("#status").render())
+        assert f"{total} unread of {total}" in status and "new since" not in status
 
 
 # What the first screen may not import: each is imported when a key first needs it.

@@ -39,6 +39,7 @@ WORKER_TASKS = {
     "search": "The search",
     "open": "Opening the link",
     "warm": "Preparing the search indexes",
+    "session": "Noting the session",
 }
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
