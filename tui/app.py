@@ -221,21 +221,28 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         # What the pane holds now, not the message's copy: a message that arrives after
         # more typing, or after the paper changed (its note was saved then), is stale and
         # would put older text back.
-        if event.paper_id != self.notes.paper_id:
+        try:
+            notes = self.notes
+        except NoMatches:  # the app is closing (unmounting saved or rescued the note)
             return
-        pending = self.notes.pending()
+        if event.paper_id != notes.paper_id:
+            return
+        pending = notes.pending()
         if pending:
             self._save_note(*pending)
 
     @on(Notes.Changed)
     def _notes_changed(self, event: Notes.Changed) -> None:
-        if self.notes.dirty:
-            self.notes.border_subtitle = "editing…"
-        elif self.notes.paper_id in self.unsaved_notes:
+        notes = event.text_area  # (the pane itself: it may be gone from the screen already)
+        if not isinstance(notes, Notes):
+            return
+        if notes.dirty:
+            notes.border_subtitle = "editing…"
+        elif notes.paper_id in self.unsaved_notes:
             # Typed back to the stored note (an unsaved draft deleted): nothing to retry.
-            self.unsaved_notes.pop(self.notes.paper_id)
-            self._note_bases.pop(self.notes.paper_id, None)
-            self.notes.mark_saved(self.notes.paper_id, self.notes.text)
+            self.unsaved_notes.pop(notes.paper_id)
+            self._note_bases.pop(notes.paper_id, None)
+            notes.mark_saved(notes.paper_id, notes.text)
             if not self.unsaved_notes:
                 self._notes_all_saved()
 
