@@ -603,6 +603,71 @@ async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
         assert plist.cursor == 0
 
 
+async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
+    tmp_path: Path,
+) -> None:
+    """Where the highlighted paper lies in a new result (for a paper far down a big result,
+    a count of its own) is found by the search worker: the UI thread only shows the result,
+    the cursor still on that paper."""
+    lib = Library.open(tmp_path / "lib")
+    papers = [
+        Paper(
+            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
+            feed_date=f"2026-05-{i % 28 + 1:02d}",
+        )
+        for i in range(600)
+    ]
+    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        inbox = list(plist.ids)
+        last = max(i for i, pid in enumerate(inbox) if "diffusion" in lib.raw(pid)["title"])
+        await goto(pilot, inbox[last])
+        expected = list(lib.query("is:unread diffusion")).index(inbox[last])
+        assert expected > 200  # (far down the result: not among its first rows)
+        statements: list[str] = []
+        lib._conn().set_trace_callback(statements.append)  # the UI thread's connection
+        await search(pilot, "diffusion")
+        lib._conn().set_trace_callback(None)
+        assert plist.current == inbox[last] and plist.cursor == expected
+        assert app.detail.paper_id == inbox[last]
+        assert [sql for sql in statements if "count(" in sql] == []
+
+
+async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each key typed repaints the box (scrolled to the cursor once the query is longer than
+    it) and, when the results come, the list: never a layout of the whole screen, which cost
+    10-40 ms a key and stalled the typing."""
+    from textual.screen import Screen
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("/")  # the search bar appears: that is a layout
+        await settle(pilot)
+        layouts: list[int] = []
+        original = Screen._refresh_layout
+
+        def counting(screen: Screen, *args: Any, **kwargs: Any) -> None:
+            layouts.append(1)
+            original(screen, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        text = "caching " * 12 + "zzz"
+        await pilot.press(*text)
+        await settle(pilot, 0.3)
+        box = app.search_box
+        assert box.value == text and app.search_text == text.strip()
+        shown = app.screen._compositor.render_strips()[box.region.y].text
+        assert shown.rstrip().endswith("caching zzz")  # (the box scrolled to the end)
+        assert app.paper_list.ids == [] and not layouts
+
+
 async def test_search_combines_with_the_view_and_bad_filters_show_inline(
     sample_library: Library, tmp_path: Path
 ) -> None:

@@ -122,7 +122,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             )
         self._layout_for(self.size.width)
         self.requery()
-        self.call_after_refresh(self._first_paint_done)
+        self.call_after_refresh(self._first_paint_done)  # (the panes wait for it)
         self.paper_list.focus()
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
@@ -147,7 +147,6 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list
         of a big library paints first), note the session, let the collector run."""
-        self._painted = True
         self.sync_detail()
         gc.enable()
         if not self.library.read_only:
@@ -203,9 +202,10 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     @on(PaperList.Highlighted)
     def _highlighted(self, event: PaperList.Highlighted) -> None:
         # The cursor moved other than by a movement key (a click, the next unread paper, a
-        # new result): the panes follow now, unless a movement key asked them to wait.
+        # new result): the panes follow now, unless they wait for the cursor to rest (after
+        # a movement key) or for the list to be painted (a new result, the first screen).
         self._update_position()
-        if self._follow_timer is None and self._painted:
+        if self._follow_timer is None and not self._after_paint:
             self.sync_detail()
 
     def _follow_cursor(self) -> None:

@@ -145,10 +145,21 @@ class PaperList(ScrollView, can_focus=True):
             return self.ids[self._cursor]
         return None
 
-    def set_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
+    def set_ids(
+        self,
+        ids: Sequence[str],
+        keep: str | None = None,
+        *,
+        top: bool = False,
+        found: tuple[str, int | None] | None = None,
+    ) -> None:
         """Show these papers; keep the cursor on ``keep`` (default: the highlighted paper) if
         it is still there, else at the same row (a paper that left the view is followed by
-        the next one) or, with ``top``, on the first row (a new search or view)."""
+        the next one) or, with ``top``, on the first row (a new search or view).
+
+        ``found``: (a paper, its position in ``ids`` or None when it is not there), worked out
+        by the caller (a search worker does, off the UI thread: for a big result it is a
+        query of its own)."""
         old = self.current
         self.ids = ids
         self.selection = {pid for pid in self.selection if pid in ids}
@@ -156,7 +167,12 @@ class PaperList(ScrollView, can_focus=True):
         target = keep if keep is not None else old
         if target is not None:
             try:
-                index = ids.index(target)
+                if found is not None and found[0] == target:
+                    if found[1] is None:
+                        raise ValueError(target)
+                    index = found[1]
+                else:
+                    index = ids.index(target)
             except ValueError:
                 index = 0 if top else min(self._cursor, max(len(ids) - 1, 0))
         self._set_height(len(ids))
