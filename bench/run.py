@@ -299,6 +299,7 @@ def summarise_app(runs: list[dict[str, Any]], scrolled: dict[str, Any]) -> dict[
         "scroll_noop",
         "scroll_down",
         "scroll_pagedown",
+        "scroll_rest",
         "scroll_error",
         "typing",
         "scroll_warmup_down",
@@ -772,8 +773,15 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 f"{v / 0.016:.2f}× frame",
                 "< 16 ms",
                 v < 0.016,
-                f"event-loop CPU per key incl. repaint and detail pane; worst key "
-                f"{fmt_s(data['max_s'])}; held key {fmt_s(data.get('held_per_key_s'))}/key"
+                "event-loop CPU per key incl. repaint (each key once the last is drawn); "
+                f"worst key {fmt_s(data['max_s'])}; "
+                f"held key {fmt_s(data.get('held_per_key_s'))}/key"
+                + (
+                    f"; a key then a rest, the detail and note panes following: "
+                    f"{fmt_s(rest['per_key_s'])}/key"
+                    if (rest := app.get("scroll_rest")) and key == "down"
+                    else ""
+                )
                 + (
                     f"; right after opening {fmt_s(early['per_key_s'])}/key"
                     if (early := app.get("scroll_warmup_down")) and key == "down"

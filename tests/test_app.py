@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input, Static
 
-from tui.app import APP_BINDINGS, HELP, PaperTUI, make_app
+import tui.app as app_module
+from tui.app import APP_BINDINGS, FOLLOW_DELAY, HELP, PaperTUI, make_app
 from tui.clipboard import ClipboardError
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.help import HelpScreen
@@ -25,6 +29,7 @@ from tui.export import export_markdown, paper_line
 from tui.feeds import ParseResult
 from tui.library import Library, LibraryError
 from tui.models import Paper, Source
+from tui.widgets.paper_detail import PaperDetail
 from tui.widgets.paper_list import PaperList, row_count
 
 from .conftest import FEEDS, TODAY
@@ -89,6 +94,12 @@ async def goto(pilot: Any, pid: str) -> None:
     await pilot.pause()
 
 
+async def rest(pilot: Any) -> None:
+    """Let the cursor rest after movement keys: the detail and note panes follow it then."""
+    await pilot.pause(FOLLOW_DELAY + 0.05)
+    await pilot.pause()
+
+
 async def settle(pilot: Any, delay: float = 0.0) -> None:
     await pilot.pause(delay)
     await pilot.app.workers.wait_for_complete()
@@ -100,19 +111,77 @@ async def test_opens_on_inbox_with_list_detail_and_status(
     sample_library: Library, tmp_path: Path
 ) -> None:
     app = build(sample_library, tmp_path)
+    total = len(sample_library)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (the session is noted after the first paint)
         plist = app.paper_list
         assert plist.ids == sample_library.query("is:unread")
-        assert len(plist.ids) == len(sample_library)
+        assert len(plist.ids) == total
         first = sample_library.get(plist.ids[0])
         assert first.display_title[:10] in row(app, 0)
         assert app.detail.paper_id == plist.ids[0]
         status = str(app.query_one("#status").render())
         assert "Inbox" in status
-        assert f"{len(sample_library)} unread of {len(sample_library)}" in status
-        assert "new since last session" in status
+        assert f"{total} unread of {total}" in status
+        assert f"{total} new since last session" in status
         assert isinstance(app.focused, PaperList)
+    # The next session: nothing was added since this one began.
+    again = build(Library.open(sample_library.root), tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = str(again.query_one("#status").render())
+        assert f"{total} unread of {total}" in status and "new since" not in status
+
+
+# What the first screen may not import: each is imported when a key first needs it.
+NOT_AT_START = (
+    "bs4",  # the HTML feed parsers' (0.3 s of the first paint when a row's badge needed it)
+    "soupsieve",
+    "feedparser",
+    "pyperclip",
+    "webbrowser",
+    "urllib.request",
+    "http.client",
+    "tui.feeds.hf_html",
+    "tui.feeds.arxiv_rss",
+    "tui.sources",
+    "tui.importing",
+    "tui.files",
+    "tui.dialogs.confirm",
+    "tui.dialogs.help",
+    "tui.dialogs.import_dialog",
+    "tui.dialogs.tags",
+)
+
+
+def test_the_first_screen_imports_only_what_it_shows(sample_library: Library) -> None:
+    """The app opened in a fresh process paints the list and fills the panes without the
+    feed parsers, the dialogs, the importers or the browser; the keys load them (`?` here)."""
+    code = (
+        "import asyncio, sys\n"
+        "from tui.app import make_app\n"
+        "from tui.library import Library\n"
+        "app = make_app(library=Library.open(sys.argv[1]), refresh_interval=0)\n"
+        "async def main():\n"
+        "    async with app.run_test(size=(120, 40)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        assert app.detail.paper_id == app.paper_list.ids[0], 'no paper shown'\n"
+        "        print(' '.join(sorted(sys.modules)))\n"
+        "        await pilot.press('question_mark')\n"
+        "        print(type(app.screen).__name__)\n"
+        "asyncio.run(main())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample_library.root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    modules, screen = run.stdout.splitlines()
+    assert "tui.widgets.paper_list" in modules.split()
+    assert sorted(set(NOT_AT_START) & set(modules.split())) == []
+    assert screen == "HelpScreen"
 
 
 async def test_rows_show_badges_counts_and_tags(sample_library: Library, tmp_path: Path) -> None:
@@ -150,6 +219,59 @@ async def test_detail_shows_every_part_of_a_paper(sample_library: Library, tmp_p
 
 
 # ---------------------------------------------------------------------------- movement
+async def test_a_held_key_moves_the_list_and_the_panes_follow_where_it_stops(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key repeat (j held: a burst of keys) moves the cursor and the status at each key; the
+    detail and note panes show the paper under the cursor once the keys stop, composed for
+    that paper only, not for each paper passed."""
+    monkeypatch.setattr(app_module, "FOLLOW_DELAY", 1.0)  # (a loaded machine is slow)
+    lib = sample_library
+    ids = lib.query("is:unread")
+    lib.set_state([ids[8]], "edit note", note="read the ablation")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        assert app.detail.paper_id == ids[0] and app.notes.text == ""
+        composed: list[str | None] = []
+        show_paper = PaperDetail.show_paper
+
+        def recording(detail: PaperDetail, pid: str | None) -> None:
+            composed.append(pid)
+            show_paper(detail, pid)
+
+        monkeypatch.setattr(PaperDetail, "show_paper", recording)
+        for _ in range(8):
+            app.post_message(events.Key("j", "j"))  # as a terminal delivers a held key
+        await pilot.pause()
+        assert plist.cursor == 8
+        assert f"9 of {len(ids)}" in str(app.query_one("#status").render())
+        await pilot.pause(1.1)
+        assert composed == [ids[8]]
+        assert app.detail.paper_id == ids[8] and app.notes.paper_id == ids[8]
+        assert lib.get(ids[8]).display_title[:20] in app.detail.text
+        assert app.notes.text == "read the ablation"
+
+
+async def test_a_key_pressed_before_the_panes_follow_acts_on_the_new_paper(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s right after j stars the paper j moved to, and the panes show it starred at once."""
+    monkeypatch.setattr(app_module, "FOLLOW_DELAY", 30.0)  # the panes would wait for ever
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        second = app.paper_list.ids[1]
+        await pilot.press("j", "s")
+        assert lib.state(second).starred
+        assert app.detail.paper_id == second and "★ starred" in app.detail.text
+        await pilot.press("j", "e", *"later")
+        third = app.paper_list.ids[2]
+        assert app.notes.paper_id == third and app.notes.text == "later"
+
+
 async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
     app = build(sample_library, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -161,8 +283,7 @@ async def test_movement_keys(sample_library: Library, tmp_path: Path) -> None:
         assert plist.cursor == 1
         await pilot.press("G")
         assert plist.cursor == last
-        await pilot.pause()
-        await pilot.pause(0.1)
+        await rest(pilot)
         assert app.detail.paper_id == plist.ids[last]
         await pilot.press("g")
         assert plist.cursor == 0
@@ -314,6 +435,7 @@ async def test_e_and_enter_open_the_note_which_saves_itself(
         assert lib.state(app.paper_list.current).note == "second"
         assert app.notes.text == "second"
         await pilot.press("k")
+        await rest(pilot)
         assert app.notes.text == "good idea"
 
 
@@ -479,6 +601,71 @@ async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
         assert current not in plist.ids and plist.cursor == 0 and plist.ids
         await pilot.press("escape", "G", "2")  # a new view starts at the top too
         assert plist.cursor == 0
+
+
+async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
+    tmp_path: Path,
+) -> None:
+    """Where the highlighted paper lies in a new result (for a paper far down a big result,
+    a count of its own) is found by the search worker: the UI thread only shows the result,
+    the cursor still on that paper."""
+    lib = Library.open(tmp_path / "lib")
+    papers = [
+        Paper(
+            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
+            feed_date=f"2026-05-{i % 28 + 1:02d}",
+        )
+        for i in range(600)
+    ]
+    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        inbox = list(plist.ids)
+        last = max(i for i, pid in enumerate(inbox) if "diffusion" in lib.raw(pid)["title"])
+        await goto(pilot, inbox[last])
+        expected = list(lib.query("is:unread diffusion")).index(inbox[last])
+        assert expected > 200  # (far down the result: not among its first rows)
+        statements: list[str] = []
+        lib._conn().set_trace_callback(statements.append)  # the UI thread's connection
+        await search(pilot, "diffusion")
+        lib._conn().set_trace_callback(None)
+        assert plist.current == inbox[last] and plist.cursor == expected
+        assert app.detail.paper_id == inbox[last]
+        assert [sql for sql in statements if "count(" in sql] == []
+
+
+async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each key typed repaints the box (scrolled to the cursor once the query is longer than
+    it) and, when the results come, the list: never a layout of the whole screen, which cost
+    10-40 ms a key and stalled the typing."""
+    from textual.screen import Screen
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("/")  # the search bar appears: that is a layout
+        await settle(pilot)
+        layouts: list[int] = []
+        original = Screen._refresh_layout
+
+        def counting(screen: Screen, *args: Any, **kwargs: Any) -> None:
+            layouts.append(1)
+            original(screen, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        text = "caching " * 12 + "zzz"
+        await pilot.press(*text)
+        await settle(pilot, 0.3)
+        box = app.search_box
+        assert box.value == text and app.search_text == text.strip()
+        shown = app.screen._compositor.render_strips()[box.region.y].text
+        assert shown.rstrip().endswith("caching zzz")  # (the box scrolled to the end)
+        assert app.paper_list.ids == [] and not layouts
 
 
 async def test_search_combines_with_the_view_and_bad_filters_show_inline(
@@ -969,7 +1156,7 @@ async def test_cursor_moves_repaint_the_panes_without_a_layout(
         shown = []
         for key in ["j"] * 5 + ["pagedown", "G", "k", "g"]:
             await pilot.press(key)
-            await pilot.pause()
+            await rest(pilot)
             shown.append(app.detail.paper_id)
         assert shown[-1] == app.paper_list.ids[0] and len(set(shown)) == len(shown)
         assert "1 of 107" in str(app.query_one("#status").render())

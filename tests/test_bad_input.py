@@ -482,7 +482,7 @@ async def test_app_import_worker_failure_is_reported_and_released(
 ) -> None:
     """A bug while reading (injected: read_paths raises) ends the import with an error the
     user sees, and the next `i` imports."""
-    from tui.actions import out
+    from tui import importing  # (the import worker takes read_paths from it when it runs)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk gremlin")
@@ -491,7 +491,7 @@ async def test_app_import_worker_failure_is_reported_and_released(
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         with monkeypatch.context() as patch:
-            patch.setattr(out, "read_paths", broken)
+            patch.setattr(importing, "read_paths", broken)
             await _import(pilot, DIGEST)
         assert any("RuntimeError" in t and "disk gremlin" in t for t in toasts(app)), toasts(app)
         assert not app.query_one("#import-progress").display

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tui.export import authors_line, md_escape, md_url, paper_line, seen_in
+from tui.export import BADGES, authors_line, badge, md_escape, md_url, paper_line, seen_in
+from tui.feeds import formats
 from tui.models import Paper, Source
 
 
@@ -45,6 +46,13 @@ def test_seen_in_lists_each_badge_and_date_once() -> None:
         ]
     )
     assert seen_in(paper) == ["arXiv (2026-06-19)", "arXivDaily (2026-06-18)"]
+
+
+def test_the_badge_table_is_each_parsers_own_badge() -> None:
+    """Rows take badges from a table (no parser imported to draw one): it names every
+    format, with the badge its parser declares."""
+    assert BADGES == {fmt.name: fmt.badge for fmt in formats()}
+    assert badge("some-future-format") == "some-future-format"
 
 
 def test_paper_line_links_the_abs_page() -> None:

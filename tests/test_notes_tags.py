@@ -46,7 +46,7 @@ from tui.terminal import PasteParser
 from tui.widgets.notes import Notes
 
 from .conftest import FEEDS, import_files
-from .test_app import build, goto, toasts
+from .test_app import build, goto, rest, toasts
 
 SIZE = (120, 40)
 SMALL_FEED = FEEDS / "digest-dit-acceleration.txt"
@@ -187,11 +187,11 @@ async def test_note_the_disk_refuses_stays_unsaved_visible_and_is_retried(
         assert any(t.startswith("Note not saved: the disk is full") for t in toasts(app))
         # Moving on does not lose it: coming back shows the text, still marked unsaved.
         await pilot.press("escape", "j")
-        await pilot.pause()
+        await rest(pilot)
         assert app.paper_list.current == second and app.notes.text == ""
         assert not app.notes.has_class("-unsaved")
         await pilot.press("k")
-        await pilot.pause()
+        await rest(pilot)
         assert app.notes.text == "only copy" and app.notes.has_class("-unsaved")
         monkeypatch.undo()  # space is freed: the next retry stores it without a key pressed
         monkeypatch.setattr(app_base, "NOTE_RETRY_EVERY", 0.2)

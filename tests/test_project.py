@@ -28,6 +28,30 @@ def test_domain_modules_do_not_import_textual() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_the_command_imports_what_a_command_needs_when_it_runs() -> None:
+    """`papertui` (which mostly opens the app) starts without the importers, urllib, the
+    doctor or Rich's tables and progress bars; the commands that use them import them."""
+    code = "import sys, tui.cli; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    modules = set(result.stdout.split())
+    assert "tui.library" in modules
+    later = {
+        "tui.sources",
+        "tui.importing",
+        "tui.clipboard",
+        "tui.files",
+        "tui.library.doctor",
+        "urllib.request",
+        "http.client",
+        "rich.progress",
+        "rich.table",
+        "textual",
+    }
+    assert sorted(later & modules) == []
+
+
 def test_readme_test_command_is_what_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")

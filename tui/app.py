@@ -3,15 +3,21 @@
 The actions live in `tui.actions` (one module per group of keys, on a shared base that
 performs every library write); the keys themselves are data in `tui.keys`. This module lays
 out the screen, routes the keys and builds the app (`make_app`).
+
+The start imports and draws only what the first screen shows: the dialogs, the exporter, the
+importers and the feed parsers are imported when a key first needs them (tests/test_app.py
+checks), and the panes beside the list are filled once the list is painted. Those panes follow
+the cursor once it rests (`FOLLOW_DELAY`), so a held key moves the list at key-repeat speed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -26,9 +32,6 @@ from .actions.find import FindActions
 from .actions.out import OutActions
 from .actions.triage import TriageActions
 from .commands import PaperCommands
-from .dialogs.confirm import ConfirmDialog
-from .dialogs.help import HelpRow, HelpScreen
-from .importing import read_sources, store_feeds
 from .keys import (
     APP_BINDINGS,
     HELP,
@@ -51,12 +54,18 @@ from .widgets.paper_list import PaperList
 from .widgets.search_box import SearchBox
 from .widgets.status import StatusBar
 
+if TYPE_CHECKING:
+    from .dialogs.help import HelpRow
+
 __all__ = ["APP_BINDINGS", "HELP", "VIEWS", "PaperTUI", "make_app"]
 
 NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
+# Seconds the cursor rests before the detail and note panes show its paper: a held j (key
+# repeat, 25-40 keys a second) repaints the rows it passes, not the panes for every paper.
+FOLLOW_DELAY = 0.1
 
 
 class PaperTUI(TriageActions, FindActions, OutActions):
@@ -69,6 +78,12 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     stopped_by: str | None = None
     """The name of the signal that ended the app (SIGTERM …), None when the user quit."""
+
+    def on_load(self) -> None:
+        # No garbage collection until the first screen is painted: starting allocates a lot
+        # and frees little, and the collector passes over every object at each generation-2
+        # collection (55-80 ms of a 100k library's open); it resumes right after the paint.
+        gc.disable()
 
     def get_driver_class(self) -> Any:
         install_paste_parser()  # a paste reaches the app whole, escape sequences included
@@ -105,14 +120,9 @@ class PaperTUI(TriageActions, FindActions, OutActions):
                 severity="warning",
                 timeout=10,
             )
-        else:
-            try:
-                previous = self.library.begin_session()
-                self.new_since = self.library.new_since(previous)
-            except LibraryError as err:
-                self._error(str(err))
         self._layout_for(self.size.width)
         self.requery()
+        self.call_after_refresh(self._first_paint_done)  # (the panes wait for it)
         self.paper_list.focus()
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
@@ -133,6 +143,30 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:
                 loop.add_signal_handler(signum, self._stop_on_signal, signum)
+
+    def _first_paint_done(self) -> None:
+        """The list is on screen: fill the panes beside it (they wait for this, so the list
+        of a big library paints first), note the session, let the collector run."""
+        self.sync_detail()
+        gc.enable()
+        if not self.library.read_only:
+            self.begin_session()
+
+    @work(thread=True, group="session", exit_on_error=False)
+    def begin_session(self) -> None:
+        """Record that this session started (a write, fsynced, under the library's lock: off
+        the first paint) and count the papers new since the previous one for the status."""
+        try:
+            previous = self.library.begin_session()
+            new = self.library.new_since(previous)
+        except LibraryError as err:
+            self.call_from_thread(self._error, str(err))
+            return
+        self.call_from_thread(self._session_begun, new)
+
+    def _session_begun(self, new: int) -> None:
+        self.new_since = new
+        self.update_status()
 
     def _stop_on_signal(self, signum: int) -> None:
         """SIGHUP (the terminal closed), SIGTERM, SIGINT: save the notes, then leave the way
@@ -167,32 +201,48 @@ class PaperTUI(TriageActions, FindActions, OutActions):
     # ------------------------------------------------------------------ list and note events
     @on(PaperList.Highlighted)
     def _highlighted(self, event: PaperList.Highlighted) -> None:
-        # Both panes are line-API widgets: following the cursor repaints them and nothing
-        # else. Held keys queue up ahead of these messages, which coalesce (`can_replace`),
-        # so the detail is composed once per burst, not once per key.
+        # The cursor moved other than by a movement key (a click, the next unread paper, a
+        # new result): the panes follow now, unless they wait for the cursor to rest (after
+        # a movement key) or for the list to be painted (a new result, the first screen).
         self._update_position()
-        self.sync_detail()
+        if self._follow_timer is None and not self._after_paint:
+            self.sync_detail()
+
+    def _follow_cursor(self) -> None:
+        """Show the highlighted paper in the detail and note panes once the cursor has
+        rested for FOLLOW_DELAY (each movement key restarts the wait; anything that acts on
+        the paper shows it at once through `sync_detail`)."""
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+        self._follow_timer = self.set_timer(FOLLOW_DELAY, self.sync_detail)
 
     @on(Notes.Save)
     def _notes_save(self, event: Notes.Save) -> None:
         # What the pane holds now, not the message's copy: a message that arrives after
         # more typing, or after the paper changed (its note was saved then), is stale and
         # would put older text back.
-        if event.paper_id != self.notes.paper_id:
+        try:
+            notes = self.notes
+        except NoMatches:  # the app is closing (unmounting saved or rescued the note)
             return
-        pending = self.notes.pending()
+        if event.paper_id != notes.paper_id:
+            return
+        pending = notes.pending()
         if pending:
             self._save_note(*pending)
 
     @on(Notes.Changed)
     def _notes_changed(self, event: Notes.Changed) -> None:
-        if self.notes.dirty:
-            self.notes.border_subtitle = "editing…"
-        elif self.notes.paper_id in self.unsaved_notes:
+        notes = event.text_area  # (the pane itself: it may be gone from the screen already)
+        if not isinstance(notes, Notes):
+            return
+        if notes.dirty:
+            notes.border_subtitle = "editing…"
+        elif notes.paper_id in self.unsaved_notes:
             # Typed back to the stored note (an unsaved draft deleted): nothing to retry.
-            self.unsaved_notes.pop(self.notes.paper_id)
-            self._note_bases.pop(self.notes.paper_id, None)
-            self.notes.mark_saved(self.notes.paper_id, self.notes.text)
+            self.unsaved_notes.pop(notes.paper_id)
+            self._note_bases.pop(notes.paper_id, None)
+            notes.mark_saved(notes.paper_id, notes.text)
             if not self.unsaved_notes:
                 self._notes_all_saved()
 
@@ -227,7 +277,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         """Movement keys, taken by the app in key order (see APP_BINDINGS)."""
         getattr(self.paper_list, f"action_{action}")()
         self._update_position()
-        self.sync_detail()
+        self._follow_cursor()
 
     async def action_quit_key(self) -> None:
         await self.action_quit()
@@ -255,6 +305,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         return help_rows()
 
     def action_help(self) -> None:
+        from .dialogs.help import HelpScreen
+
         self.push_screen(HelpScreen(self.help_rows(), HELP_NOTES))
 
     def palette_entries(self) -> list[PaletteEntry]:
@@ -267,6 +319,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             await self.run_action(entry.action)
 
     async def action_quit(self) -> None:
+        from .dialogs.confirm import ConfirmDialog
+
         self.sync_detail()
         # A short wait: when the library is busy the dialog below says so at once instead
         # of the screen freezing for the whole lock timeout.
@@ -294,6 +348,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         )
 
     def on_unmount(self) -> None:
+        gc.enable()  # (the app ended before its first paint)
         try:
             self._save_pending_note()
         except NoMatches:
@@ -319,6 +374,8 @@ def make_app(
 
         library = Library.open(db_path or default_db())
     if feeds:
+        from .importing import read_sources, store_feeds
+
         loaded, errors = read_sources(feeds, None, now_iso())
         _reports, failed = store_feeds(library, loaded)
         options["notices"] = [*options.get("notices", []), *errors, *failed]

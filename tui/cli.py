@@ -1,9 +1,15 @@
-"""The `papertui` command: opens the app, or runs one scripting command on the library."""
+"""The `papertui` command: opens the app, or runs one scripting command on the library.
+
+Opening the app imports only what it needs: the importers (urllib, the feed parsers), the
+clipboard, the exporter, the doctor and Rich's tables and progress bars are imported by the
+commands that use them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import shlex
 import shutil
@@ -11,26 +17,23 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 from platformdirs import user_data_dir, user_state_dir
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 from rich.text import Text
 
-from .clipboard import ClipboardError, copy
-from .export import badge, export_markdown
+from .export import badge
 from .feeds import FeedError
-from .files import OutputError, write_user_file
 from .history import describe_undo, short_title
-from .importing import store_feeds
-from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, doctor
+from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
 from .library.core import now_iso
-from .sources import Loaded, expand, load_source
 from .tags import TagError, parse_tags
 from .text import clean, clean_line, json_safe, printable, valid_unicode
+
+if TYPE_CHECKING:
+    from .sources import Loaded
 
 COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
 CREATING = ("import",)  # the commands that make a library where there is none
@@ -263,6 +266,11 @@ def import_sources(
     Each source succeeds or fails on its own. ``lib`` may be a function that opens the
     library: it is called only when some source was read (so a failed import never makes a
     library)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .importing import store_feeds
+    from .sources import expand, load_source
+
     expanded = list(expand(sources))
     loaded: list[Loaded] = []
     errors: list[str] = []
@@ -443,6 +451,10 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
 
 
 def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+    from .clipboard import ClipboardError, copy
+    from .export import export_markdown
+    from .files import OutputError, write_user_file
+
     ids = lib.query(_query(args, starred_default=not args.all), sort=args.sort)
     text = export_markdown(((lib.get(pid), lib.state(pid)) for pid in ids), title=args.title)
     if args.clipboard:
@@ -516,6 +528,8 @@ def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console
     if args.json:
         write_json(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
         return EXIT_OK
+    from rich.table import Table
+
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -535,6 +549,8 @@ def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console
 
 
 def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+    from .library import doctor
+
     if args.rebuild:
         out.print(Text(f"{printable(str(db))}: {doctor.rebuild(db)}"))
     findings = doctor.check(db)
@@ -619,11 +635,16 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         if errors and not reports:
             return EXIT_ERROR
     status = EXIT_ERROR if errors else EXIT_OK
-    try:
-        from .app import make_app
-    except ImportError:
-        make_app = None
-    if make_app is None or args.list or not sys.stdout.isatty():
+    make_app = None
+    if not args.list and sys.stdout.isatty():
+        # No garbage collection while the app starts: it allocates a lot and frees little
+        # (the app turns the collector back on once its first screen is painted).
+        gc.disable()
+        try:
+            from .app import make_app
+        except ImportError:
+            gc.enable()
+    if make_app is None:
         ns = argparse.Namespace(
             unread=False,
             starred=False,

@@ -13,7 +13,6 @@ import urllib.parse
 from collections.abc import Iterable
 from datetime import date
 
-from .feeds import get_format
 from .feeds.authors import is_group
 from .models import Paper, PaperState
 from .text import clean, clean_line
@@ -98,9 +97,22 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
     return [(label, url) for label, url in pairs if url]
 
 
+# The short badge of each feed format (its parser's ``FORMAT.badge``), here so that drawing a
+# row imports no parser: the HTML ones import bs4, which took 0.3 s of the app's first paint.
+# tests/test_export.py checks the table against every format module.
+BADGES = {
+    "arxiv-html": "arXiv",
+    "arxiv-rss": "arXiv",
+    "arxivdaily": "arXivDaily",
+    "digest": "digest",
+    "hf-html": "HF",
+    "hf-text": "HF",
+}
+
+
 def badge(fmt: str) -> str:
-    found = get_format(fmt)
-    return found.badge if found else fmt
+    """The source badge of format ``fmt`` ("HF", "arXiv" …); an unknown name as it is."""
+    return BADGES.get(fmt, fmt)
 
 
 def seen_in(paper: Paper) -> list[str]:

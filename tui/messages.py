@@ -31,10 +31,32 @@ class ImportFinished(Message):
 
 
 class SearchResults(Message):
-    """The search worker's answer for ``text``."""
+    """The search worker's answer for ``text``: the ids, and where paper ``keep`` (the one
+    highlighted when the search began) is among their first rows (``position``, None if it
+    is not; `SearchPosition` follows when it is further down)."""
 
-    def __init__(self, text: str, ids: Sequence[str] | None, error: str | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        ids: Sequence[str] | None,
+        error: str | None,
+        keep: str | None = None,
+        position: int | None = None,
+    ) -> None:
         super().__init__()
         self.text = text
         self.ids = ids
         self.error = error
+        self.keep = keep
+        self.position = position
+
+
+class SearchPosition(Message):
+    """Paper ``keep`` is at ``position`` of search result ``ids``, below its first rows (a
+    query of its own, done after the result was shown)."""
+
+    def __init__(self, ids: Sequence[str], keep: str, position: int) -> None:
+        super().__init__()
+        self.ids = ids
+        self.keep = keep
+        self.position = position

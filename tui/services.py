@@ -5,7 +5,6 @@ Each is a plain callable the app is given (tests inject recorders), with these d
 
 from __future__ import annotations
 
-import webbrowser
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,8 @@ Paster = Callable[[], str]
 
 def default_opener(url: str) -> bool:
     """Open ``url`` in a graphical browser; False where only a terminal browser exists."""
+    import webbrowser  # (when first used: the app's start does without it)
+
     try:
         browser = webbrowser.get()
     except webbrowser.Error:

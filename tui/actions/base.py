@@ -26,7 +26,6 @@ from ..keys import SORT_NAMES, VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
-from ..sources import unexpected
 from ..text import clean, printable
 from ..widgets.notes import Notes
 from ..widgets.paper_detail import PaperDetail
@@ -40,6 +39,7 @@ WORKER_TASKS = {
     "search": "The search",
     "open": "Opening the link",
     "warm": "Preparing the search indexes",
+    "session": "Noting the session",
 }
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
@@ -92,6 +92,9 @@ class PaperAppBase(App[None]):
         self.sort_key = "feed_date"
         self.new_since = 0
         self._search_timer: Timer | None = None
+        self._search_error: str | None = None  # the query error shown under the search box
+        self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
+        self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
         library.agent = "app"
         library.fold_in_background = True
@@ -148,6 +151,8 @@ class PaperAppBase(App[None]):
         if worker.group == "import":
             self._import_over()
         if event.state == WorkerState.ERROR and worker.error is not None:
+            from ..sources import unexpected
+
             what = WORKER_TASKS.get(worker.group, "A background task")
             self._error(f"{what} failed: {unexpected(worker.error)}")
 
@@ -233,7 +238,15 @@ class PaperAppBase(App[None]):
         self._show_search_error(None)
         self._show_ids(ids, keep, top=top)
 
-    def _show_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
+    def _show_ids(
+        self,
+        ids: Sequence[str],
+        keep: str | None = None,
+        *,
+        top: bool = False,
+        found: tuple[str | None, int | None] | None = None,
+    ) -> None:
+        """Show ``ids`` in the list (see `PaperList.set_ids`) and recount the status."""
         plist = self.paper_list
         plist.empty_text = (
             "No papers match the search. Esc clears it."
@@ -248,12 +261,14 @@ class PaperAppBase(App[None]):
                 f"No papers yet in this library ({printable(str(self.library.root))}): "
                 "i imports a feed file, a folder or the clipboard."
             )
-        plist.set_ids(ids, keep=keep, top=top)
+        plist.set_ids(ids, keep=keep, top=top, found=found if found and found[0] else None)
         self.update_status()
 
     def _show_search_error(self, message: str | None) -> None:
         error = self.query_one("#search-error", Static)
-        error.update(Content(message or ""))
+        if message != self._search_error:  # (an update lays the screen out: a new one only)
+            self._search_error = message
+            error.update(Content(message or ""))
         error.set_class(message is None, "-hidden")
         self.search_box.set_class(message is not None, "-invalid-query")
         if message is not None:
@@ -262,6 +277,10 @@ class PaperAppBase(App[None]):
     # ------------------------------------------------------------------ the highlighted paper
     def sync_detail(self, force: bool = False) -> None:
         """Show the highlighted paper in the detail and notes panes (now)."""
+        if self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
+        self._after_paint = False
         try:
             pid = self.paper_list.current
         except NoMatches:  # the app is closing
@@ -273,6 +292,13 @@ class PaperAppBase(App[None]):
         if force or pid != self.notes.paper_id:
             self._save_pending_note()
             self._load_note(pid)
+
+    def _follow_after_paint(self) -> None:
+        """The panes show the highlighted paper once the list is painted (a new result: its
+        rows first, the paper right after them)."""
+        if not self._after_paint:
+            self._after_paint = True
+            self.call_after_refresh(self.sync_detail)
 
     def _refresh_current(self) -> None:
         """Redraw everything that shows state after a change."""

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
+
 from textual import on, work
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
 from ..library import QueryError
-from ..messages import SearchResults
+from ..messages import SearchPosition, SearchResults
 from .base import PaperAppBase
 
 SEARCH_DELAY = 0.1  # seconds of quiet typing before the search runs
+NEAR_TOP = 200  # rows of a result looked through for the highlighted paper (no query)
+
+
+def near_top(ids: Sequence[str], pid: str) -> int | None:
+    """Where ``pid`` is among the first rows of ``ids`` (read with the first page), if it is."""
+    for index in range(min(len(ids), NEAR_TOP)):
+        if ids[index] == pid:
+            return index
+    return None
 
 
 class FindActions(PaperAppBase):
@@ -40,7 +52,9 @@ class FindActions(PaperAppBase):
     def _search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._search(event.value))
+        self._search_timer = self.set_timer(
+            SEARCH_DELAY, lambda: self._search(event.value, self.paper_list.current)
+        )
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -50,16 +64,18 @@ class FindActions(PaperAppBase):
         """Enter in the search box: search now and go back to the list."""
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search(value)
+        self._search(value, self.paper_list.current)
         self._focus(self.paper_list)
         if not value.strip():
             self.query_one("#search-bar").add_class("-hidden")
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, text: str) -> None:
+    def _search(self, text: str, keep: str | None = None) -> None:
         """Run the query off the UI thread so typing never waits for it: the worker counts
-        the result and reads its first page (on its own database connection), so showing
-        it costs the UI thread nothing."""
+        the result, reads its first page and looks for the highlighted paper ``keep`` in it
+        (on its own database connection), so showing it costs the UI thread nothing. When
+        ``keep`` may be further down, the result is shown first, then the worker asks where
+        it is (`SearchPosition`: the cursor goes there unless it was moved meanwhile)."""
         worker = get_current_worker()
         try:
             ids = self._run_query(text)
@@ -68,8 +84,16 @@ class FindActions(PaperAppBase):
             error = None
         except QueryError as err:
             ids, error = None, str(err)
-        if not worker.is_cancelled:
-            self.post_message(SearchResults(text, ids, error))
+        if worker.is_cancelled:
+            return
+        found = near_top(ids, keep) if ids is not None and keep is not None else None
+        self.post_message(SearchResults(text, ids, error, keep, found))
+        if ids is None or keep is None or found is not None or len(ids) <= NEAR_TOP:
+            return
+        with contextlib.suppress(ValueError):
+            below = ids.index(keep)
+            if not worker.is_cancelled:
+                self.post_message(SearchPosition(ids, keep, below))
 
     @on(SearchResults)
     def _search_results(self, event: SearchResults) -> None:
@@ -80,7 +104,14 @@ class FindActions(PaperAppBase):
             return
         self.search_text = event.text.strip()
         self._show_search_error(None)
-        self._show_ids(event.ids, top=True)
+        self._follow_after_paint()  # the list is drawn first, the panes right after it
+        self._show_ids(event.ids, top=True, found=(event.keep, event.position))
+
+    @on(SearchPosition)
+    def _search_position(self, event: SearchPosition) -> None:
+        plist = self.paper_list
+        if plist.ids is event.ids and plist.cursor == 0:  # (the result shown, not moved)
+            plist.move_to(event.position)
 
     def action_view(self, name: str) -> None:
         self.view = name

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
-from ..dialogs.import_dialog import ImportDialog
-from ..export import export_markdown, links_of, md_url, paper_line
 from ..feeds import FeedError
-from ..files import OutputError, write_user_file
-from ..importing import Feed, format_errors, read_clipboard, read_paths, store_feeds
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
 from ..messages import ImportFinished, ImportProgress
-from ..sources import unexpected
 from ..text import printable
 from .base import PaperAppBase
+
+if TYPE_CHECKING:
+    from ..importing import Feed
+
+# The dialogs, the exporter and the importers (urllib, the feed parsers) are imported when
+# their key is first pressed: the first screen needs none of them (see `tui.app`).
 
 
 class OutActions(PaperAppBase):
@@ -38,6 +39,8 @@ class OutActions(PaperAppBase):
             return self.library.head_paper(pid)
 
     def _open(self, kind: str) -> None:
+        from ..export import links_of, md_url
+
         paper = self._current_paper()
         if paper is None:
             return self._no_paper()
@@ -84,6 +87,8 @@ class OutActions(PaperAppBase):
         self.toast(f"{what} {how}")
 
     def action_copy_line(self) -> None:
+        from ..export import paper_line
+
         paper = self._current_paper()
         if paper is None:
             return self._no_paper()
@@ -112,6 +117,9 @@ class OutActions(PaperAppBase):
         return path
 
     def action_export(self) -> None:
+        from ..export import export_markdown
+        from ..files import OutputError, write_user_file
+
         self._save_pending_note()
         lib = self.library
         sort = self.sort_for("")  # the starred papers, with no words to rank by
@@ -144,6 +152,8 @@ class OutActions(PaperAppBase):
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:
+        from ..dialogs.import_dialog import ImportDialog
+
         if self._importing:
             self.toast("An import is already running", "warning")
             return
@@ -171,6 +181,9 @@ class OutActions(PaperAppBase):
     def import_worker(self, kind: str, value: str) -> None:
         """Read and parse feeds off the UI thread, then store them (each on its own). Always
         ends with ImportFinished, whatever fails, so the next `i` can start."""
+        from ..importing import read_clipboard, read_paths, store_feeds
+        from ..sources import unexpected
+
         worker = get_current_worker()
         stamp = now_iso()
         reports: list[ImportReport] = []
@@ -218,6 +231,8 @@ class OutActions(PaperAppBase):
                 f"{known} already known"
             )
         if event.errors:
+            from ..importing import format_errors
+
             self._error(format_errors(event.errors))
 
     # ------------------------------------------------------------------ reload

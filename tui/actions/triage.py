@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from ..dialogs.confirm import ConfirmDialog
-from ..dialogs.tags import TagDialog
+from typing import TYPE_CHECKING
+
 from ..history import describe_undo
 from ..keys import VIEWS
 from ..library import LibraryError, QueryError
-from ..tags import TagEdit
 from ..text import papers
 from .base import PaperAppBase
+
+if TYPE_CHECKING:
+    from ..tags import TagEdit
+
+# The dialogs are imported when a key first opens one (the first screen needs none).
 
 
 class TriageActions(PaperAppBase):
@@ -53,6 +57,8 @@ class TriageActions(PaperAppBase):
         self.update_status()
 
     def action_edit_tags(self) -> None:
+        from ..dialogs.tags import TagDialog
+
         ids = self._targets()
         if not ids:
             return self._no_paper()
@@ -111,6 +117,8 @@ class TriageActions(PaperAppBase):
         self._focus(self.notes)
 
     def action_mark_all_read(self) -> None:
+        from ..dialogs.confirm import ConfirmDialog
+
         try:  # (the view's unread papers in one query, not a lookup per paper)
             unread = list(self.library.query(self.full_query() + " is:unread"))
         except QueryError:

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -129,6 +129,8 @@ class PaperList(ScrollView, can_focus=True):
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
         self._base_style: Style | None = None
         self._part_styles: dict[tuple[bool, bool], dict[str, Style]] = {}
+        self._bars: dict[bool | None, Segment] = {}  # the scrollbar's cell: thumb, track
+        self._frame: tuple[int, int, int, tuple[int, int]] | None = None  # see render_lines
 
     # ------------------------------------------------------------------ data
     @property
@@ -143,10 +145,21 @@ class PaperList(ScrollView, can_focus=True):
             return self.ids[self._cursor]
         return None
 
-    def set_ids(self, ids: Sequence[str], keep: str | None = None, *, top: bool = False) -> None:
+    def set_ids(
+        self,
+        ids: Sequence[str],
+        keep: str | None = None,
+        *,
+        top: bool = False,
+        found: tuple[str, int | None] | None = None,
+    ) -> None:
         """Show these papers; keep the cursor on ``keep`` (default: the highlighted paper) if
         it is still there, else at the same row (a paper that left the view is followed by
-        the next one) or, with ``top``, on the first row (a new search or view)."""
+        the next one) or, with ``top``, on the first row (a new search or view).
+
+        ``found``: (a paper, its position in ``ids`` or None when it is not there), worked out
+        by the caller (a search worker does, off the UI thread: for a big result it is a
+        query of its own)."""
         old = self.current
         self.ids = ids
         self.selection = {pid for pid in self.selection if pid in ids}
@@ -154,7 +167,12 @@ class PaperList(ScrollView, can_focus=True):
         target = keep if keep is not None else old
         if target is not None:
             try:
-                index = ids.index(target)
+                if found is not None and found[0] == target:
+                    if found[1] is None:
+                        raise ValueError(target)
+                    index = found[1]
+                else:
+                    index = ids.index(target)
             except ValueError:
                 index = 0 if top else min(self._cursor, max(len(ids) - 1, 0))
         self._set_height(len(ids))
@@ -262,6 +280,8 @@ class PaperList(ScrollView, can_focus=True):
         super().notify_style_update()
         self._base_style = None
         self._part_styles.clear()
+        self._bars.clear()
+        self._cache.clear()
 
     @property
     def base_style(self) -> Style:
@@ -278,48 +298,74 @@ class PaperList(ScrollView, can_focus=True):
         self.invalidate()
 
     # ------------------------------------------------------------------ drawing
-    def _thumb(self) -> tuple[int, int]:
+    def _thumb(self, height: int) -> tuple[int, int]:
         """Rows of the scrollbar's thumb, (0, 0) when every paper fits."""
-        height, total = self.scrollable_content_region.height, len(self.ids)
+        total = len(self.ids)
         if total <= height:
             return 0, 0
         size = max(1, height * height // total)
         start = round(self.scroll_y / (total - height) * (height - size))
         return start, start + size
 
-    def render_line(self, y: int) -> Strip:
-        # Each row as cached, plus one cell of scrollbar: drawn here because Textual's own
-        # scrollbar cost more to repaint than the whole page of rows.
-        width = self.scrollable_content_region.width - 1
-        row = self._render_line(y, width)
-        start, end = self._thumb()
-        if start == end:
-            bar = Segment(" ", self.base_style)
-        else:
-            part = "scrollbar-thumb" if start <= y < end else "scrollbar"
-            bar = Segment(" ", self.get_component_rich_style(f"paper-list--{part}"))
-        return Strip.join([row, Strip([bar], 1)])
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # What every line of one paint shares, worked out once for all of them: each look at
+        # the pane's region walks the DOM, which cost more than drawing the rows.
+        region = self.scrollable_content_region
+        height = region.height
+        self._frame = (region.width - 1, height, int(self.scroll_y), self._thumb(height))
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
 
-    def _render_line(self, y: int, width: int) -> Strip:
-        index = int(self.scroll_y) + y
-        base = self.base_style
-        if not self.ids:
-            if y == 1:
-                style = self.get_component_rich_style("paper-list--empty")
-                text = Text("  " + self.empty_text, style=style, no_wrap=True, end="")
-                text.truncate(width, overflow="ellipsis", pad=True)
-                return Strip(list(text.render(self.app.console)), width).apply_style(base)
-            return Strip.blank(width, base)
-        if index >= len(self.ids):
-            return Strip.blank(width, base)
+    def render_line(self, y: int) -> Strip:
+        # Each row as cached with its cell of scrollbar (drawn here because Textual's own
+        # scrollbar cost more to repaint than the whole page of rows).
+        frame = self._frame
+        if frame is None:  # (called on its own, not by render_lines)
+            region = self.scrollable_content_region
+            frame = (
+                region.width - 1,
+                region.height,
+                int(self.scroll_y),
+                self._thumb(region.height),
+            )
+        width, _height, top, (start, end) = frame
+        bar = None if start == end else start <= y < end
+        index = top + y
+        if not self.ids or index >= len(self.ids):
+            return Strip.join([self._blank_line(y, width), Strip([self._bar(bar)], 1)])
         pid = self.ids[index]
         is_cursor = index == self._cursor
-        key = (pid, width, is_cursor, pid in self.selection, self.has_focus, self._generation)
+        selected = pid in self.selection
+        key = (pid, width, is_cursor, selected, self.has_focus, self._generation, bar)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render_row(pid, width, is_cursor, pid in self.selection)
+            strip = self._render_row(pid, width, is_cursor, selected, self._bar(bar))
             self._cache[key] = strip
         return strip
+
+    def _bar(self, thumb: bool | None) -> Segment:
+        """The scrollbar's cell: the thumb (True), the track (False), none (None)."""
+        bar = self._bars.get(thumb)
+        if bar is None:
+            if thumb is None:
+                style = self.base_style
+            else:
+                part = "scrollbar-thumb" if thumb else "scrollbar"
+                style = self.get_component_rich_style(f"paper-list--{part}")
+            bar = self._bars[thumb] = Segment(" ", style)
+        return bar
+
+    def _blank_line(self, y: int, width: int) -> Strip:
+        """A line with no paper: blank, or the empty view's message (on the second line)."""
+        base = self.base_style
+        if not self.ids and y == 1:
+            style = self.get_component_rich_style("paper-list--empty")
+            text = Text("  " + self.empty_text, style=style, no_wrap=True, end="")
+            text.truncate(width, overflow="ellipsis", pad=True)
+            return Strip(list(text.render(self.app.console)), width).apply_style(base)
+        return Strip.blank(width, base)
 
     def _styles(self, is_cursor: bool) -> dict[str, Style]:
         """Each part's final Rich style (the base, the part's, and the cursor's on top)."""
@@ -339,7 +385,10 @@ class PaperList(ScrollView, can_focus=True):
             self._part_styles[key] = styles
         return styles
 
-    def _render_row(self, pid: str, width: int, is_cursor: bool, selected: bool) -> Strip:
+    def _render_row(
+        self, pid: str, width: int, is_cursor: bool, selected: bool, bar: Segment | None = None
+    ) -> Strip:
+        """Row ``pid`` drawn ``width`` cells wide, then the scrollbar's cell ``bar``."""
         paper = self.library.raw(pid)
         state = self.library.raw_state(pid)
         style = self._styles(is_cursor)
@@ -389,7 +438,13 @@ class PaperList(ScrollView, can_focus=True):
             Segment(title, style["unread" if unread else "read"]),
             *(Segment(text, st) for text, st in right),
         ]
-        return Strip(segments, left_len + room + right_len).adjust_cell_length(width, plain)
+        length = left_len + room + right_len
+        if bar is None:
+            return Strip(segments, length).adjust_cell_length(width, plain)
+        if length == width:  # (always, unless the pane is too narrow for the date)
+            return Strip([*segments, bar], width + 1)
+        row = Strip(segments, length).adjust_cell_length(width, plain)
+        return Strip.join([row, Strip([bar], 1)])
 
     def row_text(self, index: int) -> str:
         """The plain text of row ``index`` as drawn (for tests and screen readers)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.content import Content
+from textual.geometry import Region
 from textual.widgets import Static
 
 Part = str | tuple[str, str]
@@ -34,22 +35,29 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
         self.info = StatusInfo()
+        self._left = 0  # cells of the left part as last drawn
 
     def show(self, info: StatusInfo) -> None:
         self.info = info
         self.refresh()
 
     def set_position(self, cursor: int, shown: int) -> None:
-        """Move the "7 of 107" marker; the only part that changes on every cursor move."""
+        """Move the "7 of 107" marker; the only part that changes on every cursor move.
+
+        Only the left part is repainted (the counts on the right stay where they are): a
+        repaint of the whole line would have the screen redraw the panes beside the list too,
+        as Textual repaints the rectangle around everything that changed."""
         if (cursor, shown) != (self.info.cursor, self.info.shown):
             self.info.cursor, self.info.shown = cursor, shown
-            self.refresh()
+            left = max(self._left, self._where(self.info).cell_length) + 1
+            self.refresh(Region(0, 0, min(left, self.size.width), 1))
 
-    def render(self) -> Content:
+    @staticmethod
+    def _where(info: StatusInfo) -> Content:
+        """The left part: where you are."""
         # The space between two parts ends the first one: a part that begins with a space
         # loses it when the SVG screenshots are drawn ("107unread"), so none does except
         # the one after the view's chip, whose own padding keeps them apart.
-        info = self.info
         where: list[Part] = [
             (f" {info.view} ", "bold reverse $text-accent"),
             f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}  ",
@@ -63,6 +71,10 @@ class StatusBar(Static):
             where += [(f"{sort}  ", "$text-muted"), ("中文 first", "$text-muted")]
         else:
             where.append((sort, "$text-muted"))
+        return Content.assemble(*where)
+
+    def render(self) -> Content:
+        info = self.info
         star = f"★ {info.starred:,}"
         counts: list[Part] = [("read-only ", "bold $text-error")] if info.read_only else []
         counts += [
@@ -74,7 +86,7 @@ class StatusBar(Static):
             counts[-1] = (f"{star}  ", "$text-warning")
             counts.append((f"{info.new_since:,} new since last session", "$text-success"))
         counts.append(" ")
-        left, right = Content.assemble(*where), Content.assemble(*counts)
+        left, right = self._where(info), Content.assemble(*counts)
         width = self.size.width
         if right.cell_length > width // 2 and info.new_since:
             counts[-2] = (f"{info.new_since:,} new", "$text-success")
@@ -82,4 +94,5 @@ class StatusBar(Static):
         room = width - right.cell_length
         if left.cell_length > room - 1:
             left = left.truncate(max(room - 1, 0), ellipsis=True)
+        self._left = left.cell_length
         return Content.assemble(left.pad_right(max(room - left.cell_length, 0)), right)
