@@ -82,6 +82,9 @@ MIN_PREFIX = 4  # characters of a paper id that `resolve` accepts as the id
 IGNORED = "# papertui: the cache and lock files are this machine's own\n.cache/\n.lock\n"
 IGNORED += ".lock.owner\n.tmp-*\n"
 ROW_CACHE = 4096  # paper heads and states kept decoded
+# After a segment's name in `paper.seg`: the record is merged here from several devices'
+# versions (kept whole in the cache), so a later version from any device is merged into it.
+MERGED = "+"
 
 __all__ = [
     "ImportReport",
@@ -314,7 +317,6 @@ class Library:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
         its id, or, written by another device, is merged into it."""
         files = truth.listing(self.root, truth.SEGMENTS)
-        papers = self.root / truth.SEGMENTS
         if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
             return self._build_segments(conn, names, files)
         for name in names:
@@ -329,15 +331,7 @@ class Library:
                 if row is None:
                     fresh[pid] = record  # (a later record of the same id replaces it)
                     continue
-                earlier = truth.parse_key(row[0])
-                if earlier is not None and earlier.device != name.device:
-                    mine = Cache.read_record(conn, papers, pid) or {}
-                    merge_into(mine, record)
-                    mine["keys"] = list(
-                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
-                    )
-                    record, span = mine, None  # (held by no truth file: kept whole)
-                Cache.put_paper(conn, papers, record, name.stem, span)
+                self._store_version(conn, name, record, span, row[0])
             Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
@@ -360,7 +354,6 @@ class Library:
                 elif maker[pid] != name.device:
                     mixed.add(pid)
                 last[pid] = i
-        papers = self.root / truth.SEGMENTS
         for i, name in enumerate(names):
             segment = truth.read_whole_segment(files[name])
             Cache.add_feeds(conn, name.stem, segment.feeds)
@@ -377,20 +370,34 @@ class Library:
                         conn, [record], name.stem, segment.spans, rowids=[rowid_of[pid]]
                     )
                     continue
-                span = segment.spans.get(pid)
-                earlier = truth.parse_key(row[0])
-                if earlier is not None and earlier.device != name.device:
-                    mine = Cache.read_record(conn, papers, pid) or {}
-                    merge_into(mine, record)
-                    mine["keys"] = list(
-                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
-                    )
-                    record, span = mine, None  # (held by no truth file: kept whole)
-                Cache.put_paper(conn, papers, record, name.stem, span)
+                self._store_version(conn, name, record, segment.spans.get(pid), row[0])
             records = list(final.values())
             rowids = [rowid_of[r["id"]] for r in records]
             Cache.add_papers(conn, records, name.stem, segment.spans, rowids=rowids)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
+
+    def _store_version(
+        self,
+        conn: sqlite3.Connection,
+        name: truth.Name,
+        record: dict[str, Any],
+        span: truth.Span | None,
+        held: str,
+    ) -> None:
+        """Store ``record``, a paper's version in the segment ``name`` (at ``span`` in it),
+        over the version the cache holds, from the segment ``held`` (`paper.seg`). It replaces
+        a version its own device wrote (a device's later version grows from its earlier one);
+        into any other it is merged: another device's, or a record merged here from several
+        devices' versions (its ``held`` ends in `MERGED`), which the device that wrote
+        ``record`` may never have seen."""
+        earlier = truth.parse_key(held)
+        seg = name.stem
+        if earlier is None or earlier.device != name.device:
+            mine = Cache.read_record(conn, self._papers, record["id"]) or {}
+            merge_into(mine, record)
+            mine["keys"] = list(dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])]))
+            record, span, seg = mine, None, seg + MERGED  # (held by no truth file: kept whole)
+        Cache.put_paper(conn, self._papers, record, seg, span)
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.

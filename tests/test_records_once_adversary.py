@@ -1,0 +1,126 @@
+"""Records kept once (each paper's record read from its truth segment, not copied into the
+cache), attacked by an adversary as a file-sync tool, a second process and a second machine
+would. Each test failed before its fix. The oracle is the segment files read with the json
+module and the feeds generated here (tests/feedgen.py), never the library's own reader."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.library import Library, core
+from tui.sources import load_source
+
+from .feedgen import rss
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, device: str = "laptop") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PAPERTUI_DEVICE": device, "COLUMNS": "200", "NO_COLOR": "1"},
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def listed(root: Path) -> dict[str, dict[str, Any]]:
+    """What `papertui list --json` shows of every paper, by id (the CLI must succeed)."""
+    done = cli("list", "--json", "--limit", "0", "--db", str(root))
+    assert done.returncode == 0, done.stderr
+    return {paper["id"]: paper for paper in json.loads(done.stdout)}
+
+
+def paper(n: int, **fields: Any) -> dict[str, Any]:
+    """A generated arXiv paper (tests/feedgen.py's shape)."""
+    made = {
+        "id": f"2606.{10000 + n}",
+        "title": f"Sparse attention for video model number {n}",
+        "abstract": f"We study sparse attention in video model {n}. " * 3,
+        "authors": [f"Ann Author{n}", "Bo Wu"],
+    }
+    made.update(fields)
+    return made
+
+
+def segment_docs(root: Path) -> list[dict[str, Any]]:
+    """Every paper document of every segment with its sources resolved, read with the json
+    module (the oracle's reader)."""
+    docs = []
+    for path in sorted((root / "papers").iterdir()):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        feeds = {doc["key"]: doc for doc in data["feeds"].values()}
+        for key in sorted(data["papers"], key=int):
+            doc = dict(data["papers"][key])
+            doc["sources"] = [
+                {k: v for k, v in feeds[s].items() if k != "key"} for s in doc.pop("src", [])
+            ]
+            docs.append(doc)
+    return docs
+
+
+def import_as(root: Path, device: str, stamp: str, feed: Path) -> None:
+    """Import ``feed`` into the library at ``root`` as the machine ``device`` at ``stamp``
+    (the segment's time, which orders the segments of all machines)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core, "now_iso", lambda: stamp)
+        lib = Library.open(root, parents=True)
+        lib.device = device
+        try:
+            loaded = load_source(str(feed), imported_at=stamp)
+            lib.import_feeds([(loaded.result, loaded.source)])
+        finally:
+            lib.close()
+
+
+# ----------------------------------------------------------------------------- two machines
+def test_two_machines_libraries_united_keep_every_feed_each_paper_was_seen_in(
+    tmp_path: Path,
+) -> None:
+    """Laptop and desk import overlapping feeds into their own copies of a library; the desk's
+    files are then copied into the laptop's folder (a sync tool): "the union of two copies is
+    a library with both copies' papers" (README, how the library is stored), so each paper
+    lists every feed any machine saw it in, after catching up and after a rebuild alike. The
+    desk's later version, written without the laptop's, must not replace the record merged
+    from both (it did: the laptop's feeds were dropped)."""
+    laptop, desk = tmp_path / "laptop", tmp_path / "desk"
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+
+    def feed(name: str, papers: list[dict[str, Any]], date: str) -> Path:
+        path = feeds / name
+        path.write_text(rss(papers, date), encoding="utf-8")
+        return path
+
+    ts = "2026-11-2{}T08:00:00+00:00".format
+    import_as(laptop, "laptop", ts(1), feed("l1.xml", [paper(n) for n in range(6)], "2026-06-19"))
+    import_as(desk, "desk", ts(2), feed("d1.xml", [paper(n) for n in range(2, 8)], "2026-06-20"))
+    import_as(laptop, "laptop", ts(3), feed("l2.xml", [paper(5, v=2)], "2026-06-21"))
+    import_as(desk, "desk", ts(4), feed("d2.xml", [paper(n, v=3) for n in (2, 5, 7)], "2026-06-22"))
+    for path in (desk / "papers").iterdir():
+        shutil.copy2(path, laptop / "papers" / path.name)
+
+    seen: dict[str, set[str]] = {}  # the oracle: each id's feeds, from every segment
+    for doc in segment_docs(laptop):
+        seen.setdefault(doc["id"], set()).update(s["origin"] for s in doc["sources"])
+    assert seen["2606.10002"] == {str(feeds / n) for n in ("l1.xml", "d1.xml", "d2.xml")}
+
+    for how in ("caught up", "rebuilt"):
+        if how == "rebuilt":
+            assert cli("doctor", "--rebuild", "--db", str(laptop)).returncode == 0
+        shown = listed(laptop)
+        assert set(shown) == set(seen), how
+        for pid, origins in seen.items():
+            got = {s["origin"] for s in shown[pid]["sources"]}
+            assert got == origins, (how, pid)
