@@ -124,3 +124,45 @@ def test_two_machines_libraries_united_keep_every_feed_each_paper_was_seen_in(
         for pid, origins in seen.items():
             got = {s["origin"] for s in shown[pid]["sources"]}
             assert got == origins, (how, pid)
+
+
+# ----------------------------------------------------------------------------- a sync tool
+def four_imports(root: Path, tmp_path: Path) -> list[Path]:
+    """A library of four imports by this machine (papers 0-39, each import ten new ones and
+    a new version of one earlier paper); its segments, oldest first."""
+    for k in range(4):
+        papers = [paper(n) for n in range(10 * k, 10 * k + 10)] + [paper(k, v=2)] * (k > 0)
+        path = tmp_path / f"feed{k}.xml"
+        path.write_text(rss(papers, f"2026-06-{19 + k}"), encoding="utf-8")
+        import_as(root, "laptop", f"2026-11-2{k}T08:00:00+00:00", path)
+    return sorted((root / "papers").iterdir())
+
+
+async def test_the_app_survives_a_segment_deleted_and_another_cut_short_under_it(
+    tmp_path: Path,
+) -> None:
+    """A sync tool deletes one segment and leaves another cut short while the app is open;
+    r (reload) cannot build the cache again from such files: the app says which file is
+    damaged and what to run, and keeps showing the library (it crashed: the cache was
+    deleted before it was built again, and the list then read a database with no tables)."""
+    from .test_app import build, settle, toasts
+
+    root = tmp_path / "lib"
+    segments = four_imports(root, tmp_path)
+    lib = Library.open(root)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        shown = len(app.paper_list.ids)
+        assert shown == 40
+        segments[0].rename(tmp_path / segments[0].name)  # (deleted from the library)
+        data = segments[1].read_bytes()
+        segments[1].write_bytes(data[: len(data) // 2])
+        await pilot.press("r")
+        await settle(pilot)
+        assert any(segments[1].name in t and "doctor --repair" in t for t in toasts(app))
+        assert len(app.paper_list.ids) == shown
+        await pilot.press("j", "j", "G", "g")
+        await settle(pilot)
+        assert app.is_running
+    lib.close()

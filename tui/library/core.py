@@ -313,6 +313,17 @@ class Library:
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._forget()
 
+    def _build_again(self) -> None:
+        """Build the cache again from the truth files when it holds one that is gone
+        (`_Stale`): in place, in one transaction, so when the truth cannot be read (a damaged
+        file: LibraryError naming it) the cache stays as it was and the library is still
+        shown (deleting the cache first left a running app a database with no tables)."""
+        try:
+            self._rebuild()
+        except LibraryError:
+            self._forget()  # (tried: tried again when the files change)
+            raise
+
     def _apply_segments(self, conn: sqlite3.Connection, names: list[truth.Name]) -> None:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
         its id, or, written by another device, is merged into it."""
@@ -472,7 +483,7 @@ class Library:
             with self._mutex:
                 self._catch_up()
         except _Stale:
-            self.rebuild()
+            self._build_again()
         except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
             return False
         self._forget()
@@ -977,7 +988,7 @@ class Library:
                 if self._watch() != self._seen:  # another process wrote since
                     self._catch_up()
             except _Stale:
-                self.rebuild()
+                self._build_again()
             except sqlite3.Error as err:
                 raise _cache_error(self.root, err) from None
             self._saved = False
