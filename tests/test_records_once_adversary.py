@@ -166,3 +166,33 @@ async def test_the_app_survives_a_segment_deleted_and_another_cut_short_under_it
         await settle(pilot)
         assert app.is_running
     lib.close()
+
+
+def test_a_segment_another_tool_laid_out_anew_does_not_stop_the_next_machines_papers(
+    tmp_path: Path,
+) -> None:
+    """A sync tool rewrites a segment in its own layout (same data, other bytes) after the
+    cache read it; then the desk's version of one of its papers arrives. Taking that version
+    in needs the record it merges with, which is no longer where the cache says: the cache is
+    built again from the files (they are whole), and the library lists every paper with
+    both machines' feeds (every command failed, even `list`, until doctor was run)."""
+    root = tmp_path / "lib"
+    segments = four_imports(root, tmp_path)
+    cli("list", "--db", str(root))  # (the cache reads the segments as papertui wrote them)
+    data = json.loads(segments[1].read_text(encoding="utf-8"))
+    segments[1].write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    victim = data["papers"]["3"]["id"]
+    desk_feed = tmp_path / "desk.xml"
+    desk_feed.write_text(rss([paper(int(victim[-2:]), v=3)], "2026-06-25"), encoding="utf-8")
+    import_as(tmp_path / "desk", "desk", "2026-11-25T08:00:00+00:00", desk_feed)
+    for path in (tmp_path / "desk" / "papers").iterdir():
+        shutil.copy2(path, root / "papers" / path.name)
+
+    shown = listed(root)
+    docs = segment_docs(root)
+    assert set(shown) == {doc["id"] for doc in docs}
+    for doc in docs:
+        origins = {s["origin"] for s in shown[doc["id"]]["sources"]}
+        assert {s["origin"] for s in doc["sources"]} <= origins, doc["id"]
+    assert {s["origin"] for s in shown[victim]["sources"]} >= {str(desk_feed)}
+    assert cli("doctor", "--db", str(root)).returncode == 0

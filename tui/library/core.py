@@ -124,7 +124,8 @@ Undone = state.Undone
 
 
 class _Stale(Exception):
-    """The cache holds a truth file that is gone: it must be rebuilt."""
+    """The cache holds a truth file that is gone, or a paper where its segment no longer
+    has it (a tool rewrote the file): it must be rebuilt."""
 
 
 class Library:
@@ -342,7 +343,10 @@ class Library:
                 if row is None:
                     fresh[pid] = record  # (a later record of the same id replaces it)
                     continue
-                self._store_version(conn, name, record, span, row[0])
+                try:
+                    self._store_version(conn, name, record, span, row[0])
+                except LibraryError:  # (the version held: its segment changed since)
+                    raise _Stale from None  # built again from the files
             Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
@@ -412,7 +416,8 @@ class Library:
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
-        `_Stale` when the cache holds a segment that is gone (then it must be rebuilt)."""
+        `_Stale` when the cache holds a segment that is gone, or a paper to merge with that its
+        segment no longer has where the cache says (then it must be rebuilt)."""
         root = self.root
         segments = truth.listing(root, truth.SEGMENTS)
         changes = truth.listing(root, truth.CHANGES)
