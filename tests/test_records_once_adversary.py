@@ -196,3 +196,26 @@ def test_a_segment_another_tool_laid_out_anew_does_not_stop_the_next_machines_pa
         assert {s["origin"] for s in doc["sources"]} <= origins, doc["id"]
     assert {s["origin"] for s in shown[victim]["sources"]} >= {str(desk_feed)}
     assert cli("doctor", "--db", str(root)).returncode == 0
+
+
+# ----------------------------------------------------------------------------- by hand
+def test_a_paper_written_twice_in_a_segment_edited_by_hand_shows_its_last_version(
+    tmp_path: Path,
+) -> None:
+    """A segment edited by hand (written back with the json module, compact, which escapes
+    the new "é") to hold a second, later version of a paper after the others: the library
+    takes the later one, as it does any record that follows another of its id, and must show
+    that one. Its earlier version is still where papertui wrote it, byte for byte; the cache
+    pointed there (it showed the old title, while search found the paper by the new one)."""
+    root = tmp_path / "lib"
+    (segment,) = four_imports(root, tmp_path)[:1]
+    data = json.loads(segment.read_text(encoding="utf-8"))
+    first = data["papers"]["1"]
+    data["papers"][str(len(data["papers"]) + 1)] = {**first, "title": "Café, corrected by hand"}
+    segment.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    shutil.rmtree(root / ".cache")
+
+    shown = listed(root)
+    assert shown[first["id"]]["title"] == "Café, corrected by hand"
+    found = cli("list", "--json", "--search", "corrected", "--db", str(root))
+    assert [p["title"] for p in json.loads(found.stdout)] == ["Café, corrected by hand"]
