@@ -219,3 +219,44 @@ def test_a_paper_written_twice_in_a_segment_edited_by_hand_shows_its_last_versio
     assert shown[first["id"]]["title"] == "Café, corrected by hand"
     found = cli("list", "--json", "--search", "corrected", "--db", str(root))
     assert [p["title"] for p in json.loads(found.stdout)] == ["Café, corrected by hand"]
+
+
+def test_one_machines_segments_arriving_out_of_order_show_its_last_version(
+    tmp_path: Path,
+) -> None:
+    """The desk imports three times; a sync tool brings its segments to the laptop in another
+    order (newest first), and the desk's clock had been set back before its second import.
+    Each version a machine writes grows from its previous one (the desk's own cache held it),
+    so every paper must show the version in the desk's latest segment holding it, whatever
+    order the files arrived or were stamped in, caught up file by file or rebuilt (an older
+    version arriving, or stamped, later replaced the newer one)."""
+    desk, laptop = tmp_path / "desk", tmp_path / "laptop"
+    imports = [
+        ([paper(n) for n in range(6)], "2026-11-21"),
+        ([paper(n, v=2, title=f"Revised sparse attention {n}") for n in (2, 3)], "2026-11-20"),
+        ([paper(3, v=3, title="Third sparse attention 3"), paper(4, v=3)], "2026-11-23"),
+    ]
+    for k, (papers, day) in enumerate(imports):
+        path = tmp_path / f"desk{k}.xml"
+        path.write_text(rss(papers, f"2026-06-{20 + k}"), encoding="utf-8")
+        import_as(desk, "desk", f"{day}T08:00:00+00:00", path)
+    own = tmp_path / "laptop.xml"
+    own.write_text(rss([paper(n) for n in (50, 51)], "2026-06-19"), encoding="utf-8")
+    import_as(laptop, "laptop", "2026-11-22T08:00:00+00:00", own)
+    segments = sorted((desk / "papers").iterdir())
+    assert len(segments) == 3
+    latest = {doc["id"]: doc for doc in segment_docs(desk)}  # (read in the desk's order)
+    assert latest["2606.10003"]["title"] == "Third sparse attention 3"
+
+    def check(how: str) -> None:
+        shown = listed(laptop)
+        for pid, doc in latest.items():
+            assert shown[pid]["title"] == doc["title"], (how, pid)
+            assert shown[pid]["arxiv_version"] == doc["arxiv_version"], (how, pid)
+
+    for path in reversed(segments):  # (newest first)
+        shutil.copy2(path, laptop / "papers" / path.name)
+        assert cli("list", "--db", str(laptop)).returncode == 0
+    check("caught up")
+    assert cli("doctor", "--rebuild", "--db", str(laptop)).returncode == 0
+    check("rebuilt")

@@ -327,7 +327,7 @@ class Library:
 
     def _apply_segments(self, conn: sqlite3.Connection, names: list[truth.Name]) -> None:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
-        its id, or, written by another device, is merged into it."""
+        its id, or, written by another device, is merged into it (`_store_version`)."""
         files = truth.listing(self.root, truth.SEGMENTS)
         if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
             return self._build_segments(conn, names, files)
@@ -368,7 +368,8 @@ class Library:
                     maker[pid] = name.device
                 elif maker[pid] != name.device:
                     mixed.add(pid)
-                last[pid] = i
+                if pid not in last or names[last[pid]].seq <= name.seq:  # (its device's order)
+                    last[pid] = i
         for i, name in enumerate(names):
             segment = truth.read_whole_segment(files[name])
             Cache.add_feeds(conn, name.stem, segment.feeds)
@@ -400,13 +401,16 @@ class Library:
         held: str,
     ) -> None:
         """Store ``record``, a paper's version in the segment ``name`` (at ``span`` in it),
-        over the version the cache holds, from the segment ``held`` (`paper.seg`). It replaces
-        a version its own device wrote (a device's later version grows from its earlier one);
-        into any other it is merged: another device's, or a record merged here from several
-        devices' versions (its ``held`` ends in `MERGED`), which the device that wrote
-        ``record`` may never have seen."""
+        over the version the cache holds, from the segment ``held`` (`paper.seg`). A version
+        its own device wrote before it replaces (a device's later version grows from its
+        earlier one), or a later one (a file that arrived late) is kept over it; into any
+        other it is merged: another device's, or a record merged here from several devices'
+        versions (its ``held`` ends in `MERGED`), which the device that wrote ``record`` may
+        never have seen."""
         earlier = truth.parse_key(held)
         seg = name.stem
+        if earlier is not None and earlier.device == name.device and earlier.seq > name.seq:
+            return
         if earlier is None or earlier.device != name.device:
             mine = Cache.read_record(conn, self._papers, record["id"]) or {}
             merge_into(mine, record)
