@@ -324,6 +324,10 @@ class Library:
         except LibraryError:
             self._forget()  # (tried: tried again when the files change)
             raise
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.OperationalError):  # (busy, full: not the file's fault)
+                raise
+            self.rebuild()  # the database itself is damaged: made anew
 
     def _apply_segments(self, conn: sqlite3.Connection, names: list[truth.Name]) -> None:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
