@@ -82,6 +82,9 @@ MIN_PREFIX = 4  # characters of a paper id that `resolve` accepts as the id
 IGNORED = "# papertui: the cache and lock files are this machine's own\n.cache/\n.lock\n"
 IGNORED += ".lock.owner\n.tmp-*\n"
 ROW_CACHE = 4096  # paper heads and states kept decoded
+# After a segment's name in `paper.seg`: the record is merged here from several devices'
+# versions (kept whole in the cache), so a later version from any device is merged into it.
+MERGED = "+"
 
 __all__ = [
     "ImportReport",
@@ -121,7 +124,8 @@ Undone = state.Undone
 
 
 class _Stale(Exception):
-    """The cache holds a truth file that is gone: it must be rebuilt."""
+    """The cache holds a truth file that is gone, or a paper where its segment no longer
+    has it (a tool rewrote the file): it must be rebuilt."""
 
 
 class Library:
@@ -310,11 +314,25 @@ class Library:
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._forget()
 
+    def _build_again(self) -> None:
+        """Build the cache again from the truth files when it holds one that is gone
+        (`_Stale`): in place, in one transaction, so when the truth cannot be read (a damaged
+        file: LibraryError naming it) the cache stays as it was and the library is still
+        shown (deleting the cache first left a running app a database with no tables)."""
+        try:
+            self._rebuild()
+        except LibraryError:
+            self._forget()  # (tried: tried again when the files change)
+            raise
+        except sqlite3.DatabaseError as err:
+            if isinstance(err, sqlite3.OperationalError):  # (busy, full: not the file's fault)
+                raise
+            self.rebuild()  # the database itself is damaged: made anew
+
     def _apply_segments(self, conn: sqlite3.Connection, names: list[truth.Name]) -> None:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
-        its id, or, written by another device, is merged into it."""
+        its id, or, written by another device, is merged into it (`_store_version`)."""
         files = truth.listing(self.root, truth.SEGMENTS)
-        papers = self.root / truth.SEGMENTS
         if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
             return self._build_segments(conn, names, files)
         for name in names:
@@ -329,15 +347,10 @@ class Library:
                 if row is None:
                     fresh[pid] = record  # (a later record of the same id replaces it)
                     continue
-                earlier = truth.parse_key(row[0])
-                if earlier is not None and earlier.device != name.device:
-                    mine = Cache.read_record(conn, papers, pid) or {}
-                    merge_into(mine, record)
-                    mine["keys"] = list(
-                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
-                    )
-                    record, span = mine, None  # (held by no truth file: kept whole)
-                Cache.put_paper(conn, papers, record, name.stem, span)
+                try:
+                    self._store_version(conn, name, record, span, row[0])
+                except LibraryError:  # (the version held: its segment changed since)
+                    raise _Stale from None  # built again from the files
             Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
@@ -359,8 +372,8 @@ class Library:
                     maker[pid] = name.device
                 elif maker[pid] != name.device:
                     mixed.add(pid)
-                last[pid] = i
-        papers = self.root / truth.SEGMENTS
+                if pid not in last or names[last[pid]].seq <= name.seq:  # (its device's order)
+                    last[pid] = i
         for i, name in enumerate(names):
             segment = truth.read_whole_segment(files[name])
             Cache.add_feeds(conn, name.stem, segment.feeds)
@@ -377,24 +390,42 @@ class Library:
                         conn, [record], name.stem, segment.spans, rowids=[rowid_of[pid]]
                     )
                     continue
-                span = segment.spans.get(pid)
-                earlier = truth.parse_key(row[0])
-                if earlier is not None and earlier.device != name.device:
-                    mine = Cache.read_record(conn, papers, pid) or {}
-                    merge_into(mine, record)
-                    mine["keys"] = list(
-                        dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])])
-                    )
-                    record, span = mine, None  # (held by no truth file: kept whole)
-                Cache.put_paper(conn, papers, record, name.stem, span)
+                self._store_version(conn, name, record, segment.spans.get(pid), row[0])
             records = list(final.values())
             rowids = [rowid_of[r["id"]] for r in records]
             Cache.add_papers(conn, records, name.stem, segment.spans, rowids=rowids)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
+    def _store_version(
+        self,
+        conn: sqlite3.Connection,
+        name: truth.Name,
+        record: dict[str, Any],
+        span: truth.Span | None,
+        held: str,
+    ) -> None:
+        """Store ``record``, a paper's version in the segment ``name`` (at ``span`` in it),
+        over the version the cache holds, from the segment ``held`` (`paper.seg`). A version
+        its own device wrote before it replaces (a device's later version grows from its
+        earlier one), or a later one (a file that arrived late) is kept over it; into any
+        other it is merged: another device's, or a record merged here from several devices'
+        versions (its ``held`` ends in `MERGED`), which the device that wrote ``record`` may
+        never have seen."""
+        earlier = truth.parse_key(held)
+        seg = name.stem
+        if earlier is not None and earlier.device == name.device and earlier.seq > name.seq:
+            return
+        if earlier is None or earlier.device != name.device:
+            mine = Cache.read_record(conn, self._papers, record["id"]) or {}
+            merge_into(mine, record)
+            mine["keys"] = list(dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])]))
+            record, span, seg = mine, None, seg + MERGED  # (held by no truth file: kept whole)
+        Cache.put_paper(conn, self._papers, record, seg, span)
+
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
-        `_Stale` when the cache holds a segment that is gone (then it must be rebuilt)."""
+        `_Stale` when the cache holds a segment that is gone, or a paper to merge with that its
+        segment no longer has where the cache says (then it must be rebuilt)."""
         root = self.root
         segments = truth.listing(root, truth.SEGMENTS)
         changes = truth.listing(root, truth.CHANGES)
@@ -465,7 +496,7 @@ class Library:
             with self._mutex:
                 self._catch_up()
         except _Stale:
-            self.rebuild()
+            self._build_again()
         except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
             return False
         self._forget()
@@ -971,7 +1002,7 @@ class Library:
                 if self._watch() != self._seen:  # another process wrote since
                     self._catch_up()
             except _Stale:
-                self.rebuild()
+                self._build_again()
             except sqlite3.Error as err:
                 raise _cache_error(self.root, err) from None
             self._saved = False

@@ -201,14 +201,17 @@ def locate(raw: bytes, docs: list[dict[str, Any]]) -> dict[str, Span]:
     """Where each paper document (``docs``, in the file's order, as stored: ``src`` not
     resolved) lies in a segment file's bytes: id → (offset, length). A document is found
     only when the file holds it exactly as orjson writes it (a file written by another
-    tool, or by hand, may hold the same data otherwise); those not found are left out."""
+    tool, or by hand, may hold the same data otherwise); those not found, and an earlier
+    document of the same id, are left out (their records are then kept whole)."""
     spans: dict[str, Span] = {}
     pos = 0
-    for doc in docs:
+    for i, doc in enumerate(docs):
         blob = orjson.dumps(doc)
         at = raw.find(blob, pos)
-        if at < 0:
-            break  # (not orjson's layout: the rest would not be found either)
+        if at < 0:  # (not orjson's layout: the rest would not be found either)
+            for rest in docs[i:]:  # nor an earlier version of theirs (a file edited by hand)
+                spans.pop(rest.get("id"), None)
+            break
         spans[doc["id"]] = (at, len(blob))
         pos = at + len(blob)
     return spans
