@@ -1144,7 +1144,7 @@ async def _time_keys(lib: Library, tmp_path: Path, count: int) -> float:
     assert len(lib) == count
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (what the start does after the first paint: the session noted)
         statements: list[str] = []
         lib._conn().set_trace_callback(statements.append)  # what the keys ask of the database
         started = time.perf_counter()
