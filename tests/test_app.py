@@ -893,6 +893,43 @@ def row_empty(app: PaperTUI) -> str:
     return app.paper_list.render_line(1).text
 
 
+async def test_an_import_shows_its_progress_above_the_footer(
+    empty_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the worker reads the feeds, a progress bar is on screen above the footer (the
+    panes give it a line); it goes when the import is over."""
+    import threading
+
+    from tui import importing
+
+    reading = threading.Event()
+    read_paths = importing.read_paths
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        kwargs["progress"](1, 3)  # one feed of three read, then wait for the test
+        reading.wait(10)
+        return read_paths(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "read_paths", slow)
+    lib = empty_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        app.screen.query_one(Input).value = str(FEEDS)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        bar = app.query_one("#import-progress")
+        footer = app.query_one("Footer")
+        assert bar.display and bar.region.y == footer.region.y - 1
+        assert app.paper_list.region.bottom <= bar.region.y
+        shown = app.screen._compositor.render_strips()[bar.region.y].text
+        assert "33%" in shown
+        reading.set()
+        await settle(pilot, 0.1)
+        assert not bar.display and len(lib) > 50
+
+
 async def test_i_imports_the_clipboard_or_says_how(empty_library: Library, tmp_path: Path) -> None:
     lib = empty_library
     rec = Recorder()
@@ -1107,7 +1144,7 @@ async def _time_keys(lib: Library, tmp_path: Path, count: int) -> float:
     assert len(lib) == count
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (what the start does after the first paint: the session noted)
         statements: list[str] = []
         lib._conn().set_trace_callback(statements.append)  # what the keys ask of the database
         started = time.perf_counter()

@@ -25,7 +25,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from .actions.find import FindActions
@@ -105,7 +105,6 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             with Vertical(id="side"):
                 yield PaperDetail(self.library, id="detail")
                 yield Notes(id="notes", cursor_blink=self.cursor_blink)
-        yield ProgressBar(id="import-progress", show_eta=False, classes="-hidden")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import ProgressBar
 from textual.worker import get_current_worker
 
 from ..feeds import FeedError
@@ -169,13 +169,25 @@ class OutActions(PaperAppBase):
 
     def _start_import(self, kind: str, value: str) -> None:
         self._importing = True
-        bar = self.query_one("#import-progress", ProgressBar)
+        bar = self._progress_bar()
         bar.update(total=None, progress=0)
         bar.remove_class("-hidden")
         self.toast(
             "Importing the clipboard…" if kind == "clipboard" else f"Importing {printable(value)}…"
         )
         self.import_worker(kind, value)
+
+    def _progress_bar(self) -> Any:
+        """The import's progress bar above the footer, made by the first import (the first
+        screen does without it)."""
+        from textual.widgets import Footer, ProgressBar
+
+        try:
+            return self.query_one("#import-progress", ProgressBar)
+        except NoMatches:
+            bar = ProgressBar(id="import-progress", show_eta=False)
+            self.mount(bar, before=self.query_one(Footer))
+            return bar
 
     @work(thread=True, group="import", exit_on_error=False)
     def import_worker(self, kind: str, value: str) -> None:
@@ -213,9 +225,7 @@ class OutActions(PaperAppBase):
 
     @on(ImportProgress)
     def _import_progress(self, event: ImportProgress) -> None:
-        self.query_one("#import-progress", ProgressBar).update(
-            total=event.total, progress=event.done
-        )
+        self._progress_bar().update(total=event.total, progress=event.done)
 
     @on(ImportFinished)
     def _import_finished(self, event: ImportFinished) -> None:
