@@ -625,6 +625,14 @@ def _cache_rows(root: Path) -> list[tuple[str, object]]:
         conn.close()
 
 
+def _relaid(segment: Path) -> Path:
+    """Rewrite a segment with the same data in another layout (as a tool that pretty-prints
+    JSON would); the segment's path."""
+    data = json.loads(segment.read_text(encoding="utf-8"))
+    segment.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return segment
+
+
 def _two_imports(root: Path) -> Library:
     """A library of the sample feeds imported in two goes (the second merges papers the first
     stored into new versions in its own segment)."""
@@ -658,10 +666,7 @@ def test_a_segment_laid_out_by_another_tool_is_read_and_kept_whole(tmp_path: Pat
     lib = _two_imports(tmp_path / "lib")
     before = {pid: lib.record(pid) for pid in lib}
     lib.close()
-    first = sorted((lib.root / "papers").iterdir())[0]
-    first.write_text(
-        json.dumps(json.loads(first.read_text()), indent=2, ensure_ascii=False), encoding="utf-8"
-    )
+    first = _relaid(sorted((lib.root / "papers").iterdir())[0])
     for suffix in ("", "-wal", "-shm"):
         Path(str(default_location(lib.root)) + suffix).unlink(missing_ok=True)
     again = Library.open(lib.root)
@@ -686,10 +691,7 @@ def test_a_segment_changed_after_the_cache_read_it_is_reported_and_rebuilt(
     lib = _two_imports(tmp_path / "lib")
     before = {pid: lib.record(pid) for pid in lib}
     lib.close()
-    second = sorted((lib.root / "papers").iterdir())[1]
-    second.write_text(
-        json.dumps(json.loads(second.read_text()), indent=1, ensure_ascii=False), encoding="utf-8"
-    )
+    second = _relaid(sorted((lib.root / "papers").iterdir())[1])
     again = Library.open(lib.root)
     victim = json.loads(second.read_text())["papers"]["1"]["id"]
     with pytest.raises(LibraryError, match=second.name):
@@ -715,9 +717,8 @@ async def test_the_app_shows_a_paper_whose_text_cannot_be_read_with_the_reason(
 
     lib = _two_imports(tmp_path / "lib")
     lib.close()
-    second = sorted((lib.root / "papers").iterdir())[1]
+    second = _relaid(sorted((lib.root / "papers").iterdir())[1])
     data = json.loads(second.read_text())
-    second.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     victim = data["papers"]["1"]
     again = Library.open(lib.root)
     again.set_state([victim["id"]], "star", starred=True)
