@@ -100,6 +100,21 @@ async def rest(pilot: Any) -> None:
     await pilot.pause()
 
 
+def count_layouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an item each time a screen lays itself out from now on."""
+    from textual.screen import Screen
+
+    layouts: list[int] = []
+    original = Screen._refresh_layout
+
+    def counting(screen: Screen, *args: Any, **kwargs: Any) -> None:
+        layouts.append(1)
+        original(screen, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counting)
+    return layouts
+
+
 async def settle(pilot: Any, delay: float = 0.0) -> None:
     await pilot.pause(delay)
     await pilot.app.workers.wait_for_complete()
@@ -643,21 +658,13 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
     """Each key typed repaints the box (scrolled to the cursor once the query is longer than
     it) and, when the results come, the list: never a layout of the whole screen, which cost
     10-40 ms a key and stalled the typing."""
-    from textual.screen import Screen
 
     app = build(sample_library, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("/")  # the search bar appears: that is a layout
         await settle(pilot)
-        layouts: list[int] = []
-        original = Screen._refresh_layout
-
-        def counting(screen: Screen, *args: Any, **kwargs: Any) -> None:
-            layouts.append(1)
-            original(screen, *args, **kwargs)
-
-        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch)
         text = "caching " * 12 + "zzz"
         await pilot.press(*text)
         await settle(pilot, 0.3)
@@ -1177,19 +1184,11 @@ async def test_cursor_moves_repaint_the_panes_without_a_layout(
 ) -> None:
     """A layout of the whole screen costs more than a frame: moving the cursor must not ask
     for one (the detail and the list set their scroll height without it)."""
-    from textual.screen import Screen
 
     app = build(sample_library, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        layouts: list[int] = []
-        original = Screen._refresh_layout
-
-        def counting(screen: Screen, *args: Any, **kwargs: Any) -> None:
-            layouts.append(1)
-            original(screen, *args, **kwargs)
-
-        monkeypatch.setattr(Screen, "_refresh_layout", counting)
+        layouts = count_layouts(monkeypatch)
         shown = []
         for key in ["j"] * 5 + ["pagedown", "G", "k", "g"]:
             await pilot.press(key)
