@@ -113,12 +113,9 @@ def query(db: Path, q: str) -> None:
     cache = Cache(db)
     cache.conn().execute("SELECT count(*) FROM meta").fetchone()  # (Library.open reads it)
 
-    def total() -> int:  # as Library.__len__
-        return cache.conn().execute("SELECT count(*) FROM paper").fetchone()[0]
-
     t0 = time.perf_counter()
     c0 = time.process_time()
-    hits = Results(cache.conn, compile_query(parse_query(q)), total)
+    hits = Results(cache.conn, compile_query(parse_query(q)))
     count = len(hits)
     first = hits[:50]
     t1 = time.perf_counter()

@@ -699,7 +699,7 @@ class Library:
         (newest first by default; ``relevance``: best bm25 match first when the query has
         words). QueryError when the query or the sort cannot be understood."""
         q = parse_query(query) if isinstance(query, str) else query
-        return Results(self._conn, compile_query(q, sort, reverse), lambda: len(self))
+        return Results(self._conn, compile_query(q, sort, reverse))
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
         """``ids`` in a sort order."""

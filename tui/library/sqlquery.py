@@ -359,10 +359,7 @@ class Results(Sequence[str]):
         self,
         conn: Callable[[], sqlite3.Connection],
         compiled: Compiled,
-        total: Callable[[], int] | None = None,
     ) -> None:
-        """``total``: how many papers the library holds (unused: the plan reads the
-        table's highest rowid, which costs nothing)."""
         self._conn = conn
         self._c = compiled
         self._reads: str | None = None  # see `_way`
