@@ -260,3 +260,37 @@ def test_one_machines_segments_arriving_out_of_order_show_its_last_version(
     check("caught up")
     assert cli("doctor", "--rebuild", "--db", str(laptop)).returncode == 0
     check("rebuilt")
+
+
+def test_a_segment_changed_between_the_rebuilds_two_passes_is_named_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild reads every segment's ids, then every segment's records. A sync tool that
+    brings a new version of a segment in between (here: one more paper in it) made the
+    second pass meet a paper the first had not seen (KeyError, a traceback). The rebuild
+    stops naming the file; the next one takes every paper of the files as they are now."""
+    root = tmp_path / "lib"
+    segments = four_imports(root, tmp_path)
+    target = segments[2]
+    data = json.loads(target.read_text(encoding="utf-8"))
+    data["papers"][str(len(data["papers"]) + 1)] = {**data["papers"]["1"], "id": "2606.99999"}
+    first_pass = core.truth.segment_ids
+
+    def segment_ids(path: Path | str) -> list[str]:
+        ids = first_pass(path)
+        if Path(path) == target:  # (read: now the sync tool writes its version)
+            target.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        return ids
+
+    monkeypatch.setattr(core.truth, "segment_ids", segment_ids)
+    lib = Library.open(root)
+    try:
+        with pytest.raises(core.LibraryError, match=f"{target.name}: changed while"):
+            lib.rebuild()
+    finally:
+        lib.close()
+    monkeypatch.undo()
+
+    shown = listed(root)
+    assert set(shown) == {doc["id"] for doc in segment_docs(root)}
+    assert "2606.99999" in shown

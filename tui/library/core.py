@@ -365,8 +365,11 @@ class Library:
         last: dict[str, int] = {}  # the index in ``names`` of the paper's last version
         maker: dict[str, str] = {}
         mixed: set[str] = set()  # papers written by more than one device
+        read: list[int] = []  # a hash of each segment's ids, to see one change between passes
         for i, name in enumerate(names):
-            for pid in truth.segment_ids(files[name]):
+            ids = truth.segment_ids(files[name])
+            read.append(hash(tuple(ids)))
+            for pid in ids:
                 if pid not in rowid_of:
                     rowid_of[pid] = len(rowid_of) + 1
                     maker[pid] = name.device
@@ -376,6 +379,11 @@ class Library:
                     last[pid] = i
         for i, name in enumerate(names):
             segment = truth.read_whole_segment(files[name])
+            if hash(tuple(r["id"] for r in segment.records)) != read[i]:
+                raise LibraryError(
+                    f"{files[name]}: changed while the cache was being rebuilt (another "
+                    "program writing into the library?); run `papertui doctor --rebuild` again"
+                )
             Cache.add_feeds(conn, name.stem, segment.feeds)
             final: dict[str, dict[str, Any]] = {}
             for record in segment.records:
