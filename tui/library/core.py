@@ -538,6 +538,30 @@ class Library:
             self._heads[pid] = head
         return head
 
+    def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(`raw`, `raw_state`) of each paper of ``ids``, in order: a screenful of list rows
+        read at once (one query for the heads, one for the states, each segment file opened
+        once) instead of two queries a row. KeyError when one is not in the library."""
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in self._heads]
+        if missing:
+            heads = Cache.read_heads(self._conn(), self._papers, missing)
+            if len(self._heads) + len(heads) > ROW_CACHE:
+                self._heads = {}
+            self._heads.update(heads)
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in self._states]
+        if missing:
+            found = dict.fromkeys(missing, b"{}")
+            found.update(
+                self._conn().execute(
+                    "SELECT id, doc FROM state WHERE id IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(missing).decode(),),
+                )
+            )
+            if len(self._states) + len(found) > ROW_CACHE:
+                self._states = {}
+            self._states.update((pid, orjson.loads(doc)) for pid, doc in found.items())
+        return [(self.raw(pid), self.raw_state(pid)) for pid in ids]
+
     def body(self, pid: str) -> dict[str, Any]:
         """The long texts of one paper (abstracts, summaries)."""
         return Cache.read_record(self._conn(), self._papers, pid, head=False) or {}
