@@ -39,7 +39,9 @@ Tables (``paper.rowid`` is the row every other table refers to):
     checkpoint may share a name), so a reopen applies only what is new; the changes applied
     are kept as ranges per device (state.py: ``covers``).
 ``tally``
-    how many papers are read and starred (the status bar asks after every key).
+    how many papers there are, are read and are starred (updated with every row of
+    ``paper`` added and flag changed): the status bar's and the views' counts cost the same
+    at any size of library.
 ``text`` and ``annot``
     FTS5 indexes (contentless, ``unicode61`` folding case and accents) of the papers' text
     (columns title, abstract, authors, other; Chinese runs indexed as overlapping bigrams, see
@@ -116,7 +118,7 @@ CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
                      PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO tally VALUES('read', 0), ('starred', 0);
+INSERT INTO tally VALUES('papers', 0), ('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
     tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE annot USING fts5(body, content='',
@@ -315,6 +317,20 @@ class Cache:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
 
+    def count_papers(self) -> None:
+        """Give a cache made before the papers were tallied its tally of papers: one count
+        when it is first opened by this papertui, none after. Nothing when the cache cannot
+        be written (the count is then made when asked: `Library.__len__`)."""
+        conn = self.conn()
+        try:
+            if conn.execute("SELECT 1 FROM tally WHERE name='papers'").fetchone() is not None:
+                return
+            with self.transaction() as conn:
+                if conn.execute("SELECT 1 FROM tally WHERE name='papers'").fetchone() is None:
+                    conn.execute("INSERT INTO tally SELECT 'papers', count(*) FROM paper")
+        except sqlite3.Error:
+            pass
+
     # ------------------------------------------------------------------ meta
     @staticmethod
     def get_meta(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
@@ -492,6 +508,7 @@ class Cache:
             "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        conn.execute("UPDATE tally SET n = n + ? WHERE name='papers'", (len(rows),))
         conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
@@ -536,6 +553,7 @@ class Cache:
             )
             rowid = cur.lastrowid
             assert rowid is not None
+            conn.execute("UPDATE tally SET n = n + 1 WHERE name='papers'")
             conn.execute(
                 "INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", (rowid, *blobs)
             )

@@ -265,6 +265,8 @@ class Library:
                     self._rebuild(if_needed=True)
                 else:
                     self._catch_up()
+                if not self.read_only:
+                    self.cache.count_papers()
                 return
             except (_Stale, sqlite3.DatabaseError) as err:
                 if attempt or self.cache.path is None:
@@ -505,8 +507,14 @@ class Library:
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         if self._len is None:
-            self._len = self._conn().execute("SELECT count(*) FROM paper").fetchone()[0]
+            self._len = self._tally().get("papers")
+            if self._len is None:  # (a cache made before papers were tallied, read-only)
+                self._len = self._conn().execute("SELECT count(*) FROM paper").fetchone()[0]
         return self._len
+
+    def _tally(self) -> dict[str, int]:
+        """The running totals of the cache (`cache.py`, ``tally``): papers, read, starred."""
+        return dict(self._conn().execute("SELECT name, n FROM tally"))
 
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
@@ -682,7 +690,7 @@ class Library:
 
     def counts(self) -> dict[str, int]:
         """Papers, unread, read and starred, as `stats` counts them (kept as tallies)."""
-        tally = dict(self._conn().execute("SELECT name, n FROM tally"))
+        tally = self._tally()
         total, read, starred = len(self), tally["read"], tally["starred"]
         return {"papers": total, "unread": total - read, "read": read, "starred": starred}
 
@@ -723,7 +731,23 @@ class Library:
         (newest first by default; ``relevance``: best bm25 match first when the query has
         words). QueryError when the query or the sort cannot be understood."""
         q = parse_query(query) if isinstance(query, str) else query
-        return Results(self._conn, compile_query(q, sort, reverse))
+        return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
+
+    def _count(self, q: Query) -> int | None:
+        """How many papers ``q`` finds when the running totals say (all papers, read,
+        unread, starred, unstarred: the views), else None (the query counts them)."""
+        if len(q.terms) > 1 or (q.terms and (q.terms[0].key != "is" or q.terms[0].negated)):
+            return None
+        flag = q.terms[0].value if q.terms else ""
+        if flag not in ("", "read", "unread", "starred", "unstarred"):
+            return None
+        tally = self._tally()
+        total = tally.get("papers")
+        if total is None:
+            return None
+        if flag in ("read", "starred"):
+            return tally[flag]
+        return total - tally[flag[2:]] if flag else total
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
         """``ids`` in a sort order."""

@@ -494,7 +494,7 @@ def _clear_state(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO annot(annot) VALUES('delete-all')")
     conn.execute("DELETE FROM history")
     conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
-    conn.execute("UPDATE tally SET n=0")
+    conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")
     conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
     for key in ("covers", "pending", "last", "folded"):
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
