@@ -18,7 +18,7 @@ import pytest
 from textual.geometry import Region
 
 from tui.library import Library
-from tui.library.cache import default_location
+from tui.library.cache import Cache, default_location
 from tui.widgets.paper_list import PaperList
 
 from .conftest import FEEDS, ROOT, import_files
@@ -124,6 +124,30 @@ def test_a_cache_made_before_the_paper_total_gets_it_once(tmp_path: Path) -> Non
     with sqlite3.connect(path) as conn:
         row = conn.execute("SELECT n FROM tally WHERE name='papers'").fetchone()
     assert row == (counted["papers"],)
+
+
+def test_papers_added_by_a_papertui_that_kept_no_total_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another papertui (an earlier one, or another branch of it) adding papers to the same
+    cache without keeping the total: the total is not trusted, the papers are counted, and
+    the next open puts the total right."""
+    feeds = sorted(p for p in FEEDS.iterdir() if p.is_file())
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, feeds[:2])
+    _check(lib)
+    with monkeypatch.context() as patch:
+        patch.setattr(Cache, "_papers_added", staticmethod(lambda conn, count: None))
+        other = Library.open(lib.root)
+        import_files(other, feeds[2:])
+        other.close()
+    assert lib.refresh()
+    assert len(lib) == _counted(lib.root)["papers"] == _in_the_truth(lib.root)
+    _check(lib)  # (a new handle too: it puts the total right)
+    path = default_location(lib.root)
+    with sqlite3.connect(path) as conn:
+        kept = dict(conn.execute("SELECT name, n FROM tally"))
+    assert kept["papers"] == _counted(lib.root)["papers"]
 
 
 def test_a_screenful_of_rows_equals_the_rows_read_one_by_one(tmp_path: Path) -> None:

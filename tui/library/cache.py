@@ -39,9 +39,10 @@ Tables (``paper.rowid`` is the row every other table refers to):
     checkpoint may share a name), so a reopen applies only what is new; the changes applied
     are kept as ranges per device (state.py: ``covers``).
 ``tally``
-    how many papers there are, are read and are starred (updated with every row of
-    ``paper`` added and flag changed): the status bar's and the views' counts cost the same
-    at any size of library.
+    how many papers there are (and the highest rowid when that was right:
+    `Cache.paper_total`), are read and are starred, updated with every row of ``paper``
+    added and flag changed: the status bar's and the views' counts cost the same at any
+    size of library.
 ``text`` and ``annot``
     FTS5 indexes (contentless, ``unicode61`` folding case and accents) of the papers' text
     (columns title, abstract, authors, other; Chinese runs indexed as overlapping bigrams, see
@@ -118,7 +119,7 @@ CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
                      PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO tally VALUES('papers', 0), ('read', 0), ('starred', 0);
+INSERT INTO tally VALUES('papers', 0), ('papers_at', 0), ('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
     tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE annot USING fts5(body, content='',
@@ -318,18 +319,43 @@ class Cache:
         conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
 
     def count_papers(self) -> None:
-        """Give a cache made before the papers were tallied its tally of papers: one count
-        when it is first opened by this papertui, none after. Nothing when the cache cannot
-        be written (the count is then made when asked: `Library.__len__`)."""
+        """Make the tally of papers right when it is not (`paper_total` says): a cache made
+        before papers were tallied, or one a papertui that did not keep the tally added
+        papers to. One count then, none on the next opens. Nothing when the cache cannot be
+        written (the papers are then counted when asked)."""
         conn = self.conn()
         try:
-            if conn.execute("SELECT 1 FROM tally WHERE name='papers'").fetchone() is not None:
+            if self.paper_total(conn) is not None:
                 return
             with self.transaction() as conn:
-                if conn.execute("SELECT 1 FROM tally WHERE name='papers'").fetchone() is None:
-                    conn.execute("INSERT INTO tally SELECT 'papers', count(*) FROM paper")
+                if self.paper_total(conn) is None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO tally SELECT 'papers', count(*) FROM paper "
+                        "UNION ALL SELECT 'papers_at', coalesce(max(rowid), 0) FROM paper"
+                    )
         except sqlite3.Error:
             pass
+
+    @staticmethod
+    def paper_total(conn: sqlite3.Connection) -> int | None:
+        """How many papers there are, from the tally; None when it cannot be trusted: it is
+        missing, or the highest rowid is not the one it was last kept at (``papers_at``:
+        papers were added by a papertui that did not keep it)."""
+        row = conn.execute(
+            "SELECT (SELECT n FROM tally WHERE name='papers'), "
+            "(SELECT n FROM tally WHERE name='papers_at'), "
+            "(SELECT coalesce(max(rowid), 0) FROM paper)"
+        ).fetchone()
+        return row[0] if row[0] is not None and row[1] == row[2] else None
+
+    @staticmethod
+    def _papers_added(conn: sqlite3.Connection, count: int) -> None:
+        """Keep the tally of papers (`paper_total`) after ``count`` were added."""
+        conn.execute(
+            "UPDATE tally SET n = CASE name WHEN 'papers' THEN n + ? "
+            "ELSE (SELECT max(rowid) FROM paper) END WHERE name IN ('papers', 'papers_at')",
+            (count,),
+        )
 
     # ------------------------------------------------------------------ meta
     @staticmethod
@@ -508,7 +534,7 @@ class Cache:
             "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
-        conn.execute("UPDATE tally SET n = n + ? WHERE name='papers'", (len(rows),))
+        Cache._papers_added(conn, len(rows))
         conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
@@ -553,7 +579,7 @@ class Cache:
             )
             rowid = cur.lastrowid
             assert rowid is not None
-            conn.execute("UPDATE tally SET n = n + 1 WHERE name='papers'")
+            Cache._papers_added(conn, 1)
             conn.execute(
                 "INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", (rowid, *blobs)
             )

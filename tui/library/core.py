@@ -513,8 +513,14 @@ class Library:
         return self._len
 
     def _tally(self) -> dict[str, int]:
-        """The running totals of the cache (`cache.py`, ``tally``): papers, read, starred."""
-        return dict(self._conn().execute("SELECT name, n FROM tally"))
+        """The running totals of the cache (`cache.py`, ``tally``): read, starred, and papers
+        unless that total cannot be trusted (`Cache.paper_total`)."""
+        conn = self._conn()
+        tally = dict(conn.execute("SELECT name, n FROM tally WHERE name IN ('read', 'starred')"))
+        total = Cache.paper_total(conn)
+        if total is not None:
+            tally["papers"] = total
+        return tally
 
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):

@@ -418,8 +418,12 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
     changes written since it stay (doctor can rebuild from them); older files of this device
     go, but only while no other device writes to this library (another may not have read
     them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
-    # (counted from the names alone: this runs after every keystroke's change)
+    # This runs after every keystroke's change: the journal is listed only when this
+    # device's change numbers since its last checkpoint leave room for that many changes.
     folded = max(_own_seqs(root, truth.CHECKPOINTS, device), default=0)
+    covers, pending = _covers(cache.conn())
+    if max([covers.get(device, 0), *pending.get(device, ())]) - folded < CHECKPOINT_EVERY:
+        return False
     if sum(seq > folded for seq in _own_seqs(root, truth.CHANGES, device)) < CHECKPOINT_EVERY:
         return False
     changes = truth.listing(root, truth.CHANGES)
@@ -494,7 +498,7 @@ def _clear_state(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO annot(annot) VALUES('delete-all')")
     conn.execute("DELETE FROM history")
     conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
-    conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")
+    conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")  # (not papers)
     conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
     for key in ("covers", "pending", "last", "folded"):
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
