@@ -125,16 +125,6 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self.paper_list.focus()
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
-        rescued = recovered_files(self.library.root)
-        if rescued:
-            some = "a file" if len(rescued) == 1 else f"{len(rescued)} files"
-            self.toast(
-                f"Notes papertui could not save earlier are kept in {some} in "
-                f"{rescued[0].parent}: copy them back into their papers, then delete "
-                f"{'it' if len(rescued) == 1 else 'them'}",
-                severity="warning",
-                timeout=15,
-            )
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
@@ -145,11 +135,27 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list
-        of a big library paints first), note the session, let the collector run."""
+        of a big library paints first), let the collector run, announce rescued notes, note
+        the session."""
         self.sync_detail()
         gc.enable()
+        self._announce_rescued()
         if not self.library.read_only:
             self.begin_session()
+
+    def _announce_rescued(self) -> None:
+        """Say where notes an earlier session could not save were kept (after the first
+        paint: looking reads the temp folder, which may hold thousands of files)."""
+        rescued = recovered_files(self.library.root)
+        if rescued:
+            some = "a file" if len(rescued) == 1 else f"{len(rescued)} files"
+            self.toast(
+                f"Notes papertui could not save earlier are kept in {some} in "
+                f"{rescued[0].parent}: copy them back into their papers, then delete "
+                f"{'it' if len(rescued) == 1 else 'them'}",
+                severity="warning",
+                timeout=15,
+            )
 
     @work(thread=True, group="session", exit_on_error=False)
     def begin_session(self) -> None:

@@ -39,7 +39,10 @@ Tables (``paper.rowid`` is the row every other table refers to):
     checkpoint may share a name), so a reopen applies only what is new; the changes applied
     are kept as ranges per device (state.py: ``covers``).
 ``tally``
-    how many papers are read and starred (the status bar asks after every key).
+    how many papers there are (and the highest rowid when that was right:
+    `Cache.paper_total`), are read and are starred, updated with every row of ``paper``
+    added and flag changed: the status bar's and the views' counts cost the same at any
+    size of library.
 ``text`` and ``annot``
     FTS5 indexes (contentless, ``unicode61`` folding case and accents) of the papers' text
     (columns title, abstract, authors, other; Chinese runs indexed as overlapping bigrams, see
@@ -116,7 +119,7 @@ CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
                      PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO tally VALUES('read', 0), ('starred', 0);
+INSERT INTO tally VALUES('papers', 0), ('papers_at', 0), ('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
     tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE annot USING fts5(body, content='',
@@ -315,6 +318,45 @@ class Cache:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
 
+    def count_papers(self) -> None:
+        """Make the tally of papers right when it is not (`paper_total` says): a cache made
+        before papers were tallied, or one a papertui that did not keep the tally added
+        papers to. One count then, none on the next opens. Nothing when the cache cannot be
+        written (the papers are then counted when asked)."""
+        conn = self.conn()
+        try:
+            if self.paper_total(conn) is not None:
+                return
+            with self.transaction() as conn:
+                if self.paper_total(conn) is None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO tally SELECT 'papers', count(*) FROM paper "
+                        "UNION ALL SELECT 'papers_at', coalesce(max(rowid), 0) FROM paper"
+                    )
+        except sqlite3.Error:
+            pass
+
+    @staticmethod
+    def paper_total(conn: sqlite3.Connection) -> int | None:
+        """How many papers there are, from the tally; None when it cannot be trusted: it is
+        missing, or the highest rowid is not the one it was last kept at (``papers_at``:
+        papers were added by a papertui that did not keep it)."""
+        row = conn.execute(
+            "SELECT (SELECT n FROM tally WHERE name='papers'), "
+            "(SELECT n FROM tally WHERE name='papers_at'), "
+            "(SELECT coalesce(max(rowid), 0) FROM paper)"
+        ).fetchone()
+        return row[0] if row[0] is not None and row[1] == row[2] else None
+
+    @staticmethod
+    def _papers_added(conn: sqlite3.Connection, count: int) -> None:
+        """Keep the tally of papers (`paper_total`) after ``count`` were added."""
+        conn.execute(
+            "UPDATE tally SET n = CASE name WHEN 'papers' THEN n + ? "
+            "ELSE (SELECT max(rowid) FROM paper) END WHERE name IN ('papers', 'papers_at')",
+            (count,),
+        )
+
     # ------------------------------------------------------------------ meta
     @staticmethod
     def get_meta(conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
@@ -403,6 +445,44 @@ class Cache:
         return doc
 
     @staticmethod
+    def read_heads(
+        conn: sqlite3.Connection, papers: Path, pids: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The heads (`head_of`) of several papers, as `read_record` with ``body=False``
+        reads each, in one statement and one open of each segment file: a screenful of list
+        rows. Papers that are not there, or whose record cannot be read, are left out (read
+        them one by one to learn why)."""
+        rows = conn.execute(
+            "SELECT p.id, p.seg, r.at, r.size, r.body FROM paper p "
+            "JOIN record r ON r.rowid = p.rowid "
+            "WHERE p.id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(pids).decode(),),
+        ).fetchall()
+        heads: dict[str, dict[str, Any]] = {}
+        by_segment: dict[str, list[tuple[str, int, int]]] = {}
+        for pid, seg, at, size, blob in rows:
+            if blob is not None:
+                heads[pid] = head_of(unpack_body(blob))
+            elif at is not None:
+                by_segment.setdefault(seg, []).append((pid, at, size))
+        for seg, spans in by_segment.items():
+            try:
+                fd = os.open(f"{papers}/{seg}.json", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                for pid, at, size in spans:
+                    try:
+                        doc = orjson.loads(os.pread(fd, size, at))
+                    except (OSError, ValueError):
+                        continue
+                    if isinstance(doc, dict) and doc.get("id") == pid:
+                        heads[pid] = head_of(doc)
+            finally:
+                os.close(fd)
+        return heads
+
+    @staticmethod
     def add_feeds(conn: sqlite3.Connection, seg: str, feeds: dict[str, dict[str, Any]]) -> None:
         """Keep the feeds of the segment ``seg`` (`truth.Segment.feeds`)."""
         conn.executemany(
@@ -454,6 +534,7 @@ class Cache:
             "title_key, upvotes, comments, seg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             rows,
         )
+        Cache._papers_added(conn, len(rows))
         conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
@@ -498,6 +579,7 @@ class Cache:
             )
             rowid = cur.lastrowid
             assert rowid is not None
+            Cache._papers_added(conn, 1)
             conn.execute(
                 "INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", (rowid, *blobs)
             )

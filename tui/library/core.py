@@ -265,6 +265,8 @@ class Library:
                     self._rebuild(if_needed=True)
                 else:
                     self._catch_up()
+                if not self.read_only:
+                    self.cache.count_papers()
                 return
             except (_Stale, sqlite3.DatabaseError) as err:
                 if attempt or self.cache.path is None:
@@ -513,8 +515,20 @@ class Library:
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
         if self._len is None:
-            self._len = self._conn().execute("SELECT count(*) FROM paper").fetchone()[0]
+            self._len = self._tally().get("papers")
+            if self._len is None:  # (a cache made before papers were tallied, read-only)
+                self._len = self._conn().execute("SELECT count(*) FROM paper").fetchone()[0]
         return self._len
+
+    def _tally(self) -> dict[str, int]:
+        """The running totals of the cache (`cache.py`, ``tally``): read, starred, and papers
+        unless that total cannot be trusted (`Cache.paper_total`)."""
+        conn = self._conn()
+        tally = dict(conn.execute("SELECT name, n FROM tally WHERE name IN ('read', 'starred')"))
+        total = Cache.paper_total(conn)
+        if total is not None:
+            tally["papers"] = total
+        return tally
 
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
@@ -545,6 +559,30 @@ class Library:
                 self._heads = {}
             self._heads[pid] = head
         return head
+
+    def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(`raw`, `raw_state`) of each paper of ``ids``, in order: a screenful of list rows
+        read at once (one query for the heads, one for the states, each segment file opened
+        once) instead of two queries a row. KeyError when one is not in the library."""
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in self._heads]
+        if missing:
+            heads = Cache.read_heads(self._conn(), self._papers, missing)
+            if len(self._heads) + len(heads) > ROW_CACHE:
+                self._heads = {}
+            self._heads.update(heads)
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in self._states]
+        if missing:
+            found = dict.fromkeys(missing, b"{}")
+            found.update(
+                self._conn().execute(
+                    "SELECT id, doc FROM state WHERE id IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(missing).decode(),),
+                )
+            )
+            if len(self._states) + len(found) > ROW_CACHE:
+                self._states = {}
+            self._states.update((pid, orjson.loads(doc)) for pid, doc in found.items())
+        return [(self.raw(pid), self.raw_state(pid)) for pid in ids]
 
     def body(self, pid: str) -> dict[str, Any]:
         """The long texts of one paper (abstracts, summaries)."""
@@ -666,7 +704,7 @@ class Library:
 
     def counts(self) -> dict[str, int]:
         """Papers, unread, read and starred, as `stats` counts them (kept as tallies)."""
-        tally = dict(self._conn().execute("SELECT name, n FROM tally"))
+        tally = self._tally()
         total, read, starred = len(self), tally["read"], tally["starred"]
         return {"papers": total, "unread": total - read, "read": read, "starred": starred}
 
@@ -707,7 +745,23 @@ class Library:
         (newest first by default; ``relevance``: best bm25 match first when the query has
         words). QueryError when the query or the sort cannot be understood."""
         q = parse_query(query) if isinstance(query, str) else query
-        return Results(self._conn, compile_query(q, sort, reverse))
+        return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
+
+    def _count(self, q: Query) -> int | None:
+        """How many papers ``q`` finds when the running totals say (all papers, read,
+        unread, starred, unstarred: the views), else None (the query counts them)."""
+        if len(q.terms) > 1 or (q.terms and (q.terms[0].key != "is" or q.terms[0].negated)):
+            return None
+        flag = q.terms[0].value if q.terms else ""
+        if flag not in ("", "read", "unread", "starred", "unstarred"):
+            return None
+        tally = self._tally()
+        total = tally.get("papers")
+        if total is None:
+            return None
+        if flag in ("read", "starred"):
+            return tally[flag]
+        return total - tally[flag[2:]] if flag else total
 
     def sort(self, ids: list[str], sort: str = "feed_date", reverse: bool = True) -> list[str]:
         """``ids`` in a sort order."""

@@ -359,11 +359,14 @@ class Results(Sequence[str]):
         self,
         conn: Callable[[], sqlite3.Connection],
         compiled: Compiled,
+        count: int | None = None,
     ) -> None:
+        """``count``: how many papers the query finds, when the caller knows (the library's
+        running totals): then ``len()`` makes no query."""
         self._conn = conn
         self._c = compiled
         self._reads: str | None = None  # see `_way`
-        self._len: int | None = None
+        self._len: int | None = count
         self._pages: dict[int, list[str]] = {}
         self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
         self._planned = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,15 +372,25 @@ def undo_entries(
     return entries, ids, kept[::-1]
 
 
+def _own_seqs(root: Path, kind: str, device: str) -> list[int]:
+    """The sequence numbers of ``device``'s truth files of one kind: `truth.listing` from the
+    names alone (cheaper, for the checks made after every keystroke's change)."""
+    try:
+        names = "\n".join(os.listdir(root / kind))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    # (one pass of a pattern over all the names; the seq as `truth.parse_name` reads it)
+    own = re.compile(rf"^{re.escape(device)}-(\d{{8,}})\.json$", re.MULTILINE)
+    return [int(seq) for seq in own.findall(names)]
+
+
 def next_change_seq(root: Path, conn: sqlite3.Connection, device: str) -> int:
     """The next change number of ``device``: after every change of it on disk, folded into
     a checkpoint, or applied here (call under the write lock)."""
     covers, pending = _covers(conn)
     top = max([covers.get(device, 0), *pending.get(device, ())])
     for kind in (truth.CHANGES, truth.CHECKPOINTS):
-        for name in truth.listing(root, kind):
-            if name.device == device and name.seq > top:
-                top = name.seq
+        top = max([top, *_own_seqs(root, kind, device)])
     return top + 1
 
 
@@ -402,13 +413,16 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
     changes written since it stay (doctor can rebuild from them); older files of this device
     go, but only while no other device writes to this library (another may not have read
     them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
+    # This runs after every keystroke's change: the journal is listed only when this
+    # device's change numbers since its last checkpoint leave room for that many changes.
+    folded = max(_own_seqs(root, truth.CHECKPOINTS, device), default=0)
+    covers, pending = _covers(cache.conn())
+    if max([covers.get(device, 0), *pending.get(device, ())]) - folded < CHECKPOINT_EVERY:
+        return False
+    if sum(seq > folded for seq in _own_seqs(root, truth.CHANGES, device)) < CHECKPOINT_EVERY:
+        return False
     changes = truth.listing(root, truth.CHANGES)
     own = sorted(n for n in changes if n.device == device)
-    folded = max(
-        (n.seq for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device), default=0
-    )
-    if sum(1 for n in own if n.seq > folded) < CHECKPOINT_EVERY:
-        return False
     held = lock.held(0.5) if lock is not None else contextlib.nullcontext()
     with held:
         conn = cache.conn()
@@ -479,7 +493,7 @@ def _clear_state(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO annot(annot) VALUES('delete-all')")
     conn.execute("DELETE FROM history")
     conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
-    conn.execute("UPDATE tally SET n=0")
+    conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")  # (not papers)
     conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
     for key in ("covers", "pending", "last", "folded"):
         conn.execute("DELETE FROM meta WHERE k=?", (key,))

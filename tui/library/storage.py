@@ -13,12 +13,12 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage, Storage
 
@@ -196,7 +196,20 @@ class WriteLock:
         self.path = root / ".lock"
         self.owner = root / ".lock.owner"
         self.timeout = timeout
-        self._lock = FileLock(str(self.path), timeout=timeout)
+        self._file_lock: Any = None  # a filelock.FileLock, made on the first write (`_lock`)
+        self._making = threading.Lock()
+
+    @property
+    def _lock(self) -> Any:
+        """The FileLock, made (and `filelock` imported) when first needed: a library that is
+        opened to be read, or an app before its first paint, takes no lock."""
+        if self._file_lock is None:
+            with self._making:
+                if self._file_lock is None:
+                    from filelock import FileLock
+
+                    self._file_lock = FileLock(str(self.path), timeout=self.timeout)
+        return self._file_lock
 
     def holder(self) -> str:
         """The process id last recorded as holding the lock ("" when unknown)."""
@@ -204,12 +217,26 @@ class WriteLock:
             return self.owner.read_text().strip()
         return ""
 
+    def _record_owner(self) -> None:
+        """Write this process's id to the owner file, unless it says so already: rewriting
+        (truncating) a file on every keystroke's write cost more than the change's own
+        fsync on ext4, which flushes a truncated file's data when it is closed."""
+        mine = f"{os.getpid()}\n"
+        with contextlib.suppress(OSError):
+            with open(self.owner, encoding="ascii", errors="replace") as handle:
+                if handle.read(64) == mine:
+                    return
+        with contextlib.suppress(OSError):
+            self.owner.write_text(mine)
+
     @contextlib.contextmanager
     def held(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the lock for a write, waiting up to ``timeout`` s (default: the library's).
 
         LibraryError when it is held elsewhere past the timeout (naming the process that
         holds it), or cannot be taken at all (a read-only library: nothing can be written)."""
+        from filelock import Timeout
+
         wait = self.timeout if timeout is None else timeout
         try:
             self._lock.acquire(timeout=wait)
@@ -224,8 +251,7 @@ class WriteLock:
             raise LibraryError(read_only_message(self.path.parent, err)) from None
         try:
             if getattr(self._lock, "lock_counter", 1) == 1:  # (not again when nested)
-                with contextlib.suppress(OSError):
-                    self.owner.write_text(f"{os.getpid()}\n")
+                self._record_owner()
             yield
         finally:
             self._lock.release()

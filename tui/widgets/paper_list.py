@@ -6,6 +6,7 @@ the rendered `Strip` is cached until the library changes. 100,000 papers scroll 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -15,12 +16,16 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual._border import get_box
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.color import Color
+from textual.filter import LineFilter
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 from ..export import badge
 from ..text import clean_line
@@ -127,10 +132,12 @@ class PaperList(ScrollView, can_focus=True):
         self._cursor = 0
         self._generation = 0
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._framed: LRUCache[tuple, Strip] = LRUCache(1024)  # see _framed_lines
         self._base_style: Style | None = None
         self._part_styles: dict[tuple[bool, bool], dict[str, Style]] = {}
         self._bars: dict[bool | None, Segment] = {}  # the scrollbar's cell: thumb, track
         self._frame: tuple[int, int, int, tuple[int, int]] | None = None  # see render_lines
+        self._keys: dict[int, tuple] = {}  # the rows of one paint: line → `_row_key`
 
     # ------------------------------------------------------------------ data
     @property
@@ -193,6 +200,7 @@ class PaperList(ScrollView, can_focus=True):
         """Forget every rendered row (the library changed)."""
         self._generation += 1
         self._cache.clear()
+        self._framed.clear()
         self.refresh()
 
     def toggle_selected(self, pid: str) -> bool:
@@ -282,6 +290,7 @@ class PaperList(ScrollView, can_focus=True):
         self._part_styles.clear()
         self._bars.clear()
         self._cache.clear()
+        self._framed.clear()
 
     @property
     def base_style(self) -> Style:
@@ -312,11 +321,103 @@ class PaperList(ScrollView, can_focus=True):
         # the pane's region walks the DOM, which cost more than drawing the rows.
         region = self.scrollable_content_region
         height = region.height
-        self._frame = (region.width - 1, height, int(self.scroll_y), self._thumb(height))
+        frame = (region.width - 1, height, int(self.scroll_y), self._thumb(height))
+        self._frame = frame
+        gutter = self.styles.gutter.top
+        rows = range(max(crop.y - gutter, 0), min(crop.bottom - gutter, height))
+        self._keys = {y: self._row_key(y, frame) for y in rows if frame[2] + y < len(self.ids)}
         try:
-            return super().render_lines(crop)
+            self._read_rows()
+            edges = self._edges()
+            if edges is None:
+                return super().render_lines(crop)
+            return self._framed_lines(crop, edges)
         finally:
             self._frame = None
+            self._keys = {}
+
+    def _read_rows(self) -> None:
+        """Read the rows about to be drawn that are not drawn yet from the library at once
+        (`Library.rows`: one query for a page down's screenful instead of two a row)."""
+        missing = [key[0] for key in self._keys.values() if key not in self._cache]
+        if len(missing) > 1:
+            with contextlib.suppress(KeyError):  # (each row then says why on its own)
+                self.library.rows(missing)
+
+    def _row_key(self, y: int, frame: tuple[int, int, int, tuple[int, int]]) -> tuple:
+        """What the strip of content line ``y`` (a paper's row) is cached under."""
+        width, _height, top, (start, end) = frame
+        index = top + y
+        pid = self.ids[index]
+        bar = None if start == end else start <= y < end
+        selected = pid in self.selection
+        return (pid, width, index == self._cursor, selected, self.has_focus, self._generation, bar)
+
+    def _edges(self) -> tuple[Segment, Segment, Style, list[LineFilter], Color] | None:
+        """The left and right border cells of a row, the rows' background, the app's line
+        filters and the colour they filter against, as Textual's `StylesCache` adds them to
+        each line; None when the pane is styled in a way this does not cover (padding,
+        tint, opacity, an outline, a hatch, no side borders): then Textual draws it."""
+        styles = self.styles
+        (_, (border_right, right_color), _, (border_left, left_color)) = styles.border
+        if (
+            not (border_left and border_right)
+            or any(styles.padding)
+            or styles.tint.a
+            or styles.text_opacity != 1.0
+            or any(edge for edge, _color in styles.outline)
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+            or self.opacity != 1.0
+        ):
+            return None
+        base_background, background = self.background_colors
+        inner = TextualStyle(background=base_background + background)
+        outer = TextualStyle(background=base_background)
+        left = get_box(
+            border_left, inner, outer, TextualStyle(foreground=base_background + left_color)
+        )
+        right = get_box(
+            border_right, inner, outer, TextualStyle(foreground=base_background + right_color)
+        )
+        filters = list(self.get_line_filters())
+        return left[1][0], right[1][2], inner.rich_style, filters, background
+
+    def _framed_lines(
+        self, crop: Region, edges: tuple[Segment, Segment, Style, list[LineFilter], Color]
+    ) -> list[Strip]:
+        """The lines of ``crop`` as Textual's `Widget.render_lines` draws them, each row
+        kept with its borders and filters: a page down frames and filters each new row
+        once, a row seen before (paging back) is a look-up. Textual draws the top and
+        bottom borders (with the title)."""
+        left, right, inner, filters, background = edges
+        gutter = self.styles.gutter
+        width, height = self.outer_size
+        inner_width = width - gutter.width
+        lines: list[Strip] = []
+        for y in crop.line_range:
+            if y < gutter.top or y >= height - gutter.bottom:
+                # (its title's look is in the styles: a change of them clears `_framed`)
+                edge = (y, width, self._border_title, self._border_subtitle, edges[:3])
+                line = self._framed.get(edge)
+                if line is None:
+                    line = self._framed[edge] = super().render_lines(Region(0, y, width, 1))[0]
+                lines.append(line)
+                continue
+            row = self._keys.get(y - gutter.top)
+            key = None if row is None else (row, edges[:3], background)
+            strip = None if key is None else self._framed.get(key)
+            if strip is None:
+                content = self.render_line(y - gutter.top)
+                content = content.adjust_cell_length(inner_width, inner)
+                strip = Strip([left, *content, right], width)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                if key is not None:
+                    self._framed[key] = strip
+            lines.append(strip)
+        if crop.column_span != (0, width):
+            lines = [line.crop(*crop.column_span) for line in lines]
+        return lines
 
     def render_line(self, y: int) -> Strip:
         # Each row as cached with its cell of scrollbar (drawn here because Textual's own
@@ -331,16 +432,14 @@ class PaperList(ScrollView, can_focus=True):
                 self._thumb(region.height),
             )
         width, _height, top, (start, end) = frame
-        bar = None if start == end else start <= y < end
         index = top + y
         if not self.ids or index >= len(self.ids):
+            bar = None if start == end else start <= y < end
             return Strip.join([self._blank_line(y, width), Strip([self._bar(bar)], 1)])
-        pid = self.ids[index]
-        is_cursor = index == self._cursor
-        selected = pid in self.selection
-        key = (pid, width, is_cursor, selected, self.has_focus, self._generation, bar)
+        key = self._keys.get(y) or self._row_key(y, frame)
         strip = self._cache.get(key)
         if strip is None:
+            pid, _width, is_cursor, selected, _focus, _generation, bar = key
             strip = self._render_row(pid, width, is_cursor, selected, self._bar(bar))
             self._cache[key] = strip
         return strip
