@@ -258,6 +258,15 @@ class OutActions(PaperAppBase):
         self.toast(
             f"Reloaded: {len(self.library)} papers" + ("" if changed else " (no changes on disk)")
         )
+        self._tell_unreadable_arrivals()
+
+    def _tell_unreadable_arrivals(self) -> None:
+        for path in self.library.unreadable_arrivals():
+            self._error(
+                f"{path}: another machine's file, not readable (cut short while it was "
+                "being copied?); its papers come in once it is whole; if it stays so, "
+                "`papertui doctor --repair`"
+            )
 
     def auto_refresh(self) -> None:
         """Pick up what another process (a cron import, a second window) wrote; not while a
@@ -268,6 +277,7 @@ class OutActions(PaperAppBase):
             changed = self.library.refresh()
         except LibraryError:
             return
+        self._tell_unreadable_arrivals()
         if changed:
             self.requery(keep=self.paper_list.current)
             self._refresh_current()
