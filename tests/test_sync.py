@@ -310,3 +310,41 @@ def test_a_merge_cut_short_leaving_half_a_file_of_another_machine_is_not_committ
     assert listed(lap) == listed(desk)
     assert len(listed(desk)) == 6
     assert state_of(lap) == {"2606.20000": (False, True, [], "")}
+
+
+async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: Path) -> None:
+    """The app open on the laptop's library; the desk has imported and starred meanwhile.
+    P syncs: the desk's papers and star appear in the list, the toast says where they came
+    from, and the laptop's own star made before P reaches the desk."""
+    from tui.library import sync
+
+    from .test_app import build, settle, toasts
+
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
+    take_in(desk, "desk", feed(tmp_path, "b", range(50, 54)))
+    change(desk, "desk", [paper(51)["id"]], starred=True)
+    ok(desk, "desk", "sync")
+    lib = Library.open(lap)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")  # (All)
+        await settle(pilot)
+        assert len(app.paper_list.ids) == 3
+        await pilot.press("s")  # (stars the first row)
+        await settle(pilot)
+        starred_here = app.paper_list.ids[0]
+        await pilot.press("P")
+        await settle(pilot)
+        assert set(app.paper_list.ids) >= {paper(n)["id"] for n in range(50, 54)}
+        shown = " ".join(toasts(app))
+        assert "4 papers" in shown and "from desk" in shown, shown
+    lib.close()
+    assert sync.is_shared(lap)
+    ok(desk, "desk", "sync")
+    starred = {pid for pid, s in state_of(desk).items() if s[1]}
+    assert starred == {paper(51)["id"], starred_here}
