@@ -137,14 +137,15 @@ def test_two_machines_apart_then_synced_both_ways_hold_everything_each_did(
     note(desk, "desk", "2606.20021", "desk's note")
     # The desk joins the remote with its own library: the two are united.
     joined = ok(desk, "desk", "sync", "init", str(remote))
-    assert "papers" in joined and "from laptop" in joined
+    assert "committed 9 papers and 4 state changes of this machine" in joined, joined
+    assert "9 papers from laptop" in joined, joined  # (the laptop has not synced since)
     ok(lap, "laptop", "sync")
     ok(lap, "laptop", "sync")
     ok(desk, "desk", "sync")
     ok(lap, "laptop", "read", "2606.20022")  # (after meeting: a change on what came in)
     ok(lap, "laptop", "sync")
     brought = ok(desk, "desk", "sync")
-    assert "1 state change from laptop" in brought
+    assert "1 state change from laptop" in brought, brought
 
     expected_ids = {paper(n)["id"] for n in [*range(0, 5), *range(10, 14), *range(20, 25)]}
     expected_state = {
@@ -342,7 +343,7 @@ async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: P
         await settle(pilot)
         assert set(app.paper_list.ids) >= {paper(n)["id"] for n in range(50, 54)}
         shown = " ".join(toasts(app))
-        assert "4 papers" in shown and "from desk" in shown, shown
+        assert "4 papers and 1 state change from desk" in shown, shown
     lib.close()
     assert sync.is_shared(lap)
     ok(desk, "desk", "sync")

@@ -46,27 +46,34 @@ class Brought:
     papers: int = 0
     changes: int = 0
 
+    def __bool__(self) -> bool:
+        return bool(self.papers or self.changes)
+
+    def __str__(self) -> str:
+        what = [_count(self.papers, "paper")] if self.papers else []
+        what += [_count(self.changes, "state change")] if self.changes else []
+        return " and ".join(what) or "nothing"
+
 
 @dataclass
 class SyncReport:
     """What `sync` did. ``committed``: files of this machine newly committed; ``brought``:
-    by device id; ``pushed``: whether the remote now has this machine's commits (False when
-    there is no remote); ``remote``: its URL, or None."""
+    by device id; ``sent``: what this machine's committed files hold; ``pushed``: whether
+    the remote now has this machine's commits (False when there is no remote); ``remote``:
+    its URL, or None."""
 
     committed: int = 0
     brought: dict[str, Brought] = field(default_factory=dict)
+    sent: Brought = field(default_factory=Brought)
     pushed: bool = False
     remote: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report as lines for people, e.g. ``12 papers, 40 state changes from desk``."""
-        out = [
-            f"{_count(got.papers, 'paper')}, {_count(got.changes, 'state change')} from {device}"
-            for device, got in sorted(self.brought.items())
-        ]
-        if self.committed:
-            out.append(f"{_count(self.committed, 'new file')} of this machine committed")
+        out = [f"{got} from {device}" for device, got in sorted(self.brought.items()) if got]
+        if self.sent:
+            out.append(f"sent {self.sent} of this machine")
         if self.remote is None:
             out.append("no remote to sync with: `papertui sync init REMOTE` adds one")
         elif self.pushed and (self.brought or self.committed):
@@ -310,23 +317,21 @@ def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
     git(root, "commit", "--quiet", "--no-verify", "--no-edit")
 
 
-def _brought(root: Path, before: str | None, after: str | None) -> dict[str, Brought]:
-    """Papers and state changes in the truth files other devices added between two
-    commits, by device."""
+def _tally(root: Path, before: str | None, after: str | None) -> dict[str, Brought]:
+    """Papers and state changes in the truth files added between two commits, by device."""
     if after is None or before == after:
         return {}
     if before is None:
         listed = git(root, "ls-tree", "-r", "--name-only", "-z", after).stdout
     else:
         listed = git(root, "diff", "--name-only", "-z", "--diff-filter=A", before, after).stdout
-    me = device_id()
     found: dict[str, Brought] = {}
     for rel in (p for p in listed.split("\0") if p):
         parts = rel.split("/")
         if len(parts) != 2 or parts[0] not in (truth.SEGMENTS, truth.CHANGES):
             continue
         name = truth.parse_name(parts[1])
-        if name is None or name.device == me:
+        if name is None:
             continue
         got = found.setdefault(name.device, Brought())
         with contextlib.suppress(LibraryError, OSError):
@@ -372,7 +377,8 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
         _recover(root)
         committed = _commit(root, f"papertui: the library of {device_id()}")
     if committed:
-        lines.append(f"committed {_count(committed, 'file')}")
+        mine = _tally(root, None, _head(root)).get(device_id(), Brought())
+        lines.append(f"committed {mine} of this machine" if mine else "committed the library")
     if remote:
         if remote_url(root) is None:
             git(root, "remote", "add", "origin", remote)
@@ -407,10 +413,10 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
     branch = _branch(root)
     lock = WriteLock(root)
     progress("committing this machine's changes")
+    first = _head(root)
     with lock.held():
         report.notes.extend(_recover(root))
         report.committed += _commit(root, f"papertui sync: {device_id()}")
-    start = _head(root)
     if report.remote is not None:
         for attempt in range(PUSH_TRIES):
             progress(f"fetching from {report.remote}")
@@ -449,7 +455,8 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
                     f"could not push to {report.remote} ({_last_line(pushed)}); what came "
                     "from it is merged here and this machine's changes go with the next sync"
                 )
-    report.brought = _brought(root, start, _head(root))
+    report.brought = _tally(root, first, _head(root))
+    report.sent = report.brought.pop(device_id(), Brought())
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
     lib.close()
