@@ -350,7 +350,7 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
     as lines; SyncError (nothing of the user's changed) when git fails."""
     from .core import Library
 
-    root = Path(root).expanduser()
+    root = Path(root).expanduser().absolute()
     fresh = not root.exists() or (root.is_dir() and not any(root.iterdir()))
     lines: list[str] = []
     if remote and fresh:
@@ -404,7 +404,7 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
     library is usable after any failure and the next sync completes what this one did not."""
     from .core import Library
 
-    root = Path(root).expanduser()
+    root = Path(root).expanduser().absolute()
     lib = Library.open(root, create=False)  # (checks it is a library, migrates if needed)
     lib.close()
     if not is_shared(root):
