@@ -349,3 +349,28 @@ async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: P
     ok(desk, "desk", "sync")
     starred = {pid for pid, s in state_of(desk).items() if s[1]}
     assert starred == {paper(51)["id"], starred_here}
+
+
+def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everywhere(
+    tmp_path: Path,
+) -> None:
+    """doctor --repair moves a file damaged here into quarantine/; committing that move
+    would delete the other machines' good copy of it at their next sync. The sync puts
+    it back from git instead, and every machine keeps every paper."""
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 4)))
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
+    (segment,) = (desk / "papers").iterdir()
+    whole = segment.read_bytes()
+    segment.write_bytes(whole[:-40])  # (damaged here only: a bad disk block)
+    assert cli(desk, "desk", "doctor", "--repair").returncode == 0
+    assert not segment.exists()
+    done = ok(desk, "desk", "sync")
+    assert "put back 1 file of other machines" in done, done
+    assert segment.read_bytes() == whole
+    assert "papers/" + segment.name in git_out(remote, "ls-tree", "-r", "--name-only", "main")
+    ok(lap, "laptop", "sync")
+    assert (lap / "papers" / segment.name).read_bytes() == whole
+    assert len(listed(desk)) == len(listed(lap)) == 4

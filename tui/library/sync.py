@@ -275,6 +275,31 @@ def _clear_strays(root: Path, branch: str) -> None:
                 (root / rel).unlink()
 
 
+def _restore_others(root: Path) -> list[str]:
+    """Put back, from the last commit, the truth files of other devices missing here: no
+    papertui deletes another device's file, so it was set aside (`doctor --repair` moves a
+    file damaged here into quarantine/) or deleted by hand; committing that would delete
+    the other machines' good copies. What was done, as lines."""
+    listed = git(root, "ls-files", "-z", "--deleted", "--", *truth.KINDS).stdout
+    me = device_id()
+    missing = []
+    for rel in (p for p in listed.split("\0") if p):
+        name = truth.parse_name(rel.rsplit("/", 1)[-1])
+        if name is not None and name.device != me:
+            missing.append(rel)
+    if not missing:
+        return []
+    git(
+        root,
+        "checkout",
+        "HEAD",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        stdin="\0".join(f":(literal){rel}" for rel in missing),
+    )
+    return [f"put back {_count(len(missing), 'file')} of other machines missing here, from git"]
+
+
 def _commit(root: Path, message: str) -> int:
     """Commit every file the library's .gitignore lets through but `_strays`; how many
     changed."""
@@ -416,6 +441,7 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
     first = _head(root)
     with lock.held():
         report.notes.extend(_recover(root))
+        report.notes.extend(_restore_others(root))
         report.committed += _commit(root, f"papertui sync: {device_id()}")
     if report.remote is not None:
         for attempt in range(PUSH_TRIES):
