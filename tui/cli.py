@@ -722,6 +722,20 @@ def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
     return EXIT_ERROR if unsaved else status
 
 
+def warn_unreadable_arrivals(lib: Library, err: Console) -> None:
+    """One line on stderr for each other machine's file the library could not read yet
+    (left out until it is whole: `Library.unreadable_arrivals`)."""
+    for path in lib.unreadable_arrivals():
+        err.print(
+            Text(
+                f"papertui: warning: {printable(path)}: another machine's file, not readable "
+                "(cut short while it was being copied?); left out until it is whole; if it "
+                "stays so, `papertui doctor --repair`"
+            ),
+            soft_wrap=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `papertui` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -758,7 +772,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
             lib.agent = f"papertui {args.command}"
-            return HANDLERS[args.command](lib, args, out, err)
+            status = HANDLERS[args.command](lib, args, out, err)
+            warn_unreadable_arrivals(lib, err)
+            return status
         return open_app(lib, args, out, err)
     except (CLIError, LibraryError, QueryError, FeedError) as e:
         err.print(error_line(e), highlight=False, soft_wrap=True)

@@ -431,20 +431,12 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
             existing["sources"][at] = source
             changed = grew = True
     if grew:  # (in the order they were first seen, however they arrived)
-        existing["sources"].sort(key=_source_order)
+        existing["sources"].sort(key=lambda s: str(s.get("imported_at") or ""))
     return changed
-
-
-def _source_order(source: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (
-        str(source.get("imported_at") or ""),
-        str(source.get("format") or ""),
-        str(source.get("digest") or ""),
-        str(source.get("origin") or ""),
-    )
 
 
 def _seen_earlier(source: dict[str, Any], held: dict[str, Any]) -> bool:
     """Whether ``source`` is an earlier import of the feed ``held`` records (same format and
-    digest), by import time, then by where it was read from (a tie on two machines)."""
-    return _source_order(source) < _source_order(held)
+    digest): strictly earlier (a copy of the feed read in the same import, or imported on
+    two machines in the same second, leaves the one held)."""
+    return str(source.get("imported_at") or "") < str(held.get("imported_at") or "")
