@@ -35,7 +35,7 @@ from .text import clean, clean_line, json_safe, printable, valid_unicode
 if TYPE_CHECKING:
     from .sources import Loaded
 
-COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor")
+COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor", "sync")
 CREATING = ("import",)  # the commands that make a library where there is none
 PRINT_NOTES_UP_TO = 200  # lines: unsaved notes up to this long are printed as well as kept
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -239,6 +239,17 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild", action="store_true", help="rebuild the cache from the library's files"
     )
+    p = sub.add_parser(
+        "sync",
+        parents=[db],
+        help="share the library between machines through git",
+        description="`papertui sync init [REMOTE]` makes the library a git repository (or "
+        "clones the library at REMOTE into a new --db folder) and joins it with REMOTE; "
+        "`papertui sync` commits this machine's changes, pulls and takes in the other "
+        "machines', and pushes.",
+    )
+    p.add_argument("action", nargs="?", choices=["init"], help="init: start sharing")
+    p.add_argument("remote", nargs="?", help="a git remote (URL or path), for init")
     return parser
 
 
@@ -576,6 +587,24 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
     return EXIT_OK
 
 
+def cmd_sync(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+    from .library import sync
+
+    if args.action is None and args.remote is not None:
+        raise CLIError(f"unknown sync action {args.remote!r} (use `papertui sync init REMOTE`)")
+
+    def progress(step: str) -> None:
+        err.print(Text(f"sync: {printable(step)}…"), style="dim", soft_wrap=True)
+
+    if args.action == "init":
+        lines = sync.init(db, args.remote, progress)
+    else:
+        lines = sync.sync(db, progress).lines()
+    for line in lines:
+        out.print(Text(printable(line)), soft_wrap=True)
+    return EXIT_OK
+
+
 HANDLERS: dict[str, Any] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -693,6 +722,20 @@ def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
     return EXIT_ERROR if unsaved else status
 
 
+def warn_unreadable_arrivals(lib: Library, err: Console) -> None:
+    """One line on stderr for each other machine's file the library could not read yet
+    (left out until it is whole: `Library.unreadable_arrivals`)."""
+    for path in lib.unreadable_arrivals():
+        err.print(
+            Text(
+                f"papertui: warning: {printable(path)}: another machine's file, not readable "
+                "(cut short while it was being copied?); left out until it is whole; if it "
+                "stays so, `papertui doctor --repair`"
+            ),
+            soft_wrap=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `papertui` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -716,6 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             db = _db_path(args)
         if is_command and args.command == "doctor":
             return cmd_doctor(db, args, out, err)
+        if is_command and args.command == "sync":
+            return cmd_sync(db, args, out, err)
         if is_command and args.command == "import":
             # The library is opened (and made, if new) only once a source was read.
             def open_for_import() -> Library:
@@ -727,7 +772,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
             lib.agent = f"papertui {args.command}"
-            return HANDLERS[args.command](lib, args, out, err)
+            status = HANDLERS[args.command](lib, args, out, err)
+            warn_unreadable_arrivals(lib, err)
+            return status
         return open_app(lib, args, out, err)
     except (CLIError, LibraryError, QueryError, FeedError) as e:
         err.print(error_line(e), highlight=False, soft_wrap=True)

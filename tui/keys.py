@@ -57,6 +57,7 @@ PAPER_ACTIONS = {
     "export",
     "import",
     "reload",
+    "sync",
     "search",
     "view",
     "cycle_sort",
@@ -91,6 +92,7 @@ APP_BINDINGS: list[BindingType] = [
     Binding("x", "export", "Export", show=False, id="export"),
     Binding("i", "import", "Import", show=False, id="import"),
     Binding("r", "reload", "Reload", show=False, id="reload"),
+    Binding("P", "sync", "Sync", show=False, id="sync"),
     Binding("escape", "escape", "Clear", show=False, id="escape"),
     Binding("question_mark", "help", "Help", id="help"),
     Binding("q", "quit_key", "Quit", id="quit"),
@@ -162,6 +164,7 @@ HELP: list[tuple[str, list[tuple[str, str, str | None]]]] = [
             ("x", "export the starred papers to a Markdown file", "export"),
             ("i", "import a feed file, folder or the clipboard", "import"),
             ("r", "reload what other papertui processes wrote", "reload"),
+            ("P", "sync with your other machines (git: `papertui sync`)", "sync"),
         ],
     ),
     (

@@ -30,6 +30,15 @@ class ImportFinished(Message):
         self.errors = errors
 
 
+class SyncFinished(Message):
+    """A `papertui sync` run by the app is over: its report's lines, or the error."""
+
+    def __init__(self, lines: list[str], error: str | None) -> None:
+        super().__init__()
+        self.lines = lines
+        self.error = error
+
+
 class SearchResults(Message):
     """The search worker's answer for ``text``: the ids, and where paper ``keep`` (the one
     highlighted when the search began) is among their first rows (``position``, None if it

@@ -36,6 +36,7 @@ from ..widgets.status import StatusBar, StatusInfo
 # What each worker group does, for the message when one fails.
 WORKER_TASKS = {
     "import": "The import",
+    "sync": "The sync",
     "search": "The search",
     "open": "Opening the link",
     "warm": "Preparing the search indexes",
@@ -96,6 +97,7 @@ class PaperAppBase(App[None]):
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
+        self._syncing = False
         library.agent = "app"
         library.fold_in_background = True
         # Notes the library has not taken yet (disk full, locked by another process), by

@@ -1,7 +1,8 @@
-"""Out keys: open in the browser, copy, export, import and reload."""
+"""Out keys: open in the browser, copy, export, import, reload and sync."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from textual.worker import get_current_worker
 from ..feeds import FeedError
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
-from ..messages import ImportFinished, ImportProgress
+from ..messages import ImportFinished, ImportProgress, SyncFinished
 from ..text import printable
 from .base import PaperAppBase
 
@@ -245,6 +246,55 @@ class OutActions(PaperAppBase):
 
             self._error(format_errors(event.errors))
 
+    # ------------------------------------------------------------------ sync
+    def action_sync(self) -> None:
+        """`papertui sync` in a worker (git: commit, pull, push), then the list reloads."""
+        if self._syncing:
+            self.toast("A sync is already running", "warning")
+            return
+        self._save_pending_note()
+        self._syncing = True
+        bar = self._progress_bar()
+        bar.update(total=None, progress=0)
+        bar.remove_class("-hidden")
+        self.toast("Syncing with the other machines…")
+        self.sync_worker()
+
+    @work(thread=True, group="sync", exit_on_error=False)
+    def sync_worker(self) -> None:
+        """Run the sync off the UI thread; always ends with SyncFinished."""
+        from ..library import sync
+        from ..sources import unexpected
+
+        lines: list[str] = []
+        error = None
+        try:
+            lines = sync.sync(self.library.root).lines()
+        except LibraryError as err:
+            error = str(err)
+        except Exception as err:  # a bug: say so, and let the next sync start
+            error = f"the sync stopped: {unexpected(err)}"
+        finally:
+            self.post_message(SyncFinished(lines, error))
+
+    @on(SyncFinished)
+    def _sync_finished(self, event: SyncFinished) -> None:
+        self._syncing = False
+        if not self._importing:
+            with contextlib.suppress(NoMatches):
+                self.query_one("#import-progress").add_class("-hidden")
+        try:
+            self.library.refresh()
+        except LibraryError as err:
+            self._error(str(err))
+        self.requery(keep=self.paper_list.current)
+        self._refresh_current()
+        self._tell_unreadable_arrivals()
+        if event.error is not None:
+            self._error(event.error)
+        else:
+            self.toast("Synced: " + "; ".join(event.lines), timeout=8)
+
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:
         self._save_pending_note()
@@ -258,6 +308,15 @@ class OutActions(PaperAppBase):
         self.toast(
             f"Reloaded: {len(self.library)} papers" + ("" if changed else " (no changes on disk)")
         )
+        self._tell_unreadable_arrivals()
+
+    def _tell_unreadable_arrivals(self) -> None:
+        for path in self.library.unreadable_arrivals():
+            self._error(
+                f"{path}: another machine's file, not readable (cut short while it was "
+                "being copied?); its papers come in once it is whole; if it stays so, "
+                "`papertui doctor --repair`"
+            )
 
     def auto_refresh(self) -> None:
         """Pick up what another process (a cron import, a second window) wrote; not while a
@@ -268,6 +327,7 @@ class OutActions(PaperAppBase):
             changed = self.library.refresh()
         except LibraryError:
             return
+        self._tell_unreadable_arrivals()
         if changed:
             self.requery(keep=self.paper_list.current)
             self._refresh_current()

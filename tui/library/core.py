@@ -26,11 +26,11 @@ import secrets
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -81,6 +81,7 @@ CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
 MIN_PREFIX = 4  # characters of a paper id that `resolve` accepts as the id
 IGNORED = "# papertui: the cache and lock files are this machine's own\n.cache/\n.lock\n"
 IGNORED += ".lock.owner\n.tmp-*\n"
+_T = TypeVar("_T")
 ROW_CACHE = 4096  # paper heads and states kept decoded
 # After a segment's name in `paper.seg`: the record is merged here from several devices'
 # versions (kept whole in the cache), so a later version from any device is merged into it.
@@ -149,6 +150,9 @@ class Library:
         self._states: dict[str, dict[str, Any]] = {}
         self._len: int | None = None
         self._seen: tuple[Any, ...] = ()
+        # Other devices' truth files not readable yet (`_arrived`): paths.
+        self.in_transit: set[str] = set()
+        self._told: set[str] = set()
         # The app folds the journal on a worker thread, off the keystroke's path; a command
         # does it before it exits.
         self.fold_in_background = False
@@ -198,6 +202,10 @@ class Library:
             lib._create(parents)
         schema = migrate.marker_schema(load(marker))
         lib.read_only = not is_writable(root)
+        if not lib.read_only:  # (git keeps no empty folder: a clone may have none of them)
+            for sub in truth.KINDS:
+                with contextlib.suppress(OSError):
+                    (root / sub).mkdir(exist_ok=True)
         if schema < SCHEMA_VERSION:
             if lib.read_only:
                 raise LibraryError(
@@ -338,7 +346,9 @@ class Library:
         if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
             return self._build_segments(conn, names, files)
         for name in names:
-            segment = truth.read_whole_segment(files[name])
+            segment = self._arrived(name, files[name], truth.read_whole_segment)
+            if segment is None:
+                continue
             spans = segment.spans
             Cache.add_feeds(conn, name.stem, segment.feeds)
             fresh: dict[str, dict[str, Any]] = {}  # papers new to the cache: stored in bulk
@@ -368,8 +378,10 @@ class Library:
         maker: dict[str, str] = {}
         mixed: set[str] = set()  # papers written by more than one device
         read: list[int] = []  # a hash of each segment's ids, to see one change between passes
-        for i, name in enumerate(names):
-            ids = truth.segment_ids(files[name])
+        listed = [(n, self._arrived(n, files[n], truth.segment_ids)) for n in names]
+        names = [n for n, ids in listed if ids is not None]
+        for i, ids in enumerate(ids for _, ids in listed if ids is not None):
+            name = names[i]
             read.append(hash(tuple(ids)))
             for pid in ids:
                 if pid not in rowid_of:
@@ -454,12 +466,14 @@ class Library:
         with self._mutex, self.cache.transaction() as conn:
             applied = _applied(conn)  # (again, under the database's lock)
             new_segments = [n for n in new_segments if n.stem not in applied["s"]]
+            stamps = {n: self._arrived(n, segments[n], truth.segment_stamp) for n in new_segments}
+            new_segments = [n for n in new_segments if stamps[n] is not None]
             if new_segments:
-                stamps = {n: truth.segment_stamp(segments[n]) for n in new_segments}
                 self._apply_segments(conn, sorted(new_segments, key=lambda n: (stamps[n], n)))
             covers, pending = state.applied_changes(conn)
             fresh = [n for n in new_changes if not state.was_applied(covers, pending, n)]
-            loaded = [truth.read_change(changes[n]) for n in fresh]  # all checked first
+            read = [self._arrived(n, changes[n], truth.read_change) for n in fresh]
+            loaded = [change for change in read if change is not None]  # all checked first
             if state.in_order(conn, loaded):
                 for change in sorted(loaded, key=lambda c: c.order):
                     state.apply_change(conn, change)
@@ -468,13 +482,35 @@ class Library:
             for name in new_points:
                 if name.stem in applied["p"]:
                     continue
-                if not state.covered(conn, truth.read_checkpoint(points[name]).covers):
+                point = self._arrived(name, points[name], truth.read_checkpoint)
+                if point is None:
+                    continue
+                if not state.covered(conn, point.covers):
                     raise _Stale  # it folded changes whose files are gone here
                 conn.execute(
                     "INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,)
                 )
         self._forget()
         return True
+
+    def _arrived(self, name: truth.Name, path: str, read: Callable[[str], _T]) -> _T | None:
+        """``read(path)``, or None when that file is another device's and cannot be read
+        yet: one in transit (a git merge or a copy stopped midway leaves it cut short), taken
+        in once it is whole; `doctor` names it meanwhile. This device's own files are never
+        in transit: LibraryError, as any damaged file."""
+        try:
+            return read(path)
+        except LibraryError:
+            if name.device == self.device:
+                raise
+            self.in_transit.add(path)
+            return None
+
+    def unreadable_arrivals(self) -> list[str]:
+        """Other devices' files found unreadable (`_arrived`) since the last call: paths."""
+        found = sorted(self.in_transit - self._told)
+        self._told |= self.in_transit
+        return found
 
     def _forget(self) -> None:
         """Drop the decoded rows kept for speed (after any change to the cache)."""

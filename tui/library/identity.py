@@ -411,10 +411,32 @@ def merge_into(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
         if take:
             existing[name] = value
             changed = True
-    have = {(s["format"], s["digest"]) for s in existing.get("sources", [])}
+    # When the paper was first added, and each feed it was seen in with the first time
+    # that feed was imported: the earliest, whichever copy arrives first (two machines
+    # importing the same feed, then syncing, end with the same record).
+    added = incoming.get("added_at")
+    if added and (not existing.get("added_at") or added < existing["added_at"]):
+        existing["added_at"] = added
+        changed = True
+    have = {(s["format"], s["digest"]): i for i, s in enumerate(existing.get("sources", []))}
+    grew = False
     for source in incoming.get("sources", []):
-        if (source["format"], source["digest"]) not in have:
+        key = (source["format"], source["digest"])
+        at = have.get(key)
+        if at is None:
             existing.setdefault("sources", []).append(source)
-            have.add((source["format"], source["digest"]))
-            changed = True
+            have[key] = len(existing["sources"]) - 1
+            changed = grew = True
+        elif _seen_earlier(source, existing["sources"][at]):
+            existing["sources"][at] = source
+            changed = grew = True
+    if grew:  # (in the order they were first seen, however they arrived)
+        existing["sources"].sort(key=lambda s: str(s.get("imported_at") or ""))
     return changed
+
+
+def _seen_earlier(source: dict[str, Any], held: dict[str, Any]) -> bool:
+    """Whether ``source`` is an earlier import of the feed ``held`` records (same format and
+    digest): strictly earlier (a copy of the feed read in the same import, or imported on
+    two machines in the same second, leaves the one held)."""
+    return str(source.get("imported_at") or "") < str(held.get("imported_at") or "")

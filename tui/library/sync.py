@@ -1,0 +1,489 @@
+"""One library on several machines through git: `papertui sync init [REMOTE]` and
+`papertui sync`.
+
+git carries the library's truth files (papers/, changes/, state/, sessions/ and the marker);
+the cache and the lock files stay out through the library's own ``.gitignore``. Every truth
+file is written once and named after the device that wrote it (truth.py), so a pull only
+ever adds files and never conflicts; the library then replays what the other devices wrote
+(state.py's merge rules). git runs as a subprocess (``git`` on the PATH), never prompting
+(``GIT_TERMINAL_PROMPT=0``: a remote that needs a password it does not have fails with
+git's message), with papertui's commits made without the user's hooks or signing.
+
+A sync takes the library's write lock only for the local steps (commit, merge), never while
+it talks to the remote, so an app open on the library keeps saving meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import truth
+from .device import device_id
+from .storage import LibraryError, WriteLock
+
+NETWORK_TIMEOUT = 300.0  # s: a fetch or push that takes longer is stopped
+LOCAL_TIMEOUT = 120.0  # s: any other git command
+PUSH_TRIES = 3  # a push refused because the remote moved on: fetch, merge, push again
+# Files every library has: when two libraries first meet (`sync init` into a remote that
+# holds another library) both have their own; this machine's is kept.
+SHARED_ROOT_FILES = ("papertui.json", ".gitignore", ".stignore")
+
+
+class SyncError(LibraryError):
+    """A sync that could not be done, as one line: what failed and what was kept."""
+
+
+@dataclass
+class Brought:
+    """What one other device's files brought in: papers (records in its new segments) and
+    state changes (entries of its new change files; checkpoints count as none)."""
+
+    papers: int = 0
+    changes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.papers or self.changes)
+
+    def __str__(self) -> str:
+        what = [_count(self.papers, "paper")] if self.papers else []
+        what += [_count(self.changes, "state change")] if self.changes else []
+        return " and ".join(what) or "nothing"
+
+
+@dataclass
+class SyncReport:
+    """What `sync` did. ``committed``: files of this machine newly committed; ``brought``:
+    by device id; ``sent``: what this machine's committed files hold; ``pushed``: whether
+    the remote now has this machine's commits (False when there is no remote); ``remote``:
+    its URL, or None."""
+
+    committed: int = 0
+    brought: dict[str, Brought] = field(default_factory=dict)
+    sent: Brought = field(default_factory=Brought)
+    pushed: bool = False
+    remote: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The report as lines for people, e.g. ``12 papers, 40 state changes from desk``."""
+        out = [f"{got} from {device}" for device, got in sorted(self.brought.items()) if got]
+        if self.sent:
+            out.append(f"sent {self.sent} of this machine")
+        if self.remote is None:
+            out.append("no remote to sync with: `papertui sync init REMOTE` adds one")
+        elif self.pushed and (self.brought or self.committed):
+            out.append(f"in step with {self.remote}")
+        elif self.pushed:
+            out.append(f"nothing new: in step with {self.remote}")
+        return out + self.notes
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'s' * (n != 1)}"
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ----------------------------------------------------------------------------- git
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C", GIT_EDITOR="true")
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    return env
+
+
+def git(
+    root: Path,
+    *args: str,
+    timeout: float = LOCAL_TIMEOUT,
+    check: bool = True,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C root ARGS`` (``stdin``: its input); its result. SyncError (one line:
+    git's last message) when it fails and ``check``, when git is not installed, or after
+    ``timeout`` seconds."""
+    command = [
+        "git",
+        "-C",
+        str(root),
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "commit.gpgsign=false",
+        "-c",
+        "core.quotepath=false",
+        *args,
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=_env(),
+            timeout=timeout,
+            check=False,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise SyncError("git is not installed (papertui sync runs git)") from None
+    except subprocess.TimeoutExpired:
+        raise SyncError(f"git {args[0]} took longer than {timeout:g} s and was stopped") from None
+    if check and done.returncode != 0:
+        raise SyncError(f"git {args[0]} failed: {_last_line(done)}")
+    return done
+
+
+def _last_line(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln.strip() for ln in (done.stderr + "\n" + done.stdout).splitlines() if ln.strip()]
+    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    return (fatal or lines or [f"exit status {done.returncode}"])[0]
+
+
+def is_shared(root: Path) -> bool:
+    """Whether the library at ``root`` is a git repository of its own (`sync init` done)."""
+    return (root / ".git").exists()
+
+
+def remote_url(root: Path) -> str | None:
+    """The URL of the library's ``origin`` remote, or None."""
+    done = git(root, "remote", "get-url", "origin", check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _branch(root: Path) -> str:
+    done = git(root, "symbolic-ref", "--short", "HEAD", check=False)
+    return done.stdout.strip() or "main"
+
+
+def _head(root: Path) -> str | None:
+    done = git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    return done.stdout.strip() or None
+
+
+def _remote_head(root: Path, branch: str) -> str | None:
+    done = git(
+        root, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}", check=False
+    )
+    return done.stdout.strip() or None
+
+
+def _remote_branch(root: Path) -> str | None:
+    """The branch the library lives on at the remote (fetched): the remote's default
+    branch, else ``main``, ``master`` or its only one; None when the remote is empty."""
+    heads = git(root, "for-each-ref", "--format=%(refname:short)", "refs/remotes/origin").stdout
+    names = [h.removeprefix("origin/") for h in heads.split() if h != "origin/HEAD"]
+    if not names:
+        return None
+    listed = git(root, "ls-remote", "--symref", "origin", "HEAD", check=False).stdout
+    for line in listed.splitlines():
+        if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
+            default = line[len("ref: refs/heads/") : -len("\tHEAD")]
+            if default in names:
+                return default
+    for name in ("main", "master"):
+        if name in names:
+            return name
+    return names[0] if len(names) == 1 else None
+
+
+def _follow_remote(root: Path) -> None:
+    """Put this machine's library on the remote's branch (fetched) when it is on another:
+    a new repository (`git init` says main; a remote made elsewhere may say master) or a
+    clone of a remote whose default branch does not exist yet."""
+    branch = _remote_branch(root)
+    if branch is None or branch == _branch(root):
+        return
+    if _head(root) is None:
+        git(root, "checkout", "--quiet", "-B", branch, f"origin/{branch}")
+    else:
+        git(root, "branch", "-M", branch)
+
+
+def _identity(root: Path) -> None:
+    """A committer for papertui's commits when git has none configured (a new machine):
+    the device id, so the history says which machine wrote what."""
+    for key, value in (
+        ("user.name", f"papertui {device_id()}"),
+        ("user.email", "papertui@localhost"),
+    ):
+        if git(root, "config", key, check=False).returncode != 0:
+            git(root, "config", key, value)
+
+
+# ----------------------------------------------------------------------------- steps
+def _recover(root: Path) -> list[str]:
+    """Undo what a sync stopped midway (SIGKILL, a closed terminal) left in git: a merge
+    not concluded is aborted (the working tree goes back to the last commit: the files it
+    was bringing come again with the next merge), and git's own index lock, which only a
+    git process started by a sync holds while the library's lock is held, is removed.
+    Call with the library's write lock held. What was done, as lines."""
+    done = []
+    lock = root / ".git" / "index.lock"
+    if lock.exists():
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+            done.append("removed git's lock left by a sync that was stopped")
+    if (root / ".git" / "MERGE_HEAD").exists():
+        git(root, "merge", "--abort", check=False)
+        done.append("a merge left unfinished by a stopped sync was undone and done again")
+    return done
+
+
+def _strays(root: Path) -> list[str]:
+    """Files git does not track in the truth folders that another device wrote: they reach
+    this machine only through a merge, so these are what a merge stopped midway (SIGKILL)
+    left, some perhaps cut short; never committed as this machine's."""
+    listed = git(
+        root, "ls-files", "-z", "--others", "--exclude-standard", "--", *truth.KINDS
+    ).stdout
+    me = device_id()
+    found = []
+    for rel in (p for p in listed.split("\0") if p):
+        name = truth.parse_name(rel.rsplit("/", 1)[-1])
+        if name is not None and name.device != me:
+            found.append(rel)
+    return found
+
+
+def _clear_strays(root: Path, branch: str) -> None:
+    """Remove the `_strays` the remote's branch holds (the merge writes them whole again):
+    git refuses to merge over untracked files. Others stay (a file-sync tool's)."""
+    strays = _strays(root)
+    if not strays:
+        return
+    held = git(
+        root, "ls-tree", "-r", "-z", "--name-only", f"origin/{branch}", "--", *truth.KINDS
+    ).stdout
+    known = set(held.split("\0"))
+    for rel in strays:
+        if rel in known:
+            with contextlib.suppress(FileNotFoundError):
+                (root / rel).unlink()
+
+
+def _restore_others(root: Path) -> list[str]:
+    """Put back, from the last commit, the truth files of other devices missing here: no
+    papertui deletes another device's file, so it was set aside (`doctor --repair` moves a
+    file damaged here into quarantine/) or deleted by hand; committing that would delete
+    the other machines' good copies. What was done, as lines."""
+    listed = git(root, "ls-files", "-z", "--deleted", "--", *truth.KINDS).stdout
+    me = device_id()
+    missing = []
+    for rel in (p for p in listed.split("\0") if p):
+        name = truth.parse_name(rel.rsplit("/", 1)[-1])
+        if name is not None and name.device != me:
+            missing.append(rel)
+    if not missing:
+        return []
+    git(
+        root,
+        "checkout",
+        "HEAD",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        stdin="\0".join(f":(literal){rel}" for rel in missing),
+    )
+    return [f"put back {_count(len(missing), 'file')} of other machines missing here, from git"]
+
+
+def _commit(root: Path, message: str) -> int:
+    """Commit every file the library's .gitignore lets through but `_strays`; how many
+    changed."""
+    specs = [".", *(f":(exclude,literal){rel}" for rel in _strays(root))]
+    git(root, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(specs))
+    staged = git(root, "diff", "--cached", "--name-only", "-z").stdout.split("\0")
+    staged = [s for s in staged if s]
+    if staged:
+        git(root, "commit", "--quiet", "--no-verify", "-m", message)
+    return len(staged)
+
+
+def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
+    """Merge what was fetched into this machine's branch. Files both sides added that every
+    library has (`SHARED_ROOT_FILES`) keep this machine's version; any other file changed on
+    both sides (edited by hand) stops the sync: the merge is undone, nothing changes, and
+    SyncError names the file."""
+    args = ["merge", "--no-edit", "--quiet", "-m", f"papertui sync: merge into {device_id()}"]
+    if unrelated:
+        args.append("--allow-unrelated-histories")
+    done = git(root, *args, f"origin/{branch}", check=False)
+    if done.returncode == 0:
+        return
+    conflicted = git(root, "diff", "--name-only", "-z", "--diff-filter=U").stdout.split("\0")
+    conflicted = [c for c in conflicted if c]
+    if not conflicted:
+        git(root, "merge", "--abort", check=False)
+        raise SyncError(f"git merge failed: {_last_line(done)}; nothing was changed here")
+    others = [c for c in conflicted if c not in SHARED_ROOT_FILES]
+    if others:
+        git(root, "merge", "--abort", check=False)
+        more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        raise SyncError(
+            f"{root / others[0]}{more}: changed both here and on another machine (papertui "
+            "writes each file once: edited by hand?); the sync stopped and nothing was "
+            f"changed here; resolve it with git in {root}, then sync again"
+        )
+    git(root, "checkout", "--ours", "--", *conflicted)
+    git(root, "add", "--", *conflicted)
+    git(root, "commit", "--quiet", "--no-verify", "--no-edit")
+
+
+def _tally(root: Path, before: str | None, after: str | None) -> dict[str, Brought]:
+    """Papers and state changes in the truth files added between two commits, by device."""
+    if after is None or before == after:
+        return {}
+    if before is None:
+        listed = git(root, "ls-tree", "-r", "--name-only", "-z", after).stdout
+    else:
+        listed = git(root, "diff", "--name-only", "-z", "--diff-filter=A", before, after).stdout
+    found: dict[str, Brought] = {}
+    for rel in (p for p in listed.split("\0") if p):
+        parts = rel.split("/")
+        if len(parts) != 2 or parts[0] not in (truth.SEGMENTS, truth.CHANGES):
+            continue
+        name = truth.parse_name(parts[1])
+        if name is None:
+            continue
+        got = found.setdefault(name.device, Brought())
+        with contextlib.suppress(LibraryError, OSError):
+            if parts[0] == truth.SEGMENTS:
+                got.papers += len(truth.segment_ids(root / rel))
+            else:
+                got.changes += len(truth.read_change(root / rel).entries)
+    return found
+
+
+# ----------------------------------------------------------------------------- commands
+def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> list[str]:
+    """Make the library at ``root`` a git repository (``sync init``), or, when ``root`` is
+    missing or an empty folder and ``remote`` is given, clone the library there. With a
+    remote, this machine's library and the remote's are joined and pushed. What was done,
+    as lines; SyncError (nothing of the user's changed) when git fails."""
+    from .core import Library
+
+    root = Path(root).expanduser().absolute()
+    fresh = not root.exists() or (root.is_dir() and not any(root.iterdir()))
+    lines: list[str] = []
+    if remote and fresh:
+        progress(f"cloning {remote}")
+        root.parent.mkdir(parents=True, exist_ok=True)
+        git(root.parent, "clone", "--quiet", remote, str(root), timeout=NETWORK_TIMEOUT)
+        _follow_remote(root)
+        lib = Library.open(root)  # (an empty remote: a new library is made here)
+        try:
+            count = len(lib)
+        finally:
+            lib.close()
+        _identity(root)
+        lines.append(f"cloned the library from {remote}: {count:,} papers")
+        lines.extend(sync(root, progress).lines())
+        return lines
+    lib = Library.open(root, create=False)
+    lib.close()
+    if not is_shared(root):
+        git(root, "init", "--quiet", "--initial-branch=main")
+        lines.append(f"made {root} a git repository")
+    _identity(root)
+    with WriteLock(root).held():
+        _recover(root)
+        committed = _commit(root, f"papertui: the library of {device_id()}")
+    if committed:
+        mine = _tally(root, None, _head(root)).get(device_id(), Brought())
+        lines.append(f"committed {mine} of this machine" if mine else "committed the library")
+    if remote:
+        if remote_url(root) is None:
+            git(root, "remote", "add", "origin", remote)
+        else:
+            git(root, "remote", "set-url", "origin", remote)
+        lines.append(f"remote: {remote}")
+        progress(f"fetching from {remote}")
+        done = git(root, "fetch", "--quiet", "origin", timeout=NETWORK_TIMEOUT, check=False)
+        if done.returncode != 0:
+            raise SyncError(
+                f"cannot reach {remote} ({_last_line(done)}); the library is committed "
+                "here and joins the remote at the next `papertui sync`"
+            )
+        _follow_remote(root)
+        lines.extend(sync(root, progress).lines())
+    return lines
+
+
+def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
+    """Commit this machine's new files, fetch and merge the remote's, push, and replay what
+    other machines wrote into the cache. SyncError (one line, naming what is kept) when the
+    library is not shared yet, the remote cannot be reached, or a file conflicts; the
+    library is usable after any failure and the next sync completes what this one did not."""
+    from .core import Library
+
+    root = Path(root).expanduser().absolute()
+    lib = Library.open(root, create=False)  # (checks it is a library, migrates if needed)
+    lib.close()
+    if not is_shared(root):
+        raise SyncError(f"{root}: not shared yet; run `papertui sync init [REMOTE]` first")
+    report = SyncReport(remote=remote_url(root))
+    branch = _branch(root)
+    lock = WriteLock(root)
+    progress("committing this machine's changes")
+    first = _head(root)
+    with lock.held():
+        report.notes.extend(_recover(root))
+        report.notes.extend(_restore_others(root))
+        report.committed += _commit(root, f"papertui sync: {device_id()}")
+    if report.remote is not None:
+        for attempt in range(PUSH_TRIES):
+            progress(f"fetching from {report.remote}")
+            done = git(root, "fetch", "--quiet", "origin", timeout=NETWORK_TIMEOUT, check=False)
+            if done.returncode != 0:
+                raise SyncError(
+                    f"cannot reach {report.remote} ({_last_line(done)}); this machine's "
+                    "changes are committed here and go with the next sync"
+                )
+            if _remote_head(root, branch) is not None:
+                progress("merging")
+                with lock.held():
+                    report.committed += _commit(root, f"papertui sync: {device_id()}")
+                    _clear_strays(root, branch)
+                    unrelated = (
+                        git(root, "merge-base", "HEAD", f"origin/{branch}", check=False).returncode
+                        != 0
+                    )
+                    _merge(root, branch, unrelated=unrelated)
+            progress(f"pushing to {report.remote}")
+            pushed = git(
+                root,
+                "push",
+                "--quiet",
+                "-u",
+                "origin",
+                f"HEAD:{branch}",
+                timeout=NETWORK_TIMEOUT,
+                check=False,
+            )
+            if pushed.returncode == 0:
+                report.pushed = True
+                break
+            if attempt == PUSH_TRIES - 1 or "fetch first" not in pushed.stderr + pushed.stdout:
+                raise SyncError(
+                    f"could not push to {report.remote} ({_last_line(pushed)}); what came "
+                    "from it is merged here and this machine's changes go with the next sync"
+                )
+    report.brought = _tally(root, first, _head(root))
+    report.sent = report.brought.pop(device_id(), Brought())
+    progress("taking in what other machines wrote")
+    lib = Library.open(root, create=False)  # (catches up with the files merged)
+    lib.close()
+    return report
