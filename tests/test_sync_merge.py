@@ -739,3 +739,26 @@ def test_three_machines_in_any_interleaving_converge_to_the_rules(
         again.rebuild()
         assert view(again) == states[0]
         again.close()
+
+
+@pytest.mark.parametrize("shared", ["", ".git", ".stfolder"])
+def test_folding_the_journal_removes_no_change_file_in_a_synced_folder(
+    tmp_path: Path, shared: str
+) -> None:
+    """A machine alone in its library removes the change files two checkpoints back once it
+    folds its journal; in a folder synced by git or Syncthing it keeps them all (another
+    machine may still send a change ordered before them: the replay needs them)."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path)
+        root = roots["laptop"]
+        if shared:
+            (root / shared).mkdir()
+        lib = open_as(root, "laptop")
+        for k in range(10):
+            clock.tick()
+            assert lib.set_state([ids[0]], "star", starred=k % 2 == 0) == 1
+        lib.close()
+        assert len(list((root / "state").iterdir())) >= 2  # (folded more than once)
+        kept = len(list((root / "changes").iterdir()))
+        assert (kept == 10) if shared else (kept < 10)

@@ -676,7 +676,7 @@ class Library:
             "tags": dict(self.all_tags().most_common()),
             "by_format": dict(by_format.most_common()),
             "by_feed_date": by_feed,
-            "undo_steps": len(state.undoable(conn)),
+            "undo_steps": len(state.undoable(conn, self.device)),
         }
 
     def counts(self) -> dict[str, int]:

@@ -44,6 +44,7 @@ HISTORY_LIMIT = 100  # undoable changes kept
 # as an edit (unless most of the note changed).
 NOTE_EDIT_MIN = 4096
 CONFLICTS_KEPT = 1000  # note conflicts remembered for `note_conflicts`
+SHARED = (".git", ".stfolder")  # in a library folder: it is synced with other machines
 
 
 @dataclass
@@ -72,11 +73,18 @@ def history(conn: sqlite3.Connection) -> list[Change]:
     ]
 
 
-def undoable(conn: sqlite3.Connection) -> list[Change]:
-    """The changes that can still be undone (neither an undo nor undone), oldest first."""
+def undoable(conn: sqlite3.Connection, device: str | None = None) -> list[Change]:
+    """The changes that can still be undone (neither an undo nor undone), oldest first; with
+    ``device``, only those made on that device (the only ones its undo takes back)."""
     changes = history(conn)
     undone = {c.undo_of for c in changes if c.undo_of is not None}
-    return [c for c in changes if c.undo_of is None and c.key not in undone]
+    return [
+        c
+        for c in changes
+        if c.undo_of is None
+        and c.key not in undone
+        and (device is None or c.key.rpartition("-")[0] == device)
+    ]
 
 
 def undo_target(
@@ -86,9 +94,7 @@ def undo_target(
     made by that session when there is one. With ``device``, only that device's changes are
     candidates: undo is per machine and never takes back a change another machine made
     (README, "Several machines")."""
-    targets = undoable(conn)
-    if device is not None:
-        targets = [c for c in targets if (n := truth.parse_key(c.key)) and n.device == device]
+    targets = undoable(conn, device)
     if session is not None:
         own = [c for c in targets if c.session == session]
         if own:
@@ -575,7 +581,9 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
     changes since its last checkpoint; True when it did. The previous checkpoint and the
     changes written since it stay (doctor can rebuild from them); older files of this device
     go, but only while no other device writes to this library (another may not have read
-    them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
+    them yet, or may have changes ordered before them still to come: never in a folder
+    synced by git or Syncthing, `SHARED`). ``lock``: taken (waiting 0.5 s at most) unless
+    the caller holds it."""
     changes = truth.listing(root, truth.CHANGES)
     own = sorted(n for n in changes if n.device == device)
     folded = max(
@@ -602,6 +610,9 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         others = any(n.device != device for n in changes) or any(
             n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
         )
+        # A folder shared through git or Syncthing: another machine may have changes made
+        # before this checkpoint that have not arrived yet; a replay needs these files then.
+        others = others or any((root / shared).exists() for shared in SHARED)
         if others or len(points) < 2:
             return True
         previous = points[-2]
