@@ -374,3 +374,29 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
     ok(lap, "laptop", "sync")
     assert (lap / "papers" / segment.name).read_bytes() == whole
     assert len(listed(desk)) == len(listed(lap)) == 4
+
+
+def test_a_note_written_on_two_machines_apart_is_listed_by_sync_with_both_texts(
+    tmp_path: Path,
+) -> None:
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 2)))
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
+    pid = paper(1)["id"]
+    note(lap, "laptop", pid, "read section 3 again")
+    note(desk, "desk", pid, "the baseline is weak")
+    ok(lap, "laptop", "sync")
+    done = ok(desk, "desk", "sync")
+    assert f"note conflict on {pid} (Token merging for diffusion transformers" in done, done
+    ok(lap, "laptop", "sync")
+    for db in (lap, desk):
+        text = listed(db)[pid]["state"]["note"]
+        assert "read section 3 again" in text and "the baseline is weak" in text
+        assert "note conflict" in text
+    assert listed(lap)[pid]["state"] == listed(desk)[pid]["state"]
+    assert f"note conflict on {pid}" in ok(lap, "laptop", "sync")  # (until resolved)
+    note(lap, "laptop", pid, "read section 3 again; the baseline is weak")
+    assert "note conflict" not in ok(lap, "laptop", "sync")
+    assert "note conflict" not in ok(desk, "desk", "sync")

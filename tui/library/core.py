@@ -92,6 +92,7 @@ __all__ = [
     "LOST_BASE_MARK",
     "Library",
     "LibraryError",
+    "NoteConflict",
     "QueryError",
     "SORT_KEYS",
     "Undone",
@@ -122,6 +123,20 @@ class ImportReport:
 
 
 Undone = state.Undone
+
+
+@dataclass(frozen=True)
+class NoteConflict:
+    """A paper's note edited on two devices before either saw the other's edit; both texts
+    are in the note, around a conflict mark (see `Library.note_conflicts`)."""
+
+    id: str  # the paper
+    key: str  # the change that met the other device's text (`Change.key`)
+    device: str  # where that change was made
+    ts: str  # when (ISO 8601, UTC, that device's clock)
+    other: str  # the device whose text it met
+    other_key: str  # the change that wrote that text
+    other_ts: str  # when
 
 
 class _Stale(Exception):
@@ -735,7 +750,7 @@ class Library:
             "tags": dict(self.all_tags().most_common()),
             "by_format": dict(by_format.most_common()),
             "by_feed_date": by_feed,
-            "undo_steps": len(state.undoable(conn)),
+            "undo_steps": len(state.undoable(conn, self.device)),
         }
 
     def counts(self) -> dict[str, int]:
@@ -1023,19 +1038,22 @@ class Library:
             return len(entries)
 
     def undo(self) -> str | None:
-        """Undo the most recent change not yet undone; its label, or None if nothing is left."""
+        """Undo this device's most recent change not yet undone (`undo_change`); its label,
+        or None if nothing is left."""
         done = self.undo_change()
         return done.label if done else None
 
     def undo_change(self, *, own_first: bool = False, wait: float | None = None) -> Undone | None:
         """Undo one change as one new undoable step; what was undone, None if nothing is left.
 
-        The change undone is the most recent one not yet undone, or, with ``own_first``, the
-        most recent made through this handle (`session`) when there is one. Each field goes
-        back to what it was before the change, unless a later change has changed it again
-        (those papers are `Undone.kept`); see state.undo_entries."""
+        The change undone is the most recent one made on this device (`device`: never another
+        machine's, synced in) not yet undone, or, with ``own_first``, the most recent made
+        through this handle (`session`) when there is one. Each field goes back to what it
+        was before the change, unless a later change, of any device, has changed it again
+        (those papers are `Undone.kept`); see state.undo_entries. Every copy works the undo
+        out again at its place among all devices' changes (state.apply_change)."""
         with self._write(wait) as conn:
-            target = state.undo_target(conn, self.session if own_first else None)
+            target = state.undo_target(conn, self.session if own_first else None, self.device)
             if target is None:
                 return None
             entries, ids, kept = state.undo_entries(conn, target)
@@ -1051,12 +1069,29 @@ class Library:
 
     def undo_label(self, *, own_first: bool = False) -> str | None:
         """What `undo_change` would undo next (its label)."""
-        target = state.undo_target(self._conn(), self.session if own_first else None)
+        session = self.session if own_first else None
+        target = state.undo_target(self._conn(), session, self.device)
         return target.label if target else None
 
     def history(self) -> list[Change]:
         """The recent changes, oldest first."""
         return state.history(self._conn())
+
+    def note_conflicts(self, since: Iterable[NoteConflict] = ()) -> list[NoteConflict]:
+        """The notes where two devices' edits met and both texts were kept around a conflict
+        mark (`notes.conflict_mark`; README, "Several machines"), oldest first, one per
+        change that met one; a note whose marks the user has removed is no longer listed.
+        ``since``: a list this returned earlier, left out: what a sync brought in is
+        ``note_conflicts(since=before)`` with ``before`` taken before it."""
+        seen = set(since)
+        found = []
+        for r in state.note_conflicts(self._conn()):
+            conflict = NoteConflict(
+                r["id"], r["key"], r["device"], r["ts"], r["other"], r["other_key"], r["other_ts"]
+            )
+            if conflict not in seen:
+                found.append(conflict)
+        return found
 
     def _commit(
         self,

@@ -62,14 +62,15 @@ def _only(text: str, needle: str) -> int:
     return found
 
 
-def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
+def apply_note_edit(text: str, edit: dict[str, Any], lost_mark: str = LOST_BASE_MARK) -> str | None:
     """``text`` with the edit applied.
 
     Exactly, when ``text`` is the note the edit was made on. Otherwise (a change before it was
     lost: a damaged file moved aside by `doctor --repair`) the edit is placed by its context,
     so what was typed is never dropped: where its surrounding text still stands; at the end or
-    the start when it was made there; else its text is appended after `LOST_BASE_MARK`. None
-    only for an edit written without context (by an earlier version) that does not fit."""
+    the start when it was made there; else its text is appended after ``lost_mark``
+    (`LOST_BASE_MARK`; a sync conflict's `conflict_mark`). None only for an edit written
+    without context (by an earlier version) that does not fit."""
     at, cut, put = edit["at"], edit["cut"], edit["put"]
     if note_digest(text) == edit["from"]:
         return text[:at] + put + text[at + len(cut) :]
@@ -91,7 +92,7 @@ def apply_note_edit(text: str, edit: dict[str, Any]) -> str | None:
         return text + put  # typed at the end of the note
     if not before:
         return put + text  # typed at its start
-    return text + LOST_BASE_MARK + put
+    return text + lost_mark + put
 
 
 def invert_note_edit(edit: dict[str, Any]) -> dict[str, Any]:
@@ -138,3 +139,48 @@ def merge_note(base: str, ours: str, theirs: str) -> str:
     rest = len(base) - end
     ours_part, theirs_part = ours[start : len(ours) - rest], theirs[start : len(theirs) - rest]
     return base[:start] + ours_part + MERGE_MARK + theirs_part + base[end:]
+
+
+# A note edited on two devices before either saw the other's edit (a sync): both texts are
+# kept, the lines both changed given twice around this line, which names both sides.
+CONFLICT_HEAD = "--- papertui sync: note conflict."
+CONFLICT_MARK = (
+    "\n\n" + CONFLICT_HEAD + " Above: as written on {above}. Below: as written on {below}."
+    " Both kept: keep what you want and delete this line. ---\n"
+)
+
+
+def conflict_mark(above: str, below: str) -> str:
+    """The line put between two devices' versions of the same lines of a note: ``above`` and
+    ``below`` say where each was written ("desk at 2026-11-30 08:10 UTC"), as plain text."""
+    return CONFLICT_MARK.format(above=above, below=below)
+
+
+def merge_concurrent(base: str, ours: str, theirs: str, mark: str) -> tuple[str, bool]:
+    """(one note holding both edits of ``base``, whether they met): ``theirs`` is the note as
+    it stands, written meanwhile on another device, ``ours`` the edit being applied.
+
+    Edits of separate parts of the note (at least one character neither touched between
+    them) are both applied, unmarked. Otherwise the span both changed, widened to whole
+    lines (or, when both only inserted at one place, just the two insertions), is given as
+    theirs, ``mark`` (`conflict_mark`), ours, and the rest of the note once: nothing either
+    side wrote is lost. Deterministic: the same three texts give the same note anywhere."""
+    if theirs in (base, ours):
+        return ours, False
+    if ours == base:
+        return theirs, False
+    a, b = note_edit(base, ours), note_edit(base, theirs)
+    a_end, b_end = a["at"] + len(a["cut"]), b["at"] + len(b["cut"])
+    if a_end < b["at"]:
+        return base[: a["at"]] + a["put"] + base[a_end : b["at"]] + b["put"] + base[b_end:], False
+    if b_end < a["at"]:
+        return base[: b["at"]] + b["put"] + base[b_end : a["at"]] + a["put"] + base[a_end:], False
+    if a["at"] == b["at"] and not (a["cut"] or b["cut"]):  # both only typed at one place
+        at = a["at"]
+        return base[:at] + b["put"] + mark + a["put"] + base[at:], True
+    start, end = min(a["at"], b["at"]), max(a_end, b_end)
+    start = base.rfind("\n", 0, start) + 1
+    end = len(base) if (stop := base.find("\n", end)) < 0 else stop
+    rest = len(base) - end
+    ours_part, theirs_part = ours[start : len(ours) - rest], theirs[start : len(theirs) - rest]
+    return base[:start] + theirs_part + mark + ours_part + base[end:], True

@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,17 @@ import orjson
 
 from . import truth
 from .cache import DEFAULTS, STATE_FIELDS, Cache
-from .notes import apply_note_edit, invert_note_edit, merge_note, note_digest, note_edit
+from .notes import (
+    CONFLICT_HEAD,
+    LOST_BASE_MARK,
+    apply_note_edit,
+    conflict_mark,
+    invert_note_edit,
+    merge_concurrent,
+    merge_note,
+    note_digest,
+    note_edit,
+)
 from .storage import LibraryError, WriteLock
 from .truth import Change, Checkpoint, Name
 
@@ -34,6 +44,8 @@ HISTORY_LIMIT = 100  # undoable changes kept
 # A note change where old and new note together are longer than this (characters) is stored
 # as an edit (unless most of the note changed).
 NOTE_EDIT_MIN = 4096
+CONFLICTS_KEPT = 1000  # note conflicts remembered for `note_conflicts`
+SHARED = (".git", ".stfolder")  # in a library folder: it is synced with other machines
 
 
 @dataclass
@@ -62,17 +74,28 @@ def history(conn: sqlite3.Connection) -> list[Change]:
     ]
 
 
-def undoable(conn: sqlite3.Connection) -> list[Change]:
-    """The changes that can still be undone (neither an undo nor undone), oldest first."""
+def undoable(conn: sqlite3.Connection, device: str | None = None) -> list[Change]:
+    """The changes that can still be undone (neither an undo nor undone), oldest first; with
+    ``device``, only those made on that device (the only ones its undo takes back)."""
     changes = history(conn)
     undone = {c.undo_of for c in changes if c.undo_of is not None}
-    return [c for c in changes if c.undo_of is None and c.key not in undone]
+    return [
+        c
+        for c in changes
+        if c.undo_of is None
+        and c.key not in undone
+        and (device is None or c.key.rpartition("-")[0] == device)
+    ]
 
 
-def undo_target(conn: sqlite3.Connection, session: str | None) -> Change | None:
+def undo_target(
+    conn: sqlite3.Connection, session: str | None, device: str | None = None
+) -> Change | None:
     """The change `undo` takes back: the newest undoable one; with ``session``, the newest
-    made by that session when there is one."""
-    targets = undoable(conn)
+    made by that session when there is one. With ``device``, only that device's changes are
+    candidates: undo is per machine and never takes back a change another machine made
+    (README, "Several machines")."""
+    targets = undoable(conn, device)
     if session is not None:
         own = [c for c in targets if c.session == session]
         if own:
@@ -165,18 +188,50 @@ def _apply_flags(conn: sqlite3.Connection, change: Change) -> None:
 
 
 def apply_change(conn: sqlite3.Connection, change: Change) -> None:
-    """Mirror one change: each paper's new state, the history, what has been applied."""
-    flags_only = len(change.entries) >= BULK and all(
-        "note_edit" not in e and set(e["new"]) <= {"read", "starred"} for e in change.entries
+    """Mirror one change: each paper's new state, the history, what has been applied.
+
+    Changes are applied in replay order (`Change.order`: every device's changes, by clock),
+    and applying them is what merges several devices' state (README, "Several machines"):
+
+    - read, starred: the change's value replaces the field's (the latest change wins);
+    - tags: the tags the change added (in its ``new`` list, not its ``old``) are added and
+      those it removed are removed, from the tags as they stand, so two devices' tag edits
+      both count (when the tags are exactly its ``old`` list, they become its ``new`` list);
+    - note: a change whose note (or edit) was made from the note as it stands replaces it;
+      made from another text (a device that had not seen another's edit), both are kept
+      (`notes.merge_concurrent`; for a long note's edit, placed by its context) and, where
+      the edits met, a line naming both devices and times marks the conflict (recorded for
+      `note_conflicts`);
+    - an undo is worked out again here, against the state and the history as they stand at
+      its place in the order (`undo_entries`), so it never takes back what another device
+      changed after the change it undoes, whenever that device's files arrive.
+
+    The result depends only on the changes and their order: every copy that applies the
+    same changes shows the same state."""
+    entries = change.entries
+    if change.undo_of is not None:
+        entries = _undo_here(conn, change)
+        if entries is not change.entries:
+            change = replace(change, entries=entries)
+    flags_only = len(entries) >= BULK and all(
+        "note_edit" not in e and set(e["new"]) <= {"read", "starred"} for e in entries
     )
-    for entry in [] if flags_only else change.entries:
+    for entry in [] if flags_only else entries:
         pid = entry["id"]
         old = get_state(conn, pid)
         new = dict(old)
-        new.update(entry["new"])
+        for field, value in entry["new"].items():
+            if field == "tags":
+                new["tags"] = merge_tags(old.get("tags", []), entry["old"].get("tags", []), value)
+            elif field == "note":
+                new["note"] = _merge_note(
+                    conn, change, pid, old, entry["old"].get("note", ""), value
+                )
+            else:
+                new[field] = value
         edit = entry.get("note_edit")
         if edit is not None:
-            note = apply_note_edit(new.get("note", ""), edit)
+            note = _place_edit(conn, change, pid, new.get("note", ""), edit)
             if note is not None:  # else a change before it is missing: the note stays
                 new["note"] = note
         new["updated_at"] = change.ts
@@ -196,6 +251,131 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
     last = Cache.get_meta(conn, "last")
     if last is None or tuple(last) < change.order:
         Cache.set_meta(conn, "last", list(change.order))
+
+
+def merge_tags(current: list[str], old: list[str], new: list[str]) -> list[str]:
+    """The tags after a change that turned ``old`` into ``new`` is applied to ``current``:
+    ``new`` when ``current`` is ``old``; else ``current`` without the tags it removed, then
+    the tags it added that are not there yet (in its order)."""
+    if current == old:
+        return list(new)
+    removed = set(old) - set(new)
+    kept = [t for t in dict.fromkeys(current) if t not in removed]
+    return kept + [t for t in dict.fromkeys(new) if t not in old and t not in kept]
+
+
+def _undo_here(conn: sqlite3.Connection, change: Change) -> list[dict[str, Any]]:
+    """The entries an undo has at its place in the order: the inverse of its target's
+    entries on the state as it stands (`undo_entries`). The entries it was written with
+    when its target is not in the history any more (more than `HISTORY_LIMIT` changes ago)."""
+    changes = history(conn)
+    target = next((c for c in changes if c.key == change.undo_of), None)
+    if target is None:
+        return change.entries
+    since = _rewritten_since(changes, target)
+    entries = []
+    for entry in reversed(target.entries):
+        pid = entry["id"]
+        inverse, _ = _inverse(get_state(conn, pid), entry, since.get(pid, {}))
+        if inverse is not None:
+            entries.append(inverse)
+    return entries
+
+
+def _note_writer(conn: sqlite3.Connection, pid: str, other_than: str) -> Change | None:
+    """The latest change in the history made on a device other than ``other_than`` that set
+    the note of ``pid`` (the text a change from ``other_than`` meets in a conflict)."""
+    for (doc,) in conn.execute("SELECT doc FROM history ORDER BY ord DESC"):
+        change = Change.from_doc(orjson.loads(doc))
+        name = truth.parse_key(change.key)
+        if name is None or name.device == other_than:
+            continue
+        for entry in change.entries:
+            if entry["id"] == pid and ("note" in entry["new"] or "note_edit" in entry):
+                return change
+    return None
+
+
+def _when(ts: str) -> str:
+    """A change's time as a conflict mark shows it: "2026-11-30 08:12 UTC"."""
+    try:
+        stamp = datetime.fromisoformat(ts)
+    except ValueError:
+        return ts
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _conflict(
+    conn: sqlite3.Connection, change: Change, pid: str
+) -> tuple[str, dict[str, str] | None]:
+    """The mark for a note ``change`` made from another text than the note of ``pid`` as it
+    stands, and the conflict's record: naming the device that wrote the other text. When no
+    other device wrote it (a change of this device is missing: a damaged file set aside),
+    `LOST_BASE_MARK` and no record."""
+    name = truth.parse_key(change.key)
+    ours = name.device if name else ""
+    other = _note_writer(conn, pid, ours)
+    if other is None:
+        return LOST_BASE_MARK, None
+    theirs = truth.parse_key(other.key)
+    assert theirs is not None
+    above = f"{theirs.device} at {_when(other.ts)}"
+    mark = conflict_mark(above, f"{ours} at {_when(change.ts)}")
+    record = {"id": pid, "key": change.key, "device": ours, "ts": change.ts}
+    record.update(other=theirs.device, other_key=other.key, other_ts=other.ts)
+    return mark, record
+
+
+def _record_conflict(conn: sqlite3.Connection, record: dict[str, str]) -> None:
+    found = Cache.get_meta(conn, "note_conflicts", [])
+    found = [r for r in found if (r["id"], r["key"]) != (record["id"], record["key"])]
+    Cache.set_meta(conn, "note_conflicts", [*found, record][-CONFLICTS_KEPT:])
+
+
+def _merge_note(
+    conn: sqlite3.Connection,
+    change: Change,
+    pid: str,
+    state: dict[str, Any],
+    base: str,
+    ours: str,
+) -> str:
+    """The note after ``change`` set it to ``ours``, written from ``base``."""
+    theirs = state.get("note", "")
+    if theirs == base:
+        return ours
+    mark, record = _conflict(conn, change, pid)
+    merged, met = merge_concurrent(base, ours, theirs, mark)
+    if met and record is not None:
+        _record_conflict(conn, record)
+    return merged
+
+
+def _place_edit(
+    conn: sqlite3.Connection, change: Change, pid: str, text: str, edit: dict[str, Any]
+) -> str | None:
+    """The note after ``change``'s long-note ``edit`` is applied to ``text``."""
+    if note_digest(text) == edit["from"]:
+        return apply_note_edit(text, edit)
+    mark, record = _conflict(conn, change, pid)
+    note = apply_note_edit(text, edit, mark)
+    if record is not None and note is not None and note == text + mark + edit["put"]:
+        _record_conflict(conn, record)
+    return note
+
+
+def note_conflicts(conn: sqlite3.Connection) -> list[dict[str, str]]:
+    """The note conflicts met while applying changes, oldest first: ``{"id": paper id, "key":
+    the change that met it, "device", "ts": its device and time (ISO 8601), "other",
+    "other_key", "other_ts": the device, change and time of the text it met}``. Those whose
+    paper's note no longer holds a conflict mark (the user resolved it) are left out."""
+    found = []
+    for record in Cache.get_meta(conn, "note_conflicts", []):
+        if CONFLICT_HEAD in get_state(conn, record["id"]).get("note", ""):
+            found.append(record)
+    return found
 
 
 def last_order(conn: sqlite3.Connection) -> tuple[str, str, int] | None:
@@ -412,7 +592,9 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
     changes since its last checkpoint; True when it did. The previous checkpoint and the
     changes written since it stay (doctor can rebuild from them); older files of this device
     go, but only while no other device writes to this library (another may not have read
-    them yet). ``lock``: taken (waiting 0.5 s at most) unless the caller holds it."""
+    them yet, or may have changes ordered before them still to come: never in a folder
+    synced by git or Syncthing, `SHARED`). ``lock``: taken (waiting 0.5 s at most) unless
+    the caller holds it."""
     # This runs after every keystroke's change: the journal is listed only when this
     # device's change numbers since its last checkpoint leave room for that many changes.
     folded = max(_own_seqs(root, truth.CHECKPOINTS, device), default=0)
@@ -442,6 +624,9 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         others = any(n.device != device for n in changes) or any(
             n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
         )
+        # A folder shared through git or Syncthing: another machine may have changes made
+        # before this checkpoint that have not arrived yet; a replay needs these files then.
+        others = others or any((root / shared).exists() for shared in SHARED)
         if others or len(points) < 2:
             return True
         previous = points[-2]
@@ -455,9 +640,9 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         return True
 
 
-def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
-    """The checkpoint to rebuild from: the one that folds the most changes (this device's
-    first on a tie); a damaged one is passed over (doctor reports it). None when none."""
+def _checkpoints(root: Path, device: str) -> list[tuple[Name, Checkpoint]]:
+    """The readable checkpoints, best first: the one that folds the most changes (this
+    device's first on a tie); a damaged one is passed over (doctor reports it)."""
     found: list[tuple[tuple[int, bool, str], Name, Checkpoint]] = []
     for name, path in truth.listing(root, truth.CHECKPOINTS).items():
         try:
@@ -465,10 +650,62 @@ def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
         except LibraryError:
             continue
         found.append(((sum(point.covers.values()), name.device == device, point.ts), name, point))
-    if not found:
-        return None
-    _, name, point = max(found, key=lambda item: item[0])
-    return name, point
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [(name, point) for _, name, point in found]
+
+
+def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
+    """The checkpoint that folds the most changes (this device's first on a tie); a damaged
+    one is passed over (doctor reports it). None when none."""
+    points = _checkpoints(root, device)
+    return points[0] if points else None
+
+
+def _all_there(root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]) -> bool:
+    """Whether every change a checkpoint folded still has its file: each number up to what
+    the checkpoints cover is a change or a segment of its device (a device alone in a
+    library removes the change files its previous checkpoint folded)."""
+    segments = truth.listing(root, truth.SEGMENTS)
+    top: dict[str, int] = {}
+    for _, point in points:
+        for device, seq in point.covers.items():
+            top[device] = max(top.get(device, 0), seq)
+    return all(
+        Name(device, seq) in files or Name(device, seq) in segments
+        for device, last in top.items()
+        for seq in range(1, last + 1)
+    )
+
+
+def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change]]:
+    """Where a replay starts (a checkpoint, or None: from nothing) and the changes to apply
+    after it, in replay order. A checkpoint is a start only when every change it does not
+    fold comes after every change it holds (else a change synced late, made before what
+    the checkpoint holds, would be applied after it: the merge would depend on which
+    checkpoint a copy has). When none is, the replay starts from nothing, unless change
+    files a checkpoint folded are gone: then from the best one, as near as can be.
+    LibraryError naming a damaged change file."""
+    files = truth.listing(root, truth.CHANGES)
+    loaded: dict[Name, Change] = {}
+
+    def after(point: Checkpoint | None) -> list[Change]:
+        covers = point.covers if point is not None else {}
+        for name in files:
+            if name.seq > covers.get(name.device, 0) and name not in loaded:
+                loaded[name] = truth.read_change(files[name])
+        fresh = [loaded[n] for n in files if n.seq > covers.get(n.device, 0)]
+        return sorted(fresh, key=lambda c: c.order)
+
+    points = _checkpoints(root, device)
+    for _, point in points:
+        changes = after(point)
+        if not point.history or not changes:
+            return point, changes
+        if changes[0].order > max(c.order for c in point.history):
+            return point, changes
+    if points and not _all_there(root, files, points):
+        return points[0][1], after(points[0][1])
+    return None, after(None)
 
 
 def rebuild_state(
@@ -495,19 +732,18 @@ def _clear_state(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
     conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")  # (not papers)
     conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
-    for key in ("covers", "pending", "last", "folded"):
+    for key in ("covers", "pending", "last", "folded", "note_conflicts"):
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
 
 
 def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
-    """The user's state made again from the truth (in the caller's transaction): the best
-    checkpoint, then every change it does not fold, in replay order (`Change.order`), so
-    any cache, built at once or change by change in any order of arrival, shows the same."""
+    """The user's state made again from the truth (in the caller's transaction): a
+    checkpoint (`replay_plan`), then every change it does not fold, in replay order
+    (`Change.order`), so any cache, built at once or change by change in any order of
+    arrival, shows the same."""
     _clear_state(conn)
-    covers: dict[str, int] = {}
-    best = best_checkpoint(root, device)
-    if best is not None:
-        _, point = best
+    point, changes = replay_plan(root, device)
+    if point is not None:
         for pid, doc in point.state.items():
             Cache.put_state(conn, pid, {}, doc)
         for change in point.history:
@@ -515,14 +751,10 @@ def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
                 "INSERT OR REPLACE INTO history(key, doc) VALUES(?, ?)",
                 (change.key, orjson.dumps(change.to_doc())),
             )
-        covers = dict(point.covers)
-        Cache.set_meta(conn, "covers", covers)
+        Cache.set_meta(conn, "covers", dict(point.covers))
         if point.history:
             Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
-        for other in truth.listing(root, truth.CHECKPOINTS):
-            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
-    files = truth.listing(root, truth.CHANGES)
-    fresh = [n for n in files if n.seq > covers.get(n.device, 0)]
-    loaded = [truth.read_change(files[n]) for n in fresh]
-    for change in sorted(loaded, key=lambda c: c.order):
+    for other in truth.listing(root, truth.CHECKPOINTS):
+        conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
+    for change in changes:
         apply_change(conn, change)

@@ -21,10 +21,15 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..text import clean_line
 from . import truth
 from .device import device_id
 from .storage import LibraryError, WriteLock
+
+if TYPE_CHECKING:
+    from .core import Library
 
 NETWORK_TIMEOUT = 300.0  # s: a fetch or push that takes longer is stopped
 LOCAL_TIMEOUT = 120.0  # s: any other git command
@@ -68,6 +73,7 @@ class SyncReport:
     pushed: bool = False
     remote: str | None = None
     notes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report as lines for people, e.g. ``12 papers, 40 state changes from desk``."""
@@ -80,7 +86,7 @@ class SyncReport:
             out.append(f"in step with {self.remote}")
         elif self.pushed:
             out.append(f"nothing new: in step with {self.remote}")
-        return out + self.notes
+        return out + self.notes + self.conflicts
 
 
 def _count(n: int, what: str) -> str:
@@ -485,5 +491,30 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
     report.sent = report.brought.pop(device_id(), Brought())
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
-    lib.close()
+    try:
+        report.conflicts = _conflict_lines(lib)
+    finally:
+        lib.close()
     return report
+
+
+def _title(lib: Library, pid: str, limit: int = 50) -> str:
+    head = lib.raw(pid)
+    title = clean_line(head.get("title") or head.get("title_zh") or pid)
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _conflict_lines(lib: Library) -> list[str]:
+    """One line per note holding both machines' texts (`Library.note_conflicts`), until
+    the user resolves it."""
+    lines, seen = [], set()
+    for conflict in lib.note_conflicts():
+        if conflict.id in seen:
+            continue
+        seen.add(conflict.id)
+        lines.append(
+            f"note conflict on {conflict.id} ({_title(lib, conflict.id)}): written on "
+            f"{conflict.other} and {conflict.device} apart, both kept; keep what you want "
+            "and delete the conflict line"
+        )
+    return lines
