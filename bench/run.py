@@ -678,9 +678,10 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 "",
                 "≤ debounce + 50 ms",
                 v is not None and v <= debounce + 0.05,
-                "last keystroke → results listed"
+                "last keystroke → first rows of the results painted"
                 + (" (the session's first search)" if key == "first" else "")
-                + f"; {typing[f'{key}_rows']:,} rows",
+                + f"; {typing[f'{key}_rows']:,} rows, counted after "
+                + fmt_s(typing.get(f"{key}_count_s")),
             )
 
         each(typed)

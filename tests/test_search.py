@@ -388,6 +388,30 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
     assert any("m CROSS JOIN paper p ON p.rowid = m.r" in s for s in statements)
 
 
+def test_a_count_no_longer_wanted_stops_and_the_next_one_is_whole(
+    sample_library: Library,
+) -> None:
+    """`Results.count` gives up (None) once its ``stop`` says so, mid-statement; the same
+    result counted again, and any other query on that connection, are whole."""
+    lib = sample_library
+    papers = docs(lib)
+    order = list(lib.query(""))
+    terms = [T("is", "unread"), T("word", "diffusion", True)]
+    expected = expect(papers, order, terms)
+    query = " ".join(map(str, terms))
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # (wanted at the first look, not at the second)
+
+    with mock.patch.object(sqlquery, "STEPS", 1), mock.patch.object(sqlquery, "RARE", 0):
+        result = lib.query(query)
+        assert result.count(stop) is None and not result.counted
+        assert result.count(lambda: False) == len(expected)
+    assert list(result) == expected and lib.query(query) == expected
+
+
 PLAN_TEXT = "ab1 -δé扩散模"
 
 

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
+from ..library.sqlquery import Head
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..text import clean, printable
@@ -167,6 +168,7 @@ class PaperAppBase(App[None]):
         return StatusInfo(
             view=VIEWS[self.view].name,
             shown=len(self.paper_list.ids),
+            counting=isinstance(self.paper_list.ids, Head),
             cursor=self.paper_list.cursor,
             total=counts["papers"],
             unread=counts["unread"],

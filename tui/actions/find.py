@@ -11,7 +11,8 @@ from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
 from ..library import QueryError
-from ..messages import SearchPosition, SearchResults
+from ..library.sqlquery import Head, Results
+from ..messages import SearchCounted, SearchPosition, SearchResults
 from .base import PaperAppBase
 
 SEARCH_DELAY = 0.1  # seconds of quiet typing before the search runs
@@ -71,23 +72,34 @@ class FindActions(PaperAppBase):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(self, text: str, keep: str | None = None) -> None:
-        """Run the query off the UI thread so typing never waits for it: the worker counts
-        the result, reads its first page and looks for the highlighted paper ``keep`` in it
-        (on its own database connection), so showing it costs the UI thread nothing. When
-        ``keep`` may be further down, the result is shown first, then the worker asks where
-        it is (`SearchPosition`: the cursor goes there unless it was moved meanwhile)."""
+        """Run the query off the UI thread so typing never waits for it: the worker reads
+        the result's first page and looks for the highlighted paper ``keep`` in it (on its
+        own database connection), so showing it costs the UI thread nothing. When counting
+        the result costs more than its first page (a word among the unread papers, at a
+        million papers), the page is shown first (a `Head`: the status bar says the count
+        is coming), then the worker counts and the list takes the whole result
+        (`SearchCounted`). When ``keep`` may be further down, the worker then asks where it
+        is (`SearchPosition`: the cursor goes there unless it was moved meanwhile)."""
         worker = get_current_worker()
+        ids: Sequence[str] | None
         try:
             ids = self._run_query(text)
-            if len(ids):
-                _ = ids[0]  # (reads the first page on this thread)
+            first = ids.head() if isinstance(ids, Results) else ids[:NEAR_TOP]
             error = None
         except QueryError as err:
-            ids, error = None, str(err)
+            ids, first, error = None, [], str(err)
         if worker.is_cancelled:
             return
-        found = near_top(ids, keep) if ids is not None and keep is not None else None
-        self.post_message(SearchResults(text, ids, error, keep, found))
+        found = near_top(first, keep) if ids is not None and keep is not None else None
+        if isinstance(ids, Results) and not ids.counted:
+            head = Head(ids, first)
+            self.post_message(SearchResults(text, head, error, keep, found))
+            # (the count: a query of its own, which the first page did without)
+            if ids.count(lambda: worker.is_cancelled) is None or worker.is_cancelled:
+                return
+            self.post_message(SearchCounted(head))
+        else:
+            self.post_message(SearchResults(text, ids, error, keep, found))
         if ids is None or keep is None or found is not None or len(ids) <= NEAR_TOP:
             return
         with contextlib.suppress(ValueError):
@@ -106,6 +118,17 @@ class FindActions(PaperAppBase):
         self._show_search_error(None)
         self._follow_after_paint()  # the list is drawn first, the panes right after it
         self._show_ids(event.ids, top=True, found=(event.keep, event.position))
+
+    @on(SearchCounted)
+    def _search_counted(self, event: SearchCounted) -> None:
+        """The whole result in place of its first page, the cursor and the rows on screen
+        where they are (the page is the result's first rows)."""
+        plist = self.paper_list
+        if plist.ids is not event.head or not isinstance(event.head, Head):
+            return  # (another result is shown meanwhile)
+        current = plist.current
+        plist.set_ids(event.head.results, found=(current, plist.cursor) if current else None)
+        self.update_status()
 
     @on(SearchPosition)
     def _search_position(self, event: SearchPosition) -> None:

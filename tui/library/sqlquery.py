@@ -27,6 +27,7 @@ PAGE = 256  # rows fetched at a time
 WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
 FIRST_WIDTH = 4 * PAGE  # the first window `Results.head` reads (before any count)
 RARE = 2048  # words matching fewer papers are read from their matches (`Results._rare`)
+STEPS = 20000  # SQLite steps between two looks at whether a count is still wanted
 TERMS = 3  # a prefix standing for at most this many more words is matched as those words
 # m matches among n papers are probed in order when PROBE·m² ≥ PAGE·n (a match looked up
 # costs about as much as twenty papers tested in order)
@@ -488,6 +489,23 @@ class Results(Sequence[str]):
             self._len = int(self._conn().execute(sql, args).fetchone()[0])
         return self._len
 
+    def count(self, stop: Callable[[], bool]) -> int | None:
+        """``len()``, given up (None) as soon as ``stop()`` is true: asked every few
+        thousand steps of SQLite while counting (a search typed further: its count is
+        no longer wanted)."""
+        if self._len is not None:
+            return self._len
+        conn = self._conn()
+        conn.set_progress_handler(lambda: 1 if stop() else 0, STEPS)
+        try:
+            return len(self)
+        except sqlite3.OperationalError:
+            if stop():
+                return None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
     @property
     def counted(self) -> bool:
         """Whether the result's length is known (``len()`` then runs no query)."""
@@ -705,3 +723,38 @@ class Results(Sequence[str]):
         return f"Results({len(self)} papers)"
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class Head(Sequence[str]):
+    """The first page of a result whose count is still to come (`Results.head`): what the
+    list shows while a worker counts ``results``; its length is the page's, a lower bound
+    of the result's. Whether a paper is in the result is asked of the result itself."""
+
+    def __init__(self, results: Results, ids: list[str]) -> None:
+        self.results = results
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._ids[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._ids or pid in self.results
+
+    def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
+        """The position of ``pid`` among the page's rows; ValueError when it is not there."""
+        return self._ids.index(pid, start, len(self._ids) if stop is None else stop)
+
+    def __repr__(self) -> str:
+        return f"Head({len(self._ids)} papers, more to count)"

@@ -17,6 +17,7 @@ class StatusInfo:
 
     view: str = "All"
     shown: int = 0
+    counting: bool = False  # ``shown`` is a first page: the result is still being counted
     cursor: int = 0  # index of the highlighted paper in the view
     total: int = 0
     unread: int = 0
@@ -60,7 +61,8 @@ class StatusBar(Static):
         # the one after the view's chip, whose own padding keeps them apart.
         where: list[Part] = [
             (f" {info.view} ", "bold reverse $text-accent"),
-            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}  ",
+            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}"
+            + ("+ counting…  " if info.counting else "  "),
         ]
         if info.query:
             where += ["/", (f"{info.query}  ", "italic")]
