@@ -686,6 +686,27 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
 
         each(typed)
 
+    def esc(r: dict[str, Any], name: str) -> Row:
+        app = r["app"]
+        typing = app.get("typing") if app.get("available") else None
+        if not typing or "esc_s" not in typing:
+            return Row("typed search: Esc back to the view", name, None, "n/a")
+        v = typing["esc_s"]
+        return Row(
+            "typed search: Esc back to the view",
+            name,
+            v,
+            fmt_s(v),
+            "",
+            "",
+            "(diagnostic)",
+            None,
+            "Esc → the view's first rows painted; counted after "
+            + fmt_s(typing.get("esc_count_s")),
+        )
+
+    each(esc)
+
     def stall(r: dict[str, Any], name: str) -> Row:
         app = r["app"]
         typing = app.get("typing") if app.get("available") else None

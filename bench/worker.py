@@ -428,6 +428,11 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
             out[f"{label}_rows"] = len(plist.ids)
             previous = word
             await asyncio.sleep(0.3)
+        before = plist.ids  # Esc: the search cleared, the view's papers back
+        key("escape", None)
+        since = time.perf_counter()
+        out["esc_s"] = await shown(before, since)
+        out["esc_count_s"] = await counted(since)
     finally:
         running = False
         await task

@@ -121,13 +121,12 @@ class FindActions(PaperAppBase):
 
     @on(SearchCounted)
     def _search_counted(self, event: SearchCounted) -> None:
-        """The whole result in place of its first page, the cursor and the rows on screen
-        where they are (the page is the result's first rows)."""
+        """The whole result in place of its first page (its first rows): the cursor and the
+        rows on screen stay where they are."""
         plist = self.paper_list
         if plist.ids is not event.head or not isinstance(event.head, Head):
             return  # (another result is shown meanwhile)
-        current = plist.current
-        plist.set_ids(event.head.results, found=(current, plist.cursor) if current else None)
+        plist.extend_ids(event.head.results)
         self.update_status()
 
     @on(SearchPosition)
