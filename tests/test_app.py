@@ -686,7 +686,8 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             await settle(pilot)
             plist = app.paper_list
             # the oracle: the inbox (every paper, unread) in its order, by title
-            expected = [pid for pid in plist.ids if "diffusion" in lib.raw(pid)["title"]]
+            inbox = list(plist.ids)
+            expected = [pid for pid in inbox if "diffusion" in lib.raw(pid)["title"]]
             await pilot.press("/", *"diffusion")
             for _ in range(200):  # (until the first page is shown; the count is held)
                 await pilot.pause(0.02)
@@ -705,6 +706,17 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             assert f"4 of {len(expected)} " in status and "counting" not in status
             assert plist.ids == expected and plist.cursor == 3
             assert plist.current == expected[3] and app.detail.paper_id == expected[3]
+            gate.clear()  # Esc: the inbox's first page at once, its count after it
+            await pilot.press("/", "escape")
+            at = inbox.index(expected[3])
+            status = str(app.query_one("#status").render())
+            assert f"{at + 1} of 8+ counting…" in status and "/diffusion" not in status
+            assert list(plist.ids) == inbox[:8] and plist.current == expected[3]
+            gate.set()
+            await settle(pilot, 0.1)
+            status = str(app.query_one("#status").render())
+            assert f"{at + 1} of {len(inbox)} " in status and "counting" not in status
+            assert plist.ids == inbox and plist.current == expected[3]
     finally:
         gate.set()
 
@@ -744,7 +756,8 @@ async def test_search_combines_with_the_view_and_bad_filters_show_inline(
         await search(pilot, "source:digest")
         shown = list(app.paper_list.ids)
         assert shown == lib.query("is:unread source:digest")
-        await pilot.press(*" since:xx")
+        # (at once: a pause between two keys may show what was typed so far, as it should)
+        app.search_box.insert_text_at_cursor(" since:xx")
         await settle(pilot, 0.35)
         error = app.query_one("#search-error", Static)
         assert error.display and "since" in str(error.render())

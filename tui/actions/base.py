@@ -92,7 +92,6 @@ class PaperAppBase(App[None]):
         self.search_text = ""
         self.sort_key = "feed_date"
         self.new_since = 0
-        self._search_timer: Timer | None = None
         self._search_error: str | None = None  # the query error shown under the search box
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
