@@ -11,7 +11,7 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
-from ..library import QueryError
+from ..library import LibraryError, QueryError
 from ..library.sqlquery import Head, Results
 from ..messages import SearchCounted, SearchPosition, SearchResults
 from .base import PaperAppBase
@@ -105,6 +105,14 @@ class FindActions(PaperAppBase):
             error = None
         except QueryError as err:
             ids, first, error = None, [], str(err)
+        # While the typing pause lasts, the rows the list will draw first are read here
+        # (kept by the library), not on the UI thread as it paints them.
+        for pid in first[: self.paper_list.size.height]:
+            if time.monotonic() >= show_at or worker.is_cancelled:
+                break
+            with contextlib.suppress(KeyError, LibraryError):
+                self.library.raw(pid)
+                self.library.raw_state(pid)
         while (wait := show_at - time.monotonic()) > 0 and not worker.is_cancelled:
             time.sleep(min(wait, 0.005))
         if worker.is_cancelled:
