@@ -702,7 +702,8 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             "(diagnostic)",
             None,
             "Esc → the view's first rows painted; counted after "
-            + fmt_s(typing.get("esc_count_s")),
+            + fmt_s(typing.get("esc_count_s"))
+            + f"; longest UI stall {fmt_s(typing.get('esc_stall_s'))}",
         )
 
     each(esc)

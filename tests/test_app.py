@@ -717,6 +717,21 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             status = str(app.query_one("#status").render())
             assert f"{at + 1} of {len(inbox)} " in status and "counting" not in status
             assert plist.ids == inbox and plist.current == expected[3]
+            # A paper selected further down than the first page: acted on while counting.
+            await goto(pilot, expected[10])
+            await pilot.press("v")
+            gate.clear()
+            await pilot.press("/", *"diffusion")
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if "/diffusion" in str(app.query_one("#status").render()):
+                    break
+            assert isinstance(plist.ids, sqlquery.Head) and expected[10] in plist.ids
+            assert expected[10] not in list(plist.ids)  # (not among the rows shown yet)
+            await pilot.press("down", "s")
+            assert lib.raw_state(expected[10]).get("starred") is True
+            gate.set()
+            await settle(pilot, 0.1)
     finally:
         gate.set()
 

@@ -98,9 +98,18 @@ class FindActions(PaperAppBase):
         `Head`: the status bar says the count is coming), then the worker counts (`_count`).
         """
         worker = get_current_worker()
+
+        def pause() -> None:  # (until ``show_at``, or this search is cancelled)
+            while (wait := show_at - time.monotonic()) > 0 and not worker.is_cancelled:
+                time.sleep(min(wait, 0.005))
+
         ids: Sequence[str] | None
         try:
             ids = self._run_query(text)
+            if isinstance(ids, Results) and ids.merges_prefix():
+                pause()  # (a costly query that cannot be stopped: not before the pause)
+                if worker.is_cancelled:
+                    return
             first = ids.head() if isinstance(ids, Results) else ids[:NEAR_TOP]
             error = None
         except QueryError as err:
@@ -113,8 +122,7 @@ class FindActions(PaperAppBase):
             with contextlib.suppress(KeyError, LibraryError):
                 self.library.raw(pid)
                 self.library.raw_state(pid)
-        while (wait := show_at - time.monotonic()) > 0 and not worker.is_cancelled:
-            time.sleep(min(wait, 0.005))
+        pause()
         if worker.is_cancelled:
             return
         found = near_top(first, keep) if ids is not None and keep is not None else None

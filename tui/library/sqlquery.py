@@ -446,8 +446,7 @@ class Results(Sequence[str]):
         if self._few is None:
             self._plan()
             self._few = False
-            prefix = any(w.star and w.spelled is None for w in self._c.words)
-            if self._match and not prefix and not self._c.joins:
+            if self._match and not self.merges_prefix() and not self._c.joins:
                 row = (
                     self._conn()
                     .execute(
@@ -505,6 +504,14 @@ class Results(Sequence[str]):
             raise
         finally:
             conn.set_progress_handler(None, 0)
+
+    def merges_prefix(self) -> bool:
+        """Whether reading the result looks up a prefix that stands for many words of the
+        index (``re``, ``扩``: `spell` could not spell it as a few words): FTS5 merges all
+        their postings for every statement, at once and uninterruptibly — up to a second
+        of CPU at a million papers — which a search typed further does not want done."""
+        self._plan()
+        return any(w.star and w.spelled is None for w in self._c.words)
 
     @property
     def counted(self) -> bool:
@@ -753,8 +760,13 @@ class Head(Sequence[str]):
         return pid in self._ids or pid in self.results
 
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
-        """The position of ``pid`` among the page's rows; ValueError when it is not there."""
-        return self._ids.index(pid, start, len(self._ids) if stop is None else stop)
+        """The position of ``pid`` in the result (among the page's rows, else asked of the
+        result: a selected paper further down); ValueError when it is not there."""
+        if pid in self._ids:
+            position = self._ids.index(pid)
+            if position >= start and (stop is None or position < stop):
+                return position
+        return self.results.index(pid, start, stop)
 
     def __repr__(self) -> str:
         return f"Head({len(self._ids)} papers, more to count)"
