@@ -688,7 +688,8 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             # the oracle: the inbox (every paper, unread) in its order, by title
             inbox = list(plist.ids)
             expected = [pid for pid in inbox if "diffusion" in lib.raw(pid)["title"]]
-            await pilot.press("/", *"diffusion")
+            await pilot.press("/")
+            app.search_box.insert_text_at_cursor("diffusion")
             for _ in range(200):  # (until the first page is shown; the count is held)
                 await pilot.pause(0.02)
                 status = str(app.query_one("#status").render())
@@ -721,7 +722,10 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             await goto(pilot, expected[10])
             await pilot.press("v")
             gate.clear()
-            await pilot.press("/", *"diffusion")
+            # (typed at once: on a loaded machine, a pause between two keys shows the result
+            # of "d", which has not the selected paper, and the selection drops it)
+            await pilot.press("/")
+            app.search_box.insert_text_at_cursor("diffusion")
             for _ in range(200):
                 await pilot.pause(0.02)
                 if "/diffusion" in str(app.query_one("#status").render()):
