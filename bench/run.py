@@ -711,12 +711,35 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                 "",
                 "≤ debounce + 50 ms",
                 v is not None and v <= debounce + 0.05,
-                "last keystroke → results listed"
+                "last keystroke → first rows of the results painted"
                 + (" (the session's first search)" if key == "first" else "")
-                + f"; {typing[f'{key}_rows']:,} rows",
+                + f"; {typing[f'{key}_rows']:,} rows, counted after "
+                + fmt_s(typing.get(f"{key}_count_s")),
             )
 
         each(typed)
+
+    def esc(r: dict[str, Any], name: str) -> Row:
+        app = r["app"]
+        typing = app.get("typing") if app.get("available") else None
+        if not typing or "esc_s" not in typing:
+            return Row("typed search: Esc back to the view", name, None, "n/a")
+        v = typing["esc_s"]
+        return Row(
+            "typed search: Esc back to the view",
+            name,
+            v,
+            fmt_s(v),
+            "",
+            "",
+            "(diagnostic)",
+            None,
+            "Esc → the view's first rows painted; counted after "
+            + fmt_s(typing.get("esc_count_s"))
+            + f"; longest UI stall {fmt_s(typing.get('esc_stall_s'))}",
+        )
+
+    each(esc)
 
     def stall(r: dict[str, Any], name: str) -> Row:
         app = r["app"]

@@ -364,8 +364,11 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
 
     Meanwhile a probe on the event loop sleeps 5 ms at a time and records how late it wakes:
     the longest delay is the longest the UI could not react (key echo, repaint). For each
-    search, the time from the last keystroke to the list showing the results is recorded
-    (it includes the app's typing debounce; the first search of a session may build indexes).
+    search, the time from the last keystroke to the list painting its first rows of the
+    results is recorded (``{label}_s``; it includes the app's typing debounce; the first
+    search of a session may build indexes), and to the list holding the counted result
+    (``{label}_count_s``: the same when the app counts before it shows the rows; an app
+    that shows a first page first, a `Head`, counts after it).
     """
     from textual import events
 
@@ -381,9 +384,26 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
     def key(name: str, char: str | None) -> None:
         app._driver.send_message(events.Key(name, char))
 
+    painted: dict[str, Any] = {}
+    render_lines = plist.render_lines
+
+    def recorded(crop: Any) -> Any:  # (the list's paint: which rows it drew, when)
+        lines = render_lines(crop)
+        painted["ids"], painted["t"] = plist.ids, time.perf_counter()
+        return lines
+
+    plist.render_lines = recorded
+
     async def shown(before: list[str], since: float) -> float | None:
         while time.perf_counter() - since < 60:
-            if plist.ids is not before:
+            if plist.ids is not before and painted.get("ids") is plist.ids:
+                return painted["t"] - since
+            await asyncio.sleep(0.002)
+        return None
+
+    async def counted(since: float) -> float | None:
+        while time.perf_counter() - since < 60:
+            if type(plist.ids).__name__ != "Head":
                 return time.perf_counter() - since
             await asyncio.sleep(0.002)
         return None
@@ -402,16 +422,26 @@ async def type_searches(app: Any, plist: Any) -> dict[str, Any]:
             for char in word:
                 key(char, char)
                 await asyncio.sleep(0.08)
-            out[f"{label}_s"] = await shown(before, time.perf_counter() - 0.08)
+            last_key = time.perf_counter() - 0.08
+            out[f"{label}_s"] = await shown(before, last_key)
+            out[f"{label}_count_s"] = await counted(last_key)
             out[f"{label}_rows"] = len(plist.ids)
             previous = word
             await asyncio.sleep(0.3)
+        typing = sorted(lags)
+        lags.clear()
+        before = plist.ids  # Esc: the search cleared, the view's papers back
+        key("escape", None)
+        since = time.perf_counter()
+        out["esc_s"] = await shown(before, since)
+        out["esc_count_s"] = await counted(since)
+        await asyncio.sleep(0.3)
+        out["esc_stall_s"] = max(lags, default=None)
     finally:
         running = False
         await task
-    lags.sort()
-    out["max_stall_s"] = lags[-1] if lags else None
-    out["p99_stall_s"] = lags[int(len(lags) * 0.99)] if lags else None
+    out["max_stall_s"] = typing[-1] if typing else None
+    out["p99_stall_s"] = typing[int(len(typing) * 0.99)] if typing else None
     return out
 
 

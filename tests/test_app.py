@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from tui.dialogs.import_dialog import ImportDialog
 from tui.dialogs.tags import TagDialog, parse_tags
 from tui.export import export_markdown, paper_line
 from tui.feeds import ParseResult
-from tui.library import Library, LibraryError
+from tui.library import Library, LibraryError, sqlquery
 from tui.models import Paper, Source
 from tui.widgets.paper_detail import PaperDetail
 from tui.widgets.paper_list import PaperList, row_count
@@ -653,6 +654,93 @@ async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
         assert [sql for sql in statements if "count(" in sql] == []
 
 
+async def test_a_search_shows_its_first_rows_before_its_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search whose count costs more than its first page (a word among the unread papers:
+    half a second at a million papers) shows its first rows at once, the status bar saying
+    the count is coming (never a wrong number); once counted, the whole result, the cursor
+    on the paper it was on."""
+    lib = Library.open(tmp_path / "lib")
+    papers = [
+        Paper(
+            title=f"Paper {i} about {'diffusion' if i % 3 else 'retrieval'}",
+            feed_date=f"2026-05-{i % 28 + 1:02d}",
+        )
+        for i in range(120)
+    ]
+    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    monkeypatch.setattr(sqlquery, "PAGE", 8)
+    monkeypatch.setattr(sqlquery, "RARE", 0)  # (as for a word in many papers)
+    gate = threading.Event()
+    count = sqlquery.Results.count
+
+    def held(self: sqlquery.Results, stop: Any) -> int | None:
+        gate.wait(30)
+        return count(self, stop)
+
+    monkeypatch.setattr(sqlquery.Results, "count", held)
+    app = build(lib, tmp_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            plist = app.paper_list
+            # the oracle: the inbox (every paper, unread) in its order, by title
+            inbox = list(plist.ids)
+            expected = [pid for pid in inbox if "diffusion" in lib.raw(pid)["title"]]
+            await pilot.press("/")
+            app.search_box.insert_text_at_cursor("diffusion")
+            for _ in range(200):  # (until the first page is shown; the count is held)
+                await pilot.pause(0.02)
+                status = str(app.query_one("#status").render())
+                if "/diffusion" in status:
+                    break
+            assert "1 of 8+ counting…" in status
+            assert list(plist.ids) == expected[:8]
+            await pilot.press("down", "j", "j", "j")  # to the list, three rows down
+            assert plist.cursor == 3 and "4 of 8+ counting…" in str(
+                app.query_one("#status").render()
+            )
+            gate.set()
+            await settle(pilot, 0.35)
+            status = str(app.query_one("#status").render())
+            assert f"4 of {len(expected)} " in status and "counting" not in status
+            assert plist.ids == expected and plist.cursor == 3
+            assert plist.current == expected[3] and app.detail.paper_id == expected[3]
+            gate.clear()  # Esc: the inbox's first page at once, its count after it
+            await pilot.press("/", "escape")
+            at = inbox.index(expected[3])
+            status = str(app.query_one("#status").render())
+            assert f"{at + 1} of 8+ counting…" in status and "/diffusion" not in status
+            assert list(plist.ids) == inbox[:8] and plist.current == expected[3]
+            gate.set()
+            await settle(pilot, 0.1)
+            status = str(app.query_one("#status").render())
+            assert f"{at + 1} of {len(inbox)} " in status and "counting" not in status
+            assert plist.ids == inbox and plist.current == expected[3]
+            # A paper selected further down than the first page: acted on while counting.
+            await goto(pilot, expected[10])
+            await pilot.press("v")
+            gate.clear()
+            # (typed at once: on a loaded machine, a pause between two keys shows the result
+            # of "d", which has not the selected paper, and the selection drops it)
+            await pilot.press("/")
+            app.search_box.insert_text_at_cursor("diffusion")
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if "/diffusion" in str(app.query_one("#status").render()):
+                    break
+            assert isinstance(plist.ids, sqlquery.Head) and expected[10] in plist.ids
+            assert expected[10] not in list(plist.ids)  # (not among the rows shown yet)
+            await pilot.press("down", "s")
+            assert lib.raw_state(expected[10]).get("starred") is True
+            gate.set()
+            await settle(pilot, 0.1)
+    finally:
+        gate.set()
+
+
 async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
     sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -688,7 +776,8 @@ async def test_search_combines_with_the_view_and_bad_filters_show_inline(
         await search(pilot, "source:digest")
         shown = list(app.paper_list.ids)
         assert shown == lib.query("is:unread source:digest")
-        await pilot.press(*" since:xx")
+        # (at once: a pause between two keys may show what was typed so far, as it should)
+        app.search_box.insert_text_at_cursor(" since:xx")
         await settle(pilot, 0.35)
         error = app.query_one("#search-error", Static)
         assert error.display and "since" in str(error.render())

@@ -183,10 +183,12 @@ def scan(lib: Library, query: str, papers: dict[str, Doc] | None = None) -> list
 # A prefix is matched as the words of the index it stands for (`sqlquery.spell`) when they
 # are few (TERMS), else as a prefix: both, in turn.
 PLANS = {
-    "window": {"WINDOW_MAX": 10**9, "TERMS": 10**6},
-    "window falling short": {"WINDOW_MAX": 10**9, "narrow": True},
-    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9, "TERMS": 0},
-    "lookup": {"WINDOW_MAX": 0, "PROBE": 0},
+    "window": {"WINDOW_MAX": 10**9, "TERMS": 10**6, "RARE": 0},
+    "window falling short": {"WINDOW_MAX": 10**9, "narrow": True, "RARE": 0},
+    "probe": {"WINDOW_MAX": 0, "PROBE": 10**9, "TERMS": 0, "RARE": 0},
+    "lookup": {"WINDOW_MAX": 0, "PROBE": 0, "RARE": 0},
+    "from the matches": {"RARE": 10**9},
+    "first window narrow": {"WINDOW_MAX": 16, "FIRST_WIDTH": 1, "RARE": 0},
 }
 
 
@@ -207,13 +209,19 @@ def plan(name: str) -> Iterator[None]:
 
 def read_every_way(lib: Library, query: str, sort: str, reverse: bool) -> list[list[str]]:
     """A query's result as the list reads it (its length, then row after row: a page after
-    the previous one), as `list` and the CLI read it (one pass), and jumping to its end."""
+    the previous one), as `list` and the CLI read it (one pass), jumping to its end, and
+    as a search in the app reads it: its first page before its count (`Results.head`),
+    then the rest of the rows after the count (whatever the count, when the first page
+    said it was the whole result)."""
     shown = lib.query(query, sort=sort, reverse=reverse)
     rows = [shown[i] for i in range(len(shown))]
     whole = list(lib.query(query, sort=sort, reverse=reverse))
     end = lib.query(query, sort=sort, reverse=reverse)
     backwards = [end[i] for i in reversed(range(len(end)))][::-1]
-    return [rows, whole, backwards]
+    typed = lib.query(query, sort=sort, reverse=reverse)
+    first = typed.head()
+    rest = [typed[i] for i in range(sqlquery.PAGE, len(typed))]
+    return [rows, whole, backwards, first + rest]
 
 
 def _queries(lib: Library) -> list[str]:
@@ -360,11 +368,11 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
             for name in PLANS:
                 with plan(name):
                     got = read_every_way(lib, query, sort, reverse)
-                assert got == [expected] * 3, (query, sort, reverse, name)
+                assert got == [expected] * 4, (query, sort, reverse, name)
     for terms in queries[::4]:
         query = " ".join(map(str, terms))
         title = expect(papers, list(lib.query("", sort="title", reverse=False)), terms)
-        assert read_every_way(lib, query, "title", False) == [title] * 3, query
+        assert read_every_way(lib, query, "title", False) == [title] * 4, query
     lib._conn().set_trace_callback(None)
     assert seen == {True, False}
     # Each way was taken: windows, probes (words in tags or notes too among them), counts
@@ -377,6 +385,31 @@ def test_queries_with_filters_equal_a_scan_read_every_way(sample_library: Librar
     assert any("INTERSECT SELECT rowid FROM text" in s for s in statements)
     assert any("EXCEPT SELECT rowid FROM annot" in s for s in statements)
     assert any(") OR (" in s for s in statements)
+    assert any("m CROSS JOIN paper p ON p.rowid = m.r" in s for s in statements)
+
+
+def test_a_count_no_longer_wanted_stops_and_the_next_one_is_whole(
+    sample_library: Library,
+) -> None:
+    """`Results.count` gives up (None) once its ``stop`` says so, mid-statement; the same
+    result counted again, and any other query on that connection, are whole."""
+    lib = sample_library
+    papers = docs(lib)
+    order = list(lib.query(""))
+    terms = [T("is", "unread"), T("word", "diffusion", True)]
+    expected = expect(papers, order, terms)
+    query = " ".join(map(str, terms))
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # (wanted at the first look, not at the second)
+
+    with mock.patch.object(sqlquery, "STEPS", 1), mock.patch.object(sqlquery, "RARE", 0):
+        result = lib.query(query)
+        assert result.count(stop) is None and not result.counted
+        assert result.count(lambda: False) == len(expected)
+    assert list(result) == expected and lib.query(query) == expected
 
 
 PLAN_TEXT = "ab1 -δé扩散模"
@@ -460,5 +493,5 @@ def test_any_query_read_any_way_equals_a_scan(
         expected = expect(papers, order, terms)
         query = " ".join(map(str, terms))
         with plan(way):
-            assert read_every_way(lib, query, *sort) == [expected] * 3, (rows, query)
+            assert read_every_way(lib, query, *sort) == [expected] * 4, (rows, query)
         lib.close()

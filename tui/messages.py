@@ -60,6 +60,15 @@ class SearchResults(Message):
         self.position = position
 
 
+class SearchCounted(Message):
+    """The search result whose first page ``head`` shows has been counted: the list may show
+    all of it (``head.results``)."""
+
+    def __init__(self, head: Sequence[str]) -> None:
+        super().__init__()
+        self.head = head
+
+
 class SearchPosition(Message):
     """Paper ``keep`` is at ``position`` of search result ``ids``, below its first rows (a
     query of its own, done after the result was shown)."""

@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
+from ..library.sqlquery import Head
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..text import clean, printable
@@ -92,7 +93,6 @@ class PaperAppBase(App[None]):
         self.search_text = ""
         self.sort_key = "feed_date"
         self.new_since = 0
-        self._search_timer: Timer | None = None
         self._search_error: str | None = None  # the query error shown under the search box
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
@@ -169,6 +169,7 @@ class PaperAppBase(App[None]):
         return StatusInfo(
             view=VIEWS[self.view].name,
             shown=len(self.paper_list.ids),
+            counting=isinstance(self.paper_list.ids, Head),
             cursor=self.paper_list.cursor,
             total=counts["papers"],
             unread=counts["unread"],

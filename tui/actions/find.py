@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 
 from textual import on, work
@@ -10,8 +11,9 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from ..keys import SORT_NAMES, VIEWS
-from ..library import QueryError
-from ..messages import SearchPosition, SearchResults
+from ..library import LibraryError, QueryError
+from ..library.sqlquery import Head, Results
+from ..messages import SearchCounted, SearchPosition, SearchResults
 from .base import PaperAppBase
 
 SEARCH_DELAY = 0.1  # seconds of quiet typing before the search runs
@@ -37,24 +39,42 @@ class FindActions(PaperAppBase):
         self._focus(self.paper_list)
 
     def action_clear_search(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        """Esc: the search cleared, the view's papers back, the highlighted paper kept when
+        it is among them. The first page is read here (a few milliseconds at a million
+        papers); counting the view (``is:unread``: most of the library) is left to a worker,
+        as a search's count is (`_search`)."""
         self.workers.cancel_group(self, "search")
         self.search_text = ""
         with self.search_box.prevent(Input.Changed):
             self.search_box.value = ""
         self.query_one("#search-bar").add_class("-hidden")
         self._show_search_error(None)
-        self.requery(top=True)
+        self._show_view()
         self._focus(self.paper_list)
+
+    def _show_view(self) -> None:
+        """The view without a search, the highlighted paper kept (see `action_clear_search`)."""
+        keep = self.paper_list.current
+        try:
+            ids = self._run_query("")
+        except QueryError as err:
+            self._show_search_error(str(err))
+            return
+        first = ids.head() if isinstance(ids, Results) else None
+        if first is None or not isinstance(ids, Results) or ids.counted:
+            self._show_ids(ids, top=True)
+            return
+        head = Head(ids, first)
+        found = near_top(first, keep) if keep is not None else None
+        self._show_ids(head, top=True, found=(keep, found))
+        self._count(head, keep if found is None else None)
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(
-            SEARCH_DELAY, lambda: self._search(event.value, self.paper_list.current)
-        )
+        """A key typed: the query starts at once, on a worker, and its result is shown once
+        the typing has paused for `SEARCH_DELAY` (the next key drops it): the pause and the
+        query overlap, so the result is ready when the pause ends."""
+        self._search(event.value, self.paper_list.current, time.monotonic() + SEARCH_DELAY)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -62,31 +82,55 @@ class FindActions(PaperAppBase):
 
     def _submit_search(self, value: str) -> None:
         """Enter in the search box: search now and go back to the list."""
-        if self._search_timer is not None:
-            self._search_timer.stop()
         self._search(value, self.paper_list.current)
         self._focus(self.paper_list)
         if not value.strip():
             self.query_one("#search-bar").add_class("-hidden")
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, text: str, keep: str | None = None) -> None:
-        """Run the query off the UI thread so typing never waits for it: the worker counts
-        the result, reads its first page and looks for the highlighted paper ``keep`` in it
-        (on its own database connection), so showing it costs the UI thread nothing. When
-        ``keep`` may be further down, the result is shown first, then the worker asks where
-        it is (`SearchPosition`: the cursor goes there unless it was moved meanwhile)."""
+    def _search(self, text: str, keep: str | None = None, show_at: float = 0.0) -> None:
+        """Run the query off the UI thread so typing never waits for it: the worker reads
+        the result's first page and looks for the highlighted paper ``keep`` in it (on its
+        own database connection), so showing it costs the UI thread nothing; it is shown
+        at ``show_at`` (`time.monotonic`) at the earliest, unless a newer search (the next
+        key) cancels it first. When counting the result costs more than its first page (a
+        word among the unread papers, at a million papers), the page is shown first (a
+        `Head`: the status bar says the count is coming), then the worker counts (`_count`).
+        """
         worker = get_current_worker()
+
+        def pause() -> None:  # (until ``show_at``, or this search is cancelled)
+            while (wait := show_at - time.monotonic()) > 0 and not worker.is_cancelled:
+                time.sleep(min(wait, 0.005))
+
+        ids: Sequence[str] | None
         try:
             ids = self._run_query(text)
-            if len(ids):
-                _ = ids[0]  # (reads the first page on this thread)
+            if isinstance(ids, Results) and ids.merges_prefix():
+                pause()  # (a costly query that cannot be stopped: not before the pause)
+                if worker.is_cancelled:
+                    return
+            first = ids.head() if isinstance(ids, Results) else ids[:NEAR_TOP]
             error = None
         except QueryError as err:
-            ids, error = None, str(err)
+            ids, first, error = None, [], str(err)
+        # While the typing pause lasts, the rows the list will draw first are read here
+        # (kept by the library), not on the UI thread as it paints them.
+        for pid in first[: self.paper_list.size.height]:
+            if time.monotonic() >= show_at or worker.is_cancelled:
+                break
+            with contextlib.suppress(KeyError, LibraryError):
+                self.library.raw(pid)
+                self.library.raw_state(pid)
+        pause()
         if worker.is_cancelled:
             return
-        found = near_top(ids, keep) if ids is not None and keep is not None else None
+        found = near_top(first, keep) if ids is not None and keep is not None else None
+        if isinstance(ids, Results) and not ids.counted:
+            head = Head(ids, first)
+            self.post_message(SearchResults(text, head, error, keep, found))
+            self._counted(head, keep if found is None else None)
+            return
         self.post_message(SearchResults(text, ids, error, keep, found))
         if ids is None or keep is None or found is not None or len(ids) <= NEAR_TOP:
             return
@@ -94,6 +138,27 @@ class FindActions(PaperAppBase):
             below = ids.index(keep)
             if not worker.is_cancelled:
                 self.post_message(SearchPosition(ids, keep, below))
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _count(self, head: Head, keep: str | None) -> None:
+        """Count the result whose first page ``head`` shows, on a worker (`_counted`)."""
+        self._counted(head, keep)
+
+    def _counted(self, head: Head, keep: str | None) -> None:
+        """Count ``head``'s result (given up when a newer search cancels this worker), then
+        have the list show all of it (`SearchCounted`) and, for a paper ``keep`` not among
+        its first rows, where it is (`SearchPosition`)."""
+        worker = get_current_worker()
+        results = head.results
+        if results.count(lambda: worker.is_cancelled) is None or worker.is_cancelled:
+            return
+        self.post_message(SearchCounted(head))
+        if keep is None or len(results) <= NEAR_TOP:
+            return
+        with contextlib.suppress(ValueError):
+            below = results.index(keep)
+            if not worker.is_cancelled:
+                self.post_message(SearchPosition(results, keep, below))
 
     @on(SearchResults)
     def _search_results(self, event: SearchResults) -> None:
@@ -106,6 +171,16 @@ class FindActions(PaperAppBase):
         self._show_search_error(None)
         self._follow_after_paint()  # the list is drawn first, the panes right after it
         self._show_ids(event.ids, top=True, found=(event.keep, event.position))
+
+    @on(SearchCounted)
+    def _search_counted(self, event: SearchCounted) -> None:
+        """The whole result in place of its first page (its first rows): the cursor and the
+        rows on screen stay where they are."""
+        plist = self.paper_list
+        if plist.ids is not event.head or not isinstance(event.head, Head):
+            return  # (another result is shown meanwhile)
+        plist.extend_ids(event.head.results)
+        self.update_status()
 
     @on(SearchPosition)
     def _search_position(self, event: SearchPosition) -> None:

@@ -597,7 +597,8 @@ class Library:
         """The paper's head: what a list row needs (read-only; much cheaper than `get`).
 
         Empty fields are absent: use ``.get(name)``. KeyError when there is no such paper."""
-        head = self._heads.get(pid)
+        heads = self._heads  # (a worker's read lands in the rows of its time: see _forget)
+        head = heads.get(pid)
         if head is None:
             conn = self._conn()
             try:
@@ -606,9 +607,9 @@ class Library:
                 head = _unreadable_head(conn, pid, err)
             if head is None:
                 raise KeyError(pid)
-            if len(self._heads) >= ROW_CACHE:
-                self._heads = {}
-            self._heads[pid] = head
+            if len(heads) >= ROW_CACHE:
+                heads.clear()
+            heads[pid] = head
         return head
 
     def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -661,13 +662,14 @@ class Library:
 
     def raw_state(self, pid: str) -> dict[str, Any]:
         """The paper's state document ({} when it has none): read, starred, tags, note."""
-        found = self._states.get(pid)
+        states = self._states  # (as in `raw`)
+        found = states.get(pid)
         if found is None:
             row = self._conn().execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
             found = orjson.loads(row[0]) if row else {}
-            if len(self._states) >= ROW_CACHE:
-                self._states = {}
-            self._states[pid] = found
+            if len(states) >= ROW_CACHE:
+                states.clear()
+            states[pid] = found
         return found
 
     def states(self) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,9 @@ from .query import SOURCE_ALIASES, Query, QueryError, Term
 SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
 PAGE = 256  # rows fetched at a time
 WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
+FIRST_WIDTH = 4 * PAGE  # the first window `Results.head` reads (before any count)
+RARE = 2048  # words matching fewer papers are read from their matches (`Results._rare`)
+STEPS = 20000  # SQLite steps between two looks at whether a count is still wanted
 TERMS = 3  # a prefix standing for at most this many more words is matched as those words
 # m matches among n papers are probed in order when PROBE·m² ≥ PAGE·n (a match looked up
 # costs about as much as twenty papers tested in order)
@@ -374,6 +377,9 @@ class Results(Sequence[str]):
         self._args: list[Any] = []
         self._annotated: frozenset[str] = frozenset()  # words found in tags or notes too
         self._papers: int | None = None  # `_size`
+        self._few: bool | None = None  # `_rare`
+        self._match = ""  # `_plan`: the words found only in `text`, as one FTS5 query
+        self._where = ""  # `_plan`: the WHERE condition of `_base`
 
     def _plan(self) -> None:
         """The words as the index has them (`spell`), which of them are found in tags or
@@ -393,7 +399,9 @@ class Results(Sequence[str]):
             is not None
         )
         self._annotated = annotated
+        self._match = self._c.match(annotated) or ""
         where, params = self._c.where(annotated)
+        self._where = where
         self._base = f"FROM paper p {self._c.joins} WHERE {where}"
         self._args = [*self._c.join_params, *params]
         self._planned = True
@@ -407,10 +415,10 @@ class Results(Sequence[str]):
         words read in order. Only an indexed order (feed date, date added) can be read
         paper by paper."""
         if self._reads is None:
-            self._plan()
             self._reads = "lookup"
-            indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
-            if indexed and self._c.words and "MATCH" in self._base:
+            if self._rare():
+                self._reads = "matches"
+            elif self._windowed():
                 if self._width() <= WINDOW_MAX:
                     self._reads = "window"
                 elif PROBE * len(self) ** 2 >= PAGE * self._size():
@@ -430,28 +438,141 @@ class Results(Sequence[str]):
         library's share of them, with a margin."""
         return PAGE + 3 * PAGE * self._size() // (2 * max(len(self), 1))
 
-    def _ordered(self) -> str:
-        """The FROM … WHERE of the reads in order (see `_way`)."""
-        if self._way() == "lookup":
-            return self._base
-        return _probing(self._base)
+    def _rare(self) -> bool:
+        """Whether the words found only in `text` match fewer than `RARE` papers (one
+        lookup that stops there): the result is then read and counted from those matches,
+        each looked up in turn (`_way` "matches"), instead of from an index of papers
+        tested against them (``is:unread`` has most of the library: a word that matches
+        nothing would have all of it read). Not asked for a prefix that stands for many
+        words of the index (FTS5 merges all their postings for each statement: these are
+        frequent in practice) nor when the order joins the ranks (relevance)."""
+        if self._few is None:
+            self._plan()
+            self._few = False
+            if self._match and not self.merges_prefix() and not self._c.joins:
+                row = (
+                    self._conn()
+                    .execute(
+                        "SELECT count(*) FROM (SELECT rowid FROM text WHERE text MATCH ? LIMIT ?)",
+                        (self._match, RARE),
+                    )
+                    .fetchone()
+                )
+                self._few = int(row[0]) < RARE
+        return self._few
+
+    def _ordered(self) -> tuple[str, list[Any]]:
+        """The FROM … WHERE of the reads in order (see `_way`), and its parameters."""
+        way = self._way()
+        if way == "lookup":
+            return self._base, list(self._args)
+        if way == "matches":
+            return self._from_matches()
+        return _probing(self._base), list(self._args)
+
+    def _from_matches(self) -> tuple[str, list[Any]]:
+        """FROM … WHERE reading the papers from the words' matches in `text`, one by one
+        (SQLite keeps the left table of a CROSS JOIN outermost), and its parameters."""
+        where = _probing(self._where)
+        sql = (
+            "FROM (SELECT rowid AS r FROM text WHERE text MATCH ?) m "
+            f"CROSS JOIN paper p ON p.rowid = m.r WHERE {where}"
+        )
+        return sql, [self._match, *self._args]
 
     def __len__(self) -> int:
         if self._len is None:
             self._plan()
             found = self._c.count(self._annotated)
+            if found is None and self._rare():
+                sql, args = self._from_matches()
+                found = f"SELECT count(*) {sql}", args
             sql, args = found or (f"SELECT count(*) {self._base}", self._args)
             self._len = int(self._conn().execute(sql, args).fetchone()[0])
         return self._len
 
+    def count(self, stop: Callable[[], bool]) -> int | None:
+        """``len()``, given up (None) as soon as ``stop()`` is true: asked every few
+        thousand steps of SQLite while counting (a search typed further: its count is
+        no longer wanted)."""
+        if self._len is not None:
+            return self._len
+        conn = self._conn()
+        conn.set_progress_handler(lambda: 1 if stop() else 0, STEPS)
+        try:
+            return len(self)
+        except sqlite3.OperationalError:
+            if stop():
+                return None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
+
+    def merges_prefix(self) -> bool:
+        """Whether reading the result looks up a prefix that stands for many words of the
+        index (``re``, ``扩``: `spell` could not spell it as a few words): FTS5 merges all
+        their postings for every statement, at once and uninterruptibly — up to a second
+        of CPU at a million papers — which a search typed further does not want done."""
+        self._plan()
+        return any(w.star and w.spelled is None for w in self._c.words)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the result's length is known (``len()`` then runs no query)."""
+        return self._len is not None
+
+    def head(self) -> list[str]:
+        """The first page of ids (`PAGE` of them, fewer when the result has fewer), read
+        without counting the result when the way of reading it allows: a query of words
+        in an indexed order is read from windows of growing width (`FIRST_WIDTH`, four
+        times wider each time, up to `WINDOW_MAX`) until one holds a page, or every paper;
+        other queries read their first page in order. Counting may then follow (``len()``,
+        `counted`): at a million papers a filtered count (``is:unread diffusion``) costs
+        many times the page. When the page shows the whole result, the count is known."""
+        page = self._pages.get(0)
+        if page is not None:
+            return page
+        if self._len is None and self._windowed() and not self._rare():
+            width = FIRST_WIDTH
+            while True:
+                rows, whole = self._window_rows(None, width)
+                if len(rows) >= PAGE or whole:
+                    if whole and len(rows) < PAGE:
+                        self._len = len(rows)
+                    return self._keep(0, rows)
+                # (at the share this window held, a page needs this many papers)
+                share = width * PAGE // max(len(rows), 1)
+                if width >= WINDOW_MAX or share > WINDOW_MAX:
+                    break  # the words are scarce here: count them, that tells the way
+                width = min(max(4 * width, 3 * share // 2), WINDOW_MAX)
+        page = self._page(0)
+        if len(page) < PAGE and self._len is None:
+            self._len = len(page)  # (read in order from the first row: the whole result)
+        return page
+
+    def _windowed(self) -> bool:
+        """Whether the result may be read from windows of the order: words looked up in
+        `text`, in an indexed order (feed date, date added)."""
+        self._plan()
+        indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
+        return indexed and bool(self._c.words) and "MATCH" in self._base
+
     def _window(self, n: int, previous: Sequence[Any] | None) -> list[Any] | None:
-        """Page ``n`` (after the row whose sort values are ``previous``) read from a window
-        of the order: the next papers in order that pass the filters, as many as should
-        hold a page of matches at the library's share of them (`_width`; and all the
-        papers sharing the last one's date), each tested against the matches between the
-        window's lowest and highest rowid. None when the window holds fewer matches than
-        the page should (the words are rarer there). One statement: the window and its
-        matches are read from the same snapshot."""
+        """Page ``n`` from a window as wide as the library's share of matches asks
+        (`_width`, from the count); None when the window holds too few matches."""
+        rows, _ = self._window_rows(previous, self._width())
+        if len(rows) < min(PAGE, len(self) - n * PAGE):
+            return None
+        return rows
+
+    def _window_rows(self, previous: Sequence[Any] | None, width: int) -> tuple[list[Any], bool]:
+        """The page after the row whose sort values are ``previous`` (the first page: None)
+        read from a window of the order: the next ``width`` papers in order that pass the
+        filters (and all the papers sharing the last one's date), each tested against the
+        matches between the window's lowest and highest rowid; and whether the window held
+        every paper left (then its rows are all the result has left, however few). One
+        statement: the window and its matches are read from the same snapshot (a second
+        one only to tell, when the window holds no match, whether it held every paper)."""
         order = self._c.order
         first, desc = order[0]
         conditions = [sql for sql, _ in self._c.filters]
@@ -475,15 +596,19 @@ class Results(Sequence[str]):
             f"ORDER BY {first} {'DESC' if desc else 'ASC'} LIMIT 1 OFFSET ?), "
             f"span AS (SELECT min(p.rowid) AS lo, max(p.rowid) AS hi FROM paper p "
             f"WHERE {where} AND {edge}) "
-            f"SELECT p.id, {', '.join(e for e, _ in order)} FROM paper p "
-            f"WHERE {where} AND {edge} AND {_probing(words)} "
+            f"SELECT p.id, {', '.join(e for e, _ in order)}, (SELECT d FROM edge) IS NULL "
+            f"FROM paper p WHERE {where} AND {edge} AND {_probing(words)} "
             f"ORDER BY {_order_sql(order)} LIMIT ?"
         )
-        params = [*args, self._width() - 1, *args, *args, *values, PAGE]
-        rows = self._conn().execute(sql, params).fetchall()
-        if len(rows) < min(PAGE, len(self) - n * PAGE):
-            return None
-        return rows
+        params = [*args, width - 1, *args, *args, *values, PAGE]
+        conn = self._conn()
+        rows = conn.execute(sql, params).fetchall()
+        if rows:
+            return [r[:-1] for r in rows], bool(rows[0][-1])
+        more = conn.execute(
+            f"SELECT 1 FROM paper p WHERE {where} LIMIT 1 OFFSET ?", [*args, width - 1]
+        ).fetchone()
+        return [], more is None
 
     def _page(self, n: int) -> list[str]:
         """Page ``n`` of the ids: read after the last row of page ``n - 1`` when that page
@@ -498,10 +623,10 @@ class Results(Sequence[str]):
             if found is not None:
                 return self._keep(n, found)
         keys = ", ".join(e for e, _ in order)
-        sql = f"SELECT p.id, {keys} {self._ordered()}"
-        args = list(self._args)
-        rest = len(self) - n * PAGE
-        if previous is None and n > 0 and 0 < rest <= PAGE:
+        body, args = self._ordered()
+        sql = f"SELECT p.id, {keys} {body}"
+        rest = len(self) - n * PAGE if previous is None and n > 0 else 0
+        if 0 < rest <= PAGE:
             # The last page (G): the first rows of the reversed order, not a scan to the end.
             back = [(e, not desc) for e, desc in order]
             sql += f" ORDER BY {_order_sql(back)} LIMIT ?"
@@ -558,8 +683,8 @@ class Results(Sequence[str]):
                 return
             n += 1
         order = self._c.order
-        sql = f"SELECT p.id {self._ordered()}"
-        args = list(self._args)
+        body, args = self._ordered()
+        sql = f"SELECT p.id {body}"
         previous = self._last.get(n - 1)
         if previous is not None:
             sql += f" AND {_beyond(order, previous, after=True)}"
@@ -608,3 +733,43 @@ class Results(Sequence[str]):
         return f"Results({len(self)} papers)"
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class Head(Sequence[str]):
+    """The first page of a result whose count is still to come (`Results.head`): what the
+    list shows while a worker counts ``results``; its length is the page's, a lower bound
+    of the result's. Whether a paper is in the result is asked of the result itself."""
+
+    def __init__(self, results: Results, ids: list[str]) -> None:
+        self.results = results
+        self._ids = ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._ids[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._ids or pid in self.results
+
+    def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
+        """The position of ``pid`` in the result (among the page's rows, else asked of the
+        result: a selected paper further down); ValueError when it is not there."""
+        if pid in self._ids:
+            position = self._ids.index(pid)
+            if position >= start and (stop is None or position < stop):
+                return position
+        return self.results.index(pid, start, stop)
+
+    def __repr__(self) -> str:
+        return f"Head({len(self._ids)} papers, more to count)"

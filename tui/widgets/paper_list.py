@@ -186,6 +186,13 @@ class PaperList(ScrollView, can_focus=True):
         self.invalidate()
         self.move_to(index, force_message=True)
 
+    def extend_ids(self, ids: Sequence[str]) -> None:
+        """Show ``ids``, which begin with the rows shown (a search result counted after its
+        first page was shown): the cursor stays, the rows on screen are not drawn again."""
+        self.ids = ids
+        self._set_height(len(ids))
+        self.refresh()
+
     def _set_height(self, rows: int) -> None:
         # No layout needed: the pane's size comes from the stylesheet and it draws its own
         # scrollbar (see render_line); `allow_vertical_scroll` lets it scroll all the same.

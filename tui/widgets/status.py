@@ -17,6 +17,7 @@ class StatusInfo:
 
     view: str = "All"
     shown: int = 0
+    counting: bool = False  # ``shown`` is a first page: the result is still being counted
     cursor: int = 0  # index of the highlighted paper in the view
     total: int = 0
     unread: int = 0
@@ -38,8 +39,16 @@ class StatusBar(Static):
         self._left = 0  # cells of the left part as last drawn
 
     def show(self, info: StatusInfo) -> None:
+        """Show ``info``; when only the left part changes (a search, the view's count), only
+        that part is repainted (see `set_position`)."""
+        counts = ("read_only", "unread", "total", "starred", "new_since")
+        same = all(getattr(info, name) == getattr(self.info, name) for name in counts)
         self.info = info
-        self.refresh()
+        if same and self.size.width:
+            left = max(self._left, self._where(info).cell_length) + 1
+            self.refresh(Region(0, 0, min(left, self.size.width), 1))
+        else:
+            self.refresh()
 
     def set_position(self, cursor: int, shown: int) -> None:
         """Move the "7 of 107" marker; the only part that changes on every cursor move.
@@ -60,7 +69,8 @@ class StatusBar(Static):
         # the one after the view's chip, whose own padding keeps them apart.
         where: list[Part] = [
             (f" {info.view} ", "bold reverse $text-accent"),
-            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}  ",
+            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}"
+            + ("+ counting…  " if info.counting else "  "),
         ]
         if info.query:
             where += ["/", (f"{info.query}  ", "italic")]
