@@ -708,15 +708,12 @@ async def test_a_search_shows_its_first_rows_before_its_count(
             assert f"4 of {len(expected)} " in status and "counting" not in status
             assert plist.ids == expected and plist.cursor == 3
             assert plist.current == expected[3] and app.detail.paper_id == expected[3]
-            gate.clear()  # Esc: the inbox's first page at once, its count after it
+            gate.clear()  # Esc: the inbox, counted at once (its count is a running total)
             await pilot.press("/", "escape")
             at = inbox.index(expected[3])
-            status = str(app.query_one("#status").render())
-            assert f"{at + 1} of 8+ counting…" in status and "/diffusion" not in status
-            assert list(plist.ids) == inbox[:8] and plist.current == expected[3]
-            gate.set()
             await settle(pilot, 0.1)
             status = str(app.query_one("#status").render())
+            assert "/diffusion" not in status
             assert f"{at + 1} of {len(inbox)} " in status and "counting" not in status
             assert plist.ids == inbox and plist.current == expected[3]
             # A paper selected further down than the first page: acted on while counting.
@@ -1313,7 +1310,7 @@ async def test_keys_typed_in_a_burst_land_where_the_first_one_sent_them(
     lib = sample_library
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # (the list mounted: a loaded machine may not have it after a pause)
         pid = app.paper_list.ids[1]
         for key, char in [("j", "j"), ("e", "e"), *[(c, c) for c in "fast"], ("escape", None)]:
             app.post_message(events.Key(key, char))
