@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -63,6 +65,7 @@ NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
+EXIT_GRACE = 5.0  # seconds the app has to leave after a stop signal before it is ended
 # Seconds the cursor rests before the detail and note panes show its paper: a held j (key
 # repeat, 25-40 keys a second) repaints the rows it passes, not the panes for every paper.
 FOLLOW_DELAY = 0.1
@@ -78,6 +81,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     stopped_by: str | None = None
     """The name of the signal that ended the app (SIGTERM …), None when the user quit."""
+    _watchdog: threading.Timer | None = None  # ends the process if leaving hangs (a signal)
 
     def on_load(self) -> None:
         # No garbage collection until the first screen is painted: starting allocates a lot
@@ -182,6 +186,26 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             # way out (`rescue_notes`), before whatever sent the signal loses patience.
             self._save_pending_note(wait=SIGNAL_WAIT)
         self.exit(return_code=128 + signum)
+        # Leaving can hang when the terminal is gone (Textual's writer thread waiting on a
+        # closed terminal was seen holding a process forever): after a grace period the
+        # unsaved notes are rescued and the process ends anyway.
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(EXIT_GRACE, self._leave_now, args=(signum,))
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def left(self) -> None:
+        """The app has left (`run` returned): the signal's watchdog is not needed."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+    def _leave_now(self, signum: int) -> None:
+        """End the process at once (the app did not finish leaving after a signal), the
+        notes it could not save rescued to a file first (`rescue_notes`)."""
+        with contextlib.suppress(Exception):
+            if self.unsaved_notes:
+                self.rescue_notes()
+        os._exit(128 + signum)
 
     def _handle_exception(self, error: Exception) -> None:
         # A crash (a bug): keep the note being typed for the rescue on the way out.

@@ -689,6 +689,7 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         return status
     app = make_app(library=lib, notices=errors)
     app.run()
+    app.left()
     return _after_app(app, err, status)
 
 
