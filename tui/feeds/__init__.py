@@ -13,7 +13,7 @@ from functools import cache
 
 from ..models import Paper
 from ..text import clean, clean_line, valid_unicode
-from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped
+from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped, sniff_lines
 
 __all__ = [
     "FeedError",
@@ -153,7 +153,7 @@ def _decode_unmarked(data: bytes, origin: str) -> str:
 
 def text_digest(text: str) -> str:
     """Identity of a feed's content: the same page saved as UTF-8 or GBK has one digest."""
-    canonical = "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    canonical = "\n".join(map(str.rstrip, text.strip().split("\n")))
     return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
 
 
@@ -178,6 +178,7 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
     text = _valid_input(text)
     ctx = ParseContext(origin=origin, today=today or date.today())
     scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
+    sniff_lines.cache_clear()  # (the text's lines, shared by the sniffers: not kept)
     candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]
     tried = ", ".join(f.label for f in formats())
     if not candidates:
@@ -203,6 +204,7 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
 _STR_FIELDS = [f.name for f in fields(Paper) if f.type in ("str", "str | None")]
 _INT_FIELDS = [f.name for f in fields(Paper) if f.type == "int | None" and f.name != "line"]
 MAX_COUNT = 2**31 - 1  # the largest count, upvote total or version number a paper keeps
+_LIST_FIELDS = ("authors", "categories", "keywords")
 _MULTILINE = {"abstract", "abstract_zh", "contribution_zh", "method_zh", "findings_zh"}
 
 
@@ -231,14 +233,15 @@ def _clean_result(result: ParseResult) -> None:
     for skipped in result.skipped:
         skipped.reason = clean_line(skipped.reason)
     for p in result.papers:
+        values = p.__dict__  # (the dataclass's fields, read and written without getattr)
         for name in _STR_FIELDS:
-            value = getattr(p, name)
+            value = values[name]
             if value:
-                setattr(p, name, clean(value).strip() if name in _MULTILINE else clean_line(value))
+                values[name] = clean(value).strip() if name in _MULTILINE else clean_line(value)
         for name in _INT_FIELDS:  # a count no feed could mean (2**64 upvotes) is no count
-            value = getattr(p, name)
+            value = values[name]
             if value is not None and not (isinstance(value, int) and 0 <= value <= MAX_COUNT):
-                setattr(p, name, None)
-        p.authors = [a for a in (clean_line(a) for a in p.authors) if a]
-        p.categories = [c for c in (clean_line(c) for c in p.categories) if c]
-        p.keywords = [k for k in (clean_line(k) for k in p.keywords) if k]
+                values[name] = None
+        for name in _LIST_FIELDS:
+            if values[name]:
+                values[name] = [a for a in map(clean_line, values[name]) if a]

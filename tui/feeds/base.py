@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 from ..models import Paper
@@ -19,6 +20,18 @@ def split_lines(text: str) -> list[str]:
     """The text's lines, numbered (from 1) the way error messages number them."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return text.split("\n")
+
+
+SNIFF_LINES = 3000  # how many lines of a text the text formats' sniffers look at
+
+
+@lru_cache(maxsize=1)  # (every text format sniffs the same text: split it once)
+def sniff_lines(text: str) -> list[str]:
+    """The first `SNIFF_LINES` lines of ``text`` after its leading blank space (a BOM too),
+    each stripped of surrounding whitespace: what the text formats' sniffers read. Do not
+    change the list: it is shared."""
+    head = text.lstrip("\ufeff \t\r\n")
+    return [line.strip() for line in split_lines(head)[:SNIFF_LINES]]
 
 
 def check_html_complete(text: str, ctx: ParseContext) -> None:

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
+from .base import FeedError, ParseContext, ParseResult, Skipped, sniff_lines, split_lines
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LABEL = re.compile(r"^(核心贡献|方法|关键发现)\s*[:：]\s*(.*)$")
@@ -45,7 +45,6 @@ _NEXT_PART = {
     "关键发现": "查看原文摘要 and the English abstract",
     "查看原文摘要": "the English abstract after 查看原文摘要",
 }
-_SNIFF_LINES = 3000
 
 
 @dataclass
@@ -117,8 +116,10 @@ class DigestFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
+        if "核心贡献" not in head and "查看原文摘要" not in head:
+            return 0.0  # (no line can start with either: the loop below would find nothing)
         contrib = markers = other = 0
-        for raw in split_lines(head)[:_SNIFF_LINES]:
+        for raw in sniff_lines(text):
             line = _classify(0, raw)
             if line.label == "核心贡献":
                 contrib += 1
