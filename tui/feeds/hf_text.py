@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from ..models import Paper
 from .base import FeedError, ParseContext, ParseResult, Skipped, sniff_lines, split_lines
@@ -363,7 +363,7 @@ class HfTextFormat:
             reference = today if page_year >= today.year else date(page_year, 12, 31)
         ref_year = reference.year
 
-        @lru_cache(maxsize=None)  # (one page: a few dates, each on many papers)
+        @cache  # (one page: a few dates, each on many papers)
         def resolve(line: str) -> tuple[str | None, int | None]:
             month, day, year, comments = _month_day(line)
             if year is None:
