@@ -127,6 +127,7 @@ def papers(count: int) -> str:
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 
 
 def normalise(text: str) -> str:
@@ -136,8 +137,11 @@ def normalise(text: str) -> str:
     `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string, and so do
     `Schr\\"odinger`, `Schrödinger` and `Schrodinger` (TeX accents and Unicode ones).
     """
+    if text.isascii():  # the common case, in one pass in C: ASCII is NFKC already, and
+        # keeping only the letters (lowercased) and digits is one bytes.translate
+        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_NON_WORD).decode("ascii")
     text = unicodedata.normalize("NFKC", text).casefold()
-    if text.isascii():  # the common case, done in C: keep only letters and digits
+    if text.isascii():  # (compatibility forms of ASCII: "ﬁ", fullwidth letters)
         return text.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
     # Decomposed, an accent is a combining mark: \W, dropped with the punctuation (and the
     # backslash of \times).

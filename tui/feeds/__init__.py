@@ -13,7 +13,15 @@ from functools import cache
 
 from ..models import Paper
 from ..text import clean, clean_line, valid_unicode
-from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped, sniff_lines
+from .base import (
+    FeedError,
+    FeedFormat,
+    ParseContext,
+    ParseResult,
+    Skipped,
+    lines_shared,
+    split_lines,
+)
 
 __all__ = [
     "FeedError",
@@ -27,6 +35,7 @@ __all__ = [
     "get_format",
     "parse_bytes",
     "parse_text",
+    "parse_text_digest",
     "text_digest",
 ]
 
@@ -85,7 +94,9 @@ def decode(data: bytes, origin: str) -> str:
         if b"\x00" in data[:65536]:
             raise FeedError(f"{origin}: binary data, not a feed (expected text, HTML or XML)")
         text = _decode_unmarked(data, origin)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
@@ -176,9 +187,40 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
     if not text.strip():
         raise FeedError(f"{origin}: empty file, not a feed")
     text = _valid_input(text)
+    with lines_shared(text):
+        return _parse_valid(text, origin, today)
+
+
+def parse_text_digest(text: str, origin: str, today: date | None = None) -> tuple[ParseResult, str]:
+    """`parse_text` of ``text`` and the `text_digest` of the text made valid Unicode
+    (`valid_unicode`), from one split of the text into lines and one UTF-8 encoding of it,
+    which also tells that it holds no surrogate. Raises as `parse_text`."""
+    if text.startswith("\ufeff") or "\r" in text:  # (not split as `split_lines` splits)
+        return parse_text(text, origin, today), text_digest(valid_unicode(text))
+    with lines_shared(text):
+        # `text_digest`'s text, from the lines the parser reads too: trailing blank space of
+        # each line and of the whole text dropped (`text.strip()` first, then each line's
+        # `rstrip()`, is the same text).
+        canonical = "\n".join(map(str.rstrip, split_lines(text))).strip()
+        if not canonical:
+            raise FeedError(f"{origin}: empty file, not a feed")
+        try:
+            data = canonical.encode("utf-8")
+        except UnicodeEncodeError:  # a surrogate (none is blank space: all are in canonical)
+            data = None
+        if data is None or "&#" in text:  # (text `_valid_input` changes)
+            result = parse_text(text, origin, today)
+        else:
+            result = _parse_valid(text, origin, today)
+    if data is None:
+        return result, text_digest(valid_unicode(text))
+    return result, hashlib.sha1(data).hexdigest()[:16]
+
+
+def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
+    """`parse_text` of a text with no surrogate and no reference to one (`_valid_input`)."""
     ctx = ParseContext(origin=origin, today=today or date.today())
     scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
-    sniff_lines.cache_clear()  # (the text's lines, shared by the sniffers: not kept)
     candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]
     tried = ", ".join(f.label for f in formats())
     if not candidates:

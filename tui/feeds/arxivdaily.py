@@ -57,7 +57,6 @@ _ZH_ABSTRACT = re.compile(r"^AI\s*中文摘要\s*[:：]?\s*(.*)$")
 _EN_ABSTRACT = re.compile(r"^英文摘要\s*[:：]?\s*(.*)$")
 _TOPIC_SEP = re.compile(r"\s*[:：]\s*")
 _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
-_MARKERS = ("AI中文摘要", "英文摘要", "信号源", "arXivDaily")
 
 
 def _is_prose(line: str) -> bool:
@@ -111,16 +110,12 @@ class ArxivDailyFormat:
         if not head or head.startswith("<"):
             return 0.0
         lines = sniff_lines(text)
-        if not any(marker in head for marker in _MARKERS):
-            # No marker line: only two id lines make it a guess. An id line starts with a
-            # digit (``\d``: any decimal digit) or a lowercase letter (an old-style id).
-            ids = 0
-            for line in lines:
-                first = line[:1]
-                if (first.isdecimal() or "a" <= first <= "z") and _ID_LINE.match(line):
-                    ids += 1
-                    if ids == 2:
-                        return 0.5
+        # No id line, no score. An id line starts with a digit (``\d``: any decimal digit)
+        # or a lowercase letter (an old-style id): the cheap test first.
+        if not any(
+            (line[:1].isdecimal() or "a" <= line[:1] <= "z") and _ID_LINE.match(line)
+            for line in lines
+        ):
             return 0.0
         ids = markers = 0
         for line in lines:

@@ -25,6 +25,7 @@ raises `FeedError`.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -36,6 +37,8 @@ _LABEL = re.compile(r"^(核心贡献|方法|关键发现)\s*[:：]\s*(.*)$")
 _MARKER = re.compile(r"^查看原文摘要\s*[:：▼▾»>]*\s*(.*)$")
 _ET_AL = re.compile(r"\s*等\s*[(（]\s*(\d+)\s*位?\s*作者\s*[)）]\s*$")
 _NAME_SEP = re.compile(r"\s*[,，、;；]\s*")
+# Whether a stripped line may be a 核心贡献 or 查看原文摘要 line (what sniffing counts).
+_STARTS_ENTRY = operator.methodcaller("startswith", ("核心贡献", "查看原文摘要"))
 
 _RANK = {"核心贡献": 0, "方法": 1, "关键发现": 2, "查看原文摘要": 3}
 _FIELD = {"核心贡献": "contribution_zh", "方法": "method_zh", "关键发现": "findings_zh"}
@@ -116,10 +119,11 @@ class DigestFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
-        if "核心贡献" not in head and "查看原文摘要" not in head:
-            return 0.0  # (no line can start with either: the loop below would find nothing)
+        lines = sniff_lines(text)
+        if not any(map(_STARTS_ENTRY, lines)):
+            return 0.0  # (the loop below would find neither)
         contrib = markers = other = 0
-        for raw in sniff_lines(text):
+        for raw in lines:
             line = _classify(0, raw)
             if line.label == "核心贡献":
                 contrib += 1

@@ -159,13 +159,13 @@ class HfTextFormat:
         if not head or head.startswith("<"):
             return 0.0
         lines = sniff_lines(text)
-        chrome = sum(1 for line in lines[:40] if line.casefold() in _CHROME)
+        chrome = sum(1 for line in lines[:40] if _is_chrome(line))
         # (an author line ends in "author" or "authors": the cheap test first)
         authors = sum(1 for line in lines if line.endswith(_AUTHOR_ENDS) and _AUTHORS.match(line))
         dated = sum(
             1
             for a, b in zip(lines, lines[1:], strict=False)
-            if a in _DOTS and _kind(b) == "date"  # "·" then "May 27 2"
+            if len(a) == 1 and a in _DOTS and _kind(b) == "date"  # "·" then "May 27 2"
         )
         score = 0.0
         if dated or authors:

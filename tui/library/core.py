@@ -46,6 +46,7 @@ from .identity import (
     Crowd,
     compatible,
     id_choices,
+    id_digest,
     lookup_keys,
     merge_into,
     new_id,
@@ -783,18 +784,18 @@ class Library:
                 incoming["sources"] = [dict(src)]
                 note_version(incoming)
                 keys, lookup = lookup_keys(incoming)  # lookup: also finds papers filed before
-                items.append((incoming, keys, lookup))
+                items.append((incoming, keys, lookup, id_digest(incoming, lookup)))
             prepared.append((report, items))
         # Which of the keys the database files papers under: one query, not one per key.
         batch.stored = Cache.stored_keys(
-            conn, {key for _, items in prepared for *_, lookup in items for key in lookup}
+            conn, {key for _, items in prepared for _, _, lookup, _ in items for key in lookup}
         )
         # Which of the ids new papers would take are in use: one query, not one per paper.
         choices = {
             c
             for _, items in prepared
-            for item, _, lookup in items
-            for c in id_choices(item, lookup)
+            for item, *_, digest in items
+            for c in id_choices(item, digest)
         }
         batch.free = choices.difference(
             row[0]
@@ -804,10 +805,10 @@ class Library:
             )
         )
         for report, items in prepared:
-            for incoming, keys, lookup in items:
+            for incoming, keys, lookup, digest in items:
                 pid = self._match(conn, incoming, lookup, crowds, batch)
                 if pid is None:
-                    pid = new_id(incoming, lookup, batch)
+                    pid = new_id(incoming, lookup, batch, digest)
                     incoming.update(id=pid, keys=keys, added_at=stamp)
                     batch.put(pid, incoming, new=True)
                     _file_in_crowds(crowds, pid, incoming)
@@ -875,7 +876,11 @@ class Library:
                 found = heads[pid] = self._record(conn, pid)
             return found
 
+        stored = batch.stored
         for key in keys:
+            if stored is not None and key not in stored and key not in batch.keys:
+                if key not in crowds:
+                    continue  # filed under nothing yet (most keys of a new paper)
             # A shared arXiv id, whole abstract or whole entry decides unless the ids differ;
             # a title or an old abstract-opening key only proposes: the whole records decide.
             decisive = key.startswith(("arxiv:", "text:", "entry:"))

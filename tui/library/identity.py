@@ -157,14 +157,17 @@ def _normalise_v1(text: str) -> str:
     return normalise(folded) if folded.isascii() else _NON_WORD.sub("", folded)
 
 
-def new_id(paper: dict[str, Any], keys: list[str], taken: Container[str]) -> str:
+def new_id(
+    paper: dict[str, Any], keys: list[str], taken: Container[str], digest: str | None = None
+) -> str:
     """A short stable id: the arXiv id when there is one, else ``p`` + a hash of its strongest
     key in the order papertui has always used (arXiv id, abstract opening, title; pass the
     lookup keys from `lookup_keys`), so ids do not depend on the version. ``taken``: the ids
-    in use (``in``). `id_choices` gives the ids it tries first."""
+    in use (``in``); ``digest``: `id_digest` of the paper when known. `id_choices` gives the
+    ids it tries first."""
     if paper.get("arxiv_id") and paper["arxiv_id"] not in taken:
         return paper["arxiv_id"]
-    digest = _id_digest(paper, keys)
+    digest = digest or id_digest(paper, keys)
     for length in range(8, 41):
         candidate = "p" + digest[:length]
         if candidate not in taken:
@@ -172,14 +175,17 @@ def new_id(paper: dict[str, Any], keys: list[str], taken: Container[str]) -> str
     raise RuntimeError("could not allocate a paper id")  # pragma: no cover - 40 hex digits
 
 
-def id_choices(paper: dict[str, Any], keys: list[str]) -> list[str]:
-    """The ids `new_id` tries first for ``paper`` (its arXiv id, then a hash's first 8 hex
-    digits): asking which of them are taken for a whole import is one database query."""
-    first = "p" + _id_digest(paper, keys)[:8]
+def id_choices(paper: dict[str, Any], digest: str) -> list[str]:
+    """The ids `new_id` tries first for ``paper`` of `id_digest` ``digest`` (its arXiv id,
+    then the digest's first 8 hex digits): asking which of them are taken for a whole import
+    is one database query."""
+    first = "p" + digest[:8]
     return [paper["arxiv_id"], first] if paper.get("arxiv_id") else [first]
 
 
-def _id_digest(paper: dict[str, Any], keys: list[str]) -> str:
+def id_digest(paper: dict[str, Any], keys: list[str]) -> str:
+    """The hash (hex) `new_id` makes a paper's id of: of its strongest key (``keys``: its
+    lookup keys), else of the whole record."""
     for prefix in _ID_BASES:
         for key in keys:
             if key.startswith(prefix):
