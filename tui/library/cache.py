@@ -78,7 +78,6 @@ HEAD_FIELDS = frozenset(
 )
 STATE_FIELDS = ("read", "starred", "tags", "note")
 DEFAULTS: dict[str, Any] = {"read": False, "starred": False, "tags": [], "note": ""}
-FTS_HASHSIZE = 16 * 1024 * 1024  # bytes of new ``text`` index entries held before writing
 
 SCHEMA = """
 CREATE TABLE paper(
@@ -442,11 +441,6 @@ class Cache:
         the next ones."""
         if not records:
             return
-        if conn.execute("SELECT 1 FROM text_config WHERE k='hashsize'").fetchone() is None:
-            # Keep up to 16 MB of new index entries in memory before they are written as a
-            # segment (FTS5's default: 1 MB): 20,000 papers become one segment instead of
-            # twenty merged again and again; a third less work, the same index.
-            conn.execute("INSERT INTO text(text, rank) VALUES('hashsize', ?)", (FTS_HASHSIZE,))
         spans = spans or {}
         if rowids is None:
             top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
