@@ -90,7 +90,11 @@ class Paper:
     def to_dict(self) -> dict[str, Any]:
         """The stored form (a plain dict; lists copied). Faster than `dataclasses.asdict`,
         which deep-copies field by field and dominated import time."""
-        data = {name: getattr(self, name) for name in _PAPER_FIELD_NAMES}
+        data = dict(self.__dict__)  # (the fields in their order, as __init__ set them)
+        if data.keys() == _PAPER_FIELDS:
+            del data["line"]
+        else:  # (an attribute added or removed by hand)
+            data = {name: getattr(self, name) for name in _PAPER_FIELD_NAMES}
         for name in ("authors", "categories", "keywords", "versions"):
             data[name] = list(data[name])
         data["sources"] = [s.to_dict() for s in self.sources]

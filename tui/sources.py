@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .clipboard import ClipboardError, paste
-from .feeds import MAX_FEED_BYTES, FeedError, ParseResult, decode, parse_text, text_digest
+from .feeds import MAX_FEED_BYTES, FeedError, ParseResult, decode, parse_text_digest
 from .models import Source
 from .text import clean_line, printable, valid_unicode
 
@@ -349,14 +349,15 @@ def load_text(text: str, origin: str, today: date | None = None, imported_at: st
 
     Raises FeedError (one line naming ``origin``) when it is not a feed.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as `decode` gives a file's
-    result = parse_text(text, origin, today)
+    if "\r" in text:  # as `decode` gives a file's
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    result, digest = parse_text_digest(text, origin, today)
     source = Source(
         format=result.format,
         origin=origin,
         # A feed that carries no date (the Chinese digests) is dated by its import.
         feed_date=result.feed_date or (imported_at[:10] or None),
-        digest=text_digest(valid_unicode(text)),
+        digest=digest,
         imported_at=imported_at,
     )
     return Loaded(origin=origin, result=result, source=source)

@@ -25,7 +25,8 @@ _ESCAPE_SEQ = re.compile(
     r"|\x1b[ -/]*[0-~]"
 )
 _DELETE = str.maketrans({c: None for c in _CONTROL + _BIDI})
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# The ASCII characters `clean` removes or changes (carriage return too).
+_ASCII_UNCLEAN = bytes(c for c in range(0x20) if c not in (0x09, 0x0A)) + b"\x7f"
 
 
 def valid_unicode(text: str) -> str:
@@ -33,9 +34,13 @@ def valid_unicode(text: str) -> str:
     are joined where a high one is followed by a low one (the character the pair encodes, as
     CESU-8 bytes or ``&#55357;&#56832;`` give them) and replaced by U+FFFD where alone (a JSON
     ``\\ud83d`` escape cut from its pair, an undecodable byte kept by ``surrogateescape``)."""
-    if text.isascii() or not _SURROGATE.search(text):
+    if text.isascii():
         return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    try:
+        text.encode("utf-8")  # (fails only on a surrogate: 7x faster than searching for one)
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 _C1_INTRODUCER = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
@@ -54,6 +59,8 @@ def clean(text: str) -> str:
     (see `valid_unicode`)."""
     if not text:
         return ""
+    if _is_clean(text):  # (most feed text: nothing to remove, checked in C)
+        return text
     text = valid_unicode(text)
     if "\x1b" in text or (not text.isascii() and _C1_INTRODUCER.search(text)):
         text = _ESCAPE_SEQ.sub("", text)
@@ -61,8 +68,20 @@ def clean(text: str) -> str:
     return text.translate(_DELETE)
 
 
+def _is_clean(text: str) -> bool:
+    """Whether `clean` would leave ``text`` as it is. A printable string holds no control,
+    bidi control, surrogate or carriage return (all are Unicode categories C*), and `clean`
+    removes or changes nothing else; ASCII is checked faster by deleting its controls."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_UNCLEAN)) == len(text)
+    return text.isprintable()
+
+
 def clean_line(text: str) -> str:
     """`clean()` and collapse all whitespace (newlines included) to single spaces."""
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        # (printable: no control and no whitespace but the space: already one clean line)
+        return text
     return " ".join(clean(text).split())
 
 
@@ -108,6 +127,7 @@ def papers(count: int) -> str:
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _ASCII_NON_WORD = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 
 
 def normalise(text: str) -> str:
@@ -117,8 +137,11 @@ def normalise(text: str) -> str:
     `1.54$\\times$ speedup` and `1.54times speedup` normalise to the same string, and so do
     `Schr\\"odinger`, `Schrödinger` and `Schrodinger` (TeX accents and Unicode ones).
     """
+    if text.isascii():  # the common case, in one pass in C: ASCII is NFKC already, and
+        # keeping only the letters (lowercased) and digits is one bytes.translate
+        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_NON_WORD).decode("ascii")
     text = unicodedata.normalize("NFKC", text).casefold()
-    if text.isascii():  # the common case, done in C: keep only letters and digits
+    if text.isascii():  # (compatibility forms of ASCII: "ﬁ", fullwidth letters)
         return text.encode("ascii").translate(None, _ASCII_NON_WORD).decode("ascii")
     # Decomposed, an accent is a combining mark: \W, dropped with the punctuation (and the
     # backslash of \times).

@@ -13,7 +13,15 @@ from functools import cache
 
 from ..models import Paper
 from ..text import clean, clean_line, valid_unicode
-from .base import FeedError, FeedFormat, ParseContext, ParseResult, Skipped
+from .base import (
+    FeedError,
+    FeedFormat,
+    ParseContext,
+    ParseResult,
+    Skipped,
+    lines_shared,
+    split_lines,
+)
 
 __all__ = [
     "FeedError",
@@ -27,6 +35,7 @@ __all__ = [
     "get_format",
     "parse_bytes",
     "parse_text",
+    "parse_text_digest",
     "text_digest",
 ]
 
@@ -85,7 +94,9 @@ def decode(data: bytes, origin: str) -> str:
         if b"\x00" in data[:65536]:
             raise FeedError(f"{origin}: binary data, not a feed (expected text, HTML or XML)")
         text = _decode_unmarked(data, origin)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
@@ -153,7 +164,7 @@ def _decode_unmarked(data: bytes, origin: str) -> str:
 
 def text_digest(text: str) -> str:
     """Identity of a feed's content: the same page saved as UTF-8 or GBK has one digest."""
-    canonical = "\n".join(line.rstrip() for line in text.strip().split("\n"))
+    canonical = "\n".join(map(str.rstrip, text.strip().split("\n")))
     return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
 
 
@@ -176,6 +187,38 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
     if not text.strip():
         raise FeedError(f"{origin}: empty file, not a feed")
     text = _valid_input(text)
+    with lines_shared(text):
+        return _parse_valid(text, origin, today)
+
+
+def parse_text_digest(text: str, origin: str, today: date | None = None) -> tuple[ParseResult, str]:
+    """`parse_text` of ``text`` and the `text_digest` of the text made valid Unicode
+    (`valid_unicode`), from one split of the text into lines and one UTF-8 encoding of it,
+    which also tells that it holds no surrogate. Raises as `parse_text`."""
+    if text.startswith("\ufeff") or "\r" in text:  # (not split as `split_lines` splits)
+        return parse_text(text, origin, today), text_digest(valid_unicode(text))
+    with lines_shared(text):
+        # `text_digest`'s text, from the lines the parser reads too: trailing blank space of
+        # each line and of the whole text dropped (`text.strip()` first, then each line's
+        # `rstrip()`, is the same text).
+        canonical = "\n".join(map(str.rstrip, split_lines(text))).strip()
+        if not canonical:
+            raise FeedError(f"{origin}: empty file, not a feed")
+        try:
+            data = canonical.encode("utf-8")
+        except UnicodeEncodeError:  # a surrogate (none is blank space: all are in canonical)
+            data = None
+        if data is None or "&#" in text:  # (text `_valid_input` changes)
+            result = parse_text(text, origin, today)
+        else:
+            result = _parse_valid(text, origin, today)
+    if data is None:
+        return result, text_digest(valid_unicode(text))
+    return result, hashlib.sha1(data).hexdigest()[:16]
+
+
+def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
+    """`parse_text` of a text with no surrogate and no reference to one (`_valid_input`)."""
     ctx = ParseContext(origin=origin, today=today or date.today())
     scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
     candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]
@@ -203,6 +246,7 @@ def parse_text(text: str, origin: str, today: date | None = None) -> ParseResult
 _STR_FIELDS = [f.name for f in fields(Paper) if f.type in ("str", "str | None")]
 _INT_FIELDS = [f.name for f in fields(Paper) if f.type == "int | None" and f.name != "line"]
 MAX_COUNT = 2**31 - 1  # the largest count, upvote total or version number a paper keeps
+_LIST_FIELDS = ("authors", "categories", "keywords")
 _MULTILINE = {"abstract", "abstract_zh", "contribution_zh", "method_zh", "findings_zh"}
 
 
@@ -231,14 +275,15 @@ def _clean_result(result: ParseResult) -> None:
     for skipped in result.skipped:
         skipped.reason = clean_line(skipped.reason)
     for p in result.papers:
+        values = p.__dict__  # (the dataclass's fields, read and written without getattr)
         for name in _STR_FIELDS:
-            value = getattr(p, name)
+            value = values[name]
             if value:
-                setattr(p, name, clean(value).strip() if name in _MULTILINE else clean_line(value))
+                values[name] = clean(value).strip() if name in _MULTILINE else clean_line(value)
         for name in _INT_FIELDS:  # a count no feed could mean (2**64 upvotes) is no count
-            value = getattr(p, name)
+            value = values[name]
             if value is not None and not (isinstance(value, int) and 0 <= value <= MAX_COUNT):
-                setattr(p, name, None)
-        p.authors = [a for a in (clean_line(a) for a in p.authors) if a]
-        p.categories = [c for c in (clean_line(c) for c in p.categories) if c]
-        p.keywords = [k for k in (clean_line(k) for k in p.keywords) if k]
+                values[name] = None
+        for name in _LIST_FIELDS:
+            if values[name]:
+                values[name] = [a for a in map(clean_line, values[name]) if a]

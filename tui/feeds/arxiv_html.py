@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
-from bs4 import BeautifulSoup, NavigableString, Tag
+from typing import TYPE_CHECKING
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import is_group, read_author_line, stated_total
 from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
+
+if TYPE_CHECKING:  # (bs4 is imported when a page is parsed: importing a text feed, or
+    # starting the app, never pays the 0.2-0.4 s it takes)
+    from bs4 import Tag
 
 # Plain-text patterns (applied to text values, never to markup).
 _CATEGORY = re.compile(r"\(([a-z][a-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?)\)\s*$")
@@ -58,6 +61,8 @@ FORMAT = ArxivHtmlFormat()
 
 
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(text, "html.parser")
     lists = [dl for dl in soup.find_all("dl") if dl.get("id") == "articles"]
     if not lists:
@@ -105,6 +110,8 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
 
 
 def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
+    from bs4 import Tag
+
     aid = version = None
     for link in dt.find_all("a", href=True):
         href = str(link.get("href", ""))
@@ -150,6 +157,8 @@ def _line_text(tag: Tag) -> str:
 
 def _text_without_descriptor(tag: Tag) -> str:
     """The tag's text without its ``<span class="descriptor">Title:</span>`` label."""
+    from bs4 import NavigableString
+
     parts = []
     for piece in tag.descendants:
         if not isinstance(piece, NavigableString) or type(piece) is not NavigableString:
@@ -162,6 +171,8 @@ def _text_without_descriptor(tag: Tag) -> str:
 
 
 def _field(dd: Tag, css_class: str) -> str:
+    from bs4 import Tag
+
     tag = dd.find("div", class_=css_class)
     return _text_without_descriptor(tag) if isinstance(tag, Tag) else ""
 
@@ -171,6 +182,8 @@ def _authors(dd: Tag) -> tuple[list[str], int | None]:
 
     ``XYZ Collaboration: A. Aalto, B. Abbas, C. Abe et al. (2912 additional authors not
     shown)`` gives the four names and 3 + 2,912 = 2,915: the collaboration is not a person."""
+    from bs4 import NavigableString, Tag
+
     tag = dd.find("div", class_="list-authors")
     if not isinstance(tag, Tag):
         return [], None
@@ -193,6 +206,8 @@ def _authors(dd: Tag) -> tuple[list[str], int | None]:
 
 def _categories(dd: Tag) -> list[str]:
     """Category codes from ``div.list-subjects``, the primary subject first."""
+    from bs4 import Tag
+
     tag = dd.find("div", class_="list-subjects")
     if not isinstance(tag, Tag):
         return []

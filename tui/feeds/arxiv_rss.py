@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 from email.utils import parsedate_to_datetime
-
-from bs4 import BeautifulSoup, Tag
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import read_author_line
 from .base import FeedError, ParseContext, ParseResult, Skipped
+
+if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing a text
+    # feed, or starting the app, never pays the 0.2-0.4 s they take)
+    from bs4 import Tag
 
 # Plain-text patterns over the description's text value.
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z\-]+)")
@@ -52,6 +54,8 @@ FORMAT = ArxivRssFormat()
 
 
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
+    from bs4 import BeautifulSoup, Tag
+
     soup = BeautifulSoup(text, "xml")
     channel = soup.find("channel")
     if not isinstance(channel, Tag):
@@ -129,6 +133,8 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
 
 
 def _child_text(parent: Tag, name: str) -> str:
+    from bs4 import Tag
+
     child = parent.find(name, recursive=False)
     return " ".join(child.get_text().split()) if isinstance(child, Tag) else ""
 
@@ -146,6 +152,8 @@ def _rfc822_date(value: str) -> str | None:
 def _item_lines(text: str, expected: int) -> list[int | None]:
     """Source line of each ``<item>``, from lxml's own parse of the same text (BeautifulSoup's
     XML builder does not record lines). Empty when the two parses disagree on the items."""
+    from lxml import etree
+
     parser = etree.XMLParser(
         recover=True, resolve_entities=False, no_network=True, encoding="utf-8"
     )

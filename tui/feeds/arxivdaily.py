@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
+from .base import FeedError, ParseContext, ParseResult, Skipped, sniff_lines, split_lines
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ID_LINE = re.compile(
@@ -57,7 +57,6 @@ _ZH_ABSTRACT = re.compile(r"^AI\s*中文摘要\s*[:：]?\s*(.*)$")
 _EN_ABSTRACT = re.compile(r"^英文摘要\s*[:：]?\s*(.*)$")
 _TOPIC_SEP = re.compile(r"\s*[:：]\s*")
 _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
-_SNIFF_LINES = 3000
 
 
 def _is_prose(line: str) -> bool:
@@ -110,9 +109,16 @@ class ArxivDailyFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
+        lines = sniff_lines(text)
+        # No id line, no score. An id line starts with a digit (``\d``: any decimal digit)
+        # or a lowercase letter (an old-style id): the cheap test first.
+        if not any(
+            (line[:1].isdecimal() or "a" <= line[:1] <= "z") and _ID_LINE.match(line)
+            for line in lines
+        ):
+            return 0.0
         ids = markers = 0
-        for raw in split_lines(head)[:_SNIFF_LINES]:
-            line = raw.strip()
+        for line in lines:
             if _ID_LINE.match(line):
                 ids += 1
             elif line in ("AI中文摘要", "英文摘要") or "信号源" in line or "arXivDaily" in line:

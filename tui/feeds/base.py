@@ -8,6 +8,8 @@ module in this package that has a ``FORMAT``: adding a source means adding one f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -16,9 +18,59 @@ from ..models import Paper
 
 
 def split_lines(text: str) -> list[str]:
-    """The text's lines, numbered (from 1) the way error messages number them."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
+    """The text's lines, numbered (from 1) the way error messages number them. Within
+    `lines_shared` of this text the list is the same for every reader: do not change it."""
+    global _shared
+    known, lines = _shared
+    if known is text and lines is not None:
+        return lines
+    split = text
+    if split.startswith("\ufeff"):
+        split = split.lstrip("\ufeff")
+    if "\r" in split:
+        split = split.replace("\r\n", "\n").replace("\r", "\n")
+    lines = split.split("\n")
+    if known is text:
+        _shared = (text, lines)
+    return lines
+
+
+SNIFF_LINES = 3000  # how many lines of a text the text formats' sniffers look at
+
+# The text being parsed (`lines_shared`), its lines once split and its sniffers' lines
+# (`sniff_lines`): every format reads the same text, which is split once. Kept by identity,
+# not equality (no hashing of a long text); another thread's text only takes their place
+# (each thread then splits its own).
+_shared: tuple[str | None, list[str] | None] = (None, None)
+_sniffed: tuple[str | None, list[str]] = (None, [])
+
+
+@contextmanager
+def lines_shared(text: str) -> Iterator[None]:
+    """Within: ``text`` is split into lines (`split_lines`, `sniff_lines`) once, whoever
+    reads it; after it, nothing of it is kept."""
+    global _shared, _sniffed
+    _shared = (text, None)
+    try:
+        yield
+    finally:
+        _shared = (None, None)
+        _sniffed = (None, [])
+
+
+def sniff_lines(text: str) -> list[str]:
+    """The first `SNIFF_LINES` lines of ``text`` after its leading blank space (a BOM too),
+    each stripped of surrounding whitespace: what the text formats' sniffers read. Kept for
+    the next sniffer of the same text (within `lines_shared`): do not change the list."""
+    global _sniffed
+    known, lines = _sniffed
+    if known is text:
+        return lines
+    head = text.lstrip("\ufeff \t\r\n")
+    lines = [line.strip() for line in split_lines(head)[:SNIFF_LINES]]
+    if _shared[0] is text:
+        _sniffed = (text, lines)
+    return lines
 
 
 def check_html_complete(text: str, ctx: ParseContext) -> None:

@@ -25,17 +25,20 @@ raises `FeedError`.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
+from .base import FeedError, ParseContext, ParseResult, Skipped, sniff_lines, split_lines
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LABEL = re.compile(r"^(核心贡献|方法|关键发现)\s*[:：]\s*(.*)$")
 _MARKER = re.compile(r"^查看原文摘要\s*[:：▼▾»>]*\s*(.*)$")
 _ET_AL = re.compile(r"\s*等\s*[(（]\s*(\d+)\s*位?\s*作者\s*[)）]\s*$")
 _NAME_SEP = re.compile(r"\s*[,，、;；]\s*")
+# Whether a stripped line may be a 核心贡献 or 查看原文摘要 line (what sniffing counts).
+_STARTS_ENTRY = operator.methodcaller("startswith", ("核心贡献", "查看原文摘要"))
 
 _RANK = {"核心贡献": 0, "方法": 1, "关键发现": 2, "查看原文摘要": 3}
 _FIELD = {"核心贡献": "contribution_zh", "方法": "method_zh", "关键发现": "findings_zh"}
@@ -45,7 +48,6 @@ _NEXT_PART = {
     "关键发现": "查看原文摘要 and the English abstract",
     "查看原文摘要": "the English abstract after 查看原文摘要",
 }
-_SNIFF_LINES = 3000
 
 
 @dataclass
@@ -117,8 +119,11 @@ class DigestFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
+        lines = sniff_lines(text)
+        if not any(map(_STARTS_ENTRY, lines)):
+            return 0.0  # (the loop below would find neither)
         contrib = markers = other = 0
-        for raw in split_lines(head)[:_SNIFF_LINES]:
+        for raw in lines:
             line = _classify(0, raw)
             if line.label == "核心贡献":
                 contrib += 1

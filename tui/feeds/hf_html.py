@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any
-
-from bs4 import BeautifulSoup, Tag
+from typing import TYPE_CHECKING, Any
 
 from ..models import Paper
 from ..text import arxiv_id
 from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
+
+if TYPE_CHECKING:  # (bs4 is imported when a page is parsed: importing a text feed, or
+    # starting the app, never pays the 0.2-0.4 s it takes)
+    from bs4 import BeautifulSoup
 
 _MARKER = 'data-target="DailyPapers"'
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -50,6 +52,8 @@ FORMAT = HFHtmlFormat()
 
 
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
+    from bs4 import BeautifulSoup, Tag
+
     soup = BeautifulSoup(text, "html.parser")
     holder = soup.find(attrs={"data-target": "DailyPapers"})
     if not isinstance(holder, Tag):

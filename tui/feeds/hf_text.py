@@ -39,9 +39,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, lru_cache
 
 from ..models import Paper
-from .base import FeedError, ParseContext, ParseResult, Skipped, split_lines
+from .base import FeedError, ParseContext, ParseResult, Skipped, sniff_lines, split_lines
 
 _MONTHS = {
     m: i
@@ -54,6 +55,7 @@ _DATE = re.compile(
     r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<comments>\d+))?$"
 )
 _AUTHORS = re.compile(r"^[•·∙⋅*\-]?\s*(\d+)\s+authors?$")
+_AUTHOR_ENDS = ("author", "authors")
 _DOTS = frozenset("·•∙⋅")
 _CHROME = frozenset(
     line.casefold()
@@ -70,8 +72,9 @@ _CHROME = frozenset(
         "Next",
     )
 )
+_CHROME_LONGEST = max(map(len, _CHROME))
 _SENTENCE = re.compile(r"[.!?]\s+[A-Z]")
-_SNIFF_LINES = 3000
+_META_ORDER = {"authors": 0, "org": 0, "dot": 1, "date": 2}
 
 _Resolver = Callable[[str], "tuple[str | None, int | None]"]
 
@@ -85,7 +88,12 @@ def _is_abstract(line: str) -> bool:
     return line.endswith(".") or bool(_SENTENCE.search(line))
 
 
-@dataclass
+def _is_chrome(line: str) -> bool:
+    """A line of the page's header ("Daily Papers", "Subscribe" …)."""
+    return len(line) <= _CHROME_LONGEST and line.casefold() in _CHROME
+
+
+@dataclass(slots=True)
 class _Token:
     no: int
     text: str
@@ -97,7 +105,10 @@ class _Meta:
     tokens: list[_Token]
 
     def first(self, kind: str) -> _Token | None:
-        return next((t for t in self.tokens if t.kind == kind), None)
+        for token in self.tokens:
+            if token.kind == kind:
+                return token
+        return None
 
 
 @dataclass
@@ -114,16 +125,20 @@ class _Entry:
 
 
 def _kind(line: str) -> str:
-    if line in _DOTS:
+    """What a stripped line is. The cheap tests first: an author line ends in "author(s)", a
+    date line starts with a capital A-Z and ends in a digit (``\\d``: any decimal digit)."""
+    if len(line) == 1 and line in _DOTS:  # (no hashing of a long line)
         return "dot"
-    if _AUTHORS.match(line):
+    if line.endswith(_AUTHOR_ENDS) and _AUTHORS.match(line):
         return "authors"
-    m = _DATE.match(line)
-    if m and m.group("month").lower() in _MONTHS:
-        return "date"
+    if line[-1:].isdecimal() and "A" <= line[:1] <= "Z":
+        m = _DATE.match(line)
+        if m and m.group("month").lower() in _MONTHS:
+            return "date"
     return "text"
 
 
+@lru_cache(maxsize=4096)  # (a page repeats a few dates over and over)
 def _month_day(line: str) -> tuple[int, int, int | None, int | None]:
     m = _DATE.match(line)
     assert m is not None
@@ -143,13 +158,14 @@ class HfTextFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
-        lines = [line.strip() for line in split_lines(head)[:_SNIFF_LINES]]
-        chrome = sum(1 for line in lines[:40] if line.casefold() in _CHROME)
-        authors = sum(1 for line in lines if _AUTHORS.match(line))
+        lines = sniff_lines(text)
+        chrome = sum(1 for line in lines[:40] if _is_chrome(line))
+        # (an author line ends in "author" or "authors": the cheap test first)
+        authors = sum(1 for line in lines if line.endswith(_AUTHOR_ENDS) and _AUTHORS.match(line))
         dated = sum(
             1
             for a, b in zip(lines, lines[1:], strict=False)
-            if a in _DOTS and _kind(b) == "date"  # "·" then "May 27 2"
+            if len(a) == 1 and a in _DOTS and _kind(b) == "date"  # "·" then "May 27 2"
         )
         score = 0.0
         if dated or authors:
@@ -159,11 +175,10 @@ class HfTextFormat:
         return score
 
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
-        raw_lines = split_lines(text)
         tokens = [
-            _Token(no, line.strip(), _kind(line.strip()))
-            for no, line in enumerate(raw_lines, 1)
-            if line.strip()
+            _Token(no, line, _kind(line))
+            for no, raw in enumerate(split_lines(text), 1)
+            if (line := raw.strip())
         ]
         page_md, has_header, tokens = self._header(tokens)
         tokens = self._drop_repeated_headers(tokens)  # a page pasted twice
@@ -263,7 +278,7 @@ class HfTextFormat:
         """Drop the page chrome. Return the page's (month, day, year), whether there was a
         header, and the remaining lines."""
         i = 0
-        while i < len(tokens) and tokens[i].text.casefold() in _CHROME:
+        while i < len(tokens) and _is_chrome(tokens[i].text):
             i += 1
         if i < len(tokens) and tokens[i].kind == "date":
             month, day, year, comments = _month_day(tokens[i].text)
@@ -277,7 +292,7 @@ class HfTextFormat:
         kept: list[_Token] = []
         after_chrome = False
         for tok in tokens:
-            if tok.text.casefold() in _CHROME:
+            if len(tok.text) <= _CHROME_LONGEST and _is_chrome(tok.text):
                 after_chrome = True
                 continue
             if after_chrome and tok.kind == "date" and _month_day(tok.text)[3] is None:
@@ -290,8 +305,7 @@ class HfTextFormat:
     @staticmethod
     def _starts_meta(meta: _Meta, tok: _Token) -> bool:
         """Whether `tok` begins a new group of meta lines rather than continuing `meta`."""
-        order = {"authors": 0, "org": 0, "dot": 1, "date": 2}
-        return order[tok.kind] <= order[meta.tokens[-1].kind]
+        return _META_ORDER[tok.kind] <= _META_ORDER[meta.tokens[-1].kind]
 
     @staticmethod
     def _pairs(run: list[_Token]) -> list[_Entry]:
@@ -349,6 +363,7 @@ class HfTextFormat:
             reference = today if page_year >= today.year else date(page_year, 12, 31)
         ref_year = reference.year
 
+        @cache  # (one page: a few dates, each on many papers)
         def resolve(line: str) -> tuple[str | None, int | None]:
             month, day, year, comments = _month_day(line)
             if year is None:

@@ -165,8 +165,15 @@ def cjk_grams(text: str) -> str:
     return CJK_RUN.sub(lambda m: " " + _grams(m.group()) + " ", text)
 
 
+def _indexed(text: str) -> str:
+    """A column's text as the index takes it (`cjk_grams`). ASCII goes as it is: ``unicode61``
+    folds its case itself, so lowering it first gives the index the very same tokens."""
+    return text if text.isascii() else cjk_grams(text)
+
+
 def fts_values(record: dict[str, Any]) -> tuple[str, str, str, str]:
-    """The four ``text`` columns of a paper record: (title, abstract, authors, other)."""
+    """The four ``text`` columns of a paper record: (title, abstract, authors, other), as
+    the index takes them (Chinese as bigrams: `cjk_grams`)."""
     get = record.get
     title = "\n".join([get("title") or "", get("title_zh") or ""])
     abstract = get("abstract") or ""
@@ -186,7 +193,7 @@ def fts_values(record: dict[str, Any]) -> tuple[str, str, str, str]:
             get("findings_zh") or "",
         ]
     )
-    return cjk_grams(title), cjk_grams(abstract), cjk_grams(authors), cjk_grams(other)
+    return _indexed(title), _indexed(abstract), _indexed(authors), _indexed(other)
 
 
 def annot_value(state: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 from ..text import normalise
@@ -157,21 +157,40 @@ def _normalise_v1(text: str) -> str:
     return normalise(folded) if folded.isascii() else _NON_WORD.sub("", folded)
 
 
-def new_id(paper: dict[str, Any], keys: list[str], taken: dict[str, Any]) -> str:
+def new_id(
+    paper: dict[str, Any], keys: list[str], taken: Container[str], digest: str | None = None
+) -> str:
     """A short stable id: the arXiv id when there is one, else ``p`` + a hash of its strongest
     key in the order papertui has always used (arXiv id, abstract opening, title; pass the
-    lookup keys from `lookup_keys`), so ids do not depend on the version."""
+    lookup keys from `lookup_keys`), so ids do not depend on the version. ``taken``: the ids
+    in use (``in``); ``digest``: `id_digest` of the paper when known. `id_choices` gives the
+    ids it tries first."""
     if paper.get("arxiv_id") and paper["arxiv_id"] not in taken:
         return paper["arxiv_id"]
-    basis = next((k for p in _ID_BASES for k in keys if k.startswith(p)), None)
-    if basis is None:
-        basis = repr(sorted(paper.items()))
-    digest = hashlib.sha1(basis.encode("utf-8")).hexdigest()
+    digest = digest or id_digest(paper, keys)
     for length in range(8, 41):
         candidate = "p" + digest[:length]
         if candidate not in taken:
             return candidate
     raise RuntimeError("could not allocate a paper id")  # pragma: no cover - 40 hex digits
+
+
+def id_choices(paper: dict[str, Any], digest: str) -> list[str]:
+    """The ids `new_id` tries first for ``paper`` of `id_digest` ``digest`` (its arXiv id,
+    then the digest's first 8 hex digits): asking which of them are taken for a whole import
+    is one database query."""
+    first = "p" + digest[:8]
+    return [paper["arxiv_id"], first] if paper.get("arxiv_id") else [first]
+
+
+def id_digest(paper: dict[str, Any], keys: list[str]) -> str:
+    """The hash (hex) `new_id` makes a paper's id of: of its strongest key (``keys``: its
+    lookup keys), else of the whole record."""
+    for prefix in _ID_BASES:
+        for key in keys:
+            if key.startswith(prefix):
+                return hashlib.sha1(key.encode("utf-8")).hexdigest()
+    return hashlib.sha1(repr(sorted(paper.items())).encode("utf-8")).hexdigest()
 
 
 def compatible(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:

@@ -139,8 +139,14 @@ def feed_key(source: dict[str, Any]) -> str:
 
 
 def compact(record: dict[str, Any]) -> dict[str, Any]:
-    """A record without its empty fields (and the feed line, which is not stored)."""
-    return {k: v for k, v in record.items() if v not in (None, "", []) and k != "line"}
+    """A record without its empty fields (None, "" and []; 0 and False are kept) and without
+    the feed line, which is not stored."""
+    # (a true value is kept at once: comparing every value with None, "" and [] cost more)
+    return {
+        k: v
+        for k, v in record.items()
+        if (v or (v is not None and v != "" and v != [])) and k != "line"
+    }
 
 
 def segment_tables(
@@ -190,11 +196,26 @@ def segment_file(
     records = list(records)
     tables = segment_tables(name, stamp, records)
     data: dict[str, Any] = {"_meta": {"1": {"schema": SCHEMA_VERSION}}}
-    for table, docs in tables.items():
-        data[table] = {str(i): doc for i, doc in enumerate(docs, 1)}
-    raw = orjson.dumps(data)
+    for table in ("segment", "feeds"):
+        data[table] = {str(i): doc for i, doc in enumerate(tables[table], 1)}
+    # The bytes orjson.dumps(data) gives with the papers table in it too, put together from
+    # each paper document's own orjson bytes: each is encoded once, and where it lies in the
+    # file is known without searching for it (`locate`).
+    head = orjson.dumps(data)[:-1] + b',"papers":{'
+    parts = [head]
+    spans: dict[str, Span] = {}
+    at = len(head)
+    for i, doc in enumerate(tables["papers"], 1):
+        label = b'"%d":' % i if i == 1 else b',"%d":' % i
+        blob = orjson.dumps(doc)
+        at += len(label)
+        spans[doc["id"]] = (at, len(blob))
+        at += len(blob)
+        parts += (label, blob)
+    parts.append(b"}}")
+    raw = b"".join(parts)
     feeds = {doc["key"]: {k: v for k, v in doc.items() if k != "key"} for doc in tables["feeds"]}
-    return raw, Segment(stamp, records, locate(raw, tables["papers"]), feeds)
+    return raw, Segment(stamp, records, spans, feeds)
 
 
 def locate(raw: bytes, docs: list[dict[str, Any]]) -> dict[str, Span]:
