@@ -287,3 +287,33 @@ def test_two_machines_with_one_device_id_are_named_as_such(tmp_path: Path) -> No
     assert done.returncode == 1
     assert "also calls itself 'laptop'" in done.stderr and "edited by hand" not in done.stderr
     assert state_of(other) == {"2606.20001": (True, False, [], "")}
+
+
+def test_a_library_without_its_gitignore_never_sends_this_machines_own_files(
+    tmp_path: Path,
+) -> None:
+    """A library whose .gitignore was deleted: `sync init` committed .lock and .lock.owner
+    (a process id, rewritten by every write); once two machines had written, every sync
+    stopped on .lock.owner as changed on both sides."""
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
+    (lap / ".gitignore").unlink()
+    assert (lap / ".lock.owner").exists()
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
+    ok(lap, "laptop", "star", "2606.20000")
+    ok(desk, "desk", "read", "2606.20001")
+    ok(lap, "laptop", "sync")
+    ok(desk, "desk", "sync")
+    ok(lap, "laptop", "sync")
+    files = git_out(remote, "ls-tree", "-r", "--name-only", "main").split()
+    assert not [f for f in files if f.startswith((".lock", ".cache"))], files
+    assert (
+        state_of(lap)
+        == state_of(desk)
+        == {
+            "2606.20000": (False, True, [], ""),
+            "2606.20001": (True, False, [], ""),
+        }
+    )

@@ -337,10 +337,41 @@ def _restore_others(root: Path) -> list[str]:
     return [f"put back {_count(len(missing), 'file')} of other machines missing here, from git"]
 
 
+# This machine's own files, never committed whatever the library's .gitignore says (a
+# library without one committed .lock.owner, which holds a process id: every machine
+# changed it, and every sync after the first stopped on it as "changed on both sides").
+# (Globs: git refuses an `add` whose pathspec names an ignored file, even to exclude it.)
+MACHINES_OWN = (
+    ":(exclude,glob)**/.lock",
+    ":(exclude,glob)**/.lock.owner",
+    ":(exclude,glob)**/.cache/**",
+    ":(exclude,glob)**/.tmp-*",
+)
+
+
+def _ignore(root: Path) -> bool:
+    """Give the library its .gitignore again when it lacks one, or lines of one (deleted or
+    edited by hand): whether it was changed."""
+    from .core import IGNORED
+
+    path = root / ".gitignore"
+    try:
+        kept = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        kept = ""
+    lines = set(kept.splitlines())
+    missing = [ln for ln in IGNORED.splitlines() if ln and ln not in lines]
+    if not missing:
+        return False
+    glue = "\n" if kept and not kept.endswith("\n") else ""
+    path.write_text(kept + glue + "\n".join(missing) + "\n", encoding="utf-8")
+    return True
+
+
 def _commit(root: Path, message: str) -> int:
-    """Commit every file the library's .gitignore lets through but `_strays`; how many
-    changed."""
-    specs = [".", *(f":(exclude,literal){rel}" for rel in _strays(root))]
+    """Commit every file the library's .gitignore lets through but `_strays` and
+    `MACHINES_OWN`; how many changed."""
+    specs = [".", *MACHINES_OWN, *(f":(exclude,literal){rel}" for rel in _strays(root))]
     git(root, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(specs))
     staged = git(root, "diff", "--cached", "--name-only", "-z").stdout.split("\0")
     staged = [s for s in staged if s]
@@ -538,6 +569,8 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
     _identity(root)
     with WriteLock(root).held():
         _recover(root)
+        if _ignore(root):
+            lines.append(f"wrote {root / '.gitignore'}: the cache and lock files stay out of git")
         committed = _commit(root, f"papertui: the library of {device_id()}")
     if committed:
         mine = _tally(root, None, _head(root)).get(device_id(), Brought())
