@@ -317,3 +317,52 @@ def test_a_library_without_its_gitignore_never_sends_this_machines_own_files(
             "2606.20001": (True, False, [], ""),
         }
     )
+
+
+def test_a_sync_stopped_after_its_commit_reports_what_the_next_one_sends(
+    tmp_path: Path,
+) -> None:
+    """A sync interrupted while it fetched had committed this machine's star; the next
+    sync pushed it and said "nothing new". An ssh remote whose first connection hangs
+    holds the first sync at its fetch."""
+    remote, lap, desk = shared_pair(tmp_path)
+    hung = tmp_path / "ssh-hung"
+    ssh = tmp_path / "ssh"
+    ssh.write_text(
+        f'#!/bin/sh\nif [ ! -e "{hung}" ]; then echo $$ > "{hung}"; exec sleep 60; fi\n'
+        'for last; do :; done; exec sh -c "$last"\n'
+    )
+    ssh.chmod(0o755)
+    subprocess.run(
+        ["git", "-C", str(lap), "remote", "set-url", "origin", f"ssh://example.org{remote}"],
+        check=True,
+    )
+    ok(lap, "laptop", "star", "2606.20002")
+    env = {**os.environ, "PAPERTUI_DEVICE": "laptop", "GIT_SSH_COMMAND": str(ssh)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "sync", "--db", str(lap)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    while not hung.exists() or not hung.read_text().strip():
+        assert proc.poll() is None
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # (Ctrl-C)
+    proc.wait()
+    os.kill(int(hung.read_text()), signal.SIGKILL)
+    assert "changes/laptop-" in git_out(lap, "show", "--stat", "HEAD")  # (committed)
+    again = subprocess.run(
+        [sys.executable, "-m", "tui", "sync", "--db", str(lap)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "sent 1 state change of this machine" in again.stdout, again.stdout
+    assert "1 state change from laptop" in ok(desk, "desk", "sync")

@@ -622,6 +622,10 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
     lock = WriteLock(root)
     progress("committing this machine's changes")
     first = _head(root)
+    # What the remote had of this machine when last heard from: a sync stopped after its
+    # commit (Ctrl-C while it fetched) left this machine's files committed and not sent;
+    # the next sync sent them and said "nothing new".
+    known = _remote_head(root, branch) if report.remote is not None else first
     with lock.held():
         report.notes.extend(_recover(root))
         report.notes.extend(_restore_others(root))
@@ -674,8 +678,10 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
                 f"could not push to {report.remote} ({_last_line(pushed)}); what came "
                 "from it is merged here and this machine's changes go with the next sync"
             )
-    report.brought = _tally(root, first, _head(root))
-    report.sent = report.brought.pop(device_id(), Brought())
+    last = _head(root)
+    report.brought = _tally(root, first, last)
+    report.brought.pop(device_id(), None)
+    report.sent = _tally(root, known, last).get(device_id(), Brought())
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
     lib.close()
