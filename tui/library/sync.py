@@ -513,20 +513,28 @@ def _clone(root: Path, remote: str) -> None:
     hidden folder beside it, checked (`_check_incoming`), then renamed into place. A clone
     cut short (SIGKILL, a closed terminal) left a .git alone in ``root``: the next
     `sync init` refused the folder as "no papertui library here". SyncError."""
-    root.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{root.name}.papertui-clone-"
-    for stale in root.parent.glob(glob_escape(prefix) + "*"):  # (a clone cut short)
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=root.parent))
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        for stale in root.parent.glob(glob_escape(prefix) + "*"):  # (a clone cut short)
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=root.parent))
+    except OSError as err:
+        raise SyncError(
+            f"{root.parent}: cannot make the clone there ({err.strerror or err})"
+        ) from None
     try:
         made = staging / "library"
         git(staging, "clone", "--quiet", "--", remote, str(made), timeout=NETWORK_TIMEOUT)
         _follow_remote(made)
         if _head(made) is not None:
             _check_incoming(made, "HEAD", remote)
-        with contextlib.suppress(FileNotFoundError):
-            root.rmdir()  # (an empty folder: the clone takes its place)
-        made.rename(root)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                root.rmdir()  # (an empty folder: the clone takes its place)
+            made.rename(root)
+        except OSError as err:
+            raise SyncError(f"{root}: cannot put the clone there ({err.strerror or err})") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
