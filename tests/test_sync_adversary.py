@@ -294,12 +294,16 @@ def test_a_library_without_its_gitignore_never_sends_this_machines_own_files(
 ) -> None:
     """A library whose .gitignore was deleted: `sync init` committed .lock and .lock.owner
     (a process id, rewritten by every write); once two machines had written, every sync
-    stopped on .lock.owner as changed on both sides."""
+    stopped on .lock.owner as changed on both sides. A folder Syncthing also syncs: its old
+    versions and half-copied temporaries went to every machine."""
     remote = bare_remote(tmp_path)
     lap, desk = tmp_path / "laptop", tmp_path / "desk"
     take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
     (lap / ".gitignore").unlink()
     assert (lap / ".lock.owner").exists()
+    (lap / ".stversions" / "papers").mkdir(parents=True)  # (Syncthing's, in the same folder)
+    (lap / ".stversions" / "papers" / "laptop-00000001~20261130-101010.json").write_text("{}")
+    (lap / "changes" / ".syncthing.laptop-00000009.json.tmp").write_text('{"cut')
     ok(lap, "laptop", "sync", "init", str(remote))
     ok(desk, "desk", "sync", "init", str(remote))
     ok(lap, "laptop", "star", "2606.20000")
@@ -308,7 +312,8 @@ def test_a_library_without_its_gitignore_never_sends_this_machines_own_files(
     ok(desk, "desk", "sync")
     ok(lap, "laptop", "sync")
     files = git_out(remote, "ls-tree", "-r", "--name-only", "main").split()
-    assert not [f for f in files if f.startswith((".lock", ".cache"))], files
+    assert not [f for f in files if f.startswith((".lock", ".cache", ".stversions"))], files
+    assert not [f for f in files if "syncthing" in f], files
     assert (
         state_of(lap)
         == state_of(desk)

@@ -346,6 +346,13 @@ MACHINES_OWN = (
     ":(exclude,glob)**/.lock.owner",
     ":(exclude,glob)**/.cache/**",
     ":(exclude,glob)**/.tmp-*",
+    # A folder Syncthing or Dropbox also syncs: their own files (old versions, half-copied
+    # temporaries, markers) are each machine's, not the library's.
+    ":(exclude,glob)**/.stversions/**",
+    ":(exclude,glob)**/.stfolder*",
+    ":(exclude,glob)**/.syncthing.*.tmp",
+    ":(exclude,glob)**/~syncthing~*.tmp",
+    ":(exclude,glob)**/.dropbox*",
 )
 
 
