@@ -17,23 +17,48 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import shutil
+import signal
 import subprocess
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filelock import FileLock, Timeout
+
 from ..text import clean_line
 from . import truth
-from .device import device_id
-from .storage import LibraryError, WriteLock
+from .device import ENV, device_file, device_id
+from .storage import LibraryError, WriteLock, read_only_message
 
 if TYPE_CHECKING:
     from .core import Library
 
 NETWORK_TIMEOUT = 300.0  # s: a fetch or push that takes longer is stopped
 LOCAL_TIMEOUT = 120.0  # s: any other git command
-PUSH_TRIES = 3  # a push refused because the remote moved on: fetch, merge, push again
+PUSH_TRIES = 8  # a push refused because the remote moved on: fetch, merge, push again
+# What git says when a push lost a race with another machine's push (the remote's branch
+# moved on: before this push started, or while it ran): fetch, merge and push again.
+RACED = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
+SYNC_WAIT = 60.0  # s: a sync waits this long for another sync of the same library to end
+# The user's own git settings that would change what papertui's commands do: hooks, signing
+# (a commit or push that waits for a key; merges refused as unsigned), a global ignore file
+# (`*.json` in it hid every truth file from `git add`: nothing was ever sent, silently),
+# fast-forward-only merges (every sync of two machines that both wrote failed).
+NEUTRAL = (
+    "core.hooksPath=/dev/null",
+    "core.excludesFile=/dev/null",
+    "commit.gpgSign=false",
+    "push.gpgSign=false",
+    "merge.ff=true",
+    "merge.verifySignatures=false",
+    "core.quotepath=false",
+)
 # Files every library has: when two libraries first meet (`sync init` into a remote that
 # holds another library) both have their own; this machine's is kept.
 SHARED_ROOT_FILES = ("papertui.json", ".gitignore", ".stignore")
@@ -101,11 +126,16 @@ def _quiet(_: str) -> None:
 
 
 # ----------------------------------------------------------------------------- git
-def _env() -> dict[str, str]:
+def _env(root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C", GIT_EDITOR="true")
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        env.pop(name, None)
+    # git looks for the repository in ``root`` only, never in a folder above it: a library
+    # kept inside another repository (the user's dotfiles) whose own .git is missing or
+    # unusable (a clone or `git init` killed at its start) was committed, as papertui's,
+    # into that other repository, and its branch pushed.
+    env["GIT_CEILING_DIRECTORIES"] = str(root.parent)
     return env
 
 
@@ -116,21 +146,18 @@ def git(
     check: bool = True,
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C root ARGS`` (``stdin``: its input); its result. SyncError (one line:
-    git's last message) when it fails and ``check``, when git is not installed, or after
-    ``timeout`` seconds."""
-    command = [
-        "git",
-        "-C",
-        str(root),
-        "-c",
-        "core.hooksPath=/dev/null",
-        "-c",
-        "commit.gpgsign=false",
-        "-c",
-        "core.quotepath=false",
-        *args,
-    ]
+    """Run ``git -C root ARGS`` (``stdin``: its input) with the user's settings of `NEUTRAL`
+    set aside; its result. SyncError (one line: git's last message) when it fails and
+    ``check``, when git is not installed, or after ``timeout`` seconds.
+
+    The commands that talk to a remote (clone, fetch, push, ls-remote) run without the
+    terminal (a session of their own): ssh asks for a password or a host key on the
+    terminal itself, whatever ``GIT_TERMINAL_PROMPT`` says, and its prompt hung the
+    command line for minutes and was drawn over the app, reading the keys typed there;
+    without a terminal ssh fails at once with its own message."""
+    neutral = [arg for setting in NEUTRAL for arg in ("-c", setting)]
+    command = ["git", "-C", str(root), *neutral, *args]
+    network = args[0] in ("clone", "fetch", "push", "ls-remote")
     try:
         done = subprocess.run(
             command,
@@ -138,11 +165,12 @@ def git(
             text=True,
             encoding="utf-8",
             errors="replace",
-            env=_env(),
+            env=_env(root),
             timeout=timeout,
             check=False,
             input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
+            start_new_session=network,
         )
     except FileNotFoundError:
         raise SyncError("git is not installed (papertui sync runs git)") from None
@@ -156,6 +184,9 @@ def git(
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:
     lines = [ln.strip() for ln in (done.stderr + "\n" + done.stdout).splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    if done.returncode < 0:  # (killed: SIGXFSZ when the disk or the file size limit is full)
+        with contextlib.suppress(ValueError):
+            fatal.insert(0, f"git was stopped by {signal.Signals(-done.returncode).name}")
     return (fatal or lines or [f"exit status {done.returncode}"])[0]
 
 
@@ -249,6 +280,12 @@ def _recover(root: Path) -> list[str]:
     return done
 
 
+def _device_of(rel: str) -> str | None:
+    """The device that wrote the truth file at ``rel`` (a path in the library), or None."""
+    name = truth.parse_name(rel.rsplit("/", 1)[-1])
+    return None if name is None or rel.split("/", 1)[0] not in truth.KINDS else name.device
+
+
 def _strays(root: Path) -> list[str]:
     """Files git does not track in the truth folders that another device wrote: they reach
     this machine only through a merge, so these are what a merge stopped midway (SIGKILL)
@@ -306,16 +343,118 @@ def _restore_others(root: Path) -> list[str]:
     return [f"put back {_count(len(missing), 'file')} of other machines missing here, from git"]
 
 
+# This machine's own files, never committed whatever the library's .gitignore says (a
+# library without one committed .lock.owner, which holds a process id: every machine
+# changed it, and every sync after the first stopped on it as "changed on both sides").
+# (Globs: git refuses an `add` whose pathspec names an ignored file, even to exclude it.)
+MACHINES_OWN = (
+    ":(exclude,glob)**/.lock",
+    ":(exclude,glob)**/.lock.owner",
+    ":(exclude,glob)**/.cache/**",
+    ":(exclude,glob)**/.tmp-*",
+    # A folder Syncthing or Dropbox also syncs: their own files (old versions, half-copied
+    # temporaries, markers) are each machine's, not the library's.
+    ":(exclude,glob)**/.stversions/**",
+    ":(exclude,glob)**/.stfolder*",
+    ":(exclude,glob)**/.syncthing.*.tmp",
+    ":(exclude,glob)**/~syncthing~*.tmp",
+    ":(exclude,glob)**/.dropbox*",
+)
+
+
+def _ignore(root: Path) -> bool:
+    """Give the library its .gitignore again when it lacks one, or lines of one (deleted or
+    edited by hand): whether it was changed."""
+    from .core import IGNORED
+
+    path = root / ".gitignore"
+    try:
+        kept = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        kept = ""
+    lines = set(kept.splitlines())
+    missing = [ln for ln in IGNORED.splitlines() if ln and ln not in lines]
+    if not missing:
+        return False
+    glue = "\n" if kept and not kept.endswith("\n") else ""
+    path.write_text(kept + glue + "\n".join(missing) + "\n", encoding="utf-8")
+    return True
+
+
 def _commit(root: Path, message: str) -> int:
-    """Commit every file the library's .gitignore lets through but `_strays`; how many
-    changed."""
-    specs = [".", *(f":(exclude,literal){rel}" for rel in _strays(root))]
+    """Commit every file the library's .gitignore lets through but `_strays` and
+    `MACHINES_OWN`; how many changed."""
+    specs = [".", *MACHINES_OWN, *(f":(exclude,literal){rel}" for rel in _strays(root))]
     git(root, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(specs))
     staged = git(root, "diff", "--cached", "--name-only", "-z").stdout.split("\0")
     staged = [s for s in staged if s]
     if staged:
         git(root, "commit", "--quiet", "--no-verify", "-m", message)
     return len(staged)
+
+
+# Where papertui reads: a symbolic link or a submodule there is read through (a link to
+# /dev/zero made every machine that merged it read until its memory ran out, at every open).
+READ_HERE = (*truth.KINDS, "papertui.json", ".gitignore", ".stignore")
+_LINK_MODES = ("120000", "160000")  # git's modes of a symbolic link and of a submodule
+
+
+def _check_incoming(root: Path, rev: str, where: str, since: str | None = None) -> None:
+    """Refuse, before anything of it reaches the library, a commit ``rev`` from ``where``
+    that is not a papertui library's (no papertui.json: a remote typed wrong, the user's
+    code repository, would have had the library merged and pushed into it) or that brings
+    a symbolic link or a submodule where papertui reads (`READ_HERE`). ``since``: a commit
+    whose files were checked already (only what came after it is looked at). SyncError."""
+    if git(root, "cat-file", "-e", f"{rev}:papertui.json", check=False).returncode != 0:
+        raise SyncError(
+            f"{where} holds no papertui library (no papertui.json on its branch): not "
+            "joined, nothing was merged or sent; check the remote's address"
+        )
+    if since is None:
+        listed = git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *READ_HERE).stdout
+        links = [
+            entry.split("\t", 1)[1]
+            for entry in listed.split("\0")
+            if "\t" in entry and entry.split(" ", 1)[0] in _LINK_MODES
+        ]
+    else:
+        raw = git(
+            root, "diff", "--raw", "-z", "--no-renames", f"{since}...{rev}", "--", *READ_HERE
+        ).stdout.split("\0")
+        links = [
+            path
+            for meta, path in zip(raw[0::2], raw[1::2], strict=False)
+            if meta.startswith(":") and meta.split(" ")[1] in _LINK_MODES
+        ]
+    if links:
+        more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+        raise SyncError(
+            f"{where}: {links[0]}{more} is a symbolic link or a submodule, which papertui "
+            "never writes (it would read through it, outside the library); nothing was "
+            "merged; remove it from the remote with git"
+        )
+
+
+@contextlib.contextmanager
+def _one_sync(root: Path) -> Iterator[None]:
+    """Hold the library's sync lock (in .git: never committed) for a whole sync: two syncs
+    of one library at once (the app's P and `papertui sync` in a terminal) raced on git's
+    own refs and one failed, saying the remote could not be reached. The second waits up
+    to `SYNC_WAIT` s. SyncError when it still cannot take it."""
+    lock = FileLock(str(root / ".git" / "papertui-sync.lock"))
+    try:
+        lock.acquire(timeout=SYNC_WAIT)
+    except Timeout:
+        raise SyncError(
+            f"{root}: another sync of this library is still running; waited "
+            f"{SYNC_WAIT:g} s, try again when it finishes"
+        ) from None
+    except OSError as err:
+        raise SyncError(read_only_message(root, err)) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
@@ -338,6 +477,15 @@ def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
     if others:
         git(root, "merge", "--abort", check=False)
         more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+        me = device_id()
+        if all(_device_of(c) == me for c in others):
+            raise SyncError(
+                f"{root / others[0]}{more}: written both here and by another machine that "
+                f"also calls itself {me!r} (two machines with one device id: "
+                f"${ENV} set alike, or {device_file()} copied); the sync stopped and "
+                "nothing was changed here; give one of them its own id, and resolve this "
+                f"with git in {root}"
+            )
         raise SyncError(
             f"{root / others[0]}{more}: changed both here and on another machine (papertui "
             "writes each file once: edited by hand?); the sync stopped and nothing was "
@@ -373,6 +521,37 @@ def _tally(root: Path, before: str | None, after: str | None) -> dict[str, Broug
     return found
 
 
+def _clone(root: Path, remote: str) -> None:
+    """Clone ``remote`` to ``root`` (missing or an empty folder) whole or not at all: into a
+    hidden folder beside it, checked (`_check_incoming`), then renamed into place. A clone
+    cut short (SIGKILL, a closed terminal) left a .git alone in ``root``: the next
+    `sync init` refused the folder as "no papertui library here". SyncError."""
+    prefix = f".{root.name}.papertui-clone-"
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        for stale in root.parent.glob(glob_escape(prefix) + "*"):  # (a clone cut short)
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=root.parent))
+    except OSError as err:
+        raise SyncError(
+            f"{root.parent}: cannot make the clone there ({err.strerror or err})"
+        ) from None
+    try:
+        made = staging / "library"
+        git(staging, "clone", "--quiet", "--", remote, str(made), timeout=NETWORK_TIMEOUT)
+        _follow_remote(made)
+        if _head(made) is not None:
+            _check_incoming(made, "HEAD", remote)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                root.rmdir()  # (an empty folder: the clone takes its place)
+            made.rename(root)
+        except OSError as err:
+            raise SyncError(f"{root}: cannot put the clone there ({err.strerror or err})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 # ----------------------------------------------------------------------------- commands
 def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> list[str]:
     """Make the library at ``root`` a git repository (``sync init``), or, when ``root`` is
@@ -386,9 +565,7 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
     lines: list[str] = []
     if remote and fresh:
         progress(f"cloning {remote}")
-        root.parent.mkdir(parents=True, exist_ok=True)
-        git(root.parent, "clone", "--quiet", remote, str(root), timeout=NETWORK_TIMEOUT)
-        _follow_remote(root)
+        _clone(root, remote)
         lib = Library.open(root)  # (an empty remote: a new library is made here)
         try:
             count = len(lib)
@@ -396,6 +573,13 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
             lib.close()
         _identity(root)
         lines.append(f"cloned the library from {remote}: {count:,} papers")
+        listed = git(root, "ls-files", "-z", "--", *truth.KINDS).stdout.split("\0")
+        if any(_device_of(rel) == device_id() for rel in listed if rel):
+            lines.append(
+                f"warning: the library already holds files of a machine called "
+                f"{device_id()!r}, as this one is: if that was another machine, give this "
+                f"one its own id (${ENV}, or {device_file()}) before changing anything"
+            )
         lines.extend(sync(root, progress).lines())
         return lines
     lib = Library.open(root, create=False)
@@ -406,6 +590,8 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
     _identity(root)
     with WriteLock(root).held():
         _recover(root)
+        if _ignore(root):
+            lines.append(f"wrote {root / '.gitignore'}: the cache and lock files stay out of git")
         committed = _commit(root, f"papertui: the library of {device_id()}")
     if committed:
         mine = _tally(root, None, _head(root)).get(device_id(), Brought())
@@ -440,11 +626,27 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
     lib.close()
     if not is_shared(root):
         raise SyncError(f"{root}: not shared yet; run `papertui sync init [REMOTE]` first")
+    if git(root, "rev-parse", "--git-dir", check=False).returncode != 0:
+        raise SyncError(
+            f"{root / '.git'}: not a usable git repository (a `sync init` cut short?); "
+            "move it aside and run `papertui sync init [REMOTE]` again"
+        )
+    with _one_sync(root):
+        return _sync(root, progress)
+
+
+def _sync(root: Path, progress: Progress) -> SyncReport:
+    from .core import Library
+
     report = SyncReport(remote=remote_url(root))
     branch = _branch(root)
     lock = WriteLock(root)
     progress("committing this machine's changes")
     first = _head(root)
+    # What the remote had of this machine when last heard from: a sync stopped after its
+    # commit (Ctrl-C while it fetched) left this machine's files committed and not sent;
+    # the next sync sent them and said "nothing new".
+    known = _remote_head(root, branch) if report.remote is not None else first
     with lock.held():
         report.notes.extend(_recover(root))
         report.notes.extend(_restore_others(root))
@@ -463,9 +665,13 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
                 with lock.held():
                     report.committed += _commit(root, f"papertui sync: {device_id()}")
                     _clear_strays(root, branch)
-                    unrelated = (
-                        git(root, "merge-base", "HEAD", f"origin/{branch}", check=False).returncode
-                        != 0
+                    base = git(root, "merge-base", "HEAD", f"origin/{branch}", check=False)
+                    unrelated = base.returncode != 0
+                    _check_incoming(
+                        root,
+                        f"origin/{branch}",
+                        report.remote,
+                        since=None if unrelated else base.stdout.strip(),
                     )
                     _merge(root, branch, unrelated=unrelated)
             progress(f"pushing to {report.remote}")
@@ -482,13 +688,21 @@ def sync(root: Path, progress: Progress = _quiet) -> SyncReport:
             if pushed.returncode == 0:
                 report.pushed = True
                 break
-            if attempt == PUSH_TRIES - 1 or "fetch first" not in pushed.stderr + pushed.stdout:
-                raise SyncError(
-                    f"could not push to {report.remote} ({_last_line(pushed)}); what came "
-                    "from it is merged here and this machine's changes go with the next sync"
-                )
-    report.brought = _tally(root, first, _head(root))
-    report.sent = report.brought.pop(device_id(), Brought())
+            said = pushed.stderr + pushed.stdout
+            if attempt < PUSH_TRIES - 1 and any(race in said for race in RACED):
+                # Another machine pushed first (or at the same moment: "cannot lock ref"):
+                # wait a little, longer each time, so machines that sync together (a
+                # lab's cron at the hour) do not keep colliding, and go round again.
+                time.sleep(random.uniform(0.1, 0.5) * (attempt + 1))
+                continue
+            raise SyncError(
+                f"could not push to {report.remote} ({_last_line(pushed)}); what came "
+                "from it is merged here and this machine's changes go with the next sync"
+            )
+    last = _head(root)
+    report.brought = _tally(root, first, last)
+    report.brought.pop(device_id(), None)
+    report.sent = _tally(root, known, last).get(device_id(), Brought())
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
     try:
