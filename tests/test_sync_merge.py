@@ -316,6 +316,36 @@ def test_a_note_edited_on_two_machines_keeps_both_texts_marked_and_listed(
             lib.close()
 
 
+def test_a_note_typed_in_several_saves_on_two_machines_keeps_each_text_whole(
+    tmp_path: Path,
+) -> None:
+    """The app saves a note while it is typed, so one sentence is several changes ("d",
+    then "desk: compare…"). Two machines typing a new note apart, their saves interleaved in
+    time: each machine's later saves go on with its own text inside the conflict, so the
+    note holds each whole sentence once around one mark (each later save added a mark and
+    split the first save's letter from the rest of its sentence: "d … esk: compare…")."""
+    with fake_clock() as clock:
+        roots, ids = two_copies(tmp_path)
+        pid = ids[0]
+        desk, laptop = "desk: compare with DiT-XL", "laptop: check table 2"
+        act(clock, roots["desk"], "desk", "note", pid, note=desk[:1])
+        act(clock, roots["laptop"], "laptop", "note", pid, note=laptop[:3])
+        act(clock, roots["desk"], "desk", "note", pid, note=desk)
+        act(clock, roots["laptop"], "laptop", "note", pid, note=laptop)
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        notes = []
+        for name, root in roots.items():
+            lib = open_as(root, name)
+            notes.append(lib.raw_state(pid)["note"])
+            assert [(c.device, c.other) for c in lib.note_conflicts()] == [("laptop", "desk")]
+            lib.close()
+        assert notes[0] == notes[1]
+        (mark,) = MARK.findall(notes[0])
+        lines = [ln for ln in notes[0].splitlines() if ln and "note conflict" not in ln]
+        assert lines == [desk, laptop]
+
+
 def test_notes_edited_apart_in_separate_places_are_both_kept_without_a_conflict(
     tmp_path: Path,
 ) -> None:

@@ -4,6 +4,7 @@ two edits of one note so neither is lost. Pure functions over strings; no storag
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 
@@ -154,6 +155,28 @@ def conflict_mark(above: str, below: str) -> str:
     """The line put between two devices' versions of the same lines of a note: ``above`` and
     ``below`` say where each was written ("desk at 2026-11-30 08:10 UTC"), as plain text."""
     return CONFLICT_MARK.format(above=above, below=below)
+
+
+_MARK_LINE = re.compile(
+    "(" + re.escape(CONFLICT_MARK.split("{above}")[0]) + "[^\n]*" + re.escape(" ---\n") + ")"
+)
+
+
+def continue_section(note: str, base: str, new: str) -> str | None:
+    """``note`` (holding conflict marks) with ``new`` in place of ``base`` when ``base``, the
+    text an edit was written from, is exactly one of the texts between its marks: the
+    machine that wrote that text went on editing it (the app saves a note while it is being
+    typed, so one session of typing is several changes) after another machine's version
+    met it. None when ``base`` is not exactly one whole section (then the edit is merged as
+    any other, `merge_concurrent`)."""
+    parts = _MARK_LINE.split(note)
+    if len(parts) < 3 or not base:
+        return None
+    found = [i for i in range(0, len(parts), 2) if parts[i] == base]
+    if len(found) != 1:
+        return None
+    parts[found[0]] = new
+    return "".join(parts)
 
 
 def merge_concurrent(base: str, ours: str, theirs: str, mark: str) -> tuple[str, bool]:

@@ -30,6 +30,7 @@ from .notes import (
     LOST_BASE_MARK,
     apply_note_edit,
     conflict_mark,
+    continue_section,
     invert_note_edit,
     merge_concurrent,
     merge_note,
@@ -346,6 +347,9 @@ def _merge_note(
     theirs = state.get("note", "")
     if theirs == base:
         return ours
+    continued = continue_section(theirs, base, ours) if CONFLICT_HEAD in theirs else None
+    if continued is not None:
+        return continued
     mark, record = _conflict(conn, change, pid)
     merged, met = merge_concurrent(base, ours, theirs, mark)
     if met and record is not None:
