@@ -107,7 +107,7 @@ class SyncReport:
             out.append(f"sent {self.sent} of this machine")
         if self.remote is None:
             out.append("no remote to sync with: `papertui sync init REMOTE` adds one")
-        elif self.pushed and (self.brought or self.committed):
+        elif self.pushed and (self.brought or self.committed or self.sent):
             out.append(f"in step with {self.remote}")
         elif self.pushed:
             out.append(f"nothing new: in step with {self.remote}")
