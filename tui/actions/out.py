@@ -293,7 +293,7 @@ class OutActions(PaperAppBase):
         if event.error is not None:
             self._error(event.error)
         else:
-            self.toast("Synced: " + "; ".join(event.lines), timeout=8)
+            self.toast("Synced:\n" + "\n".join(event.lines), timeout=8)
 
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:
