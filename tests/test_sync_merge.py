@@ -14,6 +14,7 @@ the test's time plus its skew (a day behind, a year ahead)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -97,10 +98,9 @@ def sync(source: Path, target: Path) -> int:
     copied = 0
     for sub in ("papers", "changes", "state"):
         (target / sub).mkdir(exist_ok=True)
-        for path in (source / sub).iterdir():
-            if not (target / sub / path.name).exists():
-                shutil.copy2(path, target / sub / path.name)
-                copied += 1
+        for name in sorted(set(os.listdir(source / sub)) - set(os.listdir(target / sub))):
+            shutil.copy2(source / sub / name, target / sub / name)
+            copied += 1
     return copied
 
 
@@ -594,13 +594,13 @@ OPS = st.one_of(FLAGS, FLAGS, FLAGS, TAGS, TAGS, NOTE, UNDO, UNDO, SYNC, SYNC)
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A library of two papers, made on "seed" (each example copies it)."""
+    """A library of two papers, made on "seed" (each example copies it, with its cache: a
+    copy opens it instead of building its own, a third of an example's time)."""
     root = tmp_path_factory.mktemp("seeded") / "lib"
     lib = open_as(root, "seed")
     import_feed(lib, root.parent / "seed.xml", [paper(k) for k in range(2)])
     ids = sorted(lib)
     lib.close()
-    shutil.rmtree(root / ".cache")
     # What `sync init` (.git) or Syncthing (.stfolder) leaves in a synced folder: without it
     # a machine that has seen no other's file yet folds its journal as if alone and removes
     # its old change files, so a change synced late cannot be replayed in its place.
