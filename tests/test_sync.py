@@ -38,6 +38,19 @@ def cli(db: Path, device: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def start(db: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """`papertui ARGS --db db` started in a session of its own (so a signal to its group
+    reaches the git it runs too), output discarded; ``env`` its whole environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", *args, "--db", str(db)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def ok(db: Path, device: str, *args: str) -> str:
     done = cli(db, device, *args)
     assert done.returncode == 0, (args, done.stdout, done.stderr)
@@ -254,14 +267,7 @@ def test_sync_killed_at_random_points_leaves_a_library_the_next_sync_completes(
         ok(lap, "laptop", "sync")
         take_in(desk, "desk", feed(tmp_path, f"d{k}", range(300 + k, 301 + k)))
         change(desk, "desk", [paper(300 + k)["id"]], starred=True)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tui", "sync", "--db", str(desk)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = start(desk, env, "sync")
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)  # (git too, as a closed terminal would)
         proc.wait()

@@ -20,7 +20,18 @@ from filelock import FileLock
 from tui.library import sync
 from tui.library.device import device_id
 
-from .test_sync import ROOT, bare_remote, cli, feed, git_out, listed, ok, state_of, take_in
+from .test_sync import (
+    ROOT,
+    bare_remote,
+    cli,
+    feed,
+    git_out,
+    listed,
+    ok,
+    start,
+    state_of,
+    take_in,
+)
 
 
 def shared_pair(tmp: Path, papers: range = range(0, 3)) -> tuple[Path, Path, Path]:
@@ -222,14 +233,7 @@ def test_a_clone_cut_short_is_made_again_by_the_next_sync_init(tmp_path: Path) -
     url = f"ssh://example.org{remote}"
     new = tmp_path / "new"
     env = {**os.environ, "PAPERTUI_DEVICE": "newbox", "GIT_SSH_COMMAND": str(ssh)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "sync", "init", url, "--db", str(new)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start(new, env, "sync", "init", url)
     while not hung.exists() or not hung.read_text().strip():
         assert proc.poll() is None
         time.sleep(0.05)
@@ -344,14 +348,7 @@ def test_a_sync_stopped_after_its_commit_reports_what_the_next_one_sends(
     )
     ok(lap, "laptop", "star", "2606.20002")
     env = {**os.environ, "PAPERTUI_DEVICE": "laptop", "GIT_SSH_COMMAND": str(ssh)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "sync", "--db", str(lap)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start(lap, env, "sync")
     while not hung.exists() or not hung.read_text().strip():
         assert proc.poll() is None
         time.sleep(0.05)
