@@ -271,6 +271,31 @@ async def test_a_held_key_moves_the_list_and_the_panes_follow_where_it_stops(
         assert app.notes.text == "read the ablation"
 
 
+async def test_the_detail_pane_never_says_empty_while_the_list_has_papers(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen in tmux at 80x24 on a million papers: the first paint showed "Nothing selected:
+    this view has no papers." beside a full list, until the first highlight arrived. Every text
+    the pane composes while the app starts is recorded; none may claim the view is empty."""
+    composed: list[str] = []
+    assemble = PaperDetail._assemble
+
+    def recording(detail: PaperDetail) -> Any:
+        content = assemble(detail)
+        composed.append(content.plain)
+        return content
+
+    monkeypatch.setattr(PaperDetail, "_assemble", recording)
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert composed and app.detail.paper_id == app.paper_list.ids[0]
+        assert not [text for text in composed if "Nothing selected" in text]
+        await pilot.press("slash", *"nosuchwordanywhere", "enter")
+        await settle(pilot)
+        assert len(app.paper_list.ids) == 0 and "Nothing selected" in app.detail.text
+
+
 async def test_a_key_pressed_before_the_panes_follow_acts_on_the_new_paper(
     sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,6 +73,7 @@ class PaperDetail(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.library = library
         self.paper_id: str | None = None
+        self._told = False  # show_paper called: until then the pane is blank, not "empty"
         self._lines: list[Content] = []  # the paper wrapped to the pane's width
         self._strips: dict[int, Strip] = {}  # the lines drawn so far
         self._base_style: RichStyle | None = None
@@ -91,6 +92,7 @@ class PaperDetail(ScrollView, can_focus=True):
         if pid != self.paper_id:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.paper_id = pid
+        self._told = True
         self._rebuild()
 
     def invalidate(self) -> None:
@@ -115,7 +117,7 @@ class PaperDetail(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width <= 0 or not self.is_attached:
             return
-        key = (self.paper_id, width, self.chinese_first, self._generation)
+        key = (self.paper_id, self._told, width, self.chinese_first, self._generation)
         cached = self._cache.get(key)
         if cached is None:
             content = self._assemble()
@@ -170,6 +172,8 @@ class PaperDetail(ScrollView, can_focus=True):
 
     def _assemble(self) -> Content:
         pid = self.paper_id
+        if not self._told:  # (the first paint comes before the list's first highlight)
+            return Content("")
         if pid is None or pid not in self.library:
             return Content.assemble((EMPTY_TEXT, self._style("empty")))
         problem = ""
