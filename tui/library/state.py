@@ -41,6 +41,7 @@ from .storage import LibraryError, WriteLock
 from .truth import Change, Checkpoint, Name
 
 CHECKPOINT_EVERY = 256  # own change files before the journal is folded into a checkpoint
+CHECKPOINT_BYTES_PER_CHANGE = 8192  # a big checkpoint is rewritten once per this many bytes
 HISTORY_LIMIT = 100  # undoable changes kept
 # A note change where old and new note together are longer than this (characters) is stored
 # as an edit (unless most of the note changed).
@@ -591,39 +592,57 @@ def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
     return Checkpoint(ts, covers, state, changes)
 
 
+def fold_threshold(root: Path, device: str, folded: int) -> int:
+    """How many own changes since the checkpoint ``folded`` (a seq; 0: none) make the next
+    fold: `CHECKPOINT_EVERY`, or more when that checkpoint is big, so that writing the whole
+    state again costs about `CHECKPOINT_BYTES_PER_CHANGE` bytes per change folded (a million
+    papers' state is ~30 MB: folded every ~3,700 changes instead of every 256)."""
+    if not folded:
+        return CHECKPOINT_EVERY
+    try:
+        size = (root / truth.CHECKPOINTS / Name(device, folded).file).stat().st_size
+    except OSError:
+        return CHECKPOINT_EVERY
+    return max(CHECKPOINT_EVERY, size // CHECKPOINT_BYTES_PER_CHANGE)
+
+
 def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | None = None) -> bool:
-    """Fold the journal into a new checkpoint when this device has written `CHECKPOINT_EVERY`
+    """Fold the journal into a new checkpoint when this device has written `fold_threshold`
     changes since its last checkpoint; True when it did. The previous checkpoint and the
     changes written since it stay (doctor can rebuild from them); older files of this device
     go, but only while no other device writes to this library (another may not have read
     them yet, or may have changes ordered before them still to come: never in a folder
     synced by git or Syncthing, `SHARED`). ``lock``: taken (waiting 0.5 s at most) unless
-    the caller holds it."""
+    the caller holds it, only to record the checkpoint and remove old files: the snapshot is
+    one SQLite read transaction and the checkpoint a new write-once file, so a keystroke's
+    change is never kept waiting behind a fold (seconds at a million papers)."""
     # This runs after every keystroke's change: the journal is listed only when this
     # device's change numbers since its last checkpoint leave room for that many changes.
     folded = max(_own_seqs(root, truth.CHECKPOINTS, device), default=0)
     covers, pending = _covers(cache.conn())
-    if max([covers.get(device, 0), *pending.get(device, ())]) - folded < CHECKPOINT_EVERY:
+    threshold = CHECKPOINT_EVERY
+    if max([covers.get(device, 0), *pending.get(device, ())]) - folded < threshold:
         return False
-    if sum(seq > folded for seq in _own_seqs(root, truth.CHANGES, device)) < CHECKPOINT_EVERY:
+    threshold = fold_threshold(root, device, folded)
+    if sum(seq > folded for seq in _own_seqs(root, truth.CHANGES, device)) < threshold:
         return False
-    changes = truth.listing(root, truth.CHANGES)
-    own = sorted(n for n in changes if n.device == device)
+    conn = cache.conn()
+    from .core import now_iso  # (core imports this module)
+
+    point = snapshot(conn, now_iso())
+    top = point.covers.get(device, 0)
+    if top <= folded:
+        return False
+    name = Name(device, top)
+    path = root / truth.CHECKPOINTS / name.file
+    if not path.exists():  # (another process of this device may have written the same one)
+        (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
+        truth.write_tables(path, truth.checkpoint_tables(name, point))
     held = lock.held(0.5) if lock is not None else contextlib.nullcontext()
     with held:
-        conn = cache.conn()
-        from .core import now_iso  # (core imports this module)
-
-        point = snapshot(conn, now_iso())
-        top = point.covers.get(device, 0)
-        if top <= 0:
-            return False
-        name = Name(device, top)
-        path = root / truth.CHECKPOINTS / name.file
-        if not path.exists():
-            (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
-            truth.write_tables(path, truth.checkpoint_tables(name, point))
-            conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,))
+        conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,))
+        changes = truth.listing(root, truth.CHANGES)
+        own = sorted(n for n in changes if n.device == device)
         points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
         others = any(n.device != device for n in changes) or any(
             n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
