@@ -614,8 +614,9 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             "",
             "(diagnostic)",
             None,
-            f"after {cp['after_stars']} stars, writes a {fmt_b(cp['bytes'])} checkpoint on "
-            f"the keystroke's path; the next star took {fmt_s(cp.get('next_s'))} and {again}",
+            f"after {cp['after_stars']} stars, writes a {fmt_b(cp['bytes'])} checkpoint (on "
+            "this star's path in the CLI; the app folds in a background thread, keys never "
+            f"wait on it); the next star took {fmt_s(cp.get('next_s'))} and {again}",
         )
 
     each(star)

@@ -518,7 +518,8 @@ def task_searchstar(root: str) -> dict[str, Any]:
 
     rng = random.Random(4)
     unstarred = lib.query("is:unstarred")
-    picks = iter([unstarred[i] for i in rng.sample(range(len(unstarred)), 400)])
+    count = min(len(unstarred), 6000)  # a fold every size/8 KiB changes: ~3,700 at 1M
+    picks = iter([unstarred[i] for i in rng.sample(range(len(unstarred)), count)])
     checkpoints = Path(root) / "state"  # the folded journal: a new file per checkpoint
 
     def folded() -> set[str]:
@@ -545,7 +546,7 @@ def task_searchstar(root: str) -> dict[str, Any]:
         "n": len(times),
         "gc_s": clock.take() / STARS,
     }
-    # Keep starring until one star writes a checkpoint (every CHECKPOINT_EVERY changes):
+    # Keep starring until one star writes a checkpoint (state.fold_threshold changes):
     # that star's time, and the bytes of the checkpoint file it wrote.
     for n, pid in enumerate(picks, STARS + 1):
         t = time.perf_counter()
