@@ -105,6 +105,7 @@ BADGES = {
     "arxiv-rss": "arXiv",
     "arxivdaily": "arXivDaily",
     "digest": "digest",
+    "hf-api": "HF",
     "hf-html": "HF",
     "hf-text": "HF",
 }

@@ -30,7 +30,7 @@ from .text import clean_line, printable, valid_unicode
 URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
 MAX_REDIRECTS = 5
-_FEED_SUFFIXES = {".txt", ".html", ".htm", ".xml", ".rss", ".atom", ""}
+_FEED_SUFFIXES = {".txt", ".html", ".htm", ".xml", ".rss", ".atom", ".json", ""}
 
 
 @dataclass
