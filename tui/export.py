@@ -101,6 +101,7 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
 # row imports no parser: the HTML ones import bs4, which took 0.3 s of the app's first paint.
 # tests/test_export.py checks the table against every format module.
 BADGES = {
+    "arxiv-atom": "arXiv",
     "arxiv-html": "arXiv",
     "arxiv-rss": "arXiv",
     "arxivdaily": "arXivDaily",

@@ -20,7 +20,7 @@ IS_VALUES = ("starred", "unstarred", "read", "unread", "noted", "tagged")
 SOURCE_ALIASES = {
     "hf": ("hf-text", "hf-html", "hf-api"),
     "huggingface": ("hf-text", "hf-html", "hf-api"),
-    "arxiv": ("arxiv-html", "arxiv-rss"),
+    "arxiv": ("arxiv-html", "arxiv-rss", "arxiv-atom"),
     "arxivdaily": ("arxivdaily",),
     "digest": ("digest",),
 }
