@@ -137,9 +137,16 @@ def test_source_hf_finds_papers_from_the_api(empty_library: Library) -> None:
 
 
 def test_a_folder_of_saved_answers_is_imported(tmp_path: Path) -> None:
+    """Its .json files are feeds; a papertui library kept in the same folder (its files are
+    JSON too) and hidden folders (.git) are passed over, not reported as bad feeds."""
     folder = tmp_path / "saved"
     folder.mkdir()
     (folder / ANSWER.name).write_bytes(ANSWER.read_bytes())
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config.json").write_text("{}")
+    inside = folder / "library"
+    assert run("import", str(HF_TEXT), db=inside).returncode == 0  # a library in the folder
     result = run("import", str(folder), db=tmp_path / "lib")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and ANSWER.name in result.stdout
     assert stats(tmp_path / "lib")["papers"] == len(json.loads(ANSWER.read_bytes()))

@@ -14,6 +14,7 @@ from functools import cache
 from ..models import Paper
 from ..text import clean, clean_line, valid_unicode
 from .base import (
+    EmptyFeed,
     FeedError,
     FeedFormat,
     ParseContext,
@@ -24,6 +25,7 @@ from .base import (
 )
 
 __all__ = [
+    "EmptyFeed",
     "FeedError",
     "FeedFormat",
     "ParseContext",
@@ -226,18 +228,23 @@ def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
     if not candidates:
         raise FeedError(f"{origin}: not a recognised feed (tried {tried})")
     errors: list[str] = []
+    empty: EmptyFeed | None = None  # a well-formed feed of no paper: said as such
     for fmt in candidates:
         try:
             result = fmt.parse(text, ctx)
         except FeedError as err:
             if "cut off" in str(err):
                 raise  # the right format, but incomplete: never fall back to a worse guess
+            if isinstance(err, EmptyFeed) and empty is None:
+                empty = err
             errors.append(str(err))
             continue
         if result.papers:
             _clean_result(result)
             return result
         errors.append(f"{origin}: no papers found as {fmt.label}")
+    if empty is not None:
+        raise empty
     if len(errors) == 1:
         raise FeedError(errors[0])
     raise FeedError(f"{errors[0]} (also tried {tried})")

@@ -21,7 +21,7 @@ from typing import Any
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import AuthorLine, read_author_line
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
 
 _ENTRY = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?entry[\s>]")
 _AFFILIATION = re.compile(r"<(?:[\w.-]+:)?affiliation[^>]*>([^<]*)<", re.I)
@@ -83,7 +83,7 @@ class ArxivAtomFormat:
                 raise FeedError(
                     f"{ctx.origin}: no papers in the feed ({len(result.skipped)} malformed)"
                 )
-            raise FeedError(f"{ctx.origin}: no papers in the feed (no <entry>: nothing announced)")
+            raise EmptyFeed(f"{ctx.origin}: no papers in the feed (no <entry>: nothing announced)")
         return result
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import read_author_line
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
 
 if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing a text
     # feed, or starting the app, never pays the 0.2-0.4 s they take)
@@ -75,7 +75,9 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
         paper.line = line
         result.papers.append(paper)
     if not result.papers:
-        reasons = f" ({len(result.skipped)} malformed)" if result.skipped else ""
+        if not result.skipped:  # (a day without announcements: the channel has no item)
+            raise EmptyFeed(f"{ctx.origin}: no items in the arXiv RSS feed")
+        reasons = f" ({len(result.skipped)} malformed)"
         raise FeedError(f"{ctx.origin}: no items in the arXiv RSS feed{reasons}")
     for paper in result.papers:
         paper.feed_date = feed_date

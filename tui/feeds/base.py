@@ -86,6 +86,11 @@ class FeedError(Exception):
     """
 
 
+class EmptyFeed(FeedError):
+    """A well-formed feed that lists no paper at all (a day without announcements, an API
+    query past its last result): for `papertui fetch` "no new papers", not a failure."""
+
+
 @dataclass
 class Skipped:
     """An entry that was malformed and left out, with the line it starts on."""

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from ._hf import daily_date, iso_date, paper_from_item
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
 
 _DATE_IN_URL = re.compile(r"[?&]date=(\d{4}-\d{2}-\d{2})\b")
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -55,7 +55,7 @@ class HFApiFormat:
                 result.papers.append(made)
         if not result.papers:
             if not result.skipped:
-                raise FeedError(
+                raise EmptyFeed(
                     f"{ctx.origin}: no papers in this Daily Papers answer (an empty list: "
                     "a day without papers)"
                 )
