@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from tui.feeds import parse_bytes
+from tui.library import Library
 
-from .conftest import FEEDS
+from .conftest import FEEDS, TODAY
 from .test_cli import run, stats
 
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
@@ -49,6 +50,7 @@ class Server:
     url: str
     log: list[Seen] = field(default_factory=list)
     busy_left: list[int] = field(default_factory=lambda: [1])
+    hold: threading.Event = field(default_factory=threading.Event)
 
     def paths(self, prefix: str) -> list[Seen]:
         return [s for s in self.log if s.path.startswith(prefix)]
@@ -88,6 +90,9 @@ def server() -> Iterator[Server]:
                     state.busy_left[0] -= 1
                     return self.send(429, b"slow down", Retry_After="1")
                 return self.send(200, RSS.read_bytes())
+            if path == "/rss/cs.HO":  # answers once the test lets it
+                state.hold.wait(20)
+                return self.send(200, EMPTY_RSS)
             if path == "/rss/cs.AI":
                 return self.send(503, b"maintenance", Retry_After="1000")
             if path == "/rss/cs.NE":  # never answers within the client's timeout
@@ -111,7 +116,7 @@ def server() -> Iterator[Server]:
     httpd.server_close()
 
 
-def write_config(tmp_path: Path, server: Server, body: str) -> dict[str, str]:
+def write_config(tmp_path: Path, server: Server, body: str, timeout: float = 1) -> dict[str, str]:
     config = tmp_path / "config.toml"
     config.write_text(
         "[fetch]\n"
@@ -119,7 +124,7 @@ def write_config(tmp_path: Path, server: Server, body: str) -> dict[str, str]:
         f'arxiv_api = "{server.url}/api/query"\n'
         f'huggingface_api = "{server.url}/api/daily_papers"\n'
         "arxiv_pace = 0.5\n"
-        "timeout = 1\n" + body,
+        f"timeout = {timeout}\n" + body,
         encoding="utf-8",
     )
     return {"PAPERTUI_CONFIG": str(config)}
@@ -279,3 +284,72 @@ def test_the_api_answer_json_matches_what_was_served(tmp_path: Path, server: Ser
     assert {p["arxiv_id"]: p["upvotes"] for p in listed} == {
         i["paper"]["id"]: i["paper"]["upvotes"] for i in served
     }
+
+
+async def test_r_in_the_app_fetches_with_progress_and_shows_the_papers(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, empty_library: Library
+) -> None:
+    """The real app: R downloads in a worker (the progress bar shows), stores each source,
+    and the list shows the new papers; a failing source is an error toast, the rest kept."""
+    from .test_app import build, settle, toasts
+
+    env = write_config(
+        tmp_path, server, 'arxiv = ["cs.HO", "cs.CV", "cs.AI"]\nhuggingface = true\n', 30
+    )
+    monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        assert len(app.paper_list.ids) == 0
+        await pilot.press("R")
+        bar = app.query_one("#import-progress")
+        assert not bar.has_class("-hidden") and bar.total == 4, toasts(app)  # (while it waits)
+        await pilot.press("j", "s")  # the app answers keys meanwhile
+        server.hold.set()
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert len(app.paper_list.ids) == papers_in(RSS) + papers_in(HF)
+        said = "\n".join(toasts(app))
+        assert f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known" in said
+        assert f"Hugging Face {TODAY.isoformat()}: {papers_in(HF)} new" in said
+        assert "arXiv cs.AI:" in said and "asked to come back in 1000 s" in said
+        assert "arXiv cs.HO: no new papers (none announced)" in said
+        assert app.query_one("#import-progress").has_class("-hidden")
+    (hf,) = server.paths("/api/daily_papers")
+    assert hf.query["date"] == [TODAY.isoformat()]
+
+
+async def test_r_without_a_config_writes_the_example_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_library: Library
+) -> None:
+    from .test_app import build, settle, toasts
+
+    config = tmp_path / "none" / "config.toml"
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert config.exists()
+        assert any("No config file: wrote an example to" in t for t in toasts(app))
+
+
+def test_papers_not_stored_are_downloaded_again_next_time(tmp_path: Path, server: Server) -> None:
+    """The library is locked by another process through a whole fetch: nothing is stored,
+    so the next fetch must not be told "not modified" by the conditional request: it
+    downloads the feed again and stores it."""
+    from filelock import FileLock
+
+    env = write_config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
+    db = tmp_path / "lib"
+    assert run("import", str(HF), db=db).returncode == 0
+    with FileLock(str(db / ".lock")):
+        locked = run("fetch", db=db, env=env)
+    assert locked.returncode == 1 and "not stored" in locked.stderr and "locked" in locked.stderr
+    assert stats(db)["papers"] == papers_in(HF)
+    again = run("fetch", db=db, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known"
+    assert "If-None-Match" not in server.paths("/rss/cs.CV")[-1].headers
+    assert stats(db)["papers"] == papers_in(HF) + papers_in(RSS)

@@ -309,6 +309,11 @@ def _get(
             raise FeedError(f"{again} again after waiting {wait:.0f} s: try later") from None
 
 
+Store = Callable[[list[Any]], tuple[list[ImportReport], list[str]]]
+"""Stores parsed feeds ((ParseResult, Source) pairs): `importing.store_feeds` on a library, or
+the app's way of calling it on its UI thread."""
+
+
 def fetch(
     lib: Library,
     targets: list[Target],
@@ -317,9 +322,14 @@ def fetch(
     timeout: float = URL_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int, Target], None] | None = None,
+    store: Store | None = None,
 ) -> list[Outcome]:
-    """Fetch every target and import what it gave into ``lib``; one Outcome per target,
-    in order. Never raises for one source: its error is its outcome."""
+    """Fetch every target and import what it gave into ``lib`` (through ``store`` when
+    given); one Outcome per target, in order. Never raises for one source: its error is its
+    outcome."""
+    from .importing import store_feeds
+
+    keep: Store = store or (lambda feeds: store_feeds(lib, feeds))
     validators = Validators(lib.root)
     arxiv_pace = Pace(pace, sleep)
     stamp = now_iso()
@@ -327,13 +337,13 @@ def fetch(
     for number, target in enumerate(targets):
         if progress is not None:
             progress(number, target)
-        outcomes.append(_one(lib, target, validators, arxiv_pace, sleep, stamp, timeout))
+        outcomes.append(_one(keep, target, validators, arxiv_pace, sleep, stamp, timeout))
     validators.save()
     return outcomes
 
 
 def _one(
-    lib: Library,
+    store: Store,
     target: Target,
     validators: Validators,
     pace: Pace,
@@ -341,8 +351,6 @@ def _one(
     stamp: str,
     timeout: float,
 ) -> Outcome:
-    from .importing import store_feeds
-
     loaded = []
     start = 0
     url = target.url
@@ -370,15 +378,15 @@ def _one(
         except FeedError as err:
             return Outcome(target, "error", clean_line(str(err)))
         loaded.append(item)
-        if target.conditional:
-            validators.put(url, answer)
         if not target.paged or len(item.result.papers) < API_PAGE:
             break
         start += API_PAGE
         url = f"{target.url}&start={start}"
-    reports, failed = store_feeds(lib, [(i.result, i.source) for i in loaded])
+    reports, failed = store([(i.result, i.source) for i in loaded])
     if failed:
         return Outcome(target, "error", "; ".join(failed), reports)
+    if target.conditional:  # (only once stored: a failed store downloads again next time)
+        validators.put(target.url, answer)
     return Outcome(target, "stored", reports=reports)
 
 

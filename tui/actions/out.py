@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 from ..feeds import FeedError
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
-from ..messages import ImportFinished, ImportProgress, SyncFinished
+from ..messages import FetchFinished, FetchProgress, ImportFinished, ImportProgress, SyncFinished
 from ..text import printable
 from .base import PaperAppBase
 
@@ -294,6 +294,85 @@ class OutActions(PaperAppBase):
             self._error(event.error)
         else:
             self.toast("Synced:\n" + "\n".join(event.lines), timeout=8)
+
+    # ------------------------------------------------------------------ fetch
+    def action_fetch(self) -> None:
+        """`papertui fetch` in a worker: the config file's sources downloaded off the UI
+        thread, each stored as it arrives, a progress bar over the sources."""
+        from .. import fetch
+
+        if self._fetching:
+            self.toast("A fetch is already running", "warning")
+            return
+        path = fetch.config_path()
+        try:
+            if fetch.write_example(path):
+                self._error(
+                    f"No config file: wrote an example to {path}. Edit it to choose your "
+                    "sources (`papertui config --edit`), then press R again."
+                )
+                return
+            config = fetch.load_config(path)
+            targets = fetch.plan(config, self.today)
+        except (fetch.ConfigError, OSError, ValueError) as err:
+            self._error(str(err))
+            return
+        if not targets:
+            self._error(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
+            return
+        self._save_pending_note()
+        self._fetching = True
+        bar = self._progress_bar()
+        bar.update(total=len(targets), progress=0)
+        bar.remove_class("-hidden")
+        self.toast(f"Fetching {len(targets)} source{'s' * (len(targets) != 1)}…")
+        self.fetch_worker(targets, config.arxiv_pace, config.timeout)
+
+    @work(thread=True, group="fetch", exit_on_error=False)
+    def fetch_worker(self, targets: list[Any], pace: float, timeout: float) -> None:
+        """Download off the UI thread; store each source on it. Always ends with
+        FetchFinished, whatever fails, so the next R can start."""
+        from .. import fetch
+        from ..importing import store_feeds
+        from ..sources import unexpected
+
+        lines: list[str] = []
+        errors: list[str] = []
+        new = 0
+        try:
+            outcomes = fetch.fetch(
+                self.library,
+                targets,
+                pace=pace,
+                timeout=timeout,
+                progress=lambda n, t: self.post_message(FetchProgress(n, len(targets), t.name)),
+                store=lambda feeds: self.call_from_thread(store_feeds, self.library, feeds),
+            )
+            for outcome in outcomes:
+                (errors if outcome.status == "error" else lines).append(outcome.line)
+                new += sum(r.new for r in outcome.reports)
+        except Exception as err:  # a bug: say so, and let the next fetch start
+            errors.append(f"the fetch stopped: {unexpected(err)}")
+        finally:
+            self.post_message(FetchFinished(lines, errors, new))
+
+    @on(FetchProgress)
+    def _fetch_progress(self, event: FetchProgress) -> None:
+        self._progress_bar().update(total=event.total, progress=event.done)
+
+    @on(FetchFinished)
+    def _fetch_finished(self, event: FetchFinished) -> None:
+        self._fetching = False
+        if not self._importing and not self._syncing:
+            with contextlib.suppress(NoMatches):
+                self.query_one("#import-progress").add_class("-hidden")
+        self.new_since += event.new
+        self.requery(keep=self.paper_list.current)
+        self._refresh_current()
+        if event.lines:
+            self.toast("Fetched:\n" + "\n".join(event.lines), timeout=8)
+        for line in event.errors:
+            self._error(line)
 
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:
