@@ -22,7 +22,7 @@ import pytest
 from tui.feeds import parse_bytes
 from tui.library import Library
 
-from .conftest import FEEDS, TODAY
+from .conftest import FEEDS
 from .test_cli import run, stats
 
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
@@ -297,7 +297,7 @@ async def test_r_in_the_app_fetches_with_progress_and_shows_the_papers(
         tmp_path, server, 'arxiv = ["cs.HO", "cs.CV", "cs.AI"]\nhuggingface = true\n', 30
     )
     monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
-    app = build(empty_library, tmp_path)
+    app = build(empty_library, tmp_path, today=None)  # (as `papertui` runs it: today's date)
     async with app.run_test(size=(120, 35)) as pilot:
         await settle(pilot)
         assert len(app.paper_list.ids) == 0
@@ -311,12 +311,12 @@ async def test_r_in_the_app_fetches_with_progress_and_shows_the_papers(
         assert len(app.paper_list.ids) == papers_in(RSS) + papers_in(HF)
         said = "\n".join(toasts(app))
         assert f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known" in said
-        assert f"Hugging Face {TODAY.isoformat()}: {papers_in(HF)} new" in said
+        assert f"Hugging Face {date.today()}: {papers_in(HF)} new" in said
         assert "arXiv cs.AI:" in said and "asked to come back in 1000 s" in said
         assert "arXiv cs.HO: no new papers (none announced)" in said
         assert app.query_one("#import-progress").has_class("-hidden")
     (hf,) = server.paths("/api/daily_papers")
-    assert hf.query["date"] == [TODAY.isoformat()]
+    assert hf.query["date"] == [date.today().isoformat()]
 
 
 async def test_r_without_a_config_writes_the_example_and_says_so(

@@ -313,7 +313,7 @@ class OutActions(PaperAppBase):
                 )
                 return
             config = fetch.load_config(path)
-            targets = fetch.plan(config, self.today)
+            targets = fetch.plan(config, self.today or date.today())
         except (fetch.ConfigError, OSError, ValueError) as err:
             self._error(str(err))
             return
