@@ -177,3 +177,32 @@ def arxiv_version(text: str | None) -> int | None:
     when the text names no version."""
     m = _ARXIV_VERSION.search(text or "")
     return int(m.group(1)) if m else None
+
+
+# TeX accents and letters as arXiv metadata writes them (`M\\"uller`, `{\\'E}cole`, `\\v{S}koda`,
+# `Bj{\\o}rn`): each occurrence is turned into Unicode by pylatexenc. Only these pieces are
+# converted, never the whole text: `%` starts a TeX comment, and "50% of" would lose the rest.
+# Symbol accents take a bare letter (`\\"u`); letter accents only a braced one (`\\c{c}`), so
+# that `\\cite` or a path such as `C:\\temp` is left alone.
+_TEX_LETTER = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
+_TEX_PIECE = (
+    rf"\\['\"`^~=.]\s*(?:\{{\s*{_TEX_LETTER}\s*\}}|{_TEX_LETTER})"
+    rf"|\\[uvHckrdbG]\s*\{{\s*{_TEX_LETTER}\s*\}}"
+    r"|\\(?:ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])(?:\{\}|\s(?=[A-Za-z]))?"
+)
+_TEX_ACCENT = re.compile(rf"\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
+
+
+def tex_accents(text: str) -> str:
+    """``text`` with its TeX accents and special letters in Unicode (``Schr\\"odinger`` →
+    Schrödinger, ``\\L{}ukasz`` → Łukasz), converted by pylatexenc's latex2text; everything
+    else (math, ``%``, other commands) left as it is."""
+    if "\\" not in text:
+        return text
+    found = _TEX_ACCENT.search(text)
+    if found is None:
+        return text
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    convert = LatexNodes2Text().latex_to_text
+    return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)

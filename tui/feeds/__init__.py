@@ -12,7 +12,7 @@ from datetime import date
 from functools import cache
 
 from ..models import Paper
-from ..text import clean, clean_line, valid_unicode
+from ..text import clean, clean_line, tex_accents, valid_unicode
 from .base import (
     EmptyFeed,
     FeedError,
@@ -276,7 +276,9 @@ def _valid_input(text: str) -> str:
 
 
 def _clean_result(result: ParseResult) -> None:
-    """`clean()` every string a parser produced (`clean` makes it valid Unicode too)."""
+    """`clean()` every string a parser produced (`clean` makes it valid Unicode too), with
+    its TeX accents in Unicode (`tex_accents`: arXiv writes ``M\\"uller``, a listing of the
+    same paper ``Müller``)."""
     if result.feed_date:
         result.feed_date = clean_line(result.feed_date)
     for skipped in result.skipped:
@@ -286,6 +288,8 @@ def _clean_result(result: ParseResult) -> None:
         for name in _STR_FIELDS:
             value = values[name]
             if value:
+                if "\\" in value:
+                    value = tex_accents(value)
                 values[name] = clean(value).strip() if name in _MULTILINE else clean_line(value)
         for name in _INT_FIELDS:  # a count no feed could mean (2**64 upvotes) is no count
             value = values[name]
@@ -293,4 +297,5 @@ def _clean_result(result: ParseResult) -> None:
                 values[name] = None
         for name in _LIST_FIELDS:
             if values[name]:
-                values[name] = [a for a in map(clean_line, values[name]) if a]
+                items = [tex_accents(a) if "\\" in a else a for a in values[name]]
+                values[name] = [a for a in map(clean_line, items) if a]
