@@ -362,6 +362,10 @@ def print_reports(reports: list[ImportReport], errors: list[str], console: Conso
         if r.skipped:
             line.append(f", {len(r.skipped)} skipped", style="yellow")
         console.print(line, soft_wrap=True, highlight=False)
+        if r.partial:
+            console.print(
+                Text(f"  partial: {printable(r.partial)}", style="yellow"), highlight=False
+            )
         for s in r.skipped:
             console.print(
                 Text(f"  skipped line {s.line}: {printable(s.reason)}", style="yellow"),
@@ -444,6 +448,7 @@ def cmd_import(
                             "merged": r.merged,
                             "unchanged": r.unchanged,
                             "skipped": [s.__dict__ for s in r.skipped],
+                            "partial": r.partial,
                         }
                         for r in reports
                     ],

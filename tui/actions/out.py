@@ -241,6 +241,9 @@ class OutActions(PaperAppBase):
                 f"Imported {len(event.reports)} feed(s): {new} new, {merged} merged, "
                 f"{known} already known"
             )
+            for report in event.reports:
+                if report.partial:
+                    self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)
         if event.errors:
             from ..importing import format_errors
 

@@ -115,6 +115,7 @@ class ParseResult:
     papers: list[Paper] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     feed_date: str | None = None  # ISO date of the page/feed, when it says
+    partial: str = ""  # the page says it shows only part of its entries: what it says
 
 
 class FeedFormat(Protocol):
