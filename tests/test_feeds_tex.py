@@ -12,7 +12,7 @@ import pytest
 
 from tui.feeds import parse_bytes
 from tui.library import Library
-from tui.text import tex_accents
+from tui.text import readable_tex, tex_accents
 
 from .conftest import import_files
 
@@ -88,3 +88,66 @@ def test_every_format_gets_the_same_treatment(tmp_path: Path) -> None:
     first = parse_bytes(path.read_bytes(), str(path)).papers[0]
     assert first.authors[0] == "Hannah Köhler"
     assert first.title == r"Merge \& Flow for Gödel Machines"  # (\& is not an accent: kept)
+
+
+@pytest.mark.parametrize(
+    ("tex", "shown"),
+    [
+        (
+            r"cost grows as $O(N^2)$ in the number of tokens $N$",
+            "cost grows as O(N²) in the number of tokens N",
+        ),
+        (r"2.1$\times$ faster, \textbf{Diff} and \emph{DiT}", "2.1× faster, Diff and DiT"),
+        (r"lr $10^{-3}$ and $x_{12}$, $\alpha$-blending", "lr 10⁻³ and x₁₂, α-blending"),
+        (r"100\% \& more; $$E=mc^2$$", "100% & more; E=mc²"),
+        ("it costs $5 and $10 a month", "it costs $5 and $10 a month"),  # (money, not math)
+        (r"see \cite{ho2020}; 50% of C:\temp", r"see \cite{ho2020}; 50% of C:\temp"),
+        (r"unbalanced $x^2 stays", r"unbalanced $x^2 stays"),
+    ],
+)
+def test_inline_tex_reads_as_text_on_screen(tex: str, shown: str) -> None:
+    assert readable_tex(tex) == shown
+
+
+async def test_the_detail_pane_shows_readable_math_and_the_export_keeps_tex(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    """The HF answer's abstract holds `$O(N^2)$` and `2.1$\\times$`: the app shows O(N²)
+    and 2.1×; the library keeps the text as written (the export's math: the next test)."""
+    from .test_app import build, settle
+
+    import_files(empty_library, [HF_API])
+    pid = empty_library.resolve("2606.17211")
+    empty_library.set_state([pid], "star", starred=True)
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")  # the starred view: the one paper
+        await settle(pilot, 0.3)
+        text = app.detail.text
+        assert "O(N²) in the number of tokens N" in text and "2.1× at 720p" in text
+        assert "$" not in text.split("Abstract", 1)[1].split("\n\n", 2)[1]
+    assert "$O(N^2)$" in empty_library.get(pid).abstract  # (stored as written)
+
+
+def test_the_export_keeps_math_and_drops_other_markup() -> None:
+    """Rendered by a CommonMark renderer (markdown-it): the math reaches the page as `$…$`
+    for GitHub / Obsidian to typeset, TeX formatting as its text, and feed text that is
+    not plain math stays literal (no link, no HTML, no emphasis)."""
+    from markdown_it import MarkdownIt
+
+    from tui.export import export_markdown
+    from tui.models import Paper, PaperState
+
+    paper = Paper(
+        title=r"Fast $O(N)$ attention",
+        abstract=(
+            r"It grows as $O(N^2)$ and is 2.1$\times$ faster, \textbf{Diff} *not em* "
+            r"<b>no html</b> costs $5 and $10 $\href{javascript:alert(1)}{x}$ 50\% more"
+        ),
+    )
+    html = MarkdownIt("commonmark").render(export_markdown([(paper, PaperState())]))
+    assert "<h3>Fast $O(N)$ attention</h3>" in html
+    assert "It grows as $O(N^2)$ and is 2.1$\\times$ faster, Diff *not em* " in html
+    assert "&lt;b&gt;no html&lt;/b&gt;" in html and "<b>" not in html and "<em>" not in html
+    assert "costs $5 and $10" in html and "href=" not in html and "50% more" in html

@@ -206,3 +206,54 @@ def tex_accents(text: str) -> str:
 
     convert = LatexNodes2Text().latex_to_text
     return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)
+
+
+# Inline TeX in titles and abstracts, made readable for the screen (the stored text keeps it:
+# a Markdown export keeps `$…$`, which GitHub and Obsidian render). Only math between `$`s, a
+# few text-formatting macros and escaped specials are converted (by pylatexenc); the rest of
+# the text is left as written ("50% of", `\\cite`, paths).
+_TEX_DISPLAY = re.compile(
+    r"\$\$(?P<block>[^$]{1,400})\$\$"
+    # (inline math is written tight, `$O(N^2)$`; "$5 and $10" is money: not converted)
+    r"|(?<![\\$])\$(?P<math>[^$\s](?:[^$\n]{0,198}?[^$\s\\])?)\$(?![0-9])"
+    r"|\\(?P<macro>textbf|textit|emph|texttt|textrm|textsc|underline|mathrm|mathbf)\{(?P<arg>[^{}$]{0,200})\}"
+    r"|\\(?P<special>[%&_#$])"
+)
+_SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+_SUBSCRIPT = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+_SCRIPT = re.compile(r"([\^_])(?:\{([0-9+\-=()n]{1,6})\}|([0-9n]))")
+
+
+def readable_tex(text: str) -> str:
+    """``text`` with its inline TeX as readable Unicode: ``$O(N^2)$`` → O(N²),
+    ``2.1$\\times$`` → 2.1×, ``\\textbf{Diff}`` → Diff, ``\\%`` → %. For display only."""
+    if "$" not in text and "\\" not in text:
+        return text
+    if not _TEX_DISPLAY.search(text):
+        return text
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    convert = LatexNodes2Text(math_mode="text").latex_to_text
+
+    def one(m: re.Match[str]) -> str:
+        if m.group("special"):
+            return m.group("special")
+        if m.group("macro"):
+            return m.group("arg")
+        math = m.group("math") if m.group("math") is not None else m.group("block")
+        if "^" in math or "_" in math:
+            math = _SCRIPT.sub(_script, math)
+        try:
+            shown = convert(math.replace("%", "\\%").replace("&", "\\&"))
+        except Exception:  # (pylatexenc on malformed TeX: the text as written)
+            return m.group()
+        return " ".join(shown.split())
+
+    return _TEX_DISPLAY.sub(one, text)
+
+
+def _script(m: re.Match[str]) -> str:
+    body = m.group(2) or m.group(3)
+    table = _SUPERSCRIPT if m.group(1) == "^" else _SUBSCRIPT
+    converted = body.translate(table)
+    return converted if converted != body or not body.isalpha() else m.group()

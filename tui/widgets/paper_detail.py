@@ -28,7 +28,7 @@ from textual.style import Style
 from ..export import authors_line, badge, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState
-from ..text import clean
+from ..text import clean, readable_tex
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -195,7 +195,7 @@ class PaperDetail(ScrollView, can_focus=True):
         return Content.assemble(*parts)
 
     def _titles(self, paper: Paper) -> list[Part]:
-        en, zh = _text(paper.title), _text(paper.title_zh)
+        en, zh = _text(readable_tex(paper.title)), _text(paper.title_zh)
         if not (en and zh):
             return [(en or zh or "(untitled)", self._style("title"))]
         first, second = (zh, en) if self.chinese_first else (en, zh)
@@ -290,7 +290,7 @@ class PaperDetail(ScrollView, can_focus=True):
                 (_text(PurePath(src.origin).name or src.origin), self._style("muted")),
             ]
         abstracts = [
-            ("Abstract", self._plain(paper.abstract)),
+            ("Abstract", self._plain(readable_tex(paper.abstract))),
             ("中文摘要 · Chinese abstract", self._plain(paper.abstract_zh)),
         ]
         if self.chinese_first:
