@@ -100,6 +100,7 @@ class PaperAppBase(App[None]):
         self._importing = False
         self._syncing = False
         self._fetching = False
+        self._searched_title: str | None = None  # the paper `o` last searched for by title
         library.agent = "app"
         library.fold_in_background = True
         # Notes the library has not taken yet (disk full, locked by another process), by

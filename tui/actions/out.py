@@ -50,15 +50,40 @@ class OutActions(PaperAppBase):
             url = links.get("PDF")
         else:
             url = links.get("arXiv") or links.get("Hugging Face") or links.get("Code")
-        if not url:
-            what = "PDF" if kind == "PDF" else "link"
-            self.toast(f"This paper has no {what} (its feed gave no arXiv id or URL)", "warning")
+        if not url and kind == "PDF":
+            self.toast(
+                "This paper has no PDF (its feeds gave no arXiv id): o searches for its title",
+                "warning",
+            )
             return
+        if not url:
+            site, url = self._title_search(paper)
+            if url is None:
+                self.toast("This paper has no link and no title to search for", "warning")
+                return
+            kind = f"a search for its title on {site} (no arXiv id yet; o again: the other site)"
         web = md_url(url)  # http(s) only, percent-encoded
         if web is None:
             self.toast(f"Not opened: not a web link (http or https): {url}", "warning")
             return
         self._open_url(web, kind)
+
+    def _title_search(self, paper: Any) -> tuple[str, str | None]:
+        """A search for the paper's title: on Hugging Face papers when a Hugging Face feed
+        brought it, else on arXiv; the other one when `o` is pressed again on it."""
+        import urllib.parse
+
+        title = " ".join((paper.title or paper.title_zh or "").split())
+        if not title:
+            return "", None
+        hf_first = any(fmt.startswith("hf-") for fmt in paper.source_formats)
+        again = self._searched_title == paper.id
+        self._searched_title = None if again else paper.id
+        if hf_first != again:
+            query = urllib.parse.urlencode({"q": title})
+            return "Hugging Face", f"https://huggingface.co/papers?{query}"
+        query = urllib.parse.urlencode({"query": title, "searchtype": "title"})
+        return "arXiv", f"https://arxiv.org/search/?{query}"
 
     @work(thread=True, group="open", exit_on_error=False)
     def _open_url(self, url: str, kind: str) -> None:
