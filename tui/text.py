@@ -257,3 +257,20 @@ def _script(m: re.Match[str]) -> str:
     table = _SUPERSCRIPT if m.group(1) == "^" else _SUBSCRIPT
     converted = body.translate(table)
     return converted if converted != body or not body.isalpha() else m.group()
+
+
+# What makes an emoji's width differ between terminals: a zero-width joiner (a family 👨‍👩‍👧
+# is one glyph of 2 cells where it is joined, three of 6 where not), a skin tone modifier, a
+# variation selector (❤️ is 1 cell or 2), tag characters (subdivision flags). Removed from what
+# is drawn in the panes, so each emoji takes the cells the layout counted in every terminal
+# and tmux; the stored text keeps them.
+_WIDTH_AMBIGUOUS = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+
+
+def screen_text(text: str) -> str:
+    """``text`` as drawn in a pane: `clean_line`, without the characters that make an emoji's
+    width depend on the terminal (joiners, skin tones, variation selectors, tags)."""
+    text = clean_line(text)
+    if text.isascii():
+        return text
+    return _WIDTH_AMBIGUOUS.sub("", text)

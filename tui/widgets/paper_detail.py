@@ -28,7 +28,7 @@ from textual.style import Style
 from ..export import authors_line, badge, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState
-from ..text import clean, readable_tex
+from ..text import clean, readable_tex, screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -38,8 +38,12 @@ EMPTY_TEXT = "Nothing selected: this view has no papers."
 
 
 def _text(value: str) -> str:
-    """Feed text made safe for the screen (no escapes), paragraphs kept."""
-    return clean(value or "").strip()
+    """Feed text made safe for the screen (no escapes, no emoji of terminal-dependent
+    width: `screen_text`), paragraphs kept."""
+    text = clean(value or "").strip()
+    if text.isascii():
+        return text
+    return "\n".join(screen_text(line) if line else "" for line in text.split("\n"))
 
 
 class PaperDetail(ScrollView, can_focus=True):

@@ -28,7 +28,7 @@ from textual.strip import Strip
 from textual.style import Style as TextualStyle
 
 from ..export import badge
-from ..text import clean_line
+from ..text import screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -518,7 +518,7 @@ class PaperList(ScrollView, can_focus=True):
         right: list[tuple[str, Style]] = []
         tags = state.get("tags", ())
         if tags:
-            right.append((" " + " ".join("#" + clean_line(t) for t in tags), style["tags"]))
+            right.append((" " + " ".join("#" + screen_text(t) for t in tags), style["tags"]))
         badges = row_badges(paper)
         if badges:
             right.append((" " + " ".join(badges), style["badge"]))
@@ -533,7 +533,7 @@ class PaperList(ScrollView, can_focus=True):
             right = _fit(right, max(width - left_len - 20, 0))
             right_len = sum(cell_len(text) for text, _ in right)
             room = width - left_len - right_len
-        title = clean_line(paper.get("title") or paper.get("title_zh") or "(untitled)")
+        title = screen_text(paper.get("title") or paper.get("title_zh") or "(untitled)")
         room = max(room, 0)
         if cell_len(title) > room:
             title = set_cell_size(title, room - 1) + "…" if room else ""
