@@ -131,7 +131,17 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
         ("Hugging Face", hf_url),
         ("Code", paper.code_url),
     ]
-    return [(label, url) for label, url in pairs if url]
+    found = [(label, url) for label, url in pairs if url]
+    known = {url.rstrip("/") for _, url in found}
+    for url in _TEXT_URL.findall(f"{paper.comments} {paper.abstract}"):
+        url = url.rstrip(".,;:)]}'\"")
+        if url.rstrip("/") not in known:  # (a project page named in the comments or abstract)
+            known.add(url.rstrip("/"))
+            found.append((urllib.parse.urlsplit(url).hostname or "Link", url))
+    return found
+
+
+_TEXT_URL = re.compile(r"https?://[^\s<>\"'`]{3,300}")
 
 
 # The short badge of each feed format (its parser's ``FORMAT.badge``), here so that drawing a

@@ -146,6 +146,8 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
         return None, f"arXiv:{aid} has no title"
     announce = section or _marker_type(_line_text(dt))
     abstract_tag = dd.find("p", class_="mathjax")
+    if isinstance(abstract_tag, Tag):
+        _inline_links(abstract_tag)
     authors, author_count = _authors(dd)
     paper = Paper(
         arxiv_id=aid,
@@ -162,6 +164,23 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
         line=dt.sourceline,
     )
     return paper, ""
+
+
+_PLACEHOLDER = re.compile(r"^this https? URL$", re.I)
+
+
+def _inline_links(tag: Tag) -> None:
+    """Each web link in an abstract as its address in the text: arXiv writes "Project page:
+    <a href=…>this https URL</a>", whose text alone says nothing ("text (address)" when the
+    link has words of its own)."""
+    for link in tag.find_all("a", href=True):
+        href = str(link.get("href") or "").strip()
+        if not href.lower().startswith(("https://", "http://")):
+            continue
+        words = " ".join(link.get_text().split())
+        link.replace_with(
+            href if not words or _PLACEHOLDER.match(words) or words == href else f"{words} ({href})"
+        )
 
 
 def _line(tag: Tag) -> int:
@@ -191,7 +210,10 @@ def _field(dd: Tag, css_class: str) -> str:
     from bs4 import Tag
 
     tag = dd.find("div", class_=css_class)
-    return _text_without_descriptor(tag) if isinstance(tag, Tag) else ""
+    if not isinstance(tag, Tag):
+        return ""
+    _inline_links(tag)
+    return _text_without_descriptor(tag)
 
 
 def _authors(dd: Tag) -> tuple[list[str], int | None]:
