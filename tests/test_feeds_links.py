@@ -67,3 +67,9 @@ async def test_the_detail_pane_lists_the_project_page(
         await settle(pilot, 0.3)
         links = app.detail.text.split("Links", 1)[1]
         assert "https://keyprop-video.github.io/" in links
+
+
+def test_addresses_that_are_not_addresses_are_not_links() -> None:
+    """Feed text is anything: 'http://[x' made urlsplit raise inside the detail pane."""
+    paper = Paper(abstract="see http://[x and http://[::1 and https://ok.example/a, ok")
+    assert links_of(paper) == [("ok.example", "https://ok.example/a")]

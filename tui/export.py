@@ -135,9 +135,13 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
     known = {url.rstrip("/") for _, url in found}
     for url in _TEXT_URL.findall(f"{paper.comments} {paper.abstract}"):
         url = url.rstrip(".,;:)]}'\"")
-        if url.rstrip("/") not in known:  # (a project page named in the comments or abstract)
+        try:
+            host = urllib.parse.urlsplit(url).hostname
+        except ValueError:  # ("http://[x": not an address; feed text is anything)
+            continue
+        if host and url.rstrip("/") not in known:  # (a page named in the comments or abstract)
             known.add(url.rstrip("/"))
-            found.append((urllib.parse.urlsplit(url).hostname or "Link", url))
+            found.append((host, url))
     return found
 
 
