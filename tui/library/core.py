@@ -26,6 +26,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import orjson
 from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
-from ..text import valid_unicode
+from ..text import clean_line, valid_unicode
 from . import migrate, state, truth
 from .cache import Cache, open_cache, remove_database
 from .device import device_id
@@ -86,6 +87,10 @@ IGNORED = "# papertui: the cache and lock files are this machine's own\n.cache/\
 IGNORED += ".lock.owner\n.tmp-*\n"
 _T = TypeVar("_T")
 ROW_CACHE = 4096  # paper heads and states kept decoded
+# s: a truth folder whose last change is this old gets a new modification time from any file
+# added to it (`Library._arrived_unseen`): the coarsest file-system clocks tick every 2 s.
+SETTLE = 10.0
+_NOBODY = truth.Name("", 0)
 # After a segment's name in `paper.seg`: the record is merged here from several devices'
 # versions (kept whole in the cache), so a later version from any device is merged into it.
 MERGED = "+"
@@ -168,6 +173,11 @@ class Library:
         self._states: dict[str, dict[str, Any]] = {}
         self._len: int | None = None
         self._seen: tuple[Any, ...] = ()
+        # The truth files the cache has accounted for, by folder (`truth.KINDS`): names as
+        # listed before the last catch-up, and this device's files written since (see
+        # `_arrived_unseen`); None until the cache has been brought up to date.
+        self._known: tuple[frozenset[str], ...] | None = None
+        self._settled = False  # `_known` matched the folders, each unchanged for a while
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         self._told: set[str] = set()
@@ -320,9 +330,10 @@ class Library:
         """Build the cache from nothing: every segment, the best checkpoint, the journal.
         ``if_needed``: unless another process has built it meanwhile (several processes
         opening a new library at once wait for one another's transaction, then find it)."""
+        known = self._names()  # (before reading: what arrives meanwhile is new next time)
         with self._mutex, self.cache.transaction() as conn:
             if if_needed and self.cache.usable():
-                self._forget()
+                self._forget()  # (built by another process: `_known` left to a catch-up)
                 return
             for table in ("text", "annot"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -340,6 +351,7 @@ class Library:
             Cache.set_meta(conn, "complete", now_iso())
         with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._known = known
         self._forget()
 
     def _build_again(self) -> None:
@@ -350,6 +362,7 @@ class Library:
         try:
             self._rebuild()
         except LibraryError:
+            self._known = self._names()
             self._forget()  # (tried: tried again when the files change)
             raise
         except sqlite3.DatabaseError as err:
@@ -467,6 +480,7 @@ class Library:
         `_Stale` when the cache holds a segment that is gone, or a paper to merge with that its
         segment no longer has where the cache says (then it must be rebuilt)."""
         root = self.root
+        known = self._names()  # (before reading: what arrives meanwhile is new next time)
         segments = truth.listing(root, truth.SEGMENTS)
         changes = truth.listing(root, truth.CHANGES)
         points = truth.listing(root, truth.CHECKPOINTS)
@@ -480,6 +494,7 @@ class Library:
         new_changes = [n for n in changes if not state.was_applied(covers, pending, n)]
         new_points = [n for n in points if n.stem not in applied["p"]]
         if not (new_segments or new_changes or new_points):
+            self._known = known
             return False
         with self._mutex, self.cache.transaction() as conn:
             applied = _applied(conn)  # (again, under the database's lock)
@@ -508,6 +523,7 @@ class Library:
                 conn.execute(
                     "INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,)
                 )
+        self._known = known
         self._forget()
         return True
 
@@ -536,6 +552,38 @@ class Library:
         self._states = {}
         self._len = None
         self._seen = self._watch()
+        self._settled = False
+
+    def _know_own_files(self) -> None:
+        """Count this device's files written under the write lock as accounted for: no
+        other papertui process writes meanwhile, so they are this handle's own (another
+        device's file that landed meanwhile, by a file-sync tool, stays unseen)."""
+        if self._known is None:
+            return
+        mine = self.device
+        self._known = tuple(
+            known | {n for n in now - known if (truth.parse_name(n) or _NOBODY).device == mine}
+            for known, now in zip(self._known, self._names(), strict=True)
+        )
+
+    def _names(self) -> tuple[frozenset[str], ...]:
+        """The truth files in each truth folder now (`truth.names`), in `truth.KINDS` order."""
+        return tuple(truth.names(self.root, kind) for kind in truth.KINDS)
+
+    def _arrived_unseen(self) -> bool:
+        """Whether a truth folder holds a file the cache has not accounted for (`_known`)
+        although its modification time did not change: a file written in the same tick of
+        a coarse file-system clock as the last change this handle saw (another machine's,
+        by Syncthing or a git merge, landing as this device wrote; 4 ms on many kernels,
+        2 s on FAT) was missed until the next change. The folders are listed only while
+        their last change is recent (`SETTLE` s): a file added later changes their time."""
+        if self._settled:
+            return False
+        if self._names() != self._known:
+            return True
+        now = time.time()
+        self._settled = all(m is None or now - m / 1e9 > SETTLE for m in self._seen[1:])
+        return False
 
     def _watch(self) -> tuple[Any, ...]:
         """What changes when another process writes: the cache's data version and the
@@ -554,7 +602,7 @@ class Library:
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
-        if self._watch() == self._seen:
+        if self._watch() == self._seen and not self._arrived_unseen():
             return False
         try:
             with self._mutex:
@@ -614,6 +662,14 @@ class Library:
                 heads.clear()
             heads[pid] = head
         return head
+
+    def short_title(self, pid: str, limit: int = 60) -> str:
+        """The paper's title (its Chinese title, else its id, when it has none) as one clean
+        line cut to ``limit`` characters (ending in …), for messages naming it. KeyError
+        when there is no such paper."""
+        head = self.raw(pid)
+        title = clean_line(head.get("title") or head.get("title_zh") or pid)
+        return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
     def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(`raw`, `raw_state`) of each paper of ``ids``, in order: a screenful of list rows
@@ -1161,7 +1217,7 @@ class Library:
                 self._remove_stale_temp_files()
                 self._swept = True
             try:
-                if self._watch() != self._seen:  # another process wrote since
+                if self._watch() != self._seen or self._arrived_unseen():  # another wrote
                     self._catch_up()
             except _Stale:
                 self._build_again()
@@ -1198,6 +1254,7 @@ class Library:
                     raise
             finally:
                 self._forget()
+                self._know_own_files()
             if not self.fold_in_background:
                 self.fold()
         if self.fold_in_background and not self._folding.is_set():
