@@ -21,7 +21,7 @@ import pytest
 from tui.library import Library, core, sync
 from tui.library.device import device_id
 
-from .test_sync import ROOT, bare_remote, feed, git_out, listed, ok, paper, state_of, take_in
+from .test_sync import ROOT, bare_remote, cli, feed, git_out, listed, ok, paper, state_of, take_in
 from .test_sync_adversary import shared_pair
 
 MEMORY = 3 << 30  # bytes: a papertui that reads through a link to /dev/zero stops here
@@ -269,3 +269,45 @@ def test_a_file_landing_in_the_same_clock_tick_as_this_devices_write_is_seen(
         lap.close()
     starred = {pid for pid, s in state_of(lib_dir).items() if s[1]}
     assert starred == {ids[1], ids[2]}
+
+
+def test_a_merge_of_the_users_in_progress_is_never_undone(tmp_path: Path) -> None:
+    """After a sync stopped on a file edited by hand on both machines, the user merges with
+    git and resolves the file; a sync run before they commit undid their merge, and their
+    resolution with it, as if a stopped sync had left it. It now says to finish it first."""
+    _, lap, desk = shared_pair(tmp_path)
+    for lib, device, text in ((lap, "laptop", "base\n"), (desk, "desk", None)):
+        if text:
+            (lib / "reading.txt").write_text(text)
+        ok(lib, device, "sync")
+    (lap / "reading.txt").write_text("laptop's line\n")
+    (desk / "reading.txt").write_text("desk's line\n")
+    ok(lap, "laptop", "sync")
+    done = cli(desk, "desk", "sync")
+    assert done.returncode == 1 and "reading.txt" in done.stderr
+    merging = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(desk),
+            "-c",
+            "user.name=me",
+            "-c",
+            "user.email=me@x",
+            "merge",
+            "origin/main",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert merging.returncode == 1 and (desk / ".git" / "MERGE_HEAD").exists()
+    (desk / "reading.txt").write_text("both lines, as I resolved them\n")
+    done = cli(desk, "desk", "sync")
+    assert done.returncode == 1 and "a merge of yours is in progress" in done.stderr
+    assert (desk / "reading.txt").read_text() == "both lines, as I resolved them\n"
+    assert (desk / ".git" / "MERGE_HEAD").exists()
+    git_out(desk, "-c", "user.name=me", "-c", "user.email=me@x", "commit", "-qam", "resolved")
+    ok(desk, "desk", "sync")
+    ok(lap, "laptop", "sync")
+    assert (lap / "reading.txt").read_text() == "both lines, as I resolved them\n"
