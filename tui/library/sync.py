@@ -61,6 +61,7 @@ GIT_LOCKS = (
 STALE_LOCK = 5.0  # s: a git lock this old, with no git working in the library, is a leftover
 STALE_UNSEEN = 600.0  # s: the same where the running processes cannot be seen (no /proc)
 BUSY_WAIT = 20.0  # s: how long a sync waits for a git of the user's working in the library
+FULL_BELOW = 1 << 20  # bytes: a disk with less left after git could not write a file is full
 # The user's own git settings that would change what papertui's commands do: hooks, signing
 # (a commit or push that waits for a key; merges refused as unsigned), a global ignore file
 # (`*.json` in it hid every truth file from `git add`: nothing was ever sent, silently),
@@ -194,7 +195,7 @@ def git(
     if check and done.returncode != 0:
         busy = _busy_lock(done)
         if busy is not None:
-            raise SyncError(_busy_message(root, busy, "another git is working there"))
+            raise SyncError(_busy_message(root, busy, None))
         full = _no_space(done)
         if full is not None:
             raise SyncError(
@@ -203,6 +204,20 @@ def git(
             )
         raise SyncError(f"git {args[0]} failed: {_last_line(done)}")
     return done
+
+
+def _full_now(root: Path, done: subprocess.CompletedProcess[str]) -> str | None:
+    """ "no space left on the disk" when git could not write a file (it does not say why
+    when checking files out: "unable to write file …") and the disk holding ``root`` has
+    less than `FULL_BELOW` bytes left; else None."""
+    said = done.stderr + "\n" + done.stdout
+    if "unable to write" not in said and "write error" not in said:
+        return None
+    try:
+        st = os.statvfs(root)
+    except OSError:
+        return None
+    return "no space left on the disk" if st.f_bavail * st.f_frsize < FULL_BELOW else None
 
 
 def _busy_lock(done: subprocess.CompletedProcess[str]) -> str | None:
@@ -214,12 +229,18 @@ def _busy_lock(done: subprocess.CompletedProcess[str]) -> str | None:
     return None
 
 
-def _busy_message(root: Path, lock: str | Path, who: str) -> str:
-    return (
-        f"git is busy in {root} ({who}; it holds {lock}): nothing was changed and this "
-        f"machine's changes are kept; sync again when it has finished (if no git is "
-        f"running there any more, remove {lock})"
+def _busy_message(root: Path, lock: str | Path, who: str | None) -> str:
+    """`git is busy in <folder>`: ``who`` (``git commit (process 4242)``, or None when not
+    known) holds ``lock``; what the user can do."""
+    shown = Path(lock)
+    with contextlib.suppress(ValueError):
+        shown = shown.relative_to(root)
+    said = f"{shown} is taken, {who} is working there" if who else f"{shown} is taken"
+    what = (
+        f"git is busy in {root}: {said}; nothing was changed and this machine's changes "
+        "are kept: sync again when it has finished"
     )
+    return what if who else f"{what} (if no git is running there, remove {lock})"
 
 
 def _no_space(done: subprocess.CompletedProcess[str]) -> str | None:
@@ -436,13 +457,7 @@ def _clear_git_locks(root: Path) -> list[str]:
                 break
         if time.monotonic() >= deadline:
             lock = _git_locks(root)[0] if _git_locks(root) else locks[0]
-            if at_work:
-                who = f"{at_work[0]} is working there"
-            elif at_work is None:
-                who = "a git may be working there"
-            else:
-                who = "papertui cannot remove it"
-            raise SyncError(_busy_message(root, lock, who))
+            raise SyncError(_busy_message(root, lock, at_work[0] if at_work else None))
         time.sleep(0.2)
     if not removed:
         return []
@@ -465,7 +480,7 @@ def _fetch_failed(
         )
     busy = _busy_lock(done)
     if busy is not None:
-        return _busy_message(root, busy, "another git is working there")
+        return _busy_message(root, busy, None)
     return f"cannot reach {remote} ({_last_line(done)}); {kept}"
 
 
@@ -682,7 +697,16 @@ def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
     conflicted = git(root, "diff", "--name-only", "-z", "--diff-filter=U").stdout.split("\0")
     conflicted = [c for c in conflicted if c]
     if not conflicted:
+        full = _no_space(done) or _full_now(root, done)  # (before space is given back)
         git(root, "merge", "--abort", check=False)
+        # What it wrote before it stopped (a file cut short by a full disk: the space is
+        # given back); the next merge writes them whole.
+        _clear_strays(root, branch)
+        if full is not None:
+            raise SyncError(
+                f"git merge stopped: {full} holding {root} ({_last_line(done)}); nothing "
+                "was changed here: free some space and sync again"
+            )
         raise SyncError(f"git merge failed: {_last_line(done)}; nothing was changed here")
     others = [c for c in conflicted if c not in SHARED_ROOT_FILES]
     if others:
