@@ -7,6 +7,7 @@ fresh process, and what the test did."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -21,7 +22,19 @@ import pytest
 from tui.library import Library, core, sync
 from tui.library.device import device_id
 
-from .test_sync import ROOT, bare_remote, cli, feed, git_out, listed, ok, paper, state_of, take_in
+from .test_sync import (
+    ROOT,
+    bare_remote,
+    change,
+    cli,
+    feed,
+    git_out,
+    listed,
+    ok,
+    paper,
+    state_of,
+    take_in,
+)
 from .test_sync_adversary import shared_pair
 
 MEMORY = 3 << 30  # bytes: a papertui that reads through a link to /dev/zero stops here
@@ -66,7 +79,7 @@ def test_the_users_own_git_keeps_its_lock_and_its_commit(
     Now the sync waits for it, then says git is busy, changing nothing; once the user's
     commit is done the sync completes."""
     _, lap, desk = shared_pair(tmp_path)
-    ok(lap, "laptop", "star", "2606.20001")
+    change(lap, "laptop", ["2606.20001"], starred=True)
     proc, go = users_commit(lap, tmp_path)
     monkeypatch.setenv("PAPERTUI_DEVICE", "laptop")
     device_id.cache_clear()
@@ -96,8 +109,8 @@ def test_locks_left_by_a_killed_git_are_removed_and_the_sync_completes(tmp_path:
     the library any more they are removed, said, and the sync completes; a ref's lock
     made every later fetch fail as "cannot reach" the remote."""
     _, lap, desk = shared_pair(tmp_path)
-    ok(lap, "laptop", "star", "2606.20002")
-    ok(desk, "desk", "tag", "2606.20001", "--add", "desk")
+    change(lap, "laptop", ["2606.20002"], starred=True)
+    change(desk, "desk", ["2606.20001"], tags=["desk"])
     ok(desk, "desk", "sync")  # (the laptop's fetch has a ref to move)
     proc, _ = users_commit(lap, tmp_path)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -135,7 +148,7 @@ def test_a_fetch_stopped_by_a_full_disk_says_so_and_keeps_the_change(tmp_path: P
     big.write_text(rss(papers, "2026-06-20"), encoding="utf-8")
     take_in(desk, "desk", big)
     ok(desk, "desk", "sync")
-    ok(lap, "laptop", "star", "2606.20000")
+    change(lap, "laptop", ["2606.20000"], starred=True)
     limit = 1 << 20  # bytes: the laptop's own files stay far below
 
     def small_files() -> None:
@@ -160,8 +173,9 @@ def test_a_fetch_stopped_by_a_full_disk_says_so_and_keeps_the_change(tmp_path: P
     assert state_of(lap) == {"2606.20000": (False, True, [], "")}
     ok(lap, "laptop", "sync")
     ok(desk, "desk", "sync")
-    assert len(listed(lap)) == 303 and listed(lap) == listed(desk)
-    assert state_of(desk) == {"2606.20000": (False, True, [], "")}
+    papers = listed(desk)
+    assert len(papers) == 303 and listed(lap) == papers
+    assert papers["2606.20000"]["state"]["starred"] is True
 
 
 def bounded(lib: Path, device: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -203,22 +217,23 @@ def test_links_and_fifos_from_a_file_sync_tool_are_never_read_nor_sent(
     os.mkfifo(lap / "state" / "zz-00000004.json")
     done = bounded(lap, "laptop", "list", "--json", "--limit", "0")
     assert done.returncode == 0, done.stderr
-    assert len(listed(lap)) == 3  # (not the stranger's papers)
+    assert len(json.loads(done.stdout)) == 3  # (not the stranger's papers)
     done = bounded(lap, "laptop", "doctor")
     assert done.returncode == 1
     for name in ("papers/zz-00000001.json", "papers/zz-00000002.json"):
         assert f"{lap / name}: a symbolic link" in done.stdout, done.stdout
     assert f"{lap / 'changes' / 'zz-00000003.json'}: a symbolic link" in done.stdout
-    assert f"{lap / 'state' / 'zz-00000004.json'}: a FIFO" in done.stdout
-    ok(lap, "laptop", "star", "2606.20000")
+    assert f"{lap / 'state' / 'zz-00000004.json'}: not a papertui file (a FIFO" in done.stdout
+    assert f"{lap / '.git'}:" not in done.stdout  # (sync's repository: not to be removed)
+    change(lap, "laptop", ["2606.20000"], starred=True)
     done = bounded(lap, "laptop", "sync")
     assert done.returncode == 0, done.stderr
     assert "a symbolic link" in done.stdout and "left out" in done.stdout
     tracked = git_out(lap, "ls-files", "papers", "changes", "state")
     assert "zz-" not in tracked
     ok(desk, "desk", "sync")
-    assert state_of(desk) == {"2606.20000": (False, True, [], "")}
-    assert len(listed(desk)) == 3
+    papers = listed(desk)
+    assert len(papers) == 3 and papers["2606.20000"]["state"]["starred"] is True
 
 
 def test_a_file_landing_in_the_same_clock_tick_as_this_devices_write_is_seen(
@@ -275,11 +290,12 @@ def test_a_merge_of_the_users_in_progress_is_never_undone(tmp_path: Path) -> Non
     """After a sync stopped on a file edited by hand on both machines, the user merges with
     git and resolves the file; a sync run before they commit undid their merge, and their
     resolution with it, as if a stopped sync had left it. It now says to finish it first."""
-    _, lap, desk = shared_pair(tmp_path)
-    for lib, device, text in ((lap, "laptop", "base\n"), (desk, "desk", None)):
-        if text:
-            (lib / "reading.txt").write_text(text)
-        ok(lib, device, "sync")
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 2)))
+    (lap / "reading.txt").write_text("base\n")  # (a file of the user's, in the folder)
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
     (lap / "reading.txt").write_text("laptop's line\n")
     (desk / "reading.txt").write_text("desk's line\n")
     ok(lap, "laptop", "sync")

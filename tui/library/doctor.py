@@ -38,7 +38,8 @@ from .storage import (
 
 MARKER = "papertui.json"
 _ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner"}
-_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR}
+# (.git: `papertui sync`'s repository; doctor told to remove it, as not papertui's)
+_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR, ".git"}
 
 
 @dataclass
@@ -141,16 +142,10 @@ def _not_regular(path: Path) -> str | None:
             f"a symbolic link (to {target}), which papertui never writes nor reads through "
             "(a file-sync tool copied a link?)"
         )
-    what = (
-        "a folder"
-        if stat.S_ISDIR(mode)
-        else "a FIFO"
-        if stat.S_ISFIFO(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "a device"
-    )
-    return f"{what}, not a file: papertui never reads it"
+    if stat.S_ISDIR(mode):
+        return "not a papertui file (a folder)"
+    what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"not a papertui file ({what}: never read)"
 
 
 def _files(root: Path) -> tuple[list[tuple[Path, str]], list[Finding]]:

@@ -207,9 +207,9 @@ def git(
 
 
 def _full_now(root: Path, done: subprocess.CompletedProcess[str]) -> str | None:
-    """ "no space left on the disk" when git could not write a file (it does not say why
-    when checking files out: "unable to write file …") and the disk holding ``root`` has
-    less than `FULL_BELOW` bytes left; else None."""
+    """Whether git failed for a full disk although it does not say so (when it checks files
+    out it says only "unable to write file …"): "no space left on the disk" when the disk
+    holding ``root`` has less than `FULL_BELOW` bytes left after such a failure; else None."""
     said = done.stderr + "\n" + done.stdout
     if "unable to write" not in said and "write error" not in said:
         return None
