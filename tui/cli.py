@@ -27,7 +27,7 @@ from rich.text import Text
 
 from .export import badge
 from .feeds import FeedError
-from .history import describe_undo, short_title
+from .history import describe_undo
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
 from .library.core import now_iso
 from .tags import TagError, parse_tags
@@ -837,7 +837,7 @@ def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
             if kept is None or lines <= PRINT_NOTES_UP_TO:
                 err.print(Text("the text follows, copy it to keep it"))
                 for pid, text in unsaved.items():
-                    title = short_title(app.library, pid)
+                    title = app.library.short_title(pid)
                     err.print(Text(f"--- note of {pid} ({title})"), soft_wrap=True)
                     err.print(Text(clean(text)), soft_wrap=True)
                 err.print(Text("--- end of unsaved notes"))

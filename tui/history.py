@@ -6,16 +6,7 @@ from datetime import datetime
 
 from .library import Library
 from .library.state import Undone
-from .text import clean_line, papers
-
-TITLE_MAX = 60  # characters of a paper's title named in the message
-
-
-def short_title(lib: Library, pid: str) -> str:
-    """The paper's title, cleaned and cut to `TITLE_MAX` characters (with …)."""
-    head = lib.raw(pid)
-    title = clean_line(head.get("title") or head.get("title_zh") or pid)
-    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1].rstrip() + "…"
+from .text import papers
 
 
 def made_where(by: str, in_app: bool = False) -> str:
@@ -43,7 +34,7 @@ def describe_undo(lib: Library, done: Undone, *, here: bool, in_app: bool = Fals
     made, unless ``here`` (the caller made it: the app's own changes; ``in_app``: the app is
     asking); then the papers left as they were because a later change changed them again."""
     if len(done.ids) == 1:
-        text = f"{done.label} on “{short_title(lib, done.ids[0])}”"
+        text = f"{done.label} on “{lib.short_title(done.ids[0])}”"
     elif done.ids:
         text = f"{done.label} on {papers(len(done.ids))}"
     else:

@@ -21,7 +21,6 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from ..history import short_title
 from ..keys import SORT_NAMES, VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..library.sqlquery import Head
@@ -373,7 +372,7 @@ class PaperAppBase(App[None]):
         titles = {}
         for pid in self.unsaved_notes:
             with contextlib.suppress(KeyError):
-                titles[pid] = short_title(self.library, pid)
+                titles[pid] = self.library.short_title(pid)
         return rescue(self.unsaved_notes, titles, self.library.root)
 
     def keep_typed_note(self) -> None:

@@ -26,6 +26,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import orjson
 from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
-from ..text import valid_unicode
+from ..text import clean_line, valid_unicode
 from . import migrate, state, truth
 from .cache import Cache, open_cache, remove_database
 from .device import device_id
@@ -86,6 +87,9 @@ IGNORED = "# papertui: the cache and lock files are this machine's own\n.cache/\
 IGNORED += ".lock.owner\n.tmp-*\n"
 _T = TypeVar("_T")
 ROW_CACHE = 4096  # paper heads and states kept decoded
+# s: a truth folder whose last change is this old gets a new modification time from any file
+# added to it (`Library._arrived_unseen`): the coarsest file-system clocks tick every 2 s.
+SETTLE = 5.0
 # After a segment's name in `paper.seg`: the record is merged here from several devices'
 # versions (kept whole in the cache), so a later version from any device is merged into it.
 MERGED = "+"
@@ -169,6 +173,12 @@ class Library:
         self._states: dict[str, dict[str, Any]] = {}
         self._len: int | None = None
         self._seen: tuple[Any, ...] = ()
+        # The truth files the cache has accounted for, by folder (`truth.KINDS`): names as
+        # listed before the last catch-up, and this device's files written since (see
+        # `_arrived_unseen`); None until the cache has been brought up to date.
+        self._known: tuple[frozenset[str], ...] | None = None
+        self._settled = False  # `_known` was checked once the folders' clock tick was over
+        self._wrote: list[Path] = []  # truth files written under the current write lock
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         self._told: set[str] = set()
@@ -321,9 +331,10 @@ class Library:
         """Build the cache from nothing: every segment, the best checkpoint, the journal.
         ``if_needed``: unless another process has built it meanwhile (several processes
         opening a new library at once wait for one another's transaction, then find it)."""
+        known = self._names()  # (before reading: what arrives meanwhile is new next time)
         with self._mutex, self.cache.transaction() as conn:
             if if_needed and self.cache.usable():
-                self._forget()
+                self._forget()  # (built by another process: `_known` left to a catch-up)
                 return
             for table in ("text", "annot"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -341,6 +352,7 @@ class Library:
             Cache.set_meta(conn, "complete", now_iso())
         with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._known = known
         self._forget()
 
     def _build_again(self) -> None:
@@ -351,6 +363,7 @@ class Library:
         try:
             self._rebuild()
         except LibraryError:
+            self._known = self._names()
             self._forget()  # (tried: tried again when the files change)
             raise
         except sqlite3.DatabaseError as err:
@@ -468,6 +481,7 @@ class Library:
         `_Stale` when the cache holds a segment that is gone, or a paper to merge with that its
         segment no longer has where the cache says (then it must be rebuilt)."""
         root = self.root
+        known = self._names()  # (before reading: what arrives meanwhile is new next time)
         segments = truth.listing(root, truth.SEGMENTS)
         changes = truth.listing(root, truth.CHANGES)
         points = truth.listing(root, truth.CHECKPOINTS)
@@ -481,6 +495,7 @@ class Library:
         new_changes = [n for n in changes if not state.was_applied(covers, pending, n)]
         new_points = [n for n in points if n.stem not in applied["p"]]
         if not (new_segments or new_changes or new_points):
+            self._known = known
             return False
         with self._mutex, self.cache.transaction() as conn:
             applied = _applied(conn)  # (again, under the database's lock)
@@ -509,6 +524,7 @@ class Library:
                 conn.execute(
                     "INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,)
                 )
+        self._known = known
         self._forget()
         return True
 
@@ -537,6 +553,40 @@ class Library:
         self._states = {}
         self._len = None
         self._seen = self._watch()
+        self._settled = False
+
+    def _know_own_files(self) -> None:
+        """Count the truth files this handle wrote under the write lock (`_wrote`) as
+        accounted for in `_known` (no folder is listed for it)."""
+        wrote, self._wrote = self._wrote, []
+        if self._known is None:
+            return
+        known = list(self._known)
+        for path in wrote:
+            if path.parent.name in truth.KINDS:
+                at = truth.KINDS.index(path.parent.name)
+                known[at] = known[at] | {path.name}
+        self._known = tuple(known)
+
+    def _names(self) -> tuple[frozenset[str], ...]:
+        """The truth files in each truth folder now (`truth.names`), in `truth.KINDS` order."""
+        return tuple(truth.names(self.root, kind) for kind in truth.KINDS)
+
+    def _arrived_unseen(self) -> bool:
+        """Whether a truth folder holds a file the cache has not accounted for (`_known`)
+        although its modification time is the one last seen: a file written in the same
+        tick of a coarse file-system clock as the last change this handle saw (another
+        machine's, by Syncthing or a git merge, landing as this device wrote: a tick is
+        4 ms on many kernels, 2 s on FAT) was missed until the next change. The folders
+        are listed once per change seen, when its tick is surely over (`SETTLE` s later):
+        a file added after that gives the folder a new time."""
+        if self._settled:
+            return False
+        now = time.time()
+        if any(m is not None and abs(now - m / 1e9) <= SETTLE for m in self._seen[1:]):
+            return False  # (the tick may still be open: looked at once it is over)
+        self._settled = True
+        return self._names() != self._known
 
     def _watch(self) -> tuple[Any, ...]:
         """What changes when another process writes: the cache's data version and the
@@ -555,7 +605,7 @@ class Library:
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
-        if self._watch() == self._seen:
+        if self._watch() == self._seen and not self._arrived_unseen():
             return False
         try:
             with self._mutex:
@@ -615,6 +665,14 @@ class Library:
                 heads.clear()
             heads[pid] = head
         return head
+
+    def short_title(self, pid: str, limit: int = 60) -> str:
+        """The paper's title (its Chinese title, else its id, when it has none) as one clean
+        line cut to ``limit`` characters (ending in …), for messages naming it. KeyError
+        when there is no such paper."""
+        head = self.raw(pid)
+        title = clean_line(head.get("title") or head.get("title_zh") or pid)
+        return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
     def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(`raw`, `raw_state`) of each paper of ``ids``, in order: a screenful of list rows
@@ -959,6 +1017,7 @@ class Library:
             path = self._papers / name.file
             try:
                 self.bytes_written += atomic_write(path, raw)
+                self._wrote.append(path)
                 self._uncommitted = path  # until the cache commits it (see `_write`)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -1146,6 +1205,7 @@ class Library:
         )
         path = self.root / truth.CHANGES / (change.key + ".json")
         self.bytes_written += truth.write_tables(path, truth.change_tables(change))
+        self._wrote.append(path)
         # The change is saved: mirroring it and folding the journal must not report it as
         # failed (the user would make it twice); a failure leaves the cache behind, and the
         # next open or refresh applies the file.
@@ -1163,7 +1223,7 @@ class Library:
                 self._remove_stale_temp_files()
                 self._swept = True
             try:
-                if self._watch() != self._seen:  # another process wrote since
+                if self._watch() != self._seen or self._arrived_unseen():  # another wrote
                     self._catch_up()
             except _Stale:
                 self._build_again()
@@ -1200,6 +1260,7 @@ class Library:
                     raise
             finally:
                 self._forget()
+                self._know_own_files()
             if not self.fold_in_background:
                 self.fold()
         if self.fold_in_background and not self._folding.is_set():

@@ -12,8 +12,10 @@ it refuses to repair at all.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sqlite3
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +38,8 @@ from .storage import (
 
 MARKER = "papertui.json"
 _ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner"}
-_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR}
+# (.git: `papertui sync`'s repository; doctor told to remove it, as not papertui's)
+_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR, ".git"}
 
 
 @dataclass
@@ -121,6 +124,30 @@ def _foreign(path: Path, kind: str) -> Finding:
     return _leave(path, "not a papertui file", _FOREIGN)
 
 
+def _not_regular(path: Path) -> str | None:
+    """What a folder entry is when it is not a regular file (papertui reads only those, and
+    never through a link: see `truth.listing`), else None."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as err:
+        return f"cannot be looked at ({err.strerror})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return (
+            f"a symbolic link (to {target}), which papertui never writes nor reads through "
+            "(a file-sync tool copied a link?)"
+        )
+    if stat.S_ISDIR(mode):
+        return "not a papertui file (a folder)"
+    what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"not a papertui file ({what}: never read)"
+
+
 def _files(root: Path) -> tuple[list[tuple[Path, str]], list[Finding]]:
     """The library's truth files (path, kind) to check, and findings for every file it
     does not know."""
@@ -134,12 +161,13 @@ def _files(root: Path) -> tuple[list[tuple[Path, str]], list[Finding]]:
             for item in sorted(entry.iterdir()):
                 if item.name.startswith(TMP_PREFIX):
                     continue  # unfinished writes: see `_unfinished`
-                if truth.parse_name(item.name) is not None and item.is_file():
+                odd = _not_regular(item)
+                if odd is not None:  # (never read: a link to /dev/zero would never end)
+                    unknown.append(_leave(item, odd, _FOREIGN))
+                elif truth.parse_name(item.name) is not None:
                     files.append((item, name))
-                elif item.is_file():
-                    unknown.append(_foreign(item, name))
                 else:
-                    unknown.append(_leave(item, "not a papertui file", _FOREIGN))
+                    unknown.append(_foreign(item, name))
             continue
         unknown.append(_leave(entry, "not a papertui file", _FOREIGN))
     return files, unknown

@@ -46,6 +46,22 @@ PUSH_TRIES = 8  # a push refused because the remote moved on: fetch, merge, push
 # moved on: before this push started, or while it ran): fetch, merge and push again.
 RACED = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
 SYNC_WAIT = 60.0  # s: a sync waits this long for another sync of the same library to end
+# git's own locks, which a git stopped midway (SIGKILL, a closed terminal) leaves behind and
+# every later git refuses to work past ("Unable to create '….lock': File exists"); those of
+# refs/ too. git never removes one by itself ("remove the file manually to continue").
+GIT_LOCKS = (
+    "index.lock",
+    "HEAD.lock",
+    "ORIG_HEAD.lock",
+    "FETCH_HEAD.lock",
+    "config.lock",
+    "packed-refs.lock",
+    "shallow.lock",
+)
+STALE_LOCK = 5.0  # s: a git lock this old, with no git working in the library, is a leftover
+STALE_UNSEEN = 600.0  # s: the same where the running processes cannot be seen (no /proc)
+BUSY_WAIT = 20.0  # s: how long a sync waits for a git of the user's working in the library
+FULL_BELOW = 1 << 20  # bytes: a disk with less left after git could not write a file is full
 # The user's own git settings that would change what papertui's commands do: hooks, signing
 # (a commit or push that waits for a key; merges refused as unsigned), a global ignore file
 # (`*.json` in it hid every truth file from `git add`: nothing was ever sent, silently),
@@ -177,8 +193,73 @@ def git(
     except subprocess.TimeoutExpired:
         raise SyncError(f"git {args[0]} took longer than {timeout:g} s and was stopped") from None
     if check and done.returncode != 0:
+        busy = _busy_lock(done)
+        if busy is not None:
+            raise SyncError(_busy_message(root, busy, None))
+        full = _no_space(done)
+        if full is not None:
+            raise SyncError(
+                f"git {args[0]} stopped: {full} ({_last_line(done)}); nothing of the "
+                f"library was lost: free some space and sync again"
+            )
         raise SyncError(f"git {args[0]} failed: {_last_line(done)}")
     return done
+
+
+def _full_now(root: Path, done: subprocess.CompletedProcess[str]) -> str | None:
+    """Whether git failed for a full disk although it does not say so (when it checks files
+    out it says only "unable to write file …"): "no space left on the disk" when the disk
+    holding ``root`` has less than `FULL_BELOW` bytes left after such a failure; else None."""
+    said = done.stderr + "\n" + done.stdout
+    if "unable to write" not in said and "write error" not in said:
+        return None
+    try:
+        st = os.statvfs(root)
+    except OSError:
+        return None
+    return "no space left on the disk" if st.f_bavail * st.f_frsize < FULL_BELOW else None
+
+
+def _busy_lock(done: subprocess.CompletedProcess[str]) -> str | None:
+    """The lock file git found taken (another git working in the repository, or one that
+    was stopped and left it), from its message, or None."""
+    for line in (done.stderr + "\n" + done.stdout).splitlines():
+        if "Unable to create '" in line and "File exists" in line:
+            return line.split("Unable to create '", 1)[1].split("'", 1)[0]
+    return None
+
+
+def _busy_message(root: Path, lock: str | Path, who: str | None) -> str:
+    """`git is busy in <folder>`: ``who`` (``git commit (process 4242)``, or None when not
+    known) holds ``lock``; what the user can do."""
+    shown = Path(lock)
+    with contextlib.suppress(ValueError):
+        shown = shown.relative_to(root)
+    said = f"{shown} is taken, {who} is working there" if who else f"{shown} is taken"
+    what = (
+        f"git is busy in {root}: {said}; nothing was changed and this machine's changes "
+        "are kept: sync again when it has finished"
+    )
+    return what if who else f"{what} (if no git is running there, remove {lock})"
+
+
+def _no_space(done: subprocess.CompletedProcess[str]) -> str | None:
+    """What ran out when git failed for want of space (from its message, or the signal
+    that stopped it), in words; None when it failed for another reason. git stops with
+    "No space left on device" (the disk), "Disk quota exceeded", or "File too large" or
+    SIGXFSZ (25: the file size limit, ``ulimit -f``), often in a helper it ran
+    ("unpack-objects died of signal 25")."""
+    said = done.stderr + "\n" + done.stdout
+    if "No space left on device" in said or "Out of diskspace" in said:
+        return "no space left on the disk"
+    if "Disk quota exceeded" in said:
+        return "the disk quota is used up"
+    xfsz = getattr(signal, "SIGXFSZ", None)
+    if "File too large" in said or (
+        xfsz is not None and (done.returncode == -xfsz or f"died of signal {int(xfsz)}" in said)
+    ):
+        return "a file grew past the file size limit (ulimit -f)"
+    return None
 
 
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -263,21 +344,144 @@ def _identity(root: Path) -> None:
 
 # ----------------------------------------------------------------------------- steps
 def _recover(root: Path) -> list[str]:
-    """Undo what a sync stopped midway (SIGKILL, a closed terminal) left in git: a merge
-    not concluded is aborted (the working tree goes back to the last commit: the files it
-    was bringing come again with the next merge), and git's own index lock, which only a
-    git process started by a sync holds while the library's lock is held, is removed.
-    Call with the library's write lock held. What was done, as lines."""
-    done = []
-    lock = root / ".git" / "index.lock"
-    if lock.exists():
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
-            done.append("removed git's lock left by a sync that was stopped")
-    if (root / ".git" / "MERGE_HEAD").exists():
-        git(root, "merge", "--abort", check=False)
-        done.append("a merge left unfinished by a stopped sync was undone and done again")
-    return done
+    """Undo what a sync stopped midway (SIGKILL, a closed terminal) left in git: a merge of
+    papertui's not concluded is aborted (the working tree goes back to the last commit:
+    the files it was bringing come again with the next merge). A merge of the user's in
+    progress (one they are resolving by hand) is never touched: SyncError. Call with the
+    library's write lock held, after `_clear_git_locks`. What was done, as lines."""
+    git_dir = root / ".git"
+    if not (git_dir / "MERGE_HEAD").exists():
+        return []
+    try:
+        message = (git_dir / "MERGE_MSG").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        message = ""
+    if not message.startswith("papertui sync:"):
+        raise SyncError(
+            f"{root}: a merge of yours is in progress there (git merge); nothing was "
+            "changed: finish it (git commit) or undo it (git merge --abort), then sync again"
+        )
+    git(root, "merge", "--abort", check=False)
+    return ["a merge left unfinished by a stopped sync was undone and done again"]
+
+
+def _git_locks(root: Path) -> list[Path]:
+    """git's lock files present in the library's repository (`GIT_LOCKS`, and refs/)."""
+    git_dir = root / ".git"
+    found = [git_dir / name for name in GIT_LOCKS if os.path.lexists(git_dir / name)]
+    for folder, _, files in os.walk(git_dir / "refs"):
+        found += [Path(folder, name) for name in files if name.endswith(".lock")]
+    return found
+
+
+def _gits_at_work(root: Path) -> list[str] | None:
+    """The git processes working in the library now, as ``git commit (process 4242)``:
+    those whose working folder is in it, whose command line names it, or that have one of
+    its files open. None where processes cannot be looked at (no /proc: not Linux). Only
+    this user's processes can be looked at (another user's git cannot write here)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "cwd").exists():
+        return None
+    real = os.path.realpath(root)
+    inside = (real, str(root))
+
+    def within(path: str) -> bool:
+        return any(path == p or path.startswith(p + os.sep) for p in inside)
+
+    found = []
+    with contextlib.suppress(OSError), os.scandir(proc) as entries:
+        pids = [e.name for e in entries if e.name.isdigit() and e.name != str(os.getpid())]
+    for pid in pids:
+        try:
+            comm = (proc / pid / "comm").read_text(errors="replace").strip()
+            if comm != "git" and not comm.startswith("git-"):
+                continue
+            args = (proc / pid / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            cwd = os.readlink(proc / pid / "cwd")
+        except OSError:  # (gone, or another user's)
+            continue
+        at_work = within(cwd) or any(within(a.split("=", 1)[-1]) for a in args[1:] if a)
+        if not at_work:
+            with contextlib.suppress(OSError):
+                for fd in os.scandir(proc / pid / "fd"):
+                    with contextlib.suppress(OSError):
+                        if within(os.readlink(fd.path)):
+                            at_work = True
+                            break
+        if at_work:
+            found.append(f"{_command(comm, args)} (process {pid})")
+    return found
+
+
+def _command(comm: str, args: list[str]) -> str:
+    """``git commit`` from a git process's name and command line (its options left out)."""
+    skip = False
+    for arg in args[1:]:
+        if skip:
+            skip = False
+        elif arg in ("-c", "-C", "--git-dir", "--work-tree", "--namespace"):
+            skip = True
+        elif arg and not arg.startswith("-"):
+            return clean_line(f"{comm} {arg}")[:40] if comm == "git" else comm
+    return comm
+
+
+def _clear_git_locks(root: Path) -> list[str]:
+    """Make way for the sync's own git commands: remove git's locks (`_git_locks`) that a
+    git stopped midway left (none of the library's git processes is running and they are
+    `STALE_LOCK` s old; `STALE_UNSEEN` s where processes cannot be seen), waiting up to
+    `BUSY_WAIT` s for a git that is working there (the user's own `git commit -a` in the
+    library folder holds the index's lock while its editor is open: removing it lost the
+    commit). SyncError naming the lock and the git when it is still busy: nothing changed.
+    Call without the library's write lock (the app keeps saving meanwhile). What was
+    removed, as lines."""
+    removed: list[str] = []
+    deadline = time.monotonic() + BUSY_WAIT
+    while True:
+        locks = _git_locks(root)
+        if not locks:
+            break
+        at_work = _gits_at_work(root)
+        stale_after = STALE_LOCK if at_work == [] else STALE_UNSEEN
+        if not at_work:
+            for lock in locks:
+                with contextlib.suppress(OSError):
+                    seen = lock.lstat()
+                    if time.time() - seen.st_mtime < stale_after:
+                        continue
+                    now = lock.lstat()  # (still the one judged stale: then gone)
+                    if (now.st_ino, now.st_mtime_ns) == (seen.st_ino, seen.st_mtime_ns):
+                        lock.unlink()
+                        removed.append(lock.relative_to(root).as_posix())
+            if not _git_locks(root):
+                break
+        if time.monotonic() >= deadline:
+            lock = _git_locks(root)[0] if _git_locks(root) else locks[0]
+            raise SyncError(_busy_message(root, lock, at_work[0] if at_work else None))
+        time.sleep(0.2)
+    if not removed:
+        return []
+    return [f"removed git's lock left by a git that was stopped ({', '.join(removed)})"]
+
+
+def _fetch_failed(
+    root: Path,
+    remote: str,
+    done: subprocess.CompletedProcess[str],
+    kept: str = "this machine's changes are committed here and go with the next sync",
+) -> str:
+    """Why a fetch from ``remote`` failed, for people: the disk full here (git's message
+    or the signal that stopped it), a lock of git's taken, else the remote unreachable."""
+    full = _no_space(done)
+    if full is not None:
+        return (
+            f"cannot fetch from {remote} into {root}: {full} ({_last_line(done)}); "
+            f"nothing was fetched and {kept}; free some space and sync again"
+        )
+    busy = _busy_lock(done)
+    if busy is not None:
+        return _busy_message(root, busy, None)
+    return f"cannot reach {remote} ({_last_line(done)}); {kept}"
 
 
 def _device_of(rel: str) -> str | None:
@@ -381,10 +585,32 @@ def _ignore(root: Path) -> bool:
     return True
 
 
+def _links_here(root: Path) -> list[str]:
+    """Symbolic links, not committed yet, where papertui reads (`READ_HERE`): a file-sync
+    tool's copies of links (papertui never writes one). The library never reads through
+    them (`truth.listing`); committed, they would stop every other machine's sync
+    (`_check_incoming`), so they are never committed."""
+    listed = git(
+        root, "ls-files", "-z", "--others", "--modified", "--exclude-standard", "--", *READ_HERE
+    ).stdout
+    return sorted({rel for rel in listed.split("\0") if rel and os.path.islink(root / rel)})
+
+
+def _links_note(links: list[str]) -> list[str]:
+    if not links:
+        return []
+    more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+    return [
+        f"{links[0]}{more}: a symbolic link, which papertui never writes, reads through nor "
+        "sends (a file-sync tool's copy?): left out; remove it (`papertui doctor` lists them)"
+    ]
+
+
 def _commit(root: Path, message: str) -> int:
-    """Commit every file the library's .gitignore lets through but `_strays` and
-    `MACHINES_OWN`; how many changed."""
-    specs = [".", *MACHINES_OWN, *(f":(exclude,literal){rel}" for rel in _strays(root))]
+    """Commit every file the library's .gitignore lets through but `_strays`,
+    `_links_here` and `MACHINES_OWN`; how many changed."""
+    specs = [".", *MACHINES_OWN]
+    specs += [f":(exclude,literal){rel}" for rel in (*_strays(root), *_links_here(root))]
     git(root, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(specs))
     staged = git(root, "diff", "--cached", "--name-only", "-z").stdout.split("\0")
     staged = [s for s in staged if s]
@@ -471,7 +697,16 @@ def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
     conflicted = git(root, "diff", "--name-only", "-z", "--diff-filter=U").stdout.split("\0")
     conflicted = [c for c in conflicted if c]
     if not conflicted:
+        full = _no_space(done) or _full_now(root, done)  # (before space is given back)
         git(root, "merge", "--abort", check=False)
+        # What it wrote before it stopped (a file cut short by a full disk: the space is
+        # given back); the next merge writes them whole.
+        _clear_strays(root, branch)
+        if full is not None:
+            raise SyncError(
+                f"git merge stopped: {full} holding {root} ({_last_line(done)}); nothing "
+                "was changed here: free some space and sync again"
+            )
         raise SyncError(f"git merge failed: {_last_line(done)}; nothing was changed here")
     others = [c for c in conflicted if c not in SHARED_ROOT_FILES]
     if others:
@@ -496,8 +731,14 @@ def _merge(root: Path, branch: str, unrelated: bool = False) -> None:
     git(root, "commit", "--quiet", "--no-verify", "--no-edit")
 
 
-def _tally(root: Path, before: str | None, after: str | None) -> dict[str, Brought]:
-    """Papers and state changes in the truth files added between two commits, by device."""
+def _tally(
+    root: Path, before: str | None, after: str | None, mine: bool = False
+) -> dict[str, Brought]:
+    """Papers and state changes in the truth files added between two commits, by device:
+    other devices' files, or (``mine``) only this device's. Each file is read whole (a
+    paper count is in no header), so each is read by one tally only. (The Library's
+    catch-up reads them too, but cannot tell: an app open on the library may have taken
+    them in first.)"""
     if after is None or before == after:
         return {}
     if before is None:
@@ -505,12 +746,13 @@ def _tally(root: Path, before: str | None, after: str | None) -> dict[str, Broug
     else:
         listed = git(root, "diff", "--name-only", "-z", "--diff-filter=A", before, after).stdout
     found: dict[str, Brought] = {}
+    me = device_id()
     for rel in (p for p in listed.split("\0") if p):
         parts = rel.split("/")
         if len(parts) != 2 or parts[0] not in (truth.SEGMENTS, truth.CHANGES):
             continue
         name = truth.parse_name(parts[1])
-        if name is None:
+        if name is None or (name.device == me) != mine:
             continue
         got = found.setdefault(name.device, Brought())
         with contextlib.suppress(LibraryError, OSError):
@@ -588,13 +830,14 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
         git(root, "init", "--quiet", "--initial-branch=main")
         lines.append(f"made {root} a git repository")
     _identity(root)
+    _clear_git_locks(root)
     with WriteLock(root).held():
         _recover(root)
         if _ignore(root):
             lines.append(f"wrote {root / '.gitignore'}: the cache and lock files stay out of git")
         committed = _commit(root, f"papertui: the library of {device_id()}")
     if committed:
-        mine = _tally(root, None, _head(root)).get(device_id(), Brought())
+        mine = _tally(root, None, _head(root), mine=True).get(device_id(), Brought())
         lines.append(f"committed {mine} of this machine" if mine else "committed the library")
     if remote:
         if remote_url(root) is None:
@@ -606,8 +849,13 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
         done = git(root, "fetch", "--quiet", "origin", timeout=NETWORK_TIMEOUT, check=False)
         if done.returncode != 0:
             raise SyncError(
-                f"cannot reach {remote} ({_last_line(done)}); the library is committed "
-                "here and joins the remote at the next `papertui sync`"
+                _fetch_failed(
+                    root,
+                    remote,
+                    done,
+                    "the library is committed here and joins "
+                    "the remote at the next `papertui sync`",
+                )
             )
         _follow_remote(root)
         lines.extend(sync(root, progress).lines())
@@ -647,19 +895,18 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
     # commit (Ctrl-C while it fetched) left this machine's files committed and not sent;
     # the next sync sent them and said "nothing new".
     known = _remote_head(root, branch) if report.remote is not None else first
+    report.notes.extend(_clear_git_locks(root))
     with lock.held():
         report.notes.extend(_recover(root))
         report.notes.extend(_restore_others(root))
+        report.notes.extend(_links_note(_links_here(root)))
         report.committed += _commit(root, f"papertui sync: {device_id()}")
     if report.remote is not None:
         for attempt in range(PUSH_TRIES):
             progress(f"fetching from {report.remote}")
             done = git(root, "fetch", "--quiet", "origin", timeout=NETWORK_TIMEOUT, check=False)
             if done.returncode != 0:
-                raise SyncError(
-                    f"cannot reach {report.remote} ({_last_line(done)}); this machine's "
-                    "changes are committed here and go with the next sync"
-                )
+                raise SyncError(_fetch_failed(root, report.remote, done))
             if _remote_head(root, branch) is not None:
                 progress("merging")
                 with lock.held():
@@ -701,8 +948,7 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
             )
     last = _head(root)
     report.brought = _tally(root, first, last)
-    report.brought.pop(device_id(), None)
-    report.sent = _tally(root, known, last).get(device_id(), Brought())
+    report.sent = _tally(root, known, last, mine=True).get(device_id(), Brought())
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
     try:
@@ -710,12 +956,6 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
     finally:
         lib.close()
     return report
-
-
-def _title(lib: Library, pid: str, limit: int = 50) -> str:
-    head = lib.raw(pid)
-    title = clean_line(head.get("title") or head.get("title_zh") or pid)
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def _conflict_lines(lib: Library) -> list[str]:
@@ -727,7 +967,7 @@ def _conflict_lines(lib: Library) -> list[str]:
             continue
         seen.add(conflict.id)
         lines.append(
-            f"note conflict on {conflict.id} ({_title(lib, conflict.id)}): written on "
+            f"note conflict on {conflict.id} ({lib.short_title(conflict.id)}): written on "
             f"{conflict.other} and {conflict.device} apart, both kept; keep what you want "
             "and delete the conflict line"
         )

@@ -42,6 +42,7 @@ from .storage import SCHEMA_VERSION, LibraryError, TinyFile, load, table_docs
 
 SEGMENTS, CHANGES, CHECKPOINTS = "papers", "changes", "state"
 KINDS = (SEGMENTS, CHANGES, CHECKPOINTS)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # (a link put where a segment was is not read through)
 _NAME = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})-(\d{8,})\.json$")
 
 
@@ -75,14 +76,41 @@ def parse_key(key: str) -> Name | None:
 
 
 def listing(root: Path, kind: str) -> dict[Name, str]:
-    """The truth files of one kind (`KINDS`) in the library at ``root``: name → path."""
+    """The truth files of one kind (`KINDS`) in the library at ``root``: name → path.
+
+    Only regular files: a symbolic link, a FIFO or a device under a truth file's name (a
+    file-sync tool copies links as links) is never read, nor followed (a link to /dev/zero
+    or to a huge file hung every open until memory ran out); `doctor` names it."""
     found: dict[Name, str] = {}
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(root / kind):
             name = parse_name(entry.name)
-            if name is not None:
+            if name is not None and _regular(entry):
                 found[name] = entry.path
     return found
+
+
+def names(root: Path, kind: str) -> frozenset[str]:
+    """The names of the regular ``*.json`` files of one truth folder (`listing`'s and any
+    other: a sync tool's conflict copy), to tell when one arrives: cheaper than `listing`
+    (names are not parsed: 1 ms less per thousand files), temp files left out."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        with os.scandir(root / kind) as entries:
+            return frozenset(
+                e.name
+                for e in entries
+                if e.name.endswith(".json") and e.name[0] != "." and _regular(e)
+            )
+    return frozenset()
+
+
+def _regular(entry: os.DirEntry[str]) -> bool:
+    """Whether a folder entry is a regular file itself (not through a link); one lstat at
+    most (none where the folder listing says the type)."""
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def next_seq(root: Path, device: str) -> int:
@@ -243,7 +271,7 @@ def read_document(path: Path | str, span: Span) -> dict[str, Any]:
 
     LibraryError naming the file when it cannot be read there (gone, cut short, changed)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # (not kept open: nothing of the
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)  # (not kept open: nothing of the
         try:  # library's folder stays busy when papertui is idle: umount, sync tools)
             raw = os.pread(fd, span[1], span[0])
         finally:
