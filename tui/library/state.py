@@ -586,9 +586,10 @@ def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
         state = {pid: orjson.loads(doc) for pid, doc in conn.execute("SELECT id, doc FROM state")}
         changes = history(conn)
         covers, _ = _covers(conn)
+        conflicts = Cache.get_meta(conn, "note_conflicts", [])
     finally:
         conn.execute("COMMIT")
-    return Checkpoint(ts, covers, state, changes)
+    return Checkpoint(ts, covers, state, changes, conflicts)
 
 
 def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | None = None) -> bool:
@@ -756,6 +757,8 @@ def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
                 (change.key, orjson.dumps(change.to_doc())),
             )
         Cache.set_meta(conn, "covers", dict(point.covers))
+        if point.conflicts:
+            Cache.set_meta(conn, "note_conflicts", point.conflicts)
         if point.history:
             Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
     for other in truth.listing(root, truth.CHECKPOINTS):
