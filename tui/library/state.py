@@ -388,10 +388,15 @@ def last_order(conn: sqlite3.Connection) -> tuple[str, str, int] | None:
     return None if last is None else (str(last[0]), str(last[1]), int(last[2]))
 
 
+_END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def next_clock(conn: sqlite3.Connection) -> str:
     """The clock of a change made now (`Change.clock`): the time now, in microseconds, or
     just after the latest change applied here when that is later (a clock set back, another
-    device's clock ahead): a new change is ordered after every change its device has seen."""
+    device's clock ahead): a new change is ordered after every change its device has seen.
+    (A change seen at the last microsecond a datetime holds, 9999-12-31, is not passed: the
+    clock stays there and such changes are ordered by device id, then number.)"""
     now = datetime.now(timezone.utc)
     last = last_order(conn)
     if last is not None:
@@ -400,7 +405,8 @@ def next_clock(conn: sqlite3.Connection) -> str:
             if seen.tzinfo is None:
                 seen = seen.replace(tzinfo=timezone.utc)
             if seen >= now:
-                now = seen + timedelta(microseconds=1)
+                # (at the last microsecond a date holds the clock stays: ties go by device)
+                now = seen + timedelta(microseconds=1) if seen < _END_OF_TIME else seen
     return now.isoformat(timespec="microseconds")
 
 
