@@ -6,6 +6,7 @@ Syncthing does; tests/test_sync_merge.py), with the test's clock (a machine's sk
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -87,3 +88,73 @@ def test_a_clock_at_the_end_of_time_stops_no_machine_from_making_changes(tmp_pat
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"undone: {label} on"), done.stdout
+
+
+def test_an_undo_whose_change_left_the_history_never_takes_back_a_later_change(
+    tmp_path: Path,
+) -> None:
+    """The laptop stars X; the desk, apart, stars X too, then makes more changes than the
+    history keeps; the laptop undoes its star. The desk's star came after the laptop's, so
+    the undo must leave X starred (README: never undoes what another machine set again
+    since), also where the laptop's star has left the history by the undo's place in the
+    order: every copy, once all the files are in."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "HISTORY_LIMIT", 2)  # (100: the same with 201 changes)
+        roots, ids = two_copies(tmp_path)
+        third = tmp_path / "third"  # (open before the files come: takes them in one by one)
+        shutil.copytree(tmp_path / "base", third)
+        open_as(third, "third").close()
+        x, y = ids[0], ids[1]
+        act(clock, roots["laptop"], "laptop", "star", x, starred=True)
+        act(clock, roots["desk"], "desk", "star", x, starred=True)
+        for k in range(6):
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 0)
+        clock.tick()
+        laptop = open_as(roots["laptop"], "laptop")
+        assert laptop.undo() == "star"
+        assert not laptop.raw_state(x).get("starred")  # (the desk's star not here yet)
+        laptop.close()
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        sync(roots["laptop"], third)
+        for name, root in {**roots, "third": third}.items():
+            lib = open_as(root, name)
+            assert lib.raw_state(x).get("starred") is True, name
+            lib.rebuild()
+            assert lib.raw_state(x).get("starred") is True, name
+            lib.close()
+
+
+def test_a_replay_does_not_start_from_a_checkpoint_that_lost_an_undos_change(
+    tmp_path: Path,
+) -> None:
+    """As above, but the desk has folded its journal after the laptop's star arrived and
+    left its history: the checkpoint holds the star in its state only. A copy that takes
+    in every file replays from that checkpoint only if the laptop's undo, after it, can
+    still tell that the desk starred X since; else from the start: X stays starred."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "HISTORY_LIMIT", 2)
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path)
+        for root in roots.values():
+            (root / ".stfolder").mkdir()
+        x, y = ids[0], ids[1]
+        act(clock, roots["laptop"], "laptop", "star", x, starred=True)
+        act(clock, roots["desk"], "desk", "star", x, starred=True)
+        for k in range(3):
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 0)
+        sync(roots["laptop"], roots["desk"])
+        for k in range(4):  # (folded again, now holding the laptop's star)
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 1)
+        clock.tick()
+        laptop = open_as(roots["laptop"], "laptop")
+        assert laptop.undo() == "star"
+        laptop.close()
+        third = tmp_path / "third"
+        third.mkdir()
+        (third / ".stfolder").mkdir()
+        sync(roots["desk"], third)
+        sync(roots["laptop"], third)
+        lib = open_as(third, "third")
+        assert lib.raw_state(x).get("starred") is True
+        lib.close()

@@ -493,8 +493,11 @@ class Library:
             read = [self._arrived(n, changes[n], truth.read_change) for n in fresh]
             loaded = [change for change in read if change is not None]  # all checked first
             if state.in_order(conn, loaded):
+                # (an undo among them whose change leaves the history as they are applied)
+                undos = any(change.undo_of is not None for change in loaded)
+                replayed = state.Replayed(state.history(conn)) if undos else None
                 for change in sorted(loaded, key=lambda c: c.order):
-                    state.apply_change(conn, change)
+                    state.apply_change(conn, change, replayed)
             else:  # (a change made before one applied here: another device's, synced late)
                 state.replay_state(conn, root, self.device)
             for name in new_points:

@@ -188,7 +188,9 @@ def _apply_flags(conn: sqlite3.Connection, change: Change) -> None:
             conn.execute("UPDATE tally SET n = n + ? WHERE name=?", (n, name))
 
 
-def apply_change(conn: sqlite3.Connection, change: Change) -> None:
+def apply_change(
+    conn: sqlite3.Connection, change: Change, replayed: Replayed | None = None
+) -> None:
     """Mirror one change: each paper's new state, the history, what has been applied.
 
     Changes are applied in replay order (`Change.order`: every device's changes, by clock),
@@ -207,11 +209,15 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
       its place in the order (`undo_entries`), so it never takes back what another device
       changed after the change it undoes, whenever that device's files arrive.
 
+    ``replayed``: in a replay, every change applied before this one (an undo whose change
+    has left the history by its place, many other devices' changes later, is worked out
+    from them).
+
     The result depends only on the changes and their order: every copy that applies the
     same changes shows the same state."""
     entries = change.entries
     if change.undo_of is not None:
-        entries = _undo_here(conn, change)
+        entries = _undo_here(conn, change, replayed)
         if entries is not change.entries:
             change = replace(change, entries=entries)
     flags_only = len(entries) >= BULK and all(
@@ -246,6 +252,8 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
         (change.key, orjson.dumps(change.to_doc())),
     )
     _trim_history(conn)
+    if replayed is not None:
+        replayed.add(change)
     name = truth.parse_key(change.key)
     if name is not None:
         _note_applied(conn, name)
@@ -265,12 +273,41 @@ def merge_tags(current: list[str], old: list[str], new: list[str]) -> list[str]:
     return kept + [t for t in dict.fromkeys(new) if t not in old and t not in kept]
 
 
-def _undo_here(conn: sqlite3.Connection, change: Change) -> list[dict[str, Any]]:
+class Replayed:
+    """The changes a replay has applied so far, in order (`apply_change`): what an undo is
+    worked out from when its change is no longer in the history (trimmed to `HISTORY_LIMIT`
+    changes: more than that came from other devices between the change and its undo)."""
+
+    def __init__(self, start: list[Change] | None = None) -> None:
+        self.changes: list[Change] = []
+        self.at: dict[str, int] = {}
+        for change in start or ():
+            self.add(change)
+
+    def add(self, change: Change) -> None:
+        """Note ``change`` as applied (after all those before it)."""
+        self.at[change.key] = len(self.changes)
+        self.changes.append(change)
+
+    def since(self, key: str) -> list[Change]:
+        """The change ``key`` and every one applied after it; [] when it was not applied."""
+        at = self.at.get(key)
+        return [] if at is None else self.changes[at:]
+
+
+def _undo_here(
+    conn: sqlite3.Connection, change: Change, replayed: Replayed | None = None
+) -> list[dict[str, Any]]:
     """The entries an undo has at its place in the order: the inverse of its target's
-    entries on the state as it stands (`undo_entries`). The entries it was written with
-    when its target is not in the history any more (more than `HISTORY_LIMIT` changes ago)."""
+    entries on the state as it stands (`undo_entries`), against the history, or, when its
+    target has left the history, against the changes a replay applied (``replayed``). The
+    entries it was written with when its target is in neither (more than `HISTORY_LIMIT`
+    changes ago, before the checkpoint a replay started from)."""
     changes = history(conn)
     target = next((c for c in changes if c.key == change.undo_of), None)
+    if target is None and replayed is not None and change.undo_of is not None:
+        changes = replayed.since(change.undo_of)
+        target = changes[0] if changes else None
     if target is None:
         return change.entries
     since = _rewritten_since(changes, target)
@@ -411,10 +448,17 @@ def next_clock(conn: sqlite3.Connection) -> str:
 
 
 def in_order(conn: sqlite3.Connection, changes: list[Change]) -> bool:
-    """Whether these changes all come after every change applied so far (then applying them
-    gives what a replay of everything would; else the state must be replayed)."""
+    """Whether these changes all come after every change applied so far, and every undo
+    among them finds its change in the history or among them (then applying them gives what
+    a replay of everything would; else the state must be replayed)."""
     last = last_order(conn)
-    return last is None or all(c.order > last for c in changes)
+    if last is not None and not all(c.order > last for c in changes):
+        return False
+    targets = {c.undo_of for c in changes if c.undo_of is not None} - {c.key for c in changes}
+    if not targets:
+        return True
+    kept = {key for (key,) in conn.execute("SELECT key FROM history")}
+    return targets <= kept
 
 
 def _trim_history(conn: sqlite3.Connection) -> None:
@@ -693,7 +737,8 @@ def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change
     after it, in replay order. A checkpoint is a start only when every change it does not
     fold comes after every change it holds (else a change synced late, made before what
     the checkpoint holds, would be applied after it: the merge would depend on which
-    checkpoint a copy has). When none is, the replay starts from nothing, unless change
+    checkpoint a copy has), and every undo among them finds the change it undoes in the
+    checkpoint's history or among them. When none is, the replay starts from nothing, unless change
     files a checkpoint folded are gone: then from the best one, as near as can be.
     LibraryError naming a damaged change file."""
     files = truth.listing(root, truth.CHANGES)
@@ -707,12 +752,20 @@ def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change
         fresh = [loaded[n] for n in files if n.seq > covers.get(n.device, 0)]
         return sorted(fresh, key=lambda c: c.order)
 
+    def finds_targets(point: Checkpoint, changes: list[Change]) -> bool:
+        # Each undo after it finds the change it undoes in its history or after it (else
+        # the undo, replayed from it, could not tell what was set since that change).
+        held = {c.key for c in point.history} | {c.key for c in changes}
+        return all(c.undo_of in held for c in changes if c.undo_of is not None)
+
     points = _checkpoints(root, device)
     for _, point in points:
         changes = after(point)
-        if not point.history or not changes:
+        if not changes:
             return point, changes
-        if changes[0].order > max(c.order for c in point.history):
+        if not point.history or (
+            changes[0].order > max(c.order for c in point.history) and finds_targets(point, changes)
+        ):
             return point, changes
     if points and not _all_there(root, files, points):
         return points[0][1], after(points[0][1])
@@ -769,5 +822,6 @@ def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
             Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
     for other in truth.listing(root, truth.CHECKPOINTS):
         conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
+    replayed = Replayed(point.history if point is not None else None)
     for change in changes:
-        apply_change(conn, change)
+        apply_change(conn, change, replayed)
