@@ -17,7 +17,7 @@ import pytest
 from tui.library import state as state_module
 
 from .test_sync import ROOT
-from .test_sync_merge import act, fake_clock, open_as, sync, two_copies
+from .test_sync_merge import MARK, act, fake_clock, open_as, sync, two_copies
 
 
 def test_a_note_conflict_stays_listed_after_the_journal_is_folded_and_replayed(
@@ -158,3 +158,56 @@ def test_a_replay_does_not_start_from_a_checkpoint_that_lost_an_undos_change(
         lib = open_as(third, "third")
         assert lib.raw_state(x).get("starred") is True
         lib.close()
+
+
+def test_two_libraries_used_alone_then_joined_keep_everything_each_folded_away(
+    tmp_path: Path,
+) -> None:
+    """Laptop and desk each used their copy alone for a while (neither folder synced yet),
+    so each folded its journal and removed its old change files, as a machine alone does;
+    then they are joined (`sync init` on the desk with its own library: the union of both
+    folders). Every star and tag either made is there on both, even those only their
+    checkpoints still hold (before: the best checkpoint was replayed alone and the desk's
+    early changes were gone)."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path, n=9)
+        made = {"laptop": ids[:4], "desk": ids[4:8]}
+        noted = ids[8]  # a note each wrote first (then folded away)
+        for device, papers in made.items():
+            lib = open_as(roots[device], device)
+            clock.tick()
+            lib.set_state([noted], "note", note=f"{device}: first thoughts")
+            for pid in papers:
+                clock.tick()
+                lib.set_state([pid], "star", starred=True)
+                clock.tick()
+                lib.set_state([pid], "tag", add_tags=[device])
+            lib.close()
+            assert len(list((roots[device] / "changes").iterdir())) < 8  # (removed: alone)
+        both = ids[0]  # and one paper both changed: the desk's tag and note, later
+        clock.tick()
+        assert act(clock, roots["desk"], "desk", "tag", both, add_tags=["also-desk"]) == 1
+        assert act(clock, roots["desk"], "desk", "note", both, note="desk: see fig 3") == 1
+        for root in roots.values():
+            (root / ".git").mkdir()
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        views = []
+        for device, root in roots.items():
+            lib = open_as(root, device)
+            for maker, papers in made.items():
+                for pid in papers:
+                    got = lib.raw_state(pid)
+                    assert got.get("starred") is True, (device, maker, pid)
+                    assert maker in got.get("tags", []), (device, maker, pid)
+            assert set(lib.raw_state(both)["tags"]) == {"laptop", "also-desk"}
+            assert lib.raw_state(both)["note"] == "desk: see fig 3"
+            note = lib.raw_state(noted)["note"]
+            lines = [ln for ln in note.splitlines() if ln and "note conflict" not in ln]
+            assert sorted(lines) == ["desk: first thoughts", "laptop: first thoughts"]
+            assert len(MARK.findall(note)) == 1
+            assert [c.id for c in lib.note_conflicts()] == [noted]
+            views.append({pid: lib.raw_state(pid) for pid in ids})
+            lib.close()
+        assert views[0] == views[1]

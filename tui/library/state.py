@@ -759,7 +759,24 @@ def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change
         return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
+    segments = truth.listing(root, truth.SEGMENTS)
+    top: dict[str, int] = {}
     for _, point in points:
+        for name, seq in point.covers.items():
+            top[name] = max(top.get(name, 0), seq)
+
+    def whole(point: Checkpoint) -> bool:
+        # Each change it does not fold that another checkpoint folded still has its file
+        # (else those changes are only in that checkpoint: `_joined`).
+        return all(
+            Name(name, seq) in files or Name(name, seq) in segments
+            for name, last in top.items()
+            for seq in range(point.covers.get(name, 0) + 1, last + 1)
+        )
+
+    for _, point in points:
+        if not whole(point):
+            continue
         changes = after(point)
         if not changes:
             return point, changes
@@ -768,8 +785,80 @@ def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change
         ):
             return point, changes
     if points and not _all_there(root, files, points):
-        return points[0][1], after(points[0][1])
+        start = _joined(root, files, points)
+        return start, after(start)
     return None, after(None)
+
+
+def _joined(
+    root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]
+) -> Checkpoint:
+    """The start of a replay when change files that checkpoints folded are gone (a machine
+    alone removes those two checkpoints back) and no checkpoint is a safe start: the best
+    checkpoint, joined with each other one that holds changes whose files are gone and that
+    it does not (two libraries used alone, then joined by `sync init` or Syncthing: each
+    folded its own). Their states are merged paper by paper (`_merge_states`), so nothing
+    only a checkpoint holds is lost; the same files give the same start on every machine."""
+    segments = truth.listing(root, truth.SEGMENTS)
+    ranked = sorted(points, key=lambda item: (-sum(item[1].covers.values()), item[0]))
+    start = ranked[0][1]
+    covers = dict(start.covers)
+    for name, point in ranked[1:]:
+        adds = any(
+            Name(device, seq) not in files and Name(device, seq) not in segments
+            for device, top in point.covers.items()
+            for seq in range(covers.get(device, 0) + 1, top + 1)
+        )
+        if not adds:
+            continue
+        states, met = _merge_states(start.state, point.state, ranked[0][0], name)
+        for device, top in point.covers.items():
+            covers[device] = max(covers.get(device, 0), top)
+        held = {c.key: c for c in [*start.history, *point.history]}
+        history = sorted(held.values(), key=lambda c: c.order)
+        conflicts = [*start.conflicts, *[r for r in point.conflicts if r not in start.conflicts]]
+        conflicts += met
+        start = Checkpoint(max(start.ts, point.ts), dict(covers), states, history, conflicts)
+    return start
+
+
+def _merge_states(
+    ours: dict[str, dict[str, Any]], theirs: dict[str, dict[str, Any]], us: Name, them: Name
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """Two checkpoints' states (``us``, ``them``: their names) made apart, as one, and the
+    note conflicts this met (records as `note_conflicts` gives). A paper in one only is
+    taken as it is there; in both: read and starred from the one changed last (its
+    ``updated_at``; a tie keeps ``ours``) when it ever set them (else from the other), the
+    tags of both, and two different notes both kept around a conflict mark."""
+    merged = dict(ours)
+    met: list[dict[str, str]] = []
+    for pid, doc in theirs.items():
+        mine = merged.get(pid)
+        if mine is None or mine == doc:
+            merged[pid] = doc
+            continue
+        at, their_at = mine.get("updated_at", ""), doc.get("updated_at", "")
+        order = (doc, mine) if their_at > at else (mine, doc)
+        new = dict(mine)
+        for field in ("read", "starred"):  # (a field a copy never set is not in its doc)
+            source = next((d for d in order if field in d), None)
+            if source is not None:
+                new[field] = bool(source[field])
+        tags = list(mine.get("tags", []))
+        tags += [t for t in doc.get("tags", []) if t not in tags]
+        if tags:
+            new["tags"] = tags
+        a, b = mine.get("note", ""), doc.get("note", "")
+        if b and not a:
+            new["note"] = b
+        elif b and b != a:
+            above, below = f"{us.device} at {_when(at)}", f"{them.device} at {_when(their_at)}"
+            new["note"] = a + conflict_mark(above, below) + b
+            record = {"id": pid, "key": them.stem, "device": them.device, "ts": their_at}
+            met.append(record | {"other": us.device, "other_key": us.stem, "other_ts": at})
+        new["updated_at"] = max(at, their_at)
+        merged[pid] = new
+    return merged, met
 
 
 def rebuild_state(
