@@ -211,3 +211,39 @@ def test_two_libraries_used_alone_then_joined_keep_everything_each_folded_away(
             views.append({pid: lib.raw_state(pid) for pid in ids})
             lib.close()
         assert views[0] == views[1]
+
+
+async def test_typing_on_in_the_app_while_a_sync_brings_a_conflict_stays_in_its_own_section(
+    tmp_path: Path,
+) -> None:
+    """The app is open on the laptop, its note being typed; a sync lands underneath with the
+    desk's note on the same paper (a conflict: both texts around the line). The laptop's
+    next save goes on with its own text above the line, not glued onto the desk's below
+    it ("desk: another view and more", seen in tmux)."""
+    from .test_app import build, settle
+
+    roots, ids = two_copies(tmp_path)
+    pid = ids[0]
+    lib = open_as(roots["laptop"], "laptop")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        app.paper_list.move_to(app.paper_list.ids.index(pid))
+        app.sync_detail()
+        await pilot.pause()
+        await pilot.press("e", *"laptop typing here")
+        await pilot.pause(1.3)  # (saved by the debounce, the note still open)
+        assert lib.raw_state(pid)["note"] == "laptop typing here"
+        desk = open_as(roots["desk"], "desk")
+        desk.set_state([pid], "note", note="desk: another view")
+        desk.close()
+        sync(roots["desk"], roots["laptop"])
+        lib.refresh()
+        await pilot.press(*" and more", "escape")
+        await settle(pilot)
+    note = lib.raw_state(pid)["note"]
+    lines = [ln for ln in note.splitlines() if ln]
+    assert len(lines) == 3 and MARK.match(lines[1]), note
+    assert (lines[0], lines[2]) == ("laptop typing here and more", "desk: another view")
+    assert [c.id for c in lib.note_conflicts()] == [pid]
+    lib.close()

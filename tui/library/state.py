@@ -505,7 +505,14 @@ def entries_for(
         old_note = cur.get("note", "")
         want_note = note
         if note is not None and note_base is not None and old_note != note_base:
-            want_note = merge_note(note_base, note, old_note)
+            # Written from one side of a sync's conflict (the app was typing it when the
+            # sync landed): it goes on there, as a later change of its device would.
+            continued = None
+            if CONFLICT_HEAD in old_note:
+                continued = continue_section(old_note, note_base, note)
+            want_note = (
+                continued if continued is not None else merge_note(note_base, note, old_note)
+            )
         if want_note is not None and old_note != want_note:
             whole = len(old_note) + len(want_note)
             if whole > NOTE_EDIT_MIN:
