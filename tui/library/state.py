@@ -323,11 +323,15 @@ def _undo_here(
 def _note_writer(conn: sqlite3.Connection, pid: str, other_than: str) -> Change | None:
     """The latest change in the history made on a device other than ``other_than`` that set
     the note of ``pid`` (the text a change from ``other_than`` meets in a conflict)."""
-    for (doc,) in conn.execute("SELECT doc FROM history ORDER BY ord DESC"):
-        change = Change.from_doc(orjson.loads(doc))
-        name = truth.parse_key(change.key)
+    needle = orjson.dumps(pid)  # (only the changes that name the paper are decoded)
+    for key, doc in conn.execute("SELECT key, doc FROM history ORDER BY ord DESC"):
+        name = truth.parse_key(key)
         if name is None or name.device == other_than:
             continue
+        raw = doc if isinstance(doc, bytes) else str(doc).encode()
+        if needle not in raw:
+            continue
+        change = Change.from_doc(orjson.loads(raw))
         for entry in change.entries:
             if entry["id"] == pid and ("note" in entry["new"] or "note_edit" in entry):
                 return change
@@ -723,41 +727,34 @@ def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
     return points[0] if points else None
 
 
-def _all_there(root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]) -> bool:
-    """Whether every change a checkpoint folded still has its file: each number up to what
-    the checkpoints cover is a change or a segment of its device (a device alone in a
-    library removes the change files its previous checkpoint folded)."""
-    segments = truth.listing(root, truth.SEGMENTS)
-    top: dict[str, int] = {}
-    for _, point in points:
-        for device, seq in point.covers.items():
-            top[device] = max(top.get(device, 0), seq)
-    return all(
-        Name(device, seq) in files or Name(device, seq) in segments
-        for device, last in top.items()
-        for seq in range(1, last + 1)
-    )
-
-
-def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change]]:
+def replay_plan(
+    root: Path, device: str, known: dict[Name, Change] | None = None
+) -> tuple[Checkpoint | None, list[Change]]:
     """Where a replay starts (a checkpoint, or None: from nothing) and the changes to apply
     after it, in replay order. A checkpoint is a start only when every change it does not
     fold comes after every change it holds (else a change synced late, made before what
     the checkpoint holds, would be applied after it: the merge would depend on which
     checkpoint a copy has), and every undo among them finds the change it undoes in the
-    checkpoint's history or among them. When none is, the replay starts from nothing, unless change
-    files a checkpoint folded are gone: then from the best one, as near as can be.
-    LibraryError naming a damaged change file."""
+    checkpoint's history or among them, and every change it does not fold still has its
+    file. When none is, the replay starts from nothing, unless change files a checkpoint
+    folded are gone: then from the checkpoints joined (`_joined`). LibraryError naming a
+    damaged change file. ``known``: changes already read (by their names), not read again."""
     files = truth.listing(root, truth.CHANGES)
-    loaded: dict[Name, Change] = {}
+    loaded: dict[Name, Change] = {n: c for n, c in (known or {}).items() if n in files}
+    orders: dict[Name, tuple[str, str, int]] = {}
+
+    def fresh(point: Checkpoint | None) -> list[Change]:
+        covers = point.covers if point is not None else {}
+        names = [n for n in files if n.seq > covers.get(n.device, 0)]
+        for name in names:
+            if name not in loaded:
+                loaded[name] = truth.read_change(files[name])
+            if name not in orders:
+                orders[name] = loaded[name].order
+        return [loaded[n] for n in names]
 
     def after(point: Checkpoint | None) -> list[Change]:
-        covers = point.covers if point is not None else {}
-        for name in files:
-            if name.seq > covers.get(name.device, 0) and name not in loaded:
-                loaded[name] = truth.read_change(files[name])
-        fresh = [loaded[n] for n in files if n.seq > covers.get(n.device, 0)]
-        return sorted(fresh, key=lambda c: c.order)
+        return sorted(fresh(point), key=lambda c: c.order)
 
     def finds_targets(point: Checkpoint, changes: list[Change]) -> bool:
         # Each undo after it finds the change it undoes in its history or after it (else
@@ -766,35 +763,51 @@ def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change
         return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
-    segments = truth.listing(root, truth.SEGMENTS)
-    top: dict[str, int] = {}
-    for _, point in points:
-        for name, seq in point.covers.items():
-            top[name] = max(top.get(name, 0), seq)
+    gone = _gone(root, files, points)
 
     def whole(point: Checkpoint) -> bool:
         # Each change it does not fold that another checkpoint folded still has its file
         # (else those changes are only in that checkpoint: `_joined`).
-        return all(
-            Name(name, seq) in files or Name(name, seq) in segments
-            for name, last in top.items()
-            for seq in range(point.covers.get(name, 0) + 1, last + 1)
-        )
+        return all(point.covers.get(name, 0) >= seq for name, seq in gone.items())
 
     for _, point in points:
         if not whole(point):
             continue
-        changes = after(point)
+        changes = fresh(point)
         if not changes:
             return point, changes
+        first = min(orders[n] for n in files if n.seq > point.covers.get(n.device, 0))
         if not point.history or (
-            changes[0].order > max(c.order for c in point.history) and finds_targets(point, changes)
+            first > max(c.order for c in point.history) and finds_targets(point, changes)
         ):
-            return point, changes
-    if points and not _all_there(root, files, points):
+            return point, sorted(changes, key=lambda c: c.order)
+    if gone:
         start = _joined(root, files, points)
         return start, after(start)
     return None, after(None)
+
+
+def _gone(
+    root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]
+) -> dict[str, int]:
+    """The changes only checkpoints still hold: by device, the highest of the numbers up to
+    what the checkpoints fold that is neither a change file nor a segment (a device alone
+    in a library removes the change files its previous checkpoint folded). {} when every
+    change a checkpoint folded still has its file."""
+    have: dict[str, set[int]] = {}
+    for name in [*files, *truth.listing(root, truth.SEGMENTS)]:
+        have.setdefault(name.device, set()).add(name.seq)
+    top: dict[str, int] = {}
+    for _, point in points:
+        for device, seq in point.covers.items():
+            top[device] = max(top.get(device, 0), seq)
+    gone = {}
+    for device, last in top.items():
+        held = have.get(device, set())
+        missing = next((seq for seq in range(last, 0, -1) if seq not in held), None)
+        if missing is not None:
+            gone[device] = missing
+    return gone
 
 
 def _joined(
@@ -896,13 +909,15 @@ def _clear_state(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
 
 
-def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
+def replay_state(
+    conn: sqlite3.Connection, root: Path, device: str, known: dict[Name, Change] | None = None
+) -> None:
     """The user's state made again from the truth (in the caller's transaction): a
     checkpoint (`replay_plan`), then every change it does not fold, in replay order
     (`Change.order`), so any cache, built at once or change by change in any order of
-    arrival, shows the same."""
+    arrival, shows the same. ``known``: changes already read, by name (not read again)."""
     _clear_state(conn)
-    point, changes = replay_plan(root, device)
+    point, changes = replay_plan(root, device, known)
     if point is not None:
         for pid, doc in point.state.items():
             Cache.put_state(conn, pid, {}, doc)
