@@ -14,7 +14,10 @@ this process (CPU: ``time.process_time``):
   so the state is replayed: from a checkpoint when one is a safe start, else from nothing);
 - a rebuild of the laptop's whole cache from the files (`Library.rebuild`), for comparison.
 
-Everything is made in a temporary folder (under /dev/shm when there is one) and removed.
+Everything is made in a temporary folder (under /dev/shm when there is one) and removed;
+``--keep DIR`` saves the two machines' folders (making 10,000 changes a side takes minutes),
+``--again DIR`` times the take-in again on them (old and new code on the same folders),
+``--profile`` prints where its time goes.
 """
 
 from __future__ import annotations
