@@ -663,6 +663,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     skews=(timedelta(0),) * 3,
     fold_every=3,
 )
+# An undo worked out again at its place in the order: a adds tag x, b (apart) adds x too,
+# then a undoes its add. b's add comes after a's in the order, so x stays everywhere; a
+# copy that applied the undo as a wrote it (x removed) when b's change arrives late fails.
+@example(
+    steps=[("tag+", 0, 0, "x"), ("tag+", 1, 0, "x"), ("undo", 0, None, None)],
+    skews=(timedelta(0),) * 3,
+    fold_every=state_module.CHECKPOINT_EVERY,
+)
 @given(
     steps=st.lists(OPS, min_size=4, max_size=24),
     skews=st.tuples(*[st.sampled_from(SKEWS)] * 3),

@@ -23,7 +23,7 @@ def local_time(ts: str, now: datetime | None = None) -> str:
     """An ISO time as local "14:02" today, else "2026-06-19 14:02" ("" if unreadable)."""
     try:
         when = datetime.fromisoformat(ts).astimezone()
-    except ValueError:
+    except (ValueError, OverflowError):  # (a clock at 9999-12-31 seen from east of UTC)
         return ""
     now = now or datetime.now().astimezone()
     return when.strftime("%H:%M" if when.date() == now.date() else "%Y-%m-%d %H:%M")

@@ -357,7 +357,9 @@ class PaperAppBase(App[None]):
         stored = self.library.state(pid).note
         self.notes.mark_saved(pid, text, stored)
         if stored != text:
-            self.toast("This note was also changed in another window meanwhile: both are kept")
+            self.toast(
+                "This note was also changed meanwhile (another window, a sync): both are kept"
+            )
         self.paper_list.invalidate()
         self.detail.invalidate()
         if self.detail.paper_id == pid:

@@ -189,7 +189,9 @@ def _apply_flags(conn: sqlite3.Connection, change: Change) -> None:
             conn.execute("UPDATE tally SET n = n + ? WHERE name=?", (n, name))
 
 
-def apply_change(conn: sqlite3.Connection, change: Change) -> None:
+def apply_change(
+    conn: sqlite3.Connection, change: Change, replayed: Replayed | None = None
+) -> None:
     """Mirror one change: each paper's new state, the history, what has been applied.
 
     Changes are applied in replay order (`Change.order`: every device's changes, by clock),
@@ -208,11 +210,15 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
       its place in the order (`undo_entries`), so it never takes back what another device
       changed after the change it undoes, whenever that device's files arrive.
 
+    ``replayed``: in a replay, every change applied before this one (an undo whose change
+    has left the history by its place, many other devices' changes later, is worked out
+    from them).
+
     The result depends only on the changes and their order: every copy that applies the
     same changes shows the same state."""
     entries = change.entries
     if change.undo_of is not None:
-        entries = _undo_here(conn, change)
+        entries = _undo_here(conn, change, replayed)
         if entries is not change.entries:
             change = replace(change, entries=entries)
     flags_only = len(entries) >= BULK and all(
@@ -247,6 +253,8 @@ def apply_change(conn: sqlite3.Connection, change: Change) -> None:
         (change.key, orjson.dumps(change.to_doc())),
     )
     _trim_history(conn)
+    if replayed is not None:
+        replayed.add(change)
     name = truth.parse_key(change.key)
     if name is not None:
         _note_applied(conn, name)
@@ -266,12 +274,41 @@ def merge_tags(current: list[str], old: list[str], new: list[str]) -> list[str]:
     return kept + [t for t in dict.fromkeys(new) if t not in old and t not in kept]
 
 
-def _undo_here(conn: sqlite3.Connection, change: Change) -> list[dict[str, Any]]:
+class Replayed:
+    """The changes a replay has applied so far, in order (`apply_change`): what an undo is
+    worked out from when its change is no longer in the history (trimmed to `HISTORY_LIMIT`
+    changes: more than that came from other devices between the change and its undo)."""
+
+    def __init__(self, start: list[Change] | None = None) -> None:
+        self.changes: list[Change] = []
+        self.at: dict[str, int] = {}
+        for change in start or ():
+            self.add(change)
+
+    def add(self, change: Change) -> None:
+        """Note ``change`` as applied (after all those before it)."""
+        self.at[change.key] = len(self.changes)
+        self.changes.append(change)
+
+    def since(self, key: str) -> list[Change]:
+        """The change ``key`` and every one applied after it; [] when it was not applied."""
+        at = self.at.get(key)
+        return [] if at is None else self.changes[at:]
+
+
+def _undo_here(
+    conn: sqlite3.Connection, change: Change, replayed: Replayed | None = None
+) -> list[dict[str, Any]]:
     """The entries an undo has at its place in the order: the inverse of its target's
-    entries on the state as it stands (`undo_entries`). The entries it was written with
-    when its target is not in the history any more (more than `HISTORY_LIMIT` changes ago)."""
+    entries on the state as it stands (`undo_entries`), against the history, or, when its
+    target has left the history, against the changes a replay applied (``replayed``). The
+    entries it was written with when its target is in neither (more than `HISTORY_LIMIT`
+    changes ago, before the checkpoint a replay started from)."""
     changes = history(conn)
     target = next((c for c in changes if c.key == change.undo_of), None)
+    if target is None and replayed is not None and change.undo_of is not None:
+        changes = replayed.since(change.undo_of)
+        target = changes[0] if changes else None
     if target is None:
         return change.entries
     since = _rewritten_since(changes, target)
@@ -287,11 +324,15 @@ def _undo_here(conn: sqlite3.Connection, change: Change) -> list[dict[str, Any]]
 def _note_writer(conn: sqlite3.Connection, pid: str, other_than: str) -> Change | None:
     """The latest change in the history made on a device other than ``other_than`` that set
     the note of ``pid`` (the text a change from ``other_than`` meets in a conflict)."""
-    for (doc,) in conn.execute("SELECT doc FROM history ORDER BY ord DESC"):
-        change = Change.from_doc(orjson.loads(doc))
-        name = truth.parse_key(change.key)
+    needle = orjson.dumps(pid)  # (only the changes that name the paper are decoded)
+    for key, doc in conn.execute("SELECT key, doc FROM history ORDER BY ord DESC"):
+        name = truth.parse_key(key)
         if name is None or name.device == other_than:
             continue
+        raw = doc if isinstance(doc, bytes) else str(doc).encode()
+        if needle not in raw:
+            continue
+        change = Change.from_doc(orjson.loads(raw))
         for entry in change.entries:
             if entry["id"] == pid and ("note" in entry["new"] or "note_edit" in entry):
                 return change
@@ -389,10 +430,15 @@ def last_order(conn: sqlite3.Connection) -> tuple[str, str, int] | None:
     return None if last is None else (str(last[0]), str(last[1]), int(last[2]))
 
 
+_END_OF_TIME = datetime.max.replace(tzinfo=timezone.utc)
+
+
 def next_clock(conn: sqlite3.Connection) -> str:
     """The clock of a change made now (`Change.clock`): the time now, in microseconds, or
     just after the latest change applied here when that is later (a clock set back, another
-    device's clock ahead): a new change is ordered after every change its device has seen."""
+    device's clock ahead): a new change is ordered after every change its device has seen.
+    (A change seen at the last microsecond a datetime holds, 9999-12-31, is not passed: the
+    clock stays there and such changes are ordered by device id, then number.)"""
     now = datetime.now(timezone.utc)
     last = last_order(conn)
     if last is not None:
@@ -401,15 +447,23 @@ def next_clock(conn: sqlite3.Connection) -> str:
             if seen.tzinfo is None:
                 seen = seen.replace(tzinfo=timezone.utc)
             if seen >= now:
-                now = seen + timedelta(microseconds=1)
+                # (at the last microsecond a date holds the clock stays: ties go by device)
+                now = seen + timedelta(microseconds=1) if seen < _END_OF_TIME else seen
     return now.isoformat(timespec="microseconds")
 
 
 def in_order(conn: sqlite3.Connection, changes: list[Change]) -> bool:
-    """Whether these changes all come after every change applied so far (then applying them
-    gives what a replay of everything would; else the state must be replayed)."""
+    """Whether these changes all come after every change applied so far, and every undo
+    among them finds its change in the history or among them (then applying them gives what
+    a replay of everything would; else the state must be replayed)."""
     last = last_order(conn)
-    return last is None or all(c.order > last for c in changes)
+    if last is not None and not all(c.order > last for c in changes):
+        return False
+    targets = {c.undo_of for c in changes if c.undo_of is not None} - {c.key for c in changes}
+    if not targets:
+        return True
+    kept = {key for (key,) in conn.execute("SELECT key FROM history")}
+    return targets <= kept
 
 
 def _trim_history(conn: sqlite3.Connection) -> None:
@@ -456,7 +510,14 @@ def entries_for(
         old_note = cur.get("note", "")
         want_note = note
         if note is not None and note_base is not None and old_note != note_base:
-            want_note = merge_note(note_base, note, old_note)
+            # Written from one side of a sync's conflict (the app was typing it when the
+            # sync landed): it goes on there, as a later change of its device would.
+            continued = None
+            if CONFLICT_HEAD in old_note:
+                continued = continue_section(old_note, note_base, note)
+            want_note = (
+                continued if continued is not None else merge_note(note_base, note, old_note)
+            )
         if want_note is not None and old_note != want_note:
             whole = len(old_note) + len(want_note)
             if whole > NOTE_EDIT_MIN:
@@ -587,9 +648,10 @@ def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
         state = {pid: orjson.loads(doc) for pid, doc in conn.execute("SELECT id, doc FROM state")}
         changes = history(conn)
         covers, _ = _covers(conn)
+        conflicts = Cache.get_meta(conn, "note_conflicts", [])
     finally:
         conn.execute("COMMIT")
-    return Checkpoint(ts, covers, state, changes)
+    return Checkpoint(ts, covers, state, changes, conflicts)
 
 
 def fold_threshold(root: Path, device: str, folded: int) -> int:
@@ -684,51 +746,158 @@ def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
     return points[0] if points else None
 
 
-def _all_there(root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]) -> bool:
-    """Whether every change a checkpoint folded still has its file: each number up to what
-    the checkpoints cover is a change or a segment of its device (a device alone in a
-    library removes the change files its previous checkpoint folded)."""
-    segments = truth.listing(root, truth.SEGMENTS)
-    top: dict[str, int] = {}
-    for _, point in points:
-        for device, seq in point.covers.items():
-            top[device] = max(top.get(device, 0), seq)
-    return all(
-        Name(device, seq) in files or Name(device, seq) in segments
-        for device, last in top.items()
-        for seq in range(1, last + 1)
-    )
-
-
-def replay_plan(root: Path, device: str) -> tuple[Checkpoint | None, list[Change]]:
+def replay_plan(
+    root: Path, device: str, known: dict[Name, Change] | None = None
+) -> tuple[Checkpoint | None, list[Change]]:
     """Where a replay starts (a checkpoint, or None: from nothing) and the changes to apply
     after it, in replay order. A checkpoint is a start only when every change it does not
     fold comes after every change it holds (else a change synced late, made before what
     the checkpoint holds, would be applied after it: the merge would depend on which
-    checkpoint a copy has). When none is, the replay starts from nothing, unless change
-    files a checkpoint folded are gone: then from the best one, as near as can be.
-    LibraryError naming a damaged change file."""
+    checkpoint a copy has), and every undo among them finds the change it undoes in the
+    checkpoint's history or among them, and every change it does not fold still has its
+    file. When none is, the replay starts from nothing, unless change files a checkpoint
+    folded are gone: then from the checkpoints joined (`_joined`). LibraryError naming a
+    damaged change file. ``known``: changes already read (by their names), not read again."""
     files = truth.listing(root, truth.CHANGES)
-    loaded: dict[Name, Change] = {}
+    loaded: dict[Name, Change] = {n: c for n, c in (known or {}).items() if n in files}
+    orders: dict[Name, tuple[str, str, int]] = {}
+
+    def fresh(point: Checkpoint | None) -> list[Change]:
+        covers = point.covers if point is not None else {}
+        names = [n for n in files if n.seq > covers.get(n.device, 0)]
+        for name in names:
+            if name not in loaded:
+                loaded[name] = truth.read_change(files[name])
+            if name not in orders:
+                orders[name] = loaded[name].order
+        return [loaded[n] for n in names]
 
     def after(point: Checkpoint | None) -> list[Change]:
-        covers = point.covers if point is not None else {}
-        for name in files:
-            if name.seq > covers.get(name.device, 0) and name not in loaded:
-                loaded[name] = truth.read_change(files[name])
-        fresh = [loaded[n] for n in files if n.seq > covers.get(n.device, 0)]
-        return sorted(fresh, key=lambda c: c.order)
+        return sorted(fresh(point), key=lambda c: c.order)
+
+    def finds_targets(point: Checkpoint, changes: list[Change]) -> bool:
+        # Each undo after it finds the change it undoes in its history or after it (else
+        # the undo, replayed from it, could not tell what was set since that change).
+        held = {c.key for c in point.history} | {c.key for c in changes}
+        return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
+    gone = _gone(root, files, points)
+
+    def whole(point: Checkpoint) -> bool:
+        # Each change it does not fold that another checkpoint folded still has its file
+        # (else those changes are only in that checkpoint: `_joined`).
+        return all(point.covers.get(name, 0) >= seq for name, seq in gone.items())
+
     for _, point in points:
-        changes = after(point)
-        if not point.history or not changes:
+        if not whole(point):
+            continue
+        changes = fresh(point)
+        if not changes:
             return point, changes
-        if changes[0].order > max(c.order for c in point.history):
-            return point, changes
-    if points and not _all_there(root, files, points):
-        return points[0][1], after(points[0][1])
+        first = min(orders[n] for n in files if n.seq > point.covers.get(n.device, 0))
+        if not point.history or (
+            first > max(c.order for c in point.history) and finds_targets(point, changes)
+        ):
+            return point, sorted(changes, key=lambda c: c.order)
+    if gone:
+        start = _joined(root, files, points)
+        return start, after(start)
     return None, after(None)
+
+
+def _gone(
+    root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]
+) -> dict[str, int]:
+    """The changes only checkpoints still hold: by device, the highest of the numbers up to
+    what the checkpoints fold that is neither a change file nor a segment (a device alone
+    in a library removes the change files its previous checkpoint folded). {} when every
+    change a checkpoint folded still has its file."""
+    have: dict[str, set[int]] = {}
+    for name in [*files, *truth.listing(root, truth.SEGMENTS)]:
+        have.setdefault(name.device, set()).add(name.seq)
+    top: dict[str, int] = {}
+    for _, point in points:
+        for device, seq in point.covers.items():
+            top[device] = max(top.get(device, 0), seq)
+    gone = {}
+    for device, last in top.items():
+        held = have.get(device, set())
+        missing = next((seq for seq in range(last, 0, -1) if seq not in held), None)
+        if missing is not None:
+            gone[device] = missing
+    return gone
+
+
+def _joined(
+    root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]
+) -> Checkpoint:
+    """The start of a replay when change files that checkpoints folded are gone (a machine
+    alone removes those two checkpoints back) and no checkpoint is a safe start: the best
+    checkpoint, joined with each other one that holds changes whose files are gone and that
+    it does not (two libraries used alone, then joined by `sync init` or Syncthing: each
+    folded its own). Their states are merged paper by paper (`_merge_states`), so nothing
+    only a checkpoint holds is lost; the same files give the same start on every machine."""
+    segments = truth.listing(root, truth.SEGMENTS)
+    ranked = sorted(points, key=lambda item: (-sum(item[1].covers.values()), item[0]))
+    start = ranked[0][1]
+    covers = dict(start.covers)
+    for name, point in ranked[1:]:
+        adds = any(
+            Name(device, seq) not in files and Name(device, seq) not in segments
+            for device, top in point.covers.items()
+            for seq in range(covers.get(device, 0) + 1, top + 1)
+        )
+        if not adds:
+            continue
+        states, met = _merge_states(start.state, point.state, ranked[0][0], name)
+        for device, top in point.covers.items():
+            covers[device] = max(covers.get(device, 0), top)
+        held = {c.key: c for c in [*start.history, *point.history]}
+        history = sorted(held.values(), key=lambda c: c.order)
+        conflicts = [*start.conflicts, *[r for r in point.conflicts if r not in start.conflicts]]
+        conflicts += met
+        start = Checkpoint(max(start.ts, point.ts), dict(covers), states, history, conflicts)
+    return start
+
+
+def _merge_states(
+    ours: dict[str, dict[str, Any]], theirs: dict[str, dict[str, Any]], us: Name, them: Name
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """Two checkpoints' states (``us``, ``them``: their names) made apart, as one, and the
+    note conflicts this met (records as `note_conflicts` gives). A paper in one only is
+    taken as it is there; in both: read and starred from the one changed last (its
+    ``updated_at``; a tie keeps ``ours``) when it ever set them (else from the other), the
+    tags of both, and two different notes both kept around a conflict mark."""
+    merged = dict(ours)
+    met: list[dict[str, str]] = []
+    for pid, doc in theirs.items():
+        mine = merged.get(pid)
+        if mine is None or mine == doc:
+            merged[pid] = doc
+            continue
+        at, their_at = mine.get("updated_at", ""), doc.get("updated_at", "")
+        order = (doc, mine) if their_at > at else (mine, doc)
+        new = dict(mine)
+        for field in ("read", "starred"):  # (a field a copy never set is not in its doc)
+            source = next((d for d in order if field in d), None)
+            if source is not None:
+                new[field] = bool(source[field])
+        tags = list(mine.get("tags", []))
+        tags += [t for t in doc.get("tags", []) if t not in tags]
+        if tags:
+            new["tags"] = tags
+        a, b = mine.get("note", ""), doc.get("note", "")
+        if b and not a:
+            new["note"] = b
+        elif b and b != a:
+            above, below = f"{us.device} at {_when(at)}", f"{them.device} at {_when(their_at)}"
+            new["note"] = a + conflict_mark(above, below) + b
+            record = {"id": pid, "key": them.stem, "device": them.device, "ts": their_at}
+            met.append(record | {"other": us.device, "other_key": us.stem, "other_ts": at})
+        new["updated_at"] = max(at, their_at)
+        merged[pid] = new
+    return merged, met
 
 
 def rebuild_state(
@@ -759,13 +928,15 @@ def _clear_state(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
 
 
-def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
+def replay_state(
+    conn: sqlite3.Connection, root: Path, device: str, known: dict[Name, Change] | None = None
+) -> None:
     """The user's state made again from the truth (in the caller's transaction): a
     checkpoint (`replay_plan`), then every change it does not fold, in replay order
     (`Change.order`), so any cache, built at once or change by change in any order of
-    arrival, shows the same."""
+    arrival, shows the same. ``known``: changes already read, by name (not read again)."""
     _clear_state(conn)
-    point, changes = replay_plan(root, device)
+    point, changes = replay_plan(root, device, known)
     if point is not None:
         for pid, doc in point.state.items():
             Cache.put_state(conn, pid, {}, doc)
@@ -775,9 +946,12 @@ def replay_state(conn: sqlite3.Connection, root: Path, device: str) -> None:
                 (change.key, orjson.dumps(change.to_doc())),
             )
         Cache.set_meta(conn, "covers", dict(point.covers))
+        if point.conflicts:
+            Cache.set_meta(conn, "note_conflicts", point.conflicts)
         if point.history:
             Cache.set_meta(conn, "last", list(max(c.order for c in point.history)))
     for other in truth.listing(root, truth.CHECKPOINTS):
         conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (other.stem,))
+    replayed = Replayed(point.history if point is not None else None)
     for change in changes:
-        apply_change(conn, change)
+        apply_change(conn, change, replayed)

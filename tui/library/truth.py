@@ -16,7 +16,8 @@ machine's own counter, so two machines sharing a library folder never write the 
     of the library; a long note is stored as its edit (notes.py).
 ``state/<device>-<N>.json``  (a *checkpoint*)
     the user's state folded from the changes (tables ``checkpoint``: {device, seq, ts,
-    covers: {device: last change seq covered}}; ``state``: {id, read, starred, tags, note,
+    covers: {device: last change seq covered}[, conflicts: the note conflicts met so far]};
+    ``state``: {id, read, starred, tags, note,
     updated_at} per paper with any; ``history``: the undoable changes). ``N`` is the last of
     its own device's changes it covers.
 
@@ -30,7 +31,7 @@ import functools
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -459,10 +460,15 @@ class Checkpoint:
     covers: dict[str, int]  # device → the last of its changes folded in
     state: dict[str, dict[str, Any]]  # paper id → {read, starred, tags, note, updated_at}
     history: list[Change]
+    # The note conflicts met up to it (state.note_conflicts' records), so a replay that
+    # starts from it goes on listing them until they are resolved.
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
 
 def checkpoint_tables(name: Name, point: Checkpoint) -> dict[str, list[dict[str, Any]]]:
     info = {"device": name.device, "seq": name.seq, "ts": point.ts, "covers": point.covers}
+    if point.conflicts:
+        info["conflicts"] = point.conflicts
     return {
         "checkpoint": [info],
         "state": [{"id": pid, **doc} for pid, doc in point.state.items()],
@@ -482,6 +488,8 @@ def read_checkpoint(path: Path | str) -> Checkpoint:
             doc = dict(doc)
             state[str(doc.pop("id"))] = doc
         history = [Change.from_doc(doc) for doc in tables.get("history", [])]
-        return Checkpoint(str(info["ts"]), covers, state, history)
+        met = info.get("conflicts", [])
+        conflicts = [{str(k): str(v) for k, v in dict(r).items()} for r in met]
+        return Checkpoint(str(info["ts"]), covers, state, history, conflicts)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise misshapen(path, "checkpoint") from None

@@ -1,0 +1,249 @@
+"""Adversary round on the merge rules of several machines (issue 11; README, "Merge rules"):
+cases the first tests did not try, each one a loss or a divergence found and fixed. Machines
+are library folders; a sync copies the truth files another folder has (as a pull or
+Syncthing does; tests/test_sync_merge.py), with the test's clock (a machine's skew)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tui.library import state as state_module
+
+from .test_sync import ROOT
+from .test_sync_merge import MARK, act, fake_clock, open_as, sync, two_copies
+
+
+def test_a_note_conflict_stays_listed_after_the_journal_is_folded_and_replayed(
+    tmp_path: Path,
+) -> None:
+    """A conflict met before the journal was folded into a checkpoint is still listed once
+    the state is replayed from that checkpoint (a rebuild; a change synced late): the note
+    still holds the mark, so `papertui sync` must go on naming it until it is resolved."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path)
+        for root in roots.values():
+            (root / ".stfolder").mkdir()
+        pid = ids[0]
+        act(clock, roots["laptop"], "laptop", "note", pid, note="Result: unclear.")
+        sync(roots["laptop"], roots["desk"])
+        act(clock, roots["laptop"], "laptop", "note", pid, note="Result: +3 FID.")
+        act(clock, roots["desk"], "desk", "note", pid, note="Result: worse on UCF.")
+        sync(roots["desk"], roots["laptop"])
+        lib = open_as(roots["laptop"], "laptop")
+        assert [(c.id, c.device) for c in lib.note_conflicts()] == [(pid, "desk")]
+        for k in range(4):  # folded: a checkpoint now holds the conflict
+            clock.tick()
+            lib.set_state([ids[1]], "star", starred=k % 2 == 0)
+        lib.close()
+        assert list((roots["laptop"] / "state").iterdir())
+        lib = open_as(roots["laptop"], "laptop")
+        lib.rebuild()
+        assert "note conflict" in lib.raw_state(pid)["note"]
+        assert [(c.id, c.device) for c in lib.note_conflicts()] == [(pid, "desk")]
+        lib.close()
+
+
+def test_a_clock_at_the_end_of_time_stops_no_machine_from_making_changes(tmp_path: Path) -> None:
+    """A machine whose clock reads the last microsecond a date can hold (9999-12-31: a
+    battery-less board, a hand-set date): its change wins while apart, but every machine,
+    it included, can still make changes afterwards, and the laptop's change made after it
+    has seen the desk's one is ordered after it (by machine id at the same clock: so the
+    later change still wins only when its id is greater: laptop > desk)."""
+    end = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    with fake_clock() as clock:
+        roots, ids = two_copies(tmp_path)
+        x = ids[0]
+        clock.skew = end - clock.now - timedelta(seconds=60)  # (act ticks a minute)
+        assert act(clock, roots["desk"], "desk", "star", x, starred=True) == 1
+        clock.skew = timedelta(0)
+        assert act(clock, roots["desk"], "desk", "read", x, read=True) == 1
+        sync(roots["desk"], roots["laptop"])
+        assert act(clock, roots["laptop"], "laptop", "unstar", x, starred=False) == 1
+        sync(roots["laptop"], roots["desk"])
+        for name, root in roots.items():
+            lib = open_as(root, name)
+            got = lib.raw_state(x)
+            assert got.get("read") is True and not got.get("starred"), name
+            lib.close()
+    # The desk undoes its read, then its star made at 9999-12-31 23:59 UTC, as `papertui
+    # undo` in Tokyo (a local time past the year 9999): said, not a crash.
+    env = {**os.environ, "PAPERTUI_DEVICE": "desk", "TZ": "Asia/Tokyo", "COLUMNS": "200"}
+    for label in ("read", "star"):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "undo", "--db", str(roots["desk"])],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"undone: {label} on"), done.stdout
+
+
+def test_an_undo_whose_change_left_the_history_never_takes_back_a_later_change(
+    tmp_path: Path,
+) -> None:
+    """The laptop stars X; the desk, apart, stars X too, then makes more changes than the
+    history keeps; the laptop undoes its star. The desk's star came after the laptop's, so
+    the undo must leave X starred (README: never undoes what another machine set again
+    since), also where the laptop's star has left the history by the undo's place in the
+    order: every copy, once all the files are in."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "HISTORY_LIMIT", 2)  # (100: the same with 201 changes)
+        roots, ids = two_copies(tmp_path)
+        third = tmp_path / "third"  # (open before the files come: takes them in one by one)
+        shutil.copytree(tmp_path / "base", third)
+        open_as(third, "third").close()
+        x, y = ids[0], ids[1]
+        act(clock, roots["laptop"], "laptop", "star", x, starred=True)
+        act(clock, roots["desk"], "desk", "star", x, starred=True)
+        for k in range(6):
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 0)
+        clock.tick()
+        laptop = open_as(roots["laptop"], "laptop")
+        assert laptop.undo() == "star"
+        assert not laptop.raw_state(x).get("starred")  # (the desk's star not here yet)
+        laptop.close()
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        sync(roots["laptop"], third)
+        for name, root in {**roots, "third": third}.items():
+            lib = open_as(root, name)
+            assert lib.raw_state(x).get("starred") is True, name
+            lib.rebuild()
+            assert lib.raw_state(x).get("starred") is True, name
+            lib.close()
+
+
+def test_a_replay_does_not_start_from_a_checkpoint_that_lost_an_undos_change(
+    tmp_path: Path,
+) -> None:
+    """As above, but the desk has folded its journal after the laptop's star arrived and
+    left its history: the checkpoint holds the star in its state only. A copy that takes
+    in every file replays from that checkpoint only if the laptop's undo, after it, can
+    still tell that the desk starred X since; else from the start: X stays starred."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "HISTORY_LIMIT", 2)
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path)
+        for root in roots.values():
+            (root / ".stfolder").mkdir()
+        x, y = ids[0], ids[1]
+        act(clock, roots["laptop"], "laptop", "star", x, starred=True)
+        act(clock, roots["desk"], "desk", "star", x, starred=True)
+        for k in range(3):
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 0)
+        sync(roots["laptop"], roots["desk"])
+        for k in range(4):  # (folded again, now holding the laptop's star)
+            act(clock, roots["desk"], "desk", "read", y, read=k % 2 == 1)
+        clock.tick()
+        laptop = open_as(roots["laptop"], "laptop")
+        assert laptop.undo() == "star"
+        laptop.close()
+        third = tmp_path / "third"
+        third.mkdir()
+        (third / ".stfolder").mkdir()
+        sync(roots["desk"], third)
+        sync(roots["laptop"], third)
+        lib = open_as(third, "third")
+        assert lib.raw_state(x).get("starred") is True
+        lib.close()
+
+
+def test_two_libraries_used_alone_then_joined_keep_everything_each_folded_away(
+    tmp_path: Path,
+) -> None:
+    """Laptop and desk each used their copy alone for a while (neither folder synced yet),
+    so each folded its journal and removed its old change files, as a machine alone does;
+    then they are joined (`sync init` on the desk with its own library: the union of both
+    folders). Every star and tag either made is there on both, even those only their
+    checkpoints still hold (before: the best checkpoint was replayed alone and the desk's
+    early changes were gone)."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        roots, ids = two_copies(tmp_path, n=9)
+        made = {"laptop": ids[:4], "desk": ids[4:8]}
+        noted = ids[8]  # a note each wrote first (then folded away)
+        for device, papers in made.items():
+            lib = open_as(roots[device], device)
+            clock.tick()
+            lib.set_state([noted], "note", note=f"{device}: first thoughts")
+            for pid in papers:
+                clock.tick()
+                lib.set_state([pid], "star", starred=True)
+                clock.tick()
+                lib.set_state([pid], "tag", add_tags=[device])
+            lib.close()
+            assert len(list((roots[device] / "changes").iterdir())) < 8  # (removed: alone)
+        both = ids[0]  # and one paper both changed: the desk's tag and note, later
+        clock.tick()
+        assert act(clock, roots["desk"], "desk", "tag", both, add_tags=["also-desk"]) == 1
+        assert act(clock, roots["desk"], "desk", "note", both, note="desk: see fig 3") == 1
+        for root in roots.values():
+            (root / ".git").mkdir()
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        views = []
+        for device, root in roots.items():
+            lib = open_as(root, device)
+            for maker, papers in made.items():
+                for pid in papers:
+                    got = lib.raw_state(pid)
+                    assert got.get("starred") is True, (device, maker, pid)
+                    assert maker in got.get("tags", []), (device, maker, pid)
+            assert set(lib.raw_state(both)["tags"]) == {"laptop", "also-desk"}
+            assert lib.raw_state(both)["note"] == "desk: see fig 3"
+            note = lib.raw_state(noted)["note"]
+            lines = [ln for ln in note.splitlines() if ln and "note conflict" not in ln]
+            assert sorted(lines) == ["desk: first thoughts", "laptop: first thoughts"]
+            assert len(MARK.findall(note)) == 1
+            assert [c.id for c in lib.note_conflicts()] == [noted]
+            views.append({pid: lib.raw_state(pid) for pid in ids})
+            lib.close()
+        assert views[0] == views[1]
+
+
+async def test_typing_on_in_the_app_while_a_sync_brings_a_conflict_stays_in_its_own_section(
+    tmp_path: Path,
+) -> None:
+    """The app is open on the laptop, its note being typed; a sync lands underneath with the
+    desk's note on the same paper (a conflict: both texts around the line). The laptop's
+    next save goes on with its own text above the line, not glued onto the desk's below
+    it ("desk: another view and more", seen in tmux)."""
+    from .test_app import build, settle
+
+    roots, ids = two_copies(tmp_path)
+    pid = ids[0]
+    lib = open_as(roots["laptop"], "laptop")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        app.paper_list.move_to(app.paper_list.ids.index(pid))
+        app.sync_detail()
+        await pilot.pause()
+        await pilot.press("e", *"laptop typing here")
+        await pilot.pause(1.3)  # (saved by the debounce, the note still open)
+        assert lib.raw_state(pid)["note"] == "laptop typing here"
+        desk = open_as(roots["desk"], "desk")
+        desk.set_state([pid], "note", note="desk: another view")
+        desk.close()
+        sync(roots["desk"], roots["laptop"])
+        lib.refresh()
+        await pilot.press(*" and more", "escape")
+        await settle(pilot)
+    note = lib.raw_state(pid)["note"]
+    lines = [ln for ln in note.splitlines() if ln]
+    assert len(lines) == 3 and MARK.match(lines[1]), note
+    assert (lines[0], lines[2]) == ("laptop typing here and more", "desk: another view")
+    assert [c.id for c in lib.note_conflicts()] == [pid]
+    lib.close()
