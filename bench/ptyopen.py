@@ -89,7 +89,7 @@ def run(
         preexec_fn=controlling_terminal,  # noqa: PLW1509 - (no threads here)
     )
     try:
-        while len(marks) < len(wanted):
+        while set(wanted) - set(marks):
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"no {set(wanted) - set(marks)} after {timeout} s")
             if select.select([master], [], [], 0.5)[0]:
