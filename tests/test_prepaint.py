@@ -35,6 +35,7 @@ from tui.library import Library
 
 from .conftest import ROOT
 from .test_app_hostile import UNSAFE, hostile_library
+from .test_store_integrity import read_only
 
 Cell = tuple[str, Any, Any, bool, bool, bool]
 
@@ -105,6 +106,22 @@ async def test_the_prepainted_frame_is_the_apps_first_frame(
     text = "".join(ch for line in ours for ch, *_ in line)
     assert not UNSAFE.search(text)
     assert "★" in text and "#survey" in text and "T0 [/] end" in text
+
+
+async def test_a_read_only_library_is_prepainted_as_the_app_shows_it(
+    sample_library: Library,
+) -> None:
+    root = sample_library.root
+    with read_only(root):
+        lib = Library.open(root)
+        assert lib.read_only
+        ours = [cells(line) for line in prepaint.first_frame(lib, 120, 35) or []]
+        theirs = await app_first_frame(lib, (120, 35))
+    assert "read-only" in "".join(ch for ch, *_ in ours[0])
+    assert ours[0] == theirs[0]
+    x, y, pane_width, pane_height = prepaint.list_region(120, 35)
+    for line in range(y, y + pane_height):  # (the app's toast about it is beside the list)
+        assert ours[line][x : x + pane_width] == theirs[line][x : x + pane_width], line
 
 
 def test_the_encoded_frame_draws_feed_escapes_inert(tmp_path: Path) -> None:
