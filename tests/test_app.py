@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -923,10 +924,20 @@ async def test_o_and_O_open_page_and_pdf(sample_library: Library, tmp_path: Path
         assert rec.opened == [f"https://arxiv.org/abs/{aid}", f"https://arxiv.org/pdf/{aid}"]
         assert any(t.startswith("Opened PDF") for t in toasts(app))
         await goto(pilot, digest_only)
-        await pilot.press("o", "O")
+        await pilot.press("O")  # no PDF without an arXiv id: nothing opened, it says why
         await settle(pilot)
-        assert len(rec.opened) == 2
-        assert any("no link" in t for t in toasts(app))
+        assert len(rec.opened) == 2 and any("has no PDF" in t for t in toasts(app))
+        title = lib.get(digest_only).title or lib.get(digest_only).title_zh
+        await pilot.press("o")  # a search for its title on arXiv (a digest's paper) …
+        await settle(pilot)
+        query = urllib.parse.urlencode({"query": title, "searchtype": "title"})
+        assert rec.opened[2] == f"https://arxiv.org/search/?{query}"
+        assert any("Opened a search for its title on arXiv" in t for t in toasts(app))
+        await pilot.press("o")  # … and o again: on Hugging Face papers
+        await settle(pilot)
+        assert rec.opened[3] == "https://huggingface.co/papers?" + urllib.parse.urlencode(
+            {"q": title}
+        )
 
 
 async def test_o_without_a_browser_copies_the_link(sample_library: Library, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -36,8 +37,21 @@ if TYPE_CHECKING:
     from .prepaint import Prepaint
     from .sources import Loaded
 
-COMMANDS = ("import", "list", "export", "star", "read", "tag", "undo", "stats", "doctor", "sync")
-CREATING = ("import",)  # the commands that make a library where there is none
+COMMANDS = (
+    "import",
+    "fetch",
+    "config",
+    "list",
+    "export",
+    "star",
+    "read",
+    "tag",
+    "undo",
+    "stats",
+    "doctor",
+    "sync",
+)
+CREATING = ("import", "fetch")  # the commands that make a library where there is none
 PRINT_NOTES_UP_TO = 200  # lines: unsaved notes up to this long are printed as well as kept
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -177,6 +191,35 @@ def build_command_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("--clipboard", action="store_true", help="import the clipboard's text")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
+
+    p = sub.add_parser(
+        "fetch",
+        parents=[db],
+        help="fetch today's papers from the sources in the config file",
+        description="Fetch every source the config file names (arXiv categories, Hugging "
+        "Face Daily Papers, feed URLs) and import what they give: one line per source. A "
+        "second fetch the same day downloads nothing that has not changed. `papertui "
+        "config` shows the file.",
+    )
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="catch up from YYYY-MM-DD (arXiv through its API, Hugging Face day by day; "
+        "at most 31 days back)",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help="the config file (default: `papertui config --path`)"
+    )
+
+    p = sub.add_parser(
+        "config",
+        help="print the config file (writing a commented example when there is none)",
+        description="Print the config file, writing a commented example first when there is "
+        "none. --path prints where it is; --edit opens it in $EDITOR.",
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--path", action="store_true", help="print the file's path only")
+    g.add_argument("--edit", action="store_true", help="open it in $VISUAL / $EDITOR")
 
     p = sub.add_parser("list", parents=[db], help="list papers", description="List papers.")
     _filters(p)
@@ -320,6 +363,10 @@ def print_reports(reports: list[ImportReport], errors: list[str], console: Conso
         if r.skipped:
             line.append(f", {len(r.skipped)} skipped", style="yellow")
         console.print(line, soft_wrap=True, highlight=False)
+        if r.partial:
+            console.print(
+                Text(f"  partial: {printable(r.partial)}", style="yellow"), highlight=False
+            )
         for s in r.skipped:
             console.print(
                 Text(f"  skipped line {s.line}: {printable(s.reason)}", style="yellow"),
@@ -402,6 +449,7 @@ def cmd_import(
                             "merged": r.merged,
                             "unchanged": r.unchanged,
                             "skipped": [s.__dict__ for s in r.skipped],
+                            "partial": r.partial,
                         }
                         for r in reports
                     ],
@@ -606,6 +654,84 @@ def cmd_sync(db: Path, args: argparse.Namespace, out: Console, err: Console) -> 
     return EXIT_OK
 
 
+def cmd_fetch(
+    open_library: Callable[[], Library], args: argparse.Namespace, out: Console, err: Console
+) -> int:
+    """Fetch the config file's sources into the library, opened (made, if new) only once the
+    config is read and names some source."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from . import fetch
+
+    path = Path(args.config) if args.config else fetch.config_path()
+    try:
+        if not args.config and fetch.write_example(path):
+            raise CLIError(
+                f"no config file: wrote an example to {path}; edit it to choose your sources "
+                "(`papertui config --edit`), then run `papertui fetch` again"
+            )
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
+    try:
+        config = fetch.load_config(path)
+        since = fetch.parse_since(args.since) if args.since else None
+        targets = fetch.plan(config, date.today(), since)
+    except (fetch.ConfigError, ValueError) as e:
+        raise CLIError(str(e)) from None
+    if not targets:
+        raise CLIError(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
+    lib = open_library()
+    lib.agent = "papertui fetch"
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("Fetching", total=len(targets))
+
+        def step(number: int, target: fetch.Target) -> None:
+            progress.update(task, completed=number, description=printable(target.name))
+
+        outcomes = fetch.fetch(
+            lib, targets, pace=config.arxiv_pace, timeout=config.timeout, progress=step
+        )
+    for outcome in outcomes:
+        line = Text(printable(outcome.line))
+        if outcome.status == "error":
+            err.print(error_line(outcome.line), highlight=False, soft_wrap=True)
+        else:
+            out.print(line, highlight=False, soft_wrap=True)
+    return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
+
+
+def cmd_config(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from . import fetch
+
+    path = fetch.config_path()
+    if args.path:
+        out.print(Text(printable(str(path))), soft_wrap=True)
+        return EXIT_OK
+    try:
+        if fetch.write_example(path):
+            err.print(Text(f"wrote an example config to {printable(str(path))}"), style="yellow")
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
+    if args.edit:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        import subprocess
+
+        return subprocess.call([*shlex.split(editor), str(path)])
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be read ({e.strerror})") from None
+    sys.stdout.write(clean(text))
+    return EXIT_OK
+
+
 HANDLERS: dict[str, Any] = {
     "import": cmd_import,
     "list": cmd_list,
@@ -787,6 +913,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_doctor(db, args, out, err)
         if is_command and args.command == "sync":
             return cmd_sync(db, args, out, err)
+        if is_command and args.command == "config":
+            return cmd_config(args, out, err)
+        if is_command and args.command == "fetch":
+            fetched: list[Library] = []
+
+            def open_for_fetch() -> Library:
+                fetched.append(_open_library(db, args, writes=True))
+                return fetched[0]
+
+            status = cmd_fetch(open_for_fetch, args, out, err)
+            for lib in fetched:
+                warn_unreadable_arrivals(lib, err)
+            return status
         if is_command and args.command == "import":
             # The library is opened (and made, if new) only once a source was read.
             def open_for_import() -> Library:

@@ -35,6 +35,43 @@ def md_escape(text: str) -> str:
     return _MD_LINE_START.sub(r"\1\\\2", escaped)
 
 
+# Inline math kept as math in an export (GitHub and Obsidian render `$…$`): written tight, of
+# plain TeX characters only; a segment with anything else, or with a macro that makes links or
+# HTML, is escaped as text like the rest. TeX formatting outside math is dropped to its text.
+_MD_MATH = re.compile(
+    r"(?<![\\$])\$(?P<math>[A-Za-z0-9\\^_{}()\[\]+\-=,./|*':;! ]{1,200}?)\$(?![0-9$])"
+)
+_MD_MATH_UNSAFE = re.compile(r"\\(?:href|url|html|class|style|cssId|unicode|require|data)", re.I)
+_TEX_FORMAT = re.compile(
+    r"\\(?:textbf|textit|emph|texttt|textrm|textsc|underline)\{([^{}$]{0,200})\}"
+    r"|\\([%&_#$])"
+)
+
+
+def md_text(text: str) -> str:
+    """`md_escape`, but inline math (``$O(N^2)$``) kept as math and TeX formatting
+    (``\\textbf{Diff}``, ``\\%``) reduced to its text: for titles and abstracts."""
+    if "$" not in text and "\\" not in text:
+        return md_escape(text)
+    text = clean_line(text)
+    out: list[str] = []
+    end = 0
+    for m in _MD_MATH.finditer(text):
+        math = m.group("math")
+        if math != math.strip() or _MD_MATH_UNSAFE.search(math):
+            continue
+        out.append(_md_plain(text[end : m.start()]))
+        out.append(f"${math}$")
+        end = m.end()
+    out.append(_md_plain(text[end:]))
+    return _MD_LINE_START.sub(r"\1\\\2", "".join(out))
+
+
+def _md_plain(text: str) -> str:
+    text = _TEX_FORMAT.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    return _MD_INLINE.sub(r"\\\1", text)
+
+
 def md_quote(text: str) -> list[str]:
     """A note as the lines of a Markdown block quote that renders it literally, line by line.
 
@@ -94,17 +131,29 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
         ("Hugging Face", hf_url),
         ("Code", paper.code_url),
     ]
-    return [(label, url) for label, url in pairs if url]
+    found = [(label, url) for label, url in pairs if url]
+    known = {url.rstrip("/") for _, url in found}
+    for url in _TEXT_URL.findall(f"{paper.comments} {paper.abstract}"):
+        url = url.rstrip(".,;:)]}'\"")
+        if url.rstrip("/") not in known:  # (a project page named in the comments or abstract)
+            known.add(url.rstrip("/"))
+            found.append((urllib.parse.urlsplit(url).hostname or "Link", url))
+    return found
+
+
+_TEXT_URL = re.compile(r"https?://[^\s<>\"'`]{3,300}")
 
 
 # The short badge of each feed format (its parser's ``FORMAT.badge``), here so that drawing a
 # row imports no parser: the HTML ones import bs4, which took 0.3 s of the app's first paint.
 # tests/test_export.py checks the table against every format module.
 BADGES = {
+    "arxiv-atom": "arXiv",
     "arxiv-html": "arXiv",
     "arxiv-rss": "arXiv",
     "arxivdaily": "arXivDaily",
     "digest": "digest",
+    "hf-api": "HF",
     "hf-html": "HF",
     "hf-text": "HF",
 }
@@ -126,7 +175,7 @@ def seen_in(paper: Paper) -> list[str]:
 
 def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
     """One paper as a Markdown block."""
-    lines = [f"{'#' * level} {md_escape(paper.display_title)}"]
+    lines = [f"{'#' * level} {md_text(paper.display_title)}"]
     if paper.title and paper.title_zh:
         lines += ["", f"*{md_escape(paper.title_zh)}*"]
     lines.append("")
@@ -144,7 +193,7 @@ def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
         lines.append(f"- **Seen in:** {seen}")
     summary = summary_of(paper)
     if summary:
-        lines += ["", md_escape(summary)]
+        lines += ["", md_text(summary)]
     note = md_quote(state.note)
     if note:
         lines += ["", *note]
@@ -176,7 +225,7 @@ def paper_line(paper: Paper) -> str:
     """One paper as a single Markdown line: title, authors, link (the app's `y`)."""
     links = [md_url(url) for _, url in links_of(paper)]
     link = next((u for u in links if u), None)
-    title = md_escape(paper.display_title)
+    title = md_text(paper.display_title)
     head = f"[{title}]({link})" if link else title
     authors = authors_line(paper, shown=3)
     return f"{head} — {md_escape(authors)}" if authors else head

@@ -5,7 +5,7 @@ first frame drawn before Textual is imported (`tui.prepaint`) all frame their te
 the two drawings of the first screen cannot disagree. Each function returns the text as
 parts: ``(text, part)`` pairs, where ``part`` names the style the part is drawn in (a
 component class of the list, or a Textual style string for the status line); the caller
-maps the names to styles. Feed text is cleaned here (`clean_line`): no control character of
+maps the names to styles. Feed text is cleaned here (`screen_text`): no control character of
 a title or a tag reaches a terminal.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 
 from .export import badge
-from .text import clean_line
+from .text import screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the feed date is shown as MM-DD
 ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
@@ -125,7 +125,7 @@ def row_parts(paper: dict, state: dict, width: int, selected: bool) -> tuple[Par
     right: Parts = []
     tags = state.get("tags", ())
     if tags:
-        right.append((" " + " ".join("#" + clean_line(t) for t in tags), "tags"))
+        right.append((" " + " ".join("#" + screen_text(t) for t in tags), "tags"))
     badges = row_badges(paper)
     if badges:
         right.append((" " + " ".join(badges), "badge"))
@@ -140,7 +140,7 @@ def row_parts(paper: dict, state: dict, width: int, selected: bool) -> tuple[Par
         right = fit(right, max(width - left_len - 20, 0))
         right_len = sum(cell_len(text) for text, _ in right)
         room = width - left_len - right_len
-    title = clean_line(paper.get("title") or paper.get("title_zh") or "(untitled)")
+    title = screen_text(paper.get("title") or paper.get("title_zh") or "(untitled)")
     room = max(room, 0)
     if cell_len(title) > room:
         title = set_cell_size(title, room - 1) + "…" if room else ""

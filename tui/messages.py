@@ -39,6 +39,30 @@ class SyncFinished(Message):
         self.error = error
 
 
+class FetchProgress(Message):
+    """The fetch worker starts source ``done`` + 1 of ``total`` (``name``)."""
+
+    def __init__(self, done: int, total: int, name: str) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.name = name
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FetchProgress)
+
+
+class FetchFinished(Message):
+    """A `papertui fetch` run by the app is over: one line per source, the failed ones'
+    lines in ``errors``, and how many papers were new."""
+
+    def __init__(self, lines: list[str], errors: list[str], new: int) -> None:
+        super().__init__()
+        self.lines = lines
+        self.errors = errors
+        self.new = new
+
+
 class SearchResults(Message):
     """The search worker's answer for ``text``: the ids, and where paper ``keep`` (the one
     highlighted when the search began) is among their first rows (``position``, None if it

@@ -30,7 +30,7 @@ from .text import clean_line, printable, valid_unicode
 URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
 MAX_REDIRECTS = 5
-_FEED_SUFFIXES = {".txt", ".html", ".htm", ".xml", ".rss", ".atom", ""}
+_FEED_SUFFIXES = {".txt", ".html", ".htm", ".xml", ".rss", ".atom", ".json", ""}
 
 
 @dataclass
@@ -43,14 +43,25 @@ class Loaded:
 
 
 def expand(sources: list[str]) -> Iterator[str]:
-    """Expand directories (recursively, feed-like files only, sorted); keep the rest as given."""
+    """Expand directories (recursively, feed-like files only, sorted); keep the rest as given.
+    Hidden files and folders are passed over, and so is a papertui library inside the folder
+    (its own files are JSON, not feeds)."""
     for src in sources:
         path = Path(src)
         if src not in ("-",) and not _is_url(src) and path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    if child.suffix.lower() in _FEED_SUFFIXES:
-                        yield str(child)
+            found: list[str] = []
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [
+                    d
+                    for d in dirs
+                    if not d.startswith(".") and not (Path(folder, d) / "papertui.json").is_file()
+                ]
+                if folder != str(path) and "papertui.json" in files:
+                    continue
+                for name in files:
+                    if not name.startswith(".") and Path(name).suffix.lower() in _FEED_SUFFIXES:
+                        found.append(os.path.join(folder, name))
+            yield from sorted(found)
         else:
             yield src
 
@@ -231,6 +242,26 @@ def _malformed(url: str, err: http.client.HTTPException, received: int) -> FeedE
     return FeedError(f"{url}: the server's reply is malformed ({detail})")
 
 
+class RetryLater(FeedError):
+    """The server answered 429 Too Many Requests or 503 Service Unavailable; ``after``: the
+    seconds its Retry-After asks for (None when it names none)."""
+
+    def __init__(self, message: str, after: float | None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+@dataclass
+class Answer:
+    """A download: ``status`` 200 with ``body``, or 304 (not modified since ``etag`` /
+    ``modified``: no body); the validators to send next time."""
+
+    status: int
+    body: bytes
+    etag: str = ""
+    modified: str = ""
+
+
 def fetch_url(
     url: str,
     timeout: float = URL_TIMEOUT,
@@ -244,6 +275,33 @@ def fetch_url(
     naming ``url`` for every failure: no answer, an error status, a malformed reply, a body
     shorter than its Content-Length ("cut off at N of M bytes"), a refused redirect.
     """
+    return download(url, timeout=timeout, max_bytes=max_bytes, max_seconds=max_seconds).body
+
+
+def user_agent() -> str:
+    """``papertui/<version> (+<project URL>)``: who is asking, as polite clients say."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mine = version("papertui")
+    except PackageNotFoundError:
+        mine = "dev"
+    return f"papertui/{mine} (+https://github.com/papertui/papertui)"
+
+
+def download(
+    url: str,
+    *,
+    etag: str = "",
+    modified: str = "",
+    timeout: float = URL_TIMEOUT,
+    max_bytes: int = MAX_FEED_BYTES,
+    max_seconds: float = URL_MAX_SECONDS,
+) -> Answer:
+    """`fetch_url` as a conditional request: with ``etag`` / ``modified`` (the ETag and
+    Last-Modified of the last answer) a server whose feed has not changed answers 304 and
+    nothing is downloaded. RetryLater for 429 and 503 (with the Retry-After seconds);
+    FeedError for every other failure, as `fetch_url`."""
     try:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
     except ValueError as err:  # "Invalid IPv6 URL"
@@ -251,9 +309,12 @@ def fetch_url(
     if scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https URLs can be imported")
     opener = urllib.request.build_opener(_SameHostRedirects(url))
-    request = urllib.request.Request(
-        _ascii_url(url), headers={"User-Agent": "papertui", "Accept-Encoding": "gzip"}
-    )
+    headers = {"User-Agent": user_agent(), "Accept-Encoding": "gzip"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    request = urllib.request.Request(_ascii_url(url), headers=headers)
     started = time.monotonic()
     received = 0  # bytes of the body as sent (compressed, when it is)
     try:
@@ -290,14 +351,24 @@ def fetch_url(
                 )
             if inflater:
                 inflater.finish()
-            return b"".join(chunks)
+            return Answer(
+                200,
+                b"".join(chunks),
+                clean_line(headers.get("ETag", ""))[:200],
+                clean_line(headers.get("Last-Modified", ""))[:100],
+            )
     except urllib.error.HTTPError as err:
+        if err.code == 304:
+            return Answer(304, b"", etag, modified)
         if 300 <= err.code < 400:
             target = urllib.parse.urlsplit((err.headers or {}).get("Location", "")).scheme
             if target and target.lower() not in ("http", "https"):
                 raise FeedError(f"{url}: redirected to a {target} URL, refused") from None
             raise FeedError(f"{url}: more than {MAX_REDIRECTS} redirects, gave up") from None
         reason = clean_line(str(err.reason))[:80]  # the server's words: untrusted
+        if err.code in (429, 503):
+            after = _retry_after((err.headers or {}).get("Retry-After", ""))
+            raise RetryLater(f"{url}: the server answered {err.code} {reason}", after) from None
         raise FeedError(f"{url}: the server answered {err.code} {reason}") from None
     except http.client.InvalidURL as err:  # control characters, a port that is no number
         raise FeedError(f"{url}: not a valid URL ({clean_line(str(err))[:120]})") from None
@@ -312,6 +383,20 @@ def fetch_url(
         raise FeedError(f"{url}: cannot be fetched ({clean_line(str(err))[:120]})") from None
     except ValueError as err:  # http.client's refusals of a URL (control characters, ports)
         raise FeedError(f"{url}: not a valid URL ({clean_line(str(err))[:120]})") from None
+
+
+def _retry_after(value: str) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110, 10.2.3)."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def load_source(src: str, today: date | None = None, imported_at: str = "") -> Loaded:

@@ -177,3 +177,100 @@ def arxiv_version(text: str | None) -> int | None:
     when the text names no version."""
     m = _ARXIV_VERSION.search(text or "")
     return int(m.group(1)) if m else None
+
+
+# TeX accents and letters as arXiv metadata writes them (`M\\"uller`, `{\\'E}cole`, `\\v{S}koda`,
+# `Bj{\\o}rn`): each occurrence is turned into Unicode by pylatexenc. Only these pieces are
+# converted, never the whole text: `%` starts a TeX comment, and "50% of" would lose the rest.
+# Symbol accents take a bare letter (`\\"u`); letter accents only a braced one (`\\c{c}`), so
+# that `\\cite` or a path such as `C:\\temp` is left alone.
+_TEX_LETTER = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
+_TEX_PIECE = (
+    rf"\\['\"`^~=.]\s*(?:\{{\s*{_TEX_LETTER}\s*\}}|{_TEX_LETTER})"
+    rf"|\\[uvHckrdbG]\s*\{{\s*{_TEX_LETTER}\s*\}}"
+    r"|\\(?:ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])(?:\{\}|\s(?=[A-Za-z]))?"
+)
+_TEX_ACCENT = re.compile(rf"\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
+
+
+def tex_accents(text: str) -> str:
+    """``text`` with its TeX accents and special letters in Unicode (``Schr\\"odinger`` →
+    Schrödinger, ``\\L{}ukasz`` → Łukasz), converted by pylatexenc's latex2text; everything
+    else (math, ``%``, other commands) left as it is."""
+    if "\\" not in text:
+        return text
+    found = _TEX_ACCENT.search(text)
+    if found is None:
+        return text
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    convert = LatexNodes2Text().latex_to_text
+    return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)
+
+
+# Inline TeX in titles and abstracts, made readable for the screen (the stored text keeps it:
+# a Markdown export keeps `$…$`, which GitHub and Obsidian render). Only math between `$`s, a
+# few text-formatting macros and escaped specials are converted (by pylatexenc); the rest of
+# the text is left as written ("50% of", `\\cite`, paths).
+_TEX_DISPLAY = re.compile(
+    r"\$\$(?P<block>[^$]{1,400})\$\$"
+    # (inline math is written tight, `$O(N^2)$`; "$5 and $10" is money: not converted)
+    r"|(?<![\\$])\$(?P<math>[^$\s](?:[^$\n]{0,198}?[^$\s\\])?)\$(?![0-9])"
+    r"|\\(?P<macro>textbf|textit|emph|texttt|textrm|textsc|underline|mathrm|mathbf)\{(?P<arg>[^{}$]{0,200})\}"
+    r"|\\(?P<special>[%&_#$])"
+)
+_SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+_SUBSCRIPT = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+_SCRIPT = re.compile(r"([\^_])(?:\{([0-9+\-=()n]{1,6})\}|([0-9n]))")
+
+
+def readable_tex(text: str) -> str:
+    """``text`` with its inline TeX as readable Unicode: ``$O(N^2)$`` → O(N²),
+    ``2.1$\\times$`` → 2.1×, ``\\textbf{Diff}`` → Diff, ``\\%`` → %. For display only."""
+    if "$" not in text and "\\" not in text:
+        return text
+    if not _TEX_DISPLAY.search(text):
+        return text
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    convert = LatexNodes2Text(math_mode="text").latex_to_text
+
+    def one(m: re.Match[str]) -> str:
+        if m.group("special"):
+            return m.group("special")
+        if m.group("macro"):
+            return m.group("arg")
+        math = m.group("math") if m.group("math") is not None else m.group("block")
+        if "^" in math or "_" in math:
+            math = _SCRIPT.sub(_script, math)
+        try:
+            shown = convert(math.replace("%", "\\%").replace("&", "\\&"))
+        except Exception:  # (pylatexenc on malformed TeX: the text as written)
+            return m.group()
+        return " ".join(shown.split())
+
+    return _TEX_DISPLAY.sub(one, text)
+
+
+def _script(m: re.Match[str]) -> str:
+    body = m.group(2) or m.group(3)
+    table = _SUPERSCRIPT if m.group(1) == "^" else _SUBSCRIPT
+    converted = body.translate(table)
+    return converted if converted != body or not body.isalpha() else m.group()
+
+
+# What makes an emoji's width differ between terminals: a zero-width joiner (a family 👨‍👩‍👧
+# is one glyph of 2 cells where it is joined, three of 6 where not), a skin tone modifier, a
+# variation selector (❤️ is 1 cell or 2), tag characters (subdivision flags). Removed from what
+# is drawn in the panes, so each emoji takes the cells the layout counted in every terminal
+# and tmux; the stored text keeps them.
+_WIDTH_AMBIGUOUS = re.compile("[\u200d\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")
+
+
+def screen_text(text: str) -> str:
+    """``text`` as drawn in a pane: `clean_line`, without the characters that make an emoji's
+    width depend on the terminal (joiners, skin tones, variation selectors, tags)."""
+    text = clean_line(text)
+    if text.isascii():
+        return text
+    return _WIDTH_AMBIGUOUS.sub("", text)

@@ -39,6 +39,7 @@ from ..widgets.status import StatusBar, StatusInfo
 WORKER_TASKS = {
     "import": "The import",
     "sync": "The sync",
+    "fetch": "The fetch",
     "search": "The search",
     "open": "Opening the link",
     "warm": "Preparing the search indexes",
@@ -99,6 +100,8 @@ class PaperAppBase(App[None]):
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
         self._syncing = False
+        self._fetching = False
+        self._searched_title: str | None = None  # the paper `o` last searched for by title
         library.agent = "app"
         library.fold_in_background = True
         # Notes the library has not taken yet (disk full, locked by another process), by

@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 from ..feeds import FeedError
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
-from ..messages import ImportFinished, ImportProgress, SyncFinished
+from ..messages import FetchFinished, FetchProgress, ImportFinished, ImportProgress, SyncFinished
 from ..text import printable
 from .base import PaperAppBase
 
@@ -50,15 +50,40 @@ class OutActions(PaperAppBase):
             url = links.get("PDF")
         else:
             url = links.get("arXiv") or links.get("Hugging Face") or links.get("Code")
-        if not url:
-            what = "PDF" if kind == "PDF" else "link"
-            self.toast(f"This paper has no {what} (its feed gave no arXiv id or URL)", "warning")
+        if not url and kind == "PDF":
+            self.toast(
+                "This paper has no PDF (its feeds gave no arXiv id): o searches for its title",
+                "warning",
+            )
             return
+        if not url:
+            site, url = self._title_search(paper)
+            if url is None:
+                self.toast("This paper has no link and no title to search for", "warning")
+                return
+            kind = f"a search for its title on {site} (no arXiv id yet; o again: the other site)"
         web = md_url(url)  # http(s) only, percent-encoded
         if web is None:
             self.toast(f"Not opened: not a web link (http or https): {url}", "warning")
             return
         self._open_url(web, kind)
+
+    def _title_search(self, paper: Any) -> tuple[str, str | None]:
+        """A search for the paper's title: on Hugging Face papers when a Hugging Face feed
+        brought it, else on arXiv; the other one when `o` is pressed again on it."""
+        import urllib.parse
+
+        title = " ".join((paper.title or paper.title_zh or "").split())
+        if not title:
+            return "", None
+        hf_first = any(fmt.startswith("hf-") for fmt in paper.source_formats)
+        again = self._searched_title == paper.id
+        self._searched_title = None if again else paper.id
+        if hf_first != again:
+            query = urllib.parse.urlencode({"q": title})
+            return "Hugging Face", f"https://huggingface.co/papers?{query}"
+        query = urllib.parse.urlencode({"query": title, "searchtype": "title"})
+        return "arXiv", f"https://arxiv.org/search/?{query}"
 
     @work(thread=True, group="open", exit_on_error=False)
     def _open_url(self, url: str, kind: str) -> None:
@@ -241,6 +266,9 @@ class OutActions(PaperAppBase):
                 f"Imported {len(event.reports)} feed(s): {new} new, {merged} merged, "
                 f"{known} already known"
             )
+            for report in event.reports:
+                if report.partial:
+                    self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)
         if event.errors:
             from ..importing import format_errors
 
@@ -294,6 +322,85 @@ class OutActions(PaperAppBase):
             self._error(event.error)
         else:
             self.toast("Synced:\n" + "\n".join(event.lines), timeout=8)
+
+    # ------------------------------------------------------------------ fetch
+    def action_fetch(self) -> None:
+        """`papertui fetch` in a worker: the config file's sources downloaded off the UI
+        thread, each stored as it arrives, a progress bar over the sources."""
+        from .. import fetch
+
+        if self._fetching:
+            self.toast("A fetch is already running", "warning")
+            return
+        path = fetch.config_path()
+        try:
+            if fetch.write_example(path):
+                self._error(
+                    f"No config file: wrote an example to {path}. Edit it to choose your "
+                    "sources (`papertui config --edit`), then press R again."
+                )
+                return
+            config = fetch.load_config(path)
+            targets = fetch.plan(config, self.today or date.today())
+        except (fetch.ConfigError, OSError, ValueError) as err:
+            self._error(str(err))
+            return
+        if not targets:
+            self._error(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
+            return
+        self._save_pending_note()
+        self._fetching = True
+        bar = self._progress_bar()
+        bar.update(total=len(targets), progress=0)
+        bar.remove_class("-hidden")
+        self.toast(f"Fetching {len(targets)} source{'s' * (len(targets) != 1)}…")
+        self.fetch_worker(targets, config.arxiv_pace, config.timeout)
+
+    @work(thread=True, group="fetch", exit_on_error=False)
+    def fetch_worker(self, targets: list[Any], pace: float, timeout: float) -> None:
+        """Download off the UI thread; store each source on it. Always ends with
+        FetchFinished, whatever fails, so the next R can start."""
+        from .. import fetch
+        from ..importing import store_feeds
+        from ..sources import unexpected
+
+        lines: list[str] = []
+        errors: list[str] = []
+        new = 0
+        try:
+            outcomes = fetch.fetch(
+                self.library,
+                targets,
+                pace=pace,
+                timeout=timeout,
+                progress=lambda n, t: self.post_message(FetchProgress(n, len(targets), t.name)),
+                store=lambda feeds: self.call_from_thread(store_feeds, self.library, feeds),
+            )
+            for outcome in outcomes:
+                (errors if outcome.status == "error" else lines).append(outcome.line)
+                new += sum(r.new for r in outcome.reports)
+        except Exception as err:  # a bug: say so, and let the next fetch start
+            errors.append(f"the fetch stopped: {unexpected(err)}")
+        finally:
+            self.post_message(FetchFinished(lines, errors, new))
+
+    @on(FetchProgress)
+    def _fetch_progress(self, event: FetchProgress) -> None:
+        self._progress_bar().update(total=event.total, progress=event.done)
+
+    @on(FetchFinished)
+    def _fetch_finished(self, event: FetchFinished) -> None:
+        self._fetching = False
+        if not self._importing and not self._syncing:
+            with contextlib.suppress(NoMatches):
+                self.query_one("#import-progress").add_class("-hidden")
+        self.new_since += event.new
+        self.requery(keep=self.paper_list.current)
+        self._refresh_current()
+        if event.lines:
+            self.toast("Fetched:\n" + "\n".join(event.lines), timeout=8)
+        for line in event.errors:
+            self._error(line)
 
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:

@@ -12,8 +12,9 @@ from datetime import date
 from functools import cache
 
 from ..models import Paper
-from ..text import clean, clean_line, valid_unicode
+from ..text import clean, clean_line, tex_accents, valid_unicode
 from .base import (
+    EmptyFeed,
     FeedError,
     FeedFormat,
     ParseContext,
@@ -24,6 +25,7 @@ from .base import (
 )
 
 __all__ = [
+    "EmptyFeed",
     "FeedError",
     "FeedFormat",
     "ParseContext",
@@ -226,18 +228,23 @@ def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
     if not candidates:
         raise FeedError(f"{origin}: not a recognised feed (tried {tried})")
     errors: list[str] = []
+    empty: EmptyFeed | None = None  # a well-formed feed of no paper: said as such
     for fmt in candidates:
         try:
             result = fmt.parse(text, ctx)
         except FeedError as err:
             if "cut off" in str(err):
                 raise  # the right format, but incomplete: never fall back to a worse guess
+            if isinstance(err, EmptyFeed) and empty is None:
+                empty = err
             errors.append(str(err))
             continue
         if result.papers:
             _clean_result(result)
             return result
         errors.append(f"{origin}: no papers found as {fmt.label}")
+    if empty is not None:
+        raise empty
     if len(errors) == 1:
         raise FeedError(errors[0])
     raise FeedError(f"{errors[0]} (also tried {tried})")
@@ -269,7 +276,9 @@ def _valid_input(text: str) -> str:
 
 
 def _clean_result(result: ParseResult) -> None:
-    """`clean()` every string a parser produced (`clean` makes it valid Unicode too)."""
+    """`clean()` every string a parser produced (`clean` makes it valid Unicode too), with
+    its TeX accents in Unicode (`tex_accents`: arXiv writes ``M\\"uller``, a listing of the
+    same paper ``Müller``)."""
     if result.feed_date:
         result.feed_date = clean_line(result.feed_date)
     for skipped in result.skipped:
@@ -279,6 +288,8 @@ def _clean_result(result: ParseResult) -> None:
         for name in _STR_FIELDS:
             value = values[name]
             if value:
+                if "\\" in value:
+                    value = tex_accents(value)
                 values[name] = clean(value).strip() if name in _MULTILINE else clean_line(value)
         for name in _INT_FIELDS:  # a count no feed could mean (2**64 upvotes) is no count
             value = values[name]
@@ -286,4 +297,5 @@ def _clean_result(result: ParseResult) -> None:
                 values[name] = None
         for name in _LIST_FIELDS:
             if values[name]:
-                values[name] = [a for a in map(clean_line, values[name]) if a]
+                items = [tex_accents(a) if "\\" in a else a for a in values[name]]
+                values[name] = [a for a in map(clean_line, items) if a]

@@ -73,6 +73,8 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
 
     result = ParseResult(format=FORMAT.name)
     section = ""
+    day: str | None = None  # the day section an entry is in (`/recent` holds several)
+    shown: list[tuple[str | None, int, int]] = []  # (day, shown, total) of partial sections
     pending: Tag | None = None
     for el in soup.find_all(["h3", "dt", "dd"]):
         if el.name == "h3":
@@ -80,8 +82,14 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
             found = _section(heading)
             if found is not None:
                 section = found
+            dated = _heading_date(heading)
+            if dated is not None:
+                day = dated
             if result.feed_date is None:
-                result.feed_date = _heading_date(heading)
+                result.feed_date = dated
+            part = _SHOWING.search(heading)
+            if part:
+                shown.append((dated or day, int(part.group(1)), int(part.group(2))))
             continue
         if id(el.find_parent("dl")) not in allowed:
             continue
@@ -98,6 +106,7 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
         if paper is None:
             result.skipped.append(Skipped(_line(dt), reason))
         else:
+            paper.feed_date = day
             result.papers.append(paper)
     if pending is not None:
         result.skipped.append(Skipped(_line(pending), "entry without its <dd> details"))
@@ -105,7 +114,15 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
         reasons = f" ({len(result.skipped)} malformed)" if result.skipped else ""
         raise FeedError(f"{ctx.origin}: no entries in the arXiv listing{reasons}")
     for paper in result.papers:
-        paper.feed_date = result.feed_date
+        paper.feed_date = paper.feed_date or result.feed_date
+    partial = [(d, n, m) for d, n, m in shown if n < m]
+    if partial:
+        held = sum(n for _, n, _ in shown)
+        total = sum(m for _, _, m in shown)
+        days = ", ".join(f"{n} of {m} on {d or 'an undated day'}" for d, n, m in partial)
+        result.partial = (
+            f"the page shows {held} of its {total:,} entries ({days}): the rest are not in it"
+        )
     return result
 
 
@@ -129,6 +146,8 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
         return None, f"arXiv:{aid} has no title"
     announce = section or _marker_type(_line_text(dt))
     abstract_tag = dd.find("p", class_="mathjax")
+    if isinstance(abstract_tag, Tag):
+        _inline_links(abstract_tag)
     authors, author_count = _authors(dd)
     paper = Paper(
         arxiv_id=aid,
@@ -145,6 +164,23 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
         line=dt.sourceline,
     )
     return paper, ""
+
+
+_PLACEHOLDER = re.compile(r"^this https? URL$", re.I)
+
+
+def _inline_links(tag: Tag) -> None:
+    """Each web link in an abstract as its address in the text: arXiv writes "Project page:
+    <a href=…>this https URL</a>", whose text alone says nothing ("text (address)" when the
+    link has words of its own)."""
+    for link in tag.find_all("a", href=True):
+        href = str(link.get("href") or "").strip()
+        if not href.lower().startswith(("https://", "http://")):
+            continue
+        words = " ".join(link.get_text().split())
+        link.replace_with(
+            href if not words or _PLACEHOLDER.match(words) or words == href else f"{words} ({href})"
+        )
 
 
 def _line(tag: Tag) -> int:
@@ -174,7 +210,10 @@ def _field(dd: Tag, css_class: str) -> str:
     from bs4 import Tag
 
     tag = dd.find("div", class_=css_class)
-    return _text_without_descriptor(tag) if isinstance(tag, Tag) else ""
+    if not isinstance(tag, Tag):
+        return ""
+    _inline_links(tag)
+    return _text_without_descriptor(tag)
 
 
 def _authors(dd: Tag) -> tuple[list[str], int | None]:
@@ -220,6 +259,9 @@ def _categories(dd: Tag) -> list[str]:
         if m and m.group(1) not in codes:
             codes.append(m.group(1))
     return codes
+
+
+_SHOWING = re.compile(r"showing\s+(?:first\s+)?(\d+)\s+of\s+(\d+)\s+entries", re.I)
 
 
 def _section(heading: str) -> str | None:

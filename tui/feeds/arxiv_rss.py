@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import read_author_line
-from .base import FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
 
 if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing a text
     # feed, or starting the app, never pays the 0.2-0.4 s they take)
@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z\-]+)")
 _ABSTRACT = re.compile(r"\bAbstract:\s*")
 _UPDATED = re.compile(r"\(arXiv:[^()]*\bUPDATED\)\s*$")
+# RSS before 2024 ended each title with " (arXiv:2312.04001v1 [cs.CV])" (" UPDATED" for a new
+# version), put HTML links in dc:creator and an HTML paragraph in the description.
+_TITLE_ID = re.compile(r"\.?\s*\(arXiv:\s*([^()\s]+)(?:\s*\[([^\]()]*)\])?(?:\s+UPDATED)?\)\s*$")
+_HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]*>", re.I)
 
 
 class ArxivRssFormat:
@@ -75,7 +79,9 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
         paper.line = line
         result.papers.append(paper)
     if not result.papers:
-        reasons = f" ({len(result.skipped)} malformed)" if result.skipped else ""
+        if not result.skipped:  # (a day without announcements: the channel has no item)
+            raise EmptyFeed(f"{ctx.origin}: no items in the arXiv RSS feed")
+        reasons = f" ({len(result.skipped)} malformed)"
         raise FeedError(f"{ctx.origin}: no items in the arXiv RSS feed{reasons}")
     for paper in result.papers:
         paper.feed_date = feed_date
@@ -86,12 +92,22 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     title = _child_text(item, "title")
     link = _child_text(item, "link")
     guid = _child_text(item, "guid")
-    description = _child_text(item, "description")
+    description = _html_text(_child_text(item, "description"))
+    suffix = _TITLE_ID.search(title)
+    title_id, title_categories, title_version = "", [], None
+    if suffix and suffix.start() > 0:  # (the whole title is never only the suffix)
+        title_id = suffix.group(1)
+        title_version = arxiv_version(title_id)
+        title_categories = [c for c in (suffix.group(2) or "").split() if c]
+        updated = bool(_UPDATED.search(title))
+        title = title[: suffix.start()].rstrip()
+    else:
+        updated = False
     if not title:
         return None, f"item {link or guid or '(no link)'} has no <title>"
     if not link:
         return None, f"item {title[:60]!r} has no <link>"
-    aid = arxiv_id(link) or arxiv_id(guid) or arxiv_id(description[:80])
+    aid = arxiv_id(link) or arxiv_id(guid) or arxiv_id(title_id) or arxiv_id(description[:80])
     announce = _child_text(item, "announce_type")
     abstract = description
     m = _ABSTRACT.search(description)
@@ -104,14 +120,17 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
         found = _ANNOUNCE.search(description)
         announce = found.group(1) if found else ""
     # "J. Müller (Univ. of Bonn), …, C. Abe et al. (2912 additional authors not shown)"
-    line = read_author_line(", ".join(c.get_text() for c in item.find_all("creator")))
-    if not announce and _UPDATED.search(title):
+    line = read_author_line(
+        ", ".join(_html_text(c.get_text()).strip() for c in item.find_all("creator"))
+    )
+    if not announce and updated:
         announce = "replace"  # RSS before 2024: "(arXiv:2312.01234v2 [cs.CV] UPDATED)"
     categories: list[str] = []
     for category in item.find_all("category"):
         code = " ".join(category.get_text().split())
         if code and code not in categories:
             categories.append(code)
+    categories += [c for c in title_categories if c not in categories]
     paper = Paper(
         arxiv_id=aid,
         title=title,
@@ -121,7 +140,7 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
         abstract=" ".join(abstract.split()),
         categories=categories,
         announce_type=announce.lower(),
-        arxiv_version=arxiv_version(link) or arxiv_version(guid) or arxiv_version(title),
+        arxiv_version=arxiv_version(link) or arxiv_version(guid) or title_version,
         paper_date=_rfc822_date(_child_text(item, "pubDate")),
     )
     if aid:
@@ -130,6 +149,16 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     elif link.lower().startswith(("https://", "http://")):
         paper.abs_url = link
     return paper, ""
+
+
+def _html_text(value: str) -> str:
+    """The text of HTML markup inside a field (RSS before 2024: ``<p>…</p>``, ``<a href=…>Ana
+    Lima</a>``), or the value as it is when it holds none."""
+    if "<" not in value or not _HTML.search(value):
+        return value
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(value, "html.parser").get_text(" ").split())
 
 
 def _child_text(parent: Tag, name: str) -> str:

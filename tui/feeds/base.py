@@ -86,6 +86,11 @@ class FeedError(Exception):
     """
 
 
+class EmptyFeed(FeedError):
+    """A well-formed feed that lists no paper at all (a day without announcements, an API
+    query past its last result): for `papertui fetch` "no new papers", not a failure."""
+
+
 @dataclass
 class Skipped:
     """An entry that was malformed and left out, with the line it starts on."""
@@ -110,6 +115,7 @@ class ParseResult:
     papers: list[Paper] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     feed_date: str | None = None  # ISO date of the page/feed, when it says
+    partial: str = ""  # the page says it shows only part of its entries: what it says
 
 
 class FeedFormat(Protocol):

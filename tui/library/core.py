@@ -123,6 +123,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
+    partial: str = ""  # the feed says it held only part of its entries (a paged listing)
 
 
 Undone = state.Undone
@@ -889,6 +890,7 @@ class Library:
                 format=result.format,
                 found=len(result.papers),
                 skipped=list(result.skipped),
+                partial=getattr(result, "partial", ""),
             )
             src = source.to_dict()
             src["feed_date"] = src.get("feed_date") or result.feed_date

@@ -18,9 +18,9 @@ from datetime import date
 FILTER_KEYS = ("tag", "is", "author", "source", "cat", "since", "until", "feed")
 IS_VALUES = ("starred", "unstarred", "read", "unread", "noted", "tagged")
 SOURCE_ALIASES = {
-    "hf": ("hf-text", "hf-html"),
-    "huggingface": ("hf-text", "hf-html"),
-    "arxiv": ("arxiv-html", "arxiv-rss"),
+    "hf": ("hf-text", "hf-html", "hf-api"),
+    "huggingface": ("hf-text", "hf-html", "hf-api"),
+    "arxiv": ("arxiv-html", "arxiv-rss", "arxiv-atom"),
     "arxivdaily": ("arxivdaily",),
     "digest": ("digest",),
 }

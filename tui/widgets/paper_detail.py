@@ -28,7 +28,7 @@ from textual.style import Style
 from ..export import authors_line, badge, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState
-from ..text import clean
+from ..text import clean, readable_tex, screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -38,8 +38,12 @@ EMPTY_TEXT = "Nothing selected: this view has no papers."
 
 
 def _text(value: str) -> str:
-    """Feed text made safe for the screen (no escapes), paragraphs kept."""
-    return clean(value or "").strip()
+    """Feed text made safe for the screen (no escapes, no emoji of terminal-dependent
+    width: `screen_text`), paragraphs kept."""
+    text = clean(value or "").strip()
+    if text.isascii():
+        return text
+    return "\n".join(screen_text(line) if line else "" for line in text.split("\n"))
 
 
 class PaperDetail(ScrollView, can_focus=True):
@@ -195,7 +199,7 @@ class PaperDetail(ScrollView, can_focus=True):
         return Content.assemble(*parts)
 
     def _titles(self, paper: Paper) -> list[Part]:
-        en, zh = _text(paper.title), _text(paper.title_zh)
+        en, zh = _text(readable_tex(paper.title)), _text(paper.title_zh)
         if not (en and zh):
             return [(en or zh or "(untitled)", self._style("title"))]
         first, second = (zh, en) if self.chinese_first else (en, zh)
@@ -290,7 +294,7 @@ class PaperDetail(ScrollView, can_focus=True):
                 (_text(PurePath(src.origin).name or src.origin), self._style("muted")),
             ]
         abstracts = [
-            ("Abstract", self._plain(paper.abstract)),
+            ("Abstract", self._plain(readable_tex(paper.abstract))),
             ("中文摘要 · Chinese abstract", self._plain(paper.abstract_zh)),
         ]
         if self.chinese_first:

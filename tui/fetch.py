@@ -1,0 +1,412 @@
+"""`papertui fetch`: the user's sources, named in a config file, fetched politely and imported.
+
+The config file is TOML (`config_path`: ``config.toml`` in the user config directory, or
+``$PAPERTUI_CONFIG``), read with the standard library's ``tomllib`` (``tomli`` before Python
+3.11). Its ``[fetch]`` table names the sources:
+
+- ``arxiv = ["cs.CV", "cs.LG"]``: each category's daily feed (``rss.arxiv.org/rss/<cat>``,
+  format F); with ``--since`` the arXiv API (``export.arxiv.org/api/query``, format H) for the
+  papers submitted since that day, in pages of `API_PAGE`.
+- ``huggingface = true``: Hugging Face Daily Papers, the API's answer for the day
+  (``/api/daily_papers?date=YYYY-MM-DD``, format G), each day since ``--since``.
+- ``feeds = ["https://…"]``: any other URL of a feed papertui reads.
+
+Polite by default: a conditional request (the last answer's ETag / Last-Modified, kept in the
+library's cache folder) so that a second fetch the same day downloads nothing; a User-Agent
+naming papertui; one request to arXiv every `ARXIV_PACE` seconds (arXiv's documented pace);
+429/503 answers waited out once as Retry-After asks (up to `MAX_RETRY_WAIT`); the timeouts
+and size caps of `import URL`. Each source succeeds or fails on its own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .feeds import EmptyFeed, FeedError, decode
+from .library import ImportReport, Library, LibraryError
+from .library.core import now_iso
+from .sources import URL_TIMEOUT, Answer, RetryLater, download, load_text
+from .text import clean_line
+
+ARXIV_PACE = 3.0  # seconds between two requests to arXiv (arxiv.org/help/api/tou)
+MAX_RETRY_WAIT = 120.0  # seconds: a longer Retry-After fails the source for today
+API_PAGE = 500  # papers per arXiv API request (it allows up to 2,000; smaller pages fail less)
+MAX_SINCE_DAYS = 31  # how far back --since may go (the HF API is one request a day)
+_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
+
+EXAMPLE = """\
+# papertui's configuration (TOML). `papertui config` prints it, `papertui config --edit` opens it.
+
+[fetch]
+# arXiv categories whose daily announcements `papertui fetch` brings in (rss.arxiv.org).
+arxiv = ["cs.CV", "cs.LG"]
+
+# Hugging Face Daily Papers (huggingface.co/papers).
+huggingface = true
+
+# Any other feed papertui reads, by URL (RSS, Atom, a saved page served somewhere).
+feeds = []
+"""
+
+_DEFAULTS: dict[str, Any] = {
+    "arxiv": [],
+    "huggingface": False,
+    "feeds": [],
+    # Where each source is asked (a mirror, or a local server in the tests).
+    "arxiv_rss": "https://rss.arxiv.org/rss/",
+    "arxiv_api": "https://export.arxiv.org/api/query",
+    "huggingface_api": "https://huggingface.co/api/daily_papers",
+    "arxiv_pace": ARXIV_PACE,
+    "timeout": URL_TIMEOUT,
+}
+
+
+class ConfigError(Exception):
+    """The config file cannot be used: ``str()`` is one line naming the file (and line)."""
+
+
+@dataclass
+class FetchConfig:
+    """The ``[fetch]`` table: see the module's docstring."""
+
+    arxiv: list[str] = field(default_factory=list)
+    huggingface: bool = False
+    feeds: list[str] = field(default_factory=list)
+    arxiv_rss: str = _DEFAULTS["arxiv_rss"]
+    arxiv_api: str = _DEFAULTS["arxiv_api"]
+    huggingface_api: str = _DEFAULTS["huggingface_api"]
+    arxiv_pace: float = ARXIV_PACE
+    timeout: float = URL_TIMEOUT  # seconds without progress before a download is abandoned
+
+
+def config_path() -> Path:
+    """``$PAPERTUI_CONFIG``, else ``config.toml`` in the user config directory."""
+    env = os.environ.get("PAPERTUI_CONFIG", "")
+    if env.strip():
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("papertui", appauthor=False)) / "config.toml"
+
+
+def write_example(path: Path) -> bool:
+    """Write the commented example config at ``path`` unless a file is there; True when it
+    wrote one. OSError when it cannot."""
+    if path.exists():
+        return False
+    from .library.storage import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, EXAMPLE.encode("utf-8"))
+    return True
+
+
+def load_config(path: Path) -> FetchConfig:
+    """The ``[fetch]`` table of the TOML file at ``path``. ConfigError (one line, naming the
+    file, the line for a syntax error, the key for a wrong value or an unknown key) when it
+    cannot be read or used."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (`papertui config` writes an example)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (expected a TOML file)") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: {clean_line(str(err))} (expected TOML)") from None
+    table = data.get("fetch", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [fetch] must be a table")
+    for key in table:
+        if key not in _DEFAULTS:
+            near = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            known = ", ".join(k for k in _DEFAULTS if not k.startswith(("arxiv_", "hugg")))
+            raise ConfigError(f"{path}: [fetch] has no key {key!r}{hint}; it knows {known}")
+    config = FetchConfig(**{k: table.get(k, v) for k, v in _DEFAULTS.items()})
+    if not (isinstance(config.arxiv, list) and all(isinstance(c, str) for c in config.arxiv)):
+        raise ConfigError(f'{path}: [fetch] arxiv must be a list of categories, e.g. ["cs.CV"]')
+    for category in config.arxiv:
+        if not _CATEGORY.match(category):
+            raise ConfigError(
+                f"{path}: [fetch] arxiv: {clean_line(category)!r} is not an arXiv category "
+                "(e.g. cs.CV, math.OC, hep-th)"
+            )
+    if not isinstance(config.huggingface, bool):
+        raise ConfigError(f"{path}: [fetch] huggingface must be true or false")
+    if not (isinstance(config.feeds, list) and all(isinstance(u, str) for u in config.feeds)):
+        raise ConfigError(f"{path}: [fetch] feeds must be a list of URLs")
+    for url in config.feeds:
+        if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+            raise ConfigError(f"{path}: [fetch] feeds: {clean_line(url)!r} is not an http(s) URL")
+    for key in ("arxiv_rss", "arxiv_api", "huggingface_api"):
+        if not isinstance(getattr(config, key), str):
+            raise ConfigError(f"{path}: [fetch] {key} must be a URL")
+    for key in ("arxiv_pace", "timeout"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{path}: [fetch] {key} must be a number of seconds")
+    if config.timeout <= 0:
+        raise ConfigError(f"{path}: [fetch] timeout must be more than 0 seconds")
+    return config
+
+
+@dataclass
+class Target:
+    """One request to make: ``name`` as the report shows it, ``url``, ``arxiv`` (paced)."""
+
+    name: str
+    url: str
+    arxiv: bool = False
+    conditional: bool = True  # send the last answer's validators (not for API pages)
+    paged: bool = False  # an arXiv API query: more pages follow a full one
+
+
+def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Target]:
+    """The requests a fetch makes, in order. ValueError for a ``since`` after ``today`` or
+    more than `MAX_SINCE_DAYS` before it."""
+    if since is not None:
+        if since > today:
+            raise ValueError(f"--since {since}: after today ({today})")
+        if (today - since).days > MAX_SINCE_DAYS:
+            raise ValueError(f"--since {since}: more than {MAX_SINCE_DAYS} days ago")
+    targets: list[Target] = []
+    for category in config.arxiv:
+        if since is None:
+            url = config.arxiv_rss.rstrip("/") + "/" + category
+            targets.append(Target(f"arXiv {category}", url, arxiv=True))
+        else:
+            days = f"[{since:%Y%m%d}0000 TO {today:%Y%m%d}2359]"
+            query = urllib.parse.urlencode(
+                {
+                    "search_query": f"cat:{category} AND submittedDate:{days}",
+                    "sortBy": "submittedDate",
+                    "sortOrder": "descending",
+                    "max_results": API_PAGE,
+                }
+            )
+            name = f"arXiv {category} since {since}"
+            targets.append(Target(name, f"{config.arxiv_api}?{query}", True, False, True))
+    if config.huggingface:
+        day = today if since is None else since
+        while day <= today:
+            url = f"{config.huggingface_api}?date={day.isoformat()}"
+            targets.append(Target(f"Hugging Face {day}", url, conditional=since is None))
+            day += timedelta(days=1)
+    for url in config.feeds:
+        targets.append(Target(clean_line(url), url))
+    return targets
+
+
+@dataclass
+class Outcome:
+    """What one source gave: ``report`` when something was stored, else ``status``
+    ("unchanged", "no new papers", "error") and the ``message``."""
+
+    target: Target
+    status: str
+    message: str = ""
+    reports: list[ImportReport] = field(default_factory=list)
+
+    @property
+    def line(self) -> str:
+        """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known"."""
+        if self.status == "stored":
+            new = sum(r.new for r in self.reports)
+            merged = sum(r.merged for r in self.reports)
+            known = sum(r.unchanged for r in self.reports)
+            if not new and not merged:
+                return f"{self.target.name}: no new papers ({known} already known)"
+            return f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+        if self.status == "unchanged":
+            return f"{self.target.name}: unchanged since the last fetch (nothing downloaded)"
+        if self.status == "no new papers":
+            return f"{self.target.name}: no new papers ({self.message})"
+        return f"{self.target.name}: {self.message}"
+
+
+class Validators:
+    """The ETag / Last-Modified of each URL's last answer, in ``<library>/.cache/fetch.json``
+    (the cache folder: never synced; losing it costs one full download)."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / ".cache" / "fetch.json"
+        try:
+            loaded = orjson.loads(self.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            loaded = {}
+        self.known: dict[str, dict[str, str]] = loaded if isinstance(loaded, dict) else {}
+
+    def get(self, url: str) -> tuple[str, str]:
+        entry = self.known.get(url)
+        if not isinstance(entry, dict):
+            return "", ""
+        return str(entry.get("etag") or ""), str(entry.get("modified") or "")
+
+    def put(self, url: str, answer: Answer) -> None:
+        if answer.etag or answer.modified:
+            self.known[url] = {"etag": answer.etag, "modified": answer.modified}
+
+    def save(self) -> None:
+        from .library.storage import atomic_write
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, orjson.dumps(self.known))
+        except OSError:
+            pass  # (only the next fetch's shortcut is lost)
+
+
+class Pace:
+    """At least ``seconds`` from the end of one request to arXiv to the start of the next
+    (`wait` before, `done` after); ``sleep`` is injectable."""
+
+    def __init__(self, seconds: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.seconds, self.sleep = seconds, sleep
+        self.last: float | None = None
+
+    def wait(self) -> None:
+        if self.last is not None:
+            left = self.seconds - (time.monotonic() - self.last)
+            if left > 0:
+                self.sleep(left)
+
+    def done(self) -> None:
+        self.last = time.monotonic()
+
+
+def _get(
+    url: str, etag: str, modified: str, sleep: Callable[[float], None], timeout: float
+) -> Answer:
+    """`download`, waiting out one 429/503 as its Retry-After asks (at most MAX_RETRY_WAIT;
+    5 s when it names no time)."""
+    try:
+        return download(url, etag=etag, modified=modified, timeout=timeout)
+    except RetryLater as err:
+        wait = 5.0 if err.after is None else err.after
+        if wait > MAX_RETRY_WAIT:
+            raise FeedError(f"{err} and asked to come back in {wait:.0f} s: try later") from None
+        sleep(wait)
+        try:
+            return download(url, etag=etag, modified=modified, timeout=timeout)
+        except RetryLater as again:
+            raise FeedError(f"{again} again after waiting {wait:.0f} s: try later") from None
+
+
+Store = Callable[[list[Any]], tuple[list[ImportReport], list[str]]]
+"""Stores parsed feeds ((ParseResult, Source) pairs): `importing.store_feeds` on a library, or
+the app's way of calling it on its UI thread."""
+
+
+def fetch(
+    lib: Library,
+    targets: list[Target],
+    *,
+    pace: float = ARXIV_PACE,
+    timeout: float = URL_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[int, Target], None] | None = None,
+    store: Store | None = None,
+) -> list[Outcome]:
+    """Fetch every target and import what it gave into ``lib`` (through ``store`` when
+    given); one Outcome per target, in order. Never raises for one source: its error is its
+    outcome."""
+    from .importing import store_feeds
+
+    keep: Store = store or (lambda feeds: store_feeds(lib, feeds))
+    validators = Validators(lib.root)
+    arxiv_pace = Pace(pace, sleep)
+    stamp = now_iso()
+    outcomes: list[Outcome] = []
+    for number, target in enumerate(targets):
+        if progress is not None:
+            progress(number, target)
+        outcomes.append(_one(keep, target, validators, arxiv_pace, sleep, stamp, timeout))
+    validators.save()
+    return outcomes
+
+
+def _one(
+    store: Store,
+    target: Target,
+    validators: Validators,
+    pace: Pace,
+    sleep: Callable[[float], None],
+    stamp: str,
+    timeout: float,
+) -> Outcome:
+    loaded = []
+    start = 0
+    url = target.url
+    while True:
+        etag, modified = validators.get(url) if target.conditional else ("", "")
+        if target.arxiv:
+            pace.wait()
+        try:
+            answer = _get(url, etag, modified, sleep, timeout)
+        except FeedError as err:
+            return Outcome(target, "error", clean_line(str(err)))
+        finally:
+            if target.arxiv:
+                pace.done()
+        if answer.status == 304:
+            return Outcome(target, "unchanged")
+        try:
+            if not answer.body.strip():
+                raise EmptyFeed(f"{url}: an empty answer")
+            item = load_text(decode(answer.body, url), url, imported_at=stamp)
+        except EmptyFeed:
+            if loaded:
+                break
+            return Outcome(target, "no new papers", "none announced")
+        except FeedError as err:
+            return Outcome(target, "error", clean_line(str(err)))
+        loaded.append(item)
+        if not target.paged or len(item.result.papers) < API_PAGE:
+            break
+        start += API_PAGE
+        url = f"{target.url}&start={start}"
+    reports, failed = store([(i.result, i.source) for i in loaded])
+    if failed:
+        return Outcome(target, "error", "; ".join(failed), reports)
+    if target.conditional:  # (only once stored: a failed store downloads again next time)
+        validators.put(target.url, answer)
+    return Outcome(target, "stored", reports=reports)
+
+
+def parse_since(text: str) -> date:
+    """``YYYY-MM-DD`` → a date; ValueError with a one-line message otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since {clean_line(text)!r}: expected a date like 2026-06-01") from None
+
+
+__all__ = [
+    "ConfigError",
+    "FetchConfig",
+    "LibraryError",
+    "Outcome",
+    "Target",
+    "config_path",
+    "fetch",
+    "load_config",
+    "plan",
+    "write_example",
+]
