@@ -59,9 +59,10 @@ def sort_label(sort: str) -> str:
 Parts = list[tuple[str, str]]
 
 
-def fit(parts: Parts, budget: int) -> Parts:
+def fit(parts: Parts, budget: int, *, join: bool = False) -> Parts:
     """``parts`` cut to ``budget`` cells, ending with an ellipsis (in the style of the part
-    it cuts) where they were cut."""
+    it cuts) where they were cut; with ``join``, the ellipsis ends that part's text (as
+    Textual's `Content.truncate` draws it: one segment) instead of being a part of its own."""
     if sum(cell_len(text) for text, _ in parts) <= budget:
         return parts
     if budget <= 0:
@@ -71,6 +72,9 @@ def fit(parts: Parts, budget: int) -> Parts:
     for text, style in parts:
         width = cell_len(text)
         if width > room:
+            if room and join:
+                out.append((set_cell_size(text, room) + "…", style))
+                break
             if room:
                 out.append((set_cell_size(text, room), style))
             out.append(("…", style))
@@ -215,7 +219,7 @@ def status_parts(info: StatusInfo, width: int) -> tuple[Parts, int]:
     left = status_where(info)
     room = width - _cells(counts)
     if _cells(left) > room - 1:
-        left = fit(left, max(room - 1, 0))
+        left = fit(left, max(room - 1, 0), join=True)
     left_len = _cells(left)
     pad = max(room - left_len, 0)
     return [*left, *([(" " * pad, "")] if pad else []), *counts], left_len
