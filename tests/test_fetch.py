@@ -353,3 +353,20 @@ def test_papers_not_stored_are_downloaded_again_next_time(tmp_path: Path, server
     assert again.stdout.strip() == f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known"
     assert "If-None-Match" not in server.paths("/rss/cs.CV")[-1].headers
     assert stats(db)["papers"] == papers_in(HF) + papers_in(RSS)
+
+
+async def test_a_new_empty_library_says_how_to_get_papers(
+    tmp_path: Path, empty_library: Library
+) -> None:
+    """The whole message, wrapped over the list's lines at 80x24 (it was cut to one line)."""
+    from .test_app import build, settle
+
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        lines = [plist.render_line(y).text.strip() for y in range(1, plist.size.height)]
+        said = " ".join(line for line in lines if line)
+        assert "R fetches today's papers from your sources" in said
+        assert said.endswith("i imports a feed file, a folder or the clipboard.")
+        assert said.startswith("No papers yet in this library (")

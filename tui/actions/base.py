@@ -265,7 +265,8 @@ class PaperAppBase(App[None]):
         )
         if not len(self.library):
             plist.empty_text = (
-                f"No papers yet in this library ({printable(str(self.library.root))}): "
+                f"No papers yet in this library ({printable(str(self.library.root))}). "
+                "R fetches today's papers from your sources (papertui config says which); "
                 "i imports a feed file, a folder or the clipboard."
             )
         plist.set_ids(ids, keep=keep, top=top, found=found if found and found[0] else None)

@@ -422,11 +422,17 @@ class PaperList(ScrollView, can_focus=True):
         return bar
 
     def _blank_line(self, y: int, width: int) -> Strip:
-        """A line with no paper: blank, or the empty view's message (on the second line)."""
+        """A line with no paper: blank, or the empty view's message (from the second line,
+        wrapped to the width)."""
         base = self.base_style
-        if not self.ids and y == 1:
+        if not self.ids and y >= 1:
+            import textwrap
+
+            lines = textwrap.wrap(self.empty_text, max(10, width - 4)) or [""]
+            if y > len(lines):
+                return Strip.blank(width, base)
             style = self.get_component_rich_style("paper-list--empty")
-            text = Text("  " + self.empty_text, style=style, no_wrap=True, end="")
+            text = Text("  " + lines[y - 1], style=style, no_wrap=True, end="")
             text.truncate(width, overflow="ellipsis", pad=True)
             return Strip(list(text.render(self.app.console)), width).apply_style(base)
         return Strip.blank(width, base)
