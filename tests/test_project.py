@@ -19,6 +19,7 @@ def test_domain_modules_do_not_import_textual() -> None:
         "import sys; sys.modules['textual'] = None\n"
         "import tui.models, tui.feeds, tui.library, tui.export, tui.sources, tui.cli\n"
         "import tui.importing, tui.services, tui.tags, tui.history, tui.recovery\n"
+        "import tui.frame, tui.prepaint\n"
         "tui.feeds.formats()\n"
         "assert not any(m.startswith('textual') for m in sys.modules if sys.modules[m])\n"
     )

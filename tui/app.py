@@ -126,7 +126,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self._layout_for(self.size.width)
         self.requery()
         self.call_after_refresh(self._first_paint_done)  # (the panes wait for it)
-        self.paper_list.focus()
+        self._focus(self.paper_list)  # now: a key typed while the app started is the list's
         for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
             self._error(message)
         if self.refresh_interval > 0:

@@ -10,33 +10,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
+from .frame import SORT_NAMES, VIEWS, View  # noqa: F401 - (they lived here)
 from .widgets.paper_list import PaperList
-
-SORT_NAMES = {
-    "feed_date": "feed date",
-    "paper_date": "paper date",
-    "upvotes": "upvotes",
-    "title": "title",
-    "added": "date added",
-    "relevance": "relevance",
-}
-
-
-@dataclass(frozen=True)
-class View:
-    """A saved view: a name and the query it stands for."""
-
-    key: str
-    name: str
-    query: str
-
-
-VIEWS = {
-    "inbox": View("1", "Inbox", "is:unread"),
-    "starred": View("2", "Starred", "is:starred"),
-    "all": View("3", "All", ""),
-    "today": View("4", "Today's feed", ""),  # feed:<latest feed date>, computed on use
-}
 
 # Actions that act on papers: hidden from the footer (and refused) while typing in a text box.
 PAPER_ACTIONS = {

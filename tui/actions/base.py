@@ -21,7 +21,8 @@ from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from ..keys import SORT_NAMES, VIEWS
+from ..frame import sort_label
+from ..keys import VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from ..library.sqlquery import Head
 from ..recovery import rescue
@@ -227,7 +228,7 @@ class PaperAppBase(App[None]):
 
     @staticmethod
     def _sort_label(sort: str) -> str:
-        return SORT_NAMES[sort] + (" ↑" if sort == "title" else " ↓")
+        return sort_label(sort)
 
     def _run_query(self, search: str) -> Sequence[str]:
         sort = self.sort_for(search)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -27,53 +26,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style as TextualStyle
 
-from ..export import badge
-from ..text import screen_text
+from ..frame import NARROW_DATE, ROW_PARTS, fit, row_badges, row_count, row_parts
 
 if TYPE_CHECKING:
     from ..library import Library
 
-NARROW_DATE = 72  # below this width the feed date is shown as MM-DD
-ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
-
-
-def _fit(parts: list[tuple[str, Style]], budget: int) -> list[tuple[str, Style]]:
-    """Styled text cut to ``budget`` cells, ending with an ellipsis where it was cut."""
-    if sum(cell_len(text) for text, _ in parts) <= budget:
-        return parts
-    if budget <= 0:
-        return []
-    out: list[tuple[str, Style]] = []
-    room = budget - 1
-    for text, style in parts:
-        width = cell_len(text)
-        if width > room:
-            if room:
-                out.append((set_cell_size(text, room), style))
-            out.append(("…", style))
-            break
-        out.append((text, style))
-        room -= width
-    return out
-
-
-def row_badges(paper: dict) -> list[str]:
-    """The distinct source badges of a stored paper, in the order it was seen."""
-    found: list[str] = []
-    for src in paper.get("sources", ()):
-        b = badge(src.get("format", ""))
-        if b not in found:
-            found.append(b)
-    return found
-
-
-def row_count(paper: dict) -> str:
-    """Upvotes (▲) or discussion comments (💬-free: shown as "N cm") where known."""
-    if paper.get("upvotes"):
-        return f"▲{paper['upvotes']}"
-    if paper.get("num_comments"):
-        return f"{paper['num_comments']} cm"
-    return ""
+__all__ = ["NARROW_DATE", "PaperList", "fit", "row_badges", "row_count"]
 
 
 class PaperList(ScrollView, can_focus=True):
@@ -501,56 +459,12 @@ class PaperList(ScrollView, can_focus=True):
         self, pid: str, width: int, is_cursor: bool, selected: bool, bar: Segment | None = None
     ) -> Strip:
         """Row ``pid`` drawn ``width`` cells wide, then the scrollbar's cell ``bar``."""
-        paper = self.library.raw(pid)
-        state = self.library.raw_state(pid)
+        parts, length = row_parts(
+            self.library.raw(pid), self.library.raw_state(pid), width, selected
+        )
         style = self._styles(is_cursor)
         plain = style[""]
-        unread = not state.get("read")
-        date = paper.get("feed_date") or ""
-        if width < NARROW_DATE:
-            date = date[5:10]
-        date_width = 5 if width < NARROW_DATE else 10
-
-        left = [
-            Segment("▌" if selected else " ", style["selected"]),
-            Segment("●" if unread else " ", style["marker"]),
-            Segment("★" if state.get("starred") else " ", style["star"]),
-            Segment(" ", plain),
-            Segment(date.ljust(date_width), style["date"]),
-            Segment(" ", plain),
-        ]
-        left_len = date_width + 5
-
-        right: list[tuple[str, Style]] = []
-        tags = state.get("tags", ())
-        if tags:
-            right.append((" " + " ".join("#" + screen_text(t) for t in tags), style["tags"]))
-        badges = row_badges(paper)
-        if badges:
-            right.append((" " + " ".join(badges), style["badge"]))
-        count = row_count(paper)
-        if count:
-            right.append((" " + count.rjust(4), style["count"]))
-        right.append((" ", plain))
-        right_len = sum(cell_len(text) for text, _ in right)
-
-        room = width - left_len - right_len
-        if room < 20:  # narrow pane: the title matters more than tags and badges
-            right = _fit(right, max(width - left_len - 20, 0))
-            right_len = sum(cell_len(text) for text, _ in right)
-            room = width - left_len - right_len
-        title = screen_text(paper.get("title") or paper.get("title_zh") or "(untitled)")
-        room = max(room, 0)
-        if cell_len(title) > room:
-            title = set_cell_size(title, room - 1) + "…" if room else ""
-        else:
-            title = set_cell_size(title, room)
-        segments = [
-            *left,
-            Segment(title, style["unread" if unread else "read"]),
-            *(Segment(text, st) for text, st in right),
-        ]
-        length = left_len + room + right_len
+        segments = [Segment(text, style[part]) for text, part in parts]
         if bar is None:
             return Strip(segments, length).adjust_cell_length(width, plain)
         if length == width:  # (always, unless the pane is too narrow for the date)

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.content import Content
 from textual.geometry import Region
 from textual.widgets import Static
 
-Part = str | tuple[str, str]
+from ..frame import StatusInfo, status_parts, status_where
 
-
-@dataclass
-class StatusInfo:
-    """What the status bar shows; the app builds one after every change."""
-
-    view: str = "All"
-    shown: int = 0
-    counting: bool = False  # ``shown`` is a first page: the result is still being counted
-    cursor: int = 0  # index of the highlighted paper in the view
-    total: int = 0
-    unread: int = 0
-    starred: int = 0
-    new_since: int = 0
-    sort: str = "feed date"
-    query: str = ""
-    selected: int = 0
-    chinese_first: bool = False
-    read_only: bool = False  # the library cannot be written: changes are refused
+__all__ = ["StatusBar", "StatusInfo"]
 
 
 class StatusBar(Static):
@@ -64,45 +45,12 @@ class StatusBar(Static):
     @staticmethod
     def _where(info: StatusInfo) -> Content:
         """The left part: where you are."""
-        # The space between two parts ends the first one: a part that begins with a space
-        # loses it when the SVG screenshots are drawn ("107unread"), so none does except
-        # the one after the view's chip, whose own padding keeps them apart.
-        where: list[Part] = [
-            (f" {info.view} ", "bold reverse $text-accent"),
-            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}"
-            + ("+ counting…  " if info.counting else "  "),
-        ]
-        if info.query:
-            where += ["/", (f"{info.query}  ", "italic")]
-        if info.selected:
-            where.append((f"{info.selected:,} selected  ", "bold $text-warning"))
-        sort = f"sort: {info.sort}"
-        if info.chinese_first:
-            where += [(f"{sort}  ", "$text-muted"), ("中文 first", "$text-muted")]
-        else:
-            where.append((sort, "$text-muted"))
-        return Content.assemble(*where)
+        return _content(status_where(info))
 
     def render(self) -> Content:
-        info = self.info
-        star = f"★ {info.starred:,}"
-        counts: list[Part] = [("read-only ", "bold $text-error")] if info.read_only else []
-        counts += [
-            (f"{info.unread:,} ", "bold"),
-            f"unread of {info.total:,}  ",
-            (star, "$text-warning"),
-        ]
-        if info.new_since:
-            counts[-1] = (f"{star}  ", "$text-warning")
-            counts.append((f"{info.new_since:,} new since last session", "$text-success"))
-        counts.append(" ")
-        left, right = self._where(info), Content.assemble(*counts)
-        width = self.size.width
-        if right.cell_length > width // 2 and info.new_since:
-            counts[-2] = (f"{info.new_since:,} new", "$text-success")
-            right = Content.assemble(*counts)
-        room = width - right.cell_length
-        if left.cell_length > room - 1:
-            left = left.truncate(max(room - 1, 0), ellipsis=True)
-        self._left = left.cell_length
-        return Content.assemble(left.pad_right(max(room - left.cell_length, 0)), right)
+        parts, self._left = status_parts(self.info, self.size.width)
+        return _content(parts)
+
+
+def _content(parts: list[tuple[str, str]]) -> Content:
+    return Content.assemble(*(text if not style else (text, style) for text, style in parts))

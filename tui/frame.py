@@ -1,0 +1,229 @@
+"""What the list's rows and the status line say, without Textual.
+
+The list pane (`tui.widgets.paper_list`), the status bar (`tui.widgets.status`) and the
+first frame drawn before Textual is imported (`tui.prepaint`) all frame their text here, so
+the two drawings of the first screen cannot disagree. Each function returns the text as
+parts: ``(text, part)`` pairs, where ``part`` names the style the part is drawn in (a
+component class of the list, or a Textual style string for the status line); the caller
+maps the names to styles. Feed text is cleaned here (`screen_text`): no control character of
+a title or a tag reaches a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+
+from .export import badge
+from .text import screen_text
+
+NARROW_DATE = 72  # below this width (cells of a row) the feed date is shown as MM-DD
+ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
+"""The styled parts of a row (component classes ``paper-list--PART``); "" is the row's own."""
+
+SORT_NAMES = {
+    "feed_date": "feed date",
+    "paper_date": "paper date",
+    "upvotes": "upvotes",
+    "title": "title",
+    "added": "date added",
+    "relevance": "relevance",
+}
+
+
+@dataclass(frozen=True)
+class View:
+    """A saved view: a name and the query it stands for."""
+
+    key: str
+    name: str
+    query: str
+
+
+VIEWS = {
+    "inbox": View("1", "Inbox", "is:unread"),
+    "starred": View("2", "Starred", "is:starred"),
+    "all": View("3", "All", ""),
+    "today": View("4", "Today's feed", ""),  # feed:<latest feed date>, computed on use
+}
+FIRST_VIEW = "inbox"  # the view the app opens on
+FIRST_SORT = "feed_date"  # … sorted by this, newest first
+
+
+def sort_label(sort: str) -> str:
+    """The status bar's name of a sort key, with its direction: ``"feed date ↓"``."""
+    return SORT_NAMES[sort] + (" ↑" if sort == "title" else " ↓")
+
+
+Parts = list[tuple[str, str]]
+
+
+def fit(parts: Parts, budget: int, *, join: bool = False) -> Parts:
+    """``parts`` cut to ``budget`` cells, ending with an ellipsis (in the style of the part
+    it cuts) where they were cut; with ``join``, the ellipsis ends that part's text (as
+    Textual's `Content.truncate` draws it: one segment) instead of being a part of its own."""
+    if sum(cell_len(text) for text, _ in parts) <= budget:
+        return parts
+    if budget <= 0:
+        return []
+    out: Parts = []
+    room = budget - 1
+    for text, style in parts:
+        width = cell_len(text)
+        if width > room:
+            if room and join:
+                out.append((set_cell_size(text, room) + "…", style))
+                break
+            if room:
+                out.append((set_cell_size(text, room), style))
+            out.append(("…", style))
+            break
+        out.append((text, style))
+        room -= width
+    return out
+
+
+def row_badges(paper: dict) -> list[str]:
+    """The distinct source badges of a stored paper, in the order it was seen."""
+    found: list[str] = []
+    for src in paper.get("sources", ()):
+        b = badge(src.get("format", ""))
+        if b not in found:
+            found.append(b)
+    return found
+
+
+def row_count(paper: dict) -> str:
+    """Upvotes (▲) or discussion comments (💬-free: shown as "N cm") where known."""
+    if paper.get("upvotes"):
+        return f"▲{paper['upvotes']}"
+    if paper.get("num_comments"):
+        return f"{paper['num_comments']} cm"
+    return ""
+
+
+def row_parts(paper: dict, state: dict, width: int, selected: bool) -> tuple[Parts, int]:
+    """The row of a stored paper (`Library.raw`) with its state (`Library.raw_state`) in
+    ``width`` cells: its parts, named by `ROW_PARTS` ("" for the row's own style), and their
+    length in cells (``width``, unless the pane is too narrow for the date: then more).
+
+    Selection mark, unread dot, star, feed date, then the title cut with an ellipsis to the
+    room the tags, badges and count on the right leave (at least 20 cells: in a narrow pane
+    those are cut first)."""
+    unread = not state.get("read")
+    date = paper.get("feed_date") or ""
+    if width < NARROW_DATE:
+        date = date[5:10]
+    date_width = 5 if width < NARROW_DATE else 10
+    left: Parts = [
+        ("▌" if selected else " ", "selected"),
+        ("●" if unread else " ", "marker"),
+        ("★" if state.get("starred") else " ", "star"),
+        (" ", ""),
+        (date.ljust(date_width), "date"),
+        (" ", ""),
+    ]
+    left_len = date_width + 5
+
+    right: Parts = []
+    tags = state.get("tags", ())
+    if tags:
+        right.append((" " + " ".join("#" + screen_text(t) for t in tags), "tags"))
+    badges = row_badges(paper)
+    if badges:
+        right.append((" " + " ".join(badges), "badge"))
+    count = row_count(paper)
+    if count:
+        right.append((" " + count.rjust(4), "count"))
+    right.append((" ", ""))
+    right_len = sum(cell_len(text) for text, _ in right)
+
+    room = width - left_len - right_len
+    if room < 20:  # narrow pane: the title matters more than tags and badges
+        right = fit(right, max(width - left_len - 20, 0))
+        right_len = sum(cell_len(text) for text, _ in right)
+        room = width - left_len - right_len
+    title = screen_text(paper.get("title") or paper.get("title_zh") or "(untitled)")
+    room = max(room, 0)
+    if cell_len(title) > room:
+        title = set_cell_size(title, room - 1) + "…" if room else ""
+    else:
+        title = set_cell_size(title, room)
+    return [*left, (title, "unread" if unread else "read"), *right], left_len + room + right_len
+
+
+# ---------------------------------------------------------------------------- the status line
+@dataclass
+class StatusInfo:
+    """What the status bar shows; the app builds one after every change."""
+
+    view: str = "All"
+    shown: int = 0
+    counting: bool = False  # ``shown`` is a first page: the result is still being counted
+    cursor: int = 0  # index of the highlighted paper in the view
+    total: int = 0
+    unread: int = 0
+    starred: int = 0
+    new_since: int = 0
+    sort: str = "feed date"
+    query: str = ""
+    selected: int = 0
+    chinese_first: bool = False
+    read_only: bool = False  # the library cannot be written: changes are refused
+
+
+def status_where(info: StatusInfo) -> Parts:
+    """The status line's left part, where you are: the view, "7 of 107", the query, the
+    selection, the sort. Styles are Textual style strings ("" the bar's own)."""
+    # The space between two parts ends the first one: a part that begins with a space
+    # loses it when the SVG screenshots are drawn ("107unread"), so none does except
+    # the one after the view's chip, whose own padding keeps them apart.
+    where: Parts = [
+        (f" {info.view} ", "bold reverse $text-accent"),
+        (
+            f" {info.cursor + 1 if info.shown else 0:,} of {info.shown:,}"
+            + ("+ counting…  " if info.counting else "  "),
+            "",
+        ),
+    ]
+    if info.query:
+        where += [("/", ""), (f"{info.query}  ", "italic")]
+    if info.selected:
+        where.append((f"{info.selected:,} selected  ", "bold $text-warning"))
+    sort = f"sort: {info.sort}"
+    if info.chinese_first:
+        where += [(f"{sort}  ", "$text-muted"), ("中文 first", "$text-muted")]
+    else:
+        where.append((sort, "$text-muted"))
+    return where
+
+
+def status_parts(info: StatusInfo, width: int) -> tuple[Parts, int]:
+    """The whole status line ``width`` cells wide: the left part (cut with an ellipsis when
+    the counts on the right leave too little room), spaces, the library's counts on the
+    right; and the cells of the left part as drawn."""
+    star = f"★ {info.starred:,}"
+    counts: Parts = [("read-only ", "bold $text-error")] if info.read_only else []
+    counts += [
+        (f"{info.unread:,} ", "bold"),
+        (f"unread of {info.total:,}  ", ""),
+        (star, "$text-warning"),
+    ]
+    if info.new_since:
+        counts[-1] = (f"{star}  ", "$text-warning")
+        counts.append((f"{info.new_since:,} new since last session", "$text-success"))
+    counts.append((" ", ""))
+    if _cells(counts) > width // 2 and info.new_since:
+        counts[-2] = (f"{info.new_since:,} new", "$text-success")
+    left = status_where(info)
+    room = width - _cells(counts)
+    if _cells(left) > room - 1:
+        left = fit(left, max(room - 1, 0), join=True)
+    left_len = _cells(left)
+    pad = max(room - left_len, 0)
+    return [*left, *([(" " * pad, "")] if pad else []), *counts], left_len
+
+
+def _cells(parts: Parts) -> int:
+    return sum(cell_len(text) for text, _ in parts)
