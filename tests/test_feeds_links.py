@@ -73,3 +73,28 @@ def test_addresses_that_are_not_addresses_are_not_links() -> None:
     """Feed text is anything: 'http://[x' made urlsplit raise inside the detail pane."""
     paper = Paper(abstract="see http://[x and http://[::1 and https://ok.example/a, ok")
     assert links_of(paper) == [("ok.example", "https://ok.example/a")]
+
+
+async def test_anchors_written_into_a_summary_show_as_their_address(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    """The HF page's StreamDiT summary carries arXiv's anchor as text; the detail pane shows
+    the address (and the Links list it), the stored text keeps what the feed wrote."""
+    from tui.text import readable_links
+
+    import_files(empty_library, [FEEDS / "hf-daily-papers-2026-06-19.html"])
+    pid = empty_library.resolve("2507.03745")
+    stored = empty_library.get(pid).abstract
+    assert stored.endswith(
+        '<a href="https://cumulo-autumn.github.io/StreamDiT/">this https URL.</a>'
+    )
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await goto(pilot, pid)
+        await settle(pilot, 0.3)
+        abstract = app.detail.text.split("Abstract", 1)[1]
+        assert "https://cumulo-autumn.github.io/StreamDiT/." in abstract and "<a " not in abstract
+    assert readable_links('<a href="javascript:x()">click</a> me') == "click me"
+    assert (
+        readable_links('<a href="https://a.example">our site</a>') == "our site (https://a.example)"
+    )

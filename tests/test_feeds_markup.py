@@ -268,7 +268,7 @@ def test_arxiv_html_sample() -> None:
 
     edit = papers["2606.19030"]
     assert edit.categories == ["cs.CV", "cs.GR", "cs.MM"]
-    assert edit.comments == "Project page: this https URL"
+    assert edit.comments == "Project page: https://keyprop-video.github.io/"  # (the link kept)
     assert "conditioned on <keyframe, flow> pairs" in edit.abstract
 
     scale = papers["2605.11873"]

@@ -274,3 +274,28 @@ def screen_text(text: str) -> str:
     if text.isascii():
         return text
     return _WIDTH_AMBIGUOUS.sub("", text)
+
+
+_ANCHOR = re.compile(
+    r"""<a\s[^<>]*?href\s*=\s*["']([^"'<>]{1,500})["'][^<>]*>([^<>]{0,300})</a\s*>""", re.I
+)
+_PLACEHOLDER_WORDS = re.compile(r"^this https? url\.?$", re.I)
+
+
+def readable_links(text: str) -> str:
+    """HTML anchors written into feed text as text (Hugging Face copies arXiv's
+    ``<a href="…">this https URL.</a>``) shown as their address (``words (address)`` when
+    the link has words of its own). For display only."""
+    if "<a" not in text and "<A" not in text:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        url, words = m.group(1).strip(), " ".join(m.group(2).split())
+        if not url.lower().startswith(("https://", "http://")):
+            return words or m.group()
+        end = "." if words.endswith(".") else ""
+        if not words or _PLACEHOLDER_WORDS.match(words) or words.rstrip(".") == url:
+            return url + end
+        return f"{words} ({url})"
+
+    return _ANCHOR.sub(one, text)

@@ -28,7 +28,7 @@ from textual.style import Style
 from ..export import authors_line, badge, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState
-from ..text import clean, readable_tex, screen_text
+from ..text import clean, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -294,7 +294,7 @@ class PaperDetail(ScrollView, can_focus=True):
                 (_text(PurePath(src.origin).name or src.origin), self._style("muted")),
             ]
         abstracts = [
-            ("Abstract", self._plain(readable_tex(paper.abstract))),
+            ("Abstract", self._plain(readable_links(readable_tex(paper.abstract)))),
             ("中文摘要 · Chinese abstract", self._plain(paper.abstract_zh)),
         ]
         if self.chinese_first:
