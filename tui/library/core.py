@@ -508,7 +508,7 @@ class Library:
             fresh = [n for n in new_changes if not state.was_applied(covers, pending, n)]
             read = [self._arrived(n, changes[n], truth.read_change) for n in fresh]
             loaded = [change for change in read if change is not None]  # all checked first
-            known = {n: c for n, c in zip(fresh, read, strict=True) if c is not None}
+            arrived = {n: c for n, c in zip(fresh, read, strict=True) if c is not None}
             if state.in_order(conn, loaded):
                 # (an undo among them whose change leaves the history as they are applied)
                 undos = any(change.undo_of is not None for change in loaded)
@@ -516,7 +516,7 @@ class Library:
                 for change in sorted(loaded, key=lambda c: c.order):
                     state.apply_change(conn, change, replayed)
             else:  # (a change made before one applied here: another device's, synced late)
-                state.replay_state(conn, root, self.device, known)
+                state.replay_state(conn, root, self.device, arrived)
                 applied = _applied(conn)  # (the replay read every checkpoint: not again)
             for name in new_points:
                 if name.stem in applied["p"]:
