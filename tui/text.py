@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from typing import Any
 
 # C0 controls except tab and newline, DEL, C1 controls.
 _CONTROL = "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A)) + "\x7f"
@@ -202,10 +203,23 @@ def tex_accents(text: str) -> str:
     found = _TEX_ACCENT.search(text)
     if found is None:
         return text
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    convert = LatexNodes2Text().latex_to_text
+    convert = _latex2text("accents")
     return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)
+
+
+_CONVERTERS: dict[str, Any] = {}
+
+
+def _latex2text(kind: str) -> Any:
+    """pylatexenc's converter's `latex_to_text`, made once (making one builds its tables of
+    macros: milliseconds each time): "accents" for text, "math" for math as text."""
+    convert = _CONVERTERS.get(kind)
+    if convert is None:
+        from pylatexenc.latex2text import LatexNodes2Text
+
+        nodes = LatexNodes2Text(math_mode="text") if kind == "math" else LatexNodes2Text()
+        convert = _CONVERTERS[kind] = nodes.latex_to_text
+    return convert
 
 
 # Inline TeX in titles and abstracts, made readable for the screen (the stored text keeps it:
@@ -231,9 +245,7 @@ def readable_tex(text: str) -> str:
         return text
     if not _TEX_DISPLAY.search(text):
         return text
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    convert = LatexNodes2Text(math_mode="text").latex_to_text
+    convert = _latex2text("math")
 
     def one(m: re.Match[str]) -> str:
         if m.group("special"):
