@@ -20,6 +20,7 @@ from typing import Any
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
+from ._hf import iso_date, string
 from .authors import AuthorLine, read_author_line
 from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
 
@@ -27,7 +28,6 @@ _ENTRY = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?entry[\s>]")
 _AFFILIATION = re.compile(r"<(?:[\w.-]+:)?affiliation[^>]*>([^<]*)<", re.I)
 _ANNOUNCE = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*([A-Za-z\-]+)\s*", re.I)
 _ABSTRACT = re.compile(r"^\s*Abstract:\s*", re.I)
-_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
 class ArxivAtomFormat:
@@ -63,7 +63,7 @@ class ArxivAtomFormat:
         if not parsed.get("version", "").startswith("atom"):
             raise FeedError(f"{ctx.origin}: not an Atom feed: expected <feed> with <entry>s")
         starts = [m.start() for m in _ENTRY.finditer(text)]
-        feed_date = _date(parsed.feed.get("updated"))
+        feed_date = iso_date(parsed.feed.get("updated"))
         result = ParseResult(format=FORMAT.name, feed_date=feed_date)
         for index, entry in enumerate(parsed.entries):
             start = starts[index] if index < len(starts) else 0
@@ -91,16 +91,16 @@ FORMAT = ArxivAtomFormat()
 
 
 def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
-    pid = arxiv_id(_text(entry.get("id")))
-    title = " ".join(_text(entry.get("title")).split())
-    if "/api/errors" in _text(entry.get("id")):  # (how the API answers a bad query)
-        said = " ".join(_text(entry.get("summary")).split()) or title
+    pid = arxiv_id(string(entry.get("id")))
+    title = " ".join(string(entry.get("title")).split())
+    if "/api/errors" in string(entry.get("id")):  # (how the API answers a bad query)
+        said = " ".join(string(entry.get("summary")).split()) or title
         return Skipped(line, f"the arXiv API answered an error: {said}")
     if not pid:
         return Skipped(line, f"entry {index} has no arXiv id (expected <id> with arxiv.org/abs/…)")
     if not title:
         return Skipped(line, f"paper {pid} has no title")
-    summary = _text(entry.get("summary"))
+    summary = string(entry.get("summary"))
     if (entry.get("summary_detail") or {}).get("type") == "text/html":
         summary = _html_text(summary)
     announce = str(entry.get("arxiv_announce_type") or "").strip().lower()
@@ -121,8 +121,8 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         if name and name not in affiliations:
             affiliations.append(name)
     links = {str(link.get("title") or link.get("rel")): link.get("href") for link in entry.links}
-    version = arxiv_version(_text(entry.get("id")))
-    published = _date(entry.get("published"))
+    version = arxiv_version(string(entry.get("id")))
+    published = iso_date(entry.get("published"))
     return Paper(
         arxiv_id=pid,
         title=title,
@@ -135,7 +135,7 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         categories=categories,
         paper_date=published,
         feed_date=published,
-        comments=" ".join(_text(entry.get("arxiv_comment")).split()),
+        comments=" ".join(string(entry.get("arxiv_comment")).split()),
         abs_url=f"https://arxiv.org/abs/{pid}",
         pdf_url=f"https://arxiv.org/pdf/{pid}" if "pdf" in links or "alternate" in links else "",
         line=line,
@@ -143,23 +143,14 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
 
 
 def _authors(entry: Any) -> AuthorLine:
-    names = [" ".join(_text(a.get("name")).split()) for a in entry.get("authors") or ()]
+    names = [" ".join(string(a.get("name")).split()) for a in entry.get("authors") or ()]
     names = [n for n in names if n]
     if len(names) == 1 and ("," in names[0] or "(" in names[0]):  # (dc:creator: one line)
         return read_author_line(names[0])
     return AuthorLine(names=names)
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _html_text(value: str) -> str:
     from bs4 import BeautifulSoup
 
-    return BeautifulSoup(value, "html.parser").get_text(" ")
-
-
-def _date(value: Any) -> str | None:
-    m = _ISO_DATE.match(_text(value).strip())
-    return m.group(1) if m else None
+    return BeautifulSoup(value, "html.parser").getstring(" ")
