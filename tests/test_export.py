@@ -8,9 +8,9 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from tui.export import BADGES, authors_line, badge, md_escape, md_url, paper_line, seen_in
+from tui.export import authors_line, md_escape, md_url, paper_line, seen_in
 from tui.feeds import formats
-from tui.models import Paper, Source
+from tui.models import BADGES, Paper, Source, badge
 
 
 def _render_inline(text: str) -> str:

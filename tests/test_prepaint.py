@@ -156,11 +156,12 @@ GATE = '''
 import importlib.abc, os, sys, time
 
 class Gate(importlib.abc.MetaPathFinder):
-    """Holds the import of textual until the file PAPERTUI_TEST_GATE exists; its content
-    "fail" makes the import fail as a broken install would."""
+    """Holds the import of PAPERTUI_TEST_GATE_MODULE (textual) until the file
+    PAPERTUI_TEST_GATE exists; its content "fail" makes the import fail as a broken install
+    would."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "textual":
+        if name != os.environ.get("PAPERTUI_TEST_GATE_MODULE", "textual"):
             return None
         gate = os.environ["PAPERTUI_TEST_GATE"]
         deadline = time.monotonic() + 60
@@ -177,9 +178,16 @@ sys.meta_path.insert(0, Gate())
 
 class Terminal:
     """`python -m tui --db LIB` on a pseudo-terminal of ``size``, its controlling terminal,
-    with Textual's import held by the gate until `open_gate`."""
+    with the import of ``gated`` (Textual) held by the gate until `open_gate`."""
 
-    def __init__(self, tmp_path: Path, lib: Path, size: tuple[int, int] = (100, 30)) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        lib: Path,
+        size: tuple[int, int] = (100, 30),
+        gated: str = "textual",
+        argv: tuple[str, ...] | None = None,
+    ) -> None:
         site = tmp_path / "gate"
         site.mkdir(exist_ok=True)
         (site / "sitecustomize.py").write_text(GATE)
@@ -198,6 +206,7 @@ class Terminal:
             COLORTERM="truecolor",
             PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
             PAPERTUI_TEST_GATE=str(self.gate),
+            PAPERTUI_TEST_GATE_MODULE=gated,
         )
         env.pop("LINES", None)
         slave = self.slave
@@ -207,7 +216,7 @@ class Terminal:
             fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tui", "--db", str(lib)],
+            [sys.executable, "-m", "tui", *(argv if argv is not None else ("--db", str(lib)))],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -273,8 +282,8 @@ def first_title(lib: Library) -> bytes:
 def terminal(tmp_path: Path, sample_library: Library):
     opened: list[Terminal] = []
 
-    def start(size: tuple[int, int] = (100, 30)) -> Terminal:
-        term = Terminal(tmp_path, sample_library.root, size)
+    def start(size: tuple[int, int] = (100, 30), **options: Any) -> Terminal:
+        term = Terminal(tmp_path, sample_library.root, size, **options)
         opened.append(term)
         return term
 
@@ -332,4 +341,50 @@ def test_interrupted_during_the_start(terminal: Any, sample_library: Library, ho
     tail = term.output[term.output.index(b"\x1b[?2026l") :]
     assert b"\x1b[?1049l" in tail and b"\x1b[?25h" in tail
     assert b"\x1b[?1000h" not in term.output  # (Textual never started)
+    assert termios.tcgetattr(term.slave) == term.before
+
+
+def test_the_list_is_on_screen_before_the_cli_is_even_imported(
+    terminal: Any, sample_library: Library
+) -> None:
+    """`papertui --db LIB` draws the frame from `tui.start`, before `tui.cli` (argparse,
+    Rich's console, the exporters) is imported; the CLI then runs the app on that library."""
+    term = terminal(gated="tui.cli")
+    painted = term.read_until(first_title(sample_library))  # tui.cli still held at the gate
+    term.open_gate()
+    assert painted < term.read_until(b"\x1b[?1000h")
+    term.type(b"q")
+    assert term.wait() == 0
+    assert termios.tcgetattr(term.slave) == term.before
+
+
+def test_ctrl_c_before_the_cli_is_imported(terminal: Any, sample_library: Library) -> None:
+    term = terminal((80, 24), gated="tui.cli")
+    term.read_until(first_title(sample_library))
+    term.type(b"\x03")
+    assert term.wait() == 130
+    tail = term.output[term.output.index(b"\x1b[?2026l") :]
+    assert b"\x1b[?1049l" in tail and b"\x1b[?25h" in tail
+    assert b"Traceback" not in term.output
+    assert termios.tcgetattr(term.slave) == term.before
+
+
+@pytest.mark.parametrize("case", ["a file", "blank"])
+def test_a_library_that_cannot_open_early_is_the_clis_to_report(
+    terminal: Any, tmp_path: Path, case: str
+) -> None:
+    """No frame, and the CLI's own one-line error, for a --db the start path cannot open."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    given = {"a file": str(a_file), "blank": " "}[case]
+    term = terminal(argv=("--db", given))
+    term.open_gate()
+    assert term.wait() == 1
+    assert b"\x1b[?1049h" not in term.output  # nothing drawn, no alternate screen
+    shown = term.output.decode(errors="replace")
+    assert {
+        "a file": "is a file, not a papertui library",
+        "blank": "--db is blank",
+    }[case] in shown, shown
+    assert a_file.read_text() == "mine\n"
     assert termios.tcgetattr(term.slave) == term.before

@@ -399,7 +399,7 @@ def make_app(
     costs only itself: its error is shown when the app starts.
     """
     if library is None:
-        from .cli import default_db
+        from .paths import default_db
 
         library = Library.open(db_path or default_db())
     if feeds:

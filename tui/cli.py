@@ -21,21 +21,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
-from platformdirs import user_data_dir, user_state_dir
+from platformdirs import user_state_dir
 from rich.console import Console
 from rich.text import Text
 
-from .export import badge
 from .feeds import FeedError
 from .history import describe_undo
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
 from .library.core import now_iso
+from .models import badge
+from .paths import default_db, user_library
 from .tags import TagError, parse_tags
 from .text import clean, clean_line, json_safe, printable, valid_unicode
 
 if TYPE_CHECKING:
     from .prepaint import Prepaint
     from .sources import Loaded
+    from .start import Early
 
 COMMANDS = (
     "import",
@@ -79,23 +81,6 @@ def error_line(message: object) -> Text:
 def write_json(document: bytes) -> None:
     """Print a JSON document to stdout with the characters a terminal acts on escaped."""
     sys.stdout.write(json_safe(document.decode("utf-8")) + "\n")
-
-
-def default_db() -> Path:
-    """The library used when neither --db nor PAPERTUI_DB says otherwise.
-
-    Raises LibraryError when PAPERTUI_DB is set but blank (it would name a folder " ")."""
-    env = os.environ.get("PAPERTUI_DB")
-    if env is not None and env != "":
-        if not env.strip():
-            raise LibraryError("PAPERTUI_DB is blank: unset it or give a library directory")
-        return Path(env).expanduser()
-    return user_library()
-
-
-def user_library() -> Path:
-    """The library in the user data directory (its parent folders are papertui's to make)."""
-    return Path(user_data_dir("papertui", appauthor=False)) / "library"
 
 
 def demo_feeds() -> Path:
@@ -777,11 +762,17 @@ def _open_library(db: Path, args: argparse.Namespace, *, writes: bool) -> Librar
     return Library.open(db, create=writes or create, parents=parents)
 
 
-def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+def open_app(
+    lib: Library,
+    args: argparse.Namespace,
+    out: Console,
+    err: Console,
+    prepainted: Prepaint | None = None,
+) -> int:
     """Open the Textual app on ``lib`` (or print the list where no app can run), after
     importing ``args.files``: each is imported or fails on its own; when some fail, the app
     still opens on what was imported, shows the errors, and the exit status is 1. When every
-    one fails, the app does not open."""
+    one fails, the app does not open. ``prepainted``: the frame `tui.start` already drew."""
     errors: list[str] = []
     if args.files:
         reports, errors = import_sources(lib, args.files, out, err)
@@ -796,9 +787,10 @@ def open_app(lib: Library, args: argparse.Namespace, out: Console, err: Console)
 
         # The list on screen before Textual is imported (~0.4 s of the start); every way
         # out of here puts the terminal back as it was (`Prepaint.restore`).
-        prepaint = Prepaint()
+        prepaint = prepainted or Prepaint()
         try:
-            prepaint.start(lib)
+            if prepainted is None:
+                prepaint.start(lib)
             return _run_app(lib, errors, out, err, status, prepaint)
         finally:
             prepaint.restore()
@@ -888,8 +880,10 @@ def warn_unreadable_arrivals(lib: Library, err: Console) -> None:
         )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `papertui` console script."""
+def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
+    """Run the command line ``argv`` (default: the process's); the exit status. ``early``:
+    the library `tui.start` opened for this command line (which only opens the app), with
+    its first frame drawn."""
     argv = list(sys.argv[1:] if argv is None else argv)
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -934,6 +928,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return lib
 
             return cmd_import(open_for_import, args, out, err)
+        if early is not None and not is_command and not args.files and not args.demo:
+            return open_app(early.library, args, out, err, early.prepaint)
         lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
         if is_command:
             lib.agent = f"papertui {args.command}"

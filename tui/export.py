@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from .feeds.authors import is_group
-from .models import Paper, PaperState
+from .models import Paper, PaperState, badge
 from .text import clean, clean_line
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark. These can open or
@@ -146,26 +146,6 @@ def links_of(paper: Paper) -> list[tuple[str, str]]:
 
 
 _TEXT_URL = re.compile(r"https?://[^\s<>\"'`]{3,300}")
-
-
-# The short badge of each feed format (its parser's ``FORMAT.badge``), here so that drawing a
-# row imports no parser: the HTML ones import bs4, which took 0.3 s of the app's first paint.
-# tests/test_export.py checks the table against every format module.
-BADGES = {
-    "arxiv-atom": "arXiv",
-    "arxiv-html": "arXiv",
-    "arxiv-rss": "arXiv",
-    "arxivdaily": "arXivDaily",
-    "digest": "digest",
-    "hf-api": "HF",
-    "hf-html": "HF",
-    "hf-text": "HF",
-}
-
-
-def badge(fmt: str) -> str:
-    """The source badge of format ``fmt`` ("HF", "arXiv" …); an unknown name as it is."""
-    return BADGES.get(fmt, fmt)
 
 
 def seen_in(paper: Paper) -> list[str]:

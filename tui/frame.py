@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 
-from .export import badge
+from .models import badge
 from .text import screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the feed date is shown as MM-DD

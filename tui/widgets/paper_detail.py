@@ -25,9 +25,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
 
-from ..export import authors_line, badge, links_of
+from ..export import authors_line, links_of
 from ..library import LibraryError
-from ..models import Paper, PaperState
+from ..models import Paper, PaperState, badge
 from ..text import clean, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:

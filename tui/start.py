@@ -1,0 +1,90 @@
+"""The `papertui` console script's entry point: the list on screen before the CLI is imported.
+
+`papertui` (or `papertui --db LIB`) on a terminal opens the app. Its first frame is
+pre-painted (`tui.prepaint`) as soon as the library is open, before anything else is
+imported: the CLI's argparse, Rich's console and the exporters took ~0.1 s of the start,
+Textual ~0.4 s. Every other command line goes to `tui.cli.main` unchanged, and so does this
+one once the frame is drawn: the CLI then runs the app on the library opened here.
+
+Anything unusual (a blank --db, a library that cannot be opened, no terminal,
+pre-paint turned off) means no early frame: the CLI opens the library itself and reports
+what is wrong exactly as before.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .library import Library
+    from .prepaint import Prepaint
+
+EXIT_INTERRUPTED = 130  # as the CLI's (Ctrl-C)
+
+
+@dataclass
+class Early:
+    """A library opened, and its first frame drawn, before the CLI was imported."""
+
+    library: Library
+    prepaint: Prepaint
+
+
+def plain_open(argv: Sequence[str]) -> tuple[bool, str | None]:
+    """Whether ``argv`` only opens the app (no command, file or other option), and the
+    --db it names (None: the default library). ``[]``, ``["--db", X]`` and ``["--db=X"]``
+    open the app; anything else is the CLI's to read."""
+    if not argv:
+        return True, None
+    if len(argv) == 2 and argv[0] == "--db":
+        return True, argv[1]
+    if len(argv) == 1 and argv[0].startswith("--db="):
+        return True, argv[0].removeprefix("--db=")
+    return False, None
+
+
+def open_early(argv: Sequence[str]) -> Early | None:
+    """Open the library ``argv`` names and pre-paint its first frame, when ``argv`` only
+    opens the app on a terminal that can show the frame; None otherwise (and on any error:
+    the CLI then does the same work and reports it)."""
+    plain, given = plain_open(argv)
+    if not plain or not sys.stdout.isatty():
+        return None
+    if given is not None and not given.strip():
+        return None  # (the CLI's error: "--db is blank")
+    from .prepaint import Prepaint, wanted
+
+    if not wanted():
+        return None
+    from pathlib import Path
+
+    from .library import Library
+    from .paths import default_db, user_library
+
+    try:
+        db = Path(given).expanduser() if given is not None else default_db()
+        library = Library.open(db, create=True, parents=db == user_library())
+    except Exception:  # noqa: BLE001 - the CLI opens it again and reports the error
+        return None
+    prepaint = Prepaint()
+    prepaint.start(library)
+    return Early(library, prepaint)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `papertui` console script; the exit status (see `tui.cli.main`)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    early: Early | None = None
+    try:
+        early = open_early(args)
+        from .cli import main as cli_main
+
+        return cli_main(args, early=early)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        if early is not None:
+            early.prepaint.restore()
