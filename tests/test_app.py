@@ -22,7 +22,7 @@ from textual.geometry import Region
 from textual.widgets import Input, Static
 
 import tui.app as app_module
-from tui.app import APP_BINDINGS, FOLLOW_DELAY, HELP, PaperTUI, make_app
+from tui.app import APP_BINDINGS, FOLLOW_DELAY, PaperTUI, make_app
 from tui.clipboard import ClipboardError
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.help import HelpScreen
@@ -30,6 +30,7 @@ from tui.dialogs.import_dialog import ImportDialog
 from tui.dialogs.tags import TagDialog, parse_tags
 from tui.export import export_markdown, paper_line
 from tui.feeds import ParseResult
+from tui.keys import help_rows
 from tui.library import Library, LibraryError, sqlquery
 from tui.models import Paper, Source
 from tui.widgets.paper_detail import PaperDetail
@@ -1150,7 +1151,7 @@ async def test_palette_reaches_every_action(sample_library: Library, tmp_path: P
 
 
 def test_help_sections_cover_the_spec() -> None:
-    described = " ".join(text for _, rows in HELP for _, text, _ in rows)
+    described = " ".join(text for _, _, text in help_rows())
     for word in ("Inbox", "Starred", "Today's feed", "undo", "export", "import", "PDF"):
         assert word in described
 

@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -36,11 +36,11 @@ from .actions.triage import TriageActions
 from .commands import PaperCommands
 from .keys import (
     APP_BINDINGS,
-    HELP,
     HELP_NOTES,
     LIST_BINDINGS,
     PAPER_ACTIONS,
     VIEWS,
+    HelpRow,
     PaletteEntry,
     help_rows,
     palette_entries,
@@ -56,10 +56,7 @@ from .widgets.paper_list import PaperList
 from .widgets.search_box import SearchBox
 from .widgets.status import StatusBar
 
-if TYPE_CHECKING:
-    from .dialogs.help import HelpRow
-
-__all__ = ["APP_BINDINGS", "HELP", "VIEWS", "PaperTUI", "make_app"]
+__all__ = ["APP_BINDINGS", "VIEWS", "PaperTUI", "make_app"]
 
 NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 # Signals that end the app: the note being typed is saved and the terminal restored first.
@@ -331,7 +328,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     # ------------------------------------------------------------------ help, palette, quit
     def help_rows(self) -> list[HelpRow]:
-        return help_rows()
+        return help_rows(self.keymap)
 
     def action_help(self) -> None:
         from .dialogs.help import HelpScreen
@@ -339,7 +336,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self.push_screen(HelpScreen(self.help_rows(), HELP_NOTES))
 
     def palette_entries(self) -> list[PaletteEntry]:
-        return palette_entries()
+        return palette_entries(self.keymap)
 
     async def run_palette_entry(self, entry: PaletteEntry) -> None:
         if entry.action.startswith("list:"):

@@ -811,7 +811,11 @@ def _run_app(
         gc.enable()
         prepaint.restore()
         return _print_list(lib, out, err, status)
-    app = make_app(library=lib, notices=errors)
+    from .config import config_path
+    from .keys import load_keymap
+
+    keymap, keymap_errors = load_keymap(config_path())  # the user's [keys], if any
+    app = make_app(library=lib, notices=[*errors, *keymap_errors], keymap=keymap)
     prepaint.hand_over(app)
     app.run()
     prepaint.restore()

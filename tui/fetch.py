@@ -21,7 +21,6 @@ and size caps of `import URL`. Each source succeeds or fails on its own.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import time
 import urllib.parse
@@ -33,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from .config import ConfigError, config_path, read_config
 from .feeds import EmptyFeed, FeedError, decode
 from .library import ImportReport, Library, LibraryError
 from .library.core import now_iso
@@ -57,6 +57,11 @@ huggingface = true
 
 # Any other feed papertui reads, by URL (RSS, Atom, a saved page served somewhere).
 feeds = []
+
+[keys]
+# The app's keys, remapped by action name (`?` in the app lists the actions and keys), e.g.:
+# toggle_star = "f"
+# read_next = ["space", "l"]
 """
 
 _DEFAULTS: dict[str, Any] = {
@@ -72,10 +77,6 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-class ConfigError(Exception):
-    """The config file cannot be used: ``str()`` is one line naming the file (and line)."""
-
-
 @dataclass
 class FetchConfig:
     """The ``[fetch]`` table: see the module's docstring."""
@@ -88,16 +89,6 @@ class FetchConfig:
     huggingface_api: str = _DEFAULTS["huggingface_api"]
     arxiv_pace: float = ARXIV_PACE
     timeout: float = URL_TIMEOUT  # seconds without progress before a download is abandoned
-
-
-def config_path() -> Path:
-    """``$PAPERTUI_CONFIG``, else ``config.toml`` in the user config directory."""
-    env = os.environ.get("PAPERTUI_CONFIG", "")
-    if env.strip():
-        return Path(env)
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("papertui", appauthor=False)) / "config.toml"
 
 
 def write_example(path: Path) -> bool:
@@ -117,19 +108,9 @@ def load_config(path: Path) -> FetchConfig:
     file, the line for a syntax error, the key for a wrong value or an unknown key) when it
     cannot be read or used."""
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_config(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file (`papertui config` writes an example)") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text (expected a TOML file)") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: {clean_line(str(err))} (expected TOML)") from None
     table = data.get("fetch", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [fetch] must be a table")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -77,9 +77,13 @@ class PaperAppBase(App[None]):
         cursor_blink: bool = True,
         theme: str | None = None,
         notices: list[str] | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.notices = list(notices or [])  # errors to show once the app is up
+        # The user's keys (`tui.keys.load_keymap`: binding id → "k1,k2"), shown by `?` too.
+        self.keymap = dict(keymap or {})
+        self.set_keymap(self.keymap)
         self.library = library
         self.export_dir = export_dir
         self.opener: Opener = opener or default_opener

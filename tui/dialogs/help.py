@@ -11,9 +11,8 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from ..keys import HelpRow
 from .base import Dialog
-
-HelpRow = tuple[str, str, str]  # section, keys, description
 
 
 class HelpScreen(Dialog[None]):
@@ -23,8 +22,12 @@ class HelpScreen(Dialog[None]):
         Binding("escape,q,question_mark", "close", "Close", id="help.close"),
         Binding("j,down", "scroll(1)", "Scroll", show=False, id="help.down"),
         Binding("k,up", "scroll(-1)", "Scroll", show=False, id="help.up"),
+        Binding("pagedown,space", "page(1)", "Page", show=False, id="help.page_down"),
+        Binding("pageup", "page(-1)", "Page", show=False, id="help.page_up"),
+        Binding("g,home", "home", "Top", show=False, id="help.home"),
+        Binding("G,end", "end", "Bottom", show=False, id="help.end"),
     ]
-    """Esc, q or ? closes; j/k scroll."""
+    """Esc, q or ? closes; j/k, PgDn/PgUp (space), g/G scroll."""
 
     def __init__(self, rows: Sequence[HelpRow], notes: Sequence[str] = ()) -> None:
         super().__init__(classes="dialog-screen")
@@ -48,12 +51,24 @@ class HelpScreen(Dialog[None]):
                 if self.notes:
                     yield Static(Content("\n".join(self.notes)), classes="dialog-hint")
             yield Static(
-                Content("Esc, q or ? closes · ctrl+p finds any action by name"),
+                Content("Esc, q or ? closes · j k PgDn g G scroll · ctrl+p: any action by name"),
                 classes="dialog-hint",
             )
 
     def action_scroll(self, lines: int) -> None:
         self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        body.scroll_relative(
+            y=pages * max(1, body.scrollable_content_region.height - 1), animate=False
+        )
+
+    def action_home(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
+
+    def action_end(self) -> None:
+        self.query_one("#help-body", VerticalScroll).scroll_end(animate=False)
 
     def action_close(self) -> None:
         self.answer(None)

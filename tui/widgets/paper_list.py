@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._border import get_box
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.color import Color
 from textual.filter import LineFilter
@@ -27,6 +27,7 @@ from textual.strip import Strip
 from textual.style import Style as TextualStyle
 
 from ..frame import NARROW_DATE, ROW_PARTS, fit, row_badges, row_count, row_parts
+from ..keys import list_bindings
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -37,14 +38,7 @@ __all__ = ["NARROW_DATE", "PaperList", "fit", "row_badges", "row_count"]
 class PaperList(ScrollView, can_focus=True):
     """The papers of the current view, one row each, drawn line by line."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Down", show=False, id="list.down"),
-        Binding("k,up", "cursor_up", "Up", show=False, id="list.up"),
-        Binding("g,home", "first", "First", show=False, id="list.first"),
-        Binding("G,end", "last", "Last", show=False, id="list.last"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="list.page_down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="list.page_up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list_bindings()
     """Movement only: triage keys live on the app so they also work from the detail pane."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
