@@ -214,11 +214,19 @@ def build_command_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         parents=[db],
-        help="export starred papers as Markdown",
-        description="Export papers as Markdown grouped by tag: the starred ones unless "
-        "--all or filters say otherwise.",
+        help="export starred papers (Markdown, BibTeX, CSL-JSON)",
+        description="Export papers: the starred ones unless --all or filters say otherwise. "
+        "Markdown is grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is "
+        "what Zotero and pandoc read. The format is --format, else the --output file's "
+        "suffix (.md, .bib, .json), else Markdown.",
     )
     _filters(p)
+    p.add_argument(
+        "--format",
+        "-f",
+        choices=("markdown", "bibtex", "csl-json"),
+        help="markdown, bibtex or csl-json",
+    )
     p.add_argument("--all", action="store_true", help="every paper, not only starred ones")
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE ('-' for stdout)")
     p.add_argument("--clipboard", action="store_true", help="copy to the clipboard")
@@ -497,17 +505,19 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
 
 def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
     from .clipboard import ClipboardError, copy
-    from .export import export_markdown
+    from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
 
+    output = Path(args.output) if args.output and args.output != "-" else None
+    exporter = exporter_for(args.format, output)
     ids = lib.query(_query(args, starred_default=not args.all), sort=args.sort)
-    text = export_markdown(((lib.get(pid), lib.state(pid)) for pid in ids), title=args.title)
+    text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), args.title)
     if args.clipboard:
         try:
             how = copy(text)
         except ClipboardError as e:
             raise CLIError(str(e)) from None
-        err.print(Text(f"{len(ids)} papers: {printable(how)}"))
+        err.print(Text(f"{_papers(len(ids))}: {printable(how)}"))
     if args.output == "":
         raise CLIError("export: --output needs a file name (or - for standard output)")
     if args.output and args.output != "-":
@@ -518,10 +528,15 @@ def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Consol
         where = printable(args.output)
         if Path(args.output).is_symlink():
             where += f" (a link to {printable(str(written))})"
-        err.print(Text(f"{len(ids)} papers exported to {where}"))
+        err.print(Text(f"{_papers(len(ids))} exported to {where} ({exporter.name})"))
     elif not args.clipboard or args.output == "-":
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _papers(count: int) -> str:
+    """ "1 paper", "2,345 papers"."""
+    return f"{count:,} paper{'' if count == 1 else 's'}"
 
 
 def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:

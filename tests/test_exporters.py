@@ -1,0 +1,185 @@
+"""Export formats behind one interface: Markdown, BibTeX, CSL-JSON.
+
+Oracles: bibtexparser's parser reading what was written and pylatexenc's LaTeX-to-text
+decoding it back (the text must come back as the feed gave it); BibTeX's own rule that every
+brace of a value counts (checked by counting, not by our code); the JSON parser and the
+CSL-JSON schema's field names; the real CLI writing files.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import bibtexparser
+import pytest
+from bibtexparser.middlewares.names import split_multiple_persons_names
+from pylatexenc.latex2text import LatexNodes2Text
+
+from tui.exporters import EXPORTERS, bibtex, csl_json, exporter_for, split_name
+from tui.library import Library
+from tui.models import Paper, PaperState
+from tui.text import clean_line
+
+from .test_cli import run
+
+HOSTILE = [
+    "Closing } brace and { opening, \\input{/etc/passwd} and \\end{document}",
+    "50% of #1 & $x_1$ ~ ^ _ \\\\ \\",
+    "Müller, Schrödinger and Ångström: ﬁne 扩散模型 \x1b[31mred\x1b[0m",
+    "@misc{evil, title={x}} % comment",
+]
+
+
+def paper(i: int, title: str, **kw: object) -> Paper:
+    fields: dict = dict(
+        id=f"p{i}",
+        arxiv_id=f"2606.{i:05d}",
+        title=title,
+        authors=["Jörg Müller", "Ana Lima Jr.", "ATLAS Collaboration"],
+        categories=["cs.CV"],
+        paper_date="2026-06-13",
+        abstract=title,
+    )
+    fields.update(kw)
+    return Paper(**fields)
+
+
+def latex_to_text(value: str) -> str:
+    """pylatexenc's LaTeX-to-text, knowing LaTeX's \\textbraceleft and \\textbraceright."""
+    from pylatexenc.latex2text import MacroTextSpec, get_default_latex_context_db
+
+    context = get_default_latex_context_db()
+    context.add_context_category(
+        "braces",
+        prepend=True,
+        macros=[MacroTextSpec("textbraceleft", "{"), MacroTextSpec("textbraceright", "}")],
+    )
+    text = LatexNodes2Text(math_mode="verbatim", latex_context=context).latex_to_text(value)
+    return text.replace("\u02c6", "^")  # (its text for \\textasciicircum is the modifier ˆ)
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def braces_balance(value: str) -> bool:
+    """BibTeX's rule: every { and } of a field value counts, escaped or not."""
+    depth = 0
+    for ch in value:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_bibtex_keeps_hostile_text_as_text() -> None:
+    items = [(paper(i, t), PaperState(tags=[t[:12]], note=t)) for i, t in enumerate(HOSTILE)]
+    text = bibtex(items)
+    assert "\x1b" not in text
+    parsed = bibtexparser.parse_string(text)
+    assert not parsed.failed_blocks
+    assert len(parsed.entries) == len(HOSTILE)
+    decode = latex_to_text
+    for entry, (p, state) in zip(parsed.entries, items, strict=True):
+        assert entry.entry_type == "misc"
+        fields = entry.fields_dict
+        for name in ("title", "abstract", "note", "keywords"):
+            assert braces_balance(fields[name].value), (name, fields[name].value)
+        # (NFKC: a ligature such as ﬁ is written as the letters fi)
+        assert nfkc(decode(fields["title"].value)) == nfkc(clean_line(p.title))
+        assert nfkc(decode(fields["note"].value)) == nfkc(clean_line(state.note))
+        assert fields["eprint"].value == p.arxiv_id
+        assert fields["archivePrefix"].value == "arXiv"
+        assert fields["primaryClass"].value == "cs.CV"
+        assert fields["year"].value == "2026"
+    assert len({e.key for e in parsed.entries}) == len(HOSTILE)
+
+
+def test_bibtex_names_and_math() -> None:
+    p = paper(
+        1,
+        "Scaling $O(n^2)$ attention with $\\mathcal{O}(n)$ memory $\\input{x}$",
+        authors=["Ludwig van Beethoven", "Ana Lima Jr.", "张三", "A and B", "ATLAS Collaboration"],
+    )
+    entry = bibtexparser.parse_string(bibtex([(p, PaperState())])).entries[0]
+    title = entry.fields_dict["title"].value
+    assert "$O(n^2)$" in title and "$\\mathcal{O}(n)$" in title  # plain math kept as math
+    assert "\\input{" not in title  # a macro that reads a file is text
+    authors = entry.fields_dict["author"].value
+    # BibTeX's own splitting (braces protect an "and"), as bibtexparser implements it.
+    assert split_multiple_persons_names(authors) == [
+        "van Beethoven, Ludwig",
+        "Lima, Jr., Ana",
+        "{张三}",
+        "{A and B}",
+        "{ATLAS Collaboration}",
+    ]
+    assert entry.key == "beethoven2026scaling"
+
+
+def test_csl_json_is_the_papers_as_given() -> None:
+    items = [(paper(i, t), PaperState(tags=["x"], note=t)) for i, t in enumerate(HOSTILE)]
+    records = json.loads(csl_json(items))
+    assert len(records) == len(HOSTILE)
+    for record, (p, state) in zip(records, items, strict=True):
+        assert record["type"] == "article"
+        assert record["title"] == clean_line(p.title)
+        assert record["number"] == p.arxiv_id and record["archive"] == "arXiv"
+        assert record["DOI"] == f"10.48550/arXiv.{p.arxiv_id}"
+        assert record["issued"] == {"date-parts": [[2026, 6, 13]]}
+        assert record["author"] == [
+            {"family": "Müller", "given": "Jörg"},
+            {"family": "Lima", "given": "Ana", "suffix": "Jr."},
+            {"literal": "ATLAS Collaboration"},
+        ]
+        assert record["note"] == state.note
+    assert records[0]["id"] == bibtexparser.parse_string(bibtex(items[:1])).entries[0].key
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Kaiming He", ("Kaiming", "", "He", "")),
+        ("Ludwig van Beethoven", ("Ludwig", "van", "Beethoven", "")),
+        ("Martin Luther King Jr.", ("Martin Luther", "", "King", "Jr.")),
+        ("J. R. R. Tolkien", ("J. R. R.", "", "Tolkien", "")),
+    ],
+)
+def test_names_split_by_bibtex_rules(name: str, expected: tuple[str, ...]) -> None:
+    n = split_name(name)
+    assert (n.given, n.particle, n.family, n.suffix) == expected
+    assert not n.literal
+
+
+def test_one_interface() -> None:
+    assert {e.suffix for e in EXPORTERS.values()} == {".md", ".bib", ".json"}
+    assert exporter_for(None, Path("x.bib")).name == "bibtex"
+    assert exporter_for(None, Path("x.JSON")).name == "csl-json"
+    assert exporter_for(None, Path("x.txt")).name == "markdown"
+    assert exporter_for("BibTeX").name == "bibtex"
+    with pytest.raises(ValueError, match="no export format 'ris'"):
+        exporter_for("ris")
+
+
+def test_the_cli_exports_each_format(sample_library: Library, tmp_path: Path) -> None:
+    ids = sample_library.query("")[:3]
+    sample_library.set_state(ids, "starred", starred=True)
+    db = sample_library.root
+    bib = tmp_path / "starred.bib"
+    result = run("export", "-o", str(bib), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "3 papers exported to" in result.stderr and "(bibtex)" in result.stderr
+    entries = bibtexparser.parse_string(bib.read_text(encoding="utf-8")).entries
+    titles = {clean_line(sample_library.get(pid).display_title) for pid in ids}
+    decode = latex_to_text
+    assert {decode(e.fields_dict["title"].value) for e in entries} == titles
+    csl = tmp_path / "starred.json"
+    assert run("export", "-o", str(csl), db=db).returncode == 0
+    assert {r["title"] for r in json.loads(csl.read_text(encoding="utf-8"))} == titles
+    out = run("export", "--format", "csl-json", db=db)
+    assert {r["title"] for r in json.loads(out.stdout)} == titles
+    bad = run("export", "--format", "ris", "-o", str(tmp_path / "x.ris"), db=db)
+    assert bad.returncode == 2 and "invalid choice: 'ris'" in bad.stderr
+    assert not (tmp_path / "x.ris").exists()
