@@ -25,6 +25,7 @@ import tui.app as app_module
 from tui.app import APP_BINDINGS, FOLLOW_DELAY, PaperTUI, make_app
 from tui.clipboard import ClipboardError
 from tui.dialogs.confirm import ConfirmDialog
+from tui.dialogs.export_dialog import ExportDialog
 from tui.dialogs.help import HelpScreen
 from tui.dialogs.import_dialog import ImportDialog
 from tui.dialogs.tags import TagDialog, parse_tags
@@ -988,7 +989,11 @@ async def test_x_exports_the_starred_list(sample_library: Library, tmp_path: Pat
         await pilot.press("s", "j", "s", "t", *"cache", "enter")
         await pilot.pause()
         await pilot.press("x")
-    target = tmp_path / "exports" / f"papertui-export-{TODAY.isoformat()}.md"
+        await pilot.pause()
+        assert isinstance(app.screen, ExportDialog)
+        await pilot.press("enter")
+        await pilot.pause()
+    target = tmp_path / "exports" / f"papertui-starred-{TODAY.isoformat()}.md"
     assert target.exists()
     starred = lib.query("is:starred")
     assert len(starred) == 2

@@ -733,6 +733,8 @@ async def test_the_app_shows_a_paper_whose_text_cannot_be_read_with_the_reason(
         assert "unreadable" in row(app)
         await pilot.press("x")
         await pilot.pause()
+        await pilot.press("enter")  # (the export dialog's proposed file)
+        await pilot.pause()
         assert any("export failed" in t and second.name in t for t in toasts(app))
         assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
 

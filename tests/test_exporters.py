@@ -183,3 +183,73 @@ def test_the_cli_exports_each_format(sample_library: Library, tmp_path: Path) ->
     bad = run("export", "--format", "ris", "-o", str(tmp_path / "x.ris"), db=db)
     assert bad.returncode == 2 and "invalid choice: 'ris'" in bad.stderr
     assert not (tmp_path / "x.ris").exists()
+
+
+# ---------------------------------------------------------------------------- the app's x
+async def test_x_asks_the_format_and_the_file(sample_library: Library, tmp_path: Path) -> None:
+    from textual.widgets import Input, RadioSet
+
+    from tui.dialogs.export_dialog import ExportDialog
+
+    from .test_app import SIZE, build, toasts
+
+    lib = sample_library
+    lib.set_state(lib.query("")[:2], "starred", starred=True)
+    app = build(lib, tmp_path)
+    out = tmp_path / "exports"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        box = dialog.query_one("#export-path", Input)
+        assert box.value == str(out / f"papertui-starred-{app.today}.md")
+        await pilot.press("tab", "down", "space")  # the format: BibTeX
+        await pilot.pause()
+        assert dialog.query_one(RadioSet).pressed_index == 1
+        assert box.value == str(out / f"papertui-starred-{app.today}.bib")
+        assert app.focused is box
+        # a folder, then a folder that does not exist: said in the dialog, which stays
+        for value, said in (
+            (str(out), "is a folder"),
+            (str(out / "nope" / "x.bib"), "no such folder"),
+        ):
+            box.value = value
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is dialog
+            assert said in str(dialog.query_one("#export-error").render())
+        box.value = str(out / "list.json")  # the suffix chooses the format as well
+        await pilot.pause()
+        assert dialog.query_one(RadioSet).pressed_index == 2
+        mine = out / "mine.bib"
+        mine.write_text("MY BIBLIOGRAPHY\n")
+        box.value = str(mine)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog and "exists: Enter again replaces it" in str(
+            dialog.query_one("#export-error").render()
+        )
+        assert mine.read_text() == "MY BIBLIOGRAPHY\n"
+        await pilot.press("enter")  # the second Enter on the same name: replace
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportDialog)
+        messages = toasts(app)
+    entries = bibtexparser.parse_string(mine.read_text(encoding="utf-8")).entries
+    assert len(entries) == 2
+    assert any(str(mine) in m and "(bibtex)" in m for m in messages), messages
+
+
+async def test_x_cancelled_writes_nothing(sample_library: Library, tmp_path: Path) -> None:
+    from .test_app import SIZE, build, toasts
+
+    lib = sample_library
+    lib.set_state(lib.query("")[:1], "starred", starred=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Export cancelled" in toasts(app)
+    assert not any((tmp_path / "exports").iterdir())

@@ -571,7 +571,7 @@ async def test_app_export_never_replaces_what_is_there(tmp_path: Path, kind: str
     lib, _ = hostile_library(tmp_path / "lib")
     exports = tmp_path / "exports"
     exports.mkdir()
-    taken = exports / f"papertui-export-{TODAY.isoformat()}.md"
+    taken = exports / f"papertui-starred-{TODAY.isoformat()}.md"
     real = tmp_path / "real.md"
     real.write_text("MY IMPORTANT NOTES\n")
     real.chmod(0o664)
@@ -583,10 +583,11 @@ async def test_app_export_never_replaces_what_is_there(tmp_path: Path, kind: str
         os.mkfifo(taken)
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("x")
-        await pilot.pause()
-        await pilot.press("x")
-        await pilot.pause()
+        for _ in range(2):
+            await pilot.press("x")
+            await pilot.pause()
+            await pilot.press("enter")  # the proposed name: the next free one
+            await pilot.pause()
         messages = toasts(app)
         assert app.is_running
     if kind == "fifo":
@@ -594,7 +595,7 @@ async def test_app_export_never_replaces_what_is_there(tmp_path: Path, kind: str
     else:
         assert taken.read_text() == "MY IMPORTANT NOTES\n"
     assert real.read_text() == "MY IMPORTANT NOTES\n" and stat.S_IMODE(real.stat().st_mode) == 0o664
-    made = [exports / f"papertui-export-{TODAY.isoformat()}-{n}.md" for n in (2, 3)]
+    made = [exports / f"papertui-starred-{TODAY.isoformat()}-{n}.md" for n in (2, 3)]
     for path in made:
         text = path.read_text(encoding="utf-8")
         assert text.startswith("# Reading list") and not unsafe_in(text)

@@ -130,43 +130,58 @@ class OutActions(PaperAppBase):
             return
         self._copy(text, "Abstract")
 
-    def export_path(self) -> Path:
-        """A new file for `x`: ``papertui-export-DATE.md`` in the export folder (the home
-        folder unless the app was given another), or ``…-2.md``, ``…-3.md`` when it is
-        taken: an export never replaces a file that is already there."""
-        folder = self.export_dir or Path.home()
-        stem = f"papertui-export-{(self.today or date.today()).isoformat()}"
-        path, n = folder / f"{stem}.md", 1
+    def export_path(self, suffix: str = ".md") -> Path:
+        """The file `x` proposes: ``papertui-starred-DATE.md`` in the current folder (or the
+        export folder the app was given), or ``…-2.md``, ``…-3.md`` when it is taken."""
+        folder = self.export_dir or Path.cwd()
+        stem = f"papertui-starred-{(self.today or date.today()).isoformat()}"
+        path, n = folder / f"{stem}{suffix}", 1
         while path.exists() or path.is_symlink():
             n += 1
-            path = folder / f"{stem}-{n}.md"
+            path = folder / f"{stem}-{n}{suffix}"
         return path
 
     def action_export(self) -> None:
-        from ..export import export_markdown
-        from ..files import OutputError, write_user_file
+        """`x`: the starred papers, in the format and to the file the export dialog asks
+        for (`tui.dialogs.export_dialog`: an existing file is replaced only when confirmed)."""
+        from ..dialogs.export_dialog import ExportDialog
 
         self._save_pending_note()
-        lib = self.library
         sort = self.sort_for("")  # the starred papers, with no words to rank by
-        ids = lib.query("is:starred", sort=sort, reverse=sort != "title")
+        ids = self.library.query("is:starred", sort=sort, reverse=sort != "title")
         if not ids:
             self.toast("Nothing starred to export: s stars a paper", "warning")
             return
+
+        if self.export_dir is not None:  # (the folder the app was given is made)
+            try:
+                self.export_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                self._error(f"export failed: {self.export_dir}: {err.strerror or err}")
+                return
+
+        def done(choice: tuple[str, Path] | None) -> None:
+            if choice is None:
+                self.toast("Export cancelled")
+            else:
+                self._export(ids, *choice)
+
+        self.push_screen(ExportDialog(len(ids), self.export_path()), done)
+
+    def _export(self, ids: list[str], format_name: str, target: Path) -> None:
+        from ..exporters import exporter_for, render
+        from ..files import OutputError, write_user_file
+
+        lib = self.library
+        exporter = exporter_for(format_name)
         try:
-            text = export_markdown(
-                ((lib.get(pid), lib.state(pid)) for pid in ids), today=self.today
-            )
+            items = [(lib.get(pid), lib.state(pid)) for pid in ids]
+            text = render(exporter, items, "Reading list", self.today)
         except LibraryError as err:
             self._error(f"export failed: {err}")
             return
-        target = self.export_path()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             written = write_user_file(target, text.encode("utf-8"))
-        except OSError as err:
-            self._error(f"export failed: {target.parent}: {err.strerror or err}")
-            return
         except OutputError as err:
             self._error(f"export failed: {err}")
             return
@@ -174,7 +189,7 @@ class OutActions(PaperAppBase):
         where = printable(str(target))
         if target.is_symlink():
             where += f" (a link to {printable(str(written))})"
-        self.toast(f"Exported {len(ids):,} {what} to {where}", timeout=8)
+        self.toast(f"Exported {len(ids):,} {what} to {where} ({exporter.name})", timeout=8)
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:

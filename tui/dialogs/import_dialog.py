@@ -53,6 +53,9 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
     ]
     """Enter imports the path (or the clipboard when empty); Esc cancels."""
 
+    def __init__(self) -> None:
+        super().__init__(classes="dialog-screen")  # (centred, like the other dialogs)
+
     def compose(self) -> ComposeResult:
         with Vertical(id="import-dialog", classes="dialog"):
             yield Static(Content("Import a feed"), classes="dialog-title")
