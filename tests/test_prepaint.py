@@ -105,7 +105,8 @@ async def test_the_prepainted_frame_is_the_apps_first_frame(
             assert ours[line][col][2] == theirs[line][col][2], (line, col)
     text = "".join(ch for line in ours for ch, *_ in line)
     assert not UNSAFE.search(text)
-    assert "★" in text and "#survey" in text and "T0 [/] end" in text
+    assert "★" in text and "T0 [/] end" in text
+    assert "#survey" in text if width != 101 else "#…" in text  # (a narrow pane: tags cut)
 
 
 async def test_a_read_only_library_is_prepainted_as_the_app_shows_it(
@@ -134,7 +135,7 @@ def test_the_encoded_frame_draws_feed_escapes_inert(tmp_path: Path) -> None:
         # comes from a title or a tag.
         rest = re.sub(r"\x1b\[[0-9;]*m|\x1b\[[0-9]+;1H", "", output)
         assert not UNSAFE.search(rest), system
-        assert "#evil" in rest and "T0 [/] end" in rest
+        assert "#survey #ev…" in rest and "T0 [/] end" in rest  # (the tags cut to fit)
 
 
 def test_no_prepaint_where_the_app_would_look_otherwise(tmp_path: Path) -> None:

@@ -12,13 +12,15 @@ a title or a tag reaches a terminal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date as _date
 
 from rich.cells import cell_len, set_cell_size
 
 from .models import badge
 from .text import screen_text
 
-NARROW_DATE = 72  # below this width (cells of a row) the feed date is shown as MM-DD
+NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
+NARROW_DATE_CELLS = 7  # "06-19" this year, "2025-10" another year
 ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
 """The styled parts of a row (component classes ``paper-list--PART``); "" is the row's own."""
 
@@ -95,27 +97,48 @@ def row_badges(paper: dict) -> list[str]:
 
 
 def row_count(paper: dict) -> str:
-    """Upvotes (▲) or discussion comments (💬-free: shown as "N cm") where known."""
+    """Upvotes (▲12) or, without them, discussion comments (💬4: one wide character,
+    two cells in every terminal) where known."""
     if paper.get("upvotes"):
         return f"▲{paper['upvotes']}"
     if paper.get("num_comments"):
-        return f"{paper['num_comments']} cm"
+        return f"💬{paper['num_comments']}"
     return ""
 
 
-def row_parts(paper: dict, state: dict, width: int, selected: bool) -> tuple[Parts, int]:
+def row_date(iso: str, narrow: bool, this_year: int) -> str:
+    """A row's date: ISO ``2026-06-19``; in a narrow pane ``06-19`` for a date of
+    ``this_year`` and ``2025-10`` (year and month) for another year, so that a list sorted by
+    date reads sorted at either width."""
+    if not narrow:
+        return iso[:10]
+    if iso[:4] == str(this_year):
+        return iso[5:10]
+    return iso[:7]
+
+
+def row_parts(
+    paper: dict,
+    state: dict,
+    width: int,
+    selected: bool,
+    *,
+    date_key: str = "feed_date",
+    this_year: int | None = None,
+) -> tuple[Parts, int]:
     """The row of a stored paper (`Library.raw`) with its state (`Library.raw_state`) in
     ``width`` cells: its parts, named by `ROW_PARTS` ("" for the row's own style), and their
     length in cells (``width``, unless the pane is too narrow for the date: then more).
 
-    Selection mark, unread dot, star, feed date, then the title cut with an ellipsis to the
-    room the tags, badges and count on the right leave (at least 20 cells: in a narrow pane
-    those are cut first)."""
+    Selection mark, unread dot, star, the date ``date_key`` names (the feed's, or the
+    paper's own when the list is sorted by it; `row_date`, with ``this_year`` the current
+    year), then the title cut with an ellipsis to the room the tags, badges and count on the
+    right leave (at least 20 cells: in a narrow pane those are cut first)."""
     unread = not state.get("read")
-    date = paper.get("feed_date") or ""
-    if width < NARROW_DATE:
-        date = date[5:10]
-    date_width = 5 if width < NARROW_DATE else 10
+    narrow = width < NARROW_DATE
+    year = this_year if this_year is not None else _date.today().year
+    date = row_date(paper.get(date_key) or paper.get("feed_date") or "", narrow, year)
+    date_width = NARROW_DATE_CELLS if narrow else 10
     left: Parts = [
         ("▌" if selected else " ", "selected"),
         ("●" if unread else " ", "marker"),
@@ -135,12 +158,17 @@ def row_parts(paper: dict, state: dict, width: int, selected: bool) -> tuple[Par
         right.append((" " + " ".join(badges), "badge"))
     count = row_count(paper)
     if count:
-        right.append((" " + count.rjust(4), "count"))
+        right.append((" " * max(1, 5 - cell_len(count)) + count, "count"))  # (4 cells wide)
     right.append((" ", ""))
     right_len = sum(cell_len(text) for text, _ in right)
 
     room = width - left_len - right_len
-    if room < 20:  # narrow pane: the title matters more than tags and badges
+    if room < 20 and tags:  # the title matters more than the tags: they are cut first
+        cut = max(cell_len(right[0][0]) - (20 - room), 3)  # (" #…" at least)
+        right[0] = fit([right[0]], cut, join=True)[0] if cut < cell_len(right[0][0]) else right[0]
+        right_len = sum(cell_len(text) for text, _ in right)
+        room = width - left_len - right_len
+    if room < 20:  # narrow pane: then the badges and the count
         right = fit(right, max(width - left_len - 20, 0))
         right_len = sum(cell_len(text) for text, _ in right)
         room = width - left_len - right_len

@@ -309,17 +309,17 @@ class Prepaint:
         left and the cursor shown, unless Textual started (it did so on leaving). Safe to
         call more than once, and when nothing was drawn."""
         self._restore_signals()
-        if not self.active:
-            return
-        self.active = False
-        if not self.textual_started:
-            with contextlib.suppress(OSError):
-                _write("\x1b[?2026l\x1b[?7h\x1b[?25h\x1b[?1049l")
-        if self._saved is not None:
+        if self.active:
+            self.active = False
+            if not self.textual_started:
+                with contextlib.suppress(OSError):
+                    _write("\x1b[?2026l\x1b[?7h\x1b[?25h\x1b[?1049l")
+        saved, self._saved = self._saved, None  # (also when interrupted before drawing)
+        if saved is not None:
             import termios
 
             with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self._fd, termios.TCSANOW, self._saved)
+                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
 
     def _restore_signals(self) -> None:
         while self._handlers:

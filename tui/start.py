@@ -46,10 +46,12 @@ def plain_open(argv: Sequence[str]) -> tuple[bool, str | None]:
     return False, None
 
 
-def open_early(argv: Sequence[str]) -> Early | None:
+def open_early(argv: Sequence[str], started: list[Prepaint] | None = None) -> Early | None:
     """Open the library ``argv`` names and pre-paint its first frame, when ``argv`` only
     opens the app on a terminal that can show the frame; None otherwise (and on any error:
-    the CLI then does the same work and reports it)."""
+    the CLI then does the same work and reports it). The `Prepaint` is appended to
+    ``started`` before it draws, so that a caller interrupted at any point (Ctrl-C) can
+    restore the terminal."""
     plain, given = plain_open(argv)
     if not plain or not sys.stdout.isatty():
         return None
@@ -70,6 +72,8 @@ def open_early(argv: Sequence[str]) -> Early | None:
     except Exception:  # noqa: BLE001 - the CLI opens it again and reports the error
         return None
     prepaint = Prepaint()
+    if started is not None:
+        started.append(prepaint)
     prepaint.start(library)
     return Early(library, prepaint)
 
@@ -77,14 +81,14 @@ def open_early(argv: Sequence[str]) -> Early | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `papertui` console script; the exit status (see `tui.cli.main`)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    early: Early | None = None
+    started: list[Prepaint] = []
     try:
-        early = open_early(args)
+        early = open_early(args, started)
         from .cli import main as cli_main
 
         return cli_main(args, early=early)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:
-        if early is not None:
-            early.prepaint.restore()
+        for prepaint in started:  # (restoring twice, or what never drew, does nothing)
+            prepaint.restore()

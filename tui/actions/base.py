@@ -272,7 +272,15 @@ class PaperAppBase(App[None]):
                 "R fetches today's papers from your sources (papertui config says which); "
                 "i imports a feed file, a folder or the clipboard."
             )
-        plist.set_ids(ids, keep=keep, top=top, found=found if found and found[0] else None)
+        plist.this_year = (self.today or date.today()).year
+        date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
+        plist.set_ids(
+            ids,
+            keep=keep,
+            top=top,
+            found=found if found and found[0] else None,
+            date_key=date_key,
+        )
         self.update_status()
 
     def _show_search_error(self, message: str | None) -> None:

@@ -81,6 +81,8 @@ class PaperList(ScrollView, can_focus=True):
         self.ids: Sequence[str] = []
         self.selection: set[str] = set()
         self.empty_text = "No papers here."
+        self.date_key = "feed_date"  # the date each row shows: the sort's (see set_ids)
+        self.this_year: int | None = None  # rows of another year show it (None: today's)
         self._cursor = 0
         self._generation = 0
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
@@ -111,6 +113,7 @@ class PaperList(ScrollView, can_focus=True):
         *,
         top: bool = False,
         found: tuple[str, int | None] | None = None,
+        date_key: str | None = None,
     ) -> None:
         """Show these papers; keep the cursor on ``keep`` (default: the highlighted paper) if
         it is still there, else at the same row (a paper that left the view is followed by
@@ -118,8 +121,11 @@ class PaperList(ScrollView, can_focus=True):
 
         ``found``: (a paper, its position in ``ids`` or None when it is not there), worked out
         by the caller (a search worker does, off the UI thread: for a big result it is a
-        query of its own)."""
+        query of its own). ``date_key``: the date the rows show ("paper_date" when sorted by
+        it), unchanged when None."""
         old = self.current
+        if date_key is not None:
+            self.date_key = date_key
         self.ids = ids
         self.selection = {pid for pid in self.selection if pid in ids}
         index = 0
@@ -454,7 +460,12 @@ class PaperList(ScrollView, can_focus=True):
     ) -> Strip:
         """Row ``pid`` drawn ``width`` cells wide, then the scrollbar's cell ``bar``."""
         parts, length = row_parts(
-            self.library.raw(pid), self.library.raw_state(pid), width, selected
+            self.library.raw(pid),
+            self.library.raw_state(pid),
+            width,
+            selected,
+            date_key=self.date_key,
+            this_year=self.this_year,
         )
         style = self._styles(is_cursor)
         plain = style[""]

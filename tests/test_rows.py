@@ -1,0 +1,89 @@
+"""What a row of the list shows: the year where it is not this year, the sort's date, tags
+cut before the sources and the count. Oracles: the stored paper (its dates, sources, counts)
+and the row as the real app draws it (Pilot), at a wide and a narrow pane."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from tui.feeds import ParseResult
+from tui.library import Library
+from tui.models import Paper, Source
+
+from .test_app import build, row
+
+TODAY = date(2026, 6, 20)
+
+
+def papers_library(tmp_path: Path) -> Library:
+    lib = Library.open(tmp_path / "lib")
+    this = Paper(
+        title="This year's paper",
+        arxiv_id="2606.00001",
+        paper_date="2024-03-02",
+        feed_date="2026-06-19",
+        num_comments=4,
+        abstract="One.",
+    )
+    last = Paper(
+        title="Last year's paper",
+        arxiv_id="2510.00002",
+        paper_date="2025-10-01",
+        feed_date="2025-10-29",
+        upvotes=23,
+        abstract="Two.",
+    )
+    for paper, day in ((this, "2026-06-19"), (last, "2025-10-29")):
+        source = Source(format="hf-text", origin=f"{day}.txt", feed_date=day)
+        lib.import_feeds([(ParseResult(format="hf-text", papers=[paper]), source)])
+    return lib
+
+
+def test_rows_show_the_year_when_it_is_not_this_year(tmp_path: Path) -> None:
+    import asyncio
+
+    lib = papers_library(tmp_path)
+
+    async def rows(size: tuple[int, int]) -> list[str]:
+        app = build(lib, tmp_path, today=TODAY)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("3")
+            await pilot.pause()
+            return [row(app, i) for i in range(2)]
+
+    wide = asyncio.run(rows((90, 30)))  # (stacked panes: the list is the screen's width)
+    assert "2026-06-19" in wide[0] and "2025-10-29" in wide[1]
+    narrow = asyncio.run(rows((120, 30)))  # (side by side: a narrow list pane)
+    assert " 06-19 " in narrow[0] and "2026" not in narrow[0]
+    assert " 2025-10 " in narrow[1]
+    assert "💬4" in narrow[0] and "▲23" in narrow[1]
+
+
+async def test_sorted_by_paper_date_rows_show_the_paper_date(tmp_path: Path) -> None:
+    lib = papers_library(tmp_path)
+    app = build(lib, tmp_path, today=TODAY)
+    async with app.run_test(size=(90, 30)) as pilot:
+        await pilot.press("3")
+        while app.sort_for(app.search_text) != "paper_date":
+            await pilot.press("S")
+            await pilot.pause()
+        shown = {row(app, i) for i in range(2)}
+    dates = {p["paper_date"] for p in (lib.raw(pid) for pid in lib.query(""))}
+    assert dates == {"2024-03-02", "2025-10-01"}
+    for d in dates:
+        assert any(d in r for r in shown), (d, shown)
+
+
+async def test_tags_are_cut_before_the_sources_and_the_count(tmp_path: Path) -> None:
+    lib = papers_library(tmp_path)
+    pid = lib.query("", sort="feed_date", reverse=True)[0]
+    lib.set_state([pid], "tag", tags=["a-very-long-tag-name-" + str(i) for i in range(8)])
+    app = build(lib, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        text = row(app, 0)
+    assert text.rstrip().endswith("HF  💬4")  # the source badge and the count are whole
+    assert "#a-very-long-ta…" in text  # the tags, cut
+    assert "This year's paper " in text  # the title whole
