@@ -1129,6 +1129,8 @@ async def test_help_lists_every_key(sample_library: Library, tmp_path: Path) -> 
             "end": "End",
             "enter": "Enter",
             "escape": "Esc",
+            "tab": "Tab",
+            "shift+tab": "shift+Tab",
         }
         for key in binding_keys():
             assert names.get(key, key) in text, key

@@ -159,3 +159,43 @@ def test_the_papertui_command_reads_the_keymap(
     starred = Library.open(sample_library.root).query("is:starred")
     assert len(starred) == 1
     assert os.environ["PAPERTUI_CONFIG"] == str(config)
+
+
+@pytest.mark.parametrize("size", [(120, 35), (80, 24)])
+async def test_tab_cycles_the_panes_and_never_reaches_a_kept_search(
+    sample_library: Library, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """/query, Enter, then Tab thrice and L: L toggles the language, never types "L" into
+    the query; Esc in the detail returns to the list."""
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("slash", *"diffusion", "enter")
+        await pilot.pause()
+        assert app.search_text == "diffusion"
+        seen = []
+        for _ in range(3):
+            await pilot.press("tab")
+            await pilot.pause()
+            seen.append(type(app.focused).__name__)
+        assert "SearchBox" not in seen
+        wide = ["PaperDetail", "Notes", "PaperList"]
+        narrow = ["PaperDetail", "PaperList", "PaperDetail"]  # (the note opens on demand)
+        assert seen == (wide if size[0] >= 100 else narrow)
+        language = app.detail.chinese_first
+        await pilot.press("L")
+        await pilot.pause()
+        assert app.search_box.value == "diffusion"  # no "L" typed into the kept search
+        assert app.detail.chinese_first != language
+        back = []  # shift+Tab: the same panes backwards
+        for _ in range(2):
+            await pilot.press("shift+tab")
+            await pilot.pause()
+            back.append(type(app.focused).__name__)
+        assert back == (
+            ["Notes", "PaperDetail"] if size[0] >= 100 else ["PaperList", "PaperDetail"]
+        )
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.focused, PaperList)
+        assert app.search_text == "diffusion"  # (Esc in the detail did not clear the search)

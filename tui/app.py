@@ -285,6 +285,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cycle_pane":  # (a dialog's own Tab moves between its fields)
+            return not isinstance(self.screen, ModalScreen)
         if action in ("escape", "enter"):
             if isinstance(self.screen, ModalScreen):
                 return False
@@ -314,8 +316,20 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         else:
             self.action_open_note()
 
+    def action_cycle_pane(self, step: int) -> None:
+        """Tab / shift+Tab: the next or previous of the panes shown (list, detail, note).
+        The search box is not one of them: `/` reaches it, so a letter meant for the list
+        never lands in a kept search."""
+        panes = [w for w in (self.paper_list, self.detail, self.notes) if w.display]
+        if not panes:
+            return
+        here = panes.index(self.focused) if self.focused in panes else -1
+        self._focus(panes[(here + step) % len(panes)])
+
     def action_escape(self) -> None:
-        if self.focused is self.notes:
+        if self.focused is self.detail:
+            self._focus(self.paper_list)  # Esc in the detail goes back to the list
+        elif self.focused is self.notes:
             self._leave_note()
         elif self.focused is self.search_box:
             self.action_clear_search()

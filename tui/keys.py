@@ -55,13 +55,20 @@ ACTIONS: tuple[Action, ...] = (
     Action("next_unread", "next_unread", "n", "next unread paper", "Move"),
     Action("prev_unread", "prev_unread", "p", "previous unread paper", "Move"),
     Action(
-        "focus_next",
-        "focus_next",
-        "tab,shift+tab",
-        "move between list, detail and note",
+        "pane_next",
+        "cycle_pane(1)",
+        "tab",
+        "next pane: list, detail, note (the search box: /)",
         "Move",
-        where="textual",
-        palette=False,
+        paper=False,
+    ),
+    Action(
+        "pane_previous",
+        "cycle_pane(-1)",
+        "shift+tab",
+        "previous pane",
+        "Move",
+        paper=False,
     ),
     # Triage
     Action(
