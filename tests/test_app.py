@@ -1023,7 +1023,7 @@ async def test_i_imports_a_file_in_a_worker(empty_library: Library, tmp_path: Pa
         await settle(pilot, 0.1)
         assert len(lib) > 50
         assert app.paper_list.ids == lib.query("")
-        assert any("Imported 1 feed(s)" in t for t in toasts(app))
+        assert any("Imported 1 feed:" in t for t in toasts(app))
         assert not app.query_one("#import-progress").display
 
 

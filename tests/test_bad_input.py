@@ -423,11 +423,11 @@ async def test_app_imports_the_surrogate_case_then_imports_again(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
         await _import(pilot, SURROGATE_HF)
-        assert any("Imported 1 feed(s): 2 new" in t for t in toasts(app)), toasts(app)
+        assert any("Imported 1 feed: 2 new" in t for t in toasts(app)), toasts(app)
         assert "Broken Emoji \ufffd Survives Truncation" in {lib.get(p).title for p in lib}
         await _import(pilot, DIGEST)
         assert not any("already running" in t for t in toasts(app)), toasts(app)
-        assert any("Imported 1 feed(s): 5 new" in t for t in toasts(app)), toasts(app)
+        assert any("Imported 1 feed: 5 new" in t for t in toasts(app)), toasts(app)
         assert len(lib) == 7 and len(app.paper_list.ids) == 7
     assert_store_is_valid_utf8(lib.root)
 
@@ -445,7 +445,7 @@ async def test_app_folder_import_keeps_the_good_files(
     async with app.run_test(size=SIZE) as pilot:
         await _import(pilot, folder)
         assert len(lib) == 9
-        assert any("Imported 2 feed(s): 9 new" in t for t in toasts(app)), toasts(app)
+        assert any("Imported 2 feeds: 9 new" in t for t in toasts(app)), toasts(app)
         assert any(str(folder / "broken.txt") in t for t in toasts(app)), toasts(app)
 
 

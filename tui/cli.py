@@ -32,7 +32,7 @@ from .library.core import now_iso
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, parse_tags
-from .text import clean, clean_line, json_safe, printable, valid_unicode
+from .text import clean, clean_line, json_safe, papers, printable, valid_unicode
 
 if TYPE_CHECKING:
     from .prepaint import Prepaint
@@ -517,7 +517,7 @@ def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Consol
             how = copy(text)
         except ClipboardError as e:
             raise CLIError(str(e)) from None
-        err.print(Text(f"{_papers(len(ids))}: {printable(how)}"))
+        err.print(Text(f"{papers(len(ids))}: {printable(how)}"))
     if args.output == "":
         raise CLIError("export: --output needs a file name (or - for standard output)")
     if args.output and args.output != "-":
@@ -528,15 +528,10 @@ def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Consol
         where = printable(args.output)
         if Path(args.output).is_symlink():
             where += f" (a link to {printable(str(written))})"
-        err.print(Text(f"{_papers(len(ids))} exported to {where} ({exporter.name})"))
+        err.print(Text(f"{papers(len(ids))} exported to {where} ({exporter.name})"))
     elif not args.clipboard or args.output == "-":
         sys.stdout.write(text)
     return EXIT_OK
-
-
-def _papers(count: int) -> str:
-    """ "1 paper", "2,345 papers"."""
-    return f"{count:,} paper{'' if count == 1 else 's'}"
 
 
 def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:

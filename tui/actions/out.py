@@ -277,10 +277,8 @@ class OutActions(PaperAppBase):
         if event.reports:
             self.new_since += new
             self.requery(keep=self.paper_list.current)
-            self.toast(
-                f"Imported {len(event.reports)} feed(s): {new} new, {merged} merged, "
-                f"{known} already known"
-            )
+            feeds = f"{len(event.reports):,} feed" + ("" if len(event.reports) == 1 else "s")
+            self.toast(f"Imported {feeds}: {new:,} new, {merged:,} merged, {known:,} already known")
             for report in event.reports:
                 if report.partial:
                     self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)

@@ -27,7 +27,7 @@ class TriageActions(PaperAppBase):
         if self._change(ids, "mark read", read=True) is None:
             return
         if bulk:
-            self.toast(f"Marked {len(ids)} papers read")
+            self.toast(f"Marked {papers(len(ids))} read")
         self._go_unread(1, quiet=False)
 
     def action_toggle_read(self) -> None:
@@ -37,7 +37,7 @@ class TriageActions(PaperAppBase):
         read = not all(self.library.raw_state(pid).get("read") for pid in ids)
         label = "mark read" if read else "mark unread"
         if self._change(ids, label, read=read) is not None and len(ids) > 1:
-            self.toast(f"Marked {len(ids)} papers {'read' if read else 'unread'}")
+            self.toast(f"Marked {papers(len(ids))} {'read' if read else 'unread'}")
 
     def action_toggle_star(self) -> None:
         ids = self._targets()
@@ -46,7 +46,7 @@ class TriageActions(PaperAppBase):
         star = not all(self.library.raw_state(pid).get("starred") for pid in ids)
         label = "star" if star else "unstar"
         if self._change(ids, label, starred=star) is not None and len(ids) > 1:
-            self.toast(f"{'Starred' if star else 'Unstarred'} {len(ids)} papers")
+            self.toast(f"{'Starred' if star else 'Unstarred'} {papers(len(ids))}")
 
     def action_toggle_select(self) -> None:
         pid = self.paper_list.current
@@ -78,7 +78,7 @@ class TriageActions(PaperAppBase):
                 self.toast("Tags unchanged")
                 return
             if not change:
-                self.toast("Tags unchanged" + (f" on {len(ids)} papers" if len(ids) > 1 else ""))
+                self.toast("Tags unchanged" + (f" on {papers(len(ids))}" if len(ids) > 1 else ""))
                 return
             # Additions and removals on the state as it is now, not the list the dialog
             # opened with: a tag another process added meanwhile stays.
@@ -102,7 +102,7 @@ class TriageActions(PaperAppBase):
                 now = self.library.raw_state(ids[0]).get("tags", [])
                 self.toast("Tags: " + (" ".join("#" + t for t in now) or "no tags"))
             else:
-                self.toast(f"Tags {shown} on {len(ids)} papers")
+                self.toast(f"Tags {shown} on {papers(len(ids))}")
 
         self.push_screen(dialog, done)
 
