@@ -288,7 +288,7 @@ def test_papertui_files_opens_on_the_good_ones(tmp_path: Path) -> None:
     errors = [line for line in result.stderr.splitlines() if line.startswith("papertui: error")]
     assert len(errors) == 1 and str(bad) in errors[0], result.stderr
     assert "Broken Emoji \ufffd Survives Truncation" in result.stdout  # the list was shown
-    assert "7 shown" in result.stdout
+    assert "7 shown" in result.stderr
     all_bad = run(str(bad), db=tmp_path / "lib2")
     assert all_bad.returncode == 1 and "shown" not in all_bad.stdout
 

@@ -474,9 +474,9 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
     id_w = max([len("id")] + [len(r[1]) for r in rows])
     src_w = max([len("source")] + [len(r[3]) for r in rows])
     header = f"   {'id':<{id_w}} {'feed':<10} {'source':<{src_w}} title"
-    if not out.is_terminal:  # piped: whole titles, no styles, for grep and friends
-        lines = [f"{m} {i:<{id_w}} {d:<10} {b:<{src_w}} {t}" for m, i, d, b, t in rows]
-        out.file.write("\n".join([header, *lines]) + "\n")
+    if not out.is_terminal:  # piped: one line a paper, whole titles, no styles, no header
+        lines = [f"{m} {i:<{id_w}} {d:<10} {b:<{src_w}} {t}\n" for m, i, d, b, t in rows]
+        out.file.write("".join(lines))
     else:
         texts = [Text(header, style="bold")]
         for marks, pid, date, badges, title in rows:
@@ -492,11 +492,11 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
                 )
             )
         out.print(Text("\n").join(texts), no_wrap=True, overflow="ellipsis", crop=True)
-    counts = lib.counts()
-    out.print(
+    counts = lib.counts()  # (on stderr: `papertui list | wc -l` counts papers)
+    err.print(
         Text(
-            f"{len(ids)} shown · {counts['papers']} papers, {counts['unread']} unread, "
-            f"{counts['starred']} starred",
+            f"{len(ids):,} shown · {papers(counts['papers'])}, {counts['unread']:,} unread, "
+            f"{counts['starred']:,} starred",
             style="dim",
         )
     )
