@@ -87,3 +87,25 @@ async def test_tags_are_cut_before_the_sources_and_the_count(tmp_path: Path) -> 
     assert text.rstrip().endswith("HF  💬4")  # the source badge and the count are whole
     assert "#a-very-long-ta…" in text  # the tags, cut
     assert "This year's paper " in text  # the title whole
+
+
+async def test_space_on_the_last_unread_wraps_to_the_first_unread_above(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from .test_app import SIZE, toasts
+
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.paper_list
+        last = plist.ids[-1]
+        await pilot.press("G", "space")
+        await pilot.pause()
+        assert lib.state(last).read
+        assert plist.cursor == 0 and not lib.state(plist.current).read
+        assert any("back to the first unread above" in t for t in toasts(app))
+        # nothing unread anywhere: said, and the cursor stays
+        lib.set_state(list(lib.query("")), "mark read", read=True)
+        await pilot.press("3", "space")  # (All: the inbox would now be empty)
+        await pilot.pause()
+        assert any("No more unread papers below" in t for t in toasts(app))

@@ -28,7 +28,7 @@ class TriageActions(PaperAppBase):
             return
         if bulk:
             self.toast(f"Marked {papers(len(ids))} read")
-        self._go_unread(1, quiet=False)
+        self._go_unread(1, quiet=False, wrap=True)
 
     def action_toggle_read(self) -> None:
         ids = self._targets()
@@ -176,14 +176,24 @@ class TriageActions(PaperAppBase):
                 self.sync_detail()
         self.toast("Undone: " + describe_undo(self.library, done, here=done.own, in_app=True))
 
-    def _go_unread(self, step: int, quiet: bool = False) -> None:
-        index = self.paper_list.find_unread(step)
+    def _go_unread(self, step: int, quiet: bool = False, wrap: bool = False) -> None:
+        """To the next unread paper below (``step`` 1) or above (-1); with ``wrap``, past
+        the last one to the first unread from the top (said in a toast)."""
+        plist = self.paper_list
+        index = plist.find_unread(step)
+        if index is None and wrap and step > 0:
+            index = plist.find_unread(step, start=0)
+            if index is not None and index < plist.cursor:
+                plist.move_to(index)
+                self.toast("No unread papers below: back to the first unread above")
+                return
+            index = None
         if index is None:
             if not quiet:
                 where = "below" if step > 0 else "above"
                 self.toast(f"No more unread papers {where}")
             return
-        self.paper_list.move_to(index)
+        plist.move_to(index)
 
     def action_next_unread(self) -> None:
         self._go_unread(1)

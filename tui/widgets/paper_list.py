@@ -224,9 +224,10 @@ class PaperList(ScrollView, can_focus=True):
     def action_page_up(self) -> None:
         self.move_to(self._cursor - max(self.scrollable_content_region.height - 1, 1))
 
-    def find_unread(self, step: int) -> int | None:
-        """Index of the next (step=1) or previous (step=-1) unread paper after the cursor."""
-        index = self._cursor + step
+    def find_unread(self, step: int, start: int | None = None) -> int | None:
+        """Index of the next (step=1) or previous (step=-1) unread paper after the cursor,
+        or from row ``start`` on (itself included)."""
+        index = self._cursor + step if start is None else start
         while 0 <= index < len(self.ids):
             if not self.library.raw_state(self.ids[index]).get("read"):
                 return index
