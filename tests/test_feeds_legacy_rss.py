@@ -1,4 +1,4 @@
-"""arXiv RSS as served before 2024 (../shared/cases/rss-legacy.rss and variations): the id
+"""arXiv RSS as served before 2024 (tests/cases/rss-legacy.rss and variations): the id
 and category in the title, HTML links in dc:creator, an HTML paragraph as the description,
 UPDATED for a new version. Expected values written here by hand."""
 

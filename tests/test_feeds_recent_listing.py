@@ -1,4 +1,4 @@
-"""arXiv `/recent` listings (../shared/cases/listing-recent-multiday.html): several day
+"""arXiv `/recent` listings (tests/cases/listing-recent-multiday.html): several day
 sections, each "showing first N of M entries". Each paper is dated by its own section and
 the import report says how much of the listing the page held (values written here)."""
 

@@ -1,6 +1,6 @@
 """TeX accents in feed text (issue 12): arXiv's metadata writes ``M\\"uller`` and
 ``Schr\\"odinger`` where a listing of the same paper writes Müller and Schrödinger. The case
-file rss-tex-affiliations.rss (../shared/cases) and variations of it; the expected Unicode is
+file rss-tex-affiliations.rss (tests/cases) and variations of it; the expected Unicode is
 written here by hand."""
 
 from __future__ import annotations
