@@ -283,8 +283,8 @@ async def test_the_detail_pane_never_says_empty_while_the_list_has_papers(
     composed: list[str] = []
     assemble = PaperDetail._assemble
 
-    def recording(detail: PaperDetail) -> Any:
-        content = assemble(detail)
+    def recording(detail: PaperDetail, width: int) -> Any:
+        content = assemble(detail, width)
         composed.append(content.plain)
         return content
 

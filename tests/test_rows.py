@@ -109,3 +109,63 @@ async def test_space_on_the_last_unread_wraps_to_the_first_unread_above(
         await pilot.press("3", "space")  # (All: the inbox would now be empty)
         await pilot.pause()
         assert any("No more unread papers below" in t for t in toasts(app))
+
+
+def detail_lines(app: object) -> list[str]:
+    """The detail pane's lines as drawn, the visible ones only."""
+    detail = app.detail  # type: ignore[attr-defined]
+    height = detail.scrollable_content_region.height
+    return [detail.render_line(y).text.rstrip() for y in range(height)]
+
+
+async def test_the_detail_at_80x24_shows_the_abstract_without_scrolling(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    pid = next(
+        p
+        for p in lib.query("", sort="feed_date", reverse=True)
+        if (paper := lib.get(p)).abstract
+        and not paper.ai_summary
+        and not paper.contribution_zh
+        and not paper.title_zh
+    )
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        app.paper_list.move_to(list(app.paper_list.ids).index(pid))
+        await pilot.pause(0.3)
+        shown = " ".join(" ".join(detail_lines(app)).split())
+    first_words = " ".join(lib.get(pid).abstract.split()[:4])
+    assert first_words in shown, shown
+
+
+async def test_authors_wrap_under_their_column_and_keep_more_whole(
+    tmp_path: Path,
+) -> None:
+    lib = Library.open(tmp_path / "lib")
+    names = [f"Author{i} Surname{i}" for i in range(12)]
+    paper = Paper(
+        title="Many authors",
+        arxiv_id="2606.00009",
+        authors=names,
+        author_count=20,
+        abstract="Text.",
+    )
+    source = Source(format="hf-text", origin="f.txt", feed_date="2026-06-19")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=[paper]), source)])
+    app = build(lib, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.3)
+        lines = detail_lines(app)
+    start = next(i for i, line in enumerate(lines) if line.startswith("Authors"))
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * 13) or not line.strip():
+            break
+        block.append(line)
+    assert len(block) > 1  # (long enough to wrap at this width)
+    text = " ".join(" ".join(block)[13:].split())
+    assert text == ", ".join(names[:8]) + " +12 more"  # 20 stated, 8 shown
+    assert any(line.rstrip().endswith("+12 more") or "+12 more" in line for line in block)
+    assert not any(line.rstrip().endswith("+12") for line in block)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style as RichStyle
 from textual import events
 from textual.binding import Binding, BindingType
@@ -121,10 +122,11 @@ class PaperDetail(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width <= 0 or not self.is_attached:
             return
-        key = (self.paper_id, self._told, width, self.chinese_first, self._generation)
+        folded = self._folded()
+        key = (self.paper_id, self._told, width, folded, self.chinese_first, self._generation)
         cached = self._cache.get(key)
         if cached is None:
-            content = self._assemble()
+            content = self._assemble(width)
             cached = self._cache[key] = (content, content.wrap(width))
         self._content, self._lines = cached
         self._strips = {}
@@ -174,7 +176,7 @@ class PaperDetail(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_visual_style(f"paper-detail--{name}", partial=True)
 
-    def _assemble(self) -> Content:
+    def _assemble(self, width: int) -> Content:
         pid = self.paper_id
         if not self._told:  # (the first paint comes before the list's first highlight)
             return Content("")
@@ -190,9 +192,19 @@ class PaperDetail(ScrollView, can_focus=True):
         parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state)]
         if problem:
             parts += ["\n\n", (_text(problem), self._style("empty"))]
-        blocks = [self._meta(paper)]
+        rows = self._meta(paper, width)
         heading = self._style("heading")
-        blocks += [[(name, heading), "\n", *body] for name, body in self._sections(paper) if body]
+        named = [(name, body) for name, body in self._sections(paper) if body]
+        if self._folded():  # what the paper says before where it links and was seen
+            named.sort(key=lambda section: section[0] in ("Links", "Seen in"))
+        sections = [[(name, heading), "\n", *body] for name, body in named]
+        if self._folded():  # the summary first, then authors and dates, then the rest
+            first = [r for r in rows if r[0] in ("Authors", "Dates")]
+            rest = [r for r in rows if r[0] not in ("Authors", "Dates")]
+            blocks = [*sections[:1], self._rows(first, width), *sections[1:]]
+            blocks.append(self._rows(rest, width))
+        else:
+            blocks = [self._rows(rows, width), *sections]
         for block in blocks:
             if block:
                 parts += ["\n\n", *block]
@@ -217,19 +229,28 @@ class PaperDetail(ScrollView, can_focus=True):
             parts += ["  ", ("✎ note", self._style("muted"))]
         return parts
 
-    def _rows(self, rows: list[tuple[str, str]]) -> list[Part]:
-        """Label-value lines (the label column 13 cells wide); values on one line each."""
+    def _rows(self, rows: list[tuple[str, str | list[str]]], width: int) -> list[Part]:
+        """Label-value lines, the label column `LABEL` cells wide and a long value wrapped
+        under its own column. A value given as words (a list) breaks only between them."""
         label = self._style("label")
+        room = max(width - LABEL, 10)
         parts: list[Part] = []
         for name, value in rows:
             if parts:
                 parts.append("\n")
-            parts += [(f"{name:<13}", label), " ".join(_text(value).split())]
+            words = value if isinstance(value, list) else _text(value).split()
+            lines = _pack([_text(w) for w in words], room)
+            parts += [(f"{name:<{LABEL}}", label), ("\n" + " " * LABEL).join(lines)]
         return parts
 
-    def _meta(self, paper: Paper) -> list[Part]:
-        rows: list[tuple[str, str]] = []
-        authors = authors_line(paper)
+    def _folded(self) -> bool:
+        """A short pane (80×24): authors on one line, so the summary shows without scrolling."""
+        return 0 < self.scrollable_content_region.height < FOLD_BELOW
+
+    def _meta(self, paper: Paper, width: int) -> list[tuple[str, str | list[str]]]:
+        """The label-value rows of ``paper`` (see `_rows`), in their order."""
+        rows: list[tuple[str, str | list[str]]] = []
+        authors = author_words(paper, max(width - LABEL, 10) if self._folded() else None)
         if authors:
             rows.append(("Authors", authors))
         if paper.organization:
@@ -271,7 +292,7 @@ class PaperDetail(ScrollView, can_focus=True):
             rows.append(("History", " · ".join(seen)))
         if paper.comments:
             rows.append(("Comments", paper.comments))
-        return self._rows(rows)
+        return rows
 
     def _sections(self, paper: Paper) -> list[tuple[str, list[Part]]]:
         """(heading, body) in reading order; empty bodies are left out by the caller."""
@@ -313,7 +334,7 @@ class PaperDetail(ScrollView, can_focus=True):
         parts: list[Part] = []
         for name, url in links_of(paper):
             parts += ["\n"] if parts else []
-            parts += [(f"{name:<13}", label), _text(url)]
+            parts += [(f"{name:<{LABEL}}", label), _text(url)]
         return parts
 
     @staticmethod
@@ -324,3 +345,40 @@ class PaperDetail(ScrollView, can_focus=True):
 
 def _v(version: object) -> str:
     return f"v{version}" if version else ""
+
+
+LABEL = 13  # cells of the label column of the detail's label-value rows
+FOLD_BELOW = 12  # a pane shorter than this (lines) shows the authors on one line
+
+
+def author_words(paper: Paper, room: int | None = None) -> list[str]:
+    """The authors line (`authors_line`) as the words it may break between: each name with
+    its comma, and "+N more" kept whole. With ``room``, as many names as fit on one line of
+    ``room`` cells, the rest counted in "+N more"."""
+    names = paper.authors
+    if not names:  # "12 authors", or the organization, or nothing
+        return authors_line(paper).split()
+    for shown in range(len(names), 0, -1) if room is not None else [8]:
+        text = authors_line(paper, shown=shown)
+        if room is None or cell_len(text) <= room or shown == 1:
+            break
+    head, _, more = text.rpartition(" +") if " more" in text and " +" in text else (text, "", "")
+    words = [n + "," for n in head.split(", ")] if head else []
+    if words:
+        words[-1] = words[-1].rstrip(",")
+    return [*words, f"+{more}"] if more else words
+
+
+def _pack(words: list[str], room: int) -> list[str]:
+    """``words`` in lines of at most ``room`` cells, broken between words only (a word
+    longer than a line is cut by the pane's own wrapping)."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        candidate = f"{line} {word}" if line else word
+        if line and cell_len(candidate) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return [*lines, line] if line else lines
