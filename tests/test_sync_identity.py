@@ -1,0 +1,184 @@
+"""The union of papers across machines follows the identity rules of an import (issue 11;
+README, "Merge rules"): a paper one machine took from a feed without arXiv ids (Hugging Face
+text, a Chinese digest) and another from a feed with them (the Hugging Face page) is ONE paper
+after a sync, with the state both machines gave it, under the same id on every machine.
+
+The oracle is one machine importing every feed (the real CLI, in a fresh process): the same
+groups of feeds make the same papers. Syncs are real `papertui sync` runs with a bare remote;
+a Syncthing-style union is the two folders' files copied together."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.library import Library
+
+from .test_sync import bare_remote, cli, listed, note, ok
+
+FEEDS = Path(__file__).resolve().parent.parent / "data" / "feeds"
+HF_TEXT = FEEDS / "hf-daily-papers.txt"  # no arXiv ids
+DIGEST = FEEDS / "digest-dit-acceleration.txt"  # no arXiv ids, Chinese titles
+HF_PAGE = FEEDS / "hf-daily-papers-2026-06-19.html"  # the same papers with their arXiv ids
+STREAMDIT = "2507.03745"  # in the HF text (no id) and on the HF page (with it)
+SHIVA = "Shiva-DiT"  # in the digest (a Chinese title only) and on the HF page
+
+
+def by_title(db: Path, start: str) -> list[dict[str, Any]]:
+    """The papers whose English or Chinese title starts with ``start``."""
+    return [
+        p
+        for p in listed(db).values()
+        if (p.get("title") or p.get("title_zh") or "").startswith(start)
+    ]
+
+
+def groups(db: Path) -> list[tuple[str, ...]]:
+    """Each paper as the sorted formats of the feeds it came from (ids aside)."""
+    return sorted(tuple(sorted(s["format"] for s in p["sources"])) for p in listed(db).values())
+
+
+@pytest.fixture(scope="module")
+def one_machine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every feed imported on one machine: the papers the synced libraries must hold."""
+    db = tmp_path_factory.mktemp("oracle") / "lib"
+    ok(db, "solo", "import", str(HF_TEXT), str(DIGEST), str(HF_PAGE))
+    return db
+
+
+def machines(tmp_path: Path) -> tuple[Path, Path, Path, str, str]:
+    """(remote, A, B, A's id of StreamDiT, A's id of Shiva-DiT): A imported the feeds
+    without arXiv ids, B the page with them; A starred StreamDiT, B tagged it and wrote a
+    note on it; both shared their libraries with the remote."""
+    remote = bare_remote(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    ok(a, "mach-a", "import", str(HF_TEXT), str(DIGEST))
+    ok(b, "mach-b", "import", str(HF_PAGE))
+    (stream,) = by_title(a, "StreamDiT")
+    (shiva,) = by_title(a, SHIVA)
+    assert stream["id"] != STREAMDIT and not stream.get("arxiv_id")  # two ids before a sync
+    ok(a, "mach-a", "star", stream["id"])
+    ok(a, "mach-a", "tag", shiva["id"], "--add", "from-a")
+    ok(b, "mach-b", "tag", STREAMDIT, "--add", "from-b")
+    note(b, "mach-b", STREAMDIT, "b's note")
+    ok(a, "mach-a", "sync", "init", str(remote))
+    ok(b, "mach-b", "sync", "init", str(remote))
+    return remote, a, b, stream["id"], shiva["id"]
+
+
+@pytest.mark.parametrize("first", ["a", "b"])
+def test_a_paper_from_a_feed_without_ids_and_one_with_them_is_one_paper_after_sync(
+    tmp_path: Path, one_machine: Path, first: str
+) -> None:
+    _, a, b, stream_a, shiva_a = machines(tmp_path)
+    devices = {a: "mach-a", b: "mach-b"}
+    order = [a, b] if first == "a" else [b, a]
+    for db in order * 2:
+        ok(db, devices[db], "sync")
+    assert groups(a) == groups(one_machine) == groups(b)  # as one machine importing all
+    assert listed(a) == listed(b)
+    for db in (a, b):
+        (stream,) = by_title(db, "StreamDiT")
+        assert stream["id"] == STREAMDIT  # the arXiv id is kept, on every machine
+        assert sorted(s["format"] for s in stream["sources"]) == ["hf-html", "hf-text"]
+        assert stream["state"]["starred"] and stream["state"]["tags"] == ["from-b"]
+        assert stream["state"]["note"] == "b's note"
+        (shiva,) = by_title(db, SHIVA)
+        assert shiva["state"]["tags"] == ["from-a"]
+        assert sorted(s["format"] for s in shiva["sources"]) == ["digest", "hf-html"]
+        assert shiva_a not in listed(db)
+    # The id A knew it by still names it, in every command.
+    out = ok(a, "mach-a", "tag", stream_a, "--add", "later-a")
+    assert "1" in out
+    (stream,) = by_title(a, "StreamDiT")
+    assert stream["state"]["tags"] == ["from-b", "later-a"]
+    exported = ok(a, "mach-a", "export", "-o", "-")
+    assert exported.count("StreamDiT: Real-Time") == 1
+
+
+def test_a_change_made_on_the_absorbed_id_by_a_machine_that_had_not_synced_yet_applies(
+    tmp_path: Path,
+) -> None:
+    """B merged the two copies when it joined; A, not synced since, marks its copy read (a
+    change recorded against A's id), undoes its star, then syncs: on both machines the one
+    paper is read, not starred, tagged and noted by B."""
+    _, a, b, stream_a, _ = machines(tmp_path)
+    ok(a, "mach-a", "read", stream_a)
+    ok(a, "mach-a", "star", "--off", stream_a)
+    ok(a, "mach-a", "undo")  # (the unstar: A's own last change)
+    ok(a, "mach-a", "star", "--off", stream_a)
+    for db, device in ((a, "mach-a"), (b, "mach-b"), (a, "mach-a")):
+        ok(db, device, "sync")
+    for db in (a, b):
+        (stream,) = by_title(db, "StreamDiT")
+        assert stream["id"] == STREAMDIT
+        state = stream["state"]
+        assert (state["read"], state["starred"], state["tags"], state["note"]) == (
+            True,
+            False,
+            ["from-b"],
+            "b's note",
+        ), db
+    # Undo stays per machine: A's undo takes back A's unstar, never B's tag or note.
+    ok(a, "mach-a", "undo")
+    (stream,) = by_title(a, "StreamDiT")
+    assert stream["state"]["starred"] and stream["state"]["tags"] == ["from-b"]
+    ok(a, "mach-a", "sync")
+    ok(b, "mach-b", "sync")
+    assert listed(a) == listed(b)
+
+
+def test_notes_written_on_both_copies_are_both_kept_as_a_conflict(tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    ok(a, "mach-a", "import", str(HF_TEXT))
+    ok(b, "mach-b", "import", str(HF_PAGE))
+    (stream,) = by_title(a, "StreamDiT")
+    note(a, "mach-a", stream["id"], "a's note")
+    note(b, "mach-b", STREAMDIT, "b's note")
+    ok(a, "mach-a", "sync", "init", str(remote))
+    ok(b, "mach-b", "sync", "init", str(remote))
+    brought = ok(a, "mach-a", "sync")
+    assert "note conflict" in brought or "both kept" in brought.lower(), brought
+    ok(b, "mach-b", "sync")
+    notes = []
+    for db in (a, b):
+        (merged,) = by_title(db, "StreamDiT")
+        assert merged["id"] == STREAMDIT
+        notes.append(merged["state"]["note"])
+        assert "a's note" in notes[-1] and "b's note" in notes[-1]
+        assert "papertui sync: note conflict" in notes[-1]
+    assert notes[0] == notes[1]
+
+
+def test_a_syncthing_union_of_two_folders_holds_the_one_paper(
+    tmp_path: Path, one_machine: Path
+) -> None:
+    """No git: the two folders' files copied together, then opened (its cache built anew,
+    and, in another copy, A's cache catching up with B's files)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    ok(a, "mach-a", "import", str(HF_TEXT), str(DIGEST))
+    ok(b, "mach-b", "import", str(HF_PAGE))
+    (stream,) = by_title(a, "StreamDiT")
+    ok(a, "mach-a", "star", stream["id"])
+    ok(b, "mach-b", "tag", STREAMDIT, "--add", "from-b")
+    for name, keep_cache in (("fresh", False), ("caught-up", True)):
+        union = tmp_path / name
+        shutil.copytree(a, union, ignore=None if keep_cache else shutil.ignore_patterns(".cache"))
+        for sub in ("papers", "changes", "state"):
+            for path in (b / sub).iterdir():
+                shutil.copy2(path, union / sub / path.name)
+        assert groups(union) == groups(one_machine), name
+        (merged,) = by_title(union, "StreamDiT")
+        assert merged["id"] == STREAMDIT
+        assert merged["state"]["starred"] and merged["state"]["tags"] == ["from-b"], name
+    # Both ways of opening give the same library.
+    assert listed(tmp_path / "fresh") == listed(tmp_path / "caught-up")
+    lib = Library.open(tmp_path / "caught-up")
+    assert lib.resolve(stream["id"]) == STREAMDIT
+    lib.close()
+    doctor = cli(tmp_path / "fresh", "mach-a", "doctor")
+    assert "merged" in doctor.stdout, doctor.stdout
