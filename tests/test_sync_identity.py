@@ -10,14 +10,20 @@ a Syncthing-style union is the two folders' files copied together."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from tui.library import Library
+from tui.sources import load_source
 
+from .feedgen import hf_text, rss
 from .test_sync import bare_remote, cli, listed, note, ok
+from .test_sync_merge import fake_clock, open_as, sync
 
 FEEDS = Path(__file__).resolve().parent.parent / "data" / "feeds"
 HF_TEXT = FEEDS / "hf-daily-papers.txt"  # no arXiv ids
@@ -182,3 +188,176 @@ def test_a_syncthing_union_of_two_folders_holds_the_one_paper(
     lib.close()
     doctor = cli(tmp_path / "fresh", "mach-a", "doctor")
     assert "merged" in doctor.stdout, doctor.stdout
+
+
+# ============================================================================ any interleaving
+# One paper as two feeds carry it: arXiv RSS with its id, Hugging Face text without (L0);
+# another only in Hugging Face text, whole or cut short by a truncated download (L1: both
+# without ids, filed under two different hashed ids, one paper by rule 3).
+L0_TITLE = "Sparse flow matching for long video generation"
+L0_ABSTRACT = (
+    "We study sparse flow matching for long video generation. A moving window of frames is "
+    "denoised together, so that the model streams video of any length at a fixed cost. "
+) * 2
+L1_TITLE = "Caching features across timesteps of diffusion transformers"
+L1_ABSTRACT = (
+    "Diffusion transformers recompute every block at every timestep. We cache the features "
+    "of blocks whose inputs change little between timesteps and reuse them, which halves "
+    "the cost of sampling without a visible loss of quality. "
+) * 2
+COPIES = {
+    "with": (L0_TITLE, "rss"),
+    "without": (L0_TITLE, "hf"),
+    "whole": (L1_TITLE, "hf"),
+    "cut": (L1_TITLE, "hf-cut"),
+}
+DEVICES = ("a", "b", "c")
+
+
+def feed_of(tmp: Path, copy: str) -> Path:
+    title, kind = COPIES[copy]
+    abstract = L0_ABSTRACT if title == L0_TITLE else L1_ABSTRACT
+    path = tmp / f"{copy}.feed"
+    if kind == "rss":
+        text = rss([{"id": "2611.30000", "title": title, "abstract": abstract, "authors": ["A"]}])
+    else:
+        if kind == "hf-cut":
+            abstract = abstract[:120].rstrip() + "…"
+        text = hf_text([{"title": title, "abstract": abstract}])
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def ids_of(lib: Library) -> dict[str, list[str]]:
+    """The library's ids of each logical paper (by its title)."""
+    found: dict[str, list[str]] = {L0_TITLE: [], L1_TITLE: []}
+    for pid in lib:
+        found[lib.raw(pid)["title"]].append(pid)
+    return found
+
+
+OPS_ANY = st.one_of(
+    st.tuples(st.just("import"), st.integers(0, 2), st.sampled_from(sorted(COPIES)), st.none()),
+    st.tuples(st.just("star"), st.integers(0, 2), st.integers(0, 1), st.booleans()),
+    st.tuples(st.just("tag"), st.integers(0, 2), st.integers(0, 1), st.sampled_from("xyz")),
+    st.tuples(st.just("sync"), st.integers(0, 2), st.integers(0, 2), st.none()),
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# A takes L0 without its id and stars it; B takes it with its id and tags it; they meet.
+@example(
+    steps=[
+        ("import", 0, "without", None),
+        ("star", 0, 0, True),
+        ("import", 1, "with", None),
+        ("tag", 1, 0, "x"),
+        ("sync", 0, 1, None),
+        ("sync", 1, 0, None),
+    ]
+)
+# L1 whole on one machine, cut on another, each order on a third: the smaller id is kept.
+@example(
+    steps=[
+        ("import", 0, "cut", None),
+        ("import", 1, "whole", None),
+        ("import", 2, "whole", None),
+        ("import", 2, "cut", None),
+        ("tag", 2, 1, "y"),
+        ("star", 0, 1, True),
+        ("sync", 2, 0, None),
+    ]
+)
+@given(steps=st.lists(OPS_ANY, min_size=3, max_size=14))
+def test_three_machines_taking_a_paper_from_different_feeds_in_any_order_converge(
+    steps: list[Any],
+) -> None:
+    """Three machines import copies of two papers from feeds with and without arXiv ids,
+    star and tag them, and copy each other's files in a random order (as a pull does). After
+    a full exchange every machine holds one paper per paper imported anywhere, under the
+    same id (an arXiv id when a machine stored it so, else the smallest), starred as
+    the last star made anywhere says, with every tag added anywhere; all three show the
+    same, and so does a cache built again from the files. (One machine importing a second
+    copy keeps the id it has, as an import does; a sync's choice is among the ids machines
+    stored it under.)"""
+    with (
+        tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp,
+        fake_clock() as clock,
+    ):
+        roots = {d: Path(tmp) / d for d in DEVICES}
+        libs = {d: open_as(roots[d], d) for d in DEVICES}
+        has: dict[str, set[int]] = {d: set() for d in DEVICES}
+        imported: dict[int, set[str]] = {0: set(), 1: set()}
+        stored: dict[int, set[str]] = {0: set(), 1: set()}  # copies first stored somewhere
+        starred: dict[int, bool] = {0: False, 1: False}
+        tags: dict[int, set[str]] = {0: set(), 1: set()}
+        for kind, who, what, arg in steps:
+            d = DEVICES[who]
+            clock.tick(1)
+            lib = libs[d]
+            if kind == "import":
+                loaded = load_source(str(feed_of(Path(tmp), what)))
+                lib.import_feeds([(loaded.result, loaded.source)])
+                paper = 0 if COPIES[what][0] == L0_TITLE else 1
+                if paper not in has[d]:  # (else the copy merges into the paper held)
+                    stored[paper].add(what)
+                has[d].add(paper)
+                imported[paper].add(what)
+            elif kind == "sync":
+                other = DEVICES[what]
+                if other != d:
+                    sync(roots[other], roots[d])
+                    lib.refresh()
+                    has[d] |= has[other]
+            elif what in has[d]:
+                (pid,) = ids_of(lib)[(L0_TITLE, L1_TITLE)[what]]  # one paper on a machine
+                if kind == "star":
+                    lib.set_state([pid], "star", starred=arg)
+                    starred[what] = arg
+                else:
+                    lib.set_state([pid], "tag", add_tags=[arg])
+                    tags[what].add(arg)
+        for _ in range(2):
+            for d in DEVICES:
+                for other in DEVICES:
+                    if other != d:
+                        sync(roots[other], roots[d])
+        alone = {copy: new_id_of(Path(tmp), copy) for copy in COPIES}
+        views = []
+        for d in DEVICES:
+            lib = libs[d]
+            lib.refresh()
+            found = ids_of(lib)
+            for paper, title in enumerate((L0_TITLE, L1_TITLE)):
+                if not imported[paper]:
+                    assert found[title] == [], d
+                    continue
+                # Of the ids machines stored it under, an arXiv id, else the smallest.
+                ids = {alone[copy] for copy in stored[paper]}
+                want = min(ids, key=lambda pid: (pid.startswith("p"), pid))
+                assert found[title] == [want], (d, paper)
+                state = lib.raw_state(want)
+                assert bool(state.get("starred")) == starred[paper], (d, paper)
+                assert set(state.get("tags", [])) == tags[paper], (d, paper)
+            views.append({pid: (lib.record(pid), dict(lib.raw_state(pid))) for pid in lib})
+            lib.close()
+        assert views[0] == views[1] == views[2]
+        again = open_as(roots["a"], "a")
+        again.rebuild()
+        assert {pid: (again.record(pid), dict(again.raw_state(pid))) for pid in again} == views[0]
+        again.close()
+
+
+def new_id_of(tmp: Path, copy: str) -> str:
+    """The id a library alone gives ``copy`` (imported into an empty one)."""
+    lib = Library.open(tmp / f"alone-{copy}", parents=True)
+    loaded = load_source(str(feed_of(tmp, copy)))
+    lib.import_feeds([(loaded.result, loaded.source)])
+    (pid,) = list(lib)
+    lib.close()
+    return pid

@@ -25,8 +25,10 @@ import orjson
 from .truth import Change
 
 _HASHED = re.compile(r"p[0-9a-f]{8,40}")  # identity.new_id's ids for papers without one
-TABLE = "CREATE TABLE IF NOT EXISTS alias(id TEXT PRIMARY KEY, target TEXT NOT NULL) "
-TABLE += "WITHOUT ROWID"
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS alias(id TEXT PRIMARY KEY, target TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS alias_target ON alias(target)",
+)
 
 
 def keep(a: str, b: str) -> str:
@@ -63,8 +65,11 @@ def canonical(conn: sqlite3.Connection, pid: str) -> str:
 def add(conn: sqlite3.Connection, absorbed: str, kept: str) -> None:
     """Record that the paper ``absorbed`` is kept as ``kept`` (and so is every id that was
     an alias of ``absorbed``); in the caller's transaction."""
-    conn.execute(TABLE)
-    conn.execute("UPDATE alias SET target=? WHERE target=?", (kept, absorbed))
+    try:
+        conn.execute("UPDATE alias SET target=? WHERE target=?", (kept, absorbed))
+    except sqlite3.OperationalError:  # (the first alias of this cache: its table is made)
+        for statement in TABLES:
+            conn.execute(statement)
     conn.execute("INSERT OR REPLACE INTO alias(id, target) VALUES(?, ?)", (absorbed, kept))
     conn.execute("DELETE FROM alias WHERE id=?", (kept,))
 
@@ -95,15 +100,32 @@ def map_change(conn: sqlite3.Connection, change: Change) -> Change:
     return replace(change, entries=entries)
 
 
+def move_state(conn: sqlite3.Connection, old: str, new: str) -> None:
+    """Give the state the mirror holds for the paper ``old`` to ``new``, which has none (its
+    row renamed from ``old`` to ``new``: the flags, tags and note it indexes stay with it):
+    the state document, the changes kept for undo and the note conflicts now name ``new``,
+    as a replay through the alias would. In the caller's transaction."""
+    conn.execute("UPDATE state SET id=? WHERE id=?", (new, old))
+    needle = orjson.dumps(old)
+    rows = conn.execute("SELECT key, doc FROM history WHERE instr(doc, ?)", (needle,))
+    for key, doc in rows.fetchall():
+        change = Change.from_doc(orjson.loads(doc))
+        entries = [{**e, "id": new} if e["id"] == old else e for e in change.entries]
+        moved = replace(change, entries=entries)
+        conn.execute("UPDATE history SET doc=? WHERE key=?", (orjson.dumps(moved.to_doc()), key))
+    row = conn.execute("SELECT v FROM meta WHERE k='note_conflicts'").fetchone()
+    if row is not None and needle in row[0]:
+        found = [{**r, "id": new} if r["id"] == old else r for r in orjson.loads(row[0])]
+        conn.execute("UPDATE meta SET v=? WHERE k='note_conflicts'", (orjson.dumps(found),))
+
+
 def has_state(conn: sqlite3.Connection, pid: str) -> bool:
     """Whether the cache's state mirror names ``pid``: a state document, a change kept for
     undo or a note conflict (then uniting it with another paper replays the state)."""
     if conn.execute("SELECT 1 FROM state WHERE id=?", (pid,)).fetchone() is not None:
         return True
     needle = orjson.dumps(pid)
-    for (doc,) in conn.execute("SELECT doc FROM history"):
-        raw = doc if isinstance(doc, bytes) else str(doc).encode()
-        if needle in raw:
-            return True
+    if conn.execute("SELECT 1 FROM history WHERE instr(doc, ?) LIMIT 1", (needle,)).fetchone():
+        return True
     row = conn.execute("SELECT v FROM meta WHERE k='note_conflicts'").fetchone()
     return row is not None and needle in (row[0] if isinstance(row[0], bytes) else b"")

@@ -41,7 +41,7 @@ from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import clean_line, valid_unicode
 from . import aliases, migrate, state, truth
-from .cache import Cache, open_cache, remove_database
+from .cache import Cache, open_cache, pack_body, remove_database
 from .device import device_id
 from .identity import (
     Crowd,
@@ -78,7 +78,7 @@ from .storage import (
     load,
     table_docs,
 )
-from .truth import Change
+from .truth import Change, compact
 
 MARKER = "papertui.json"
 CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
@@ -528,8 +528,10 @@ class Library:
         the cache does not hold) one paper, under the id `aliases.keep` chooses; the other
         id becomes its alias. The kept id's record is the base and the other folded into it
         (`merge_into`), whichever arrived first, so every machine stores the same record.
-        When either id has state here, the state is replayed (`_remap`) so that both ids'
-        changes land on the one paper, in their order."""
+        The state follows: a held paper renamed gives its state to the kept id
+        (`aliases.move_state`); when both ids have state here (or the arriving one has:
+        its changes came before its paper), the state is replayed (`_remap`) so that both
+        ids' changes land on the one paper, in their order."""
         kept = aliases.keep(held, record["id"])
         absorbed = record["id"] if kept == held else held
         base, other = self._record(conn, held), record
@@ -538,13 +540,23 @@ class Library:
         merge_into(base, other)
         base["id"] = kept
         base["keys"] = list(dict.fromkeys([*base.get("keys", []), *other.get("keys", [])]))
-        self._remap = self._remap or aliases.has_state(conn, absorbed)
-        self._remap = self._remap or aliases.has_state(conn, kept)
         seg = name.stem + MERGED  # (held by no truth file: kept whole)
-        if kept != held:  # (the row keeps its place, tags and facets: stored, then renamed)
+        if kept == held:
+            # The arriving id has state only when its changes came before its paper (files
+            # copied by Syncthing in any order): replayed.
+            self._remap = self._remap or aliases.has_state(conn, absorbed)
+            Cache.put_paper(conn, self._papers, base, seg)
+        else:  # (the row keeps its place and the state it indexes: stored, then renamed)
+            if aliases.has_state(conn, kept):  # (its changes came before its paper)
+                self._remap = True
             Cache.put_paper(conn, self._papers, {**base, "id": held}, seg)
             conn.execute("UPDATE paper SET id=? WHERE id=?", (kept, held))
-        Cache.put_paper(conn, self._papers, base, seg)
+            conn.execute(
+                "UPDATE record SET body=? WHERE rowid=(SELECT rowid FROM paper WHERE id=?)",
+                (pack_body(compact(base)), kept),
+            )
+            if not self._remap:
+                aliases.move_state(conn, held, kept)
         aliases.add(conn, absorbed, kept)
 
     def _catch_up(self) -> bool:
