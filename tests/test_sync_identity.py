@@ -361,3 +361,44 @@ def new_id_of(tmp: Path, copy: str) -> str:
     (pid,) = list(lib)
     lib.close()
     return pid
+
+
+@pytest.mark.parametrize("held", ["without", "with"])
+def test_changes_that_arrive_before_their_paper_land_on_the_one_paper(
+    tmp_path: Path, held: str
+) -> None:
+    """A file-sync tool copies B's changes before B's papers: the state of B's id waits in
+    the cache without its paper; when the paper arrives and is united with A's copy, both
+    machines' changes are on the one paper (the state replayed), and a cache built again
+    shows the same."""
+    other = "with" if held == "without" else "without"
+    a, b = tmp_path / "a", tmp_path / "b"
+    pids = {}
+    for root, device, copy, fields in (
+        (a, "a", held, {"starred": True}),
+        (b, "b", other, {"add_tags": ["from-b"]}),
+    ):
+        lib = open_as(root, device)
+        loaded = load_source(str(feed_of(tmp_path, copy)))
+        lib.import_feeds([(loaded.result, loaded.source)])
+        (pids[device],) = list(lib)
+        lib.set_state([pids[device]], "change", **fields)
+        lib.close()
+    (b / ".stfolder").mkdir()
+    lib = open_as(a, "a")
+    for sub in ("changes", "papers"):  # (the changes first: refreshed in between)
+        for path in (b / sub).iterdir():
+            shutil.copy2(path, a / sub / path.name)
+        lib.refresh()
+    assert list(lib) == ["2611.30000"]
+    state = lib.raw_state("2611.30000")
+    assert state["starred"] and state["tags"] == ["from-b"]
+    assert lib.resolve(pids["a"]) == lib.resolve(pids["b"]) == "2611.30000"
+    # Undo on A takes back A's star only.
+    assert lib.undo() == "change"
+    state = lib.raw_state("2611.30000")
+    assert not state.get("starred") and state["tags"] == ["from-b"]
+    view = dict(state)
+    lib.rebuild()
+    assert list(lib) == ["2611.30000"] and dict(lib.raw_state("2611.30000")) == view
+    lib.close()
