@@ -379,11 +379,7 @@ class Library:
         """Apply segments (in `truth` order) to the cache: each record replaces the one with
         its id, or, written by another device, is merged into it (`_store_version`)."""
         files = truth.listing(self.root, truth.SEGMENTS)
-        if (
-            len(names) > 1
-            and len({n.device for n in names}) == 1  # (several: papers to unite, below)
-            and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None
-        ):
+        if len(names) > 1 and conn.execute("SELECT 1 FROM paper LIMIT 1").fetchone() is None:
             return self._build_segments(conn, names, files)
         for name in names:
             segment = self._arrived(name, files[name], truth.read_whole_segment)
@@ -414,8 +410,11 @@ class Library:
         """`_apply_segments` into an empty cache (a rebuild), the same result in two passes:
         the first finds each paper's first and last version, the second stores only the last
         one, in bulk, under the rowid of the first (the order papers were stored in). A paper
-        that several devices wrote is merged version by version, as `_apply_segments` does."""
+        that several devices wrote is merged version by version, as `_apply_segments` does;
+        papers of several devices that are one paper under two ids are then united
+        (`_unite_built`)."""
         rowid_of: dict[str, int] = {}  # (the order of first appearance)
+        first: dict[str, int] = {}  # the index in ``names`` of the paper's first segment
         last: dict[str, int] = {}  # the index in ``names`` of the paper's last version
         maker: dict[str, str] = {}
         mixed: set[str] = set()  # papers written by more than one device
@@ -429,6 +428,7 @@ class Library:
                 if pid not in rowid_of:
                     rowid_of[pid] = len(rowid_of) + 1
                     maker[pid] = name.device
+                    first[pid] = i
                 elif maker[pid] != name.device:
                     mixed.add(pid)
                 if pid not in last or names[last[pid]].seq <= name.seq:  # (its device's order)
@@ -459,6 +459,78 @@ class Library:
             rowids = [rowid_of[r["id"]] for r in records]
             Cache.add_papers(conn, records, name.stem, segment.spans, rowids=rowids)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
+        if len({n.device for n in names}) > 1:
+            self._unite_built(conn, rowid_of, first)
+
+    def _unite_built(
+        self, conn: sqlite3.Connection, rowid_of: dict[str, int], first: dict[str, int]
+    ) -> None:
+        """Unite, after `_build_segments` (``rowid_of``: each paper's rowid; ``first``: the
+        index of the segment it first appeared in), the papers `_apply_segments` unites one
+        segment at a time (`_unite_arrivals`): each paper filed under a key an earlier paper
+        is filed under too is matched, by the rules of an import, against the papers stored
+        before it, except those first seen in its own segment. Only keys two papers share
+        are looked at (one join of the ``ident`` index with itself): a few papers."""
+        later = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT b.paper FROM ident a JOIN ident b "
+                "ON b.key = a.key AND b.paper > a.paper ORDER BY b.paper"
+            )
+        ]
+        where = dict(rowid_of)  # (ids move when a row is renamed)
+
+        class Skip:  # (the papers a paper arriving at ``at`` from segment ``seg`` never met)
+            def __init__(self, at: int, seg: int) -> None:
+                self.at, self.seg = at, seg
+
+            def __contains__(self, pid: object) -> bool:
+                rowid = where.get(str(pid))
+                return rowid is None or rowid >= self.at or first.get(str(pid)) == self.seg
+
+        for rowid in later:
+            row = conn.execute("SELECT id FROM paper WHERE rowid=?", (rowid,)).fetchone()
+            if row is None:  # (united already)
+                continue
+            pid = row[0]
+            record = self._record(conn, pid)
+            batch = _Batch(conn)
+            skip = Skip(rowid, first.get(pid, -1))
+            found = self._match(conn, record, record.get("keys", []), {}, batch, skip=skip)
+            if found is None:
+                continue
+            kept = self._unite_rows(conn, found, pid)
+            where[kept] = where[found]
+            first[kept] = first[found]
+
+    def _unite_rows(self, conn: sqlite3.Connection, held: str, arriving: str) -> str:
+        """`_unite` for two papers the database holds (a rebuild): ``arriving``, stored
+        after ``held``, is removed and folded into ``held``'s row, renamed to the kept id
+        when that is ``arriving``'s; the id kept."""
+        kept = aliases.keep(held, arriving)
+        absorbed = arriving if kept == held else held
+        base, other = self._record(conn, held), self._record(conn, arriving)
+        if kept != held:
+            base, other = other, base
+        merge_into(base, other)
+        base["id"] = kept
+        base["keys"] = list(dict.fromkeys([*base.get("keys", []), *other.get("keys", [])]))
+        # (a catch-up into an empty database may hold state: replayed, as `_unite` does)
+        self._remap = self._remap or any(aliases.has_state(conn, p) for p in (held, arriving))
+        row = conn.execute("SELECT seg FROM paper WHERE id=?", (arriving,)).fetchone()
+        seg = row[0].rstrip(MERGED) + MERGED
+        Cache.remove_paper(conn, self._papers, arriving)
+        if kept == held:
+            Cache.put_paper(conn, self._papers, base, seg)
+        else:
+            Cache.put_paper(conn, self._papers, {**base, "id": held}, seg)
+            conn.execute("UPDATE paper SET id=? WHERE id=?", (kept, held))
+            conn.execute(
+                "UPDATE record SET body=? WHERE rowid=(SELECT rowid FROM paper WHERE id=?)",
+                (pack_body(compact(base)), kept),
+            )
+        aliases.add(conn, absorbed, kept)
+        return kept
 
     def _store_version(
         self,
@@ -504,7 +576,9 @@ class Library:
         never a paper of the segment itself (its own import told them apart)."""
         if not fresh:
             return
-        lookups = {pid: lookup_keys(record)[1] for pid, record in fresh.items()}
+        # The keys its device filed it under (`paper_keys`, worked out once, at its import:
+        # ~20 µs a paper to do again, a rebuild's 1M papers 20 s more).
+        lookups = {pid: r.get("keys") or lookup_keys(r)[1] for pid, r in fresh.items()}
         stored = Cache.stored_keys(conn, {key for keys in lookups.values() for key in keys})
         if not stored:
             return
