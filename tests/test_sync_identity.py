@@ -82,8 +82,9 @@ def test_a_paper_from_a_feed_without_ids_and_one_with_them_is_one_paper_after_sy
     _, a, b, stream_a, shiva_a = machines(tmp_path)
     devices = {a: "mach-a", b: "mach-b"}
     order = [a, b] if first == "a" else [b, a]
-    for db in order * 2:
-        ok(db, devices[db], "sync")
+    said = [ok(db, devices[db], "sync") for db in order * 2]
+    # The first machine to take the other's papers in says what became one.
+    assert f"{stream_a} is {STREAMDIT}" in said[0] + said[1], said
     assert groups(a) == groups(one_machine) == groups(b)  # as one machine importing all
     assert listed(a) == listed(b)
     for db in (a, b):

@@ -650,8 +650,15 @@ class Cache:
         found = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
         if found is not None:
             Cache.index_state(conn, rowid, orjson.loads(found[0]), {})
-        for table in ("ident", "facet", "tag"):
-            conn.execute(f"DELETE FROM {table} WHERE paper=?", (rowid,))
+        conn.executemany(  # (by their keys: the tables are keyed by value first)
+            "DELETE FROM ident WHERE key=? AND paper=?",
+            [(key, rowid) for key in old.get("keys") or ()],
+        )
+        conn.executemany(
+            "DELETE FROM facet WHERE kind=? AND value=? AND paper=?",
+            [(*facet, rowid) for facet in Cache._facets(old)],
+        )
+        conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM noted WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM record WHERE rowid=?", (rowid,))
         conn.execute("DELETE FROM paper WHERE rowid=?", (rowid,))

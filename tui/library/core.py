@@ -182,6 +182,8 @@ class Library:
         # Papers of two ids united by the segments just applied, and one of them had state:
         # the state is replayed so their changes land on the kept id (`_unite`).
         self._remap = False
+        # Papers this handle found to be one under two ids (`_unite`): (absorbed, kept).
+        self.united: list[tuple[str, str]] = []
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         self._told: set[str] = set()
@@ -632,6 +634,7 @@ class Library:
             if not self._remap:
                 aliases.move_state(conn, held, kept)
         aliases.add(conn, absorbed, kept)
+        self.united.append((absorbed, kept))
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
