@@ -33,26 +33,28 @@ STREAMDIT = "2507.03745"  # in the HF text (no id) and on the HF page (with it)
 SHIVA = "Shiva-DiT"  # in the digest (a Chinese title only) and on the HF page
 
 
-def by_title(db: Path, start: str) -> list[dict[str, Any]]:
-    """The papers whose English or Chinese title starts with ``start``."""
+def by_title(db: Path | dict[str, dict[str, Any]], start: str) -> list[dict[str, Any]]:
+    """The papers whose English or Chinese title starts with ``start``, of the library at
+    ``db`` or of papers `listed` already read."""
+    papers = listed(db) if isinstance(db, Path) else db
     return [
-        p
-        for p in listed(db).values()
-        if (p.get("title") or p.get("title_zh") or "").startswith(start)
+        p for p in papers.values() if (p.get("title") or p.get("title_zh") or "").startswith(start)
     ]
 
 
-def groups(db: Path) -> list[tuple[str, ...]]:
+def groups(db: Path | dict[str, dict[str, Any]]) -> list[tuple[str, ...]]:
     """Each paper as the sorted formats of the feeds it came from (ids aside)."""
-    return sorted(tuple(sorted(s["format"] for s in p["sources"])) for p in listed(db).values())
+    papers = listed(db) if isinstance(db, Path) else db
+    return sorted(tuple(sorted(s["format"] for s in p["sources"])) for p in papers.values())
 
 
 @pytest.fixture(scope="module")
-def one_machine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every feed imported on one machine: the papers the synced libraries must hold."""
+def one_machine(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, ...]]:
+    """Every feed imported on one machine: the papers the synced libraries must hold (as
+    `groups`)."""
     db = tmp_path_factory.mktemp("oracle") / "lib"
     ok(db, "solo", "import", str(HF_TEXT), str(DIGEST), str(HF_PAGE))
-    return db
+    return groups(db)
 
 
 def machines(tmp_path: Path) -> tuple[Path, Path, Path, str, str]:
@@ -77,7 +79,7 @@ def machines(tmp_path: Path) -> tuple[Path, Path, Path, str, str]:
 
 @pytest.mark.parametrize("first", ["a", "b"])
 def test_a_paper_from_a_feed_without_ids_and_one_with_them_is_one_paper_after_sync(
-    tmp_path: Path, one_machine: Path, first: str
+    tmp_path: Path, one_machine: list[tuple[str, ...]], first: str
 ) -> None:
     _, a, b, stream_a, shiva_a = machines(tmp_path)
     devices = {a: "mach-a", b: "mach-b"}
@@ -85,9 +87,10 @@ def test_a_paper_from_a_feed_without_ids_and_one_with_them_is_one_paper_after_sy
     said = [ok(db, devices[db], "sync") for db in order * 2]
     # The first machine to take the other's papers in says what became one.
     assert f"{stream_a} is {STREAMDIT}" in said[0] + said[1], said
-    assert groups(a) == groups(one_machine) == groups(b)  # as one machine importing all
-    assert listed(a) == listed(b)
-    for db in (a, b):
+    papers = {db: listed(db) for db in (a, b)}
+    assert groups(papers[a]) == one_machine == groups(papers[b])  # as one machine
+    assert papers[a] == papers[b]
+    for db in papers.values():
         (stream,) = by_title(db, "StreamDiT")
         assert stream["id"] == STREAMDIT  # the arXiv id is kept, on every machine
         assert sorted(s["format"] for s in stream["sources"]) == ["hf-html", "hf-text"]
@@ -96,7 +99,7 @@ def test_a_paper_from_a_feed_without_ids_and_one_with_them_is_one_paper_after_sy
         (shiva,) = by_title(db, SHIVA)
         assert shiva["state"]["tags"] == ["from-a"]
         assert sorted(s["format"] for s in shiva["sources"]) == ["digest", "hf-html"]
-        assert shiva_a not in listed(db)
+        assert shiva_a not in db
     # The id A knew it by still names it, in every command.
     out = ok(a, "mach-a", "tag", stream_a, "--add", "later-a")
     assert "1" in out
@@ -162,7 +165,7 @@ def test_notes_written_on_both_copies_are_both_kept_as_a_conflict(tmp_path: Path
 
 
 def test_a_syncthing_union_of_two_folders_holds_the_one_paper(
-    tmp_path: Path, one_machine: Path
+    tmp_path: Path, one_machine: list[tuple[str, ...]]
 ) -> None:
     """No git: the two folders' files copied together, then opened (its cache built anew,
     and, in another copy, A's cache catching up with B's files)."""
@@ -178,8 +181,9 @@ def test_a_syncthing_union_of_two_folders_holds_the_one_paper(
         for sub in ("papers", "changes", "state"):
             for path in (b / sub).iterdir():
                 shutil.copy2(path, union / sub / path.name)
-        assert groups(union) == groups(one_machine), name
-        (merged,) = by_title(union, "StreamDiT")
+        papers = listed(union)
+        assert groups(papers) == one_machine, name
+        (merged,) = by_title(papers, "StreamDiT")
         assert merged["id"] == STREAMDIT
         assert merged["state"]["starred"] and merged["state"]["tags"] == ["from-b"], name
     # Both ways of opening give the same library.
