@@ -611,6 +611,7 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
     findings = doctor.check(db)
     if not findings:
         out.print(Text(f"{printable(str(db))}: healthy"))
+        _print_merged(db, out)
         return EXIT_OK
     for f in findings:
         out.print(Text(printable(f"{f.path}: {f.problem}")), soft_wrap=True)
@@ -629,6 +630,33 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
     starred = lib.counts()["starred"]
     out.print(Text(f"{printable(str(db))}: repaired; {len(lib)} papers, {starred} starred{note}"))
     return EXIT_OK
+
+
+def _print_merged(db: Path, out: Console) -> None:
+    """The papers two machines stored under two ids that a sync made one (not a problem:
+    the other id still names the paper in every command)."""
+    lib = Library.open(db, create=False)
+    try:
+        merged = lib.merged_ids()
+    finally:
+        lib.close()
+    if not merged:
+        return
+    some = ", ".join(f"{other} → {kept}" for other, kept in sorted(merged.items())[:5])
+    more = ", …" if len(merged) > 5 else ""
+    out.print(
+        Text(
+            printable(
+                f"{_count_of(len(merged), 'paper')} that two machines stored under two ids "
+                f"merged into one by sync (either id names it): {some}{more}"
+            )
+        ),
+        soft_wrap=True,
+    )
+
+
+def _count_of(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
 
 
 def cmd_sync(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -632,6 +632,39 @@ class Cache:
         return rowid
 
     @staticmethod
+    def remove_paper(conn: sqlite3.Connection, papers: Path, pid: str) -> None:
+        """Take a paper out of the database (it was united with another: aliases.py): its
+        row, record, search text, identity keys, facets and the index of its state (the
+        state document, keyed by id, stays). ``papers``: the segment folder (its text is
+        read there to take it out of the index); LibraryError as `read_record`."""
+        old = Cache.read_record(conn, papers, pid)
+        row = conn.execute("SELECT rowid, read, starred FROM paper WHERE id=?", (pid,)).fetchone()
+        if old is None or row is None:
+            return
+        rowid = row[0]
+        conn.execute(
+            "INSERT INTO text(text, rowid, title, abstract, authors, other) "
+            "VALUES('delete', ?, ?, ?, ?, ?)",
+            (rowid, *fts_values(old)),
+        )
+        found = conn.execute("SELECT doc FROM state WHERE id=?", (pid,)).fetchone()
+        if found is not None:
+            Cache.index_state(conn, rowid, orjson.loads(found[0]), {})
+        conn.executemany(  # (by their keys: the tables are keyed by value first)
+            "DELETE FROM ident WHERE key=? AND paper=?",
+            [(key, rowid) for key in old.get("keys") or ()],
+        )
+        conn.executemany(
+            "DELETE FROM facet WHERE kind=? AND value=? AND paper=?",
+            [(*facet, rowid) for facet in Cache._facets(old)],
+        )
+        conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM noted WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM record WHERE rowid=?", (rowid,))
+        conn.execute("DELETE FROM paper WHERE rowid=?", (rowid,))
+        Cache._papers_added(conn, -1)
+
+    @staticmethod
     def stored_keys(conn: sqlite3.Connection, keys: set[str]) -> set[str]:
         """Those of ``keys`` some paper is filed under."""
         return {

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,8 +40,8 @@ from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import clean_line, valid_unicode
-from . import migrate, state, truth
-from .cache import Cache, open_cache, remove_database
+from . import aliases, migrate, state, truth
+from .cache import Cache, open_cache, pack_body, remove_database
 from .device import device_id
 from .identity import (
     Crowd,
@@ -78,7 +78,7 @@ from .storage import (
     load,
     table_docs,
 )
-from .truth import Change
+from .truth import Change, compact
 
 MARKER = "papertui.json"
 CROWD = 8  # papers under one title key before they are grouped (identity.Crowd)
@@ -179,6 +179,11 @@ class Library:
         self._known: tuple[frozenset[str], ...] | None = None
         self._settled = False  # `_known` was checked once the folders' clock tick was over
         self._wrote: list[Path] = []  # truth files written under the current write lock
+        # Papers of two ids united by the segments just applied, and one of them had state:
+        # the state is replayed so their changes land on the kept id (`_unite`).
+        self._remap = False
+        # Papers this handle found to be one under two ids (`_unite`): (absorbed, kept).
+        self.united: list[tuple[str, str]] = []
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         self._told: set[str] = set()
@@ -349,6 +354,7 @@ class Library:
                 conn.execute(f"DROP TABLE IF EXISTS {name}")
             self.cache.create(conn)
             state.rebuild_state(conn, self.root, self.device, apply_segments=self._apply_segments)
+            self._remap = False  # (the state was replayed after the segments)
             Cache.set_meta(conn, "complete", now_iso())
         with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -384,17 +390,19 @@ class Library:
             spans = segment.spans
             Cache.add_feeds(conn, name.stem, segment.feeds)
             fresh: dict[str, dict[str, Any]] = {}  # papers new to the cache: stored in bulk
+            kept = aliases.targets(conn, (r["id"] for r in segment.records))
             for record in segment.records:
-                pid = record["id"]
-                span = spans.get(pid)
+                pid = kept.get(record["id"], record["id"])
+                span = spans.get(pid) if pid == record["id"] else None
                 row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
                 if row is None:
-                    fresh[pid] = record  # (a later record of the same id replaces it)
+                    fresh[record["id"]] = record  # (a later record of the same id replaces it)
                     continue
                 try:
-                    self._store_version(conn, name, record, span, row[0])
+                    self._store_version(conn, name, record, span, row[0], pid)
                 except LibraryError:  # (the version held: its segment changed since)
                     raise _Stale from None  # built again from the files
+            self._unite_arrivals(conn, name, fresh)
             Cache.add_papers(conn, list(fresh.values()), name.stem, spans)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
 
@@ -404,8 +412,11 @@ class Library:
         """`_apply_segments` into an empty cache (a rebuild), the same result in two passes:
         the first finds each paper's first and last version, the second stores only the last
         one, in bulk, under the rowid of the first (the order papers were stored in). A paper
-        that several devices wrote is merged version by version, as `_apply_segments` does."""
+        that several devices wrote is merged version by version, as `_apply_segments` does;
+        papers of several devices that are one paper under two ids are then united
+        (`_unite_built`)."""
         rowid_of: dict[str, int] = {}  # (the order of first appearance)
+        first: dict[str, int] = {}  # the index in ``names`` of the paper's first segment
         last: dict[str, int] = {}  # the index in ``names`` of the paper's last version
         maker: dict[str, str] = {}
         mixed: set[str] = set()  # papers written by more than one device
@@ -419,6 +430,7 @@ class Library:
                 if pid not in rowid_of:
                     rowid_of[pid] = len(rowid_of) + 1
                     maker[pid] = name.device
+                    first[pid] = i
                 elif maker[pid] != name.device:
                     mixed.add(pid)
                 if pid not in last or names[last[pid]].seq <= name.seq:  # (its device's order)
@@ -449,6 +461,78 @@ class Library:
             rowids = [rowid_of[r["id"]] for r in records]
             Cache.add_papers(conn, records, name.stem, segment.spans, rowids=rowids)
             conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
+        if len({n.device for n in names}) > 1:
+            self._unite_built(conn, rowid_of, first)
+
+    def _unite_built(
+        self, conn: sqlite3.Connection, rowid_of: dict[str, int], first: dict[str, int]
+    ) -> None:
+        """Unite, after `_build_segments` (``rowid_of``: each paper's rowid; ``first``: the
+        index of the segment it first appeared in), the papers `_apply_segments` unites one
+        segment at a time (`_unite_arrivals`): each paper filed under a key an earlier paper
+        is filed under too is matched, by the rules of an import, against the papers stored
+        before it, except those first seen in its own segment. Only keys two papers share
+        are looked at (one join of the ``ident`` index with itself): a few papers."""
+        later = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT b.paper FROM ident a JOIN ident b "
+                "ON b.key = a.key AND b.paper > a.paper ORDER BY b.paper"
+            )
+        ]
+        where = dict(rowid_of)  # (ids move when a row is renamed)
+
+        class Skip:  # (the papers a paper arriving at ``at`` from segment ``seg`` never met)
+            def __init__(self, at: int, seg: int) -> None:
+                self.at, self.seg = at, seg
+
+            def __contains__(self, pid: object) -> bool:
+                rowid = where.get(str(pid))
+                return rowid is None or rowid >= self.at or first.get(str(pid)) == self.seg
+
+        for rowid in later:
+            row = conn.execute("SELECT id FROM paper WHERE rowid=?", (rowid,)).fetchone()
+            if row is None:  # (united already)
+                continue
+            pid = row[0]
+            record = self._record(conn, pid)
+            batch = _Batch(conn)
+            skip = Skip(rowid, first.get(pid, -1))
+            found = self._match(conn, record, record.get("keys", []), {}, batch, skip=skip)
+            if found is None:
+                continue
+            kept = self._unite_rows(conn, found, pid)
+            where[kept] = where[found]
+            first[kept] = first[found]
+
+    def _unite_rows(self, conn: sqlite3.Connection, held: str, arriving: str) -> str:
+        """`_unite` for two papers the database holds (a rebuild): ``arriving``, stored
+        after ``held``, is removed and folded into ``held``'s row, renamed to the kept id
+        when that is ``arriving``'s; the id kept."""
+        kept = aliases.keep(held, arriving)
+        absorbed = arriving if kept == held else held
+        base, other = self._record(conn, held), self._record(conn, arriving)
+        if kept != held:
+            base, other = other, base
+        merge_into(base, other)
+        base["id"] = kept
+        base["keys"] = list(dict.fromkeys([*base.get("keys", []), *other.get("keys", [])]))
+        # (a catch-up into an empty database may hold state: replayed, as `_unite` does)
+        self._remap = self._remap or any(aliases.has_state(conn, p) for p in (held, arriving))
+        row = conn.execute("SELECT seg FROM paper WHERE id=?", (arriving,)).fetchone()
+        seg = row[0].rstrip(MERGED) + MERGED
+        Cache.remove_paper(conn, self._papers, arriving)
+        if kept == held:
+            Cache.put_paper(conn, self._papers, base, seg)
+        else:
+            Cache.put_paper(conn, self._papers, {**base, "id": held}, seg)
+            conn.execute("UPDATE paper SET id=? WHERE id=?", (kept, held))
+            conn.execute(
+                "UPDATE record SET body=? WHERE rowid=(SELECT rowid FROM paper WHERE id=?)",
+                (pack_body(compact(base)), kept),
+            )
+        aliases.add(conn, absorbed, kept)
+        return kept
 
     def _store_version(
         self,
@@ -457,6 +541,7 @@ class Library:
         record: dict[str, Any],
         span: truth.Span | None,
         held: str,
+        pid: str | None = None,
     ) -> None:
         """Store ``record``, a paper's version in the segment ``name`` (at ``span`` in it),
         over the version the cache holds, from the segment ``held`` (`paper.seg`). A version
@@ -464,17 +549,92 @@ class Library:
         earlier one), or a later one (a file that arrived late) is kept over it; into any
         other it is merged: another device's, or a record merged here from several devices'
         versions (its ``held`` ends in `MERGED`), which the device that wrote ``record`` may
-        never have seen."""
+        never have seen. ``pid``: the paper it is a version of, when that is not its own id
+        (its id is an alias: aliases.py), and then it is always merged."""
         earlier = truth.parse_key(held)
         seg = name.stem
+        pid = pid or record["id"]
+        if pid != record["id"]:
+            earlier = None
         if earlier is not None and earlier.device == name.device and earlier.seq > name.seq:
             return
         if earlier is None or earlier.device != name.device:
-            mine = Cache.read_record(conn, self._papers, record["id"]) or {}
+            mine = Cache.read_record(conn, self._papers, pid) or {}
             merge_into(mine, record)
             mine["keys"] = list(dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])]))
+            mine["id"] = pid
             record, span, seg = mine, None, seg + MERGED  # (held by no truth file: kept whole)
         Cache.put_paper(conn, self._papers, record, seg, span)
+
+    def _unite_arrivals(
+        self, conn: sqlite3.Connection, name: truth.Name, fresh: dict[str, dict[str, Any]]
+    ) -> None:
+        """Of the papers of the segment ``name`` new to the cache (``fresh``, by id), unite
+        each that is, by the rules of an import (`_match`), a paper the cache holds under
+        another id (`_unite`), and take it out of ``fresh``. Another machine took the paper
+        from another feed: from one without arXiv ids and this one from one with them, or
+        the other way. Only papers filed under one of its identity keys are looked at (one
+        query for all the keys of the segment: `Cache.stored_keys`), never the library; and
+        never a paper of the segment itself (its own import told them apart)."""
+        if not fresh:
+            return
+        # The keys its device filed it under (`paper_keys`, worked out once, at its import:
+        # ~20 µs a paper to do again, a rebuild's 1M papers 20 s more).
+        lookups = {pid: r.get("keys") or lookup_keys(r)[1] for pid, r in fresh.items()}
+        stored = Cache.stored_keys(conn, {key for keys in lookups.values() for key in keys})
+        if not stored:
+            return
+        own = set(fresh) | {r["id"] for r in fresh.values()}
+        crowds: dict[str, Crowd] = {}
+        for pid, keys in lookups.items():
+            if not stored.intersection(keys):
+                continue
+            batch = _Batch(conn)
+            batch.stored = stored
+            found = self._match(conn, fresh[pid], keys, crowds, batch, skip=own)
+            if found is None:
+                continue
+            self._unite(conn, name, found, fresh.pop(pid))
+            crowds = {}  # (an id may have been renamed)
+
+    def _unite(
+        self, conn: sqlite3.Connection, name: truth.Name, held: str, record: dict[str, Any]
+    ) -> None:
+        """Make the paper ``held`` and the arriving ``record`` (of the segment ``name``, an id
+        the cache does not hold) one paper, under the id `aliases.keep` chooses; the other
+        id becomes its alias. The kept id's record is the base and the other folded into it
+        (`merge_into`), whichever arrived first, so every machine stores the same record.
+        The state follows: a held paper renamed gives its state to the kept id
+        (`aliases.move_state`); when both ids have state here (or the arriving one has:
+        its changes came before its paper), the state is replayed (`_remap`) so that both
+        ids' changes land on the one paper, in their order."""
+        kept = aliases.keep(held, record["id"])
+        absorbed = record["id"] if kept == held else held
+        base, other = self._record(conn, held), record
+        if kept != held:
+            base, other = dict(record), base
+        merge_into(base, other)
+        base["id"] = kept
+        base["keys"] = list(dict.fromkeys([*base.get("keys", []), *other.get("keys", [])]))
+        seg = name.stem + MERGED  # (held by no truth file: kept whole)
+        if kept == held:
+            # The arriving id has state only when its changes came before its paper (files
+            # copied by Syncthing in any order): replayed.
+            self._remap = self._remap or aliases.has_state(conn, absorbed)
+            Cache.put_paper(conn, self._papers, base, seg)
+        else:  # (the row keeps its place and the state it indexes: stored, then renamed)
+            if aliases.has_state(conn, kept):  # (its changes came before its paper)
+                self._remap = True
+            Cache.put_paper(conn, self._papers, {**base, "id": held}, seg)
+            conn.execute("UPDATE paper SET id=? WHERE id=?", (kept, held))
+            conn.execute(
+                "UPDATE record SET body=? WHERE rowid=(SELECT rowid FROM paper WHERE id=?)",
+                (pack_body(compact(base)), kept),
+            )
+            if not self._remap:
+                aliases.move_state(conn, held, kept)
+        aliases.add(conn, absorbed, kept)
+        self.united.append((absorbed, kept))
 
     def _catch_up(self) -> bool:
         """Apply the truth files the cache does not hold yet; True if there were any.
@@ -502,6 +662,7 @@ class Library:
             new_segments = [n for n in new_segments if n.stem not in applied["s"]]
             stamps = {n: self._arrived(n, segments[n], truth.segment_stamp) for n in new_segments}
             new_segments = [n for n in new_segments if stamps[n] is not None]
+            self._remap = False
             if new_segments:
                 self._apply_segments(conn, sorted(new_segments, key=lambda n: (stamps[n], n)))
             covers, pending = state.applied_changes(conn)
@@ -509,13 +670,15 @@ class Library:
             read = [self._arrived(n, changes[n], truth.read_change) for n in fresh]
             loaded = [change for change in read if change is not None]  # all checked first
             arrived = {n: c for n, c in zip(fresh, read, strict=True) if c is not None}
-            if state.in_order(conn, loaded):
+            remap, self._remap = self._remap, False
+            if not remap and state.in_order(conn, loaded):
                 # (an undo among them whose change leaves the history as they are applied)
                 undos = any(change.undo_of is not None for change in loaded)
                 replayed = state.Replayed(state.history(conn)) if undos else None
                 for change in sorted(loaded, key=lambda c: c.order):
                     state.apply_change(conn, change, replayed)
-            else:  # (a change made before one applied here: another device's, synced late)
+            else:  # (a change made before one applied here: another device's, synced late;
+                # or two papers with state united: their changes now land on one)
                 state.replay_state(conn, root, self.device, arrived)
                 applied = _applied(conn)  # (the replay read every checkpoint: not again)
             for name in new_points:
@@ -758,6 +921,9 @@ class Library:
                 return found[0][0]
         if ref.lower() in self:  # ids are lower case: P4668842F is p4668842f
             return ref.lower()
+        kept = aliases.targets(conn, (ref, ref.lower()))  # the other id of a united paper
+        if kept:
+            return kept.get(ref) or kept[ref.lower()]
         prefix = ref.lower()
         hits = []
         if prefix:
@@ -782,6 +948,11 @@ class Library:
                 f"{ref}: give at least {MIN_PREFIX} characters of the id ({hits[0]} starts so)"
             )
         raise LibraryError(f"{ref}: no such paper in {self.root}")
+
+    def merged_ids(self) -> dict[str, str]:
+        """The papers two machines stored under two ids that a sync found to be one paper
+        (aliases.py): the other id → the id it is kept under."""
+        return aliases.every(self._conn())
 
     def all_tags(self) -> Counter[str]:
         """Every tag (as written) and how many papers carry it."""
@@ -983,7 +1154,7 @@ class Library:
                 "SELECT id FROM paper WHERE id IN (SELECT value FROM json_each(?))",
                 (orjson.dumps(list(choices)).decode(),),
             )
-        )
+        ).difference(aliases.targets(conn, choices))  # (a united paper's other id is taken)
         for report, items in prepared:
             for incoming, keys, lookup, digest in items:
                 pid = self._match(conn, incoming, lookup, crowds, batch)
@@ -1043,9 +1214,11 @@ class Library:
         keys: list[str],
         crowds: dict[str, Crowd],
         batch: _Batch,
+        skip: Container[str] = (),
     ) -> str | None:
         """The stored paper ``incoming`` is (identity.py's rules), or None: only the papers
-        filed under one of its lookup keys are looked at, never the whole library."""
+        filed under one of its lookup keys are looked at, never the whole library; never
+        one of ``skip``."""
         tried: set[str] = set()
         title_only = not incoming.get("abstract")
         by_title: list[str] = []  # papers with abstracts that the title alone matched
@@ -1066,7 +1239,7 @@ class Library:
             # a title or an old abstract-opening key only proposes: the whole records decide.
             decisive = key.startswith(("arxiv:", "text:", "entry:"))
             for pid in _filed_under(batch, key, incoming, crowds, record):
-                if pid in tried:
+                if pid in tried or pid in skip:
                     continue
                 tried.add(pid)
                 if decisive:
@@ -1112,7 +1285,9 @@ class Library:
         remove_tags = [valid_unicode(t) for t in remove_tags]
         tags = None if tags is None else [valid_unicode(t) for t in tags]
         note = None if note is None else valid_unicode(note)
-        ids = list(dict.fromkeys(ids))
+        ids = list(ids)
+        kept = aliases.targets(self._conn(), ids)  # (an id a sync united with another)
+        ids = list(dict.fromkeys(kept.get(pid, pid) for pid in ids))
         for pid in ids:
             if pid not in self:
                 raise LibraryError(f"{pid}: no such paper in {self.root}")
@@ -1364,7 +1539,9 @@ class _Batch:
             return True
         if pid in self.free:
             return False
-        return self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None
+        if self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None:
+            return True
+        return bool(aliases.targets(self.conn, (pid,)))  # (a united paper's other id)
 
 
 _gc_lock = threading.Lock()

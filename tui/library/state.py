@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from . import truth
+from . import aliases, truth
 from .cache import DEFAULTS, STATE_FIELDS, Cache
 from .notes import (
     CONFLICT_HEAD,
@@ -214,15 +214,21 @@ def apply_change(
     has left the history by its place, many other devices' changes later, is worked out
     from them).
 
+    A paper id that is an alias (aliases.py: a paper two machines stored under two ids,
+    united by a sync) stands for the id it is kept under, here and in the history.
+
     The result depends only on the changes and their order: every copy that applies the
     same changes shows the same state."""
+    change = aliases.map_change(conn, change)
     entries = change.entries
     if change.undo_of is not None:
         entries = _undo_here(conn, change, replayed)
         if entries is not change.entries:
             change = replace(change, entries=entries)
-    flags_only = len(entries) >= BULK and all(
-        "note_edit" not in e and set(e["new"]) <= {"read", "starred"} for e in entries
+    flags_only = (
+        len(entries) >= BULK
+        and all("note_edit" not in e and set(e["new"]) <= {"read", "starred"} for e in entries)
+        and len({e["id"] for e in entries}) == len(entries)  # (two ids of one paper: in turn)
     )
     for entry in [] if flags_only else entries:
         pid = entry["id"]
@@ -938,6 +944,7 @@ def replay_state(
     _clear_state(conn)
     point, changes = replay_plan(root, device, known)
     if point is not None:
+        point = _canonical_point(conn, point)
         for pid, doc in point.state.items():
             Cache.put_state(conn, pid, {}, doc)
         for change in point.history:
@@ -955,3 +962,26 @@ def replay_state(
     replayed = Replayed(point.history if point is not None else None)
     for change in changes:
         apply_change(conn, change, replayed)
+
+
+def _canonical_point(conn: sqlite3.Connection, point: Checkpoint) -> Checkpoint:
+    """A checkpoint with every paper id that is an alias (aliases.py) replaced by the id it
+    is kept under: in its state (two documents of one paper merged as two checkpoints' are,
+    `_merge_states`), its history and its note conflicts. The same checkpoint when none is."""
+    found = aliases.every(conn)
+    if not found:
+        return point
+    state: dict[str, dict[str, Any]] = {}
+    conflicts = list(point.conflicts)
+    name = Name(device="checkpoint", seq=0)
+    for pid, doc in point.state.items():
+        kept = found.get(pid, pid)
+        if kept in state:
+            merged, met = _merge_states({kept: state[kept]}, {kept: doc}, name, name)
+            state[kept] = merged[kept]
+            conflicts += met
+        else:
+            state[kept] = doc
+    history = [aliases.map_change(conn, change) for change in point.history]
+    conflicts = [{**r, "id": found.get(r["id"], r["id"])} for r in conflicts]
+    return replace(point, state=state, history=history, conflicts=conflicts)

@@ -952,6 +952,14 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
     progress("taking in what other machines wrote")
     lib = Library.open(root, create=False)  # (catches up with the files merged)
     try:
+        if lib.united:
+            some = ", ".join(f"{old} is {new}" for old, new in lib.united[:3])
+            more = ", …" if len(lib.united) > 3 else ""
+            report.notes.append(
+                f"{_count(len(lib.united), 'paper')} came under another id than here and "
+                f"{'is' if len(lib.united) == 1 else 'are'} one paper with it ({some}{more}; "
+                "either id names it)"
+            )
         report.conflicts = _conflict_lines(lib)
     finally:
         lib.close()
