@@ -22,7 +22,7 @@ from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from ._hf import iso_date, string
 from .authors import AuthorLine, read_author_line
-from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
 _ENTRY = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?entry[\s>]")
 _AFFILIATION = re.compile(r"<(?:[\w.-]+:)?affiliation[^>]*>([^<]*)<", re.I)
@@ -102,7 +102,7 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         return Skipped(line, f"paper {pid} has no title")
     summary = string(entry.get("summary"))
     if (entry.get("summary_detail") or {}).get("type") == "text/html":
-        summary = _html_text(summary)
+        summary = html_text(summary)
     announce = str(entry.get("arxiv_announce_type") or "").strip().lower()
     m = _ANNOUNCE.match(summary)
     if m:  # (the daily feed's summary: "arXiv:ID Announce Type: new Abstract: …")
@@ -120,7 +120,10 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         name = " ".join(html.unescape(found).split())
         if name and name not in affiliations:
             affiliations.append(name)
-    links = {str(link.get("title") or link.get("rel")): link.get("href") for link in entry.links}
+    links = {
+        str(link.get("title") or link.get("rel")): link.get("href")
+        for link in entry.get("links") or ()
+    }
     version = arxiv_version(string(entry.get("id")))
     published = iso_date(entry.get("published"))
     return Paper(
@@ -148,9 +151,3 @@ def _authors(entry: Any) -> AuthorLine:
     if len(names) == 1 and ("," in names[0] or "(" in names[0]):  # (dc:creator: one line)
         return read_author_line(names[0])
     return AuthorLine(names=names)
-
-
-def _html_text(value: str) -> str:
-    from bs4 import BeautifulSoup
-
-    return BeautifulSoup(value, "html.parser").getstring(" ")

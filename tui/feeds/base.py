@@ -73,6 +73,15 @@ def sniff_lines(text: str) -> list[str]:
     return lines
 
 
+def html_text(value: str) -> str:
+    """The text of an HTML fragment written into a feed's field (an Atom ``type="html"``
+    summary, RSS before 2024's ``<p>…</p>`` and ``<a href=…>Ana Lima</a>``), on one line:
+    tags dropped, entities read, whitespace collapsed."""
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(value, "html.parser").get_text(" ").split())
+
+
 def check_html_complete(text: str, ctx: ParseContext) -> None:
     """Raise FeedError when a saved page stops before its end (no closing ``</html>``)."""
     if "</html>" not in text[-65536:].lower():

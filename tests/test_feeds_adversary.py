@@ -1,0 +1,85 @@
+"""The feed readers `papertui fetch` feeds (arXiv Atom and RSS, Hugging Face's API) attacked
+with variations of the real samples: shapes a server or a mirror may send, control characters,
+BOMs. The oracle is the sample itself: what its unvaried version reads as."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tui.feeds import parse_bytes, parse_text
+
+from .conftest import FEEDS
+
+HERE = Path(__file__).parent
+ATOM = (HERE / "feeds" / "arxiv-api-query-cs-cv.xml").read_text(encoding="utf-8")
+RSS = (FEEDS / "arxiv-cs-cv-2026-06-19.rss").read_text(encoding="utf-8")
+LEGACY = (HERE / "cases" / "rss-legacy.rss").read_text(encoding="utf-8")
+
+
+def fields(text: str) -> list[tuple]:
+    return [
+        (p.arxiv_id, p.title, p.authors, p.abstract, p.announce_type)
+        for p in parse_text(text, "feed").papers
+    ]
+
+
+def test_an_atom_summary_of_type_html_reads_as_its_text() -> None:
+    """Atom lets a summary be escaped HTML (``type="html"``), as other arXiv mirrors and
+    feed tools write it: the abstract is its text (it raised TypeError, a traceback)."""
+    served = ATOM.replace(
+        "<summary>  Video diffusion",
+        '<summary type="html">&lt;p&gt;Video &lt;b&gt;diffusion&lt;/b&gt;',
+        1,
+    )
+    plain = {p.arxiv_id: p.abstract for p in parse_text(ATOM, "plain").papers}
+    papers = parse_text(served, "feed").papers
+    assert [p.arxiv_id for p in papers] == list(plain)
+    assert papers[0].abstract == plain[papers[0].arxiv_id]
+    assert "<" not in papers[0].abstract
+
+
+def test_an_atom_entry_without_links_is_still_read() -> None:
+    """An entry with no ``<link>`` (a mirror, a hand-made feed): the id says where the paper
+    is (it raised AttributeError: 'links')."""
+    served = re.sub(r"<link [^>]*/>", "", ATOM)
+    assert fields(served) == fields(ATOM)
+    papers = parse_text(served, "feed").papers
+    assert all(p.abs_url == f"https://arxiv.org/abs/{p.arxiv_id}" for p in papers)
+
+
+@pytest.mark.parametrize("char", ["\x0c", "\x1b", "\x00", "\x08"])
+@pytest.mark.parametrize("sample", ["today", "legacy"])
+def test_one_control_character_in_an_rss_item_costs_no_other_text(char: str, sample: str) -> None:
+    """XML 1.0 forbids C0 controls; one in an item's abstract made the XML parser's recovery
+    drop every entity after it (``$w &gt; 1$`` read as ``$w 1$``, old feeds' authors kept as
+    ``a href=…Ana Lima/a``): the other items must read as if it were not there."""
+    text = RSS if sample == "today" else LEGACY
+    anchor = "Abstract: " if sample == "today" else "<description>&lt;p&gt;"
+    served = text.replace(anchor, anchor + char, 1)
+    assert fields(served)[1:] == fields(text)[1:]
+    first, original = fields(served)[0], fields(text)[0]
+    assert first[:3] == original[:3] and first[3].replace(" ", "") == original[3].replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        FEEDS / "arxiv-cs-cv-2026-06-19.rss",
+        FEEDS / "arxiv-cs-cv-new-2026-06-19.html",
+        FEEDS / "hf-daily-papers-2026-06-19.html",
+        HERE / "cases" / "rss-legacy.rss",
+        HERE / "cases" / "listing-recent-multiday.html",
+    ],
+    ids=lambda p: p.name,
+)
+def test_a_file_saved_with_two_boms_reads_as_with_one(path: Path) -> None:
+    """An editor that adds a BOM to a file that had one leaves U+FEFF at the start of the
+    text: the XML and HTML readers no longer recognised the feed (the text readers did)."""
+    data = path.read_bytes()
+    once = parse_bytes(b"\xef\xbb\xbf" + data, str(path))
+    twice = parse_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + data, str(path))
+    assert [p.title for p in twice.papers] == [p.title for p in once.papers]
+    assert twice.papers and twice.format == once.format
