@@ -36,7 +36,7 @@ import orjson
 from .feeds import EmptyFeed, FeedError, decode
 from .library import ImportReport, Library, LibraryError
 from .library.core import now_iso
-from .sources import URL_TIMEOUT, Answer, RetryLater, download, load_text
+from .sources import URL_TIMEOUT, Answer, RetryLater, download, load_text, unexpected
 from .text import clean_line
 
 ARXIV_PACE = 3.0  # seconds between two requests to arXiv (arxiv.org/help/api/tou)
@@ -337,7 +337,11 @@ def fetch(
     for number, target in enumerate(targets):
         if progress is not None:
             progress(number, target)
-        outcomes.append(_one(keep, target, validators, arxiv_pace, sleep, stamp, timeout))
+        try:
+            outcome = _one(keep, target, validators, arxiv_pace, sleep, stamp, timeout)
+        except Exception as err:  # a bug (in a reader, say): this source's error, not all's
+            outcome = Outcome(target, "error", f"{target.url}: not fetched: {unexpected(err)}")
+        outcomes.append(outcome)
     validators.save()
     return outcomes
 
