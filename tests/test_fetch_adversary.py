@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +181,130 @@ def test_a_parser_bug_in_one_source_costs_no_other(
     assert len(lib) == papers_in(RSS)
     cache = json.loads((tmp_path / "lib" / ".cache" / "fetch.json").read_bytes())
     assert cache[f"{server.url}/rss/cs.CV"]["etag"] == '"cv-1"'
+
+
+# ------------------------------------------------------------------ the validators' cache
+def test_a_cache_folder_where_the_validators_file_should_be_costs_nothing(
+    tmp_path: Path, server: Server
+) -> None:
+    """``.cache/fetch.json`` is a directory (made by hand, by a sync tool): the papers are
+    stored and each source says so (fetch raised after storing them: one error line, and
+    none of the sources' lines)."""
+    server.routes["/rss/cs.CV"] = rss()
+    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
+    db = tmp_path / "lib"
+    (db / ".cache" / "fetch.json").mkdir(parents=True)
+    result = run("fetch", db=db, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known"
+    ]
+    assert stats(db)["papers"] == papers_in(RSS)
+
+
+@pytest.mark.parametrize("etag", ["€uro", "a\nb", 'W/"x"\r\nX-Injected: 1'])
+def test_a_validator_no_request_can_carry_is_not_sent(
+    tmp_path: Path, server: Server, etag: str
+) -> None:
+    """A cache file from another version or edited by hand holds an ETag that is no header
+    value (not Latin-1, a line break): the source is fetched without it (it failed every
+    day with "not a valid URL", its cache never replaced)."""
+    server.routes["/rss/cs.CV"] = rss()
+    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
+    db = tmp_path / "lib"
+    (db / ".cache").mkdir(parents=True)
+    cached = {f"{server.url}/rss/cs.CV": {"etag": etag, "modified": "\x00"}}
+    (db / ".cache" / "fetch.json").write_text(json.dumps(cached), encoding="utf-8")
+    result = run("fetch", db=db, env=env)
+    assert result.returncode == 0, result.stderr
+    assert stats(db)["papers"] == papers_in(RSS)
+    (seen,) = server.paths("/rss/cs.CV")
+    assert "If-None-Match" not in seen.headers and "X-Injected" not in seen.headers
+    again = run("fetch", db=db, env=env)  # (the good ETag replaced the bad one)
+    assert (
+        again.stdout.strip() == "arXiv cs.CV: unchanged since the last fetch (nothing downloaded)"
+    )
+
+
+# ------------------------------------------------------------------ servers that lie
+def test_a_304_to_a_request_that_named_no_version_is_an_error(
+    tmp_path: Path, server: Server
+) -> None:
+    """A first fetch (no ETag, no date sent) answered 304 Not Modified: there is no earlier
+    answer it can mean, so it is an error, not "unchanged since the last fetch"."""
+    server.routes["/rss/cs.CV"] = lambda h, q: (304, b"", {"ETag": '"x"'})
+    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
+    result = run("fetch", db=tmp_path / "lib", env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"papertui: error: arXiv cs.CV: {server.url}/rss/cs.CV: the server answered 304 Not "
+        "Modified to a request that named no earlier version"
+    ]
+
+
+def test_a_day_without_announcements_is_not_downloaded_twice(
+    tmp_path: Path, server: Server
+) -> None:
+    """The holiday feed (a channel with no item) has an ETag like any other: the second
+    fetch that day sends it and downloads nothing (it downloaded the feed every time)."""
+    server.routes["/rss/cs.LG"] = lambda h, q: (
+        (304, b"", {}) if h.get("If-None-Match") == '"lg"' else (200, EMPTY_RSS, {"ETag": '"lg"'})
+    )
+    env = config(tmp_path, server, 'arxiv = ["cs.LG"]\n')
+    db = tmp_path / "lib"
+    first = run("fetch", db=db, env=env)
+    assert first.stdout.strip() == "arXiv cs.LG: no new papers (none announced)"
+    second = run("fetch", db=db, env=env)
+    assert second.returncode == 0, second.stderr
+    assert (
+        second.stdout.strip() == "arXiv cs.LG: unchanged since the last fetch (nothing downloaded)"
+    )
+    assert server.paths("/rss/cs.LG")[-1].headers.get("If-None-Match") == '"lg"'
+
+
+def test_headers_dripped_one_byte_at_a_time_meet_the_whole_download_cap() -> None:
+    """A server that sends its headers a byte at a time, each within the per-read timeout,
+    is hung up on by the cap on the whole download (the cap was only checked while the body
+    arrived: headers dripped for hours were waited for). The server's oracle: the client
+    left before the headers were done."""
+    finished = threading.Event()
+
+    def drip(conn: socket.socket) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 400:
+            conn.sendall(bytes([byte]))
+            time.sleep(0.02)  # (8 s in all, far past the cap of 0.5 s)
+        conn.sendall(b"\r\nContent-Length: 2\r\n\r\nok")
+        finished.set()
+
+    with raw_server(drip) as url:
+        with pytest.raises(FeedError) as caught:
+            download(f"{url}/feed.rss", timeout=2, max_seconds=0.5)
+        assert str(caught.value) == f"{url}/feed.rss: download took longer than 0.5 s"
+        assert not finished.is_set()
+
+
+# ------------------------------------------------------------------ odd configs
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("timeout = inf", "[fetch] timeout must be a number of seconds"),
+        ("timeout = nan", "[fetch] timeout must be a number of seconds"),
+        ("arxiv_pace = inf", "[fetch] arxiv_pace must be a number of seconds"),
+        ("arxiv_pace = nan", "[fetch] arxiv_pace must be a number of seconds"),
+    ],
+)
+def test_a_number_of_seconds_that_is_no_number_is_one_line(
+    tmp_path: Path, server: Server, line: str, said: str
+) -> None:
+    """TOML has inf and nan: a timeout of inf was a traceback (OverflowError), nan an error
+    about the URL, a pace of inf a sleep that raised."""
+    server.routes["/rss/cs.CV"] = rss()
+    env = config(tmp_path, server, f'arxiv = ["cs.CV", "cs.LG"]\n{line}\n')
+    (tmp_path / "config.toml").write_text(
+        (tmp_path / "config.toml").read_text().replace("arxiv_pace = 0\ntimeout = 5\n", ""),
+        encoding="utf-8",
+    )
+    result = run("fetch", db=tmp_path / "lib", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"papertui: error: {tmp_path / 'config.toml'}: {said}"]
+    assert not server.log

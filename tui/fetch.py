@@ -21,6 +21,7 @@ and size caps of `import URL`. Each source succeeds or fails on its own.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import time
@@ -43,6 +44,10 @@ ARXIV_PACE = 3.0  # seconds between two requests to arXiv (arxiv.org/help/api/to
 MAX_RETRY_WAIT = 120.0  # seconds: a longer Retry-After fails the source for today
 API_PAGE = 500  # papers per arXiv API request (it allows up to 2,000; smaller pages fail less)
 MAX_SINCE_DAYS = 31  # how far back --since may go (the HF API is one request a day)
+# A value a request header can carry: printable Latin-1, no line break (RFC 9110, 5.5).
+_HEADER_VALUE = re.compile(
+    r"[\x21-\x7e\xa0-\xff](?:[\x20-\x7e\xa0-\xff]{0,198}[\x21-\x7e\xa0-\xff])?\Z"
+)
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
 
 EXAMPLE = """\
@@ -160,7 +165,12 @@ def load_config(path: Path) -> FetchConfig:
             raise ConfigError(f"{path}: [fetch] {key} must be a URL")
     for key in ("arxiv_pace", "timeout"):
         value = getattr(config, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)  # (TOML has inf and nan)
+            or value < 0
+        ):
             raise ConfigError(f"{path}: [fetch] {key} must be a number of seconds")
     if config.timeout <= 0:
         raise ConfigError(f"{path}: [fetch] timeout must be more than 0 seconds")
@@ -254,10 +264,17 @@ class Validators:
         self.known: dict[str, dict[str, str]] = loaded if isinstance(loaded, dict) else {}
 
     def get(self, url: str) -> tuple[str, str]:
+        """The ETag and Last-Modified to send for ``url`` ("" for none). A value no request
+        header can carry (a cache from another version, edited by hand: not Latin-1, a line
+        break) is not sent: the feed is downloaded whole and the next answer replaces it."""
         entry = self.known.get(url)
         if not isinstance(entry, dict):
             return "", ""
-        return str(entry.get("etag") or ""), str(entry.get("modified") or "")
+        etag, modified = (entry.get(key) for key in ("etag", "modified"))
+        return (
+            etag if isinstance(etag, str) and _HEADER_VALUE.match(etag) else "",
+            modified if isinstance(modified, str) and _HEADER_VALUE.match(modified) else "",
+        )
 
     def put(self, url: str, answer: Answer) -> None:
         if answer.etag or answer.modified:
@@ -269,7 +286,7 @@ class Validators:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, orjson.dumps(self.known))
-        except OSError:
+        except (OSError, LibraryError):
             pass  # (only the next fetch's shortcut is lost)
 
 
@@ -378,6 +395,8 @@ def _one(
         except EmptyFeed:
             if loaded:
                 break
+            if target.conditional:  # (nothing to store: the next fetch may skip it at once)
+                validators.put(target.url, answer)
             return Outcome(target, "no new papers", "none announced")
         except FeedError as err:
             return Outcome(target, "error", clean_line(str(err)))
