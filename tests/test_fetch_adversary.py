@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +308,130 @@ def test_a_number_of_seconds_that_is_no_number_is_one_line(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [f"papertui: error: {tmp_path / 'config.toml'}: {said}"]
     assert not server.log
+
+
+# ------------------------------------------------------------------ --since: the API's pages
+def atom_page(ids: list[str], total: int, start: int) -> bytes:
+    """An arXiv API answer (format H) of the papers ``ids``, saying the query has ``total``."""
+    entries = "".join(
+        f"<entry><id>{'http://arxiv.org/abs/' + i + 'v1' if i[0].isdigit() else i}</id>"
+        "<published>2026-06-17T00:00:00Z</published><updated>2026-06-17T00:00:00Z</updated>"
+        f"<title>Paper {i}</title><summary>What paper {i} found, at length.</summary>"
+        "<author><name>Ana Lima</name></author>"
+        '<arxiv:primary_category term="cs.CV"/></entry>'
+        for i in ids
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:arxiv="http://arxiv.org/schemas/atom"><id>http://arxiv.org/api/q</id>'
+        "<title>ArXiv Query</title><updated>2026-06-19T00:00:00-04:00</updated>"
+        f"<opensearch:totalResults>{total}</opensearch:totalResults>"
+        f"<opensearch:startIndex>{start}</opensearch:startIndex>"
+        f"<opensearch:itemsPerPage>{len(ids)}</opensearch:itemsPerPage>{entries}</feed>"
+    ).encode()
+
+
+def api(ids: list[str], total: int | None = None) -> Callable[[Any, dict], Reply]:
+    """The arXiv API over ``ids``: each request's ``start`` and ``max_results`` honoured."""
+
+    def answer(headers: Any, query: dict[str, list[str]]) -> Reply:
+        start, size = int(query.get("start", ["0"])[0]), int(query["max_results"][0])
+        said = len(ids) if total is None else total
+        return 200, atom_page(ids[start : start + size], said, start), {}
+
+    return answer
+
+
+def test_since_reads_every_page_though_one_entry_is_malformed(
+    tmp_path: Path, server: Server
+) -> None:
+    """1,300 papers in three pages of 500, one entry of the second page without an arXiv
+    id: every page is asked for (the second page's 499 papers stopped the paging, as if it
+    were the last: 501 papers lost without a word), and the line says one was left out."""
+    ids = [f"2606.{n:05d}" for n in range(1, 1301)]
+    ids[700] = "https://example.org/not-arxiv"
+    server.routes["/api/query"] = api(ids)
+    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
+    since = date.today() - timedelta(days=3)
+    db = tmp_path / "lib"
+    result = run("fetch", "--since", since.isoformat(), db=db, env=env)
+    assert result.returncode == 0, result.stderr
+    starts = [s.query.get("start", ["0"])[0] for s in server.paths("/api/query")]
+    assert starts == ["0", "500", "1000"]
+    assert result.stdout.splitlines() == [
+        f"arXiv cs.CV since {since}: 1299 new, 0 merged, 0 already known; 1 entry left out: "
+        "entry 201 has no arXiv id (expected <id> with arxiv.org/abs/…)"
+    ]
+    assert stats(db)["papers"] == 1299
+
+
+def since_fetch(tmp_path: Path, server: Server) -> list[fetch.Outcome]:
+    conf = fetch.FetchConfig(arxiv=["cs.CV"], arxiv_api=f"{server.url}/api/query")
+    targets = fetch.plan(conf, date.today(), date.today() - timedelta(days=2))
+    return fetch.fetch(Library.open(tmp_path / "lib"), targets, pace=0, timeout=5)
+
+
+def test_since_says_when_the_api_gave_fewer_papers_than_it_counted(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API counts 12 papers but its second page is empty (it does that under load): the
+    5 it gave are stored and the line says the rest are missing (it said nothing)."""
+    monkeypatch.setattr(fetch, "API_PAGE", 5)
+    ids = [f"2606.{n:05d}" for n in range(1, 13)]
+    server.routes["/api/query"] = lambda h, q: (
+        (200, atom_page(ids[:5], 12, 0), {})
+        if q.get("start", ["0"]) == ["0"]
+        else (200, atom_page([], 12, 5), {})
+    )
+    (outcome,) = since_fetch(tmp_path, server)
+    assert outcome.status == "stored"
+    assert outcome.line.endswith(
+        "5 new, 0 merged, 0 already known; the arXiv API gave 5 of the 12 papers it "
+        "counted: fetch --since again later for the rest"
+    )
+
+
+def test_since_stops_when_a_page_brings_nothing_new(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that answers every page with the same papers and counts a million (a
+    broken mirror): the second page, all seen already, ends the paging (it went on until
+    the million was reached: 200,000 requests at arXiv's pace, a week)."""
+    monkeypatch.setattr(fetch, "API_PAGE", 5)
+    ids = [f"2606.{n:05d}" for n in range(1, 6)]
+    server.routes["/api/query"] = lambda h, q: (200, atom_page(ids, 10**6, 0), {})
+    (outcome,) = since_fetch(tmp_path, server)
+    assert len(server.paths("/api/query")) == 2
+    assert outcome.status == "stored" and "5 new" in outcome.line
+    assert "gave 5 of the 1,000,000 papers it counted" in outcome.line
+
+
+def test_since_asks_for_at_most_the_pages_arxiv_serves(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query counting more than the API serves (arXiv stops at 30,000 results): the pages
+    stop at `MAX_API_PAGES`, each paper new, and the line says how many were left."""
+    monkeypatch.setattr(fetch, "API_PAGE", 2)
+    monkeypatch.setattr(fetch, "MAX_API_PAGES", 3)
+    ids = [f"2606.{n:05d}" for n in range(1, 101)]
+    server.routes["/api/query"] = api(ids)
+    (outcome,) = since_fetch(tmp_path, server)
+    assert len(server.paths("/api/query")) == 3
+    assert "6 new" in outcome.line and "gave 6 of the 100 papers it counted" in outcome.line
+
+
+def test_the_same_paper_on_two_pages_is_counted_once(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Papers submitted while the pages are read shift them: the last paper of one page is
+    the first of the next. It is one paper, counted once ("1 already known" it said)."""
+    monkeypatch.setattr(fetch, "API_PAGE", 3)
+    pages = {"0": ["2606.00001", "2606.00002", "2606.00003"], "3": ["2606.00003", "2606.00004"]}
+    server.routes["/api/query"] = lambda h, q: (
+        200,
+        atom_page(pages[q.get("start", ["0"])[0]], 5, int(q.get("start", ["0"])[0])),
+        {},
+    )
+    (outcome,) = since_fetch(tmp_path, server)
+    assert ": 4 new, 0 merged, 0 already known" in outcome.line, outcome.line

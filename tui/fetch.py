@@ -43,6 +43,7 @@ from .text import clean_line
 ARXIV_PACE = 3.0  # seconds between two requests to arXiv (arxiv.org/help/api/tou)
 MAX_RETRY_WAIT = 120.0  # seconds: a longer Retry-After fails the source for today
 API_PAGE = 500  # papers per arXiv API request (it allows up to 2,000; smaller pages fail less)
+MAX_API_PAGES = 60  # pages of one API query at most (arXiv serves 30,000 results of one)
 MAX_SINCE_DAYS = 31  # how far back --since may go (the HF API is one request a day)
 # A value a request header can carry: printable Latin-1, no line break (RFC 9110, 5.5).
 _HEADER_VALUE = re.compile(
@@ -233,17 +234,26 @@ class Outcome:
     status: str
     message: str = ""
     reports: list[ImportReport] = field(default_factory=list)
+    note: str = ""  # what the line adds: the API gave fewer papers than it counted
 
     @property
     def line(self) -> str:
-        """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known"."""
+        """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known", then
+        the entries left out as malformed and the `note`, when there are."""
         if self.status == "stored":
             new = sum(r.new for r in self.reports)
             merged = sum(r.merged for r in self.reports)
             known = sum(r.unchanged for r in self.reports)
             if not new and not merged:
-                return f"{self.target.name}: no new papers ({known} already known)"
-            return f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+                said = f"{self.target.name}: no new papers ({known} already known)"
+            else:
+                said = f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+            skipped = [s for r in self.reports for s in r.skipped]
+            if skipped:
+                why = skipped[0].reason[:120]
+                many = f"{len(skipped)} entries left out, the first" if skipped[1:] else ""
+                said += f"; {many or '1 entry left out'}: {why}"
+            return f"{said}; {self.note}" if self.note else said
         if self.status == "unchanged":
             return f"{self.target.name}: unchanged since the last fetch (nothing downloaded)"
         if self.status == "no new papers":
@@ -372,8 +382,17 @@ def _one(
     stamp: str,
     timeout: float,
 ) -> Outcome:
+    """One source fetched and stored. An arXiv API query (``target.paged``) is read page by
+    page, `API_PAGE` entries from ``start``, until the total its answers count is reached
+    (`ParseResult.total`), a page comes short or empty or brings no paper not seen on an
+    earlier page, or `MAX_API_PAGES` were asked for; a paper on two pages is kept once, and
+    the line says when fewer papers came than the API counted."""
     loaded = []
     start = 0
+    total: int | None = None
+    seen: set[str] = set()
+    given = 0  # entries of the query read, each once
+    failed_page = ""
     url = target.url
     while True:
         etag, modified = validators.get(url) if target.conditional else ("", "")
@@ -381,14 +400,8 @@ def _one(
             pace.wait()
         try:
             answer = _get(url, etag, modified, sleep, timeout)
-        except FeedError as err:
-            return Outcome(target, "error", clean_line(str(err)))
-        finally:
-            if target.arxiv:
-                pace.done()
-        if answer.status == 304:
-            return Outcome(target, "unchanged")
-        try:
+            if answer.status == 304:
+                return Outcome(target, "unchanged")
             if not answer.body.strip():
                 raise EmptyFeed(f"{url}: an empty answer")
             item = load_text(decode(answer.body, url), url, imported_at=stamp)
@@ -399,18 +412,48 @@ def _one(
                 validators.put(target.url, answer)
             return Outcome(target, "no new papers", "none announced")
         except FeedError as err:
-            return Outcome(target, "error", clean_line(str(err)))
-        loaded.append(item)
-        if not target.paged or len(item.result.papers) < API_PAGE:
+            if not loaded:
+                return Outcome(target, "error", clean_line(str(err)))
+            failed_page = clean_line(str(err))  # (the pages before it are kept)
             break
-        start += API_PAGE
+        finally:
+            if target.arxiv:
+                pace.done()
+        loaded.append(item)
+        if not target.paged:
+            break
+        result = item.result
+        entries = len(result.papers) + len(result.skipped)
+        total = result.total if result.total is not None else total
+        fresh = [p for p in result.papers if not p.arxiv_id or p.arxiv_id not in seen]
+        seen.update(p.arxiv_id for p in fresh if p.arxiv_id)
+        given += len(fresh) + len(result.skipped)
+        result.papers = fresh
+        start += entries
+        if (
+            not fresh
+            or (total is None and entries < API_PAGE)
+            or (total is not None and start >= total)
+            or len(loaded) >= MAX_API_PAGES
+        ):
+            break
         url = f"{target.url}&start={start}"
     reports, failed = store([(i.result, i.source) for i in loaded])
     if failed:
         return Outcome(target, "error", "; ".join(failed), reports)
+    if failed_page:
+        got = sum(len(i.result.papers) for i in loaded)
+        said = f"{got:,} papers of the first {len(loaded)} pages stored, then {failed_page}"
+        return Outcome(target, "error", said, reports)
     if target.conditional:  # (only once stored: a failed store downloads again next time)
         validators.put(target.url, answer)
-    return Outcome(target, "stored", reports=reports)
+    note = ""
+    if total is not None and given < total:
+        note = (
+            f"the arXiv API gave {given:,} of the {total:,} papers it counted: "
+            "fetch --since again later for the rest"
+        )
+    return Outcome(target, "stored", reports=reports, note=note)
 
 
 def parse_since(text: str) -> date:

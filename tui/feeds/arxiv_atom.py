@@ -65,6 +65,8 @@ class ArxivAtomFormat:
         starts = [m.start() for m in _ENTRY.finditer(text)]
         feed_date = iso_date(parsed.feed.get("updated"))
         result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+        total = str(parsed.feed.get("opensearch_totalresults") or "").strip()
+        result.total = int(total) if total.isascii() and total.isdigit() else None
         for index, entry in enumerate(parsed.entries):
             start = starts[index] if index < len(starts) else 0
             end = starts[index + 1] if index + 1 < len(starts) else len(text)

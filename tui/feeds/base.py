@@ -125,6 +125,7 @@ class ParseResult:
     skipped: list[Skipped] = field(default_factory=list)
     feed_date: str | None = None  # ISO date of the page/feed, when it says
     partial: str = ""  # the page says it shows only part of its entries: what it says
+    total: int | None = None  # the whole query's entries, when it says (an API's page)
 
 
 class FeedFormat(Protocol):
