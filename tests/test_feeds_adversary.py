@@ -83,3 +83,26 @@ def test_a_file_saved_with_two_boms_reads_as_with_one(path: Path) -> None:
     twice = parse_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + data, str(path))
     assert [p.title for p in twice.papers] == [p.title for p in once.papers]
     assert twice.papers and twice.format == once.format
+
+
+@pytest.mark.parametrize(
+    ("words", "shown"),
+    [
+        ("this https URL", "Project page: https://keyprop-video.github.io/"),
+        ("this https URL.", "Project page: https://keyprop-video.github.io/."),
+        ("the demo", "Project page: the demo (https://keyprop-video.github.io/)"),
+    ],
+)
+def test_a_listings_links_read_as_hf_copies_of_them_show(words: str, shown: str) -> None:
+    """arXiv's "this https URL" link, in a listing's comments (made text when read) and in
+    the HF text
+    that copies it as an anchor (made text when shown), reads the same way: one rule (the
+    listing's kept "this https URL. (address)" for the words with a full stop)."""
+    from tui.text import readable_links
+
+    path = FEEDS / "arxiv-cs-cv-new-2026-06-19.html"
+    page = path.read_text(encoding="utf-8").replace(">this https URL</a>", f">{words}</a>", 1)
+    comments = [p.comments for p in parse_text(page, str(path)).papers]
+    (read,) = [c for c in comments if "Project page:" in c]
+    anchor = f'Project page: <a href="https://keyprop-video.github.io/">{words}</a>'
+    assert shown in read and readable_links(anchor) == shown

@@ -291,13 +291,24 @@ def screen_text(text: str) -> str:
 _ANCHOR = re.compile(
     r"""<a\s[^<>]*?href\s*=\s*["']([^"'<>]{1,500})["'][^<>]*>([^<>]{0,300})</a\s*>""", re.I
 )
+# The words arXiv gives a link in an abstract ("Code: <a href=…>this https URL</a>"): they say
+# nothing, the address does.
 _PLACEHOLDER_WORDS = re.compile(r"^this https? url\.?$", re.I)
+
+
+def link_text(words: str, url: str) -> str:
+    """How a web link written into feed text reads as text: its address when its ``words``
+    say nothing (none, arXiv's "this https URL", the address again), else ``words
+    (address)``; a full stop that ended the words stays after the address."""
+    if not words or _PLACEHOLDER_WORDS.match(words) or words.rstrip(".") == url:
+        return url + ("." if words.endswith(".") else "")
+    return f"{words} ({url})"
 
 
 def readable_links(text: str) -> str:
     """HTML anchors written into feed text as text (Hugging Face copies arXiv's
     ``<a href="…">this https URL.</a>``) shown as their address (``words (address)`` when
-    the link has words of its own). For display only."""
+    the link has words of its own: `link_text`). For display only."""
     if "<a" not in text and "<A" not in text:
         return text
 
@@ -305,9 +316,6 @@ def readable_links(text: str) -> str:
         url, words = m.group(1).strip(), " ".join(m.group(2).split())
         if not url.lower().startswith(("https://", "http://")):
             return words or m.group()
-        end = "." if words.endswith(".") else ""
-        if not words or _PLACEHOLDER_WORDS.match(words) or words.rstrip(".") == url:
-            return url + end
-        return f"{words} ({url})"
+        return link_text(words, url)
 
     return _ANCHOR.sub(one, text)
