@@ -435,3 +435,53 @@ def test_the_same_paper_on_two_pages_is_counted_once(
     )
     (outcome,) = since_fetch(tmp_path, server)
     assert ": 4 new, 0 merged, 0 already known" in outcome.line, outcome.line
+
+
+# ------------------------------------------------------------------ the app's R
+@pytest.mark.parametrize("first", ["cs.RO", "cs.HO"], ids=["retry-after wait", "held answer"])
+async def test_quitting_during_a_fetch_stops_it(
+    tmp_path: Path,
+    server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    empty_library: Library,
+    first: str,
+) -> None:
+    """q while R waits out a Retry-After of 100 s, or while a server holds its answer: the
+    fetch stops with the app, and no other request is made (the screen went blank and the
+    process went on for the whole wait, then fetched the other sources for nobody). The
+    oracle is the fetch's own end (`fetch.fetch` returning) and the server's log."""
+    from .test_app import build, settle
+
+    release, ended = threading.Event(), threading.Event()
+    server.routes["/rss/cs.RO"] = lambda h, q: (429, b"", {"Retry-After": "100"})
+    server.routes["/rss/cs.HO"] = lambda h, q: (release.wait(60) and 200, EMPTY_RSS, {})
+    server.routes["/rss/cs.CV"] = rss()
+    env = config(tmp_path, server, f'arxiv = ["{first}", "cs.CV"]\nhuggingface = true\n')
+    path = Path(env["PAPERTUI_CONFIG"])
+    path.write_text(path.read_text().replace("timeout = 5", "timeout = 60"), encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
+    real_fetch = fetch.fetch
+
+    def fetch_then_say_so(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return real_fetch(*args, **kwargs)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(fetch, "fetch", fetch_then_say_so)
+    app = build(empty_library, tmp_path, today=None)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("R")
+            for _ in range(200):  # (until the server has the first request)
+                if server.log:
+                    break
+                await pilot.pause(0.05)
+            await pilot.press("q")
+        assert ended.wait(10), "the fetch went on after the app quit"
+        assert not release.is_set()
+        assert [s.path for s in server.log] == [f"/rss/{first}"]
+    finally:
+        release.set()
+    assert len(Library.open(tmp_path / "lib")) == 0

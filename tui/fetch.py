@@ -24,6 +24,7 @@ import difflib
 import math
 import os
 import re
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -319,19 +320,26 @@ class Pace:
 
 
 def _get(
-    url: str, etag: str, modified: str, sleep: Callable[[float], None], timeout: float
+    url: str,
+    etag: str,
+    modified: str,
+    sleep: Callable[[float], None],
+    timeout: float,
+    stop: threading.Event | None = None,
 ) -> Answer:
     """`download`, waiting out one 429/503 as its Retry-After asks (at most MAX_RETRY_WAIT;
-    5 s when it names no time)."""
+    5 s when it names no time); FeedError when ``stop`` is set meanwhile."""
     try:
-        return download(url, etag=etag, modified=modified, timeout=timeout)
+        return download(url, etag=etag, modified=modified, timeout=timeout, stop=stop)
     except RetryLater as err:
         wait = 5.0 if err.after is None else err.after
         if wait > MAX_RETRY_WAIT:
             raise FeedError(f"{err} and asked to come back in {wait:.0f} s: try later") from None
         sleep(wait)
+        if stop is not None and stop.is_set():
+            raise FeedError(f"{err}; stopped while waiting to ask again") from None
         try:
-            return download(url, etag=etag, modified=modified, timeout=timeout)
+            return download(url, etag=etag, modified=modified, timeout=timeout, stop=stop)
         except RetryLater as again:
             raise FeedError(f"{again} again after waiting {wait:.0f} s: try later") from None
 
@@ -350,22 +358,30 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int, Target], None] | None = None,
     store: Store | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Outcome]:
     """Fetch every target and import what it gave into ``lib`` (through ``store`` when
     given); one Outcome per target, in order. Never raises for one source: its error is its
-    outcome."""
+    outcome. Once ``stop`` is set (the app quits) no request is made and no wait waited
+    out: the download under way is hung up and the targets left are not fetched (their
+    outcome says so)."""
     from .importing import store_feeds
 
     keep: Store = store or (lambda feeds: store_feeds(lib, feeds))
+    if stop is not None:
+        sleep = stop.wait  # (a wait that ends when stop is set)
     validators = Validators(lib.root)
     arxiv_pace = Pace(pace, sleep)
     stamp = now_iso()
     outcomes: list[Outcome] = []
     for number, target in enumerate(targets):
+        if stop is not None and stop.is_set():
+            outcomes.append(Outcome(target, "error", f"{target.url}: not fetched (stopped)"))
+            continue
         if progress is not None:
             progress(number, target)
         try:
-            outcome = _one(keep, target, validators, arxiv_pace, sleep, stamp, timeout)
+            outcome = _one(keep, target, validators, arxiv_pace, sleep, stamp, timeout, stop)
         except Exception as err:  # a bug (in a reader, say): this source's error, not all's
             outcome = Outcome(target, "error", f"{target.url}: not fetched: {unexpected(err)}")
         outcomes.append(outcome)
@@ -381,6 +397,7 @@ def _one(
     sleep: Callable[[float], None],
     stamp: str,
     timeout: float,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """One source fetched and stored. An arXiv API query (``target.paged``) is read page by
     page, `API_PAGE` entries from ``start``, until the total its answers count is reached
@@ -399,7 +416,7 @@ def _one(
         if target.arxiv:
             pace.wait()
         try:
-            answer = _get(url, etag, modified, sleep, timeout)
+            answer = _get(url, etag, modified, sleep, timeout, stop)
             if answer.status == 304:
                 return Outcome(target, "unchanged")
             if not answer.body.strip():

@@ -300,11 +300,13 @@ def download(
     timeout: float = URL_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
     max_seconds: float = URL_MAX_SECONDS,
+    stop: threading.Event | None = None,
 ) -> Answer:
     """`fetch_url` as a conditional request: with ``etag`` / ``modified`` (the ETag and
     Last-Modified of the last answer) a server whose feed has not changed answers 304 and
     nothing is downloaded. RetryLater for 429 and 503 (with the Retry-After seconds);
-    FeedError for every other failure, as `fetch_url`."""
+    FeedError for every other failure, as `fetch_url`, and when ``stop`` is set while the
+    download runs ("stopped": the connection is hung up at once)."""
     try:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
     except ValueError as err:  # "Invalid IPv6 URL"
@@ -317,7 +319,9 @@ def download(
     if modified:
         headers["If-Modified-Since"] = modified
     request = urllib.request.Request(_ascii_url(url), headers=headers)
-    deadline = _Deadline(max_seconds)
+    if stop is not None and stop.is_set():
+        raise FeedError(f"{url}: stopped")
+    deadline = _Deadline(max_seconds, stop)
     opener = urllib.request.build_opener(
         _SameHostRedirects(url), _WatchedHTTP(deadline), _WatchedHTTPS(deadline)
     )
@@ -333,18 +337,31 @@ def download(
 
 
 class _Deadline:
-    """The cap on a whole download: past it, the connection is hung up (its socket shut
-    down), so a server that drips its status line and headers a byte at a time, each within
-    the per-read timeout, is not waited for; `check` then raises FeedError."""
+    """The cap on a whole download: past it, or once ``stop`` is set (the app quits), the
+    connection is hung up (its socket shut down), so neither a server that drips its status
+    line and headers a byte at a time, each within the per-read timeout, nor one that holds
+    its answer is waited for; `check` then raises FeedError."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, stop: threading.Event | None = None) -> None:
         self.seconds = seconds
-        self.expired = False
+        self.expired = ""  # why it was hung up: "" while it was not
+        self._stop = stop
+        self._ended = threading.Event()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        watcher = threading.Thread(target=self._watch, name="download-deadline", daemon=True)
+        watcher.start()
+
+    def _watch(self) -> None:
+        end = time.monotonic() + self.seconds
+        while not self._ended.is_set():
+            if self._stop is not None and self._stop.is_set():
+                return self._expire("stopped")
+            left = end - time.monotonic()
+            if left <= 0:
+                return self._expire(f"download took longer than {self.seconds:g} s")
+            self._ended.wait(left if self._stop is None else min(left, 0.1))
+        return None
 
     def watch(self, sock: socket.socket) -> None:
         with self._lock:
@@ -352,9 +369,9 @@ class _Deadline:
             if self.expired:
                 self._hang_up(sock)
 
-    def _expire(self) -> None:
+    def _expire(self, why: str) -> None:
         with self._lock:
-            self.expired = True
+            self.expired = why
             for sock in self._sockets:
                 self._hang_up(sock)
 
@@ -364,11 +381,11 @@ class _Deadline:
             sock.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self._ended.set()
 
     def check(self, url: str) -> None:
         if self.expired:
-            raise FeedError(f"{url}: download took longer than {self.seconds:g} s") from None
+            raise FeedError(f"{url}: {self.expired}") from None
 
 
 def _watched(connection: Any, deadline: _Deadline) -> Any:
