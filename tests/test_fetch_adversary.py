@@ -123,14 +123,14 @@ def raw_server(answer: Callable[[socket.socket], None]) -> Iterator[str]:
         listener.close()
 
 
-def config(tmp_path: Path, server: Server, body: str) -> dict[str, str]:
+def config(tmp_path: Path, server: Server, body: str, timeout: float = 5) -> dict[str, str]:
     path = tmp_path / "config.toml"
     path.write_text(
         "[fetch]\n"
         f'arxiv_rss = "{server.url}/rss/"\n'
         f'arxiv_api = "{server.url}/api/query"\n'
         f'huggingface_api = "{server.url}/api/daily_papers"\n'
-        "arxiv_pace = 0\ntimeout = 5\n" + body,
+        f"arxiv_pace = 0\ntimeout = {timeout}\n" + body,
         encoding="utf-8",
     )
     return {"PAPERTUI_CONFIG": str(path)}
@@ -456,9 +456,7 @@ async def test_quitting_during_a_fetch_stops_it(
     server.routes["/rss/cs.RO"] = lambda h, q: (429, b"", {"Retry-After": "100"})
     server.routes["/rss/cs.HO"] = lambda h, q: (release.wait(60) and 200, EMPTY_RSS, {})
     server.routes["/rss/cs.CV"] = rss()
-    env = config(tmp_path, server, f'arxiv = ["{first}", "cs.CV"]\nhuggingface = true\n')
-    path = Path(env["PAPERTUI_CONFIG"])
-    path.write_text(path.read_text().replace("timeout = 5", "timeout = 60"), encoding="utf-8")
+    env = config(tmp_path, server, f'arxiv = ["{first}", "cs.CV"]\nhuggingface = true\n', 60)
     monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
     real_fetch = fetch.fetch
 
@@ -485,3 +483,51 @@ async def test_quitting_during_a_fetch_stops_it(
     finally:
         release.set()
     assert len(Library.open(tmp_path / "lib")) == 0
+
+
+async def test_a_star_tag_and_note_made_while_r_runs_survive_its_merge(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, empty_library: Library
+) -> None:
+    """R brings version 2 of a paper the user stars, tags and writes a note on while the
+    download is held: the merge takes the new title and every change the user made stays,
+    in the app and on disk."""
+    from .conftest import import_files
+    from .test_app import build, goto, settle, toasts
+
+    lib = empty_library
+    import_files(lib, [RSS])
+    (pid,) = lib.query("2606.18765")
+    release = threading.Event()
+    newer = (
+        RSS.read_bytes()
+        .replace(b"2606.18765v1", b"2606.18765v2")
+        .replace(b"<title>SpectralDiT:", b"<title>SpectralDiT 2:")
+    )
+    server.routes["/rss/cs.CV"] = lambda h, q: (release.wait(30) and 200, newer, {})
+    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n', 60)
+    monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
+    app = build(lib, tmp_path, today=None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await goto(pilot, pid)
+        await pilot.press("R")
+        for _ in range(200):
+            if server.log:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("s", "t", *"keep", "enter")
+        await pilot.press("e", *"mine, written during the fetch", "escape")
+        release.set()
+        for _ in range(100):
+            await settle(pilot, 0.05)
+            if not app._fetching:
+                break
+        assert "arXiv cs.CV: 0 new, 7 merged" in "\n".join(toasts(app)), toasts(app)
+        assert app.paper_list.current == pid
+        assert "SpectralDiT 2:" in app.detail.text and "★ starred" in app.detail.text
+        assert app.notes.text == "mine, written during the fetch"
+    reopened = Library.open(lib.root)
+    state = reopened.state(pid)
+    assert state.starred and state.tags == ["keep"]
+    assert state.note == "mine, written during the fetch"
+    assert reopened.get(pid).title.startswith("SpectralDiT 2:")
