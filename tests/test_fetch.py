@@ -190,8 +190,7 @@ def test_a_failing_source_never_costs_the_others(tmp_path: Path, server: Server)
         f"papertui: error: arXiv cs.AI: {server.url}/rss/cs.AI: the server answered 503 "
         "Service Unavailable and asked to come back in 1000 s: try later",
         f"papertui: error: arXiv cs.NE: {server.url}/rss/cs.NE: no answer within 1 s",
-        f"papertui: error: {server.url}/missing.rss: {server.url}/missing.rss: the server "
-        "answered 404 Not Found",
+        f"papertui: error: {server.url}/missing.rss: the server answered 404 Not Found",
     ]
     today = date.today().isoformat()
     assert result.stdout.splitlines() == [

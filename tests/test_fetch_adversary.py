@@ -531,3 +531,47 @@ async def test_a_star_tag_and_note_made_while_r_runs_survive_its_merge(
     assert state.starred and state.tags == ["keep"]
     assert state.note == "mine, written during the fetch"
     assert reopened.get(pid).title.startswith("SpectralDiT 2:")
+
+
+# ------------------------------------------------------------------ lines and URLs
+def test_an_unknown_key_is_told_every_key_the_readme_documents(tmp_path: Path) -> None:
+    """The hint listed "arxiv, feeds, timeout": ``huggingface`` and ``arxiv_pace`` (in the
+    README's config) were left out with the endpoint keys."""
+    path = tmp_path / "config.toml"
+    path.write_text('[fetch]\narxiv = ["cs.CV"]\n[fetch.extra]\na = 1\n', encoding="utf-8")
+    with pytest.raises(fetch.ConfigError) as caught:
+        fetch.load_config(path)
+    assert str(caught.value).endswith(
+        "[fetch] has no key 'extra'; it knows arxiv, huggingface, feeds, arxiv_pace, timeout"
+    )
+
+
+def test_an_endpoint_with_a_query_of_its_own_keeps_it(tmp_path: Path, server: Server) -> None:
+    """A mirror whose address carries a query (``…/daily_papers?token=…``): the day is
+    added to it (``?token=…?date=…`` sent the date inside the token)."""
+    server.routes["/api/daily_papers"] = lambda h, q: (200, HF.read_bytes(), {})
+    server.routes["/api/query"] = lambda h, q: (200, atom_page(["2606.00001"], 1, 0), {})
+    conf = fetch.FetchConfig(
+        arxiv=["cs.CV"],
+        huggingface=True,
+        arxiv_api=f"{server.url}/api/query?mirror=eu",
+        huggingface_api=f"{server.url}/api/daily_papers?token=abc",
+    )
+    since = date.today() - timedelta(days=1)
+    outcomes = fetch.fetch(
+        Library.open(tmp_path / "lib"), fetch.plan(conf, date.today(), since), pace=0
+    )
+    assert all(o.status == "stored" or "no new papers" in o.line for o in outcomes), outcomes
+    hf = server.paths("/api/daily_papers")
+    assert [s.query for s in hf] == [
+        {"token": ["abc"], "date": [(since + timedelta(days=n)).isoformat()]} for n in range(2)
+    ]
+    (api,) = server.paths("/api/query")
+    assert api.query["mirror"] == ["eu"] and api.query["search_query"][0].startswith("cat:cs.CV")
+
+
+def test_a_feeds_error_names_its_url_once(tmp_path: Path, server: Server) -> None:
+    """A feed URL is the source's name and begins its error: the line said it twice."""
+    conf = fetch.FetchConfig(feeds=[f"{server.url}/missing.rss"])
+    (outcome,) = fetch.fetch(Library.open(tmp_path / "lib"), fetch.plan(conf, date.today()))
+    assert outcome.line == f"{server.url}/missing.rss: the server answered 404 Not Found"

@@ -77,6 +77,7 @@ _DEFAULTS: dict[str, Any] = {
     "arxiv_pace": ARXIV_PACE,
     "timeout": URL_TIMEOUT,
 }
+_ENDPOINTS = ("arxiv_rss", "arxiv_api", "huggingface_api")  # (not in the hint: for mirrors)
 
 
 class ConfigError(Exception):
@@ -144,7 +145,7 @@ def load_config(path: Path) -> FetchConfig:
         if key not in _DEFAULTS:
             near = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            known = ", ".join(k for k in _DEFAULTS if not k.startswith(("arxiv_", "hugg")))
+            known = ", ".join(k for k in _DEFAULTS if k not in _ENDPOINTS)
             raise ConfigError(f"{path}: [fetch] has no key {key!r}{hint}; it knows {known}")
     config = FetchConfig(**{k: table.get(k, v) for k, v in _DEFAULTS.items()})
     if not (isinstance(config.arxiv, list) and all(isinstance(c, str) for c in config.arxiv)):
@@ -162,7 +163,7 @@ def load_config(path: Path) -> FetchConfig:
     for url in config.feeds:
         if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
             raise ConfigError(f"{path}: [fetch] feeds: {clean_line(url)!r} is not an http(s) URL")
-    for key in ("arxiv_rss", "arxiv_api", "huggingface_api"):
+    for key in _ENDPOINTS:
         if not isinstance(getattr(config, key), str):
             raise ConfigError(f"{path}: [fetch] {key} must be a URL")
     for key in ("arxiv_pace", "timeout"):
@@ -214,16 +215,21 @@ def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Ta
                 }
             )
             name = f"arXiv {category} since {since}"
-            targets.append(Target(name, f"{config.arxiv_api}?{query}", True, False, True))
+            targets.append(Target(name, _with_query(config.arxiv_api, query), True, False, True))
     if config.huggingface:
         day = today if since is None else since
         while day <= today:
-            url = f"{config.huggingface_api}?date={day.isoformat()}"
+            url = _with_query(config.huggingface_api, f"date={day.isoformat()}")
             targets.append(Target(f"Hugging Face {day}", url, conditional=since is None))
             day += timedelta(days=1)
     for url in config.feeds:
         targets.append(Target(clean_line(url), url))
     return targets
+
+
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` added to the query it may have (a mirror's ``?token=…``)."""
+    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 @dataclass
@@ -259,6 +265,8 @@ class Outcome:
             return f"{self.target.name}: unchanged since the last fetch (nothing downloaded)"
         if self.status == "no new papers":
             return f"{self.target.name}: no new papers ({self.message})"
+        if self.message.startswith(f"{self.target.name}: "):  # (a feed named by its URL)
+            return self.message
         return f"{self.target.name}: {self.message}"
 
 
