@@ -26,7 +26,7 @@ from tui.library import Library
 from tui.sources import download
 
 from .conftest import FEEDS
-from .test_cli import run, stats
+from .test_cli import run
 
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
 HF = Path(__file__).parent / "feeds" / "hf-api-daily-papers-2026-06-19.json"
@@ -199,7 +199,7 @@ def test_a_cache_folder_where_the_validators_file_should_be_costs_nothing(
     assert result.stdout.splitlines() == [
         f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known"
     ]
-    assert stats(db)["papers"] == papers_in(RSS)
+    assert len(Library.open(db)) == papers_in(RSS)
 
 
 @pytest.mark.parametrize("etag", ["€uro", "a\nb", 'W/"x"\r\nX-Injected: 1'])
@@ -210,20 +210,17 @@ def test_a_validator_no_request_can_carry_is_not_sent(
     value (not Latin-1, a line break): the source is fetched without it (it failed every
     day with "not a valid URL", its cache never replaced)."""
     server.routes["/rss/cs.CV"] = rss()
-    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
-    db = tmp_path / "lib"
-    (db / ".cache").mkdir(parents=True)
+    conf = fetch.FetchConfig(arxiv=["cs.CV"], arxiv_rss=f"{server.url}/rss/")
+    lib = Library.open(tmp_path / "lib")
+    (lib.root / ".cache").mkdir(exist_ok=True)
     cached = {f"{server.url}/rss/cs.CV": {"etag": etag, "modified": "\x00"}}
-    (db / ".cache" / "fetch.json").write_text(json.dumps(cached), encoding="utf-8")
-    result = run("fetch", db=db, env=env)
-    assert result.returncode == 0, result.stderr
-    assert stats(db)["papers"] == papers_in(RSS)
+    (lib.root / ".cache" / "fetch.json").write_text(json.dumps(cached), encoding="utf-8")
+    (outcome,) = fetch.fetch(lib, fetch.plan(conf, date.today()), pace=0, timeout=5)
+    assert outcome.status == "stored" and len(lib) == papers_in(RSS)
     (seen,) = server.paths("/rss/cs.CV")
     assert "If-None-Match" not in seen.headers and "X-Injected" not in seen.headers
-    again = run("fetch", db=db, env=env)  # (the good ETag replaced the bad one)
-    assert (
-        again.stdout.strip() == "arXiv cs.CV: unchanged since the last fetch (nothing downloaded)"
-    )
+    (again,) = fetch.fetch(lib, fetch.plan(conf, date.today()), pace=0, timeout=5)
+    assert again.status == "unchanged"  # (the good ETag replaced the bad one)
 
 
 # ------------------------------------------------------------------ servers that lie
@@ -343,33 +340,30 @@ def api(ids: list[str], total: int | None = None) -> Callable[[Any, dict], Reply
     return answer
 
 
-def test_since_reads_every_page_though_one_entry_is_malformed(
-    tmp_path: Path, server: Server
-) -> None:
-    """1,300 papers in three pages of 500, one entry of the second page without an arXiv
-    id: every page is asked for (the second page's 499 papers stopped the paging, as if it
-    were the last: 501 papers lost without a word), and the line says one was left out."""
-    ids = [f"2606.{n:05d}" for n in range(1, 1301)]
-    ids[700] = "https://example.org/not-arxiv"
-    server.routes["/api/query"] = api(ids)
-    env = config(tmp_path, server, 'arxiv = ["cs.CV"]\n')
-    since = date.today() - timedelta(days=3)
-    db = tmp_path / "lib"
-    result = run("fetch", "--since", since.isoformat(), db=db, env=env)
-    assert result.returncode == 0, result.stderr
-    starts = [s.query.get("start", ["0"])[0] for s in server.paths("/api/query")]
-    assert starts == ["0", "500", "1000"]
-    assert result.stdout.splitlines() == [
-        f"arXiv cs.CV since {since}: 1299 new, 0 merged, 0 already known; 1 entry left out: "
-        "entry 201 has no arXiv id (expected <id> with arxiv.org/abs/…)"
-    ]
-    assert stats(db)["papers"] == 1299
-
-
 def since_fetch(tmp_path: Path, server: Server) -> list[fetch.Outcome]:
     conf = fetch.FetchConfig(arxiv=["cs.CV"], arxiv_api=f"{server.url}/api/query")
     targets = fetch.plan(conf, date.today(), date.today() - timedelta(days=2))
     return fetch.fetch(Library.open(tmp_path / "lib"), targets, pace=0, timeout=5)
+
+
+def test_since_reads_every_page_though_one_entry_is_malformed(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """13 papers in pages of 5, one entry of the second page without an arXiv id: every
+    page is asked for (the second page's 4 papers ended the paging as if it were the last:
+    the third page lost without a word), and the line says which entry was left out."""
+    monkeypatch.setattr(fetch, "API_PAGE", 5)
+    ids = [f"2606.{n:05d}" for n in range(1, 14)]
+    ids[7] = "https://example.org/not-arxiv"
+    server.routes["/api/query"] = api(ids)
+    (outcome,) = since_fetch(tmp_path, server)
+    starts = [s.query.get("start", ["0"])[0] for s in server.paths("/api/query")]
+    assert starts == ["0", "5", "10"]
+    assert outcome.line.endswith(
+        ": 12 new, 0 merged, 0 already known; 1 entry left out: entry 3 has no arXiv id "
+        "(expected <id> with arxiv.org/abs/…)"
+    )
+    assert len(Library.open(tmp_path / "lib")) == 12
 
 
 def test_since_says_when_the_api_gave_fewer_papers_than_it_counted(
