@@ -569,3 +569,31 @@ def test_a_feeds_error_names_its_url_once(tmp_path: Path, server: Server) -> Non
     conf = fetch.FetchConfig(feeds=[f"{server.url}/missing.rss"])
     (outcome,) = fetch.fetch(Library.open(tmp_path / "lib"), fetch.plan(conf, date.today()))
     assert outcome.line == f"{server.url}/missing.rss: the server answered 404 Not Found"
+
+
+async def test_r_when_the_example_config_cannot_be_written_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_library: Library
+) -> None:
+    """No config file, and none can be written (the disk full, a read-only folder such as
+    /proc): R says so in a toast and the app goes on (the LibraryError of the write ended
+    the app with a traceback)."""
+    from tui.library import LibraryError, storage
+
+    from .test_app import build, settle, toasts
+
+    def full(path: Path, data: bytes) -> int:
+        raise LibraryError(f"{path}: could not save (the disk is full); nothing was written")
+
+    monkeypatch.setattr(storage, "atomic_write", full)
+    config_file = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config_file))
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert app.is_running
+        assert f"{config_file}: could not save (the disk is full)" in "\n".join(toasts(app))
+        await pilot.press("R")  # (and R can be pressed again)
+        await settle(pilot)
+        assert app.is_running

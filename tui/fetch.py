@@ -110,7 +110,8 @@ def config_path() -> Path:
 
 def write_example(path: Path) -> bool:
     """Write the commented example config at ``path`` unless a file is there; True when it
-    wrote one. OSError when it cannot."""
+    wrote one. OSError when its folder cannot be made, LibraryError (one line naming the
+    file) when the file cannot be written."""
     if path.exists():
         return False
     from .library.storage import atomic_write

@@ -343,7 +343,7 @@ class OutActions(PaperAppBase):
                 return
             config = fetch.load_config(path)
             targets = fetch.plan(config, self.today or date.today())
-        except (fetch.ConfigError, OSError, ValueError) as err:
+        except (fetch.ConfigError, OSError, LibraryError, ValueError) as err:
             self._error(str(err))
             return
         if not targets:
