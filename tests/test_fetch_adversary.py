@@ -597,3 +597,19 @@ async def test_r_when_the_example_config_cannot_be_written_says_so(
         await pilot.press("R")  # (and R can be pressed again)
         await settle(pilot)
         assert app.is_running
+
+
+def test_an_empty_answer_is_an_error_not_a_quiet_day(tmp_path: Path, server: Server) -> None:
+    """A 200 with no body at all (a proxy's failure, a cut connection) is no feed: it said
+    "no new papers (none announced)", and its ETag would have made the next fetch skip the
+    real feed as unchanged. A real quiet day is a feed with no item."""
+    server.routes["/rss/cs.CV"] = lambda h, q: (200, b" \n", {"ETag": '"empty"'})
+    conf = fetch.FetchConfig(arxiv=["cs.CV"], arxiv_rss=f"{server.url}/rss/")
+    lib = Library.open(tmp_path / "lib")
+    for _ in range(2):
+        (outcome,) = fetch.fetch(lib, fetch.plan(conf, date.today()), pace=0, timeout=5)
+        assert outcome.status == "error"
+        assert outcome.line == (
+            f"arXiv cs.CV: {server.url}/rss/cs.CV: an empty answer (expected a feed)"
+        )
+    assert all("If-None-Match" not in s.headers for s in server.log)

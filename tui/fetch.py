@@ -428,8 +428,8 @@ def _one(
             answer = _get(url, etag, modified, sleep, timeout, stop)
             if answer.status == 304:
                 return Outcome(target, "unchanged")
-            if not answer.body.strip():
-                raise EmptyFeed(f"{url}: an empty answer")
+            if not answer.body.strip():  # (a quiet day is a feed with no item: not this)
+                raise FeedError(f"{url}: an empty answer (expected a feed)")
             item = load_text(decode(answer.body, url), url, imported_at=stamp)
         except EmptyFeed:
             if loaded:
