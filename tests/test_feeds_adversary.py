@@ -106,3 +106,23 @@ def test_a_listings_links_read_as_hf_copies_of_them_show(words: str, shown: str)
     (read,) = [c for c in comments if "Project page:" in c]
     anchor = f'Project page: <a href="https://keyprop-video.github.io/">{words}</a>'
     assert shown in read and readable_links(anchor) == shown
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ('Line one\\\\"quoted"', 'Line one\\\\"quoted"'),  # `\\` (a line break), then a quote
+        ('M\\\\"uller', 'M\\\\"uller'),  # the `\"` there is no accent: its `\` ends the `\\`
+        ('A\\\\\\"uB', "A\\\\üB"),  # `\\` then `\"u`: a line break, then ü
+        ('M\\"uller', "Müller"),
+        ("trailing\\", "trailing\\"),
+    ],
+)
+def test_a_tex_line_break_is_not_half_of_an_accent(written: str, read: str) -> None:
+    """``\\\\`` is TeX's line break: the second backslash does not start an accent with
+    what follows (``\\\\"quoted"`` became ``\\quöted"``)."""
+    from tui.text import tex_accents
+
+    assert tex_accents(written) == read
+    feed = ATOM.replace("Hannah Kerr", written.replace("&", "&amp;"), 1)
+    assert parse_text(feed, "feed").papers[0].authors[0] == read

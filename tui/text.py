@@ -191,7 +191,9 @@ _TEX_PIECE = (
     rf"|\\[uvHckrdbG]\s*\{{\s*{_TEX_LETTER}\s*\}}"
     r"|\\(?:ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])(?:\{\}|\s(?=[A-Za-z]))?"
 )
-_TEX_ACCENT = re.compile(rf"\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
+# (``\\\\``, TeX's line break, is matched first and kept: its second backslash never starts
+# an accent with what follows)
+_TEX_ACCENT = re.compile(rf"\\\\|\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
 
 
 def tex_accents(text: str) -> str:
@@ -200,11 +202,16 @@ def tex_accents(text: str) -> str:
     else (math, ``%``, other commands) left as it is."""
     if "\\" not in text:
         return text
-    found = _TEX_ACCENT.search(text)
-    if found is None:
+    if not any(m.group() != "\\\\" for m in _TEX_ACCENT.finditer(text)):
         return text
     convert = _latex2text("accents")
-    return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)
+
+    def one(m: re.Match[str]) -> str:
+        if m.group() == "\\\\":
+            return m.group()
+        return convert(m.group()).strip() or m.group()
+
+    return _TEX_ACCENT.sub(one, text)
 
 
 _CONVERTERS: dict[str, Any] = {}
