@@ -613,3 +613,19 @@ def test_an_empty_answer_is_an_error_not_a_quiet_day(tmp_path: Path, server: Ser
             f"arXiv cs.CV: {server.url}/rss/cs.CV: an empty answer (expected a feed)"
         )
     assert all("If-None-Match" not in s.headers for s in server.log)
+
+
+def test_a_recent_listing_fetched_says_it_held_only_part_of_its_days(
+    tmp_path: Path, server: Server
+) -> None:
+    """A feed URL that is an arXiv ``/recent`` page (several days, each "showing first N of
+    M"): `papertui import` said the page was partial, the fetch's line did not."""
+    page = Path(__file__).parent / "cases" / "listing-recent-multiday.html"
+    server.routes["/list/cs.CV/recent"] = lambda h, q: (200, page.read_bytes(), {})
+    conf = fetch.FetchConfig(feeds=[f"{server.url}/list/cs.CV/recent"])
+    (outcome,) = fetch.fetch(Library.open(tmp_path / "lib"), fetch.plan(conf, date.today()))
+    partial = parse_bytes(page.read_bytes(), str(page)).partial
+    assert partial.startswith("the page shows 5 of its 388 entries")
+    assert outcome.line == (
+        f"{server.url}/list/cs.CV/recent: 5 new, 0 merged, 0 already known; {partial}"
+    )

@@ -247,7 +247,8 @@ class Outcome:
     @property
     def line(self) -> str:
         """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known", then
-        the entries left out as malformed and the `note`, when there are."""
+        what a page said it left out, the entries left out as malformed and the `note`,
+        when there are."""
         if self.status == "stored":
             new = sum(r.new for r in self.reports)
             merged = sum(r.merged for r in self.reports)
@@ -256,6 +257,8 @@ class Outcome:
                 said = f"{self.target.name}: no new papers ({known} already known)"
             else:
                 said = f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+            for partial in (r.partial for r in self.reports if r.partial):
+                said += f"; {partial}"  # (a `/recent` page: "shows 5 of its 388 entries")
             skipped = [s for r in self.reports for s in r.skipped]
             if skipped:
                 why = skipped[0].reason[:120]
