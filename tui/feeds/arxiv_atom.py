@@ -7,9 +7,10 @@ in the daily feed), ``title``, ``summary`` (the daily feed's starts ``arXiv:<id>
 Type: new Abstract:``), ``author``/``name`` with ``arxiv:affiliation`` (the daily feed:
 ``dc:creator``, the names in one line), ``published``, ``updated``, ``arxiv:primary_category``,
 ``category term=…``, ``link`` (abs and pdf), ``arxiv:comment``, ``arxiv:journal_ref``,
-``arxiv:doi`` and ``arxiv:announce_type``. feedparser keeps only one affiliation per entry, so
-they are read from the entry's own text; entries are numbered by the line their ``<entry``
-opens on, for messages.
+``arxiv:doi`` and ``arxiv:announce_type``; the API's ``opensearch:totalResults`` (the papers
+of the whole query, for paging) is `ParseResult.total`. feedparser keeps only one affiliation
+per entry, so they are read from the entry's own text; entries are numbered by the line their
+``<entry`` opens on, for messages.
 """
 
 from __future__ import annotations
