@@ -629,3 +629,27 @@ def test_a_recent_listing_fetched_says_it_held_only_part_of_its_days(
     assert outcome.line == (
         f"{server.url}/list/cs.CV/recent: 5 new, 0 merged, 0 already known; {partial}"
     )
+
+
+@pytest.mark.parametrize("after", ["0", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_a_retry_after_of_no_time_still_keeps_arxivs_pace(
+    tmp_path: Path, server: Server, after: str
+) -> None:
+    """arXiv answers 503 with a Retry-After of 0 s (or a date already past): the retry waits
+    the pace all the same (it was sent at once: two requests to arXiv in a few ms). The
+    server's clock is the oracle: a lower bound, which sleeping guarantees."""
+    seen_at: list[float] = []
+
+    def answer(headers: Any, query: Any) -> Reply:
+        seen_at.append(time.monotonic())
+        if len(seen_at) == 1:
+            return 503, b"", {"Retry-After": after}
+        return 200, RSS.read_bytes(), {}
+
+    server.routes["/rss/cs.CV"] = answer
+    conf = fetch.FetchConfig(arxiv=["cs.CV"], arxiv_rss=f"{server.url}/rss/")
+    (outcome,) = fetch.fetch(
+        Library.open(tmp_path / "lib"), fetch.plan(conf, date.today()), pace=0.5, timeout=5
+    )
+    assert outcome.status == "stored", outcome.line
+    assert len(seen_at) == 2 and seen_at[1] - seen_at[0] >= 0.5

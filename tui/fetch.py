@@ -338,13 +338,15 @@ def _get(
     sleep: Callable[[float], None],
     timeout: float,
     stop: threading.Event | None = None,
+    least: float = 0.0,
 ) -> Answer:
     """`download`, waiting out one 429/503 as its Retry-After asks (at most MAX_RETRY_WAIT;
-    5 s when it names no time); FeedError when ``stop`` is set meanwhile."""
+    5 s when it names no time; at least ``least``: arXiv's pace); FeedError when ``stop`` is
+    set meanwhile."""
     try:
         return download(url, etag=etag, modified=modified, timeout=timeout, stop=stop)
     except RetryLater as err:
-        wait = 5.0 if err.after is None else err.after
+        wait = max(least, 5.0 if err.after is None else err.after)
         if wait > MAX_RETRY_WAIT:
             raise FeedError(f"{err} and asked to come back in {wait:.0f} s: try later") from None
         sleep(wait)
@@ -428,7 +430,8 @@ def _one(
         if target.arxiv:
             pace.wait()
         try:
-            answer = _get(url, etag, modified, sleep, timeout, stop)
+            least = pace.seconds if target.arxiv else 0.0
+            answer = _get(url, etag, modified, sleep, timeout, stop, least)
             if answer.status == 304:
                 return Outcome(target, "unchanged")
             if not answer.body.strip():  # (a quiet day is a feed with no item: not this)
