@@ -126,3 +126,34 @@ def test_a_tex_line_break_is_not_half_of_an_accent(written: str, read: str) -> N
     assert tex_accents(written) == read
     feed = ATOM.replace("Hannah Kerr", written.replace("&", "&amp;"), 1)
     assert parse_text(feed, "feed").papers[0].authors[0] == read
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Attention $[x](https://evil.example/login)$ is all",
+        "Gains of $[a][b]$ and more",
+        "Scaling $x](https://evil.example)$ laws",
+    ],
+)
+def test_a_fetched_title_makes_no_link_in_the_export(title: str) -> None:
+    """Inline math is kept raw in the Markdown export (GitHub and Obsidian typeset it), but
+    math may hold ``[`` ``]`` ``(`` ``:`` ``/``: ``$[x](https://…)$`` from a feed was a live
+    link wherever math is not typeset (CommonMark). The oracle is a CommonMark renderer."""
+    import json
+
+    from markdown_it import MarkdownIt
+
+    from tui.export import paper_markdown
+    from tui.models import PaperState
+
+    def exported(title: str) -> str:
+        item = {"paper": {"id": "2606.22222", "title": title, "summary": "What it found."}}
+        (paper,) = parse_text(json.dumps([item]), "hf.json").papers
+        return paper_markdown(paper, PaperState())
+
+    html = MarkdownIt("commonmark").render(exported(title))
+    assert not [href for href in re.findall(r'href="([^"]*)"', html) if "evil" in href]
+    assert "evil.example" in html or "[a][b]" in html  # (shown as the characters they are)
+    kept = exported("Cost $O(N^2)$ on $[0,1]$")  # (math without a link stays math)
+    assert "$O(N^2)$" in kept and "$[0,1]$" in kept
