@@ -653,3 +653,38 @@ def test_a_retry_after_of_no_time_still_keeps_arxivs_pace(
     )
     assert outcome.status == "stored", outcome.line
     assert len(seen_at) == 2 and seen_at[1] - seen_at[0] >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "said"),
+    [
+        (
+            "/rss/cs.CV",
+            b"<!DOCTYPE html><html><head><title>arXiv \x1b[31mmaintenance</title></head>"
+            b"<body><h1>Back soon</h1></body></html>",
+            "arXiv cs.CV: {url}/rss/cs.CV: expected arXiv's RSS feed, got an HTML page "
+            '("arXiv maintenance")',
+        ),
+        (
+            "/api/daily_papers",
+            b'{"error": "Invalid date"}',
+            "Hugging Face {today}: {url}/api/daily_papers?date={today}: expected Hugging "
+            'Face\'s JSON list of Daily Papers, got a JSON object ("error": "Invalid date")',
+        ),
+    ],
+)
+def test_a_known_source_answering_something_else_says_what_was_expected(
+    tmp_path: Path, server: Server, route: str, body: bytes, said: str
+) -> None:
+    """arXiv's maintenance page served as 200, Hugging Face's error object: the line said
+    "not a recognised feed (tried …)" and listed eight formats; it says what the source
+    should have sent and what came instead (the server's words cleaned)."""
+    server.routes[route] = lambda h, q: (200, body, {})
+    conf = fetch.FetchConfig(
+        arxiv=["cs.CV"] if route.startswith("/rss") else [],
+        huggingface=route.startswith("/api"),
+        arxiv_rss=f"{server.url}/rss/",
+        huggingface_api=f"{server.url}/api/daily_papers",
+    )
+    (outcome,) = fetch.fetch(Library.open(tmp_path / "lib"), fetch.plan(conf, date.today()))
+    assert outcome.line == said.format(url=server.url, today=date.today().isoformat())

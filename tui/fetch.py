@@ -21,6 +21,7 @@ and size caps of `import URL`. Each source succeeds or fails on its own.
 from __future__ import annotations
 
 import difflib
+import html
 import math
 import os
 import re
@@ -190,6 +191,7 @@ class Target:
     arxiv: bool = False
     conditional: bool = True  # send the last answer's validators (not for API pages)
     paged: bool = False  # an arXiv API query: more pages follow a full one
+    expects: str = ""  # what the source sends, for the error when it sends something else
 
 
 def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Target]:
@@ -204,7 +206,7 @@ def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Ta
     for category in config.arxiv:
         if since is None:
             url = config.arxiv_rss.rstrip("/") + "/" + category
-            targets.append(Target(f"arXiv {category}", url, arxiv=True))
+            targets.append(Target(f"arXiv {category}", url, arxiv=True, expects=_ARXIV_RSS))
         else:
             days = f"[{since:%Y%m%d}0000 TO {today:%Y%m%d}2359]"
             query = urllib.parse.urlencode(
@@ -216,16 +218,46 @@ def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Ta
                 }
             )
             name = f"arXiv {category} since {since}"
-            targets.append(Target(name, _with_query(config.arxiv_api, query), True, False, True))
+            url = _with_query(config.arxiv_api, query)
+            targets.append(Target(name, url, True, False, True, expects=_ARXIV_API))
     if config.huggingface:
         day = today if since is None else since
         while day <= today:
             url = _with_query(config.huggingface_api, f"date={day.isoformat()}")
-            targets.append(Target(f"Hugging Face {day}", url, conditional=since is None))
+            name = f"Hugging Face {day}"
+            targets.append(Target(name, url, conditional=since is None, expects=_HF_API))
             day += timedelta(days=1)
     for url in config.feeds:
         targets.append(Target(clean_line(url), url))
     return targets
+
+
+_ARXIV_RSS = "arXiv's RSS feed"
+_ARXIV_API = "the arXiv API's Atom answer"
+_HF_API = "Hugging Face's JSON list of Daily Papers"
+_TITLE = re.compile(r"<title[^>]*>(.{0,400}?)</title", re.I | re.S)
+
+
+def _what(text: str) -> str:
+    """What an answer that is no feed holds, for people: 'an HTML page ("its title")', 'a
+    JSON object ("error": "…")', … (the server's words cleaned and cut short)."""
+    head = text.lstrip("\ufeff \t\r\n")[:65536]
+    if head.startswith("<"):
+        if "<html" not in head[:2048].lower() and "<!doctype html" not in head[:2048].lower():
+            return "an XML document in no form papertui reads"
+        title = _TITLE.search(head)
+        words = clean_line(html.unescape(title.group(1)))[:80] if title else ""
+        return f'an HTML page ("{words}")' if words else "an HTML page"
+    if head.startswith("{"):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return "damaged JSON"
+        said = value.get("error") if isinstance(value, dict) else None
+        if isinstance(said, str) and clean_line(said):
+            return f'a JSON object ("error": "{clean_line(said)[:80]}")'
+        return "a JSON object"
+    return "text in no format papertui reads"
 
 
 def _with_query(url: str, query: str) -> str:
@@ -436,7 +468,14 @@ def _one(
                 return Outcome(target, "unchanged")
             if not answer.body.strip():  # (a quiet day is a feed with no item: not this)
                 raise FeedError(f"{url}: an empty answer (expected a feed)")
-            item = load_text(decode(answer.body, url), url, imported_at=stamp)
+            text = decode(answer.body, url)
+            try:
+                item = load_text(text, url, imported_at=stamp)
+            except FeedError as err:
+                if target.expects and "not a recognised feed" in str(err):
+                    got = _what(text)
+                    raise FeedError(f"{url}: expected {target.expects}, got {got}") from None
+                raise
         except EmptyFeed:
             if loaded:
                 break
