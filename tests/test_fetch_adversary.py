@@ -466,7 +466,7 @@ async def test_quitting_during_a_fetch_stops_it(
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await pilot.press("R")
-            for _ in range(200):  # (until the server has the first request)
+            for _ in range(600):  # (until the server has the first request)
                 if server.log:
                     break
                 await pilot.pause(0.05)
@@ -505,7 +505,7 @@ async def test_a_star_tag_and_note_made_while_r_runs_survive_its_merge(
         await settle(pilot)
         await goto(pilot, pid)
         await pilot.press("R")
-        for _ in range(200):
+        for _ in range(600):
             if server.log:
                 break
             await pilot.pause(0.05)
