@@ -102,8 +102,8 @@ def server() -> Iterator[Server]:
                 if self.headers.get("If-Modified-Since") == MODIFIED:
                     return self.send(304)
                 return self.send(200, HF.read_bytes(), Last_Modified=MODIFIED)
-            if path == "/api/query":
-                return self.send(200, ATOM.read_bytes())
+            if path == "/api/query":  # (a query of 2 papers: the sample counts 48,213)
+                return self.send(200, ATOM.read_bytes().replace(b">48213<", b">2<"))
             return self.send(404, b"no such feed")
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -190,8 +190,7 @@ def test_a_failing_source_never_costs_the_others(tmp_path: Path, server: Server)
         f"papertui: error: arXiv cs.AI: {server.url}/rss/cs.AI: the server answered 503 "
         "Service Unavailable and asked to come back in 1000 s: try later",
         f"papertui: error: arXiv cs.NE: {server.url}/rss/cs.NE: no answer within 1 s",
-        f"papertui: error: {server.url}/missing.rss: {server.url}/missing.rss: the server "
-        "answered 404 Not Found",
+        f"papertui: error: {server.url}/missing.rss: the server answered 404 Not Found",
     ]
     today = date.today().isoformat()
     assert result.stdout.splitlines() == [
@@ -217,7 +216,10 @@ def test_since_catches_up_through_the_arxiv_api_and_each_hf_day(
     days = [s.query["date"][0] for s in server.paths("/api/daily_papers")]
     assert days == [(since + timedelta(days=n)).isoformat() for n in range(3)]
     lines = result.stdout.splitlines()
-    assert lines[0] == f"arXiv cs.CV since {since}: 2 new, 0 merged, 0 already known"
+    assert lines[0] == (
+        f"arXiv cs.CV since {since}: 2 new, 0 merged, 0 already known; 1 entry left out: "
+        "the arXiv API answered an error: incorrect id format for 1234"
+    )
     served = {i["paper"]["id"] for i in json.loads(HF.read_bytes())}
     both = served & {p.arxiv_id for p in parse_bytes(ATOM.read_bytes(), "a").papers}
     assert len(both) == 2  # (the API answer's two papers are on that HF day too: merged)

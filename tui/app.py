@@ -389,6 +389,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
 
     def on_unmount(self) -> None:
         gc.enable()  # (the app ended before its first paint)
+        self.stop_fetch()  # (its thread would keep the process alive for its whole wait)
         try:
             self._save_pending_note()
         except NoMatches:

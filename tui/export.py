@@ -41,7 +41,10 @@ def md_escape(text: str) -> str:
 _MD_MATH = re.compile(
     r"(?<![\\$])\$(?P<math>[A-Za-z0-9\\^_{}()\[\]+\-=,./|*':;! ]{1,200}?)\$(?![0-9$])"
 )
-_MD_MATH_UNSAFE = re.compile(r"\\(?:href|url|html|class|style|cssId|unicode|require|data)", re.I)
+# (and what makes a link where math is not typeset: `$[x](https://…)$` is a CommonMark link)
+_MD_MATH_UNSAFE = re.compile(
+    r"\\(?:href|url|html|class|style|cssId|unicode|require|data)|\]\s*[(\[]|://", re.I
+)
 _TEX_FORMAT = re.compile(
     r"\\(?:textbf|textit|emph|texttt|textrm|textsc|underline)\{([^{}$]{0,200})\}"
     r"|\\([%&_#$])"

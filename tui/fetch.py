@@ -21,7 +21,10 @@ and size caps of `import URL`. Each source succeeds or fails on its own.
 from __future__ import annotations
 
 import difflib
+import html
+import math
 import re
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -36,13 +39,18 @@ from .config import ConfigError, config_path, read_config
 from .feeds import EmptyFeed, FeedError, decode
 from .library import ImportReport, Library, LibraryError
 from .library.core import now_iso
-from .sources import URL_TIMEOUT, Answer, RetryLater, download, load_text
+from .sources import URL_TIMEOUT, Answer, RetryLater, download, load_text, unexpected
 from .text import clean_line
 
 ARXIV_PACE = 3.0  # seconds between two requests to arXiv (arxiv.org/help/api/tou)
 MAX_RETRY_WAIT = 120.0  # seconds: a longer Retry-After fails the source for today
 API_PAGE = 500  # papers per arXiv API request (it allows up to 2,000; smaller pages fail less)
+MAX_API_PAGES = 60  # pages of one API query at most (arXiv serves 30,000 results of one)
 MAX_SINCE_DAYS = 31  # how far back --since may go (the HF API is one request a day)
+# A value a request header can carry: printable Latin-1, no line break (RFC 9110, 5.5).
+_HEADER_VALUE = re.compile(
+    r"[\x21-\x7e\xa0-\xff](?:[\x20-\x7e\xa0-\xff]{0,198}[\x21-\x7e\xa0-\xff])?\Z"
+)
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
 
 EXAMPLE = """\
@@ -75,6 +83,7 @@ _DEFAULTS: dict[str, Any] = {
     "arxiv_pace": ARXIV_PACE,
     "timeout": URL_TIMEOUT,
 }
+_ENDPOINTS = ("arxiv_rss", "arxiv_api", "huggingface_api")  # (not in the hint: for mirrors)
 
 
 @dataclass
@@ -93,7 +102,8 @@ class FetchConfig:
 
 def write_example(path: Path) -> bool:
     """Write the commented example config at ``path`` unless a file is there; True when it
-    wrote one. OSError when it cannot."""
+    wrote one. OSError when its folder cannot be made, LibraryError (one line naming the
+    file) when the file cannot be written."""
     if path.exists():
         return False
     from .library.storage import atomic_write
@@ -118,7 +128,7 @@ def load_config(path: Path) -> FetchConfig:
         if key not in _DEFAULTS:
             near = difflib.get_close_matches(key, list(_DEFAULTS), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            known = ", ".join(k for k in _DEFAULTS if not k.startswith(("arxiv_", "hugg")))
+            known = ", ".join(k for k in _DEFAULTS if k not in _ENDPOINTS)
             raise ConfigError(f"{path}: [fetch] has no key {key!r}{hint}; it knows {known}")
     config = FetchConfig(**{k: table.get(k, v) for k, v in _DEFAULTS.items()})
     if not (isinstance(config.arxiv, list) and all(isinstance(c, str) for c in config.arxiv)):
@@ -136,12 +146,17 @@ def load_config(path: Path) -> FetchConfig:
     for url in config.feeds:
         if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
             raise ConfigError(f"{path}: [fetch] feeds: {clean_line(url)!r} is not an http(s) URL")
-    for key in ("arxiv_rss", "arxiv_api", "huggingface_api"):
+    for key in _ENDPOINTS:
         if not isinstance(getattr(config, key), str):
             raise ConfigError(f"{path}: [fetch] {key} must be a URL")
     for key in ("arxiv_pace", "timeout"):
         value = getattr(config, key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)  # (TOML has inf and nan)
+            or value < 0
+        ):
             raise ConfigError(f"{path}: [fetch] {key} must be a number of seconds")
     if config.timeout <= 0:
         raise ConfigError(f"{path}: [fetch] timeout must be more than 0 seconds")
@@ -157,6 +172,7 @@ class Target:
     arxiv: bool = False
     conditional: bool = True  # send the last answer's validators (not for API pages)
     paged: bool = False  # an arXiv API query: more pages follow a full one
+    expects: str = ""  # what the source sends, for the error when it sends something else
 
 
 def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Target]:
@@ -171,7 +187,7 @@ def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Ta
     for category in config.arxiv:
         if since is None:
             url = config.arxiv_rss.rstrip("/") + "/" + category
-            targets.append(Target(f"arXiv {category}", url, arxiv=True))
+            targets.append(Target(f"arXiv {category}", url, arxiv=True, expects=_ARXIV_RSS))
         else:
             days = f"[{since:%Y%m%d}0000 TO {today:%Y%m%d}2359]"
             query = urllib.parse.urlencode(
@@ -183,16 +199,51 @@ def plan(config: FetchConfig, today: date, since: date | None = None) -> list[Ta
                 }
             )
             name = f"arXiv {category} since {since}"
-            targets.append(Target(name, f"{config.arxiv_api}?{query}", True, False, True))
+            url = _with_query(config.arxiv_api, query)
+            targets.append(Target(name, url, True, False, True, expects=_ARXIV_API))
     if config.huggingface:
         day = today if since is None else since
         while day <= today:
-            url = f"{config.huggingface_api}?date={day.isoformat()}"
-            targets.append(Target(f"Hugging Face {day}", url, conditional=since is None))
+            url = _with_query(config.huggingface_api, f"date={day.isoformat()}")
+            name = f"Hugging Face {day}"
+            targets.append(Target(name, url, conditional=since is None, expects=_HF_API))
             day += timedelta(days=1)
     for url in config.feeds:
         targets.append(Target(clean_line(url), url))
     return targets
+
+
+_ARXIV_RSS = "arXiv's RSS feed"
+_ARXIV_API = "the arXiv API's Atom answer"
+_HF_API = "Hugging Face's JSON list of Daily Papers"
+_TITLE = re.compile(r"<title[^>]*>(.{0,400}?)</title", re.I | re.S)
+
+
+def _what(text: str) -> str:
+    """What an answer that is no feed holds, for people: 'an HTML page ("its title")', 'a
+    JSON object ("error": "…")', … (the server's words cleaned and cut short)."""
+    head = text.lstrip("\ufeff \t\r\n")[:65536]
+    if head.startswith("<"):
+        if "<html" not in head[:2048].lower() and "<!doctype html" not in head[:2048].lower():
+            return "an XML document in no form papertui reads"
+        title = _TITLE.search(head)
+        words = clean_line(html.unescape(title.group(1)))[:80] if title else ""
+        return f'an HTML page ("{words}")' if words else "an HTML page"
+    if head.startswith("{"):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return "damaged JSON"
+        said = value.get("error") if isinstance(value, dict) else None
+        if isinstance(said, str) and clean_line(said):
+            return f'a JSON object ("error": "{clean_line(said)[:80]}")'
+        return "a JSON object"
+    return "text in no format papertui reads"
+
+
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` added to the query it may have (a mirror's ``?token=…``)."""
+    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 @dataclass
@@ -204,21 +255,35 @@ class Outcome:
     status: str
     message: str = ""
     reports: list[ImportReport] = field(default_factory=list)
+    note: str = ""  # what the line adds: the API gave fewer papers than it counted
 
     @property
     def line(self) -> str:
-        """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known"."""
+        """One line for people: "arXiv cs.CV: 142 new, 3 merged, 0 already known", then
+        what a page said it left out, the entries left out as malformed and the `note`,
+        when there are."""
         if self.status == "stored":
             new = sum(r.new for r in self.reports)
             merged = sum(r.merged for r in self.reports)
             known = sum(r.unchanged for r in self.reports)
             if not new and not merged:
-                return f"{self.target.name}: no new papers ({known} already known)"
-            return f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+                said = f"{self.target.name}: no new papers ({known} already known)"
+            else:
+                said = f"{self.target.name}: {new} new, {merged} merged, {known} already known"
+            for partial in (r.partial for r in self.reports if r.partial):
+                said += f"; {partial}"  # (a `/recent` page: "shows 5 of its 388 entries")
+            skipped = [s for r in self.reports for s in r.skipped]
+            if skipped:
+                why = skipped[0].reason[:120]
+                many = f"{len(skipped)} entries left out, the first" if skipped[1:] else ""
+                said += f"; {many or '1 entry left out'}: {why}"
+            return f"{said}; {self.note}" if self.note else said
         if self.status == "unchanged":
             return f"{self.target.name}: unchanged since the last fetch (nothing downloaded)"
         if self.status == "no new papers":
             return f"{self.target.name}: no new papers ({self.message})"
+        if self.message.startswith(f"{self.target.name}: "):  # (a feed named by its URL)
+            return self.message
         return f"{self.target.name}: {self.message}"
 
 
@@ -235,10 +300,17 @@ class Validators:
         self.known: dict[str, dict[str, str]] = loaded if isinstance(loaded, dict) else {}
 
     def get(self, url: str) -> tuple[str, str]:
+        """The ETag and Last-Modified to send for ``url`` ("" for none). A value no request
+        header can carry (a cache from another version, edited by hand: not Latin-1, a line
+        break) is not sent: the feed is downloaded whole and the next answer replaces it."""
         entry = self.known.get(url)
         if not isinstance(entry, dict):
             return "", ""
-        return str(entry.get("etag") or ""), str(entry.get("modified") or "")
+        etag, modified = (entry.get(key) for key in ("etag", "modified"))
+        return (
+            etag if isinstance(etag, str) and _HEADER_VALUE.match(etag) else "",
+            modified if isinstance(modified, str) and _HEADER_VALUE.match(modified) else "",
+        )
 
     def put(self, url: str, answer: Answer) -> None:
         if answer.etag or answer.modified:
@@ -250,7 +322,7 @@ class Validators:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, orjson.dumps(self.known))
-        except OSError:
+        except (OSError, LibraryError):
             pass  # (only the next fetch's shortcut is lost)
 
 
@@ -273,19 +345,28 @@ class Pace:
 
 
 def _get(
-    url: str, etag: str, modified: str, sleep: Callable[[float], None], timeout: float
+    url: str,
+    etag: str,
+    modified: str,
+    sleep: Callable[[float], None],
+    timeout: float,
+    stop: threading.Event | None = None,
+    least: float = 0.0,
 ) -> Answer:
     """`download`, waiting out one 429/503 as its Retry-After asks (at most MAX_RETRY_WAIT;
-    5 s when it names no time)."""
+    5 s when it names no time; at least ``least``: arXiv's pace); FeedError when ``stop`` is
+    set meanwhile."""
     try:
-        return download(url, etag=etag, modified=modified, timeout=timeout)
+        return download(url, etag=etag, modified=modified, timeout=timeout, stop=stop)
     except RetryLater as err:
-        wait = 5.0 if err.after is None else err.after
+        wait = max(least, 5.0 if err.after is None else err.after)
         if wait > MAX_RETRY_WAIT:
             raise FeedError(f"{err} and asked to come back in {wait:.0f} s: try later") from None
         sleep(wait)
+        if stop is not None and stop.is_set():
+            raise FeedError(f"{err}; stopped while waiting to ask again") from None
         try:
-            return download(url, etag=etag, modified=modified, timeout=timeout)
+            return download(url, etag=etag, modified=modified, timeout=timeout, stop=stop)
         except RetryLater as again:
             raise FeedError(f"{again} again after waiting {wait:.0f} s: try later") from None
 
@@ -304,21 +385,33 @@ def fetch(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int, Target], None] | None = None,
     store: Store | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Outcome]:
     """Fetch every target and import what it gave into ``lib`` (through ``store`` when
     given); one Outcome per target, in order. Never raises for one source: its error is its
-    outcome."""
+    outcome. Once ``stop`` is set (the app quits) no request is made and no wait waited
+    out: the download under way is hung up and the targets left are not fetched (their
+    outcome says so)."""
     from .importing import store_feeds
 
     keep: Store = store or (lambda feeds: store_feeds(lib, feeds))
+    if stop is not None:
+        sleep = stop.wait  # (a wait that ends when stop is set)
     validators = Validators(lib.root)
     arxiv_pace = Pace(pace, sleep)
     stamp = now_iso()
     outcomes: list[Outcome] = []
     for number, target in enumerate(targets):
+        if stop is not None and stop.is_set():
+            outcomes.append(Outcome(target, "error", f"{target.url}: not fetched (stopped)"))
+            continue
         if progress is not None:
             progress(number, target)
-        outcomes.append(_one(keep, target, validators, arxiv_pace, sleep, stamp, timeout))
+        try:
+            outcome = _one(keep, target, validators, arxiv_pace, sleep, stamp, timeout, stop)
+        except Exception as err:  # a bug (in a reader, say): this source's error, not all's
+            outcome = Outcome(target, "error", f"{target.url}: not fetched: {unexpected(err)}")
+        outcomes.append(outcome)
     validators.save()
     return outcomes
 
@@ -331,44 +424,88 @@ def _one(
     sleep: Callable[[float], None],
     stamp: str,
     timeout: float,
+    stop: threading.Event | None = None,
 ) -> Outcome:
+    """One source fetched and stored. An arXiv API query (``target.paged``) is read page by
+    page, `API_PAGE` entries from ``start``, until the total its answers count is reached
+    (`ParseResult.total`), a page comes short or empty or brings no paper not seen on an
+    earlier page, or `MAX_API_PAGES` were asked for; a paper on two pages is kept once, and
+    the line says when fewer papers came than the API counted."""
     loaded = []
     start = 0
+    total: int | None = None
+    seen: set[str] = set()
+    given = 0  # entries of the query read, each once
+    failed_page = ""
     url = target.url
     while True:
         etag, modified = validators.get(url) if target.conditional else ("", "")
         if target.arxiv:
             pace.wait()
         try:
-            answer = _get(url, etag, modified, sleep, timeout)
-        except FeedError as err:
-            return Outcome(target, "error", clean_line(str(err)))
-        finally:
-            if target.arxiv:
-                pace.done()
-        if answer.status == 304:
-            return Outcome(target, "unchanged")
-        try:
-            if not answer.body.strip():
-                raise EmptyFeed(f"{url}: an empty answer")
-            item = load_text(decode(answer.body, url), url, imported_at=stamp)
+            least = pace.seconds if target.arxiv else 0.0
+            answer = _get(url, etag, modified, sleep, timeout, stop, least)
+            if answer.status == 304:
+                return Outcome(target, "unchanged")
+            if not answer.body.strip():  # (a quiet day is a feed with no item: not this)
+                raise FeedError(f"{url}: an empty answer (expected a feed)")
+            text = decode(answer.body, url)
+            try:
+                item = load_text(text, url, imported_at=stamp)
+            except FeedError as err:
+                if target.expects and "not a recognised feed" in str(err):
+                    got = _what(text)
+                    raise FeedError(f"{url}: expected {target.expects}, got {got}") from None
+                raise
         except EmptyFeed:
             if loaded:
                 break
+            if target.conditional:  # (nothing to store: the next fetch may skip it at once)
+                validators.put(target.url, answer)
             return Outcome(target, "no new papers", "none announced")
         except FeedError as err:
-            return Outcome(target, "error", clean_line(str(err)))
-        loaded.append(item)
-        if not target.paged or len(item.result.papers) < API_PAGE:
+            if not loaded:
+                return Outcome(target, "error", clean_line(str(err)))
+            failed_page = clean_line(str(err))  # (the pages before it are kept)
             break
-        start += API_PAGE
+        finally:
+            if target.arxiv:
+                pace.done()
+        loaded.append(item)
+        if not target.paged:
+            break
+        result = item.result
+        entries = len(result.papers) + len(result.skipped)
+        total = result.total if result.total is not None else total
+        fresh = [p for p in result.papers if not p.arxiv_id or p.arxiv_id not in seen]
+        seen.update(p.arxiv_id for p in fresh if p.arxiv_id)
+        given += len(fresh) + len(result.skipped)
+        result.papers = fresh
+        start += entries
+        if (
+            not fresh
+            or (total is None and entries < API_PAGE)
+            or (total is not None and start >= total)
+            or len(loaded) >= MAX_API_PAGES
+        ):
+            break
         url = f"{target.url}&start={start}"
     reports, failed = store([(i.result, i.source) for i in loaded])
     if failed:
         return Outcome(target, "error", "; ".join(failed), reports)
+    if failed_page:
+        got = sum(len(i.result.papers) for i in loaded)
+        said = f"{got:,} papers of the first {len(loaded)} pages stored, then {failed_page}"
+        return Outcome(target, "error", said, reports)
     if target.conditional:  # (only once stored: a failed store downloads again next time)
         validators.put(target.url, answer)
-    return Outcome(target, "stored", reports=reports)
+    note = ""
+    if total is not None and given < total:
+        note = (
+            f"the arXiv API gave {given:,} of the {total:,} papers it counted: "
+            "fetch --since again later for the rest"
+        )
+    return Outcome(target, "stored", reports=reports, note=note)
 
 
 def parse_since(text: str) -> date:

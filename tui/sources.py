@@ -6,11 +6,14 @@ touches the library, so parsing happens outside the library's write lock.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import select
+import socket
 import stat
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -297,24 +300,134 @@ def download(
     timeout: float = URL_TIMEOUT,
     max_bytes: int = MAX_FEED_BYTES,
     max_seconds: float = URL_MAX_SECONDS,
+    stop: threading.Event | None = None,
 ) -> Answer:
     """`fetch_url` as a conditional request: with ``etag`` / ``modified`` (the ETag and
     Last-Modified of the last answer) a server whose feed has not changed answers 304 and
     nothing is downloaded. RetryLater for 429 and 503 (with the Retry-After seconds);
-    FeedError for every other failure, as `fetch_url`."""
+    FeedError for every other failure, as `fetch_url`, and when ``stop`` is set while the
+    download runs ("stopped": the connection is hung up at once)."""
     try:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
     except ValueError as err:  # "Invalid IPv6 URL"
         raise FeedError(f"{url}: not a valid URL ({err})") from None
     if scheme not in ("http", "https"):
         raise FeedError(f"{url}: only http and https URLs can be imported")
-    opener = urllib.request.build_opener(_SameHostRedirects(url))
     headers = {"User-Agent": user_agent(), "Accept-Encoding": "gzip"}
     if etag:
         headers["If-None-Match"] = etag
     if modified:
         headers["If-Modified-Since"] = modified
     request = urllib.request.Request(_ascii_url(url), headers=headers)
+    if stop is not None and stop.is_set():
+        raise FeedError(f"{url}: stopped")
+    deadline = _Deadline(max_seconds, stop)
+    opener = urllib.request.build_opener(
+        _SameHostRedirects(url), _WatchedHTTP(deadline), _WatchedHTTPS(deadline)
+    )
+    try:
+        answer = _request(opener, request, url, etag, modified, timeout, max_bytes, max_seconds)
+    except FeedError:
+        deadline.check(url)  # (what a hung-up connection looks like is not the news)
+        raise
+    finally:
+        deadline.cancel()
+    deadline.check(url)  # (a body that seemed to end when the connection was hung up)
+    return answer
+
+
+class _Deadline:
+    """The cap on a whole download: past it, or once ``stop`` is set (the app quits), the
+    connection is hung up (its socket shut down), so neither a server that drips its status
+    line and headers a byte at a time, each within the per-read timeout, nor one that holds
+    its answer is waited for; `check` then raises FeedError."""
+
+    def __init__(self, seconds: float, stop: threading.Event | None = None) -> None:
+        self.seconds = seconds
+        self.expired = ""  # why it was hung up: "" while it was not
+        self._stop = stop
+        self._ended = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        watcher = threading.Thread(target=self._watch, name="download-deadline", daemon=True)
+        watcher.start()
+
+    def _watch(self) -> None:
+        end = time.monotonic() + self.seconds
+        while not self._ended.is_set():
+            if self._stop is not None and self._stop.is_set():
+                return self._expire("stopped")
+            left = end - time.monotonic()
+            if left <= 0:
+                return self._expire(f"download took longer than {self.seconds:g} s")
+            self._ended.wait(left if self._stop is None else min(left, 0.1))
+        return None
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._hang_up(sock)
+
+    def _expire(self, why: str) -> None:
+        with self._lock:
+            self.expired = why
+            for sock in self._sockets:
+                self._hang_up(sock)
+
+    @staticmethod
+    def _hang_up(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._ended.set()
+
+    def check(self, url: str) -> None:
+        if self.expired:
+            raise FeedError(f"{url}: {self.expired}") from None
+
+
+def _watched(connection: Any, deadline: _Deadline) -> Any:
+    """``connection`` (an http.client connection class) telling ``deadline`` its socket."""
+
+    class Watched(connection):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            deadline.watch(self.sock)
+
+    return Watched
+
+
+class _WatchedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class, req, **kw):  # type: ignore[no-untyped-def, override]
+        return super().do_open(_watched(http_class, self.deadline), req, **kw)
+
+
+class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class, req, **kw):  # type: ignore[no-untyped-def, override]
+        return super().do_open(_watched(http_class, self.deadline), req, **kw)
+
+
+def _request(
+    opener: urllib.request.OpenerDirector,
+    request: urllib.request.Request,
+    url: str,
+    etag: str,
+    modified: str,
+    timeout: float,
+    max_bytes: int,
+    max_seconds: float,
+) -> Answer:
+    """`download`'s request made and its answer read (see there)."""
     started = time.monotonic()
     received = 0  # bytes of the body as sent (compressed, when it is)
     try:
@@ -342,7 +455,7 @@ def download(
                         f"{url}: larger than the {max_bytes // (1024 * 1024)} MB a feed may be"
                     )
                 if time.monotonic() - started > max_seconds:
-                    raise FeedError(f"{url}: download took longer than {max_seconds:.0f} s")
+                    raise FeedError(f"{url}: download took longer than {max_seconds:g} s")
                 chunks += pieces
             if declared is not None and received < declared:
                 raise FeedError(
@@ -359,6 +472,11 @@ def download(
             )
     except urllib.error.HTTPError as err:
         if err.code == 304:
+            if not etag and not modified:  # (no earlier answer it can mean)
+                raise FeedError(
+                    f"{url}: the server answered 304 Not Modified to a request that named no "
+                    "earlier version"
+                ) from None
             return Answer(304, b"", etag, modified)
         if 300 <= err.code < 400:
             target = urllib.parse.urlsplit((err.headers or {}).get("Location", "")).scheme

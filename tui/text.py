@@ -191,7 +191,9 @@ _TEX_PIECE = (
     rf"|\\[uvHckrdbG]\s*\{{\s*{_TEX_LETTER}\s*\}}"
     r"|\\(?:ss|ae|AE|oe|OE|aa|AA|o|O|l|L)(?![A-Za-z])(?:\{\}|\s(?=[A-Za-z]))?"
 )
-_TEX_ACCENT = re.compile(rf"\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
+# (``\\\\``, TeX's line break, is matched first and kept: its second backslash never starts
+# an accent with what follows)
+_TEX_ACCENT = re.compile(rf"\\\\|\{{\s*(?:{_TEX_PIECE})\s*\}}|{_TEX_PIECE}")
 
 
 def tex_accents(text: str) -> str:
@@ -200,11 +202,16 @@ def tex_accents(text: str) -> str:
     else (math, ``%``, other commands) left as it is."""
     if "\\" not in text:
         return text
-    found = _TEX_ACCENT.search(text)
-    if found is None:
+    if not any(m.group() != "\\\\" for m in _TEX_ACCENT.finditer(text)):
         return text
     convert = _latex2text("accents")
-    return _TEX_ACCENT.sub(lambda m: convert(m.group()).strip() or m.group(), text)
+
+    def one(m: re.Match[str]) -> str:
+        if m.group() == "\\\\":
+            return m.group()
+        return convert(m.group()).strip() or m.group()
+
+    return _TEX_ACCENT.sub(one, text)
 
 
 _CONVERTERS: dict[str, Any] = {}
@@ -291,13 +298,24 @@ def screen_text(text: str) -> str:
 _ANCHOR = re.compile(
     r"""<a\s[^<>]*?href\s*=\s*["']([^"'<>]{1,500})["'][^<>]*>([^<>]{0,300})</a\s*>""", re.I
 )
+# The words arXiv gives a link in an abstract ("Code: <a href=…>this https URL</a>"): they say
+# nothing, the address does.
 _PLACEHOLDER_WORDS = re.compile(r"^this https? url\.?$", re.I)
+
+
+def link_text(words: str, url: str) -> str:
+    """How a web link written into feed text reads as text: its address when its ``words``
+    say nothing (none, arXiv's "this https URL", the address again), else ``words
+    (address)``; a full stop that ended the words stays after the address."""
+    if not words or _PLACEHOLDER_WORDS.match(words) or words.rstrip(".") == url:
+        return url + ("." if words.endswith(".") else "")
+    return f"{words} ({url})"
 
 
 def readable_links(text: str) -> str:
     """HTML anchors written into feed text as text (Hugging Face copies arXiv's
     ``<a href="…">this https URL.</a>``) shown as their address (``words (address)`` when
-    the link has words of its own). For display only."""
+    the link has words of its own: `link_text`). For display only."""
     if "<a" not in text and "<A" not in text:
         return text
 
@@ -305,9 +323,6 @@ def readable_links(text: str) -> str:
         url, words = m.group(1).strip(), " ".join(m.group(2).split())
         if not url.lower().startswith(("https://", "http://")):
             return words or m.group()
-        end = "." if words.endswith(".") else ""
-        if not words or _PLACEHOLDER_WORDS.match(words) or words.rstrip(".") == url:
-            return url + end
-        return f"{words} ({url})"
+        return link_text(words, url)
 
     return _ANCHOR.sub(one, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -104,6 +105,7 @@ class PaperAppBase(App[None]):
         self._importing = False
         self._syncing = False
         self._fetching = False
+        self._fetch_stop = threading.Event()  # set to stop the fetch under way (`stop_fetch`)
         self._searched_title: str | None = None  # the paper `o` last searched for by title
         library.agent = "app"
         library.fold_in_background = True

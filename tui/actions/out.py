@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -355,7 +356,7 @@ class OutActions(PaperAppBase):
                 return
             config = fetch.load_config(path)
             targets = fetch.plan(config, self.today or date.today())
-        except (fetch.ConfigError, OSError, ValueError) as err:
+        except (fetch.ConfigError, OSError, LibraryError, ValueError) as err:
             self._error(str(err))
             return
         if not targets:
@@ -367,12 +368,21 @@ class OutActions(PaperAppBase):
         bar.update(total=len(targets), progress=0)
         bar.remove_class("-hidden")
         self.toast(f"Fetching {len(targets)} source{'s' * (len(targets) != 1)}…")
-        self.fetch_worker(targets, config.arxiv_pace, config.timeout)
+        self._fetch_stop = threading.Event()
+        self.fetch_worker(targets, config.arxiv_pace, config.timeout, self._fetch_stop)
+
+    def stop_fetch(self) -> None:
+        """Stop the fetch under way (the app quits): its download is hung up, its waits end,
+        no other request is made; what it stored stays."""
+        self._fetch_stop.set()
 
     @work(thread=True, group="fetch", exit_on_error=False)
-    def fetch_worker(self, targets: list[Any], pace: float, timeout: float) -> None:
+    def fetch_worker(
+        self, targets: list[Any], pace: float, timeout: float, stop: threading.Event
+    ) -> None:
         """Download off the UI thread; store each source on it. Always ends with
-        FetchFinished, whatever fails, so the next R can start."""
+        FetchFinished, whatever fails, so the next R can start. Ends early once ``stop`` is
+        set (`stop_fetch`)."""
         from .. import fetch
         from ..importing import store_feeds
         from ..sources import unexpected
@@ -388,6 +398,7 @@ class OutActions(PaperAppBase):
                 timeout=timeout,
                 progress=lambda n, t: self.post_message(FetchProgress(n, len(targets), t.name)),
                 store=lambda feeds: self.call_from_thread(store_feeds, self.library, feeds),
+                stop=stop,
             )
             for outcome in outcomes:
                 (errors if outcome.status == "error" else lines).append(outcome.line)

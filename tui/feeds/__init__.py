@@ -221,6 +221,8 @@ def parse_text_digest(text: str, origin: str, today: date | None = None) -> tupl
 
 def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
     """`parse_text` of a text with no surrogate and no reference to one (`_valid_input`)."""
+    if text.startswith("\ufeff"):  # (a second BOM, left by an editor that added one)
+        text = text.lstrip("\ufeff")
     ctx = ParseContext(origin=origin, today=today or date.today())
     scored = sorted(((f.sniff(text), f) for f in formats()), key=lambda s: -s[0])
     candidates = [f for score, f in scored if score >= _SNIFF_THRESHOLD]

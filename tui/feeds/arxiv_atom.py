@@ -7,9 +7,10 @@ in the daily feed), ``title``, ``summary`` (the daily feed's starts ``arXiv:<id>
 Type: new Abstract:``), ``author``/``name`` with ``arxiv:affiliation`` (the daily feed:
 ``dc:creator``, the names in one line), ``published``, ``updated``, ``arxiv:primary_category``,
 ``category term=…``, ``link`` (abs and pdf), ``arxiv:comment``, ``arxiv:journal_ref``,
-``arxiv:doi`` and ``arxiv:announce_type``. feedparser keeps only one affiliation per entry, so
-they are read from the entry's own text; entries are numbered by the line their ``<entry``
-opens on, for messages.
+``arxiv:doi`` and ``arxiv:announce_type``; the API's ``opensearch:totalResults`` (the papers
+of the whole query, for paging) is `ParseResult.total`. feedparser keeps only one affiliation
+per entry, so they are read from the entry's own text; entries are numbered by the line their
+``<entry`` opens on, for messages.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from ._hf import iso_date, string
 from .authors import AuthorLine, read_author_line
-from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
 _ENTRY = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?entry[\s>]")
 _AFFILIATION = re.compile(r"<(?:[\w.-]+:)?affiliation[^>]*>([^<]*)<", re.I)
@@ -65,6 +66,8 @@ class ArxivAtomFormat:
         starts = [m.start() for m in _ENTRY.finditer(text)]
         feed_date = iso_date(parsed.feed.get("updated"))
         result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+        total = str(parsed.feed.get("opensearch_totalresults") or "").strip()
+        result.total = int(total) if total.isascii() and total.isdigit() else None
         for index, entry in enumerate(parsed.entries):
             start = starts[index] if index < len(starts) else 0
             end = starts[index + 1] if index + 1 < len(starts) else len(text)
@@ -102,7 +105,7 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         return Skipped(line, f"paper {pid} has no title")
     summary = string(entry.get("summary"))
     if (entry.get("summary_detail") or {}).get("type") == "text/html":
-        summary = _html_text(summary)
+        summary = html_text(summary)
     announce = str(entry.get("arxiv_announce_type") or "").strip().lower()
     m = _ANNOUNCE.match(summary)
     if m:  # (the daily feed's summary: "arXiv:ID Announce Type: new Abstract: …")
@@ -120,7 +123,10 @@ def _paper(entry: Any, raw: str, line: int, index: int) -> Paper | Skipped:
         name = " ".join(html.unescape(found).split())
         if name and name not in affiliations:
             affiliations.append(name)
-    links = {str(link.get("title") or link.get("rel")): link.get("href") for link in entry.links}
+    links = {
+        str(link.get("title") or link.get("rel")): link.get("href")
+        for link in entry.get("links") or ()
+    }
     version = arxiv_version(string(entry.get("id")))
     published = iso_date(entry.get("published"))
     return Paper(
@@ -148,9 +154,3 @@ def _authors(entry: Any) -> AuthorLine:
     if len(names) == 1 and ("," in names[0] or "(" in names[0]):  # (dc:creator: one line)
         return read_author_line(names[0])
     return AuthorLine(names=names)
-
-
-def _html_text(value: str) -> str:
-    from bs4 import BeautifulSoup
-
-    return BeautifulSoup(value, "html.parser").getstring(" ")

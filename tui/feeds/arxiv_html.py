@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..models import Paper
-from ..text import arxiv_id, arxiv_version
+from ..text import arxiv_id, arxiv_version, link_text
 from .authors import is_group, read_author_line, stated_total
 from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
 
@@ -166,9 +166,6 @@ def _entry(dt: Tag, dd: Tag, section: str) -> tuple[Paper | None, str]:
     return paper, ""
 
 
-_PLACEHOLDER = re.compile(r"^this https? URL$", re.I)
-
-
 def _inline_links(tag: Tag) -> None:
     """Each web link in an abstract as its address in the text: arXiv writes "Project page:
     <a href=…>this https URL</a>", whose text alone says nothing ("text (address)" when the
@@ -177,10 +174,7 @@ def _inline_links(tag: Tag) -> None:
         href = str(link.get("href") or "").strip()
         if not href.lower().startswith(("https://", "http://")):
             continue
-        words = " ".join(link.get_text().split())
-        link.replace_with(
-            href if not words or _PLACEHOLDER.match(words) or words == href else f"{words} ({href})"
-        )
+        link.replace_with(link_text(" ".join(link.get_text().split()), href))
 
 
 def _line(tag: Tag) -> int:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import read_author_line
-from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped
+from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
 if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing a text
     # feed, or starting the app, never pays the 0.2-0.4 s they take)
@@ -29,6 +29,10 @@ _UPDATED = re.compile(r"\(arXiv:[^()]*\bUPDATED\)\s*$")
 # version), put HTML links in dc:creator and an HTML paragraph in the description.
 _TITLE_ID = re.compile(r"\.?\s*\(arXiv:\s*([^()\s]+)(?:\s*\[([^\]()]*)\])?(?:\s+UPDATED)?\)\s*$")
 _HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]*>", re.I)
+# What XML 1.0 forbids in a document (C0 controls but tab and line ends, U+FFFE, U+FFFF): one
+# of them anywhere made the XML parser's recovery drop every entity after it, in every item
+# (`$w &gt; 1$` read as `$w 1$`). Each is read as a space (`clean` drops controls anyway).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class ArxivRssFormat:
@@ -60,6 +64,7 @@ FORMAT = ArxivRssFormat()
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
     from bs4 import BeautifulSoup, Tag
 
+    text = _NOT_XML.sub(" ", text)
     soup = BeautifulSoup(text, "xml")
     channel = soup.find("channel")
     if not isinstance(channel, Tag):
@@ -156,9 +161,7 @@ def _html_text(value: str) -> str:
     Lima</a>``), or the value as it is when it holds none."""
     if "<" not in value or not _HTML.search(value):
         return value
-    from bs4 import BeautifulSoup
-
-    return " ".join(BeautifulSoup(value, "html.parser").get_text(" ").split())
+    return html_text(value)
 
 
 def _child_text(parent: Tag, name: str) -> str:

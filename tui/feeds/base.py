@@ -73,6 +73,15 @@ def sniff_lines(text: str) -> list[str]:
     return lines
 
 
+def html_text(value: str) -> str:
+    """The text of an HTML fragment written into a feed's field (an Atom ``type="html"``
+    summary, RSS before 2024's ``<p>…</p>`` and ``<a href=…>Ana Lima</a>``), on one line:
+    tags dropped, entities read, whitespace collapsed."""
+    from bs4 import BeautifulSoup
+
+    return " ".join(BeautifulSoup(value, "html.parser").get_text(" ").split())
+
+
 def check_html_complete(text: str, ctx: ParseContext) -> None:
     """Raise FeedError when a saved page stops before its end (no closing ``</html>``)."""
     if "</html>" not in text[-65536:].lower():
@@ -116,6 +125,7 @@ class ParseResult:
     skipped: list[Skipped] = field(default_factory=list)
     feed_date: str | None = None  # ISO date of the page/feed, when it says
     partial: str = ""  # the page says it shows only part of its entries: what it says
+    total: int | None = None  # the whole query's entries, when it says (an API's page)
 
 
 class FeedFormat(Protocol):
