@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -35,12 +36,25 @@ def empty_library(tmp_path: Path) -> Library:
     return Library.open(tmp_path / "lib")
 
 
-@pytest.fixture
-def sample_library(tmp_path: Path) -> Library:
-    """A library holding every bundled sample feed."""
-    lib = Library.open(tmp_path / "lib")
+@pytest.fixture(scope="session")
+def _sample_library_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a library holding every bundled sample feed, imported once per test
+    process (about half a second each time, and some 200 tests use it) and closed; tests get
+    a copy of it (`sample_library`), never this one."""
+    root = tmp_path_factory.mktemp("sample") / "lib"
+    lib = Library.open(root)
     import_files(lib, sorted(p for p in FEEDS.iterdir() if p.is_file()))
-    return lib
+    lib.close()
+    return root
+
+
+@pytest.fixture
+def sample_library(tmp_path: Path, _sample_library_files: Path) -> Library:
+    """A library holding every bundled sample feed, at ``tmp_path / "lib"``: a copy of the
+    files that importing them makes (`_sample_library_files`), opened afresh, so a test may
+    change it as it likes."""
+    shutil.copytree(_sample_library_files, tmp_path / "lib", symlinks=True)
+    return Library.open(tmp_path / "lib")
 
 
 @pytest.hookimpl(tryfirst=True)
