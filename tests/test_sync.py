@@ -17,6 +17,7 @@ from typing import Any
 from tui.library import Library
 from tui.sources import load_source
 
+from .conftest import shared_pair
 from .feedgen import rss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,11 +205,7 @@ def test_a_clone_onto_a_new_machine_has_the_library_and_can_change_it_at_once(
 def test_a_file_changed_on_both_sides_stops_the_sync_naming_it_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     for db, word in ((lap, "laptop"), (desk, "desk")):  # (a file of the user's, on both)
         (db / "README.md").write_text(f"Our lab's reading list, kept by the {word}\n")
     ok(lap, "laptop", "sync")
@@ -256,11 +253,7 @@ def test_sync_killed_at_random_points_leaves_a_library_the_next_sync_completes(
 ) -> None:
     """SIGKILL to a real `papertui sync` at staggered moments (while it commits, merges or
     pushes): the library still opens, and a sync afterwards brings both machines together."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     env = {**os.environ, "PAPERTUI_DEVICE": "desk"}
     for k, delay in enumerate((0.25, 0.45, 0.6, 0.75, 0.9, 1.1)):
         take_in(lap, "laptop", feed(tmp_path, f"l{k}", range(100 + 10 * k, 105 + 10 * k)))
@@ -297,11 +290,7 @@ def test_a_merge_cut_short_leaving_half_a_file_of_another_machine_is_not_committ
     untracked, the last one cut short, and no MERGE_HEAD. The next sync committed them as
     this machine's (a cut segment, in conflict with the whole one forever). It must take
     them from the remote whole instead."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     take_in(lap, "laptop", feed(tmp_path, "b", range(3, 6)))
     ok(lap, "laptop", "sync")
     subprocess.run(["git", "-C", str(desk), "fetch", "--quiet"], check=True)
@@ -327,11 +316,7 @@ async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: P
 
     from .test_app import build, settle, toasts
 
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     take_in(desk, "desk", feed(tmp_path, "b", range(50, 54)))
     change(desk, "desk", [paper(51)["id"]], starred=True)
     ok(desk, "desk", "sync")
@@ -363,11 +348,7 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
     """doctor --repair moves a file damaged here into quarantine/; committing that move
     would delete the other machines' good copy of it at their next sync. The sync puts
     it back from git instead, and every machine keeps every paper."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 4)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path, range(0, 4))
     (segment,) = (desk / "papers").iterdir()
     whole = segment.read_bytes()
     segment.write_bytes(whole[:-40])  # (damaged here only: a bad disk block)
@@ -385,11 +366,7 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
 def test_a_note_written_on_two_machines_apart_is_listed_by_sync_with_both_texts(
     tmp_path: Path,
 ) -> None:
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 2)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     pid = paper(1)["id"]
     note(lap, "laptop", pid, "read section 3 again")
     note(desk, "desk", pid, "the baseline is weak")
