@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import inspect
+import shutil
+import subprocess
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -35,12 +39,65 @@ def empty_library(tmp_path: Path) -> Library:
     return Library.open(tmp_path / "lib")
 
 
-@pytest.fixture
-def sample_library(tmp_path: Path) -> Library:
-    """A library holding every bundled sample feed."""
-    lib = Library.open(tmp_path / "lib")
+@pytest.fixture(scope="session")
+def _sample_library_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a library holding every bundled sample feed, imported once per test
+    process (about half a second each time, and some 200 tests use it) and closed; tests get
+    a copy of it (`sample_library`), never this one."""
+    root = tmp_path_factory.mktemp("sample") / "lib"
+    lib = Library.open(root)
     import_files(lib, sorted(p for p in FEEDS.iterdir() if p.is_file()))
-    return lib
+    lib.close()
+    return root
+
+
+@pytest.fixture
+def sample_library(tmp_path: Path, _sample_library_files: Path) -> Library:
+    """A library holding every bundled sample feed, at ``tmp_path / "lib"``: a copy of the
+    files that importing them makes (`_sample_library_files`), opened afresh, so a test may
+    change it as it likes."""
+    shutil.copytree(_sample_library_files, tmp_path / "lib", symlinks=True)
+    return Library.open(tmp_path / "lib")
+
+
+_PAIRS: dict[tuple[int, int], Path] = {}
+
+
+def shared_pair(tmp: Path, papers: range = range(0, 3)) -> tuple[Path, Path, Path]:
+    """Two machines sharing a library through git, in ``tmp``: a bare remote (``remote.git``),
+    the laptop's library (``laptop``: the feed ``lap.xml`` of `test_sync.paper` ``papers``
+    imported, then `papertui sync init REMOTE`) and the desk's (``desk``: `papertui sync init
+    REMOTE`, a clone). Returns (remote, laptop, desk).
+
+    The three are made once per test process for each ``papers``, for real as above, in a
+    folder of their own, and copied into ``tmp`` (the two clones' ``origin`` then set to the
+    copied remote): the same files and the same git history as making them again, without the
+    two `papertui` processes and a dozen gits each time."""
+    from .test_sync import bare_remote, feed, ok, take_in
+
+    key = (papers.start, papers.stop)
+    if key not in _PAIRS:
+        made = Path(tempfile.mkdtemp(prefix="papertui-pair-"))
+        atexit.register(shutil.rmtree, made, True)
+        remote = bare_remote(made)
+        lap, desk = made / "laptop", made / "desk"
+        take_in(lap, "laptop", feed(made, "lap", papers))
+        ok(lap, "laptop", "sync", "init", str(remote))
+        ok(desk, "desk", "sync", "init", str(remote))
+        _PAIRS[key] = made
+    made = _PAIRS[key]
+    for part in ("remote.git", "laptop", "desk", "lap.xml"):
+        source = made / part
+        if source.is_dir():
+            shutil.copytree(source, tmp / part, symlinks=True)
+        else:
+            shutil.copy2(source, tmp / part)
+    remote, lap, desk = tmp / "remote.git", tmp / "laptop", tmp / "desk"
+    for clone in (lap, desk):
+        subprocess.run(
+            ["git", "-C", str(clone), "remote", "set-url", "origin", str(remote)], check=True
+        )
+    return remote, lap, desk
 
 
 @pytest.hookimpl(tryfirst=True)

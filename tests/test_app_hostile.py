@@ -12,6 +12,7 @@ move the cursor (no action, no link opened, the app still running).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,24 @@ async def show(pilot: Any, pid: str) -> int:
     return index
 
 
+async def until(pilot: Any, ready: Callable[[], bool]) -> None:
+    """Let the app run until ``ready()`` says what the test waits for has happened (a fixed
+    pause was too short on a loaded machine and too long on a quiet one); after 500 short
+    pauses the test goes on, and its assertions say what did not happen."""
+    for _ in range(500):
+        if ready():
+            return
+        await pilot.pause(0.02)
+
+
+def tags_answered(app: PaperTUI) -> bool:
+    """The tag editor has answered Enter: closed with its toast shown, or still open with
+    the reason it refused the tags."""
+    if isinstance(app.screen, TagDialog):
+        return not app.screen.query_one("#tag-error", Static).has_class("-hidden")
+    return bool(toasts(app)) and bool(app.screen.query("Toast"))
+
+
 # ---------------------------------------------------------------------------- list and detail
 async def test_rows_and_detail_show_hostile_feed_text_literally(tmp_path: Path) -> None:
     lib, pids = hostile_library(tmp_path)
@@ -239,7 +258,7 @@ async def test_hostile_tags_in_the_editor_rows_detail_and_toast(tmp_path: Path) 
             assert len(title) < 1000  # a 20,000-character title does not push the input away
             await (pilot.press(*raw) if raw in TYPED else paste(pilot, raw))
             await pilot.press("enter")
-            await pilot.pause(0.1)  # the toast is mounted
+            await until(pilot, lambda: tags_answered(app))
             try:
                 tags = parse_tags(clean_line(raw))
             except TagError as err:  # e.g. a lone "#": the editor says why and stays open

@@ -17,6 +17,7 @@ from typing import Any
 from tui.library import Library
 from tui.sources import load_source
 
+from .conftest import shared_pair
 from .feedgen import rss
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +63,13 @@ def listed(db: Path) -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in json.loads(ok(db, "reader", "list", "--json", "--limit", "0"))}
 
 
-def state_of(db: Path) -> dict[str, tuple[bool, bool, list[str], str]]:
-    """(read, starred, sorted tags, note) of every paper that has any."""
+def state_of(
+    db: Path, papers: dict[str, dict[str, Any]] | None = None
+) -> dict[str, tuple[bool, bool, list[str], str]]:
+    """(read, starred, sorted tags, note) of every paper that has any: from ``papers`` when
+    given (what `listed` gave for ``db``, the library unchanged since), else `listed` now."""
     found = {}
-    for pid, paper in listed(db).items():
+    for pid, paper in (listed(db) if papers is None else papers).items():
         s = paper["state"]
         value = (s["read"], s["starred"], sorted(s["tags"]), s["note"])
         if value != (False, False, [], ""):
@@ -172,10 +176,11 @@ def test_two_machines_apart_then_synced_both_ways_hold_everything_each_did(
         "2606.20021": (False, False, [], "desk's note"),
         "2606.20022": (True, False, [], ""),
     }
+    shown = {db: listed(db) for db in (lap, desk)}
     for db in (lap, desk):
-        assert set(listed(db)) == expected_ids, db
-        assert state_of(db) == expected_state, db
-    assert listed(lap) == listed(desk)
+        assert set(shown[db]) == expected_ids, db
+        assert state_of(db, shown[db]) == expected_state, db
+    assert shown[lap] == shown[desk]
     # One branch on the remote, holding both machines' files (and none of their caches).
     assert git_out(remote, "branch", "--format=%(refname:short)").split() == ["main"]
     files = git_out(remote, "ls-tree", "-r", "--name-only", "main").split()
@@ -204,11 +209,7 @@ def test_a_clone_onto_a_new_machine_has_the_library_and_can_change_it_at_once(
 def test_a_file_changed_on_both_sides_stops_the_sync_naming_it_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     for db, word in ((lap, "laptop"), (desk, "desk")):  # (a file of the user's, on both)
         (db / "README.md").write_text(f"Our lab's reading list, kept by the {word}\n")
     ok(lap, "laptop", "sync")
@@ -256,11 +257,7 @@ def test_sync_killed_at_random_points_leaves_a_library_the_next_sync_completes(
 ) -> None:
     """SIGKILL to a real `papertui sync` at staggered moments (while it commits, merges or
     pushes): the library still opens, and a sync afterwards brings both machines together."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     env = {**os.environ, "PAPERTUI_DEVICE": "desk"}
     for k, delay in enumerate((0.25, 0.45, 0.6, 0.75, 0.9, 1.1)):
         take_in(lap, "laptop", feed(tmp_path, f"l{k}", range(100 + 10 * k, 105 + 10 * k)))
@@ -274,10 +271,11 @@ def test_sync_killed_at_random_points_leaves_a_library_the_next_sync_completes(
         assert len(listed(desk)) >= 3
     ok(desk, "desk", "sync")
     ok(lap, "laptop", "sync")
-    assert listed(lap) == listed(desk)
+    shown = listed(lap)
+    assert shown == listed(desk)
     starred = {paper(300 + k)["id"] for k in range(6)}
-    assert {pid for pid, s in state_of(lap).items() if s[1]} == starred
-    assert len(listed(lap)) == 3 + 6 * 5 + 6
+    assert {pid for pid, s in state_of(lap, shown).items() if s[1]} == starred
+    assert len(shown) == 3 + 6 * 5 + 6
 
 
 def test_sync_before_init_and_a_misspelt_action_say_what_to_do(tmp_path: Path) -> None:
@@ -297,11 +295,7 @@ def test_a_merge_cut_short_leaving_half_a_file_of_another_machine_is_not_committ
     untracked, the last one cut short, and no MERGE_HEAD. The next sync committed them as
     this machine's (a cut segment, in conflict with the whole one forever). It must take
     them from the remote whole instead."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     take_in(lap, "laptop", feed(tmp_path, "b", range(3, 6)))
     ok(lap, "laptop", "sync")
     subprocess.run(["git", "-C", str(desk), "fetch", "--quiet"], check=True)
@@ -314,9 +308,10 @@ def test_a_merge_cut_short_leaving_half_a_file_of_another_machine_is_not_committ
     assert (desk / segment).read_text(encoding="utf-8") == whole
     assert segment not in git_out(desk, "log", "--format=", "--name-only", "--author=desk")
     ok(lap, "laptop", "sync")
-    assert listed(lap) == listed(desk)
-    assert len(listed(desk)) == 6
-    assert state_of(lap) == {"2606.20000": (False, True, [], "")}
+    shown = listed(lap)
+    assert shown == listed(desk)
+    assert len(shown) == 6
+    assert state_of(lap, shown) == {"2606.20000": (False, True, [], "")}
 
 
 async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: Path) -> None:
@@ -327,11 +322,7 @@ async def test_P_in_the_app_syncs_in_a_worker_and_shows_what_came_in(tmp_path: P
 
     from .test_app import build, settle, toasts
 
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     take_in(desk, "desk", feed(tmp_path, "b", range(50, 54)))
     change(desk, "desk", [paper(51)["id"]], starred=True)
     ok(desk, "desk", "sync")
@@ -363,11 +354,7 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
     """doctor --repair moves a file damaged here into quarantine/; committing that move
     would delete the other machines' good copy of it at their next sync. The sync puts
     it back from git instead, and every machine keeps every paper."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 4)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path, range(0, 4))
     (segment,) = (desk / "papers").iterdir()
     whole = segment.read_bytes()
     segment.write_bytes(whole[:-40])  # (damaged here only: a bad disk block)
@@ -385,11 +372,7 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
 def test_a_note_written_on_two_machines_apart_is_listed_by_sync_with_both_texts(
     tmp_path: Path,
 ) -> None:
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "a", range(0, 2)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     pid = paper(1)["id"]
     note(lap, "laptop", pid, "read section 3 again")
     note(desk, "desk", pid, "the baseline is weak")
@@ -397,11 +380,12 @@ def test_a_note_written_on_two_machines_apart_is_listed_by_sync_with_both_texts(
     done = ok(desk, "desk", "sync")
     assert f"note conflict on {pid} (Token merging for diffusion transformers" in done, done
     ok(lap, "laptop", "sync")
+    shown = {db: listed(db) for db in (lap, desk)}
     for db in (lap, desk):
-        text = listed(db)[pid]["state"]["note"]
+        text = shown[db][pid]["state"]["note"]
         assert "read section 3 again" in text and "the baseline is weak" in text
         assert "note conflict" in text
-    assert listed(lap)[pid]["state"] == listed(desk)[pid]["state"]
+    assert shown[lap][pid]["state"] == shown[desk][pid]["state"]
     assert f"note conflict on {pid}" in ok(lap, "laptop", "sync")  # (until resolved)
     note(lap, "laptop", pid, "read section 3 again; the baseline is weak")
     assert "note conflict" not in ok(lap, "laptop", "sync")

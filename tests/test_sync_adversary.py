@@ -20,6 +20,7 @@ from filelock import FileLock
 from tui.library import sync
 from tui.library.device import device_id
 
+from .conftest import shared_pair
 from .test_sync import (
     ROOT,
     bare_remote,
@@ -32,16 +33,6 @@ from .test_sync import (
     state_of,
     take_in,
 )
-
-
-def shared_pair(tmp: Path, papers: range = range(0, 3)) -> tuple[Path, Path, Path]:
-    """A bare remote, the laptop's library shared to it and the desk's cloned from it."""
-    remote = bare_remote(tmp)
-    lap, desk = tmp / "laptop", tmp / "desk"
-    take_in(lap, "laptop", feed(tmp, "lap", papers))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
-    return remote, lap, desk
 
 
 def commit_into(remote: Path, tmp: Path, make: str) -> None:

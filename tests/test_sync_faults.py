@@ -22,6 +22,7 @@ import pytest
 from tui.library import Library, core, sync
 from tui.library.device import device_id
 
+from .conftest import shared_pair
 from .test_sync import (
     ROOT,
     bare_remote,
@@ -35,7 +36,6 @@ from .test_sync import (
     state_of,
     take_in,
 )
-from .test_sync_adversary import shared_pair
 
 MEMORY = 3 << 30  # bytes: a papertui that reads through a link to /dev/zero stops here
 
@@ -135,11 +135,7 @@ def test_a_fetch_stopped_by_a_full_disk_says_so_and_keeps_the_change(tmp_path: P
     writing the fetched file is stopped by SIGXFSZ; a full disk says "No space left on
     device" the same way) was reported as "cannot reach" the remote. It says what ran out;
     the star made here is kept and goes with the next sync."""
-    remote = bare_remote(tmp_path)
-    lap, desk = tmp_path / "laptop", tmp_path / "desk"
-    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 3)))
-    ok(lap, "laptop", "sync", "init", str(remote))
-    ok(desk, "desk", "sync", "init", str(remote))
+    remote, lap, desk = shared_pair(tmp_path)
     big = tmp_path / "big.xml"
     noise = [os.urandom(3000).hex() for _ in range(300)]  # (1.8 MB that do not compress)
     from .feedgen import rss
