@@ -168,11 +168,21 @@ def test_a_morning_fetch_then_a_second_one_that_downloads_nothing(
 
 
 def test_arxiv_is_asked_at_its_pace(tmp_path: Path, server: Server) -> None:
-    env = write_config(tmp_path, server, 'arxiv = ["cs.CV", "cs.LG", "cs.CV"]\n')
+    server.busy_left[0] = 0  # (cs.RO answers at once)
+    env = write_config(tmp_path, server, 'arxiv = ["cs.CV", "cs.LG", "cs.RO"]\n')
     assert run("fetch", db=tmp_path / "lib", env=env).returncode == 0
     times = [s.at for s in server.log]
     assert len(times) == 3
     assert all(b - a >= 0.5 for a, b in zip(times, times[1:], strict=False))  # (pace 0.5)
+
+
+def test_a_category_or_feed_listed_twice_is_fetched_once(tmp_path: Path, server: Server) -> None:
+    body = 'arxiv = ["cs.CV", "cs.LG", "cs.CV"]\nfeeds = ["%s/rss/cs.LG", "%s/rss/cs.LG"]\n'
+    env = write_config(tmp_path, server, body % (server.url, server.url))
+    done = run("fetch", db=tmp_path / "lib", env=env)
+    assert done.returncode == 0, done.stderr
+    asked = [s.path for s in server.log]
+    assert sorted(asked) == ["/rss/cs.CV", "/rss/cs.LG", "/rss/cs.LG"], asked  # (cs.LG: 2 names)
 
 
 def test_a_failing_source_never_costs_the_others(tmp_path: Path, server: Server) -> None:

@@ -160,6 +160,9 @@ def load_config(path: Path) -> FetchConfig:
             raise ConfigError(f"{path}: [fetch] {key} must be a number of seconds")
     if config.timeout <= 0:
         raise ConfigError(f"{path}: [fetch] timeout must be more than 0 seconds")
+    # A category or feed named twice is asked for once (in its first place).
+    config.arxiv = list(dict.fromkeys(config.arxiv))
+    config.feeds = list(dict.fromkeys(config.feeds))
     return config
 
 
