@@ -52,3 +52,13 @@ def test_a_whole_listing_says_nothing_about_parts(tmp_path: Path) -> None:
     assert {p.feed_date for p in parse_bytes(NEW_LISTING.read_bytes(), "x").papers} == {
         "2026-06-19"
     }
+
+
+def test_a_day_heading_with_no_such_day_is_not_taken_for_the_day_before() -> None:
+    """ "Mon, 31 Feb 2026": its papers are not said to be of the section above (8 June)."""
+    text = RECENT.read_bytes().replace(b"Fri, 5 Jun 2026", b"Fri, 31 Feb 2026")
+    result = parse_bytes(text, str(RECENT))
+    dated = {p.arxiv_id: p.feed_date for p in result.papers}
+    assert dated["2606.05010"] == "2026-06-08"  # (its own section, as before)
+    assert dated["2606.03003"] != "2026-06-08"
+    assert "1 of 126 on an undated day" in result.partial

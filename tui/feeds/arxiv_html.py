@@ -85,6 +85,8 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
             dated = _heading_date(heading)
             if dated is not None:
                 day = dated
+            elif _LONG_DATE.search(heading) or _SHORT_DATE.search(heading):
+                day = None  # a day heading with no such day ("31 Feb"): not the day before's
             if result.feed_date is None:
                 result.feed_date = dated
             part = _SHOWING.search(heading)
