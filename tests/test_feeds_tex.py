@@ -32,6 +32,7 @@ HF_API = Path(__file__).parent / "feeds" / "hf-api-daily-papers-2026-06-19.json"
         (r"Fran\c{c}ois Erd\H{o}s \v{S}koda \u{a}", "François Erdős Škoda ă"),
         (r"Mart\'{\i}n Bj{\o}rn Bj\o rn \L{}ukasz Stra\ss e", "Martín Bjørn Bjørn Łukasz Straße"),
         (r"Pe\~na G\"{o}del \^ile \`a \=o \.z", "Peña Gödel île à ō ż"),
+        (r"na\"\i ve na\"\i{}ve na\"{\i}ve Mart\'\i nez", "naïve naïve naïve Martínez"),
     ],
 )
 def test_tex_accents_become_unicode(tex: str, text: str) -> None:

@@ -185,7 +185,8 @@ def arxiv_version(text: str | None) -> int | None:
 # converted, never the whole text: `%` starts a TeX comment, and "50% of" would lose the rest.
 # Symbol accents take a bare letter (`\\"u`); letter accents only a braced one (`\\c{c}`), so
 # that `\\cite` or a path such as `C:\\temp` is left alone.
-_TEX_LETTER = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
+# (TeX eats the space after a control word: `\\"\\i ve` is "ïve", as `\\"\\i{}ve` is)
+_TEX_LETTER = r"(?:\\[ij](?![A-Za-z])(?:\{\}|\s(?=[A-Za-z]))?|[A-Za-z])"
 _TEX_PIECE = (
     rf"\\['\"`^~=.]\s*(?:\{{\s*{_TEX_LETTER}\s*\}}|{_TEX_LETTER})"
     rf"|\\[uvHckrdbG]\s*\{{\s*{_TEX_LETTER}\s*\}}"
