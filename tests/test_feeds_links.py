@@ -67,6 +67,10 @@ async def test_the_detail_pane_lists_the_project_page(
         await settle(pilot, 0.3)
         links = app.detail.text.split("Links", 1)[1]
         assert "https://keyprop-video.github.io/" in links
+        for line in links.splitlines():  # a long host never runs into its address
+            if "http" in line:
+                label = line[: line.index("http")]
+                assert label.endswith(" ") and len(label) == 13, line
 
 
 def test_addresses_that_are_not_addresses_are_not_links() -> None:

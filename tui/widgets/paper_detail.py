@@ -334,6 +334,7 @@ class PaperDetail(ScrollView, can_focus=True):
         parts: list[Part] = []
         for name, url in links_of(paper):
             parts += ["\n"] if parts else []
+            name = name if cell_len(name) < LABEL else "Page"  # (the address names its host)
             parts += [(f"{name:<{LABEL}}", label), _text(url)]
         return parts
 
