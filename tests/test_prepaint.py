@@ -165,6 +165,7 @@ class Gate(importlib.abc.MetaPathFinder):
         if name != os.environ.get("PAPERTUI_TEST_GATE_MODULE", "textual"):
             return None
         gate = os.environ["PAPERTUI_TEST_GATE"]
+        open(gate + ".reached", "w").close()  # (the test may act while the import waits)
         deadline = time.monotonic() + 60
         while not os.path.exists(gate) and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -314,6 +315,28 @@ def test_the_list_is_on_screen_before_textual_and_a_key_typed_meanwhile_counts(
     assert term.wait() == 0
     assert termios.tcgetattr(term.slave) == term.before
     assert term.output.rindex(b"\x1b[?1049l") > mouse
+
+
+def test_keys_typed_while_the_library_modules_load_are_not_echoed_and_still_count(
+    terminal: Any, sample_library: Library, tmp_path: Path
+) -> None:
+    """Seen in tmux: "jjjs" typed right after `papertui` showed on the screen for the
+    0.2 s before the frame. The terminal is quiet before papertui's library is imported."""
+    term = terminal(gated="tui.library")
+    reached = Path(str(term.gate) + ".reached")
+    deadline = time.monotonic() + 60
+    while not reached.exists():
+        assert time.monotonic() < deadline, "the library's import never started"
+        time.sleep(0.01)
+    term.type(b"jj")
+    term.drain()
+    assert termios.tcgetattr(term.slave)[3] & termios.ECHO == 0
+    assert b"jj" not in term.output  # (the kernel echoes at once when ECHO is on)
+    term.open_gate()
+    term.read_until(b" 3 of ")  # both keys moved the app's cursor
+    term.type(b"q")
+    assert term.wait() == 0
+    assert termios.tcgetattr(term.slave) == term.before
 
 
 def test_a_failing_start_leaves_the_terminal_as_it_was(

@@ -50,6 +50,7 @@ from .library.sqlquery import Head
 
 if TYPE_CHECKING:
     from .library import Library
+    from .tty import Saved
 
 OFF = "PAPERTUI_NO_PREPAINT"  # set to 1 (any value but "" and "0"): no pre-painted frame
 NARROW_WIDTH = 100  # the app's (tui.app): below this the panes stack
@@ -253,34 +254,45 @@ class Prepaint:
         self._saved: list[Any] | None = None
         self._handlers: dict[int, Any] = {}
 
+    def quiet(self, held: Saved | None = None) -> None:
+        """Stop the terminal echoing what is typed (the typeahead is kept for the app), as
+        early as possible: keys pressed while the library opens are not printed over the
+        frame. ``held``: the terminal already quieted by `tui.tty.quiet_terminal` (this
+        Prepaint restores it). `restore` undoes it; errors mean nothing was changed."""
+        if self._saved is not None:
+            return
+        from .tty import quiet_terminal
+
+        held = held or quiet_terminal()
+        if held is not None:
+            self._fd, self._saved = held
+
     def start(self, library: Library) -> bool:
         """Draw the first frame of ``library`` if `wanted`; True when it was drawn. Errors
-        reading the library or the terminal mean no pre-paint, never a failed start."""
+        reading the library or the terminal mean no pre-paint, never a failed start (and the
+        terminal as it was)."""
         if not wanted():
             return False
-        import termios
+        self.quiet()
 
         size = shutil.get_terminal_size()  # (as Textual's driver measures it)
         try:
             lines = first_frame(library, size.columns, size.lines)
         except Exception:  # noqa: BLE001 - the app reports the library's errors itself
-            return False
+            lines = None
         if lines is None:
+            self.restore()
             return False
         output = (
             "\x1b[?1049h\x1b[?25l\x1b[?7l\x1b[?2026h"
             + encode(lines, color_system())
             + "\x1b[?2026l"
         )
-        self._fd = sys.__stdin__.fileno()  # type: ignore[union-attr]
+        if self._saved is None:  # (not a terminal whose echo can be turned off)
+            return False
         try:
-            self._saved = termios.tcgetattr(self._fd)
-            quiet = termios.tcgetattr(self._fd)
-            quiet[3] &= ~(termios.ECHO | termios.ICANON)  # lflag: typeahead kept, not shown
-            quiet[6][termios.VMIN], quiet[6][termios.VTIME] = 1, 0
             for signum in (signal.SIGHUP, signal.SIGTERM):
                 self._handlers[signum] = signal.signal(signum, _exit_on)
-            termios.tcsetattr(self._fd, termios.TCSANOW, quiet)
             self.active = True
             _write(output)
         except BaseException:
@@ -316,10 +328,9 @@ class Prepaint:
                     _write("\x1b[?2026l\x1b[?7h\x1b[?25h\x1b[?1049l")
         saved, self._saved = self._saved, None  # (also when interrupted before drawing)
         if saved is not None:
-            import termios
+            from .tty import restore_terminal
 
-            with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self._fd, termios.TCSANOW, saved)
+            restore_terminal((self._fd, saved))
 
     def _restore_signals(self) -> None:
         while self._handlers:

@@ -57,10 +57,21 @@ def open_early(argv: Sequence[str], started: list[Prepaint] | None = None) -> Ea
         return None
     if given is not None and not given.strip():
         return None  # (the CLI's error: "--db is blank")
-    from .prepaint import Prepaint, wanted
+    from .tty import quiet_terminal, restore_terminal
 
+    held = quiet_terminal()  # (keys typed from here on are the app's, not echoed)
+    try:
+        from .prepaint import Prepaint, wanted
+    except BaseException:
+        restore_terminal(held)
+        raise
     if not wanted():
+        restore_terminal(held)
         return None
+    prepaint = Prepaint()
+    if started is not None:
+        started.append(prepaint)
+    prepaint.quiet(held)
     from pathlib import Path
 
     from .library import Library
@@ -70,10 +81,8 @@ def open_early(argv: Sequence[str], started: list[Prepaint] | None = None) -> Ea
         db = Path(given).expanduser() if given is not None else default_db()
         library = Library.open(db, create=True, parents=db == user_library())
     except Exception:  # noqa: BLE001 - the CLI opens it again and reports the error
+        prepaint.restore()
         return None
-    prepaint = Prepaint()
-    if started is not None:
-        started.append(prepaint)
     prepaint.start(library)
     return Early(library, prepaint)
 
