@@ -1104,6 +1104,34 @@ async def test_r_and_the_timer_reload_other_processes_changes(
         assert app.paper_list.ids == lib.query("is:unread")
 
 
+async def test_papers_another_process_imported_while_a_note_was_typed_show_after_it(
+    tmp_path: Path,
+) -> None:
+    """Found by a newcomer: the note's autosave took in another process's import, so the
+    timer's refresh found nothing new after Esc and the list stayed at 5 of 10 papers."""
+    from .conftest import import_files
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-text-to-image.txt"])
+    first = len(lib)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e", *"first words")
+        other = Library.open(lib.root)
+        import_files(other, [FEEDS / "digest-dit-acceleration.txt"])
+        added = len(other) - first
+        assert added > 0
+        app.auto_refresh()  # (skipped: the note is being typed)
+        await pilot.press(*" and more")
+        await pilot.pause(1.5)  # (past the autosave, which writes, taking in the import)
+        assert lib.state(app.paper_list.current).note == "first words and more"
+        await pilot.press("escape")
+        await pilot.pause()
+        app.auto_refresh()
+        await pilot.pause()
+        assert len(app.paper_list.ids) == first + added
+
+
 # ---------------------------------------------------------------------------- help, palette, quit
 def binding_keys() -> list[str]:
     keys = []

@@ -169,3 +169,25 @@ async def test_authors_wrap_under_their_column_and_keep_more_whole(
     assert text == ", ".join(names[:8]) + " +12 more"  # 20 stated, 8 shown
     assert any(line.rstrip().endswith("+12 more") or "+12 more" in line for line in block)
     assert not any(line.rstrip().endswith("+12") for line in block)
+
+
+async def test_undo_puts_the_cursor_on_the_undone_paper_with_read_papers_still_listed(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a newcomer: space x5, s, g, u put the cursor on paper 1, not the one whose
+    star was undone (off by the read papers the Inbox still shows above it)."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press(*["space"] * 5)
+        await pilot.pause(0.2)
+        starred = app.paper_list.current
+        assert app.paper_list.cursor == 5 and app.paper_list.ids[5] == starred
+        await pilot.press("s", "g")
+        await pilot.pause(0.2)
+        assert app.paper_list.cursor == 0
+        await pilot.press("u")
+        await pilot.pause(0.3)
+        assert not sample_library.state(starred).starred
+        assert app.paper_list.current == starred
+        assert app.detail.paper_id == starred

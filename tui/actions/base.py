@@ -103,6 +103,7 @@ class PaperAppBase(App[None]):
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
+        self._arrivals_shown = library.arrivals  # (`auto_refresh`)
         self._syncing = False
         self._fetching = False
         self._fetch_stop = threading.Event()  # set to stop the fetch under way (`stop_fetch`)

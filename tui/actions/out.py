@@ -459,6 +459,8 @@ class OutActions(PaperAppBase):
         except LibraryError:
             return
         self._tell_unreadable_arrivals()
-        if changed:
+        # (a note saved while typing takes in what others wrote, unshown until now)
+        if changed or self.library.arrivals != self._arrivals_shown:
+            self._arrivals_shown = self.library.arrivals
             self.requery(keep=self.paper_list.current)
             self._refresh_current()

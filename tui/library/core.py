@@ -186,6 +186,9 @@ class Library:
         self.united: list[tuple[str, str]] = []
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
+        # How many times other processes' or devices' files were taken in (by `refresh` or
+        # before a write): a window compares it with what it last showed.
+        self.arrivals = 0
         self._told: set[str] = set()
         # The app folds the journal on a worker thread, off the keystroke's path; a command
         # does it before it exits.
@@ -366,6 +369,7 @@ class Library:
         (`_Stale`): in place, in one transaction, so when the truth cannot be read (a damaged
         file: LibraryError naming it) the cache stays as it was and the library is still
         shown (deleting the cache first left a running app a database with no tables)."""
+        self.arrivals += 1
         try:
             self._rebuild()
         except LibraryError:
@@ -694,6 +698,7 @@ class Library:
                 )
         self._known = known
         self._forget()
+        self.arrivals += 1
         return True
 
     def _arrived(self, name: truth.Name, path: str, read: Callable[[str], _T]) -> _T | None:
@@ -1404,6 +1409,7 @@ class Library:
                 self._swept = True
             try:
                 if self._watch() != self._seen or self._arrived_unseen():  # another wrote
+                    self.arrivals += 1  # (it may have brought its changes into the cache)
                     self._catch_up()
             except _Stale:
                 self._build_again()

@@ -698,9 +698,20 @@ class Results(Sequence[str]):
             for (pid,) in rows:
                 yield pid
 
+    def _shown(self, pid: object) -> int | None:
+        """The position of ``pid`` among the pages already read (what the list shows, which
+        stays as it was read while the library changes: a paper marked read stays in the
+        Inbox until it is requeried), or None."""
+        for n, page in self._pages.items():
+            if pid in page:
+                return n * PAGE + page.index(pid)
+        return None
+
     def __contains__(self, pid: object) -> bool:
         if not isinstance(pid, str):
             return False
+        if self._shown(pid) is not None:
+            return True
         self._plan()
         row = (
             self._conn().execute(f"SELECT 1 {self._base} AND p.id=?", [*self._args, pid]).fetchone()
@@ -708,7 +719,11 @@ class Results(Sequence[str]):
         return row is not None
 
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
-        """The position of paper ``pid`` in the result; ValueError when it is not there."""
+        """The position of paper ``pid`` in the result (as shown: `_shown`); ValueError when
+        it is not there."""
+        shown = self._shown(pid)
+        if shown is not None and shown >= start and (stop is None or shown < stop):
+            return shown
         self._plan()
         conn = self._conn()
         order = self._c.order
