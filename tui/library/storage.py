@@ -107,14 +107,14 @@ def load(path: Path, raw: bytes | None = None) -> dict[str, dict[str, Any]]:
     if not raw.strip():
         raise LibraryError(
             f"{path}: the file is empty; "
-            "run `papertui doctor --repair` to restore the last good version"
+            "`papertui doctor` says what --repair would do (it sets files aside, never deletes)"
         )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise LibraryError(
             f"{path}: damaged ({err.msg} at byte {err.pos}); "
-            "run `papertui doctor --repair` to restore the last good version"
+            "`papertui doctor` says what --repair would do (it sets files aside, never deletes)"
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
         raise LibraryError(f"{path}: not a papertui library file")
