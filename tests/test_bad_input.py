@@ -189,6 +189,28 @@ def test_a_stray_byte_in_utf8_costs_only_its_character(
     assert_store_is_valid_utf8(db)
 
 
+def test_a_stray_nul_or_cr_costs_nothing_and_many_nuls_are_binary(tmp_path: Path) -> None:
+    """Found by a newcomer: one NUL byte in an abstract rejected the whole HF text file as
+    "binary data"; a bare CR in a title line cut the title in two and lost its abstract."""
+    sample = FEEDS / "hf-daily-papers.txt"
+    data = sample.read_bytes()
+    lines = data.split(b"\n")
+    title_at = next(i for i, line in enumerate(lines) if line.startswith("Δ-DiT".encode()))
+    lines[title_at] = lines[title_at][:12] + b"\r" + lines[title_at][12:]
+    stray = b"\n".join(lines).replace(b" the ", b" the\x00 ", 1)
+    feed = tmp_path / "stray.txt"
+    feed.write_bytes(stray)
+    db = tmp_path / "lib"
+    result = run("import", str(feed), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "82 found, 82 new" in result.stdout and "skipped" not in result.stdout
+    assert len(titles(db)) == len(titles(_imported(tmp_path, sample)))
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00".join(data[i : i + 40] for i in range(0, 4000, 40)))
+    refused = run("import", str(binary), db=db)
+    assert refused.returncode == 1 and "binary data, not a feed" in refused.stderr
+
+
 def _imported(tmp_path: Path, sample: Path) -> Path:
     db = tmp_path / "reference"
     assert run("import", str(sample), db=db).returncode == 0

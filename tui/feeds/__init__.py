@@ -80,7 +80,8 @@ def decode(data: bytes, origin: str) -> str:
     character. Text with a BOM keeps the BOM's encoding whatever else is wrong with it: a byte
     sequence that is not a character becomes U+FFFD, one bad character never costs the rest.
     UTF-8 that encodes UTF-16 surrogates (CESU-8, a lone half of an emoji) is read as UTF-8;
-    `parse_text` makes the surrogates valid. Line ends are normalised to ``\\n``.
+    `parse_text` makes the surrogates valid. A stray NUL byte or two is dropped (more is binary
+    data). Line ends are normalised to ``\\n`` (a bare CR only in a file without LF).
     """
     if len(data) > MAX_FEED_BYTES:
         raise FeedError(
@@ -93,12 +94,31 @@ def decode(data: bytes, origin: str) -> str:
             text = _decode_marked(data[len(bom) :], enc, origin, len(bom))
             break
     if text is None:
-        if b"\x00" in data[:65536]:
+        head = data[:65536]
+        if _binary(head):
             raise FeedError(f"{origin}: binary data, not a feed (expected text, HTML or XML)")
-        text = _decode_unmarked(data, origin)
+        text = _decode_unmarked(data.replace(b"\x00", b""), origin)
     if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = text.replace("\r\n", "\n")
+        # A bare CR ends lines only in a file that has no other line end (classic Mac OS);
+        # inside a line of a LF file it is a stray (a title cut in two by it lost its abstract).
+        text = text.replace("\r", "\n" if "\n" not in text else " ")
     return text
+
+
+# Bytes that text never holds (C0 controls but tab, LF, FF, CR and ESC).
+_CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 27), *range(28, 32)])
+
+
+def _binary(head: bytes) -> bool:
+    """Whether the first bytes of a file are binary data, not text: NUL bytes, and more than
+    a stray one or two (damage in a text file: dropped), or among many other control bytes
+    (random data holds one in nine)."""
+    nul = head.count(0)
+    if not nul:
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return nul > max(8, len(head) // 200) or controls > len(head) // 20
 
 
 def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
