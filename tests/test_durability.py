@@ -305,6 +305,44 @@ def test_writer_that_cannot_get_the_lock_names_the_holder(sample_library: Librar
     assert not Library.open(sample_library.root).state(pid).starred
 
 
+def test_the_holder_named_is_the_one_holding_not_the_last_writer(
+    sample_library: Library,
+) -> None:
+    """Found by a newcomer: after the app wrote once (its pid recorded), another program
+    holding the lock was reported as the app."""
+    pid = sorted(sample_library)[0]
+    sample_library.set_state([pid], "read", read=True)  # (this process's id recorded)
+    lock = sample_library.root / ".lock"
+    holder = subprocess.Popen(["flock", str(lock), "sleep", "30"])
+    try:
+        deadline = time.monotonic() + 30
+        while not _held(lock):
+            assert time.monotonic() < deadline, "flock never took the lock"
+            time.sleep(0.02)
+        result = _run_cli(
+            ["star", pid, "--db", str(sample_library.root)],
+            env={"PAPERTUI_LOCK_TIMEOUT": "0.5"},
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"locked by process {holder.pid}" in result.stderr, result.stderr
+    assert str(os.getpid()) not in result.stderr
+
+
+def _held(lock: Path) -> bool:
+    import fcntl
+
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def test_lock_is_not_held_while_reading(sample_library: Library) -> None:
     """An open library (like the app) does not block another process's writes."""
     pid = sorted(sample_library)[0]

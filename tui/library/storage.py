@@ -189,6 +189,25 @@ def is_writable(root: Path) -> bool:
     return os.access(root, os.W_OK | os.X_OK)
 
 
+def _flock_holder(path: Path) -> str | None:
+    """The pid holding a flock on ``path`` per /proc/locks ("" when the kernel lists none:
+    the holder is gone or not known), or None where there is no /proc/locks to ask."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            listing = handle.read()
+    except OSError:
+        return None
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in listing.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 5337 08:01:1234 0 EOF" ("->" marks a waiter)
+        if len(fields) >= 6 and "->" not in fields[1] and fields[1] == "FLOCK":
+            if fields[5].lower() == wanted.lower():
+                return fields[4]
+    return ""
+
+
 class WriteLock:
     """The exclusive inter-process lock taken only while the library is being written."""
 
@@ -212,7 +231,12 @@ class WriteLock:
         return self._file_lock
 
     def holder(self) -> str:
-        """The process id last recorded as holding the lock ("" when unknown)."""
+        """The id of the process holding the lock: as the kernel says (Linux: /proc/locks),
+        else as last recorded in the owner file (which keeps the last papertui writer's id
+        after it let go); "" when unknown."""
+        held = _flock_holder(self.path)
+        if held is not None:
+            return held
         with contextlib.suppress(OSError):
             return self.owner.read_text().strip()
         return ""
