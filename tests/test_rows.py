@@ -191,3 +191,21 @@ async def test_undo_puts_the_cursor_on_the_undone_paper_with_read_papers_still_l
         assert not sample_library.state(starred).starred
         assert app.paper_list.current == starred
         assert app.detail.paper_id == starred
+
+
+async def test_the_cursor_row_stays_on_screen_after_a_resize(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.2)
+        plist = app.paper_list
+        for keys, size in ((("G",), (120, 12)), (("g", "j", "j"), (80, 24)), (("G",), (100, 9))):
+            await pilot.press(*keys)
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            top, height = int(plist.scroll_y), plist.scrollable_content_region.height
+            assert height > 0 and top <= plist.cursor < top + height, (keys, size, top, height)
+        await pilot.press("g")
+        await pilot.pause(0.1)
+        assert int(plist.scroll_y) == 0

@@ -191,12 +191,14 @@ class PaperList(ScrollView, can_focus=True):
         index = max(0, min(index, count - 1)) if count else 0
         previous = self._cursor
         self._cursor = index
-        height = max(self.scrollable_content_region.height, 1)
+        height = self.scrollable_content_region.height
         top = int(self.scroll_y)
         # A step past the edge scrolls half a page (as mutt and less do), so the cursor lands
         # mid-pane: the next presses repaint two rows instead of every row of the pane.
         step = abs(index - previous) == 1
-        if index < top:
+        if height <= 0:  # (keys typed before the first layout: `on_resize` shows the cursor)
+            pass
+        elif index < top:
             self.scroll_to(y=index - (height // 2 if step else 0), animate=False, immediate=True)
         elif index >= top + height:
             bottom = index - height + 1
@@ -249,6 +251,15 @@ class PaperList(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._set_height(len(self.ids))
         self.invalidate()
+        self.call_after_refresh(self._show_cursor)
+
+    def _show_cursor(self) -> None:
+        """The cursor's row on screen after a resize (or the first layout), the rows above
+        it kept where they fit: the top stays unless the cursor is out of view."""
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_y)
+        if height > 0 and not top <= self._cursor < top + height:
+            self.scroll_to(y=max(0, self._cursor - height // 2), animate=False, immediate=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
