@@ -116,6 +116,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "undo", "undo", "u", "undo the last change (bulk changes are one step)", "Triage", "Undo"
     ),
+    Action("redo", "redo", "ctrl+r", "redo: take back the last undo", "Triage"),
     Action(
         "escape",
         "escape",

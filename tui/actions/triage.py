@@ -153,14 +153,24 @@ class TriageActions(PaperAppBase):
     def action_undo(self) -> None:
         """Undo this window's last change (else the library's last one, saying where it was
         made), name what it touched and put the cursor on it."""
+        self._take_back(redo=False)
+
+    def action_redo(self) -> None:
+        """Take back this window's last undo (`Library.redo_change`), as `action_undo`."""
+        self._take_back(redo=True)
+
+    def _take_back(self, redo: bool) -> None:
         self._save_pending_note()
         try:
-            done = self.library.undo_change(own_first=True)
+            if redo:
+                done = self.library.redo_change(own_first=True)
+            else:
+                done = self.library.undo_change(own_first=True)
         except LibraryError as err:
             self._error(str(err))
             return
         if done is None:
-            self.toast("Nothing to undo")
+            self.toast("Nothing to redo" if redo else "Nothing to undo")
             return
         self._refresh_current()
         plist = self.paper_list
@@ -174,7 +184,8 @@ class TriageActions(PaperAppBase):
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()
-        self.toast("Undone: " + describe_undo(self.library, done, here=done.own, in_app=True))
+        said = describe_undo(self.library, done, here=done.own, in_app=True)
+        self.toast(("Redone: " if redo else "Undone: ") + said)
 
     def _go_unread(self, step: int, quiet: bool = False, wrap: bool = False) -> None:
         """To the next unread paper below (``step`` 1) or above (-1); with ``wrap``, past

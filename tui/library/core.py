@@ -1342,6 +1342,26 @@ class Library:
                 own=target.session == self.session,
             )
 
+    def redo_change(self, *, own_first: bool = False, wait: float | None = None) -> Undone | None:
+        """Take back the last undo (`state.redo_target`) as one new undoable step: the fields
+        it had put back get what the undone change gave them (a note its text); what was
+        redone, None when nothing can be (no undo, or a change made since it). Per device
+        and per handle (``own_first``) as `undo_change`."""
+        with self._write(wait) as conn:
+            target = state.redo_target(conn, self.session if own_first else None, self.device)
+            if target is None:
+                return None
+            entries, ids, kept = state.undo_entries(conn, target)
+            self._commit(conn, target.label, entries, target.key)
+            return Undone(
+                label=target.label,
+                ids=ids,
+                kept=kept,
+                ts=target.ts,
+                by=target.by,
+                own=target.session == self.session,
+            )
+
     def undo_label(self, *, own_first: bool = False) -> str | None:
         """What `undo_change` would undo next (its label)."""
         session = self.session if own_first else None

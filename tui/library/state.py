@@ -76,18 +76,52 @@ def history(conn: sqlite3.Connection) -> list[Change]:
     ]
 
 
+def cancelled(changes: list[Change]) -> set[str]:
+    """The keys of the changes taken back by an undo still in effect: an undo taken back in
+    turn (a redo: an undo of an undo) no longer cancels its change. ``changes`` in order."""
+    out: set[str] = set()
+    for change in reversed(changes):  # (an undo always comes after what it takes back)
+        if change.key not in out and change.undo_of is not None:
+            out.add(change.undo_of)
+    return out
+
+
+def _own(changes: list[Change], session: str | None, device: str | None) -> list[Change]:
+    """``device``'s changes (all with None); with ``session``, that session's when it has
+    made any."""
+    own = [c for c in changes if device is None or c.key.rpartition("-")[0] == device]
+    if session is not None:
+        mine = [c for c in own if c.session == session]
+        return mine or own
+    return own
+
+
 def undoable(conn: sqlite3.Connection, device: str | None = None) -> list[Change]:
     """The changes that can still be undone (neither an undo nor undone), oldest first; with
     ``device``, only those made on that device (the only ones its undo takes back)."""
     changes = history(conn)
-    undone = {c.undo_of for c in changes if c.undo_of is not None}
-    return [
-        c
-        for c in changes
-        if c.undo_of is None
-        and c.key not in undone
-        and (device is None or c.key.rpartition("-")[0] == device)
-    ]
+    undone = cancelled(changes)
+    return [c for c in _own(changes, None, device) if c.undo_of is None and c.key not in undone]
+
+
+def redo_target(
+    conn: sqlite3.Connection, session: str | None, device: str | None = None
+) -> Change | None:
+    """The undo `redo` takes back: the newest undo still in effect of ``device`` (of
+    ``session`` when it made any), unless a change was made after it (a new change ends
+    what can be redone, as in every editor); None when there is none."""
+    changes = history(conn)
+    undone = cancelled(changes)
+    by_key = {c.key: c for c in changes}
+    for change in reversed(_own(changes, session, device)):
+        if change.key in undone:
+            continue  # (an undone change, or an undo redone already)
+        if change.undo_of is None:
+            return None
+        target = by_key.get(change.undo_of)
+        if target is not None and target.undo_of is None:
+            return change  # (an undo; else a redo: look further back)
+    return None
 
 
 def undo_target(
@@ -479,7 +513,10 @@ def _trim_history(conn: sqlite3.Connection) -> None:
     changes = history(conn)
     originals = [c for c in changes if c.undo_of is None][-HISTORY_LIMIT:]
     keep = {c.key for c in originals}
-    drop = [c.key for c in changes if not (c.key in keep or c.undo_of in keep)]
+    for c in changes:  # (in order: an undo of a kept change is kept, and a redo of it)
+        if c.undo_of in keep:
+            keep.add(c.key)
+    drop = [c.key for c in changes if c.key not in keep]
     conn.executemany("DELETE FROM history WHERE key=?", [(k,) for k in drop])
 
 
@@ -548,7 +585,7 @@ def _rewritten_since(changes: list[Change], target: Change) -> dict[str, dict[st
     at = next(i for i, c in enumerate(changes) if c.key == target.key)
     later = changes[at + 1 :]
     keys = {c.key for c in later}
-    undone = {c.undo_of for c in later if c.undo_of is not None}
+    undone = cancelled(later)
     touched: dict[str, dict[str, Any]] = {}
     for change in later:
         if change.key in undone or (change.undo_of is not None and change.undo_of in keys):

@@ -1,0 +1,89 @@
+"""Redo: `u` takes a change back, ctrl+r (`Library.redo_change`) takes that undo back.
+
+Found by a newcomer: one `u` after writing a note put the pane back to "No note yet" and
+nothing brought the text back (a second `u` undid an older change). The oracle here is the
+text the test itself wrote, and, for two machines, the state each copy shows after the same
+truth files are on both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.library import Library
+
+from .test_app import build, toasts
+from .test_sync_merge import act, fake_clock, open_as, sync, two_copies, view
+
+NOTE = "A long careful note:\n- caching without retraining\n- compare with DeepCache"
+
+
+def test_redo_brings_back_the_note_an_undo_took(sample_library: Library) -> None:
+    lib = sample_library
+    pid, other = sorted(lib)[:2]
+    lib.set_state([other], "star", starred=True)
+    lib.set_state([pid], "edit note", note=NOTE)
+    assert lib.undo_change() is not None and lib.state(pid).note == ""
+    redone = lib.redo_change()
+    assert redone is not None and redone.ids == [pid]
+    assert lib.state(pid).note == NOTE
+    assert lib.redo_change() is None  # (nothing more to redo)
+    # u again takes the note back (not the older star), redo brings it again
+    assert lib.undo_change() is not None and lib.state(pid).note == ""
+    assert lib.state(other).starred
+    assert lib.redo_change() is not None and lib.state(pid).note == NOTE
+    # two undos, two redos, in order
+    lib.undo_change()
+    lib.undo_change()
+    assert not lib.state(other).starred and lib.state(pid).note == ""
+    lib.redo_change()
+    assert lib.state(other).starred and lib.state(pid).note == ""
+    lib.redo_change()
+    assert lib.state(pid).note == NOTE
+    # a new change ends what can be redone
+    lib.undo_change()
+    lib.set_state([other], "read", read=True)
+    assert lib.redo_change() is None and lib.state(pid).note == ""
+    reopened = Library.open(lib.root)  # (the same state from the files)
+    assert reopened.state(pid).note == "" and reopened.state(other).read
+
+
+def test_an_undo_and_its_redo_reach_the_other_machine_in_any_order(tmp_path: Path) -> None:
+    with fake_clock() as clock:
+        roots, ids = two_copies(tmp_path)
+        pid = ids[0]
+        act(clock, roots["laptop"], "laptop", "note", pid, note=NOTE)
+        lap = open_as(roots["laptop"], "laptop")
+        lap.undo_change()
+        clock.tick()
+        lap.redo_change()
+        lap.close()
+        act(clock, roots["desk"], "desk", "star", ids[1], starred=True)
+        sync(roots["laptop"], roots["desk"])
+        sync(roots["desk"], roots["laptop"])
+        shown = {name: view(open_as(root, name)) for name, root in roots.items()}
+    assert shown["laptop"] == shown["desk"]
+    assert shown["desk"][pid]["note"] == NOTE and shown["desk"][ids[1]]["starred"]
+
+
+async def test_ctrl_r_in_the_app_redoes_the_undone_note(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.2)
+        pid = app.paper_list.current
+        await pilot.press("e", *"kept words", "escape")
+        await pilot.pause(0.2)
+        assert sample_library.state(pid).note == "kept words"
+        await pilot.press("u")
+        await pilot.pause(0.2)
+        assert sample_library.state(pid).note == ""
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.2)
+        assert sample_library.state(pid).note == "kept words"
+        assert app.paper_list.current == pid
+        assert any(t.startswith("Redone: edit note on") for t in toasts(app)), toasts(app)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.2)
+        assert any(t == "Nothing to redo" for t in toasts(app))
