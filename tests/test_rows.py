@@ -209,3 +209,23 @@ async def test_the_cursor_row_stays_on_screen_after_a_resize(
         await pilot.press("g")
         await pilot.pause(0.1)
         assert int(plist.scroll_y) == 0
+
+
+async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to_a_view(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a newcomer: '/since:bad Enter' then Esc left the box and its error on
+    screen, and in the Starred and All views, where it looked like a filter."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        for leave in (("escape",), ("3",)):
+            await pilot.press("slash", *"since:bad", "enter")
+            await pilot.pause(0.2)
+            bar = app.query_one("#search-bar")
+            assert not bar.has_class("-hidden") and app._search_error
+            await pilot.press(*leave)
+            await pilot.pause(0.2)
+            assert app.search_box.value == "" and not app._search_error, leave
+            assert bar.has_class("-hidden"), leave
+            assert len(app.paper_list.ids) > 0

@@ -337,8 +337,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             self.paper_list.clear_selection()
             self.update_status()
             self.toast("Selection cleared")
-        elif self.search_text:
-            self.action_clear_search()
+        elif self.search_text or self.search_box.value or self._search_error:
+            self.action_clear_search()  # (a search kept with its error: never applied)
 
     # ------------------------------------------------------------------ help, palette, quit
     def help_rows(self) -> list[HelpRow]:

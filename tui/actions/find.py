@@ -190,6 +190,14 @@ class FindActions(PaperAppBase):
 
     def action_view(self, name: str) -> None:
         self.view = name
+        if self._search_error and self.search_box.value.strip() != self.search_text:
+            # A search kept with its error was never applied: not carried to another view
+            # (it looked like a filter there).
+            with self.search_box.prevent(Input.Changed):
+                self.search_box.value = self.search_text
+            self._show_search_error(None)
+            if not self.search_text:
+                self.query_one("#search-bar").add_class("-hidden")
         self.paper_list.clear_selection()
         self.requery(top=True)
         query = self.view_query()
