@@ -926,7 +926,7 @@ async def test_o_and_O_open_page_and_pdf(sample_library: Library, tmp_path: Path
         await settle(pilot)
         aid = lib.raw(daily)["arxiv_id"]
         assert rec.opened == [f"https://arxiv.org/abs/{aid}", f"https://arxiv.org/pdf/{aid}"]
-        assert any(t.startswith("Opened PDF") for t in toasts(app))
+        assert any(t.startswith("Opened the PDF") for t in toasts(app))
         await goto(pilot, digest_only)
         await pilot.press("O")  # no PDF without an arXiv id: nothing opened, it says why
         await settle(pilot)
@@ -936,7 +936,7 @@ async def test_o_and_O_open_page_and_pdf(sample_library: Library, tmp_path: Path
         await settle(pilot)
         query = urllib.parse.urlencode({"query": title, "searchtype": "title"})
         assert rec.opened[2] == f"https://arxiv.org/search/?{query}"
-        assert any("Opened a search for its title on arXiv" in t for t in toasts(app))
+        assert any("Opened the search for its title on arXiv" in t for t in toasts(app))
         await pilot.press("o")  # … and o again: on Hugging Face papers
         await settle(pilot)
         assert rec.opened[3] == "https://huggingface.co/papers?" + urllib.parse.urlencode(
@@ -954,6 +954,7 @@ async def test_o_without_a_browser_copies_the_link(sample_library: Library, tmp_
         await pilot.press("o")
         await settle(pilot)
         assert rec.copied == [f"https://arxiv.org/abs/{lib.raw(daily)['arxiv_id']}"]
+        assert "No browser here. Copied the link to the page" in toasts(app)
 
 
 async def test_y_and_Y_copy_line_and_abstract(sample_library: Library, tmp_path: Path) -> None:
@@ -966,7 +967,7 @@ async def test_y_and_Y_copy_line_and_abstract(sample_library: Library, tmp_path:
         await pilot.press("y", "Y")
         paper = lib.get(pid)
         assert rec.copied == [paper_line(paper), paper.abstract]
-        assert "Markdown line copied" in toasts(app)
+        assert "Copied the Markdown line" in toasts(app)
 
 
 async def test_copy_falls_back_to_osc52(sample_library: Library, tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ class OutActions(PaperAppBase):
             if url is None:
                 self.toast("This paper has no link and no title to search for", "warning")
                 return
-            kind = f"a search for its title on {site} (no arXiv id yet; o again: the other site)"
+            kind = f"search for its title on {site} (no arXiv id yet; o again: the other site)"
         web = md_url(url)  # http(s) only, percent-encoded
         if web is None:
             self.toast(f"Not opened: not a web link (http or https): {url}", "warning")
@@ -94,9 +94,9 @@ class OutActions(PaperAppBase):
             self.call_from_thread(self._error, f"could not open {url}: {err}")
             return
         if opened is False:
-            self.call_from_thread(self._copy, url, f"No browser here; {kind} link")
+            self.call_from_thread(self._copy, url, f"the link to the {kind}", "No browser here. ")
         else:
-            self.call_from_thread(self.toast, f"Opened {kind}: {url}")
+            self.call_from_thread(self.toast, f"Opened the {kind}: {url}")
 
     def action_open_page(self) -> None:
         self._open("page")
@@ -104,14 +104,15 @@ class OutActions(PaperAppBase):
     def action_open_pdf(self) -> None:
         self._open("PDF")
 
-    def _copy(self, text: str, what: str) -> None:
+    def _copy(self, text: str, what: str, before: str = "") -> None:
+        """Copy ``text`` and say so: "Copied {what}", or where it went instead."""
         try:
             self.clipboard_copy(text)
-            how = "copied"
+            said = f"Copied {what}"
         except Exception:  # pyperclip raises several kinds where there is no clipboard
             self.copy_to_clipboard(text)
-            how = "no system clipboard: sent to the terminal's clipboard (OSC 52)"
-        self.toast(f"{what} {how}")
+            said = f"No system clipboard: sent {what} to the terminal's clipboard (OSC 52)"
+        self.toast(before + said)
 
     def action_copy_line(self) -> None:
         from ..export import paper_line
@@ -119,7 +120,7 @@ class OutActions(PaperAppBase):
         paper = self._current_paper()
         if paper is None:
             return self._no_paper()
-        self._copy(paper_line(paper), "Markdown line")
+        self._copy(paper_line(paper), "the Markdown line")
 
     def action_copy_abstract(self) -> None:
         paper = self._current_paper()
@@ -129,7 +130,7 @@ class OutActions(PaperAppBase):
         if not text:
             self.toast("This paper has no abstract", "warning")
             return
-        self._copy(text, "Abstract")
+        self._copy(text, "the abstract")
 
     def export_path(self, suffix: str = ".md") -> Path:
         """The file `x` proposes: ``papertui-starred-DATE.md`` in the current folder (or the
