@@ -104,7 +104,7 @@ class TagDialog(Dialog[TagEdit | None]):
             yield Static(
                 Content(
                     "Enter saves · Esc cancels · → accepts a suggestion · commas or spaces "
-                    'separate tags, "quotes" keep spaces · empty removes all'
+                    'separate tags, "quotes" keep spaces · delete a tag to remove it'
                 ),
                 classes="dialog-hint",
             )
