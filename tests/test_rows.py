@@ -229,3 +229,20 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
             assert app.search_box.value == "" and not app._search_error, leave
             assert bar.has_class("-hidden"), leave
             assert len(app.paper_list.ids) > 0
+
+
+async def test_seen_in_shows_a_file_name_with_its_escapes(tmp_path: Path) -> None:
+    """As the command line prints it (README): the escape shown, not dropped or obeyed."""
+    import shutil
+
+    from .conftest import FEEDS, import_files
+
+    hostile = tmp_path / "evil\x1b[31mname.txt"
+    shutil.copy(FEEDS / "digest-text-to-image.txt", hostile)
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [hostile])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.3)
+        seen = app.detail.text.split("Seen in", 1)[1]
+    assert "evil\\x1b[31mname.txt" in seen and "\x1b" not in seen

@@ -29,7 +29,7 @@ from textual.style import Style
 from ..export import authors_line, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState, badge
-from ..text import clean, readable_links, readable_tex, screen_text
+from ..text import clean, printable, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -312,7 +312,8 @@ class PaperDetail(ScrollView, can_focus=True):
             seen += [
                 (f"{badge(src.format):<11}", label),
                 f"{src.feed_date or 'undated':<11}",
-                (_text(PurePath(src.origin).name or src.origin), self._style("muted")),
+                # (a file name shows its escapes, as the command line prints it: `printable`)
+                (printable(PurePath(src.origin).name or src.origin), self._style("muted")),
             ]
         abstracts = [
             ("Abstract", self._plain(readable_links(readable_tex(paper.abstract)))),
