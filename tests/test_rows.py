@@ -246,3 +246,25 @@ async def test_seen_in_shows_a_file_name_with_its_escapes(tmp_path: Path) -> Non
         await pilot.pause(0.3)
         seen = app.detail.text.split("Seen in", 1)[1]
     assert "evil\\x1b[31mname.txt" in seen and "\x1b" not in seen
+
+
+def test_a_narrow_row_drops_extra_badges_before_cutting_the_count(
+    sample_library: Library,
+) -> None:
+    """Found by a newcomer at 100 columns: 'digest HF  ▲2…' (the count cut, both badges
+    kept). The first badge stays, the count stays whole, the title keeps its 20 cells."""
+    from tui.frame import row_parts
+    from tui.widgets.paper_list import row_badges, row_count
+
+    lib = sample_library
+    pid = next(
+        p for p in lib if len(row_badges(lib.raw(p))) > 1 and len(row_count(lib.raw(p))) >= 3
+    )
+    raw, badges, count = lib.raw(pid), row_badges(lib.raw(pid)), row_count(lib.raw(pid))
+    for width in (45, 48, 52):
+        parts, _ = row_parts(raw, {}, width, False, this_year=2026)
+        text = "".join(t for t, _ in parts)
+        assert text.rstrip().endswith(count), (width, text)
+        assert badges[0] in text, (width, text)
+    wide = "".join(t for t, _ in row_parts(raw, {}, 120, False, this_year=2026)[0])
+    assert all(b in wide for b in badges) and count in wide

@@ -168,7 +168,13 @@ def row_parts(
         right[0] = fit([right[0]], cut, join=True)[0] if cut < cell_len(right[0][0]) else right[0]
         right_len = sum(cell_len(text) for text, _ in right)
         room = width - left_len - right_len
-    if room < 20:  # narrow pane: then the badges and the count
+    while room < 20 and len(badges) > 1:  # then the badges but the first (the count stays whole)
+        badges = badges[:-1]
+        at = next(i for i, (_, name) in enumerate(right) if name == "badge")
+        right[at] = (" " + " ".join(badges), "badge")
+        right_len = sum(cell_len(text) for text, _ in right)
+        room = width - left_len - right_len
+    if room < 20:  # narrow pane: then what is left of the badges and the count
         right = fit(right, max(width - left_len - 20, 0))
         right_len = sum(cell_len(text) for text, _ in right)
         room = width - left_len - right_len
