@@ -339,6 +339,22 @@ def test_keys_typed_while_the_library_modules_load_are_not_echoed_and_still_coun
     assert termios.tcgetattr(term.slave) == term.before
 
 
+def test_escape_then_a_digit_arriving_together_are_both_keys(
+    terminal: Any, sample_library: Library
+) -> None:
+    """Found by a newcomer over a slow link: Esc then 3 (one write: ESC 3) did not change
+    the view; Textual read it as macOS's Option+3 (£)."""
+    term = terminal()
+    term.read_until(first_title(sample_library))
+    term.open_gate()
+    term.read_until(b"\x1b[?1000h")  # (Textual runs)
+    term.read_until(b" of ")
+    term.type(b"\x1b3")
+    term.read_until(b"All: ")  # the view's toast: the 3 was a key
+    term.type(b"q")
+    assert term.wait() == 0
+
+
 def test_a_failing_start_leaves_the_terminal_as_it_was(
     terminal: Any, sample_library: Library
 ) -> None:

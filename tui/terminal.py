@@ -111,6 +111,19 @@ class PasteParser(XTermParser):
             yield events.Paste(text)
 
 
+def forget_option_characters() -> None:
+    """Read Escape followed at once by a digit, ``-``, ``=`` or ``§`` as those two keys.
+
+    Textual maps these pairs to the characters macOS's Option key types (ESC 1 → ¡), so Esc
+    then 1 typed quickly (or arriving together over SSH) went nowhere: the view did not
+    change. papertui binds no Alt keys; Esc f and Esc b stay word moves in the note."""
+    from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+
+    for sequence, meaning in list(ANSI_SEQUENCES_KEYS.items()):
+        if len(sequence) == 2 and sequence[0] == "\x1b" and isinstance(meaning, str):
+            del ANSI_SEQUENCES_KEYS[sequence]  # type: ignore[attr-defined]
+
+
 def _lenient_decoder(encoding: str) -> Any:
     """An incremental decoder class for ``encoding`` that replaces what it cannot decode
     (U+FFFD) instead of raising: Textual's input thread died on the first byte that is not
@@ -127,5 +140,6 @@ def install_paste_parser() -> None:
         return
     if getattr(linux_driver, "XTermParser", None) is XTermParser:
         linux_driver.XTermParser = PasteParser  # type: ignore[misc]
+    forget_option_characters()
     if getattr(linux_driver, "getincrementaldecoder", None) is codecs.getincrementaldecoder:
         linux_driver.getincrementaldecoder = _lenient_decoder  # type: ignore[attr-defined]
