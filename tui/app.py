@@ -271,6 +271,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             notes.mark_saved(notes.paper_id, notes.text)
             if not self.unsaved_notes:
                 self._notes_all_saved()
+        elif notes.border_subtitle == "editing…":
+            notes.border_subtitle = ""  # typed back to the stored note: nothing to save
 
     @on(Notes.Leave)
     def _notes_leave(self) -> None:
