@@ -60,3 +60,55 @@ async def test_saved_shows_only_for_a_note_that_exists(
         assert sample_library.state(first).note == ""
         assert app.notes.border_subtitle == "note removed"
         assert not any("saved" in t for t in toasts(app))
+
+
+# ---------------------------------------------------------------------------- the palette
+async def test_palette_finds_previous_paper_and_previous_unread(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from textual.command import CommandList
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"previous")
+        found: list[str] = []
+        for _ in range(50):  # the palette searches in a worker
+            await pilot.pause(0.05)
+            options = app.screen.query_one(CommandList)
+            found = [
+                str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+            ]
+            if len(found) >= 2:
+                break
+        assert any(f.startswith("Previous paper") for f in found), found
+        assert any(f.startswith("Previous unread paper") for f in found), found
+
+
+# ---------------------------------------------------------------------------- an empty library
+def list_text(app) -> str:  # noqa: ANN001
+    plist = app.paper_list
+    lines = [plist.render_line(y).text.strip() for y in range(plist.size.height)]
+    return " ".join(line for line in lines if line)
+
+
+async def test_a_new_library_says_how_to_get_papers_not_inbox_zero(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        said = list_text(app)
+        assert "Inbox zero" not in said
+        assert "i imports a feed file, a folder, a URL or the clipboard" in said
+        assert "`papertui fetch`" in said and "arXiv" in said and "Hugging Face" in said
+
+
+async def test_an_emptied_inbox_says_inbox_zero(sample_library: Library, tmp_path: Path) -> None:
+    sample_library.set_state(list(sample_library.query("")), "mark read", read=True)
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.paper_list.ids == []
+        said = list_text(app)
+        assert said.startswith("Inbox zero")
+        assert "papertui fetch" not in said

@@ -271,8 +271,9 @@ class PaperAppBase(App[None]):
         if not len(self.library):
             plist.empty_text = (
                 f"No papers yet in this library ({printable(str(self.library.root))}). "
-                "R fetches today's papers from your sources (papertui config says which); "
-                "i imports a feed file, a folder or the clipboard."
+                "i imports a feed file, a folder, a URL or the clipboard; R (or "
+                "`papertui fetch` in a shell) fetches today's papers from the arXiv "
+                "categories and Hugging Face Daily Papers of your config (`papertui config`)."
             )
         plist.this_year = (self.today or date.today()).year
         date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
