@@ -112,3 +112,29 @@ async def test_an_emptied_inbox_says_inbox_zero(sample_library: Library, tmp_pat
         said = list_text(app)
         assert said.startswith("Inbox zero")
         assert "papertui fetch" not in said
+
+
+# ---------------------------------------------------------------------------- resizing
+async def test_the_cursor_row_stays_on_screen_after_the_terminal_shrinks(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")  # All: 107 papers
+        plist = app.paper_list
+        rows = plist.scrollable_content_region.height
+        await pilot.press(*["j"] * (rows - 2))  # near the bottom of the pane
+        await pilot.pause()
+        cursor = plist.cursor
+        paper = sample_library.raw(plist.current)
+        title = (paper.get("title") or paper["title_zh"])[:12]
+        assert int(plist.scroll_y) == 0
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert plist.cursor == cursor
+        height = plist.scrollable_content_region.height
+        assert height < rows
+        # On screen: the row drawn on one of the pane's lines is the cursor's.
+        drawn = [plist.render_line(y).text for y in range(plist.size.height)]
+        assert any(title in line for line in drawn), (title, drawn)
+        assert int(plist.scroll_y) <= cursor < int(plist.scroll_y) + height

@@ -248,7 +248,18 @@ class PaperList(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._set_height(len(self.ids))
+        self.keep_cursor_in_view()
         self.invalidate()
+
+    def keep_cursor_in_view(self) -> None:
+        """Scroll so the cursor's row is on screen (after a resize left it below or above
+        the pane), leaving the list where it is when the row already shows."""
+        height = max(self.scrollable_content_region.height, 1)
+        top = int(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + height:
+            self.scroll_to(y=self._cursor - height // 2, animate=False, immediate=True)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
