@@ -138,3 +138,55 @@ async def test_the_cursor_row_stays_on_screen_after_the_terminal_shrinks(
         drawn = [plist.render_line(y).text for y in range(plist.size.height)]
         assert any(title in line for line in drawn), (title, drawn)
         assert int(plist.scroll_y) <= cursor < int(plist.scroll_y) + height
+
+
+# ---------------------------------------------------------------------------- selection
+async def test_v_selects_and_moves_down_and_the_help_says_so(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from tui.dialogs.help import HelpScreen
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = app.paper_list.current
+        await pilot.press("v")
+        assert app.paper_list.selection == {first}
+        assert app.paper_list.cursor == 1
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "select / unselect and move down" in text
+        assert "A selection (v) is cleared once an action has changed its papers" in text
+
+
+async def test_a_bulk_action_done_clears_the_selection_one_cancelled_keeps_it(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from tui.dialogs.tags import TagDialog
+
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        plist = app.paper_list
+        a, b = plist.ids[0], plist.ids[1]
+        await pilot.press("v", "v")  # two papers selected
+        assert plist.selection == {a, b}
+        await pilot.press("s")  # star: done on both, the selection is cleared
+        await pilot.pause()
+        assert lib.state(a).starred and lib.state(b).starred
+        assert plist.selection == set()
+        await pilot.press("g", "v", "v", "t")  # tags: cancelled, the selection is kept
+        assert isinstance(app.screen, TagDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert plist.selection == {a, b}
+        await pilot.press("t", *"later", "enter")  # tags: done, cleared
+        await pilot.pause()
+        assert "later" in lib.state(a).tags and "later" in lib.state(b).tags
+        assert plist.selection == set()
+        await pilot.press("g", "v", "g", "m")  # a selection of one is one as well
+        await pilot.pause()
+        assert lib.state(a).read and not lib.state(b).read
+        assert plist.selection == set()

@@ -452,7 +452,10 @@ class PaperAppBase(App[None]):
                 raise
             self._error(str(err))
             return None
-        if len(ids) > 1:
+        # The one rule: an action done on the selection clears it (also a selection of
+        # one); a cancelled or refused one (above, or before this call) keeps it.
+        selection = self.paper_list.selection
+        if selection and selection.issuperset(ids):
             self.paper_list.clear_selection()
         self._refresh_current()
         return changed
