@@ -190,3 +190,35 @@ async def test_a_bulk_action_done_clears_the_selection_one_cancelled_keeps_it(
         await pilot.pause()
         assert lib.state(a).read and not lib.state(b).read
         assert plist.selection == set()
+
+
+# ---------------------------------------------------------------------------- toasts
+async def test_undo_of_a_tag_names_the_tag_and_the_paper(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        pid = app.paper_list.current
+        title = lib.short_title(pid)
+        await pilot.press("t", *"caching", "enter")
+        await pilot.pause()
+        assert lib.state(pid).tags == ["caching"]
+        await pilot.press("u")
+        await pilot.pause()
+        assert lib.state(pid).tags == []
+        assert f"Undone: tag #caching on “{title}”" in toasts(app)
+
+
+async def test_export_toast_counts_papers(sample_library: Library, tmp_path: Path) -> None:
+    lib = sample_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", "x")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        target = tmp_path / "exports" / "papertui-starred-2026-11-22.md"
+        assert target.exists()
+        assert f"1 paper exported to {target} (markdown)" in toasts(app)

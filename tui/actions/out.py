@@ -17,7 +17,7 @@ from ..feeds import FeedError
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
 from ..messages import FetchFinished, FetchProgress, ImportFinished, ImportProgress, SyncFinished
-from ..text import printable
+from ..text import papers, printable
 from .base import PaperAppBase
 
 if TYPE_CHECKING:
@@ -186,11 +186,10 @@ class OutActions(PaperAppBase):
         except OutputError as err:
             self._error(f"export failed: {err}")
             return
-        what = "starred paper" if len(ids) == 1 else "starred papers"
         where = printable(str(target))
         if target.is_symlink():
             where += f" (a link to {printable(str(written))})"
-        self.toast(f"Exported {len(ids):,} {what} to {where} ({exporter.name})", timeout=8)
+        self.toast(f"{papers(len(ids))} exported to {where} ({exporter.name})", timeout=8)
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:
