@@ -6,11 +6,18 @@ the palette, what toasts name and the Markdown export. Each test drives the real
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Static
 
 from tui.library import Library
 
-from .test_app import build, toasts
+from .conftest import FEEDS
+from .test_app import build, settle, toasts
 
 SIZE = (120, 35)
 
@@ -222,3 +229,87 @@ async def test_export_toast_counts_papers(sample_library: Library, tmp_path: Pat
         target = tmp_path / "exports" / "papertui-starred-2026-11-22.md"
         assert target.exists()
         assert f"1 paper exported to {target} (markdown)" in toasts(app)
+
+
+# ---------------------------------------------------------------------------- the import dialog
+class FeedServer(BaseHTTPRequestHandler):
+    """Serves the sample Hugging Face feed at /hf.txt, 404 elsewhere."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = (FEEDS / "hf-daily-papers.txt").read_bytes()
+        if self.path != "/hf.txt":
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FeedServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def dialog_error(app) -> str:  # noqa: ANN001
+    error = app.screen.query_one("#import-error", Static)
+    return str(error.render()) if error.display else ""
+
+
+async def test_import_dialog_takes_a_url_and_downloads_it_in_the_worker(
+    empty_library: Library, tmp_path: Path, feed_server: str
+) -> None:
+    from tui.dialogs.import_dialog import ImportDialog
+
+    lib = empty_library
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        assert isinstance(app.screen, ImportDialog)
+        app.screen.query_one(Input).value = f"{feed_server}/hf.txt"
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        assert not isinstance(app.screen, ImportDialog)
+        assert len(lib) > 10
+        assert any(t.startswith("Imported 1 feed:") for t in toasts(app)), toasts(app)
+        assert f"{feed_server}/hf.txt" in {s.origin for s in lib.get(lib.query("")[0]).sources}
+        # A URL the server does not have: one error naming it, as `papertui import URL` says.
+        await pilot.press("i")
+        app.screen.query_one(Input).value = f"{feed_server}/gone.txt"
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        assert any(f"{feed_server}/gone.txt" in t and "404" in t for t in toasts(app))
+
+
+async def test_import_dialog_says_inside_it_what_cannot_be_imported(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    from tui.dialogs.import_dialog import ImportDialog
+
+    empty = tmp_path / "empty-folder"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.pdf").write_bytes(b"%PDF")
+    app = build(empty_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        for value, said in (
+            (str(empty), f"{empty}: no feed files (.txt .html .xml) in this folder"),
+            ("ftp://example.org/feed.xml", "only http:// and https:// URLs can be imported"),
+        ):
+            app.screen.query_one(Input).value = value
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ImportDialog)  # still open, to fix the input
+            assert said in dialog_error(app)
+        assert toasts(app) == []  # nothing said in a toast behind it
+        await pilot.press("escape")
+    assert len(empty_library) == 0

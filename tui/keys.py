@@ -163,7 +163,7 @@ ACTIONS: tuple[Action, ...] = (
         "fetch today's papers from your sources (`papertui fetch`)",
         "Out",
     ),
-    Action("import", "import", "i", "import a feed file, folder or the clipboard", "Out"),
+    Action("import", "import", "i", "import a feed file, folder, URL or the clipboard", "Out"),
     Action("reload", "reload", "r", "reload what other papertui processes wrote", "Out"),
     Action("sync", "sync", "P", "sync with your other machines (git: `papertui sync`)", "Out"),
     # App

@@ -234,7 +234,7 @@ class OutActions(PaperAppBase):
     def import_worker(self, kind: str, value: str) -> None:
         """Read and parse feeds off the UI thread, then store them (each on its own). Always
         ends with ImportFinished, whatever fails, so the next `i` can start."""
-        from ..importing import read_clipboard, read_paths, store_feeds
+        from ..importing import read_clipboard, read_paths, read_sources, store_feeds
         from ..sources import unexpected
 
         worker = get_current_worker()
@@ -248,6 +248,8 @@ class OutActions(PaperAppBase):
                     loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
                 except FeedError as err:
                     errors.append(str(err))
+            elif kind == "url":  # downloaded here, with `papertui import URL`'s caps
+                loaded, errors = read_sources([value], self.today, stamp)
             else:
                 loaded, errors = read_paths(
                     value,
