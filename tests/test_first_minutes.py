@@ -313,3 +313,58 @@ async def test_import_dialog_says_inside_it_what_cannot_be_imported(
         assert toasts(app) == []  # nothing said in a toast behind it
         await pilot.press("escape")
     assert len(empty_library) == 0
+
+
+# ---------------------------------------------------------------------------- the export
+REWARD_TWO_SENTENCES = (
+    "Score- and flow-matching models often rely on preference-based reinforcement learning "
+    "for two purposes: aligning with subjective preferences and, surprisingly, recovering "
+    "properties such as visual realism and coherent object structure that matching-based "
+    "training is intended to learn from the data itself. We argue that this reflects a "
+    "structural mismatch."
+)
+
+
+def section(text: str, heading: str) -> str:
+    """The text of the export's ``## heading`` section."""
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+async def test_export_lists_a_paper_once_with_also_in_and_one_kind_of_summary(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    (shiva,) = lib.query('"Residual-Based Differentiable Top-k"')
+    (reward,) = lib.query('"The Reward Was in Your Data"')
+    lib.set_state([shiva, reward], "star", starred=True)
+    lib.set_state([shiva], "tag", add_tags=["speed", "dit"])
+    lib.set_state([reward], "tag", add_tags=["dit"])
+    shiva_paper, reward_paper = lib.get(shiva), lib.get(reward)
+    assert shiva_paper.ai_summary.startswith("Shiva-DiT prunes tokens")  # (English, from HF)
+    assert reward_paper.ai_summary.startswith("针对流匹配模型")  # (arXivDaily's is Chinese)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("L", "x")  # Chinese first, then the same export again
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+    english = (tmp_path / "exports" / "papertui-starred-2026-11-22.md").read_text("utf-8")
+    chinese = (tmp_path / "exports" / "papertui-starred-2026-11-22-2.md").read_text("utf-8")
+    for text in (english, chinese):
+        assert text.count("### Shiva-DiT: Residual-Based") == 1  # once, under its first tag
+        assert "### Shiva-DiT: Residual-Based" in section(text, "speed")
+        assert "- **Also in:** \\#dit" in section(text, "speed")
+        assert "### The Reward Was in Your Data" in section(text, "dit")
+        assert "Also in" not in section(text, "dit")  # its only tag is its heading
+    speed, dit = section(english, "speed"), section(english, "dit")
+    assert f"\n\n{shiva_paper.ai_summary}\n" in speed
+    assert f"\n\n{REWARD_TWO_SENTENCES}\n" in dit  # no English AI summary: two sentences
+    assert "针对" not in dit and "提出了一种" not in speed  # no Chinese for an English reader
+    speed, dit = section(chinese, "speed"), section(chinese, "dit")
+    zh = "提出了一种名为Shiva-DiT的方法"
+    assert speed.index(zh) < speed.index(shiva_paper.ai_summary)
+    assert dit.index("针对流匹配模型") < dit.index(REWARD_TWO_SENTENCES)

@@ -177,7 +177,13 @@ class OutActions(PaperAppBase):
         exporter = exporter_for(format_name)
         try:
             items = [(lib.get(pid), lib.state(pid)) for pid in ids]
-            text = render(exporter, items, "Reading list", self.today)
+            text = render(
+                exporter,
+                items,
+                "Reading list",
+                self.today,
+                chinese_first=self.detail.chinese_first,
+            )
         except LibraryError as err:
             self._error(f"export failed: {err}")
             return
