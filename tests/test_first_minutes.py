@@ -6,7 +6,9 @@ the palette, what toasts name and the Markdown export. Each test drives the real
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -368,3 +370,79 @@ async def test_export_lists_a_paper_once_with_also_in_and_one_kind_of_summary(
     zh = "提出了一种名为Shiva-DiT的方法"
     assert speed.index(zh) < speed.index(shiva_paper.ai_summary)
     assert dit.index("针对流匹配模型") < dit.index(REWARD_TWO_SENTENCES)
+
+
+# ---------------------------------------------------------------------------- Chinese wrapping
+CLOSERS = set("，。、；：？！」』）,.;:?!)")  # (the test's own list: no line may start with one)
+LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def whole_words(text: str) -> Counter[str]:
+    return Counter(LATIN_WORD.findall(text))
+
+
+def digest_paragraphs() -> list[str]:
+    """The Chinese paragraphs (核心贡献 / 方法 / 关键发现 lines) of the bundled digests."""
+    out = []
+    for path in sorted(FEEDS.glob("digest-*.txt")):
+        for line in path.read_text("utf-8").splitlines():
+            if line.startswith(("核心贡献", "方法", "关键发现")):
+                out.append(line.split(":", 1)[-1].split("：", 1)[-1].strip())
+    return out
+
+
+def test_line_breaks_on_the_digests_follow_kinsoku_and_keep_latin_words() -> None:
+    from rich.cells import cell_len
+
+    from tui.text import line_breaks
+
+    paragraphs = digest_paragraphs()
+    assert len(paragraphs) > 30
+    for width in (20, 37, 56, 76):
+        for text in paragraphs:
+            cuts = [0, *line_breaks(text, width), len(text)]
+            pieces = [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+            assert "".join(pieces) == text  # nothing lost or added
+            for piece in pieces:
+                assert cell_len(piece.rstrip()) <= width, (width, piece)
+            for piece in pieces[1:]:
+                assert piece[0] not in CLOSERS, (width, piece)
+            # No Latin word cut in two (every word of the paragraph is shorter than a line).
+            assert sum((whole_words(p) for p in pieces), Counter()) == whole_words(text)
+
+
+def test_mixed_text_breaks_before_a_latin_word_not_inside_it() -> None:
+    from tui.text import line_breaks
+
+    text = "基于DiT的扩散模型Token Merging方法"
+    for width in range(8, 30):
+        cuts = [0, *line_breaks(text, width), len(text)]
+        pieces = [text[a:b].strip() for a, b in zip(cuts, cuts[1:], strict=False)]
+        words = [w for p in pieces for w in LATIN_WORD.findall(p)]
+        assert words == ["DiT", "Token", "Merging"], (width, pieces)
+    # "，" does not fit after 缓存框架 (8 cells): 架 goes down with it, so no line starts
+    # with it: 缓存框 | 架，实现 | 了加速。
+    assert line_breaks("缓存框架，实现了加速。", 8) == [3, 7]
+
+
+async def test_the_detail_pane_wraps_chinese_without_a_line_starting_with_a_comma(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    digests = list(lib.query("source:digest"))
+    assert len(digests) > 10
+    app = build(lib, tmp_path)
+    for size in ((120, 35), (80, 24)):
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            detail = app.detail
+            for pid in digests:
+                detail.show_paper(pid)
+                lines = [
+                    detail.render_line(y).text.strip() for y in range(detail.virtual_size.height)
+                ]
+                starts = [line[0] for line in lines if line]
+                assert not CLOSERS.intersection(starts), (size, pid, lines)
+                drawn = sum((whole_words(line) for line in lines), Counter())
+                assert drawn == whole_words(detail.text), (size, pid)
+        app = build(lib, tmp_path)
