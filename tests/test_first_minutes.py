@@ -446,3 +446,21 @@ async def test_the_detail_pane_wraps_chinese_without_a_line_starting_with_a_comm
                 drawn = sum((whole_words(line) for line in lines), Counter())
                 assert drawn == whole_words(detail.text), (size, pid)
         app = build(lib, tmp_path)
+
+
+async def test_an_app_started_chinese_first_exports_the_chinese_summary(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    lib = sample_library
+    (reward,) = lib.query('"The Reward Was in Your Data"')
+    lib.set_state([reward], "star", starred=True)
+    app = build(lib, tmp_path, chinese_first=True)  # (what a --chinese-first flag passes)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.detail.chinese_first
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+    text = (tmp_path / "exports" / "papertui-starred-2026-11-22.md").read_text("utf-8")
+    assert text.index("针对流匹配模型") < text.index(REWARD_TWO_SENTENCES)

@@ -79,8 +79,11 @@ class PaperAppBase(App[None]):
         theme: str | None = None,
         notices: list[str] | None = None,
         keymap: Mapping[str, str] | None = None,
+        chinese_first: bool = False,
     ) -> None:
         super().__init__()
+        # The detail (and the Markdown export) start Chinese first (`L` toggles it).
+        self.chinese_first_at_start = chinese_first
         self.notices = list(notices or [])  # errors to show once the app is up
         # The user's keys (`tui.keys.load_keymap`: binding id → "k1,k2"), shown by `?` too.
         self.keymap = dict(keymap or {})
