@@ -306,6 +306,7 @@ async def test_import_dialog_says_inside_it_what_cannot_be_imported(
         for value, said in (
             (str(empty), f"{empty}: no feed files (.txt .html .xml) in this folder"),
             ("ftp://example.org/feed.xml", "only http:// and https:// URLs can be imported"),
+            (str(empty_library.root), "a papertui library, not a folder of feeds"),
         ):
             app.screen.query_one(Input).value = value
             await pilot.press("enter")

@@ -77,7 +77,7 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
             )
             yield Static(id="import-error", classes="dialog-error -hidden")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Import file", variant="primary", id="file")
+                yield Button("Import", variant="primary", id="file")
                 yield Button("From clipboard", id="clipboard")
 
     def on_mount(self) -> None:
@@ -102,6 +102,9 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
         if path.is_dir():
             from ..sources import expand
 
+            if (path / "papertui.json").is_file():
+                self._say(f"{value}: a papertui library, not a folder of feeds")
+                return
             if next(expand([str(path)]), None) is None:
                 self._say(f"{value}: no feed files (.txt .html .xml) in this folder")
                 return
