@@ -379,6 +379,6 @@ async def test_a_new_empty_library_says_how_to_get_papers(
         plist = app.paper_list
         lines = [plist.render_line(y).text.strip() for y in range(1, plist.size.height)]
         said = " ".join(line for line in lines if line)
-        assert "R fetches today's papers from your sources" in said
-        assert said.endswith("i imports a feed file, a folder or the clipboard.")
+        assert "i imports a feed file, a folder, a URL or the clipboard" in said
+        assert "R (or `papertui fetch` in a shell) fetches today's papers" in said
         assert said.startswith("No papers yet in this library (")

@@ -451,9 +451,10 @@ def test_markdown_export_shows_tags_and_notes_literally() -> None:
     assert h1 == [html.escape(f"{clean_line(title)} — {TODAY.isoformat()}", quote=False)]
     group = [text for tag, text in blocks if tag == "h2"]
     assert group == [html.escape(clean_line(HOSTILE[0]), quote=False)]
-    tags_line = next(text for tag, text in blocks if text.startswith("<strong>Tags:</strong>"))
-    shown = html.escape(", ".join(clean_line(t) for t in HOSTILE), quote=False)
-    assert tags_line == f"<strong>Tags:</strong> {shown}"
+    # Listed once, under its first tag; the others on its "Also in" line.
+    tags_line = next(text for tag, text in blocks if text.startswith("<strong>Also in:</strong>"))
+    shown = html.escape(", ".join("#" + clean_line(t) for t in HOSTILE[1:]), quote=False)
+    assert tags_line == f"<strong>Also in:</strong> {shown}"
     quoted = [text for tag, text in blocks if tag.startswith("blockquote")]
     paragraphs = "\n".join(NOTE_LINES).split("\n\n")
     expected = [

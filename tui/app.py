@@ -113,6 +113,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         self.paper_list.border_title = "Papers"
         self.detail.border_title = "Paper"
         self.notes.border_title = "Note"
+        self.detail.chinese_first = self.chinese_first_at_start
         if self.library.read_only:
             self.toast(
                 f"{self.library.root}: read-only — you can read and search, "
@@ -271,6 +272,8 @@ class PaperTUI(TriageActions, FindActions, OutActions):
             notes.mark_saved(notes.paper_id, notes.text)
             if not self.unsaved_notes:
                 self._notes_all_saved()
+        elif notes.border_subtitle == "editing…":
+            notes.border_subtitle = ""  # typed back to the stored note: nothing to save
 
     @on(Notes.Leave)
     def _notes_leave(self) -> None:
@@ -407,7 +410,8 @@ def make_app(
 
     Options go to `PaperTUI`: ``export_dir``, ``opener``, ``clipboard_copy``,
     ``clipboard_paste``, ``today``, ``refresh_interval``, ``cursor_blink``, ``theme``,
-    ``notices`` (error lines shown when the app starts). A feed that cannot be imported
+    ``notices`` (error lines shown when the app starts), ``chinese_first`` (the detail and
+    the Markdown export start Chinese first, as after `L`). A feed that cannot be imported
     costs only itself: its error is shown when the app starts.
     """
     if library is None:

@@ -100,9 +100,76 @@ def md_url(url: str) -> str | None:
     return urllib.parse.quote(url, safe=_URL_SAFE).replace("(", "%28").replace(")", "%29")
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A sentence ends at . ! ? followed by a space and a capital, a digit or an opening mark;
+# not after these abbreviations, nor after one capital letter (an initial: "A. Smith").
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[$\"'“])")
+_ABBREVIATIONS = frozenset(
+    "e.g. i.e. al. etc. vs. cf. fig. figs. eq. eqs. sec. no. approx. resp. ref. refs.".split()
+)
+_ZH_SENTENCE_END = re.compile(r"(?<=[。！？])")
+
+
+def _chinese(text: str) -> bool:
+    """Whether ``text`` is mostly Chinese (the arXivDaily AI总结 is; Hugging Face's is not)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(bool(_CJK.match(ch)) for ch in letters) * 3 >= len(letters)
+
+
+def first_sentences(text: str, count: int = 2) -> str:
+    """The first ``count`` sentences of an English ``text`` (one line; all of it when it is
+    shorter). Abbreviations (e.g., et al., Fig.), initials and decimals end no sentence."""
+    text = " ".join(text.split())
+    found = 0
+    for m in _SENTENCE_END.finditer(text):
+        words = text[: m.start()].rsplit(" ", 1)
+        last = words[-1].lower()
+        if last in _ABBREVIATIONS or re.fullmatch(r"[A-Za-z]\.", last):
+            continue
+        found += 1
+        if found == count:
+            return text[: m.start()]
+    return text
+
+
+def first_sentences_zh(text: str, count: int = 2) -> str:
+    """The first ``count`` sentences of a Chinese ``text`` (ended by 。！？)."""
+    parts = [p for p in _ZH_SENTENCE_END.split(" ".join(text.split())) if p]
+    return "".join(parts[:count])
+
+
+def english_summary(paper: Paper) -> str:
+    """The paper's English summary in one paragraph: its AI summary when that is English
+    (Hugging Face's), else the first two sentences of its abstract ("" when it has neither)."""
+    if paper.ai_summary and not _chinese(paper.ai_summary):
+        return paper.ai_summary
+    return first_sentences(paper.abstract)
+
+
+def chinese_summary(paper: Paper) -> str:
+    """The paper's Chinese summary: the digest's 核心贡献, else a Chinese AI summary
+    (arXivDaily's AI总结), else the first two sentences of the Chinese abstract, else ""."""
+    if paper.contribution_zh:
+        return paper.contribution_zh
+    if paper.ai_summary and _chinese(paper.ai_summary):
+        return paper.ai_summary
+    return first_sentences_zh(paper.abstract_zh)
+
+
+def summaries_of(paper: Paper, chinese_first: bool = False) -> list[str]:
+    """The summary an export shows for every paper, as paragraphs: the English summary
+    (`english_summary`); with ``chinese_first`` (the reader reads Chinese first), the
+    Chinese one (`chinese_summary`) before it. A paper without an English summary shows its
+    Chinese one either way."""
+    en, zh = english_summary(paper), chinese_summary(paper)
+    if chinese_first:
+        return [t for t in (zh, en) if t]
+    return [en] if en else [zh] if zh else []
+
+
 def summary_of(paper: Paper) -> str:
-    """The one-paragraph summary: the AI summary, else the core contribution, else abstract."""
-    return paper.ai_summary or paper.contribution_zh or paper.abstract
+    """The one-paragraph summary (English; see `summaries_of`)."""
+    return (summaries_of(paper) or [""])[0]
 
 
 def authors_line(paper: Paper, shown: int = 8) -> str:
@@ -160,8 +227,17 @@ def seen_in(paper: Paper) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
-    """One paper as a Markdown block."""
+def paper_markdown(
+    paper: Paper,
+    state: PaperState,
+    level: int = 3,
+    *,
+    group: str | None = None,
+    chinese_first: bool = False,
+) -> str:
+    """One paper as a Markdown block. Under the heading of its tag ``group``, its other tags
+    are an "Also in" line (it is listed once, under its first tag); else a "Tags" line.
+    The summary is `summaries_of`'s, one paragraph each."""
     lines = [f"{'#' * level} {md_text(paper.display_title)}"]
     if paper.title and paper.title_zh:
         lines += ["", f"*{md_escape(paper.title_zh)}*"]
@@ -173,13 +249,16 @@ def paper_markdown(paper: Paper, state: PaperState, level: int = 3) -> str:
     links_md = " · ".join(f"[{label}]({url})" for label, url in links if url)
     if links_md:
         lines.append(f"- **Links:** {links_md}")
-    if state.tags:
+    if group is not None:
+        others = [t for t in state.tags if t != group]
+        if others:
+            lines.append(f"- **Also in:** {', '.join(md_escape('#' + t) for t in others)}")
+    elif state.tags:
         lines.append(f"- **Tags:** {', '.join(md_escape(t) for t in state.tags)}")
     seen = ", ".join(md_escape(label) for label in seen_in(paper))
     if seen:
         lines.append(f"- **Seen in:** {seen}")
-    summary = summary_of(paper)
-    if summary:
+    for summary in summaries_of(paper, chinese_first):
         lines += ["", md_text(summary)]
     note = md_quote(state.note)
     if note:
@@ -191,8 +270,12 @@ def export_markdown(
     items: Iterable[tuple[Paper, PaperState]],
     title: str = "Reading list",
     today: date | None = None,
+    *,
+    chinese_first: bool = False,
 ) -> str:
-    """The reading list grouped by each paper's first tag (untagged papers last)."""
+    """The reading list grouped by each paper's first tag (untagged papers last): each paper
+    once, under its first tag, its other tags on an "Also in" line; each with the same kind
+    of summary (`summaries_of`: Chinese first, added, with ``chinese_first``)."""
     items = list(items)
     groups: dict[str, list[tuple[Paper, PaperState]]] = {}
     for paper, state in items:
@@ -204,7 +287,8 @@ def export_markdown(
     for group in order:
         out += [f"## {md_escape(group) if group else 'Untagged'}", ""]
         for paper, state in groups[group]:
-            out += [paper_markdown(paper, state), ""]
+            block = paper_markdown(paper, state, group=group, chinese_first=chinese_first)
+            out += [block, ""]
     return "\n".join(out).rstrip() + "\n"
 
 

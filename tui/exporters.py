@@ -39,12 +39,14 @@ Items = list[tuple[Paper, PaperState]]
 
 @dataclass(frozen=True)
 class Exporter:
-    """One export format: ``render(items, title, today)`` returns the whole file's text."""
+    """One export format: ``render(items, title, today)`` returns the whole file's text;
+    ``languages``: it also takes ``chinese_first`` (the reader's language, see `render`)."""
 
     name: str
     suffix: str
     description: str
-    render: Callable[[Items, str, date], str]
+    render: Callable[..., str]
+    languages: bool = False
 
 
 # --------------------------------------------------------------------------- names
@@ -314,14 +316,16 @@ def csl_json(items: Items, title: str = "", today: date | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- the table
-def _markdown(items: Items, title: str, today: date) -> str:
-    return export_markdown(items, title=title, today=today)
+def _markdown(items: Items, title: str, today: date, chinese_first: bool = False) -> str:
+    return export_markdown(items, title=title, today=today, chinese_first=chinese_first)
 
 
 EXPORTERS: dict[str, Exporter] = {
     e.name: e
     for e in (
-        Exporter("markdown", ".md", "Markdown, grouped by tag, with notes", _markdown),
+        Exporter(
+            "markdown", ".md", "Markdown, grouped by tag, with notes", _markdown, languages=True
+        ),
         Exporter("bibtex", ".bib", "BibTeX @misc entries (arXiv eprint fields)", bibtex),
         Exporter("csl-json", ".json", "CSL-JSON, for Zotero and pandoc", csl_json),
     )
@@ -350,6 +354,12 @@ def render(
     items: Iterable[tuple[Paper, PaperState]],
     title: str,
     today: date | None = None,
+    *,
+    chinese_first: bool = False,
 ) -> str:
-    """The file ``exporter`` makes of ``items``."""
+    """The file ``exporter`` makes of ``items``; ``chinese_first``: the reader reads Chinese
+    first (the app's `L`), so a format written for reading (Markdown) adds each paper's
+    Chinese summary, first."""
+    if exporter.languages:
+        return exporter.render(list(items), title, today or date.today(), chinese_first)
     return exporter.render(list(items), title, today or date.today())

@@ -30,15 +30,22 @@ def local_time(ts: str, now: datetime | None = None) -> str:
 
 
 def describe_undo(lib: Library, done: Undone, *, here: bool, in_app: bool = False) -> str:
-    """``star on “Title…”`` or ``mark read on 12 papers``; then where and when the change was
-    made, unless ``here`` (the caller made it: the app's own changes; ``in_app``: the app is
-    asking); then the papers left as they were because a later change changed them again."""
+    """``star on “Title…”``, ``tag #x on “Title…”`` or ``mark read on 12 papers``; then where
+    and when the change was made, unless ``here`` (the caller made it: the app's own changes;
+    ``in_app``: the app is asking); then the papers left as they were because a later change
+    changed them again."""
+    what = done.label
+    if done.tags_added or done.tags_removed:  # "tag #x", "tag +#x -#y", "tag -#y"
+        plus = "+" if done.tags_removed else ""
+        what += " " + " ".join(
+            [plus + "#" + t for t in done.tags_added] + ["-#" + t for t in done.tags_removed]
+        )
     if len(done.ids) == 1:
-        text = f"{done.label} on “{lib.short_title(done.ids[0])}”"
+        text = f"{what} on “{lib.short_title(done.ids[0])}”"
     elif done.ids:
-        text = f"{done.label} on {papers(len(done.ids))}"
+        text = f"{what} on {papers(len(done.ids))}"
     else:
-        text = f"{done.label} (its papers are no longer in the library)"
+        text = f"{what} (its papers are no longer in the library)"
     if not here:
         when = local_time(done.ts)
         text += f" (made {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"

@@ -103,7 +103,7 @@ ACTIONS: tuple[Action, ...] = (
         "toggle_select",
         "toggle_select",
         "v",
-        "select / unselect (m s t space then act on the selection)",
+        "select / unselect and move down, as mutt's t (m s t space then act on the selection)",
         "Triage",
     ),
     Action(
@@ -164,7 +164,7 @@ ACTIONS: tuple[Action, ...] = (
         "fetch today's papers from your sources (`papertui fetch`)",
         "Out",
     ),
-    Action("import", "import", "i", "import a feed file, folder or the clipboard", "Out"),
+    Action("import", "import", "i", "import a feed file, folder, URL or the clipboard", "Out"),
     Action("reload", "reload", "r", "reload what other papertui processes wrote", "Out"),
     Action("sync", "sync", "P", "sync with your other machines (git: `papertui sync`)", "Out"),
     # App
@@ -196,6 +196,9 @@ SEARCH_FILTERS: tuple[tuple[str, str], ...] = (
 )
 
 HELP_NOTES = [
+    "A selection (v) is cleared once an action has changed its papers (space m s t); an "
+    "action cancelled or refused keeps it; Esc clears it. x exports the starred papers, "
+    "selected or not.",
     "Marking papers read keeps them in the list until you switch view or press r.",
     "The list reloads by itself when another papertui (e.g. a cron import) writes.",
     'Remap any key in the config file (`papertui config --path`): [keys] toggle_star = "f".',

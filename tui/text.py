@@ -327,3 +327,67 @@ def readable_links(text: str) -> str:
         return link_text(words, url)
 
     return _ANCHOR.sub(one, text)
+
+
+# --------------------------------------------------------------------------- line breaking
+# Kinsoku (禁則): no line starts with closing punctuation, none ends with opening punctuation.
+CLOSING = frozenset(
+    "，。、；：？！」』）》〉】〕〗〙〛｝］〞’”…‥・ー々ゝゞ"
+    "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"
+    ",.;:?!)]}%'\"»›"
+)
+OPENING = frozenset("「『（《〈【〔〖〘〚｛［〝‘“([{«‹")
+
+
+def _wide(ch: str) -> bool:
+    """A character of Chinese, Japanese or Korean text (a line may break beside it)."""
+    return not ch.isascii() and unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _may_break(before: str, after: str) -> bool:
+    """Whether a line may break between ``before`` and ``after`` (neither a space): beside
+    a CJK character, unless ``after`` closes or ``before`` opens; never inside a Latin word."""
+    if after in CLOSING or before in OPENING:
+        return False
+    return _wide(before) or _wide(after)
+
+
+def line_breaks(text: str, width: int) -> list[int]:
+    """Where to break one line of ``text`` (no newline in it) so each piece is at most
+    ``width`` terminal cells: the indices each new line starts at, in order.
+
+    A line breaks after spaces (which stay at the end of the line they end, for the caller
+    to strip) or beside a CJK character, never before closing punctuation (，。、；：？！」』）
+    and their ASCII forms) nor after opening punctuation, and never inside a Latin word
+    (``基于DiT的扩散模型Token Merging方法`` breaks before "Token" or "Merging", not in
+    them). Only a run with no such place that is wider than the line is cut where it is full.
+    """
+    from rich.cells import get_character_cell_size
+
+    width = max(width, 2)
+    breaks: list[int] = []
+    start = 0  # where the current line starts
+    used = 0  # its cells so far (spaces at its end included)
+    last = -1  # the latest place it may break, after `start`
+    used_at_last = 0  # the cells before `last`
+    content = False  # the line has more than spaces
+    for i, ch in enumerate(text):
+        cells = get_character_cell_size(ch)
+        if ch.isspace():
+            used += cells  # (spaces may run past the edge: the caller strips them)
+            continue
+        if i > start and content:
+            before = text[i - 1]
+            if before.isspace() or _may_break(before, ch):
+                last, used_at_last = i, used
+        while used + cells > width and i > start:
+            if last > start:  # break at the latest opportunity, carry the rest over
+                breaks.append(last)
+                used -= used_at_last
+                start, last = last, -1
+            else:  # a run without one, wider than the line: cut it where it is full
+                breaks.append(i)
+                start, used, last = i, 0, -1
+        used += cells
+        content = True
+    return breaks

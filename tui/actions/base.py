@@ -79,8 +79,11 @@ class PaperAppBase(App[None]):
         theme: str | None = None,
         notices: list[str] | None = None,
         keymap: Mapping[str, str] | None = None,
+        chinese_first: bool = False,
     ) -> None:
         super().__init__()
+        # The detail (and the Markdown export) start Chinese first (`L` toggles it).
+        self.chinese_first_at_start = chinese_first
         self.notices = list(notices or [])  # errors to show once the app is up
         # The user's keys (`tui.keys.load_keymap`: binding id → "k1,k2"), shown by `?` too.
         self.keymap = dict(keymap or {})
@@ -272,8 +275,9 @@ class PaperAppBase(App[None]):
         if not len(self.library):
             plist.empty_text = (
                 f"No papers yet in this library ({printable(str(self.library.root))}). "
-                "R fetches today's papers from your sources (papertui config says which); "
-                "i imports a feed file, a folder or the clipboard."
+                "i imports a feed file, a folder, a URL or the clipboard; R (or "
+                "`papertui fetch` in a shell) fetches today's papers from the arXiv "
+                "categories and Hugging Face Daily Papers of your config (`papertui config`)."
             )
         plist.this_year = (self.today or date.today()).year
         date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
@@ -452,7 +456,10 @@ class PaperAppBase(App[None]):
                 raise
             self._error(str(err))
             return None
-        if len(ids) > 1:
+        # The one rule: an action done on the selection clears it (also a selection of
+        # one); a cancelled or refused one (above, or before this call) keeps it.
+        selection = self.paper_list.selection
+        if selection and selection.issuperset(ids):
             self.paper_list.clear_selection()
         self._refresh_current()
         return changed

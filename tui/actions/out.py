@@ -17,7 +17,7 @@ from ..feeds import FeedError
 from ..library import ImportReport, LibraryError
 from ..library.core import now_iso
 from ..messages import FetchFinished, FetchProgress, ImportFinished, ImportProgress, SyncFinished
-from ..text import printable
+from ..text import papers, printable
 from .base import PaperAppBase
 
 if TYPE_CHECKING:
@@ -178,7 +178,13 @@ class OutActions(PaperAppBase):
         exporter = exporter_for(format_name)
         try:
             items = [(lib.get(pid), lib.state(pid)) for pid in ids]
-            text = render(exporter, items, "Reading list", self.today)
+            text = render(
+                exporter,
+                items,
+                "Reading list",
+                self.today,
+                chinese_first=self.detail.chinese_first,
+            )
         except LibraryError as err:
             self._error(f"export failed: {err}")
             return
@@ -187,11 +193,10 @@ class OutActions(PaperAppBase):
         except OutputError as err:
             self._error(f"export failed: {err}")
             return
-        what = "starred paper" if len(ids) == 1 else "starred papers"
         where = printable(str(target))
         if target.is_symlink():
             where += f" (a link to {printable(str(written))})"
-        self.toast(f"Exported {len(ids):,} {what} to {where} ({exporter.name})", timeout=8)
+        self.toast(f"{papers(len(ids))} exported to {where} ({exporter.name})", timeout=8)
 
     # ------------------------------------------------------------------ import
     def action_import(self) -> None:
@@ -236,7 +241,7 @@ class OutActions(PaperAppBase):
     def import_worker(self, kind: str, value: str) -> None:
         """Read and parse feeds off the UI thread, then store them (each on its own). Always
         ends with ImportFinished, whatever fails, so the next `i` can start."""
-        from ..importing import read_clipboard, read_paths, store_feeds
+        from ..importing import read_clipboard, read_paths, read_sources, store_feeds
         from ..sources import unexpected
 
         worker = get_current_worker()
@@ -250,6 +255,8 @@ class OutActions(PaperAppBase):
                     loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
                 except FeedError as err:
                     errors.append(str(err))
+            elif kind == "url":  # downloaded here, with `papertui import URL`'s caps
+                loaded, errors = read_sources([value], self.today, stamp)
             else:
                 loaded, errors = read_paths(
                     value,

@@ -1,8 +1,12 @@
-"""The import dialog: a file or directory path (completed as you type), or the clipboard."""
+"""The import dialog: a file or directory path (completed as you type), an http(s) URL, or
+the clipboard. What can be checked at once (no such file, a folder without feed files, a URL
+that is not http or https) is said here and the dialog stays open; the download and the
+parsing run in the app's import worker."""
 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,7 +17,7 @@ from textual.content import Content
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Static
 
-from ..text import has_controls
+from ..text import has_controls, printable
 from ..widgets.ordered_keys import TextInput
 from .base import Dialog
 
@@ -44,7 +48,7 @@ class PathSuggester(Suggester):
 
 
 class ImportDialog(Dialog[tuple[str, str] | None]):
-    """Returns ("file", path), ("clipboard", "") or None when cancelled."""
+    """Returns ("file", path), ("url", url), ("clipboard", "") or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="import.cancel"),
@@ -60,20 +64,20 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
         with Vertical(id="import-dialog", classes="dialog"):
             yield Static(Content("Import a feed"), classes="dialog-title")
             yield TextInput(
-                placeholder="file or directory path (empty: the clipboard)",
+                placeholder="file, folder or http(s) URL (empty: the clipboard)",
                 suggester=PathSuggester(),
                 id="import-path",
             )
             yield Static(
                 Content(
-                    "Saved pages (.txt/.html/.xml) or a folder of them. "
+                    "Saved pages (.txt/.html/.xml), a folder of them, or a feed's URL. "
                     "Enter imports · → completes · Esc cancels"
                 ),
                 classes="dialog-hint",
             )
             yield Static(id="import-error", classes="dialog-error -hidden")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Import file", variant="primary", id="file")
+                yield Button("Import", variant="primary", id="file")
                 yield Button("From clipboard", id="clipboard")
 
     def on_mount(self) -> None:
@@ -84,13 +88,33 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
         if not value:
             self.answer(("clipboard", ""))
             return
+        if "://" in value:  # (as `papertui import` tells a URL from a path)
+            url = urllib.parse.urlsplit(value)
+            if url.scheme.lower() not in ("http", "https") or not url.netloc:
+                self._say(f"{value}: only http:// and https:// URLs can be imported")
+                return
+            self.answer(("url", value))
+            return
         path = Path(value).expanduser()
         if not path.exists():
-            error = self.query_one("#import-error", Static)
-            error.update(Content(f"{value}: no such file or directory"))
-            error.remove_class("-hidden")
+            self._say(f"{value}: no such file or directory")
             return
+        if path.is_dir():
+            from ..sources import expand
+
+            if (path / "papertui.json").is_file():
+                self._say(f"{value}: a papertui library, not a folder of feeds")
+                return
+            if next(expand([str(path)]), None) is None:
+                self._say(f"{value}: no feed files (.txt .html .xml) in this folder")
+                return
         self.answer(("file", str(path)))
+
+    def _say(self, message: str) -> None:
+        """Show why the input cannot be imported; the dialog stays open to fix it."""
+        error = self.query_one("#import-error", Static)
+        error.update(Content(printable(message)))
+        error.remove_class("-hidden")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -1333,8 +1333,11 @@ class Library:
                 return None
             entries, ids, kept = state.undo_entries(conn, target)
             self._commit(conn, target.label, entries, target.key)
+            added, removed = state.tag_changes(target.entries)
             return Undone(
                 label=target.label,
+                tags_added=added,
+                tags_removed=removed,
                 ids=ids,
                 kept=kept,
                 ts=target.ts,

@@ -17,6 +17,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,23 @@ class Undone:
     ts: str  # when the undone change was made (ISO 8601, UTC)
     by: str  # who made it: "app", "papertui star" … ("" when not recorded)
     own: bool  # made through this same Library handle (this window, this command)
+    # The tags the undone change had added and removed (a "tag" change), in their order.
+    tags_added: list[str] = dc_field(default_factory=list)
+    tags_removed: list[str] = dc_field(default_factory=list)
+
+
+def tag_changes(entries: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The tags a change's ``entries`` added and removed (on any of its papers), in order."""
+    added: dict[str, None] = {}
+    removed: dict[str, None] = {}
+    for entry in entries:
+        old = entry.get("old", {}).get("tags")
+        new = entry.get("new", {}).get("tags")
+        if not isinstance(old, list) or not isinstance(new, list):
+            continue
+        added.update((t, None) for t in new if t not in old)
+        removed.update((t, None) for t in old if t not in new)
+    return list(added), list(removed)
 
 
 # ----------------------------------------------------------------------------- reading

@@ -38,6 +38,14 @@ def _markdown_language() -> str | None:
     return "markdown" if TREE_SITTER else None
 
 
+def saved_label(text: str, had_note: bool) -> str:
+    """The pane's subtitle once ``text`` is stored: "saved" for a note that exists, "note
+    removed" when a note (``had_note``) was emptied, nothing for a note never written."""
+    if text.strip():
+        return "saved"
+    return "note removed" if had_note else ""
+
+
 class Notes(OrderedKeys, TextArea):
     """Free-form Markdown notes about one paper, saved without being asked."""
 
@@ -87,6 +95,7 @@ class Notes(OrderedKeys, TextArea):
         """
         self._base = text
         text = clean(text)
+        other_paper = pid != self.paper_id
         self.paper_id = pid
         self._saved = text
         shown = text if unsaved is None else unsaved
@@ -96,6 +105,8 @@ class Notes(OrderedKeys, TextArea):
         self._stop_timers()
         if not self.dirty:
             self._show_unsaved(None)
+            if other_paper:  # "saved" is said of the note just written, not the next one
+                self.border_subtitle = ""
 
     @property
     def dirty(self) -> bool:
@@ -116,6 +127,7 @@ class Notes(OrderedKeys, TextArea):
         merged with an edit made meanwhile elsewhere, shown here unless typing went on)."""
         if pid != self.paper_id:
             return
+        had_note = bool(self._saved.strip())
         self._saved = self._base = text
         if stored is not None and stored != text and self.text == text:
             cursor = self.cursor_location
@@ -124,7 +136,7 @@ class Notes(OrderedKeys, TextArea):
                 self.cursor_location = cursor
         if not self.dirty:
             self._show_unsaved(None)
-            self.border_subtitle = "saved"
+            self.border_subtitle = saved_label(self.text, had_note)
 
     def mark_unsaved(self, pid: str, reason: str) -> None:
         """Saving the note of ``pid`` failed (``reason``, one line): say so, keep the text."""

@@ -29,7 +29,7 @@ from textual.style import Style
 from ..export import authors_line, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState, badge
-from ..text import clean, printable, readable_links, readable_tex, screen_text
+from ..text import clean, line_breaks, printable, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -45,6 +45,21 @@ def _text(value: str) -> str:
     if text.isascii():
         return text
     return "\n".join(screen_text(line) if line else "" for line in text.split("\n"))
+
+
+def wrap(content: Content, width: int) -> list[Content]:
+    """``content`` as the lines of a pane ``width`` cells wide, styles kept. English lines
+    wrap as Textual wraps them; a line with CJK text follows `line_breaks` (no line starts
+    with a comma or other closing punctuation, no Latin word cut where a space or a CJK
+    character beside it allows a break)."""
+    lines: list[Content] = []
+    for line in content.split(allow_blank=True):
+        if line.plain.isascii():
+            lines += line.wrap(width)
+            continue
+        pieces = line.divide(line_breaks(line.plain, width))
+        lines += [piece.rstrip().truncate(width) for piece in pieces]
+    return lines
 
 
 class PaperDetail(ScrollView, can_focus=True):
@@ -127,7 +142,7 @@ class PaperDetail(ScrollView, can_focus=True):
         cached = self._cache.get(key)
         if cached is None:
             content = self._assemble(width)
-            cached = self._cache[key] = (content, content.wrap(width))
+            cached = self._cache[key] = (content, wrap(content, width))
         self._content, self._lines = cached
         self._strips = {}
         # The pane's size is fixed by the stylesheet and it draws no scrollbar (overflow:
