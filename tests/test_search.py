@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tui.feeds import ParseResult
-from tui.library import Library, sqlquery
+from tui.library import Library, QueryError, sqlquery
 from tui.models import Paper, Source
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
@@ -505,3 +506,13 @@ def test_any_query_read_any_way_equals_a_scan(
         with plan(way):
             assert read_every_way(lib, query, *sort) == [expected] * 4, (rows, query)
         lib.close()
+
+
+@pytest.mark.parametrize("query", ["is:", "tag:", "-author:", "since:", "diffusion source:"])
+def test_a_filter_without_a_value_is_an_error_not_a_word(
+    sample_library: Library, query: str
+) -> None:
+    """Found by a newcomer: `is:` alone was searched as the word "is:" (84 papers)."""
+    key = query.split()[-1].lstrip("-").rstrip(":")
+    with pytest.raises(QueryError, match=rf"^{key}: needs a value, e\.g\. {key}:\S"):
+        sample_library.query(query)

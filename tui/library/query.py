@@ -103,6 +103,17 @@ def _date(value: str, key: str) -> str:
 
 
 _FILTER = re.compile(r"^(-?)([a-z]+):(.+)$")
+_EMPTY_FILTER = re.compile(r"^(-?)([a-z]+):$")
+_EXAMPLES = {
+    "is": "is:unread",
+    "since": "since:2026-06-01",
+    "until": "until:2026-06-30",
+    "feed": "feed:2026-06-19",
+    "source": "source:hf",
+    "cat": "cat:cs.CV",
+    "author": "author:muller",
+    "tag": "tag:to-read",
+}
 
 
 def _term(key: str, value: str, negated: bool) -> Term:
@@ -126,6 +137,10 @@ def parse_query(text: str) -> Query:
         tokens = text.replace('"', " ").split()
     query = Query(text=text)
     for token in tokens:
+        bare = _EMPTY_FILTER.match(token)
+        if bare and bare.group(2) in FILTER_KEYS:  # ("is:" alone was searched as a word)
+            key = bare.group(2)
+            raise QueryError(f"{key}: needs a value, e.g. {_EXAMPLES.get(key, key + ':x')}")
         m = _FILTER.match(token)
         if m and m.group(2) in FILTER_KEYS:
             query.terms.append(_term(m.group(2), m.group(3), bool(m.group(1))))
