@@ -742,9 +742,8 @@ def show_text(record: dict[str, Any]) -> str:
         lines.append("seen in:")
         for src in sources:
             when = src.get("feed_date") or "undated"
-            lines.append(
-                clean_line(f"  {badge(src['format'])} ({src['format']}) {when}  {src['origin']}")
-            )
+            lines.append("  " + clean_line(f"{badge(src['format'])} ({src['format']}) {when}"))
+            lines[-1] += "  " + printable(str(src["origin"]))  # (a file name: shown escaped)
     for label, key in (*SHOW_TEXTS, ("note", None)):
         text = state.get("note") if key is None else record.get(key)
         if text:
