@@ -201,7 +201,13 @@ def filter_options(f: F) -> F:
     options = [
         click.option("--unread", is_flag=True, help="Only unread papers."),
         click.option("--starred", is_flag=True, help="Only starred papers."),
-        click.option("--tag", "tags", multiple=True, metavar="TAG", help="Has this tag."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="TAG",
+            help="Has this tag (give it again for more).",
+        ),
         click.option(
             "--search",
             "-s",
@@ -214,6 +220,7 @@ def filter_options(f: F) -> F:
         click.option(
             "--sort",
             type=OneOf(SORT_KEYS),
+            metavar="KEY",
             default="feed_date",
             show_default=True,
             help=f"Sort order: {', '.join(SORT_KEYS)}.",
@@ -267,7 +274,7 @@ class Papertui(click.Group):
         if "/" in name or os.sep in name or "." in name:  # a file name: the import says
             return "open", self.commands["open"], args  # "no such file"
         shown = [n for n, c in self.commands.items() if not c.hidden]
-        close = difflib.get_close_matches(name, shown, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name.lower(), shown, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else "`papertui --help` lists them"
         raise click.UsageError(f"unknown command {name!r} ({hint})")
 
@@ -855,6 +862,7 @@ def _save_note(lib: Library, pid: str, old: str, new: str, env: Env) -> int:
     "-f",
     "fmt",
     type=OneOf(("markdown", "bibtex", "csl-json")),
+    metavar="FORMAT",
     help="markdown, bibtex or csl-json.",
 )
 @click.option("--all", "every", is_flag=True, help="Every paper, not only starred ones.")
