@@ -253,6 +253,8 @@ def test_a_short_prefix_is_ambiguous_and_counts_read_in_the_singular(
     ids = sorted(i for i in sample_library if i.startswith("p"))[:2]
     assert papertui("star", ids[0], db=db).stdout == "star: 1 of 1 paper changed\n"
     assert papertui("read", *ids, db=db).stdout == "mark read: 2 of 2 papers changed\n"
+    twice = papertui("read", "--off", ids[0], ids[0].upper(), db=db)  # (one paper, named twice)
+    assert twice.stdout == "mark unread: 1 of 1 paper changed\n"
 
 
 def test_doctor_where_there_is_no_library_says_only_that(tmp_path: Path) -> None:

@@ -926,7 +926,9 @@ def export_command(
 
 # --------------------------------------------------------------------------- star, read, tag
 def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
-    return [lib.resolve(_text("ID", r)) for r in refs]
+    """The paper ids ``refs`` name, each once (in the order given). LibraryError for a ref
+    that names no paper or several."""
+    return list(dict.fromkeys(lib.resolve(_text("ID", r)) for r in refs))
 
 
 def _changed(env: Env, lib: Library, label: str, changed: int, ids: list[str]) -> int:
