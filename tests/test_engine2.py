@@ -578,7 +578,7 @@ def test_a_folder_where_the_cache_goes_is_reported_and_never_removed(
 def test_reading_a_big_result_to_its_end_runs_its_query_once(
     sample_library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Iterating a result (the CLI's `list --limit 0`, bulk actions) reads the rows the list
+    """Iterating a result (the CLI's `list` without --limit, bulk actions) reads the rows the list
     has shown, then the rest in one query: never one query per page (each would run the
     whole search again). The last page (G) is read from the other end."""
     from tui.library import sqlquery

@@ -481,6 +481,9 @@ CLI_RUNS: dict[str, list[str]] = {
     "undo": ["undo"],
     "doctor": ["doctor"],
     "app-fallback": ["--list"],
+    "show": ["show", "{pid}"],
+    "show-json": ["show", "{pid}", "--json"],
+    "note-print": ["note", "{pid}", "--print"],
 }
 
 
@@ -505,8 +508,15 @@ def test_cli_output_carries_no_terminal_controls(tmp_path: Path, run: str) -> No
             first = next(r for r in data if r["id"] == pids[0])
             assert first["state"]["tags"] == HOSTILE
             assert first["state"]["note"] == "\n".join(HOSTILE)
+        elif run == "show-json":
+            assert data["state"]["tags"] == HOSTILE
+            assert data["state"]["note"] == "\n".join(HOSTILE)
         else:
             assert set(HOSTILE) <= set(data["tags"]) and data["library"] == str(db)
+    if run in ("show", "note-print"):  # the note, its lines kept, its controls gone
+        assert [clean(line) for line in HOSTILE if clean(line).strip()][-1].encode() in (
+            result.stdout
+        )
     if run in ("stats", "doctor"):  # the library's folder, named escaped
         assert printable(str(db)).encode() in result.stdout
 

@@ -387,10 +387,10 @@ def test_interrupted_during_the_start(terminal: Any, sample_library: Library, ho
 def test_the_list_is_on_screen_before_the_cli_is_even_imported(
     terminal: Any, sample_library: Library
 ) -> None:
-    """`papertui --db LIB` draws the frame from `tui.start`, before `tui.cli` (argparse,
-    Rich's console, the exporters) is imported; the CLI then runs the app on that library."""
-    term = terminal(gated="tui.cli")
-    painted = term.read_until(first_title(sample_library))  # tui.cli still held at the gate
+    """`papertui --db LIB` draws the frame from `tui.start`, before `tui.launch` (Rich's
+    console, the app's modules) is imported; it then runs the app on that library."""
+    term = terminal(gated="tui.launch")
+    painted = term.read_until(first_title(sample_library))  # tui.launch still held at the gate
     term.open_gate()
     assert painted < term.read_until(b"\x1b[?1000h")
     term.type(b"q")
@@ -399,7 +399,7 @@ def test_the_list_is_on_screen_before_the_cli_is_even_imported(
 
 
 def test_ctrl_c_before_the_cli_is_imported(terminal: Any, sample_library: Library) -> None:
-    term = terminal((80, 24), gated="tui.cli")
+    term = terminal((80, 24), gated="tui.launch")
     term.read_until(first_title(sample_library))
     term.type(b"\x03")
     assert term.wait() == 130

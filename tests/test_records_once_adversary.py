@@ -37,7 +37,7 @@ def cli(*args: str, device: str = "laptop") -> subprocess.CompletedProcess[str]:
 
 def listed(root: Path) -> dict[str, dict[str, Any]]:
     """What `papertui list --json` shows of every paper, by id (the CLI must succeed)."""
-    done = cli("list", "--json", "--limit", "0", "--db", str(root))
+    done = cli("list", "--json", "--db", str(root))
     assert done.returncode == 0, done.stderr
     return {paper["id"]: paper for paper in json.loads(done.stdout)}
 

@@ -86,12 +86,12 @@ def test_change_kept_when_the_checkpoint_after_it_fails_reports_success(
     target = ids[-1]
     result = cli("star", target, "--db", str(root), fsize=4096)
     assert result.returncode == 0, result.stderr
-    assert "star: 1 of 1 papers changed" in result.stdout and "Traceback" not in result.stderr
+    assert "star: 1 of 1 paper changed" in result.stdout and "Traceback" not in result.stderr
     assert not list((root / "state").iterdir())  # the checkpoint really failed
     assert [p for p in root.rglob(".tmp-*")] == []
     assert Library.open(root).state(target).starred
     # Retrying changes nothing; one undo takes the star back, the next one a tag.
-    assert "0 of 1 papers changed" in cli("star", target, "--db", str(root)).stdout
+    assert "0 of 1 paper changed" in cli("star", target, "--db", str(root)).stdout
     assert cli("undo", "--db", str(root)).stdout.startswith("undone: star on ")
     after = Library.open(root)
     assert not after.state(target).starred

@@ -60,7 +60,7 @@ def ok(db: Path, device: str, *args: str) -> str:
 
 def listed(db: Path) -> dict[str, dict[str, Any]]:
     """Every paper as `papertui list --json` shows it, by id."""
-    return {p["id"]: p for p in json.loads(ok(db, "reader", "list", "--json", "--limit", "0"))}
+    return {p["id"]: p for p in json.loads(ok(db, "reader", "list", "--json"))}
 
 
 def state_of(

@@ -1,435 +1,413 @@
-"""The `papertui` command: opens the app, or runs one scripting command on the library.
+"""The `papertui` command line (click): opens the app, or runs one command on the library.
 
-Opening the app imports only what it needs: the importers (urllib, the feed parsers), the
+``papertui [FILE|DIR|URL…]`` opens the app (importing those first); ``papertui COMMAND …``
+runs a command (`papertui --help` lists them). A first word that is neither a command nor
+an existing path, nor a URL, and is close to a command's name is an unknown command, never
+a file. Errors are one line on stderr, ``papertui: error: …``, the user's text shown
+escaped (`tui.text.printable`); exit status 1 for a failure, 2 for a command line that
+cannot be read, 130 for Ctrl-C.
+
+Opening the app imports only what it needs: `tui.start` runs the app through `tui.launch`
+without importing this module (nor click); the importers (urllib, the feed parsers), the
 clipboard, the exporter, the doctor and Rich's tables and progress bars are imported by the
 commands that use them.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import gc
+import difflib
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import click
 import orjson
-from platformdirs import user_state_dir
 from rich.console import Console
 from rich.text import Text
 
 from .feeds import FeedError
 from .history import describe_undo
-from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError
-from .library.core import now_iso
+from .launch import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    error_line,
+    import_sources,
+    open_app,
+    print_reports,
+    warn_unreadable_arrivals,
+)
+from .library import SORT_KEYS, Library, LibraryError, QueryError
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, parse_tags
 from .text import clean, clean_line, json_safe, papers, printable, valid_unicode
 
 if TYPE_CHECKING:
-    from .prepaint import Prepaint
-    from .sources import Loaded
     from .start import Early
 
-COMMANDS = (
-    "import",
-    "fetch",
-    "config",
-    "list",
-    "export",
-    "star",
-    "read",
-    "tag",
-    "undo",
-    "stats",
-    "doctor",
-    "sync",
-)
+__all__ = ["CLIError", "cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 CREATING = ("import", "fetch")  # the commands that make a library where there is none
-PRINT_NOTES_UP_TO = 200  # lines: unsaved notes up to this long are printed as well as kept
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+MAX_CONTENT_WIDTH = 100
 
 
-class CLIError(Exception):
-    """A failure reported as one line on stderr with a non-zero exit status."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with the user's arguments shown escaped in its messages.
-
-    argparse quotes arguments raw in some errors (``unrecognized arguments: ...``); an
-    argument holding ``ESC c`` would reset the terminal that prints the error.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        super().error(printable(message))
-
-
-def error_line(message: object) -> Text:
-    """``papertui: error: MESSAGE`` as one line, control characters shown escaped."""
-    return Text(f"papertui: error: {printable(str(message))}")
-
-
+# --------------------------------------------------------------------------- output
 def write_json(document: bytes) -> None:
     """Print a JSON document to stdout with the characters a terminal acts on escaped."""
     sys.stdout.write(json_safe(document.decode("utf-8")) + "\n")
 
 
-def demo_feeds() -> Path:
-    """The bundled sample feeds: the repo's data/feeds, or the installed copy."""
-    candidates = [
-        Path(__file__).resolve().parent.parent / "data" / "feeds",
-        Path(sys.prefix) / "share" / "papertui" / "feeds",
-    ]
-    for candidate in candidates:
-        if candidate.is_dir() and any(candidate.iterdir()):
-            return candidate
-    raise CLIError("the bundled sample feeds are missing (reinstall papertui)")
+@dataclass
+class Env:
+    """What every command shares: the two consoles and where the library is (``--db`` and
+    ``--create``, given before or after the command's name; the later one counts)."""
+
+    out: Console
+    err: Console
+    db: str | None = None
+    create: bool = False
+    demo: bool = False
+    print_only: bool = False
+
+    def path(self) -> Path:
+        """The library directory (--db, else $PAPERTUI_DB, else the default). LibraryError
+        for a blank --db."""
+        if self.db is None:
+            return default_db()
+        if not self.db.strip():
+            raise LibraryError("--db is blank: give a library directory")
+        return Path(self.db).expanduser()
+
+    def open(self, agent: str, *, writes: bool = False) -> Library:
+        """Open the library for the command ``agent`` ("papertui star"). Only a command that
+        adds papers (``writes``) makes a new library, and only in an existing folder (the user
+        data dir's are ours to make) unless --create says so. LibraryError when there is
+        none (or it cannot be read)."""
+        db = self.path()
+        parents = self.create or db == user_library()
+        lib = Library.open(db, create=writes or self.create, parents=parents)
+        lib.agent = agent
+        return lib
 
 
-# --------------------------------------------------------------------------- parsers
-def _count(value: str) -> int:
-    """A whole number ≥ 0, for argparse (whose error names the option)."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 0 or more")
-    return number
+pass_env = click.make_pass_decorator(Env)
 
 
-def _db_parent() -> argparse.ArgumentParser:
-    parent = ArgumentParser(add_help=False)
-    parent.add_argument(
-        "--db",
-        metavar="PATH",
-        default=argparse.SUPPRESS,
-        help="library directory (default: $PAPERTUI_DB or the user data dir)",
-    )
-    parent.add_argument(
-        "--create",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="make the library (and missing parent folders) if there is none",
-    )
-    return parent
-
-
-def _filters(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("filters (combined with AND)")
-    g.add_argument("--unread", action="store_true", help="only unread papers")
-    g.add_argument("--starred", action="store_true", help="only starred papers")
-    g.add_argument("--tag", action="append", default=[], metavar="TAG", help="has this tag")
-    g.add_argument(
-        "--search",
-        "-s",
-        default="",
-        metavar="QUERY",
-        help='words and filters, e.g. "diffusion author:li cat:cs.CV is:unread"',
-    )
-    g.add_argument("--source", metavar="SRC", help="seen in: hf, arxiv, arxivdaily, digest")
-    g.add_argument("--since", metavar="DATE", help="feed date on or after YYYY-MM-DD")
-    parser.add_argument("--sort", choices=SORT_KEYS, default="feed_date", help="sort order")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    db = _db_parent()
-    parser = ArgumentParser(
-        prog="papertui",
-        description="A keyboard-first reading list for daily paper feeds. "
-        "Without a command, opens the app (importing any FILEs first).",
-        parents=[db],
-    )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="feeds to import before opening")
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="open the bundled sample feeds in a throwaway library (never your own)",
-    )
-    parser.add_argument(
-        "--list", action="store_true", help=argparse.SUPPRESS
-    )  # print instead of opening the app (used where no terminal app can run)
-    return parser
-
-
-def build_command_parser() -> argparse.ArgumentParser:
-    db = _db_parent()
-    parser = ArgumentParser(prog="papertui", parents=[db])
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser(
-        "import",
-        parents=[db],
-        help="import feeds (files, directories, -, --clipboard, URLs)",
-        description="Import feeds into the library. A SOURCE is a file, a directory "
-        "(searched recursively), - for stdin, or an http(s) URL.",
-    )
-    p.add_argument("sources", nargs="*", metavar="SOURCE")
-    p.add_argument("--clipboard", action="store_true", help="import the clipboard's text")
-    p.add_argument("--json", action="store_true", help="print the reports as JSON")
-
-    p = sub.add_parser(
-        "fetch",
-        parents=[db],
-        help="fetch today's papers from the sources in the config file",
-        description="Fetch every source the config file names (arXiv categories, Hugging "
-        "Face Daily Papers, feed URLs) and import what they give: one line per source. A "
-        "second fetch the same day downloads nothing that has not changed. `papertui "
-        "config` shows the file.",
-    )
-    p.add_argument(
-        "--since",
-        metavar="DATE",
-        help="catch up from YYYY-MM-DD (arXiv through its API, Hugging Face day by day; "
-        "at most 31 days back)",
-    )
-    p.add_argument(
-        "--config", metavar="FILE", help="the config file (default: `papertui config --path`)"
-    )
-
-    p = sub.add_parser(
-        "config",
-        help="print the config file (writing a commented example when there is none)",
-        description="Print the config file, writing a commented example first when there is "
-        "none. --path prints where it is; --edit opens it in $EDITOR.",
-    )
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--path", action="store_true", help="print the file's path only")
-    g.add_argument("--edit", action="store_true", help="open it in $VISUAL / $EDITOR")
-
-    p = sub.add_parser("list", parents=[db], help="list papers", description="List papers.")
-    _filters(p)
-    p.add_argument("--limit", type=_count, default=0, metavar="N", help="show at most N (0: all)")
-    p.add_argument("--json", action="store_true", help="print full records as JSON")
-
-    p = sub.add_parser(
-        "export",
-        parents=[db],
-        help="export starred papers (Markdown, BibTeX, CSL-JSON)",
-        description="Export papers: the starred ones unless --all or filters say otherwise. "
-        "Markdown is grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is "
-        "what Zotero and pandoc read. The format is --format, else the --output file's "
-        "suffix (.md, .bib, .json), else Markdown.",
-    )
-    _filters(p)
-    p.add_argument(
-        "--format",
-        "-f",
-        choices=("markdown", "bibtex", "csl-json"),
-        help="markdown, bibtex or csl-json",
-    )
-    p.add_argument("--all", action="store_true", help="every paper, not only starred ones")
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE ('-' for stdout)")
-    p.add_argument("--clipboard", action="store_true", help="copy to the clipboard")
-    p.add_argument("--title", default="Reading list", help="heading of the document")
-
-    for name, what in (("star", "star"), ("read", "mark read")):
-        p = sub.add_parser(
-            name, parents=[db], help=f"{what} papers", description=f"{what.capitalize()} papers."
-        )
-        p.add_argument("ids", nargs="+", metavar="ID", help="paper id, arXiv id or id prefix")
-        p.add_argument(
-            "--off",
-            action="store_true",
-            help="unstar" if name == "star" else "mark unread",
-        )
-
-    p = sub.add_parser(
-        "tag",
-        parents=[db],
-        help="add or remove tags",
-        description="Add or remove tags. TAGS is written as in the app's tag editor: tags "
-        'separated by commas or spaces, "double quotes" around a tag that holds a space, a '
-        "comma or a quote or starts with #; a leading # is dropped (#x is the tag x). Tags "
-        "cannot be empty or hold control characters. --remove also takes a stored tag as it is.",
-    )
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--add", "-a", action="append", default=[], metavar="TAGS")
-    p.add_argument("--remove", "-r", action="append", default=[], metavar="TAGS")
-
-    sub.add_parser(
-        "undo", parents=[db], help="undo the last change", description="Undo the last change."
-    )
-    p = sub.add_parser(
-        "stats", parents=[db], help="library statistics", description="Library statistics."
-    )
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser(
-        "doctor",
-        parents=[db],
-        help="check the library's files; --repair restores the last good version",
-        description="Check every file of the library. With --repair, damaged files are moved "
-        "to quarantine/ (never deleted) and the cache is rebuilt from the rest. With "
-        "--rebuild, the cache (a database derived from the library's files) is rebuilt.",
-    )
-    p.add_argument("--repair", action="store_true", help="fix what was found")
-    p.add_argument(
-        "--rebuild", action="store_true", help="rebuild the cache from the library's files"
-    )
-    p = sub.add_parser(
-        "sync",
-        parents=[db],
-        help="share the library between machines through git",
-        description="`papertui sync init [REMOTE]` makes the library a git repository (or "
-        "clones the library at REMOTE into a new --db folder) and joins it with REMOTE; "
-        "`papertui sync` commits this machine's changes, pulls and takes in the other "
-        "machines', and pushes.",
-    )
-    p.add_argument("action", nargs="?", choices=["init"], help="init: start sharing")
-    p.add_argument("remote", nargs="?", help="a git remote (URL or path), for init")
-    return parser
-
-
-# --------------------------------------------------------------------------- helpers
-def _query(args: argparse.Namespace, starred_default: bool = False) -> str:
-    parts = [args.search] if args.search else []
-    if args.unread:
-        parts.append("is:unread")
-    if args.starred or starred_default:
-        parts.append("is:starred")
-    # One tag each, as stored (quotes, spaces and all); `#x` is the tag x, as in the editor.
-    parts += [shlex.quote("tag:" + (t[1:] if t.startswith("#") and t[1:] else t)) for t in args.tag]
-    if args.source:
-        parts.append(f"source:{args.source}")
-    if args.since:
-        parts.append(f"since:{args.since}")
-    return " ".join(parts)
-
-
-def import_sources(
-    lib: Library | Callable[[], Library], sources: list[str], console: Console, err: Console
-) -> tuple[list[ImportReport], list[str]]:
-    """Read and parse every source (outside the lock), then store them, in one write when
-    none fails: the reports of the sources stored, and one line per source that was not.
-    Each source succeeds or fails on its own. ``lib`` may be a function that opens the
-    library: it is called only when some source was read (so a failed import never makes a
-    library)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from .importing import store_feeds
-    from .sources import expand, load_source
-
-    expanded = list(expand(sources))
-    loaded: list[Loaded] = []
-    errors: list[str] = []
-    stamp = now_iso()
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-        disable=len(expanded) < 3 or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("Reading feeds", total=len(expanded))
-        for src in expanded:
-            try:
-                loaded.append(load_source(src, imported_at=stamp))
-            except FeedError as e:
-                errors.append(str(e))
-            progress.advance(task)
-    if not loaded:
-        return [], errors
-    if not isinstance(lib, Library):
-        lib = lib()
-    reports, failed = store_feeds(lib, [(item.result, item.source) for item in loaded])
-    return reports, errors + failed
-
-
-def print_reports(reports: list[ImportReport], errors: list[str], console: Console) -> None:
-    for r in reports:
-        line = Text()
-        line.append(printable(r.origin), style="bold")  # a file name: anything but "/"
-        line.append(f"  {r.format}: {r.found} found, ")
-        line.append(f"{r.new} new", style="green" if r.new else "")
-        line.append(f", {r.merged} merged, {r.unchanged} already known")
-        if r.skipped:
-            line.append(f", {len(r.skipped)} skipped", style="yellow")
-        console.print(line, soft_wrap=True, highlight=False)
-        if r.partial:
-            console.print(
-                Text(f"  partial: {printable(r.partial)}", style="yellow"), highlight=False
-            )
-        for s in r.skipped:
-            console.print(
-                Text(f"  skipped line {s.line}: {printable(s.reason)}", style="yellow"),
-                highlight=False,
-            )
-
-
-def _row(lib: Library, pid: str) -> tuple[str, str, str, str, str]:
-    """(marks, id, feed date, sources, title and tags) of one paper, as plain text."""
-    p, s = lib.raw(pid), lib.raw_state(pid)
-    marks = ("★" if s.get("starred") else " ") + (" " if s.get("read") else "●")
-    badges: list[str] = []
-    for src in p.get("sources", []):
-        b = badge(src["format"])
-        if b not in badges:
-            badges.append(b)
-    title = clean_line(p.get("title") or p.get("title_zh") or "(untitled)")
-    tags = " ".join("#" + clean_line(t) for t in s.get("tags", []))
-    return (
-        marks,
-        pid,
-        p.get("feed_date") or "",
-        ",".join(badges),
-        title + (f"  {tags}" if tags else ""),
-    )
-
-
-# Arguments that are text, not file names: (attribute, how the user wrote it).
-_TEXT_ARGS = (
-    ("ids", "ID"),
-    ("add", "--add"),
-    ("remove", "--remove"),
-    ("tag", "--tag"),
-    ("search", "--search"),
-    ("source", "--source"),
-    ("since", "--since"),
-    ("title", "--title"),
-)
-
-
-def check_text_args(args: argparse.Namespace) -> None:
-    """Raise CLIError when a text argument holds a byte that is not UTF-8.
+def _text(flag: str, value: str | None) -> str:
+    """``value`` (a text argument) or CLIError when it holds a byte that is not UTF-8.
 
     Python keeps such a byte of the command line as a lone surrogate (``surrogateescape``),
     which neither the store nor a terminal can write; file names may hold one and are not
-    checked here."""
-    for attr, flag in _TEXT_ARGS:
-        value = getattr(args, attr, None)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and valid_unicode(item) != item:
-                shown = valid_unicode(item)
-                raise CLIError(
-                    f"{flag} {shown!r}: not UTF-8 text (a byte that is not a character, "
-                    "shown as \ufffd; is the terminal set to UTF-8?)"
-                )
+    checked."""
+    if value is None:
+        return ""
+    if valid_unicode(value) != value:
+        raise CLIError(
+            f"{flag} {valid_unicode(value)!r}: not UTF-8 text (a byte that is not a character, "
+            "shown as \ufffd; is the terminal set to UTF-8?)"
+        )
+    return value
 
 
-def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
-    return [lib.resolve(r) for r in refs]
+# --------------------------------------------------------------------------- types
+class Count(click.ParamType):
+    """A whole number of 1 or more (``--limit``)."""
+
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a whole number of 1 or more", param, ctx)
+        return number
 
 
-# --------------------------------------------------------------------------- commands
-def cmd_import(
-    lib: Library | Callable[[], Library], args: argparse.Namespace, out: Console, err: Console
-) -> int:
-    sources = list(args.sources) + (["--clipboard"] if args.clipboard else [])
-    if not sources:
+class OneOf(click.Choice):
+    """A choice whose error names what was given and every value it may be."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.choices:
+            return value
+        self.fail(
+            f"invalid choice: {value!r} (choose from {', '.join(map(str, self.choices))})",
+            param,
+            ctx,
+        )
+
+
+# --------------------------------------------------------------------------- options
+def _set(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None and value is not False:
+            setattr(ctx.ensure_object(Env), attr, value)
+
+    return callback
+
+
+def library_options(f: F) -> F:
+    """--db and --create, for the group and every command that opens the library."""
+    f = click.option(
+        "--create",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("create"),
+        help="Make the library (and missing parent folders) if there is none.",
+    )(f)
+    return click.option(
+        "--db",
+        metavar="PATH",
+        expose_value=False,
+        callback=_set("db"),
+        help="Library directory (default: $PAPERTUI_DB or the user data dir).",
+    )(f)
+
+
+def app_options(f: F) -> F:
+    """--demo (and the hidden --list), for `papertui [FILE…]`."""
+    f = click.option(
+        "--list",
+        "print_only",
+        is_flag=True,
+        hidden=True,  # print instead of opening the app (used where no terminal app can run)
+        expose_value=False,
+        callback=_set("print_only"),
+    )(f)
+    return click.option(
+        "--demo",
+        is_flag=True,
+        expose_value=False,
+        callback=_set("demo"),
+        help="Open the bundled sample feeds in a throwaway library (never your own).",
+    )(f)
+
+
+def filter_options(f: F) -> F:
+    """The filters of `list` and `export` (combined with AND) and --sort."""
+    options = [
+        click.option("--unread", is_flag=True, help="Only unread papers."),
+        click.option("--starred", is_flag=True, help="Only starred papers."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="TAG",
+            help="Has this tag (give it again for more).",
+        ),
+        click.option(
+            "--search",
+            "-s",
+            default="",
+            metavar="QUERY",
+            help='Words and filters, e.g. "diffusion author:li cat:cs.CV is:unread".',
+        ),
+        click.option("--source", metavar="SRC", help="Seen in: hf, arxiv, arxivdaily, digest."),
+        click.option("--since", metavar="DATE", help="Feed date on or after YYYY-MM-DD."),
+        click.option(
+            "--sort",
+            type=OneOf(SORT_KEYS),
+            metavar="KEY",
+            default="feed_date",
+            show_default=True,
+            help=f"Sort order: {', '.join(SORT_KEYS)}.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _query(
+    search: str,
+    unread: bool,
+    starred: bool,
+    tags: Sequence[str],
+    source: str | None,
+    since: str | None,
+) -> str:
+    """The query the filter options say (`tui.library.query` syntax)."""
+    parts = [_text("--search", search)] if search else []
+    if unread:
+        parts.append("is:unread")
+    if starred:
+        parts.append("is:starred")
+    # One tag each, as stored (quotes, spaces and all); `#x` is the tag x, as in the editor.
+    for t in tags:
+        t = _text("--tag", t)
+        parts.append(shlex.quote("tag:" + (t[1:] if t.startswith("#") and t[1:] else t)))
+    if source is not None:
+        parts.append(shlex.quote("source:" + _text("--source", source)))
+    if since is not None:
+        parts.append(shlex.quote("since:" + _text("--since", since)))
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- the group
+class Papertui(click.Group):
+    """The group: a first word that is not a command is a FILE to open the app on, unless
+    it is not a path and is close to a command's name (then: unknown command)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if name in self.commands:
+            return super().resolve_command(ctx, args)
+        if name.startswith("-") and name != "-":
+            return super().resolve_command(ctx, args)  # (an option: click's own error)
+        if _is_source(name):
+            return "open", self.commands["open"], args
+        if "/" in name or os.sep in name or "." in name:  # a file name: the import says
+            return "open", self.commands["open"], args  # "no such file"
+        shown = [n for n, c in self.commands.items() if not c.hidden]
+        close = difflib.get_close_matches(name.lower(), shown, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "`papertui --help` lists them"
+        raise click.UsageError(f"unknown command {name!r} ({hint})")
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [
+            (name, cmd.get_short_help_str(200))
+            for name, cmd in sorted(self.commands.items(), key=lambda item: item[0] == "help")
+            if not cmd.hidden
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _is_source(arg: str) -> bool:
+    """Whether ``arg`` names something to import: an existing path, stdin (-) or a URL."""
+    return arg == "-" or os.path.lexists(arg) or arg.startswith(("http://", "https://"))
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": MAX_CONTENT_WIDTH}
+
+
+@click.group(
+    cls=Papertui,
+    invoke_without_command=True,
+    context_settings=CONTEXT,
+    subcommand_metavar="[FILE]... | COMMAND [ARGS]...",
+)
+@library_options
+@app_options
+@click.version_option(package_name="papertui", prog_name="papertui", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> int:
+    """A keyboard-first reading list for daily paper feeds.
+
+    Without a command, opens the app, importing any FILEs first (files, folders, - for
+    stdin, http(s) URLs). `papertui COMMAND --help` explains each command.
+    """
+    env = ctx.ensure_object(Env)
+    if ctx.invoked_subcommand is None:
+        return _open(env, ())
+    if (env.demo or env.print_only) and ctx.invoked_subcommand != "open":
+        flag = "--demo" if env.demo else "--list"
+        raise click.UsageError(f"{flag} opens the app: it takes no command")
+    return EXIT_OK
+
+
+@cli.command("open", hidden=True, context_settings=CONTEXT)
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@library_options
+@app_options
+@pass_env
+def open_command(env: Env, files: tuple[str, ...]) -> int:
+    """Open the app, importing FILEs first."""
+    return _open(env, files)
+
+
+def _open(env: Env, files: Sequence[str]) -> int:
+    """Open the app (or the demo) on ``files``; the exit status."""
+    import shutil
+
+    from .launch import demo_feeds, keep_rescued_notes
+
+    sources = list(files)
+    demo_dir: str | None = None
+    try:
+        if env.demo:
+            demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
+            # A throwaway library needs no device id kept in the user data directory.
+            os.environ.setdefault("PAPERTUI_DEVICE", "demo")
+            sources = [str(demo_feeds()), *sources]
+            env.db, env.create = str(Path(demo_dir) / "library"), False
+            shown = printable(env.db)
+            env.err.print(Text(f"demo: a throwaway library in {shown}"), style="dim")
+        env.path()  # (a blank --db: said before any file is read)
+        return open_app(
+            lambda: env.open("papertui", writes=True),
+            sources,
+            env.out,
+            env.err,
+            print_only=env.print_only,
+        )
+    finally:
+        if demo_dir:
+            keep_rescued_notes(Path(demo_dir) / "library", env.err)
+            shutil.rmtree(demo_dir, ignore_errors=True)
+
+
+@cli.command("help", context_settings=CONTEXT, short_help="Show the help of papertui or a command.")
+@click.argument("command", required=False)
+@click.pass_context
+def help_command(ctx: click.Context, command: str | None) -> int:
+    """Show the help of papertui, or of COMMAND (as `papertui COMMAND --help`)."""
+    group = ctx.parent
+    assert group is not None
+    if command is None:
+        click.echo(group.get_help())
+        return EXIT_OK
+    found = cli.commands.get(command)
+    if found is None or found.hidden:
+        close = difflib.get_close_matches(command, list(cli.commands), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise click.UsageError(f"unknown command {command!r}{hint}")
+    click.echo(found.get_help(click.Context(found, info_name=command, parent=group)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- import, fetch
+@cli.command(
+    "import",
+    context_settings=CONTEXT,
+    short_help="Import feeds (files, folders, -, URLs, --clipboard).",
+)
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--clipboard", is_flag=True, help="Import the clipboard's text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@library_options
+@pass_env
+def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json: bool) -> int:
+    """Import feeds into the library. A SOURCE is a file, a directory (searched
+    recursively), - for stdin, or an http(s) URL. The library is made (in an existing
+    folder) when there is none and some source was read."""
+    wanted = list(sources) + (["--clipboard"] if clipboard else [])
+    if not wanted:
         raise CLIError("nothing to import: give a file, a directory, -, a URL or --clipboard")
-    reports, errors = import_sources(lib, sources, out, err)
-    if args.json:
+    # The library is opened (and made, if new) only once a source was read.
+    opened: list[Library] = []
+
+    def library() -> Library:
+        opened.append(env.open("papertui import", writes=True))
+        return opened[0]
+
+    reports, errors = import_sources(library, wanted, env.out, env.err)
+    if as_json:
         write_json(
             orjson.dumps(
                 {
@@ -452,22 +430,167 @@ def cmd_import(
             )
         )
     else:
-        print_reports(reports, [], out)
+        print_reports(reports, env.out)
     for e in errors:
-        err.print(error_line(e), highlight=False, soft_wrap=True)
+        env.err.print(error_line(e), highlight=False, soft_wrap=True)
+    for lib in opened:
+        warn_unreadable_arrivals(lib, env.err)
     return EXIT_ERROR if errors else EXIT_OK
 
 
-def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
-    ids = lib.query(_query(args), sort=args.sort)
-    if args.limit:
-        ids = ids[: args.limit]
-    if args.json:
-        records = [{**lib.record(pid), "state": lib.state(pid).to_dict()} for pid in ids]
-        for record in records:
-            record.pop("keys", None)
-        write_json(orjson.dumps(records, option=orjson.OPT_INDENT_2))
+@cli.command(
+    "fetch",
+    context_settings=CONTEXT,
+    short_help="Fetch today's papers from the sources in the config file.",
+)
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Catch up from YYYY-MM-DD (arXiv through its API, Hugging Face day by day; at most "
+    "31 days back).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="The config file (default: `papertui config --path`).",
+)
+@library_options
+@pass_env
+def fetch_command(env: Env, since: str | None, config_file: str | None) -> int:
+    """Fetch every source the config file names (arXiv categories, Hugging Face Daily Papers,
+    feed URLs) and import what they give: one line per source. A second fetch the same day
+    downloads nothing that has not changed. `papertui config` shows the file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from . import fetch
+
+    path = Path(config_file) if config_file else fetch.config_path()
+    try:
+        if not config_file and fetch.write_example(path):
+            raise CLIError(
+                f"no config file: wrote an example to {path}; edit it to choose your sources "
+                "(`papertui config --edit`), then run `papertui fetch` again"
+            )
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
+    try:
+        config = fetch.load_config(path)
+        start = fetch.parse_since(_text("--since", since)) if since is not None else None
+        targets = fetch.plan(config, date.today(), start)
+    except (fetch.ConfigError, ValueError) as e:
+        raise CLIError(str(e)) from None
+    if not targets:
+        raise CLIError(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
+    lib = env.open("papertui fetch", writes=True)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=env.err,
+        transient=True,
+        disable=not env.err.is_terminal,
+    ) as progress:
+        task = progress.add_task("Fetching", total=len(targets))
+
+        def step(number: int, target: fetch.Target) -> None:
+            progress.update(task, completed=number, description=printable(target.name))
+
+        outcomes = fetch.fetch(
+            lib, targets, pace=config.arxiv_pace, timeout=config.timeout, progress=step
+        )
+    for outcome in outcomes:
+        if outcome.status == "error":
+            env.err.print(error_line(outcome.line), highlight=False, soft_wrap=True)
+        else:
+            env.out.print(Text(printable(outcome.line)), highlight=False, soft_wrap=True)
+    warn_unreadable_arrivals(lib, env.err)
+    return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
+
+
+@cli.command(
+    "config",
+    context_settings=CONTEXT,
+    short_help="Print the config file (an example when there is none).",
+)
+@click.option("--path", "path_only", is_flag=True, help="Print the file's path only.")
+@click.option("--edit", is_flag=True, help="Open it in $VISUAL / $EDITOR.")
+@pass_env
+def config_command(env: Env, path_only: bool, edit: bool) -> int:
+    """Print the config file, writing a commented example first when there is none. --path
+    prints where it is; --edit opens it in $VISUAL / $EDITOR."""
+    from . import fetch
+
+    if path_only and edit:
+        raise click.UsageError("--path and --edit cannot be used together")
+    path = fetch.config_path()
+    if path_only:
+        env.out.print(Text(printable(str(path))), soft_wrap=True)
         return EXIT_OK
+    try:
+        if fetch.write_example(path):
+            shown = printable(str(path))
+            env.err.print(Text(f"wrote an example config to {shown}"), style="yellow")
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
+    if edit:
+        return _run_editor(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise CLIError(f"{path}: cannot be read ({e.strerror})") from None
+    sys.stdout.write(clean(text))
+    return EXIT_OK
+
+
+def _editor() -> list[str]:
+    """The user's editor as a command line ($VISUAL, else $EDITOR, else vi). CLIError when
+    the variable cannot be read as a command line."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        words = shlex.split(editor)
+    except ValueError as e:
+        raise CLIError(f"$VISUAL/$EDITOR {editor!r} is not a command line ({e})") from None
+    if not words:
+        return ["vi"]
+    return words
+
+
+def _run_editor(path: Path) -> int:
+    """Run the user's editor on ``path``; its exit status. CLIError when it cannot start."""
+    import subprocess
+
+    command = [*_editor(), str(path)]
+    try:
+        return subprocess.call(command)
+    except OSError as e:
+        raise CLIError(f"cannot run the editor {command[0]!r} ({e.strerror or e})") from None
+
+
+# --------------------------------------------------------------------------- list, show
+def _row(lib: Library, pid: str) -> tuple[str, str, str, str, str]:
+    """(marks, id, feed date, sources, title and tags) of one paper, as plain text."""
+    p, s = lib.raw(pid), lib.raw_state(pid)
+    marks = ("★" if s.get("starred") else " ") + (" " if s.get("read") else "●")
+    badges: list[str] = []
+    for src in p.get("sources", []):
+        b = badge(src["format"])
+        if b not in badges:
+            badges.append(b)
+    title = clean_line(p.get("title") or p.get("title_zh") or "(untitled)")
+    tags = " ".join("#" + clean_line(t) for t in s.get("tags", []))
+    return (
+        marks,
+        pid,
+        p.get("feed_date") or "",
+        ",".join(badges),
+        title + (f"  {tags}" if tags else ""),
+    )
+
+
+def print_list(lib: Library, ids: list[str], out: Console, err: Console) -> None:
+    """One line per paper of ``ids`` in fixed columns (marks, id, feed date, sources, title),
+    then the library's counts on stderr (so `papertui list | wc -l` counts papers)."""
     # One line per paper in fixed columns, the title last: a Rich table measures every cell
     # of every row first (5 s for 8,000 rows); this prints 100,000 rows in about a second.
     rows = [_row(lib, pid) for pid in ids]
@@ -479,20 +602,20 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
         out.file.write("".join(lines))
     else:
         texts = [Text(header, style="bold")]
-        for marks, pid, date, badges, title in rows:
+        for marks, pid, day, badges, title in rows:
             texts.append(
                 Text.assemble(
                     (marks, "yellow"),
                     " ",
                     (pid.ljust(id_w), "cyan"),
-                    f" {date:<10} ",
+                    f" {day:<10} ",
                     (badges.ljust(src_w), "magenta"),
                     " ",
                     title,
                 )
             )
         out.print(Text("\n").join(texts), no_wrap=True, overflow="ellipsis", crop=True)
-    counts = lib.counts()  # (on stderr: `papertui list | wc -l` counts papers)
+    counts = lib.counts()
     err.print(
         Text(
             f"{len(ids):,} shown · {papers(counts['papers'])}, {counts['unread']:,} unread, "
@@ -500,56 +623,371 @@ def cmd_list(lib: Library, args: argparse.Namespace, out: Console, err: Console)
             style="dim",
         )
     )
+
+
+def full_record(lib: Library, pid: str) -> dict[str, Any]:
+    """Everything the library knows of one paper, as `list --json` and `show --json` give
+    it: the stored record (titles, authors, dates, categories, links, abstracts, summaries,
+    ``sources``: the feeds it was seen in) with ``id``, ``state`` (read, starred, tags, note,
+    updated_at) and ``noted`` (whether it has a note)."""
+    record = {"id": pid, **lib.record(pid)}
+    record.pop("keys", None)
+    state = lib.state(pid)
+    record["state"] = state.to_dict()
+    record["noted"] = bool(state.note)
+    return record
+
+
+@cli.command("list", context_settings=CONTEXT, short_help="List papers (filters, --json).")
+@filter_options
+@click.option("--limit", type=Count(), metavar="N", help="Show at most N (N ≥ 1; default: all).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print full records as JSON: every field (abstracts, summaries, links), the feeds "
+    "each paper was seen in, its state (read, starred, tags, note) and whether it has a note.",
+)
+@library_options
+@pass_env
+def list_command(
+    env: Env,
+    unread: bool,
+    starred: bool,
+    tags: tuple[str, ...],
+    search: str,
+    source: str | None,
+    since: str | None,
+    sort: str,
+    limit: int | None,
+    as_json: bool,
+) -> int:
+    """List papers: the filters are combined with AND. On a terminal, one row a paper with
+    a header; piped, one plain line a paper (the counts go to stderr)."""
+    query = _query(search, unread, starred, tags, source, since)
+    lib = env.open("papertui list")
+    ids = lib.query(query, sort=sort)
+    if limit is not None:
+        ids = ids[:limit]
+    if as_json:
+        write_json(orjson.dumps([full_record(lib, pid) for pid in ids], option=orjson.OPT_INDENT_2))
+    else:
+        print_list(lib, ids, env.out, env.err)
+    warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
 
 
-def cmd_export(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+# (label, field) of the one-line fields `show` prints, in order
+SHOW_LINES = (
+    ("title", "title"),
+    ("title (zh)", "title_zh"),
+    ("organization", "organization"),
+    ("institutions", "institutions"),
+    ("categories", "categories"),
+    ("keywords", "keywords"),
+    ("comments", "comments"),
+    ("announced", "announce_type"),
+    ("topic", "topic_hit"),
+    ("relevance", "relevance"),
+    ("upvotes", "upvotes"),
+    ("discussion", "num_comments"),
+)
+SHOW_LINKS = (("abs", "abs_url"), ("pdf", "pdf_url"), ("hf", "hf_url"), ("code", "code_url"))
+SHOW_TEXTS = (
+    ("abstract", "abstract"),
+    ("abstract (zh)", "abstract_zh"),
+    ("AI summary", "ai_summary"),
+    ("contribution (zh)", "contribution_zh"),
+    ("method (zh)", "method_zh"),
+    ("findings (zh)", "findings_zh"),
+)
+
+
+def show_text(record: dict[str, Any]) -> str:
+    """A `full_record` as text: one ``label: value`` line per field it has, the long texts
+    (abstracts, summaries, the note) as paragraphs under their label. Everything from the
+    feeds goes through `clean` / `clean_line` (no control characters)."""
+    lines: list[str] = []
+
+    def line(label: str, value: object) -> None:
+        if value in (None, "", []):
+            return
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        lines.append(f"{label + ':':<14}{clean_line(str(value))}")
+
+    line("id", record["id"])
+    if record.get("arxiv_id"):
+        version = record.get("arxiv_version")
+        line("arXiv", record["arxiv_id"] + (f"v{version}" if version else ""))
+    for label, key in SHOW_LINES[:2]:
+        line(label, record.get(key))
+    authors = record.get("authors") or []
+    count = record.get("author_count")
+    more = f" ({count} authors)" if count and count > len(authors) else ""
+    if authors:
+        line("authors", ", ".join(authors) + more)
+    for label, key in SHOW_LINES[2:]:
+        line(label, record.get(key))
+    dates = [
+        f"{what} {record[key]}"
+        for what, key in (("paper", "paper_date"), ("feed", "feed_date"), ("added", "added_at"))
+        if record.get(key)
+    ]
+    line("dates", " · ".join(dates))
+    for label, key in SHOW_LINKS:
+        line(label, record.get(key))
+    state = record["state"]
+    marks = [
+        "starred" if state.get("starred") else "not starred",
+        "read" if state.get("read") else "unread",
+    ]
+    line("state", ", ".join(marks))
+    line("tags", " ".join("#" + t for t in state.get("tags", [])) or "-")
+    sources = record.get("sources") or []
+    if sources:
+        lines.append("seen in:")
+        for src in sources:
+            when = src.get("feed_date") or "undated"
+            lines.append("  " + clean_line(f"{badge(src['format'])} ({src['format']}) {when}"))
+            lines[-1] += "  " + printable(str(src["origin"]))  # (a file name: shown escaped)
+    for label, key in (*SHOW_TEXTS, ("note", None)):
+        text = state.get("note") if key is None else record.get(key)
+        if text:
+            lines += ["", f"{label}:", clean(str(text)).rstrip("\n")]
+    return "\n".join(lines) + "\n"
+
+
+@cli.command(
+    "show", context_settings=CONTEXT, short_help="Print one paper in full (--json: as JSON)."
+)
+@click.argument("ref", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print it as one JSON object.")
+@library_options
+@pass_env
+def show_command(env: Env, ref: str, as_json: bool) -> int:
+    """Print one paper in full: every field (titles, authors, dates, categories, comments,
+    links, abstract, summaries), the feeds it was seen in, its state (read, starred, tags)
+    and its note. ID is a paper id, an arXiv id or URL, or the start of an id."""
+    lib = env.open("papertui show")
+    pid = lib.resolve(_text("ID", ref))
+    record = full_record(lib, pid)
+    if as_json:
+        write_json(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    else:
+        sys.stdout.write(show_text(record))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- note
+@cli.command(
+    "note",
+    context_settings=CONTEXT,
+    short_help="Edit a paper's note in $EDITOR (--print, -m TEXT).",
+)
+@click.argument("ref", metavar="ID")
+@click.option("--print", "print_it", is_flag=True, help="Print the note.")
+@click.option(
+    "--message", "-m", metavar="TEXT", help='Set the note to TEXT without an editor ("" clears it).'
+)
+@library_options
+@pass_env
+def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int:
+    """Edit the note of paper ID in $VISUAL (else $EDITOR, else vi), on a temporary file;
+    the note is saved when the editor exits with status 0 and the text changed. --print
+    prints the note; -m TEXT sets it without an editor."""
+    if print_it and message is not None:
+        raise click.UsageError("--print and -m cannot be used together")
+    lib = env.open("papertui note")
+    pid = lib.resolve(_text("ID", ref))
+    old = lib.state(pid).note
+    if print_it:
+        if old:
+            sys.stdout.write(clean(old).rstrip("\n") + "\n")
+        else:
+            env.err.print(Text(f"{pid} has no note"))
+        return EXIT_OK
+    if message is not None:
+        return _save_note(lib, pid, old, _text("-m", message), env)
+    fd, name = tempfile.mkstemp(prefix=f"papertui-note-{pid}-", suffix=".md")
+    path = Path(name)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(old + ("\n" if old and not old.endswith("\n") else ""))
+    try:
+        status = _run_editor(path)
+        new = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except (CLIError, OSError) as e:
+        path.unlink(missing_ok=True)
+        why = e if isinstance(e, CLIError) else f"{path}: cannot be read ({e.strerror})"
+        raise CLIError(f"{why}; the note is unchanged") from None
+    new = valid_unicode(new).rstrip("\n")
+    if new == old.rstrip("\n"):
+        path.unlink(missing_ok=True)
+        if status != 0:
+            raise CLIError(f"the editor exited with status {status}; the note is unchanged")
+        env.out.print(Text(f"note of {pid}: unchanged"))
+        return EXIT_OK
+    if status != 0:  # (the text stays where the user can take it from)
+        raise CLIError(
+            f"the editor exited with status {status}; the note is unchanged; "
+            f"your text is kept in {path}"
+        )
+    try:
+        _save_note(lib, pid, old, new, env)
+    except LibraryError as e:
+        raise CLIError(f"{e}; your text is kept in {path}") from None
+    path.unlink(missing_ok=True)
+    return EXIT_OK
+
+
+def _save_note(lib: Library, pid: str, old: str, new: str, env: Env) -> int:
+    if new == old:
+        env.out.print(Text(f"note of {pid}: unchanged"))
+        return EXIT_OK
+    lib.set_state([pid], "edit note", note=new, note_base=old)
+    what = "cleared" if not new else "saved"
+    env.out.print(Text(f"note of {pid}: {what} ({lib.short_title(pid)})"), soft_wrap=True)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- export
+@cli.command(
+    "export",
+    context_settings=CONTEXT,
+    short_help="Export starred papers (Markdown, BibTeX, CSL-JSON).",
+)
+@filter_options
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=OneOf(("markdown", "bibtex", "csl-json")),
+    metavar="FORMAT",
+    help="markdown, bibtex or csl-json.",
+)
+@click.option("--all", "every", is_flag=True, help="Every paper, not only starred ones.")
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE ('-' for stdout).")
+@click.option("--clipboard", is_flag=True, help="Copy to the clipboard.")
+@click.option("--title", default="Reading list", show_default=True, help="Heading of the document.")
+@library_options
+@pass_env
+def export_command(
+    env: Env,
+    unread: bool,
+    starred: bool,
+    tags: tuple[str, ...],
+    search: str,
+    source: str | None,
+    since: str | None,
+    sort: str,
+    fmt: str | None,
+    every: bool,
+    output: str | None,
+    clipboard: bool,
+    title: str,
+) -> int:
+    """Export papers: the starred ones unless --all or filters say otherwise. Markdown is
+    grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
+    pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json),
+    else Markdown."""
     from .clipboard import ClipboardError, copy
     from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
 
-    output = Path(args.output) if args.output and args.output != "-" else None
-    exporter = exporter_for(args.format, output)
-    ids = lib.query(_query(args, starred_default=not args.all), sort=args.sort)
-    text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), args.title)
-    if args.clipboard:
+    if output == "":
+        raise CLIError("export: --output needs a file name (or - for standard output)")
+    query = _query(search, unread, starred or not every, tags, source, since)
+    title = _text("--title", title)
+    target = Path(output) if output and output != "-" else None
+    exporter = exporter_for(fmt, target)
+    lib = env.open("papertui export")
+    ids = lib.query(query, sort=sort)
+    text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), title)
+    if clipboard:
         try:
             how = copy(text)
         except ClipboardError as e:
             raise CLIError(str(e)) from None
-        err.print(Text(f"{papers(len(ids))}: {printable(how)}"))
-    if args.output == "":
-        raise CLIError("export: --output needs a file name (or - for standard output)")
-    if args.output and args.output != "-":
+        env.err.print(Text(f"{papers(len(ids))}: {printable(how)}"))
+    if target is not None:
         try:
-            written = write_user_file(Path(args.output), text.encode("utf-8"))
+            written = write_user_file(target, text.encode("utf-8"))
         except OutputError as e:
             raise CLIError(str(e)) from None
-        where = printable(args.output)
-        if Path(args.output).is_symlink():
+        where = printable(str(output))
+        if target.is_symlink():
             where += f" (a link to {printable(str(written))})"
-        err.print(Text(f"{papers(len(ids))} exported to {where} ({exporter.name})"))
-    elif not args.clipboard or args.output == "-":
+        env.err.print(Text(f"{papers(len(ids))} exported to {where} ({exporter.name})"))
+    elif not clipboard or output == "-":
         sys.stdout.write(text)
+    warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
 
 
-def cmd_state(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
-    ids = _ids(lib, args.ids)
-    if args.command == "star":
-        label = "unstar" if args.off else "star"
-        changed = lib.set_state(ids, label, starred=not args.off)
-    elif args.command == "read":
-        label = "mark unread" if args.off else "mark read"
-        changed = lib.set_state(ids, label, read=not args.off)
-    else:
-        if not args.add and not args.remove:
-            raise CLIError("tag: give --add TAGS or --remove TAGS")
-        add, remove = _tag_edit(lib, ids, args.add, args.remove)
-        label = "tag"
-        changed = lib.set_state(ids, label, add_tags=add, remove_tags=remove)
-    out.print(Text(f"{label}: {changed} of {len(ids)} papers changed"))
+# --------------------------------------------------------------------------- star, read, tag
+def _ids(lib: Library, refs: Sequence[str]) -> list[str]:
+    """The paper ids ``refs`` name, each once (in the order given). LibraryError for a ref
+    that names no paper or several."""
+    return list(dict.fromkeys(lib.resolve(_text("ID", r)) for r in refs))
+
+
+def _changed(env: Env, lib: Library, label: str, changed: int, ids: list[str]) -> int:
+    env.out.print(Text(f"{label}: {changed} of {papers(len(ids))} changed"))
+    warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
+
+
+ID_HELP = "Each ID is a paper id, an arXiv id or URL, or the start of an id."
+
+
+@cli.command("star", context_settings=CONTEXT, short_help="Star papers (--off: unstar).")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--off", is_flag=True, help="Unstar.")
+@library_options
+@pass_env
+def star_command(env: Env, refs: tuple[str, ...], off: bool) -> int:
+    """Star papers. Each ID is a paper id, an arXiv id or URL, or the start of an id."""
+    lib = env.open("papertui star")
+    ids = _ids(lib, refs)
+    label = "unstar" if off else "star"
+    return _changed(env, lib, label, lib.set_state(ids, label, starred=not off), ids)
+
+
+@cli.command("read", context_settings=CONTEXT, short_help="Mark papers read (--off: unread).")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--off", is_flag=True, help="Mark unread.")
+@library_options
+@pass_env
+def read_command(env: Env, refs: tuple[str, ...], off: bool) -> int:
+    """Mark papers read. Each ID is a paper id, an arXiv id or URL, or the start of an id."""
+    lib = env.open("papertui read")
+    ids = _ids(lib, refs)
+    label = "mark unread" if off else "mark read"
+    return _changed(env, lib, label, lib.set_state(ids, label, read=not off), ids)
+
+
+@cli.command("tag", context_settings=CONTEXT, short_help="Add or remove tags.")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--add", "-a", multiple=True, metavar="TAGS", help="Add these tags.")
+@click.option("--remove", "-r", multiple=True, metavar="TAGS", help="Remove these tags.")
+@library_options
+@pass_env
+def tag_command(
+    env: Env, refs: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...]
+) -> int:
+    """Add or remove tags. TAGS is written as in the app's tag editor: tags separated by
+    commas or spaces, "double quotes" around a tag that holds a space, a comma or a quote or
+    starts with #; a leading # is dropped (#x is the tag x). Tags cannot be empty or hold
+    control characters. --remove also takes a stored tag as it is."""
+    if not add and not remove:
+        raise CLIError("tag: give --add TAGS or --remove TAGS")
+    adds = [_text("--add", t) for t in add]
+    removes = [_text("--remove", t) for t in remove]
+    lib = env.open("papertui tag")
+    ids = _ids(lib, refs)
+    plus, minus = _tag_edit(lib, ids, adds, removes)
+    changed = lib.set_state(ids, "tag", add_tags=plus, remove_tags=minus)
+    return _changed(env, lib, "tag", changed, ids)
 
 
 def _tag_edit(
@@ -571,44 +1009,71 @@ def _tag_edit(
     return adds, removes
 
 
-def cmd_undo(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+# --------------------------------------------------------------------------- undo, stats
+@cli.command("undo", context_settings=CONTEXT, short_help="Undo the last change.")
+@library_options
+@pass_env
+def undo_command(env: Env) -> int:
+    """Undo the last change (of this machine first)."""
+    lib = env.open("papertui undo")
     done = lib.undo_change()
     text = f"undone: {describe_undo(lib, done, here=False)}" if done else "nothing to undo"
-    out.print(Text(text), soft_wrap=True)
+    env.out.print(Text(text), soft_wrap=True)
+    warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
 
 
-def cmd_stats(lib: Library, args: argparse.Namespace, out: Console, err: Console) -> int:
+@cli.command("stats", context_settings=CONTEXT, short_help="Library statistics (--json).")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@library_options
+@pass_env
+def stats_command(env: Env, as_json: bool) -> int:
+    """Library statistics: counts, sources, tags and the latest feed dates."""
+    lib = env.open("papertui stats")
     stats = lib.stats()
-    if args.json:
+    if as_json:
         write_json(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
         return EXIT_OK
-    from rich.table import Table
-
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    rows: list[tuple[str, str]] = []
     for key in ("library", "papers", "unread", "read", "starred", "tagged", "noted", "undo_steps"):
         value = stats[key]
-        shown = printable(value) if isinstance(value, str) else str(value)  # the library's path
-        table.add_row(key.replace("_", " "), Text(shown))
-    table.add_row(
-        "sources", Text(", ".join(f"{badge(k)} ({k}): {v}" for k, v in stats["by_format"].items()))
-    )
-    tags = ", ".join(f"{clean_line(k)} {v}" for k, v in stats["tags"].items())
-    table.add_row("tags", Text(tags or "-"))
+        shown = printable(value) if isinstance(value, str) else f"{value:,}"  # (the path)
+        rows.append((key.replace("_", " "), shown))
+    by_format = ", ".join(f"{badge(k)} ({k}): {v:,}" for k, v in stats["by_format"].items())
+    rows.append(("sources", by_format or "-"))
+    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in stats["tags"].items())
+    rows.append(("tags", tags or "-"))
     dates = list(stats["by_feed_date"].items())[:7]
-    table.add_row("feeds", Text(", ".join(f"{clean_line(k) or 'undated'}: {v}" for k, v in dates)))
-    out.print(table)
+    rows.append(("feeds", ", ".join(f"{clean_line(k) or 'undated'}: {v:,}" for k, v in dates)))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:  # (no padding after the value: `stats | cat -A` ends at it)
+        env.out.print(Text.assemble((key.ljust(width), "bold"), "  ", value), soft_wrap=True)
+    warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
 
 
-def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+# --------------------------------------------------------------------------- doctor, sync
+@cli.command(
+    "doctor",
+    context_settings=CONTEXT,
+    short_help="Check the library's files (--repair fixes them).",
+)
+@click.option("--repair", is_flag=True, help="Fix what was found.")
+@click.option("--rebuild", is_flag=True, help="Rebuild the cache from the library's files.")
+@library_options
+@pass_env
+def doctor_command(env: Env, repair: bool, rebuild: bool) -> int:
+    """Check every file of the library. With --repair, damaged files are moved to
+    quarantine/ (never deleted) and the cache is rebuilt from the rest. With --rebuild, the
+    cache (a database derived from the library's files) is rebuilt."""
     from .library import doctor
 
-    if args.rebuild:
+    db, out = env.path(), env.out
+    if rebuild:
         out.print(Text(f"{printable(str(db))}: {doctor.rebuild(db)}"))
     findings = doctor.check(db)
+    if len(findings) == 1 and findings[0].path == db and findings[0].remedy == "nothing to do":
+        raise CLIError(f"{db}: {findings[0].problem}")  # (no library there: nothing to check)
     if not findings:
         out.print(Text(f"{printable(str(db))}: healthy"))
         _print_merged(db, out)
@@ -617,7 +1082,7 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
         out.print(Text(printable(f"{f.path}: {f.problem}")), soft_wrap=True)
         label = "repair: " if f.repairable else "" if f.path == db else "left alone: "
         out.print(Text(f"  {label}{printable(f.remedy)}", style="dim"), soft_wrap=True)
-    if not args.repair:
+    if not repair:
         if any(f.repairable for f in findings):
             out.print(Text("run `papertui doctor --repair` to fix these"))
         return EXIT_ERROR
@@ -628,7 +1093,7 @@ def cmd_doctor(db: Path, args: argparse.Namespace, out: Console, err: Console) -
     left = sum(not f.repairable for f in findings)
     note = f"; {left} left alone (listed above)" if left else ""
     starred = lib.counts()["starred"]
-    out.print(Text(f"{printable(str(db))}: repaired; {len(lib)} papers, {starred} starred{note}"))
+    out.print(Text(f"{printable(str(db))}: repaired; {papers(len(lib))}, {starred} starred{note}"))
     return EXIT_OK
 
 
@@ -647,7 +1112,7 @@ def _print_merged(db: Path, out: Console) -> None:
     out.print(
         Text(
             printable(
-                f"{_count_of(len(merged), 'paper')} that two machines stored under two ids "
+                f"{papers(len(merged))} that two machines stored under two ids "
                 f"merged into one by sync (either id names it): {some}{more}"
             )
         ),
@@ -655,21 +1120,28 @@ def _print_merged(db: Path, out: Console) -> None:
     )
 
 
-def _count_of(n: int, what: str) -> str:
-    return f"{n:,} {what}" + ("" if n == 1 else "s")
-
-
-def cmd_sync(db: Path, args: argparse.Namespace, out: Console, err: Console) -> int:
+@cli.command(
+    "sync",
+    context_settings=CONTEXT,
+    short_help="Share the library between machines through git.",
+)
+@click.argument("action", required=False, type=OneOf(("init",)), metavar="[init]")
+@click.argument("remote", required=False, metavar="[REMOTE]")
+@library_options
+@pass_env
+def sync_command(env: Env, action: str | None, remote: str | None) -> int:
+    """`papertui sync init [REMOTE]` makes the library a git repository (or clones the
+    library at REMOTE into a new --db folder) and joins it with REMOTE; `papertui sync`
+    commits this machine's changes, pulls and takes in the other machines', and pushes."""
     from .library import sync
 
-    if args.action is None and args.remote is not None:
-        raise CLIError(f"unknown sync action {args.remote!r} (use `papertui sync init REMOTE`)")
+    db, out, err = env.path(), env.out, env.err
 
     def progress(step: str) -> None:
         err.print(Text(f"sync: {printable(step)}…"), style="dim", soft_wrap=True)
 
-    if args.action == "init":
-        lines = sync.init(db, args.remote, progress)
+    if action == "init":
+        lines = sync.init(db, remote, progress)
     else:
         lines = sync.sync(db, progress).lines()
     for line in lines:
@@ -677,329 +1149,38 @@ def cmd_sync(db: Path, args: argparse.Namespace, out: Console, err: Console) -> 
     return EXIT_OK
 
 
-def cmd_fetch(
-    open_library: Callable[[], Library], args: argparse.Namespace, out: Console, err: Console
-) -> int:
-    """Fetch the config file's sources into the library, opened (made, if new) only once the
-    config is read and names some source."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from . import fetch
-
-    path = Path(args.config) if args.config else fetch.config_path()
-    try:
-        if not args.config and fetch.write_example(path):
-            raise CLIError(
-                f"no config file: wrote an example to {path}; edit it to choose your sources "
-                "(`papertui config --edit`), then run `papertui fetch` again"
-            )
-    except OSError as e:
-        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
-    try:
-        config = fetch.load_config(path)
-        since = fetch.parse_since(args.since) if args.since else None
-        targets = fetch.plan(config, date.today(), since)
-    except (fetch.ConfigError, ValueError) as e:
-        raise CLIError(str(e)) from None
-    if not targets:
-        raise CLIError(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
-    lib = open_library()
-    lib.agent = "papertui fetch"
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("Fetching", total=len(targets))
-
-        def step(number: int, target: fetch.Target) -> None:
-            progress.update(task, completed=number, description=printable(target.name))
-
-        outcomes = fetch.fetch(
-            lib, targets, pace=config.arxiv_pace, timeout=config.timeout, progress=step
-        )
-    for outcome in outcomes:
-        line = Text(printable(outcome.line))
-        if outcome.status == "error":
-            err.print(error_line(outcome.line), highlight=False, soft_wrap=True)
-        else:
-            out.print(line, highlight=False, soft_wrap=True)
-    return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
-
-
-def cmd_config(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from . import fetch
-
-    path = fetch.config_path()
-    if args.path:
-        out.print(Text(printable(str(path))), soft_wrap=True)
-        return EXIT_OK
-    try:
-        if fetch.write_example(path):
-            err.print(Text(f"wrote an example config to {printable(str(path))}"), style="yellow")
-    except OSError as e:
-        raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
-    if args.edit:
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        import subprocess
-
-        return subprocess.call([*shlex.split(editor), str(path)])
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise CLIError(f"{path}: cannot be read ({e.strerror})") from None
-    sys.stdout.write(clean(text))
-    return EXIT_OK
-
-
-HANDLERS: dict[str, Any] = {
-    "import": cmd_import,
-    "list": cmd_list,
-    "export": cmd_export,
-    "star": cmd_state,
-    "read": cmd_state,
-    "tag": cmd_state,
-    "undo": cmd_undo,
-    "stats": cmd_stats,
-}
-
-
-def _first_positional(argv: Sequence[str]) -> str | None:
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg == "--db":
-            skip = True
-            continue
-        if arg.startswith("-"):
-            continue
-        return arg
-    return None
-
-
-def _db_path(args: argparse.Namespace) -> Path:
-    """The library directory the command names (--db, else $PAPERTUI_DB, else the default)."""
-    given = getattr(args, "db", None)
-    if given is None:
-        return default_db()
-    if not given.strip():
-        raise LibraryError("--db is blank: give a library directory")
-    return Path(given).expanduser()
-
-
-def _open_library(db: Path, args: argparse.Namespace, *, writes: bool) -> Library:
-    """Open ``db``. Only a command that adds papers makes a new library, and only in an
-    existing folder (the user data dir's are ours to make) unless --create says so."""
-    create = getattr(args, "create", False)
-    parents = create or db == user_library()
-    return Library.open(db, create=writes or create, parents=parents)
-
-
-def open_app(
-    lib: Library,
-    args: argparse.Namespace,
-    out: Console,
-    err: Console,
-    prepainted: Prepaint | None = None,
-) -> int:
-    """Open the Textual app on ``lib`` (or print the list where no app can run), after
-    importing ``args.files``: each is imported or fails on its own; when some fail, the app
-    still opens on what was imported, shows the errors, and the exit status is 1. When every
-    one fails, the app does not open. ``prepainted``: the frame `tui.start` already drew."""
-    errors: list[str] = []
-    if args.files:
-        reports, errors = import_sources(lib, args.files, out, err)
-        print_reports(reports, [], err)
-        for e in errors:
-            err.print(error_line(e), highlight=False, soft_wrap=True)
-        if errors and not reports:
-            return EXIT_ERROR
-    status = EXIT_ERROR if errors else EXIT_OK
-    if not args.list and sys.stdout.isatty():
-        from .prepaint import Prepaint
-
-        # The list on screen before Textual is imported (~0.4 s of the start); every way
-        # out of here puts the terminal back as it was (`Prepaint.restore`).
-        prepaint = prepainted or Prepaint()
-        try:
-            if prepainted is None:
-                prepaint.start(lib)
-            return _run_app(lib, errors, out, err, status, prepaint)
-        finally:
-            prepaint.restore()
-    return _print_list(lib, out, err, status)
-
-
-def _run_app(
-    lib: Library, errors: list[str], out: Console, err: Console, status: int, prepaint: Prepaint
-) -> int:
-    """Run the Textual app on ``lib`` (or print the list when Textual cannot be imported);
-    the exit status. The terminal is restored from ``prepaint`` once the app has left."""
-    # No garbage collection while the app starts: it allocates a lot and frees little
-    # (the app turns the collector back on once its first screen is painted).
-    gc.disable()
-    try:
-        from .app import make_app
-    except ImportError:
-        gc.enable()
-        prepaint.restore()
-        return _print_list(lib, out, err, status)
-    from .config import config_path
-    from .keys import load_keymap
-
-    keymap, keymap_errors = load_keymap(config_path())  # the user's [keys], if any
-    app = make_app(library=lib, notices=[*errors, *keymap_errors], keymap=keymap)
-    prepaint.hand_over(app)
-    app.run()
-    prepaint.restore()
-    app.left()
-    return _after_app(app, err, status)
-
-
-def _print_list(lib: Library, out: Console, err: Console, status: int) -> int:
-    """The view's papers printed, where no terminal app can run; the exit ``status``."""
-    ns = argparse.Namespace(
-        unread=False,
-        starred=False,
-        tag=[],
-        search="",
-        source=None,
-        since=None,
-        sort="feed_date",
-        limit=0,
-        json=False,
-    )
-    cmd_list(lib, ns, out, err)
-    return status
-
-
-def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
-    """Once the terminal is restored: rescue any note the library never took to a file of
-    its own (`tui.recovery`) and say where (printing short ones too), and say why the app
-    stopped; the exit status (``status`` when the app itself ended well)."""
-    unsaved = dict(app.unsaved_notes)
-    kept = app.rescue_notes() if unsaved else None
-    with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
-        if unsaved:
-            count = "1 note" if len(unsaved) == 1 else f"{len(unsaved)} notes"
-            where = f"kept in {printable(str(kept))}" if kept else "no folder would take it"
-            err.print(
-                Text(f"papertui: error: {count} NOT saved ({app.unsaved_reason}); {where}"),
-                soft_wrap=True,
-            )
-            lines = sum(text.count("\n") + 1 for text in unsaved.values())
-            if kept is None or lines <= PRINT_NOTES_UP_TO:
-                err.print(Text("the text follows, copy it to keep it"))
-                for pid, text in unsaved.items():
-                    title = app.library.short_title(pid)
-                    err.print(Text(f"--- note of {pid} ({title})"), soft_wrap=True)
-                    err.print(Text(clean(text)), soft_wrap=True)
-                err.print(Text("--- end of unsaved notes"))
-        if app.stopped_by:
-            saved = "; the note was not saved" if unsaved else ""
-            err.print(Text(f"papertui: stopped by {app.stopped_by}{saved}"))
-    if app.return_code:
-        return int(app.return_code)
-    return EXIT_ERROR if unsaved else status
-
-
-def warn_unreadable_arrivals(lib: Library, err: Console) -> None:
-    """One line on stderr for each other machine's file the library could not read yet
-    (left out until it is whole: `Library.unreadable_arrivals`)."""
-    for path in lib.unreadable_arrivals():
-        err.print(
-            Text(
-                f"papertui: warning: {printable(path)}: another machine's file, not readable "
-                "(cut short while it was being copied?); left out until it is whole; if it "
-                "stays so, `papertui doctor --repair`"
-            ),
-            soft_wrap=True,
-        )
+# --------------------------------------------------------------------------- main
+def _usage_message(error: click.ClickException) -> str:
+    """A click usage error as one line (click's may hold a newline)."""
+    return " ".join(error.format_message().split())
 
 
 def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     """Run the command line ``argv`` (default: the process's); the exit status. ``early``:
     the library `tui.start` opened for this command line (which only opens the app), with
     its first frame drawn."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
-    command = _first_positional(argv)
-    is_command = command in COMMANDS
-    parser = build_command_parser() if is_command else build_parser()
-    args = parser.parse_args(argv)
-    demo_dir: str | None = None
+    if early is not None:
+        from .launch import run_early
+
+        return run_early(early)
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = Env(Console(highlight=False), Console(stderr=True, highlight=False))
     try:
-        check_text_args(args)
-        if not is_command and args.demo:
-            demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
-            # A throwaway library needs no device id kept in the user data directory.
-            os.environ.setdefault("PAPERTUI_DEVICE", "demo")
-            args.files = [str(demo_feeds()), *args.files]
-            db = Path(demo_dir) / "library"
-            err.print(Text(f"demo: a throwaway library in {printable(str(db))}"), style="dim")
-        else:
-            db = _db_path(args)
-        if is_command and args.command == "doctor":
-            return cmd_doctor(db, args, out, err)
-        if is_command and args.command == "sync":
-            return cmd_sync(db, args, out, err)
-        if is_command and args.command == "config":
-            return cmd_config(args, out, err)
-        if is_command and args.command == "fetch":
-            fetched: list[Library] = []
-
-            def open_for_fetch() -> Library:
-                fetched.append(_open_library(db, args, writes=True))
-                return fetched[0]
-
-            status = cmd_fetch(open_for_fetch, args, out, err)
-            for lib in fetched:
-                warn_unreadable_arrivals(lib, err)
-            return status
-        if is_command and args.command == "import":
-            # The library is opened (and made, if new) only once a source was read.
-            def open_for_import() -> Library:
-                lib = _open_library(db, args, writes=True)
-                lib.agent = "papertui import"
-                return lib
-
-            return cmd_import(open_for_import, args, out, err)
-        if early is not None and not is_command and not args.files and not args.demo:
-            return open_app(early.library, args, out, err, early.prepaint)
-        lib = _open_library(db, args, writes=not is_command or args.command in CREATING)
-        if is_command:
-            lib.agent = f"papertui {args.command}"
-            status = HANDLERS[args.command](lib, args, out, err)
-            warn_unreadable_arrivals(lib, err)
-            return status
-        return open_app(lib, args, out, err)
-    except (CLIError, LibraryError, QueryError, FeedError) as e:
-        err.print(error_line(e), highlight=False, soft_wrap=True)
-        return EXIT_ERROR
+        status = cli.main(args, prog_name="papertui", standalone_mode=False, obj=env)
+    except click.UsageError as e:
+        env.err.print(error_line(_usage_message(e)), highlight=False, soft_wrap=True)
+        return EXIT_USAGE
+    except click.ClickException as e:
+        env.err.print(error_line(_usage_message(e)), highlight=False, soft_wrap=True)
+        return e.exit_code
+    except click.exceptions.Abort:
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        return 130
-    finally:
-        if demo_dir:
-            _keep_rescued_notes(Path(demo_dir) / "library", err)
-            shutil.rmtree(demo_dir, ignore_errors=True)
-
-
-def _keep_rescued_notes(library: Path, err: Console) -> None:
-    """Before a throwaway (demo) library goes: move the notes rescued into it to the user
-    state folder, and say where."""
-    folder = Path(user_state_dir("papertui", appauthor=False)) / "recovered"
-    for path in (library / "recovered").glob("*.md"):
-        with contextlib.suppress(OSError):
-            folder.mkdir(parents=True, exist_ok=True)
-            kept = folder / f"papertui-demo-{path.name}"
-            shutil.move(str(path), kept)
-            err.print(Text(f"papertui: the unsaved note is kept in {printable(str(kept))}"))
+        return EXIT_INTERRUPTED
+    except (CLIError, LibraryError, QueryError, FeedError) as e:
+        env.err.print(error_line(e), highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    return status if isinstance(status, int) else EXIT_OK
 
 
 if __name__ == "__main__":

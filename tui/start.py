@@ -2,9 +2,10 @@
 
 `papertui` (or `papertui --db LIB`) on a terminal opens the app. Its first frame is
 pre-painted (`tui.prepaint`) as soon as the library is open, before anything else is
-imported: the CLI's argparse, Rich's console and the exporters took ~0.1 s of the start,
-Textual ~0.4 s. Every other command line goes to `tui.cli.main` unchanged, and so does this
-one once the frame is drawn: the CLI then runs the app on the library opened here.
+imported: the CLI's parser (click), Rich's console and the exporters took ~0.1 s of the
+start, Textual ~0.4 s. Every other command line goes to `tui.cli.main` unchanged; this one,
+once the frame is drawn, goes to `tui.launch.run_early`, which runs the app on the library
+opened here without importing the CLI (nor click) at all.
 
 Anything unusual (a blank --db, a library that cannot be opened, no terminal,
 pre-paint turned off) means no early frame: the CLI opens the library itself and reports
@@ -93,9 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started: list[Prepaint] = []
     try:
         early = open_early(args, started)
+        if early is not None:  # (the app on the library opened here: no command line to read)
+            from .launch import run_early
+
+            return run_early(early)
         from .cli import main as cli_main
 
-        return cli_main(args, early=early)
+        return cli_main(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:

@@ -70,6 +70,8 @@ def freeze() -> Callable[[], str]:
     sessions = fixed_sessions()
     core.now_iso = clock
     cli.now_iso = clock
+    if "tui.launch" in sys.modules:  # (where the CLI's import code is since the click port)
+        sys.modules["tui.launch"].now_iso = clock  # type: ignore[attr-defined]
     core.secrets = SimpleNamespace(token_hex=lambda _n: next(sessions))
     return clock
 

@@ -15,6 +15,8 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..models import BADGES
+
 FILTER_KEYS = ("tag", "is", "author", "source", "cat", "since", "until", "feed")
 IS_VALUES = ("starred", "unstarred", "read", "unread", "noted", "tagged")
 SOURCE_ALIASES = {
@@ -120,6 +122,11 @@ def _term(key: str, value: str, negated: bool) -> Term:
     v = value.casefold()
     if key == "is" and v not in IS_VALUES:
         raise QueryError(f"is: expects one of {', '.join(IS_VALUES)}, not {value!r}")
+    if key == "source" and v not in SOURCE_ALIASES and v not in BADGES:
+        raise QueryError(
+            f"source: expects one of {', '.join(SOURCE_ALIASES)} or a format name "
+            f"({', '.join(BADGES)}), not {value!r}"
+        )
     if key in ("since", "until", "feed"):
         v = _date(value, key)
     return Term(key, v, negated)
