@@ -230,6 +230,25 @@ def test_export_markdown_escapes_feed_text(tmp_path: Path) -> None:
     assert stdout.stdout == markdown
 
 
+def test_export_with_a_filter_exports_what_it_names_starred_or_not(tmp_path: Path) -> None:
+    """Found by a newcomer: `export --tag A` printed "0 papers" (only starred ones were
+    looked at) though 40 papers had the tag."""
+    db = tmp_path / "lib"
+    run("import", str(ARXIVDAILY), db=db)
+    run("tag", "2606.18765", "2606.19162", "-a", "group", db=db)
+    run("star", "2606.19162", db=db)
+    tagged = run("export", "--tag", "group", "--format", "csl-json", db=db)
+    assert tagged.returncode == 0, tagged.stderr
+    assert sorted(item["number"] for item in json.loads(tagged.stdout)) == [
+        "2606.18765",
+        "2606.19162",
+    ]
+    both = run("export", "--tag", "group", "--starred", "--format", "csl-json", db=db)
+    assert [item["number"] for item in json.loads(both.stdout)] == ["2606.19162"]
+    default = run("export", "--format", "csl-json", db=db)
+    assert [item["number"] for item in json.loads(default.stdout)] == ["2606.19162"]
+
+
 def test_demo_uses_a_throwaway_library(tmp_path: Path) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path), "PAPERTUI_DB": ""}
     result = run("--demo", env=env)

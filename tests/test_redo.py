@@ -87,3 +87,17 @@ async def test_ctrl_r_in_the_app_redoes_the_undone_note(
         await pilot.press("ctrl+r")
         await pilot.pause(0.2)
         assert any(t == "Nothing to redo" for t in toasts(app))
+
+
+def test_papertui_redo_on_the_command_line(sample_library: Library) -> None:
+    from .test_cli import run
+
+    db = sample_library.root
+    pid = sorted(sample_library)[0]
+    assert run("note", pid, "-m", NOTE, db=db).returncode == 0
+    assert run("undo", db=db).stdout.startswith("undone: edit note on")
+    assert Library.open(db).state(pid).note == ""
+    redone = run("redo", db=db)
+    assert redone.returncode == 0 and redone.stdout.startswith("redone: edit note on")
+    assert Library.open(db).state(pid).note == NOTE
+    assert run("redo", db=db).stdout.strip() == "nothing to redo"

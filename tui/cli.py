@@ -886,7 +886,8 @@ def export_command(
     clipboard: bool,
     title: str,
 ) -> int:
-    """Export papers: the starred ones unless --all or filters say otherwise. Markdown is
+    """Export papers: the starred ones, unless --all or a filter (--tag, --search, …) says
+    which (add --starred to keep only the starred ones among them). Markdown is
     grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
     pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json),
     else Markdown."""
@@ -896,7 +897,9 @@ def export_command(
 
     if output == "":
         raise CLIError("export: --output needs a file name (or - for standard output)")
-    query = _query(search, unread, starred or not every, tags, source, since)
+    # The starred papers by default; a filter (or --all) says which papers instead.
+    filtered = bool(search or unread or tags or source or since)
+    query = _query(search, unread, starred or not (every or filtered), tags, source, since)
     title = _text("--title", title)
     target = Path(output) if output and output != "-" else None
     exporter = exporter_for(fmt, target)
@@ -1023,6 +1026,20 @@ def undo_command(env: Env) -> int:
     return EXIT_OK
 
 
+@cli.command("redo", context_settings=CONTEXT, short_help="Take back the last undo.")
+@library_options
+@pass_env
+def redo_command(env: Env) -> int:
+    """Take back the last undo of this machine (a note an undo emptied gets its text back);
+    a change made since the undo ends what can be redone."""
+    lib = env.open("papertui redo")
+    done = lib.redo_change()
+    text = f"redone: {describe_undo(lib, done, here=False)}" if done else "nothing to redo"
+    env.out.print(Text(text), soft_wrap=True)
+    warn_unreadable_arrivals(lib, env.err)
+    return EXIT_OK
+
+
 @cli.command("stats", context_settings=CONTEXT, short_help="Library statistics (--json).")
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 @library_options
@@ -1080,8 +1097,9 @@ def doctor_command(env: Env, repair: bool, rebuild: bool) -> int:
         return EXIT_OK
     for f in findings:
         out.print(Text(printable(f"{f.path}: {f.problem}")), soft_wrap=True)
-        label = "repair: " if f.repairable else "" if f.path == db else "left alone: "
-        out.print(Text(f"  {label}{printable(f.remedy)}", style="dim"), soft_wrap=True)
+        remedy = f.remedy.removeprefix("none: ")  # (nothing papertui can do: what you can)
+        label = "repair: " if f.repairable else "" if f.path == db else "left alone; "
+        out.print(Text(f"  {label}{printable(remedy)}", style="dim"), soft_wrap=True)
     if not repair:
         if any(f.repairable for f in findings):
             out.print(Text("run `papertui doctor --repair` to fix these"))
