@@ -254,4 +254,5 @@ def test_demo_uses_a_throwaway_library(tmp_path: Path) -> None:
     result = run("--demo", env=env)
     assert result.returncode == 0, result.stderr
     assert "UniFlow" in result.stdout and "papers" in result.stderr
+    assert "its throwaway library is gone" in result.stderr
     assert not (tmp_path / "data").exists()

@@ -27,8 +27,8 @@ PAPERTUI = Path(sys.executable).parent / "papertui"
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
 DIGEST = FEEDS / "digest-text-to-image.txt"
 COMMANDS = (
-    "import fetch config list show note export star read tag undo redo stats doctor sync help".split()
-)
+    "import fetch config list show note export star read tag undo redo stats doctor sync help"
+).split()
 
 
 def papertui(

@@ -360,6 +360,14 @@ def _open(env: Env, files: Sequence[str]) -> int:
         if demo_dir:
             keep_rescued_notes(Path(demo_dir) / "library", env.err)
             shutil.rmtree(demo_dir, ignore_errors=True)
+            env.err.print(
+                Text(
+                    "demo: its throwaway library is gone, with what you did in it; "
+                    "your own: `papertui import FILE` or `papertui fetch`, then `papertui`"
+                ),
+                style="dim",
+                soft_wrap=True,
+            )
 
 
 @cli.command("help", context_settings=CONTEXT, short_help="Show the help of papertui or a command.")
