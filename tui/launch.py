@@ -25,7 +25,6 @@ from .text import clean, printable
 
 if TYPE_CHECKING:
     from .prepaint import Prepaint
-    from .sources import Loaded
     from .start import Early
 
 PRINT_NOTES_UP_TO = 200  # lines: unsaved notes up to this long are printed as well as kept
@@ -65,14 +64,10 @@ def import_sources(
     library)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .feeds import FeedError
-    from .importing import store_feeds
-    from .sources import expand, load_source
+    from .importing import read_sources, store_feeds
+    from .sources import expand
 
-    expanded = list(expand(sources))
-    loaded: list[Loaded] = []
-    errors: list[str] = []
-    stamp = now_iso()
+    expanded = list(expand(sources))  # (its length decides whether a bar is shown)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -82,17 +77,17 @@ def import_sources(
         disable=len(expanded) < 3 or not err.is_terminal,
     ) as progress:
         task = progress.add_task("Reading feeds", total=len(expanded))
-        for src in expanded:
-            try:
-                loaded.append(load_source(src, imported_at=stamp))
-            except FeedError as e:
-                errors.append(str(e))
-            progress.advance(task)
+        loaded, errors = read_sources(
+            expanded,
+            None,
+            now_iso(),
+            progress=lambda done, _: progress.update(task, completed=done),
+        )
     if not loaded:
         return [], errors
     if not isinstance(lib, Library):
         lib = lib()
-    reports, failed = store_feeds(lib, [(item.result, item.source) for item in loaded])
+    reports, failed = store_feeds(lib, loaded)
     return reports, errors + failed
 
 
