@@ -313,11 +313,20 @@ async def _open(pilot: Any, *keys: str) -> Any:
     from tui.screens.stats_screen import StatsScreen
 
     await pilot.press(*keys)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await _drawn(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, StatsScreen)
     return screen
+
+
+async def _drawn(pilot: Any) -> None:
+    """Wait for the figures, then for the plots drawn from them (workers started by the
+    renders the figures bring)."""
+    for _ in range(5):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not pilot.app.workers._workers:
+            break
 
 
 def _shown(screen: Any) -> list[str]:
@@ -326,7 +335,7 @@ def _shown(screen: Any) -> list[str]:
     return [
         p.figure
         for p in screen.query(StatsPlot)
-        if p.display and p.region.width > 20 and p.region.height > 8 and p.stats is not None
+        if p.display and p.region.width > 20 and p.region.height > 8 and p.drawn
     ]
 
 
@@ -365,13 +374,13 @@ async def test_palette_opens_stats_and_small_terminals_show_one_plot(
         screen = await _open(pilot, "enter")
         assert _shown(screen) == ["sources"]
         await pilot.press("tab")
-        await pilot.pause()
+        await _drawn(pilot)
         assert _shown(screen) == ["triage"]
         await pilot.press("4")
-        await pilot.pause()
+        await _drawn(pilot)
         assert _shown(screen) == ["inbox"]
         await pilot.press("left")
-        await pilot.pause()
+        await _drawn(pilot)
         assert _shown(screen) == ["tags"]
 
 

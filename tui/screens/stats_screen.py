@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -23,7 +23,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.content import Content
 from textual.widgets import Static, Tab, Tabs
-from textual_plotext import PlotextPlot
+from textual.worker import get_current_worker
+from textual_plotext import Plot, PlotextPlot
 
 from ..dialogs.base import Dialog
 from ..library import LibraryError
@@ -42,26 +43,64 @@ HINTS = (
 
 
 class StatsPlot(PlotextPlot):
-    """One figure of `tui.stats` (``figure``: one of `FIGURES`), drawn again at each render
-    so its date labels and legend room follow its size. Empty until `show` gives it figures."""
+    """One figure of `tui.stats` (``figure``: one of `FIGURES`), drawn at the widget's size
+    and theme in a thread worker (plotext takes up to a few hundred milliseconds for 90 days
+    of stacked bars) and kept per size: a render never waits for plotext. Empty until `show`
+    gives it figures."""
 
     def __init__(self, figure: str, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes="stats-plot")
         self.figure = figure
         self.stats: ReadingStats | None = None
+        self._drawn: dict[tuple[int, int, str], Text] = {}  # (width, height, theme) → text
+        self._shown: Text = Text("")  # the last drawing (shown while the next is made)
+        self._drawing: tuple[int, int, str] | None = None
 
     def show(self, stats: ReadingStats) -> None:
         """Draw ``stats`` (from now on, at every size)."""
         self.stats = stats
+        self._drawn.clear()
         self.refresh()
 
+    @property
+    def drawn(self) -> bool:
+        """Whether the plot shows its figures at its present size."""
+        return self.stats is not None and self._key() in self._drawn
+
+    def _key(self) -> tuple[int, int, str]:
+        return (self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme))
+
     def render(self) -> RenderResult:
-        if self.stats is None:
-            return Text("")
-        self.plt.clear_figure()
-        width, height = self.size
-        draw(self.plt, self.figure, self.stats, width=width, height=height)
-        return _plain_blanks(cast(Text, super().render()))
+        if self.stats is None or not self.size.area:
+            return self._shown
+        key = self._key()
+        text = self._drawn.get(key)
+        if text is None:
+            if self._drawing != key:
+                self._drawing = key
+                self._draw(self.stats, key)
+            return self._shown
+        self._shown = text
+        return text
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _draw(self, stats: ReadingStats, key: tuple[int, int, str]) -> None:
+        """Draw on a plotext figure of this worker's own (nothing shared with the UI)."""
+        width, height, theme = key
+        plt = Plot()
+        plt.plotsize(width, height)
+        plt.theme(theme)
+        draw(plt, self.figure, stats, width=width, height=height)
+        text = _plain_blanks(Text.from_ansi(plt.build()))
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._drawn_at, stats, key, text)
+
+    def _drawn_at(self, stats: ReadingStats, key: tuple[int, int, str], text: Text) -> None:
+        if stats is self.stats:
+            self._drawn[key] = text
+            if self._drawing == key:
+                self._drawing = None
+            self.refresh()
 
 
 _MARKS = re.compile(r"\S+")
