@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.cells import cell_len
 
 from tui.feeds.base import ParseResult
 from tui.library import Library, core
@@ -291,10 +292,14 @@ def test_render_plot_draws_four_plots_as_plain_text(
 ) -> None:
     lib, _, truth = planned
     lib.set_state([truth["pid"][60]], "tag", tags=["evil\x1b[2Jtag\x1b]0;title\x07"])
+    lib.set_state([truth["pid"][61]], "tag", tags=["扩散模型的特征缓存与加速方法综述"])
     text = render_plot(lib, 120, 40, TODAY)
     lines = text.splitlines()
     assert "\x1b" not in text and "\x07" not in text
-    assert all(len(line) <= 120 for line in lines) and len(lines) == 40
+    # (every line as wide on screen as asked: a Chinese tag's characters take two columns)
+    assert all(cell_len(line) <= 120 for line in lines) and len(lines) == 40
+    assert len({cell_len(ln[: ln.index("┤")]) for ln in lines if "★" in ln and "┤" in ln}) == 1
+    assert "扩散模型的特征缓…" in text
     for figure in FIGURES:
         assert TITLES[figure] in text
     assert "eviltag" in text  # (the tag shown, its escapes not)

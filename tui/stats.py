@@ -29,6 +29,7 @@ plotext) only when the stats screen is opened.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from rich.cells import cell_len
 
 from .library.query import SOURCE_ALIASES
 from .text import clean
@@ -330,8 +332,13 @@ def day_label(day: date) -> str:
 
 
 def short(text: str, width: int = TAG_WIDTH) -> str:
-    """``text`` cut to ``width`` characters, ending in "…" when cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """``text`` cut to ``width`` columns on screen (a Chinese character takes two), ending
+    in "…" when cut."""
+    if cell_len(text) <= width:
+        return text
+    while cell_len(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def _date_ticks(plt: Any, days: tuple[date, ...], width: int) -> None:
@@ -435,6 +442,10 @@ def _draw_tags(plt: Any, stats: ReadingStats, width: int, height: int, color: bo
     plt.title(f"{TITLES['tags']}: papers, the starred first (★)")
     ordered = list(reversed(tags))  # (drawn bottom up: the most on top)
     names = [f"{short(t.tag)} ★{t.starred}" for t in ordered]
+    # Right-aligned by their width on screen (plotext aligns by length: a tag in Chinese is
+    # twice as wide as long); `fit_width` then takes the extra columns back.
+    widest = max(map(cell_len, names))
+    names = [" " * (widest - cell_len(n)) + n for n in names]
     starred = [t.starred for t in ordered]
     other = [t.papers - t.starred for t in ordered]
     marks = {} if color else {"marker": list(BAR_MARKS[:2])}
@@ -465,8 +476,29 @@ def plot_text(figure: str, stats: ReadingStats, width: int, height: int, color: 
     plt.plotsize(width, height)
     plt.theme("pro" if color else "clear")
     draw(plt, figure, stats, width=width, height=height, color=color)
-    text = plt.build()
+    text = fit_width(plt.build(), width)
     return text if color else plt.uncolorize(text)
+
+
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_LEAD = re.compile(r"((?:\x1b\[[0-9;]*m)*)( +)")
+
+
+def fit_width(text: str, width: int) -> str:
+    """plotext's ``text`` with each line ``width`` columns wide on screen: plotext counts
+    characters, so a line holding wide ones (a tag in Chinese) comes out wider by one column
+    per wide character; as many of the line's leading blanks are taken off (the labels are
+    padded to one width on screen first, so those blanks are plotext's extra padding)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        extra = cell_len(_SGR.sub("", line)) - width
+        lead = _LEAD.match(line)
+        if extra > 0 and lead:
+            cut = min(extra, len(lead.group(2)))
+            lines[i] = lead.group(1) + lead.group(2)[cut:] + line[lead.end() :]
+    return "\n".join(lines)
 
 
 def render_plot(
@@ -505,11 +537,9 @@ def render_plot(
 def _block(text: str, width: int, height: int) -> list[str]:
     """A plot's lines, ``height`` of them, each padded to ``width`` columns (plotext's own
     lines may come shorter; an ANSI line's escapes take no column)."""
-    import re
-
     out = []
     for line in (text.splitlines() + [""] * height)[:height]:
-        shown = len(re.sub(r"\x1b\[[0-9;]*m", "", line))
+        shown = cell_len(_SGR.sub("", line))
         out.append(line + " " * max(0, width - shown))
     return out
 

@@ -28,7 +28,7 @@ from textual_plotext import Plot, PlotextPlot
 
 from ..dialogs.base import Dialog
 from ..library import LibraryError
-from ..stats import EMPTY, FIGURES, TABS, TITLES, ReadingStats, draw, reading_stats
+from ..stats import EMPTY, FIGURES, TABS, TITLES, ReadingStats, draw, fit_width, reading_stats
 from ..text import clean
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class StatsPlot(PlotextPlot):
         plt.plotsize(width, height)
         plt.theme(theme)
         draw(plt, self.figure, stats, width=width, height=height)
-        text = _plain_blanks(Text.from_ansi(plt.build()))
+        text = _plain_blanks(Text.from_ansi(fit_width(plt.build(), width)))
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._drawn_at, stats, key, text)
 
