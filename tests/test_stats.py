@@ -397,6 +397,8 @@ async def test_typing_hash_in_the_search_box_searches(sample_library: Library, t
         await pilot.pause()
         assert app.search_box.value == "#"
         assert app.screen is app.screen_stack[0]
+        await app.workers.wait_for_complete()  # (the search's result, before the app ends)
+        await pilot.pause()
 
 
 async def test_empty_library_says_nothing_to_plot(empty_library: Library, tmp_path) -> None:
