@@ -171,6 +171,10 @@ NOT_AT_START = (
     "tui.dialogs.help",
     "tui.dialogs.import_dialog",
     "tui.dialogs.tags",
+    "tui.stats",
+    "tui.screens.stats_screen",
+    "plotext",
+    "textual_plotext",
 )
 
 
@@ -1160,6 +1164,7 @@ async def test_help_lists_every_key(sample_library: Library, tmp_path: Path) -> 
             "escape": "Esc",
             "tab": "Tab",
             "shift+tab": "shift+Tab",
+            "number_sign": "#",
         }
         for key in binding_keys():
             assert names.get(key, key) in text, key

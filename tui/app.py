@@ -18,6 +18,7 @@ import gc
 import os
 import signal
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -351,6 +352,12 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         from .dialogs.help import HelpScreen
 
         self.push_screen(HelpScreen(self.help_rows(), HELP_NOTES))
+
+    def action_stats(self) -> None:
+        """The stats screen (`#`): plots of the reading (plotext loads with it)."""
+        from .screens.stats_screen import StatsScreen
+
+        self.push_screen(StatsScreen(self.library, self.today or date.today()))
 
     def palette_entries(self) -> list[PaletteEntry]:
         return palette_entries(self.keymap)

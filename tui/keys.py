@@ -170,6 +170,13 @@ ACTIONS: tuple[Action, ...] = (
     # App
     Action("help", "help", "question_mark", "this help", "App", footer="Help"),
     Action(
+        "stats",
+        "stats",
+        "number_sign",
+        "reading statistics: papers per day by source, read and starred, tags, inbox age",
+        "App",
+    ),
+    Action(
         "command_palette",
         "command_palette",
         "ctrl+p",

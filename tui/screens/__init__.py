@@ -1,0 +1,1 @@
+"""Full-size screens pushed over the main one (the stats screen)."""
