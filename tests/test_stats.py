@@ -423,3 +423,13 @@ def test_stats_screen_snapshot(
 
     app = build(lib, tmp_path, theme="textual-dark")
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_papertui_stats_plot_draws_the_four_plots_in_a_pipe(sample_library: Library) -> None:
+    from .test_cli import run
+
+    done = run("stats", "--plot", db=sample_library.root, env={"COLUMNS": "120", "LINES": "40"})
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout  # (a pipe: no colours)
+    assert all(title in done.stdout for title in TITLES.values())
+    assert f"{len(sample_library)} unread" in done.stdout  # (the inbox plot's headline)

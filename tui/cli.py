@@ -1048,13 +1048,31 @@ def redo_command(env: Env) -> int:
     return EXIT_OK
 
 
-@cli.command("stats", context_settings=CONTEXT, short_help="Library statistics (--json).")
+@cli.command("stats", context_settings=CONTEXT, short_help="Library statistics (--json, --plot).")
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@click.option(
+    "--plot",
+    is_flag=True,
+    help="Draw the reading as plots, as the app's # screen does (papers per day by source, "
+    "read and starred per day, top tags, the inbox's age).",
+)
 @library_options
 @pass_env
-def stats_command(env: Env, as_json: bool) -> int:
-    """Library statistics: counts, sources, tags and the latest feed dates."""
+def stats_command(env: Env, as_json: bool, plot: bool) -> int:
+    """Library statistics: counts, sources, tags and the latest feed dates; --plot draws
+    the reading over the last 90 days in the terminal."""
     lib = env.open("papertui stats")
+    if plot:
+        import shutil
+
+        from .stats import render_plot  # (plotext is loaded only here)
+
+        size = shutil.get_terminal_size((120, 40))
+        color = env.out.is_terminal and "NO_COLOR" not in os.environ
+        text = render_plot(lib, size.columns, max(size.lines - 1, 24), color=color)
+        sys.stdout.write(text)
+        warn_unreadable_arrivals(lib, env.err)
+        return EXIT_OK
     stats = lib.stats()
     if as_json:
         write_json(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
