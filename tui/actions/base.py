@@ -291,7 +291,10 @@ class PaperAppBase(App[None]):
         self.update_status()
 
     def _show_search_error(self, message: str | None) -> None:
-        error = self.query_one("#search-error", Static)
+        try:
+            error = self.query_one("#search-error", Static)
+        except NoMatches:  # (a result arriving while the app closes: nothing to show it in)
+            return
         if message != self._search_error:  # (an update lays the screen out: a new one only)
             self._search_error = message
             error.update(Content(message or ""))
