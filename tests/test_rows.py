@@ -268,3 +268,31 @@ def test_a_narrow_row_drops_extra_badges_before_cutting_the_count(
         assert badges[0] in text, (width, text)
     wide = "".join(t for t, _ in row_parts(raw, {}, 120, False, this_year=2026)[0])
     assert all(b in wide for b in badges) and count in wide
+
+
+async def test_toasts_show_at_the_top_while_a_note_is_written(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a newcomer: at 80x24 a toast covered 3-5 of the note's 7 rows while typing."""
+    from textual.widgets._toast import Toast
+
+    def toast_rows(text: str) -> set[int]:
+        regions = [t.region for t in app.screen.query(Toast) if text in str(t.render())]
+        assert regions, text
+        return {y for r in regions for y in range(r.y, r.y + r.height)}
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(120, 35), notifications=True) as pilot:
+        await pilot.pause(0.2)
+        app.notify("while browsing")
+        await pilot.pause(0.3)
+        assert min(toast_rows("while browsing")) > 35 // 2  # (bottom right, as before)
+        await pilot.press("e", *"words")
+        await pilot.pause(0.1)
+        app.notify("while writing")
+        await pilot.pause(0.3)
+        note = app.notes.region
+        assert not toast_rows("while writing") & set(range(note.y, note.y + note.height))
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not app.screen.has_class("-writing-note")

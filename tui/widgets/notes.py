@@ -179,7 +179,12 @@ class Notes(OrderedKeys, TextArea):
         if self._deadline is None:
             self._deadline = self.set_timer(SAVE_MAX_WAIT, self._post_pending)
 
+    def on_focus(self) -> None:
+        # Toasts go to the top while a note is written: at the bottom they covered it.
+        self.screen.add_class("-writing-note")
+
     def on_blur(self) -> None:
+        self.screen.remove_class("-writing-note")
         self._post_pending()
 
     def action_save_now(self) -> None:
