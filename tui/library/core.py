@@ -309,6 +309,7 @@ class Library:
                     self._catch_up()
                 if not self.read_only:
                     self.cache.count_papers()
+                    Cache.ensure_score(self._conn())
                 return
             except (_Stale, sqlite3.DatabaseError) as err:
                 if attempt or self.cache.path is None:
@@ -1027,6 +1028,73 @@ class Library:
             .fetchone()
         )
         return row[0] or None
+
+    # ------------------------------------------------------------------ "for you" scores
+    def unread_ids(self) -> list[str]:
+        """The ids of every unread paper, in the order they were stored."""
+        return [r[0] for r in self._conn().execute("SELECT id FROM paper WHERE read=0")]
+
+    def documents(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored records of papers (title, abstract, authors, categories, the Chinese
+        fields …; no sources), read in bulk: paper id → record. Papers that are not there
+        or cannot be read are left out."""
+        drop = ("src", "sources", "versions")
+        return Cache.read_docs(
+            self._conn(),
+            self._papers,
+            ids,
+            lambda doc: {k: v for k, v in doc.items() if k not in drop},
+        )
+
+    def triage_fingerprint(self) -> str:
+        """A string that changes whenever a paper's state or the number of papers does: the
+        stored scores (`score_info`) are stale when theirs differs."""
+        conn = self._conn()
+        row = conn.execute("SELECT key FROM history ORDER BY ord DESC LIMIT 1").fetchone()
+        states = conn.execute("SELECT count(*) FROM state").fetchone()[0]
+        return f"{row[0] if row else ''}/{states}/{len(self)}"
+
+    def store_scores(
+        self, scores: dict[str, float], why: dict[str, str], reason: str, fingerprint: str
+    ) -> None:
+        """Replace the "for you" scores (paper id → score, larger first; the `foryou` sort
+        reads them) and their explanations (paper id → one line) in one transaction, with
+        the reason line and the fingerprint (`triage_fingerprint`) they were made from.
+        Ids not in the library are left out. The cache only: scores are made again from
+        the truth (tui/relevance.py) when the cache is rebuilt."""
+        with self._mutex, self.cache.transaction() as conn:
+            Cache.ensure_score(conn)
+            conn.execute("DELETE FROM score")
+            conn.executemany(
+                "INSERT OR REPLACE INTO score(paper, value, why) "
+                "SELECT rowid, ?, ? FROM paper WHERE id=?",
+                [(value, why.get(pid), pid) for pid, value in scores.items()],
+            )
+            Cache.set_meta(
+                conn, "foryou", {"reason": reason, "fingerprint": fingerprint, "at": now_iso()}
+            )
+
+    def score_info(self) -> dict[str, Any]:
+        """What the stored scores were made from: {"reason": line, "fingerprint": …, "at":
+        ISO time}; {} when none were stored."""
+        return Cache.get_meta(self._conn(), "foryou", {}) or {}
+
+    def score_of(self, pid: str) -> tuple[float, str] | None:
+        """A paper's "for you" score and its explanation ("" when none was stored); None
+        when it has no score (read, or no model)."""
+        try:
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT s.value, s.why FROM score s JOIN paper p ON p.rowid = s.paper "
+                    "WHERE p.id=?",
+                    (pid,),
+                )
+                .fetchone()
+            )
+        except sqlite3.OperationalError:  # (a read-only cache made before the table)
+            return None
+        return (row[0], row[1] or "") if row else None
 
     # ------------------------------------------------------------------ queries
     def query(
