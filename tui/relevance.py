@@ -311,14 +311,27 @@ def train(
     c: float = C,
 ) -> Model:
     """A model trained on the labelled records of ``docs`` (paper id → record; every record
-    of ``docs`` also informs the tf-idf's word weights). Papers without a "no" among the
-    labels: the unlabelled records of ``docs`` stand for the "no" (as arxiv-sanity-lite
-    trains). ValueError when there is no "yes" among ``docs``."""
+    of ``docs`` also informs the tf-idf's word weights). When none of the labels is a "no",
+    the unlabelled records of ``docs`` stand for the "no" (as arxiv-sanity-lite trains).
+    ValueError when there is no "yes" (or nothing at all to stand for a "no") in ``docs``."""
+    ids = list(docs)
+    return fit(ids, [tokens(docs[pid]) for pid in ids], labels, skip_weight=skip_weight, c=c)[0]
+
+
+def fit(
+    ids: list[str],
+    bags: list[list[str]],
+    labels: Labels,
+    *,
+    skip_weight: float = SKIP_WEIGHT,
+    c: float = C,
+) -> tuple[Model, Any]:
+    """`train` on token bags (`tokens`) of the papers ``ids``: the model and the tf-idf rows
+    of every bag (a scipy CSR matrix, row i for ``ids[i]``), so that the papers to rank are
+    tokenized once."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    ids = list(docs)
-    bags = [tokens(docs[pid]) for pid in ids]
     vectorizer = TfidfVectorizer(
         analyzer=_identity, sublinear_tf=True, min_df=2, max_df=0.5, dtype=_float32()
     )
@@ -326,7 +339,7 @@ def train(
         vectorizer.set_params(min_df=1, max_df=1.0)
     x = vectorizer.fit_transform(bags)
     rows, y, weight = [], [], []
-    has_no = any(not v for pid, v in labels.label.items() if pid in docs)
+    has_no = any(labels.label.get(pid) is False for pid in ids)
     for i, pid in enumerate(ids):
         v = labels.label.get(pid)
         if v is None and has_no:
@@ -338,14 +351,14 @@ def train(
         raise ValueError("no paper to learn from is a yes")
     if 0 not in y:
         raise ValueError("no paper to learn from is a no")
-    # balanced classes, by hand so that the skips' weight stays relative to each other
+    # The classes balanced by hand, so that the skips' own weight stays relative.
     yes_w = sum(w for w, t in zip(weight, y, strict=True) if t)
     no_w = sum(w for w, t in zip(weight, y, strict=True) if not t)
     scale = (len(y) / (2 * no_w), len(y) / (2 * yes_w))
     weight = [w * scale[t] for w, t in zip(weight, y, strict=True)]
     clf = LogisticRegression(C=c, solver="liblinear", max_iter=200)
     clf.fit(x[rows], y, sample_weight=weight)
-    return Model(vectorizer, clf, _kept(labels))
+    return Model(vectorizer, clf, _kept(labels)), x
 
 
 def _float32() -> Any:
@@ -374,10 +387,12 @@ def rank(
     unread: Iterable[str],
     seeds: Seeds = NO_SEEDS,
     explained: int = EXPLAINED,
+    **options: float,
 ) -> Ranking:
     """Train on ``labels`` (and the records of ``docs`` that ``seeds`` match, as "yes" where
     the reader has not decided) and score the ``unread`` papers of ``docs``. Cold start
-    (`cold_start`): no scores, the reason says why."""
+    (`cold_start`): no scores, the reason says why. ``options``: `fit`'s (skip_weight, c).
+    Explanations are made for the best ``explained`` papers."""
     t0 = time.perf_counter()
     if seeds:
         labels = Labels(dict(labels.label), labels.starred, labels.tagged, labels.noted)
@@ -388,9 +403,11 @@ def rank(
     reason = cold_start(labels)
     if reason is not None:
         return Ranking(reason=reason, seconds=time.perf_counter() - t0)
-    model = train(docs, labels)
-    ids = [pid for pid in unread if pid in docs]
-    x = model.matrix(docs[pid] for pid in ids)
+    every = list(docs)
+    model, x_all = fit(every, [tokens(docs[pid]) for pid in every], labels, **options)
+    at = {pid: i for i, pid in enumerate(every)}
+    ids = [pid for pid in dict.fromkeys(unread) if pid in at]
+    x = x_all[[at[pid] for pid in ids]]
     values = model.classifier.decision_function(x) if ids else []
     scores = {pid: float(v) for pid, v in zip(ids, values, strict=True)}
     why: dict[str, str] = {}
@@ -406,8 +423,12 @@ def rank(
 def rank_library(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
     """`rank` over a library: trained on its states, scoring its unread papers (records read
     in bulk from the cache)."""
-    states = lib.states()
-    labels = labels_of(states)
+    t0 = time.perf_counter()
+    labels = labels_of(lib.states())
+    if not seeds:
+        reason = cold_start(labels)
+        if reason is not None:  # (nothing to read: no model)
+            return Ranking(reason=reason, seconds=time.perf_counter() - t0)
     unread = lib.unread_ids()
     wanted = list(dict.fromkeys([*labels.label, *unread]))
     if seeds:  # (seed papers may be anywhere in the library)
