@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +36,15 @@ if TYPE_CHECKING:
     from .library import Library
 
 MIN_DECISIONS = 10  # fewer decisions than this: no model (cold start)
-EXPLAINED = 500  # the best-ranked papers whose explanation is stored with their score
+EXPLAINED = 200  # the best-ranked papers whose explanation is stored with their score
 EXPLAIN_TERMS = 4  # terms named in an explanation (3–5)
 # A skip weighs this much against a keep, before the classes are balanced: a skip says less
 # ("not today") than a star says ("this one"). bench/relevance.py measured 1.0 best: see there.
 SKIP_WEIGHT = 1.0
 C = 1.0  # the logistic regression's inverse regularisation (bench/relevance.py)
+# Tokens are hashed to this many columns (`token_id`): no vocabulary to keep, and a paper's
+# features, made once, stay valid for every later model.
+N_FEATURES = 1 << 22
 
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _ZH_FIELDS = ("title_zh", "abstract_zh", "contribution_zh", "method_zh", "findings_zh")
@@ -90,10 +94,6 @@ def tokens(doc: Mapping[str, Any]) -> list[str]:
             grams = [run] if len(run) == 1 else [run[j : j + 2] for j in range(len(run) - 1)]
             out += grams * 2 if i == 0 else grams  # (the Chinese title counts twice too)
     return out
-
-
-def _identity(value: list[str]) -> list[str]:
-    return value
 
 
 @dataclass
@@ -190,55 +190,105 @@ def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
 
 
 class Model:
-    """A trained model: the tf-idf vectorizer and the classifier. `score` and `explain` take
-    paper records (dicts with title, abstract, authors …)."""
+    """A trained model: the words' weights (idf, by hashed token), the columns it kept (the
+    tokens in at least 2 papers and at most half), the classifier over those columns, and
+    what the "yes" were (for the explanation line)."""
 
-    def __init__(self, vectorizer: Any, classifier: Any, kept: str) -> None:
-        self.vectorizer = vectorizer
+    def __init__(self, idf: Any, used: Any, classifier: Any, kept: str) -> None:
+        self.idf = idf  # numpy float32 array, N_FEATURES long (0: a token left out)
+        self.used = used  # the hashed column of each of the classifier's columns
         self.classifier = classifier
-        self.kept = kept  # "stars", "stars and tags" …: what the "yes" were
-        self._names: Any = None
+        self.kept = kept  # "stars", "stars and tags" …
 
-    def matrix(self, docs: Iterable[Mapping[str, Any]]) -> Any:
-        """The tf-idf rows (a scipy CSR matrix) of ``docs``."""
-        return self.vectorizer.transform([tokens(d) for d in docs])
-
-    def score(self, docs: Iterable[Mapping[str, Any]]) -> list[float]:
-        """The classifier's score of each record (larger: more likely a "yes"; unbounded)."""
-        return [float(s) for s in self.classifier.decision_function(self.matrix(docs))]
-
-    def terms(self, row: Any, n: int = EXPLAIN_TERMS) -> list[str]:
-        """The tokens contributing most to the score of one tf-idf row (a 1×V CSR matrix),
-        largest first, only those that add to it; a word is left out when a pair holding it
-        is named."""
+    def terms(self, row: Any, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> list[str]:
+        """The tokens of ``doc`` contributing most to its score (``row``: its row of the
+        classifier's input, `inputs`), largest first, only those that add to it; a word
+        is left out when a pair holding it is named."""
         import numpy as np
 
-        if self._names is None:
-            self._names = self.vectorizer.get_feature_names_out()
         coef = self.classifier.coef_[0]
         idx = row.indices
         contrib = row.data * coef[idx]
-        order = np.argsort(-contrib)
+        top = [k for k in np.argsort(-contrib)[: 3 * n] if contrib[k] > 0]
+        if not top:
+            return []
+        wanted = {int(self.used[idx[k]]) for k in top}
+        names: dict[int, str] = {}
+        for t in set(tokens(doc)):
+            col = token_id(t)
+            if col in wanted:
+                names.setdefault(col, t)
         picked: list[str] = []
         covered: set[str] = set()
-        for k in order:
-            if contrib[k] <= 0 or len(picked) >= n:
-                break
-            name = str(self._names[idx[k]])
-            if name in covered:
+        for k in top:
+            name = names.get(int(self.used[idx[k]]))
+            if name is None or name in covered or len(picked) >= n:
                 continue
             picked.append(name)
-            if " " in name and not name.startswith("@"):
+            if " " in name and name[0] not in "@#":
                 covered.update(name.split(" "))
         # (a pair picked after one of its words: the word goes)
-        pairs = {w for t in picked if " " in t and not t.startswith("@") for w in t.split(" ")}
-        return [t for t in picked if t not in pairs or " " in t]
+        pairs = {w for t in picked if " " in t and t[0] not in "@#" for w in t.split(" ")}
+        return [t for t in picked if t not in pairs]
 
     def explain(self, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> str:
         """One line saying why ``doc`` scores high ("matches your stars: token merging, DiT,
         author Kaiming He"), the terms written as the paper writes them; "" when no term
         adds to its score."""
-        return describe(self.terms(self.matrix([doc])[0], n), doc, self.kept)
+        x, _ = inputs([features(doc)], self.idf)
+        return describe(self.terms(x[0], doc, n), doc, self.kept)
+
+
+def token_id(token: str) -> int:
+    """A token's column: its CRC-32 modulo `N_FEATURES` (the same in every process, so the
+    stored features stay valid)."""
+    return zlib.crc32(token.encode("utf-8", "surrogatepass")) & (N_FEATURES - 1)
+
+
+def features(doc: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """A paper record's features as the cache stores them (``feat`` table): its token
+    columns (`token_id`, sorted, little-endian int32) and how often each occurs (uint16)."""
+    import numpy as np
+
+    crc = zlib.crc32
+    hashes = [crc(t.encode("utf-8", "surrogatepass")) for t in tokens(doc)]
+    ids = np.array(hashes, dtype=np.int64) & (N_FEATURES - 1)
+    cols, counts = np.unique(ids, return_counts=True)
+    return cols.astype("<i4").tobytes(), np.minimum(counts, 65535).astype("<u2").tobytes()
+
+
+def inputs(rows: list[tuple[bytes, bytes]], idf: Any = None) -> tuple[Any, Any]:
+    """The classifier's input made from stored features (`features`), one row each: tf-idf
+    ((1 + log tf) · idf, each row of unit length) as a scipy CSR matrix over the columns
+    whose idf is not 0, in order; and the idf (numpy float32, `N_FEATURES` long). Without
+    ``idf``, it is made from ``rows``: smoothed, 0 for a token in no paper, and, when there
+    are 50 papers or more, for one in fewer than 2 or in more than half of them."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.preprocessing import normalize
+
+    n = len(rows)
+    lengths = np.fromiter((len(c) // 4 for c, _ in rows), dtype=np.int64, count=n)
+    cols = np.frombuffer(b"".join(c for c, _ in rows), dtype="<i4")
+    counts = np.frombuffer(b"".join(k for _, k in rows), dtype="<u2")
+    if idf is None:
+        df = np.bincount(cols, minlength=N_FEATURES)
+        idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        idf[(df < 2) | (df > n // 2) if n >= 50 else df == 0] = 0
+    used = np.flatnonzero(idf)
+    weight = idf[cols]
+    keep = weight > 0
+    # each row's first element among those kept: through the running count of kept ones
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    kept = np.zeros(len(cols) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    indptr = kept[starts]
+    data = (np.log(counts[keep].astype(np.float32)) + 1) * weight[keep]
+    remap = np.zeros(N_FEATURES, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    x = csr_matrix((data, remap[cols[keep]], indptr), shape=(n, len(used)))
+    return normalize(x, copy=False), idf
 
 
 def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> str:
@@ -303,41 +353,23 @@ def cold_start(labels: Labels) -> str | None:
     return None
 
 
-def train(
-    docs: Mapping[str, Mapping[str, Any]],
-    labels: Labels,
-    *,
-    skip_weight: float = SKIP_WEIGHT,
-    c: float = C,
-) -> Model:
-    """A model trained on the labelled records of ``docs`` (paper id → record; every record
-    of ``docs`` also informs the tf-idf's word weights). When none of the labels is a "no",
-    the unlabelled records of ``docs`` stand for the "no" (as arxiv-sanity-lite trains).
-    ValueError when there is no "yes" (or nothing at all to stand for a "no") in ``docs``."""
-    ids = list(docs)
-    return fit(ids, [tokens(docs[pid]) for pid in ids], labels, skip_weight=skip_weight, c=c)[0]
-
-
 def fit(
+    feats: list[tuple[bytes, bytes]],
     ids: list[str],
-    bags: list[list[str]],
     labels: Labels,
     *,
     skip_weight: float = SKIP_WEIGHT,
     c: float = C,
 ) -> tuple[Model, Any]:
-    """`train` on token bags (`tokens`) of the papers ``ids``: the model and the tf-idf rows
-    of every bag (a scipy CSR matrix, row i for ``ids[i]``), so that the papers to rank are
-    tokenized once."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Train on the stored features ``feats`` of the papers ``ids`` (every one informs the
+    words' weights); the model and the classifier's input of every paper (`inputs`, row i
+    for ``ids[i]``). When none of the labels is a "no", the unlabelled papers stand for the
+    "no" (as arxiv-sanity-lite trains). ValueError when there is no "yes" (or nothing at
+    all to stand for a "no") among ``ids``."""
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(
-        analyzer=_identity, sublinear_tf=True, min_df=2, max_df=0.5, dtype=_float32()
-    )
-    if len(ids) < 50:  # (a tiny library: every term counts)
-        vectorizer.set_params(min_df=1, max_df=1.0)
-    x = vectorizer.fit_transform(bags)
+    x, idf = inputs(feats)
     rows, y, weight = [], [], []
     has_no = any(labels.label.get(pid) is False for pid in ids)
     for i, pid in enumerate(ids):
@@ -356,15 +388,16 @@ def fit(
     no_w = sum(w for w, t in zip(weight, y, strict=True) if not t)
     scale = (len(y) / (2 * no_w), len(y) / (2 * yes_w))
     weight = [w * scale[t] for w, t in zip(weight, y, strict=True)]
-    clf = LogisticRegression(C=c, solver="liblinear", max_iter=200)
+    # (the dual solver: many more columns than papers, 5x faster than the primal one)
+    clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=500)
     clf.fit(x[rows], y, sample_weight=weight)
-    return Model(vectorizer, clf, _kept(labels)), x
+    return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
 
 
-def _float32() -> Any:
-    import numpy as np
-
-    return np.float32
+def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: float) -> Model:
+    """A model trained on the labelled records of ``docs`` (paper id → record), as `fit`."""
+    ids = list(docs)
+    return fit([features(docs[pid]) for pid in ids], ids, labels, **options)[0]
 
 
 @dataclass
@@ -381,60 +414,107 @@ class Ranking:
     seconds: float = 0.0
 
 
+def with_seeds(labels: Labels, seeded: Iterable[str]) -> Labels:
+    """``labels`` with the papers ``seeded`` a "yes" where the reader has not decided."""
+    out = Labels(dict(labels.label), labels.starred, labels.tagged, labels.noted)
+    for pid in seeded:
+        if pid not in out.label:
+            out.label[pid] = True
+            out.seeded += 1
+    return out
+
+
+def rank_features(
+    feats: Mapping[str, tuple[bytes, bytes]],
+    labels: Labels,
+    unread: Iterable[str],
+    documents: Callable[[list[str]], Mapping[str, Mapping[str, Any]]],
+    explained: int = EXPLAINED,
+    **options: float,
+) -> Ranking:
+    """Train on ``labels`` over the stored features of papers (paper id → `features`) and
+    score the ``unread`` ones among them; the best ``explained`` are explained, their records
+    read through ``documents`` (ids → records). Cold start (`cold_start`): no scores, the
+    reason says why. ``options``: `fit`'s (skip_weight, c)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    reason = cold_start(labels)
+    if reason is not None:
+        return Ranking(reason=reason, seconds=time.perf_counter() - t0)
+    every = list(feats)
+    model, x = fit([feats[pid] for pid in every], every, labels, **options)
+    at = {pid: i for i, pid in enumerate(every)}
+    ids = [pid for pid in dict.fromkeys(unread) if pid in at]
+    rows = x[[at[pid] for pid in ids]]
+    values = model.classifier.decision_function(rows) if ids else np.zeros(0)
+    scores = dict(zip(ids, values.tolist(), strict=True))
+    why: dict[str, str] = {}
+    best = np.argsort(-values, kind="stable")[:explained].tolist()
+    docs = documents([ids[i] for i in best]) if best else {}
+    for i in best:
+        doc = docs.get(ids[i])
+        if doc is not None:
+            line = describe(model.terms(rows[i], doc), doc, model.kept)
+            if line:
+                why[ids[i]] = line
+    reason = f"for you: trained on {labels.yes} kept and {labels.no} skipped papers"
+    return Ranking(scores, why, reason, True, time.perf_counter() - t0)
+
+
 def rank(
     docs: Mapping[str, Mapping[str, Any]],
     labels: Labels,
     unread: Iterable[str],
     seeds: Seeds = NO_SEEDS,
     explained: int = EXPLAINED,
+    memo: dict[str, tuple[bytes, bytes]] | None = None,
     **options: float,
 ) -> Ranking:
-    """Train on ``labels`` (and the records of ``docs`` that ``seeds`` match, as "yes" where
-    the reader has not decided) and score the ``unread`` papers of ``docs``. Cold start
-    (`cold_start`): no scores, the reason says why. ``options``: `fit`'s (skip_weight, c).
-    Explanations are made for the best ``explained`` papers."""
-    t0 = time.perf_counter()
+    """`rank_features` over paper records (paper id → record): their features made (and
+    kept in ``memo`` when given, by id), the records ``seeds`` match a "yes" where the
+    reader has not decided."""
     if seeds:
-        labels = Labels(dict(labels.label), labels.starred, labels.tagged, labels.noted)
-        for pid, doc in docs.items():
-            if pid not in labels.label and seeds.match(doc):
-                labels.label[pid] = True
-                labels.seeded += 1
-    reason = cold_start(labels)
-    if reason is not None:
-        return Ranking(reason=reason, seconds=time.perf_counter() - t0)
-    every = list(docs)
-    model, x_all = fit(every, [tokens(docs[pid]) for pid in every], labels, **options)
-    at = {pid: i for i, pid in enumerate(every)}
-    ids = [pid for pid in dict.fromkeys(unread) if pid in at]
-    x = x_all[[at[pid] for pid in ids]]
-    values = model.classifier.decision_function(x) if ids else []
-    scores = {pid: float(v) for pid, v in zip(ids, values, strict=True)}
-    why: dict[str, str] = {}
-    best = sorted(range(len(ids)), key=lambda i: -values[i])[:explained]
-    for i in best:
-        line = describe(model.terms(x[i]), docs[ids[i]], model.kept)
-        if line:
-            why[ids[i]] = line
-    reason = f"for you: trained on {labels.yes} kept and {labels.no} skipped papers"
-    return Ranking(scores, why, reason, True, time.perf_counter() - t0)
+        labels = with_seeds(labels, [pid for pid, doc in docs.items() if seeds.match(doc)])
+    if cold_start(labels) is not None:
+        return rank_features({}, labels, (), dict)
+    memo = {} if memo is None else memo
+    feats = {}
+    for pid, doc in docs.items():
+        found = memo.get(pid)
+        if found is None:
+            found = memo[pid] = features(doc)
+        feats[pid] = found
+    return rank_features(
+        feats, labels, unread, lambda ids: {p: docs[p] for p in ids}, explained, **options
+    )
 
 
 def rank_library(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
-    """`rank` over a library: trained on its states, scoring its unread papers (records read
-    in bulk from the cache)."""
+    """`rank_features` over a library: trained on its states (and ``seeds``), scoring its
+    unread papers. The papers' features are read from the cache; those of papers it has
+    none for yet are made from their records and stored (a library's first training reads
+    every record: the later ones only the new papers')."""
     t0 = time.perf_counter()
     labels = labels_of(lib.states())
-    if not seeds:
-        reason = cold_start(labels)
-        if reason is not None:  # (nothing to read: no model)
-            return Ranking(reason=reason, seconds=time.perf_counter() - t0)
+    if seeds:
+        labels = with_seeds(labels, lib.seeded(seeds.authors, seeds.arxiv, seeds.match))
+    reason = cold_start(labels)
+    if reason is not None:  # (nothing to read: no model)
+        return Ranking(reason=reason, seconds=time.perf_counter() - t0)
     unread = lib.unread_ids()
     wanted = list(dict.fromkeys([*labels.label, *unread]))
-    if seeds:  # (seed papers may be anywhere in the library)
-        wanted = list(lib)
-    docs = lib.documents(wanted)
-    return rank(docs, labels, unread, seeds)
+    feats = lib.features(wanted)
+    missing = [pid for pid in wanted if pid not in feats]
+    for start in range(0, len(missing), 5000):
+        made = {
+            pid: features(doc) for pid, doc in lib.documents(missing[start : start + 5000]).items()
+        }
+        lib.store_features(made)
+        feats.update(made)
+    ranking = rank_features(feats, labels, unread, lib.documents)
+    ranking.seconds = time.perf_counter() - t0
+    return ranking
 
 
 def refresh(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:

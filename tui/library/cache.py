@@ -119,6 +119,7 @@ CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
                      PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE score(paper INTEGER PRIMARY KEY, value REAL NOT NULL, why TEXT);
+CREATE TABLE feat(paper INTEGER PRIMARY KEY, cols BLOB NOT NULL, counts BLOB NOT NULL);
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO tally VALUES('papers', 0), ('papers_at', 0), ('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
@@ -328,11 +329,11 @@ class Cache:
 
     @staticmethod
     def ensure_score(conn: sqlite3.Connection) -> None:
-        """Add the ``score`` table (`SCHEMA`) to a cache made before it was there."""
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS score(paper INTEGER PRIMARY KEY, value REAL NOT NULL, "
-            "why TEXT)"
-        )
+        """Add the ``score`` and ``feat`` tables (`SCHEMA`: the "for you" order's scores
+        and each paper's features, tui/relevance.py) to a cache made before they were."""
+        for statement in SCHEMA.split(";"):
+            if statement.strip().startswith(("CREATE TABLE score", "CREATE TABLE feat")):
+                conn.execute(statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
 
     def count_papers(self) -> None:
         """Make the tally of papers right when it is not (`paper_total` says): a cache made
@@ -638,6 +639,7 @@ class Cache:
                 (*values, rowid),
             )
             conn.execute("UPDATE record SET at=?, size=?, body=? WHERE rowid=?", (*blobs, rowid))
+            conn.execute("DELETE FROM feat WHERE paper=?", (rowid,))  # (its text changed)
         conn.execute(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)",
             (rowid, *fts_values(record)),
@@ -682,6 +684,8 @@ class Cache:
         )
         conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM noted WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM feat WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM score WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM record WHERE rowid=?", (rowid,))
         conn.execute("DELETE FROM paper WHERE rowid=?", (rowid,))
         Cache._papers_added(conn, -1)

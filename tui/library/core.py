@@ -64,7 +64,7 @@ from .notes import (
     note_edit,
 )
 from .query import Query, QueryError, parse_query
-from .sqlquery import SORT_KEYS, Results, compile_query
+from .sqlquery import SORT_KEYS, Results, compile_query, match_tokens
 from .storage import (
     SCHEMA_VERSION,
     TMP_PREFIX,
@@ -306,10 +306,11 @@ class Library:
                 if not self.cache.usable():
                     self._rebuild(if_needed=True)
                 else:
+                    if not self.read_only:  # (before a catch-up writes to them)
+                        Cache.ensure_score(self._conn())
                     self._catch_up()
                 if not self.read_only:
                     self.cache.count_papers()
-                    Cache.ensure_score(self._conn())
                 return
             except (_Stale, sqlite3.DatabaseError) as err:
                 if attempt or self.cache.path is None:
@@ -1046,6 +1047,54 @@ class Library:
             lambda doc: {k: v for k, v in doc.items() if k not in drop},
         )
 
+    def features(self, ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """The stored "for you" features of papers (`relevance.features`): paper id →
+        (columns, counts); papers with none stored yet are left out."""
+        rows = self._conn().execute(
+            "SELECT p.id, f.cols, f.counts FROM paper p JOIN feat f ON f.paper = p.rowid "
+            "WHERE p.id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(ids).decode(),),
+        )
+        return {pid: (cols, counts) for pid, cols, counts in rows}
+
+    def store_features(self, made: dict[str, tuple[bytes, bytes]]) -> None:
+        """Keep papers' features (paper id → (columns, counts)) in the cache, one
+        transaction; ids not in the library are left out."""
+        with self.cache.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO feat(paper, cols, counts) "
+                "SELECT rowid, ?, ? FROM paper WHERE id=?",
+                [(cols, counts, pid) for pid, (cols, counts) in made.items()],
+            )
+
+    def seeded(
+        self,
+        authors: Iterable[str],
+        arxiv: Iterable[str],
+        match: Callable[[dict[str, Any]], bool],
+    ) -> list[str]:
+        """The papers by one of ``authors`` or with one of the ``arxiv`` ids (the config's
+        "for you" seeds), found through the index and confirmed by ``match`` on the record."""
+        conn = self._conn()
+        found: list[str] = []
+        for aid in arxiv:
+            found += [pid for pid, _ in Cache.filed_under(conn, "arxiv:" + aid)]
+        for name in authors:
+            words = [w for w in match_tokens(name) if w]
+            if not words:
+                continue
+            phrase = "authors : (" + " + ".join(f'"{w}"' for w in words) + ")"
+            found += [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.id FROM text t JOIN paper p ON p.rowid = t.rowid WHERE text MATCH ?",
+                    (phrase,),
+                )
+            ]
+        found = list(dict.fromkeys(found))
+        docs = self.documents(found)
+        return [pid for pid in found if pid in docs and match(docs[pid])]
+
     def triage_fingerprint(self) -> str:
         """A string that changes whenever a paper's state or the number of papers does: the
         stored scores (`score_info`) are stale when theirs differs."""
@@ -1062,13 +1111,18 @@ class Library:
         the reason line and the fingerprint (`triage_fingerprint`) they were made from.
         Ids not in the library are left out. The cache only: scores are made again from
         the truth (tui/relevance.py) when the cache is rebuilt."""
-        with self._mutex, self.cache.transaction() as conn:
+        with self.cache.transaction() as conn:  # (not the mutex: no key waits for it)
             Cache.ensure_score(conn)
             conn.execute("DELETE FROM score")
+            rowid = dict(
+                conn.execute(
+                    "SELECT id, rowid FROM paper WHERE id IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(list(scores)).decode(),),
+                )
+            )
             conn.executemany(
-                "INSERT OR REPLACE INTO score(paper, value, why) "
-                "SELECT rowid, ?, ? FROM paper WHERE id=?",
-                [(value, why.get(pid), pid) for pid, value in scores.items()],
+                "INSERT OR REPLACE INTO score(paper, value, why) VALUES(?, ?, ?)",
+                [(rowid[pid], v, why.get(pid)) for pid, v in scores.items() if pid in rowid],
             )
             Cache.set_meta(
                 conn, "foryou", {"reason": reason, "fingerprint": fingerprint, "at": now_iso()}
