@@ -238,3 +238,29 @@ async def test_the_app_retrains_when_idle_and_S_shows_the_order_with_reasons(
         app.sync_detail(force=True)
         await pilot.pause()
         assert "matches your stars" not in app.detail.text
+
+
+def test_the_worker_process_trains_stores_and_names_a_bad_config(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    lib = sample_library
+    triage(lib)
+    config = tmp_path / "config.toml"
+    config.write_text('[relevance]\nauthors = "x"\narxiv = [1]\n', encoding="utf-8")
+    env = {**os.environ, "PAPERTUI_CONFIG": str(config)}
+    run = [sys.executable, "-m", "tui.relevance", str(lib.root)]
+    done = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    out = json.loads(done.stdout)
+    assert out["trained"] and out["reason"].startswith("for you: trained on 6 kept")
+    assert out["problem"] == f"{config}: [relevance] arxiv: expected a list of strings"
+    assert not relevance.stale(lib) and lib.score_info()["reason"] == out["reason"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "tui.relevance", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert len(missing.stderr.strip().splitlines()) == 1

@@ -530,3 +530,56 @@ def stale(lib: Library) -> bool:
     """Whether the stored scores predate the reader's last triage change (or there are
     none): the app retrains then."""
     return lib.score_info().get("fingerprint") != lib.triage_fingerprint()
+
+
+def config_seeds() -> tuple[Seeds, str]:
+    """The ``[relevance]`` seeds of the user's config file (`tui.config.config_path`), and
+    the one-line problem when it cannot be used ("" when it can; no seeds then)."""
+    from .config import ConfigError, config_path, read_config
+
+    path = config_path()
+    try:
+        return seeds_from_config(read_config(path)), ""
+    except FileNotFoundError:
+        return NO_SEEDS, ""
+    except ConfigError as err:
+        return NO_SEEDS, str(err)
+    except RelevanceConfigError as err:
+        return NO_SEEDS, f"{path}: {err}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tui.relevance LIBRARY``: train and store the "for you" scores of the
+    library (`refresh`, the config's seeds) in this process, as the app's worker runs it:
+    off the app's process, so no key waits for it. Prints one JSON line: {"reason": …,
+    "trained": …, "seconds": …, "problem": the config's problem or ""}. Exit status 1 and
+    one line on stderr when the library cannot be used."""
+    import json
+    import sys
+
+    from .library import Library, LibraryError
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tui.relevance LIBRARY", file=sys.stderr)
+        return 2
+    seeds, problem = config_seeds()
+    try:
+        lib = Library.open(args[0], create=False)
+        lib.agent = "papertui for-you"
+        ranking = refresh(lib, seeds)
+    except LibraryError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    out = {
+        "reason": ranking.reason,
+        "trained": ranking.trained,
+        "seconds": round(ranking.seconds, 3),
+        "problem": problem,
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,16 +3,20 @@ once the reader has paused, and its explanation in the detail pane.
 
 The model is trained when the app has had no key for `ForYouActions.foryou_idle` seconds and
 the reader's triage (or the library) changed since the stored scores were made (at the first
-pause after the app opens, too: what the previous session changed). Training reads the
-library on the worker's own connection and writes the scores in one transaction; no key
-waits for it. Only then are scikit-learn and numpy imported.
+pause after the app opens, too: what the previous session changed). Training runs in a
+process of its own (``python -m tui.relevance LIBRARY``), which reads the library and writes
+the scores in one transaction: no key waits for it, and scikit-learn, numpy and the papers'
+features never enter the app's process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import events, work
 
@@ -21,7 +25,7 @@ from .base import PaperAppBase
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..relevance import Ranking
+TRAIN_TIMEOUT = 600  # seconds a training may take (a first one at a million papers: minutes)
 
 
 class ForYouActions(PaperAppBase):
@@ -55,32 +59,41 @@ class ForYouActions(PaperAppBase):
 
     @work(thread=True, group="foryou", exit_on_error=False)
     def retrain_foryou(self) -> None:
-        """Retrain and store the scores when they are stale; then show the new order."""
+        """When the stored scores are stale, retrain and store them in another process
+        (``python -m tui.relevance LIBRARY``: the training's own Python work and memory stay
+        out of the app's), then show the new order."""
         from ..library import LibraryError
-        from ..relevance import RelevanceConfigError, Seeds, refresh, stale
+        from ..relevance import stale
 
-        ranking: Ranking | None = None
+        reason: str | None = None
         problem = ""
         try:
             if stale(self.library):
-                seeds = Seeds()
-                try:
-                    seeds = _config_seeds()
-                except (RelevanceConfigError, ValueError) as err:
-                    problem = str(err)
-                ranking = refresh(self.library, seeds)
-        except LibraryError as err:
-            problem = str(err)
+                done = subprocess.run(
+                    [sys.executable, "-m", "tui.relevance", str(self.library.root)],
+                    capture_output=True,
+                    text=True,
+                    timeout=TRAIN_TIMEOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+                if done.returncode == 0:
+                    found = json.loads(done.stdout.strip().splitlines()[-1])
+                    reason, problem = found["reason"], found.get("problem", "")
+                else:
+                    lines = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
+                    problem = f"for you: the model could not be trained: {lines[-1]}"
+        except (LibraryError, OSError, ValueError, KeyError, subprocess.SubprocessError) as err:
+            problem = f"for you: the model could not be trained: {err}"
         finally:
             with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
-                self.call_from_thread(self._foryou_done, ranking, problem)
+                self.call_from_thread(self._foryou_done, reason, problem)
 
-    def _foryou_done(self, ranking: Ranking | None, problem: str) -> None:
+    def _foryou_done(self, reason: str | None, problem: str) -> None:
         self._foryou_busy = False
         if problem and problem != self._foryou_told:
             self._foryou_told = problem
             self._error(problem)
-        if ranking is None or self.sort_for() != "foryou":
+        if reason is None or self.sort_for() != "foryou":
             return
         self.detail.invalidate()
         self.requery(keep=self.paper_list.current)
@@ -94,21 +107,3 @@ class ForYouActions(PaperAppBase):
     def _run_query(self, search: str) -> Sequence[str]:
         self.detail.show_why = self.sort_for(search) == "foryou"
         return super()._run_query(search)
-
-
-def _config_seeds() -> Any:
-    """The ``[relevance]`` seeds of the user's config file (none when there is no file).
-    ConfigError or RelevanceConfigError (ValueError) when it cannot be used."""
-    from ..config import ConfigError, config_path, read_config
-    from ..relevance import Seeds, seeds_from_config
-
-    try:
-        config = read_config(config_path())
-    except FileNotFoundError:
-        return Seeds()
-    except ConfigError as err:
-        raise ValueError(str(err)) from None
-    try:
-        return seeds_from_config(config)
-    except ValueError as err:
-        raise ValueError(f"{config_path()}: {err}") from None
