@@ -281,8 +281,7 @@ def inputs(rows: list[tuple[bytes, bytes]], idf: Any = None) -> tuple[Any, Any]:
     # each row's first element among those kept: through the running count of kept ones
     starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
-    kept = np.zeros(len(cols) + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept[1:])
+    kept = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(keep, dtype=np.int64)))
     indptr = kept[starts]
     data = (np.log(counts[keep].astype(np.float32)) + 1) * weight[keep]
     remap = np.zeros(N_FEATURES, dtype=np.int32)
