@@ -677,6 +677,17 @@ def main(argv: list[str] | None = None) -> int:
             se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0
             cells.append(f"{statistics.mean(values):.3f} ± {se:.3f}")
         print(f"| {name} | {cells[0]} | {cells[1]} |")
+    base, ours = "stars only (arxiv-sanity-lite)", "papertui (stars + skips)"
+    print(f"\nPaired, {ours} − {base}, over the same day-rankings:")
+    for i, metric in ((0, "precision@10"), (1, "nDCG@20")):
+        diffs = [a[i] - b[i] for a, b in zip(results[ours], results[base], strict=True)]
+        se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0
+        wins = sum(d > 0 for d in diffs)
+        losses = sum(d < 0 for d in diffs)
+        print(
+            f"- {metric}: {statistics.mean(diffs):+.3f} ± {se:.3f} "
+            f"(better on {wins}, worse on {losses} of {len(diffs)} days)"
+        )
     if args.size:
         seconds, decided, scored = timing(args.size)
         print(

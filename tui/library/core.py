@@ -1128,6 +1128,13 @@ class Library:
                 conn, "foryou", {"reason": reason, "fingerprint": fingerprint, "at": now_iso()}
             )
 
+    def _scored(self) -> bool:
+        """Whether the cache has the ``score`` table (a writable one always has)."""
+        if not self.read_only:
+            return True
+        row = self._conn().execute("SELECT 1 FROM sqlite_master WHERE name='score'").fetchone()
+        return row is not None
+
     def score_info(self) -> dict[str, Any]:
         """What the stored scores were made from: {"reason": line, "fingerprint": …, "at":
         ISO time}; {} when none were stored."""
@@ -1158,6 +1165,8 @@ class Library:
         (newest first by default; ``relevance``: best bm25 match first when the query has
         words). QueryError when the query or the sort cannot be understood."""
         q = parse_query(query) if isinstance(query, str) else query
+        if sort == "foryou" and not self._scored():
+            sort = "feed_date"  # (a read-only cache made before the scores were kept)
         return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
 
     def _count(self, q: Query) -> int | None:
