@@ -492,7 +492,7 @@ def papertui_rank(
     inbox: list[str],
     unread: list[str],
     memo: dict[str, Any],
-    **options: float,
+    **options: Any,
 ) -> list[str]:
     ranking = relevance.rank(docs, labels, unread, explained=0, memo=memo, **options)
     if not ranking.trained:
@@ -637,6 +637,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "papertui (stars + skips)": {"kind": "papertui"},
     "papertui's model, stars only (ablation)": {"kind": "papertui-stars"},
 }
+SOLVERS = {"papertui, SGD (log loss, 10 epochs)": {"kind": "papertui", "solver": "sgd"}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -648,12 +649,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--library", type=Path, help="time the worker on this bench/synth.py cache")
     ap.add_argument("--skip-weight", type=float, nargs="*", default=[], help="extra variants")
     ap.add_argument("--c", type=float, nargs="*", default=[], help="extra variants")
+    ap.add_argument("--sgd", action="store_true", help="also the SGD solver")
     args = ap.parse_args(argv)
     variants = dict(VARIANTS)
     for w in args.skip_weight:
         variants[f"papertui, skip weight {w}"] = {"kind": "papertui", "skip_weight": w}
     for c in args.c:
         variants[f"papertui, C={c}"] = {"kind": "papertui", "c": c}
+    if args.sgd:
+        variants.update(SOLVERS)
     if args.library:
         for name, value in timing_library(args.library).items():
             print(f"{name}: {value:,.3f}" if isinstance(value, float) else f"{name}: {value:,}")

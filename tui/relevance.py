@@ -278,11 +278,14 @@ def inputs(rows: list[tuple[bytes, bytes]], idf: Any = None) -> tuple[Any, Any]:
     used = np.flatnonzero(idf)
     weight = idf[cols]
     keep = weight > 0
-    # each row's first element among those kept: through the running count of kept ones
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    kept = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(keep, dtype=np.int64)))
-    indptr = kept[starts]
+    # how many of each row's elements are kept: sums over each row's run of ``keep``
+    starts = np.cumsum(lengths) - lengths
+    per_row = np.zeros(n, dtype=np.int64)
+    if len(cols):
+        per_row = np.add.reduceat(keep, np.minimum(starts, len(cols) - 1), dtype=np.int64)
+        per_row[lengths == 0] = 0  # (reduceat gives an empty run the element at its start)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
     data = (np.log(counts[keep].astype(np.float32)) + 1) * weight[keep]
     remap = np.zeros(N_FEATURES, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
@@ -359,6 +362,7 @@ def fit(
     *,
     skip_weight: float = SKIP_WEIGHT,
     c: float = C,
+    solver: str = "liblinear",
 ) -> tuple[Model, Any]:
     """Train on the stored features ``feats`` of the papers ``ids`` (every one informs the
     words' weights); the model and the classifier's input of every paper (`inputs`, row i
@@ -387,13 +391,19 @@ def fit(
     no_w = sum(w for w, t in zip(weight, y, strict=True) if not t)
     scale = (len(y) / (2 * no_w), len(y) / (2 * yes_w))
     weight = [w * scale[t] for w, t in zip(weight, y, strict=True)]
+    if solver == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        clf = SGDClassifier(loss="log_loss", alpha=1e-5 / c, max_iter=10, tol=None, random_state=0)
+        clf.fit(x[rows], y, sample_weight=weight)
+        return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
     # (the dual solver: many more columns than papers, 5x faster than the primal one)
     clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=500)
     clf.fit(x[rows], y, sample_weight=weight)
     return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
 
 
-def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: float) -> Model:
+def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: Any) -> Model:
     """A model trained on the labelled records of ``docs`` (paper id → record), as `fit`."""
     ids = list(docs)
     return fit([features(docs[pid]) for pid in ids], ids, labels, **options)[0]
@@ -429,7 +439,7 @@ def rank_features(
     unread: Iterable[str],
     documents: Callable[[list[str]], Mapping[str, Mapping[str, Any]]],
     explained: int = EXPLAINED,
-    **options: float,
+    **options: Any,
 ) -> Ranking:
     """Train on ``labels`` over the stored features of papers (paper id → `features`) and
     score the ``unread`` ones among them; the best ``explained`` are explained, their records
@@ -468,7 +478,7 @@ def rank(
     seeds: Seeds = NO_SEEDS,
     explained: int = EXPLAINED,
     memo: dict[str, tuple[bytes, bytes]] | None = None,
-    **options: float,
+    **options: Any,
 ) -> Ranking:
     """`rank_features` over paper records (paper id → record): their features made (and
     kept in ``memo`` when given, by id), the records ``seeds`` match a "yes" where the
