@@ -264,3 +264,28 @@ def test_the_worker_process_trains_stores_and_names_a_bad_config(
     )
     assert missing.returncode == 1 and missing.stdout == ""
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+async def test_the_app_says_why_the_order_is_the_feed_s_at_a_cold_start(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from .test_app import SIZE, build, toasts
+
+    lib = sample_library
+    lib.set_state(list(lib)[:3], "read", read=True)
+    app = build(lib, tmp_path)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if not relevance.stale(lib) and not app._foryou_busy:
+                break
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        await pilot.pause()
+        said = "for you: feed order until you star, tag or note a paper (3 decided so far)"
+        assert toasts(app)[-1] == said
+        assert list(app.paper_list.ids) == list(lib.query("is:unread"))
+        app.sync_detail(force=True)
+        await pilot.pause()
+        assert "matches your" not in app.detail.text

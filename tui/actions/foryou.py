@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 import time
+from subprocess import SubprocessError
 from typing import TYPE_CHECKING
 
 from textual import events, work
@@ -63,14 +65,22 @@ class ForYouActions(PaperAppBase):
         (``python -m tui.relevance LIBRARY``: the training's own Python work and memory stay
         out of the app's), then show the new order."""
         from ..library import LibraryError
-        from ..relevance import stale
+        from ..relevance import cold_start, config_seeds, labels_of, stale
 
         reason: str | None = None
         problem = ""
+        lib = self.library
         try:
-            if stale(self.library):
+            seeds, problem = config_seeds() if stale(lib) else (None, "")
+            if seeds is None:
+                pass
+            elif not seeds and (cold := cold_start(labels_of(lib.states()))):
+                # (no model to train: said here, without starting a process)
+                lib.store_scores({}, {}, cold, lib.triage_fingerprint())
+                reason = cold
+            else:
                 done = subprocess.run(
-                    [sys.executable, "-m", "tui.relevance", str(self.library.root)],
+                    [sys.executable, "-m", "tui.relevance", str(lib.root)],
                     capture_output=True,
                     text=True,
                     timeout=TRAIN_TIMEOUT,
@@ -82,7 +92,7 @@ class ForYouActions(PaperAppBase):
                 else:
                     lines = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
                     problem = f"for you: the model could not be trained: {lines[-1]}"
-        except (LibraryError, OSError, ValueError, KeyError, subprocess.SubprocessError) as err:
+        except (LibraryError, OSError, ValueError, KeyError, sqlite3.Error, SubprocessError) as err:
             problem = f"for you: the model could not be trained: {err}"
         finally:
             with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
