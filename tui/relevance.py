@@ -10,14 +10,16 @@ file's ``[relevance]`` table may add "yes" seeds before the reader has decided m
 
 Features: tf-idf over one bag of tokens per paper: the words and word pairs of the title
 (counted twice) and abstract (and HF keywords), each author as one token (``@kaiming he``),
-each category (``#cs.cv``) and the Chinese title and summaries as character bigrams. A
-linear classifier (scikit-learn's logistic regression, the classes balanced) scores every
-unread paper; its largest contributing terms explain a paper's score.
+each category (``#cs.cv``) and the Chinese title and summaries as character bigrams,
+hashed to `N_FEATURES` columns once per paper (`features`, kept in the cache's ``feat``
+table). A linear classifier (scikit-learn's logistic regression, the classes balanced) scores
+every unread paper; its largest contributing terms explain a paper's score. The app runs it
+in a process of its own: ``python -m tui.relevance LIBRARY`` (`main`).
 
 With fewer than `MIN_DECISIONS` decisions, or none of them a "yes", there is no model: the
 order stays the feed's and `Ranking.reason` says why.
 
-scikit-learn and numpy are imported by `train` only: never by the app's start
+scikit-learn, scipy and numpy are imported only when a model is trained: never by the app
 (tests/test_relevance.py checks that ``import tui.app`` leaves them out).
 """
 
@@ -367,8 +369,9 @@ def fit(
     """Train on the stored features ``feats`` of the papers ``ids`` (every one informs the
     words' weights); the model and the classifier's input of every paper (`inputs`, row i
     for ``ids[i]``). When none of the labels is a "no", the unlabelled papers stand for the
-    "no" (as arxiv-sanity-lite trains). ValueError when there is no "yes" (or nothing at
-    all to stand for a "no") among ``ids``."""
+    "no" (as arxiv-sanity-lite trains). ``solver``: "liblinear" (logistic regression, the
+    one used) or "sgd" (faster, worse: bench/RESULTS.md). ValueError when there is no "yes"
+    (or nothing at all to stand for a "no") among ``ids``."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
