@@ -289,3 +289,17 @@ async def test_the_app_says_why_the_order_is_the_feed_s_at_a_cold_start(
         app.sync_detail(force=True)
         await pilot.pause()
         assert "matches your" not in app.detail.text
+
+
+def test_an_author_seed_finds_the_author_s_papers_through_the_index(
+    sample_library: Library,
+) -> None:
+    lib = sample_library
+    docs = lib.documents(list(lib))
+    by = [pid for pid, doc in docs.items() if "Guandong Li" in (doc.get("authors") or [])]
+    assert by  # (the sample's Chinese caching paper)
+    seeds = relevance.seeds_from_config({"relevance": {"authors": ["guandong  LI"]}})
+    assert sorted(lib.seeded(seeds.authors, seeds.arxiv, seeds.match)) == sorted(by)
+    # a name that is only the start of one, or two authors' names run together, is none
+    other = relevance.seeds_from_config({"relevance": {"authors": ["Guandong"]}})
+    assert lib.seeded(other.authors, other.arxiv, other.match) == []
