@@ -844,7 +844,7 @@ async def test_S_cycles_the_sort(sample_library: Library, tmp_path: Path) -> Non
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3")
-        for key in ("paper_date", "upvotes", "title", "added", "feed_date"):
+        for key in ("paper_date", "upvotes", "title", "added", "foryou", "feed_date"):
             await pilot.press("S")
             assert app.sort_key == key
             assert app.paper_list.ids == lib.query("", sort=key, reverse=key != "title")
@@ -867,7 +867,7 @@ async def test_S_offers_relevance_only_when_the_search_has_words(
         await pilot.press("enter")
         await settle(pilot)
         status = app.query_one("#status")
-        for key in ("paper_date", "upvotes", "title", "added", "relevance", "feed_date"):
+        for key in ("paper_date", "upvotes", "title", "added", "relevance", "foryou", "feed_date"):
             await pilot.press("S")
             assert app.sort_key == key
             assert app.paper_list.ids == lib.query("diffus", sort=key, reverse=key != "title")

@@ -32,6 +32,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from .actions.find import FindActions
+from .actions.foryou import ForYouActions
 from .actions.out import OutActions
 from .actions.triage import TriageActions
 from .commands import PaperCommands
@@ -69,7 +70,7 @@ EXIT_GRACE = 5.0  # seconds the app has to leave after a stop signal before it i
 FOLLOW_DELAY = 0.1
 
 
-class PaperTUI(TriageActions, FindActions, OutActions):
+class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     """A keyboard-first reading list for researchers triaging daily paper feeds."""
 
     CSS_PATH = "app.tcss"
@@ -131,6 +132,7 @@ class PaperTUI(TriageActions, FindActions, OutActions):
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
+        self.start_foryou()  # the "for you" model, retrained when the reader pauses
         if not self.is_headless:
             loop = asyncio.get_running_loop()
             for signum in STOP_SIGNALS:

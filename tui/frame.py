@@ -31,6 +31,7 @@ SORT_NAMES = {
     "title": "title",
     "added": "date added",
     "relevance": "relevance",
+    "foryou": "for you",
 }
 
 

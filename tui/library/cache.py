@@ -60,7 +60,7 @@ import sqlite3
 import threading
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,8 @@ CREATE TABLE history(ord INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, doc BLOB
 CREATE TABLE applied(kind TEXT NOT NULL, name TEXT NOT NULL,
                      PRIMARY KEY(kind, name)) WITHOUT ROWID;
 CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TABLE score(paper INTEGER PRIMARY KEY, value REAL NOT NULL, why TEXT);
+CREATE TABLE feat(paper INTEGER PRIMARY KEY, cols BLOB NOT NULL, counts BLOB NOT NULL);
 CREATE TABLE tally(name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO tally VALUES('papers', 0), ('papers_at', 0), ('read', 0), ('starred', 0);
 CREATE VIRTUAL TABLE text USING fts5(title, abstract, authors, other, content='',
@@ -325,6 +327,14 @@ class Cache:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
 
+    @staticmethod
+    def ensure_score(conn: sqlite3.Connection) -> None:
+        """Add the ``score`` and ``feat`` tables (`SCHEMA`: the "for you" order's scores
+        and each paper's features, tui/relevance.py) to a cache made before they were."""
+        for statement in SCHEMA.split(";"):
+            if statement.strip().startswith(("CREATE TABLE score", "CREATE TABLE feat")):
+                conn.execute(statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
+
     def count_papers(self) -> None:
         """Make the tally of papers right when it is not (`paper_total` says): a cache made
         before papers were tallied, or one a papertui that did not keep the tally added
@@ -459,6 +469,19 @@ class Cache:
         reads each, in one statement and one open of each segment file: a screenful of list
         rows. Papers that are not there, or whose record cannot be read, are left out (read
         them one by one to learn why)."""
+        return Cache.read_docs(conn, papers, pids, head_of)
+
+    @staticmethod
+    def read_docs(
+        conn: sqlite3.Connection,
+        papers: Path,
+        pids: list[str],
+        shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """The stored documents of several papers (head and body; their sources as feed
+        keys, ``src``), each passed through ``shape`` when given, as `read_heads` reads
+        them: one statement, each segment file opened once; the unreadable left out."""
+        shape = shape or (lambda doc: doc)
         rows = conn.execute(
             "SELECT p.id, p.seg, r.at, r.size, r.body FROM paper p "
             "JOIN record r ON r.rowid = p.rowid "
@@ -469,7 +492,7 @@ class Cache:
         by_segment: dict[str, list[tuple[str, int, int]]] = {}
         for pid, seg, at, size, blob in rows:
             if blob is not None:
-                heads[pid] = head_of(unpack_body(blob))
+                heads[pid] = shape(unpack_body(blob))
             elif at is not None:
                 by_segment.setdefault(seg, []).append((pid, at, size))
         for seg, spans in by_segment.items():
@@ -484,7 +507,7 @@ class Cache:
                     except (OSError, ValueError):
                         continue
                     if isinstance(doc, dict) and doc.get("id") == pid:
-                        heads[pid] = head_of(doc)
+                        heads[pid] = shape(doc)
             finally:
                 os.close(fd)
         return heads
@@ -616,6 +639,7 @@ class Cache:
                 (*values, rowid),
             )
             conn.execute("UPDATE record SET at=?, size=?, body=? WHERE rowid=?", (*blobs, rowid))
+            conn.execute("DELETE FROM feat WHERE paper=?", (rowid,))  # (its text changed)
         conn.execute(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)",
             (rowid, *fts_values(record)),
@@ -660,6 +684,8 @@ class Cache:
         )
         conn.execute("DELETE FROM tag WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM noted WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM feat WHERE paper=?", (rowid,))
+        conn.execute("DELETE FROM score WHERE paper=?", (rowid,))
         conn.execute("DELETE FROM record WHERE rowid=?", (rowid,))
         conn.execute("DELETE FROM paper WHERE rowid=?", (rowid,))
         Cache._papers_added(conn, -1)

@@ -64,7 +64,7 @@ from .notes import (
     note_edit,
 )
 from .query import Query, QueryError, parse_query
-from .sqlquery import SORT_KEYS, Results, compile_query
+from .sqlquery import SORT_KEYS, Results, compile_query, match_tokens
 from .storage import (
     SCHEMA_VERSION,
     TMP_PREFIX,
@@ -309,6 +309,8 @@ class Library:
                 if not self.cache.usable():
                     self._rebuild(if_needed=True)
                 else:
+                    if not self.read_only:  # (before a catch-up writes to them)
+                        Cache.ensure_score(self._conn())
                     self._catch_up()
                 if not self.read_only:
                     self.cache.count_papers()
@@ -1033,6 +1035,133 @@ class Library:
         )
         return row[0] or None
 
+    # ------------------------------------------------------------------ "for you" scores
+    def unread_ids(self) -> list[str]:
+        """The ids of every unread paper, in the order they were stored."""
+        return [r[0] for r in self._conn().execute("SELECT id FROM paper WHERE read=0")]
+
+    def documents(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored records of papers (title, abstract, authors, categories, the Chinese
+        fields …; no sources), read in bulk: paper id → record. Papers that are not there
+        or cannot be read are left out."""
+        drop = ("src", "sources", "versions")
+        return Cache.read_docs(
+            self._conn(),
+            self._papers,
+            ids,
+            lambda doc: {k: v for k, v in doc.items() if k not in drop},
+        )
+
+    def features(self, ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """The stored "for you" features of papers (`relevance.features`): paper id →
+        (columns, counts); papers with none stored yet are left out."""
+        rows = self._conn().execute(
+            "SELECT p.id, f.cols, f.counts FROM paper p JOIN feat f ON f.paper = p.rowid "
+            "WHERE p.id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(ids).decode(),),
+        )
+        return {pid: (cols, counts) for pid, cols, counts in rows}
+
+    def store_features(self, made: dict[str, tuple[bytes, bytes]]) -> None:
+        """Keep papers' features (paper id → (columns, counts)) in the cache, one
+        transaction; ids not in the library are left out."""
+        with self.cache.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO feat(paper, cols, counts) "
+                "SELECT rowid, ?, ? FROM paper WHERE id=?",
+                [(cols, counts, pid) for pid, (cols, counts) in made.items()],
+            )
+
+    def seeded(
+        self,
+        authors: Iterable[str],
+        arxiv: Iterable[str],
+        match: Callable[[dict[str, Any]], bool],
+    ) -> list[str]:
+        """The papers by one of ``authors`` or with one of the ``arxiv`` ids (the config's
+        "for you" seeds), found through the index and confirmed by ``match`` on the record."""
+        conn = self._conn()
+        found: list[str] = []
+        for aid in arxiv:
+            found += [pid for pid, _ in Cache.filed_under(conn, "arxiv:" + aid)]
+        for name in authors:
+            words = [w for w in match_tokens(name) if w]
+            if not words:
+                continue
+            phrase = "authors : (" + " + ".join(f'"{w}"' for w in words) + ")"
+            found += [
+                r[0]
+                for r in conn.execute(
+                    "SELECT p.id FROM text t JOIN paper p ON p.rowid = t.rowid WHERE text MATCH ?",
+                    (phrase,),
+                )
+            ]
+        found = list(dict.fromkeys(found))
+        docs = self.documents(found)
+        return [pid for pid in found if pid in docs and match(docs[pid])]
+
+    def triage_fingerprint(self) -> str:
+        """A string that changes whenever a paper's state or the number of papers does: the
+        stored scores (`score_info`) are stale when theirs differs."""
+        conn = self._conn()
+        row = conn.execute("SELECT key FROM history ORDER BY ord DESC LIMIT 1").fetchone()
+        states = conn.execute("SELECT count(*) FROM state").fetchone()[0]
+        return f"{row[0] if row else ''}/{states}/{len(self)}"
+
+    def store_scores(
+        self, scores: dict[str, float], why: dict[str, str], reason: str, fingerprint: str
+    ) -> None:
+        """Replace the "for you" scores (paper id → score, larger first; the `foryou` sort
+        reads them) and their explanations (paper id → one line) in one transaction, with
+        the reason line and the fingerprint (`triage_fingerprint`) they were made from.
+        Ids not in the library are left out. The cache only: scores are made again from
+        the truth (tui/relevance.py) when the cache is rebuilt."""
+        with self.cache.transaction() as conn:  # (not the mutex: no key waits for it)
+            Cache.ensure_score(conn)
+            conn.execute("DELETE FROM score")
+            rowid = dict(
+                conn.execute(
+                    "SELECT id, rowid FROM paper WHERE id IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(list(scores)).decode(),),
+                )
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO score(paper, value, why) VALUES(?, ?, ?)",
+                [(rowid[pid], v, why.get(pid)) for pid, v in scores.items() if pid in rowid],
+            )
+            Cache.set_meta(
+                conn, "foryou", {"reason": reason, "fingerprint": fingerprint, "at": now_iso()}
+            )
+
+    def _scored(self) -> bool:
+        """Whether the cache has the ``score`` table (a writable one always has)."""
+        if not self.read_only:
+            return True
+        row = self._conn().execute("SELECT 1 FROM sqlite_master WHERE name='score'").fetchone()
+        return row is not None
+
+    def score_info(self) -> dict[str, Any]:
+        """What the stored scores were made from: {"reason": line, "fingerprint": …, "at":
+        ISO time}; {} when none were stored."""
+        return Cache.get_meta(self._conn(), "foryou", {}) or {}
+
+    def score_of(self, pid: str) -> tuple[float, str] | None:
+        """A paper's "for you" score and its explanation ("" when none was stored); None
+        when it has no score (read, or no model)."""
+        try:
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT s.value, s.why FROM score s JOIN paper p ON p.rowid = s.paper "
+                    "WHERE p.id=?",
+                    (pid,),
+                )
+                .fetchone()
+            )
+        except sqlite3.OperationalError:  # (a read-only cache made before the table)
+            return None
+        return (row[0], row[1] or "") if row else None
+
     # ------------------------------------------------------------------ queries
     def query(
         self, query: str | Query = "", sort: str = "feed_date", reverse: bool = True
@@ -1041,6 +1170,8 @@ class Library:
         (newest first by default; ``relevance``: best bm25 match first when the query has
         words). QueryError when the query or the sort cannot be understood."""
         q = parse_query(query) if isinstance(query, str) else query
+        if sort == "foryou" and not self._scored():
+            sort = "feed_date"  # (a read-only cache made before the scores were kept)
         return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
 
     def _count(self, q: Query) -> int | None:

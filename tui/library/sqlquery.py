@@ -22,7 +22,9 @@ from typing import Any, overload
 from .cache import CJK_RUN, fold
 from .query import SOURCE_ALIASES, Query, QueryError, Term
 
-SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance")
+# "relevance": best bm25 match of the query's words first; "foryou": the reader's own model
+# (tui/relevance.py, its scores in the cache's ``score`` table) best first.
+SORT_KEYS = ("feed_date", "paper_date", "upvotes", "title", "added", "relevance", "foryou")
 PAGE = 256  # rows fetched at a time
 WINDOW_MAX = 64 * PAGE  # the most papers a window reads (`Results._window`)
 FIRST_WIDTH = 4 * PAGE  # the first window `Results.head` reads (before any count)
@@ -301,6 +303,15 @@ def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Co
         join_params = [" AND ".join(f"({p})" for p in phrases)]
         # bm25 is smaller for better matches: the best first when ``reverse``.
         order = [("coalesce(rk.score, 0)", not reverse), ("p.rowid", not reverse)]
+    elif sort == "foryou":
+        # Scored papers (the unread ones a model ranked) first, best first; the others
+        # (read, or no model yet) after them in feed order.
+        joins = "LEFT JOIN score s ON s.paper = p.rowid"
+        order = [
+            ("coalesce(s.value, -1e300)", reverse),
+            ("p.feed_date", reverse),
+            ("p.rowid", not reverse),
+        ]
     else:
         columns = _ORDERS.get(sort, _ORDERS["feed_date"])
         # Papers with equal keys keep the order they were stored in (a feed's own order).

@@ -100,6 +100,9 @@ class PaperDetail(ScrollView, can_focus=True):
         self._content = Content("")
         self._generation = 0  # bumped when the library or the styles change
         self._cache: LRUCache[tuple, tuple[Content, list[Content]]] = LRUCache(32)
+        # Under the state line, why the "for you" order ranks the paper (set by the app
+        # while that order is shown; `Library.score_of`).
+        self.show_why = False
 
     # ------------------------------------------------------------------ data
     @property
@@ -138,7 +141,15 @@ class PaperDetail(ScrollView, can_focus=True):
         if width <= 0 or not self.is_attached:
             return
         folded = self._folded()
-        key = (self.paper_id, self._told, width, folded, self.chinese_first, self._generation)
+        key = (
+            self.paper_id,
+            self._told,
+            width,
+            folded,
+            self.chinese_first,
+            self.show_why,
+            self._generation,
+        )
         cached = self._cache.get(key)
         if cached is None:
             content = self._assemble(width)
@@ -205,6 +216,9 @@ class PaperDetail(ScrollView, can_focus=True):
         state = self.library.state(pid)
         # The titles and the state line, then blocks separated by a blank line.
         parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state)]
+        why = self.library.score_of(pid) if self.show_why else None
+        if why and why[1]:
+            parts += ["\n", (_text(why[1]), self._style("muted"))]
         if problem:
             parts += ["\n\n", (_text(problem), self._style("empty"))]
         rows = self._meta(paper, width)

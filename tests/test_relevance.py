@@ -1,0 +1,305 @@
+"""The "for you" order (tui/relevance.py): trained on the reader's own triage of the sample
+feeds. The oracle is the words of the papers (a paper is about caching when its title or
+abstract says cache, caching or 缓存), never the model."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui import relevance
+from tui.library import Library
+
+CACHING = re.compile(r"cach|缓存", re.IGNORECASE)
+TEXT = ("title", "title_zh", "abstract", "abstract_zh", "contribution_zh", "method_zh")
+
+
+def about_caching(doc: dict) -> bool:
+    return bool(CACHING.search(" ".join(str(doc.get(k) or "") for k in TEXT)))
+
+
+def triage(lib: Library) -> tuple[list[str], list[str], list[str]]:
+    """Star every other caching paper, mark eight other papers read: (the caching papers
+    starred, the caching papers left undecided, the papers marked read)."""
+    docs = lib.documents(list(lib))
+    caching = [pid for pid, doc in docs.items() if about_caching(doc)]
+    others = [pid for pid in docs if pid not in caching]
+    starred, left = caching[::2], caching[1::2]
+    read = others[:8]
+    lib.set_state(starred, "star", starred=True)
+    lib.set_state(read, "read", read=True)
+    return starred, left, read
+
+
+def test_a_reader_who_stars_caching_papers_sees_caching_papers_first(
+    sample_library: Library,
+) -> None:
+    lib = sample_library
+    starred, left, read = triage(lib)
+    assert len(starred) >= 5 and len(left) >= 5  # (the sample feeds hold a dozen)
+    ranking = relevance.refresh(lib)
+    assert ranking.trained
+    assert ranking.reason == (
+        f"for you: trained on {len(starred)} kept and {len(read)} skipped papers"
+    )
+    order = list(lib.query("is:unread", sort="foryou"))
+    undecided = [pid for pid in order if pid not in starred]
+    assert len(undecided) == len(lib) - len(starred) - len(read)
+    # 6 caching papers among ~90 undecided: 3 in the first 5 by chance is ~1 in 4,000.
+    top = undecided[:5]
+    assert sum(pid in left for pid in top) >= 3, [lib.short_title(p) for p in top]
+    # The caching papers left are ranked, as a whole, far above the others.
+    mean = sum(undecided.index(pid) for pid in left) / len(left)
+    assert mean < len(undecided) / 4
+    # The starred unread papers come first: they are the reader's own "yes".
+    assert set(order[: len(starred)]) == set(starred)
+
+
+def test_the_explanation_names_a_caching_term(sample_library: Library) -> None:
+    lib = sample_library
+    _, left, _ = triage(lib)
+    relevance.refresh(lib)
+    best = next(pid for pid in lib.query("is:unread", sort="foryou") if pid in left)
+    score, why = lib.score_of(best)
+    assert why.startswith("matches your stars: ")
+    assert 3 <= len(why.split(": ", 1)[1].split(", ")) <= 5
+    assert CACHING.search(why), why
+    # every term named is in the paper, as the paper writes it
+    doc = lib.documents([best])[best]
+    text = " ".join(str(doc.get(k) or "") for k in TEXT) + " ".join(doc.get("authors") or [])
+    for term in why.split(": ", 1)[1].split(", "):
+        term = term.removeprefix("author ").removeprefix("category ")
+        assert term in text or term in " ".join(doc.get("categories") or []), term
+
+
+def test_read_papers_follow_the_scored_ones_in_feed_order(sample_library: Library) -> None:
+    lib = sample_library
+    _, _, read = triage(lib)
+    relevance.refresh(lib)
+    order = list(lib.query("", sort="foryou"))
+    assert len(order) == len(lib)
+    tail = order[-len(read) :]
+    assert set(tail) == set(read)
+    assert tail == [pid for pid in lib.query("is:read", sort="feed_date") if pid in read]
+
+
+def test_cold_start_keeps_feed_order_and_says_so(sample_library: Library) -> None:
+    lib = sample_library
+    ids = list(lib.query("", sort="feed_date"))
+    lib.set_state(ids[:2], "star", starred=True)
+    lib.set_state(ids[2:6], "read", read=True)
+    ranking = relevance.refresh(lib)
+    assert not ranking.trained and not ranking.scores
+    assert "feed order" in ranking.reason and "6 so far" in ranking.reason
+    assert lib.score_info()["reason"] == ranking.reason
+    unread = list(lib.query("is:unread", sort="foryou"))
+    assert unread == list(lib.query("is:unread", sort="feed_date"))
+    # many decisions, none a "yes": still no model
+    lib.set_state(ids[:20], "read", read=True, starred=False)
+    ranking = relevance.refresh(lib)
+    assert not ranking.trained
+    assert "until you star, tag or note a paper" in ranking.reason
+
+
+def test_a_tag_or_a_note_is_a_yes_and_a_read_star_is_not_a_no() -> None:
+    labels = relevance.labels_of(
+        {
+            "a": {"starred": True, "read": True},
+            "b": {"tags": ["x"]},
+            "c": {"note": "good", "read": True},
+            "d": {"read": True},
+            "e": {"note": "   ", "read": True},
+            "f": {},
+        }
+    )
+    assert labels.label == {"a": True, "b": True, "c": True, "d": False, "e": False}
+    assert (labels.starred, labels.tagged, labels.noted) == (1, 1, 1)
+
+
+def test_new_triage_makes_the_scores_stale(sample_library: Library) -> None:
+    lib = sample_library
+    triage(lib)
+    assert relevance.stale(lib)
+    relevance.refresh(lib)
+    assert not relevance.stale(lib)
+    lib.set_state([next(iter(lib.query("is:unread")))], "read", read=True)
+    assert relevance.stale(lib)
+
+
+def test_config_seeds_start_the_model(sample_library: Library) -> None:
+    lib = sample_library
+    docs = lib.documents(list(lib))
+    caching = sorted(pid for pid, doc in docs.items() if about_caching(doc))
+    with_id = [pid for pid in caching if docs[pid].get("arxiv_id")]
+    arxiv = [docs[pid]["arxiv_id"] for pid in with_id]
+    seeds = relevance.seeds_from_config({"relevance": {"arxiv": [a + "v2" for a in arxiv]}})
+    assert seeds.arxiv == frozenset(arxiv) and len(arxiv) >= 2
+    read = [pid for pid in docs if pid not in caching][:8]
+    lib.set_state(read, "read", read=True)
+    # eight skips and no "yes": no model without the seeds, one with them
+    assert not relevance.refresh(lib).trained
+    ranking = relevance.refresh(lib, seeds)
+    assert ranking.trained, ranking.reason
+    assert ranking.reason == f"for you: trained on {len(arxiv)} kept and 8 skipped papers"
+    top = list(lib.query("is:unread", sort="foryou"))[: len(with_id)]
+    assert set(top) == set(with_id)
+    assert lib.score_of(top[0])[1].startswith("matches your seeds: ")
+
+
+def test_author_seeds_match_folded_names() -> None:
+    seeds = relevance.seeds_from_config({"relevance": {"authors": ["  Thomas  MÜLLER "]}})
+    assert seeds.match({"authors": ["Thomas Müller"]})
+    assert not seeds.match({"authors": ["Thomas Mueller"]})
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"relevance": {"authors": [1]}}, "[relevance] authors: expected a list of strings"),
+        ({"relevance": {"arxiv": {"a": 1}}}, "[relevance] arxiv: expected a list of strings"),
+        ({"relevance": 3}, "[relevance]: expected a table"),
+    ],
+)
+def test_a_bad_relevance_table_is_named(table: dict, message: str) -> None:
+    with pytest.raises(relevance.RelevanceConfigError) as err:
+        relevance.seeds_from_config(table)
+    assert str(err.value) == message
+
+
+def test_chinese_text_is_read_as_bigrams() -> None:
+    bag = relevance.tokens(
+        {
+            "title": "Fast DiT",
+            "authors": ["Kaiming He"],
+            "title_zh": "特征缓存",
+            "categories": ["cs.CV"],
+        }
+    )
+    assert {"fast", "dit", "fast dit", "@kaiming he", "#cs.cv", "特征", "征缓", "缓存"} <= set(bag)
+
+
+def test_the_app_does_not_import_the_model() -> None:
+    code = (
+        "import sys, tui.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sklearn', 'scipy', 'numpy') or m == 'tui.relevance'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_terms_are_written_as_the_paper_writes_them() -> None:
+    doc = {
+        "title": "Token Merging for DiT",
+        "abstract": "We study token  merging.",
+        "authors": ["Kaiming  He", "Thomas Müller"],
+        "categories": ["cs.CV"],
+    }
+    line = relevance.describe(["@thomas müller", "token merging", "dit", "#cs.cv"], doc, "tags")
+    assert line == "matches your tags: author Thomas Müller, Token Merging, DiT, category cs.CV"
+
+
+async def test_the_app_retrains_when_idle_and_S_shows_the_order_with_reasons(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from .test_app import SIZE, build
+
+    lib = sample_library
+    starred, left, _ = triage(lib)
+    app = build(lib, tmp_path)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(400):  # the worker trains once the keys pause (no key is pressed)
+            await pilot.pause(0.05)
+            if not relevance.stale(lib) and not app._foryou_busy:
+                break
+        assert lib.score_info()["reason"].startswith("for you: trained on")
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        await pilot.pause()
+        ids = list(app.paper_list.ids)
+        assert ids == list(lib.query("is:unread", sort="foryou"))
+        assert set(ids[: len(starred)]) == set(starred)
+        await pilot.press("g")
+        app.sync_detail()
+        await pilot.pause()
+        assert app.paper_list.current == ids[0]
+        why = lib.score_of(ids[0])[1]
+        assert why.startswith("matches your stars: ")
+        assert why in app.detail.text
+        # another order: no explanation
+        await pilot.press("S")
+        app.sync_detail(force=True)
+        await pilot.pause()
+        assert "matches your stars" not in app.detail.text
+
+
+def test_the_worker_process_trains_stores_and_names_a_bad_config(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    import json
+    import os
+
+    lib = sample_library
+    triage(lib)
+    config = tmp_path / "config.toml"
+    config.write_text('[relevance]\nauthors = "x"\narxiv = [1]\n', encoding="utf-8")
+    env = {**os.environ, "PAPERTUI_CONFIG": str(config)}
+    run = [sys.executable, "-m", "tui.relevance", str(lib.root)]
+    done = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    out = json.loads(done.stdout)
+    assert out["trained"] and out["reason"].startswith("for you: trained on 6 kept")
+    assert out["problem"] == f"{config}: [relevance] arxiv: expected a list of strings"
+    assert not relevance.stale(lib) and lib.score_info()["reason"] == out["reason"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "tui.relevance", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+async def test_the_app_says_why_the_order_is_the_feed_s_at_a_cold_start(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from .test_app import SIZE, build, toasts
+
+    lib = sample_library
+    lib.set_state(list(lib)[:3], "read", read=True)
+    app = build(lib, tmp_path)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if not relevance.stale(lib) and not app._foryou_busy:
+                break
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        await pilot.pause()
+        said = "for you: feed order until you star, tag or note a paper (3 decided so far)"
+        assert toasts(app)[-1] == said
+        assert list(app.paper_list.ids) == list(lib.query("is:unread"))
+        app.sync_detail(force=True)
+        await pilot.pause()
+        assert "matches your" not in app.detail.text
+
+
+def test_an_author_seed_finds_the_author_s_papers_through_the_index(
+    sample_library: Library,
+) -> None:
+    lib = sample_library
+    docs = lib.documents(list(lib))
+    by = [pid for pid, doc in docs.items() if "Guandong Li" in (doc.get("authors") or [])]
+    assert by  # (the sample's Chinese caching paper)
+    seeds = relevance.seeds_from_config({"relevance": {"authors": ["guandong  LI"]}})
+    assert sorted(lib.seeded(seeds.authors, seeds.arxiv, seeds.match)) == sorted(by)
+    # a name that is only the start of one, or two authors' names run together, is none
+    other = relevance.seeds_from_config({"relevance": {"authors": ["Guandong"]}})
+    assert lib.seeded(other.authors, other.arxiv, other.match) == []

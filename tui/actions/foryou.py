@@ -1,0 +1,119 @@
+"""The "for you" order in the app: the model (tui/relevance.py) retrained on a worker thread
+once the reader has paused, and its explanation in the detail pane.
+
+The model is trained when the app has had no key for `ForYouActions.foryou_idle` seconds and
+the reader's triage (or the library) changed since the stored scores were made (at the first
+pause after the app opens, too: what the previous session changed). Training runs in a
+process of its own (``python -m tui.relevance LIBRARY``), which reads the library and writes
+the scores in one transaction: no key waits for it, and scikit-learn, numpy and the papers'
+features never enter the app's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from subprocess import SubprocessError
+from typing import TYPE_CHECKING
+
+from textual import events, work
+
+from .base import PaperAppBase
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+TRAIN_TIMEOUT = 600  # seconds a training may take (a first one at a million papers: minutes)
+
+
+class ForYouActions(PaperAppBase):
+    """Retrains the "for you" model in a worker; shows its reasons."""
+
+    foryou_idle: float = 5.0
+    """Seconds without a key before the model is retrained (0: never)."""
+    foryou_tick: float = 2.0
+    """Seconds between two looks at whether the model should be retrained."""
+
+    _foryou_busy = False
+    _last_key = 0.0
+    _foryou_told = ""  # the config problem last shown (shown once)
+
+    def start_foryou(self) -> None:
+        """Look every `foryou_tick` seconds whether to retrain (not in a read-only library)."""
+        self._last_key = time.monotonic()
+        if self.foryou_idle > 0 and not self.library.read_only:
+            self.set_interval(self.foryou_tick, self._foryou_tick)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key = time.monotonic()
+        await super().on_event(event)
+
+    def _foryou_tick(self) -> None:
+        if self._foryou_busy or time.monotonic() - self._last_key < self.foryou_idle:
+            return
+        self._foryou_busy = True
+        self.retrain_foryou()
+
+    @work(thread=True, group="foryou", exit_on_error=False)
+    def retrain_foryou(self) -> None:
+        """When the stored scores are stale, retrain and store them in another process
+        (``python -m tui.relevance LIBRARY``: the training's own Python work and memory stay
+        out of the app's), then show the new order."""
+        from ..library import LibraryError
+        from ..relevance import cold_start, config_seeds, labels_of, stale
+
+        reason: str | None = None
+        problem = ""
+        lib = self.library
+        try:
+            seeds, problem = config_seeds() if stale(lib) else (None, "")
+            if seeds is None:
+                pass
+            elif not seeds and (cold := cold_start(labels_of(lib.states()))):
+                # (no model to train: said here, without starting a process)
+                lib.store_scores({}, {}, cold, lib.triage_fingerprint())
+                reason = cold
+            else:
+                done = subprocess.run(
+                    [sys.executable, "-m", "tui.relevance", str(lib.root)],
+                    capture_output=True,
+                    text=True,
+                    timeout=TRAIN_TIMEOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+                if done.returncode == 0:
+                    found = json.loads(done.stdout.strip().splitlines()[-1])
+                    reason, problem = found["reason"], found.get("problem", "")
+                else:
+                    lines = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
+                    problem = f"for you: the model could not be trained: {lines[-1]}"
+        except (LibraryError, OSError, ValueError, KeyError, sqlite3.Error, SubprocessError) as err:
+            problem = f"for you: the model could not be trained: {err}"
+        finally:
+            with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
+                self.call_from_thread(self._foryou_done, reason, problem)
+
+    def _foryou_done(self, reason: str | None, problem: str) -> None:
+        self._foryou_busy = False
+        if problem and problem != self._foryou_told:
+            self._foryou_told = problem
+            self._error(problem)
+        if reason is None or self.sort_for() != "foryou":
+            return
+        self.detail.invalidate()
+        self.requery(keep=self.paper_list.current)
+
+    def action_cycle_sort(self) -> None:
+        super().action_cycle_sort()  # type: ignore[misc]
+        if self.sort_key == "foryou":
+            reason = self.library.score_info().get("reason")
+            self.toast(reason or "for you: the model is trained when you pause", timeout=4)
+
+    def _run_query(self, search: str) -> Sequence[str]:
+        self.detail.show_why = self.sort_for(search) == "foryou"
+        return super()._run_query(search)

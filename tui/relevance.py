@@ -1,0 +1,597 @@
+"""The "for you" order: a model of what this reader keeps, trained on their own triage.
+
+Every triage decision is a label, without an extra keypress: a paper starred, tagged or with
+a note is a "yes"; a paper marked read without any of those is a "no" (a skip). The config
+file's ``[relevance]`` table may add "yes" seeds before the reader has decided much::
+
+    [relevance]
+    authors = ["Kaiming He"]        # papers with one of these authors count as "yes"
+    arxiv = ["2406.01234"]          # and these papers
+
+Features: tf-idf over one bag of tokens per paper: the words and word pairs of the title
+(counted twice) and abstract (and HF keywords), each author as one token (``@kaiming he``),
+each category (``#cs.cv``) and the Chinese title and summaries as character bigrams,
+hashed to `N_FEATURES` columns once per paper (`features`, kept in the cache's ``feat``
+table). A linear classifier (scikit-learn's logistic regression, the classes balanced) scores
+every unread paper; its largest contributing terms explain a paper's score. The app runs it
+in a process of its own: ``python -m tui.relevance LIBRARY`` (`main`).
+
+With fewer than `MIN_DECISIONS` decisions, or none of them a "yes", there is no model: the
+order stays the feed's and `Ranking.reason` says why.
+
+scikit-learn, scipy and numpy are imported only when a model is trained: never by the app
+(tests/test_relevance.py checks that ``import tui.app`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .library.cache import CJK_RUN, fold
+
+if TYPE_CHECKING:
+    from .library import Library
+
+MIN_DECISIONS = 10  # fewer decisions than this: no model (cold start)
+EXPLAINED = 200  # the best-ranked papers whose explanation is stored with their score
+EXPLAIN_TERMS = 4  # terms named in an explanation (3–5)
+# A skip weighs this much against a keep, before the classes are balanced: a skip says less
+# ("not today") than a star says ("this one"). bench/relevance.py measured 1.0 best: see there.
+SKIP_WEIGHT = 1.0
+C = 1.0  # the logistic regression's inverse regularisation (bench/relevance.py)
+# Tokens are hashed to this many columns (`token_id`): no vocabulary to keep, and a paper's
+# features, made once, stay valid for every later model.
+N_FEATURES = 1 << 22
+
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
+_ZH_FIELDS = ("title_zh", "abstract_zh", "contribution_zh", "method_zh", "findings_zh")
+_ZH_MORE = ("ai_summary", "topic_hit")
+_STOP: frozenset[str] | None = None
+
+
+def _stop_words() -> frozenset[str]:
+    global _STOP
+    if _STOP is None:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        _STOP = frozenset(ENGLISH_STOP_WORDS) | {"paper", "propose", "proposed", "method"}
+    return _STOP
+
+
+def _words(text: str, stop: frozenset[str]) -> list[str]:
+    """Words (lower case, no stop words) and the pairs of neighbouring ones."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop and len(w) > 1]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def tokens(doc: Mapping[str, Any]) -> list[str]:
+    """The bag of tokens of a paper record (a dict as `Library.record` gives it): words and
+    word pairs of the title (twice) and abstract and keywords, ``@author`` (folded),
+    ``#category`` (lower case) and the bigrams of each Chinese run (a run of one character
+    is itself)."""
+    stop = _stop_words()
+    get = doc.get
+    title = get("title") or ""
+    out = _words(title, stop) * 2
+    out += _words(get("abstract") or "", stop)
+    for kw in get("keywords") or ():
+        if isinstance(kw, str):
+            out += _words(kw, stop)
+    for name in get("authors") or ():
+        if isinstance(name, str) and name.strip():
+            out.append("@" + " ".join(fold(name).split()))
+    for cat in get("categories") or ():
+        if isinstance(cat, str) and cat.strip():
+            out.append("#" + cat.strip().lower())
+    for i, key in enumerate(_ZH_FIELDS + _ZH_MORE):
+        text = get(key)
+        if not text or not isinstance(text, str) or text.isascii():
+            continue
+        for run in CJK_RUN.findall(text):
+            grams = [run] if len(run) == 1 else [run[j : j + 2] for j in range(len(run) - 1)]
+            out += grams * 2 if i == 0 else grams  # (the Chinese title counts twice too)
+    return out
+
+
+@dataclass
+class Labels:
+    """The training labels of a library: paper id → True ("yes") or False ("no"), and how
+    many "yes" came from stars, tags, notes and config seeds (for the reason line)."""
+
+    label: dict[str, bool] = field(default_factory=dict)
+    starred: int = 0
+    tagged: int = 0
+    noted: int = 0
+    seeded: int = 0
+
+    @property
+    def yes(self) -> int:
+        return sum(self.label.values())
+
+    @property
+    def no(self) -> int:
+        return len(self.label) - self.yes
+
+
+def is_yes(state: Mapping[str, Any]) -> bool:
+    """Whether a state document says "yes": starred, tagged or with a note."""
+    note = state.get("note")
+    return bool(
+        state.get("starred") or state.get("tags") or (isinstance(note, str) and note.strip())
+    )
+
+
+def labels_of(states: Mapping[str, Mapping[str, Any]]) -> Labels:
+    """`Labels` from the state documents by paper id (`Library.states`): "yes" as `is_yes`,
+    "no" for a paper read without any of those; other papers are not labelled."""
+    out = Labels()
+    for pid, state in states.items():
+        if is_yes(state):
+            out.label[pid] = True
+            out.starred += bool(state.get("starred"))
+            out.tagged += bool(state.get("tags"))
+            note = state.get("note")
+            out.noted += bool(isinstance(note, str) and note.strip())
+        elif state.get("read"):
+            out.label[pid] = False
+    return out
+
+
+@dataclass
+class Seeds:
+    """The config's "yes" seeds: author names (folded) and arXiv ids."""
+
+    authors: frozenset[str] = frozenset()
+    arxiv: frozenset[str] = frozenset()
+
+    def match(self, doc: Mapping[str, Any]) -> bool:
+        """Whether a paper record is a seed: one of its authors or its arXiv id named."""
+        if doc.get("arxiv_id") and doc["arxiv_id"] in self.arxiv:
+            return True
+        if self.authors:
+            for name in doc.get("authors") or ():
+                if isinstance(name, str) and " ".join(fold(name).split()) in self.authors:
+                    return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self.authors or self.arxiv)
+
+
+NO_SEEDS = Seeds()
+
+
+class RelevanceConfigError(ValueError):
+    """The ``[relevance]`` table cannot be used: ``str()`` says which key and what it expects."""
+
+
+def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
+    """The seeds of a config document (`tui.config.read_config`): its ``[relevance]`` table's
+    ``authors`` and ``arxiv`` lists of strings (either may be absent). RelevanceConfigError
+    when one is not a list of strings."""
+    table = config.get("relevance") or {}
+    if not isinstance(table, Mapping):
+        raise RelevanceConfigError("[relevance]: expected a table")
+    found: dict[str, frozenset[str]] = {}
+    for key in ("authors", "arxiv"):
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise RelevanceConfigError(f"[relevance] {key}: expected a list of strings")
+        if key == "authors":
+            found[key] = frozenset(" ".join(fold(v).split()) for v in value if v.strip())
+        else:
+            found[key] = frozenset(re.sub(r"v\d+$", "", v.strip()) for v in value if v.strip())
+    return Seeds(found["authors"], found["arxiv"])
+
+
+class Model:
+    """A trained model: the words' weights (idf, by hashed token), the columns it kept (the
+    tokens in at least 2 papers and at most half), the classifier over those columns, and
+    what the "yes" were (for the explanation line)."""
+
+    def __init__(self, idf: Any, used: Any, classifier: Any, kept: str) -> None:
+        self.idf = idf  # numpy float32 array, N_FEATURES long (0: a token left out)
+        self.used = used  # the hashed column of each of the classifier's columns
+        self.classifier = classifier
+        self.kept = kept  # "stars", "stars and tags" …
+
+    def terms(self, row: Any, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> list[str]:
+        """The tokens of ``doc`` contributing most to its score (``row``: its row of the
+        classifier's input, `inputs`), largest first, only those that add to it; a word
+        is left out when a pair holding it is named."""
+        import numpy as np
+
+        coef = self.classifier.coef_[0]
+        idx = row.indices
+        contrib = row.data * coef[idx]
+        top = [k for k in np.argsort(-contrib)[: 3 * n] if contrib[k] > 0]
+        if not top:
+            return []
+        wanted = {int(self.used[idx[k]]) for k in top}
+        names: dict[int, str] = {}
+        for t in set(tokens(doc)):
+            col = token_id(t)
+            if col in wanted:
+                names.setdefault(col, t)
+        picked: list[str] = []
+        covered: set[str] = set()
+        for k in top:
+            name = names.get(int(self.used[idx[k]]))
+            if name is None or name in covered or len(picked) >= n:
+                continue
+            picked.append(name)
+            if " " in name and name[0] not in "@#":
+                covered.update(name.split(" "))
+        # (a pair picked after one of its words: the word goes)
+        pairs = {w for t in picked if " " in t and t[0] not in "@#" for w in t.split(" ")}
+        return [t for t in picked if t not in pairs]
+
+    def explain(self, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> str:
+        """One line saying why ``doc`` scores high ("matches your stars: token merging, DiT,
+        author Kaiming He"), the terms written as the paper writes them; "" when no term
+        adds to its score."""
+        x, _ = inputs([features(doc)], self.idf)
+        return describe(self.terms(x[0], doc, n), doc, self.kept)
+
+
+def token_id(token: str) -> int:
+    """A token's column: its CRC-32 modulo `N_FEATURES` (the same in every process, so the
+    stored features stay valid)."""
+    return zlib.crc32(token.encode("utf-8", "surrogatepass")) & (N_FEATURES - 1)
+
+
+def features(doc: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """A paper record's features as the cache stores them (``feat`` table): its token
+    columns (`token_id`, sorted, little-endian int32) and how often each occurs (uint16)."""
+    import numpy as np
+
+    crc = zlib.crc32
+    hashes = [crc(t.encode("utf-8", "surrogatepass")) for t in tokens(doc)]
+    ids = np.array(hashes, dtype=np.int64) & (N_FEATURES - 1)
+    cols, counts = np.unique(ids, return_counts=True)
+    return cols.astype("<i4").tobytes(), np.minimum(counts, 65535).astype("<u2").tobytes()
+
+
+def inputs(rows: list[tuple[bytes, bytes]], idf: Any = None) -> tuple[Any, Any]:
+    """The classifier's input made from stored features (`features`), one row each: tf-idf
+    ((1 + log tf) · idf, each row of unit length) as a scipy CSR matrix over the columns
+    whose idf is not 0, in order; and the idf (numpy float32, `N_FEATURES` long). Without
+    ``idf``, it is made from ``rows``: smoothed, 0 for a token in no paper, and, when there
+    are 50 papers or more, for one in fewer than 2 or in more than half of them."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.preprocessing import normalize
+
+    n = len(rows)
+    lengths = np.fromiter((len(c) // 4 for c, _ in rows), dtype=np.int64, count=n)
+    cols = np.frombuffer(b"".join(c for c, _ in rows), dtype="<i4")
+    counts = np.frombuffer(b"".join(k for _, k in rows), dtype="<u2")
+    if idf is None:
+        df = np.bincount(cols, minlength=N_FEATURES)
+        idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        idf[(df < 2) | (df > n // 2) if n >= 50 else df == 0] = 0
+    used = np.flatnonzero(idf)
+    weight = idf[cols]
+    keep = weight > 0
+    # how many of each row's elements are kept: sums over each row's run of ``keep``
+    starts = np.cumsum(lengths) - lengths
+    per_row = np.zeros(n, dtype=np.int64)
+    if len(cols):
+        per_row = np.add.reduceat(keep, np.minimum(starts, len(cols) - 1), dtype=np.int64)
+        per_row[lengths == 0] = 0  # (reduceat gives an empty run the element at its start)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(per_row, out=indptr[1:])
+    data = (np.log(counts[keep].astype(np.float32)) + 1) * weight[keep]
+    remap = np.zeros(N_FEATURES, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    x = csr_matrix((data, remap[cols[keep]], indptr), shape=(n, len(used)))
+    return normalize(x, copy=False), idf
+
+
+def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> str:
+    """The explanation line of ``terms`` (tokens as `tokens` makes them) for a paper record:
+    authors and categories as the record spells them, words in the case the title or
+    abstract writes them."""
+    if not terms:
+        return ""
+    text = "\n".join([doc.get("title") or "", doc.get("abstract") or ""])
+    shown = []
+    for t in terms:
+        if t.startswith("@"):
+            name = next(
+                (
+                    a
+                    for a in doc.get("authors") or ()
+                    if isinstance(a, str) and "@" + " ".join(fold(a).split()) == t
+                ),
+                t[1:],
+            )
+            shown.append(f"author {name}")
+        elif t.startswith("#"):
+            cat = next(
+                (
+                    c
+                    for c in doc.get("categories") or ()
+                    if isinstance(c, str) and "#" + c.lower() == t
+                ),
+                t[1:],
+            )
+            shown.append(f"category {cat}")
+        else:
+            words = [re.escape(w) for w in t.split(" ")]
+            m = re.search(r"\b" + r"\W+".join(words) + r"\b", text, re.IGNORECASE)
+            shown.append(" ".join(m.group().split()) if m else t)
+    return f"matches your {kept}: " + ", ".join(shown)
+
+
+def _kept(labels: Labels) -> str:
+    parts = [
+        name
+        for name, n in (("stars", labels.starred), ("tags", labels.tagged), ("notes", labels.noted))
+        if n
+    ]
+    if labels.seeded:
+        parts.append("seeds")
+    if not parts:
+        return "picks"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def cold_start(labels: Labels) -> str | None:
+    """Why there is no model for ``labels`` (a one-line reason), None when there is one."""
+    decided = len(labels.label)
+    if labels.yes == 0:
+        return f"for you: feed order until you star, tag or note a paper ({decided} decided so far)"
+    if decided < MIN_DECISIONS:
+        return (
+            f"for you: feed order until {MIN_DECISIONS} papers are decided "
+            f"({decided} so far: star, tag or note what you keep, mark read what you skip)"
+        )
+    return None
+
+
+def fit(
+    feats: list[tuple[bytes, bytes]],
+    ids: list[str],
+    labels: Labels,
+    *,
+    skip_weight: float = SKIP_WEIGHT,
+    c: float = C,
+    solver: str = "liblinear",
+) -> tuple[Model, Any]:
+    """Train on the stored features ``feats`` of the papers ``ids`` (every one informs the
+    words' weights); the model and the classifier's input of every paper (`inputs`, row i
+    for ``ids[i]``). When none of the labels is a "no", the unlabelled papers stand for the
+    "no" (as arxiv-sanity-lite trains). ``solver``: "liblinear" (logistic regression, the
+    one used) or "sgd" (faster, worse: bench/RESULTS.md). ValueError when there is no "yes"
+    (or nothing at all to stand for a "no") among ``ids``."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x, idf = inputs(feats)
+    rows, y, weight = [], [], []
+    has_no = any(labels.label.get(pid) is False for pid in ids)
+    for i, pid in enumerate(ids):
+        v = labels.label.get(pid)
+        if v is None and has_no:
+            continue
+        rows.append(i)
+        y.append(1 if v else 0)
+        weight.append(1.0 if v else skip_weight)
+    if 1 not in y:
+        raise ValueError("no paper to learn from is a yes")
+    if 0 not in y:
+        raise ValueError("no paper to learn from is a no")
+    # The classes balanced by hand, so that the skips' own weight stays relative.
+    yes_w = sum(w for w, t in zip(weight, y, strict=True) if t)
+    no_w = sum(w for w, t in zip(weight, y, strict=True) if not t)
+    scale = (len(y) / (2 * no_w), len(y) / (2 * yes_w))
+    weight = [w * scale[t] for w, t in zip(weight, y, strict=True)]
+    if solver == "sgd":
+        from sklearn.linear_model import SGDClassifier
+
+        clf = SGDClassifier(loss="log_loss", alpha=1e-5 / c, max_iter=10, tol=None, random_state=0)
+        clf.fit(x[rows], y, sample_weight=weight)
+        return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
+    # (the dual solver: many more columns than papers, 5x faster than the primal one)
+    clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=500)
+    clf.fit(x[rows], y, sample_weight=weight)
+    return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
+
+
+def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: Any) -> Model:
+    """A model trained on the labelled records of ``docs`` (paper id → record), as `fit`."""
+    ids = list(docs)
+    return fit([features(docs[pid]) for pid in ids], ids, labels, **options)[0]
+
+
+@dataclass
+class Ranking:
+    """A model's ranking of a library's unread papers: scores (paper id → score, larger
+    first), the explanation of the best `EXPLAINED` (paper id → line), the reason line
+    ("for you: trained on 12 kept and 40 skipped papers" or the cold-start reason),
+    whether a model was trained, and the seconds it took."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    why: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    trained: bool = False
+    seconds: float = 0.0
+
+
+def with_seeds(labels: Labels, seeded: Iterable[str]) -> Labels:
+    """``labels`` with the papers ``seeded`` a "yes" where the reader has not decided."""
+    out = Labels(dict(labels.label), labels.starred, labels.tagged, labels.noted)
+    for pid in seeded:
+        if pid not in out.label:
+            out.label[pid] = True
+            out.seeded += 1
+    return out
+
+
+def rank_features(
+    feats: Mapping[str, tuple[bytes, bytes]],
+    labels: Labels,
+    unread: Iterable[str],
+    documents: Callable[[list[str]], Mapping[str, Mapping[str, Any]]],
+    explained: int = EXPLAINED,
+    **options: Any,
+) -> Ranking:
+    """Train on ``labels`` over the stored features of papers (paper id → `features`) and
+    score the ``unread`` ones among them; the best ``explained`` are explained, their records
+    read through ``documents`` (ids → records). Cold start (`cold_start`): no scores, the
+    reason says why. ``options``: `fit`'s (skip_weight, c)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    reason = cold_start(labels)
+    if reason is not None:
+        return Ranking(reason=reason, seconds=time.perf_counter() - t0)
+    every = list(feats)
+    model, x = fit([feats[pid] for pid in every], every, labels, **options)
+    at = {pid: i for i, pid in enumerate(every)}
+    ids = [pid for pid in dict.fromkeys(unread) if pid in at]
+    rows = x[[at[pid] for pid in ids]]
+    values = model.classifier.decision_function(rows) if ids else np.zeros(0)
+    scores = dict(zip(ids, values.tolist(), strict=True))
+    why: dict[str, str] = {}
+    best = np.argsort(-values, kind="stable")[:explained].tolist()
+    docs = documents([ids[i] for i in best]) if best else {}
+    for i in best:
+        doc = docs.get(ids[i])
+        if doc is not None:
+            line = describe(model.terms(rows[i], doc), doc, model.kept)
+            if line:
+                why[ids[i]] = line
+    reason = f"for you: trained on {labels.yes} kept and {labels.no} skipped papers"
+    return Ranking(scores, why, reason, True, time.perf_counter() - t0)
+
+
+def rank(
+    docs: Mapping[str, Mapping[str, Any]],
+    labels: Labels,
+    unread: Iterable[str],
+    seeds: Seeds = NO_SEEDS,
+    explained: int = EXPLAINED,
+    memo: dict[str, tuple[bytes, bytes]] | None = None,
+    **options: Any,
+) -> Ranking:
+    """`rank_features` over paper records (paper id → record): their features made (and
+    kept in ``memo`` when given, by id), the records ``seeds`` match a "yes" where the
+    reader has not decided."""
+    if seeds:
+        labels = with_seeds(labels, [pid for pid, doc in docs.items() if seeds.match(doc)])
+    if cold_start(labels) is not None:
+        return rank_features({}, labels, (), dict)
+    memo = {} if memo is None else memo
+    feats = {}
+    for pid, doc in docs.items():
+        found = memo.get(pid)
+        if found is None:
+            found = memo[pid] = features(doc)
+        feats[pid] = found
+    return rank_features(
+        feats, labels, unread, lambda ids: {p: docs[p] for p in ids}, explained, **options
+    )
+
+
+def rank_library(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
+    """`rank_features` over a library: trained on its states (and ``seeds``), scoring its
+    unread papers. The papers' features are read from the cache; those of papers it has
+    none for yet are made from their records and stored (a library's first training reads
+    every record: the later ones only the new papers')."""
+    t0 = time.perf_counter()
+    labels = labels_of(lib.states())
+    if seeds:
+        labels = with_seeds(labels, lib.seeded(seeds.authors, seeds.arxiv, seeds.match))
+    reason = cold_start(labels)
+    if reason is not None:  # (nothing to read: no model)
+        return Ranking(reason=reason, seconds=time.perf_counter() - t0)
+    unread = lib.unread_ids()
+    wanted = list(dict.fromkeys([*labels.label, *unread]))
+    feats = lib.features(wanted)
+    missing = [pid for pid in wanted if pid not in feats]
+    for start in range(0, len(missing), 5000):
+        made = {
+            pid: features(doc) for pid, doc in lib.documents(missing[start : start + 5000]).items()
+        }
+        lib.store_features(made)
+        feats.update(made)
+    ranking = rank_features(feats, labels, unread, lib.documents)
+    ranking.seconds = time.perf_counter() - t0
+    return ranking
+
+
+def refresh(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
+    """Train and store (`Library.store_scores`): what the app's worker and `papertui list
+    --sort foryou` run. Returns the ranking stored."""
+    fingerprint = lib.triage_fingerprint()
+    ranking = rank_library(lib, seeds)
+    lib.store_scores(ranking.scores, ranking.why, ranking.reason, fingerprint)
+    return ranking
+
+
+def stale(lib: Library) -> bool:
+    """Whether the stored scores predate the reader's last triage change (or there are
+    none): the app retrains then."""
+    return lib.score_info().get("fingerprint") != lib.triage_fingerprint()
+
+
+def config_seeds() -> tuple[Seeds, str]:
+    """The ``[relevance]`` seeds of the user's config file (`tui.config.config_path`), and
+    the one-line problem when it cannot be used ("" when it can; no seeds then)."""
+    from .config import ConfigError, config_path, read_config
+
+    path = config_path()
+    try:
+        return seeds_from_config(read_config(path)), ""
+    except FileNotFoundError:
+        return NO_SEEDS, ""
+    except ConfigError as err:
+        return NO_SEEDS, str(err)
+    except RelevanceConfigError as err:
+        return NO_SEEDS, f"{path}: {err}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tui.relevance LIBRARY``: train and store the "for you" scores of the
+    library (`refresh`, the config's seeds) in this process, as the app's worker runs it:
+    off the app's process, so no key waits for it. Prints one JSON line: {"reason": …,
+    "trained": …, "seconds": …, "problem": the config's problem or ""}. Exit status 1 and
+    one line on stderr when the library cannot be used."""
+    import json
+    import sys
+
+    from .library import Library, LibraryError
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m tui.relevance LIBRARY", file=sys.stderr)
+        return 2
+    seeds, problem = config_seeds()
+    try:
+        lib = Library.open(args[0], create=False)
+        lib.agent = "papertui for-you"
+        ranking = refresh(lib, seeds)
+    except LibraryError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    out = {
+        "reason": ranking.reason,
+        "trained": ranking.trained,
+        "seconds": round(ranking.seconds, 3),
+        "problem": problem,
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
