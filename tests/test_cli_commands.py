@@ -177,6 +177,26 @@ def test_note_is_edited_in_the_users_editor(rss_db: Path, tmp_path: Path) -> Non
     assert list(Path(tempfile_dir()).glob(f"papertui-note-{pid}-*")) == []  # (cleaned up)
 
 
+def test_a_note_from_the_editor_keeps_no_escapes_and_csl_json_carries_none(
+    rss_db: Path, tmp_path: Path
+) -> None:
+    """Found by a second newcomer: an editor's file with a colour escape was stored as is and
+    the CSL-JSON export wrote it out ("\\u001b[31m"), for pandoc or Zotero to pass on."""
+    pid = "2606.18802"
+    writes = "open(path, 'w').write('second [bold]line[/bold] \\x1b[31mred\\x07\\nnext\\n')\n"
+    assert papertui("note", pid, db=rss_db, env=editor(tmp_path, writes)).returncode == 0
+    assert note_of(rss_db, pid) == "second [bold]line[/bold] red\nnext"
+    assert papertui("note", pid, "-m", "by -m \x1b]52;c;aGk=\x07ok", db=rss_db).returncode == 0
+    assert note_of(rss_db, pid) == "by -m ok"
+    lib = Library.open(rss_db)
+    lib.set_state([pid], "edit note", note="set elsewhere \x1b[2J\x1bc", tags=["t\x1b[1m"])
+    lib.close()
+    csl = papertui("export", "--all", "--format", "csl-json", db=rss_db).stdout
+    assert "\\u001b" not in csl and "\x1b" not in csl
+    (item,) = [r for r in json.loads(csl) if r["number"] == pid]
+    assert item["note"].startswith("set elsewhere")
+
+
 def tempfile_dir() -> str:
     import tempfile
 

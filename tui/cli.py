@@ -816,7 +816,7 @@ def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int
             env.err.print(Text(f"{pid} has no note"))
         return EXIT_OK
     if message is not None:
-        return _save_note(lib, pid, old, _text("-m", message), env)
+        return _save_note(lib, pid, old, clean(_text("-m", message)), env)
     fd, name = tempfile.mkstemp(prefix=f"papertui-note-{pid}-", suffix=".md")
     path = Path(name)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -828,7 +828,8 @@ def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int
         path.unlink(missing_ok=True)
         why = e if isinstance(e, CLIError) else f"{path}: cannot be read ({e.strerror})"
         raise CLIError(f"{why}; the note is unchanged") from None
-    new = valid_unicode(new).rstrip("\n")
+    # (an editor's file may hold escapes or control characters: kept out as a paste's are)
+    new = clean(valid_unicode(new)).rstrip("\n")
     if new == old.rstrip("\n"):
         path.unlink(missing_ok=True)
         if status != 0:

@@ -32,7 +32,7 @@ import orjson
 from .export import _MD_MATH_UNSAFE, export_markdown, links_of
 from .feeds.authors import is_group
 from .models import Paper, PaperState
-from .text import clean_line
+from .text import clean, clean_line
 
 Items = list[tuple[Paper, PaperState]]
 
@@ -305,12 +305,11 @@ def csl_json(items: Items, title: str = "", today: date | None = None) -> str:
             record["abstract"] = clean_line(paper.abstract)
         if paper.title_zh and paper.title:
             record["original-title"] = clean_line(paper.title_zh)
-        if paper.categories:
-            record["keyword"] = ", ".join([*state.tags, *paper.categories])
-        elif state.tags:
-            record["keyword"] = ", ".join(state.tags)
+        keywords = [clean_line(t) for t in (*state.tags, *paper.categories)]
+        if keywords:
+            record["keyword"] = ", ".join(k for k in keywords if k)
         if state.note.strip():
-            record["note"] = state.note
+            record["note"] = clean(state.note)  # (untrusted: no escapes reach pandoc or Zotero)
         records.append(record)
     return orjson.dumps(records, option=orjson.OPT_INDENT_2).decode() + "\n"
 
