@@ -101,15 +101,19 @@ def test_a_misspelt_command_is_named_and_nothing_is_written(tmp_path: Path) -> N
     assert sorted(tmp_path.iterdir()) == []  # no library made
 
 
-def test_files_open_the_app_a_path_wins_over_a_command_like_name(tmp_path: Path) -> None:
-    """`papertui FILE` imports FILE and opens the app (here: --list prints the list), even a
-    file named like a misspelt command; a file that is not there is "no such file"."""
+def test_files_open_the_app_a_misspelt_command_never_opens_a_file(tmp_path: Path) -> None:
+    """`papertui FILE` imports FILE and opens the app (here: --list prints the list); a file
+    that is not there is "no such file". A word close to a command is the unknown command
+    even where a file has that name (the issue: never taken as a file); ./lsit opens it."""
     shutil.copy(DIGEST, tmp_path / "lsit")
     db = tmp_path / "lib"
     missing = papertui("missing.txt", db=db, cwd=tmp_path)
     assert missing.returncode == 1 and "missing.txt: no such file" in missing.stderr
     assert not db.exists()  # (a failed import never makes a library)
-    done = papertui("lsit", "--list", "--create", db=db, cwd=tmp_path)
+    typo = papertui("lsit", "--list", "--create", db=db, cwd=tmp_path)
+    assert typo.returncode == 2 and "unknown command 'lsit'" in typo.stderr
+    assert "./lsit" in typo.stderr and not db.exists()
+    done = papertui("./lsit", "--list", "--create", db=db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     first_title = DIGEST.read_text(encoding="utf-8").splitlines()[0]
     assert first_title in done.stdout

@@ -269,12 +269,14 @@ class Papertui(click.Group):
             return super().resolve_command(ctx, args)
         if name.startswith("-") and name != "-":
             return super().resolve_command(ctx, args)  # (an option: click's own error)
-        if _is_source(name):
-            return "open", self.commands["open"], args
-        if "/" in name or os.sep in name or "." in name:  # a file name: the import says
-            return "open", self.commands["open"], args  # "no such file"
         shown = [n for n, c in self.commands.items() if not c.hidden]
         close = difflib.get_close_matches(name.lower(), shown, n=1, cutoff=0.6)
+        pathlike = "/" in name or os.sep in name or "." in name
+        if close and not pathlike:  # (a mistyped command, even where a file has that name)
+            also = f"; a file of that name: ./{name}" if os.path.lexists(name) else ""
+            raise click.UsageError(f"unknown command {name!r} (did you mean {close[0]!r}?{also})")
+        if _is_source(name) or pathlike:  # a file name: the import says "no such file"
+            return "open", self.commands["open"], args
         hint = f"did you mean {close[0]!r}?" if close else "`papertui --help` lists them"
         raise click.UsageError(f"unknown command {name!r} ({hint})")
 
