@@ -20,7 +20,7 @@ from .models import badge
 from .text import screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
-NARROW_DATE_CELLS = 7  # "06-19" this year, "2025-10" another year
+NARROW_DATE_CELLS = 9  # "06-19" this year, "10-29 '25" another year
 ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
 """The styled parts of a row (component classes ``paper-list--PART``); "" is the row's own."""
 
@@ -109,13 +109,15 @@ def row_count(paper: dict) -> str:
 
 def row_date(iso: str, narrow: bool, this_year: int) -> str:
     """A row's date: ISO ``2026-06-19``; in a narrow pane ``06-19`` for a date of
-    ``this_year`` and ``2025-10`` (year and month) for another year, so that a list sorted by
-    date reads sorted at either width."""
+    ``this_year`` and ``10-29 '25`` for another year (the day kept, the year shown), so that a
+    list sorted by date reads sorted at either width."""
     if not narrow:
         return iso[:10]
     if iso[:4] == str(this_year):
         return iso[5:10]
-    return iso[:7]
+    if len(iso) >= 10 and iso[:4].isdigit():
+        return f"{iso[5:10]} '{iso[2:4]}"
+    return iso[:10]
 
 
 def row_parts(
