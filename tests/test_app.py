@@ -153,6 +153,37 @@ async def test_opens_on_inbox_with_list_detail_and_status(
         assert f"{total} unread of {total}" in status and "new since" not in status
 
 
+async def test_papers_imported_in_a_session_are_not_new_in_the_next(tmp_path: Path) -> None:
+    """Found by a second newcomer: papers imported with i (and triaged) in a session were
+    "new since last session" when the app was opened again; q records the session's end."""
+    from tui.library.core import now_iso
+    from tui.sources import load_source
+
+    def import_now(lib: Library, name: str) -> None:  # (stamped now, as a real import is)
+        loaded = load_source(str(FEEDS / name), imported_at=now_iso())
+        lib.import_feeds([(loaded.result, loaded.source)])
+
+    lib = Library.open(tmp_path / "lib")
+    import_now(lib, "digest-text-to-image.txt")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.pause(1.1)  # (the stamps are whole seconds)
+        import_now(lib, "digest-dit-acceleration.txt")  # (as the app's i does)
+        await pilot.pause(1.1)
+        await pilot.press("q")
+    again = build(Library.open(lib.root), tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "new since" not in str(again.query_one("#status").render())
+        await pilot.pause(1.1)
+    import_now(Library.open(lib.root), "digest-diffusion-caching.txt")  # (a cron fetch)
+    later = build(Library.open(lib.root), tmp_path)
+    async with later.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "5 new since last session" in str(later.query_one("#status").render())
+
+
 # What the first screen may not import: each is imported when a key first needs it.
 NOT_AT_START = (
     "bs4",  # the HTML feed parsers' (0.3 s of the first paint when a row's badge needed it)

@@ -377,6 +377,8 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         # A short wait: when the library is busy the dialog below says so at once instead
         # of the screen freezing for the whole lock timeout.
         if self._save_pending_note(wait=SIGNAL_WAIT):
+            with contextlib.suppress(LibraryError):  # (then the session's start stands)
+                self.library.end_session(wait=SIGNAL_WAIT)
             self.exit()
             return
         count = len(self.unsaved_notes)

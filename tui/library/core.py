@@ -1006,18 +1006,25 @@ class Library:
         total, read, starred = len(self), tally["read"], tally["starred"]
         return {"papers": total, "unread": total - read, "read": read, "starred": starred}
 
-    def begin_session(self) -> str | None:
-        """Record that an app session starts now; returns when the previous one started."""
+    def begin_session(self, wait: float | None = None) -> str | None:
+        """Record that an app session starts now; returns when the previous one started
+        (or was last seen: `end_session`). ``wait``: seconds for the lock (LibraryError)."""
         path = self.root / "sessions" / f"{self.device}.json"
         previous = None
         if path.exists():
             with contextlib.suppress(LibraryError):
                 docs = table_docs(load(path), "session")
                 previous = docs[0].get("started") if docs else None
-        with self._lock.held():
+        with self._lock.held(wait):
             path.parent.mkdir(exist_ok=True)
             atomic_write(path, dump(build_tables(session=[{"started": now_iso()}])))
         return previous
+
+    def end_session(self, wait: float | None = None) -> None:
+        """Record that the app session ends now: papers it imported (seen in it) are not
+        "new since last session" next time. LibraryError when the lock is not had in ``wait``
+        seconds (then the session's start stands)."""
+        self.begin_session(wait)
 
     def new_since(self, stamp: str | None) -> int:
         """How many papers were added after ``stamp`` (all of them when it is None)."""
