@@ -4,6 +4,7 @@ abstract says cache, caching or 缓存), never the model."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -303,3 +304,19 @@ def test_an_author_seed_finds_the_author_s_papers_through_the_index(
     # a name that is only the start of one, or two authors' names run together, is none
     other = relevance.seeds_from_config({"relevance": {"authors": ["Guandong"]}})
     assert lib.seeded(other.authors, other.arxiv, other.match) == []
+
+
+def test_papertui_list_sort_foryou_trains_on_the_triage_first(sample_library: Library) -> None:
+    """The command line's "for you" order is as fresh as the triage: it trains when the
+    stored scores predate the last change, and says on stderr what it trained on."""
+    from .test_cli import run
+
+    lib = sample_library
+    starred, left, read = triage(lib)
+    done = run("list", "--sort", "foryou", "--unread", "--json", db=lib.root)
+    assert done.returncode == 0, done.stderr
+    assert f"trained on {len(starred)} kept and {len(read)} skipped papers" in done.stderr
+    undecided = [r["id"] for r in json.loads(done.stdout) if r["id"] not in starred]
+    assert sum(pid in left for pid in undecided[:5]) >= 3
+    again = run("list", "--sort", "foryou", "--limit", "3", db=lib.root)
+    assert "trained" not in again.stderr  # (nothing changed since: the stored scores)

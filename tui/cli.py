@@ -676,6 +676,16 @@ def list_command(
     a header; piped, one plain line a paper (the counts go to stderr)."""
     query = _query(search, unread, starred, tags, source, since)
     lib = env.open("papertui list")
+    if sort == "foryou" and not lib.read_only:
+        from . import relevance  # (scikit-learn: loaded only for this order)
+
+        if relevance.stale(lib):  # (trained again on the triage since the last training)
+            seeds, problem = relevance.config_seeds()
+            if problem:
+                env.err.print(Text(f"papertui: warning: {problem}"), soft_wrap=True)
+            ranking = relevance.refresh(lib, seeds)
+            if ranking.reason:
+                env.err.print(Text(ranking.reason), soft_wrap=True)
     ids = lib.query(query, sort=sort)
     if limit is not None:
         ids = ids[:limit]

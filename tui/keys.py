@@ -142,7 +142,11 @@ ACTIONS: tuple[Action, ...] = (
         "Find",
     ),
     Action(
-        "cycle_sort", "cycle_sort", "S", "cycle the sort; relevance too while searching", "Find"
+        "cycle_sort",
+        "cycle_sort",
+        "S",
+        "cycle the sort (for you: by your stars and skips; relevance while searching)",
+        "Find",
     ),
     Action(
         "toggle_language",
