@@ -256,3 +256,13 @@ def test_demo_uses_a_throwaway_library(tmp_path: Path) -> None:
     assert "UniFlow" in result.stdout and "papers" in result.stderr
     assert "its throwaway library is gone" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_stats_lists_tags_most_used_first(tmp_path: Path) -> None:
+    db = tmp_path / "lib"
+    run("import", str(ARXIVDAILY), db=db)
+    run("tag", "2606.18765", "-a", "zeta", db=db)
+    run("tag", "2606.18765", "2606.19162", "-a", "alpha", db=db)
+    run("tag", "2606.18765", "-a", "Beta", db=db)
+    (line,) = [x for x in run("stats", db=db).stdout.splitlines() if x.startswith("tags")]
+    assert line.split(None, 1)[1] == "alpha 2, Beta 1, zeta 1"

@@ -304,7 +304,7 @@ async def test_import_dialog_says_inside_it_what_cannot_be_imported(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("i")
         for value, said in (
-            (str(empty), f"{empty}: no feed files (.txt .html .xml) in this folder"),
+            (str(empty), f"{empty}: no feed files (.txt .html .htm .xml .rss .atom .json or"),
             ("ftp://example.org/feed.xml", "only http:// and https:// URLs can be imported"),
             (str(empty_library.root), "a papertui library, not a folder of feeds"),
         ):
@@ -313,6 +313,9 @@ async def test_import_dialog_says_inside_it_what_cannot_be_imported(
             await settle(pilot)
             assert isinstance(app.screen, ImportDialog)  # still open, to fix the input
             assert said in dialog_error(app)
+        await pilot.press("x")  # (editing the path: the old error goes)
+        await settle(pilot)
+        assert app.screen.query_one("#import-error").has_class("-hidden")
         assert toasts(app) == []  # nothing said in a toast behind it
         await pilot.press("escape")
     assert len(empty_library) == 0

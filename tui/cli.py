@@ -1097,7 +1097,8 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
         rows.append((key.replace("_", " "), shown))
     by_format = ", ".join(f"{badge(k)} ({k}): {v:,}" for k, v in stats["by_format"].items())
     rows.append(("sources", by_format or "-"))
-    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in stats["tags"].items())
+    by_count = sorted(stats["tags"].items(), key=lambda kv: (-kv[1], kv[0].casefold()))
+    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in by_count)
     rows.append(("tags", tags or "-"))
     dates = list(stats["by_feed_date"].items())[:7]
     rows.append(("feeds", ", ".join(f"{clean_line(k) or 'undated'}: {v:,}" for k, v in dates)))

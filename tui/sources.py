@@ -34,6 +34,7 @@ URL_TIMEOUT = 20.0  # seconds without progress before a download is abandoned
 URL_MAX_SECONDS = 60.0  # the whole download
 MAX_REDIRECTS = 5
 _FEED_SUFFIXES = {".txt", ".html", ".htm", ".xml", ".rss", ".atom", ".json", ""}
+FEED_FILES = ".txt .html .htm .xml .rss .atom .json or none"  # (what a folder brings in)
 
 
 @dataclass

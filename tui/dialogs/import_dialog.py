@@ -100,13 +100,13 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
             self._say(f"{value}: no such file or directory")
             return
         if path.is_dir():
-            from ..sources import expand
+            from ..sources import FEED_FILES, expand
 
             if (path / "papertui.json").is_file():
                 self._say(f"{value}: a papertui library, not a folder of feeds")
                 return
             if next(expand([str(path)]), None) is None:
-                self._say(f"{value}: no feed files (.txt .html .xml) in this folder")
+                self._say(f"{value}: no feed files ({FEED_FILES}) in this folder")
                 return
         self.answer(("file", str(path)))
 
@@ -119,6 +119,10 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._submit(event.value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # (the error was about what was typed before: it goes once the path is edited)
+        self.query_one("#import-error", Static).add_class("-hidden")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "clipboard":

@@ -99,7 +99,8 @@ class TagDialog(Dialog[TagEdit | None]):
                 id="tag-error",
                 classes="dialog-error" + ("" if self.error else " -hidden"),
             )
-            known = format_tags(self.known[:12]) if self.known else "none yet"
+            shown = sorted(self.known, key=str.casefold)[:12]  # (in order, to be found)
+            known = format_tags(shown) if self.known else "none yet"
             yield Static(Content("Existing: " + known), classes="dialog-hint", id="tag-known")
             yield Static(
                 Content(
