@@ -99,5 +99,6 @@ def test_papertui_redo_on_the_command_line(sample_library: Library) -> None:
     assert Library.open(db).state(pid).note == ""
     redone = run("redo", db=db)
     assert redone.returncode == 0 and redone.stdout.startswith("redone: edit note on")
+    assert "(undone by `papertui undo`" in redone.stdout  # (where the undo was made)
     assert Library.open(db).state(pid).note == NOTE
     assert run("redo", db=db).stdout.strip() == "nothing to redo"

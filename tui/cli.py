@@ -1055,7 +1055,8 @@ def redo_command(env: Env) -> int:
     a change made since the undo ends what can be redone."""
     lib = env.open("papertui redo")
     done = lib.redo_change()
-    text = f"redone: {describe_undo(lib, done, here=False)}" if done else "nothing to redo"
+    said = describe_undo(lib, done, here=False, redo=True) if done else ""
+    text = f"redone: {said}" if done else "nothing to redo"
     env.out.print(Text(text), soft_wrap=True)
     warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK

@@ -29,7 +29,9 @@ def local_time(ts: str, now: datetime | None = None) -> str:
     return when.strftime("%H:%M" if when.date() == now.date() else "%Y-%m-%d %H:%M")
 
 
-def describe_undo(lib: Library, done: Undone, *, here: bool, in_app: bool = False) -> str:
+def describe_undo(
+    lib: Library, done: Undone, *, here: bool, in_app: bool = False, redo: bool = False
+) -> str:
     """``star on “Title…”``, ``tag #x on “Title…”`` or ``mark read on 12 papers``; then where
     and when the change was made, unless ``here`` (the caller made it: the app's own changes;
     ``in_app``: the app is asking); then the papers left as they were because a later change
@@ -48,7 +50,8 @@ def describe_undo(lib: Library, done: Undone, *, here: bool, in_app: bool = Fals
         text = f"{what} (its papers are no longer in the library)"
     if not here:
         when = local_time(done.ts)
-        text += f" (made {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
+        made = "undone" if redo else "made"  # (a redo takes back an undo: where that was)
+        text += f" ({made} {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
     if done.kept:
         if len(done.ids) == 1:
             text += "; not undone: changed again since"

@@ -184,7 +184,7 @@ class TriageActions(PaperAppBase):
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()
-        said = describe_undo(self.library, done, here=done.own, in_app=True)
+        said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo)
         self.toast(("Redone: " if redo else "Undone: ") + said)
 
     def _go_unread(self, step: int, quiet: bool = False, wrap: bool = False) -> None:
