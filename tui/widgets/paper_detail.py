@@ -224,16 +224,17 @@ class PaperDetail(ScrollView, can_focus=True):
         rows = self._meta(paper, width)
         heading = self._style("heading")
         named = [(name, body) for name, body in self._sections(paper) if body]
-        if self._folded():  # what the paper says before where it links and was seen
-            named.sort(key=lambda section: section[0] in ("Links", "Seen in"))
-        sections = [[(name, heading), "\n", *body] for name, body in named]
-        if self._folded():  # the summary first, then authors and dates, then the rest
-            first = [r for r in rows if r[0] in ("Authors", "Dates")]
-            rest = [r for r in rows if r[0] not in ("Authors", "Dates")]
-            blocks = [*sections[:1], self._rows(first, width), *sections[1:]]
-            blocks.append(self._rows(rest, width))
+        # What the paper says (summaries, abstracts) before the rest of its record, and where
+        # it links and was seen last: the summary shows without scrolling at either size.
+        tail = ("Links", "Seen in")
+        text = [[(n, heading), "\n", *b] for n, b in named if n not in tail]
+        links = [[(n, heading), "\n", *b] for n, b in named if n in tail]
+        first = self._rows([r for r in rows if r[0] in ("Authors", "Dates")], width)
+        rest = self._rows([r for r in rows if r[0] not in ("Authors", "Dates")], width)
+        if self._folded():  # (a short pane: the summary first, then authors and dates)
+            blocks = [*text[:1], first, *text[1:], rest, *links]
         else:
-            blocks = [self._rows(rows, width), *sections]
+            blocks = [first, *text, rest, *links]
         for block in blocks:
             if block:
                 parts += ["\n\n", *block]
