@@ -266,3 +266,14 @@ def test_stats_lists_tags_most_used_first(tmp_path: Path) -> None:
     run("tag", "2606.18765", "-a", "Beta", db=db)
     (line,) = [x for x in run("stats", db=db).stdout.splitlines() if x.startswith("tags")]
     assert line.split(None, 1)[1] == "alpha 2, Beta 1, zeta 1"
+
+
+def test_list_sorted_by_paper_date_shows_the_paper_date(tmp_path: Path) -> None:
+    """Found by a second newcomer: the date column was the feed's whatever the sort."""
+    db = tmp_path / "lib"
+    run("import", str(ARXIVDAILY), str(FEEDS / "digest-text-to-image.txt"), db=db)
+    lines = run("list", "--sort", "paper_date", db=db).stdout.splitlines()
+    dates = [line.split()[2] for line in lines]
+    dated = [d for d in dates if d != "no"]
+    assert dated == sorted(dated, reverse=True) and len(dated) < len(dates)
+    assert dates[-1] == "no"  # ("no date": the papers without one, last)

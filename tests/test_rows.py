@@ -296,3 +296,22 @@ async def test_toasts_show_at_the_top_while_a_note_is_written(
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert not app.screen.has_class("-writing-note")
+
+
+def test_sorted_by_paper_date_a_paper_without_one_says_no_date(sample_library: Library) -> None:
+    """Found by a second newcomer: digest papers with no paper date showed their feed date
+    (11-30) in a list sorted by paper date, where they read as out of order."""
+    from tui.frame import row_parts
+
+    lib = sample_library
+    ids = list(lib.query("", sort="paper_date"))
+    undated = [p for p in ids if not lib.raw(p).get("paper_date")]
+    assert undated and ids[-len(undated) :] == undated  # (they sort last)
+    for pid in (undated[0], ids[0]):
+        raw = lib.raw(pid)
+        for width in (60, 100):
+            text = "".join(t for t, _ in row_parts(raw, {}, width, False, date_key="paper_date")[0])
+            if raw.get("paper_date"):
+                assert raw["paper_date"][5:10] in text and "no date" not in text
+            else:
+                assert "no date" in text and raw["feed_date"][5:10] not in text

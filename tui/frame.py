@@ -140,7 +140,10 @@ def row_parts(
     unread = not state.get("read")
     narrow = width < NARROW_DATE
     year = this_year if this_year is not None else _date.today().year
-    date = row_date(paper.get(date_key) or paper.get("feed_date") or "", narrow, year)
+    # The sort's date: sorted by paper date, a paper with none says so (it sorts last), not
+    # its feed date, which read as out of order among the paper dates.
+    shown = paper.get(date_key) or ("" if date_key == "paper_date" else paper.get("feed_date"))
+    date = row_date(shown, narrow, year) if shown else "no date"
     date_width = NARROW_DATE_CELLS if narrow else 10
     left: Parts = [
         ("▌" if selected else " ", "selected"),
