@@ -315,3 +315,23 @@ def test_sorted_by_paper_date_a_paper_without_one_says_no_date(sample_library: L
                 assert raw["paper_date"][5:10] in text and "no date" not in text
             else:
                 assert "no date" in text and raw["feed_date"][5:10] not in text
+
+
+async def test_keys_sent_at_once_in_the_help_each_scroll(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a second newcomer: G then 22 k sent at once scrolled the help one line."""
+    from textual.containers import VerticalScroll
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        body = app.screen.query_one("#help-body", VerticalScroll)
+        await pilot.press("G")
+        await pilot.pause()
+        for _ in range(10):  # (a burst: handled before the screen is laid out again)
+            app.screen.action_scroll(-1)
+        await pilot.pause()
+        assert body.max_scroll_y > 10
+        assert int(body.scroll_y) == int(body.max_scroll_y) - 10

@@ -55,20 +55,22 @@ class HelpScreen(Dialog[None]):
                 classes="dialog-hint",
             )
 
+    # (immediate: each of many keys sent at once scrolls from where the last one left it;
+    # a deferred scroll made ten k's scroll one or two lines)
     def action_scroll(self, lines: int) -> None:
-        self.query_one("#help-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+        body = self.query_one("#help-body", VerticalScroll)
+        body.scroll_relative(y=lines, animate=False, immediate=True)
 
     def action_page(self, pages: int) -> None:
         body = self.query_one("#help-body", VerticalScroll)
-        body.scroll_relative(
-            y=pages * max(1, body.scrollable_content_region.height - 1), animate=False
-        )
+        step = pages * max(1, body.scrollable_content_region.height - 1)
+        body.scroll_relative(y=step, animate=False, immediate=True)
 
     def action_home(self) -> None:
-        self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#help-body", VerticalScroll).scroll_home(animate=False, immediate=True)
 
     def action_end(self) -> None:
-        self.query_one("#help-body", VerticalScroll).scroll_end(animate=False)
+        self.query_one("#help-body", VerticalScroll).scroll_end(animate=False, immediate=True)
 
     def action_close(self) -> None:
         self.answer(None)
