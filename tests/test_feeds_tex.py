@@ -104,6 +104,10 @@ def test_every_format_gets_the_same_treatment(tmp_path: Path) -> None:
         ("it costs $5 and $10 a month", "it costs $5 and $10 a month"),  # (money, not math)
         (r"see \cite{ho2020}; 50% of C:\temp", r"see \cite{ho2020}; 50% of C:\temp"),
         (r"unbalanced $x^2 stays", r"unbalanced $x^2 stays"),
+        (  # (a whole sentence in italics: 220 characters, from data/feeds)
+            r"\textit{" + "a fundamental question, " * 9 + "themselves?}",
+            "a fundamental question, " * 9 + "themselves?",
+        ),
     ],
 )
 def test_inline_tex_reads_as_text_on_screen(tex: str, shown: str) -> None:

@@ -238,7 +238,7 @@ _TEX_DISPLAY = re.compile(
     r"\$\$(?P<block>[^$]{1,400})\$\$"
     # (inline math is written tight, `$O(N^2)$`; "$5 and $10" is money: not converted)
     r"|(?<![\\$])\$(?P<math>[^$\s](?:[^$\n]{0,198}?[^$\s\\])?)\$(?![0-9])"
-    r"|\\(?P<macro>textbf|textit|emph|texttt|textrm|textsc|underline|mathrm|mathbf)\{(?P<arg>[^{}$]{0,200})\}"
+    r"|\\(?P<macro>textbf|textit|emph|texttt|textrm|textsc|underline|mathrm|mathbf)\{(?P<arg>[^{}$]{0,2000})\}"
     r"|\\(?P<special>[%&_#$])"
 )
 _SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
