@@ -335,3 +335,21 @@ async def test_keys_sent_at_once_in_the_help_each_scroll(
         await pilot.pause()
         assert body.max_scroll_y > 10
         assert int(body.scroll_y) == int(body.max_scroll_y) - 10
+
+
+async def test_an_empty_note_being_written_does_not_say_press_e(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a second newcomer: while typing into an empty note the pane said "No note
+    yet. Press e (or Enter) to write one"."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause(0.2)
+        assert "Press e" in str(app.notes.placeholder)
+        await pilot.press("e")
+        await pilot.pause()
+        assert "Press e" not in str(app.notes.placeholder)
+        assert "Esc" in str(app.notes.placeholder)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Press e" in str(app.notes.placeholder)

@@ -46,6 +46,10 @@ def saved_label(text: str, had_note: bool) -> str:
     return "note removed" if had_note else ""
 
 
+IDLE_HINT = "No note yet. Press e (or Enter) to write one; it saves itself."
+WRITING_HINT = "Type the note; it saves itself. Esc goes back to the list."
+
+
 class Notes(OrderedKeys, TextArea):
     """Free-form Markdown notes about one paper, saved without being asked."""
 
@@ -77,7 +81,7 @@ class Notes(OrderedKeys, TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             id=id,
-            placeholder="No note yet. Press e (or Enter) to write one; it saves itself.",
+            placeholder=IDLE_HINT,
         )
         self.cursor_blink = cursor_blink
         self.paper_id: str | None = None
@@ -182,9 +186,11 @@ class Notes(OrderedKeys, TextArea):
     def on_focus(self) -> None:
         # Toasts go to the top while a note is written: at the bottom they covered it.
         self.screen.add_class("-writing-note")
+        self.placeholder = WRITING_HINT
 
     def on_blur(self) -> None:
         self.screen.remove_class("-writing-note")
+        self.placeholder = IDLE_HINT
         self._post_pending()
 
     def action_save_now(self) -> None:
