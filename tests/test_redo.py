@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tui.library import Library
 
 from .test_app import build, toasts
@@ -102,3 +104,53 @@ def test_papertui_redo_on_the_command_line(sample_library: Library) -> None:
     assert "(undone by `papertui undo`" in redone.stdout  # (where the undo was made)
     assert Library.open(db).state(pid).note == NOTE
     assert run("redo", db=db).stdout.strip() == "nothing to redo"
+
+
+@pytest.mark.parametrize("long", [False, True], ids=["short note", "long note (an edit)"])
+def test_a_redo_after_the_note_changed_elsewhere_keeps_both_texts(
+    sample_library: Library, long: bool
+) -> None:
+    """Found by an adversary: undo, another process edits the note, redo → "not undone:
+    changed again since", and the redone text was out of the user's reach for good."""
+    lib = sample_library
+    pid = sorted(lib)[0]
+    head = ("Background paragraph. " * 300 + "\n") if long else ""
+    lib.set_state([pid], "edit note", note=head + "second")
+    lib.set_state([pid], "edit note", note=head + "second APPTEXT")
+    lib.undo_change()
+    assert lib.state(pid).note == head + "second"
+    other = Library.open(lib.root)
+    other.set_state([pid], "edit note", note=head + "second\ncli appended line")
+    other.close()
+    lib.refresh()
+    redone = lib.redo_change(own_first=True)  # (as the app's ctrl+r: this window's undo)
+    assert redone is not None and redone.ids == [pid]
+    note = lib.state(pid).note
+    assert "APPTEXT" in note and "cli appended line" in note, note[-200:]
+    assert Library.open(lib.root).state(pid).note == note  # (the same from the files)
+
+
+def test_a_redo_synced_after_another_machine_edited_keeps_both_on_both(tmp_path: Path) -> None:
+    """Found by an adversary: the redo was worked out again on each copy after the other
+    machine's edit, kept nothing, and 'v2 laptop precious' was gone from both."""
+    with fake_clock() as clock:
+        roots, ids = two_copies(tmp_path)
+        pid = ids[0]
+        act(clock, roots["laptop"], "laptop", "note", pid, note="v1")
+        act(clock, roots["laptop"], "laptop", "note", pid, note="v2 laptop precious")
+        lap = open_as(roots["laptop"], "laptop")
+        clock.tick()
+        lap.undo_change()
+        lap.close()
+        sync(roots["laptop"], roots["desk"])
+        sync(roots["desk"], roots["laptop"])
+        act(clock, roots["desk"], "desk", "note", pid, note="v1 desk edit")
+        lap = open_as(roots["laptop"], "laptop")
+        clock.tick()
+        assert lap.redo_change() is not None
+        lap.close()
+        sync(roots["laptop"], roots["desk"])
+        sync(roots["desk"], roots["laptop"])
+        notes = {name: open_as(root, name).state(pid).note for name, root in roots.items()}
+    assert notes["laptop"] == notes["desk"]
+    assert "v2 laptop precious" in notes["desk"] and "desk edit" in notes["desk"]

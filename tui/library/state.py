@@ -354,6 +354,14 @@ class Replayed:
         return [] if at is None else self.changes[at:]
 
 
+def _is_undo(target: Change, changes: list[Change]) -> bool:
+    """Whether ``target`` is an undo of a change (so taking it back is a redo, which brings
+    back what the undo took away: see `_inverse`), as far as ``changes`` tell."""
+    return target.undo_of is not None and any(
+        c.key == target.undo_of and c.undo_of is None for c in changes
+    )
+
+
 def _undo_here(
     conn: sqlite3.Connection, change: Change, replayed: Replayed | None = None
 ) -> list[dict[str, Any]]:
@@ -370,10 +378,11 @@ def _undo_here(
     if target is None:
         return change.entries
     since = _rewritten_since(changes, target)
+    redo = _is_undo(target, [*history(conn), *changes])
     entries = []
     for entry in reversed(target.entries):
         pid = entry["id"]
-        inverse, _ = _inverse(get_state(conn, pid), entry, since.get(pid, {}))
+        inverse, _ = _inverse(get_state(conn, pid), entry, since.get(pid, {}), redo)
         if inverse is not None:
             entries.append(inverse)
     return entries
@@ -622,10 +631,15 @@ def _rewritten_since(changes: list[Change], target: Change) -> dict[str, dict[st
 
 
 def _inverse(
-    cur: dict[str, Any], entry: dict[str, Any], since: dict[str, Any]
+    cur: dict[str, Any], entry: dict[str, Any], since: dict[str, Any], restore: bool = False
 ) -> tuple[dict[str, Any] | None, bool]:
     """The entry that undoes ``entry`` on the current state ``cur``, and whether a field
-    had to be left as it is because a later change (``since``) set it."""
+    had to be left as it is because a later change (``since``) set it.
+
+    ``restore`` (a redo: ``entry`` is an undo's, and what it took away is the user's text):
+    a note written since is not left as it is, which would lose the text for good, but
+    merged with the text the redo brings back (`merge_note`; a long note's edit placed by
+    its context, `apply_note_edit`), the same way on every device."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
     conflict = False
@@ -633,6 +647,11 @@ def _inverse(
         before = entry["old"].get(name, DEFAULTS[name])
         now = cur.get(name, DEFAULTS[name])
         want = before
+        if restore and name == "note" and (name in since or now != made):
+            merged = merge_note(made, before, now)  # (base: what the undo left)
+            if merged != now:
+                old[name], new[name] = now, merged
+            continue
         if name == "tags":
             # Each tag the change added goes, each it removed comes back, unless a later
             # change added or removed that tag again.
@@ -651,6 +670,13 @@ def _inverse(
     if edit is not None:
         if note_digest(cur.get("note", "")) == edit["to"]:
             inverse["note_edit"] = invert_note_edit(edit)
+        elif restore:  # (the redone text placed in the note as it is now, never dropped)
+            now_note = cur.get("note", "")
+            redone = apply_note_edit(now_note, invert_note_edit(edit))
+            if redone is not None and redone != now_note:
+                inverse["note_edit"] = note_edit(now_note, redone)
+            elif redone is None:
+                conflict = True
         else:
             conflict = True
     if not (old or "note_edit" in inverse):
@@ -664,13 +690,16 @@ def undo_entries(
     """(the entries that undo ``target``, the papers it had changed that are still in the
     library in its order, those of them left as they are because changed again since)."""
     entries, ids, kept = [], [], []
-    since = _rewritten_since(history(conn), target)
+    changes = history(conn)
+    since = _rewritten_since(changes, target)
+    redo = _is_undo(target, changes)
     for entry in reversed(target.entries):
         pid = entry["id"]
         if conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is None:
             continue
         ids.append(pid)
-        inverse, conflict = _inverse(get_state(conn, pid), entry, since.get(pid, {}))
+        state = get_state(conn, pid)
+        inverse, conflict = _inverse(state, entry, since.get(pid, {}), redo)
         if inverse is not None:
             entries.append(inverse)
         if conflict:
