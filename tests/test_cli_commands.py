@@ -201,6 +201,26 @@ def test_a_note_from_the_editor_keeps_no_escapes_and_csl_json_carries_none(
     assert item["note"].startswith("set elsewhere")
 
 
+def test_an_editor_that_saves_other_than_utf8_changes_nothing_and_keeps_the_text(
+    rss_db: Path, tmp_path: Path
+) -> None:
+    """Found by an adversary: Latin-1 or UTF-16 from the editor was saved with U+FFFD in
+    place of the user's characters, and the temporary file deleted."""
+    pid = "2606.18802"
+    assert papertui("note", pid, "-m", "kept", db=rss_db).returncode == 0
+    for encoding in ("latin-1", "utf-16"):
+        writes = f"open(path, 'wb').write('café'.encode({encoding!r}))\n"
+        done = papertui("note", pid, db=rss_db, env=editor(tmp_path, writes))
+        assert done.returncode == 1 and "not UTF-8 text" in done.stderr, done.stderr
+        kept = Path(done.stderr.split("papertui: error: ", 1)[1].split(": not UTF-8")[0])
+        assert kept.read_bytes() == "café".encode(encoding)  # (the user's bytes, kept)
+        kept.unlink()
+        assert note_of(rss_db, pid) == "kept"
+    bom = "open(path, 'wb').write('\\ufeffcafé'.encode('utf-8'))\n"  # (a UTF-8 BOM: fine)
+    assert papertui("note", pid, db=rss_db, env=editor(tmp_path, bom)).returncode == 0
+    assert note_of(rss_db, pid) == "café"
+
+
 def tempfile_dir() -> str:
     import tempfile
 

@@ -841,11 +841,18 @@ def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int
         file.write(old + ("\n" if old and not old.endswith("\n") else ""))
     try:
         status = _run_editor(path)
-        new = path.read_text(encoding="utf-8", errors="surrogateescape")
+        raw = path.read_bytes()
     except (CLIError, OSError) as e:
         path.unlink(missing_ok=True)
         why = e if isinstance(e, CLIError) else f"{path}: cannot be read ({e.strerror})"
         raise CLIError(f"{why}; the note is unchanged") from None
+    try:
+        new = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # (kept where it is: its characters are the user's)
+        raise CLIError(
+            f"{path}: not UTF-8 text (byte {e.start}); the note is unchanged; "
+            "your text is kept there: save it as UTF-8 and use `papertui note ID -m`"
+        ) from None
     # (an editor's file may hold escapes or control characters: kept out as a paste's are)
     new = clean(valid_unicode(new)).rstrip("\n")
     if new == old.rstrip("\n"):
