@@ -221,6 +221,15 @@ def test_an_editor_that_saves_other_than_utf8_changes_nothing_and_keeps_the_text
     assert note_of(rss_db, pid) == "café"
 
 
+def test_a_blank_visual_falls_through_to_editor(rss_db: Path, tmp_path: Path) -> None:
+    pid = "2606.18802"
+    env = editor(tmp_path, "open(path, 'w').write('from EDITOR')\n")
+    env["VISUAL"] = "  "
+    done = papertui("note", pid, db=rss_db, env=env)
+    assert done.returncode == 0, done.stderr
+    assert note_of(rss_db, pid) == "from EDITOR"
+
+
 def tempfile_dir() -> str:
     import tempfile
 

@@ -219,7 +219,7 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
     app = build(sample_library, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        for leave in (("escape",), ("3",)):
+        for leave in (("escape",), ("3",), ("S",)):
             await pilot.press("slash", *"since:bad", "enter")
             await pilot.pause(0.2)
             bar = app.query_one("#search-bar")
@@ -353,3 +353,23 @@ async def test_an_empty_note_being_written_does_not_say_press_e(
         await pilot.press("escape")
         await pilot.pause()
         assert "Press e" in str(app.notes.placeholder)
+
+
+async def test_a_resize_under_the_statistics_screen_lays_the_main_screen_out(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by an adversary: # at 40x10, resize to 120x35, Esc: the main screen stayed
+    stacked (the narrow layout) at 120 columns."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause(0.2)
+        main = app.screen
+        assert main.has_class("-narrow")
+        await pilot.press("number_sign")
+        await pilot.pause(0.3)
+        assert app.screen is not main
+        await pilot.resize_terminal(120, 35)
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert app.screen is main and not main.has_class("-narrow")

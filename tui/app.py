@@ -224,7 +224,10 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self._layout_for(event.size.width)
 
     def _layout_for(self, width: int) -> None:
-        self.screen.set_class(width < NARROW_WIDTH, "-narrow")
+        # (every screen of the stack: the main one laid out again under a dialog or the
+        # statistics screen, not stacked at 120 columns once that closes)
+        for screen in self.screen_stack:
+            screen.set_class(width < NARROW_WIDTH, "-narrow")
         with contextlib.suppress(NoMatches):
             self.query_one(Footer).compact = width < NARROW_WIDTH
 

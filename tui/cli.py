@@ -556,7 +556,8 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
 def _editor() -> list[str]:
     """The user's editor as a command line ($VISUAL, else $EDITOR, else vi). CLIError when
     the variable cannot be read as a command line."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    # (a blank variable is an unset one: VISUAL=" " falls through to $EDITOR)
+    editor = os.environ.get("VISUAL", "").strip() or os.environ.get("EDITOR", "").strip() or "vi"
     try:
         words = shlex.split(editor)
     except ValueError as e:
@@ -1094,7 +1095,8 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
 
         from .stats import render_plot  # (plotext is loaded only here)
 
-        size = shutil.get_terminal_size((120, 40))
+        size = shutil.get_terminal_size((120, 40))  # (bounded: COLUMNS=100000 took minutes)
+        size = os.terminal_size((min(size.columns, 400), min(size.lines, 200)))
         color = env.out.is_terminal and "NO_COLOR" not in os.environ
         text = render_plot(lib, size.columns, max(size.lines - 1, 24), color=color)
         sys.stdout.write(text)

@@ -188,16 +188,19 @@ class FindActions(PaperAppBase):
         if plist.ids is event.ids and plist.cursor == 0:  # (the result shown, not moved)
             plist.move_to(event.position)
 
-    def action_view(self, name: str) -> None:
-        self.view = name
+    def _drop_unapplied_search(self) -> None:
+        """A search kept with its error was never applied: not carried into another view or
+        sort, where it looked like a filter in force."""
         if self._search_error and self.search_box.value.strip() != self.search_text:
-            # A search kept with its error was never applied: not carried to another view
-            # (it looked like a filter there).
             with self.search_box.prevent(Input.Changed):
                 self.search_box.value = self.search_text
             self._show_search_error(None)
             if not self.search_text:
                 self.query_one("#search-bar").add_class("-hidden")
+
+    def action_view(self, name: str) -> None:
+        self.view = name
+        self._drop_unapplied_search()
         self.paper_list.clear_selection()
         self.requery(top=True)
         query = self.view_query()
@@ -208,6 +211,7 @@ class FindActions(PaperAppBase):
         )
 
     def action_cycle_sort(self) -> None:
+        self._drop_unapplied_search()
         keys = self.sort_choices()
         self.sort_key = keys[(keys.index(self.sort_for()) + 1) % len(keys)]
         self.requery(keep=self.paper_list.current)
