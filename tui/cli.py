@@ -859,20 +859,24 @@ def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int
     if new == old.rstrip("\n"):
         path.unlink(missing_ok=True)
         if status != 0:
-            raise CLIError(f"the editor exited with status {status}; the note is unchanged")
+            raise CLIError(f"{_ended(status)}; the note is unchanged")
         env.out.print(Text(f"note of {pid}: unchanged"))
         return EXIT_OK
     if status != 0:  # (the text stays where the user can take it from)
-        raise CLIError(
-            f"the editor exited with status {status}; the note is unchanged; "
-            f"your text is kept in {path}"
-        )
+        raise CLIError(f"{_ended(status)}; the note is unchanged; your text is kept in {path}")
     try:
         _save_note(lib, pid, old, new, env)
     except LibraryError as e:
         raise CLIError(f"{e}; your text is kept in {path}") from None
     path.unlink(missing_ok=True)
     return EXIT_OK
+
+
+def _ended(status: int) -> str:
+    """How the editor ended, for a status that is not 0 (negative: killed by a signal)."""
+    if status < 0:
+        return f"the editor was killed by signal {-status}"
+    return f"the editor exited with status {status}"
 
 
 def _save_note(lib: Library, pid: str, old: str, new: str, env: Env) -> int:
