@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from tui.watch import Rule, WatchConfigError, matches, plain, rules_from_config
+from tests.conftest import FEEDS
+from tui.library import Library
+from tui.watch import Rule, WatchConfigError, apply, matches, plain, rules_from_config
 
 
 def _rule(**table: object) -> Rule:
@@ -99,3 +108,93 @@ def test_categories_sources_and_all_kinds_together() -> None:
     both = _rule(words=["flow matching"], categories=["cs.RO"])
     assert not matches(both, PAPER)  # every kind the rule names must hold
     assert matches(_rule(words=["flow matching"], categories=["cs.LG"]), PAPER)
+
+
+# ---------------------------------------------------------------- applied at import (the CLI)
+
+RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
+CONFIG = """
+[[watch]]
+name = "flow"
+words = ["flow matching"]
+sources = ["arxiv"]
+tag = "flow"
+color = "magenta"
+
+[[watch]]
+name = "durand"
+author = "Melanie Durand"
+tag = "must-read"
+"""
+
+
+def _items(path: Path) -> list[tuple[str, str]]:
+    """(arXiv id, the item's whole text) of each item of an RSS file: the test's oracle."""
+    text = path.read_text(encoding="utf-8")
+    return [
+        (re.search(r"abs/(\d{4}\.\d{5})", item).group(1), item)  # type: ignore[union-attr]
+        for item in text.split("<item>")[1:]
+    ]
+
+
+def _cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAPERTUI_CONFIG": str(tmp / "config.toml")}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "--db", str(tmp / "lib"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _ids(tmp: Path, query: str) -> set[str]:
+    done = _cli(tmp, "list", "--search", query, "--json")
+    assert done.returncode == 0, done.stderr
+    return {p["id"] for p in json.loads(done.stdout)}
+
+
+def test_import_tags_what_the_rules_match_and_an_untag_sticks(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    assert _cli(tmp_path, "--create", "import", str(RSS)).returncode == 0
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    assert flow and durand  # (the sample holds some of each)
+    assert _ids(tmp_path, "tag:flow") == flow
+    assert _ids(tmp_path, "tag:must-read") == durand
+
+    # The user takes the tag off one paper; a new rule is added: the whole library is
+    # looked at again, the new rule tags its papers, the untagged paper stays untagged.
+    gone = sorted(flow)[0]
+    assert _cli(tmp_path, "tag", gone, "--remove", "flow").returncode == 0
+    more = CONFIG + '\n[[watch]]\nname = "all"\ncategories = ["cs"]\ntag = "cs"\n'
+    (tmp_path / "config.toml").write_text(more, encoding="utf-8")
+    assert _cli(tmp_path, "import", str(FEEDS / "digest-text-to-image.txt")).returncode == 0
+    assert _ids(tmp_path, "tag:flow") == flow - {gone}
+    assert {pid for pid, _ in _items(RSS)} <= _ids(tmp_path, "tag:cs")
+
+
+def test_a_bad_rule_is_reported_and_the_feed_still_imported(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[[watch]]\nname = "x"\ntag = "t"\n')
+    done = _cli(tmp_path, "--create", "import", str(RSS))
+    line = f"{tmp_path / 'config.toml'}: [[watch]] #1 'x': expected at least one of"
+    assert line in done.stderr
+    assert len(_ids(tmp_path, "")) == len(_items(RSS))
+
+
+def test_one_application_is_one_undoable_step(sample_library: Library, monkeypatch) -> None:
+    rules = rules_from_config(
+        {
+            "watch": [
+                {"name": "a", "tag": "ta", "categories": ["cs"]},
+                {"name": "b", "tag": "tb", "sources": ["hf"]},
+            ]
+        }
+    )
+    counts = apply(sample_library, rules)
+    assert counts["a"] and counts["b"]
+    tagged = set(sample_library.query("tag:ta")) | set(sample_library.query("tag:tb"))
+    assert tagged
+    assert sample_library.undo() == "watch rules"
+    assert not list(sample_library.query("is:tagged"))
+    assert apply(sample_library, rules) == {"a": 0, "b": 0}  # remembered: not again

@@ -147,6 +147,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self._announce_rescued()
         if not self.library.read_only:
             self.begin_session()
+            self.apply_watch_rules()
 
     def _announce_rescued(self) -> None:
         """Say where notes an earlier session could not save were kept (after the first
@@ -173,6 +174,24 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             self.call_from_thread(self._error, str(err))
             return
         self.call_from_thread(self._session_begun, new)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def apply_watch_rules(self) -> None:
+        """Tag the library's papers by the config's watch rules when the rules changed since
+        they were last applied (`tui.watch.apply`); a bad rule is shown as an error."""
+        from .importing import describe
+        from .watch import apply, config_rules
+
+        rules, problem = config_rules()
+        try:
+            tagged = apply(self.library, rules) if not problem else {}
+        except Exception as err:
+            problem = f"watch rules not applied: {describe(err)}"
+            tagged = {}
+        if problem:
+            self.call_from_thread(self._error, problem)
+        if any(tagged.values()):
+            self.call_from_thread(lambda: self.requery(keep=self.paper_list.current))
 
     def _session_begun(self, new: int) -> None:
         self.new_since = new

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -1446,6 +1446,42 @@ class Library:
                 note=note,
                 note_base=note_base,
             )
+            if entries:
+                self._commit(conn, label, entries, None)
+            return len(entries)
+
+    def add_tags_each(self, tags: Mapping[str, Iterable[str]], label: str) -> int:
+        """Add to each paper its own tags (``{paper id: tags}``), all as one undoable step
+        labelled ``label``; returns how many papers changed (those with the tags already are
+        left out). LibraryError when a paper is unknown or nothing could be stored."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for pid, add in tags.items():
+            key = tuple(valid_unicode(t) for t in add)
+            if key:
+                groups.setdefault(key, []).append(pid)
+        if not groups:
+            return 0
+        conn0 = self._conn()
+        for key, ids in list(groups.items()):
+            kept = aliases.targets(conn0, ids)
+            groups[key] = list(dict.fromkeys(kept.get(pid, pid) for pid in ids))
+            for pid in groups[key]:
+                if pid not in self:
+                    raise LibraryError(f"{pid}: no such paper in {self.root}")
+        with self._write(None) as conn:
+            entries: list[dict[str, Any]] = []
+            for key, ids in groups.items():
+                entries += state.entries_for(
+                    conn,
+                    ids,
+                    read=None,
+                    starred=None,
+                    tags=None,
+                    add_tags=list(key),
+                    remove_tags=[],
+                    note=None,
+                    note_base=None,
+                )
             if entries:
                 self._commit(conn, label, entries, None)
             return len(entries)
