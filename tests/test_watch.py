@@ -162,6 +162,15 @@ def test_import_tags_what_the_rules_match_and_an_untag_sticks(tmp_path: Path) ->
     assert flow and durand  # (the sample holds some of each)
     assert _ids(tmp_path, "tag:flow") == flow
     assert _ids(tmp_path, "tag:must-read") == durand
+    # searchable by the rule's name, and all the watched papers together
+    assert _ids(tmp_path, "watch:flow") == flow
+    assert _ids(tmp_path, "watch:DURAND") == durand
+    assert _ids(tmp_path, "is:watched") == flow | durand
+    everything = {pid for pid, _ in _items(RSS)}
+    assert _ids(tmp_path, "-is:watched") == everything - flow - durand
+    wrong = _cli(tmp_path, "list", "--search", "watch:nope")
+    assert wrong.returncode == 1
+    assert "watch: expects the name of a watch rule (durand, flow), not 'nope'" in wrong.stderr
 
     # The user takes the tag off one paper; a new rule is added: the whole library is
     # looked at again, the new rule tags its papers, the untagged paper stays untagged.

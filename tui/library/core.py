@@ -162,6 +162,7 @@ class Library:
         self._lock = WriteLock(self.root, lock_timeout)
         self._mutex = threading.RLock()  # one writer thread at a time in this process
         self.read_only = False  # this process cannot write here (set by `open`)
+        self.watch: dict[str, str] | None = None  # (`watch_tags`: read when first needed)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
         # Who writes through this handle, recorded with each change: undo can then prefer
         # this handle's own changes and say where another one was made.
@@ -1179,7 +1180,24 @@ class Library:
         q = parse_query(query) if isinstance(query, str) else query
         if sort == "foryou" and not self._scored():
             sort = "feed_date"  # (a read-only cache made before the scores were kept)
-        return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
+        watch = None
+        if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
+            watch = self.watch_tags()
+        return Results(self._conn, compile_query(q, sort, reverse, watch), count=self._count(q))
+
+    def watch_tags(self) -> dict[str, str]:
+        """The tags of the config file's watch rules by rule name, both casefolded
+        (`tui.watch.config_rules`): what ``watch:NAME`` and ``is:watched`` find. Set the
+        attribute ``watch`` (a dict) to use other rules. QueryError when the config's rules
+        cannot be used (its one-line problem)."""
+        if self.watch is None:
+            from ..watch import config_rules
+
+            rules, problem = config_rules()
+            if problem:
+                raise QueryError(problem)
+            self.watch = {r.name.casefold(): r.tag.casefold() for r in rules}
+        return self.watch
 
     def _count(self, q: Query) -> int | None:
         """How many papers ``q`` finds when the running totals say (all papers, read,
