@@ -207,3 +207,30 @@ def test_one_application_is_one_undoable_step(sample_library: Library, monkeypat
     assert sample_library.undo() == "watch rules"
     assert not list(sample_library.query("is:tagged"))
     assert apply(sample_library, rules) == {"a": 0, "b": 0}  # remembered: not again
+
+
+# ---------------------------------------------------------------- shown in the app
+
+
+async def test_the_app_marks_watched_rows_and_counts_them_in_the_status(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_app import TODAY, build, row
+
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    app = build(sample_library, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()  # (the rules are applied after the first paint)
+        await pilot.pause()
+        await pilot.press("3")  # every paper
+        await pilot.pause()
+        ids = list(app.paper_list.ids)
+        marked = {pid for i, pid in enumerate(ids) if row(app, i)[3] == "◆"}
+        status = app.query_one("#status").render()
+    watched = set(sample_library.query("is:watched"))
+    assert durand <= watched and marked == watched
+    # (the sample library was imported on TODAY: every watched paper is new today)
+    assert f"{len(watched)} watched papers new today" in str(status)

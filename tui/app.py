@@ -179,19 +179,29 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     def apply_watch_rules(self) -> None:
         """Tag the library's papers by the config's watch rules when the rules changed since
         they were last applied (`tui.watch.apply`); a bad rule is shown as an error."""
-        from .importing import describe
+        from .text import clean_line
         from .watch import apply, config_rules
 
         rules, problem = config_rules()
         try:
             tagged = apply(self.library, rules) if not problem else {}
         except Exception as err:
-            problem = f"watch rules not applied: {describe(err)}"
+            problem = f"watch rules not applied: {clean_line(str(err)) or type(err).__name__}"
             tagged = {}
         if problem:
             self.call_from_thread(self._error, problem)
-        if any(tagged.values()):
-            self.call_from_thread(lambda: self.requery(keep=self.paper_list.current))
+        today = self.today or date.today()
+        try:
+            watched = self.library.watched_since(today) if rules else 0
+        except Exception:  # (a count for the status bar: never worth an error)
+            watched = 0
+        self.call_from_thread(self._watch_applied, any(tagged.values()), watched)
+
+    def _watch_applied(self, changed: bool, watched_today: int) -> None:
+        self.watched_today = watched_today
+        if changed:
+            self.requery(keep=self.paper_list.current)
+        self.update_status()
 
     def _session_begun(self, new: int) -> None:
         self.new_since = new

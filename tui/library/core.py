@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -163,6 +163,7 @@ class Library:
         self._mutex = threading.RLock()  # one writer thread at a time in this process
         self.read_only = False  # this process cannot write here (set by `open`)
         self.watch: dict[str, str] | None = None  # (`watch_tags`: read when first needed)
+        self._watched: frozenset[str] | None = None
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
         # Who writes through this handle, recorded with each change: undo can then prefer
         # this handle's own changes and say where another one was made.
@@ -1184,6 +1185,31 @@ class Library:
         if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
             watch = self.watch_tags()
         return Results(self._conn, compile_query(q, sort, reverse, watch), count=self._count(q))
+
+    def watched_since(self, day: date) -> int:
+        """How many papers holding a watch rule's tag (`watched_tags`) were added to the
+        library on ``day`` (local time) or later."""
+        if not self.watched_tags():
+            return 0
+        n = 0
+        for pid in self.query("is:watched"):
+            added = self.raw(pid).get("added_at") or ""
+            try:
+                when = datetime.fromisoformat(added).astimezone().date()
+            except ValueError:
+                continue
+            n += when >= day
+        return n
+
+    def watched_tags(self) -> frozenset[str]:
+        """The watch rules' tags, casefolded (`watch_tags`); none when the config's rules
+        cannot be used (the list shows no watch marks then; a search says why)."""
+        if self._watched is None:
+            try:
+                self._watched = frozenset(self.watch_tags().values())
+            except QueryError:
+                self._watched = frozenset()
+        return self._watched
 
     def watch_tags(self) -> dict[str, str]:
         """The tags of the config file's watch rules by rule name, both casefolded
