@@ -254,19 +254,19 @@ def apply(lib: Any, rules: list[Rule], ids: Iterable[str] | None = None) -> dict
     """Tag the papers the rules match: the papers ``ids`` (just imported), and the whole
     library when the rules changed since they were last applied to it (`fingerprint`). A
     paper a rule tagged once is never tagged by it again (the user may have removed the
-    tag). All of it is one undoable step ("watch rules"). Returns {rule name: papers newly
-    tagged}. LibraryError when the library cannot be written."""
+    tag). All of it is one undoable step ("watch rules"); the tagging and the memory of it
+    are written under the library's write lock. Returns {rule name: papers newly tagged}.
+    LibraryError when the library cannot be written."""
     from .library.storage import atomic_write
 
     if not rules or lib.read_only:
         return {}
     saved = read_state(lib.root)
-    tagged: dict[str, list[str]] = saved["tagged"]
     whole = saved.get("fingerprint") != fingerprint(rules)
     given = list(dict.fromkeys(ids or ()))
     records: dict[str, Mapping[str, Any]] = {}
 
-    def record(pid: str) -> Mapping[str, Any] | None:
+    def record(pid: str) -> Mapping[str, Any]:
         if pid not in records:
             try:
                 records[pid] = lib.record(pid)
@@ -274,20 +274,28 @@ def apply(lib: Any, rules: list[Rule], ids: Iterable[str] | None = None) -> dict
                 records[pid] = {}
         return records[pid]
 
-    add: dict[str, list[str]] = {}
-    counts: dict[str, int] = {}
+    # The matching, outside the lock (a whole library takes a while); then, under it, what
+    # the rules tagged read again (another process may have applied them meanwhile).
+    found: dict[str, list[str]] = {}
     for rule in rules:
-        done = set(tagged.get(rule.key, ()))
+        done = set(saved["tagged"].get(rule.key, ()))
         pool = list(dict.fromkeys([*given, *_candidates(lib, rule)])) if whole else given
-        new = [p for p in pool if p not in done and p in lib and matches(rule, record(p) or {})]
-        if new:
+        found[rule.key] = [p for p in pool if p not in done and matches(rule, record(p))]
+    counts: dict[str, int] = {}
+    with lib.holding():
+        tagged: dict[str, list[str]] = read_state(lib.root)["tagged"]
+        add: dict[str, list[str]] = {}
+        for rule in rules:
+            done = set(tagged.get(rule.key, ()))
+            new = [p for p in found[rule.key] if p not in done and p in lib]
             for pid in new:
                 add.setdefault(pid, []).append(rule.tag)
-            tagged[rule.key] = [*tagged.get(rule.key, ()), *new]
-        counts[rule.name] = len(new)
-    if add:
-        lib.add_tags_each(add, "watch rules")
-    if add or whole:
-        data = {"fingerprint": fingerprint(rules), "tagged": tagged}
-        atomic_write(Path(lib.root) / STATE_FILE, orjson.dumps(data))
+            if new:
+                tagged[rule.key] = [*tagged.get(rule.key, ()), *new]
+            counts[rule.name] = len(new)
+        if add:
+            lib.add_tags_each(add, "watch rules")
+        if add or whole:
+            data = {"fingerprint": fingerprint(rules), "tagged": tagged}
+            atomic_write(Path(lib.root) / STATE_FILE, orjson.dumps(data))
     return counts

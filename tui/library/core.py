@@ -1639,6 +1639,15 @@ class Library:
         state.apply_change(conn, change)
 
     @contextlib.contextmanager
+    def holding(self, wait: float | None = None) -> Iterator[None]:
+        """Be the library's only writer (this thread, this process) while inside: the locks a
+        write takes, in its order; writes inside may take them again. For a read-modify-write
+        of a file kept beside the library (`tui.watch.apply`). LibraryError when the lock is
+        held elsewhere for ``wait`` s (default: the library's timeout)."""
+        with self._mutex, self._lock.held(wait):
+            yield
+
+    @contextlib.contextmanager
     def _write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
         """The write lock, the cache brought up to date, and one cache transaction. When the
         truth file was written (``_saved``) a failing mirror is not an error."""
