@@ -84,8 +84,12 @@ def shaped_library(tmp_path: Path) -> Library:
 
 @pytest.mark.parametrize("size", [(120, 35), (80, 24), (101, 20)])
 async def test_the_prepainted_frame_is_the_apps_first_frame(
-    tmp_path: Path, size: tuple[int, int]
+    tmp_path: Path, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # (a watch rule whose tag one row holds: that row has the watch mark, ◆)
+    config = tmp_path / "config.toml"
+    config.write_text('[[watch]]\nname = "s"\nwords = ["zzqq"]\ntag = "Survey"\n')
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
     lib = shaped_library(tmp_path)
     width, height = size
     ours = [cells(line) for line in prepaint.first_frame(lib, width, height) or []]
@@ -105,7 +109,7 @@ async def test_the_prepainted_frame_is_the_apps_first_frame(
             assert ours[line][col][2] == theirs[line][col][2], (line, col)
     text = "".join(ch for line in ours for ch, *_ in line)
     assert not UNSAFE.search(text)
-    assert "★" in text and "T0 [/] end" in text
+    assert "★" in text and "◆" in text and "T0 [/] end" in text
     assert "#survey" in text if width != 101 else "#…" in text  # (a narrow pane: tags cut)
 
 

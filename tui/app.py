@@ -147,6 +147,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self._announce_rescued()
         if not self.library.read_only:
             self.begin_session()
+            self.apply_watch_rules()
 
     def _announce_rescued(self) -> None:
         """Say where notes an earlier session could not save were kept (after the first
@@ -173,6 +174,34 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             self.call_from_thread(self._error, str(err))
             return
         self.call_from_thread(self._session_begun, new)
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def apply_watch_rules(self) -> None:
+        """Tag the library's papers by the config's watch rules when the rules changed since
+        they were last applied (`tui.watch.apply`); a bad rule is shown as an error."""
+        from .text import clean_line
+        from .watch import apply, config_rules
+
+        rules, problem = config_rules()
+        try:
+            tagged = apply(self.library, rules) if not problem else {}
+        except Exception as err:
+            problem = f"watch rules not applied: {clean_line(str(err)) or type(err).__name__}"
+            tagged = {}
+        if problem:
+            self.call_from_thread(self._error, problem)
+        today = self.today or date.today()
+        try:
+            watched = self.library.watched_since(today) if rules else 0
+        except Exception:  # (a count for the status bar: never worth an error)
+            watched = 0
+        self.call_from_thread(self._watch_applied, any(tagged.values()), watched)
+
+    def _watch_applied(self, changed: bool, watched_today: int) -> None:
+        self.watched_today = watched_today
+        if changed:
+            self.requery(keep=self.paper_list.current)
+        self.update_status()
 
     def _session_begun(self, new: int) -> None:
         self.new_since = new

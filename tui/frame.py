@@ -11,6 +11,7 @@ a title or a tag reaches a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date as _date
 
@@ -21,7 +22,18 @@ from .text import screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
 NARROW_DATE_CELLS = 9  # "06-19" this year, "10-29 '25" another year
-ROW_PARTS = ("selected", "marker", "star", "date", "tags", "badge", "count", "unread", "read")
+ROW_PARTS = (
+    "selected",
+    "marker",
+    "star",
+    "watch",
+    "date",
+    "tags",
+    "badge",
+    "count",
+    "unread",
+    "read",
+)
 """The styled parts of a row (component classes ``paper-list--PART``); "" is the row's own."""
 
 SORT_NAMES = {
@@ -120,6 +132,10 @@ def row_date(iso: str, narrow: bool, this_year: int) -> str:
     return iso[:10]
 
 
+def _watched(state: dict, watched: Collection[str]) -> bool:
+    return any(isinstance(t, str) and t.casefold() in watched for t in state.get("tags", ()))
+
+
 def row_parts(
     paper: dict,
     state: dict,
@@ -128,15 +144,18 @@ def row_parts(
     *,
     date_key: str = "feed_date",
     this_year: int | None = None,
+    watched: Collection[str] = (),
 ) -> tuple[Parts, int]:
     """The row of a stored paper (`Library.raw`) with its state (`Library.raw_state`) in
     ``width`` cells: its parts, named by `ROW_PARTS` ("" for the row's own style), and their
     length in cells (``width``, unless the pane is too narrow for the date: then more).
 
-    Selection mark, unread dot, star, the date ``date_key`` names (the feed's, or the
-    paper's own when the list is sorted by it; `row_date`, with ``this_year`` the current
-    year), then the title cut with an ellipsis to the room the tags, badges and count on the
-    right leave (at least 20 cells: in a narrow pane those are cut first)."""
+    Selection mark, unread dot, star, watch mark (◆: the paper holds one of the tags
+    ``watched``, casefolded: the watch rules' tags, `Library.watched_tags`), the date
+    ``date_key`` names (the feed's, or the paper's own when the list is sorted by it;
+    `row_date`, with ``this_year`` the current year), then the title cut with an ellipsis
+    to the room the tags, badges and count on the right leave (at least 20 cells: in a
+    narrow pane those are cut first)."""
     unread = not state.get("read")
     narrow = width < NARROW_DATE
     year = this_year if this_year is not None else _date.today().year
@@ -149,7 +168,7 @@ def row_parts(
         ("▌" if selected else " ", "selected"),
         ("●" if unread else " ", "marker"),
         ("★" if state.get("starred") else " ", "star"),
-        (" ", ""),
+        ("◆", "watch") if watched and _watched(state, watched) else (" ", ""),
         (date.ljust(date_width), "date"),
         (" ", ""),
     ]
@@ -206,6 +225,7 @@ class StatusInfo:
     unread: int = 0
     starred: int = 0
     new_since: int = 0
+    watched_today: int = 0  # papers a watch rule tagged that were added today
     sort: str = "feed date"
     query: str = ""
     selected: int = 0
@@ -250,12 +270,23 @@ def status_parts(info: StatusInfo, width: int) -> tuple[Parts, int]:
         (f"unread of {info.total:,}  ", ""),
         (star, "$text-warning"),
     ]
+    new_at = watch_at = 0
     if info.new_since:
         counts[-1] = (f"{star}  ", "$text-warning")
         counts.append((f"{info.new_since:,} new since last session", "$text-success"))
+        new_at = len(counts) - 1
+    if info.watched_today:
+        n = info.watched_today
+        counts[-1] = (counts[-1][0] + "  ", counts[-1][1])
+        counts.append((f"{n:,} watched paper{'' if n == 1 else 's'} new today", "$text-accent"))
+        watch_at = len(counts) - 1
     counts.append((" ", ""))
-    if _cells(counts) > width // 2 and info.new_since:
-        counts[-2] = (f"{info.new_since:,} new", "$text-success")
+    # Too long for half the bar: the new papers' count is shortened first, then the watched.
+    if _cells(counts) > width // 2 and new_at:
+        gap = "  " if watch_at else ""
+        counts[new_at] = (f"{info.new_since:,} new{gap}", "$text-success")
+    if _cells(counts) > width // 2 and watch_at:
+        counts[watch_at] = (f"◆ {info.watched_today:,} today", "$text-accent")
     left = status_where(info)
     room = width - _cells(counts)
     if _cells(left) > room - 1:

@@ -34,8 +34,9 @@ def read_clipboard(paste: Callable[[], str], today: date | None, stamp: str) -> 
 
 
 def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], list[str]]:
-    """Store parsed feeds, each on its own (`Library.import_each`): the reports of those stored
-    and one line per feed that was not, naming it. Never raises: a library that cannot be
+    """Store parsed feeds, each on its own (`Library.import_each`), then tag the new papers by
+    the config's watch rules (`watch_new`): the reports of those stored and one line per feed
+    that was not, naming it (and one per watch problem). Never raises: a library that cannot be
     written (locked, read-only, full) is an error line for every feed."""
     if not feeds:
         return [], []
@@ -44,7 +45,24 @@ def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], li
     except Exception as err:
         failed = [(source, err) for _result, source in feeds]
         reports = []
-    return reports, [f"{source.origin}: not stored: {describe(err)}" for source, err in failed]
+    errors = [f"{source.origin}: not stored: {describe(err)}" for source, err in failed]
+    return reports, errors + watch_new(lib, [pid for r in reports for pid in r.new_ids])
+
+
+def watch_new(lib: Library, ids: list[str]) -> list[str]:
+    """Apply the config's watch rules (`tui.watch.apply`) to the papers ``ids`` (and to the
+    whole library when the rules changed): the one-line problems met (a bad rule, a library
+    that cannot be written), none when all went well. Never raises."""
+    from .watch import apply, config_rules
+
+    rules, problem = config_rules()
+    if problem:
+        return [problem]
+    try:
+        apply(lib, rules, ids)
+    except Exception as err:
+        return [f"watch rules not applied: {describe(err)}"]
+    return []
 
 
 def describe(err: Exception) -> str:

@@ -65,6 +65,7 @@ PALETTE: dict[str, str] = {
     "row:selected": "bold #fea62b on #1e1e1e",
     "row:marker": "#ffc473 on #1e1e1e",
     "row:star": "#ffc473 on #1e1e1e",
+    "row:watch": "#ffc473 on #1e1e1e",
     "row:date": "#a5a5a5 on #1e1e1e",
     "row:tags": "#5684a5 on #1e1e1e",
     "row:badge": "#57a5e2 on #1e1e1e",
@@ -152,6 +153,9 @@ def first_frame(
     if len(shown) > 1:
         with contextlib.suppress(KeyError):  # (each row then says why on its own)
             library.rows(shown)
+    # (the config is read only when a row has tags: the watch rules' mark the app draws)
+    tagged = any(library.raw_state(pid).get("tags") for pid in shown)
+    watched = library.watched_tags() if tagged else frozenset()
     counts = library.counts()
     info = StatusInfo(
         view=view.name,
@@ -179,7 +183,9 @@ def first_frame(
         if index < len(shown):
             pid = shown[index]
             kind = "cursor:" if index == 0 else "row:"
-            parts, length = row_parts(library.raw(pid), library.raw_state(pid), row_width, False)
+            parts, length = row_parts(
+                library.raw(pid), library.raw_state(pid), row_width, False, watched=watched
+            )
             row = [(text, style(kind + part)) for text, part in parts]
             if length < row_width:
                 row.append((" " * (row_width - length), style(kind)))

@@ -102,6 +102,7 @@ class PaperAppBase(App[None]):
         self.search_text = ""
         self.sort_key = "feed_date"
         self.new_since = 0
+        self.watched_today = 0  # (counted after the watch rules are applied: app.py)
         self._search_error: str | None = None  # the query error shown under the search box
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
@@ -188,6 +189,7 @@ class PaperAppBase(App[None]):
             unread=counts["unread"],
             starred=counts["starred"],
             new_since=self.new_since,
+            watched_today=self.watched_today,
             sort=self._sort_label(self.sort_for()),
             query=self.search_text,
             selected=len(self.paper_list.selection),

@@ -286,6 +286,7 @@ class OutActions(PaperAppBase):
         if event.reports:
             self.new_since += new
             self.requery(keep=self.paper_list.current)
+            self.apply_watch_rules()  # (done at the import: this counts them for the status)
             feeds = f"{len(event.reports):,} feed" + ("" if len(event.reports) == 1 else "s")
             self.toast(f"Imported {feeds}: {new:,} new, {merged:,} merged, {known:,} already known")
             for report in event.reports:
@@ -428,6 +429,7 @@ class OutActions(PaperAppBase):
                 self.query_one("#import-progress").add_class("-hidden")
         self.new_since += event.new
         self.requery(keep=self.paper_list.current)
+        self.apply_watch_rules()  # (done at the import: this counts them for the status)
         self._refresh_current()
         if event.lines:
             self.toast("Fetched:\n" + "\n".join(event.lines), timeout=8)

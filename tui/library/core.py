@@ -28,9 +28,9 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -162,6 +162,8 @@ class Library:
         self._lock = WriteLock(self.root, lock_timeout)
         self._mutex = threading.RLock()  # one writer thread at a time in this process
         self.read_only = False  # this process cannot write here (set by `open`)
+        self.watch: dict[str, str] | None = None  # (`watch_tags`: read when first needed)
+        self._watched: frozenset[str] | None = None
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
         # Who writes through this handle, recorded with each change: undo can then prefer
         # this handle's own changes and say where another one was made.
@@ -1179,7 +1181,49 @@ class Library:
         q = parse_query(query) if isinstance(query, str) else query
         if sort == "foryou" and not self._scored():
             sort = "feed_date"  # (a read-only cache made before the scores were kept)
-        return Results(self._conn, compile_query(q, sort, reverse), count=self._count(q))
+        watch = None
+        if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
+            watch = self.watch_tags()
+        return Results(self._conn, compile_query(q, sort, reverse, watch), count=self._count(q))
+
+    def watched_since(self, day: date) -> int:
+        """How many papers holding a watch rule's tag (`watched_tags`) were added to the
+        library on ``day`` (local time) or later."""
+        if not self.watched_tags():
+            return 0
+        n = 0
+        for pid in self.query("is:watched"):
+            added = self.raw(pid).get("added_at") or ""
+            try:
+                when = datetime.fromisoformat(added).astimezone().date()
+            except ValueError:
+                continue
+            n += when >= day
+        return n
+
+    def watched_tags(self) -> frozenset[str]:
+        """The watch rules' tags, casefolded (`watch_tags`); none when the config's rules
+        cannot be used (the list shows no watch marks then; a search says why)."""
+        if self._watched is None:
+            try:
+                self._watched = frozenset(self.watch_tags().values())
+            except QueryError:
+                self._watched = frozenset()
+        return self._watched
+
+    def watch_tags(self) -> dict[str, str]:
+        """The tags of the config file's watch rules by rule name, both casefolded
+        (`tui.watch.config_rules`): what ``watch:NAME`` and ``is:watched`` find. Set the
+        attribute ``watch`` (a dict) to use other rules. QueryError when the config's rules
+        cannot be used (its one-line problem)."""
+        if self.watch is None:
+            from ..watch import config_rules
+
+            rules, problem = config_rules()
+            if problem:
+                raise QueryError(problem)
+            self.watch = {r.name.casefold(): r.tag.casefold() for r in rules}
+        return self.watch
 
     def _count(self, q: Query) -> int | None:
         """How many papers ``q`` finds when the running totals say (all papers, read,
@@ -1450,6 +1494,42 @@ class Library:
                 self._commit(conn, label, entries, None)
             return len(entries)
 
+    def add_tags_each(self, tags: Mapping[str, Iterable[str]], label: str) -> int:
+        """Add to each paper its own tags (``{paper id: tags}``), all as one undoable step
+        labelled ``label``; returns how many papers changed (those with the tags already are
+        left out). LibraryError when a paper is unknown or nothing could be stored."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for pid, add in tags.items():
+            key = tuple(valid_unicode(t) for t in add)
+            if key:
+                groups.setdefault(key, []).append(pid)
+        if not groups:
+            return 0
+        conn0 = self._conn()
+        for key, ids in list(groups.items()):
+            kept = aliases.targets(conn0, ids)
+            groups[key] = list(dict.fromkeys(kept.get(pid, pid) for pid in ids))
+            for pid in groups[key]:
+                if pid not in self:
+                    raise LibraryError(f"{pid}: no such paper in {self.root}")
+        with self._write(None) as conn:
+            entries: list[dict[str, Any]] = []
+            for key, ids in groups.items():
+                entries += state.entries_for(
+                    conn,
+                    ids,
+                    read=None,
+                    starred=None,
+                    tags=None,
+                    add_tags=list(key),
+                    remove_tags=[],
+                    note=None,
+                    note_base=None,
+                )
+            if entries:
+                self._commit(conn, label, entries, None)
+            return len(entries)
+
     def undo(self) -> str | None:
         """Undo this device's most recent change not yet undone (`undo_change`); its label,
         or None if nothing is left."""
@@ -1557,6 +1637,15 @@ class Library:
         # next open or refresh applies the file.
         self._saved = True
         state.apply_change(conn, change)
+
+    @contextlib.contextmanager
+    def holding(self, wait: float | None = None) -> Iterator[None]:
+        """Be the library's only writer (this thread, this process) while inside: the locks a
+        write takes, in its order; writes inside may take them again. For a read-modify-write
+        of a file kept beside the library (`tui.watch.apply`). LibraryError when the lock is
+        held elsewhere for ``wait`` s (default: the library's timeout)."""
+        with self._mutex, self._lock.held(wait):
+            yield
 
     @contextlib.contextmanager
     def _write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:

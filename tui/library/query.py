@@ -2,7 +2,8 @@
 
 Words match (case-insensitively, all of them, as substrings) anywhere in titles, authors,
 abstracts, summaries, tags and notes. Filters: ``tag:x``,
-``is:starred|unstarred|read|unread|noted|tagged``, ``author:x``,
+``is:starred|unstarred|read|unread|noted|tagged|watched``, ``author:x``, ``watch:NAME``
+(the papers holding the tag of the config's watch rule NAME; ``is:watched``: of any rule),
 ``source:hf|arxiv|arxivdaily|digest`` (or a format name), ``cat:cs.CV`` (or ``cat:cs``),
 ``since:2026-06-01``, ``until:2026-06-30``, ``feed:2026-06-18``. A leading ``-`` negates a
 term; ``"quoted words"`` match as a phrase. Evaluation lives in `tui.library.search`.
@@ -17,8 +18,8 @@ from datetime import date
 
 from ..models import BADGES
 
-FILTER_KEYS = ("tag", "is", "author", "source", "cat", "since", "until", "feed")
-IS_VALUES = ("starred", "unstarred", "read", "unread", "noted", "tagged")
+FILTER_KEYS = ("tag", "is", "author", "source", "cat", "since", "until", "feed", "watch")
+IS_VALUES = ("starred", "unstarred", "read", "unread", "noted", "tagged", "watched")
 SOURCE_ALIASES = {
     "hf": ("hf-text", "hf-html", "hf-api"),
     "huggingface": ("hf-text", "hf-html", "hf-api"),
@@ -115,6 +116,7 @@ _EXAMPLES = {
     "cat": "cat:cs.CV",
     "author": "author:muller",
     "tag": "tag:to-read",
+    "watch": "watch:flow",
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
@@ -225,8 +225,22 @@ def spell(conn: sqlite3.Connection, word: Word) -> Word:
         found.append(row[0])
 
 
-def _condition(term: Term) -> tuple[str, list[Any]] | None:
+def _condition(term: Term, watch: Mapping[str, str]) -> tuple[str, list[Any]] | None:
     key, v = term.key, term.value
+    if key == "watch" or (key == "is" and v == "watched"):
+        if key == "watch" and v not in watch:
+            named = ", ".join(sorted(watch)) or "none in the config file"
+            raise QueryError(f"watch: expects the name of a watch rule ({named}), not {v!r}")
+        tags = [watch[v]] if key == "watch" else sorted(set(watch.values()))
+        marks = ",".join("?" * len(tags))
+        return (
+            (f"p.rowid IN (SELECT paper FROM tag WHERE tag IN ({marks}))", tags)
+            if tags
+            else (
+                "0",
+                [],
+            )
+        )
     if key in ("word", "author"):  # a word with nothing a paper's words could match
         return "0", []
     if key == "tag":
@@ -271,8 +285,15 @@ _ORDERS = {
 }
 
 
-def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Compiled:
-    """SQL for a parsed query in a sort order (`SORT_KEYS`; ``reverse``: largest first)."""
+def compile_query(
+    q: Query,
+    sort: str = "feed_date",
+    reverse: bool = True,
+    watch: Mapping[str, str] | None = None,
+) -> Compiled:
+    """SQL for a parsed query in a sort order (`SORT_KEYS`; ``reverse``: largest first).
+    ``watch``: the watch rules' tags by rule name, both casefolded (``watch:NAME``,
+    ``is:watched``); QueryError for ``watch:`` a name not in it."""
     if sort not in SORT_KEYS:
         raise QueryError(f"sort: expects one of {', '.join(SORT_KEYS)}, not {sort!r}")
     filters: list[tuple[str, list[Any]]] = []
@@ -282,7 +303,7 @@ def compile_query(q: Query, sort: str = "feed_date", reverse: bool = True) -> Co
         if word is not None:
             words.append(word)
             continue
-        found = _condition(term)
+        found = _condition(term, watch or {})
         if found is None:
             continue
         sql, values = found

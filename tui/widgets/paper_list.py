@@ -49,6 +49,7 @@ class PaperList(ScrollView, can_focus=True):
         "paper-list--read",
         "paper-list--marker",
         "paper-list--star",
+        "paper-list--watch",
         "paper-list--date",
         "paper-list--tags",
         "paper-list--badge",
@@ -478,6 +479,7 @@ class PaperList(ScrollView, can_focus=True):
             selected,
             date_key=self.date_key,
             this_year=self.this_year,
+            watched=self.library.watched_tags(),
         )
         style = self._styles(is_cursor)
         plain = style[""]

@@ -1,0 +1,236 @@
+"""Watch rules (tui/watch.py): parsing the config's [[watch]] tables and matching records."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FEEDS
+from tui.library import Library
+from tui.watch import Rule, WatchConfigError, apply, matches, plain, rules_from_config
+
+
+def _rule(**table: object) -> Rule:
+    return rules_from_config({"watch": [{"name": "r", "tag": "t", **table}]})[0]
+
+
+PAPER = {
+    "title": "SpectralDiT: Residual Correction for Flow-Matching DiTs",
+    "abstract": "We study overflow matching and tokens.",
+    "authors": ["Jürgen Müller", "Kaiming He"],
+    "categories": ["cs.CV", "cs.LG"],
+    "sources": [{"format": "arxiv-rss", "origin": "x.rss"}],
+}
+
+
+def test_the_readme_example_is_read() -> None:
+    rules = rules_from_config(
+        {
+            "watch": [
+                {"name": "kaiming", "author": "Kaiming He", "tag": "must-read"},
+                {
+                    "name": "flow",
+                    "words": ["flow matching"],
+                    "categories": ["cs.CV"],
+                    "tag": "flow",
+                    "color": "magenta",
+                },
+            ]
+        }
+    )
+    assert [(r.name, r.tag, r.color) for r in rules] == [
+        ("kaiming", "must-read", ""),
+        ("flow", "flow", "magenta"),
+    ]
+    assert rules[0].authors == ("kaiming he",)
+    assert rules[1].words == ("flow matching",) and rules[1].categories == ("cs.cv",)
+    assert rules_from_config({}) == []
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ({"tag": "t", "words": ["x"]}, "[[watch]] #1: name expected"),
+        ({"name": "a", "words": ["x"]}, "[[watch]] #1 'a': tag expected"),
+        ({"name": "a", "tag": "t"}, "[[watch]] #1 'a': expected at least one of"),
+        ({"name": "a", "tag": "t", "words": 3}, "[[watch]] #1 'a': words expected a string"),
+        ({"name": "a", "tag": "t", "word": ["x"]}, "[[watch]] #1 'a': unknown key 'word'"),
+        ({"name": "a", "tag": "t", "sources": ["rss"]}, "[[watch]] #1 'a': sources expected"),
+        ({"name": "a", "tag": "t", "author": "x", "color": "pink"}, "'a': color expected"),
+    ],
+)
+def test_a_bad_rule_is_one_line_naming_it(table: dict, expected: str) -> None:
+    with pytest.raises(WatchConfigError) as err:
+        rules_from_config({"watch": [table]})
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_two_rules_of_one_name_are_refused() -> None:
+    rule = {"name": "a", "tag": "t", "author": "x"}
+    with pytest.raises(WatchConfigError, match=r"#2 'a': a second rule named"):
+        rules_from_config({"watch": [rule, rule]})
+
+
+def test_folding_drops_case_accents_and_punctuation() -> None:
+    assert plain("Jürgen  MÜLLER") == "jurgen muller"
+    assert plain("Flow-Matching") == "flow matching"
+    assert plain("ﬁne") == "fine"  # (the ligature, as the search folds it)
+
+
+def test_authors_match_folded_whole_names() -> None:
+    assert matches(_rule(author="Muller"), PAPER) is False  # a whole name, not a part
+    assert matches(_rule(author="Jurgen Muller"), PAPER)
+    assert matches(_rule(authors=["nobody", "KAIMING HE"]), PAPER)
+    assert not matches(_rule(author="Kaiming"), PAPER)
+
+
+def test_words_match_as_whole_word_phrases() -> None:
+    assert matches(_rule(words=["flow matching"]), PAPER)  # "Flow-Matching" in the title
+    assert matches(_rule(words=["token", "spectraldit"]), PAPER)
+    assert not matches(_rule(words=["matching flow"]), PAPER)  # a phrase keeps its order
+    assert not matches(_rule(words=["low matching"]), PAPER)  # not part of a word
+    assert not matches(_rule(words=["overflow tokens"]), PAPER)  # the words must be adjacent
+
+
+def test_categories_sources_and_all_kinds_together() -> None:
+    assert matches(_rule(categories=["cs.cv"]), PAPER)
+    assert matches(_rule(categories=["cs"]), PAPER)  # every cs.*
+    assert not matches(_rule(categories=["cs.C"]), PAPER)
+    assert matches(_rule(sources=["arxiv"]), PAPER)
+    assert matches(_rule(sources=["arxiv-rss"]), PAPER)
+    assert not matches(_rule(sources=["hf"]), PAPER)
+    both = _rule(words=["flow matching"], categories=["cs.RO"])
+    assert not matches(both, PAPER)  # every kind the rule names must hold
+    assert matches(_rule(words=["flow matching"], categories=["cs.LG"]), PAPER)
+
+
+# ---------------------------------------------------------------- applied at import (the CLI)
+
+RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
+CONFIG = """
+[[watch]]
+name = "flow"
+words = ["flow matching"]
+sources = ["arxiv"]
+tag = "flow"
+color = "magenta"
+
+[[watch]]
+name = "durand"
+author = "Melanie Durand"
+tag = "must-read"
+"""
+
+
+def _items(path: Path) -> list[tuple[str, str]]:
+    """(arXiv id, the item's whole text) of each item of an RSS file: the test's oracle."""
+    text = path.read_text(encoding="utf-8")
+    return [
+        (re.search(r"abs/(\d{4}\.\d{5})", item).group(1), item)  # type: ignore[union-attr]
+        for item in text.split("<item>")[1:]
+    ]
+
+
+def _cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAPERTUI_CONFIG": str(tmp / "config.toml")}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "--db", str(tmp / "lib"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _ids(tmp: Path, query: str) -> set[str]:
+    done = _cli(tmp, "list", "--search", query, "--json")
+    assert done.returncode == 0, done.stderr
+    return {p["id"] for p in json.loads(done.stdout)}
+
+
+def test_import_tags_what_the_rules_match_and_an_untag_sticks(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    assert _cli(tmp_path, "--create", "import", str(RSS)).returncode == 0
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    assert flow and durand  # (the sample holds some of each)
+    assert _ids(tmp_path, "tag:flow") == flow
+    assert _ids(tmp_path, "tag:must-read") == durand
+    # searchable by the rule's name, and all the watched papers together
+    assert _ids(tmp_path, "watch:flow") == flow
+    assert _ids(tmp_path, "watch:DURAND") == durand
+    assert _ids(tmp_path, "is:watched") == flow | durand
+    everything = {pid for pid, _ in _items(RSS)}
+    assert _ids(tmp_path, "-is:watched") == everything - flow - durand
+    wrong = _cli(tmp_path, "list", "--search", "watch:nope")
+    assert wrong.returncode == 1
+    assert "watch: expects the name of a watch rule (durand, flow), not 'nope'" in wrong.stderr
+
+    # The user takes the tag off one paper; a new rule is added: the whole library is
+    # looked at again, the new rule tags its papers, the untagged paper stays untagged.
+    gone = sorted(flow)[0]
+    assert _cli(tmp_path, "tag", gone, "--remove", "flow").returncode == 0
+    more = CONFIG + '\n[[watch]]\nname = "all"\ncategories = ["cs"]\ntag = "cs"\n'
+    (tmp_path / "config.toml").write_text(more, encoding="utf-8")
+    assert _cli(tmp_path, "import", str(FEEDS / "digest-text-to-image.txt")).returncode == 0
+    assert _ids(tmp_path, "tag:flow") == flow - {gone}
+    assert {pid for pid, _ in _items(RSS)} <= _ids(tmp_path, "tag:cs")
+
+
+def test_a_bad_rule_is_reported_and_the_feed_still_imported(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[[watch]]\nname = "x"\ntag = "t"\n')
+    done = _cli(tmp_path, "--create", "import", str(RSS))
+    line = f"{tmp_path / 'config.toml'}: [[watch]] #1 'x': expected at least one of"
+    assert line in done.stderr
+    assert len(_ids(tmp_path, "")) == len(_items(RSS))
+
+
+def test_one_application_is_one_undoable_step(sample_library: Library, monkeypatch) -> None:
+    rules = rules_from_config(
+        {
+            "watch": [
+                {"name": "a", "tag": "ta", "categories": ["cs"]},
+                {"name": "b", "tag": "tb", "sources": ["hf"]},
+            ]
+        }
+    )
+    counts = apply(sample_library, rules)
+    assert counts["a"] and counts["b"]
+    tagged = set(sample_library.query("tag:ta")) | set(sample_library.query("tag:tb"))
+    assert tagged
+    assert sample_library.undo() == "watch rules"
+    assert not list(sample_library.query("is:tagged"))
+    assert apply(sample_library, rules) == {"a": 0, "b": 0}  # remembered: not again
+
+
+# ---------------------------------------------------------------- shown in the app
+
+
+async def test_the_app_marks_watched_rows_and_counts_them_in_the_status(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_app import TODAY, build, row
+
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    app = build(sample_library, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()  # (the rules are applied after the first paint)
+        await pilot.pause()
+        await pilot.press("3")  # every paper
+        await pilot.pause()
+        ids = list(app.paper_list.ids)
+        marked = {pid for i, pid in enumerate(ids) if row(app, i)[3] == "◆"}
+        status = app.query_one("#status").render()
+    watched = set(sample_library.query("is:watched"))
+    assert durand <= watched and marked == watched
+    # (the sample library was imported on TODAY: every watched paper is new today)
+    assert f"{len(watched)} watched papers new today" in str(status)
