@@ -158,7 +158,13 @@ def editor(tmp_path: Path, body: str) -> dict[str, str]:
     """$EDITOR running a Python script (whose path holds a space: run via shlex)."""
     script = tmp_path / "my editor.py"
     script.write_text("import sys\npath = sys.argv[1]\n" + body, encoding="utf-8")
-    return {"EDITOR": f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}", "VISUAL": ""}
+    temp = tmp_path / "tmp"  # (the note's temporary file here: tests run side by side)
+    temp.mkdir(exist_ok=True)
+    return {
+        "EDITOR": f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}",
+        "VISUAL": "",
+        "TMPDIR": str(temp),
+    }
 
 
 def note_of(db: Path, pid: str) -> str:
@@ -178,7 +184,7 @@ def test_note_is_edited_in_the_users_editor(rss_db: Path, tmp_path: Path) -> Non
     assert note_of(rss_db, pid) == "first line\nadded by the editor"
     printed = papertui("note", pid, "--print", db=rss_db)
     assert printed.stdout == "first line\nadded by the editor\n"
-    assert list(Path(tempfile_dir()).glob(f"papertui-note-{pid}-*")) == []  # (cleaned up)
+    assert list((tmp_path / "tmp").glob(f"papertui-note-{pid}-*")) == []  # (cleaned up)
 
 
 def test_a_note_from_the_editor_keeps_no_escapes_and_csl_json_carries_none(
@@ -228,12 +234,6 @@ def test_a_blank_visual_falls_through_to_editor(rss_db: Path, tmp_path: Path) ->
     done = papertui("note", pid, db=rss_db, env=env)
     assert done.returncode == 0, done.stderr
     assert note_of(rss_db, pid) == "from EDITOR"
-
-
-def tempfile_dir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
 
 
 def test_a_failed_or_idle_editor_changes_nothing_and_says_so(rss_db: Path, tmp_path: Path) -> None:
