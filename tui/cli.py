@@ -1057,12 +1057,7 @@ def _tag_edit(
 @pass_env
 def undo_command(env: Env) -> int:
     """Undo the last change (of this machine first)."""
-    lib = env.open("papertui undo")
-    done = lib.undo_change()
-    text = f"undone: {describe_undo(lib, done, here=False)}" if done else "nothing to undo"
-    env.out.print(Text(text), soft_wrap=True)
-    warn_unreadable_arrivals(lib, env.err)
-    return EXIT_OK
+    return _take_back(env, redo=False)
 
 
 @cli.command("redo", context_settings=CONTEXT, short_help="Take back the last undo.")
@@ -1071,10 +1066,19 @@ def undo_command(env: Env) -> int:
 def redo_command(env: Env) -> int:
     """Take back the last undo of this machine (a note an undo emptied gets its text back);
     a change made since the undo ends what can be redone."""
-    lib = env.open("papertui redo")
-    done = lib.redo_change()
-    said = describe_undo(lib, done, here=False, redo=True) if done else ""
-    text = f"redone: {said}" if done else "nothing to redo"
+    return _take_back(env, redo=True)
+
+
+def _take_back(env: Env, redo: bool) -> int:
+    """`papertui undo` / `papertui redo`: one step taken back, said as the app says it."""
+    verb = "redo" if redo else "undo"
+    lib = env.open(f"papertui {verb}")
+    done = lib.redo_change() if redo else lib.undo_change()
+    if done is None:
+        text = f"nothing to {verb}"
+    else:
+        done_word = "redone" if redo else "undone"
+        text = f"{done_word}: " + describe_undo(lib, done, here=False, redo=redo)
     env.out.print(Text(text), soft_wrap=True)
     warn_unreadable_arrivals(lib, env.err)
     return EXIT_OK
