@@ -320,3 +320,27 @@ def test_papertui_list_sort_foryou_trains_on_the_triage_first(sample_library: Li
     assert sum(pid in left for pid in undecided[:5]) >= 3
     again = run("list", "--sort", "foryou", "--limit", "3", db=lib.root)
     assert "trained" not in again.stderr  # (nothing changed since: the stored scores)
+
+
+def test_papertui_list_sort_relevance_without_words_is_the_foryou_order(
+    sample_library: Library,
+) -> None:
+    """`--sort relevance` (the issue's name) with no search words has nothing to rank by
+    bm25: it gives the for-you order and says so; with words it stays the bm25 order."""
+    from .test_cli import run
+
+    lib = sample_library
+    triage(lib)
+    foryou = run("list", "--sort", "foryou", "--unread", "--json", db=lib.root)
+    plain = run("list", "--sort", "relevance", "--unread", "--json", db=lib.root)
+    assert plain.returncode == 0, plain.stderr
+    assert "--sort relevance orders for you" in plain.stderr
+    ids = [r["id"] for r in json.loads(plain.stdout)]
+    assert ids == [r["id"] for r in json.loads(foryou.stdout)]
+    assert ids != [
+        r["id"] for r in json.loads(run("list", "--unread", "--json", db=lib.root).stdout)
+    ]
+    worded = run("list", "--sort", "relevance", "-s", "cache", "--json", db=lib.root)
+    assert "orders for you" not in worded.stderr
+    hits = [r for r in json.loads(worded.stdout)]
+    assert hits and all(re.search(r"cach", json.dumps(r), re.I) for r in hits)

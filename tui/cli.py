@@ -45,7 +45,7 @@ from .launch import (
     print_reports,
     warn_unreadable_arrivals,
 )
-from .library import SORT_KEYS, Library, LibraryError, QueryError
+from .library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, parse_tags
@@ -254,6 +254,24 @@ def _query(
     if since is not None:
         parts.append(shlex.quote("since:" + _text("--since", since)))
     return " ".join(parts)
+
+
+def _ranked_sort(query: str, sort: str, env: Env) -> str:
+    """``relevance`` ranks by the search words (bm25); with none to rank by, it is the
+    for-you order (the model of the reader's triage), said on stderr."""
+    if sort != "relevance":
+        return sort
+    try:
+        words = parse_query(query).words
+    except QueryError:
+        return sort  # (the query's own error is reported where it is run)
+    if not words:
+        env.err.print(
+            Text("papertui: no search words to rank by: --sort relevance orders for you"),
+            soft_wrap=True,
+        )
+        return "foryou"
+    return sort
 
 
 # --------------------------------------------------------------------------- the group
@@ -682,6 +700,7 @@ def list_command(
     """List papers: the filters are combined with AND. On a terminal, one row a paper with
     a header; piped, one plain line a paper (the counts go to stderr)."""
     query = _query(search, unread, starred, tags, source, since)
+    sort = _ranked_sort(query, sort, env)
     lib = env.open("papertui list")
     if sort == "foryou" and not lib.read_only:
         from . import relevance  # (scikit-learn: loaded only for this order)
