@@ -154,3 +154,24 @@ def test_a_redo_synced_after_another_machine_edited_keeps_both_on_both(tmp_path:
         notes = {name: open_as(root, name).state(pid).note for name, root in roots.items()}
     assert notes["laptop"] == notes["desk"]
     assert "v2 laptop precious" in notes["desk"] and "desk edit" in notes["desk"]
+
+
+def test_undo_and_redo_of_tags_name_them_and_keep_their_order(sample_library: Library) -> None:
+    """Found by an adversary: a redo said "redone: tag on …" without its tags, and undoing
+    a tag's removal put the tag back at the end. The oracle is the order the test gave."""
+    from .test_cli import run
+
+    db = sample_library.root
+    pid = sorted(sample_library)[0]
+    assert run("tag", pid, "-a", "zeta, alpha, mid", db=db).returncode == 0
+    assert run("tag", pid, "-r", "alpha", db=db).returncode == 0
+    assert "tag -#alpha on" in run("undo", db=db).stdout
+    assert Library.open(db).state(pid).tags == ["zeta", "alpha", "mid"]
+    redone = run("redo", db=db).stdout
+    assert redone.startswith("redone: tag -#alpha on"), redone
+    assert Library.open(db).state(pid).tags == ["zeta", "mid"]
+    run("undo", db=db)
+    run("undo", db=db)
+    assert Library.open(db).state(pid).tags == []
+    assert run("redo", db=db).stdout.startswith("redone: tag #zeta #alpha #mid on")
+    assert Library.open(db).state(pid).tags == ["zeta", "alpha", "mid"]

@@ -373,3 +373,17 @@ async def test_a_resize_under_the_statistics_screen_lays_the_main_screen_out(
         await pilot.press("escape")
         await pilot.pause(0.3)
         assert app.screen is main and not main.has_class("-narrow")
+
+
+def test_a_title_s_inline_tex_reads_as_the_detail_shows_it() -> None:
+    """arXiv titles write math as TeX (`$\\mathcal{O}(N)$`): the list row shows it readable,
+    as the detail pane does; the stored title keeps the TeX (exports render it)."""
+    from tui.frame import row_parts
+
+    raw = {
+        "title": r"Attention in $\mathcal{O}(N)$ time with \textbf{Lin} layers",
+        "feed_date": "2026-06-19",
+    }
+    text = "".join(t for t, _ in row_parts(raw, {}, 100, False, this_year=2026)[0])
+    assert "Attention in 𝒪(N) time with Lin layers" in text and "$" not in text
+    assert raw["title"].startswith("Attention in $")

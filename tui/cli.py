@@ -49,7 +49,15 @@ from .library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, parse_tags
-from .text import clean, clean_line, json_safe, papers, printable, valid_unicode
+from .text import (
+    clean,
+    clean_line,
+    json_safe,
+    papers,
+    printable,
+    readable_tex,
+    valid_unicode,
+)
 
 if TYPE_CHECKING:
     from .start import Early
@@ -607,7 +615,7 @@ def _row(lib: Library, pid: str, date_key: str = "feed_date") -> tuple[str, str,
         b = badge(src["format"])
         if b not in badges:
             badges.append(b)
-    title = clean_line(p.get("title") or p.get("title_zh") or "(untitled)")
+    title = clean_line(readable_tex(p.get("title") or p.get("title_zh") or "(untitled)"))
     tags = " ".join("#" + clean_line(t) for t in s.get("tags", []))
     return (
         marks,
@@ -767,7 +775,7 @@ def show_text(record: dict[str, Any]) -> str:
         version = record.get("arxiv_version")
         line("arXiv", record["arxiv_id"] + (f"v{version}" if version else ""))
     for label, key in SHOW_LINES[:2]:
-        line(label, record.get(key))
+        line(label, readable_tex(record.get(key) or ""))
     authors = record.get("authors") or []
     count = record.get("author_count")
     more = f" ({count} authors)" if count and count > len(authors) else ""
@@ -798,7 +806,7 @@ def show_text(record: dict[str, Any]) -> str:
             lines.append("  " + clean_line(f"{badge(src['format'])} ({src['format']}) {when}"))
             lines[-1] += "  " + printable(str(src["origin"]))  # (a file name: shown escaped)
     for label, key in (*SHOW_TEXTS, ("note", None)):
-        text = state.get("note") if key is None else record.get(key)
+        text = state.get("note") if key is None else readable_tex(record.get(key) or "")
         if text:
             lines += ["", f"{label}:", clean(str(text)).rstrip("\n")]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from datetime import date as _date
 from rich.cells import cell_len, set_cell_size
 
 from .models import badge
-from .text import screen_text
+from .text import readable_tex, screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
 NARROW_DATE_CELLS = 9  # "06-19" this year, "10-29 '25" another year
@@ -203,7 +203,8 @@ def row_parts(
         right = fit(right, max(width - left_len - 20, 0))
         right_len = sum(cell_len(text) for text, _ in right)
         room = width - left_len - right_len
-    title = screen_text(paper.get("title") or paper.get("title_zh") or "(untitled)")
+    title = paper.get("title") or paper.get("title_zh") or "(untitled)"
+    title = screen_text(readable_tex(title))  # ($O(N^2)$ as O(N²), as the detail shows it)
     room = max(room, 0)
     if cell_len(title) > room:
         title = set_cell_size(title, room - 1) + "…" if room else ""

@@ -1574,8 +1574,11 @@ class Library:
                 return None
             entries, ids, kept = state.undo_entries(conn, target)
             self._commit(conn, target.label, entries, target.key)
+            removed, added = state.tag_changes(target.entries)  # (the undo's, turned round)
             return Undone(
                 label=target.label,
+                tags_added=added,
+                tags_removed=removed,
                 ids=ids,
                 kept=kept,
                 ts=target.ts,

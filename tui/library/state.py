@@ -660,6 +660,8 @@ def _inverse(
             removed = [t for t in before if t not in made and t not in later]
             conflict = conflict or any(t in later for t in {*made} ^ {*before})
             want = [t for t in now if t not in added] + [t for t in removed if t not in now]
+            if not conflict and list(now) == list(made):
+                want = list(before)  # (untouched since: the tags back in their own order)
         elif name in since or now != made:  # set again since (even to the same value)
             conflict = True
             continue
