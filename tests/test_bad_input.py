@@ -162,7 +162,7 @@ def test_import_json_names_a_missing_file_with_an_undecodable_byte(tmp_path: Pat
     result = run("import", "--json", str(missing), str(DIGEST), db=tmp_path / "lib")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    error = f"{tmp_path}/gone\ufffd.txt: no such file"
+    error = f"{tmp_path}/gone\\xff.txt: no such file"  # (the byte named, as --db names it)
     assert report["errors"] == [error]
     assert [r["new"] for r in report["reports"]] == [5]
     assert one_error_line(result.stderr) == f"papertui: error: {error}"
@@ -545,3 +545,18 @@ async def test_any_worker_that_raises_is_reported(sample_library: Library, tmp_p
         await pilot.press(*"diffusion")
         await settle(pilot, 0.35)
         assert app.paper_list.ids == sample_library.query("is:unread diffusion")
+
+
+def test_import_of_a_folder_without_feed_files_says_so(tmp_path: Path) -> None:
+    """Found trying it: `papertui import empty-folder` printed nothing and exited 0, as if
+    the folder had been imported; the other sources of the command are still imported."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.pdf").write_bytes(b"%PDF")
+    result = run("import", str(empty), str(DIGEST), db=tmp_path / "lib")
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        f"papertui: error: {empty}: no feed files "
+        "(.txt .html .htm .xml .rss .atom .json or none) in this folder"
+    )
+    assert "digest: 5 found, 5 new" in result.stdout

@@ -14,7 +14,7 @@ from .clipboard import ClipboardError
 from .feeds import FeedError
 from .library import ImportReport, Library, LibraryError
 from .models import Source
-from .sources import FEED_FILES, Loaded, expand, load_source, load_text, unexpected
+from .sources import Loaded, expand, load_source, load_text, unexpected
 from .text import clean_line
 
 Feed = tuple[Any, Source]  # (ParseResult, Source), as Library.import_feeds takes them
@@ -83,8 +83,6 @@ def read_paths(
 ) -> tuple[list[Feed], list[str]]:
     """Every feed file under ``value`` (a file or a folder), and the errors met on the way."""
     sources = list(expand([value]))
-    if not sources:
-        return [], [f"{value}: no feed files ({FEED_FILES}) in it"]
     return read_sources(sources, today, stamp, cancelled=cancelled, progress=progress)
 
 

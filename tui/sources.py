@@ -65,7 +65,8 @@ def expand(sources: list[str]) -> Iterator[str]:
                 for name in files:
                     if not name.startswith(".") and Path(name).suffix.lower() in _FEED_SUFFIXES:
                         found.append(os.path.join(folder, name))
-            yield from sorted(found)
+            # (a folder with none: kept, so that reading it says so instead of nothing)
+            yield from sorted(found) if found else [src]
         else:
             yield src
 
@@ -85,23 +86,27 @@ def read_source(src: str) -> tuple[bytes, str]:
     try:
         info = path.stat()
         if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
-            raise FeedError(f"{src}: is a device, not a feed file (use - for standard input)")
+            raise FeedError(
+                f"{printable(src)}: is a device, not a feed file (use - for standard input)"
+            )
+        if stat.S_ISDIR(info.st_mode):
+            raise FeedError(f"{printable(src)}: no feed files ({FEED_FILES}) in this folder")
         if stat.S_ISFIFO(info.st_mode) or stat.S_ISSOCK(info.st_mode):
             return _read_pipe(path), str(path)
         size = info.st_size
         if size > MAX_FEED_BYTES:
             raise FeedError(
-                f"{src}: {size / 1e6:.0f} MB is larger than the "
+                f"{printable(src)}: {size / 1e6:.0f} MB is larger than the "
                 f"{MAX_FEED_BYTES // (1024 * 1024)} MB a feed may be"
             )
         with path.open("rb") as handle:
             return handle.read(MAX_FEED_BYTES + 1), str(path.resolve())
     except FileNotFoundError:
-        raise FeedError(f"{src}: no such file") from None
+        raise FeedError(f"{printable(src)}: no such file") from None
     except IsADirectoryError:
-        raise FeedError(f"{src}: is a directory") from None
+        raise FeedError(f"{printable(src)}: is a directory") from None
     except OSError as err:
-        raise FeedError(f"{src}: cannot be read ({err.strerror})") from None
+        raise FeedError(f"{printable(src)}: cannot be read ({err.strerror})") from None
 
 
 def _read_pipe(path: Path) -> bytes:
@@ -119,7 +124,7 @@ def _read_pipe(path: Path) -> bytes:
                 ready, _, _ = select.select([fd], [], [], URL_TIMEOUT)
                 if not ready:
                     stalled = f"nothing came through the pipe for {URL_TIMEOUT:.0f} s"
-                    raise FeedError(f"{path}: {stalled}") from None
+                    raise FeedError(f"{printable(str(path))}: {stalled}") from None
                 continue
             if not chunk:
                 break
@@ -532,9 +537,9 @@ def load_source(src: str, today: date | None = None, imported_at: str = "") -> L
                 raise FeedError(str(err)) from None
             return load_text(text, "<clipboard>", today, imported_at)
         data, origin = read_source(src)
-        origin = valid_unicode(origin)  # a file name's undecodable bytes: shown and kept as U+FFFD
         if not data.strip():
-            raise FeedError(f"{origin}: empty, not a feed")
+            raise FeedError(f"{printable(origin)}: empty, not a feed")
+        origin = valid_unicode(origin)  # a file name's undecodable bytes: kept as U+FFFD
         return load_text(decode(data, origin), origin, today, imported_at)
     except FeedError as err:
         # One line of valid text whatever the name or URL held, its controls shown as

@@ -105,7 +105,7 @@ class ImportDialog(Dialog[tuple[str, str] | None]):
             if (path / "papertui.json").is_file():
                 self._say(f"{value}: a papertui library, not a folder of feeds")
                 return
-            if next(expand([str(path)]), None) is None:
+            if list(expand([str(path)])) == [str(path)]:  # (a folder without feed files)
                 self._say(f"{value}: no feed files ({FEED_FILES}) in this folder")
                 return
         self.answer(("file", str(path)))
