@@ -387,3 +387,18 @@ def test_a_title_s_inline_tex_reads_as_the_detail_shows_it() -> None:
     text = "".join(t for t, _ in row_parts(raw, {}, 100, False, this_year=2026)[0])
     assert "Attention in 𝒪(N) time with Lin layers" in text and "$" not in text
     assert raw["title"].startswith("Attention in $")
+
+
+def test_a_title_cut_in_a_wide_character_ends_with_the_ellipsis_at_once() -> None:
+    """Seen at 80x24: "分阶段结构 …": the cut fell inside a 2-cell character and left a blank
+    before the ellipsis."""
+    from rich.cells import cell_len
+
+    from tui.frame import row_parts
+
+    raw = {"title": "Diff-ES:通过进化搜索进行分阶段结构化扩散剪枝" * 3, "feed_date": "2026-06-19"}
+    for width in range(60, 70):
+        parts, length = row_parts(raw, {}, width, False, this_year=2026)
+        title = next(t for t, name in parts if name in ("unread", "read"))
+        assert title.rstrip().endswith("…") and " …" not in title, (width, title)
+        assert sum(cell_len(t) for t, _ in parts) == length == width

@@ -207,7 +207,8 @@ def row_parts(
     title = screen_text(readable_tex(title))  # ($O(N^2)$ as O(N²), as the detail shows it)
     room = max(room, 0)
     if cell_len(title) > room:
-        title = set_cell_size(title, room - 1) + "…" if room else ""
+        # (a wide character that does not fit leaves a blank: the "…" goes before it)
+        title = set_cell_size(set_cell_size(title, room - 1).rstrip() + "…", room) if room else ""
     else:
         title = set_cell_size(title, room)
     return [*left, (title, "unread" if unread else "read"), *right], left_len + room + right_len
