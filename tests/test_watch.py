@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,74 @@ async def test_the_app_marks_watched_rows_and_counts_them_in_the_status(
     assert durand <= watched and marked == watched
     # (the sample library was imported on TODAY: every watched paper is new today)
     assert f"{len(watched)} watched papers new today" in str(status)
+
+
+def _marks(app: Any) -> dict[str, tuple[str | None, str | None]]:
+    """The rows on screen but the cursor's (drawn in its colours), by paper id: the colour
+    (hex) of the row's watch mark ◆ (None: no mark) and of its title, as the list draws them."""
+    plist = app.paper_list
+    top = int(plist.scroll_y)
+    shown: dict[str, tuple[str | None, str | None]] = {}
+    for y in range(plist.scrollable_content_region.height):
+        if top + y >= len(plist.ids):
+            break
+        if top + y == plist.cursor:
+            continue
+        segments = list(plist.render_line(y))
+        mark = next((s.style for s in segments if s.text == "◆"), None)
+        title = max(segments, key=lambda s: len(s.text)).style  # (the longest part)
+
+        def hex_of(style: Any) -> str | None:
+            return style.color.triplet.hex if style and style.color else None
+
+        shown[plist.ids[top + y]] = (hex_of(mark), hex_of(title))
+    return shown
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_a_rules_colour_is_drawn_on_its_rows_mark_and_unread_title(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_color: bool
+) -> None:
+    from tests.test_app import TODAY, build, search, settle
+
+    # The durand rule given a colour too, after flow's: a paper of both is drawn in flow's.
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG + 'color = "cyan"\n', encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    read = sorted(flow)[-1]
+    sample_library.set_state([read], "read", read=True)
+    app = build(sample_library, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()  # (the rules are applied after the first paint)
+        await pilot.pause()
+        await pilot.press("3")
+        await search(pilot, "is:watched")
+        await settle(pilot, 0.1)
+        marks = _marks(app)
+        app.paper_list.focus()
+        await pilot.press("end")  # (the cursor on the last row: the first one drawn too)
+        await pilot.pause()
+        marks |= _marks(app)
+        await search(pilot, "-is:watched")
+        await settle(pilot, 0.1)
+        plain = _marks(app)
+    assert set(marks) <= flow | durand and len(marks) >= 3
+    assert read in marks  # (a read row: its mark coloured, its title muted as every read one)
+    assert plain and all(mark is None for mark, _ in plain.values())
+    tints = {"#ff5fff", "#5fd7ff"}
+    assert not {title for _, title in plain.values()} & tints  # (only watched rows)
+    for pid, (mark, title) in marks.items():
+        assert mark is not None, pid  # the mark stays, colour or not
+        if no_color:
+            assert mark not in tints and title not in tints, pid
+            continue
+        want = "#ff5fff" if pid in flow else "#5fd7ff"  # magenta; cyan (tui.frame.TINTS)
+        assert mark == want, pid
+        if pid == read:
+            assert title not in tints, pid
+        else:
+            assert title == want, pid
