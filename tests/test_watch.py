@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FEEDS
+from tests.conftest import FEEDS, ROOT
 from tui.library import Library
 from tui.watch import Rule, WatchConfigError, apply, matches, plain, rules_from_config
 
@@ -114,6 +114,7 @@ def test_categories_sources_and_all_kinds_together() -> None:
 # ---------------------------------------------------------------- applied at import (the CLI)
 
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
+CASES = ROOT / "tests" / "cases"
 CONFIG = """
 [[watch]]
 name = "flow"
@@ -306,3 +307,36 @@ async def test_a_rules_colour_is_drawn_on_its_rows_mark_and_unread_title(
             assert title not in tints, pid
         else:
             assert title == want, pid
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (CASES / "listing-et-al.html", CASES / "hf-full-author-list.html"),
+        (ROOT / "tests/feeds/arxiv-api-query-cs-cv.xml", FEEDS / "hf-daily-papers-2026-06-19.html"),
+    ],
+)
+def test_a_known_paper_seen_again_in_a_feed_a_rule_names_is_tagged(
+    tmp_path: Path, first: Path, then: Path
+) -> None:
+    """A rule on the HF source tags, at the import that adds it, a paper stored from arXiv
+    before (the rules unchanged: only the import's own papers are looked at)."""
+    rule = '[[watch]]\nname = "hf"\nsources = ["hf"]\ntag = "on-hf"\ncolor = "yellow"\n'
+    (tmp_path / "config.toml").write_text(rule, encoding="utf-8")
+
+    def ids_in(path: Path) -> set[str]:  # (the oracle: the arXiv ids the file names)
+        return set(re.findall(r"(?<!\d)(\d{4}\.\d{5})(?!\d)", path.read_text(encoding="utf-8")))
+
+    assert _cli(tmp_path, "--create", "import", str(first)).returncode == 0
+    assert _ids(tmp_path, "tag:on-hf") == set()
+    seen_again = ids_in(first) & ids_in(then)
+    assert seen_again and seen_again <= _ids(tmp_path, "")
+    done = _cli(tmp_path, "import", str(then))
+    assert done.returncode == 0, done.stderr
+    assert "merged" in done.stdout
+    assert _ids(tmp_path, "tag:on-hf") == ids_in(then)
+    # Untagged by the user, it stays so when a feed changes it again.
+    gone = sorted(seen_again)[0]
+    assert _cli(tmp_path, "tag", gone, "--remove", "on-hf").returncode == 0
+    assert _cli(tmp_path, "import", str(first), str(then)).returncode == 0
+    assert _ids(tmp_path, "tag:on-hf") == ids_in(then) - {gone}

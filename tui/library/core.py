@@ -127,6 +127,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
+    merged_ids: list[str] = field(default_factory=list)  # known papers this feed changed
     partial: str = ""  # the feed says it held only part of its entries (a paged listing)
 
 
@@ -1382,6 +1383,7 @@ class Library:
                     batch.put(pid, record, new=False)
                     _file_in_crowds(crowds, pid, record)
                     report.merged += 1
+                    report.merged_ids.append(pid)
                 else:
                     report.unchanged += 1
             reports.append(report)
