@@ -23,6 +23,7 @@ from tui.library import Library, core
 from tui.models import Paper, Source
 from tui.stats import (
     AGE_BUCKETS,
+    BAR_MARKS,
     EMPTY,
     FIGURES,
     TITLES,
@@ -537,3 +538,21 @@ async def test_the_stats_screen_at_small_sizes_says_each_figure_or_plots_it_upri
                 assert len(lines) >= 7
             else:
                 assert "┤" not in text and "└" not in text
+
+
+async def test_under_no_color_the_screen_tells_series_apart_by_marks(
+    planned: tuple[Library, Plan, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.screens.stats_screen import StatsPlot
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    lib, _, _ = planned
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = await _open(pilot, "number_sign")
+        triage = screen.query_one("#plot-triage", StatsPlot).render().plain  # type: ignore[union-attr]
+        sources = screen.query_one("#plot-sources", StatsPlot).render().plain  # type: ignore[union-attr]
+    assert "•• read" in triage and "xx starred" in triage  # (LINE_MARKS, not colours)
+    legend = dict(re.findall(r"(\S)\1 (digest|arxiv|hf)\b", sources))
+    assert len(legend) == 3 and set(legend) <= set(BAR_MARKS), sources  # three marks

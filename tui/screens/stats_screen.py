@@ -87,7 +87,9 @@ class StatsPlot(PlotextPlot):
     def _draw(self, stats: ReadingStats, key: tuple[int, int, str]) -> None:
         """Draw on a plotext figure of this worker's own (nothing shared with the UI)."""
         width, height, theme = key
-        drawn = figure_text(self.figure, stats, width, height, theme=theme, color=True)
+        # (under NO_COLOR, the series told apart by their marks: the colours are all grey)
+        color = not self.app.no_color
+        drawn = figure_text(self.figure, stats, width, height, theme=theme, color=color)
         text = _plain_blanks(Text.from_ansi(drawn))
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._drawn_at, stats, key, text)
