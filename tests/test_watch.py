@@ -291,6 +291,13 @@ async def test_a_rules_colour_is_drawn_on_its_rows_mark_and_unread_title(
         await search(pilot, "-is:watched")
         await settle(pilot, 0.1)
         plain = _marks(app)
+        await search(pilot, "watch:flow")
+        await settle(pilot, 0.1)
+        app.theme = "textual-light"  # (darker tints on a light background)
+        await pilot.pause()
+        light = _marks(app)
+    light_marks = {mark for mark, _ in light.values()}
+    assert light_marks == {"#af00af"} or (no_color and light_marks.isdisjoint({"#af00af", None}))
     assert set(marks) <= flow | durand and len(marks) >= 3
     assert read in marks  # (a read row: its mark coloured, its title muted as every read one)
     assert plain and all(mark is None for mark, _ in plain.values())
