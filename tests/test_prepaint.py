@@ -82,13 +82,21 @@ def shaped_library(tmp_path: Path) -> Library:
     return lib
 
 
-@pytest.mark.parametrize("size", [(120, 35), (80, 24), (101, 20)])
+@pytest.mark.parametrize(
+    ("size", "color"),
+    [((120, 35), ""), ((80, 24), ""), ((101, 20), ""), ((120, 35), "magenta"), ((80, 24), "cyan")],
+)
 async def test_the_prepainted_frame_is_the_apps_first_frame(
-    tmp_path: Path, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, size: tuple[int, int], color: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # (a watch rule whose tag one row holds: that row has the watch mark, ◆)
+    # (a watch rule whose tag one row holds: that row has the watch mark, ◆, in the rule's
+    # colour when it has one; a rule before it, of a tag no row holds, has another colour)
     config = tmp_path / "config.toml"
-    config.write_text('[[watch]]\nname = "s"\nwords = ["zzqq"]\ntag = "Survey"\n')
+    rule = '[[watch]]\nname = "s"\nwords = ["zzqq"]\ntag = "Survey"\n'
+    if color:
+        other = '[[watch]]\nname = "o"\nwords = ["zzqq"]\ntag = "other"\ncolor = "green"\n'
+        rule = other + rule + f'color = "{color}"\n'
+    config.write_text(rule)
     monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
     lib = shaped_library(tmp_path)
     width, height = size
@@ -111,6 +119,10 @@ async def test_the_prepainted_frame_is_the_apps_first_frame(
     assert not UNSAFE.search(text)
     assert "★" in text and "◆" in text and "T0 [/] end" in text
     assert "#survey" in text if width != 101 else "#…" in text  # (a narrow pane: tags cut)
+    marks = [cell for line in theirs for cell in line if cell[0] == "◆"]
+    assert len(marks) == 1  # (on a row below the cursor's)
+    expected = {"": "#ffc473", "magenta": "#ff5fff", "cyan": "#5fd7ff"}[color]
+    assert marks[0][1].triplet.hex == expected  # (the app's: checked against the palette)
 
 
 async def test_a_read_only_library_is_prepainted_as_the_app_shows_it(

@@ -23,6 +23,7 @@ from tui.library import Library, core
 from tui.models import Paper, Source
 from tui.stats import (
     AGE_BUCKETS,
+    BAR_MARKS,
     EMPTY,
     FIGURES,
     TITLES,
@@ -433,3 +434,125 @@ def test_papertui_stats_plot_draws_the_four_plots_in_a_pipe(sample_library: Libr
     assert "\x1b" not in done.stdout  # (a pipe: no colours)
     assert all(title in done.stdout for title in TITLES.values())
     assert f"{len(sample_library)} unread" in done.stdout  # (the inbox plot's headline)
+
+
+# --------------------------------------------------------------------------- small sizes
+LONG_TAG = "a-tag-far-longer-than-any-label-has-room-for"
+FAMILY = "👨\u200d👩\u200d👧\u200d👦family"  # (a ZWJ emoji: its width depends on the terminal)
+
+
+def _tagged(planned: tuple[Library, Plan, dict]) -> Library:
+    lib, _, truth = planned
+    lib.set_state([truth["pid"][60], truth["pid"][62]], "tag", tags=[LONG_TAG])
+    lib.set_state([truth["pid"][61]], "tag", tags=[FAMILY])
+    return lib
+
+
+def _ticks(lines: list[str]) -> list[int]:
+    """The value axis's labels of a vertical plot, top to bottom ("12┤")."""
+    return [int(m.group(1)) for ln in lines if (m := re.match(r"\s*(\d+)┤", ln))]
+
+
+def _joined(text: str) -> str:
+    return " ".join(text.split())  # (wrapped lines joined)
+
+
+@pytest.mark.parametrize("columns", [10, 24, 40, 64])
+def test_papertui_stats_plot_at_small_widths_keeps_titles_and_draws_no_empty_box(
+    planned: tuple[Library, Plan, dict], columns: int
+) -> None:
+    from .test_cli import run
+
+    lib = _tagged(planned)
+    env = {"COLUMNS": str(columns), "LINES": "10"}
+    done = run("stats", "--plot", db=lib.root, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(cell_len(line) <= columns for line in lines)
+    for figure in FIGURES:  # (each title whole, wrapped on narrow terminals)
+        assert TITLES[figure] in _joined(done.stdout), figure
+    boxes = sum(line.lstrip().startswith("┌") for line in lines)
+    if columns < 30:  # too narrow to plot: the figures as lines of text, and no frame
+        assert boxes == 0 and "┤" not in done.stdout
+        assert "digest:" in done.stdout and "≤1 week:" in done.stdout
+        assert "a-tag-" in done.stdout and "\u200d" not in done.stdout
+    else:  # each figure a plot with something in it, values growing upwards
+        assert boxes == 4
+        assert not re.search(r"┌─*┐\n\s*└", done.stdout)  # (no frame with nothing inside)
+        frames = re.findall(r"┌.*?└", done.stdout, re.S)  # (each plot's frame, its inside)
+        assert len(frames) == 4
+        for frame in frames:
+            ticks = _ticks(frame.splitlines())
+            assert ticks == sorted(set(ticks), reverse=True), frame
+    assert "\u200d" not in done.stdout  # (the ZWJ emoji tag drawn without its joiners)
+
+
+def test_the_tag_plot_keeps_its_title_with_long_and_emoji_tags(
+    planned: tuple[Library, Plan, dict],
+) -> None:
+    lib = _tagged(planned)
+    for width in (40, 60, 120):
+        text = render_plot(lib, width, 60, TODAY)
+        assert "Top tags: papers, the starred first (★)" in _joined(text), width
+        bars = [ln for ln in text.splitlines() if "★" in ln and "┤" in ln]
+        assert any("a-tag-" in ln for ln in bars) and any("family" in ln for ln in bars)
+        assert len({cell_len(ln[: ln.index("┤")]) for ln in bars}) == 1, width  # (aligned)
+
+
+def test_papertui_stats_of_an_empty_library_has_no_empty_line(empty_library: Library) -> None:
+    from .test_cli import run
+
+    done = run("stats", db=empty_library.root)
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert rows and all(len(row.split(None, 1)) == 2 for row in rows), rows
+    assert any(row.split() == ["feeds", "-"] for row in rows)
+
+
+@pytest.mark.parametrize("size", [(40, 10), (60, 16), (10, 12)])
+async def test_the_stats_screen_at_small_sizes_says_each_figure_or_plots_it_upright(
+    planned: tuple[Library, Plan, dict], tmp_path: Path, size: tuple[int, int]
+) -> None:
+    from tui.screens.stats_screen import StatsPlot
+
+    lib = _tagged(planned)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = await _open(pilot, "number_sign")
+        for i, figure in enumerate(FIGURES):
+            await pilot.press(str(i + 1))
+            await _drawn(pilot)
+            plot = screen.query_one(f"#plot-{figure}", StatsPlot)
+            width, height = plot.size
+            lines = plot.render().plain.splitlines()  # type: ignore[union-attr]
+            assert 0 < len(lines) <= height and all(cell_len(ln) <= width for ln in lines)
+            text = _joined("\n".join(lines))
+            words = TITLES[figure].split()
+            assert " ".join(words[: max(1, min(len(words), height - 1))]) in text or (
+                height < 3 and words[0] in text
+            ), (figure, lines)
+            if "┌" in text:  # a plot: its values grow upwards, its frame holds something
+                ticks = _ticks(lines)
+                assert ticks == sorted(ticks, reverse=True), (figure, lines)
+                assert len(lines) >= 7
+            else:
+                assert "┤" not in text and "└" not in text
+
+
+async def test_under_no_color_the_screen_tells_series_apart_by_marks(
+    planned: tuple[Library, Plan, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.screens.stats_screen import StatsPlot
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    lib, _, _ = planned
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = await _open(pilot, "number_sign")
+        triage = screen.query_one("#plot-triage", StatsPlot).render().plain  # type: ignore[union-attr]
+        sources = screen.query_one("#plot-sources", StatsPlot).render().plain  # type: ignore[union-attr]
+    assert "•• read" in triage and "xx starred" in triage  # (LINE_MARKS, not colours)
+    legend = dict(re.findall(r"(\S)\1 (digest|arxiv|hf)\b", sources))
+    assert len(legend) == 3 and set(legend) <= set(BAR_MARKS), sources  # three marks

@@ -8,10 +8,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import FEEDS
+from tests.conftest import FEEDS, ROOT
 from tui.library import Library
 from tui.watch import Rule, WatchConfigError, apply, matches, plain, rules_from_config
 
@@ -113,6 +114,7 @@ def test_categories_sources_and_all_kinds_together() -> None:
 # ---------------------------------------------------------------- applied at import (the CLI)
 
 RSS = FEEDS / "arxiv-cs-cv-2026-06-19.rss"
+CASES = ROOT / "tests" / "cases"
 CONFIG = """
 [[watch]]
 name = "flow"
@@ -234,3 +236,114 @@ async def test_the_app_marks_watched_rows_and_counts_them_in_the_status(
     assert durand <= watched and marked == watched
     # (the sample library was imported on TODAY: every watched paper is new today)
     assert f"{len(watched)} watched papers new today" in str(status)
+
+
+def _marks(app: Any) -> dict[str, tuple[str | None, str | None]]:
+    """The rows on screen but the cursor's (drawn in its colours), by paper id: the colour
+    (hex) of the row's watch mark ◆ (None: no mark) and of its title, as the list draws them."""
+    plist = app.paper_list
+    top = int(plist.scroll_y)
+    shown: dict[str, tuple[str | None, str | None]] = {}
+    for y in range(plist.scrollable_content_region.height):
+        if top + y >= len(plist.ids):
+            break
+        if top + y == plist.cursor:
+            continue
+        segments = list(plist.render_line(y))
+        mark = next((s.style for s in segments if s.text == "◆"), None)
+        title = max(segments, key=lambda s: len(s.text)).style  # (the longest part)
+
+        def hex_of(style: Any) -> str | None:
+            return style.color.triplet.hex if style and style.color else None
+
+        shown[plist.ids[top + y]] = (hex_of(mark), hex_of(title))
+    return shown
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+async def test_a_rules_colour_is_drawn_on_its_rows_mark_and_unread_title(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_color: bool
+) -> None:
+    from tests.test_app import TODAY, build, search, settle
+
+    # The durand rule given a colour too, after flow's: a paper of both is drawn in flow's.
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG + 'color = "cyan"\n', encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    read = sorted(flow)[-1]
+    sample_library.set_state([read], "read", read=True)
+    app = build(sample_library, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await app.workers.wait_for_complete()  # (the rules are applied after the first paint)
+        await pilot.pause()
+        await pilot.press("3")
+        await search(pilot, "is:watched")
+        await settle(pilot, 0.1)
+        marks = _marks(app)
+        app.paper_list.focus()
+        await pilot.press("end")  # (the cursor on the last row: the first one drawn too)
+        await pilot.pause()
+        marks |= _marks(app)
+        await search(pilot, "-is:watched")
+        await settle(pilot, 0.1)
+        plain = _marks(app)
+        await search(pilot, "watch:flow")
+        await settle(pilot, 0.1)
+        app.theme = "textual-light"  # (darker tints on a light background)
+        await pilot.pause()
+        light = _marks(app)
+    light_marks = {mark for mark, _ in light.values()}
+    assert light_marks == {"#af00af"} or (no_color and light_marks.isdisjoint({"#af00af", None}))
+    assert set(marks) <= flow | durand and len(marks) >= 3
+    assert read in marks  # (a read row: its mark coloured, its title muted as every read one)
+    assert plain and all(mark is None for mark, _ in plain.values())
+    tints = {"#ff5fff", "#5fd7ff"}
+    assert not {title for _, title in plain.values()} & tints  # (only watched rows)
+    for pid, (mark, title) in marks.items():
+        assert mark is not None, pid  # the mark stays, colour or not
+        if no_color:
+            assert mark not in tints and title not in tints, pid
+            continue
+        want = "#ff5fff" if pid in flow else "#5fd7ff"  # magenta; cyan (tui.frame.TINTS)
+        assert mark == want, pid
+        if pid == read:
+            assert title not in tints, pid
+        else:
+            assert title == want, pid
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (CASES / "listing-et-al.html", CASES / "hf-full-author-list.html"),
+        (ROOT / "tests/feeds/arxiv-api-query-cs-cv.xml", FEEDS / "hf-daily-papers-2026-06-19.html"),
+    ],
+)
+def test_a_known_paper_seen_again_in_a_feed_a_rule_names_is_tagged(
+    tmp_path: Path, first: Path, then: Path
+) -> None:
+    """A rule on the HF source tags, at the import that adds it, a paper stored from arXiv
+    before (the rules unchanged: only the import's own papers are looked at)."""
+    rule = '[[watch]]\nname = "hf"\nsources = ["hf"]\ntag = "on-hf"\ncolor = "yellow"\n'
+    (tmp_path / "config.toml").write_text(rule, encoding="utf-8")
+
+    def ids_in(path: Path) -> set[str]:  # (the oracle: the arXiv ids the file names)
+        return set(re.findall(r"(?<!\d)(\d{4}\.\d{5})(?!\d)", path.read_text(encoding="utf-8")))
+
+    assert _cli(tmp_path, "--create", "import", str(first)).returncode == 0
+    assert _ids(tmp_path, "tag:on-hf") == set()
+    seen_again = ids_in(first) & ids_in(then)
+    assert seen_again and seen_again <= _ids(tmp_path, "")
+    done = _cli(tmp_path, "import", str(then))
+    assert done.returncode == 0, done.stderr
+    assert "merged" in done.stdout
+    assert _ids(tmp_path, "tag:on-hf") == ids_in(then)
+    # Untagged by the user, it stays so when a feed changes it again.
+    gone = sorted(seen_again)[0]
+    assert _cli(tmp_path, "tag", gone, "--remove", "on-hf").returncode == 0
+    assert _cli(tmp_path, "import", str(first), str(then)).returncode == 0
+    assert _ids(tmp_path, "tag:on-hf") == ids_in(then) - {gone}

@@ -1152,7 +1152,8 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
     tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in by_count)
     rows.append(("tags", tags or "-"))
     dates = list(stats["by_feed_date"].items())[:7]
-    rows.append(("feeds", ", ".join(f"{clean_line(k) or 'undated'}: {v:,}" for k, v in dates)))
+    feeds = ", ".join(f"{clean_line(k) or 'undated'}: {v:,}" for k, v in dates)
+    rows.append(("feeds", feeds or "-"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:  # (no padding after the value: `stats | cat -A` ends at it)
         env.out.print(Text.assemble((key.ljust(width), "bold"), "  ", value), soft_wrap=True)

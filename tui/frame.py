@@ -11,7 +11,7 @@ a title or a tag reaches a terminal.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date as _date
 
@@ -136,6 +136,51 @@ def _watched(state: dict, watched: Collection[str]) -> bool:
     return any(isinstance(t, str) and t.casefold() in watched for t in state.get("tags", ()))
 
 
+def watch_color(state: dict, colors: Mapping[str, str]) -> str:
+    """The colour of the first watch rule (in ``colors``' order: {tag casefolded: colour
+    name}, `Library.watch_colors`) whose tag the paper holds; "" when none has one."""
+    if not colors:
+        return ""
+    held = {t.casefold() for t in state.get("tags", ()) if isinstance(t, str)}
+    return next((color for tag, color in colors.items() if tag in held), "")
+
+
+# The watch rules' colours as the list draws them: xterm-256 colours that read on a dark
+# theme's background (the bright ones lighter), and darker ones for a light theme; a theme
+# of the terminal's own ANSI colours draws the colour names themselves. (Textual's own ANSI
+# palette for dark themes draws red, magenta and their bright forms alike.)
+TINTS: dict[str, tuple[str, str]] = {  # name: (on a dark background, on a light one)
+    "red": ("#ff5f5f", "#d70000"),
+    "green": ("#5fd75f", "#008700"),
+    "yellow": ("#ffd75f", "#af8700"),
+    "blue": ("#5f87ff", "#005fd7"),
+    "magenta": ("#ff5fff", "#af00af"),
+    "cyan": ("#5fd7ff", "#0087af"),
+    "white": ("#e4e4e4", "#767676"),
+    "bright_red": ("#ff8787", "#d75f5f"),
+    "bright_green": ("#87ff87", "#5faf00"),
+    "bright_yellow": ("#ffff87", "#d7af00"),
+    "bright_blue": ("#87afff", "#5f87d7"),
+    "bright_magenta": ("#ff87ff", "#d75fd7"),
+    "bright_cyan": ("#87ffff", "#00afaf"),
+}
+
+
+def tint(color: str, dark: bool | None) -> str:
+    """The colour a watch rule's ``color`` (a `TINTS` name) is drawn in, as a Rich colour:
+    for a ``dark`` or light theme, or (None) a theme of the terminal's ANSI colours."""
+    if dark is None:
+        return color
+    return TINTS[color][0 if dark else 1]
+
+
+def split_part(name: str) -> tuple[str, str]:
+    """A row part's name (`row_parts`) as (part, colour): ``"watch:magenta"`` →
+    ``("watch", "magenta")``, ``"date"`` → ``("date", "")``."""
+    part, _, color = name.partition(":")
+    return part, color
+
+
 def row_parts(
     paper: dict,
     state: dict,
@@ -145,6 +190,7 @@ def row_parts(
     date_key: str = "feed_date",
     this_year: int | None = None,
     watched: Collection[str] = (),
+    colors: Mapping[str, str] | None = None,
 ) -> tuple[Parts, int]:
     """The row of a stored paper (`Library.raw`) with its state (`Library.raw_state`) in
     ``width`` cells: its parts, named by `ROW_PARTS` ("" for the row's own style), and their
@@ -155,8 +201,16 @@ def row_parts(
     ``date_key`` names (the feed's, or the paper's own when the list is sorted by it;
     `row_date`, with ``this_year`` the current year), then the title cut with an ellipsis
     to the room the tags, badges and count on the right leave (at least 20 cells: in a
-    narrow pane those are cut first)."""
+    narrow pane those are cut first).
+
+    ``colors``: the watch rules' colours (`watch_color`); a watched paper whose rule has one
+    has its mark, and its title while unread, in parts named "watch:COLOUR" and
+    "unread:COLOUR" (`split_part`): the part's style with that colour on top. Without
+    ``colors`` (NO_COLOR) the mark alone says it."""
     unread = not state.get("read")
+    is_watched = bool(watched) and _watched(state, watched)
+    color = watch_color(state, colors) if is_watched and colors else ""
+    tint = f":{color}" if color else ""
     narrow = width < NARROW_DATE
     year = this_year if this_year is not None else _date.today().year
     # The sort's date: sorted by paper date, a paper with none says so (it sorts last), not
@@ -168,7 +222,7 @@ def row_parts(
         ("▌" if selected else " ", "selected"),
         ("●" if unread else " ", "marker"),
         ("★" if state.get("starred") else " ", "star"),
-        ("◆", "watch") if watched and _watched(state, watched) else (" ", ""),
+        ("◆", "watch" + tint) if is_watched else (" ", ""),
         (date.ljust(date_width), "date"),
         (" ", ""),
     ]
@@ -211,7 +265,8 @@ def row_parts(
         title = set_cell_size(set_cell_size(title, room - 1).rstrip() + "…", room) if room else ""
     else:
         title = set_cell_size(title, room)
-    return [*left, (title, "unread" if unread else "read"), *right], left_len + room + right_len
+    title_part = "unread" + tint if unread else "read"  # (a read row stays muted)
+    return [*left, (title, title_part), *right], left_len + room + right_len
 
 
 # ---------------------------------------------------------------------------- the status line

@@ -34,10 +34,12 @@ def read_clipboard(paste: Callable[[], str], today: date | None, stamp: str) -> 
 
 
 def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], list[str]]:
-    """Store parsed feeds, each on its own (`Library.import_each`), then tag the new papers by
-    the config's watch rules (`watch_new`): the reports of those stored and one line per feed
-    that was not, naming it (and one per watch problem). Never raises: a library that cannot be
-    written (locked, read-only, full) is an error line for every feed."""
+    """Store parsed feeds, each on its own (`Library.import_each`), then tag by the config's
+    watch rules (`watch_new`) the papers they added and the known papers they changed (a
+    paper seen again in another feed gains a source a rule may name): the reports of those
+    stored and one line per feed that was not, naming it (and one per watch problem). Never
+    raises: a library that cannot be written (locked, read-only, full) is an error line for
+    every feed."""
     if not feeds:
         return [], []
     try:
@@ -46,7 +48,8 @@ def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], li
         failed = [(source, err) for _result, source in feeds]
         reports = []
     errors = [f"{source.origin}: not stored: {describe(err)}" for source, err in failed]
-    return reports, errors + watch_new(lib, [pid for r in reports for pid in r.new_ids])
+    changed = [pid for r in reports for pid in (*r.new_ids, *r.merged_ids)]
+    return reports, errors + watch_new(lib, changed)
 
 
 def watch_new(lib: Library, ids: list[str]) -> list[str]:

@@ -44,7 +44,9 @@ from .frame import (
     StatusInfo,
     row_parts,
     sort_label,
+    split_part,
     status_parts,
+    tint,
 )
 from .library.sqlquery import Head
 
@@ -156,6 +158,7 @@ def first_frame(
     # (the config is read only when a row has tags: the watch rules' mark the app draws)
     tagged = any(library.raw_state(pid).get("tags") for pid in shown)
     watched = library.watched_tags() if tagged else frozenset()
+    colors = library.watch_colors() if tagged else {}
     counts = library.counts()
     info = StatusInfo(
         view=view.name,
@@ -184,9 +187,14 @@ def first_frame(
             pid = shown[index]
             kind = "cursor:" if index == 0 else "row:"
             parts, length = row_parts(
-                library.raw(pid), library.raw_state(pid), row_width, False, watched=watched
+                library.raw(pid),
+                library.raw_state(pid),
+                row_width,
+                False,
+                watched=watched,
+                colors=colors,
             )
-            row = [(text, style(kind + part)) for text, part in parts]
+            row = [(text, _part_style(style, kind, part)) for text, part in parts]
             if length < row_width:
                 row.append((" " * (row_width - length), style(kind)))
         else:
@@ -210,6 +218,15 @@ def first_frame(
 
 def _style(name: str) -> Style:
     return Style.parse(PALETTE[name])
+
+
+def _part_style(style: Callable[[str], Style], kind: str, name: str) -> Style:
+    """A row part's style: a watch rule's colour (`tui.frame.split_part`) over the part's,
+    as the app draws it on textual-dark; on the cursor's row the cursor's colours win."""
+    part, color = split_part(name)
+    if color and kind == "row:":
+        return style(kind + part) + Style(color=tint(color, dark=True))
+    return style(kind + part)
 
 
 def encode(lines: list[Line], color_system: str | None) -> str:

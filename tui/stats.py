@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,7 +41,7 @@ import orjson
 from rich.cells import cell_len
 
 from .library.query import SOURCE_ALIASES
-from .text import clean
+from .text import clean, screen_text
 
 if TYPE_CHECKING:
     from .library import Library
@@ -378,34 +379,91 @@ def _value_axis(plt: Any, top: int, height: int, legend: int = 0, axis: str = "y
         plt.xlim(0, max(ticks[-1], room))
 
 
+MIN_PLOT = (30, 8)
+"""Columns and lines (its title's line included) a plot needs: on less, `figure_text` gives
+the figure as lines of text (a plot's frame, ticks and labels would take all the room)."""
+
+
+def title(figure: str, stats: ReadingStats) -> str:
+    """The headline of the figure ``figure`` (one of `FIGURES`): what it shows and its
+    totals, or that there is nothing to show. KeyError for an unknown figure."""
+    if figure == "sources":
+        daily = stats.by_source
+        n = len(daily.days)
+        if daily.empty:
+            return f"{TITLES['sources']}: no feed in the last {n} days"
+        total = sum(s.total for s in daily.series)
+        return f"{TITLES['sources']}, last {n} days ({total:,})"
+    if figure == "triage":
+        daily = stats.triage
+        if daily.empty:
+            return f"{TITLES['triage']}: nothing read or starred in {len(daily.days)} days"
+        totals = ", ".join(f"{s.total:,} {s.name}" for s in daily.series)
+        return f"{TITLES['triage']} ({totals})"
+    if figure == "tags":
+        if not stats.tags:
+            return f"{TITLES['tags']}: no tags yet"
+        return f"{TITLES['tags']}: papers, the starred first (★)"
+    if figure != "inbox":
+        raise KeyError(figure)
+    inbox = stats.inbox
+    if not inbox.unread:
+        return f"{TITLES['inbox']}: the inbox is empty"
+    return (
+        f"{TITLES['inbox']}: {inbox.unread:,} unread, {inbox.older_than_week:,} older than a week"
+    )
+
+
+def has_plot(figure: str, stats: ReadingStats) -> bool:
+    """Whether the figure has anything to plot (else its `title` says all there is).
+    KeyError for an unknown figure."""
+    return {
+        "sources": not stats.by_source.empty,
+        "triage": not stats.triage.empty,
+        "tags": bool(stats.tags),
+        "inbox": bool(stats.inbox.unread),
+    }[figure]
+
+
+def summary(figure: str, stats: ReadingStats) -> list[str]:
+    """The figure as text lines, for a size too small to plot it: each series' total (and
+    today's count), each tag's papers and starred papers, each age's unread papers."""
+    if not has_plot(figure, stats):
+        return []
+    if figure in ("sources", "triage"):
+        daily = stats.by_source if figure == "sources" else stats.triage
+        return [f"{s.name}: {s.total:,}, today {s.counts[-1]:,}" for s in daily.series]
+    if figure == "tags":
+        return [f"{screen_text(t.tag)}: {t.papers:,} ★{t.starred:,}" for t in stats.tags]
+    return [f"{label}: {n:,}" for label, n in stats.inbox.buckets]
+
+
 def draw(
     plt: Any, figure: str, stats: ReadingStats, *, width: int, height: int, color: bool = True
-) -> None:
+) -> bool:
     """Draw the figure ``figure`` (one of `FIGURES`) of ``stats`` on ``plt``, a plotext figure
-    (a textual-plotext widget's ``plt``, or `textual_plotext.Plot`) cleared beforehand.
+    (`textual_plotext.Plot`) cleared beforehand, without its title (`title`: plotext drops a
+    title wider than the plot's canvas, which long tag labels narrow).
 
     ``width``, ``height``: the plot's size in columns and lines (where the date labels and the
     legend go). ``color``: False tells series apart by their marks, for output without
-    colour. KeyError for an unknown figure."""
+    colour. False (nothing drawn) when the figure has nothing to plot (`has_plot`) or its
+    labels leave it no room. KeyError for an unknown figure."""
     drawers = {
         "sources": _draw_sources,
         "triage": _draw_triage,
         "tags": _draw_tags,
         "inbox": _draw_inbox,
     }
-    drawers[figure](plt, stats, width, height, color)
+    drawer = drawers[figure]
+    if not has_plot(figure, stats):
+        return False
+    return drawer(plt, stats, width, height, color)
 
 
-def _draw_sources(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> None:
+def _draw_sources(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> bool:
     daily = stats.by_source
     n = len(daily.days)
-    if daily.empty:
-        plt.title(f"{TITLES['sources']}: no feed in the last {n} days")
-        _date_ticks(plt, daily.days, width)
-        _value_axis(plt, 1, height)
-        return
-    total = sum(s.total for s in daily.series)
-    plt.title(f"{TITLES['sources']}, last {n} days ({total:,})")
     series = daily.series
     marks = {} if color else {"marker": list(BAR_MARKS[: len(series)])}
     plt.stacked_bar(
@@ -414,70 +472,117 @@ def _draw_sources(plt: Any, stats: ReadingStats, width: int, height: int, color:
     _date_ticks(plt, daily.days, width)  # (after the bars, which set ticks of their own)
     top = max(map(sum, zip(*(s.counts for s in series), strict=True)))
     _value_axis(plt, top, height, legend=len(series))
+    return True
 
 
-def _draw_triage(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> None:
+def _draw_triage(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> bool:
     daily = stats.triage
     n = len(daily.days)
     _date_ticks(plt, daily.days, width)
-    if daily.empty:
-        plt.title(f"{TITLES['triage']}: nothing read or starred in {n} days")
-        _value_axis(plt, 1, height)
-        return
-    totals = ", ".join(f"{s.total:,} {s.name}" for s in daily.series)
-    plt.title(f"{TITLES['triage']} ({totals})")
     for s, mark in zip(daily.series, LINE_MARKS, strict=False):
         plt.plot(list(range(n)), list(s.counts), label=s.name, marker="braille" if color else mark)
     top = max(max(s.counts) for s in daily.series)
     _value_axis(plt, top, height, legend=len(daily.series))
+    return True
 
 
-def _draw_tags(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> None:
-    tags = stats.tags
-    if not tags:
-        plt.title(f"{TITLES['tags']}: no tags yet")
-        return
+TAG_BARS = 12  # columns the tags' bars need at least, their frame included
+
+
+def tag_labels(tags: Sequence[TagCount], width: int) -> list[str] | None:
+    """The tags plot's labels in a plot ``width`` columns wide: each tag (without the
+    characters whose width depends on the terminal, `screen_text`) cut to what the bars
+    leave, then how many of its papers are starred; right-aligned by their width on screen
+    (plotext aligns by length: a tag in Chinese is twice as wide as long; `fit_width` then
+    takes the extra columns back). None when not even 4 columns of a tag fit."""
+    stars = [f" ★{t.starred}" for t in tags]
+    room = min(TAG_WIDTH, width - TAG_BARS - max(map(cell_len, stars)))
+    if room < 4:
+        return None
+    names = [short(screen_text(t.tag), room) + star for t, star in zip(tags, stars, strict=True)]
+    widest = max(map(cell_len, names))
+    return [" " * (widest - cell_len(n)) + n for n in names]
+
+
+def _draw_tags(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> bool:
     # No legend (it would lie over the bars, which start at its corner): each label says
     # how many of the tag's papers are starred, and the bar's first part is theirs.
-    plt.title(f"{TITLES['tags']}: papers, the starred first (★)")
-    ordered = list(reversed(tags))  # (drawn bottom up: the most on top)
-    names = [f"{short(t.tag)} ★{t.starred}" for t in ordered]
-    # Right-aligned by their width on screen (plotext aligns by length: a tag in Chinese is
-    # twice as wide as long); `fit_width` then takes the extra columns back.
-    widest = max(map(cell_len, names))
-    names = [" " * (widest - cell_len(n)) + n for n in names]
+    ordered = list(reversed(stats.tags))  # (drawn bottom up: the most on top)
+    names = tag_labels(ordered, width)
+    if names is None or height < len(ordered) + 3:  # (a bar a line, the frame, the ticks)
+        return False
     starred = [t.starred for t in ordered]
     other = [t.papers - t.starred for t in ordered]
     marks = {} if color else {"marker": list(BAR_MARKS[:2])}
     plt.stacked_bar(names, [starred, other], orientation="horizontal", width=0.6, **marks)
-    _value_axis(plt, max(t.papers for t in tags), width, axis="x")
+    _value_axis(plt, max(t.papers for t in ordered), width, axis="x")
+    return True
 
 
-def _draw_inbox(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> None:
+def _draw_inbox(plt: Any, stats: ReadingStats, width: int, height: int, color: bool) -> bool:
     inbox = stats.inbox
-    if not inbox.unread:
-        plt.title(f"{TITLES['inbox']}: the inbox is empty")
-        return
-    plt.title(
-        f"{TITLES['inbox']}: {inbox.unread:,} unread, {inbox.older_than_week:,} older than a week"
-    )
     labels = [label for label, _ in inbox.buckets]
     counts = [n for _, n in inbox.buckets]
     plt.bar(labels, counts, width=0.6, **({} if color else {"marker": BAR_MARKS[0]}))
     _value_axis(plt, max(counts), height)
+    return True
+
+
+def figure_text(
+    figure: str, stats: ReadingStats, width: int, height: int, *, theme: str, color: bool
+) -> str:
+    """The figure ``figure`` as terminal text of at most ``width`` x ``height`` cells: its
+    `title` (centred; on two lines, or cut, when wider than ``width``), then its plot
+    (plotext, in ``theme``; ANSI colours when ``color``, else plain with the series told
+    apart by marks) in the lines left. Below `MIN_PLOT`, or when its labels leave the bars
+    no room, the title (wrapped) and the figure as text lines (`summary`) instead, cut to
+    ``height`` lines (the last "…" when cut); a figure with nothing to plot is its title
+    alone."""
+    if width <= 0 or height <= 0:
+        return ""
+    head = title(figure, stats)
+    wrapped = [short(line, width) for line in textwrap.wrap(head, width)] or [""]
+    top = wrapped if len(wrapped) <= 2 else [short(head, width)]  # (over the plot: 2 lines)
+    room = height - len(top)
+    if has_plot(figure, stats) and width >= MIN_PLOT[0] and room >= MIN_PLOT[1] - 1:
+        from textual_plotext import Plot
+
+        plt = Plot()
+        plt._limit_size(False, False)  # (plotext would cut it to the terminal's size)
+        plt.plotsize(width, room)
+        plt.theme(theme)
+        if draw(plt, figure, stats, width=width, height=room, color=color):
+            text = fit_width(plt.build(), width)
+            text = text if color else plt.uncolorize(text)
+            return "\n".join([*_title_lines(plt, top, width, color), text])
+    lines = wrapped + [short(line, width) for line in summary(figure, stats)]
+    if len(lines) > height:  # (the title's first line kept on a plot one line high)
+        lines = (lines[: max(height - 1, 1)] + ["…"])[:height]
+    return "\n".join(lines)
+
+
+def _title_lines(plt: Any, lines: list[str], width: int, color: bool) -> list[str]:
+    """The title's ``lines`` centred over a plot ``width`` columns wide; with ``color``, in
+    the plot's colours (its ticks' on its background, as plotext draws a title)."""
+    import plotext  # (textual-plotext's own colorize passes plotext a wrong keyword)
+
+    out = []
+    for line in lines:
+        pad = (width - cell_len(line)) // 2
+        if not color:
+            out.append(" " * pad + line)
+            continue
+        full = " " * pad + line + " " * (width - pad - cell_len(line))
+        look = plt.monitor
+        out.append(plotext.colorize(full, look.ticks_color, look.ticks_style, look.axes_color))
+    return out
 
 
 def plot_text(figure: str, stats: ReadingStats, width: int, height: int, color: bool) -> str:
-    """One figure drawn as terminal text, ``width`` x ``height`` characters (ANSI colours
-    when ``color``), on a figure of its own (no plotext state shared with anything else)."""
-    from textual_plotext import Plot
-
-    plt = Plot()
-    plt.plotsize(width, height)
-    plt.theme("pro" if color else "clear")
-    draw(plt, figure, stats, width=width, height=height, color=color)
-    text = fit_width(plt.build(), width)
-    return text if color else plt.uncolorize(text)
+    """One figure drawn as terminal text, ``width`` x ``height`` characters at most (ANSI
+    colours when ``color``), on a figure of its own (no plotext state shared with anything
+    else): `figure_text`."""
+    return figure_text(figure, stats, width, height, theme="pro" if color else "clear", color=color)
 
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -511,8 +616,9 @@ def render_plot(
     stats: ReadingStats | None = None,
 ) -> str:
     """The four plots of ``library`` as terminal text, ``width`` columns wide (a 2 x 2 grid
-    from 100 columns, else one above the other) and ``height`` lines high (at least 12 a
-    plot), as of ``today`` (default: the local date). ``color``: ANSI colours (for a
+    from 100 columns, else one above the other, a blank line between) and ``height`` lines
+    high (at least 12 a plot; on a width too small to plot, `figure_text`'s text lines),
+    as of ``today`` (default: the local date). ``color``: ANSI colours (for a
     terminal), else plain text with series told apart by their marks. ``stats``: figures
     already computed (`reading_stats`). An empty library: one line saying there is nothing
     to plot yet. The text ends in a newline; the caller prints it."""
@@ -522,14 +628,15 @@ def render_plot(
         return EMPTY + "\n"
     cols = 2 if width >= 100 else 1
     rows = len(FIGURES) // cols
-    w = max(40, width // cols)
+    w = max(1, width // cols)
     h = max(12, height // rows)
     lines: list[str] = []
     for r in range(rows):
-        blocks = [
-            _block(plot_text(f, stats, w, h, color), w, h)
-            for f in FIGURES[r * cols : (r + 1) * cols]
-        ]
+        texts = [plot_text(f, stats, w, h, color) for f in FIGURES[r * cols : (r + 1) * cols]]
+        if cols == 1:  # (one above the other: each as long as it is, a blank line between)
+            lines += [*texts[0].splitlines(), ""] if r < rows - 1 else texts[0].splitlines()
+            continue
+        blocks = [_block(text, w, h) for text in texts]
         lines += ["".join(parts).rstrip() for parts in zip(*blocks, strict=True)]
     return "\n".join(lines) + "\n"
 

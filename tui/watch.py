@@ -251,12 +251,13 @@ def read_state(root: Path) -> dict[str, Any]:
 
 
 def apply(lib: Any, rules: list[Rule], ids: Iterable[str] | None = None) -> dict[str, int]:
-    """Tag the papers the rules match: the papers ``ids`` (just imported), and the whole
-    library when the rules changed since they were last applied to it (`fingerprint`). A
-    paper a rule tagged once is never tagged by it again (the user may have removed the
-    tag). All of it is one undoable step ("watch rules"); the tagging and the memory of it
-    are written under the library's write lock. Returns {rule name: papers newly tagged}.
-    LibraryError when the library cannot be written."""
+    """Tag the papers the rules match: the papers ``ids`` (just imported, or known papers an
+    import changed: a new source, a fuller text), and the whole library when the rules
+    changed since they were last applied to it (`fingerprint`). A paper a rule tagged once
+    is never tagged by it again (the user may have removed the tag). All of it is one
+    undoable step ("watch rules"); the tagging and the memory of it are written under the
+    library's write lock. Returns {rule name: papers newly tagged}. LibraryError when the
+    library cannot be written."""
     from .library.storage import atomic_write
 
     if not rules or lib.read_only:

@@ -127,6 +127,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
+    merged_ids: list[str] = field(default_factory=list)  # known papers this feed changed
     partial: str = ""  # the feed says it held only part of its entries (a paged listing)
 
 
@@ -164,6 +165,7 @@ class Library:
         self.read_only = False  # this process cannot write here (set by `open`)
         self.watch: dict[str, str] | None = None  # (`watch_tags`: read when first needed)
         self._watched: frozenset[str] | None = None
+        self._colors: dict[str, str] | None = None  # (`watch_colors`)
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
         # Who writes through this handle, recorded with each change: undo can then prefer
         # this handle's own changes and say where another one was made.
@@ -1223,7 +1225,23 @@ class Library:
             if problem:
                 raise QueryError(problem)
             self.watch = {r.name.casefold(): r.tag.casefold() for r in rules}
+            colors: dict[str, str] = {}
+            for rule in rules:  # (the first rule with a colour wins: config order)
+                if rule.color:
+                    colors.setdefault(rule.tag.casefold(), rule.color)
+            self._colors = colors
         return self.watch
+
+    def watch_colors(self) -> dict[str, str]:
+        """The watch rules' colours: {tag casefolded: colour name (`tui.watch.COLORS`)}, in
+        the config's order, for the rules that have one (a tag two rules give: the first's
+        colour); empty when the rules cannot be used or were set through ``watch``."""
+        if self._colors is None:
+            with contextlib.suppress(QueryError):
+                self.watch_tags()
+            if self._colors is None:
+                self._colors = {}
+        return self._colors
 
     def _count(self, q: Query) -> int | None:
         """How many papers ``q`` finds when the running totals say (all papers, read,
@@ -1365,6 +1383,7 @@ class Library:
                     batch.put(pid, record, new=False)
                     _file_in_crowds(crowds, pid, record)
                     report.merged += 1
+                    report.merged_ids.append(pid)
                 else:
                     report.unchanged += 1
             reports.append(report)

@@ -24,11 +24,11 @@ from textual.containers import Grid, Vertical
 from textual.content import Content
 from textual.widgets import Static, Tab, Tabs
 from textual.worker import get_current_worker
-from textual_plotext import Plot, PlotextPlot
+from textual_plotext import PlotextPlot
 
 from ..dialogs.base import Dialog
 from ..library import LibraryError
-from ..stats import EMPTY, FIGURES, TABS, TITLES, ReadingStats, draw, fit_width, reading_stats
+from ..stats import EMPTY, FIGURES, TABS, TITLES, ReadingStats, figure_text, reading_stats
 from ..text import clean
 
 if TYPE_CHECKING:
@@ -87,11 +87,10 @@ class StatsPlot(PlotextPlot):
     def _draw(self, stats: ReadingStats, key: tuple[int, int, str]) -> None:
         """Draw on a plotext figure of this worker's own (nothing shared with the UI)."""
         width, height, theme = key
-        plt = Plot()
-        plt.plotsize(width, height)
-        plt.theme(theme)
-        draw(plt, self.figure, stats, width=width, height=height)
-        text = _plain_blanks(Text.from_ansi(fit_width(plt.build(), width)))
+        # (under NO_COLOR, the series told apart by their marks: the colours are all grey)
+        color = not self.app.no_color
+        drawn = figure_text(self.figure, stats, width, height, theme=theme, color=color)
+        text = _plain_blanks(Text.from_ansi(drawn))
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._drawn_at, stats, key, text)
 

@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style as TextualStyle
 
-from ..frame import NARROW_DATE, ROW_PARTS, fit, row_badges, row_count, row_parts
+from ..frame import NARROW_DATE, ROW_PARTS, TINTS, fit, row_badges, row_count, row_parts, tint
 from ..keys import list_bindings
 
 if TYPE_CHECKING:
@@ -465,8 +465,20 @@ class PaperList(ScrollView, can_focus=True):
             styles = {"": base + post}
             for part in ROW_PARTS:
                 styles[part] = base + self.get_component_rich_style(f"paper-list--{part}") + post
+            # A watch rule's colour over a part ("watch:magenta", `tui.frame.row_parts`):
+            # every colour a rule may have, drawn for this theme; the cursor's still wins.
+            app = self.app
+            dark = None if app.native_ansi_color else app.current_theme.dark
+            for part in ("watch", "unread"):
+                for color in TINTS:
+                    own = styles[part] + Style(color=tint(color, dark))
+                    styles[f"{part}:{color}"] = own + post
             self._part_styles[key] = styles
         return styles
+
+    def _colors(self) -> dict[str, str]:
+        """The watch rules' colours to draw (`Library.watch_colors`): none under NO_COLOR."""
+        return {} if self.app.no_color else self.library.watch_colors()
 
     def _render_row(
         self, pid: str, width: int, is_cursor: bool, selected: bool, bar: Segment | None = None
@@ -480,6 +492,7 @@ class PaperList(ScrollView, can_focus=True):
             date_key=self.date_key,
             this_year=self.this_year,
             watched=self.library.watched_tags(),
+            colors=self._colors(),
         )
         style = self._styles(is_cursor)
         plain = style[""]
