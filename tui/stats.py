@@ -393,7 +393,9 @@ def title(figure: str, stats: ReadingStats) -> str:
         if daily.empty:
             return f"{TITLES['sources']}: no feed in the last {n} days"
         total = sum(s.total for s in daily.series)
-        return f"{TITLES['sources']}, last {n} days ({total:,})"
+        return (
+            f"{TITLES['sources']}, last {n} days ({total:,} {'paper' if total == 1 else 'papers'})"
+        )
     if figure == "triage":
         daily = stats.triage
         if daily.empty:
