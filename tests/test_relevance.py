@@ -344,3 +344,35 @@ def test_papertui_list_sort_relevance_without_words_is_the_foryou_order(
     assert "orders for you" not in worded.stderr
     hits = [r for r in json.loads(worded.stdout)]
     assert hits and all(re.search(r"cach", json.dumps(r), re.I) for r in hits)
+
+
+async def test_the_app_trains_with_its_own_code_not_a_tui_package_in_the_working_folder(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run papertui from inside a project that has a `tui` package of its own (a common
+    name): the idle training (``python -m tui.relevance``) must run papertui's code, not
+    the folder's `tui/relevance.py` (which it executed: the model was never trained, and
+    the folder's code ran each time the app paused)."""
+    from .test_app import SIZE, build
+
+    project = tmp_path / "project"
+    (project / "tui").mkdir(parents=True)
+    (project / "tui" / "__init__.py").write_text("", encoding="utf-8")
+    marker = tmp_path / "ran"
+    (project / "tui" / "relevance.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\nraise SystemExit(3)\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(tmp_path / "none.toml"))
+    lib = sample_library
+    triage(lib)
+    app = build(lib, tmp_path)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(400):  # (the worker trains once the keys pause)
+            await pilot.pause(0.05)
+            if marker.exists() or (not relevance.stale(lib) and not app._foryou_busy):
+                break
+    assert not marker.exists()
+    assert lib.score_info()["reason"].startswith("for you: trained on")

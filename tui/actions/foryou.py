@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from .base import PaperAppBase
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+OWN_CODE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRAIN_TIMEOUT = 600  # seconds a training may take (a first one at a million papers: minutes)
 
 
@@ -41,6 +43,7 @@ class ForYouActions(PaperAppBase):
     _foryou_busy = False
     _last_key = 0.0
     _foryou_told = ""  # the config problem last shown (shown once)
+    _foryou_failed = ""  # the triage fingerprint of the last training that failed
 
     def start_foryou(self) -> None:
         """Look every `foryou_tick` seconds whether to retrain (not in a read-only library)."""
@@ -71,7 +74,10 @@ class ForYouActions(PaperAppBase):
         problem = ""
         lib = self.library
         try:
-            seeds, problem = config_seeds() if stale(lib) else (None, "")
+            # (a training that failed is tried again only once the triage has changed: not
+            # at every pause, each a process of seconds of CPU failing the same way)
+            failed = stale(lib) and lib.triage_fingerprint() == self._foryou_failed
+            seeds, problem = config_seeds() if stale(lib) and not failed else (None, "")
             if seeds is None:
                 pass
             elif not seeds and (cold := cold_start(labels_of(lib.states()))):
@@ -79,8 +85,12 @@ class ForYouActions(PaperAppBase):
                 lib.store_scores({}, {}, cold, lib.triage_fingerprint())
                 reason = cold
             else:
+                fingerprint = lib.triage_fingerprint()
                 done = subprocess.run(
-                    [sys.executable, "-m", "tui.relevance", str(lib.root)],
+                    [sys.executable, "-m", "tui.relevance", os.path.abspath(lib.root)],
+                    # (run from the folder that holds papertui's own `tui`: from the user's
+                    # folder, `-m` would find a `tui` package of theirs first and run it)
+                    cwd=OWN_CODE,
                     capture_output=True,
                     text=True,
                     timeout=TRAIN_TIMEOUT,
@@ -90,7 +100,10 @@ class ForYouActions(PaperAppBase):
                     found = json.loads(done.stdout.strip().splitlines()[-1])
                     reason, problem = found["reason"], found.get("problem", "")
                 else:
-                    lines = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
+                    self._foryou_failed = fingerprint
+                    code = done.returncode
+                    how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+                    lines = done.stderr.strip().splitlines() or [how]
                     problem = f"for you: the model could not be trained: {lines[-1]}"
         except (LibraryError, OSError, ValueError, KeyError, sqlite3.Error, SubprocessError) as err:
             problem = f"for you: the model could not be trained: {err}"
