@@ -9,6 +9,7 @@ Python from that plan; and, on the sample feeds, the library's own search (``sou
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
@@ -556,3 +557,23 @@ async def test_under_no_color_the_screen_tells_series_apart_by_marks(
     assert "•• read" in triage and "xx starred" in triage  # (LINE_MARKS, not colours)
     legend = dict(re.findall(r"(\S)\1 (digest|arxiv|hf)\b", sources))
     assert len(legend) == 3 and set(legend) <= set(BAR_MARKS), sources  # three marks
+
+
+def test_papertui_stats_names_the_top_tags_and_refuses_json_with_plot(
+    sample_library: Library,
+) -> None:
+    """Found by an adversary: 100 tags made one line of 4,457 characters, and `--json
+    --plot` drew boxes with exit 0 (the JSON asked for never came)."""
+    from .test_cli import run
+
+    lib = sample_library
+    pid = sorted(lib)[0]
+    lib.set_state([pid], "tag", add_tags=[f"topic{i:03d}" for i in range(100)])
+    done = run("stats", db=lib.root)
+    line = next(row for row in done.stdout.splitlines() if row.startswith("tags"))
+    assert line.count("topic") == 20 and "… and 80 more (--json lists them all)" in line
+    every = json.loads(run("stats", "--json", db=lib.root).stdout)["tags"]
+    assert len([t for t in every if t.startswith("topic")]) == 100
+    both = run("stats", "--json", "--plot", db=lib.root)
+    assert both.returncode == 2 and both.stdout == ""
+    assert "--json prints the figures, --plot draws them" in both.stderr

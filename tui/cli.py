@@ -1111,6 +1111,9 @@ def _take_back(env: Env, redo: bool) -> int:
     return EXIT_OK
 
 
+STATS_TAGS = 20  # tags `papertui stats` names, the most used first
+
+
 @cli.command("stats", context_settings=CONTEXT, short_help="Library statistics (--json, --plot).")
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 @click.option(
@@ -1124,6 +1127,8 @@ def _take_back(env: Env, redo: bool) -> int:
 def stats_command(env: Env, as_json: bool, plot: bool) -> int:
     """Library statistics: counts, sources, tags and the latest feed dates; --plot draws
     the reading over the last 90 days in the terminal."""
+    if plot and as_json:
+        raise click.UsageError("stats: --json prints the figures, --plot draws them: give one")
     lib = env.open("papertui stats")
     if plot:
         import shutil
@@ -1149,7 +1154,9 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
     by_format = ", ".join(f"{badge(k)} ({k}): {v:,}" for k, v in stats["by_format"].items())
     rows.append(("sources", by_format or "-"))
     by_count = sorted(stats["tags"].items(), key=lambda kv: (-kv[1], kv[0].casefold()))
-    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in by_count)
+    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in by_count[:STATS_TAGS])
+    if len(by_count) > STATS_TAGS:  # (a line, not a page: --json has them all)
+        tags += f" … and {len(by_count) - STATS_TAGS:,} more (--json lists them all)"
     rows.append(("tags", tags or "-"))
     dates = list(stats["by_feed_date"].items())[:7]
     feeds = ", ".join(f"{clean_line(k) or 'undated'}: {v:,}" for k, v in dates)
