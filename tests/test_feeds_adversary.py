@@ -157,3 +157,24 @@ def test_a_fetched_title_makes_no_link_in_the_export(title: str) -> None:
     assert "evil.example" in html or "[a][b]" in html  # (shown as the characters they are)
     kept = exported("Cost $O(N^2)$ on $[0,1]$")  # (math without a link stays math)
     assert "$O(N^2)$" in kept and "$[0,1]$" in kept
+
+
+@pytest.mark.parametrize(
+    "written, day",
+    [
+        ("Mon, 01 Jan 0001 00:00:00 GMT", None),  # (RFC 2822 parsing made it 2001-01-01)
+        ("Fri, 01 Jan 0099 00:00:00 GMT", None),
+        ("Fri, 19 Jun 2026 00:00:00 -0400", "2026-06-19"),
+        ("Fri, 19 Jun 26 00:00:00 -0400", "2026-06-19"),  # (a two-digit year: RFC 822)
+    ],
+)
+def test_an_rss_date_with_a_year_out_of_range_is_no_date(written: str, day: str | None) -> None:
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>cs.CV updates on arXiv.org'
+        "</title><item><title>A paper with an odd date</title>"
+        "<link>https://arxiv.org/abs/2606.11111</link><description>arXiv:2606.11111v1 "
+        "Announce Type: new Abstract: Something about a method.</description>"
+        f"<pubDate>{written}</pubDate></item></channel></rss>"
+    )
+    (paper,) = parse_text(rss, "odd.rss").papers
+    assert paper.paper_date == day

@@ -176,9 +176,14 @@ def _rfc822_date(value: str) -> str | None:
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).date().isoformat()
+        day = parsedate_to_datetime(value).date()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    # (RFC 2822 reads a year under 100 as 19xx/20xx: "01 Jan 0001" would be 2001-01-01)
+    written = re.search(r"\b\d{1,2}\s+[A-Za-z]{3}[a-z]*\s+(\d+)\b", value)
+    if written and len(written.group(1)) == 4 and int(written.group(1)) != day.year:
+        return None
+    return day.isoformat()
 
 
 def _item_lines(text: str, expected: int) -> list[int | None]:
