@@ -323,3 +323,22 @@ def test_a_merge_of_the_users_in_progress_is_never_undone(tmp_path: Path) -> Non
     ok(desk, "desk", "sync")
     ok(lap, "laptop", "sync")
     assert (lap / "reading.txt").read_text() == "both lines, as I resolved them\n"
+
+
+def test_sync_init_with_a_bad_device_id_clones_nothing(tmp_path: Path) -> None:
+    """Found by an adversary: `sync init REMOTE` with $PAPERTUI_DEVICE=machA (upper case)
+    said the id was wrong, after cloning: a .git was left in the folder."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    target = tmp_path / "desk"
+    env = {**os.environ, "PAPERTUI_DEVICE": "machA"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "--db", str(target), "sync", "init", str(remote)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "a device id is 1-32 lower-case letters" in done.stderr
+    assert not target.exists()

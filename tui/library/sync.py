@@ -806,6 +806,7 @@ def init(root: Path, remote: str | None = None, progress: Progress = _quiet) -> 
     fresh = not root.exists() or (root.is_dir() and not any(root.iterdir()))
     lines: list[str] = []
     if remote and fresh:
+        device_id()  # (LibraryError for a bad $PAPERTUI_DEVICE before anything is cloned)
         progress(f"cloning {remote}")
         _clone(root, remote)
         lib = Library.open(root)  # (an empty remote: a new library is made here)
