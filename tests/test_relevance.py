@@ -320,3 +320,46 @@ def test_papertui_list_sort_foryou_trains_on_the_triage_first(sample_library: Li
     assert sum(pid in left for pid in undecided[:5]) >= 3
     again = run("list", "--sort", "foryou", "--limit", "3", db=lib.root)
     assert "trained" not in again.stderr  # (nothing changed since: the stored scores)
+
+
+def test_a_batch_of_features_counts_each_token_s_column_as_the_tokens_say(
+    sample_library: Library,
+) -> None:
+    """`features_of` (a batch, in numpy) against the tokens one paper at a time: each
+    column holds as many tokens as `tokens` gives with that `token_id`."""
+    import numpy as np
+
+    docs = list(sample_library.documents(list(sample_library)).values())
+    docs += [{}, {"title": "a b c", "authors": ["  "], "title_zh": "缓"}]
+    made = relevance.features_of(docs)
+    assert len(made) == len(docs)
+    for doc, (cols, counts) in zip(docs, made, strict=True):
+        want: dict[int, int] = {}
+        for token in relevance.tokens(doc):
+            col = relevance.token_id(token)
+            want[col] = want.get(col, 0) + 1
+        got = np.frombuffer(cols, "<i4").tolist()
+        assert got == sorted(want)
+        assert dict(zip(got, np.frombuffer(counts, "<u2").tolist(), strict=True)) == want
+    assert made[-1][0] == np.array(sorted({relevance.token_id("缓")}), "<i4").tobytes()
+
+
+def test_features_stored_by_an_earlier_scheme_are_made_again(sample_library: Library) -> None:
+    """Features an earlier papertui stored (another `FEATURES_VERSION`: other columns) are
+    not read as this one's: they are dropped and made again at the next training."""
+    lib = sample_library
+    triage(lib)
+    first = relevance.refresh(lib)
+    ids, _, cols, _ = lib.feature_rows(relevance.FEATURES_VERSION)
+    assert None not in cols and len(ids) == len(lib)
+    # as an earlier papertui left them: every paper's columns out of this scheme's range
+    bogus = (b"\xff\xff\xff\x7f", b"\x01\x00")
+    lib.store_features(dict.fromkeys(ids, bogus), relevance.FEATURES_VERSION - 1)
+    assert set(lib.feature_rows(relevance.FEATURES_VERSION)[2]) == {None}
+    lib.set_state(ids[-1:], "read", read=True)
+    again = relevance.refresh(lib)
+    assert again.trained
+    _, _, cols, counts = lib.feature_rows(relevance.FEATURES_VERSION)
+    docs = lib.documents(ids)
+    assert list(zip(cols, counts, strict=True)) == relevance.features_of([docs[p] for p in ids])
+    assert set(again.scores) == set(first.scores) - {ids[-1]}
