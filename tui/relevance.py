@@ -701,7 +701,8 @@ def rank_library(
     the cache in one statement; those of papers it has none for yet (under this
     `FEATURES_VERSION`) are made from their records, `BATCH` at a time, and stored when the
     library can be written: a library's first training reads every record, the later ones
-    only the new papers'. ``progress(done, total)`` is called after each batch of those."""
+    only the new papers'. ``progress(done, total)`` is called before the first batch of
+    those (done 0) and after each."""
     import numpy as np
 
     t0 = time.perf_counter()
@@ -713,6 +714,8 @@ def rank_library(
         return Ranking(reason=reason, seconds=time.perf_counter() - t0)
     ids, read, cols, counts = lib.feature_rows(FEATURES_VERSION)
     missing = [i for i, c in enumerate(cols) if c is None]
+    if missing and progress is not None:
+        progress(0, len(missing))
     for start in range(0, len(missing), BATCH):
         part = missing[start : start + BATCH]
         docs = lib.documents([ids[i] for i in part])
@@ -745,13 +748,34 @@ def rank_library(
     return ranking
 
 
-def refresh(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
+def refresh(
+    lib: Library, seeds: Seeds = NO_SEEDS, progress: Callable[[int, int], None] | None = None
+) -> Ranking:
     """Train and store (`Library.store_scores`): what the app's worker and `papertui list
-    --sort foryou` run. Returns the ranking stored."""
+    --sort foryou` run (``progress`` as `rank_library`'s). Returns the ranking stored."""
     fingerprint = lib.triage_fingerprint()
-    ranking = rank_library(lib, seeds)
+    ranking = rank_library(lib, seeds, progress)
     lib.store_scores(ranking.scores, ranking.why, ranking.reason, fingerprint)
     return ranking
+
+
+def order_note(lib: Library, training: bool = False) -> str:
+    """One line saying what the "for you" order shows now: the stored ranking's reason
+    line; in a read-only library (no training there: it cannot store), that it shows the
+    ranking stored last (said to predate the reader's latest changes when it does: `stale`)
+    or, with none stored, the feed order; while a training runs (``training``), that it
+    does and what is shown meanwhile."""
+    reason = lib.score_info().get("reason") or ""
+    if lib.read_only:
+        if not reason:
+            return "for you: feed order (read-only library: no ranking stored, none trained here)"
+        if stale(lib):
+            return f"{reason}, before your latest changes (read-only library: not retrained here)"
+        return f"{reason} (read-only library: not retrained here)"
+    if training:
+        meanwhile = "the last ranking" if reason else "feed order"
+        return f"for you: the model is training in the background; {meanwhile} until it is done"
+    return reason or "for you: the model is trained when you pause"
 
 
 def stale(lib: Library) -> bool:

@@ -39,6 +39,7 @@ class ForYouActions(PaperAppBase):
     """Seconds between two looks at whether the model should be retrained."""
 
     _foryou_busy = False
+    _foryou_training = False  # the training process runs
     _last_key = 0.0
     _foryou_told = ""  # the config problem last shown (shown once)
 
@@ -79,6 +80,7 @@ class ForYouActions(PaperAppBase):
                 lib.store_scores({}, {}, cold, lib.triage_fingerprint())
                 reason = cold
             else:
+                self._foryou_training = True
                 done = subprocess.run(
                     [sys.executable, "-m", "tui.relevance", str(lib.root)],
                     capture_output=True,
@@ -95,6 +97,7 @@ class ForYouActions(PaperAppBase):
         except (LibraryError, OSError, ValueError, KeyError, sqlite3.Error, SubprocessError) as err:
             problem = f"for you: the model could not be trained: {err}"
         finally:
+            self._foryou_training = False
             with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
                 self.call_from_thread(self._foryou_done, reason, problem)
 
@@ -111,8 +114,9 @@ class ForYouActions(PaperAppBase):
     def action_cycle_sort(self) -> None:
         super().action_cycle_sort()  # type: ignore[misc]
         if self.sort_key == "foryou":
-            reason = self.library.score_info().get("reason")
-            self.toast(reason or "for you: the model is trained when you pause", timeout=4)
+            from ..relevance import order_note  # (the model's own imports are not made)
+
+            self.toast(order_note(self.library, self._foryou_training), timeout=4)
 
     def _run_query(self, search: str) -> Sequence[str]:
         self.detail.show_why = self.sort_for(search) == "foryou"
