@@ -51,7 +51,7 @@ C = 1.0  # the logistic regression's inverse regularisation (bench/relevance.py)
 FEATURE_BITS = 20
 N_FEATURES = 1 << FEATURE_BITS
 # The stored features' scheme: features stored under another (an earlier papertui's) are
-# made again (`Library.reset_features`).
+# made again (`Library.feature_rows` reads none of them, `Library.store_features` drops them).
 FEATURES_VERSION = 2
 _MIX = 0x9E3779B97F4A7C15  # (Fibonacci hashing of a word pair: `_pair_col`)
 _SEP = -2  # (the end of a field in `features_of`'s stream of words)
