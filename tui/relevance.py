@@ -454,6 +454,7 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
     if not terms:
         return ""
     text = "\n".join([doc.get("title") or "", doc.get("abstract") or ""])
+    spans: list[tuple[str, int, int]] | None = None
     shown = []
     for t in terms:
         if t.startswith("@"):
@@ -476,11 +477,31 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
                 t[1:],
             )
             shown.append(f"category {cat}")
-        else:
+        elif "-" in t or "'" in t:  # (a word of several: "re-compute")
             words = [re.escape(w) for w in t.split(" ")]
             m = re.search(r"\b" + r"\W+".join(words) + r"\b", text, re.IGNORECASE)
             shown.append(" ".join(m.group().split()) if m else t)
+        else:  # (the same search, over the text's words: no pattern made for each term)
+            if spans is None:
+                spans = [(m.group().lower(), m.start(), m.end()) for m in _TEXT_WORD.finditer(text)]
+            found = _written(t.split(" "), text, spans)
+            shown.append(" ".join(found.split()) if found else t)
     return f"matches your {kept}: " + ", ".join(shown)
+
+
+_TEXT_WORD = re.compile(r"\w+")
+
+
+def _written(words: list[str], text: str, spans: list[tuple[str, int, int]]) -> str | None:
+    """The first place ``text`` writes ``words`` (lower case) one after the other with only
+    spaces or punctuation between (``spans``: its words, lower case, with where each starts
+    and ends), as it writes them; None when it does not."""
+    k = len(words)
+    first = words[0]
+    for i in range(len(spans) - k + 1):
+        if spans[i][0] == first and all(spans[i + j][0] == words[j] for j in range(1, k)):
+            return text[spans[i][1] : spans[i + k - 1][2]]
+    return None
 
 
 def _kept(labels: Labels) -> str:
