@@ -316,6 +316,8 @@ def test_papertui_list_sort_foryou_trains_on_the_triage_first(sample_library: Li
     done = run("list", "--sort", "foryou", "--unread", "--json", db=lib.root)
     assert done.returncode == 0, done.stderr
     assert f"trained on {len(starred)} kept and {len(read)} skipped papers" in done.stderr
+    # (the first training says it reads every paper first)
+    assert f"for you: training; reading {len(lib)} papers once first" in done.stderr
     undecided = [r["id"] for r in json.loads(done.stdout) if r["id"] not in starred]
     assert sum(pid in left for pid in undecided[:5]) >= 3
     again = run("list", "--sort", "foryou", "--limit", "3", db=lib.root)
@@ -376,3 +378,168 @@ async def test_the_app_trains_with_its_own_code_not_a_tui_package_in_the_working
                 break
     assert not marker.exists()
     assert lib.score_info()["reason"].startswith("for you: trained on")
+
+
+def test_a_batch_of_features_counts_each_token_s_column_as_the_tokens_say(
+    sample_library: Library,
+) -> None:
+    """`features_of` (a batch, in numpy) against the tokens one paper at a time: each
+    column holds as many tokens as `tokens` gives with that `token_id`."""
+    import numpy as np
+
+    docs = list(sample_library.documents(list(sample_library)).values())
+    docs += [{}, {"title": "a b c", "authors": ["  "], "title_zh": "缓"}]
+    made = relevance.features_of(docs)
+    assert len(made) == len(docs)
+    for doc, (cols, counts) in zip(docs, made, strict=True):
+        want: dict[int, int] = {}
+        for token in relevance.tokens(doc):
+            col = relevance.token_id(token)
+            want[col] = want.get(col, 0) + 1
+        got = np.frombuffer(cols, "<i4").tolist()
+        assert got == sorted(want)
+        assert dict(zip(got, np.frombuffer(counts, "<u2").tolist(), strict=True)) == want
+    assert made[-1][0] == np.array(sorted({relevance.token_id("缓")}), "<i4").tobytes()
+
+
+def test_features_stored_by_an_earlier_scheme_are_made_again(sample_library: Library) -> None:
+    """Features an earlier papertui stored (another `FEATURES_VERSION`: other columns) are
+    not read as this one's: they are dropped and made again at the next training."""
+    lib = sample_library
+    triage(lib)
+    first = relevance.refresh(lib)
+    ids, _, cols, _ = lib.feature_rows(relevance.FEATURES_VERSION)
+    assert None not in cols and len(ids) == len(lib)
+    # as an earlier papertui left them: every paper's columns out of this scheme's range
+    bogus = (b"\xff\xff\xff\x7f", b"\x01\x00")
+    lib.store_features(dict.fromkeys(ids, bogus), relevance.FEATURES_VERSION - 1)
+    assert set(lib.feature_rows(relevance.FEATURES_VERSION)[2]) == {None}
+    lib.set_state(ids[-1:], "read", read=True)
+    again = relevance.refresh(lib)
+    assert again.trained
+    _, _, cols, counts = lib.feature_rows(relevance.FEATURES_VERSION)
+    docs = lib.documents(ids)
+    assert list(zip(cols, counts, strict=True)) == relevance.features_of([docs[p] for p in ids])
+    assert set(again.scores) == set(first.scores) - {ids[-1]}
+
+
+# ------------------------------------------------------------ a read-only library
+# A library this process cannot write is read through a cache of its own (in the user's
+# cache directory, tui/library/cache.py `open_cache`), which holds no ranking: the order is
+# the feed's, and nothing is trained (it could not be stored in the library).
+RO_FEED = "for you: feed order (read-only library: no ranking stored, none trained here)"
+
+
+async def test_a_read_only_library_says_the_for_you_order_is_the_feed_s_and_trains_nothing(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    from .test_app import SIZE, build, toasts
+    from .test_store_integrity import read_only, snapshot
+
+    lib = sample_library
+    triage(lib)  # (enough to train on)
+    relevance.refresh(lib)  # (a ranking in the library's own cache, which it cannot use)
+    before = snapshot(lib.root)
+    with read_only(lib.root):
+        ro = Library.open(lib.root)
+        assert ro.read_only
+        app = build(ro, tmp_path)
+        app.foryou_idle, app.foryou_tick = 0.05, 0.05
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)  # (idle: a writable library would be retraining by now)
+            while app.sort_key != "foryou":
+                await pilot.press("S")
+            await pilot.pause()
+            assert toasts(app)[-1] == RO_FEED
+            assert not any("trained when you pause" in t for t in toasts(app))
+            assert list(app.paper_list.ids) == list(ro.query("is:unread"))
+            assert not app._foryou_busy and ro.score_info() == {}
+    assert snapshot(lib.root) == before
+
+
+def test_papertui_list_sort_foryou_in_a_read_only_library_says_what_it_shows(
+    sample_library: Library,
+) -> None:
+    """The command line trains nothing where it cannot write: it lists the feed order and
+    says so on stderr."""
+    from .test_cli import run
+    from .test_store_integrity import read_only, snapshot
+
+    lib = sample_library
+    triage(lib)
+    before = snapshot(lib.root)
+    with read_only(lib.root):
+        done = run("list", "--sort", "foryou", "--unread", "--json", db=lib.root)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == RO_FEED
+    assert [r["id"] for r in json.loads(done.stdout)] == list(lib.query("is:unread"))
+    assert snapshot(lib.root) == before
+
+
+def test_a_read_only_library_with_a_ranking_in_its_cache_says_it_shows_that_one(
+    sample_library: Library,
+) -> None:
+    """A ranking in the cache a read-only library is read through is shown as the last
+    stored, said to predate the latest changes when it does."""
+    from .test_store_integrity import read_only
+
+    lib = sample_library
+    triage(lib)
+    with read_only(lib.root):
+        ro = Library.open(lib.root)
+        ranking = relevance.rank_library(ro)  # (made, not stored in the library)
+        ro.store_scores(ranking.scores, ranking.why, ranking.reason, ro.triage_fingerprint())
+        fresh = relevance.order_note(ro, training=True)
+        ro.store_scores(ranking.scores, ranking.why, ranking.reason, "before")
+        older = relevance.order_note(ro)
+    assert fresh == f"{ranking.reason} (read-only library: not retrained here)"
+    assert older == (
+        f"{ranking.reason}, before your latest changes (read-only library: not retrained here)"
+    )
+
+
+async def test_while_the_model_trains_the_app_answers_keys_and_says_it_is_training(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The training process is held until the reader has used the app: keys are answered
+    meanwhile, and `S` to "for you" says the model is training and the feed order is shown
+    until it is done; then the trained order comes."""
+    import threading
+
+    from tui.actions import foryou
+
+    from .test_app import SIZE, build, toasts
+
+    lib = sample_library
+    starred, _, _ = triage(lib)
+    started, go = threading.Event(), threading.Event()
+    real_run = subprocess.run
+
+    def held_run(*args: object, **kw: object) -> subprocess.CompletedProcess[str]:
+        started.set()
+        go.wait(30)
+        return real_run(*args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(foryou.subprocess, "run", held_run)
+    app = build(lib, tmp_path)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if started.is_set():
+                break
+        assert started.is_set() and app._foryou_training
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        await pilot.pause()
+        said = "for you: the model is training in the background; feed order until it is done"
+        assert toasts(app)[-1] == said
+        assert list(app.paper_list.ids) == list(lib.query("is:unread"))
+        go.set()
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if not app._foryou_busy:
+                break
+        await pilot.pause()
+        assert not relevance.stale(lib)
+        assert set(list(app.paper_list.ids)[: len(starred)]) == set(starred)

@@ -681,6 +681,23 @@ def full_record(lib: Library, pid: str) -> dict[str, Any]:
     return record
 
 
+def _training_note(env: Env) -> Callable[[int, int], None]:
+    """The "for you" training's progress callback (`relevance.rank_library`): says on
+    stderr, before the papers' features are first made, that it reads them (once)."""
+
+    def note(done: int, total: int) -> None:
+        if done == 0:
+            env.err.print(
+                Text(
+                    f"for you: training; reading {total:,} papers once first "
+                    "(later trainings reuse what it makes)"
+                ),
+                soft_wrap=True,
+            )
+
+    return note
+
+
 @cli.command("list", context_settings=CONTEXT, short_help="List papers (filters, --json).")
 @filter_options
 @click.option("--limit", type=Count(), metavar="N", help="Show at most N (N ≥ 1; default: all).")
@@ -710,14 +727,18 @@ def list_command(
     query = _query(search, unread, starred, tags, source, since)
     sort = _ranked_sort(query, sort, env)
     lib = env.open("papertui list")
-    if sort == "foryou" and not lib.read_only:
+    if sort == "foryou" and lib.read_only:  # (no training: it could not be stored)
+        from . import relevance
+
+        env.err.print(Text(relevance.order_note(lib)), soft_wrap=True)
+    elif sort == "foryou":
         from . import relevance  # (scikit-learn: loaded only for this order)
 
         if relevance.stale(lib):  # (trained again on the triage since the last training)
             seeds, problem = relevance.config_seeds()
             if problem:
                 env.err.print(Text(f"papertui: warning: {problem}"), soft_wrap=True)
-            ranking = relevance.refresh(lib, seeds)
+            ranking = relevance.refresh(lib, seeds, _training_note(env))
             if ranking.reason:
                 env.err.print(Text(ranking.reason), soft_wrap=True)
     ids = lib.query(query, sort=sort)

@@ -25,11 +25,13 @@ scikit-learn, scipy and numpy are imported only when a model is trained: never b
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 from .library.cache import CJK_RUN, fold
@@ -46,7 +48,13 @@ SKIP_WEIGHT = 1.0
 C = 1.0  # the logistic regression's inverse regularisation (bench/relevance.py)
 # Tokens are hashed to this many columns (`token_id`): no vocabulary to keep, and a paper's
 # features, made once, stay valid for every later model.
-N_FEATURES = 1 << 22
+FEATURE_BITS = 20
+N_FEATURES = 1 << FEATURE_BITS
+# The stored features' scheme: features stored under another (an earlier papertui's) are
+# made again (`Library.feature_rows` reads none of them, `Library.store_features` drops them).
+FEATURES_VERSION = 2
+_MIX = 0x9E3779B97F4A7C15  # (Fibonacci hashing of a word pair: `_pair_col`)
+_SEP = -2  # (the end of a field in `features_of`'s stream of words)
 
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*")
 _ZH_FIELDS = ("title_zh", "abstract_zh", "contribution_zh", "method_zh", "findings_zh")
@@ -192,14 +200,13 @@ def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
 
 
 class Model:
-    """A trained model: the words' weights (idf, by hashed token), the columns it kept (the
-    tokens in at least 2 papers and at most half), the classifier over those columns, and
+    """A trained model: the words' weights (idf, by hashed token; 0 for the tokens left out:
+    in fewer than 2 papers or more than half), the classifier over the hashed columns, and
     what the "yes" were (for the explanation line)."""
 
-    def __init__(self, idf: Any, used: Any, classifier: Any, kept: str) -> None:
+    def __init__(self, idf: Any, classifier: Any, kept: str) -> None:
         self.idf = idf  # numpy float32 array, N_FEATURES long (0: a token left out)
-        self.used = used  # the hashed column of each of the classifier's columns
-        self.classifier = classifier
+        self.classifier = classifier  # over the N_FEATURES columns
         self.kept = kept  # "stars", "stars and tags" …
 
     def terms(self, row: Any, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> list[str]:
@@ -214,16 +221,24 @@ class Model:
         top = [k for k in np.argsort(-contrib)[: 3 * n] if contrib[k] > 0]
         if not top:
             return []
-        wanted = {int(self.used[idx[k]]) for k in top}
+        wanted = {int(idx[k]) for k in top}
         names: dict[int, str] = {}
-        for t in set(tokens(doc)):
-            col = token_id(t)
+        words, hashes, _ = _memo()
+        mask = N_FEATURES - 1
+        for t in set(tokens(doc)):  # (`token_id` of each, inlined: 200 papers explained)
+            if t[0] in "@#" or not t.isascii():
+                col = hashes[t] & mask
+            elif " " in t:
+                a, b = t.split(" ")
+                col = _pair_col(words[a], words[b])
+            else:
+                col = words[t] & mask
             if col in wanted:
                 names.setdefault(col, t)
         picked: list[str] = []
         covered: set[str] = set()
         for k in top:
-            name = names.get(int(self.used[idx[k]]))
+            name = names.get(int(idx[k]))
             if name is None or name in covered or len(picked) >= n:
                 continue
             picked.append(name)
@@ -241,58 +256,195 @@ class Model:
         return describe(self.terms(x[0], doc, n), doc, self.kept)
 
 
+def _crc(token: str) -> int:
+    return zlib.crc32(token.encode("utf-8", "surrogatepass"))
+
+
+def _pair_col(a: int, b: int) -> int:
+    """The column of the word pair whose words' CRC-32s are ``a`` and ``b`` (as
+    `_pair_cols`, one pair)."""
+    return (((a << 32) | b) * _MIX & 0xFFFFFFFFFFFFFFFF) >> (64 - FEATURE_BITS)
+
+
 def token_id(token: str) -> int:
-    """A token's column: its CRC-32 modulo `N_FEATURES` (the same in every process, so the
-    stored features stay valid)."""
-    return zlib.crc32(token.encode("utf-8", "surrogatepass")) & (N_FEATURES - 1)
+    """A token's column (0 … `N_FEATURES` - 1, the same in every process, so the stored
+    features stay valid): its CRC-32's low bits; a word pair's ("token merging") is mixed
+    from its two words' CRC-32s (`_pair_col`), so that a batch makes it in numpy."""
+    if " " in token and token[0] not in "@#":
+        a, b = token.split(" ")
+        return _pair_col(_crc(a), _crc(b))
+    return _crc(token) & (N_FEATURES - 1)
+
+
+class _WordHashes(dict):  # type: ignore[type-arg]
+    """word → its CRC-32, made once per word; -1 for a stop word or a one-letter word."""
+
+    def __init__(self, stop: frozenset[str]) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def __missing__(self, word: str) -> int:
+        value = -1 if len(word) < 2 or word in self.stop else _crc(word)
+        self[word] = value
+        return value
+
+
+class _Hashes(dict):  # type: ignore[type-arg]
+    """token → its CRC-32, made once per token."""
+
+    def __missing__(self, token: str) -> int:
+        value = self[token] = _crc(token)
+        return value
+
+
+class _NameHashes(dict):  # type: ignore[type-arg]
+    """an author's name as the record writes it → the CRC-32 of its token (``@`` and the
+    name folded), made once per name."""
+
+    def __missing__(self, name: str) -> int:
+        value = self[name] = _crc("@" + " ".join(fold(name).split()))
+        return value
+
+
+_MEMO: list[Any] = []  # the three memos of this process (the vocabulary repeats)
+
+
+def _memo() -> tuple[_WordHashes, _Hashes, _NameHashes]:
+    if not _MEMO or sum(map(len, _MEMO)) > 2_000_000:
+        _MEMO[:] = [_WordHashes(_stop_words()), _Hashes(), _NameHashes()]
+    return _MEMO[0], _MEMO[1], _MEMO[2]
+
+
+def features_of(docs: Iterable[Mapping[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """The features of paper records (dicts as `Library.record` gives them), one
+    ``(columns, counts)`` each as the cache stores them (``feat`` table): the columns of
+    its `tokens` (`token_id`, sorted, unique, little-endian int32) and how often each
+    occurs (little-endian uint16, at most 65535). The same as ``[features(d) for d in
+    docs]``, made a batch at a time: each distinct word hashed once, the word pairs, the
+    counting and sorting in numpy."""
+    import numpy as np
+
+    words, hashes, names = _memo()
+    get_word, get_hash = words.__getitem__, hashes.__getitem__
+    find = _WORD.findall
+    stream: list[int] = []  # every field's word hashes (-1: a stop word), SEP after each field
+    single: list[int] = []  # the hashes of tokens that make no pairs (authors, categories, Chinese)
+    n_stream: list[int] = []
+    n_single: list[int] = []
+    for doc in docs:
+        s0, e0 = len(stream), len(single)
+        get = doc.get
+        title = list(map(get_word, find((get("title") or "").lower())))
+        stream += title
+        stream.append(_SEP)
+        stream += title  # (the title counts twice)
+        stream.append(_SEP)
+        stream += map(get_word, find((get("abstract") or "").lower()))
+        stream.append(_SEP)
+        for kw in get("keywords") or ():
+            if isinstance(kw, str):
+                stream += map(get_word, find(kw.lower()))
+                stream.append(_SEP)
+        for name in get("authors") or ():
+            if isinstance(name, str) and name.strip():
+                single.append(names[name])
+        for cat in get("categories") or ():
+            if isinstance(cat, str) and cat.strip():
+                single.append(get_hash("#" + cat.strip().lower()))
+        for i, key in enumerate(_ZH_FIELDS + _ZH_MORE):
+            text = get(key)
+            if not text or not isinstance(text, str) or text.isascii():
+                continue
+            for run in CJK_RUN.findall(text):  # (each run's bigrams; a run of one: itself)
+                made = list(map(get_hash, map(add, run, run[1:]) if len(run) > 1 else (run,)))
+                single += made * 2 if i == 0 else made  # (the Chinese title counts twice too)
+        n_stream.append(len(stream) - s0)
+        n_single.append(len(single) - e0)
+    n = len(n_stream)
+    if not n:
+        return []
+    s = np.array(stream, dtype=np.int64)
+    at = np.repeat(np.arange(n, dtype=np.int64), n_stream)
+    kept = s != -1  # (the pairs are of neighbours once the stop words are out)
+    k, kat = s[kept], at[kept]
+    both = (k[:-1] >= 0) & (k[1:] >= 0)
+    word = s >= 0
+    mask = N_FEATURES - 1
+    cols = np.concatenate(
+        [
+            s[word] & mask,
+            _pair_cols(k[:-1][both], k[1:][both]),
+            np.array(single, dtype=np.int64) & mask,
+        ]
+    )
+    paper = np.concatenate(
+        [at[word], kat[:-1][both], np.repeat(np.arange(n, dtype=np.int64), n_single)]
+    )
+    keys, counts = np.unique((paper << FEATURE_BITS) | cols, return_counts=True)
+    bounds = np.searchsorted(keys >> FEATURE_BITS, np.arange(n + 1)).tolist()
+    col_bytes = (keys & mask).astype("<i4")
+    count_bytes = np.minimum(counts, 65535).astype("<u2")
+    return [
+        (col_bytes[a:b].tobytes(), count_bytes[a:b].tobytes())
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
+
+
+def _pair_cols(a: Any, b: Any) -> Any:
+    """`_pair_col` over numpy arrays of CRC-32s (int64), as int64 columns."""
+    import numpy as np
+
+    key = (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
+    return ((key * np.uint64(_MIX)) >> np.uint64(64 - FEATURE_BITS)).astype(np.int64)
 
 
 def features(doc: Mapping[str, Any]) -> tuple[bytes, bytes]:
-    """A paper record's features as the cache stores them (``feat`` table): its token
-    columns (`token_id`, sorted, little-endian int32) and how often each occurs (uint16)."""
-    import numpy as np
-
-    crc = zlib.crc32
-    hashes = [crc(t.encode("utf-8", "surrogatepass")) for t in tokens(doc)]
-    ids = np.array(hashes, dtype=np.int64) & (N_FEATURES - 1)
-    cols, counts = np.unique(ids, return_counts=True)
-    return cols.astype("<i4").tobytes(), np.minimum(counts, 65535).astype("<u2").tobytes()
+    """A paper record's features as the cache stores them (`features_of`)."""
+    return features_of([doc])[0]
 
 
 def inputs(rows: list[tuple[bytes, bytes]], idf: Any = None) -> tuple[Any, Any]:
-    """The classifier's input made from stored features (`features`), one row each: tf-idf
-    ((1 + log tf) · idf, each row of unit length) as a scipy CSR matrix over the columns
-    whose idf is not 0, in order; and the idf (numpy float32, `N_FEATURES` long). Without
-    ``idf``, it is made from ``rows``: smoothed, 0 for a token in no paper, and, when there
-    are 50 papers or more, for one in fewer than 2 or in more than half of them."""
+    """`matrix` of stored features (`features`), one row each."""
+    import numpy as np
+
+    lengths = np.fromiter((len(c) // 4 for c, _ in rows), dtype=np.int64, count=len(rows))
+    cols = np.frombuffer(b"".join(c for c, _ in rows), dtype="<i4")
+    counts = np.frombuffer(b"".join(k for _, k in rows), dtype="<u2")
+    return matrix(lengths, cols, counts, idf)
+
+
+def matrix(lengths: Any, cols: Any, counts: Any, idf: Any = None) -> tuple[Any, Any]:
+    """The classifier's input made from the stored features of n papers, concatenated
+    (numpy arrays: ``lengths``, n elements a paper has; ``cols``, int32 columns; ``counts``,
+    uint16): tf-idf ((1 + log tf) · idf, each row of unit length) as a float32 scipy CSR
+    matrix, n × `N_FEATURES`, without the columns whose idf is 0; and the idf (numpy
+    float32, `N_FEATURES` long). Without ``idf``, it is made from these papers: smoothed, 0
+    for a token in no paper, and, when there are 50 papers or more, for one in fewer than 2
+    or in more than half of them."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.preprocessing import normalize
 
-    n = len(rows)
-    lengths = np.fromiter((len(c) // 4 for c, _ in rows), dtype=np.int64, count=n)
-    cols = np.frombuffer(b"".join(c for c, _ in rows), dtype="<i4")
-    counts = np.frombuffer(b"".join(k for _, k in rows), dtype="<u2")
+    n = len(lengths)
     if idf is None:
         df = np.bincount(cols, minlength=N_FEATURES)
         idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
         idf[(df < 2) | (df > n // 2) if n >= 50 else df == 0] = 0
-    used = np.flatnonzero(idf)
-    weight = idf[cols]
-    keep = weight > 0
-    # how many of each row's elements are kept: sums over each row's run of ``keep``
-    starts = np.cumsum(lengths) - lengths
-    per_row = np.zeros(n, dtype=np.int64)
-    if len(cols):
-        per_row = np.add.reduceat(keep, np.minimum(starts, len(cols) - 1), dtype=np.int64)
-        per_row[lengths == 0] = 0  # (reduceat gives an empty run the element at its start)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(per_row, out=indptr[1:])
-    data = (np.log(counts[keep].astype(np.float32)) + 1) * weight[keep]
-    remap = np.zeros(N_FEATURES, dtype=np.int32)
-    remap[used] = np.arange(len(used), dtype=np.int32)
-    x = csr_matrix((data, remap[cols[keep]], indptr), shape=(n, len(used)))
+    global _LOG_TF
+    if _LOG_TF is None:
+        _LOG_TF = (np.log(np.maximum(np.arange(65536, dtype=np.float32), 1)) + 1).astype(np.float32)
+    index = np.int32 if len(cols) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index)
+    np.cumsum(lengths, out=indptr[1:])
+    cols = np.array(cols, dtype=index)  # (a copy of our own: eliminate_zeros writes to it)
+    data = idf[cols]
+    data *= _LOG_TF[counts]
+    x = csr_matrix((data, cols, indptr), shape=(n, N_FEATURES))
+    x.eliminate_zeros()  # (the tokens left out, their idf 0)
     return normalize(x, copy=False), idf
+
+
+_LOG_TF: Any = None  # 1 + log(count) for every count a feature row can hold (float32)
 
 
 def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> str:
@@ -302,6 +454,7 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
     if not terms:
         return ""
     text = "\n".join([doc.get("title") or "", doc.get("abstract") or ""])
+    spans: list[tuple[str, int, int]] | None = None
     shown = []
     for t in terms:
         if t.startswith("@"):
@@ -324,11 +477,31 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
                 t[1:],
             )
             shown.append(f"category {cat}")
-        else:
+        elif "-" in t or "'" in t:  # (a word of several: "re-compute")
             words = [re.escape(w) for w in t.split(" ")]
             m = re.search(r"\b" + r"\W+".join(words) + r"\b", text, re.IGNORECASE)
             shown.append(" ".join(m.group().split()) if m else t)
+        else:  # (the same search, over the text's words: no pattern made for each term)
+            if spans is None:
+                spans = [(m.group().lower(), m.start(), m.end()) for m in _TEXT_WORD.finditer(text)]
+            found = _written(t.split(" "), text, spans)
+            shown.append(" ".join(found.split()) if found else t)
     return f"matches your {kept}: " + ", ".join(shown)
+
+
+_TEXT_WORD = re.compile(r"\w+")
+
+
+def _written(words: list[str], text: str, spans: list[tuple[str, int, int]]) -> str | None:
+    """The first place ``text`` writes ``words`` (lower case) one after the other with only
+    spaces or punctuation between (``spans``: its words, lower case, with where each starts
+    and ends), as it writes them; None when it does not."""
+    k = len(words)
+    first = words[0]
+    for i in range(len(spans) - k + 1):
+        if spans[i][0] == first and all(spans[i + j][0] == words[j] for j in range(1, k)):
+            return text[spans[i][1] : spans[i + k - 1][2]]
+    return None
 
 
 def _kept(labels: Labels) -> str:
@@ -372,38 +545,49 @@ def fit(
     "no" (as arxiv-sanity-lite trains). ``solver``: "liblinear" (logistic regression, the
     one used) or "sgd" (faster, worse: bench/RESULTS.md). ValueError when there is no "yes"
     (or nothing at all to stand for a "no") among ``ids``."""
+    x, idf = inputs(feats)
+    return fit_matrix(x, idf, ids, labels, skip_weight=skip_weight, c=c, solver=solver), x
+
+
+def fit_matrix(
+    x: Any,
+    idf: Any,
+    ids: list[str],
+    labels: Labels,
+    *,
+    skip_weight: float = SKIP_WEIGHT,
+    c: float = C,
+    solver: str = "liblinear",
+) -> Model:
+    """`fit` on the classifier's input ``x`` already made (`matrix`: row i for ``ids[i]``)
+    with its ``idf``: the model."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    x, idf = inputs(feats)
-    rows, y, weight = [], [], []
-    has_no = any(labels.label.get(pid) is False for pid in ids)
-    for i, pid in enumerate(ids):
-        v = labels.label.get(pid)
-        if v is None and has_no:
-            continue
-        rows.append(i)
-        y.append(1 if v else 0)
-        weight.append(1.0 if v else skip_weight)
-    if 1 not in y:
+    # 1: "yes", 0: "no", -1: not decided
+    coded = {pid: int(v) for pid, v in labels.label.items()}
+    y_all = np.array(list(map(coded.get, ids, itertools.repeat(-1))), dtype=np.int8)
+    has_no = bool((y_all == 0).any())
+    rows = np.flatnonzero(y_all >= 0) if has_no else np.arange(len(ids))
+    y = (y_all[rows] == 1).astype(np.int64)
+    if not y.any():
         raise ValueError("no paper to learn from is a yes")
-    if 0 not in y:
+    if y.all():
         raise ValueError("no paper to learn from is a no")
+    weight = np.where(y == 1, 1.0, skip_weight)
     # The classes balanced by hand, so that the skips' own weight stays relative.
-    yes_w = sum(w for w, t in zip(weight, y, strict=True) if t)
-    no_w = sum(w for w, t in zip(weight, y, strict=True) if not t)
-    scale = (len(y) / (2 * no_w), len(y) / (2 * yes_w))
-    weight = [w * scale[t] for w, t in zip(weight, y, strict=True)]
+    yes_w, no_w = weight[y == 1].sum(), weight[y == 0].sum()
+    weight *= np.where(y == 1, len(y) / (2 * yes_w), len(y) / (2 * no_w))
     if solver == "sgd":
         from sklearn.linear_model import SGDClassifier
 
         clf = SGDClassifier(loss="log_loss", alpha=1e-5 / c, max_iter=10, tol=None, random_state=0)
         clf.fit(x[rows], y, sample_weight=weight)
-        return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
+        return Model(idf, clf, _kept(labels))
     # (the dual solver: many more columns than papers, 5x faster than the primal one)
     clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=500)
     clf.fit(x[rows], y, sample_weight=weight)
-    return Model(idf, np.flatnonzero(idf), clf, _kept(labels)), x
+    return Model(idf, clf, _kept(labels))
 
 
 def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: Any) -> Model:
@@ -455,23 +639,47 @@ def rank_features(
     if reason is not None:
         return Ranking(reason=reason, seconds=time.perf_counter() - t0)
     every = list(feats)
-    model, x = fit([feats[pid] for pid in every], every, labels, **options)
+    x, idf = inputs([feats[pid] for pid in every])
     at = {pid: i for i, pid in enumerate(every)}
-    ids = [pid for pid in dict.fromkeys(unread) if pid in at]
-    rows = x[[at[pid] for pid in ids]]
-    values = model.classifier.decision_function(rows) if ids else np.zeros(0)
-    scores = dict(zip(ids, values.tolist(), strict=True))
+    scored = np.array([at[pid] for pid in dict.fromkeys(unread) if pid in at], dtype=np.int64)
+    ranking = _rank(x, idf, every, labels, scored, documents, explained, **options)
+    ranking.seconds = time.perf_counter() - t0
+    return ranking
+
+
+def _rank(
+    x: Any,
+    idf: Any,
+    ids: list[str],
+    labels: Labels,
+    scored: Any,
+    documents: Callable[[list[str]], Mapping[str, Mapping[str, Any]]],
+    explained: int = EXPLAINED,
+    **options: Any,
+) -> Ranking:
+    """The ranking of the papers ``ids[i]`` for i in ``scored`` (numpy int array) by the
+    model `fit_matrix` trains on ``x`` (`matrix`, row i for ``ids[i]``) and ``labels``:
+    every row scored with one sparse matrix-vector product, the best ``explained``
+    explained (their records read through ``documents``)."""
+    import numpy as np
+
+    model = fit_matrix(x, idf, ids, labels, **options)
+    clf = model.classifier
+    values = (x @ clf.coef_[0].astype(np.float32) + np.float32(clf.intercept_[0]))[scored]
+    scored_ids = [ids[i] for i in scored.tolist()]
+    scores = dict(zip(scored_ids, values.tolist(), strict=True))
     why: dict[str, str] = {}
     best = np.argsort(-values, kind="stable")[:explained].tolist()
-    docs = documents([ids[i] for i in best]) if best else {}
+    docs = documents([scored_ids[i] for i in best]) if best else {}
     for i in best:
-        doc = docs.get(ids[i])
+        pid = scored_ids[i]
+        doc = docs.get(pid)
         if doc is not None:
-            line = describe(model.terms(rows[i], doc), doc, model.kept)
+            line = describe(model.terms(x[int(scored[i])], doc), doc, model.kept)
             if line:
-                why[ids[i]] = line
+                why[pid] = line
     reason = f"for you: trained on {labels.yes} kept and {labels.no} skipped papers"
-    return Ranking(scores, why, reason, True, time.perf_counter() - t0)
+    return Ranking(scores, why, reason, True)
 
 
 def rank(
@@ -491,22 +699,33 @@ def rank(
     if cold_start(labels) is not None:
         return rank_features({}, labels, (), dict)
     memo = {} if memo is None else memo
-    feats = {}
-    for pid, doc in docs.items():
-        found = memo.get(pid)
-        if found is None:
-            found = memo[pid] = features(doc)
-        feats[pid] = found
+    new = [pid for pid in docs if pid not in memo]
+    memo.update(zip(new, features_of([docs[pid] for pid in new]), strict=True))
     return rank_features(
-        feats, labels, unread, lambda ids: {p: docs[p] for p in ids}, explained, **options
+        {pid: memo[pid] for pid in docs},
+        labels,
+        unread,
+        lambda ids: {p: docs[p] for p in ids},
+        explained,
+        **options,
     )
 
 
-def rank_library(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
-    """`rank_features` over a library: trained on its states (and ``seeds``), scoring its
-    unread papers. The papers' features are read from the cache; those of papers it has
-    none for yet are made from their records and stored (a library's first training reads
-    every record: the later ones only the new papers')."""
+BATCH = 5000  # papers whose features are made (and stored) at a time
+
+
+def rank_library(
+    lib: Library, seeds: Seeds = NO_SEEDS, progress: Callable[[int, int], None] | None = None
+) -> Ranking:
+    """The ranking of a library's unread papers by a model trained on its states (and
+    ``seeds``) over every paper (as `rank_features`). The papers' features are read from
+    the cache in one statement; those of papers it has none for yet (under this
+    `FEATURES_VERSION`) are made from their records, `BATCH` at a time, and stored when the
+    library can be written: a library's first training reads every record, the later ones
+    only the new papers'. ``progress(done, total)`` is called before the first batch of
+    those (done 0) and after each."""
+    import numpy as np
+
     t0 = time.perf_counter()
     labels = labels_of(lib.states())
     if seeds:
@@ -514,28 +733,70 @@ def rank_library(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
     reason = cold_start(labels)
     if reason is not None:  # (nothing to read: no model)
         return Ranking(reason=reason, seconds=time.perf_counter() - t0)
-    unread = lib.unread_ids()
-    wanted = list(dict.fromkeys([*labels.label, *unread]))
-    feats = lib.features(wanted)
-    missing = [pid for pid in wanted if pid not in feats]
-    for start in range(0, len(missing), 5000):
-        made = {
-            pid: features(doc) for pid, doc in lib.documents(missing[start : start + 5000]).items()
-        }
-        lib.store_features(made)
-        feats.update(made)
-    ranking = rank_features(feats, labels, unread, lib.documents)
+    ids, read, cols, counts = lib.feature_rows(FEATURES_VERSION)
+    missing = [i for i, c in enumerate(cols) if c is None]
+    if missing and progress is not None:
+        progress(0, len(missing))
+    for start in range(0, len(missing), BATCH):
+        part = missing[start : start + BATCH]
+        docs = lib.documents([ids[i] for i in part])
+        part = [i for i in part if ids[i] in docs]  # (a record that cannot be read: left out)
+        made = features_of([docs[ids[i]] for i in part])
+        for i, (c, k) in zip(part, made, strict=True):
+            cols[i], counts[i] = c, k
+        if not lib.read_only:
+            lib.store_features(
+                {ids[i]: f for i, f in zip(part, made, strict=True)}, FEATURES_VERSION
+            )
+        if progress is not None:
+            progress(min(start + BATCH, len(missing)), len(missing))
+    if missing:
+        have = [i for i, c in enumerate(cols) if c is not None]
+        if len(have) < len(ids):
+            ids = [ids[i] for i in have]
+            read = [read[i] for i in have]
+            cols = [cols[i] for i in have]
+            counts = [counts[i] for i in have]
+    lengths = np.fromiter(map(len, cols), dtype=np.int64, count=len(cols)) // 4
+    x, idf = matrix(
+        lengths,
+        np.frombuffer(b"".join(cols), dtype="<i4"),
+        np.frombuffer(b"".join(counts), dtype="<u2"),
+    )
+    unread = np.flatnonzero(np.array(read, dtype=np.int8) == 0)
+    ranking = _rank(x, idf, ids, labels, unread, lib.documents)
     ranking.seconds = time.perf_counter() - t0
     return ranking
 
 
-def refresh(lib: Library, seeds: Seeds = NO_SEEDS) -> Ranking:
+def refresh(
+    lib: Library, seeds: Seeds = NO_SEEDS, progress: Callable[[int, int], None] | None = None
+) -> Ranking:
     """Train and store (`Library.store_scores`): what the app's worker and `papertui list
-    --sort foryou` run. Returns the ranking stored."""
+    --sort foryou` run (``progress`` as `rank_library`'s). Returns the ranking stored."""
     fingerprint = lib.triage_fingerprint()
-    ranking = rank_library(lib, seeds)
+    ranking = rank_library(lib, seeds, progress)
     lib.store_scores(ranking.scores, ranking.why, ranking.reason, fingerprint)
     return ranking
+
+
+def order_note(lib: Library, training: bool = False) -> str:
+    """One line saying what the "for you" order shows now: the stored ranking's reason
+    line; in a read-only library (no training there: it cannot store), that it shows the
+    ranking stored last (said to predate the reader's latest changes when it does: `stale`)
+    or, with none stored, the feed order; while a training runs (``training``), that it
+    does and what is shown meanwhile."""
+    reason = lib.score_info().get("reason") or ""
+    if lib.read_only:
+        if not reason:
+            return "for you: feed order (read-only library: no ranking stored, none trained here)"
+        if stale(lib):
+            return f"{reason}, before your latest changes (read-only library: not retrained here)"
+        return f"{reason} (read-only library: not retrained here)"
+    if training:
+        meanwhile = "the last ranking" if reason else "feed order"
+        return f"for you: the model is training in the background; {meanwhile} until it is done"
+    return reason or "for you: the model is trained when you pause"
 
 
 def stale(lib: Library) -> bool:

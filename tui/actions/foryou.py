@@ -41,6 +41,7 @@ class ForYouActions(PaperAppBase):
     """Seconds between two looks at whether the model should be retrained."""
 
     _foryou_busy = False
+    _foryou_training = False  # the training process runs
     _last_key = 0.0
     _foryou_told = ""  # the config problem last shown (shown once)
     _foryou_failed = ""  # the triage fingerprint of the last training that failed
@@ -86,6 +87,7 @@ class ForYouActions(PaperAppBase):
                 reason = cold
             else:
                 fingerprint = lib.triage_fingerprint()
+                self._foryou_training = True
                 done = subprocess.run(
                     [sys.executable, "-m", "tui.relevance", os.path.abspath(lib.root)],
                     # (run from the folder that holds papertui's own `tui`: from the user's
@@ -108,6 +110,7 @@ class ForYouActions(PaperAppBase):
         except (LibraryError, OSError, ValueError, KeyError, sqlite3.Error, SubprocessError) as err:
             problem = f"for you: the model could not be trained: {err}"
         finally:
+            self._foryou_training = False
             with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
                 self.call_from_thread(self._foryou_done, reason, problem)
 
@@ -124,8 +127,9 @@ class ForYouActions(PaperAppBase):
     def action_cycle_sort(self) -> None:
         super().action_cycle_sort()  # type: ignore[misc]
         if self.sort_key == "foryou":
-            reason = self.library.score_info().get("reason")
-            self.toast(reason or "for you: the model is trained when you pause", timeout=4)
+            from ..relevance import order_note  # (the model's own imports are not made)
+
+            self.toast(order_note(self.library, self._foryou_training), timeout=4)
 
     def _run_query(self, search: str) -> Sequence[str]:
         self.detail.show_why = self.sort_for(search) == "foryou"

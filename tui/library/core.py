@@ -1063,20 +1063,40 @@ class Library:
             lambda doc: {k: v for k, v in doc.items() if k not in drop},
         )
 
-    def features(self, ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
-        """The stored "for you" features of papers (`relevance.features`): paper id →
-        (columns, counts); papers with none stored yet are left out."""
-        rows = self._conn().execute(
-            "SELECT p.id, f.cols, f.counts FROM paper p JOIN feat f ON f.paper = p.rowid "
-            "WHERE p.id IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(ids).decode(),),
-        )
-        return {pid: (cols, counts) for pid, cols, counts in rows}
+    def feature_rows(
+        self, version: int
+    ) -> tuple[list[str], list[int], list[bytes | None], list[bytes | None]]:
+        """Every paper, in the order stored, as four lists: its id, whether it is read (1 or
+        0), and its stored "for you" features (`relevance.features`: columns, counts), None
+        for a paper with none stored under ``version`` (`store_features`). One statement."""
+        conn = self._conn()
+        try:
+            current = Cache.get_meta(conn, "feat_version", 1)
+            if current == version:
+                rows = conn.execute(
+                    "SELECT p.id, p.read, f.cols, f.counts FROM paper p "
+                    "LEFT JOIN feat f ON f.paper = p.rowid ORDER BY p.rowid"
+                ).fetchall()
+            else:
+                rows = None
+        except sqlite3.OperationalError:  # (a read-only cache made before the table)
+            rows = None
+        if rows is None:
+            rows = conn.execute("SELECT id, read, NULL, NULL FROM paper ORDER BY rowid").fetchall()
+        if not rows:
+            return [], [], [], []
+        ids, read, cols, counts = zip(*rows, strict=True)
+        return list(ids), list(read), list(cols), list(counts)
 
-    def store_features(self, made: dict[str, tuple[bytes, bytes]]) -> None:
-        """Keep papers' features (paper id → (columns, counts)) in the cache, one
-        transaction; ids not in the library are left out."""
+    def store_features(self, made: dict[str, tuple[bytes, bytes]], version: int) -> None:
+        """Keep papers' features (paper id → (columns, counts)), made under the scheme
+        ``version``, in the cache, one transaction; ids not in the library are left out.
+        The features stored under another version are dropped first."""
         with self.cache.transaction() as conn:
+            Cache.ensure_score(conn)
+            if Cache.get_meta(conn, "feat_version", 1) != version:
+                conn.execute("DELETE FROM feat")
+                Cache.set_meta(conn, "feat_version", version)
             conn.executemany(
                 "INSERT OR REPLACE INTO feat(paper, cols, counts) "
                 "SELECT rowid, ?, ? FROM paper WHERE id=?",
