@@ -5,6 +5,7 @@ abstract says cache, caching or 缓存), never the model."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -543,3 +544,58 @@ async def test_while_the_model_trains_the_app_answers_keys_and_says_it_is_traini
         await pilot.pause()
         assert not relevance.stale(lib)
         assert set(list(app.paper_list.ids)[: len(starred)]) == set(starred)
+
+
+def test_for_you_when_every_paper_is_a_yes_is_no_traceback(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """A reader who starred every paper of the inbox (or one watch rule that tags every
+    paper: `sources = ["hf"]` on an HF-only library) asks for the "for you" order: the list
+    is printed (a model or feed order, said on stderr), never a ValueError traceback."""
+    lib = sample_library
+    lib.set_state(list(lib), "star", starred=True)
+    root = lib.root
+    lib.close()
+    env = {**os.environ, "PAPERTUI_CONFIG": str(tmp_path / "none.toml"), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "--db", str(root), "list", "--sort", "foryou"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-400:]
+    assert done.returncode == 0
+    assert "every paper is one you kept" in done.stderr
+    assert len(done.stdout.splitlines()) == len(Library.open(root))  # (feed order: all)
+
+
+def test_tags_the_watch_rules_gave_are_not_the_readers_decisions(
+    sample_library: Library,
+) -> None:
+    """Found by an adversary: papers a watch rule tagged counted as "kept" ("trained on 15
+    kept and 0 skipped" with nothing decided by the reader), so the model learnt the rules."""
+    lib = sample_library
+    by_rule = sorted(lib)[:12]
+    lib.set_state(by_rule, "watch", add_tags=["must-read"])
+    states = lib.states()
+    assert relevance.labels_of(states).yes == 12  # (without the rules' tags named)
+    labels = relevance.labels_of(states, frozenset({"must-read"}))
+    assert labels.yes == 0 and relevance.cold_start(labels) is not None
+    lib.set_state(by_rule[:1], "tag", add_tags=["mine"])
+    labels = relevance.labels_of(lib.states(), frozenset({"must-read"}))
+    assert labels.label == {by_rule[0]: True} and labels.tagged == 1
+
+
+def test_only_papers_the_model_leans_towards_are_explained(sample_library: Library) -> None:
+    """Found by an adversary: every paper got a "matches your stars" line, the last-ranked
+    too (90 of 107 scored below 0): a line says why a paper ranks high, or nothing."""
+    lib = sample_library
+    triage(lib)
+    ranking = relevance.refresh(lib)
+    assert ranking.trained and ranking.why
+    below = [pid for pid, score in ranking.scores.items() if score <= 0]
+    assert below, "the sample's triage leaves papers the model leans against"
+    assert not set(below) & set(ranking.why)
+    assert all(ranking.scores[pid] > 0 for pid in ranking.why)

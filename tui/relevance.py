@@ -29,7 +29,7 @@ import itertools
 import re
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import add
 from typing import TYPE_CHECKING, Any
@@ -126,23 +126,32 @@ class Labels:
         return len(self.label) - self.yes
 
 
-def is_yes(state: Mapping[str, Any]) -> bool:
-    """Whether a state document says "yes": starred, tagged or with a note."""
+def _own_tags(state: Mapping[str, Any], rules: Collection[str]) -> list[str]:
+    """The tags of a state document but those the watch rules give (``rules``, casefolded)."""
+    tags = state.get("tags") or []
+    return [t for t in tags if str(t).casefold() not in rules] if rules else list(tags)
+
+
+def is_yes(state: Mapping[str, Any], rules: Collection[str] = ()) -> bool:
+    """Whether a state document says "yes": starred, tagged or with a note. A tag only the
+    watch rules gave (``rules``: their tags, casefolded) is the rules' choice, not the
+    reader's: it is no "yes"."""
     note = state.get("note")
     return bool(
-        state.get("starred") or state.get("tags") or (isinstance(note, str) and note.strip())
+        state.get("starred") or _own_tags(state, rules) or (isinstance(note, str) and note.strip())
     )
 
 
-def labels_of(states: Mapping[str, Mapping[str, Any]]) -> Labels:
-    """`Labels` from the state documents by paper id (`Library.states`): "yes" as `is_yes`,
-    "no" for a paper read without any of those; other papers are not labelled."""
+def labels_of(states: Mapping[str, Mapping[str, Any]], rules: Collection[str] = ()) -> Labels:
+    """`Labels` from the state documents by paper id (`Library.states`): "yes" as `is_yes`
+    (``rules``: the watch rules' tags, casefolded, `Library.watched_tags`), "no" for a paper
+    read without any of those; other papers are not labelled."""
     out = Labels()
     for pid, state in states.items():
-        if is_yes(state):
+        if is_yes(state, rules):
             out.label[pid] = True
             out.starred += bool(state.get("starred"))
-            out.tagged += bool(state.get("tags"))
+            out.tagged += bool(_own_tags(state, rules))
             note = state.get("note")
             out.noted += bool(isinstance(note, str) and note.strip())
         elif state.get("read"):
@@ -543,8 +552,8 @@ def fit(
     words' weights); the model and the classifier's input of every paper (`inputs`, row i
     for ``ids[i]``). When none of the labels is a "no", the unlabelled papers stand for the
     "no" (as arxiv-sanity-lite trains). ``solver``: "liblinear" (logistic regression, the
-    one used) or "sgd" (faster, worse: bench/RESULTS.md). ValueError when there is no "yes"
-    (or nothing at all to stand for a "no") among ``ids``."""
+    one used) or "sgd" (faster, worse: bench/RESULTS.md). NothingToLearn (a ValueError)
+    when there is no "yes" (or nothing at all to stand for a "no") among ``ids``."""
     x, idf = inputs(feats)
     return fit_matrix(x, idf, ids, labels, skip_weight=skip_weight, c=c, solver=solver), x
 
@@ -571,9 +580,12 @@ def fit_matrix(
     rows = np.flatnonzero(y_all >= 0) if has_no else np.arange(len(ids))
     y = (y_all[rows] == 1).astype(np.int64)
     if not y.any():
-        raise ValueError("no paper to learn from is a yes")
+        raise NothingToLearn("for you: feed order: no paper you kept to learn from")
     if y.all():
-        raise ValueError("no paper to learn from is a no")
+        raise NothingToLearn(
+            "for you: feed order: every paper is one you kept (starred, tagged or noted): "
+            "none to tell them from"
+        )
     weight = np.where(y == 1, 1.0, skip_weight)
     # The classes balanced by hand, so that the skips' own weight stays relative.
     yes_w, no_w = weight[y == 1].sum(), weight[y == 0].sum()
@@ -594,6 +606,11 @@ def train(docs: Mapping[str, Mapping[str, Any]], labels: Labels, **options: Any)
     """A model trained on the labelled records of ``docs`` (paper id → record), as `fit`."""
     ids = list(docs)
     return fit([features(docs[pid]) for pid in ids], ids, labels, **options)[0]
+
+
+class NothingToLearn(ValueError):
+    """The decisions cannot train a model (no "yes", or nothing to stand for a "no"): its
+    message is the reason line shown instead."""
 
 
 @dataclass
@@ -663,13 +680,18 @@ def _rank(
     explained (their records read through ``documents``)."""
     import numpy as np
 
-    model = fit_matrix(x, idf, ids, labels, **options)
+    try:
+        model = fit_matrix(x, idf, ids, labels, **options)
+    except NothingToLearn as err:
+        return Ranking(reason=str(err))
     clf = model.classifier
     values = (x @ clf.coef_[0].astype(np.float32) + np.float32(clf.intercept_[0]))[scored]
     scored_ids = [ids[i] for i in scored.tolist()]
     scores = dict(zip(scored_ids, values.tolist(), strict=True))
     why: dict[str, str] = {}
-    best = np.argsort(-values, kind="stable")[:explained].tolist()
+    # (explained: the best, and only those the model leans towards: a paper it scores
+    # below 0 is more like what was skipped, and "matches your stars" would be untrue)
+    best = [i for i in np.argsort(-values, kind="stable")[:explained].tolist() if values[i] > 0]
     docs = documents([scored_ids[i] for i in best]) if best else {}
     for i in best:
         pid = scored_ids[i]
@@ -727,7 +749,7 @@ def rank_library(
     import numpy as np
 
     t0 = time.perf_counter()
-    labels = labels_of(lib.states())
+    labels = labels_of(lib.states(), lib.watched_tags())
     if seeds:
         labels = with_seeds(labels, lib.seeded(seeds.authors, seeds.arxiv, seeds.match))
     reason = cold_start(labels)

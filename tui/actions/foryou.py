@@ -81,7 +81,7 @@ class ForYouActions(PaperAppBase):
             seeds, problem = config_seeds() if stale(lib) and not failed else (None, "")
             if seeds is None:
                 pass
-            elif not seeds and (cold := cold_start(labels_of(lib.states()))):
+            elif not seeds and (cold := cold_start(labels_of(lib.states(), lib.watched_tags()))):
                 # (no model to train: said here, without starting a process)
                 lib.store_scores({}, {}, cold, lib.triage_fingerprint())
                 reason = cold
