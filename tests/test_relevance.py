@@ -156,6 +156,30 @@ def test_author_seeds_match_folded_names() -> None:
     seeds = relevance.seeds_from_config({"relevance": {"authors": ["  Thomas  MÜLLER "]}})
     assert seeds.match({"authors": ["Thomas Müller"]})
     assert not seeds.match({"authors": ["Thomas Mueller"]})
+    # (accents are not needed, as `author:muller` finds Müller in a search)
+    plain = relevance.seeds_from_config({"relevance": {"authors": ["Rene Vidal"]}})
+    assert plain.match({"authors": ["René Vidal"]})
+    ids = relevance.seeds_from_config({"relevance": {"arxiv": ["2406.01125v3", "hep-th/9901001"]}})
+    assert ids.arxiv == {"2406.01125", "hep-th/9901001"}
+
+
+def test_new_seeds_in_the_config_make_the_stored_ranking_stale(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by an adversary: seeds added to a library that had scores changed nothing (the
+    scores went stale only on triage changes)."""
+    from .test_cli import run
+
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    lib = sample_library
+    triage(lib)
+    relevance.refresh(lib, relevance.config_seeds()[0])
+    assert not relevance.stale(lib)
+    config.write_text('[relevance]\nauthors = ["Guandong Li"]\n', encoding="utf-8")
+    assert relevance.stale(lib)
+    done = run("list", "--sort", "foryou", "--limit", "1", db=lib.root)
+    assert "trained on" in done.stderr and not relevance.stale(lib)
 
 
 @pytest.mark.parametrize(
@@ -164,6 +188,14 @@ def test_author_seeds_match_folded_names() -> None:
         ({"relevance": {"authors": [1]}}, "[relevance] authors: expected a list of strings"),
         ({"relevance": {"arxiv": {"a": 1}}}, "[relevance] arxiv: expected a list of strings"),
         ({"relevance": 3}, "[relevance]: expected a table"),
+        (
+            {"relevance": {"autors": ["X"]}},
+            "[relevance] 'autors': not a setting (expected authors, arxiv)",
+        ),
+        (
+            {"relevance": {"arxiv": ["not-an-id"]}},
+            "[relevance] arxiv: 'not-an-id' is not an arXiv id (2406.01125, hep-th/9901001)",
+        ),
     ],
 )
 def test_a_bad_relevance_table_is_named(table: dict, message: str) -> None:
@@ -489,7 +521,7 @@ def test_a_read_only_library_with_a_ranking_in_its_cache_says_it_shows_that_one(
     with read_only(lib.root):
         ro = Library.open(lib.root)
         ranking = relevance.rank_library(ro)  # (made, not stored in the library)
-        ro.store_scores(ranking.scores, ranking.why, ranking.reason, ro.triage_fingerprint())
+        ro.store_scores(ranking.scores, ranking.why, ranking.reason, relevance.fingerprint(ro))
         fresh = relevance.order_note(ro, training=True)
         ro.store_scores(ranking.scores, ranking.why, ranking.reason, "before")
         older = relevance.order_note(ro)

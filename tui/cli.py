@@ -734,8 +734,8 @@ def list_command(
     elif sort == "foryou":
         from . import relevance  # (scikit-learn: loaded only for this order)
 
-        if relevance.stale(lib):  # (trained again on the triage since the last training)
-            seeds, problem = relevance.config_seeds()
+        seeds, problem = relevance.config_seeds()
+        if relevance.stale(lib, seeds):  # (trained again on the triage since the last one)
             if problem:
                 env.err.print(Text(f"papertui: warning: {problem}"), soft_wrap=True)
             ranking = relevance.refresh(lib, seeds, _training_note(env))

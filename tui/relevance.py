@@ -172,12 +172,25 @@ class Seeds:
             return True
         if self.authors:
             for name in doc.get("authors") or ():
-                if isinstance(name, str) and " ".join(fold(name).split()) in self.authors:
+                if isinstance(name, str) and name_key(name) in self.authors:
                     return True
         return False
 
     def __bool__(self) -> bool:
         return bool(self.authors or self.arxiv)
+
+    def key(self) -> str:
+        """The seeds as one string (stored with the scores: new seeds make them stale)."""
+        return "|".join(sorted(self.authors)) + "#" + "|".join(sorted(self.arxiv))
+
+
+def name_key(name: str) -> str:
+    """An author's name as seeds compare it: folded (`fold`), accents gone ("René Vidal" is
+    "rene vidal", as the search finds it), spaces single."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", fold(name))
+    return " ".join("".join(c for c in folded if not unicodedata.combining(c)).split())
 
 
 NO_SEEDS = Seeds()
@@ -187,6 +200,9 @@ class RelevanceConfigError(ValueError):
     """The ``[relevance]`` table cannot be used: ``str()`` says which key and what it expects."""
 
 
+_SEED_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
+
+
 def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
     """The seeds of a config document (`tui.config.read_config`): its ``[relevance]`` table's
     ``authors`` and ``arxiv`` lists of strings (either may be absent). RelevanceConfigError
@@ -194,6 +210,11 @@ def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
     table = config.get("relevance") or {}
     if not isinstance(table, Mapping):
         raise RelevanceConfigError("[relevance]: expected a table")
+    unknown = [k for k in table if k not in ("authors", "arxiv")]
+    if unknown:
+        raise RelevanceConfigError(
+            f"[relevance] {unknown[0]!r}: not a setting (expected authors, arxiv)"
+        )
     found: dict[str, frozenset[str]] = {}
     for key in ("authors", "arxiv"):
         value = table.get(key, [])
@@ -202,9 +223,16 @@ def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise RelevanceConfigError(f"[relevance] {key}: expected a list of strings")
         if key == "authors":
-            found[key] = frozenset(" ".join(fold(v).split()) for v in value if v.strip())
+            found[key] = frozenset(name_key(v) for v in value if v.strip())
         else:
-            found[key] = frozenset(re.sub(r"v\d+$", "", v.strip()) for v in value if v.strip())
+            ids = []
+            for v in (v.strip() for v in value if v.strip()):
+                if not _SEED_ID.fullmatch(v):
+                    raise RelevanceConfigError(
+                        f"[relevance] arxiv: {v!r} is not an arXiv id (2406.01125, hep-th/9901001)"
+                    )
+                ids.append(re.sub(r"v\d+$", "", v))
+            found[key] = frozenset(ids)
     return Seeds(found["authors"], found["arxiv"])
 
 
@@ -796,9 +824,9 @@ def refresh(
 ) -> Ranking:
     """Train and store (`Library.store_scores`): what the app's worker and `papertui list
     --sort foryou` run (``progress`` as `rank_library`'s). Returns the ranking stored."""
-    fingerprint = lib.triage_fingerprint()
+    made_from = fingerprint(lib, seeds)
     ranking = rank_library(lib, seeds, progress)
-    lib.store_scores(ranking.scores, ranking.why, ranking.reason, fingerprint)
+    lib.store_scores(ranking.scores, ranking.why, ranking.reason, made_from)
     return ranking
 
 
@@ -821,10 +849,19 @@ def order_note(lib: Library, training: bool = False) -> str:
     return reason or "for you: the model is trained when you pause"
 
 
-def stale(lib: Library) -> bool:
-    """Whether the stored scores predate the reader's last triage change (or there are
-    none): the app retrains then."""
-    return lib.score_info().get("fingerprint") != lib.triage_fingerprint()
+def fingerprint(lib: Library, seeds: Seeds = NO_SEEDS) -> str:
+    """What the stored scores were made from: the reader's triage (`Library.triage_fingerprint`)
+    and the config's seeds."""
+    return f"{lib.triage_fingerprint()}/{seeds.key()}"
+
+
+def stale(lib: Library, seeds: Seeds | None = None) -> bool:
+    """Whether the stored scores predate the reader's last triage change or the seeds now in
+    the config (``seeds``; read from the config file when None), or there are none: the app
+    retrains then."""
+    if seeds is None:
+        seeds = config_seeds()[0]
+    return lib.score_info().get("fingerprint") != fingerprint(lib, seeds)
 
 
 def config_seeds() -> tuple[Seeds, str]:

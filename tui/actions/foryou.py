@@ -69,7 +69,7 @@ class ForYouActions(PaperAppBase):
         (``python -m tui.relevance LIBRARY``: the training's own Python work and memory stay
         out of the app's), then show the new order."""
         from ..library import LibraryError
-        from ..relevance import cold_start, config_seeds, labels_of, stale
+        from ..relevance import cold_start, config_seeds, fingerprint, labels_of, stale
 
         reason: str | None = None
         problem = ""
@@ -77,16 +77,17 @@ class ForYouActions(PaperAppBase):
         try:
             # (a training that failed is tried again only once the triage has changed: not
             # at every pause, each a process of seconds of CPU failing the same way)
-            failed = stale(lib) and lib.triage_fingerprint() == self._foryou_failed
-            seeds, problem = config_seeds() if stale(lib) and not failed else (None, "")
+            seeds, problem = config_seeds()
+            if not stale(lib, seeds) or lib.triage_fingerprint() == self._foryou_failed:
+                seeds, problem = None, ""
             if seeds is None:
                 pass
             elif not seeds and (cold := cold_start(labels_of(lib.states(), lib.watched_tags()))):
                 # (no model to train: said here, without starting a process)
-                lib.store_scores({}, {}, cold, lib.triage_fingerprint())
+                lib.store_scores({}, {}, cold, fingerprint(lib, seeds))
                 reason = cold
             else:
-                fingerprint = lib.triage_fingerprint()
+                tried = lib.triage_fingerprint()
                 self._foryou_training = True
                 done = subprocess.run(
                     [sys.executable, "-m", "tui.relevance", os.path.abspath(lib.root)],
@@ -102,7 +103,7 @@ class ForYouActions(PaperAppBase):
                     found = json.loads(done.stdout.strip().splitlines()[-1])
                     reason, problem = found["reason"], found.get("problem", "")
                 else:
-                    self._foryou_failed = fingerprint
+                    self._foryou_failed = tried
                     code = done.returncode
                     how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
                     lines = done.stderr.strip().splitlines() or [how]
