@@ -273,3 +273,88 @@ def test_a_feed_with_a_surrogate_or_a_reference_to_one_parses_as_the_plain_path(
         assert item.result.papers[0].title.encode("utf-8")  # valid Unicode
     with pytest.raises(FeedError):
         load_text(" \n\t\n", "o")
+
+
+# ------------------------------------------------------------------ papers already stored
+def _hf_feeds(tmp_path: Path, name: str, upvotes: list[int], count: int = 6) -> list[tuple]:
+    """One feed file per entry of ``upvotes``: the same ``count`` papers (their abstracts
+    identify them), each feed naming its own author count (merged as the largest)."""
+    from tui.sources import load_source
+
+    feeds = []
+    for n, authors in enumerate(upvotes):
+        papers = [
+            {
+                "title": f"Feature caching for diffusion transformers {i}",
+                "abstract": f"We study caching of transformer features, case {i}. " * 6,
+                "count": authors + i,
+            }
+            for i in range(count)
+        ]
+        path = tmp_path / f"{name}-{n}.txt"
+        path.write_text(hf_text(papers, page=f"Jun {10 + n}"))
+        item = load_source(str(path), imported_at=f"2026-06-{10 + n}T08:00:00+00:00")
+        feeds.append((item.result, item.source))
+    return feeds
+
+
+def test_an_import_reads_each_stored_paper_and_each_segments_feeds_once(
+    tmp_path: Path,
+) -> None:
+    """A paper already stored is read from its segment once per import (to match and to
+    merge: not twice), and the feeds of a segment once, not with every record read."""
+    lib = Library.open(tmp_path / "lib")
+    lib.import_feeds(_hf_feeds(tmp_path, "first", [3, 4, 5]))  # one segment of 3 feeds
+    statements: list[str] = []
+    lib._conn().set_trace_callback(statements.append)
+    reports = lib.import_feeds(_hf_feeds(tmp_path, "first", [3, 4, 5]))  # the same again
+    lib._conn().set_trace_callback(None)
+    assert [(r.new, r.merged, r.unchanged) for r in reports] == [(0, 0, 6)] * 3
+    records = [s for s in statements if "JOIN record r ON r.rowid = p.rowid WHERE p.id=" in s]
+    assert len(records) == 6  # each stored paper once, though three feeds carry it
+    assert not [s for s in statements if "json_group_object" in s]
+    assert len([s for s in statements if s.startswith("SELECT key, doc FROM feed")]) == 1
+
+
+def test_papers_merged_twice_in_one_import_hold_what_the_feeds_say(tmp_path: Path) -> None:
+    """Stored papers met by two feeds of one import: each ends with the largest author
+    count any feed gave and every feed as a source, once, in import order; nothing new."""
+    lib = Library.open(tmp_path / "lib")
+    first = _hf_feeds(tmp_path, "first", [3])
+    lib.import_feeds(first)
+    ids = sorted(lib)
+    later = _hf_feeds(tmp_path, "later", [7, 5])
+    reports = lib.import_feeds(later)
+    assert [(r.new, r.merged, r.unchanged) for r in reports] == [(0, 6, 0), (0, 6, 0)]
+    assert sorted(lib) == ids
+    digests = [source.digest for _, source in first + later]
+    for pid in ids:
+        record = lib.record(pid)
+        i = int(record["title"].rsplit(" ", 1)[1])
+        assert record["author_count"] == 7 + i
+        assert [s["digest"] for s in record["sources"]] == digests
+    # and the same once the cache is built again from the truth files alone
+    again = Library.open(tmp_path / "lib")
+    again.rebuild()
+    assert {pid: again.record(pid) for pid in ids} == {pid: lib.record(pid) for pid in ids}
+
+
+def test_the_index_buffers_an_imports_text_and_a_cache_made_before_gets_it(
+    tmp_path: Path,
+) -> None:
+    """The ``text`` index gathers `FTS_HASHSIZE` bytes before writing a segment (a new
+    cache has it; an import gives it to a cache made without it), and finds the same."""
+    from tui.library.cache import FTS_HASHSIZE
+
+    lib = Library.open(tmp_path / "lib")
+    conn = lib._conn()
+
+    def hashsize() -> int | None:
+        row = conn.execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
+        return row[0] if row else None
+
+    assert hashsize() == FTS_HASHSIZE
+    conn.execute("DELETE FROM text_config WHERE k='hashsize'")  # (as before the setting)
+    lib.import_feeds(_hf_feeds(tmp_path, "first", [3]))
+    assert hashsize() == FTS_HASHSIZE
+    assert len(lib.query("caching transformer")) == 6
