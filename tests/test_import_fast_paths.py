@@ -337,24 +337,3 @@ def test_papers_merged_twice_in_one_import_hold_what_the_feeds_say(tmp_path: Pat
     again = Library.open(tmp_path / "lib")
     again.rebuild()
     assert {pid: again.record(pid) for pid in ids} == {pid: lib.record(pid) for pid in ids}
-
-
-def test_the_index_buffers_an_imports_text_and_a_cache_made_before_gets_it(
-    tmp_path: Path,
-) -> None:
-    """The ``text`` index gathers `FTS_HASHSIZE` bytes before writing a segment (a new
-    cache has it; an import gives it to a cache made without it), and finds the same."""
-    from tui.library.cache import FTS_HASHSIZE
-
-    lib = Library.open(tmp_path / "lib")
-    conn = lib._conn()
-
-    def hashsize() -> int | None:
-        row = conn.execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
-        return row[0] if row else None
-
-    assert hashsize() == FTS_HASHSIZE
-    conn.execute("DELETE FROM text_config WHERE k='hashsize'")  # (as before the setting)
-    lib.import_feeds(_hf_feeds(tmp_path, "first", [3]))
-    assert hashsize() == FTS_HASHSIZE
-    assert len(lib.query("caching transformer")) == 6

@@ -128,12 +128,6 @@ CREATE VIRTUAL TABLE annot USING fts5(body, content='',
     tokenize='unicode61 remove_diacritics 2');
 """
 
-# How much text FTS5 gathers in memory before it writes it to the index as a new segment
-# (bytes; its default is 1 MB). An import of 20,000 papers wrote ~25 small segments that
-# the index then merged again, 30% of the index's work (valgrind: 173k instructions a paper
-# into an empty library, 120k with 8 MB). It is held only while a write transaction is open.
-FTS_HASHSIZE = 8 * 1024 * 1024
-
 # Han, kana and hangul: the scripts written without spaces between words.
 CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
@@ -331,18 +325,7 @@ class Cache:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        Cache.tune_index(conn)
         conn.execute(f"PRAGMA user_version={CACHE_VERSION}")
-
-    @staticmethod
-    def tune_index(conn: sqlite3.Connection) -> None:
-        """Give the ``text`` index its in-memory buffer (`FTS_HASHSIZE`) if it lacks it (a
-        cache made before it was set): a setting kept in the database, read by every
-        connection; the index's content and search results do not depend on it. Inside a
-        write transaction."""
-        found = conn.execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
-        if found is None or found[0] != FTS_HASHSIZE:
-            conn.execute("INSERT INTO text(text, rank) VALUES('hashsize', ?)", (FTS_HASHSIZE,))
 
     @staticmethod
     def ensure_score(conn: sqlite3.Connection) -> None:

@@ -1298,7 +1298,6 @@ class Library:
         self, conn: sqlite3.Connection, feeds: list[tuple[ParseResult, Source]]
     ) -> list[ImportReport]:
         reports = []
-        Cache.tune_index(conn)  # (a cache made before the setting)
         # Every record this import writes (new or merged), and what it is filed under that
         # the database does not know yet: the database is written once, at the end.
         batch = _Batch(conn)
