@@ -337,3 +337,38 @@ def test_papers_merged_twice_in_one_import_hold_what_the_feeds_say(tmp_path: Pat
     again = Library.open(tmp_path / "lib")
     again.rebuild()
     assert {pid: again.record(pid) for pid in ids} == {pid: lib.record(pid) for pid in ids}
+
+
+def test_a_big_import_into_an_empty_library_finds_each_paper_by_its_words(
+    tmp_path: Path,
+) -> None:
+    """An import of many papers into an empty library (the index then gathers more text
+    before writing it: `BULK_HASHSIZE`) finds each paper by a word only it has, and by a
+    word all have; the index's setting is back to FTS5's default after it."""
+    from tui.library.cache import BULK_PAPERS, FTS_HASHSIZE
+    from tui.sources import load_source
+
+    count = BULK_PAPERS + 200
+    words = [f"zq{i:04d}x" for i in range(count)]  # (unicode61: one token each)
+    papers = [
+        {
+            "title": f"Paper number {i} on {word} caching",
+            "abstract": f"We study {word} and caching of transformer features. " * 8,
+        }
+        for i, word in enumerate(words)
+    ]
+    path = tmp_path / "big.txt"
+    path.write_text(hf_text(papers))
+    item = load_source(str(path))
+    lib = Library.open(tmp_path / "lib")
+    (report,) = lib.import_feeds([(item.result, item.source)])
+    assert report.new == count
+    by_word = {}
+    for pid in lib:
+        title = lib.record(pid)["title"]
+        by_word[title.split(" on ")[1].split()[0]] = pid
+    for word in words[:: count // 40] + words[-3:]:
+        assert list(lib.query(word)) == [by_word[word]]
+    assert len(lib.query("caching transformer")) == count
+    row = lib._conn().execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
+    assert row is None or row[0] == FTS_HASHSIZE

@@ -128,6 +128,15 @@ CREATE VIRTUAL TABLE annot USING fts5(body, content='',
     tokenize='unicode61 remove_diacritics 2');
 """
 
+# FTS5 gathers this much of the text being indexed in memory (bytes: its default) before it
+# writes it to the index as a segment, merging segments as they accumulate. An import into
+# an empty library gathers `BULK_HASHSIZE` instead: it writes fewer segments and merges less
+# (valgrind, 20,000 papers: 173k instructions a paper in the index instead of 120k). Into an
+# index that holds papers already it is dearer (178k → 226k into 100,000): only then.
+FTS_HASHSIZE = 1024 * 1024
+BULK_HASHSIZE = 8 * 1024 * 1024
+BULK_PAPERS = 1000  # (fewer papers' text fits in FTS_HASHSIZE)
+
 # Han, kana and hangul: the scripts written without spaces between words.
 CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
@@ -562,9 +571,11 @@ class Cache:
         if not records:
             return
         spans = spans or {}
+        bulk = False  # (into an empty library: see BULK_HASHSIZE)
         if rowids is None:
             top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
             rowids = list(range(top + 1, top + 1 + len(records)))
+            bulk = top == 0 and len(records) >= BULK_PAPERS
         rows, blobs, texts, idents, facets = [], [], [], [], []
         rowid_of: dict[str, int] = {}
         for rowid, record in zip(rowids, records, strict=True):
@@ -583,9 +594,14 @@ class Cache:
         )
         Cache._papers_added(conn, len(rows))
         conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
+        hashsize = "INSERT INTO text(text, rank) VALUES('hashsize', ?)"  # (kept in the file)
+        if bulk:
+            conn.execute(hashsize, (BULK_HASHSIZE,))
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
         )
+        if bulk:
+            conn.execute(hashsize, (FTS_HASHSIZE,))
         conn.executemany("INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)", idents)
         conn.executemany("INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)", facets)
         if conn.execute("SELECT 1 FROM state LIMIT 1").fetchone() is None:
