@@ -273,3 +273,102 @@ def test_a_feed_with_a_surrogate_or_a_reference_to_one_parses_as_the_plain_path(
         assert item.result.papers[0].title.encode("utf-8")  # valid Unicode
     with pytest.raises(FeedError):
         load_text(" \n\t\n", "o")
+
+
+# ------------------------------------------------------------------ papers already stored
+def _hf_feeds(tmp_path: Path, name: str, upvotes: list[int], count: int = 6) -> list[tuple]:
+    """One feed file per entry of ``upvotes``: the same ``count`` papers (their abstracts
+    identify them), each feed naming its own author count (merged as the largest)."""
+    from tui.sources import load_source
+
+    feeds = []
+    for n, authors in enumerate(upvotes):
+        papers = [
+            {
+                "title": f"Feature caching for diffusion transformers {i}",
+                "abstract": f"We study caching of transformer features, case {i}. " * 6,
+                "count": authors + i,
+            }
+            for i in range(count)
+        ]
+        path = tmp_path / f"{name}-{n}.txt"
+        path.write_text(hf_text(papers, page=f"Jun {10 + n}"))
+        item = load_source(str(path), imported_at=f"2026-06-{10 + n}T08:00:00+00:00")
+        feeds.append((item.result, item.source))
+    return feeds
+
+
+def test_an_import_reads_each_stored_paper_and_each_segments_feeds_once(
+    tmp_path: Path,
+) -> None:
+    """A paper already stored is read from its segment once per import (to match and to
+    merge: not twice), and the feeds of a segment once, not with every record read."""
+    lib = Library.open(tmp_path / "lib")
+    lib.import_feeds(_hf_feeds(tmp_path, "first", [3, 4, 5]))  # one segment of 3 feeds
+    statements: list[str] = []
+    lib._conn().set_trace_callback(statements.append)
+    reports = lib.import_feeds(_hf_feeds(tmp_path, "first", [3, 4, 5]))  # the same again
+    lib._conn().set_trace_callback(None)
+    assert [(r.new, r.merged, r.unchanged) for r in reports] == [(0, 0, 6)] * 3
+    records = [s for s in statements if "JOIN record r ON r.rowid = p.rowid WHERE p.id=" in s]
+    assert len(records) == 6  # each stored paper once, though three feeds carry it
+    assert not [s for s in statements if "json_group_object" in s]
+    assert len([s for s in statements if s.startswith("SELECT key, doc FROM feed")]) == 1
+
+
+def test_papers_merged_twice_in_one_import_hold_what_the_feeds_say(tmp_path: Path) -> None:
+    """Stored papers met by two feeds of one import: each ends with the largest author
+    count any feed gave and every feed as a source, once, in import order; nothing new."""
+    lib = Library.open(tmp_path / "lib")
+    first = _hf_feeds(tmp_path, "first", [3])
+    lib.import_feeds(first)
+    ids = sorted(lib)
+    later = _hf_feeds(tmp_path, "later", [7, 5])
+    reports = lib.import_feeds(later)
+    assert [(r.new, r.merged, r.unchanged) for r in reports] == [(0, 6, 0), (0, 6, 0)]
+    assert sorted(lib) == ids
+    digests = [source.digest for _, source in first + later]
+    for pid in ids:
+        record = lib.record(pid)
+        i = int(record["title"].rsplit(" ", 1)[1])
+        assert record["author_count"] == 7 + i
+        assert [s["digest"] for s in record["sources"]] == digests
+    # and the same once the cache is built again from the truth files alone
+    again = Library.open(tmp_path / "lib")
+    again.rebuild()
+    assert {pid: again.record(pid) for pid in ids} == {pid: lib.record(pid) for pid in ids}
+
+
+def test_a_big_import_into_an_empty_library_finds_each_paper_by_its_words(
+    tmp_path: Path,
+) -> None:
+    """An import of many papers into an empty library (the index then gathers more text
+    before writing it: `BULK_HASHSIZE`) finds each paper by a word only it has, and by a
+    word all have; the index's setting is back to FTS5's default after it."""
+    from tui.library.cache import BULK_PAPERS, FTS_HASHSIZE
+    from tui.sources import load_source
+
+    count = BULK_PAPERS + 200
+    words = [f"zq{i:04d}x" for i in range(count)]  # (unicode61: one token each)
+    papers = [
+        {
+            "title": f"Paper number {i} on {word} caching",
+            "abstract": f"We study {word} and caching of transformer features. " * 8,
+        }
+        for i, word in enumerate(words)
+    ]
+    path = tmp_path / "big.txt"
+    path.write_text(hf_text(papers))
+    item = load_source(str(path))
+    lib = Library.open(tmp_path / "lib")
+    (report,) = lib.import_feeds([(item.result, item.source)])
+    assert report.new == count
+    by_word = {}
+    for pid in lib:
+        title = lib.record(pid)["title"]
+        by_word[title.split(" on ")[1].split()[0]] = pid
+    for word in words[:: count // 40] + words[-3:]:
+        assert list(lib.query(word)) == [by_word[word]]
+    assert len(lib.query("caching transformer")) == count
+    row = lib._conn().execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
+    assert row is None or row[0] == FTS_HASHSIZE

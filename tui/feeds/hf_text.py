@@ -160,16 +160,22 @@ class HfTextFormat:
             return 0.0
         lines = sniff_lines(text)
         chrome = sum(1 for line in lines[:40] if _is_chrome(line))
-        # (an author line ends in "author" or "authors": the cheap test first)
-        authors = sum(1 for line in lines if line.endswith(_AUTHOR_ENDS) and _AUTHORS.match(line))
-        dated = sum(
-            1
-            for a, b in zip(lines, lines[1:], strict=False)
-            if len(a) == 1 and a in _DOTS and _kind(b) == "date"  # "·" then "May 27 2"
-        )
+        # Author lines, and date lines after "·" ("·" then "May 27 2"): the score tells
+        # none, one, or two and more, so the count stops at two (a page has hundreds).
+        marks = 0
+        previous = ""
+        for line in lines:
+            # (an author line ends in "author" or "authors": the cheap test first)
+            if (line.endswith(_AUTHOR_ENDS) and _AUTHORS.match(line)) or (
+                len(previous) == 1 and previous in _DOTS and _kind(line) == "date"
+            ):
+                marks += 1
+                if marks == 2:
+                    break
+            previous = line
         score = 0.0
-        if dated or authors:
-            score = 0.6 if dated + authors >= 2 else 0.4
+        if marks:
+            score = 0.6 if marks >= 2 else 0.4
         if chrome >= 2:
             score = min(score + 0.35, 0.95) if score else 0.5
         return score

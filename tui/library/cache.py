@@ -128,6 +128,15 @@ CREATE VIRTUAL TABLE annot USING fts5(body, content='',
     tokenize='unicode61 remove_diacritics 2');
 """
 
+# FTS5 gathers this much of the text being indexed in memory (bytes: its default) before it
+# writes it to the index as a segment, merging segments as they accumulate. An import into
+# an empty library gathers `BULK_HASHSIZE` instead: it writes fewer segments and merges less
+# (valgrind, 20,000 papers: 173k instructions a paper in the index instead of 120k). Into an
+# index that holds papers already it is dearer (178k → 226k into 100,000): only then.
+FTS_HASHSIZE = 1024 * 1024
+BULK_HASHSIZE = 8 * 1024 * 1024
+BULK_PAPERS = 1000  # (fewer papers' text fits in FTS_HASHSIZE)
+
 # Han, kana and hangul: the scripts written without spaces between words.
 CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
@@ -419,20 +428,26 @@ class Cache:
         *,
         head: bool = True,
         body: bool = True,
+        feeds: dict[str, dict[str, dict[str, Any]]] | None = None,
     ) -> dict[str, Any] | None:
         """A paper's stored record (its head, body or both), None when there is none.
-        ``papers``: the library's segment folder, where the bodies are read from.
+        ``papers``: the library's segment folder, where the bodies are read from. ``feeds``:
+        the feeds of the segments read so far (segment → `truth.feed_key` → source), kept by
+        a caller that reads many records in one transaction (an import): each segment's
+        feeds are then read once, not with every record (a segment of 200 feeds made reading
+        a record 25 times dearer).
 
         LibraryError naming the segment when the body is to be read from a truth file that
         changed or was damaged since the cache read it (`truth.read_document`)."""
-        feeds = (  # (the segment's feeds, only for a whole record: one statement either way)
+        whole = head and body
+        query = (  # (the segment's feeds, only for a whole record: one statement either way)
             "(SELECT json_group_object(f.key, json(CAST(f.doc AS TEXT))) FROM feed f "
             "WHERE f.seg = p.seg)"
-            if head and body
+            if whole and feeds is None
             else "NULL"
         )
         row = conn.execute(
-            f"SELECT p.seg, r.at, r.size, r.body, {feeds} FROM paper p "
+            f"SELECT p.seg, r.at, r.size, r.body, {query} FROM paper p "
             "JOIN record r ON r.rowid = p.rowid WHERE p.id=?",
             (pid,),
         ).fetchone()
@@ -455,10 +470,21 @@ class Cache:
             return {k: v for k, v in doc.items() if k not in HEAD_FIELDS and k != "src"}
         src = doc.pop("src", None)
         if src:
-            sources = orjson.loads(feeds_json or "{}")
+            if feeds is None:
+                sources = orjson.loads(feeds_json or "{}")
+            else:
+                sources = feeds.get(seg)  # type: ignore[assignment]
+                if sources is None:
+                    sources = feeds[seg] = {
+                        key: orjson.loads(raw)
+                        for key, raw in conn.execute(
+                            "SELECT key, doc FROM feed WHERE seg=?", (seg,)
+                        )
+                    }
             if any(key not in sources for key in src):
                 raise LibraryError(f"{path}: the cache lacks its feeds; run `papertui doctor`")
-            doc["sources"] = [sources[key] for key in src]
+            # (copies: a source held in ``feeds`` is never shared by two records)
+            doc["sources"] = [dict(sources[key]) for key in src]
         return doc
 
     @staticmethod
@@ -545,9 +571,11 @@ class Cache:
         if not records:
             return
         spans = spans or {}
+        bulk = False  # (into an empty library: see BULK_HASHSIZE)
         if rowids is None:
             top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
             rowids = list(range(top + 1, top + 1 + len(records)))
+            bulk = top == 0 and len(records) >= BULK_PAPERS
         rows, blobs, texts, idents, facets = [], [], [], [], []
         rowid_of: dict[str, int] = {}
         for rowid, record in zip(rowids, records, strict=True):
@@ -566,9 +594,14 @@ class Cache:
         )
         Cache._papers_added(conn, len(rows))
         conn.executemany("INSERT INTO record(rowid, at, size, body) VALUES(?, ?, ?, ?)", blobs)
+        hashsize = "INSERT INTO text(text, rank) VALUES('hashsize', ?)"  # (kept in the file)
+        if bulk:
+            conn.execute(hashsize, (BULK_HASHSIZE,))
         conn.executemany(
             "INSERT INTO text(rowid, title, abstract, authors, other) VALUES(?, ?, ?, ?, ?)", texts
         )
+        if bulk:
+            conn.execute(hashsize, (FTS_HASHSIZE,))
         conn.executemany("INSERT OR IGNORE INTO ident(key, paper, has_id) VALUES(?, ?, ?)", idents)
         conn.executemany("INSERT OR IGNORE INTO facet(kind, value, paper) VALUES(?, ?, ?)", facets)
         if conn.execute("SELECT 1 FROM state LIMIT 1").fetchone() is None:
@@ -587,11 +620,12 @@ class Cache:
         record: dict[str, Any],
         seg: str,
         span: Span | None = None,
+        feeds: dict[str, dict[str, dict[str, Any]]] | None = None,
     ) -> int:
         """Store a whole paper record as the current version of its paper (replacing the
         previous one, whose index entries are removed); its rowid. ``papers``: the segment
         folder (the previous version's text is read there); ``span``: where ``record`` lies
-        in the segment ``seg``, None to keep it here whole.
+        in the segment ``seg``, None to keep it here whole; ``feeds``: as `read_record`'s.
 
         LibraryError when the previous version cannot be read (`read_record`)."""
         pid = record["id"]
@@ -618,7 +652,7 @@ class Cache:
                 Cache.index_state(conn, rowid, {}, orjson.loads(found[0]))
         else:
             rowid = row[0]
-            old = Cache.read_record(conn, papers, pid)
+            old = Cache.read_record(conn, papers, pid, feeds=feeds)
             assert old is not None
             conn.execute(
                 "INSERT INTO text(text, rowid, title, abstract, authors, other) "

@@ -1391,7 +1391,11 @@ class Library:
                     report.new += 1
                     report.new_ids.append(pid)
                     continue
-                record = batch.touched.get(pid) or self._record(conn, pid)
+                # (read once: `_match` kept what it read; a record merging changes, in
+                # place, is in `touched` from then on, which comes first)
+                record = batch.touched.get(pid) or batch.read.get(pid)
+                if record is None:
+                    record = self._record(conn, pid, batch)
                 record["sources"] = list(record.get("sources", []))
                 texts = record.get("title"), record.get("abstract")
                 if merge_into(record, incoming):
@@ -1415,7 +1419,7 @@ class Library:
             for pid, record in batch.touched.items():
                 if pid not in batch.new:
                     span = segment.spans.get(pid)
-                    Cache.put_paper(conn, self._papers, record, name.stem, span)
+                    Cache.put_paper(conn, self._papers, record, name.stem, span, feeds=batch.feeds)
             path = self._papers / name.file
             try:
                 self.bytes_written += atomic_write(path, raw)
@@ -1428,8 +1432,12 @@ class Library:
             conn.execute("INSERT INTO applied(kind, name) VALUES('s', ?)", (name.stem,))
         return reports
 
-    def _record(self, conn: sqlite3.Connection, pid: str) -> dict[str, Any]:
-        found = Cache.read_record(conn, self._papers, pid)
+    def _record(
+        self, conn: sqlite3.Connection, pid: str, batch: _Batch | None = None
+    ) -> dict[str, Any]:
+        found = Cache.read_record(
+            conn, self._papers, pid, feeds=batch.feeds if batch is not None else None
+        )
         assert found is not None
         return found
 
@@ -1448,12 +1456,12 @@ class Library:
         tried: set[str] = set()
         title_only = not incoming.get("abstract")
         by_title: list[str] = []  # papers with abstracts that the title alone matched
-        heads: dict[str, dict[str, Any]] = {}
+        heads = batch.read
 
         def record(pid: str) -> dict[str, Any]:
             found = batch.touched.get(pid) or heads.get(pid)
             if found is None:
-                found = heads[pid] = self._record(conn, pid)
+                found = heads[pid] = self._record(conn, pid, batch)
             return found
 
         stored = batch.stored
@@ -1812,6 +1820,10 @@ class _Batch:
         self.keys: dict[str, dict[str, None]] = {}
         self.stored: set[str] | None = None  # the keys the database holds (None: unknown)
         self.free: set[str] = set()  # ids known not to be in the database
+        # Stored records read (as the database holds them: not in ``touched``), and the
+        # feeds of their segments (`Cache.read_record`): each is read once per import.
+        self.read: dict[str, dict[str, Any]] = {}
+        self.feeds: dict[str, dict[str, dict[str, Any]]] = {}
 
     def put(self, pid: str, record: dict[str, Any], *, new: bool) -> None:
         self.touched[pid] = record
