@@ -80,7 +80,9 @@ class TagDialog(Dialog[TagEdit | None]):
         self.subject = subject if len(subject) <= SUBJECT_MAX else subject[:SUBJECT_MAX] + "…"
         self.current = list(current)  # as stored: the edit is computed against these
         self.known = [clean_line(t) for t in known]
-        self.initial = format_tags(self.current) if text is None else text
+        # (after the tags a separator: typing adds a tag, it never runs on into the last one)
+        shown = format_tags(self.current) + (", " if self.current else "")
+        self.initial = shown if text is None else text
         self.error = clean_line(error)
         self.value = self.initial  # the box's text when the dialog closed
 
