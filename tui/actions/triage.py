@@ -176,16 +176,22 @@ class TriageActions(PaperAppBase):
         plist = self.paper_list
         touched = set(done.ids)
         if touched and plist.current not in touched:
-            if len(touched) <= 64:  # (each lookup is one indexed count)
-                ids = plist.ids
-                index = min((ids.index(pid) for pid in touched if pid in ids), default=None)
-            else:
-                index = next((i for i, pid in enumerate(plist.ids) if pid in touched), None)
+            # (the view again: a paper read and gone from the Inbox is back in it, and the
+            # rows shown are the rows the index below counts)
+            self.requery(keep=plist.current)
+            index = self._first_of(touched)
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()
         said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo)
         self.toast(("Redone: " if redo else "Undone: ") + said)
+
+    def _first_of(self, touched: set[str]) -> int | None:
+        """The list's first row holding one of the papers ``touched`` (None: none listed)."""
+        ids = self.paper_list.ids
+        if len(touched) <= 64:  # (each lookup is one indexed count)
+            return min((ids.index(pid) for pid in touched if pid in ids), default=None)
+        return next((i for i, pid in enumerate(ids) if pid in touched), None)
 
     def _go_unread(self, step: int, quiet: bool = False, wrap: bool = False) -> None:
         """To the next unread paper below (``step`` 1) or above (-1); with ``wrap``, past
