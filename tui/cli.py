@@ -735,9 +735,9 @@ def list_command(
         from . import relevance  # (scikit-learn: loaded only for this order)
 
         seeds, problem = relevance.config_seeds()
+        if problem:  # (said whether or not a training is needed: the seeds are not used)
+            env.err.print(Text(f"papertui: warning: {problem}"), soft_wrap=True)
         if relevance.stale(lib, seeds):  # (trained again on the triage since the last one)
-            if problem:
-                env.err.print(Text(f"papertui: warning: {problem}"), soft_wrap=True)
             ranking = relevance.refresh(lib, seeds, _training_note(env))
             if ranking.reason:
                 env.err.print(Text(ranking.reason), soft_wrap=True)

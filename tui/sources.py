@@ -529,6 +529,7 @@ def load_source(src: str, today: date | None = None, imported_at: str = "") -> L
     Raises FeedError with a one-line message naming the source, whatever went wrong with it:
     an unexpected error (a bug in a parser) too, so one source never costs the others.
     """
+    named: tuple[str, str] | None = None  # (the name as kept, as the messages write it)
     try:
         if src == "--clipboard":
             try:
@@ -539,13 +540,19 @@ def load_source(src: str, today: date | None = None, imported_at: str = "") -> L
         data, origin = read_source(src)
         if not data.strip():
             raise FeedError(f"{printable(origin)}: empty, not a feed")
-        origin = valid_unicode(origin)  # a file name's undecodable bytes: kept as U+FFFD
-        return load_text(decode(data, origin), origin, today, imported_at)
+        kept = valid_unicode(origin)  # a file name's undecodable bytes: kept as U+FFFD
+        named = (kept, printable(origin))
+        return load_text(decode(data, kept), kept, today, imported_at)
     except FeedError as err:
         # One line of valid text whatever the name or URL held, its controls shown as
-        # escapes so the user recognises the file (`evil\x1bc.txt`).
-        message = printable(valid_unicode(str(err)))
-        if message == str(err):
+        # escapes so the user recognises the file (`evil\x1bc.txt`), its undecodable bytes
+        # too (`junk\xff.txt`), as every message names a file.
+        text = str(err)
+        if named is not None and named[0] != named[1] and text.startswith(named[0]):
+            message = named[1] + printable(valid_unicode(text[len(named[0]) :]))
+        else:
+            message = printable(valid_unicode(text))
+        if message == text:
             raise
         raise FeedError(message) from None
     except Exception as err:

@@ -79,7 +79,7 @@ class ForYouActions(PaperAppBase):
             # at every pause, each a process of seconds of CPU failing the same way)
             seeds, problem = config_seeds()
             if not stale(lib, seeds) or lib.triage_fingerprint() == self._foryou_failed:
-                seeds, problem = None, ""
+                seeds = None  # (nothing to train; a config problem is still said, once)
             if seeds is None:
                 pass
             elif not seeds and (cold := cold_start(labels_of(lib.states(), lib.watched_tags()))):
