@@ -141,9 +141,25 @@ def tex(text: str, encoder: Any = None) -> str:
         math = m.group(1)
         if not _balanced(math) or _UNSAFE_TEX.search(math) or _MD_MATH_UNSAFE.search(math):
             continue
-        out += [encoder.unicode_to_latex(line[end : m.start()]), f"${math}$"]
+        out += [_text_tex(line[end : m.start()], encoder), f"${math}$"]
         end = m.end()
-    out.append(encoder.unicode_to_latex(line[end:]))
+    out.append(_text_tex(line[end:], encoder))
+    return "".join(out)
+
+
+# Text-formatting commands as arXiv metadata writes them (`\textbf{Diff}-ES`): kept as the
+# command, their plain argument escaped; escaped, they would print as the text "\textbf{…}".
+_FORMAT = re.compile(r"\\(textbf|textit|emph|texttt|textsc|underline)\{([^{}\\$]{1,500})\}")
+
+
+def _text_tex(text: str, encoder: Any) -> str:
+    out: list[str] = []
+    end = 0
+    for m in _FORMAT.finditer(text):
+        out += [encoder.unicode_to_latex(text[end : m.start()])]
+        out.append(f"\\{m.group(1)}{{{encoder.unicode_to_latex(m.group(2))}}}")
+        end = m.end()
+    out.append(encoder.unicode_to_latex(text[end:]))
     return "".join(out)
 
 

@@ -532,12 +532,14 @@ _TEXT_WORD = re.compile(r"\w+")
 def _written(words: list[str], text: str, spans: list[tuple[str, int, int]]) -> str | None:
     """The first place ``text`` writes ``words`` (lower case) one after the other with only
     spaces or punctuation between (``spans``: its words, lower case, with where each starts
-    and ends), as it writes them; None when it does not."""
+    and ends), each word as it writes it, one space between; None when it does not."""
     k = len(words)
     first = words[0]
     for i in range(len(spans) - k + 1):
         if spans[i][0] == first and all(spans[i + j][0] == words[j] for j in range(1, k)):
-            return text[spans[i][1] : spans[i + k - 1][2]]
+            # (each word as written, one space between: "(DiT) architecture" gives "DiT
+            # architecture", not half a pair of parentheses)
+            return " ".join(text[spans[i + j][1] : spans[i + j][2]] for j in range(k))
     return None
 
 

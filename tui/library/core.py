@@ -39,7 +39,7 @@ import orjson
 from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
-from ..text import clean_line, valid_unicode
+from ..text import clean_line, readable_tex, valid_unicode
 from . import aliases, migrate, state, truth
 from .cache import Cache, open_cache, pack_body, remove_database
 from .device import device_id
@@ -848,9 +848,10 @@ class Library:
     def short_title(self, pid: str, limit: int = 60) -> str:
         """The paper's title (its Chinese title, else its id, when it has none) as one clean
         line cut to ``limit`` characters (ending in …), for messages naming it. KeyError
-        when there is no such paper."""
+        when there is no such paper. Inline TeX reads as the list shows it ($\\mathcal{O}(N)$ →
+        𝒪(N))."""
         head = self.raw(pid)
-        title = clean_line(head.get("title") or head.get("title_zh") or pid)
+        title = clean_line(readable_tex(head.get("title") or head.get("title_zh") or pid))
         return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
     def rows(self, ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
