@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tui.library import Library
 
-from .test_app import build
+from .test_app import build, toasts
 from .test_bad_input import DIGEST, one_error_line
 from .test_bad_input import run as run_bytes
 from .test_cli import run
@@ -166,3 +166,53 @@ def test_an_explanation_term_is_not_cut_inside_parentheses() -> None:
     line = relevance.describe(["dit architecture"], doc)
     term = line.split(": ", 1)[1]
     assert term.count("(") == term.count(")"), line
+
+
+def test_an_explanation_term_is_written_as_the_paper_writes_it() -> None:
+    """Seen in the detail pane: "matches your stars, tags and notes: model unified, …" for
+    "One-step Diffusion Model through Unified Diffusion …": a pair of words made across a
+    stop word ("through"), shown as a phrase that no paper writes."""
+    from tui import relevance
+
+    doc = {
+        "title": "Uni-Instruct: One-step Diffusion Model through Unified Diffusion Divergence",
+        "abstract": "",
+    }
+    assert "model unified" in relevance.tokens(doc)  # (a token the model may weigh)
+    term = relevance.describe(["model unified"], doc).split(": ", 1)[1]
+    assert term.lower() in doc["title"].lower(), term
+
+
+async def test_a_new_order_shows_the_rows_above_the_cursor_when_they_fit(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Seen after S to "for you" with the cursor low in the list: the status said "5 of 92"
+    and the cursor's paper was the pane's first row, the four papers ranked above it
+    scrolled out of sight (the list kept the old order's scroll offset). `set_ids` is what
+    a new sort calls, the cursor staying on its paper."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("G")
+        await pilot.pause()
+        plist = app.paper_list
+        current = plist.current
+        ids = [pid for pid in plist.ids if pid != current]
+        ids.insert(4, current)
+        plist.set_ids(ids)
+        await pilot.pause()
+        assert plist.cursor == 4
+        assert int(plist.scroll_y) == 0  # (the 4 papers ranked above it fit on screen)
+
+
+async def test_for_you_at_a_cold_start_says_so_before_the_first_pause(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """The demo opened, S pressed at once up to "for you" with nothing decided: "for you:
+    the model is trained when you pause" — pausing trains nothing (no paper kept); a
+    moment later the same S said "feed order until you star, tag or note a paper"."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        await pilot.pause()
+        assert "until you star, tag or note a paper" in toasts(app)[-1], toasts(app)[-1]

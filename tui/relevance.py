@@ -533,13 +533,24 @@ def _written(words: list[str], text: str, spans: list[tuple[str, int, int]]) -> 
     """The first place ``text`` writes ``words`` (lower case) one after the other with only
     spaces or punctuation between (``spans``: its words, lower case, with where each starts
     and ends), each word as it writes it, one space between; None when it does not."""
-    k = len(words)
+    stop = _stop_words()
     first = words[0]
-    for i in range(len(spans) - k + 1):
-        if spans[i][0] == first and all(spans[i + j][0] == words[j] for j in range(1, k)):
+    for i, (word, _, _) in enumerate(spans):
+        if word != first:
+            continue
+        at, ok = i, True
+        for w in words[1:]:  # (a pair is of neighbours once the stop words are out)
+            at += 1
+            while at < len(spans) and spans[at][0] in stop and spans[at][0] != w:
+                at += 1
+            if at >= len(spans) or spans[at][0] != w:
+                ok = False
+                break
+        if ok:
             # (each word as written, one space between: "(DiT) architecture" gives "DiT
-            # architecture", not half a pair of parentheses)
-            return " ".join(text[spans[i + j][1] : spans[i + j][2]] for j in range(k))
+            # architecture", not half a pair of parentheses; "Model through Unified" for
+            # the pair "model unified", as the paper writes it)
+            return " ".join(text[s:e] for _, s, e in spans[i : at + 1])
     return None
 
 

@@ -128,9 +128,14 @@ class ForYouActions(PaperAppBase):
     def action_cycle_sort(self) -> None:
         super().action_cycle_sort()  # type: ignore[misc]
         if self.sort_key == "foryou":
-            from ..relevance import order_note  # (the model's own imports are not made)
+            from ..relevance import cold_start, labels_of, order_note  # (not the model's)
 
-            self.toast(order_note(self.library, self._foryou_training), timeout=4)
+            lib = self.library
+            said = order_note(lib, self._foryou_training)
+            if not lib.score_info().get("reason") and not lib.read_only:
+                # (nothing stored yet: a cold start says so now, not "when you pause")
+                said = cold_start(labels_of(lib.states(), lib.watched_tags())) or said
+            self.toast(said, timeout=4)
 
     def _run_query(self, search: str) -> Sequence[str]:
         self.detail.show_why = self.sort_for(search) == "foryou"

@@ -144,6 +144,10 @@ class PaperList(ScrollView, can_focus=True):
         self._set_height(len(ids))
         self.invalidate()
         self.move_to(index, force_message=True)
+        if index < self.scrollable_content_region.height and self.scroll_y:
+            # (a new order with the cursor's paper near the top: the papers above it shown,
+            # not left scrolled out of sight by the old order's offset)
+            self.scroll_to(y=0, animate=False, immediate=True)
 
     def extend_ids(self, ids: Sequence[str]) -> None:
         """Show ``ids``, which begin with the rows shown (a search result counted after its
