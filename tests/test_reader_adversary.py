@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tui.library import Library
 
 from .test_app import build, toasts
@@ -216,3 +218,34 @@ async def test_for_you_at_a_cold_start_says_so_before_the_first_pause(
             await pilot.press("S")
         await pilot.pause()
         assert "until you star, tag or note a paper" in toasts(app)[-1], toasts(app)[-1]
+
+
+def test_a_key_typed_right_after_enter_in_the_tag_editor_is_not_lost(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a terminal, `t`, a tag, then Enter and `j` together (a fast typist, an SSH link):
+    the tags were saved but the `j` was dropped, so the next `t`/`s`/space acted on the same
+    paper again (five papers tagged in a row gave one tagged paper and "Tags unchanged").
+    After Esc in the note pane the same `j` is kept."""
+    from .test_notes_tags import Terminal
+
+    lib = sample_library
+    first, second = list(lib.query("is:unread"))[:2]
+    root = lib.root
+    lib.close()
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(tmp_path / "none.toml"))
+    term = Terminal("--db", str(root))
+    try:
+        assert term.read_until(b"Inbox"), term.output[-2000:]
+        term.send(b"t", then=b"Tags for")
+        term.send(b" mine")
+        term.send(b"\rj", then=b"Tags: #mine")
+        term.send(b"s")
+        term.send(b"q")
+        assert term.wait() == 0
+    finally:
+        term.kill()
+    after = Library.open(root)
+    assert after.state(first).tags == ["mine"]
+    assert not after.state(first).starred  # (the s went to the paper the j moved to)
+    assert after.state(second).starred

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -54,6 +55,33 @@ class TagSuggester(Suggester):
         return None
 
 
+class TagInput(TextInput):
+    """The tag box: the keys that arrive after Enter (typed with it: a fast typist, a slow
+    link) are held, not typed into a box about to close, and go to the app once it has."""
+
+    held: list[events.Key] | None = None
+
+    async def action_submit(self) -> None:
+        self.held = []
+        await super().action_submit()
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.held is not None:
+            self.held.append(event)
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
+    def release(self, to_app: bool) -> None:
+        """Send the held keys on: to the app (the dialog has closed) or back to this box
+        (it stays open: the input could not be saved)."""
+        keys, self.held = self.held or [], None
+        target = self.app if to_app else self
+        for key in keys:
+            target.post_message(events.Key(key.key, key.character))
+
+
 class TagDialog(Dialog[TagEdit | None]):
     """Edit the tags of one paper or of the selection; dismissed with the `TagEdit`."""
 
@@ -89,7 +117,7 @@ class TagDialog(Dialog[TagEdit | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="tag-dialog", classes="dialog"):
             yield Static(Content("Tags for " + self.subject), classes="dialog-title")
-            yield TextInput(
+            yield TagInput(
                 self.initial,
                 placeholder="e.g. diffusion, to-read",
                 suggester=TagSuggester(self.known),
@@ -130,9 +158,12 @@ class TagDialog(Dialog[TagEdit | None]):
             error = self.query_one("#tag-error", Static)
             error.update(Content(str(err)))
             error.remove_class("-hidden")
+            self.query_one(TagInput).release(to_app=False)
             return
         self.value = event.value
+        field = self.query_one(TagInput)
         self.answer(change)
+        self.app.call_after_refresh(field.release, True)  # (once the dialog has gone)
 
     def action_cancel(self) -> None:
         self.answer(None)
