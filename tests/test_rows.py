@@ -217,15 +217,17 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
     """Found by a newcomer: '/since:bad Enter' then Esc left the box and its error on
     screen, and in the Starred and All views, where it looked like a filter."""
     app = build(sample_library, tmp_path)
+    from .test_app_hostile import until
+
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: len(app.paper_list.ids) > 0)
+        bar = app.query_one("#search-bar")
         for leave in (("escape",), ("3",), ("S",)):
             await pilot.press("slash", *"since:bad", "enter")
-            await pilot.pause(0.2)
-            bar = app.query_one("#search-bar")
+            await until(pilot, lambda: bool(app._search_error))
             assert not bar.has_class("-hidden") and app._search_error
             await pilot.press(*leave)
-            await pilot.pause(0.2)
+            await until(pilot, lambda: not app._search_error and bar.has_class("-hidden"))
             assert app.search_box.value == "" and not app._search_error, leave
             assert bar.has_class("-hidden"), leave
             assert len(app.paper_list.ids) > 0
@@ -242,8 +244,10 @@ async def test_seen_in_shows_a_file_name_with_its_escapes(tmp_path: Path) -> Non
     lib = Library.open(tmp_path / "lib")
     import_files(lib, [hostile])
     app = build(lib, tmp_path)
+    from .test_app_hostile import until
+
     async with app.run_test(size=(120, 35)) as pilot:
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Seen in" in app.detail.text)
         seen = app.detail.text.split("Seen in", 1)[1]
     assert "evil\\x1b[31mname.txt" in seen and "\x1b" not in seen
 
