@@ -19,7 +19,7 @@ query, counts, set_state, import_feeds, warm, bytes_written, close):
   searchstar LIB       queries (first and repeated), warm(), then stars through set_state
   migrate LIB          Library.open of a library written by the previous engine (migrates it)
   naive LIB N          all papers in one default-TinyDB file, N update() calls
-  import LIB FEEDS     load_source + Library.import_feeds of every feed file (LIB "-": empty)
+  import LIB FEEDS     read_sources + Library.import_feeds of every feed file (LIB "-": empty)
 With ``--cprofile FILE`` first, the task runs under cProfile and the stats go to FILE.
 """
 
@@ -630,12 +630,13 @@ def task_naive(root: str, repeats: str) -> dict[str, Any]:
 
 
 def task_import(root: str, feeds: str) -> dict[str, Any]:
+    import resource
     from datetime import date
 
     t0 = time.perf_counter()
+    from tui.importing import read_sources
     from tui.library import Library
     from tui.library.core import now_iso
-    from tui.sources import load_source
 
     t1 = time.perf_counter()
     empty = root == "-"
@@ -649,14 +650,17 @@ def task_import(root: str, feeds: str) -> dict[str, Any]:
     files = sorted(str(p) for p in Path(feeds).glob("*.txt"))
     stamp = now_iso()
     today = date.fromisoformat(FEED_TODAY)
-    loaded = [load_source(f, today=today, imported_at=stamp) for f in files]
+    loaded, errors = read_sources(files, today, stamp)  # as `papertui import` reads them
+    assert not errors, errors
     t3 = time.perf_counter()
     c3 = time.process_time()
     parse_gc = clock.take()
-    reports = lib.import_feeds((item.result, item.source) for item in loaded)
+    reports = lib.import_feeds(loaded)
     t4 = time.perf_counter()
     c4 = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # (none, unless a tree's read has)
     out = {
+        "children_cpu_s": children.ru_utime + children.ru_stime,
         "parse_cpu_s": c3 - c2,
         "store_cpu_s": c4 - c3,
         "import_s": t1 - t0,

