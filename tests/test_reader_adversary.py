@@ -81,7 +81,7 @@ async def test_undoing_a_mark_read_puts_the_paper_back_in_the_inbox_under_the_cu
 def test_a_bad_relevance_table_is_named_even_when_no_training_is_needed(
     sample_library: Library, tmp_path: Path
 ) -> None:
-    """A misspelt arXiv seed (`arXiv:2406.01125`) was named on stderr only when the
+    """A misspelt arXiv seed (`2406-01125`) was named on stderr only when the
     ranking happened to be retrained; after a ranking without seeds, `papertui list --sort
     foryou` printed nothing at all about the config (nor which order it showed), and the
     seed was silently not used."""
@@ -104,7 +104,7 @@ def test_a_bad_relevance_table_is_named_even_when_no_training_is_needed(
 
     config.write_text("")  # no seeds: the ranking stored is made without any
     assert foryou().returncode == 0
-    config.write_text('[relevance]\narxiv = ["arXiv:2406.01125"]\n')
+    config.write_text('[relevance]\narxiv = ["2406-01125"]\n')
     done = foryou()
     assert done.returncode == 0, done.stderr
     assert "is not an arXiv id" in done.stderr

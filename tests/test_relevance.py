@@ -159,8 +159,10 @@ def test_author_seeds_match_folded_names() -> None:
     # (accents are not needed, as `author:muller` finds Müller in a search)
     plain = relevance.seeds_from_config({"relevance": {"authors": ["Rene Vidal"]}})
     assert plain.match({"authors": ["René Vidal"]})
-    ids = relevance.seeds_from_config({"relevance": {"arxiv": ["2406.01125v3", "hep-th/9901001"]}})
-    assert ids.arxiv == {"2406.01125", "hep-th/9901001"}
+    ids = relevance.seeds_from_config(
+        {"relevance": {"arxiv": ["2406.01125v3", "hep-th/9901001", "arXiv:2606.18765"]}}
+    )
+    assert ids.arxiv == {"2406.01125", "hep-th/9901001", "2606.18765"}
 
 
 def test_new_seeds_in_the_config_make_the_stored_ranking_stale(

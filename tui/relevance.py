@@ -226,8 +226,8 @@ def seeds_from_config(config: Mapping[str, Any]) -> Seeds:
             found[key] = frozenset(name_key(v) for v in value if v.strip())
         else:
             ids = []
-            for v in (v.strip() for v in value if v.strip()):
-                if not _SEED_ID.fullmatch(v):
+            for v in (re.sub(r"(?i)^arxiv:\s*", "", v.strip()) for v in value if v.strip()):
+                if not _SEED_ID.fullmatch(v):  # ("arXiv:2406.01125", as arXiv writes it: fine)
                     raise RelevanceConfigError(
                         f"[relevance] arxiv: {v!r} is not an arXiv id (2406.01125, hep-th/9901001)"
                     )
