@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -826,6 +826,13 @@ class Library:
         for (pid,) in self._conn().execute("SELECT id FROM paper ORDER BY rowid"):
             yield pid
 
+    def paper_segments(self) -> list[tuple[str, str]]:
+        """Every paper as (id, the segment its stored version is in: ``<device>-<NNNNNNNN>``,
+        with `MERGED` after it when merged here from several devices' versions), in the order
+        they were stored: what `tui.watch.apply` goes by to find the papers that arrived
+        since it last looked (an import, a sync)."""
+        return self._conn().execute("SELECT id, seg FROM paper ORDER BY rowid").fetchall()
+
     def raw(self, pid: str) -> dict[str, Any]:
         """The paper's head: what a list row needs (read-only; much cheaper than `get`).
 
@@ -1194,12 +1201,14 @@ class Library:
         if not self.watched_tags():
             return 0
         n = 0
-        for pid in self.query("is:watched"):
+        for pid in self.query("is:watched", sort="added"):  # (the newest first)
             added = self.raw(pid).get("added_at") or ""
             try:
                 when = datetime.fromisoformat(added).astimezone().date()
             except ValueError:
                 continue
+            if when < day - timedelta(days=1):  # (older still: a day of clock offsets kept)
+                break
             n += when >= day
         return n
 
@@ -1216,14 +1225,14 @@ class Library:
     def watch_tags(self) -> dict[str, str]:
         """The tags of the config file's watch rules by rule name, both casefolded
         (`tui.watch.config_rules`): what ``watch:NAME`` and ``is:watched`` find. Set the
-        attribute ``watch`` (a dict) to use other rules. QueryError when the config's rules
-        cannot be used (its one-line problem)."""
+        attribute ``watch`` (a dict) to use other rules (a bad rule is left out). QueryError
+        when none of the config's rules can be used (the first one-line problem)."""
         if self.watch is None:
             from ..watch import config_rules
 
-            rules, problem = config_rules()
-            if problem:
-                raise QueryError(problem)
+            rules, problems = config_rules()
+            if problems and not rules:
+                raise QueryError(problems[0])
             self.watch = {r.name.casefold(): r.tag.casefold() for r in rules}
             colors: dict[str, str] = {}
             for rule in rules:  # (the first rule with a colour wins: config order)
