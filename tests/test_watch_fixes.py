@@ -214,11 +214,15 @@ def test_a_bad_rule_leaves_the_others_working(tmp_path: Path) -> None:
 # ------------------------------------------------------------ 6. Chinese words
 
 
+@pytest.mark.parametrize("chunk", [2000, 5])  # (5: the index picks the papers to read)
 def test_a_chinese_word_rule_tags_the_papers_whose_text_holds_it(
-    sample_library: Library,
+    sample_library: Library, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`words = ["扩散"]` (diffusion): the digest papers whose Chinese title or summaries
     hold 扩散 get the rule's tag, as `papertui list --search 扩散` finds them."""
+    import tui.watch
+
+    monkeypatch.setattr(tui.watch, "CHUNK", chunk)
     lib = sample_library
     docs = lib.documents(list(lib))
     fields = ("title_zh", "abstract_zh", "ai_summary", "topic_hit")
@@ -229,6 +233,31 @@ def test_a_chinese_word_rule_tags_the_papers_whose_text_holds_it(
     apply(lib, _rules({"name": "zh", "words": ["扩散"], "tag": "kuosan"}))
     assert set(lib.query("tag:kuosan")) == holding
     assert holding == set(lib.query("扩散"))  # (what the search finds)
+
+
+def test_a_whole_library_pass_through_the_index_finds_what_the_text_holds(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over a library larger than a batch, the index picks the papers to read: the rule
+    still tags every paper whose text holds a phrase as whole words, and only those."""
+    import re
+
+    import tui.watch
+
+    monkeypatch.setattr(tui.watch, "CHUNK", 5)
+    lib = sample_library
+    docs = lib.documents(list(lib))
+    fields = ("title", "abstract", "ai_summary")
+    flow = re.compile(r"(?<![^\W_])flow[\W_]+matching(?![^\W_])", re.I)
+    token = re.compile(r"(?<![^\W_])tokens?(?![^\W_])", re.I)
+    expected = {
+        pid
+        for pid, d in docs.items()
+        if any(flow.search(d.get(f) or "") or token.search(d.get(f) or "") for f in fields)
+    }
+    assert 5 < len(expected) < len(docs)
+    apply(lib, _rules({"name": "r", "words": ["flow matching", "token", "tokens"], "tag": "r"}))
+    assert set(lib.query("tag:r")) == expected
 
 
 # ------------------------------------------------------------ 8. words without letters
@@ -255,6 +284,19 @@ def test_a_word_of_one_letter_and_signs_matches_as_written() -> None:
 # ------------------------------------------------------------ 7. the status bar's count
 
 
+async def _status_saying(app, pilot, text: str) -> str:  # noqa: ANN001
+    """The status bar once it says ``text`` (the workers that count are awaited), or as it
+    is after a while."""
+    status = ""
+    for _ in range(100):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+        status = str(app.query_one("#status").render())
+        if text in status:
+            break
+    return status
+
+
 async def test_the_status_recounts_the_watched_papers_after_another_process_untags(
     sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -266,11 +308,9 @@ async def test_the_status_recounts_the_watched_papers_after_another_process_unta
     monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
     app = build(sample_library, tmp_path, today=TODAY)
     async with app.run_test(size=(120, 35)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        status = await _status_saying(app, pilot, "watched papers new today")
         watched = sorted(sample_library.query("is:watched"))
         assert len(watched) > 1
-        status = str(app.query_one("#status").render())
         assert f"{len(watched)} watched papers new today" in status
         other = Library.open(sample_library.root)  # (another process: a second window)
         try:
@@ -278,9 +318,7 @@ async def test_the_status_recounts_the_watched_papers_after_another_process_unta
         finally:
             other.close()
         app.auto_refresh()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        status = str(app.query_one("#status").render())
+        status = await _status_saying(app, pilot, f"{len(watched) - 1} watched papers")
     assert f"{len(watched) - 1} watched papers new today" in status
 
 

@@ -178,7 +178,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             return
         self.call_from_thread(self._session_begun, new)
 
-    @work(thread=True, group="watch", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="watch", exit_on_error=False)
     def apply_watch_rules(self) -> None:
         """Tag the library's papers by the config's watch rules: those that arrived since
         the rules last looked, and all of them when the rules changed since they were last
@@ -212,22 +212,23 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         else:
             self.count_watched()
 
-    @work(thread=True, group="watchcount", exclusive=True, exit_on_error=False)
     def count_watched(self) -> None:
         """Count the watched papers added today for the status bar (`Library.watched_since`),
         off the UI thread: done whenever the list is shown again (a tag, an untag, an
-        import here or by another process, a sync)."""
-        from textual.worker import get_current_worker
+        import here or by another process, a sync). The latest count asked for wins."""
+        self._watch_counts += 1
+        self._count_watched(self._watch_counts)
 
+    @work(thread=True, group="watchcount", exit_on_error=False)
+    def _count_watched(self, asked: int) -> None:
         try:
             n = self.library.watched_since(self.today or date.today())
         except Exception:  # (a count for the status bar: never worth an error)
             n = 0
-        if not get_current_worker().is_cancelled:
-            self.call_from_thread(self._watched_counted, n)
+        self.call_from_thread(self._watched_counted, asked, n)
 
-    def _watched_counted(self, n: int) -> None:
-        if n != self.watched_today:
+    def _watched_counted(self, asked: int, n: int) -> None:
+        if asked == self._watch_counts and n != self.watched_today:
             self.watched_today = n
             self.update_status()
 

@@ -67,6 +67,7 @@ COLORS = (
 _KEYS = ("name", "tag", "color", "author", "authors", "words", "categories", "sources")
 _NAME = re.compile(r"^[\w.-]+$")
 _WORD = re.compile(r"\w+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _ALNUM = re.compile(r"[^\W_]")
 # The text fields a rule's words are looked for in (those the search's words look in, but
 # the authors, tags and notes).
@@ -118,10 +119,17 @@ def plain(text: str) -> str:
 
 def _tokens(text: str) -> list[str]:
     text = fold(text)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():  # (each run of other characters: the same as the whole text)
+        text = _NON_ASCII.sub(_unaccented, text)
     return _WORD.findall(text)
+
+
+def _unaccented(run: re.Match[str]) -> str:
+    text = run.group()
+    if unicodedata.is_normalized("NFKD", text):  # (Chinese: a quick check)
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def _strings(value: Any, where: str, key: str) -> list[str]:
@@ -255,7 +263,7 @@ class Matcher:
         for i, rule in enumerate(rules):
             for word in rule.words:
                 if CJK_RUN.search(word):
-                    self.cjk.append((word.replace(" ", ""), i))
+                    self.cjk.append((word, i))
                 else:
                     parts = tuple(word.split())
                     self.firsts.setdefault(parts[0], []).append((parts, i))
@@ -292,7 +300,7 @@ class Matcher:
                 if any(tuple(tokens[k : k + n]) == parts for k in at):
                     hits.add(i)
         if self.cjk:
-            joined = "".join(tokens) if not text.isascii() else ""
+            joined = " ".join(tokens) if not text.isascii() else ""
             for word, i in self.cjk:
                 if i not in hits and word in joined:
                     hits.add(i)
@@ -304,18 +312,21 @@ class Matcher:
         return hits
 
     def matching(
-        self, record: Mapping[str, Any], formats: Callable[[int], bool] | None = None
+        self,
+        record: Mapping[str, Any],
+        formats: Callable[[int], bool] | None = None,
+        only: Iterable[int] | None = None,
     ) -> list[int]:
         """The indices of the rules ``record`` (`Library.documents`, or a whole record)
-        matches. ``formats(i)``: whether the paper is in rule i's sources (default: read
-        from the record's ``sources``)."""
-        worded = self.worded(record) if any(self.wordy) else set()
+        matches, of those ``only`` names (default: all). ``formats(i)``: whether the paper
+        is in rule i's sources (default: read from the record's ``sources``). The text is
+        read for words only when a rule still needs it."""
+        worded: set[int] | None = None
         names: set[str] | None = None
         cats: set[str] | None = None
         found = []
-        for i, rule in enumerate(self.rules):
-            if self.wordy[i] and i not in worded:
-                continue
+        for i in range(len(self.rules)) if only is None else only:
+            rule = self.rules[i]
             if rule.authors:
                 if names is None:
                     names = {plain(a) for a in record.get("authors") or () if isinstance(a, str)}
@@ -331,6 +342,11 @@ class Matcher:
                 if held is None:
                     held = not _formats(record).isdisjoint(rule.sources)
                 if not held:
+                    continue
+            if self.wordy[i]:
+                if worded is None:
+                    worded = self.worded(record)
+                if i not in worded:
                     continue
             found.append(i)
         return found
@@ -472,6 +488,54 @@ def _in_sources(lib: Any, rules: list[Rule]) -> dict[int, frozenset[str]]:
     return found
 
 
+def _preselect(
+    lib: Any, rules: list[Rule], sourced: dict[int, frozenset[str]]
+) -> dict[int, set[str] | None]:
+    """For each rule, the papers that may match it, found through the search index (a
+    superset: the search finds the beginnings of words, in more fields; each is confirmed on
+    its text by `Matcher`), or None when the index cannot say (a rule on authors or literal
+    words alone: every paper): the papers holding one of its words (`_holding`), in one
+    of its categories, in one of its sources."""
+    everyone: set[str] | None = None
+    chosen: dict[int, set[str] | None] = {}
+    for i, rule in enumerate(rules):
+        sets: list[set[str]] = []
+        if rule.words and not rule.literal:
+            words = _holding(lib, rule.words)
+            if words is not None:
+                sets.append(words)
+        if rule.categories:
+            try:
+                outside = set(lib.query(" ".join(f"-cat:{c}" for c in rule.categories)))
+            except Exception:  # (a query the index cannot take: look at every paper)
+                outside = None
+            if outside is not None:
+                if everyone is None:
+                    everyone = set(lib)
+                sets.append(everyone - outside)
+        if rule.sources:
+            sets.append(set(sourced[i]))
+        chosen[i] = set.intersection(*sets) if sets else None
+    return chosen
+
+
+def _holding(lib: Any, words: tuple[str, ...]) -> set[str] | None:
+    """The papers whose indexed text holds one of ``words`` (`plain` phrases): the ASCII
+    ones in one index lookup (`Library.holding_any`), the others (Chinese, …) by the search,
+    one query each; None when the index cannot say (then every paper is looked at)."""
+    ascii_words = [w for w in words if w.isascii()]
+    others = [w for w in words if not w.isascii()]
+    if len(others) > 50:
+        return None
+    try:
+        found = lib.holding_any(ascii_words) if ascii_words else set()
+        for word in others:
+            found.update(lib.query(f'"{word}"'))
+    except Exception:  # (a word the index cannot take)
+        return None
+    return found
+
+
 class Cancelled(Exception):
     """`apply` was told to stop (the app quits): nothing was tagged nor recorded."""
 
@@ -508,12 +572,18 @@ def apply(
     # The matching, outside the lock (a whole library takes a while); then, under it, the
     # memory read again (another process may have applied the rules meanwhile).
     found: dict[int, list[str]] = {i: [] for i in range(len(rules))}
+    every = range(len(rules))
+    chosen = _preselect(lib, rules, sourced) if len(pool) > CHUNK else {}
+    if chosen and all(c is not None for c in chosen.values()):
+        wanted = set().union(*(c for c in chosen.values() if c is not None))
+        pool = [p for p in pool if p in wanted]
     for start in range(0, len(pool), CHUNK):
         if cancelled():
             raise Cancelled
         docs = lib.documents(pool[start : start + CHUNK])
         for pid, doc in docs.items():
-            for i in matcher.matching(doc, lambda i, pid=pid: pid in sourced[i]):
+            only = [i for i in every if chosen.get(i) is None or pid in chosen[i]]  # type: ignore[operator]
+            for i in matcher.matching(doc, lambda i, pid=pid: pid in sourced[i], only):
                 if pid not in memory.get(rules[i].key, ()):
                     found[i].append(pid)
     if cancelled():

@@ -104,6 +104,7 @@ class PaperAppBase(App[None]):
         self.new_since = 0
         self.watched_today = 0  # (counted whenever the list is shown: `count_watched`)
         self._first_painted = False  # (`_first_paint_done`: app.py)
+        self._watch_counts = 0  # (how many counts were asked for: `count_watched`)
         self._search_error: str | None = None  # the query error shown under the search box
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)

@@ -826,6 +826,32 @@ class Library:
         for (pid,) in self._conn().execute("SELECT id FROM paper ORDER BY rowid"):
             yield pid
 
+    def holding_any(self, phrases: list[str]) -> set[str]:
+        """The ids of the papers whose indexed text (titles, abstracts, authors, summaries:
+        the search's words) holds one of ``phrases``, each a phrase of whole words: ASCII
+        letters, digits and ``_`` between single spaces, as `tui.watch.plain` makes them.
+        ValueError for another phrase; LibraryError when the cache cannot be read."""
+        for phrase in phrases:
+            if (
+                not phrase
+                or not phrase.isascii()
+                or not all(w.isalnum() for w in phrase.replace("_", "a").split(" "))
+            ):
+                raise ValueError(f"not a phrase of words: {phrase!r}")
+        found: set[str] = set()
+        for start in range(0, len(phrases), 100):  # (FTS5 takes 256 levels of OR at most)
+            match = " OR ".join(f'"{p}"' for p in phrases[start : start + 100])
+            try:
+                rows = self._conn().execute(
+                    "SELECT id FROM paper WHERE rowid IN "
+                    "(SELECT rowid FROM text WHERE text MATCH ?)",
+                    (match,),
+                )
+                found.update(pid for (pid,) in rows)
+            except sqlite3.Error as err:
+                raise _cache_error(self.root, err) from None
+        return found
+
     def paper_segments(self) -> list[tuple[str, str]]:
         """Every paper as (id, the segment its stored version is in: ``<device>-<NNNNNNNN>``,
         with `MERGED` after it when merged here from several devices' versions), in the order
