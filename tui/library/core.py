@@ -10,6 +10,7 @@ On disk::
     changes/<dev>-<N>.json the journal: one file per state change (truth)
     state/<dev>-<N>.json   checkpoints: the journal folded (truth)
     sessions/<dev>.json    when this device's last app session started
+    watch/<dev>.json       what this device's watch rules tagged (tui/watch.py)
     .cache/library.sqlite  the derived database (never synced; rebuilt when missing)
     .gitignore .stignore   keep the cache and the lock files out of git and Syncthing
 
