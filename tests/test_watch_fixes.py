@@ -377,3 +377,34 @@ async def test_a_read_only_library_shows_its_watched_papers_in_the_status(
             status = str(app.query_one("#status").render())
     assert "read-only" in status
     assert f"◆ {watched} today" in status  # (the short form: "read-only" takes the room)
+
+
+async def test_p_in_the_app_matches_the_papers_the_sync_brings_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_app import TODAY, build
+
+    remote, lap, desk = shared_pair(tmp_path)
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(tmp_path / "none.toml"))
+    take_in(desk, "desk", feed(tmp_path, "more", range(5, 7)))
+    ok(desk, "desk", "sync")
+    config = tmp_path / "config.toml"
+    config.write_text('[[watch]]\nname = "tm"\nwords = ["token merging"]\ntag = "tm"\n')
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    monkeypatch.setenv("PAPERTUI_DEVICE", "laptop")
+    lib = Library.open(lap)
+    app = build(lib, tmp_path, today=TODAY)
+    async with app.run_test(size=(120, 35)) as pilot:
+        for _ in range(200):  # (the rules applied after the first paint)
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if (lap / MEMORY_DIR).is_dir():
+                break
+        assert set(lib.query("tag:tm")) == {f"2606.{20000 + n}" for n in range(3)}
+        await pilot.press("P")
+        for _ in range(500):  # (git, then the rules: each in a worker)
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.02)
+            if "2606.20006" in set(lib.query("tag:tm")):
+                break
+    assert set(lib.query("tag:tm")) == {f"2606.{20000 + n}" for n in (0, 1, 2, 5, 6)}
