@@ -144,10 +144,13 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         the session."""
         self.sync_detail()
         gc.enable()
+        self._first_painted = True
         self._announce_rescued()
         if not self.library.read_only:
             self.begin_session()
-            self.apply_watch_rules()
+            self.apply_watch_rules()  # (then the watched papers are counted)
+        else:
+            self.count_watched()
 
     def _announce_rescued(self) -> None:
         """Say where notes an earlier session could not save were kept (after the first
@@ -177,31 +180,57 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
 
     @work(thread=True, group="watch", exit_on_error=False)
     def apply_watch_rules(self) -> None:
-        """Tag the library's papers by the config's watch rules when the rules changed since
-        they were last applied (`tui.watch.apply`); a bad rule is shown as an error."""
+        """Tag the library's papers by the config's watch rules: those that arrived since
+        the rules last looked, and all of them when the rules changed since they were last
+        applied (`tui.watch.apply`); each bad rule is shown as an error line, the others
+        applied. Stops when the app quits (the pass is done again next time)."""
+        from textual.worker import get_current_worker
+
         from .text import clean_line
-        from .watch import apply, config_rules
+        from .watch import Cancelled, apply, config_rules
 
-        rules, problem = config_rules()
+        worker = get_current_worker()
+        rules, problems = config_rules()
         try:
-            tagged = apply(self.library, rules) if not problem else {}
+            tagged = apply(self.library, rules, cancelled=lambda: worker.is_cancelled)
+        except Cancelled:
+            return
         except Exception as err:
-            problem = f"watch rules not applied: {clean_line(str(err)) or type(err).__name__}"
+            problems.append(
+                f"watch rules not applied: {clean_line(str(err)) or type(err).__name__}"
+            )
             tagged = {}
-        if problem:
-            self.call_from_thread(self._error, problem)
-        today = self.today or date.today()
-        try:
-            watched = self.library.watched_since(today) if rules else 0
-        except Exception:  # (a count for the status bar: never worth an error)
-            watched = 0
-        self.call_from_thread(self._watch_applied, any(tagged.values()), watched)
+        if worker.is_cancelled:
+            return
+        if problems:
+            self.call_from_thread(self._error, "\n".join(problems))
+        self.call_from_thread(self._watch_applied, any(tagged.values()))
 
-    def _watch_applied(self, changed: bool, watched_today: int) -> None:
-        self.watched_today = watched_today
+    def _watch_applied(self, changed: bool) -> None:
         if changed:
             self.requery(keep=self.paper_list.current)
-        self.update_status()
+        else:
+            self.count_watched()
+
+    def count_watched(self) -> None:
+        """Count the watched papers added today for the status bar (`Library.watched_since`),
+        off the UI thread: done whenever the list is shown again (a tag, an untag, an
+        import here or by another process, a sync). The latest count asked for wins."""
+        self._watch_counts += 1
+        self._count_watched(self._watch_counts)
+
+    @work(thread=True, group="watchcount", exit_on_error=False)
+    def _count_watched(self, asked: int) -> None:
+        try:
+            n = self.library.watched_since(self.today or date.today())
+        except Exception:  # (a count for the status bar: never worth an error)
+            n = 0
+        self.call_from_thread(self._watched_counted, asked, n)
+
+    def _watched_counted(self, asked: int, n: int) -> None:
+        if asked == self._watch_counts and n != self.watched_today:
+            self.watched_today = n
+            self.update_status()
 
     def _session_begun(self, new: int) -> None:
         self.new_since = new

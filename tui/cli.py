@@ -1284,7 +1284,25 @@ def sync_command(env: Env, action: str | None, remote: str | None) -> int:
         lines = sync.sync(db, progress).lines()
     for line in lines:
         out.print(Text(printable(line)), soft_wrap=True)
+    problems = _watch_synced(db)
+    for line in problems:
+        err.print(error_line(line), highlight=False, soft_wrap=True)
     return EXIT_OK
+
+
+def _watch_synced(db: Path) -> list[str]:
+    """Apply the watch rules to the papers a sync brought in (`tui.importing.watch_new`),
+    as an import does: the one-line problems met."""
+    from .importing import watch_new
+
+    try:
+        lib = Library.open(db, create=False)
+    except LibraryError as error:
+        return [f"watch rules not applied: {error}"]
+    try:
+        return watch_new(lib, [])
+    finally:
+        lib.close()
 
 
 # --------------------------------------------------------------------------- main

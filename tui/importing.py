@@ -55,18 +55,18 @@ def store_feeds(lib: Library, feeds: list[Feed]) -> tuple[list[ImportReport], li
 
 def watch_new(lib: Library, ids: list[str]) -> list[str]:
     """Apply the config's watch rules (`tui.watch.apply`) to the papers ``ids`` (and to the
-    whole library when the rules changed): the one-line problems met (a bad rule, a library
-    that cannot be written), none when all went well. Never raises."""
+    whole library when the rules changed; and to the papers that arrived since they last
+    looked: another machine's, by a sync): the one-line problems met (one per bad rule, the
+    others applied; a library that cannot be written), none when all went well. Never
+    raises."""
     from .watch import apply, config_rules
 
-    rules, problem = config_rules()
-    if problem:
-        return [problem]
+    rules, problems = config_rules()
     try:
         apply(lib, rules, ids)
     except Exception as err:
-        return [f"watch rules not applied: {describe(err)}"]
-    return []
+        return [*problems, f"watch rules not applied: {describe(err)}"]
+    return problems
 
 
 def describe(err: Exception) -> str:

@@ -102,7 +102,9 @@ class PaperAppBase(App[None]):
         self.search_text = ""
         self.sort_key = "feed_date"
         self.new_since = 0
-        self.watched_today = 0  # (counted after the watch rules are applied: app.py)
+        self.watched_today = 0  # (counted whenever the list is shown: `count_watched`)
+        self._first_painted = False  # (`_first_paint_done`: app.py)
+        self._watch_counts = 0  # (how many counts were asked for: `count_watched`)
         self._search_error: str | None = None  # the query error shown under the search box
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
@@ -291,6 +293,8 @@ class PaperAppBase(App[None]):
             date_key=date_key,
         )
         self.update_status()
+        if self._first_painted:  # (the first frame is the prepainted one: prepaint.py)
+            self.count_watched()  # (in a worker: app.py)
 
     def _show_search_error(self, message: str | None) -> None:
         try:

@@ -341,6 +341,8 @@ class OutActions(PaperAppBase):
         self.requery(keep=self.paper_list.current)
         self._refresh_current()
         self._tell_unreadable_arrivals()
+        if not self.library.read_only:
+            self.apply_watch_rules()  # (the papers the sync brought in)
         if event.error is not None:
             self._error(event.error)
         else:

@@ -10,6 +10,7 @@ On disk::
     changes/<dev>-<N>.json the journal: one file per state change (truth)
     state/<dev>-<N>.json   checkpoints: the journal folded (truth)
     sessions/<dev>.json    when this device's last app session started
+    watch/<dev>.json       what this device's watch rules tagged (tui/watch.py)
     .cache/library.sqlite  the derived database (never synced; rebuilt when missing)
     .gitignore .stignore   keep the cache and the lock files out of git and Syncthing
 
@@ -30,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -826,6 +827,39 @@ class Library:
         for (pid,) in self._conn().execute("SELECT id FROM paper ORDER BY rowid"):
             yield pid
 
+    def holding_any(self, phrases: list[str]) -> set[str]:
+        """The ids of the papers whose indexed text (titles, abstracts, authors, summaries:
+        the search's words) holds one of ``phrases``, each a phrase of whole words: ASCII
+        letters, digits and ``_`` between single spaces, as `tui.watch.plain` makes them.
+        ValueError for another phrase; LibraryError when the cache cannot be read."""
+        for phrase in phrases:
+            if (
+                not phrase
+                or not phrase.isascii()
+                or not all(w.isalnum() for w in phrase.replace("_", "a").split(" "))
+            ):
+                raise ValueError(f"not a phrase of words: {phrase!r}")
+        found: set[str] = set()
+        for start in range(0, len(phrases), 100):  # (FTS5 takes 256 levels of OR at most)
+            match = " OR ".join(f'"{p}"' for p in phrases[start : start + 100])
+            try:
+                rows = self._conn().execute(
+                    "SELECT id FROM paper WHERE rowid IN "
+                    "(SELECT rowid FROM text WHERE text MATCH ?)",
+                    (match,),
+                )
+                found.update(pid for (pid,) in rows)
+            except sqlite3.Error as err:
+                raise _cache_error(self.root, err) from None
+        return found
+
+    def paper_segments(self) -> list[tuple[str, str]]:
+        """Every paper as (id, the segment its stored version is in: ``<device>-<NNNNNNNN>``,
+        with `MERGED` after it when merged here from several devices' versions), in the order
+        they were stored: what `tui.watch.apply` goes by to find the papers that arrived
+        since it last looked (an import, a sync)."""
+        return self._conn().execute("SELECT id, seg FROM paper ORDER BY rowid").fetchall()
+
     def raw(self, pid: str) -> dict[str, Any]:
         """The paper's head: what a list row needs (read-only; much cheaper than `get`).
 
@@ -1215,12 +1249,14 @@ class Library:
         if not self.watched_tags():
             return 0
         n = 0
-        for pid in self.query("is:watched"):
+        for pid in self.query("is:watched", sort="added"):  # (the newest first)
             added = self.raw(pid).get("added_at") or ""
             try:
                 when = datetime.fromisoformat(added).astimezone().date()
             except ValueError:
                 continue
+            if when < day - timedelta(days=1):  # (older still: a day of clock offsets kept)
+                break
             n += when >= day
         return n
 
@@ -1237,14 +1273,14 @@ class Library:
     def watch_tags(self) -> dict[str, str]:
         """The tags of the config file's watch rules by rule name, both casefolded
         (`tui.watch.config_rules`): what ``watch:NAME`` and ``is:watched`` find. Set the
-        attribute ``watch`` (a dict) to use other rules. QueryError when the config's rules
-        cannot be used (its one-line problem)."""
+        attribute ``watch`` (a dict) to use other rules (a bad rule is left out). QueryError
+        when none of the config's rules can be used (the first one-line problem)."""
         if self.watch is None:
             from ..watch import config_rules
 
-            rules, problem = config_rules()
-            if problem:
-                raise QueryError(problem)
+            rules, problems = config_rules()
+            if problems and not rules:
+                raise QueryError(problems[0])
             self.watch = {r.name.casefold(): r.tag.casefold() for r in rules}
             colors: dict[str, str] = {}
             for rule in rules:  # (the first rule with a colour wins: config order)

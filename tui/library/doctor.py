@@ -37,9 +37,9 @@ from .storage import (
 )
 
 MARKER = "papertui.json"
-_ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner"}
+_ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner", "watch.json"}
 # (.git: `papertui sync`'s repository; doctor told to remove it, as not papertui's)
-_OTHER_FOLDERS = {"sessions", "quarantine", RECOVERED, CACHE_DIR, ".git"}
+_OTHER_FOLDERS = {"sessions", "watch", "quarantine", RECOVERED, CACHE_DIR, ".git"}
 
 
 @dataclass

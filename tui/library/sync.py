@@ -1,10 +1,11 @@
 """One library on several machines through git: `papertui sync init [REMOTE]` and
 `papertui sync`.
 
-git carries the library's truth files (papers/, changes/, state/, sessions/ and the marker);
-the cache and the lock files stay out through the library's own ``.gitignore``. Every truth
-file is written once and named after the device that wrote it (truth.py), so a pull only
-ever adds files and never conflicts; the library then replays what the other devices wrote
+git carries the library's truth files (papers/, changes/, state/, sessions/, watch/ and the
+marker); the cache and the lock files stay out through the library's own ``.gitignore``. Every
+truth file is written once and named after the device that wrote it (truth.py; watch/ holds
+one file per device, written by that device only), so a pull only ever adds files and never
+conflicts; the library then replays what the other devices wrote
 (state.py's merge rules). git runs as a subprocess (``git`` on the PATH), never prompting
 (``GIT_TERMINAL_PROMPT=0``: a remote that needs a password it does not have fails with
 git's message), with papertui's commits made without the user's hooks or signing.
