@@ -215,7 +215,10 @@ class FindActions(PaperAppBase):
         keys = self.sort_choices()
         self.sort_key = keys[(keys.index(self.sort_for()) + 1) % len(keys)]
         self.requery(keep=self.paper_list.current)
-        self.toast(f"Sorted by {SORT_NAMES[self.sort_key]}", timeout=2)
+        name = SORT_NAMES[self.sort_key]
+        self.toast(
+            "Sorted for you" if self.sort_key == "foryou" else f"Sorted by {name}", timeout=2
+        )
 
     def action_toggle_language(self) -> None:
         self.detail.chinese_first = not self.detail.chinese_first
