@@ -127,7 +127,10 @@ class Terminal:
     def wait(self) -> int:
         """Read everything until the app exits; its exit status (128+N for signal N)."""
         self.read_until(b"\x00never\x00", timeout=60)
-        _, status = os.waitpid(self.pid, 0)
+        done, status = os.waitpid(self.pid, os.WNOHANG)
+        if not done:  # (still running after a minute: killed, so the test fails, not hangs)
+            os.kill(self.pid, signal.SIGKILL)
+            _, status = os.waitpid(self.pid, 0)
         self.status = os.waitstatus_to_exitcode(status)
         os.close(self.fd)
         return self.status

@@ -57,7 +57,8 @@ class TagSuggester(Suggester):
 
 class TagInput(TextInput):
     """The tag box: the keys that arrive after Enter (typed with it: a fast typist, a slow
-    link) are held, not typed into a box about to close, and go to the app once it has."""
+    link) are held, not typed into a box about to close, and go to the app once it has
+    (but Enter and Esc, which were meant for the dialog)."""
 
     held: list[events.Key] | None = None
 
@@ -79,6 +80,8 @@ class TagInput(TextInput):
         keys, self.held = self.held or [], None
         target = self.app if to_app else self
         for key in keys:
+            if to_app and key.key in ("enter", "escape"):
+                continue  # (a second Enter or an Esc meant the dialog: not a note opened)
             target.post_message(events.Key(key.key, key.character))
 
 
