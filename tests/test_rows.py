@@ -224,7 +224,14 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
         bar = app.query_one("#search-bar")
         for leave in (("escape",), ("3",), ("S",)):
             await pilot.press("slash", *"since:bad", "enter")
-            await until(pilot, lambda: bool(app._search_error))
+            await until(
+                pilot,
+                lambda: (
+                    bool(app._search_error)
+                    and app.search_box.value == "since:bad"
+                    and app.focused is not app.search_box
+                ),
+            )
             assert not bar.has_class("-hidden") and app._search_error
             await pilot.press(*leave)
             await until(pilot, lambda: not app._search_error and bar.has_class("-hidden"))

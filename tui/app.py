@@ -295,6 +295,8 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         # The cursor moved other than by a movement key (a click, the next unread paper, a
         # new result): the panes follow now, unless they wait for the cursor to rest (after
         # a movement key) or for the list to be painted (a new result, the first screen).
+        if not self.query("#papers"):
+            return  # (the app is closing: a message queued before has outlived its panes)
         self._update_position()
         if self._follow_timer is None and not self._after_paint:
             self.sync_detail()
