@@ -1629,36 +1629,29 @@ class Library:
         was before the change, unless a later change, of any device, has changed it again
         (those papers are `Undone.kept`); see state.undo_entries. Every copy works the undo
         out again at its place among all devices' changes (state.apply_change)."""
-        with self._write(wait) as conn:
-            target = state.undo_target(conn, self.session if own_first else None, self.device)
-            if target is None:
-                return None
-            entries, ids, kept = state.undo_entries(conn, target)
-            self._commit(conn, target.label, entries, target.key)
-            added, removed = state.tag_changes(target.entries)
-            return Undone(
-                label=target.label,
-                tags_added=added,
-                tags_removed=removed,
-                ids=ids,
-                kept=kept,
-                ts=target.ts,
-                by=target.by,
-                own=target.session == self.session,
-            )
+        return self._take_back(state.undo_target, own_first, wait, redo=False)
 
     def redo_change(self, *, own_first: bool = False, wait: float | None = None) -> Undone | None:
         """Take back the last undo (`state.redo_target`) as one new undoable step: the fields
         it had put back get what the undone change gave them (a note its text); what was
         redone, None when nothing can be (no undo, or a change made since it). Per device
         and per handle (``own_first``) as `undo_change`."""
+        return self._take_back(state.redo_target, own_first, wait, redo=True)
+
+    def _take_back(
+        self, find: Callable[..., Change | None], own_first: bool, wait: float | None, redo: bool
+    ) -> Undone | None:
+        """Undo the change ``find`` names (`state.undo_target`, or `state.redo_target`: an
+        undo, taken back) as one new step; what was taken back, None when there is none."""
         with self._write(wait) as conn:
-            target = state.redo_target(conn, self.session if own_first else None, self.device)
+            target = find(conn, self.session if own_first else None, self.device)
             if target is None:
                 return None
             entries, ids, kept = state.undo_entries(conn, target)
             self._commit(conn, target.label, entries, target.key)
-            removed, added = state.tag_changes(target.entries)  # (the undo's, turned round)
+            added, removed = state.tag_changes(target.entries)
+            if redo:  # (an undo's tags, turned round: what the redo brings back)
+                added, removed = removed, added
             return Undone(
                 label=target.label,
                 tags_added=added,
