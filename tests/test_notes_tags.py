@@ -135,11 +135,18 @@ class Terminal:
         os.close(self.fd)
         return self.status
 
-    def hang_up(self) -> int:
-        """Close the terminal (as closing its window does); the app's exit status."""
+    def hang_up(self, timeout: float = 60) -> int | None:
+        """Close the terminal (as closing its window does); the app's exit status, None if
+        it still runs after ``timeout`` seconds (it is then killed)."""
         os.close(self.fd)
-        _, status = os.waitpid(self.pid, 0)
-        return os.waitstatus_to_exitcode(status)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.1)
+        self.kill()
+        return None
 
     def kill(self) -> None:
         """Make sure the app is gone (after a failed assertion)."""
@@ -349,6 +356,42 @@ def test_closing_the_terminal_saves_the_note(tmp_path: Path) -> None:
         term.kill()
     assert status == 128 + signal.SIGHUP
     assert on_disk(lib).state(pid).note == "zq-hangup"
+
+
+def test_closing_the_terminal_while_the_screen_waits_for_it_saves_the_note_and_exits(
+    tmp_path: Path,
+) -> None:
+    """Keys typed faster than the terminal takes the screen (here: its output is not read at
+    all, so the app's writes wait), then the terminal closed. Textual's writer thread died on
+    the first write to the closed terminal and the app's next screen update waited for it
+    forever: the event loop stopped, the SIGHUP was never handled, the process spun on its
+    input thread (44 minutes seen) and what was typed after the last autosave was lost."""
+    lib = small_library(tmp_path)
+    pid = lib.query("is:unread", sort="feed_date", reverse=True)[0]
+    lines: list[str] = []
+    term = Terminal("--db", str(lib.root))
+    try:
+        open_note_and_type(term, "zq-start")
+        # Type (leaving the output unread) until the terminal takes no more of the screen:
+        # the output waiting in it stops growing; then some more lines.
+        unread, full_since = 0, None
+        while len(lines) < 5000 and (full_since is None or len(lines) < full_since + 100):
+            lines.append(f"line {len(lines):04d} of the note")
+            os.write(term.fd, b"\r" + lines[-1].encode())
+            time.sleep(0.01)
+            if len(lines) % 50 == 0:
+                now = struct.unpack("i", fcntl.ioctl(term.fd, termios.FIONREAD, b"\0" * 4))[0]
+                if now == unread and full_since is None:
+                    full_since = len(lines)
+                unread = now
+        assert full_since is not None, "the terminal kept taking the screen"
+        time.sleep(2)  # the app has read the keys; its screen waits for the terminal
+        status = term.hang_up(timeout=30)
+    finally:
+        term.kill()
+    assert status == 128 + signal.SIGHUP
+    # every key the app had read is in the note, though the screen never showed most of them
+    assert on_disk(lib).state(pid).note == "\n".join(["zq-start", *lines])
 
 
 # ============================================================================ notes: paste

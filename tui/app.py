@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import os
 import signal
@@ -80,7 +81,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
 
     stopped_by: str | None = None
     """The name of the signal that ended the app (SIGTERM …), None when the user quit."""
-    _watchdog: threading.Timer | None = None  # ends the process if leaving hangs (a signal)
+    _left: threading.Event | None = None  # set when `run` has returned (see `left`)
 
     def on_load(self) -> None:
         # No garbage collection until the first screen is painted: starting allocates a lot
@@ -134,9 +135,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self.call_after_refresh(self.warm_library)
         self.start_foryou()  # the "for you" model, retrained when the reader pauses
         if not self.is_headless:
-            loop = asyncio.get_running_loop()
-            for signum in STOP_SIGNALS:
-                loop.add_signal_handler(signum, self._stop_on_signal, signum)
+            self._catch_stop_signals()
 
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list
@@ -236,6 +235,49 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self.new_since = new
         self.update_status()
 
+    def _catch_stop_signals(self) -> None:
+        """SIGHUP, SIGTERM and SIGINT end the app (`_stop_on_signal`), and the process at the
+        latest `EXIT_GRACE` seconds later, whatever the event loop is doing.
+
+        Not asyncio's `add_signal_handler`: it hears of a signal through a byte written to
+        the loop's wake-up socket, and that byte is dropped when the socket is full, as it is
+        once the loop has been held up while the input thread queued thousands of keys (a
+        closed terminal then left the app running, its note unsaved). A Python handler is
+        run by the interpreter itself; it hands the stop to the loop as a callback (kept
+        even when the wake-up byte is not) and wakes the thread that ends the process if
+        leaving hangs (started now: a handler that starts a thread could deadlock)."""
+        loop = asyncio.get_running_loop()
+        self._stop_signal = threading.Event()
+        self._left = threading.Event()
+        signals: list[int] = []
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            if not signals:  # (a second signal: leaving is under way, the watch ends it)
+                signals.append(signum)
+                self._stop_signal.set()
+                # Queued the way the input thread queues keys: after the keys already read.
+                stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
+                asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
+
+        def watch() -> None:
+            self._stop_signal.wait()
+            if not self._left.wait(EXIT_GRACE):
+                self._leave_now(signals[0])
+
+        threading.Thread(target=watch, name="papertui-stop-watch", daemon=True).start()
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, on_signal)
+
+    def _stop_after_keys(self, signum: int) -> None:
+        """The keys read before the signal have reached the focused widget (the note box):
+        stop once that widget has taken them, so that a note typed just before the terminal
+        closed is saved whole."""
+        focused = self.focused
+        if focused is None:
+            self._stop_on_signal(signum)
+        else:
+            focused.call_later(self._stop_on_signal, signum)
+
     def _stop_on_signal(self, signum: int) -> None:
         """SIGHUP (the terminal closed), SIGTERM, SIGINT: save the notes, then leave the way
         `q` does (the terminal restored) with the status a shell gives a killed command."""
@@ -245,23 +287,18 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             # way out (`rescue_notes`), before whatever sent the signal loses patience.
             self._save_pending_note(wait=SIGNAL_WAIT)
         self.exit(return_code=128 + signum)
-        # Leaving can hang when the terminal is gone (Textual's writer thread waiting on a
-        # closed terminal was seen holding a process forever): after a grace period the
-        # unsaved notes are rescued and the process ends anyway.
-        if self._watchdog is None:
-            self._watchdog = threading.Timer(EXIT_GRACE, self._leave_now, args=(signum,))
-            self._watchdog.daemon = True
-            self._watchdog.start()
 
     def left(self) -> None:
-        """The app has left (`run` returned): the signal's watchdog is not needed."""
-        if self._watchdog is not None:
-            self._watchdog.cancel()
+        """The app has left (`run` returned): the signal's watch need not end the process."""
+        if self._left is not None:
+            self._left.set()
 
     def _leave_now(self, signum: int) -> None:
-        """End the process at once (the app did not finish leaving after a signal), the
-        notes it could not save rescued to a file first (`rescue_notes`)."""
+        """End the process at once (the app did not finish leaving after a signal: e.g. its
+        loop held up by a closed terminal), the notes it could not save rescued to a file
+        first (`rescue_notes`), the one being typed included."""
         with contextlib.suppress(Exception):
+            self.keep_typed_note()
             if self.unsaved_notes:
                 self.rescue_notes()
         os._exit(128 + signum)

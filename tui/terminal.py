@@ -18,13 +18,18 @@ the terminal's write, so this needs 4 KiB of input queued just before the paste.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
+import os
+import queue
+import signal
 from collections.abc import Iterable
 from typing import Any
 
 from textual import events
 from textual._time import get_time
 from textual._xterm_parser import XTermParser  # the parser LinuxDriver uses
+from textual.drivers._writer_thread import WriterThread  # the writer LinuxDriver uses
 
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
@@ -131,13 +136,59 @@ def _lenient_decoder(encoding: str) -> Any:
     return functools.partial(codecs.getincrementaldecoder(encoding), errors="replace")
 
 
+WRITE_POLL = 0.5  # seconds a blocked screen update waits before it looks at the writer again
+
+
+class TerminalWriter(WriterThread):
+    """Textual's output thread, which outlives the terminal it writes to.
+
+    Textual's writer thread ends on the first failed write (``OSError``: EIO once the terminal
+    is closed), and the app's next screen updates then wait forever for room in its queue of
+    30: the event loop stops, so the SIGHUP that closing the terminal sent is never handled
+    and the note being typed is never saved (an app was seen spinning on its input thread for
+    44 minutes). This one, when the terminal refuses a write, discards what is queued and what
+    comes later, and sends the process SIGHUP (the terminal is gone: the app saves and leaves
+    as on a hang-up). `write` never waits on a writer that has ended."""
+
+    gone = False  # the terminal refused a write: nothing more is written
+
+    def write(self, text: str) -> None:
+        while not self.gone and self.is_alive():
+            try:
+                self._queue.put(text, timeout=WRITE_POLL)
+                return
+            except queue.Full:
+                continue  # (a slow terminal: wait, unless the writer has ended meanwhile)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except OSError:
+            self.gone = True
+            with contextlib.suppress(OSError):
+                os.kill(os.getpid(), signal.SIGHUP)
+            while self._queue.get() is not None:
+                pass  # (discarded until `stop`)
+
+    def stop(self) -> None:
+        while self.is_alive():
+            try:
+                self._queue.put(None, timeout=WRITE_POLL)
+                break
+            except queue.Full:
+                continue
+        self.join(timeout=WRITE_POLL * 4)
+
+
 def install_paste_parser() -> None:
-    """Make Textual's Linux/macOS driver read input with `PasteParser`, and decode it
-    leniently (`_lenient_decoder`) (idempotent)."""
+    """Make Textual's Linux/macOS driver read input with `PasteParser`, decode it leniently
+    (`_lenient_decoder`) and write with `TerminalWriter` (idempotent)."""
     try:
         from textual.drivers import linux_driver  # noqa: PLC0415 - absent on Windows
     except ImportError:
         return
+    if getattr(linux_driver, "WriterThread", None) is WriterThread:
+        linux_driver.WriterThread = TerminalWriter  # type: ignore[misc]
     if getattr(linux_driver, "XTermParser", None) is XTermParser:
         linux_driver.XTermParser = PasteParser  # type: ignore[misc]
     forget_option_characters()
