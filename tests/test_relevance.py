@@ -633,3 +633,27 @@ def test_only_papers_the_model_leans_towards_are_explained(sample_library: Libra
     assert below, "the sample's triage leaves papers the model leans against"
     assert not set(below) & set(ranking.why)
     assert all(ranking.scores[pid] > 0 for pid in ranking.why)
+
+
+def test_tags_a_removed_watch_rule_gave_are_still_not_the_readers_decisions(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found last session: once its rule was taken out of the config, the tags a rule had
+    given counted as the reader's own ("kept"), and the model learnt the old rule."""
+    from tui.watch import apply, rules_from_config
+
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(config))
+    config.write_text('[[watch]]\nname = "cv"\ntag = "cv"\ncategories = ["cs.CV"]\n')
+    lib = Library.open(sample_library.root)
+    apply(lib, rules_from_config({"watch": [{"name": "cv", "tag": "cv", "categories": ["cs.CV"]}]}))
+    by_rule = set(lib.query("tag:cv"))
+    assert by_rule and relevance.library_labels(lib).yes == 0
+    config.write_text("")  # the rule removed; its tags stay on the papers
+    lib = Library.open(sample_library.root)
+    assert set(lib.query("tag:cv")) == by_rule
+    assert relevance.labels_of(lib.states(), lib.watched_tags()).yes == len(by_rule)  # (before)
+    assert relevance.library_labels(lib).yes == 0
+    mine = next(pid for pid in lib if pid not in by_rule)
+    lib.set_state([mine], "tag", add_tags=["cv"])  # the reader's own "cv" tag is a "yes"
+    assert relevance.library_labels(Library.open(lib.root)).label == {mine: True}

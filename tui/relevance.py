@@ -126,37 +126,71 @@ class Labels:
         return len(self.label) - self.yes
 
 
-def _own_tags(state: Mapping[str, Any], rules: Collection[str]) -> list[str]:
-    """The tags of a state document but those the watch rules give (``rules``, casefolded)."""
+def _own_tags(
+    state: Mapping[str, Any],
+    rules: Collection[str],
+    pid: str = "",
+    given: Mapping[str, Collection[str]] | None = None,
+) -> list[str]:
+    """The tags of a state document but those the watch rules give (``rules``, casefolded)
+    and those a rule gave this paper (``given``: {tag casefolded: paper ids}, the rules'
+    memory, so a rule since removed from the config still counts as the rules' choice)."""
     tags = state.get("tags") or []
-    return [t for t in tags if str(t).casefold() not in rules] if rules else list(tags)
+    if not rules and not given:
+        return list(tags)
+    own = []
+    for tag in tags:
+        folded = str(tag).casefold()
+        if folded not in rules and not (given and pid in given.get(folded, ())):
+            own.append(tag)
+    return own
 
 
-def is_yes(state: Mapping[str, Any], rules: Collection[str] = ()) -> bool:
-    """Whether a state document says "yes": starred, tagged or with a note. A tag only the
-    watch rules gave (``rules``: their tags, casefolded) is the rules' choice, not the
-    reader's: it is no "yes"."""
+def is_yes(
+    state: Mapping[str, Any],
+    rules: Collection[str] = (),
+    pid: str = "",
+    given: Mapping[str, Collection[str]] | None = None,
+) -> bool:
+    """Whether a state document (of paper ``pid``) says "yes": starred, tagged or with a
+    note. A tag only the watch rules gave (``rules``: their tags, casefolded; ``given``: what
+    a rule tagged, by tag) is the rules' choice, not the reader's: it is no "yes"."""
     note = state.get("note")
     return bool(
-        state.get("starred") or _own_tags(state, rules) or (isinstance(note, str) and note.strip())
+        state.get("starred")
+        or _own_tags(state, rules, pid, given)
+        or (isinstance(note, str) and note.strip())
     )
 
 
-def labels_of(states: Mapping[str, Mapping[str, Any]], rules: Collection[str] = ()) -> Labels:
+def labels_of(
+    states: Mapping[str, Mapping[str, Any]],
+    rules: Collection[str] = (),
+    given: Mapping[str, Collection[str]] | None = None,
+) -> Labels:
     """`Labels` from the state documents by paper id (`Library.states`): "yes" as `is_yes`
-    (``rules``: the watch rules' tags, casefolded, `Library.watched_tags`), "no" for a paper
-    read without any of those; other papers are not labelled."""
+    (``rules``: the watch rules' tags, casefolded, `Library.watched_tags`; ``given``: the
+    rules' memory, `tui.watch.read_memory`), "no" for a paper read without any of those;
+    other papers are not labelled."""
     out = Labels()
     for pid, state in states.items():
-        if is_yes(state, rules):
+        if is_yes(state, rules, pid, given):
             out.label[pid] = True
             out.starred += bool(state.get("starred"))
-            out.tagged += bool(_own_tags(state, rules))
+            out.tagged += bool(_own_tags(state, rules, pid, given))
             note = state.get("note")
             out.noted += bool(isinstance(note, str) and note.strip())
         elif state.get("read"):
             out.label[pid] = False
     return out
+
+
+def library_labels(lib: Library) -> Labels:
+    """`labels_of` a library's states, the tags its watch rules give or gave left out (the
+    config's rules and the rules' memory in the library folder)."""
+    from .watch import read_memory
+
+    return labels_of(lib.states(), lib.watched_tags(), read_memory(lib.root))
 
 
 @dataclass
@@ -790,7 +824,7 @@ def rank_library(
     import numpy as np
 
     t0 = time.perf_counter()
-    labels = labels_of(lib.states(), lib.watched_tags())
+    labels = library_labels(lib)
     if seeds:
         labels = with_seeds(labels, lib.seeded(seeds.authors, seeds.arxiv, seeds.match))
     reason = cold_start(labels)

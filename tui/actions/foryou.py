@@ -69,7 +69,7 @@ class ForYouActions(PaperAppBase):
         (``python -m tui.relevance LIBRARY``: the training's own Python work and memory stay
         out of the app's), then show the new order."""
         from ..library import LibraryError
-        from ..relevance import cold_start, config_seeds, fingerprint, labels_of, stale
+        from ..relevance import cold_start, config_seeds, fingerprint, library_labels, stale
 
         reason: str | None = None
         problem = ""
@@ -82,7 +82,7 @@ class ForYouActions(PaperAppBase):
                 seeds = None  # (nothing to train; a config problem is still said, once)
             if seeds is None:
                 pass
-            elif not seeds and (cold := cold_start(labels_of(lib.states(), lib.watched_tags()))):
+            elif not seeds and (cold := cold_start(library_labels(lib))):
                 # (no model to train: said here, without starting a process)
                 lib.store_scores({}, {}, cold, fingerprint(lib, seeds))
                 reason = cold
@@ -128,13 +128,13 @@ class ForYouActions(PaperAppBase):
     def action_cycle_sort(self) -> None:
         super().action_cycle_sort()  # type: ignore[misc]
         if self.sort_key == "foryou":
-            from ..relevance import cold_start, labels_of, order_note  # (not the model's)
+            from ..relevance import cold_start, library_labels, order_note  # (not the model's)
 
             lib = self.library
             said = order_note(lib, self._foryou_training)
             if not lib.score_info().get("reason") and not lib.read_only:
                 # (nothing stored yet: a cold start says so now, not "when you pause")
-                said = cold_start(labels_of(lib.states(), lib.watched_tags())) or said
+                said = cold_start(library_labels(lib)) or said
             self.toast(said, timeout=4)
 
     def _run_query(self, search: str) -> Sequence[str]:
