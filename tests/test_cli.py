@@ -268,6 +268,16 @@ def test_stats_lists_tags_most_used_first(tmp_path: Path) -> None:
     assert line.split(None, 1)[1] == "alpha 2, Beta 1, zeta 1"
 
 
+def test_stats_writes_a_tag_with_a_space_or_comma_as_the_tag_editor_does(tmp_path: Path) -> None:
+    """Found last session: "tags  to read 2, my, weird tag 1" read as four tags."""
+    db = tmp_path / "lib"
+    run("import", str(ARXIVDAILY), db=db)
+    run("tag", "2606.18765", "2606.19162", "-a", '"to read"', db=db)
+    run("tag", "2606.18765", "-a", '"my, weird tag" plain', db=db)
+    (line,) = [x for x in run("stats", db=db).stdout.splitlines() if x.startswith("tags")]
+    assert line.split(None, 1)[1] == '"to read" 2, "my, weird tag" 1, plain 1'
+
+
 def test_list_sorted_by_paper_date_shows_the_paper_date(tmp_path: Path) -> None:
     """Found by a second newcomer: the date column was the feed's whatever the sort."""
     db = tmp_path / "lib"

@@ -1167,6 +1167,8 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
     if as_json:
         write_json(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
         return EXIT_OK
+    from .tags import format_tag
+
     rows: list[tuple[str, str]] = []
     for key in ("library", "papers", "unread", "read", "starred", "tagged", "noted", "undo_steps"):
         value = stats[key]
@@ -1175,7 +1177,8 @@ def stats_command(env: Env, as_json: bool, plot: bool) -> int:
     by_format = ", ".join(f"{badge(k)} ({k}): {v:,}" for k, v in stats["by_format"].items())
     rows.append(("sources", by_format or "-"))
     by_count = sorted(stats["tags"].items(), key=lambda kv: (-kv[1], kv[0].casefold()))
-    tags = ", ".join(f"{clean_line(k)} {v:,}" for k, v in by_count[:STATS_TAGS])
+    # (each tag as the tag editor writes it: "to read" 2, not to read 2; "a, b" 1, not a, b 1)
+    tags = ", ".join(f"{format_tag(k)} {v:,}" for k, v in by_count[:STATS_TAGS])
     if len(by_count) > STATS_TAGS:  # (a line, not a page: --json has them all)
         tags += f" … and {len(by_count) - STATS_TAGS:,} more (--json lists them all)"
     rows.append(("tags", tags or "-"))
