@@ -97,6 +97,23 @@ def test_bibtex_keeps_hostile_text_as_text() -> None:
     assert len({e.key for e in parsed.entries}) == len(HOSTILE)
 
 
+def test_bibtex_key_of_a_chinese_title_with_math_is_not_a_year_and_a_letter() -> None:
+    """Found by an adversary: "面向$\\mathcal{O}(N)$的扩散缓存" by 张三 got the key "2026o"."""
+    keys = [
+        e.key
+        for e in bibtexparser.parse_string(
+            bibtex(
+                [
+                    (paper(7, "面向$\\mathcal{O}(N)$的扩散缓存", authors=["张三"]), PaperState()),
+                    (paper(8, "$O(n)$ Attention for All", authors=["张三"]), PaperState()),
+                    (paper(9, "$O(n)$ Attention", authors=["Ana Lima"]), PaperState()),
+                ]
+            )
+        ).entries
+    ]
+    assert keys == ["paper260600007", "2026attention", "lima2026attention"]
+
+
 def test_bibtex_names_and_math() -> None:
     p = paper(
         1,

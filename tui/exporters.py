@@ -193,12 +193,12 @@ def cite_key(paper: Paper) -> str:
         family = _key_word(name.family or name.literal)
     year = (paper.paper_date or paper.feed_date or "")[:4]
     year = year if year.isdigit() else ""
-    title_words = [
-        w for w in re.findall(r"[A-Za-z0-9]+", _ascii(paper.title)) if w.lower() not in _STOP
-    ]
+    words = _ascii(_MATH.sub(" ", paper.title))  # (no word of $\mathcal{O}(n)$: "o")
+    title_words = [w for w in re.findall(r"[A-Za-z0-9]+", words) if w.lower() not in _STOP]
     first = title_words[0].lower() if title_words else ""
-    key = f"{family}{year}{first}"
-    return key or "paper" + re.sub(r"[^A-Za-z0-9]", "", paper.arxiv_id or paper.id or "x")
+    if not family and not first:  # (a Chinese title and names: a year alone says nothing)
+        return "paper" + re.sub(r"[^A-Za-z0-9]", "", paper.arxiv_id or paper.id or "x")
+    return f"{family}{year}{first}"
 
 
 def _ascii(text: str) -> str:
