@@ -78,6 +78,31 @@ def test_the_explanation_names_a_caching_term(sample_library: Library) -> None:
         assert term in text or term in " ".join(doc.get("categories") or []), term
 
 
+def _near(a: str, b: str) -> bool:
+    """Two terms one of which says the other again: a word inside the other's pair, or
+    single words one of which (less a final e/es/s) begins the other ("block", "blocks")."""
+    a, b = a.lower(), b.lower()
+    if " " in a or " " in b:
+        return (" " not in a and a in b.split()) or (" " not in b and b in a.split())
+    ra, rb = re.sub(r"(es|e|s)$", "", a), re.sub(r"(es|e|s)$", "", b)
+    return min(len(ra), len(rb)) >= 3 and (ra.startswith(rb) or rb.startswith(ra))
+
+
+def test_an_explanation_never_names_a_word_twice(sample_library: Library) -> None:
+    """Seen trying it: "matches your stars: blocks, block, computation", "Merge, Merging",
+    "LLM, Large Language, inherent, LLMs"."""
+    lib = sample_library
+    triage(lib)
+    relevance.refresh(lib)
+    explained = [got[1] for pid in lib if (got := lib.score_of(pid)) and got[1]]
+    assert len(explained) >= 20
+    for why in explained:
+        terms = why.split(": ", 1)[1].split(", ")
+        assert 1 <= len(terms) <= relevance.EXPLAIN_TERMS
+        for i, a in enumerate(terms):
+            assert not any(_near(a, b) for b in terms[i + 1 :]), why
+
+
 def test_read_papers_follow_the_scored_ones_in_feed_order(sample_library: Library) -> None:
     lib = sample_library
     _, _, read = triage(lib)

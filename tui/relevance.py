@@ -306,18 +306,22 @@ class Model:
                 col = words[t] & mask
             if col in wanted:
                 names.setdefault(col, t)
+        # A term says nothing new when its words' stems were all said ("merging" after
+        # "merge", "LLMs" after "LLM", "block" inside "token block"); a pair picked after one
+        # of its words replaces that word.
         picked: list[str] = []
-        covered: set[str] = set()
+        said: set[str] = set()
         for k in top:
             name = names.get(int(idx[k]))
-            if name is None or name in covered or len(picked) >= n:
+            if name is None or len(picked) >= n:
+                continue
+            stems = {name} if name[0] in "@#" else {_stem(w) for w in name.split(" ")}
+            if stems <= said:
                 continue
             picked.append(name)
-            if " " in name and name[0] not in "@#":
-                covered.update(name.split(" "))
-        # (a pair picked after one of its words: the word goes)
-        pairs = {w for t in picked if " " in t and t[0] not in "@#" for w in t.split(" ")}
-        return [t for t in picked if t not in pairs]
+            said |= stems
+        in_pairs = {_stem(w) for t in picked if " " in t and t[0] not in "@#" for w in t.split(" ")}
+        return [t for t in picked if " " in t or t[0] in "@#" or _stem(t) not in in_pairs]
 
     def explain(self, doc: Mapping[str, Any], n: int = EXPLAIN_TERMS) -> str:
         """One line saying why ``doc`` scores high ("matches your stars: token merging, DiT,
@@ -325,6 +329,19 @@ class Model:
         adds to its score."""
         x, _ = inputs([features(doc)], self.idf)
         return describe(self.terms(x[0], doc, n), doc, self.kept)
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ies", "es", "ed", "s", "e")
+
+
+def _stem(word: str) -> str:
+    """A word's rough English stem, for telling near-duplicates apart in an explanation
+    ("merge", "merges", "merged", "merging" → "merg"); other scripts as they are."""
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def _crc(token: str) -> int:
