@@ -13,7 +13,7 @@ import signal
 import time
 from pathlib import Path
 
-from .test_notes_tags import Terminal, on_disk, small_library
+from .test_notes_tags import Terminal, on_disk, restored, small_library
 
 
 def test_sigcont_to_a_running_app_keeps_the_keys_in_order_and_sigterm_ends_it(
@@ -34,14 +34,31 @@ def test_sigcont_to_a_running_app_keeps_the_keys_in_order_and_sigterm_ends_it(
             os.kill(term.pid, signal.SIGCONT)
             term.read_until(b"\x00never\x00", timeout=0.3)  # (a redraw, if any)
         term.send(b"e", then=b"Save")
-        typed = "".join(str(i % 10) for i in range(200))
+        typed = "".join(str(i % 10) for i in range(200)) + "-zq-end"
         for char in typed:  # typed one key at a time, as a person does (fast)
             os.write(term.fd, char.encode())
             time.sleep(0.002)
-        assert term.read_until(typed[-20:].encode()), term.output[-2000:]
+        assert term.read_until(b"-zq-end"), term.output[-2000:]  # drawn: the app has them
         os.kill(term.pid, signal.SIGTERM)
         status = term.wait()
     finally:
         term.kill()
     assert on_disk(lib).state(pid).note == typed
     assert status == 128 + signal.SIGTERM
+
+
+def test_sigterm_while_the_app_starts_restores_the_terminal(tmp_path: Path) -> None:
+    """The pre-painted list gave SIGHUP and SIGTERM back to their default action when Textual
+    took over, and the app caught them only once mounted: a SIGTERM in between (Textual's
+    screen already set up, the panes still being composed: about a second) killed the
+    process outright, the terminal left on the alternate screen with echo off."""
+    lib = small_library(tmp_path)
+    term = Terminal("--db", str(lib.root))
+    try:
+        assert term.read_until(b"\x1b[?1000h"), term.output[-2000:]  # Textual's mouse on
+        os.kill(term.pid, signal.SIGTERM)
+        status = term.wait()
+    finally:
+        term.kill()
+    assert status == 128 + signal.SIGTERM
+    assert restored(term.output), term.output[-600:]

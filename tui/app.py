@@ -91,7 +91,17 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
 
     def get_driver_class(self) -> Any:
         install_paste_parser()  # a paste reaches the app whole, escape sequences included
-        return super().get_driver_class()
+        base = super().get_driver_class()
+
+        class Driver(base):  # type: ignore[misc, valid-type]
+            def start_application_mode(self) -> None:
+                # The stop signals are caught from the moment Textual takes the terminal
+                # (not at mount: a SIGTERM while the panes were composed, about a second,
+                # killed the process with the terminal left on the alternate screen).
+                self._app._catch_stop_signals()
+                super().start_application_mode()
+
+        return Driver
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -134,8 +144,6 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
         self.start_foryou()  # the "for you" model, retrained when the reader pauses
-        if not self.is_headless:
-            self._catch_stop_signals()
 
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list
@@ -245,7 +253,10 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         closed terminal then left the app running, its note unsaved). A Python handler is
         run by the interpreter itself; it hands the stop to the loop as a callback (kept
         even when the wake-up byte is not) and wakes the thread that ends the process if
-        leaving hangs (started now: a handler that starts a thread could deadlock)."""
+        leaving hangs (started now: a handler that starts a thread could deadlock). Called
+        when Textual's driver takes the terminal (again after a suspend: done once)."""
+        if self._left is not None:
+            return
         loop = asyncio.get_running_loop()
         self._stop_signal = threading.Event()
         self._left = threading.Event()
