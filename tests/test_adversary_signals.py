@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
+
+from tui.library import Library
 
 from .test_notes_tags import Terminal, on_disk, restored, small_library
 
@@ -62,3 +65,41 @@ def test_sigterm_while_the_app_starts_restores_the_terminal(tmp_path: Path) -> N
         term.kill()
     assert status == 128 + signal.SIGTERM
     assert restored(term.output), term.output[-600:]
+
+
+def _training(root: Path) -> list[int]:
+    """The pids of the "for you" training processes of the library at ``root``."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"tui.relevance {root}"], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_quit_while_the_model_trains_ends_the_process(sample_library: Library) -> None:
+    """`q` while the "for you" model was being trained (a big library, a loaded machine: the
+    training is minutes; here it is held stopped) restored the terminal, but the process
+    waited for the training's worker before exiting: no shell prompt until it ended."""
+    lib = sample_library
+    ids = lib.query("", sort="feed_date")
+    lib.set_state(ids[:15], "keep", starred=True)  # (enough decisions to train on)
+    lib.set_state(ids[15:80], "skip", read=True)
+    term = Terminal("--db", str(lib.root))
+    training: list[int] = []
+    try:
+        assert term.read_until(b"Inbox"), term.output[-2000:]
+        deadline = time.monotonic() + 60  # (only keeps a broken build from hanging)
+        while not training and time.monotonic() < deadline:
+            term.read_until(b"\x00never\x00", timeout=0.2)  # (drawing meanwhile)
+            training = _training(lib.root)  # (it starts once no key came for a few seconds)
+        assert training, "no training started"
+        for pid in training:
+            os.kill(pid, signal.SIGSTOP)  # a training that does not end soon
+        term.send(b"q")
+        status = term.wait()
+    finally:
+        term.kill()
+        for pid in _training(lib.root):
+            os.kill(pid, signal.SIGKILL)
+    assert status == 0
+    assert restored(term.output)
+    assert _training(lib.root) == []

@@ -515,6 +515,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     def on_unmount(self) -> None:
         gc.enable()  # (the app ended before its first paint)
         self.stop_fetch()  # (its thread would keep the process alive for its whole wait)
+        self.stop_foryou()  # (as would a training under way, for minutes)
         try:
             self._save_pending_note()
         except NoMatches:
