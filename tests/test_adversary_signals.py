@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tui.library import Library
 
-from .test_notes_tags import Terminal, on_disk, restored, small_library
+from .test_notes_tags import Terminal, on_disk, open_note_and_type, restored, small_library
 
 
 def test_sigcont_to_a_running_app_keeps_the_keys_in_order_and_sigterm_ends_it(
@@ -103,3 +103,22 @@ def test_quit_while_the_model_trains_ends_the_process(sample_library: Library) -
     assert status == 0
     assert restored(term.output)
     assert _training(lib.root) == []
+
+
+def test_closing_the_terminal_when_the_disk_refuses_the_note_rescues_it(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE (a quota, a nearly full disk): the library's change file for the note is
+    too big to write, the terminal is closed. The rescue file, with its heading, its
+    instructions and the paper's title, was bigger still: it failed in every folder, and
+    with the terminal gone the note was printed nowhere: lost."""
+    lib = small_library(tmp_path)
+    pid = lib.query("is:unread", sort="feed_date", reverse=True)[0]
+    term = Terminal("--db", str(lib.root), fsize=250)
+    try:
+        open_note_and_type(term, "zq-rescued")
+        status = term.hang_up()
+    finally:
+        term.kill()
+    assert status == 128 + signal.SIGHUP
+    assert on_disk(lib).state(pid).note == ""  # (the fault is real: the library refused it)
+    kept = [p.read_text() for p in (lib.root / "recovered").glob("*.md")]
+    assert len(kept) == 1 and pid in kept[0] and "\nzq-rescued\n" in kept[0], kept
