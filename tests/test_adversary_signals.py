@@ -122,3 +122,26 @@ def test_closing_the_terminal_when_the_disk_refuses_the_note_rescues_it(tmp_path
     assert on_disk(lib).state(pid).note == ""  # (the fault is real: the library refused it)
     kept = [p.read_text() for p in (lib.root / "recovered").glob("*.md")]
     assert len(kept) == 1 and pid in kept[0] and "\nzq-rescued\n" in kept[0], kept
+
+
+def test_a_stopped_app_continued_takes_keys_again_and_a_hang_up_saves_them(
+    tmp_path: Path,
+) -> None:
+    """SIGTSTP (`kill -TSTP`, a job-control stop) then SIGCONT: the app takes the terminal
+    back (only SIGCONT after a stop does so) and what is typed then is saved on a hang-up."""
+    lib = small_library(tmp_path)
+    pid = lib.query("is:unread", sort="feed_date", reverse=True)[0]
+    term = Terminal("--db", str(lib.root))
+    try:
+        open_note_and_type(term, "zq-before")
+        since = len(term.output)
+        os.kill(term.pid, signal.SIGTSTP)
+        assert term.read_until(b"\x1b[?1049l", since=since)  # the screen given back
+        os.kill(term.pid, signal.SIGCONT)
+        assert term.read_until(b"\x1b[?1049h", since=since)  # and taken again
+        term.send(b"-after", then=b"-after")
+        status = term.hang_up()
+    finally:
+        term.kill()
+    assert status == 128 + signal.SIGHUP
+    assert on_disk(lib).state(pid).note == "zq-before-after"
