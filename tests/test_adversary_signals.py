@@ -8,9 +8,11 @@ a fresh `Library.open`, the oracle independent of the app's own state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -145,3 +147,37 @@ def test_a_stopped_app_continued_takes_keys_again_and_a_hang_up_saves_them(
         term.kill()
     assert status == 128 + signal.SIGHUP
     assert on_disk(lib).state(pid).note == "zq-before-after"
+
+
+def test_a_hang_up_after_quitting_anyway_still_rescues_the_note(tmp_path: Path) -> None:
+    """q, then "quit anyway" with a note the disk refused (RLIMIT_FSIZE), then the window is
+    closed at once: the SIGHUP came while the app wrote the rescue file, after its event loop
+    had closed. The app's handler raised `RuntimeError: Event loop is closed` there, out of
+    the rescue: the note was neither stored, nor kept in a file, nor printed."""
+    lib = small_library(tmp_path)
+    term = Terminal("--db", str(lib.root), fsize=200)
+    stop = threading.Event()
+
+    def hang_ups() -> None:  # (the kernel's SIGHUP, repeated so one lands in the rescue)
+        with contextlib.suppress(ProcessLookupError):
+            while not stop.is_set():
+                os.kill(term.pid, signal.SIGHUP)
+                time.sleep(0.0005)
+
+    sender = threading.Thread(target=hang_ups)
+    try:
+        open_note_and_type(term, "qzx-kept")
+        assert term.read_until(b"NOT SAVED"), term.output[-3000:]
+        term.send(b"\x1b", then=b"Star")
+        term.send(b"q", then=b"could not be saved")
+        term.send(b"y", then=b"\x1b[?1049l")  # the app has left: the rescue comes now
+        sender.start()
+        term.wait()
+    finally:
+        stop.set()
+        if sender.is_alive():
+            sender.join()
+        term.kill()
+    assert b"Traceback" not in term.output, term.output[-1500:]
+    kept = [p.read_text() for p in (lib.root / "recovered").glob("*.md")]
+    assert len(kept) == 1 and "\nqzx-kept\n" in kept[0], kept

@@ -263,12 +263,16 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         signals: list[int] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
-            if not signals:  # (a second signal: leaving is under way, the watch ends it)
-                signals.append(signum)
-                self._stop_signal.set()
-                # Queued the way the input thread queues keys: after the keys already read.
-                stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
-                asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
+            if signals or self._left.is_set() or loop.is_closed():
+                # (a second signal: leaving is under way, the watch ends it; or the app has
+                # left and is rescuing and printing the notes it could not save: a handler
+                # that raised here, "Event loop is closed", cut that short)
+                return
+            signals.append(signum)
+            self._stop_signal.set()
+            # Queued the way the input thread queues keys: after the keys already read.
+            stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
+            asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
 
         def watch() -> None:
             self._stop_signal.wait()
