@@ -573,14 +573,14 @@ async def test_while_the_model_trains_the_app_answers_keys_and_says_it_is_traini
     lib = sample_library
     starred, _, _ = triage(lib)
     started, go = threading.Event(), threading.Event()
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
-    def held_run(*args: object, **kw: object) -> subprocess.CompletedProcess[str]:
+    def held_popen(*args: object, **kw: object) -> subprocess.Popen[str]:
         started.set()
         go.wait(30)
-        return real_run(*args, **kw)  # type: ignore[call-overload]
+        return real_popen(*args, **kw)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(foryou.subprocess, "run", held_run)
+    monkeypatch.setattr(foryou.subprocess, "Popen", held_popen)
     app = build(lib, tmp_path)
     app.foryou_idle, app.foryou_tick = 0.05, 0.05
     async with app.run_test(size=SIZE) as pilot:

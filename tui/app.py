@@ -91,7 +91,17 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
 
     def get_driver_class(self) -> Any:
         install_paste_parser()  # a paste reaches the app whole, escape sequences included
-        return super().get_driver_class()
+        base = super().get_driver_class()
+
+        class Driver(base):  # type: ignore[misc, valid-type]
+            def start_application_mode(self) -> None:
+                # The stop signals are caught from the moment Textual takes the terminal
+                # (not at mount: a SIGTERM while the panes were composed, about a second,
+                # killed the process with the terminal left on the alternate screen).
+                self._app._catch_stop_signals()
+                super().start_application_mode()
+
+        return Driver
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -134,8 +144,6 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
         self.start_foryou()  # the "for you" model, retrained when the reader pauses
-        if not self.is_headless:
-            self._catch_stop_signals()
 
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list
@@ -245,19 +253,26 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         closed terminal then left the app running, its note unsaved). A Python handler is
         run by the interpreter itself; it hands the stop to the loop as a callback (kept
         even when the wake-up byte is not) and wakes the thread that ends the process if
-        leaving hangs (started now: a handler that starts a thread could deadlock)."""
+        leaving hangs (started now: a handler that starts a thread could deadlock). Called
+        when Textual's driver takes the terminal (again after a suspend: done once)."""
+        if self._left is not None:
+            return
         loop = asyncio.get_running_loop()
         self._stop_signal = threading.Event()
         self._left = threading.Event()
         signals: list[int] = []
 
         def on_signal(signum: int, _frame: Any) -> None:
-            if not signals:  # (a second signal: leaving is under way, the watch ends it)
-                signals.append(signum)
-                self._stop_signal.set()
-                # Queued the way the input thread queues keys: after the keys already read.
-                stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
-                asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
+            if signals or self._left.is_set() or loop.is_closed():
+                # (a second signal: leaving is under way, the watch ends it; or the app has
+                # left and is rescuing and printing the notes it could not save: a handler
+                # that raised here, "Event loop is closed", cut that short)
+                return
+            signals.append(signum)
+            self._stop_signal.set()
+            # Queued the way the input thread queues keys: after the keys already read.
+            stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
+            asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
 
         def watch() -> None:
             self._stop_signal.wait()
@@ -504,6 +519,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     def on_unmount(self) -> None:
         gc.enable()  # (the app ended before its first paint)
         self.stop_fetch()  # (its thread would keep the process alive for its whole wait)
+        self.stop_foryou()  # (as would a training under way, for minutes)
         try:
             self._save_pending_note()
         except NoMatches:

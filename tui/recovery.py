@@ -72,16 +72,34 @@ def _folders(root: Path) -> Iterable[Path]:
     yield Path(tempfile.gettempdir())  # (only files named papertui-notes-* are ours there)
 
 
+def compact(notes: Mapping[str, str], root: Path) -> str:
+    """The rescue file's text at its smallest: the library and each note under its paper's
+    id (what `render` writes, less the instructions and the titles)."""
+    return f"# papertui notes\nLibrary: {_where(root)}\n" + "".join(
+        f"\n## {pid}\n\n{text}\n" for pid, text in notes.items()
+    )
+
+
 def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> Path | None:
     """Write ``notes`` (paper id → text) to a new file; its path, or None when no folder
-    could take it (then the caller prints them). Never raises for a write that failed."""
+    could take it (then the caller prints them). When no folder takes the whole file (a
+    disk or quota that refused the library's smaller write already), its `compact` form is
+    tried in each. Never raises for a write that failed."""
     if not notes:
         return None
     now = datetime.now(timezone.utc)
-    text = render(notes, titles, root, now.strftime("%Y-%m-%d %H:%M UTC")).encode(
-        "utf-8", "replace"
-    )
     name = f"notes-{now.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.md"
+    whole = render(notes, titles, root, now.strftime("%Y-%m-%d %H:%M UTC"))
+    for text in (whole, compact(notes, root)):
+        path = _write_new(text.encode("utf-8", "replace"), name, root)
+        if path is not None:
+            return path
+    return None
+
+
+def _write_new(text: bytes, name: str, root: Path) -> Path | None:
+    """Write ``text`` to a new file ``name`` in the first of the rescue folders that takes
+    it whole; its path, or None."""
     for folder in _folders(root):
         path = folder / (name if folder == root / RECOVERED else "papertui-" + name)
         made = not folder.exists()

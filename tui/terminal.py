@@ -180,13 +180,25 @@ class TerminalWriter(WriterThread):
         self.join(timeout=WRITE_POLL * 4)
 
 
+def _resume_after_suspend(driver: Any, *_args: Any) -> None:
+    """The driver's SIGCONT handler: application mode is started again only when a SIGTSTP
+    stopped it. Textual's started it on every SIGCONT, and shells and the kernel send one to
+    a process that is running too (`fg`, `bg`, `kill -CONT`, a hang-up): each added an input
+    thread reading the terminal, so the keys of a note reached the app out of order, and
+    threads left blocked in a read kept the process alive after it had left."""
+    if driver._auto_restart and driver._must_signal_resume:
+        driver.resume_application_mode()
+
+
 def install_paste_parser() -> None:
     """Make Textual's Linux/macOS driver read input with `PasteParser`, decode it leniently
-    (`_lenient_decoder`) and write with `TerminalWriter` (idempotent)."""
+    (`_lenient_decoder`), write with `TerminalWriter` and resume only after a suspend
+    (`_resume_after_suspend`) (idempotent)."""
     try:
         from textual.drivers import linux_driver  # noqa: PLC0415 - absent on Windows
     except ImportError:
         return
+    linux_driver.LinuxDriver._sigcont_application = _resume_after_suspend  # type: ignore[method-assign]
     if getattr(linux_driver, "WriterThread", None) is WriterThread:
         linux_driver.WriterThread = TerminalWriter  # type: ignore[misc]
     if getattr(linux_driver, "XTermParser", None) is XTermParser:

@@ -45,6 +45,8 @@ class ForYouActions(PaperAppBase):
     _last_key = 0.0
     _foryou_told = ""  # the config problem last shown (shown once)
     _foryou_failed = ""  # the triage fingerprint of the last training that failed
+    _foryou_process: subprocess.Popen[str] | None = None  # the training process running
+    _foryou_stopped = False  # the app quits: no training is started or waited for
 
     def start_foryou(self) -> None:
         """Look every `foryou_tick` seconds whether to retrain (not in a read-only library)."""
@@ -89,16 +91,7 @@ class ForYouActions(PaperAppBase):
             else:
                 tried = lib.triage_fingerprint()
                 self._foryou_training = True
-                done = subprocess.run(
-                    [sys.executable, "-m", "tui.relevance", os.path.abspath(lib.root)],
-                    # (run from the folder that holds papertui's own `tui`: from the user's
-                    # folder, `-m` would find a `tui` package of theirs first and run it)
-                    cwd=OWN_CODE,
-                    capture_output=True,
-                    text=True,
-                    timeout=TRAIN_TIMEOUT,
-                    stdin=subprocess.DEVNULL,
-                )
+                done = self._train(os.path.abspath(lib.root))
                 if done.returncode == 0:
                     found = json.loads(done.stdout.strip().splitlines()[-1])
                     reason, problem = found["reason"], found.get("problem", "")
@@ -114,6 +107,43 @@ class ForYouActions(PaperAppBase):
             self._foryou_training = False
             with contextlib.suppress(RuntimeError):  # (the app has left meanwhile)
                 self.call_from_thread(self._foryou_done, reason, problem)
+
+    def _train(self, root: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m tui.relevance ROOT`` to its end (or `TRAIN_TIMEOUT`: then
+        `subprocess.TimeoutExpired`); ended at once by `stop_foryou`."""
+        with subprocess.Popen(
+            [sys.executable, "-m", "tui.relevance", root],
+            # (run from the folder that holds papertui's own `tui`: from the user's folder,
+            # `-m` would find a `tui` package of theirs first and run it)
+            cwd=OWN_CODE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        ) as process:
+            self._foryou_process = process
+            try:
+                if self._foryou_stopped:  # (the app quit while it started)
+                    process.kill()
+                out, err = process.communicate(timeout=TRAIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise
+            finally:
+                self._foryou_process = None
+        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+    def stop_foryou(self) -> None:
+        """The app quits: end the training under way (killed: its scores are written in one
+        transaction, so none are stored; the next session trains again). The app's process
+        waits for its workers before it exits: a training of minutes (a big library, a
+        loaded machine) kept the shell from coming back after `q`, the terminal restored."""
+        self._foryou_stopped = True
+        process = self._foryou_process
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
 
     def _foryou_done(self, reason: str | None, problem: str) -> None:
         self._foryou_busy = False
