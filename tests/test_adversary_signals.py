@@ -181,3 +181,53 @@ def test_a_hang_up_after_quitting_anyway_still_rescues_the_note(tmp_path: Path) 
     assert b"Traceback" not in term.output, term.output[-1500:]
     kept = [p.read_text() for p in (lib.root / "recovered").glob("*.md")]
     assert len(kept) == 1 and "\nqzx-kept\n" in kept[0], kept
+
+
+def test_quit_during_a_stalled_url_import_ends_the_process_at_once(tmp_path: Path) -> None:
+    """Found by the adversary: `q` while an import read a URL restored the terminal, but the
+    process (a thread of the event loop's pool, which Python waits for at exit) stayed until
+    the download gave up: up to its 60 s cap for a server that sends a byte now and then.
+    Nothing is stored before the feeds are read, so the reading is not waited for."""
+    import socket
+
+    lib = small_library(tmp_path)
+    before = len(lib)
+    listener = socket.create_server(("127.0.0.1", 0))
+    asked = threading.Event()
+    done = threading.Event()
+
+    def serve() -> None:  # headers, then a byte every 2 s: never a timeout, never the end
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                asked.set()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                while not done.wait(2):
+                    conn.sendall(b"<")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed.rss"
+    term = Terminal("--db", str(lib.root))
+    try:
+        assert term.read_until(b"Inbox"), term.output[-2000:]
+        term.send(b"i", then=b"Import")
+        term.send(url.encode() + b"\r", then=b"Importing")
+        assert asked.wait(30), "the app never asked the server"
+        term.send(b"q")
+        # (the download would end only at its 60 s cap: a third of that is plenty)
+        deadline = time.monotonic() + 20
+        exited, status = 0, 0
+        while not exited and time.monotonic() < deadline:
+            term.read_until(b"\x00never\x00", timeout=0.2)
+            exited, status = os.waitpid(term.pid, os.WNOHANG)
+            time.sleep(0.05)  # (the output may have ended: read_until returns at once)
+        assert exited, "the process waits for the download after the app has left"
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        done.set()
+        listener.close()
+        term.kill()
+        with contextlib.suppress(OSError):
+            os.close(term.fd)
+    assert len(on_disk(lib)) == before

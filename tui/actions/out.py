@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,41 +239,52 @@ class OutActions(PaperAppBase):
             self.mount(bar, before=self.query_one(Footer))
             return bar
 
-    @work(thread=True, group="import", exit_on_error=False)
-    def import_worker(self, kind: str, value: str) -> None:
-        """Read and parse feeds off the UI thread, then store them (each on its own). Always
-        ends with ImportFinished, whatever fails, so the next `i` can start."""
-        from ..importing import read_clipboard, read_paths, read_sources, store_feeds
+    @work(group="import", exit_on_error=False)
+    async def import_worker(self, kind: str, value: str) -> None:
+        """Read and parse feeds off the UI thread (`_read_for_import`, in a thread the
+        process does not wait for: `q` during the parse of a big file or a stalled download
+        ends the process at once, as nothing is stored before the parse ends), then store
+        them on the UI thread (each on its own). Always ends with ImportFinished, whatever
+        fails, so the next `i` can start."""
+        from ..importing import store_feeds
         from ..sources import unexpected
 
         worker = get_current_worker()
-        stamp = now_iso()
         reports: list[ImportReport] = []
         errors: list[str] = []
         try:
-            loaded: list[Feed] = []
-            if kind == "clipboard":
-                try:
-                    loaded.append(read_clipboard(self.clipboard_paste, self.today, stamp))
-                except FeedError as err:
-                    errors.append(str(err))
-            elif kind == "url":  # downloaded here, with `papertui import URL`'s caps
-                loaded, errors = read_sources([value], self.today, stamp)
-            else:
-                loaded, errors = read_paths(
-                    value,
-                    self.today,
-                    stamp,
-                    cancelled=lambda: worker.is_cancelled,
-                    progress=lambda done, total: self.post_message(ImportProgress(done, total)),
-                )
+            loaded, errors = await in_daemon_thread(
+                self._read_for_import, kind, value, now_iso(), lambda: worker.is_cancelled
+            )
             if loaded and not worker.is_cancelled:
-                reports, failed = self.call_from_thread(store_feeds, self.library, loaded)
+                reports, failed = store_feeds(self.library, loaded)
                 errors += failed
         except Exception as err:  # a bug: say so, and let the next import start
             errors.append(f"{value or 'the clipboard'}: import stopped: {unexpected(err)}")
         finally:
             self.post_message(ImportFinished(reports, errors))
+
+    def _read_for_import(
+        self, kind: str, value: str, stamp: str, cancelled: Callable[[], bool]
+    ) -> tuple[list[Feed], list[str]]:
+        """The feeds of an import ("clipboard", "url" or a path ``value``) read and parsed,
+        and the errors met (one line each)."""
+        from ..importing import read_clipboard, read_paths, read_sources
+
+        if kind == "clipboard":
+            try:
+                return [read_clipboard(self.clipboard_paste, self.today, stamp)], []
+            except FeedError as err:
+                return [], [str(err)]
+        if kind == "url":  # downloaded here, with `papertui import URL`'s caps
+            return read_sources([value], self.today, stamp)
+        return read_paths(
+            value,
+            self.today,
+            stamp,
+            cancelled=cancelled,
+            progress=lambda done, total: self.post_message(ImportProgress(done, total)),
+        )
 
     @on(ImportProgress)
     def _import_progress(self, event: ImportProgress) -> None:
@@ -476,3 +489,33 @@ class OutActions(PaperAppBase):
             self._arrivals_shown = self.library.arrivals
             self.requery(keep=self.paper_list.current)
             self._refresh_current()
+
+
+async def in_daemon_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` run in a daemon thread of its own, awaited: its result, or what
+    it raised. Unlike a thread worker (the event loop's executor, which the process waits
+    for at exit), the thread is abandoned when the awaiting worker is cancelled (the app
+    quits): use it only for work that writes nothing, such as reading and parsing feeds."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # (cancelled meanwhile)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = function(*args)
+        except BaseException as err:  # noqa: BLE001 - handed to the awaiting worker
+            error = err
+        with contextlib.suppress(RuntimeError):  # (the loop has closed: the app has left)
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="papertui-read", daemon=True).start()
+    return await future
