@@ -248,6 +248,46 @@ def test_an_import_pauses_the_collector_and_restores_it_even_when_it_fails(
     assert report.new == 3 and gc.isenabled()
 
 
+@pytest.mark.parametrize("fails", ["cache", "segment"])
+def test_the_segment_written_beside_the_cache_rows_is_gone_when_either_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """The segment file is written in a thread while the cache's rows go in: when the rows
+    fail after the file is written (the writer held back until then), or the file fails,
+    nothing is stored, no file stays behind, and the next import stores the feed."""
+    import threading
+
+    lib = Library.open(tmp_path / "lib")
+    feed = _feed(tmp_path)
+    papers = tmp_path / "lib" / "papers"
+    before = sorted(papers.iterdir())
+    rows_failed = threading.Event()
+    real_write, real_add = core.atomic_write, core.Cache.add_papers
+
+    def late_write(path: Path, data: bytes) -> int:
+        assert rows_failed.wait(30)  # (written only once the rows have failed)
+        if fails == "segment":
+            raise LibraryError(f"{path}: could not save (the disk is full)")
+        return real_write(path, data)
+
+    def add_papers(*args: object, **kwargs: object) -> None:
+        if fails == "cache":
+            rows_failed.set()
+            raise OSError("simulated cache failure")
+        real_add(*args, **kwargs)  # type: ignore[arg-type]
+        rows_failed.set()
+
+    monkeypatch.setattr(core, "atomic_write", late_write)
+    monkeypatch.setattr(core.Cache, "add_papers", staticmethod(add_papers))
+    with pytest.raises((OSError, LibraryError)):
+        lib.import_feeds([feed])
+    monkeypatch.undo()
+    assert sorted(papers.iterdir()) == before
+    assert len(lib) == 0 and len(Library.open(tmp_path / "lib")) == 0
+    (report,) = lib.import_feeds([feed])
+    assert report.new == 3 and len(Library.open(tmp_path / "lib")) == 3
+
+
 def test_a_collector_turned_off_by_the_caller_stays_off(tmp_path: Path) -> None:
     lib = Library.open(tmp_path / "lib")
     feed = _feed(tmp_path)
