@@ -210,6 +210,36 @@ def test_segment_file_is_orjson_of_its_tables_and_spans_point_at_each_paper() ->
         assert orjson.loads(raw[at : at + size]) == doc
 
 
+def test_a_segment_is_put_together_without_keeping_each_document_s_bytes() -> None:
+    """orjson's bytes hold ~16 KiB of memory each whatever their length: the segment's file
+    of 2,000 documents of 1.5 KB is put together in at most a few times its own size (it
+    took 12 times its size, ~300 MB for an import of 20,000 papers), and is the same file."""
+    import tracemalloc
+
+    records = [
+        {
+            "id": f"p{i}",
+            "title": f"Title {i} " * 8,
+            "abstract": f"We study caching {i}. " * 60,
+            "sources": [{"format": "hf-text", "origin": "f.txt", "digest": "abc"}],
+        }
+        for i in range(2000)
+    ]
+    name = truth.Name("dev", 1)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        raw, segment = truth.segment_file(name, "2026-01-01T00:00:00", records)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(raw)
+    tables = truth.segment_tables(name, "2026-01-01T00:00:00", records)
+    assert segment.spans == truth.locate(raw, tables["papers"])
+    assert orjson.loads(raw)["papers"]["2000"] == tables["papers"][-1]
+
+
 # ------------------------------------------------------------------ the collector
 def _feed(tmp_path: Path) -> tuple:
     from tui.sources import load_source
