@@ -61,6 +61,8 @@ def test_an_import_gives_the_library_the_in_line_write_gave(
     feeds = sorted(p for p in FEEDS.iterdir() if p.is_file())
     cases = sorted(p for p in CASES.iterdir() if p.suffix != ".md")
     made = {}
+    # (the same clock for both: a paper's added_at is the import's time)
+    monkeypatch.setattr(core, "now_iso", lambda: "2026-11-30T21:00:00+00:00")
     for how in ("thread", "in line"):
         if how == "in line":
             monkeypatch.setattr(core, "_Writer", _InLine)
