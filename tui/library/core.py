@@ -1450,16 +1450,29 @@ class Library:
             reports.append(report)
         if batch.touched:
             raw, segment = truth.segment_file(name, stamp, batch.touched.values())
-            Cache.add_feeds(conn, name.stem, segment.feeds)
-            new = [batch.touched[pid] for pid in batch.new]
-            Cache.add_papers(conn, new, name.stem, segment.spans)
-            for pid, record in batch.touched.items():
-                if pid not in batch.new:
-                    span = segment.spans.get(pid)
-                    Cache.put_paper(conn, self._papers, record, name.stem, span, feeds=batch.feeds)
             path = self._papers / name.file
+            # The segment's file is written and synced while the cache's rows go in: the
+            # write and the fsync hold no lock Python needs (~0.1-0.3 s for 20,000 papers
+            # off the import's wall time). Both are done before the cache commits.
+            writer = _Writer(path, raw)
             try:
-                self.bytes_written += atomic_write(path, raw)
+                Cache.add_feeds(conn, name.stem, segment.feeds)
+                new = [batch.touched[pid] for pid in batch.new]
+                Cache.add_papers(conn, new, name.stem, segment.spans)
+                for pid, record in batch.touched.items():
+                    if pid not in batch.new:
+                        span = segment.spans.get(pid)
+                        Cache.put_paper(
+                            conn, self._papers, record, name.stem, span, feeds=batch.feeds
+                        )
+            except BaseException:
+                writer.wait()  # (then gone: no segment the cache does not hold stays behind)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                raise
+            written = writer.wait()  # (the file is whole or gone before anything goes on)
+            try:
+                self.bytes_written += written()
                 self._wrote.append(path)
                 self._uncommitted = path  # until the cache commits it (see `_write`)
             except BaseException:
@@ -1882,6 +1895,46 @@ class _Batch:
         if self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None:
             return True
         return bool(aliases.targets(self.conn, (pid,)))  # (a united paper's other id)
+
+
+class _Writer:
+    """``atomic_write(path, data)`` in a thread of its own, started at once."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        self._path, self._data = path, data
+        self._written = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="papertui-segment", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._written = atomic_write(self._path, self._data)
+        except BaseException as err:  # (given to the importing thread by `wait`)
+            self._error = err
+
+    def wait(self) -> Callable[[], int]:
+        """Wait until the file is written or the write failed, whatever interrupts the wait
+        (a signal's exception is raised once the writer is done, so no file appears after
+        the import gave up); then a function that gives the bytes written or raises the
+        writer's error."""
+        interrupted: BaseException | None = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except BaseException as err:
+                interrupted = interrupted or err
+        if interrupted is not None:
+            with contextlib.suppress(OSError):
+                self._path.unlink()
+            raise interrupted
+
+        def written() -> int:
+            if self._error is not None:
+                raise self._error
+            return self._written
+
+        return written
 
 
 _gc_lock = threading.Lock()

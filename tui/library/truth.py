@@ -230,19 +230,18 @@ def segment_file(
     # The bytes orjson.dumps(data) gives with the papers table in it too, put together from
     # each paper document's own orjson bytes: each is encoded once, and where it lies in the
     # file is known without searching for it (`locate`).
-    head = orjson.dumps(data)[:-1] + b',"papers":{'
-    parts = [head]
+    # Each document's bytes are copied into one buffer at once and let go: orjson (3.12 on)
+    # leaves its buffer as it grew it, ~16 KiB for a 1.4 KB document, so keeping 20,000 of
+    # them to join made ~300 MB of memory the import touched and gave back.
+    out = bytearray(orjson.dumps(data)[:-1] + b',"papers":{')
     spans: dict[str, Span] = {}
-    at = len(head)
     for i, doc in enumerate(tables["papers"], 1):
-        label = b'"%d":' % i if i == 1 else b',"%d":' % i
+        out += b'"%d":' % i if i == 1 else b',"%d":' % i
         blob = orjson.dumps(doc)
-        at += len(label)
-        spans[doc["id"]] = (at, len(blob))
-        at += len(blob)
-        parts += (label, blob)
-    parts.append(b"}}")
-    raw = b"".join(parts)
+        spans[doc["id"]] = (len(out), len(blob))
+        out += blob
+    out += b"}}"
+    raw = bytes(out)
     feeds = {doc["key"]: {k: v for k, v in doc.items() if k != "key"} for doc in tables["feeds"]}
     return raw, Segment(stamp, records, spans, feeds)
 
