@@ -156,6 +156,21 @@ def _ids(tmp: Path, query: str) -> set[str]:
     return {p["id"] for p in json.loads(done.stdout)}
 
 
+def test_import_says_how_many_papers_each_rule_tagged(tmp_path: Path) -> None:
+    """Found last session: `papertui import` did not say that the rules tagged anything."""
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    done = _cli(tmp_path, "--create", "import", str(RSS))
+    assert done.returncode == 0, done.stderr
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    counts = sorted([("flow", len(flow)), ("durand", len(durand))], key=lambda kv: -kv[1])
+    said = ", ".join(f"{name} tagged {n} paper" + ("s" if n != 1 else "") for name, n in counts)
+    assert done.stdout.splitlines()[-1] == f"watch rules: {said}"
+    again = _cli(tmp_path, "import", "--json", str(RSS))  # (known papers: nothing tagged)
+    assert json.loads(again.stdout)["watch_tagged"] == {}
+    assert "watch rules" not in _cli(tmp_path, "import", str(RSS)).stdout
+
+
 def test_import_tags_what_the_rules_match_and_an_untag_sticks(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
     assert _cli(tmp_path, "--create", "import", str(RSS)).returncode == 0

@@ -461,12 +461,14 @@ def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json:
                         for r in reports
                     ],
                     "errors": errors,
+                    "watch_tagged": {k: v for lib in opened for k, v in lib.watch_tagged.items()},
                 },
                 option=orjson.OPT_INDENT_2,
             )
         )
     else:
         print_reports(reports, env.out)
+        _print_watch_line(opened, env.out)
     for e in errors:
         env.err.print(error_line(e), highlight=False, soft_wrap=True)
     for lib in opened:
@@ -540,8 +542,18 @@ def fetch_command(env: Env, since: str | None, config_file: str | None) -> int:
             env.err.print(error_line(outcome.line), highlight=False, soft_wrap=True)
         else:
             env.out.print(Text(printable(outcome.line)), highlight=False, soft_wrap=True)
+    _print_watch_line([lib], env.out)
     warn_unreadable_arrivals(lib, env.err)
     return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
+
+
+def _print_watch_line(libraries: list[Library], console: Console) -> None:
+    """The line saying which watch rules tagged how many papers (`watch_line`), if any."""
+    from .importing import watch_line
+
+    for lib in libraries:
+        if line := watch_line(lib.watch_tagged):
+            console.print(Text(printable(line)), highlight=False, soft_wrap=True)
 
 
 @cli.command(
@@ -1287,15 +1299,15 @@ def sync_command(env: Env, action: str | None, remote: str | None) -> int:
         lines = sync.sync(db, progress).lines()
     for line in lines:
         out.print(Text(printable(line)), soft_wrap=True)
-    problems = _watch_synced(db)
+    problems = _watch_synced(db, out)
     for line in problems:
         err.print(error_line(line), highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
-def _watch_synced(db: Path) -> list[str]:
+def _watch_synced(db: Path, out: Console) -> list[str]:
     """Apply the watch rules to the papers a sync brought in (`tui.importing.watch_new`),
-    as an import does: the one-line problems met."""
+    as an import does, and say what they tagged: the one-line problems met."""
     from .importing import watch_new
 
     try:
@@ -1303,7 +1315,9 @@ def _watch_synced(db: Path) -> list[str]:
     except LibraryError as error:
         return [f"watch rules not applied: {error}"]
     try:
-        return watch_new(lib, [])
+        problems = watch_new(lib, [])
+        _print_watch_line([lib], out)
+        return problems
     finally:
         lib.close()
 

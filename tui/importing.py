@@ -16,7 +16,7 @@ from .feeds import FeedError
 from .library import ImportReport, Library, LibraryError
 from .models import Source
 from .sources import Loaded, expand, load_source, load_text, unexpected
-from .text import clean_line
+from .text import clean_line, papers
 
 Feed = tuple[Any, Source]  # (ParseResult, Source), as Library.import_feeds takes them
 
@@ -63,10 +63,24 @@ def watch_new(lib: Library, ids: list[str]) -> list[str]:
 
     rules, problems = config_rules()
     try:
-        apply(lib, rules, ids)
+        tagged = apply(lib, rules, ids)
     except Exception as err:
         return [*problems, f"watch rules not applied: {describe(err)}"]
+    for name, n in tagged.items():
+        if n:
+            lib.watch_tagged[name] = lib.watch_tagged.get(name, 0) + n
     return problems
+
+
+def watch_line(tagged: dict[str, int]) -> str:
+    """What the watch rules did, in a line ("watch rules: flow tagged 9 papers, cv tagged
+    1 paper"), the rule that tagged most first; "" when they tagged none."""
+    each = [
+        f"{name} tagged {papers(n)}"
+        for name, n in sorted(tagged.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n
+    ]
+    return "watch rules: " + ", ".join(each) if each else ""
 
 
 def describe(err: Exception) -> str:

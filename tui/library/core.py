@@ -167,6 +167,9 @@ class Library:
         self.watch: dict[str, str] | None = None  # (`watch_tags`: read when first needed)
         self._watched: frozenset[str] | None = None
         self._colors: dict[str, str] | None = None  # (`watch_colors`)
+        # Papers the watch rules newly tagged through this handle, by rule name
+        # (`tui.importing.watch_new` adds to it): what `papertui import` reports.
+        self.watch_tagged: dict[str, int] = {}
         self.bytes_written = 0  # for benchmarks: bytes this handle has written
         # Who writes through this handle, recorded with each change: undo can then prefer
         # this handle's own changes and say where another one was made.
