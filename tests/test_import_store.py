@@ -11,7 +11,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tui.library import Library
+import pytest
+
+from tui.library import Library, cache
 from tui.library.cache import AUTOMERGE, BULK_PAPERS
 from tui.sources import load_source
 
@@ -72,32 +74,53 @@ def test_imports_into_a_cache_made_with_other_index_settings_find_the_same_paper
     lib.close()
 
 
-def test_an_import_files_each_new_paper_under_its_keys_in_the_cache(tmp_path: Path) -> None:
-    """The identity keys of an import's new papers (written in key order, not the papers'
-    order) are each filed under their own paper, as a rebuilt cache files them; the same
-    papers imported again are all found, none added."""
-    words = [f"kq{i:04d}y" for i in range(300)]
-    lib = Library.open(tmp_path / "lib")
-    feed = _feed(tmp_path, "a", words)
-    (report,) = lib.import_feeds([feed])
-    assert report.new == len(words)
+def _filed(root: Path) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(key, paper id) of the rows of ``ident`` and of ``newident``."""
+    db = sqlite3.connect(root / ".cache" / "library.sqlite")
+    try:
+        return tuple(  # type: ignore[return-value]
+            set(db.execute(f"SELECT i.key, p.id FROM {t} i JOIN paper p ON p.rowid = i.paper"))
+            for t in ("ident", "newident")
+        )
+    finally:
+        db.close()
 
-    def filed() -> set[tuple[str, str]]:
-        db = sqlite3.connect(tmp_path / "lib" / ".cache" / "library.sqlite")
-        try:
-            return set(
-                db.execute("SELECT i.key, p.id FROM ident i JOIN paper p ON p.rowid = i.paper")
-            )
-        finally:
-            db.close()
 
-    stored = filed()
-    assert {pid for _, pid in stored} == set(lib)
+@pytest.mark.parametrize("fold_min", [0, 450, 10**9])
+def test_imports_file_each_paper_under_its_keys_before_and_after_a_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold_min: int
+) -> None:
+    """Whether an import's keys are still in ``newident`` or were folded into ``ident``
+    (every import folds, the second folds, none does), each paper is filed under exactly
+    the keys of its record, once, as a rebuilt cache files it; the same papers imported
+    again, or seen in another feed (their records merged), are found, none added."""
+    monkeypatch.setattr(cache, "IDENT_FOLD_MIN", fold_min)
+    monkeypatch.setattr(cache, "IDENT_FOLD", 0.0)
+    root = tmp_path / "lib"
+    lib = Library.open(root)
+    first = [f"kq{i:04d}y" for i in range(150)]
+    second = [f"kr{i:04d}y" for i in range(150)]
+    assert lib.import_feeds([_feed(tmp_path, "a", first)])[0].new == len(first)
+    assert lib.import_feeds([_feed(tmp_path, "b", second)])[0].new == len(second)
+    main, new = _filed(root)
+    assert bool(new) == (fold_min > 450) and bool(main) == (fold_min <= 450)
+    # The first papers again, from a feed of another format: merged (their records are
+    # written again, filed in ``ident``), then the same feed once more: unchanged.
+    again = _feed(tmp_path, "c", first)
+    again[0].format = "digest"
+    for p in again[0].papers:
+        p.upvotes = 7
+    (merged,) = lib.import_feeds([again])
+    assert (merged.new, merged.merged) == (0, len(first))
+    (same,) = lib.import_feeds([_feed(tmp_path, "d", second)])
+    assert (same.new, same.merged + same.unchanged) == (0, len(second))
+    assert len(lib) == len(first) + len(second)
+    main, new = _filed(root)
+    assert not main & new  # (a key of a paper in one of the two)
+    stored = main | new
     assert {pid: sorted(lib.record(pid)["keys"]) for pid in lib} == {
         pid: sorted(k for k, p in stored if p == pid) for pid in lib
     }
-    (again,) = lib.import_feeds([_feed(tmp_path, "b", words)])
-    assert (again.new, again.unchanged + again.merged) == (0, len(words))
     lib.rebuild()
-    assert filed() == stored
+    assert set().union(*_filed(root)) == stored
     lib.close()
