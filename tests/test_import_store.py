@@ -1,9 +1,9 @@
 """How an import stores its papers in the cache database does not change what is found.
 
-The cache's settings for speed (the search index's merge settings, rows written in key
-order) are checked against a cache rebuilt from the library's files and against words only
-one paper has: the same papers, found by the same searches, whatever settings the cache
-was made with.
+The cache's settings for speed (the search index's merge settings; an import's identity
+keys filed in a small table, folded into the big one now and then) are checked against a
+cache rebuilt from the library's files and against words only one paper has: the same
+papers, found by the same searches, whatever settings the cache was made with.
 """
 
 from __future__ import annotations
