@@ -284,7 +284,11 @@ def cli(lib: Path, *args: str) -> float:
 
 
 def copy_library(src: Path, dest: Path) -> Path:
+    """A copy of the library at ``src`` at ``dest``, on disk before it is measured: the
+    copy's gigabytes (1,000,000 papers: 4.6 GB) would otherwise be waiting in the page
+    cache, and the first fsync of the database (an import's commit) would write them out."""
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".complete"))
+    os.sync()
     return dest
 
 

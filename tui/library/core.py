@@ -487,6 +487,7 @@ class Library:
         is filed under too is matched, by the rules of an import, against the papers stored
         before it, except those first seen in its own segment. Only keys two papers share
         are looked at (one join of the ``ident`` index with itself): a few papers."""
+        Cache.fold_idents(conn, everything=True)  # (the join below reads ``ident`` alone)
         later = [
             r[0]
             for r in conn.execute(
