@@ -1457,7 +1457,8 @@ class Library:
             path = self._papers / name.file
             # The segment's file is written and synced while the cache's rows go in: the
             # write and the fsync hold no lock Python needs (~0.1-0.3 s for 20,000 papers
-            # off the import's wall time). Both are done before the cache commits.
+            # off the import's wall time). Both are done before the cache commits, and the
+            # file takes its name only once the rows are in (`_Writer`).
             writer = _Writer(path, raw)
             try:
                 Cache.add_feeds(conn, name.stem, segment.feeds)
@@ -1471,8 +1472,9 @@ class Library:
                         )
             except BaseException:
                 writer.wait()  # (then gone: no segment the cache does not hold stays behind)
-                with contextlib.suppress(OSError):
-                    path.unlink()
+                for gone in (path, _aside(path)):
+                    with contextlib.suppress(OSError):
+                        gone.unlink()
                 raise
             written = writer.wait()  # (the file is whole or gone before anything goes on)
             try:
@@ -1901,8 +1903,18 @@ class _Batch:
         return bool(aliases.targets(self.conn, (pid,)))  # (a united paper's other id)
 
 
+def _aside(path: Path) -> Path:
+    """Where `_Writer` writes the file ``path`` before it takes its name: a temp file's
+    name, which no reader lists and a crashed import's next write sweeps."""
+    return path.with_name(TMP_PREFIX + path.name)
+
+
 class _Writer:
-    """``atomic_write(path, data)`` in a thread of its own, started at once."""
+    """``atomic_write`` of ``data`` in a thread of its own, started at once, under a temp
+    name beside ``path`` (`_aside`); `wait`'s function puts it at ``path``. Until then no
+    other process sees a segment the cache does not hold: one that did (the app's auto
+    refresh) took it for an arrival and waited for the import's transaction, up to the
+    cache's 30 s busy timeout, the app frozen meanwhile."""
 
     def __init__(self, path: Path, data: bytes) -> None:
         self._path, self._data = path, data
@@ -1913,15 +1925,16 @@ class _Writer:
 
     def _run(self) -> None:
         try:
-            self._written = atomic_write(self._path, self._data)
+            self._written = atomic_write(_aside(self._path), self._data)
         except BaseException as err:  # (given to the importing thread by `wait`)
             self._error = err
 
     def wait(self) -> Callable[[], int]:
-        """Wait until the file is written or the write failed, whatever interrupts the wait
-        (a signal's exception is raised once the writer is done, so no file appears after
-        the import gave up); then a function that gives the bytes written or raises the
-        writer's error."""
+        """Wait until the file is written aside or the write failed, whatever interrupts the
+        wait (a signal's exception is raised once the writer is done, so no file appears
+        after the import gave up); then a function that puts the file at ``path`` and gives
+        the bytes written, or raises the writer's error or LibraryError (the rename failed:
+        nothing is left)."""
         interrupted: BaseException | None = None
         while self._thread.is_alive():
             try:
@@ -1930,12 +1943,23 @@ class _Writer:
                 interrupted = interrupted or err
         if interrupted is not None:
             with contextlib.suppress(OSError):
-                self._path.unlink()
+                _aside(self._path).unlink()
             raise interrupted
 
         def written() -> int:
             if self._error is not None:
                 raise self._error
+            aside = _aside(self._path)
+            try:
+                os.replace(aside, self._path)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    aside.unlink()
+                reason = err.strerror or str(err)
+                raise LibraryError(
+                    f"{self._path}: could not save ({reason}); nothing was written"
+                ) from None
+            fsync_dir(self._path.parent)
             return self._written
 
         return written
