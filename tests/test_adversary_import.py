@@ -229,3 +229,43 @@ def test_papers_imported_in_batches_in_every_form_are_each_one_paper_wherever_ke
     )
     assert done.returncode == 0, done.stderr
     assert seen(Library.open(root)) == (ids, arxiv_ids, filed, found)
+
+
+def test_an_interrupt_arriving_just_after_the_commit_keeps_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the adversary: a Ctrl-C whose KeyboardInterrupt is raised as the COMMIT
+    returns (Python runs the handler once the C call is done) made `_write` delete the segment
+    the cache had just committed; the next open found the cache ahead of the truth and rebuilt
+    it whole (minutes at 1M) without the import. (The interrupt's timing is the only thing
+    simulated: the connection raises it right after a real COMMIT.)"""
+    from tui.library import Library
+
+    from .conftest import FEEDS, import_files
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "arxiv-cs-cv-2026-06-19.rss"])
+    before = set(lib)
+    real = lib._conn()
+
+    class InterruptedAfterCommit:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def execute(self, sql: str, *args: object) -> object:
+            result = real.execute(sql, *args)
+            if sql == "COMMIT":
+                raise KeyboardInterrupt
+            return result
+
+    monkeypatch.setattr(lib, "_conn", lambda: InterruptedAfterCommit())
+    with pytest.raises(KeyboardInterrupt):
+        import_files(lib, sorted(p for p in FEEDS.iterdir() if p.name.startswith("hf-")))
+    monkeypatch.undo()
+    after = set(lib)
+    assert after > before  # the committed import, as this handle shows it
+    assert set(Library.open(lib.root)) == after  # kept on disk, not only in this cache
+    lib.close()  # (and in the truth: a cache built from nothing has it too)
+    for extra in ("", "-wal", "-shm"):
+        Path(f"{lib.cache.path}{extra}").unlink(missing_ok=True)
+    assert set(Library.open(lib.root)) == after

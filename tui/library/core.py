@@ -1773,10 +1773,17 @@ class Library:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as err:
                 raise LibraryError(f"{self.root}: the library's cache is busy ({err})") from None
+            committing = False
             try:
                 yield conn
+                committing = True
                 conn.execute("COMMIT")
             except BaseException as err:
+                if committing and not conn.in_transaction and not isinstance(err, sqlite3.Error):
+                    # The COMMIT went through and what was raised came after it (a Ctrl-C at
+                    # its very end): the change is kept, its segment too (deleting it made
+                    # the next open rebuild the whole cache, minutes at 1M, and lose it).
+                    raise
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
