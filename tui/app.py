@@ -51,7 +51,7 @@ from .keys import (
 from .library import Library, LibraryError
 from .library.core import now_iso
 from .recovery import recovered_files
-from .terminal import install_paste_parser
+from .terminal import install_terminal_fixes
 from .text import clean
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
@@ -90,7 +90,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         gc.disable()
 
     def get_driver_class(self) -> Any:
-        install_paste_parser()  # a paste reaches the app whole, escape sequences included
+        install_terminal_fixes()  # pastes whole, lenient input, a writer that outlives the terminal
         base = super().get_driver_class()
 
         class Driver(base):  # type: ignore[misc, valid-type]
@@ -258,7 +258,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         if self._left is not None:
             return
         loop = asyncio.get_running_loop()
-        self._stop_signal = threading.Event()
+        stopping = threading.Event()
         self._left = threading.Event()
         signals: list[int] = []
 
@@ -269,13 +269,13 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
                 # that raised here, "Event loop is closed", cut that short)
                 return
             signals.append(signum)
-            self._stop_signal.set()
+            stopping.set()
             # Queued the way the input thread queues keys: after the keys already read.
             stop = events.Callback(callback=functools.partial(self._stop_after_keys, signum))
             asyncio.run_coroutine_threadsafe(self._post_message(stop), loop)
 
         def watch() -> None:
-            self._stop_signal.wait()
+            stopping.wait()
             if not self._left.wait(EXIT_GRACE):
                 self._leave_now(signals[0])
 

@@ -1,5 +1,7 @@
-"""Terminal input papertui reads differently from Textual: a bracketed paste, whole; bytes
-that are not UTF-8 as U+FFFD instead of a crash.
+"""Where papertui treats the terminal differently from Textual (`install_terminal_fixes`):
+input — a bracketed paste, whole; bytes that are not UTF-8 as U+FFFD instead of a crash;
+output — a writer that outlives a closed terminal (`TerminalWriter`); and application mode
+resumed only after a suspend (`_resume_after_suspend`).
 
 Textual's xterm parser reads a paste character by character and, at an escape character
 inside it (text copied from a coloured terminal, a log, a web page), starts reading an escape
@@ -190,7 +192,7 @@ def _resume_after_suspend(driver: Any, *_args: Any) -> None:
         driver.resume_application_mode()
 
 
-def install_paste_parser() -> None:
+def install_terminal_fixes() -> None:
     """Make Textual's Linux/macOS driver read input with `PasteParser`, decode it leniently
     (`_lenient_decoder`), write with `TerminalWriter` and resume only after a suspend
     (`_resume_after_suspend`) (idempotent)."""
