@@ -126,6 +126,18 @@ def test_closing_the_terminal_when_the_disk_refuses_the_note_rescues_it(tmp_path
     assert len(kept) == 1 and pid in kept[0] and "\nzq-rescued\n" in kept[0], kept
 
 
+def _stopped(pid: int, timeout: float = 30) -> bool:
+    """Whether the process `pid` is stopped by job control within `timeout` seconds (its
+    state in /proc/PID/stat, the field after the command's closing parenthesis, is "T")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] == "T":
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_a_stopped_app_continued_takes_keys_again_and_a_hang_up_saves_them(
     tmp_path: Path,
 ) -> None:
@@ -139,6 +151,10 @@ def test_a_stopped_app_continued_takes_keys_again_and_a_hang_up_saves_them(
         since = len(term.output)
         os.kill(term.pid, signal.SIGTSTP)
         assert term.read_until(b"\x1b[?1049l", since=since)  # the screen given back
+        # (the screen is given back before the process stops itself: a SIGCONT sent in
+        # between continues a running process and the stop that follows is for ever, as
+        # with any program; a shell's `fg` comes after it has seen the stop)
+        assert _stopped(term.pid)
         os.kill(term.pid, signal.SIGCONT)
         assert term.read_until(b"\x1b[?1049h", since=since)  # and taken again
         term.send(b"-after", then=b"-after")
