@@ -27,7 +27,7 @@ import os, threading, time
 from pathlib import Path
 from tui.library import cache
 
-_real = cache.Cache.add_papers
+_real = cache.Adding.finish
 
 def _held(*args, **kwargs):
     _real(*args, **kwargs)
@@ -39,7 +39,7 @@ def _held(*args, **kwargs):
     while not (folder / "go").exists():
         time.sleep(0.01)
 
-cache.Cache.add_papers = staticmethod(_held)
+cache.Adding.finish = _held
 """
 
 
