@@ -159,6 +159,13 @@ IDENT_FOLD = 0.25
 IDENT_FOLD_MIN = 100_000
 BULK_PAPERS = 1000  # (fewer papers' text fits in FTS_HASHSIZE)
 
+
+def bulk(papers: int) -> bool:
+    """Whether an import of ``papers`` papers is stored as a big one (`BULK_PAPERS`): its text
+    gathered in `BULK_HASHSIZE`, its statements run beside its Python work (`Beside`)."""
+    return papers >= BULK_PAPERS
+
+
 # Han, kana and hangul: the scripts written without spaces between words.
 CJK_RUN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]+"
@@ -924,14 +931,14 @@ class Adding:
         if not records:
             self._rowids: list[int] = []
             return
-        bulk = False  # (an import's many papers: see BULK_HASHSIZE)
+        big = False  # (an import's many papers: see BULK_HASHSIZE)
         if rowids is None:
             top = conn.execute("SELECT coalesce(max(rowid), 0) FROM paper").fetchone()[0]
             rowids = list(range(top + 1, top + 1 + len(records)))
-            bulk = len(records) >= BULK_PAPERS
+            big = bulk(len(records))
         self._rowids = rowids
         texts = [(r, *fts_values(record)) for r, record in zip(rowids, records, strict=True)]
-        if bulk:
+        if big:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS temp.staged"
                 "(rowid INTEGER PRIMARY KEY, title, abstract, authors, other)"

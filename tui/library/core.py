@@ -42,8 +42,8 @@ from ..feeds import ParseResult, Skipped
 from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import clean_line, readable_tex, valid_unicode
-from . import aliases, migrate, state, truth
-from .cache import BULK_PAPERS, Adding, Beside, Cache, open_cache, pack_body, remove_database
+from . import aliases, cache, migrate, state, truth
+from .cache import Adding, Beside, Cache, open_cache, pack_body, remove_database
 from .device import device_id
 from .identity import (
     Crowd,
@@ -1388,7 +1388,7 @@ class Library:
         # Which of the keys the database files papers under, and which of the ids new papers
         # would take are in use: asked a few thousand papers at a time, on a thread of its
         # own for a big import, while the next feeds' keys are worked out (`_Finder`).
-        finder = _Finder(conn, sum(len(result.papers) for result, _ in feeds) >= BULK_PAPERS)
+        finder = _Finder(conn, cache.bulk(sum(len(result.papers) for result, _ in feeds)))
         try:
             finder.start()
             for result, source in feeds:
