@@ -909,13 +909,13 @@ class Beside:
 
 
 class Adding:
-    """`Cache.add_papers` in two steps, so that an import's Python work runs beside the
-    statements: made, it prepares every table's rows but the ``record`` table's and stores
-    them; for `BULK_PAPERS` or more with no ``rowids`` (an import's) it puts the rows in
-    temporary tables and stores them from there on a thread (`Beside`): the ``text`` index's
-    tokenising and merging, ~0.25-0.45 s of CPU for 20,000 papers, runs while the caller
-    writes the segment file. `finish` waits for them and stores the ``record`` rows (where
-    each record lies in the segment: known once the segment is made); `stop` abandons them.
+    """`Cache.add_papers` in two steps, so that an import's Python work runs beside its
+    biggest statement. Made, it indexes the papers' text (the ``text`` table): for a big
+    import (`bulk`, with no ``rowids``) from a temporary table in one statement on a thread
+    of its own (`Beside`), ~0.25-0.45 s of CPU for 20,000 papers that run while it makes the
+    other tables' rows and the caller makes the segment file; `finish` waits for the index
+    and stores the rest, with each record's place in the segment (known once the segment is
+    made); `stop` abandons it all (the caller is failing: its transaction is rolled back).
     Nothing else may use the connection in between."""
 
     def __init__(
