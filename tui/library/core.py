@@ -1453,13 +1453,15 @@ class Library:
             # rows are in (a big import: 0.3-0.5 s less of its wall time at 20,000 papers).
             new = [batch.touched[pid] for pid in batch.new]
             adding = Adding(conn, new, name.stem)
+            path = self._papers / name.file
             try:
                 raw, segment = truth.segment_file(name, stamp, batch.touched.values())
+                # (its thread may not start: the index's thread is stopped all the same, or
+                # it went on on the connection after the rollback, committing on its own)
+                writer = _Writer(path, raw)
             except BaseException:
                 adding.stop()
                 raise
-            path = self._papers / name.file
-            writer = _Writer(path, raw)
             try:
                 adding.finish(segment.spans)
                 Cache.add_feeds(conn, name.stem, segment.feeds)

@@ -1,0 +1,171 @@
+"""An adversary's tests of a big import's threads (`cache.Beside`, `cache.Adding`,
+`core._Finder`): identity across the finder's chunks, the same answers whichever way the
+papers went in, and faults around the threads. The oracle is what the test generated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library, cache, core
+
+from .conftest import ROOT, import_files
+from .feedgen import rss
+
+
+def _paper(n: int, v: int = 1, title: str | None = None) -> dict:
+    return {
+        "id": f"2611.{n + 20000:05d}",
+        "v": v,
+        "title": title or f"Crossing chunk number {n}: finder keys and ids",
+        "abstract": f"Paper {n} studies zebra{n % 13} quokka, 深度学习 and its words. " * 3,
+        "authors": [f"Ann Chunk{n}", "Bo Finder"],
+    }
+
+
+def _write(folder: Path, name: str, papers: list[dict], date: str = "2026-06-19") -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(rss(papers, date=date), encoding="utf-8")
+    return path
+
+
+def _arxiv(lib: Library) -> list[str]:
+    return sorted(lib.record(pid).get("arxiv_id") for pid in lib)
+
+
+def _threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "papertui-sql"]
+
+
+QUERIES = ["zebra3", "zeb*", '"finder keys"', "深度", "quokka -zebra5", "chunk1234"]
+
+
+def _answers(lib: Library) -> dict[str, list[str]]:
+    """Each query's ids (in the list's order) plus the whole list's order."""
+    found = {q: list(lib.query(q)) for q in QUERIES}
+    found[""] = list(lib.query(""))
+    return found
+
+
+def test_duplicates_across_the_finders_chunks_are_one_paper_each(tmp_path: Path) -> None:
+    """2,300 papers in three feeds (the finder asks 2,000 papers at a time): feed B repeats
+    feed A's first 100 as v2, feed C (asked in the second chunk) repeats 100 of A and 50 papers
+    the library held before the import; the library holds each distinct arXiv id once, the
+    import again finds nothing new, and no helper thread is left."""
+    feeds = tmp_path / "feeds"
+    before = [_paper(n) for n in range(5000, 5050)]
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [_write(tmp_path / "pre", "pre.xml", before)])
+    a = [_paper(n) for n in range(0, 1100)]
+    b = [_paper(n) for n in range(1100, 2100)] + [_paper(n, v=2) for n in range(0, 100)]
+    c = [_paper(n) for n in range(500, 600)] + [_paper(n) for n in range(5000, 5050)]
+    c += [_paper(n) for n in range(3000, 3100)]
+    paths = [_write(feeds, f"{x}.xml", p) for x, p in (("a", a), ("b", b), ("c", c))]
+    reports = import_files(lib, paths)
+    want = sorted({p["id"] for p in before + a + b + c})
+    assert _arxiv(lib) == want
+    assert sum(r.new for r in reports) == len(want) - len(before)
+    assert not _threads()
+    again = import_files(lib, paths)
+    assert sum(r.new for r in again) == 0
+    assert _arxiv(lib) == want
+    assert not _threads()
+    lib.close()
+
+
+def test_one_big_import_many_small_ones_and_a_rebuild_answer_alike(tmp_path: Path) -> None:
+    """The same 1,200 papers stored as one big import, as twelve small ones, and rebuilt by
+    `doctor --rebuild`: the same papers, and every query (word, prefix, phrase, a Chinese
+    two-character word, a negation) finds the same papers in the same order."""
+    papers = [_paper(n) for n in range(1200)]
+    paths = [
+        _write(tmp_path / "feeds", f"f{k:02d}.xml", papers[k * 100 : (k + 1) * 100])
+        for k in range(12)
+    ]
+    big = Library.open(tmp_path / "big")
+    import_files(big, paths)
+    small = Library.open(tmp_path / "small")
+    for path in paths:
+        import_files(small, [path])
+    want = sorted(p["id"] for p in papers)
+    assert _arxiv(big) == _arxiv(small) == want
+    big_answers, small_answers = _answers(big), _answers(small)
+    assert set(big) == set(small)  # (the same ids: they are derived from the papers)
+    assert big_answers == small_answers
+    assert len(big_answers["zebra3"]) == sum(1 for n in range(1200) if n % 13 == 3)
+    assert len(big_answers["深度"]) == 1200
+    big.close()
+    small.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor", "--rebuild", "--db", str(tmp_path / "big")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rebuilt = Library.open(tmp_path / "big")
+    assert _answers(rebuilt) == big_answers
+    rebuilt.close()
+
+
+def _hashsize(root: Path) -> int | None:
+    """The ``text`` index's hashsize kept in the library's cache file (None: the default)."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / ".cache" / "library.sqlite")
+    try:
+        row = conn.execute("SELECT v FROM text_config WHERE k='hashsize'").fetchone()
+        return None if row is None else row[0]
+    finally:
+        conn.close()
+
+
+def test_a_writer_thread_that_cannot_start_leaves_no_index_thread_on_the_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The segment's writer thread cannot be started (`RuntimeError: can't start new
+    thread`, a process at its thread limit; a Ctrl-C landing in `Thread.start` the same)
+    after the text index's thread has started: the import fails with nothing stored, and the
+    index thread is stopped before the transaction is rolled back. A thread left running
+    ran its statements after the rollback, each committed on its own: the index's
+    ``hashsize`` stayed at 8 MB in the file and its insert failed on a temp table gone."""
+    real = cache._index_staged
+    ran_after_rollback: list[bool] = []
+
+    def late(conn):  # (runs once the importing thread has rolled back, if it ever does)
+        for _ in range(100):
+            if not conn.in_transaction:
+                break
+            threading.Event().wait(0.01)
+        ran_after_rollback.append(not conn.in_transaction)
+        real(conn)
+
+    def no_thread(self, path, data):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(cache, "_index_staged", late)
+    monkeypatch.setattr(core._Writer, "__init__", no_thread)
+    papers = [_paper(n) for n in range(1100)]
+    path = _write(tmp_path / "feeds", "big.xml", papers)
+    lib = Library.open(tmp_path / "lib")
+    with pytest.raises(RuntimeError):
+        import_files(lib, [path])
+    alive = _threads()
+    for t in threading.enumerate():
+        if t.name == "papertui-sql":
+            t.join(10)
+    assert alive == [], "an index thread still used the connection after the import failed"
+    assert ran_after_rollback == [False]
+    lib.close()
+    assert _hashsize(tmp_path / "lib") in (None, cache.FTS_HASHSIZE)
+    monkeypatch.undo()
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [path])
+    assert _arxiv(lib) == sorted(p["id"] for p in papers)
+    lib.close()
