@@ -75,6 +75,47 @@ def test_duplicates_across_the_finders_chunks_are_one_paper_each(tmp_path: Path)
     assert sum(r.new for r in again) == 0
     assert _arxiv(lib) == want
     assert not _threads()
+    # (1,000 known papers and 20 new: the keys asked beside, the text indexed as before)
+    d = [_paper(n) for n in range(0, 1000)] + [_paper(n) for n in range(7000, 7020)]
+    mixed = import_files(lib, [_write(feeds, "d.xml", d)])
+    assert (mixed[0].new, mixed[0].merged + mixed[0].unchanged) == (20, 1000)
+    assert _arxiv(lib) == sorted(set(want) | {p["id"] for p in d})
+    assert not _threads()
+    lib.close()
+
+
+def test_a_reader_in_another_thread_sees_a_big_import_whole_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    """The same `Library` read from another thread (its own connection: `refresh`, a count,
+    a search) all through a big import on this one: every answer is the papers before the
+    import or all of them after it, never a part, and no read fails."""
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [_write(tmp_path / "pre", "pre.xml", [_paper(n) for n in range(5000, 5010)])])
+    path = _write(tmp_path / "feeds", "big.xml", [_paper(n) for n in range(1500)])
+    seen: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                lib.refresh()
+                seen.append((len(list(lib.query(""))), len(list(lib.query("quokka")))))
+                done.wait(0.002)
+        except BaseException as err:  # (given to the test below)
+            errors.append(err)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        import_files(lib, [path])
+    finally:
+        done.set()
+        reader.join(60)
+    assert errors == []
+    assert seen and set(seen) <= {(10, 10), (1510, 1510)}, set(seen)
+    assert len(list(lib.query("quokka"))) == 1510
     lib.close()
 
 
