@@ -42,7 +42,7 @@ def _threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name == "papertui-sql"]
 
 
-QUERIES = ["zebra3", "zeb*", '"finder keys"', "深度", "quokka -zebra5", "chunk1234"]
+QUERIES = ["zebra3", "zeb*", '"finder keys"', "深度", "quokka -zebra5", "bo", "author:chunk12"]
 
 
 def _answers(lib: Library) -> dict[str, list[str]]:
