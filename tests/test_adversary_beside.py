@@ -49,6 +49,8 @@ def _answers(lib: Library) -> dict[str, list[str]]:
     """Each query's ids (in the list's order) plus the whole list's order."""
     found = {q: list(lib.query(q)) for q in QUERIES}
     found[""] = list(lib.query(""))
+    for sort in ("relevance", "title", "added", "paper_date"):
+        found[sort] = list(lib.query("zebra3 OR quokka", sort))
     return found
 
 
