@@ -294,3 +294,54 @@ def test_a_ctrl_c_at_each_line_where_the_index_thread_may_run_stops_it_first(
         if seen[0] < point:  # (the import ran through: every line was tried)
             break
     assert point > 5
+
+
+def test_a_ctrl_c_as_arrived_papers_are_stored_in_bulk_stops_the_index_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,200 papers another machine imported (its segment arrives, as a sync brings it)
+    are stored when the library opens (`Cache.add_papers`: a big `Adding`, its text indexed
+    on a thread). A Ctrl-C as it goes to wait for that thread (the KeyboardInterrupt raised
+    on entering `Adding.finish`, where Python checks for signals): the thread is stopped
+    before the catch-up is rolled back; the index's ``hashsize`` is not left at 8 MB, and
+    the next open stores them all."""
+    other = tmp_path / "other"
+    papers = [_paper(n) for n in range(1200)]
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "import", "--db", str(other), "--create"]
+        + [str(_write(tmp_path / "feeds", "big.xml", papers))],
+        cwd=ROOT,
+        env={**__import__("os").environ, "PAPERTUI_DEVICE": "elsewhere"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "lib"
+    lib = Library.open(root)
+    import_files(lib, [_write(tmp_path / "pre", "pre.xml", [_paper(5000)])])
+    lib.close()
+    for segment in (other / "papers").iterdir():
+        (root / "papers" / segment.name).write_bytes(segment.read_bytes())
+    real = cache.Adding.finish
+    calls = []
+
+    def signalled(self, spans):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(self, spans)
+
+    monkeypatch.setattr(cache.Adding, "finish", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        Library.open(root)
+    alive = _threads()
+    for t in threading.enumerate():
+        if t.name == "papertui-sql":
+            t.join(10)
+    assert alive == []
+    assert _hashsize(root) in (None, cache.FTS_HASHSIZE)
+    lib = Library.open(root)
+    assert _arxiv(lib) == sorted({p["id"] for p in papers} | {_paper(5000)["id"]})
+    assert len(list(lib.query("bo"))) == 1201
+    lib.close()
