@@ -4,6 +4,7 @@ papers went in, and faults around the threads. The oracle is what the test gener
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -311,7 +312,7 @@ def test_a_ctrl_c_as_arrived_papers_are_stored_in_bulk_stops_the_index_thread(
         [sys.executable, "-m", "tui", "import", "--db", str(other), "--create"]
         + [str(_write(tmp_path / "feeds", "big.xml", papers))],
         cwd=ROOT,
-        env={**__import__("os").environ, "PAPERTUI_DEVICE": "elsewhere"},
+        env={**os.environ, "PAPERTUI_DEVICE": "elsewhere"},
         capture_output=True,
         text=True,
         timeout=300,
