@@ -614,7 +614,12 @@ class Cache:
         in the segment ``seg`` (`truth.locate`); a record without one is kept here whole.
         ``rowids``: theirs (a rebuild keeps the order papers were first stored in), else
         the next ones."""
-        Adding(conn, records, seg, rowids).finish(spans or {})
+        adding = Adding(conn, records, seg, rowids)
+        try:
+            adding.finish(spans or {})
+        except BaseException:  # (a Ctrl-C on entering `finish`: its thread is stopped first)
+            adding.stop()
+            raise
 
     @staticmethod
     def known(

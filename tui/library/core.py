@@ -1452,15 +1452,16 @@ class Library:
             # both done before the cache commits; the file takes its name only once the
             # rows are in (a big import: 0.3-0.5 s less of its wall time at 20,000 papers).
             new = [batch.touched[pid] for pid in batch.new]
-            adding = Adding(conn, new, name.stem)
-            try:
-                raw, segment = truth.segment_file(name, stamp, batch.touched.values())
-            except BaseException:
-                adding.stop()
-                raise
             path = self._papers / name.file
-            writer = _Writer(path, raw)
+            # (one handler from the moment the index's thread may start: one left running,
+            # by an error or a Ctrl-C between two statements here, went on on the
+            # connection after the rollback, each statement committing on its own)
+            adding: Adding | None = None
+            writer: _Writer | None = None
             try:
+                adding = Adding(conn, new, name.stem)
+                raw, segment = truth.segment_file(name, stamp, batch.touched.values())
+                writer = _Writer(path, raw)
                 adding.finish(segment.spans)
                 Cache.add_feeds(conn, name.stem, segment.feeds)
                 for pid, record in batch.touched.items():
@@ -1470,8 +1471,10 @@ class Library:
                             conn, self._papers, record, name.stem, span, feeds=batch.feeds
                         )
             except BaseException:
-                adding.stop()
-                writer.wait()  # (then gone: no segment the cache does not hold stays behind)
+                if adding is not None:
+                    adding.stop()
+                if writer is not None:
+                    writer.wait()  # (then gone: no segment the cache does not hold remains)
                 for gone in (path, _aside(path)):
                     with contextlib.suppress(OSError):
                         gone.unlink()
