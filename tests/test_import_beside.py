@@ -251,3 +251,34 @@ def threading_names() -> list[str]:
     import threading
 
     return [t.name for t in threading.enumerate()]
+
+
+def test_closing_the_library_leaves_a_search_running_in_another_thread_its_connection(
+    tmp_path: Path,
+) -> None:
+    """`Library.close` (a rebuild drops the cache the same way) closes the calling thread's
+    connection only: a worker thread in the middle of reading on its own keeps it. (The
+    connections can be used from any thread now, for the import's helper threads: closing
+    every thread's broke a search running meanwhile.)"""
+    import threading
+
+    from .conftest import FEEDS, import_files
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
+    held, closed, answers = threading.Event(), threading.Event(), []
+
+    def search() -> None:
+        conn = lib.cache.conn()  # (the worker's own, as `Results` fetches it)
+        answers.append(conn.execute("SELECT count(*) FROM paper").fetchone()[0])
+        held.set()
+        assert closed.wait(30)
+        answers.append(conn.execute("SELECT count(*) FROM paper").fetchone()[0])
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    assert held.wait(30)
+    lib.close()
+    closed.set()
+    worker.join(30)
+    assert answers == [len(lib), len(lib)]

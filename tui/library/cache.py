@@ -291,7 +291,7 @@ class Cache:
         self._local = threading.local()
         self._uri = f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
         self._keep: sqlite3.Connection | None = None  # keeps a shared memory db alive
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[int, sqlite3.Connection]] = []  # (the thread it is for, it)
         self._all_lock = threading.Lock()
 
     # ------------------------------------------------------------------ connections
@@ -326,16 +326,20 @@ class Cache:
         conn.execute("PRAGMA cache_size=-16000")
         conn.execute("PRAGMA temp_store=MEMORY")
         with self._all_lock:
-            self._all.append(conn)
+            self._all.append((threading.get_ident(), conn))
         return conn
 
     def close(self) -> None:
-        """Close every connection (of every thread)."""
+        """Close this thread's connection and let go of the others: each thread gets a new
+        one when it next asks (`conn`). Another thread's is left for it to finish with (a
+        search running on it) and is closed once nothing refers to it."""
+        me = threading.get_ident()
         with self._all_lock:
             conns, self._all = self._all, []
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+        for owner, conn in conns:
+            if owner == me:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
         self._local = threading.local()
         self._keep = None
 
@@ -347,6 +351,7 @@ class Cache:
         try:
             yield conn
         except BaseException:
+            Beside.stop_on(conn)
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
@@ -864,6 +869,9 @@ class Beside:
     does not touch the connection before `wait` (or `stop`) returns: a connection is used by
     one thread at a time."""
 
+    _lent: dict[int, Beside] = {}  # id(connection) → the work running on it (`stop_on`)
+    _lent_lock = threading.Lock()
+
     def __init__(self, conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], Any]):
         self._conn = conn
         self._result: Any = None
@@ -874,7 +882,9 @@ class Beside:
 
     def start(self) -> None:
         """Start the work (its owner holds this object first, so that a signal arriving
-        as it starts still finds it to `stop`)."""
+        as it starts still finds it to `stop`; so does `stop_on`)."""
+        with Beside._lent_lock:
+            Beside._lent[id(self._conn)] = self
         self._thread.start()
 
     def _run(self, work: Callable[[sqlite3.Connection], Any]) -> None:
@@ -882,6 +892,16 @@ class Beside:
             self._result = work(self._conn)
         except BaseException as err:  # (raised in the caller's thread by `wait`)
             self._error = err
+
+    @staticmethod
+    def stop_on(conn: sqlite3.Connection) -> None:
+        """`stop` the work lent ``conn``, if any: the rollback of a transaction
+        (`Cache.transaction`, the library's writes) calls it first, whatever failed and
+        wherever, so that no statement of it runs after the rollback, on its own."""
+        with Beside._lent_lock:
+            work = Beside._lent.get(id(conn))
+        if work is not None:
+            work.stop()
 
     def wait(self) -> Any:
         """The work's result once its thread has ended, or its exception raised. Whatever
@@ -895,6 +915,9 @@ class Beside:
             except BaseException as err:
                 interrupted = interrupted or err
                 self._conn.interrupt()
+        with Beside._lent_lock:
+            if Beside._lent.get(id(self._conn)) is self:
+                del Beside._lent[id(self._conn)]
         if interrupted is not None:
             raise interrupted
         if self._thread.ident is None:

@@ -1402,6 +1402,7 @@ class Library:
                 src = source.to_dict()
                 src["feed_date"] = src.get("feed_date") or result.feed_date
                 items = []
+                asked = 0  # (a big feed is asked about a chunk at a time too)
                 for paper in result.papers:
                     incoming = paper.to_dict()
                     incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
@@ -1409,8 +1410,11 @@ class Library:
                     note_version(incoming)
                     keys, lookup = lookup_keys(incoming)  # lookup: finds papers filed before
                     items.append((incoming, keys, lookup, id_digest(incoming, lookup)))
+                    if len(items) - asked >= _Finder.CHUNK:
+                        finder.add(items[asked:])
+                        asked = len(items)
                 prepared.append((report, items))
-                finder.add(items)
+                finder.add(items[asked:])
             batch.stored, batch.free = finder.result()
         except BaseException:
             finder.stop()
@@ -1787,6 +1791,7 @@ class Library:
                     # its very end): the change is kept, its segment too (deleting it made
                     # the next open rebuild the whole cache, minutes at 1M, and lose it).
                     raise
+                Beside.stop_on(conn)  # (a thread lent the connection: ended first)
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 if getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
