@@ -27,7 +27,7 @@ import os, threading, time
 from pathlib import Path
 from tui.library import cache
 
-_real = cache.Cache.add_papers
+_real = cache.Adding.finish
 
 def _held(*args, **kwargs):
     _real(*args, **kwargs)
@@ -39,7 +39,7 @@ def _held(*args, **kwargs):
     while not (folder / "go").exists():
         time.sleep(0.01)
 
-cache.Cache.add_papers = staticmethod(_held)
+cache.Adding.finish = _held
 """
 
 
@@ -143,9 +143,10 @@ def _distinct(n: int) -> list[dict]:
     ]
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["small", "beside"])
 @pytest.mark.parametrize("fold", ["every import", "never", "midway"])
 def test_papers_imported_in_batches_in_every_form_are_each_one_paper_wherever_keys_are_filed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold: str, beside: bool
 ) -> None:
     """80 distinct papers and 24 sharing one title (a crowd), imported in seven batches in
     several forms: cut abstracts then whole ones (the keys of a stored paper change as the
@@ -154,10 +155,14 @@ def test_papers_imported_in_batches_in_every_form_are_each_one_paper_wherever_ke
     into ``ident`` (the fold threshold is 100,000 rows: forced here, as no small library
     reaches it), every paper is there once, found by its own word, and `doctor --rebuild`
     gives the same papers and answers. The oracle: the 104 papers generated."""
-    from tui.library import cache
+    from tui.library import cache, core
 
     from .feedgen import digest, hf_text
 
+    if beside:  # (every import stored as a big one is: keys asked 7 papers at a time and
+        # the text indexed on threads beside the Python work, as 1,000 papers or more are)
+        monkeypatch.setattr(cache, "BULK_PAPERS", 1)
+        monkeypatch.setattr(core._Finder, "CHUNK", 7)
     monkeypatch.setattr(cache, "IDENT_FOLD_MIN", {"every import": 0, "never": 10**9}.get(fold, 90))
     monkeypatch.setattr(cache, "IDENT_FOLD", 0.0)
     papers = _distinct(80)

@@ -292,7 +292,7 @@ def test_the_segment_written_beside_the_cache_rows_is_gone_when_either_fails(
     papers = tmp_path / "lib" / "papers"
     before = sorted(papers.iterdir())
     rows_failed = threading.Event()
-    real_write, real_add = core.atomic_write, core.Cache.add_papers
+    real_write, real_finish = core.atomic_write, core.Adding.finish
 
     def late_write(path: Path, data: bytes) -> int:
         assert rows_failed.wait(30)  # (written only once the rows have failed)
@@ -300,15 +300,15 @@ def test_the_segment_written_beside_the_cache_rows_is_gone_when_either_fails(
             raise LibraryError(f"{path}: could not save (the disk is full)")
         return real_write(path, data)
 
-    def add_papers(*args: object, **kwargs: object) -> None:
+    def finish(self: core.Adding, spans: dict[str, tuple[int, int]]) -> None:
         if fails == "cache":
             rows_failed.set()
             raise OSError("simulated cache failure")
-        real_add(*args, **kwargs)  # type: ignore[arg-type]
+        real_finish(self, spans)
         rows_failed.set()
 
     monkeypatch.setattr(core, "atomic_write", late_write)
-    monkeypatch.setattr(core.Cache, "add_papers", staticmethod(add_papers))
+    monkeypatch.setattr(core.Adding, "finish", finish)
     with pytest.raises((OSError, LibraryError)):
         lib.import_feeds([feed])
     monkeypatch.undo()

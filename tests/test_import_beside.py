@@ -1,0 +1,284 @@
+"""A big import (1,000 papers or more) runs some of its SQL on threads beside its Python work
+(`cache.Beside`: the keys asked about while the next feeds' are worked out, the text indexed
+while the segment file is made). Real `papertui import` processes interrupted by a real
+SIGINT at moments spread over the import, or refused by a real full disk (RLIMIT_FSIZE):
+all of the import is kept or none of it, the library stays healthy and the next import
+stores everything. The oracle is the arXiv ids the test generated."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library
+
+from .conftest import ROOT
+from .feedgen import rss
+
+FILES, PER_FILE = 6, 250  # 1,500 papers: a big import
+
+
+def _feeds(folder: Path) -> dict[str, set[str]]:
+    """Write the feeds; the arXiv ids each holds, by file name."""
+    folder.mkdir()
+    ids: dict[str, set[str]] = {}
+    for f in range(FILES):
+        papers = [
+            {
+                "id": f"2611.{f * PER_FILE + i + 10000:05d}",
+                "title": f"Beside the point number {f * PER_FILE + i}: threads in imports",
+                "abstract": f"We study paper {f * PER_FILE + i} of a big import, and its words. "
+                * 8,
+                "authors": [f"Ann Thread{i}", "Bo Beside"],
+            }
+            for i in range(PER_FILE)
+        ]
+        ids[f"feed{f}.xml"] = {p["id"] for p in papers}
+        (folder / f"feed{f}.xml").write_text(rss(papers), encoding="utf-8")
+    return ids
+
+
+def _cli(*args: str, fsize: int | None = None) -> subprocess.Popen[str]:
+    def limit() -> None:
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", *args],
+        cwd=ROOT,
+        env={**os.environ, "PAPERTUI_DEVICE": "beside"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=limit,
+    )
+
+
+def _arxiv_ids(root: Path) -> list[str]:
+    lib = Library.open(root)
+    try:
+        return sorted(lib.record(pid).get("arxiv_id") for pid in lib)
+    finally:
+        lib.close()
+
+
+def _healthy(root: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor", "--db", str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_ctrl_c_at_any_moment_of_a_big_import_keeps_all_of_it_or_none(tmp_path: Path) -> None:
+    """SIGINT at eight moments from the process's start to its end (timed on an import run
+    first): each interrupted import is all there or not at all (no paper of it half there,
+    none twice), `doctor` finds the library healthy, and the same import run again then
+    stores every paper once."""
+    ids = set().union(*_feeds(tmp_path / "feeds").values())
+    start = time.monotonic()
+    first = _cli("import", str(tmp_path / "feeds"), "--db", str(tmp_path / "timed"))
+    _, err = first.communicate(timeout=300)
+    took = time.monotonic() - start
+    assert first.returncode == 0, err
+    assert _arxiv_ids(tmp_path / "timed") == sorted(ids)
+    outcomes = []
+    for n in range(8):
+        root = tmp_path / f"lib{n}"
+        child = _cli("import", str(tmp_path / "feeds"), "--db", str(root))
+        time.sleep(took * (0.3 + 0.1 * n))  # (from the parse to after the commit)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=300)
+        assert "Traceback" not in err, err
+        kept = _arxiv_ids(root) if root.exists() else []
+        assert kept in ([], sorted(ids)), (n, len(kept))
+        # (it says it stored them only when it did)
+        assert (child.returncode == 0) <= (kept == sorted(ids)), (n, child.returncode, out, err)
+        outcomes.append(bool(kept))
+        if root.exists():
+            _healthy(root)
+        again = _cli("import", str(tmp_path / "feeds"), "--db", str(root))
+        _, err = again.communicate(timeout=300)
+        assert again.returncode == 0, err
+        assert _arxiv_ids(root) == sorted(ids)
+    print("interrupted imports kept:", outcomes)
+
+
+# Loaded by a `papertui` process started with this folder on PYTHONPATH: the text's index,
+# on its thread, says it has started and holds for a while, inside the import's transaction.
+_HOLD = """
+import os, time
+from pathlib import Path
+from tui.library import cache
+
+_real = cache._index_staged
+
+def _held(conn):
+    Path(os.environ["PAPERTUI_TEST_HOLD"], "held").touch()
+    time.sleep(1.5)
+    _real(conn)
+
+cache._index_staged = _held
+"""
+
+
+def test_a_ctrl_c_while_the_text_is_indexed_on_its_thread_keeps_none_of_the_import(
+    tmp_path: Path,
+) -> None:
+    """SIGINT while the index thread works inside the transaction: the importing thread,
+    waiting for it, interrupts it and lets it end before the transaction is rolled back (a
+    statement of the thread run after the rollback would have been committed on its own):
+    nothing of the import is kept, no temp file, `doctor` healthy, exit 130."""
+    ids = set().union(*_feeds(tmp_path / "feeds").values())
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_HOLD, encoding="utf-8")
+    root = tmp_path / "lib"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "import", str(tmp_path / "feeds"), "--db", str(root)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(hook), "PAPERTUI_TEST_HOLD": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(6000):  # (a minute at most)
+        if (tmp_path / "held").exists() or child.poll() is not None:
+            break
+        time.sleep(0.01)
+    assert (tmp_path / "held").exists(), child.communicate()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, (out, err)
+    assert "Traceback" not in err and not err.strip(), err  # (as any Ctrl-C: exit 130)
+    assert _arxiv_ids(root) == []
+    assert not list(root.rglob(".tmp-*")) and not list((root / "papers").iterdir())
+    _healthy(root)
+    again = _cli("import", str(tmp_path / "feeds"), "--db", str(root))
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert _arxiv_ids(root) == sorted(ids)
+
+
+@pytest.mark.parametrize("fsize", [k * 1024 for k in (64, 512, 1024, 1400, 1600, 3000)])
+def test_a_disk_full_during_a_big_import_keeps_none_of_it_and_says_so(
+    tmp_path: Path, fsize: int
+) -> None:
+    """RLIMIT_FSIZE (a full disk, a quota) at sizes the segment file, the database's write-
+    ahead log or its growth reach while the text is indexed on its own thread: the feeds
+    that could not be stored (the whole import failed, then each feed was tried on its own)
+    are named in one line each, without a traceback, and none of their papers is kept; the
+    others are kept whole; the library is healthy, and the import run again without the
+    limit stores every paper."""
+    feeds = _feeds(tmp_path / "feeds")
+    ids = set().union(*feeds.values())
+    root = tmp_path / "lib"
+    Library.open(root).close()  # (the library exists: only the import meets the limit)
+    child = _cli("import", str(tmp_path / "feeds"), "--db", str(root), fsize=fsize)
+    out, err = child.communicate(timeout=300)
+    assert "Traceback" not in err, err
+    failed = {name for name in feeds if f"{name}: not stored: " in err}
+    assert len(err.strip().splitlines()) == len(failed), err  # (one line for each)
+    assert (child.returncode == 0) == (not failed), (child.returncode, err)
+    kept = _arxiv_ids(root)
+    assert kept == sorted(set().union(*(feeds[n] for n in feeds if n not in failed))), err
+    _healthy(root)
+    again = _cli("import", str(tmp_path / "feeds"), "--db", str(root))
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert _arxiv_ids(root) == sorted(ids)
+    print(f"fsize {fsize}: {len(failed)} of {len(feeds)} feeds refused")
+
+
+@pytest.mark.parametrize("where", ["index", "keys"])
+def test_an_error_on_a_thread_beside_the_import_stores_nothing_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The database refuses a statement run on a thread beside the import (the text's
+    index, or the question of which keys are known): the error reaches the importing
+    thread, nothing is stored (no paper, no segment file, no temp file), and the same
+    import then stores every paper once. (RLIMIT_FSIZE above rarely lands there with a
+    small import: the index's pages reach the disk only at the commit.)"""
+    import sqlite3
+
+    from tui.library import cache
+
+    from .conftest import import_files
+
+    feeds = _feeds(tmp_path / "feeds")
+    lib = Library.open(tmp_path / "lib")
+    before = sorted(p.name for p in (tmp_path / "lib").rglob("*"))
+
+    def refuse(*_args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    if where == "index":
+        monkeypatch.setattr(cache, "_index_staged", refuse)
+    else:
+        monkeypatch.setattr(cache.Cache, "known", staticmethod(refuse))
+    paths = sorted((tmp_path / "feeds").iterdir())
+    with pytest.raises(Exception, match="disk I/O error"):
+        lib.import_feeds(core_feeds(paths))
+    monkeypatch.undo()
+    assert len(lib) == 0 and len(Library.open(tmp_path / "lib")) == 0
+    assert sorted(p.name for p in (tmp_path / "lib").rglob("*")) == before
+    assert "papertui-sql" not in threading_names()
+    import_files(lib, paths)
+    assert _arxiv_ids(tmp_path / "lib") == sorted(set().union(*feeds.values()))
+
+
+def core_feeds(paths: list[Path]) -> list:
+    from datetime import date
+
+    from tui.importing import read_sources
+
+    loaded, errors = read_sources([str(p) for p in paths], date(2026, 6, 19), "2026-06-19")
+    assert not errors
+    return loaded
+
+
+def threading_names() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate()]
+
+
+def test_closing_the_library_leaves_a_search_running_in_another_thread_its_connection(
+    tmp_path: Path,
+) -> None:
+    """`Library.close` (a rebuild drops the cache the same way) closes the calling thread's
+    connection only: a worker thread in the middle of reading on its own keeps it. (The
+    connections can be used from any thread now, for the import's helper threads: closing
+    every thread's broke a search running meanwhile.)"""
+    import threading
+
+    from .conftest import FEEDS, import_files
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-dit-acceleration.txt"])
+    held, closed, answers = threading.Event(), threading.Event(), []
+
+    def search() -> None:
+        conn = lib.cache.conn()  # (the worker's own, as `Results` fetches it)
+        answers.append(conn.execute("SELECT count(*) FROM paper").fetchone()[0])
+        held.set()
+        assert closed.wait(30)
+        answers.append(conn.execute("SELECT count(*) FROM paper").fetchone()[0])
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    assert held.wait(30)
+    lib.close()
+    closed.set()
+    worker.join(30)
+    assert answers == [len(lib), len(lib)]
