@@ -4,8 +4,11 @@ whenever it is missing, damaged or of another version.
 
 Each thread uses its own connection (`Cache.conn`), so a worker never shares a Python
 structure with the UI thread: SQLite's WAL gives every reader a consistent snapshot while one
-writer commits. Writes to it happen only under the library's write lock, after the truth file
-they mirror is on disk: losing the cache never loses anything.
+writer commits. A big import lends its connection to one helper thread at a time, for a
+statement that runs without the GIL while the importing thread does Python work and leaves
+the connection alone (`Beside`); a rollback stops the helper first. Writes to it happen
+only under the library's write lock, after the truth file they mirror is on disk: losing the
+cache never loses anything.
 
 Tables (``paper.rowid`` is the row every other table refers to):
 
