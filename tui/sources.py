@@ -100,7 +100,12 @@ def read_source(src: str) -> tuple[bytes, str]:
                 f"{MAX_FEED_BYTES // (1024 * 1024)} MB a feed may be"
             )
         with path.open("rb") as handle:
-            return handle.read(MAX_FEED_BYTES + 1), str(path.resolve())
+            # What it holds and a byte more, to see that it grew since (then on, up to the
+            # limit and a byte): asking for the limit at once made a 50 MB buffer a file.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(MAX_FEED_BYTES - size)
+            return data, str(path.resolve())
     except FileNotFoundError:
         raise FeedError(f"{printable(src)}: no such file") from None
     except IsADirectoryError:

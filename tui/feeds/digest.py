@@ -119,6 +119,8 @@ class DigestFormat:
         head = text.lstrip("\ufeff \t\r\n")
         if not head or head.startswith("<"):
             return 0.0
+        if "核心贡献" not in text and "查看原文摘要" not in text:
+            return 0.0  # (no line can start with either: the test below, at once)
         lines = sniff_lines(text)
         if not any(map(_STARTS_ENTRY, lines)):
             return 0.0  # (the loop below would find neither)
