@@ -362,3 +362,35 @@ def test_a_known_paper_seen_again_in_a_feed_a_rule_names_is_tagged(
     assert _cli(tmp_path, "tag", gone, "--remove", "on-hf").returncode == 0
     assert _cli(tmp_path, "import", str(first), str(then)).returncode == 0
     assert _ids(tmp_path, "tag:on-hf") == ids_in(then) - {gone}
+
+
+async def test_the_apps_import_says_how_many_papers_each_rule_tagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`i` in the app: the toast says what the watch rules tagged, as `papertui import`
+    prints it (it said only how many papers were new); counted from the feed's own text."""
+    from textual.widgets import Input
+
+    from tests.test_app import build, settle, toasts
+
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("PAPERTUI_CONFIG", str(tmp_path / "config.toml"))
+    lib = Library.open(tmp_path / "lib")
+    flow = {pid for pid, item in _items(RSS) if re.search(r"flow[\s-]+matching", item, re.I)}
+    durand = {pid for pid, item in _items(RSS) if "Mélanie Durand" in item}
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.press("i")
+        app.screen.query_one(Input).value = str(RSS)
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        said = [t for t in toasts(app) if t.startswith("Imported 1 feed:")]
+        counts = sorted([("flow", len(flow)), ("durand", len(durand))], key=lambda kv: -kv[1])
+        rules = ", ".join(f"{name} tagged {n} paper" + "s" * (n != 1) for name, n in counts)
+        assert said and said[-1].endswith(f"; watch rules: {rules}"), said
+        await pilot.press("i")  # (again: known papers, nothing tagged, nothing said of it)
+        app.screen.query_one(Input).value = str(RSS)
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        said = [t for t in toasts(app) if t.startswith("Imported 1 feed:")]
+        assert len(said) == 2 and "watch rules" not in said[-1], said

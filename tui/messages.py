@@ -22,12 +22,19 @@ class ImportProgress(Message):
 
 
 class ImportFinished(Message):
-    """A worker's import is over (``reports`` empty when it failed)."""
+    """A worker's import is over (``reports`` empty when it failed); ``tagged``: how many
+    papers each watch rule tagged in it (rule name → count)."""
 
-    def __init__(self, reports: list[ImportReport], errors: list[str]) -> None:
+    def __init__(
+        self,
+        reports: list[ImportReport],
+        errors: list[str],
+        tagged: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self.reports = reports
         self.errors = errors
+        self.tagged = tagged or {}
 
 
 class SyncFinished(Message):

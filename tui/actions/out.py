@@ -252,6 +252,7 @@ class OutActions(PaperAppBase):
         worker = get_current_worker()
         reports: list[ImportReport] = []
         errors: list[str] = []
+        before = dict(self.library.watch_tagged)  # (the rules' counts, kept by the library)
         try:
             loaded, errors = await in_daemon_thread(
                 self._read_for_import, kind, value, now_iso(), lambda: worker.is_cancelled
@@ -262,7 +263,12 @@ class OutActions(PaperAppBase):
         except Exception as err:  # a bug: say so, and let the next import start
             errors.append(f"{value or 'the clipboard'}: import stopped: {unexpected(err)}")
         finally:
-            self.post_message(ImportFinished(reports, errors))
+            tagged = {
+                name: n - before.get(name, 0)
+                for name, n in self.library.watch_tagged.items()
+                if n != before.get(name, 0)
+            }
+            self.post_message(ImportFinished(reports, errors, tagged))
 
     def _read_for_import(
         self, kind: str, value: str, stamp: str, cancelled: Callable[[], bool]
@@ -300,8 +306,13 @@ class OutActions(PaperAppBase):
             self.new_since += new
             self.requery(keep=self.paper_list.current)
             self.apply_watch_rules()  # (done at the import: this counts them for the status)
+            from ..importing import watch_line
+
             feeds = f"{len(event.reports):,} feed" + ("" if len(event.reports) == 1 else "s")
-            self.toast(f"Imported {feeds}: {new:,} new, {merged:,} merged, {known:,} already known")
+            said = f"Imported {feeds}: {new:,} new, {merged:,} merged, {known:,} already known"
+            if line := watch_line(event.tagged):  # ("watch rules: flow tagged 2 papers")
+                said += "; " + line
+            self.toast(said)
             for report in event.reports:
                 if report.partial:
                     self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)
