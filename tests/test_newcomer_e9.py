@@ -1,0 +1,64 @@
+"""A newcomer's defects (session e9-new), each through the real command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bibtexparser
+
+from . import feedgen
+from .test_cli import run
+
+
+def _bib_authors(db: Path, tmp_path: Path) -> dict[str, str]:
+    """Export every paper of ``db`` as BibTeX through the CLI; {title: author field}."""
+    out = tmp_path / "all.bib"
+    done = run("export", "--all", "-o", str(out), db=db)
+    assert done.returncode == 0, done.stderr
+    entries = bibtexparser.parse_string(out.read_text(encoding="utf-8")).entries
+    return {e.fields_dict["title"].value: e.fields_dict["author"].value for e in entries}
+
+
+def test_bibtex_says_and_others_when_the_feed_named_only_some_authors(tmp_path: Path) -> None:
+    """A digest entry names 3 of its 12 authors ("等 (12 位作者)"): the BibTeX entry must not
+    claim those 3 are all of them; BibTeX's own way to say so is a last name "others"."""
+    shown = ["Ana Lima", "Bo Chen", "Dara Kim"]
+    feed = tmp_path / "digest.txt"
+    feed.write_text(
+        feedgen.digest(
+            [
+                {
+                    "title": "x",
+                    "title_zh": "十二人论文",
+                    "abstract": "Twelve people wrote this "
+                    "paper about sparse caching, and the digest named only three of them.",
+                    "authors": shown,
+                    "count": 12,
+                },
+                {
+                    "title": "y",
+                    "title_zh": "三人论文",
+                    "abstract": "Exactly three people wrote "
+                    "this other paper about dense routing, and every one is named.",
+                    "authors": shown,
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
+    db = tmp_path / "lib"
+    assert run("import", str(feed), db=db).returncode == 0
+    authors = _bib_authors(db, tmp_path)
+    assert authors["十二人论文"] == "Lima, Ana and Chen, Bo and Kim, Dara and others"
+    assert authors["三人论文"] == "Lima, Ana and Chen, Bo and Kim, Dara"
+
+
+def test_bibtex_of_a_collaboration_paper_with_thousands_not_shown_ends_with_others(
+    tmp_path: Path,
+) -> None:
+    """The arXiv listing's "et al. (2912 additional authors not shown)" case."""
+    db = tmp_path / "lib"
+    case = Path(__file__).parent / "cases" / "listing-et-al.html"
+    assert run("import", str(case), db=db).returncode == 0
+    (field,) = _bib_authors(db, tmp_path).values()
+    assert field.endswith(" and others"), field
