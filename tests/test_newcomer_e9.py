@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import bibtexparser
@@ -62,3 +63,17 @@ def test_bibtex_of_a_collaboration_paper_with_thousands_not_shown_ends_with_othe
     assert run("import", str(case), db=db).returncode == 0
     (field,) = _bib_authors(db, tmp_path).values()
     assert field.endswith(" and others"), field
+
+
+def test_bibtex_month_is_the_month_macro_not_a_braced_word(tmp_path: Path) -> None:
+    """``month = {jun}`` prints "jun" in BibTeX styles and biber rejects it ("not an
+    integer"); BibTeX's month is its macro, unbraced: ``month = jun`` (→ "June")."""
+    feed = tmp_path / "cs.rss"
+    paper = {"id": "2606.01234", "title": "A June Paper", "abstract": "It came out in June."}
+    feed.write_text(feedgen.rss([paper], date="2026-06-19"), encoding="utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(feed), db=db).returncode == 0
+    out = tmp_path / "x.bib"
+    assert run("export", "--all", "-o", str(out), db=db).returncode == 0
+    months = re.findall(r"^\s*month\s*=\s*(.*?),?$", out.read_text(encoding="utf-8"), re.M)
+    assert months == ["jun"]

@@ -249,7 +249,19 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
             fields.append(("keywords", tex(", ".join(state.tags), encoder)))
         if state.note.strip():
             fields.append(("note", tex(state.note, encoder)))
-        library.add(Entry("misc", key, [Field(k, v) for k, v in fields if v]))
+        # The month is BibTeX's macro (``month = jun``, printed "June"; biber reads it as 6),
+        # never a braced word (``{jun}`` prints "jun" and biber rejects it).
+        library.add(
+            Entry(
+                "misc",
+                key,
+                [
+                    Field(k, v, enclosing="no-enclosing" if k == "month" else None)
+                    for k, v in fields
+                    if v
+                ],
+            )
+        )
     return bibtexparser.write_string(library)
 
 
