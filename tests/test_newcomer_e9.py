@@ -77,3 +77,26 @@ def test_bibtex_month_is_the_month_macro_not_a_braced_word(tmp_path: Path) -> No
     assert run("export", "--all", "-o", str(out), db=db).returncode == 0
     months = re.findall(r"^\s*month\s*=\s*(.*?),?$", out.read_text(encoding="utf-8"), re.M)
     assert months == ["jun"]
+
+
+def test_an_export_that_matches_nothing_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """`export --tag typo -o refs.bib` emptied the user's refs.bib (exit 0, "0 papers
+    exported"): a mistyped filter must not cost the file; one line naming it, exit 1."""
+    feed = tmp_path / "cs.rss"
+    paper = {"id": "2606.01234", "title": "A Kept Paper", "abstract": "Worth citing."}
+    feed.write_text(feedgen.rss([paper]), encoding="utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(feed), db=db).returncode == 0
+    assert run("star", "2606.01234", db=db).returncode == 0
+    refs = tmp_path / "refs.bib"
+    assert run("export", "-o", str(refs), db=db).returncode == 0
+    before = refs.read_bytes()
+    assert b"2606.01234" in before
+    done = run("export", "--tag", "typo", "-o", str(refs), db=db)
+    assert done.returncode == 1
+    assert refs.read_bytes() == before
+    (line,) = done.stderr.strip().splitlines()
+    assert str(refs) in line and "no papers" in line
+    fresh = tmp_path / "new.md"
+    assert run("export", "--search", "nothing-matches-this", "-o", str(fresh), db=db).returncode
+    assert not fresh.exists()

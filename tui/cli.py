@@ -989,7 +989,7 @@ def export_command(
     which (add --starred to keep only the starred ones among them). Markdown is
     grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
     pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json),
-    else Markdown."""
+    else Markdown. When no paper matches, no file is written (exit status 1)."""
     from .clipboard import ClipboardError, copy
     from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
@@ -1004,6 +1004,9 @@ def export_command(
     exporter = exporter_for(fmt, target)
     lib = env.open("papertui export")
     ids = lib.query(query, sort=sort)
+    if not ids and target is not None:  # (a mistyped filter must not empty the user's file)
+        kept = " (it is as it was)" if target.exists() else ""
+        raise CLIError(f"{printable(str(output))}: no papers to export; nothing written{kept}")
     text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), title)
     if clipboard:
         try:
