@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import bibtexparser
+import pytest
 
 from . import feedgen
 from .test_cli import run
@@ -100,3 +104,32 @@ def test_an_export_that_matches_nothing_leaves_the_file_as_it_was(tmp_path: Path
     fresh = tmp_path / "new.md"
     assert run("export", "--search", "nothing-matches-this", "-o", str(fresh), db=db).returncode
     assert not fresh.exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("args", [["list"], ["export", "--all", "-o", "-"], ["show", "2606.01234"]])
+def test_a_full_disk_under_standard_output_is_one_line_not_a_traceback(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """`papertui export -o - > refs.bib` on a full disk printed a 30-line traceback
+    (OSError ENOSPC from sys.stdout.write); /dev/full is that disk."""
+    feed = tmp_path / "cs.rss"
+    paper = {"id": "2606.01234", "title": "A Paper", "abstract": "Its abstract."}
+    feed.write_text(feedgen.rss([paper]), encoding="utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(feed), db=db).returncode == 0
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", *args, "--db", str(db)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    err = done.stderr.decode()
+    assert done.returncode == 1, err
+    lines = [line for line in err.splitlines() if "shown ·" not in line]
+    assert len(lines) == 1, err
+    assert "standard output" in lines[0] and "No space left" in lines[0], err

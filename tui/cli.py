@@ -15,7 +15,9 @@ commands that use them.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import os
 import shlex
 import sys
@@ -1331,6 +1333,10 @@ def _usage_message(error: click.ClickException) -> str:
     return " ".join(error.format_message().split())
 
 
+# Failed writes that say the output's disk cannot take it (not a bug to show as a traceback).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
 def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     """Run the command line ``argv`` (default: the process's); the exit status. ``early``:
     the library `tui.start` opened for this command line (which only opens the app), with
@@ -1343,6 +1349,16 @@ def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     env = Env(Console(highlight=False), Console(stderr=True, highlight=False))
     try:
         status = cli.main(args, prog_name="papertui", standalone_mode=False, obj=env)
+        sys.stdout.flush()  # (here, where a full disk under it is reported, not at exit)
+    except OSError as e:
+        if e.filename is not None or e.errno not in _OUTPUT_ERRNOS:
+            raise
+        # A write to standard output failed (a full disk or quota under `> file`): one line;
+        # what is still buffered goes nowhere, so the interpreter's exit does not retry it.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        env.err.print(error_line(f"standard output: cannot write it ({e.strerror})"))
+        return EXIT_ERROR
     except click.UsageError as e:
         env.err.print(error_line(_usage_message(e)), highlight=False, soft_wrap=True)
         return EXIT_USAGE
