@@ -15,7 +15,9 @@ commands that use them.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import os
 import shlex
 import sys
@@ -989,7 +991,7 @@ def export_command(
     which (add --starred to keep only the starred ones among them). Markdown is
     grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
     pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json),
-    else Markdown."""
+    else Markdown. When no paper matches, no file is written (exit status 1)."""
     from .clipboard import ClipboardError, copy
     from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
@@ -1004,6 +1006,9 @@ def export_command(
     exporter = exporter_for(fmt, target)
     lib = env.open("papertui export")
     ids = lib.query(query, sort=sort)
+    if not ids and target is not None:  # (a mistyped filter must not empty the user's file)
+        kept = " (it is as it was)" if target.exists() else ""
+        raise CLIError(f"{printable(str(output))}: no papers to export; nothing written{kept}")
     text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), title)
     if clipboard:
         try:
@@ -1328,6 +1333,10 @@ def _usage_message(error: click.ClickException) -> str:
     return " ".join(error.format_message().split())
 
 
+# Failed writes that say the output's disk cannot take it (not a bug to show as a traceback).
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
 def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     """Run the command line ``argv`` (default: the process's); the exit status. ``early``:
     the library `tui.start` opened for this command line (which only opens the app), with
@@ -1340,6 +1349,16 @@ def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     env = Env(Console(highlight=False), Console(stderr=True, highlight=False))
     try:
         status = cli.main(args, prog_name="papertui", standalone_mode=False, obj=env)
+        sys.stdout.flush()  # (here, where a full disk under it is reported, not at exit)
+    except OSError as e:
+        if e.filename is not None or e.errno not in _OUTPUT_ERRNOS:
+            raise
+        # A write to standard output failed (a full disk or quota under `> file`): one line;
+        # what is still buffered goes nowhere, so the interpreter's exit does not retry it.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        env.err.print(error_line(f"standard output: cannot write it ({e.strerror})"))
+        return EXIT_ERROR
     except click.UsageError as e:
         env.err.print(error_line(_usage_message(e)), highlight=False, soft_wrap=True)
         return EXIT_USAGE

@@ -5,8 +5,9 @@
   ``archivePrefix = {arXiv}``, ``primaryClass``), written with bibtexparser 2; every value's
   text is LaTeX-encoded with pylatexenc (``{``, ``}``, ``\\``, ``%``, ``&``, ``#`` … escaped,
   accents as ``\\"u``), so no feed text can end a field or run a macro; inline math made of
-  plain TeX is kept as math. The format: BibTeX's (Patashnik, "BibTeXing", 1988) with
-  biblatex's ``eprint`` fields.
+  plain TeX is kept as math. An author list the feed cut short (its stated count is larger:
+  "et al. (2912 additional authors not shown)", "等 (12 位作者)") ends in ``and others``.
+  The format: BibTeX's (Patashnik, "BibTeXing", 1988) with biblatex's ``eprint`` fields.
 - ``csl-json`` (``.json``): CSL-JSON, the Citation Style Language's data format that Zotero,
   pandoc and Mendeley read (citationstyles.org, "CSL JSON schema" 1.0.2): an arXiv paper is
   ``type: "article"`` (a preprint) with ``archive: "arXiv"`` and its id as ``number``.
@@ -223,7 +224,10 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
         fields: list[tuple[str, str]] = [("title", tex(paper.display_title, encoder))]
         names = [split_name(a) for a in paper.authors if clean_line(a)]
         if names:
-            fields.append(("author", " and ".join(_bib_name(n, encoder) for n in names)))
+            listed = [_bib_name(n, encoder) for n in names]
+            if (paper.author_count or 0) > sum(not is_group(a) for a in paper.authors):
+                listed.append("others")  # BibTeX's "et al.": the feed named only some
+            fields.append(("author", " and ".join(listed)))
         elif paper.organization:
             fields.append(("author", "{" + tex(paper.organization, encoder) + "}"))
         when = paper.paper_date or paper.feed_date or ""
@@ -245,7 +249,19 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
             fields.append(("keywords", tex(", ".join(state.tags), encoder)))
         if state.note.strip():
             fields.append(("note", tex(state.note, encoder)))
-        library.add(Entry("misc", key, [Field(k, v) for k, v in fields if v]))
+        # The month is BibTeX's macro (``month = jun``, printed "June"; biber reads it as 6),
+        # never a braced word (``{jun}`` prints "jun" and biber rejects it).
+        library.add(
+            Entry(
+                "misc",
+                key,
+                [
+                    Field(k, v, enclosing="no-enclosing" if k == "month" else None)
+                    for k, v in fields
+                    if v
+                ],
+            )
+        )
     return bibtexparser.write_string(library)
 
 
