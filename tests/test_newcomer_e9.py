@@ -133,3 +133,27 @@ def test_a_full_disk_under_standard_output_is_one_line_not_a_traceback(
     lines = [line for line in err.splitlines() if "shown ·" not in line]
     assert len(lines) == 1, err
     assert "standard output" in lines[0] and "No space left" in lines[0], err
+
+
+def test_an_export_to_a_file_of_another_format_is_refused_unless_format_says_markdown(
+    tmp_path: Path,
+) -> None:
+    """`export -o refs.csv` wrote Markdown into refs.csv without a word (an unknown suffix
+    meant Markdown): a table was meant. Now one line naming the file and the formats, exit
+    1, nothing written; `--format markdown` writes it there all the same; .txt and a name
+    without a suffix still take Markdown."""
+    feed = tmp_path / "cs.rss"
+    paper = {"id": "2606.01234", "title": "A Kept Paper", "abstract": "Worth citing."}
+    feed.write_text(feedgen.rss([paper]), encoding="utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(feed), db=db).returncode == 0
+    table = tmp_path / "refs.csv"
+    done = run("export", "--all", "-o", str(table), db=db)
+    assert done.returncode == 1 and not table.exists()
+    (line,) = done.stderr.strip().splitlines()
+    assert str(table) in line and ".csv" in line and ".bib" in line and "--format" in line
+    assert run("export", "--all", "--format", "markdown", "-o", str(table), db=db).returncode == 0
+    assert table.read_text(encoding="utf-8").startswith("# ")
+    for name in ("refs.txt", "refs"):
+        assert run("export", "--all", "-o", str(tmp_path / name), db=db).returncode == 0
+        assert "A Kept Paper" in (tmp_path / name).read_text(encoding="utf-8")

@@ -990,8 +990,9 @@ def export_command(
     """Export papers: the starred ones, unless --all or a filter (--tag, --search, …) says
     which (add --starred to keep only the starred ones among them). Markdown is
     grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
-    pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json),
-    else Markdown. When no paper matches, no file is written (exit status 1)."""
+    pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json;
+    .txt or none: Markdown; another is refused). When no paper matches, no file is written
+    (exit status 1)."""
     from .clipboard import ClipboardError, copy
     from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
@@ -1004,6 +1005,14 @@ def export_command(
     title = _text("--title", title)
     target = Path(output) if output and output != "-" else None
     exporter = exporter_for(fmt, target)
+    if fmt is None and target is not None and exporter.name == "markdown":
+        suffix = target.suffix.lower()
+        if suffix not in MARKDOWN_SUFFIXES:  # (refs.csv: a table was meant, not Markdown)
+            raise CLIError(
+                f"{printable(str(output))}: {printable(suffix)} is not a format papertui "
+                "exports (Markdown .md, BibTeX .bib, CSL-JSON .json); --format markdown "
+                "writes Markdown there all the same"
+            )
     lib = env.open("papertui export")
     ids = lib.query(query, sort=sort)
     if not ids and target is not None:  # (a mistyped filter must not empty the user's file)
@@ -1331,6 +1340,11 @@ def _watch_synced(db: Path, out: Console) -> list[str]:
 def _usage_message(error: click.ClickException) -> str:
     """A click usage error as one line (click's may hold a newline)."""
     return " ".join(error.format_message().split())
+
+
+# The --output suffixes Markdown is written to without --format (a .csv is refused: a table was
+# meant, and Markdown in it would be a surprise).
+MARKDOWN_SUFFIXES = frozenset({"", ".md", ".markdown", ".txt", ".text"})
 
 
 # Failed writes that say the output's disk cannot take it (not a bug to show as a traceback).
