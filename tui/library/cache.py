@@ -864,6 +864,22 @@ class Cache:
                 conn.execute("INSERT INTO annot(rowid, body) VALUES(?, ?)", (rowid, after))
 
 
+def join_through(
+    thread: threading.Thread, on_interrupt: Callable[[], Any] = lambda: None
+) -> BaseException | None:
+    """Wait for ``thread`` to end, whatever interrupts the wait (a Ctrl-C's KeyboardInterrupt
+    arriving meanwhile calls ``on_interrupt`` and the wait goes on); the first exception that
+    interrupted it, for the caller to raise once the thread is done, or None."""
+    interrupted: BaseException | None = None
+    while thread.is_alive():
+        try:
+            thread.join()
+        except BaseException as err:
+            interrupted = interrupted or err
+            on_interrupt()
+    return interrupted
+
+
 class Beside:
     """Work on a connection done by a thread of its own while the calling thread goes on with
     Python work: SQLite runs a statement without holding Python's GIL, so the two use two
@@ -911,13 +927,7 @@ class Beside:
         interrupts the wait (a Ctrl-C's KeyboardInterrupt) interrupts the statement running
         (`sqlite3.Connection.interrupt`: SQLite rolls the transaction back) and is raised
         once the thread has ended, so nothing runs on the connection after it."""
-        interrupted: BaseException | None = None
-        while self._thread.is_alive():
-            try:
-                self._thread.join()
-            except BaseException as err:
-                interrupted = interrupted or err
-                self._conn.interrupt()
+        interrupted = join_through(self._thread, self._conn.interrupt)
         with Beside._lent_lock:
             if Beside._lent.get(id(self._conn)) is self:
                 del Beside._lent[id(self._conn)]

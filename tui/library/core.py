@@ -43,7 +43,7 @@ from ..models import Paper, PaperState, Source
 from ..text import arxiv_id as find_arxiv_id
 from ..text import clean_line, readable_tex, valid_unicode
 from . import aliases, cache, migrate, state, truth
-from .cache import Adding, Beside, Cache, open_cache, pack_body, remove_database
+from .cache import Adding, Beside, Cache, join_through, open_cache, pack_body, remove_database
 from .device import device_id
 from .identity import (
     Crowd,
@@ -2023,12 +2023,7 @@ class _Writer:
         after the import gave up); then a function that puts the file at ``path`` and gives
         the bytes written, or raises the writer's error or LibraryError (the rename failed:
         nothing is left)."""
-        interrupted: BaseException | None = None
-        while self._thread.is_alive():
-            try:
-                self._thread.join()
-            except BaseException as err:
-                interrupted = interrupted or err
+        interrupted = join_through(self._thread)
         if interrupted is not None:
             with contextlib.suppress(OSError):
                 _aside(self._path).unlink()
