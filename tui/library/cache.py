@@ -67,7 +67,7 @@ import sqlite3
 import threading
 import unicodedata
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -633,20 +633,13 @@ class Cache:
     def known(
         conn: sqlite3.Connection, keys: list[str], ids: list[str]
     ) -> tuple[set[str], set[str]]:
-        """Those of ``keys`` some paper is filed under (as `stored_keys`) and those of
-        ``ids`` some paper has, each asked in one statement that gives one row (`Beside`:
-        it runs without Python's GIL from start to end)."""
-        found = conn.execute(
-            "SELECT json_group_array(key) FROM (SELECT key FROM ident WHERE key IN "
-            "(SELECT value FROM json_each(?1)) UNION SELECT key FROM newident WHERE key IN "
-            "(SELECT value FROM json_each(?1)))",
-            (orjson.dumps(keys).decode(),),
-        ).fetchone()[0]
+        """Those of ``keys`` some paper is filed under (`stored_keys`) and those of ``ids``
+        some paper has, each asked in one statement that gives one row (`Beside`)."""
         taken = conn.execute(
             "SELECT json_group_array(id) FROM paper WHERE id IN (SELECT value FROM json_each(?))",
             (orjson.dumps(ids).decode(),),
         ).fetchone()[0]
-        return set(orjson.loads(found)), set(orjson.loads(taken))
+        return Cache.stored_keys(conn, keys), set(orjson.loads(taken))
 
     @staticmethod
     def put_paper(
@@ -780,16 +773,16 @@ class Cache:
         return True
 
     @staticmethod
-    def stored_keys(conn: sqlite3.Connection, keys: set[str]) -> set[str]:
-        """Those of ``keys`` some paper is filed under."""
-        return {
-            key
-            for (key,) in conn.execute(
-                "SELECT key FROM ident WHERE key IN (SELECT value FROM json_each(?1)) "
-                "UNION SELECT key FROM newident WHERE key IN (SELECT value FROM json_each(?1))",
-                (orjson.dumps(list(keys)).decode(),),
-            )
-        }
+    def stored_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` some paper is filed under, asked in one statement that gives
+        one row (`Beside`: it runs without Python's GIL from start to end)."""
+        found = conn.execute(
+            "SELECT json_group_array(key) FROM (SELECT key FROM ident WHERE key IN "
+            "(SELECT value FROM json_each(?1)) UNION SELECT key FROM newident WHERE key IN "
+            "(SELECT value FROM json_each(?1)))",
+            (orjson.dumps(list(keys)).decode(),),
+        ).fetchone()[0]
+        return set(orjson.loads(found))
 
     @staticmethod
     def filed_under(conn: sqlite3.Connection, key: str) -> list[tuple[str, bool]]:

@@ -1883,8 +1883,8 @@ class _Finder:
 
     def __init__(self, conn: sqlite3.Connection, beside: bool) -> None:
         self._conn = conn
-        self._keys: list[str] = []
-        self._choices: list[str] = []  # (of the papers not asked about yet)
+        self._keys: list[str] = []  # (of the papers not asked about yet)
+        self._choices: list[str] = []  # (same)
         self._wanted: list[str] = []  # (of every paper)
         self._papers = 0
         self._chunks: queue.SimpleQueue[tuple[list[str], list[str]] | None] | None = None
@@ -1917,24 +1917,22 @@ class _Finder:
             self._keys += lookup
             choices += id_choices(incoming, digest)
         self._choices += choices
-        self._papers += len(items)
-        if self._chunks is None:
-            return
         self._wanted += choices
-        if self._papers >= self.CHUNK:
+        self._papers += len(items)
+        if self._chunks is not None and self._papers >= self.CHUNK:
             self._chunks.put((self._keys, self._choices))
             self._keys, self._choices, self._papers = [], [], 0
 
     def result(self) -> tuple[set[str], set[str]]:
         """(the keys papers are filed under, the ids of those asked about that are free)."""
-        if self._chunks is None:
+        if self._chunks is None:  # (all of them still to ask, here)
             stored, taken = Cache.known(self._conn, self._keys, self._choices)
             taken.update(aliases.targets(self._conn, self._choices))
-            return stored, set(self._choices) - taken
-        self._chunks.put((self._keys, self._choices))
-        self._chunks.put(None)
-        assert self._beside is not None
-        stored, taken = self._beside.wait()
+        else:
+            self._chunks.put((self._keys, self._choices))
+            self._chunks.put(None)
+            assert self._beside is not None
+            stored, taken = self._beside.wait()
         return stored, set(self._wanted) - taken
 
     def stop(self) -> None:
