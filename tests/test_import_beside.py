@@ -282,3 +282,107 @@ def test_closing_the_library_leaves_a_search_running_in_another_thread_its_conne
     closed.set()
     worker.join(30)
     assert answers == [len(lib), len(lib)]
+
+
+# ------------------------------------------------------------- the checkpoint after the commit
+def _papers_in_file_alone(database: Path, copy: Path) -> set[str]:
+    """The arXiv ids the database file holds by itself: a copy of it without its WAL."""
+    import shutil
+    import sqlite3
+
+    copy.mkdir()
+    shutil.copy(database, copy / "alone.sqlite")
+    conn = sqlite3.connect(copy / "alone.sqlite")
+    try:
+        return {r[0] for r in conn.execute("SELECT arxiv_id FROM paper")}
+    finally:
+        conn.close()
+
+
+def test_a_big_imports_pages_reach_the_database_file_after_its_commit(tmp_path: Path) -> None:
+    """A big import's commit leaves its pages in the WAL and a thread copies them into the
+    database file after it: with another connection open on the database (the app open in
+    another terminal: SQLite then copies nothing when this one closes), the file alone
+    holds every paper once the library is closed."""
+    import sqlite3
+
+    ids = set().union(*_feeds(tmp_path / "feeds").values())
+    lib = Library.open(tmp_path / "lib")
+    database = lib.cache.path
+    assert database is not None
+    other = sqlite3.connect(database)  # (a reader elsewhere: never the last to close)
+    try:
+        assert other.execute("SELECT count(*) FROM paper").fetchone() == (0,)
+        reports = lib.import_feeds(core_feeds(sorted((tmp_path / "feeds").iterdir())))
+        assert sum(r.new for r in reports) == len(ids)
+        lib.close()
+        assert _papers_in_file_alone(database, tmp_path / "copy") == ids
+        assert other.execute("SELECT count(*) FROM paper").fetchone() == (len(ids),)
+    finally:
+        other.close()
+
+
+def test_a_write_right_after_a_big_import_is_kept_and_commits_copy_the_wal_again(
+    tmp_path: Path,
+) -> None:
+    """A star made right after a big import (while its WAL is being copied) is kept; the
+    library's commits copy the WAL into the database again as they grow it (the setting
+    a big commit suspends is back)."""
+    ids = set().union(*_feeds(tmp_path / "feeds").values())
+    root = tmp_path / "lib"
+    lib = Library.open(root)
+    lib.import_feeds(core_feeds(sorted((tmp_path / "feeds").iterdir())))
+    starred = sorted(lib)[:3]
+    assert lib.set_state(starred, "star", starred=True) == 3
+    assert lib._conn().execute("PRAGMA wal_autocheckpoint").fetchone() == (512,)
+    lib.close()
+    again = Library.open(root)
+    assert sorted(again.record(p).get("arxiv_id") for p in again) == sorted(ids)
+    assert [p for p in again if again.raw_state(p).get("starred")] == starred
+    again.close()
+    _healthy(root)
+
+
+_KILLED_AFTER = """
+import os, sys, time
+from datetime import date
+from pathlib import Path
+from tui.importing import read_sources
+from tui.library import Library
+
+lib = Library.open(sys.argv[1])
+files = sorted(str(p) for p in Path(sys.argv[2]).iterdir())
+loaded, errors = read_sources(files, date(2026, 6, 19), "2026-06-19")
+assert not errors
+lib.import_feeds(loaded)
+print("stored", flush=True)
+time.sleep(float(sys.argv[3]))
+os.kill(os.getpid(), 9)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.01, 0.03])
+def test_a_process_killed_just_after_a_big_import_keeps_all_of_it(
+    tmp_path: Path, delay: float
+) -> None:
+    """SIGKILL moments after a big import returned, as the thread copying its WAL into the
+    database starts or runs: the next open has every paper, `doctor` finds the library
+    healthy, and the same feeds again are all known."""
+    feeds = _feeds(tmp_path / "feeds")
+    ids = set().union(*feeds.values())
+    root = tmp_path / "lib"
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER, str(root), str(tmp_path / "feeds"), str(delay)],
+        cwd=ROOT,
+        env={**os.environ, "PAPERTUI_DEVICE": "killed"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGKILL and child.stdout == "stored\n", child.stderr
+    assert _arxiv_ids(root) == sorted(ids)
+    _healthy(root)
+    lib = Library.open(root)
+    reports = lib.import_feeds(core_feeds(sorted((tmp_path / "feeds").iterdir())))
+    assert (sum(r.new for r in reports), sum(r.unchanged for r in reports)) == (0, len(ids))
+    lib.close()

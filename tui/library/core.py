@@ -202,6 +202,7 @@ class Library:
         # The app folds the journal on a worker thread, off the keystroke's path; a command
         # does it before it exits.
         self.fold_in_background = False
+        self._big = False  # (the write under way is a big import's: `_write`)
         self._swept = False
         self._folding = threading.Event()
 
@@ -1388,7 +1389,9 @@ class Library:
         # Which of the keys the database files papers under, and which of the ids new papers
         # would take are in use: asked a few thousand papers at a time, on a thread of its
         # own for a big import, while the next feeds' keys are worked out (`_Finder`).
-        finder = _Finder(conn, cache.bulk(sum(len(result.papers) for result, _ in feeds)))
+        big = cache.bulk(sum(len(result.papers) for result, _ in feeds))
+        self._big = big  # (its commit's checkpoint after it, on a thread: `_write`)
+        finder = _Finder(conn, big)
         try:
             finder.start()
             for result, source in feeds:
@@ -1773,6 +1776,7 @@ class Library:
                 raise _cache_error(self.root, err) from None
             self._saved = False
             self._uncommitted: Path | None = None
+            self._big = False  # (set by a big import: `Cache.big_commit`)
             conn = self._conn()
             patience = self._lock.timeout if wait is None else wait
             conn.execute(f"PRAGMA busy_timeout={int(max(patience, 0.05) * 1000)}")
@@ -1784,7 +1788,11 @@ class Library:
             try:
                 yield conn
                 committing = True
-                conn.execute("COMMIT")
+                if self._big:
+                    with self.cache.big_commit(conn):
+                        conn.execute("COMMIT")
+                else:
+                    conn.execute("COMMIT")
             except BaseException as err:
                 if committing and not conn.in_transaction and not isinstance(err, sqlite3.Error):
                     # The COMMIT went through and what was raised came after it (a Ctrl-C at
