@@ -693,7 +693,18 @@ def _legacy_keys(paper: dict[str, Any]) -> list[str]:
     return keys
 
 
-def test_a_library_written_before_the_rules_opens_and_matches_correctly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("big", [False, True])
+def test_a_library_written_before_the_rules_opens_and_matches_correctly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    """Papers filed under the keys of before the identity rules (``abs:``: an abstract's
+    opening) are found by them, in a small import and in one stored as a big one (keys asked
+    on a thread, only those of kinds the library files papers under)."""
+    if big:
+        from tui.library import cache
+
+        monkeypatch.setattr(cache, "BULK_PAPERS", 1)
+        monkeypatch.setattr(core._Finder, "CHUNK", 2)
     root = tmp_path / "lib"
     Library.open(root)  # the marker and directories
     opening = " ".join(SENTENCES[:6])  # over 300 characters: one abs: key for both below

@@ -831,6 +831,20 @@ class Cache:
         return True
 
     @staticmethod
+    def files_under_prefix(conn: sqlite3.Connection, prefix: str) -> bool:
+        """Whether some paper is filed under an identity key that starts with ``prefix`` (a
+        short ASCII prefix such as ``abs:``): two index probes."""
+        past = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # (the first string after them all)
+        return (
+            conn.execute(
+                "SELECT EXISTS(SELECT 1 FROM ident WHERE key >= ?1 AND key < ?2) "
+                "OR EXISTS(SELECT 1 FROM newident WHERE key >= ?1 AND key < ?2)",
+                (prefix, past),
+            ).fetchone()[0]
+            == 1
+        )
+
+    @staticmethod
     def stored_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` some paper is filed under, asked in one statement that gives
         one row (`Beside`: it runs without Python's GIL from start to end)."""

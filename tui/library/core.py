@@ -46,6 +46,7 @@ from . import aliases, cache, migrate, state, truth
 from .cache import Adding, Beside, Cache, join_through, open_cache, pack_body, remove_database
 from .device import device_id
 from .identity import (
+    OLD_ABSTRACT,
     Crowd,
     compatible,
     id_choices,
@@ -1391,7 +1392,9 @@ class Library:
         # own for a big import, while the next feeds' keys are worked out (`_Finder`).
         big = cache.bulk(sum(len(result.papers) for result, _ in feeds))
         self._big = big  # (its commit's checkpoint after it, on a thread: `_write`)
-        finder = _Finder(conn, big)
+        # (a library made since the identity rules files no paper under an abstract's
+        # opening: a third of a paper's lookup keys, not asked about then)
+        finder = _Finder(conn, big, Cache.files_under_prefix(conn, OLD_ABSTRACT))
         try:
             finder.start()
             for result, source in feeds:
@@ -1889,8 +1892,12 @@ class _Finder:
 
     CHUNK = 2000  # papers asked about at a time
 
-    def __init__(self, conn: sqlite3.Connection, beside: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, beside: bool, old_abstracts: bool) -> None:
+        """``old_abstracts``: ask about the keys of abstracts' openings too (`OLD_ABSTRACT`:
+        some paper is filed under one); those not asked about are taken as filed under
+        nothing."""
         self._conn = conn
+        self._old_abstracts = old_abstracts
         self._keys: list[str] = []  # (of the papers not asked about yet)
         self._choices: list[str] = []  # (same)
         self._wanted: list[str] = []  # (of every paper)
@@ -1922,7 +1929,10 @@ class _Finder:
         """Ask about these papers' keys and ids (`_import_feeds`'s items) too."""
         choices = []
         for incoming, _, lookup, digest in items:
-            self._keys += lookup
+            if self._old_abstracts:
+                self._keys += lookup
+            else:
+                self._keys += [k for k in lookup if not k.startswith(OLD_ABSTRACT)]
             choices += id_choices(incoming, digest)
         self._choices += choices
         self._wanted += choices

@@ -122,6 +122,11 @@ def lookup_keys(paper: dict[str, Any]) -> tuple[list[str], list[str]]:
     return keys, keys + legacy
 
 
+# The prefix of the lookup keys of abstracts' openings (`lookup_keys`): papers were filed
+# under them before the identity rules; the ids of papers with one are still made from it.
+OLD_ABSTRACT = "abs:"
+
+
 def _keys(paper: dict[str, Any], legacy: bool) -> tuple[list[str], list[str]]:
     keys: list[str] = []
     if paper.get("arxiv_id"):
@@ -143,7 +148,7 @@ def _keys(paper: dict[str, Any], legacy: bool) -> tuple[list[str], list[str]]:
         if not raw[:1000].isascii():  # (ASCII normalises as it always did)
             abstract = _normalise_v1(raw[:1000])
         if len(abstract) >= MIN_ABSTRACT:
-            old_keys.append("abs:" + _digest(abstract[:LEGACY_PREFIX]))
+            old_keys.append(OLD_ABSTRACT + _digest(abstract[:LEGACY_PREFIX]))
         if not raw_title.isascii():
             old = _normalise_v1(raw_title)
             if old != title and len(old) >= MIN_TITLE:
