@@ -299,17 +299,22 @@ def _papers_in_file_alone(database: Path, copy: Path) -> set[str]:
         conn.close()
 
 
-def test_a_big_imports_pages_reach_the_database_file_after_its_commit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["lib", "my lib #1 %20?&mode=ro"])
+def test_a_big_imports_pages_reach_the_database_file_after_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     """A big import's commit leaves its pages in the WAL and a thread copies them into the
     database file after it: with another connection open on the database (the app open in
     another terminal: SQLite then copies nothing when this one closes), the file alone
-    holds every paper once the library is closed."""
+    holds every paper once the library is closed; also for a library given by a relative
+    path whose name has characters a URI gives meaning to."""
     import sqlite3
 
     ids = set().union(*_feeds(tmp_path / "feeds").values())
-    lib = Library.open(tmp_path / "lib")
+    monkeypatch.chdir(tmp_path)
+    lib = Library.open(name)
     database = lib.cache.path
-    assert database is not None
+    assert database is not None and (tmp_path / name / ".cache").is_dir()
     other = sqlite3.connect(database)  # (a reader elsewhere: never the last to close)
     try:
         assert other.execute("SELECT count(*) FROM paper").fetchone() == (0,)

@@ -300,6 +300,8 @@ class Cache:
         self._all: list[tuple[int, sqlite3.Connection]] = []  # (the thread it is for, it)
         self._all_lock = threading.Lock()
         self._checkpoint: threading.Thread | None = None  # (`checkpoint_beside`)
+        # (mode=rw: a database gone meanwhile is not made again, empty)
+        self._rw = f"{Path(os.path.abspath(path)).as_uri()}?mode=rw" if path else None
 
     # ------------------------------------------------------------------ connections
     def conn(self) -> sqlite3.Connection:
@@ -378,13 +380,13 @@ class Cache:
         waits for it; so does `close`. (A process that ends without closing ends the
         thread with it: the pages left in the WAL are copied by the next commit.)"""
         self.settle()  # (the last one first: one at a time)
-        path = self.path
-        if path is None:
+        uri = self._rw
+        if uri is None:
             return
 
         def run() -> None:
             try:
-                conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
             except sqlite3.Error:
                 return
             try:
