@@ -810,6 +810,9 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             f"parse {fmt_s(imp['parse_s'])} + store {fmt_s(imp['store_s'])} "
             f"(store alone {fmt_rate(store_rate)}, CPU {fmt_s(imp['store_cpu_s'])}; GC "
             f"{fmt_s(imp['parse_gc_s'] + imp['store_gc_s'])}); best of 2"
+            # (a big import's WAL copied into the database on a thread after its commit:
+            # `papertui import` waits for it before it exits, the app does not)
+            + (f"; then the WAL copied, {fmt_s(imp['close_s'])}" if "close_s" in imp else "")
         )
 
     if empty:
