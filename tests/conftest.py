@@ -6,6 +6,7 @@ import asyncio
 import atexit
 import inspect
 import shutil
+import signal
 import subprocess
 import tempfile
 from datetime import date
@@ -15,6 +16,13 @@ import pytest
 
 from tui.library import Library
 from tui.sources import load_source
+
+# A test run started in the background by a shell without job control (`pytest &` in a
+# script) ignores Ctrl-C, and every process it starts inherits that: the tests that send a
+# real SIGINT (or a Ctrl-C through a pty) to `papertui` then see it ignored. Handled here,
+# the signal is back to its default in the processes started (exec resets a handled signal).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT / "data" / "feeds"
