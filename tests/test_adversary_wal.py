@@ -1,0 +1,57 @@
+"""Adversary of the WAL copied beside a big import (`Cache.big_commit`) and of the library
+paths SQLite is given as URIs: real `papertui` processes on libraries whose folder names
+hold the characters a URI gives meaning to. The oracle is what the test wrote (a damaged
+cache file, the folder's listing), never the code under test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library
+
+from .conftest import ROOT
+
+
+def _papertui(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", ["lib #1", "lib?x", "lib%231", "my lib #2 ?mode=ro"])
+def test_doctor_reads_the_cache_of_a_library_whose_name_a_uri_gives_meaning_to(
+    tmp_path: Path, sample_library: Library, name: str
+) -> None:
+    """`papertui doctor` on a library named with ``#``, ``?`` or ``%``: a damaged cache is
+    found (not a database made empty beside the library, in its parent folder, and found
+    healthy), `doctor --repair` rebuilds it, and nothing is left in the parent folder."""
+    sample_library.close()
+    root = tmp_path / name
+    shutil.copytree(sample_library.root, root, symlinks=True)
+    ids = sorted(Library.open(root))
+    before = sorted(os.listdir(tmp_path))
+    assert _papertui("doctor", "--db", str(root)).returncode == 0
+    cache = root / ".cache" / "library.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{cache}{suffix}").unlink(missing_ok=True)
+    cache.write_bytes(b"not a database at all " * 400)  # (damaged: the oracle)
+    found = _papertui("doctor", "--db", str(root))
+    assert found.returncode != 0, found.stdout
+    assert "cache database cannot be read" in found.stdout, found.stdout
+    assert sorted(os.listdir(tmp_path)) == before  # (no file made beside the library)
+    repaired = _papertui("doctor", "--repair", "--db", str(root))
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert _papertui("doctor", "--db", str(root)).returncode == 0
+    assert sorted(Library.open(root)) == ids
+    assert sorted(os.listdir(tmp_path)) == before
