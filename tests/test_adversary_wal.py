@@ -55,3 +55,59 @@ def test_doctor_reads_the_cache_of_a_library_whose_name_a_uri_gives_meaning_to(
     assert _papertui("doctor", "--db", str(root)).returncode == 0
     assert sorted(Library.open(root)) == ids
     assert sorted(os.listdir(tmp_path)) == before
+
+
+# ---------------------------------------------------------- papers filed under old keys (abs:)
+def test_a_paper_filed_only_under_its_old_abstract_key_is_found_after_another_papers_title(
+    tmp_path: Path,
+) -> None:
+    """A paper filed before the identity rules (under ``abs:``, its abstract's opening, and
+    its old title), then the same whole abstract again under a new title that another paper
+    of the library has: the title's paper is looked at first and is not it (other abstract),
+    and the old abstract key still finds the paper (rule 2: the same whole abstract), so it
+    is merged, not stored a second time."""
+    from tui.feeds import ParseResult
+    from tui.library import truth
+    from tui.models import Paper
+
+    from .test_identity import SENTENCES, _legacy_keys, _source
+
+    root = tmp_path / "lib"
+    lib = Library.open(root)
+    whole = " ".join(SENTENCES)  # (over 300 characters: an abs: key)
+    other = "We study attention sinks in large language models and why they appear. " * 3
+    (report,) = lib.import_feeds(
+        [
+            (
+                ParseResult("hf-text", [Paper(title="Attention Sinks Revisited", abstract=other)]),
+                _source("modern"),
+            )
+        ]
+    )
+    assert report.new == 1
+    old = {
+        "id": "pold00001",
+        "title": "Feature Caching for Diffusion Transformers",
+        "abstract": whole,
+        "added_at": "2026-01-01T00:00:00+00:00",
+        "sources": [
+            {
+                "format": "hf-text",
+                "origin": "/old",
+                "feed_date": "2026-01-01",
+                "digest": "old",
+                "imported_at": "",
+            }
+        ],
+    }
+    old["keys"] = _legacy_keys(old)
+    lib.close()
+    name = truth.Name("oldmachine", 1)
+    segment = truth.segment_tables(name, "2026-01-01T00:00:00+00:00", [old])
+    truth.write_tables(root / truth.SEGMENTS / name.file, segment)
+    lib = Library.open(root)
+    assert len(lib) == 2
+    retitled = Paper(title="Attention Sinks Revisited", abstract=whole)
+    (report,) = lib.import_feeds([(ParseResult("hf-text", [retitled]), _source("again"))])
+    assert (report.new, report.merged) == (0, 1)
+    assert len(Library.open(root)) == 2
