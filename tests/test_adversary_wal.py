@@ -111,3 +111,76 @@ def test_a_paper_filed_only_under_its_old_abstract_key_is_found_after_another_pa
     (report,) = lib.import_feeds([(ParseResult("hf-text", [retitled]), _source("again"))])
     assert (report.new, report.merged) == (0, 1)
     assert len(Library.open(root)) == 2
+
+
+def test_papers_filed_under_old_abstract_keys_that_arrive_by_sync_take_a_big_import_here(
+    tmp_path: Path,
+) -> None:
+    """This machine's library was made since the identity rules (no paper under an ``abs:``
+    key: a big import then does not ask about them); another machine's papers filed under
+    them (written by a papertui before the rules) arrive by `papertui sync`; the same
+    papers imported here as a big import (a digest: Chinese titles, the abstracts; found by
+    the old abstract key alone) are merged into them, none stored twice. Real processes;
+    the oracle is the papers the test wrote."""
+    import json
+
+    from tui.library import truth
+
+    from .conftest import shared_pair
+    from .feedgen import digest
+    from .test_identity import _legacy_keys
+    from .test_sync import ok
+
+    _, laptop, desk = shared_pair(tmp_path)
+    count = 1000  # (a big import: `cache.BULK_PAPERS`)
+
+    def abstract(n: int) -> str:
+        return (
+            f"Paper {n} of an old library studies how keys filed long ago find it again. "
+            "We propose a method, test it on many benchmarks and report what holds up. " * 3
+        )
+
+    old = []
+    for n in range(count):
+        record = {
+            "id": f"pold{n:05d}",
+            "title": f"An English title of old paper {n}",
+            "abstract": abstract(n),
+            "authors": ["Old Author"],
+            "added_at": "2026-01-01T00:00:00+00:00",
+            "sources": [
+                {
+                    "format": "hf-text",
+                    "origin": "/old",
+                    "feed_date": "2026-01-01",
+                    "digest": "old",
+                    "imported_at": "",
+                }
+            ],
+        }
+        record["keys"] = _legacy_keys(record)
+        old.append(record)
+    name = truth.Name("laptop", truth.next_seq(laptop, "laptop"))
+    segment = truth.segment_tables(name, "2026-01-01T00:00:00+00:00", old)
+    truth.write_tables(laptop / truth.SEGMENTS / name.file, segment)
+    ok(laptop, "laptop", "sync")
+    ok(desk, "desk", "sync")
+    before = json.loads(ok(desk, "desk", "list", "--json"))
+    assert sum(p["id"].startswith("pold") for p in before) == count
+    feed = tmp_path / "digest.txt"
+    feed.write_text(
+        digest(
+            [
+                {"title": "x", "title_zh": f"旧论文第{n}篇", "abstract": abstract(n)}
+                for n in range(count)
+            ]
+        ),
+        encoding="utf-8",
+    )
+    said = ok(desk, "desk", "import", str(feed))
+    assert f"{count} found, 0 new, {count} merged" in said, said
+    after = json.loads(ok(desk, "desk", "list", "--json"))
+    assert sorted(p["id"] for p in after) == sorted(p["id"] for p in before)
+    again = ok(desk, "desk", "import", str(feed))
+    assert f"0 new, 0 merged, {count} already known" in again, again
+    ok(desk, "desk", "doctor")
