@@ -301,7 +301,7 @@ class Cache:
         self._all_lock = threading.Lock()
         self._checkpoint: threading.Thread | None = None  # (`checkpoint_beside`)
         # (mode=rw: a database gone meanwhile is not made again, empty)
-        self._rw = f"{Path(os.path.abspath(path)).as_uri()}?mode=rw" if path else None
+        self._rw = file_uri(path, "rw") if path else None
 
     # ------------------------------------------------------------------ connections
     def conn(self) -> sqlite3.Connection:
@@ -1132,6 +1132,14 @@ def _index_staged(conn: sqlite3.Connection) -> None:
     conn.execute(TEXT_INSERT.format(values="SELECT * FROM temp.staged"))
     conn.execute("INSERT INTO text(text, rank) VALUES('hashsize', ?)", (FTS_HASHSIZE,))
     conn.execute("DELETE FROM temp.staged")
+
+
+def file_uri(path: Path | str, mode: str) -> str:
+    """The SQLite URI that opens the database file ``path`` (relative: to the working
+    directory now) with ``mode`` (``ro``, ``rw``): absolute, its characters escaped, so a
+    folder named with ``#``, ``?`` or ``%`` is that folder (``file:`` + the path cut it at
+    the ``#`` or ``?``, and SQLite made an empty database there, in the folder above)."""
+    return f"{Path(os.path.abspath(path)).as_uri()}?mode={mode}"
 
 
 def open_cache(root: Path, writable: bool) -> Cache:

@@ -1549,10 +1549,10 @@ class Library:
                     if compatible(record(pid), incoming):
                         return pid
                     continue
-                stored = record(pid)
-                if not same_paper(stored, incoming):
+                found = record(pid)  # (not `stored`: the keys asked about, above)
+                if not same_paper(found, incoming):
                     continue
-                if not (title_only and stored.get("abstract")):
+                if not (title_only and found.get("abstract")):
                     return pid
                 by_title.append(pid)  # (go on: an earlier title-only copy may follow)
         # A copy with only a title is the paper of that title when there is one; when

@@ -24,7 +24,7 @@ import orjson
 
 from ..recovery import RECOVERED, recovered_files
 from . import truth
-from .cache import CACHE_DIR, default_location, fallback_location
+from .cache import CACHE_DIR, default_location, fallback_location, file_uri
 from .migrate import marker, marker_schema
 from .storage import (
     SCHEMA_VERSION,
@@ -212,7 +212,7 @@ def cache_problem(root: Path) -> tuple[Path, str] | None:
         if not path.exists():
             continue
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = sqlite3.connect(file_uri(path, "ro"), uri=True)
             try:
                 result = [r[0] for r in conn.execute("PRAGMA quick_check")]
             finally:
@@ -232,7 +232,7 @@ def _stale_segment(root: Path, cache: Path) -> str | None:
     where that paper no longer is, or None. Every paper the cache reads from a segment is
     looked at: the segment's bytes there must be the paper's document."""
     try:
-        conn = sqlite3.connect(f"file:{cache}?mode=ro", uri=True)
+        conn = sqlite3.connect(file_uri(cache, "ro"), uri=True)
         try:
             rows = conn.execute(
                 "SELECT p.seg, p.id, r.at, r.size FROM paper p JOIN record r "
