@@ -391,3 +391,53 @@ def test_a_process_killed_just_after_a_big_import_keeps_all_of_it(
     reports = lib.import_feeds(core_feeds(sorted((tmp_path / "feeds").iterdir())))
     assert (sum(r.new for r in reports), sum(r.unchanged for r in reports)) == (0, len(ids))
     lib.close()
+
+
+_EXITS_AFTER = """
+import sqlite3, sys, time
+from datetime import date
+from pathlib import Path
+from tui.importing import read_sources
+from tui.library import Library, cache
+
+real = sqlite3.connect
+
+def slow(*args, **kwargs):  # (the checkpoint's connection opens late: the exit comes first)
+    if kwargs.get("uri"):
+        time.sleep(0.5)
+    return real(*args, **kwargs)
+
+cache.sqlite3 = type("S", (), {**vars(sqlite3), "connect": staticmethod(slow)})
+lib = Library.open(sys.argv[1])
+files = sorted(str(p) for p in Path(sys.argv[2]).iterdir())
+loaded, errors = read_sources(files, date(2026, 6, 19), "2026-06-19")
+lib.import_feeds(loaded)
+print("stored", flush=True)
+"""
+
+
+def test_a_process_that_ends_without_closing_the_library_waits_for_the_wal_copy(
+    tmp_path: Path,
+) -> None:
+    """`papertui import` and the app end without closing the library: the process's exit
+    waits for the copy of a big import's WAL into the database (here its connection opens
+    half a second late), so the next process's first commit has none of it to copy."""
+    import sqlite3
+
+    ids = set().union(*_feeds(tmp_path / "feeds").values())
+    root = tmp_path / "lib"
+    Library.open(root).close()
+    database = root / ".cache" / "library.sqlite"
+    other = sqlite3.connect(database)  # (a reader elsewhere: never the last to close)
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _EXITS_AFTER, str(root), str(tmp_path / "feeds")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert child.returncode == 0 and child.stdout == "stored\n", child.stderr
+        assert _papers_in_file_alone(database, tmp_path / "copy") == ids
+    finally:
+        other.close()

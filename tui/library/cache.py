@@ -58,6 +58,7 @@ Tables (``paper.rowid`` is the row every other table refers to):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import operator
@@ -377,8 +378,8 @@ class Cache:
         """Copy the WAL's committed pages into the database on a thread of its own, with a
         connection of its own (``PRAGMA wal_checkpoint(PASSIVE)``: it waits for no reader
         and no writer; what it cannot copy the next commit's checkpoint copies). `settle`
-        waits for it; so does `close`. (A process that ends without closing ends the
-        thread with it: the pages left in the WAL are copied by the next commit.)"""
+        waits for it; so does `close`, and the process's exit (`_settle_at_exit`: a Ctrl-C
+        then ends the wait; the pages left in the WAL are copied by the next commit)."""
         self.settle()  # (the last one first: one at a time)
         uri = self._rw
         if uri is None:
@@ -395,8 +396,10 @@ class Cache:
                 pass  # (the next commit's or connection's checkpoint does it)
             finally:
                 conn.close()
+                _CHECKPOINTS.discard(threading.current_thread())
 
         self._checkpoint = threading.Thread(target=run, name="papertui-checkpoint", daemon=True)
+        _CHECKPOINTS.add(self._checkpoint)
         self._checkpoint.start()
 
     def settle(self) -> None:
@@ -929,6 +932,20 @@ class Cache:
                 )
             if after.strip():
                 conn.execute("INSERT INTO annot(rowid, body) VALUES(?, ?)", (rowid, after))
+
+
+# The checkpoints `Cache.checkpoint_beside` started that are running: the process waits for
+# them before it exits (the CLI and the app end without closing the library).
+_CHECKPOINTS: set[threading.Thread] = set()
+
+
+@atexit.register
+def _settle_at_exit() -> None:
+    try:
+        for thread in list(_CHECKPOINTS):
+            thread.join()
+    except KeyboardInterrupt:  # (a Ctrl-C as the process ends: it ends now)
+        pass
 
 
 def join_through(
