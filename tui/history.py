@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .library import Library
 from .library.state import Undone
+from .tags import hash_tags
 from .text import papers
 
 
@@ -40,7 +41,7 @@ def describe_undo(
     if done.tags_added or done.tags_removed:  # "tag #x", "tag +#x -#y", "tag -#y"
         plus = "+" if done.tags_removed else ""
         what += " " + " ".join(
-            [plus + "#" + t for t in done.tags_added] + ["-#" + t for t in done.tags_removed]
+            p for p in (hash_tags(done.tags_added, plus), hash_tags(done.tags_removed, "-")) if p
         )
     if len(done.ids) == 1:
         text = f"{what} on “{lib.short_title(done.ids[0])}”"
