@@ -45,6 +45,7 @@ WORKER_TASKS = {
     "warm": "Preparing the search indexes",
     "session": "Noting the session",
 }
+TOAST_WIDTH = 60  # cells: Textual's Toast (`width: 60; max-width: 50%`)
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
 NOTE_WAIT = 0.5  # seconds an autosave waits for another process's write (then it retries)
@@ -152,6 +153,12 @@ class PaperAppBase(App[None]):
         if len(message) > TOAST_MAX:
             message = message[:TOAST_MAX] + "…"
         self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def toast_cells(self) -> int:
+        """The cells of one line of a toast at the screen's width now: Textual's `Toast` is
+        60 cells wide, at most half of its rack (the screen less the rack's 2-cell
+        scrollbar), less its border (1) and padding (2)."""
+        return min(TOAST_WIDTH, (self.size.width - 2) // 2) - 3
 
     def _error(self, message: str) -> None:
         """An error toast; its file names and arguments shown with their controls escaped."""

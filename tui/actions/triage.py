@@ -181,8 +181,10 @@ class TriageActions(PaperAppBase):
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()
-        said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo)
-        self.toast(("Redone: " if redo else "Undone: ") + said)
+        lead = "Redone: " if redo else "Undone: "
+        room = self.toast_cells() - len(lead)  # (one line of a toast: the title is cut to fit)
+        said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo, width=room)
+        self.toast(lead + said)
 
     def _first_of(self, touched: set[str]) -> int | None:
         """The list's first row holding one of the papers ``touched`` (None: none listed)."""
