@@ -1197,6 +1197,7 @@ async def test_help_lists_every_key(sample_library: Library, tmp_path: Path) -> 
             "tab": "Tab",
             "shift+tab": "shift+Tab",
             "number_sign": "#",
+            "exclamation_mark": "!",
         }
         for key in binding_keys():
             assert names.get(key, key) in text, key
