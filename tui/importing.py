@@ -141,11 +141,6 @@ def read_sources(
     return loaded, errors
 
 
-def format_errors(errors: list[str]) -> str:
-    """Up to three errors on one line, and how many more there were."""
-    return "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
-
-
 ERROR_DETAIL = 40  # cells of the first error's reason an import's summary quotes
 
 

@@ -299,13 +299,13 @@ class OutActions(PaperAppBase):
 
     @on(ImportFinished)
     def _import_finished(self, event: ImportFinished) -> None:
+        from ..importing import errors_summary, watch_line
+        from ..keys import action_keys
+
         self._import_over()
         new = sum(r.new for r in event.reports)
         merged = sum(r.merged for r in event.reports)
         known = sum(r.unchanged for r in event.reports)
-        from ..importing import errors_summary, watch_line
-        from ..keys import action_keys
-
         said = ""
         if event.reports:
             self.new_since += new
@@ -319,7 +319,8 @@ class OutActions(PaperAppBase):
                 if report.partial:
                     self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)
         if not event.errors:
-            self.toast(said)
+            if said:
+                self.toast(said)
             return
         # One short toast (the first error, short, and how many more; every error in full
         # in the messages screen, `!`), not every error joined into one long toast.
