@@ -76,3 +76,28 @@ async def test_the_messages_screen_says_when_there_is_nothing(
         await pilot.press("exclamation_mark")  # (! closes it too)
         await pilot.pause()
         assert not isinstance(app.screen, MessagesScreen)
+
+
+async def test_feeds_given_at_the_start_that_fail_are_summed_up_too(
+    empty_library: Library, tmp_path: Path
+) -> None:
+    """`papertui good.txt a-notes.txt b-page.html`: one toast for the two files it could
+    not import (not one each), both in full on the messages screen."""
+    from tui.app import make_app
+
+    folder = bad_folder(tmp_path)
+    feeds = [str(folder / n) for n in ("hf.txt", "a-notes.txt", "b-page.html")]
+    app = make_app(library=empty_library, feeds=feeds, refresh_interval=0, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        (said,) = toasts(app)
+        assert said.startswith("2 problems at the start: ")
+        assert f"{folder / 'a-notes.txt'} (not a recognised feed …)" in said
+        assert said.endswith(" and 1 more; ! lists them")
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        shown = [str(s.render()) for s in app.screen.query(".message-item Static")]
+        listed = [s for s in shown if s != "•"]
+        assert [s.split(": ")[0] for s in listed] == feeds[1:]
+        assert all("not a recognised feed (tried " in s for s in listed)
+    assert len(empty_library) > 0
