@@ -270,3 +270,39 @@ async def test_x_cancelled_writes_nothing(sample_library: Library, tmp_path: Pat
         await pilot.pause()
         assert "Export cancelled" in toasts(app)
     assert not any((tmp_path / "exports").iterdir())
+
+
+async def test_x_exports_with_one_enter_wherever_the_focus_is(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """One Enter exports: in the file box, and on a format picked with the arrows (which
+    a RadioSet took as Space, so a second Enter was needed); Esc still cancels there."""
+    from tui.dialogs.export_dialog import ExportDialog
+
+    from .test_app import SIZE, build
+
+    lib = sample_library
+    lib.set_state(lib.query("")[:2], "starred", starred=True)
+    app = build(lib, tmp_path)
+    out = tmp_path / "exports"
+    stem = f"papertui-starred-{app.today}"
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")  # the proposed file, as it is
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportDialog)
+        assert (out / f"{stem}.md").read_text(encoding="utf-8").startswith("# ")
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("tab", "down", "enter")  # BibTeX, by the arrows: one Enter
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportDialog)
+        bib = out / f"{stem}-2.bib"
+        assert len(bibtexparser.parse_string(bib.read_text(encoding="utf-8")).entries) == 2
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("tab", "down", "down", "escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ExportDialog)
+    assert sorted(p.name for p in out.iterdir()) == [bib.name, f"{stem}.md"]

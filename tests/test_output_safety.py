@@ -623,9 +623,14 @@ async def test_app_import_names_hostile_files_escaped_in_its_toasts(tmp_path: Pa
         await pilot.press("enter")
         await settle(pilot, 0.1)
         messages = toasts(app)
+        await pilot.press("exclamation_mark")  # every error in full, on the messages screen
+        await pilot.pause()
+        listed = [str(s.render()) for s in app.screen.query(".message-item Static")]
     assert len(lib) == 4
-    for message in messages:
+    for message in messages + listed:
         assert not unsafe_in(message) and "\n" not in message, message[:80]
     error = next(m for m in messages if "empty, not a feed" in m)
     first = min(str(folder / name) for name in HOSTILE_NAMES[1::2])  # errors come sorted
-    assert error.startswith(f"{printable(first)}: empty, not a feed; ")
+    # (the toast names the first file short, without its folder; the screen in full)
+    assert f"could not be imported: {printable(Path(first).name)} (empty, not a feed)" in error
+    assert f"{printable(first)}: empty, not a feed" in listed

@@ -175,3 +175,36 @@ def test_undo_and_redo_of_tags_name_them_and_keep_their_order(sample_library: Li
     assert Library.open(db).state(pid).tags == []
     assert run("redo", db=db).stdout.startswith("redone: tag #zeta #alpha #mid on")
     assert Library.open(db).state(pid).tags == ["zeta", "alpha", "mid"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 35), (99, 30)])
+async def test_the_undo_toast_keeps_a_long_chinese_title_on_one_line(
+    sample_library: Library, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """`u` on a 73-cell Chinese title: the toast's message is one line on screen (measured
+    on Textual's own Toast), the title cut with an ellipsis inside its two quotes; so is
+    ctrl+r's. Before, the title wrapped and its closing quote stood alone on the last line."""
+    from rich.cells import cell_len
+    from textual.widgets._toast import Toast
+
+    lib = sample_library
+    pid = max(lib.query(""), key=lambda p: cell_len(lib.short_title(p)))
+    full = lib.short_title(pid)
+    assert cell_len(full) > 60 and not full.isascii()
+    app = build(lib, tmp_path)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.press("3")
+        app.paper_list.move_to(app.paper_list.ids.index(pid))
+        await pilot.press("s")
+        for key, lead in (("u", "Undone: star on “"), ("ctrl+r", "Redone: star on “")):
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause()
+            (message,) = toasts(app)
+            assert message.startswith(lead) and message.endswith("…”"), message
+            shown = message[len(lead) : -2]
+            assert len(shown) >= 5 and full.startswith(shown)  # (the title's start)
+            await pilot.pause()
+            (toast,) = app.screen.query(Toast)
+            assert toast.content_region.width >= cell_len(message)
+            assert toast.content_region.height == 1  # (one line of text)

@@ -52,7 +52,7 @@ from .library import Library, LibraryError
 from .library.core import now_iso
 from .recovery import recovered_files
 from .terminal import install_terminal_fixes
-from .text import clean
+from .text import clean, printable
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
 from .widgets.paper_list import PaperList
@@ -138,12 +138,34 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         self.requery()
         self.call_after_refresh(self._first_paint_done)  # (the panes wait for it)
         self._focus(self.paper_list)  # now: a key typed while the app started is the list's
-        for message in self.notices:  # e.g. the feeds `papertui FILE...` could not import
-            self._error(message)
+        self._tell_notices()
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.auto_refresh)
         self.call_after_refresh(self.warm_library)
         self.start_foryou()  # the "for you" model, retrained when the reader pauses
+
+    def _tell_notices(self) -> None:
+        """The errors met before the app started (the feeds `papertui FILE...` could not
+        import, bad `[keys]` entries): one alone as it is; several in one short toast (the
+        first, short, and how many more), each in full on the messages screen (`!`)."""
+        if len(self.notices) <= 1:
+            for message in self.notices:
+                self._error(message)
+            return
+        from .importing import short_error
+        from .keys import action_keys
+
+        lines = [printable(m) for m in self.notices]
+        said = f"{len(lines)} problems at the start: {short_error(lines[0])} and "
+        said += f"{len(lines) - 1} more"
+        key = action_keys("messages", self.keymap)
+        self.toast(
+            said + (f"; {key} lists them" if key else ""),
+            "error",
+            timeout=10,
+            items=lines,
+            kept=said,
+        )
 
     def _first_paint_done(self) -> None:
         """The list is on screen: fill the panes beside it (they wait for this, so the list

@@ -50,7 +50,7 @@ from .launch import (
 from .library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
-from .tags import TagError, parse_tags
+from .tags import TagError, hash_tags, parse_tags
 from .text import (
     clean,
     clean_line,
@@ -630,7 +630,7 @@ def _row(lib: Library, pid: str, date_key: str = "feed_date") -> tuple[str, str,
         if b not in badges:
             badges.append(b)
     title = clean_line(readable_tex(p.get("title") or p.get("title_zh") or "(untitled)"))
-    tags = " ".join("#" + clean_line(t) for t in s.get("tags", []))
+    tags = clean_line(hash_tags(s.get("tags", [])))
     return (
         marks,
         pid,
@@ -832,7 +832,7 @@ def show_text(record: dict[str, Any]) -> str:
         "read" if state.get("read") else "unread",
     ]
     line("state", ", ".join(marks))
-    line("tags", " ".join("#" + t for t in state.get("tags", [])) or "-")
+    line("tags", hash_tags(state.get("tags", [])) or "-")
     sources = record.get("sources") or []
     if sources:
         lines.append("seen in:")

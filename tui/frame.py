@@ -18,6 +18,7 @@ from datetime import date as _date
 from rich.cells import cell_len, set_cell_size
 
 from .models import badge
+from .tags import hash_tags
 from .text import readable_tex, screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
@@ -231,7 +232,7 @@ def row_parts(
     right: Parts = []
     tags = state.get("tags", ())
     if tags:
-        right.append((" " + " ".join("#" + screen_text(t) for t in tags), "tags"))
+        right.append((" " + screen_text(hash_tags(tags)), "tags"))
     badges = row_badges(paper)
     if badges:
         right.append((" " + " ".join(badges), "badge"))

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.cells import cell_len
+
 from .library import Library
 from .library.state import Undone
-from .text import papers
+from .tags import hash_tags
+from .text import ellipsize, papers
+
+TITLE_MIN = 12  # cells of a title a message keeps however little room it has
 
 
 def made_where(by: str, in_app: bool = False) -> str:
@@ -30,31 +35,47 @@ def local_time(ts: str, now: datetime | None = None) -> str:
 
 
 def describe_undo(
-    lib: Library, done: Undone, *, here: bool, in_app: bool = False, redo: bool = False
+    lib: Library,
+    done: Undone,
+    *,
+    here: bool,
+    in_app: bool = False,
+    redo: bool = False,
+    width: int | None = None,
 ) -> str:
     """``star on “Title…”``, ``tag #x on “Title…”`` or ``mark read on 12 papers``; then where
     and when the change was made, unless ``here`` (the caller made it: the app's own changes;
     ``in_app``: the app is asking); then the papers left as they were because a later change
-    changed them again."""
+    changed them again.
+
+    ``width``: the terminal cells the text should fit in (one line of a toast): the title is
+    cut (ending in "…", inside its quotes) until it does, to `TITLE_MIN` cells at the least
+    (the text is then longer, but the quoted title, without a space, wraps whole)."""
     what = done.label
     if done.tags_added or done.tags_removed:  # "tag #x", "tag +#x -#y", "tag -#y"
         plus = "+" if done.tags_removed else ""
         what += " " + " ".join(
-            [plus + "#" + t for t in done.tags_added] + ["-#" + t for t in done.tags_removed]
+            p for p in (hash_tags(done.tags_added, plus), hash_tags(done.tags_removed, "-")) if p
         )
+    title = ""
     if len(done.ids) == 1:
-        text = f"{what} on “{lib.short_title(done.ids[0])}”"
+        text = f"{what} on “"
+        title = lib.short_title(done.ids[0])
+        after = "”"
     elif done.ids:
-        text = f"{what} on {papers(len(done.ids))}"
+        text, after = f"{what} on {papers(len(done.ids))}", ""
     else:
-        text = f"{what} (its papers are no longer in the library)"
+        text, after = f"{what} (its papers are no longer in the library)", ""
     if not here:
         when = local_time(done.ts)
         made = "undone" if redo else "made"  # (a redo takes back an undo: where that was)
-        text += f" ({made} {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
+        after += f" ({made} {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
     if done.kept:
         if len(done.ids) == 1:
-            text += "; not undone: changed again since"
+            after += "; not undone: changed again since"
         else:
-            text += f"; not undone on {papers(len(done.kept))}: changed again since"
-    return text
+            after += f"; not undone on {papers(len(done.kept))}: changed again since"
+    if title and width is not None:
+        room = width - cell_len(text) - cell_len(after)
+        title = ellipsize(title, max(room, TITLE_MIN))
+    return text + title + after

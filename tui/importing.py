@@ -7,16 +7,19 @@ an exception: a bad file among good ones is reported and the good ones are impor
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+
+from rich.cells import cell_len
 
 from .clipboard import ClipboardError
 from .feeds import FeedError
 from .library import ImportReport, Library, LibraryError
 from .models import Source
 from .sources import Loaded, expand, load_source, load_text, unexpected
-from .text import clean_line, papers
+from .text import clean_line, ellipsize, papers
 
 Feed = tuple[Any, Source]  # (ParseResult, Source), as Library.import_feeds takes them
 
@@ -138,6 +141,35 @@ def read_sources(
     return loaded, errors
 
 
-def format_errors(errors: list[str]) -> str:
-    """Up to three errors on one line, and how many more there were."""
-    return "; ".join(errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
+ERROR_DETAIL = 40  # cells of the first error's reason an import's summary quotes
+
+
+def short_error(error: str, origin: str = "") -> str:
+    """One error line of an import ("/feeds/a.txt: not a recognised feed (tried …)") made
+    short for a summary: the file named from ``origin`` (the folder imported: "a.txt"), its
+    reason in parentheses, cut to `ERROR_DETAIL` cells with "…" ("a.txt (not a recognised
+    feed …)"). A line naming no file is cut as it is."""
+    base = origin.rstrip("/\\")
+    if base and error.startswith(base + os.sep):
+        error = error[len(base) + 1 :]
+    elif base and error.startswith(base + ": "):
+        error = os.path.basename(base) + error[len(base) :]
+    name, sep, reason = error.partition(": ")
+    if not sep:
+        return ellipsize(error, ERROR_DETAIL)
+    head, paren, _rest = reason.partition(" (")
+    if paren and cell_len(head) >= 10:  # (the gist before the details in parentheses)
+        reason = head + " …"
+    return f"{name} ({ellipsize(reason, ERROR_DETAIL)})"
+
+
+def errors_summary(errors: list[str], origin: str = "", more_key: str = "") -> str:
+    """An import's errors in a line for a toast: the one error as it is, or how many there
+    were, the first one short (`short_error`), how many more, and the key that lists them
+    all (``more_key``): "3 files could not be imported: a.txt (not a recognised feed …) and
+    2 more; ! lists them". "" for no errors."""
+    if len(errors) <= 1:
+        return errors[0] if errors else ""
+    n = len(errors)
+    said = f"{n} files could not be imported: {short_error(errors[0], origin)} and {n - 1} more"
+    return said + (f"; {more_key} lists them" if more_key else "")

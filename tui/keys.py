@@ -181,6 +181,14 @@ ACTIONS: tuple[Action, ...] = (
         "App",
     ),
     Action(
+        "messages",
+        "messages",
+        "exclamation_mark",
+        "messages: this session's errors and warnings in full (e.g. every file an import "
+        "could not read)",
+        "App",
+    ),
+    Action(
         "command_palette",
         "command_palette",
         "ctrl+p",
@@ -270,6 +278,7 @@ _SHOWN = {
     "tab": "Tab",
     "shift+tab": "shift+Tab",
     "space": "space",
+    "exclamation_mark": "!",
 }
 
 
@@ -282,6 +291,15 @@ def keys_of(a: Action, keymap: Mapping[str, str] | None = None) -> str:
     """The keys of ``a`` as shown ("j / ↓"), after ``keymap``; "" for none."""
     keys = (keymap or {}).get(a.id, a.keys)
     return " / ".join(shown_key(k.strip()) for k in keys.split(",") if k.strip())
+
+
+def action_keys(action_id: str, keymap: Mapping[str, str] | None = None) -> str:
+    """The keys of the action ``action_id`` as shown ("!"), after ``keymap``; "" for none.
+    KeyError for an id that is no action."""
+    for a in ACTIONS:
+        if a.id == action_id:
+            return keys_of(a, keymap)
+    raise KeyError(action_id)
 
 
 HelpRow = tuple[str, str, str]  # section, keys, description

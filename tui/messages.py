@@ -23,18 +23,21 @@ class ImportProgress(Message):
 
 class ImportFinished(Message):
     """A worker's import is over (``reports`` empty when it failed); ``tagged``: how many
-    papers each watch rule tagged in it (rule name → count)."""
+    papers each watch rule tagged in it (rule name → count); ``origin``: the path imported,
+    which the errors' file names start with."""
 
     def __init__(
         self,
         reports: list[ImportReport],
         errors: list[str],
         tagged: dict[str, int] | None = None,
+        origin: str = "",
     ) -> None:
         super().__init__()
         self.reports = reports
         self.errors = errors
         self.tagged = tagged or {}
+        self.origin = origin  # the file or folder imported ("" for a URL, the clipboard)
 
 
 class SyncFinished(Message):

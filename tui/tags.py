@@ -30,6 +30,8 @@ __all__ = [
     "check_tag",
     "edit",
     "format_tags",
+    "hash_tag",
+    "hash_tags",
     "parse_tags",
     "tokens",
     "visible",
@@ -187,6 +189,21 @@ def format_tag(tag: str) -> str:
     if shown == tag and not _needs_quotes(tag):
         return tag
     return '"' + shown.replace('"', '""') + '"'
+
+
+def hash_tag(tag: str) -> str:
+    """One tag as papertui lists it (the list's rows, the detail, messages, `papertui list`):
+    ``#diffusion``, and in quotes when it holds a space, a comma or a quote or starts with
+    ``#`` (``#"to read"``, not ``#to read``, which reads as the tag ``to`` and a word), as the
+    tag editor writes it and as a search names it (``tag:"to read"``). Not cleaned for the
+    screen: the caller does (`screen_text`, `clean_line`)."""
+    return "#" + format_tag(tag)
+
+
+def hash_tags(tags: Iterable[str], sign: str = "") -> str:
+    """Tags as papertui lists them (`hash_tag`), space-separated, each after ``sign``
+    ("+", "-" for a change)."""
+    return " ".join(sign + hash_tag(t) for t in tags)
 
 
 def format_tags(tags: Iterable[str]) -> str:

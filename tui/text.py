@@ -121,6 +121,19 @@ def json_safe(document: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
+def ellipsize(text: str, cells: int) -> str:
+    """``text`` cut to at most ``cells`` terminal cells, ending in "…" where it was cut (a
+    wide character, Chinese, counts two cells: `rich.cells.cell_len`); "" when ``cells`` < 1."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= cells:
+        return text
+    if cells < 1:
+        return ""
+    # (a wide character that would straddle the cut is padded by a space: dropped)
+    return set_cell_size(text, cells - 1).rstrip() + "…"
+
+
 def papers(count: int) -> str:
     """ "1 paper", "2 papers" (with thousands separators)."""
     return f"{count:,} paper" + ("" if count == 1 else "s")

@@ -45,6 +45,8 @@ WORKER_TASKS = {
     "warm": "Preparing the search indexes",
     "session": "Noting the session",
 }
+TOAST_WIDTH = 60  # cells: Textual's Toast (`width: 60; max-width: 50%`)
+MESSAGES_KEPT = 200  # warnings and errors the messages screen (`!`) keeps
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
 NOTE_WAIT = 0.5  # seconds an autosave waits for another process's write (then it retries)
@@ -85,6 +87,10 @@ class PaperAppBase(App[None]):
         # The detail (and the Markdown export) start Chinese first (`L` toggles it).
         self.chinese_first_at_start = chinese_first
         self.notices = list(notices or [])  # errors to show once the app is up
+        # This session's warnings and errors in full, (time, severity, text, items), the
+        # oldest first: the messages screen (`!`) shows them; a toast may cut them or sum up
+        # its items.
+        self.messages_log: list[tuple[str, str, str, list[str]]] = []
         # The user's keys (`tui.keys.load_keymap`: binding id → "k1,k2"), shown by `?` too.
         self.keymap = dict(keymap or {})
         self.set_keymap(self.keymap)
@@ -146,12 +152,46 @@ class PaperAppBase(App[None]):
         self.screen.set_focus(widget)
 
     # ------------------------------------------------------------------ feedback
-    def toast(self, message: str, severity: str = "information", timeout: float = 4) -> None:
-        """A notification that shows ``message`` literally (feed text is never markup)."""
+    def toast(
+        self,
+        message: str,
+        severity: str = "information",
+        timeout: float = 4,
+        *,
+        items: Sequence[str] = (),
+        kept: str | None = None,
+    ) -> None:
+        """A notification that shows ``message`` literally (feed text is never markup).
+        Warnings and errors are kept in full in the messages screen (`!`): ``kept`` (default:
+        ``message``), with ``items`` under it (e.g. every error of an import, where the
+        toast sums them up)."""
         message = clean(message)  # file names and server text included
+        if severity != "information":
+            text = message if kept is None else clean(kept)
+            self._log_message(severity, text, [clean(i) for i in items])
         if len(message) > TOAST_MAX:
             message = message[:TOAST_MAX] + "…"
         self.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def _log_message(self, severity: str, text: str, items: list[str]) -> None:
+        """Keep a warning or an error for the messages screen (the last `MESSAGES_KEPT`)."""
+        from datetime import datetime
+
+        when = datetime.now().strftime("%H:%M:%S")
+        self.messages_log.append((when, severity, text, items))
+        del self.messages_log[:-MESSAGES_KEPT]
+
+    def action_messages(self) -> None:
+        """`!`: this session's errors and warnings in full, the newest first."""
+        from ..dialogs.messages import MessagesScreen
+
+        self.push_screen(MessagesScreen(list(reversed(self.messages_log))))
+
+    def toast_cells(self) -> int:
+        """The cells of one line of a toast at the screen's width now: Textual's `Toast` is
+        60 cells wide, at most half of its rack (the screen less the rack's 2-cell
+        scrollbar), less its border (1) and padding (2)."""
+        return min(TOAST_WIDTH, (self.size.width - 2) // 2) - 3
 
     def _error(self, message: str) -> None:
         """An error toast; its file names and arguments shown with their controls escaped."""

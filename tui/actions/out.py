@@ -268,7 +268,8 @@ class OutActions(PaperAppBase):
                 for name, n in self.library.watch_tagged.items()
                 if n != before.get(name, 0)
             }
-            self.post_message(ImportFinished(reports, errors, tagged))
+            origin = value if kind == "file" else ""
+            self.post_message(ImportFinished(reports, errors, tagged, origin))
 
     def _read_for_import(
         self, kind: str, value: str, stamp: str, cancelled: Callable[[], bool]
@@ -298,28 +299,43 @@ class OutActions(PaperAppBase):
 
     @on(ImportFinished)
     def _import_finished(self, event: ImportFinished) -> None:
+        from ..importing import errors_summary, watch_line
+        from ..keys import action_keys
+
         self._import_over()
         new = sum(r.new for r in event.reports)
         merged = sum(r.merged for r in event.reports)
         known = sum(r.unchanged for r in event.reports)
+        said = ""
         if event.reports:
             self.new_since += new
             self.requery(keep=self.paper_list.current)
             self.apply_watch_rules()  # (done at the import: this counts them for the status)
-            from ..importing import watch_line
-
             feeds = f"{len(event.reports):,} feed" + ("" if len(event.reports) == 1 else "s")
             said = f"Imported {feeds}: {new:,} new, {merged:,} merged, {known:,} already known"
             if line := watch_line(event.tagged):  # ("watch rules: flow tagged 2 papers")
                 said += "; " + line
-            self.toast(said)
             for report in event.reports:
                 if report.partial:
                     self.toast(f"{report.origin}: {report.partial}", "warning", timeout=10)
-        if event.errors:
-            from ..importing import format_errors
-
-            self._error(format_errors(event.errors))
+        if not event.errors:
+            if said:
+                self.toast(said)
+            return
+        # One short toast (the first error, short, and how many more; every error in full
+        # in the messages screen, `!`), not every error joined into one long toast.
+        errors = [printable(e) for e in event.errors]
+        key = action_keys("messages", self.keymap)
+        origin = printable(event.origin)  # (as the errors name it)
+        short = errors_summary(errors, origin, key)
+        listed = errors_summary(errors, origin)  # (in the list: no "! lists them")
+        self.toast(
+            f"{said}; {short}" if said else short,
+            "warning" if said else "error",
+            timeout=10,
+            items=errors if len(errors) > 1 else (),
+            kept=f"{said}; {listed}" if said else listed,
+        )
 
     # ------------------------------------------------------------------ sync
     def action_sync(self) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..history import describe_undo
 from ..keys import VIEWS
 from ..library import LibraryError, QueryError
+from ..tags import hash_tags
 from ..text import papers
 from .base import PaperAppBase
 
@@ -93,14 +94,11 @@ class TriageActions(PaperAppBase):
                 )
                 self.push_screen(dialog, done)
                 return
-            parts = [
-                " ".join("+#" + t for t in change.add),
-                " ".join("-#" + t for t in change.remove),
-            ]
+            parts = [hash_tags(change.add, "+"), hash_tags(change.remove, "-")]
             shown = " ".join(p for p in parts if p)
             if len(ids) == 1:
                 now = self.library.raw_state(ids[0]).get("tags", [])
-                self.toast("Tags: " + (" ".join("#" + t for t in now) or "no tags"))
+                self.toast("Tags: " + (hash_tags(now) or "no tags"))
             else:
                 self.toast(f"Tags {shown} on {papers(len(ids))}")
 
@@ -183,8 +181,10 @@ class TriageActions(PaperAppBase):
             if index is not None:
                 plist.move_to(index)
                 self.sync_detail()
-        said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo)
-        self.toast(("Redone: " if redo else "Undone: ") + said)
+        lead = "Redone: " if redo else "Undone: "
+        room = self.toast_cells() - len(lead)  # (one line of a toast: the title is cut to fit)
+        said = describe_undo(self.library, done, here=done.own, in_app=True, redo=redo, width=room)
+        self.toast(lead + said)
 
     def _first_of(self, touched: set[str]) -> int | None:
         """The list's first row holding one of the papers ``touched`` (None: none listed)."""

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from ..exporters import EXPORTERS, exporter_for
@@ -19,11 +20,33 @@ from .base import Dialog
 from .import_dialog import PathSuggester
 
 
+class FormatChoice(RadioSet):
+    """The export formats: the arrows move, Space chooses, Enter chooses and exports (a
+    plain RadioSet takes Enter as Space, so exporting took a second Enter)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Export in this format", show=False),
+    ]
+
+    class Chosen(Message):
+        """Enter on a format: export in it (``name``: the exporter's name)."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def action_choose(self) -> None:
+        for button in self.query("RadioButton.-selected").results(RadioButton):
+            if button.name:  # (the one under the cursor)
+                self.post_message(self.Chosen(button.name))
+
+
 class ExportDialog(Dialog[tuple[str, Path] | None]):
     """Returns (format name, file) or None when cancelled.
 
     The file box starts with ``default`` (a name not yet taken); choosing another format
-    changes its suffix. Enter exports; a file that exists is named in the dialog and a
+    changes its suffix. Enter exports, in the file box and on a format alike (one Enter: the
+    format under the cursor chosen first); a file that exists is named in the dialog and a
     second Enter on the same name replaces it; a folder, or a folder that does not exist,
     is refused in the dialog, which stays open."""
 
@@ -42,7 +65,7 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
         with Vertical(id="export-dialog", classes="dialog"):
             yield Static(Content(f"Export {self.count:,} starred {noun}"), classes="dialog-title")
             yield TextInput(value=str(self.default), suggester=PathSuggester(), id="export-path")
-            with RadioSet(id="export-format"):
+            with FormatChoice(id="export-format"):
                 for i, e in enumerate(EXPORTERS.values()):
                     yield RadioButton(f"{e.description} ({e.suffix})", value=i == 0, name=e.name)
             yield Static(
@@ -66,18 +89,40 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         event.stop()
+        self._suffix_for(self.format_name)
+        self.query_one("#export-path", Input).focus()
+
+    def _suffix_for(self, name: str) -> None:
+        """The file box's name given format ``name``'s suffix, when it has an export
+        format's suffix (another suffix, or none, is the user's choice: kept)."""
         box = self.query_one("#export-path", Input)
         path = Path(box.value)
         if path.suffix.lower() in {e.suffix for e in EXPORTERS.values()}:
-            box.value = str(path.with_suffix(exporter_for(self.format_name).suffix))
-        box.focus()
+            box.value = str(path.with_suffix(exporter_for(name).suffix))
+
+    def on_format_choice_chosen(self, event: FormatChoice.Chosen) -> None:
+        event.stop()
+        radios = self.query_one(FormatChoice)
+        with radios.prevent(RadioSet.Changed):
+            for button in radios.query(RadioButton):
+                button.value = button.name == event.name
+        box = self.query_one("#export-path", Input)
+        before = box.value
+        with box.prevent(Input.Changed):  # (its handler would run after the submit below)
+            self._suffix_for(event.name)
+        if box.value != before:
+            self._replace = None
+        self._submit(event.name)
 
     def _error(self, text: str) -> None:
         error = self.query_one("#export-error", Static)
         error.update(Content(text))
         error.remove_class("-hidden")
 
-    def _submit(self) -> None:
+    def _submit(self, format_name: str | None = None) -> None:
+        """Export to the file box's file: in the format its suffix names, else
+        ``format_name``, else the format chosen (`format_name`); or say in the dialog why
+        not."""
         value = self.query_one("#export-path", Input).value.strip()
         if not value:
             self._error("A file name, please (e.g. papers.bib)")
@@ -94,7 +139,7 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
             self._replace = path
             self._error(f"{shown} exists: Enter again replaces it, or change the name")
             return
-        self.answer((_by_suffix(value) or self.format_name, path))
+        self.answer((_by_suffix(value) or format_name or self.format_name, path))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._replace = None  # (a replace is confirmed for one name only)

@@ -29,6 +29,7 @@ from textual.style import Style
 from ..export import authors_line, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState, badge
+from ..tags import hash_tags
 from ..text import clean, line_breaks, printable, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ class PaperDetail(ScrollView, can_focus=True):
         if state.starred:
             parts += ["  ", ("★ starred", self._style("starred"))]
         if state.tags:
-            parts += ["  ", (" ".join("#" + _text(t) for t in state.tags), self._style("tags"))]
+            parts += ["  ", (_text(hash_tags(state.tags)), self._style("tags"))]
         if state.note.strip():
             parts += ["  ", ("✎ note", self._style("muted"))]
         return parts
