@@ -45,9 +45,10 @@ from .launch import (
     import_sources,
     open_app,
     print_reports,
+    say_interrupted,
     warn_unreadable_arrivals,
 )
-from .library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
+from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, parse_tags
@@ -445,6 +446,23 @@ def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json:
         return opened[0]
 
     reports, errors = import_sources(library, wanted, env.out, env.err)
+    try:
+        _report_import(env, reports, errors, opened, as_json)
+    except KeyboardInterrupt:  # (the import is stored: the report was cut short)
+        say_interrupted(reports, len(reports), env.err)
+        raise
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def _report_import(
+    env: Env,
+    reports: list[ImportReport],
+    errors: list[str],
+    opened: list[Library],
+    as_json: bool,
+) -> None:
+    """What `papertui import` prints once the feeds are stored: the reports (or JSON), the
+    watch rules' line, the errors and other machines' unreadable files."""
     if as_json:
         write_json(
             orjson.dumps(
@@ -475,7 +493,6 @@ def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json:
         env.err.print(error_line(e), highlight=False, soft_wrap=True)
     for lib in opened:
         warn_unreadable_arrivals(lib, env.err)
-    return EXIT_ERROR if errors else EXIT_OK
 
 
 @cli.command(
