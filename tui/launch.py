@@ -132,6 +132,8 @@ def say_interrupted(kept: list[ImportReport], feeds: int, err: Console) -> None:
             f"papertui: interrupted, but the import was kept: {new:,} new, {merged:,} merged "
             f"({papers(sum(r.found for r in kept))} found), from {of}"
         )
+    if err.is_terminal:  # (on a line of its own, not after the ^C the terminal echoed)
+        err.print()
     err.print(Text(printable(line)), soft_wrap=True, highlight=False)
 
 
