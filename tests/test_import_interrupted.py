@@ -19,9 +19,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tui.library import Library
+from tui.sources import load_source
 
+from .conftest import FEEDS, import_files
 from .feedgen import rss
 
 FILES, PER_FILE = 2, 550  # 1,100 papers: a big import (its SQL partly on helper threads)
@@ -163,3 +168,43 @@ def test_a_ctrl_c_at_any_moment_of_an_import_says_what_the_library_holds(tmp_pat
 def _run_at(tmp_path: Path, at: int, ids: set[str]) -> str:
     root = tmp_path / f"at{at}"
     return _check(_import(tmp_path, root, PAPERTUI_AT=str(at)), _arxiv_ids(root), ids)
+
+
+def test_what_was_kept_counts_no_write_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole import's write fails (a fault injected into its cache transaction), so each
+    feed is written on its own: the first is stored, the second fails. What was kept is the
+    first feed's report only, though its segment took the number the failed whole write had
+    (counting that one as kept would claim both feeds). Oracle: the papers read back."""
+    from tui.library.cache import Cache
+
+    real = Cache.add_feeds
+    calls: list[int] = []
+
+    def faulty(conn: Any, seg: str, feeds: Any) -> None:
+        calls.append(1)
+        if len(calls) in (1, 3):  # the whole import's write, then the second feed's
+            raise RuntimeError("injected fault")
+        real(conn, seg, feeds)
+
+    lib = Library.open(tmp_path / "lib", parents=True)
+    try:
+        import_files(lib, [FEEDS / "digest-text-to-image.txt"])  # (a library to add to)
+        before = len(lib)
+        monkeypatch.setattr(Cache, "add_feeds", staticmethod(faulty))
+        loaded = [
+            load_source(str(FEEDS / name), imported_at="2026-11-22T08:00:00+00:00")
+            for name in ("arxiv-cs-cv-2026-06-19.rss", "hf-daily-papers.txt")
+        ]
+        reports, failed = lib.import_each((x.result, x.source) for x in loaded)
+        assert len(calls) == 3 and [r.origin for r in reports] == [loaded[0].source.origin]
+        assert [source.origin for source, _ in failed] == [loaded[1].source.origin]
+        rss_papers = loaded[0].result.papers
+        assert len(lib) == before + len(rss_papers)  # (the one feed stored, the other not)
+        stored = {lib.record(pid).get("arxiv_id") for pid in lib}
+        assert {p.arxiv_id for p in rss_papers} <= stored
+        kept = [(r.origin, r.new) for r in lib.kept_imports()]
+        assert kept == [(loaded[0].source.origin, len(rss_papers))]
+    finally:
+        lib.close()

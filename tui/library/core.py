@@ -1346,8 +1346,13 @@ class Library:
         return self._import_once(feeds)
 
     def _import_once(self, feeds: list[tuple[ParseResult, Source]]) -> list[ImportReport]:
-        with self._write() as conn:
-            return self._import(conn, feeds)
+        before = len(self._imports)
+        try:
+            with self._write() as conn:
+                return self._import(conn, feeds)
+        except Exception:  # (failed, nothing kept: `kept_imports` never counts it, even
+            del self._imports[before:]  # when the next write's segment takes its name)
+            raise
 
     def import_each(
         self, feeds: Iterable[tuple[ParseResult, Source]]
