@@ -269,7 +269,7 @@ def fake_editors(folder: Path, names: list[str]) -> Path:
 
 
 def note_without_editor_variables(
-    db: Path, pid: str, path: Path, tmp_path: Path, *, terminal: bool
+    db: Path, pid: str, path: Path, tmp_path: Path, *, terminal: bool, term: str = "xterm"
 ) -> subprocess.CompletedProcess[str]:
     """`papertui note PID` with no $VISUAL nor $EDITOR, $PATH only ``path``; its standard
     input a pseudo-terminal (``terminal``) or /dev/null, as from cron or a pipe."""
@@ -277,7 +277,7 @@ def note_without_editor_variables(
 
     (tmp_path / "tmp").mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("VISUAL", "EDITOR")}
-    env.update(PATH=str(path), TERM="xterm", TMPDIR=str(tmp_path / "tmp"), NO_COLOR="1")
+    env.update(PATH=str(path), TERM=term, TMPDIR=str(tmp_path / "tmp"), NO_COLOR="1")
     leader, follower = pty.openpty() if terminal else (-1, os.open(os.devnull, os.O_RDONLY))
     try:
         return subprocess.run(
@@ -300,8 +300,9 @@ def test_without_editor_variables_an_editor_on_path_runs_only_in_a_terminal(
 ) -> None:
     """Found as a known defect: with no $EDITOR and no terminal, `papertui note` ran `vi`
     anyway (stuck, or failing, with nothing to say why). Now: no editor starts, one line
-    says how to give the note (-m), exit 1, the note as it was. In a terminal, the first
-    of editor, nano, vi found on $PATH runs (git's order); none found: one line, exit 1."""
+    says how to give the note (-m), exit 1, the note as it was (so too in a dumb terminal,
+    as git does). In a terminal, the first of editor, nano, vi found on $PATH runs (git's
+    order); none found: one line, exit 1."""
     pid = "2606.18802"
     assert papertui("note", pid, "-m", "kept", db=rss_db).returncode == 0
     path = fake_editors(tmp_path / "bin", ["nano", "vi"])
@@ -311,6 +312,9 @@ def test_without_editor_variables_an_editor_on_path_runs_only_in_a_terminal(
     assert "no terminal" in piped.stderr
     assert note_of(rss_db, pid) == "kept"  # (no editor wrote it)
     assert list((tmp_path / "tmp").iterdir()) == []  # (no temporary file left either)
+    dumb = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True, term="dumb")
+    assert dumb.returncode == 1 and "no terminal" in dumb.stderr  # (as git: no vi there)
+    assert note_of(rss_db, pid) == "kept"
 
     ran = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True)
     assert ran.returncode == 0, ran.stderr
