@@ -257,6 +257,85 @@ def test_a_failed_or_idle_editor_changes_nothing_and_says_so(rss_db: Path, tmp_p
     assert note_of(rss_db, pid) == "kept"
 
 
+def fake_editors(folder: Path, names: list[str]) -> Path:
+    """A $PATH folder holding only the editors ``names``: each (a shell script) writes
+    "written by NAME" into the file it is given, so the note says which one ran."""
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        script = folder / name
+        script.write_text(f'#!/bin/sh\nprintf "written by {name}" > "$1"\n', encoding="utf-8")
+        script.chmod(0o755)
+    return folder
+
+
+def note_without_editor_variables(
+    db: Path, pid: str, path: Path, tmp_path: Path, *, terminal: bool, term: str = "xterm"
+) -> subprocess.CompletedProcess[str]:
+    """`papertui note PID` with no $VISUAL nor $EDITOR, $PATH only ``path``; its standard
+    input a pseudo-terminal (``terminal``) or /dev/null, as from cron or a pipe."""
+    import pty
+
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("VISUAL", "EDITOR")}
+    env.update(PATH=str(path), TERM=term, TMPDIR=str(tmp_path / "tmp"), NO_COLOR="1")
+    leader, follower = pty.openpty() if terminal else (-1, os.open(os.devnull, os.O_RDONLY))
+    try:
+        return subprocess.run(
+            [str(PAPERTUI), "note", pid, "--db", str(db)],
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        if leader >= 0:
+            os.close(leader)
+
+
+def test_without_editor_variables_an_editor_on_path_runs_only_in_a_terminal(
+    rss_db: Path, tmp_path: Path
+) -> None:
+    """Found as a known defect: with no $EDITOR and no terminal, `papertui note` ran `vi`
+    anyway (stuck, or failing, with nothing to say why). Now: no editor starts, one line
+    says how to give the note (-m), exit 1, the note as it was (so too in a dumb terminal,
+    as git does). In a terminal, the first of editor, nano, vi found on $PATH runs (git's
+    order); none found: one line, exit 1."""
+    pid = "2606.18802"
+    assert papertui("note", pid, "-m", "kept", db=rss_db).returncode == 0
+    path = fake_editors(tmp_path / "bin", ["nano", "vi"])
+    piped = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=False)
+    assert piped.returncode == 1 and piped.stdout == ""
+    assert piped.stderr.count("\n") == 1 and f"papertui note {pid} -m TEXT" in piped.stderr
+    assert "no terminal" in piped.stderr
+    assert note_of(rss_db, pid) == "kept"  # (no editor wrote it)
+    assert list((tmp_path / "tmp").iterdir()) == []  # (no temporary file left either)
+    dumb = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True, term="dumb")
+    assert dumb.returncode == 1 and "no terminal" in dumb.stderr  # (as git: no vi there)
+    assert note_of(rss_db, pid) == "kept"
+
+    ran = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    assert note_of(rss_db, pid) == "written by nano"  # (before vi; no `editor` there)
+    fake_editors(path, ["editor"])
+    ran = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    assert note_of(rss_db, pid) == "written by editor"
+    for name in ("editor", "nano"):
+        (path / name).unlink()
+    ran = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True)
+    assert ran.returncode == 0, ran.stderr
+    assert note_of(rss_db, pid) == "written by vi"
+
+    (path / "vi").unlink()
+    none = note_without_editor_variables(rss_db, pid, path, tmp_path, terminal=True)
+    assert none.returncode == 1 and none.stderr.count("\n") == 1
+    assert "editor, nano, vi" in none.stderr and f"papertui note {pid} -m TEXT" in none.stderr
+    assert note_of(rss_db, pid) == "written by vi"
+
+
 # ------------------------------------------------------------------- list --json
 def test_list_json_gives_whole_records(rss_db: Path) -> None:
     assert papertui("note", "2606.18802", "-m", "n", db=rss_db).returncode == 0

@@ -22,6 +22,7 @@ from tui.library import Library
 from tui.models import Paper, PaperState
 from tui.text import clean, clean_line
 
+from .conftest import FEEDS
 from .test_cli import run
 
 HOSTILE = [
@@ -306,3 +307,58 @@ async def test_x_exports_with_one_enter_wherever_the_focus_is(
         await pilot.pause()
         assert not isinstance(app.screen, ExportDialog)
     assert sorted(p.name for p in out.iterdir()) == [bib.name, f"{stem}.md"]
+
+
+# ---------------------------------------------------------------- authors the feed cut short
+def _digest_authors(path: Path) -> dict[str, tuple[list[str], int | None]]:
+    """{title: (names shown, stated author count or None)} as the digest file writes them:
+    the title, the author line ("A, B 等 (12 位作者)" when cut short), then 核心贡献."""
+    import re
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = {}
+    for n, line in enumerate(lines):
+        if line.startswith("核心贡献"):
+            cut = re.fullmatch(r"(.*) 等 \((\d+) 位作者\)", lines[n - 1])
+            names = (cut.group(1) if cut else lines[n - 1]).split(", ")
+            out[lines[n - 2]] = (names, int(cut.group(2)) if cut else None)
+    return out
+
+
+def test_every_export_says_when_the_feed_named_only_some_authors(tmp_path: Path) -> None:
+    """Found as a known defect: CSL-JSON gave the names a feed showed as the whole author
+    list ("等 (12 位作者)", "et al. (2912 additional authors not shown)"), so a citation
+    printed 5 people as all of 12. It now ends in {"literal": "others"}, what pandoc writes
+    for BibTeX's "and others" and renders as "et al."; BibTeX says "and others", Markdown
+    "+N more". A list the feed gave whole gains nothing. Oracle: the feeds' own text."""
+    digest = FEEDS / "digest-dit-acceleration.txt"
+    listing = Path(__file__).parent / "cases" / "listing-et-al.html"
+    db = tmp_path / "lib"
+    assert run("import", str(digest), str(listing), "--create", db=db).returncode == 0
+    expected = _digest_authors(digest)
+    listing_text = listing.read_text(encoding="utf-8")
+    assert "et al. (2912 additional authors not shown)" in listing_text
+    expected["Search for Long-Lived Neutral Particles"] = (
+        ["XYZ Collaboration", "A. Aalto", "B. Abbas", "C. Abe"],
+        3 + 2912,
+    )
+    assert sum(count is None for _, count in expected.values()) >= 1  # (some lists whole)
+    outputs = {}
+    for fmt in ("csl-json", "bibtex", "markdown"):
+        done = run("export", "--all", "--format", fmt, "-o", str(tmp_path / fmt), db=db)
+        assert done.returncode == 0, done.stderr
+        outputs[fmt] = (tmp_path / fmt).read_text(encoding="utf-8")
+    records = json.loads(outputs["csl-json"])
+    entries = bibtexparser.parse_string(outputs["bibtex"]).entries
+    assert len(records) == len(entries) == len(expected)
+    for title, (names, count) in expected.items():
+        (record,) = [r for r in records if r["title"].startswith(title)]
+        authors = record["author"]
+        assert len(authors) == len(names) + (count is not None), title
+        assert (authors[-1] == {"literal": "others"}) == (count is not None), title
+        assert {"literal": "others"} not in authors[:-1]
+        (entry,) = [e for e in entries if e.fields_dict["title"].value.startswith(title)]
+        assert entry.fields_dict["author"].value.endswith(" and others") == (count is not None)
+        if count is not None:  # ("+N more": the people not named; the group is not one)
+            people = sum(not name.endswith("Collaboration") for name in names)
+            assert f"+{count - people} more" in outputs["markdown"], title

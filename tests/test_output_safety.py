@@ -25,8 +25,11 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from textual.widgets import Input
 
@@ -465,6 +468,165 @@ def test_markdown_export_shows_tags_and_notes_literally() -> None:
     rendered = MarkdownIt("commonmark").render(markdown)
     assert "<script>" not in rendered and "<img" not in rendered and "<code>" not in rendered
     assert "evil.example" not in re.findall(r'href="([^"]*)"', rendered)
+
+
+# A note's Markdown: its inline Markdown rendered, nothing of it a block, link or HTML.
+NOTE_MARKDOWN = [
+    "Read **§3** first: *the cache* is `a[0] <b>` and ~~old~~, $O(n^2)$ \\*literal\\*",
+    "# not a heading",
+    "- not a list",
+    "* not a list either",
+    "2) not numbered",
+    "> not a quote",
+    "[a link](https://evil.example) ![img](https://evil.example/x.png) <https://evil.example>",
+    "<b>not bold</b> <script>alert(1)</script> &amp;",
+    "[ref]: https://evil.example",
+    "| a | b |",
+    "|---|---|",
+    "***",
+    "~~~",
+    "```",
+    "setext?",
+    "===",
+]
+# What the renderer's tokens must never be inside a note (CommonMark, with GFM's tables and
+# strike-through): a block of the document's, a link, an image or raw HTML.
+NOT_IN_A_NOTE = {
+    "heading_open",
+    "bullet_list_open",
+    "ordered_list_open",
+    "table_open",
+    "fence",
+    "code_block",
+    "hr",
+    "html_block",
+    "html_inline",
+    "link_open",
+    "image",
+}
+
+
+def _note_tokens(markdown: str) -> tuple[list[Any], list[Any]]:
+    """(block tokens inside the document's block quotes, every inline child of them)."""
+    md = MarkdownIt("commonmark").enable(["strikethrough", "table"])
+    inside, children, depth = [], [], 0
+    for tok in md.parse(markdown):
+        depth += tok.type == "blockquote_open"
+        if depth:
+            inside.append(tok)
+            children += tok.children or []
+        depth -= tok.type == "blockquote_close"
+    return inside, children
+
+
+def test_a_notes_markdown_is_rendered_and_cannot_leave_its_quote(tmp_path: Path) -> None:
+    """Found as a known defect: the README says a note is Markdown, but the export escaped
+    it, so a note's own *emphasis* showed as asterisks. A note is the user's text: its
+    emphasis, strong, code, strike-through and math render; it is also untrusted text, so
+    nothing of it becomes a heading, list, quote, table, fence or rule of the document, a
+    link, an image or HTML. Through the real CLI; the oracle is markdown-it's reading."""
+    db = tmp_path / "lib"
+    assert cli("import", str(ARXIVDAILY), "--create", db=db).returncode == 0
+    pid = json.loads(cli("list", "--json", db=db).stdout)[0]["id"]
+    note = "\n".join(NOTE_MARKDOWN)
+    assert cli("note", pid, "-m", note, db=db).returncode == 0
+    out = tmp_path / "list.md"
+    done = cli("export", "--all", "-o", str(out), db=db)
+    assert done.returncode == 0, done.stderr
+    markdown = out.read_text(encoding="utf-8")
+    inside, children = _note_tokens(markdown)
+    assert [t.type for t in inside].count("blockquote_open") == 1  # (one quote: the note)
+    assert not NOT_IN_A_NOTE & {t.type for t in inside + children}
+    shown = [t.type for t in children]
+    for kind in ("em_open", "strong_open", "s_open", "code_inline"):
+        assert kind in shown, kind
+    (code,) = [t.content for t in children if t.type == "code_inline"]
+    assert code == "a[0] <b>"  # (a code span's text as typed: no backslash added)
+    texts = "".join(t.content for t in children if t.type == "text")
+    assert "$O(n^2)$" in texts and "*literal*" in texts
+    # Every line but the first shows as typed (its Markdown is a block's or a link's).
+    lines = "".join(
+        "\n" if t.type in ("hardbreak", "softbreak") else t.content
+        for t in children
+        if t.type in ("text", "hardbreak", "softbreak")
+    ).split("\n")
+    assert lines[1:] == NOTE_MARKDOWN[1:]
+    rendered = MarkdownIt("commonmark").enable(["strikethrough", "table"]).render(markdown)
+    assert "evil.example" not in " ".join(re.findall(r'(?:href|src)="([^"]*)"', rendered))
+
+
+# Lines made of the pieces Markdown's constructs are made of (a character at a time, a link
+# or a list item would rarely come up).
+_PIECES = (
+    "* ",
+    "- ",
+    "+ ",
+    "# ",
+    "> ",
+    "1. ",
+    "2) ",
+    "[",
+    "]",
+    "](",
+    ")",
+    "![",
+    "]: ",
+    "<",
+    ">",
+    "https://x.example",
+    "`",
+    "``",
+    "```",
+    "~~~",
+    "~~",
+    "***",
+    "_ _ _",
+    "|",
+    "|-|",
+    "---",
+    "===",
+    "*",
+    "**",
+    "_",
+    "\\",
+    "$",
+    "$x$",
+    "a",
+    "b c",
+    " ",
+    "&amp;",
+    "<b>",
+    "</b>",
+    "<!--",
+    "[^1]",
+    ":",
+    "    ",
+)
+_MARKDOWNISH = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MARKDOWNISH, min_size=1, max_size=6))
+def test_no_note_makes_a_block_link_or_html_of_the_document(lines: list[str]) -> None:
+    """Any note built of Markdown's characters: its tokens stay in its one block quote, none
+    is a block, link, image or HTML; the document around it is the one without the note."""
+    paper = Paper(
+        id="p1",
+        arxiv_id="2606.00001",
+        title="A plain title",
+        authors=["A. Author"],
+        sources=[Source("arxivdaily", "x.txt", "2026-06-19")],
+    )
+    note = "\n".join(lines)
+    markdown = export_markdown([(paper, PaperState(note=note))], today=TODAY)
+    inside, children = _note_tokens(markdown)
+    assert [t.type for t in inside].count("blockquote_open") == (1 if note.strip() else 0)
+    assert not NOT_IN_A_NOTE & {t.type for t in inside + children}, markdown
+    bare = export_markdown([(paper, PaperState())], today=TODAY)
+    md = MarkdownIt("commonmark").enable(["strikethrough", "table"])
+    outside = [t.type for t in md.parse(markdown) if t.level == 0]
+    outside = [t for t in outside if not t.startswith("blockquote")]
+    assert outside == [t.type for t in md.parse(bare) if t.level == 0]
 
 
 # ============================================================================ the CLI's output

@@ -45,9 +45,10 @@ from .launch import (
     import_sources,
     open_app,
     print_reports,
+    say_interrupted,
     warn_unreadable_arrivals,
 )
-from .library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
+from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
 from .tags import TagError, hash_tags, parse_tags
@@ -445,6 +446,23 @@ def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json:
         return opened[0]
 
     reports, errors = import_sources(library, wanted, env.out, env.err)
+    try:
+        _report_import(env, reports, errors, opened, as_json)
+    except KeyboardInterrupt:  # (the import is stored: the report was cut short)
+        say_interrupted(reports, len(reports), env.err)
+        raise
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def _report_import(
+    env: Env,
+    reports: list[ImportReport],
+    errors: list[str],
+    opened: list[Library],
+    as_json: bool,
+) -> None:
+    """What `papertui import` prints once the feeds are stored: the reports (or JSON), the
+    watch rules' line, the errors and other machines' unreadable files."""
     if as_json:
         write_json(
             orjson.dumps(
@@ -475,7 +493,6 @@ def import_command(env: Env, sources: tuple[str, ...], clipboard: bool, as_json:
         env.err.print(error_line(e), highlight=False, soft_wrap=True)
     for lib in opened:
         warn_unreadable_arrivals(lib, env.err)
-    return EXIT_ERROR if errors else EXIT_OK
 
 
 @cli.command(
@@ -584,7 +601,7 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
     except OSError as e:
         raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
     if edit:
-        return _run_editor(path)
+        return _run_editor(_editor(f"set $EDITOR, or edit {path} yourself"), path)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
@@ -593,27 +610,44 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
     return EXIT_OK
 
 
-def _editor() -> list[str]:
-    """The user's editor as a command line ($VISUAL, else $EDITOR, else vi). CLIError when
-    the variable cannot be read as a command line."""
+# The editors tried, in this order, when neither $VISUAL nor $EDITOR names one (as git does:
+# Debian's `editor` alternative first, then the two found nearly everywhere).
+FALLBACK_EDITORS = ("editor", "nano", "vi")
+
+
+def _editor(instead: str) -> list[str]:
+    """The user's editor as a command line: $VISUAL, else $EDITOR, else the first of
+    `FALLBACK_EDITORS` on $PATH, this last only with a terminal to run it in (standard input
+    a tty, $TERM not "dumb"). CLIError, ending in ``instead`` (what the user can do
+    without an editor), when the variable is not a command line or no editor can run."""
     # (a blank variable is an unset one: VISUAL=" " falls through to $EDITOR)
-    editor = os.environ.get("VISUAL", "").strip() or os.environ.get("EDITOR", "").strip() or "vi"
-    try:
-        words = shlex.split(editor)
-    except ValueError as e:
-        raise CLIError(f"$VISUAL/$EDITOR {editor!r} is not a command line ({e})") from None
-    if not words:
-        return ["vi"]
-    return words
+    editor = os.environ.get("VISUAL", "").strip() or os.environ.get("EDITOR", "").strip()
+    if editor:
+        try:
+            words = shlex.split(editor)
+        except ValueError as e:
+            raise CLIError(f"$VISUAL/$EDITOR {editor!r} is not a command line ({e})") from None
+        if words:
+            return words
+    if not sys.stdin.isatty() or os.environ.get("TERM") == "dumb":
+        raise CLIError(f"no $VISUAL or $EDITOR set, and no terminal to run an editor in; {instead}")
+    import shutil
+
+    for name in FALLBACK_EDITORS:
+        if found := shutil.which(name):
+            return [found]
+    raise CLIError(
+        f"no $VISUAL or $EDITOR set, and no {', '.join(FALLBACK_EDITORS)} on $PATH; {instead}"
+    )
 
 
-def _run_editor(path: Path) -> int:
-    """Run the user's editor on ``path``; its exit status. CLIError when it cannot start."""
+def _run_editor(command: list[str], path: Path) -> int:
+    """Run the editor ``command`` (`_editor`'s) on ``path``; its exit status. CLIError when
+    it cannot start."""
     import subprocess
 
-    command = [*_editor(), str(path)]
     try:
-        return subprocess.call(command)
+        return subprocess.call([*command, str(path)])
     except OSError as e:
         raise CLIError(f"cannot run the editor {command[0]!r} ({e.strerror or e})") from None
 
@@ -882,9 +916,10 @@ def show_command(env: Env, ref: str, as_json: bool) -> int:
 @library_options
 @pass_env
 def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int:
-    """Edit the note of paper ID in $VISUAL (else $EDITOR, else vi), on a temporary file;
-    the note is saved when the editor exits with status 0 and the text changed. --print
-    prints the note; -m TEXT sets it without an editor."""
+    """Edit the note of paper ID in $VISUAL (else $EDITOR, else editor, nano or vi, whichever
+    is found first, when there is a terminal), on a temporary file; the note is saved when
+    the editor exits with status 0 and the text changed. --print prints the note; -m TEXT
+    sets it without an editor."""
     if print_it and message is not None:
         raise click.UsageError("--print and -m cannot be used together")
     lib = env.open("papertui note")
@@ -898,12 +933,13 @@ def note_command(env: Env, ref: str, print_it: bool, message: str | None) -> int
         return EXIT_OK
     if message is not None:
         return _save_note(lib, pid, old, clean(_text("-m", message)), env)
+    editor = _editor(f"give the note with `papertui note {pid} -m TEXT`; nothing was changed")
     fd, name = tempfile.mkstemp(prefix=f"papertui-note-{pid}-", suffix=".md")
     path = Path(name)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(old + ("\n" if old and not old.endswith("\n") else ""))
     try:
-        status = _run_editor(path)
+        status = _run_editor(editor, path)
         raw = path.read_bytes()
     except (CLIError, OSError) as e:
         path.unlink(missing_ok=True)

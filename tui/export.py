@@ -1,9 +1,12 @@
 """Markdown export of a reading list (the CLI's `export` and the app's `x` share it).
 
 Feed text, tags, notes and the document title are untrusted: every piece of it is cleaned of
-terminal escapes and control characters and escaped so a CommonMark renderer shows it as the
-characters it is (`*bold* | <script>` stays literal); link targets are limited to http(s) and
-percent-encoded. A note is quoted under its paper line by line, each line shown literally.
+terminal escapes and control characters. Feed text, tags and the title are escaped so a
+CommonMark renderer shows them as the characters they are (`*bold* | <script>` stays
+literal); link targets are limited to http(s) and percent-encoded. A note is quoted under its
+paper line by line: it is the user's Markdown, so its inline Markdown renders (emphasis,
+code, strike-through, math), but nothing of it can make a block of the document, a link, an
+image or HTML (`md_note_line`).
 """
 
 from __future__ import annotations
@@ -75,11 +78,64 @@ def _md_plain(text: str) -> str:
     return _MD_INLINE.sub(r"\\\1", text)
 
 
-def md_quote(text: str) -> list[str]:
-    """A note as the lines of a Markdown block quote that renders it literally, line by line.
+# In a note, the Markdown of running text stays Markdown: emphasis (`*`, `_`), strike-through
+# (`~~`), code spans and inline math; every character that could make a link, an image, HTML,
+# a table or a block of the document's (a heading, a list item, a quote, a fence, a rule, a
+# link definition) is escaped. A backslash escape the user wrote stays one.
+_NOTE_PLAIN = re.compile(r"([\\`\[\]<>!&|$#])")
+_NOTE_TOKEN = re.compile(
+    r"(?P<escape>\\[!-/:-@\[-`{-~])"  # a backslash escape: already literal
+    r"|(?P<ticks>`+)"  # a code span's opening run (kept only with its closing run)
+    r"|(?P<math>" + _MD_MATH.pattern.replace("(?P<math>", "(?:") + ")"
+)
+_NOTE_RULE = re.compile(r"^([*_])(?:\s*\1){2,}\s*$")  # (`***`, `_ _ _`: a thematic break)
 
-    Each line is `md_escape`d and ends in a hard line break, so the lines stay lines; a blank
-    line separates paragraphs. Returns ``[]`` for a note with nothing in it.
+
+def md_note_line(line: str) -> str:
+    """One line of the user's note (already cleaned, no newline) as Markdown that renders
+    its inline Markdown (``*emphasis*``, ``**strong**``, ``~~struck~~``, `` `code` ``,
+    ``$x^2$``) and nothing else: no link, image, HTML or table, and no block of its own (a
+    ``# heading``, ``- item``, ``1. item``, ``> quote``, fence or rule shows as typed)."""
+    out: list[str] = []
+    at = 0
+    while at < len(line):
+        m = _NOTE_TOKEN.search(line, at)
+        if m is None:
+            break
+        out.append(_NOTE_PLAIN.sub(r"\\\1", line[at : m.start()]))
+        if m.group("escape"):
+            out.append(m.group())
+            at = m.end()
+        elif m.group("ticks"):
+            run = m.group()
+            close = re.compile(rf"(?<!`){run}(?!`)").search(line, m.end())
+            if close is None:  # (a lone run: literal backticks)
+                out.append("\\`" * len(run))
+                at = m.end()
+            else:  # (a code span: CommonMark shows its text as it is)
+                out.append(line[m.start() : close.end()])
+                at = close.end()
+        else:
+            math = m.group()[1:-1]
+            if math != math.strip() or _MD_MATH_UNSAFE.search(math):
+                out.append("\\$")
+                at = m.start() + 1
+            else:
+                out.append(m.group())
+                at = m.end()
+    out.append(_NOTE_PLAIN.sub(r"\\\1", line[at:]))
+    text = _MD_LINE_START.sub(r"\1\\\2", "".join(out))
+    if _NOTE_RULE.match(text) or re.match(r"\*[ \t]|\*$|~~~", text):
+        text = "\\" + text  # (a list item, a rule or a fence of tildes)
+    return text
+
+
+def md_quote(text: str) -> list[str]:
+    """A note as the lines of a Markdown block quote, line by line: its inline Markdown
+    rendered (`md_note_line`), nothing of it able to leave the quote or make a link.
+
+    Each line ends in a hard line break, so the lines stay lines; a blank line separates
+    paragraphs. Returns ``[]`` for a note with nothing in it.
     """
     lines = [line.strip() for line in clean(text).strip().split("\n")]
     out: list[str] = []
@@ -88,7 +144,7 @@ def md_quote(text: str) -> list[str]:
             out.append(">")
             continue
         more = n + 1 < len(lines) and lines[n + 1]
-        out.append(f"> {md_escape(line)}" + ("\\" if more else ""))
+        out.append(f"> {md_note_line(line)}" + ("\\" if more else ""))
     return out if any(lines) else []
 
 

@@ -10,7 +10,9 @@
   The format: BibTeX's (Patashnik, "BibTeXing", 1988) with biblatex's ``eprint`` fields.
 - ``csl-json`` (``.json``): CSL-JSON, the Citation Style Language's data format that Zotero,
   pandoc and Mendeley read (citationstyles.org, "CSL JSON schema" 1.0.2): an arXiv paper is
-  ``type: "article"`` (a preprint) with ``archive: "arXiv"`` and its id as ``number``.
+  ``type: "article"`` (a preprint) with ``archive: "arXiv"`` and its id as ``number``. An
+  author list the feed cut short ends in ``{"literal": "others"}`` (`ETAL`), as pandoc writes
+  BibTeX's ``and others`` and its citeproc prints as "et al.".
 
 Names are split into given and family names by BibTeX's rules (bibtexparser's
 `parse_single_name_into_parts`: "Ludwig van Beethoven" has the particle "van"); a suffix
@@ -90,6 +92,13 @@ def split_name(name: str) -> Name:
         family=" ".join(parts.last),
         suffix=suffix or " ".join(parts.jr),
     )
+
+
+def cut_short(paper: Paper) -> bool:
+    """Whether the feed named only some of the paper's authors: its stated author count
+    ("et al. (2912 additional authors not shown)", "等 (12 位作者)") is larger than the
+    people it named (a collaboration among them is a group, not one of them)."""
+    return (paper.author_count or 0) > sum(not is_group(a) for a in paper.authors)
 
 
 # --------------------------------------------------------------------------- BibTeX
@@ -225,7 +234,7 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
         names = [split_name(a) for a in paper.authors if clean_line(a)]
         if names:
             listed = [_bib_name(n, encoder) for n in names]
-            if (paper.author_count or 0) > sum(not is_group(a) for a in paper.authors):
+            if cut_short(paper):
                 listed.append("others")  # BibTeX's "et al.": the feed named only some
             fields.append(("author", " and ".join(listed)))
         elif paper.organization:
@@ -283,6 +292,12 @@ def _letters(n: int) -> str:
 
 
 # --------------------------------------------------------------------------- CSL-JSON
+# The last author of a list the feed cut short. CSL-JSON has no field for it; this is what
+# pandoc writes for BibTeX's "and others", and its citeproc (jgm/citeproc 0.4, 2021, issue
+# #61) renders a final literal "others" as the style's localized "et al." term.
+ETAL = {"literal": "others"}
+
+
 def _csl_name(name: Name) -> dict[str, str]:
     if name.literal:
         return {"literal": name.literal}
@@ -322,6 +337,8 @@ def csl_json(items: Items, title: str = "", today: date | None = None) -> str:
         names = [split_name(a) for a in paper.authors if clean_line(a)]
         if names:
             record["author"] = [_csl_name(n) for n in names]
+            if cut_short(paper):  # (pandoc's citeproc prints it as the style's "et al.")
+                record["author"].append(dict(ETAL))
         elif paper.organization:
             record["author"] = [{"literal": clean_line(paper.organization)}]
         issued = _date_parts(paper.paper_date or paper.feed_date)

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from .library import ImportReport, Library, LibraryError
 from .library.core import now_iso
-from .text import clean, printable
+from .text import clean, papers, printable
 
 if TYPE_CHECKING:
     from .prepaint import Prepaint
@@ -61,34 +61,80 @@ def import_sources(
     none fails: the reports of the sources stored, and one line per source that was not.
     Each source succeeds or fails on its own. ``lib`` may be a function that opens the
     library: it is called only when some source was read (so a failed import never makes a
-    library)."""
+    library). A Ctrl-C (KeyboardInterrupt) is raised again once a line on ``err`` has said
+    what of the import was kept (`say_interrupted`), whatever moment it came at."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .importing import read_sources, store_feeds
     from .sources import expand
 
     expanded = list(expand(sources))  # (its length decides whether a bar is shown)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        transient=True,
-        disable=len(expanded) < 3 or not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("Reading feeds", total=len(expanded))
-        loaded, errors = read_sources(
-            expanded,
-            None,
-            now_iso(),
-            progress=lambda done, _: progress.update(task, completed=done),
-        )
-    if not loaded:
-        return [], errors
-    if not isinstance(lib, Library):
-        lib = lib()
-    reports, failed = store_feeds(lib, loaded)
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=len(expanded) < 3 or not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("Reading feeds", total=len(expanded))
+            loaded, errors = read_sources(
+                expanded,
+                None,
+                now_iso(),
+                progress=lambda done, _: progress.update(task, completed=done),
+            )
+        if not loaded:
+            return [], errors
+        if not isinstance(lib, Library):
+            lib = lib()
+    except KeyboardInterrupt:
+        say_interrupted([], 0, err)
+        raise
+    try:
+        reports, failed = store_feeds(lib, loaded)
+    except KeyboardInterrupt:
+        # (whatever moment it came at: before the import's COMMIT nothing is kept, after
+        # it all is, and the library's cache says which)
+        try:
+            kept = lib.kept_imports()
+        except LibraryError as e:
+            err.print(
+                Text(
+                    printable(
+                        f"papertui: interrupted; whether the import was kept is unknown ({e}):"
+                        " `papertui list` shows what the library holds"
+                    )
+                ),
+                soft_wrap=True,
+                highlight=False,
+            )
+            raise KeyboardInterrupt from None
+        say_interrupted(kept, len(loaded), err)
+        raise
     return reports, errors + failed
+
+
+def say_interrupted(kept: list[ImportReport], feeds: int, err: Console) -> None:
+    """The line a Ctrl-C during an import ends with, on stderr: what was kept (the reports
+    of the feeds stored, ``kept``, of ``feeds`` read), or that nothing was imported."""
+    if not kept:
+        line = "papertui: interrupted; nothing was imported (the library is as it was)"
+    elif not any(r.new or r.merged for r in kept):
+        line = "papertui: interrupted; nothing to import: every paper was already known"
+    else:
+        new, merged = sum(r.new for r in kept), sum(r.merged for r in kept)
+        of = f"{len(kept)} feed{'s' if len(kept) != 1 else ''}"
+        if feeds > len(kept):
+            of = f"{len(kept)} of {feeds} feeds (the others were not imported)"
+        line = (
+            f"papertui: interrupted, but the import was kept: {new:,} new, {merged:,} merged "
+            f"({papers(sum(r.found for r in kept))} found), from {of}"
+        )
+    if err.is_terminal:  # (on a line of its own, not after the ^C the terminal echoed)
+        err.print()
+    err.print(Text(printable(line)), soft_wrap=True, highlight=False)
 
 
 def print_reports(reports: list[ImportReport], console: Console) -> None:

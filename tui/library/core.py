@@ -189,6 +189,9 @@ class Library:
         self._known: tuple[frozenset[str], ...] | None = None
         self._settled = False  # `_known` was checked once the folders' clock tick was over
         self._wrote: list[Path] = []  # truth files written under the current write lock
+        # Each write of the last `import_feeds` / `import_each`: its reports and the name of
+        # its segment (None: it changed nothing), for `kept_imports`.
+        self._imports: list[tuple[list[ImportReport], truth.Name | None]] = []
         # Papers of two ids united by the segments just applied, and one of them had state:
         # the state is replayed so their changes land on the kept id (`_unite`).
         self._remap = False
@@ -1341,8 +1344,17 @@ class Library:
         """Merge parsed feeds into the library in one atomic write; a report per feed.
         LibraryError (nothing stored) when it cannot be written."""
         feeds = list(feeds)
-        with self._write() as conn:
-            return self._import(conn, feeds)
+        self._imports = []
+        return self._import_once(feeds)
+
+    def _import_once(self, feeds: list[tuple[ParseResult, Source]]) -> list[ImportReport]:
+        before = len(self._imports)
+        try:
+            with self._write() as conn:
+                return self._import(conn, feeds)
+        except Exception:  # (failed, nothing kept: `kept_imports` never counts it, even
+            del self._imports[before:]  # when the next write's segment takes its name)
+            raise
 
     def import_each(
         self, feeds: Iterable[tuple[ParseResult, Source]]
@@ -1355,9 +1367,10 @@ class Library:
         Returns the reports of the stored feeds and (source, exception) for each failed one.
         """
         feeds = list(feeds)
+        self._imports = []
         with self._lock.held():
             try:
-                return self.import_feeds(feeds), []
+                return self._import_once(feeds), []
             except Exception as err:
                 if len(feeds) == 1:
                     return [], [(feeds[0][1], err)]
@@ -1365,10 +1378,41 @@ class Library:
             failed: list[tuple[Source, Exception]] = []
             for feed in feeds:
                 try:
-                    reports += self.import_feeds([feed])
+                    reports += self._import_once([feed])
                 except Exception as err:
                     failed.append((feed[1], err))
             return reports, failed
+
+    def kept_imports(self) -> list[ImportReport]:
+        """The reports of the feeds the last `import_feeds` or `import_each` stored, as the
+        cache holds them now: what an import cut short by a Ctrl-C (a KeyboardInterrupt
+        raised at any moment of it) kept. A write is kept when its segment is in the cache
+        (its COMMIT went through; `_write` keeps it then, whatever came after); one that
+        changed nothing counts as kept (its reports say so). [] when nothing was stored.
+        A write interrupted before its rollback ran is rolled back here, its segment file
+        deleted, so that it is not kept later either. Raises LibraryError when the cache
+        cannot be read."""
+        conn = self._conn()
+        try:
+            if conn.in_transaction:  # (interrupted in `_write` before its ROLLBACK)
+                Beside.stop_on(conn)
+                conn.execute("ROLLBACK")
+                self._forget()
+            kept: list[ImportReport] = []
+            for reports, name in self._imports:
+                if (
+                    name is not None
+                    and not conn.execute(
+                        "SELECT 1 FROM applied WHERE kind = 's' AND name = ?", (name.stem,)
+                    ).fetchone()
+                ):
+                    with contextlib.suppress(OSError):  # (never taken in by a later open)
+                        (self._papers / name.file).unlink()
+                    continue
+                kept += reports
+        except sqlite3.Error as err:
+            raise _cache_error(self.root, err) from None
+        return kept
 
     def _import(
         self, conn: sqlite3.Connection, feeds: list[tuple[ParseResult, Source]]
@@ -1456,6 +1500,7 @@ class Library:
                 else:
                     report.unchanged += 1
             reports.append(report)
+        self._imports.append((reports, name if batch.touched else None))
         if batch.touched:
             # The new papers' rows go in on a thread of their own (`Adding`) while the
             # segment file is made here, then written and synced by another (`_Writer`),
