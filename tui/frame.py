@@ -19,7 +19,7 @@ from rich.cells import cell_len, set_cell_size
 
 from .models import badge
 from .tags import hash_tags
-from .text import readable_tex, screen_text
+from .text import ellipsize, readable_tex, screen_text
 
 NARROW_DATE = 72  # below this width (cells of a row) the date is shortened (`row_date`)
 NARROW_DATE_CELLS = 9  # "06-19" this year, "10-29 '25" another year
@@ -261,11 +261,7 @@ def row_parts(
     title = paper.get("title") or paper.get("title_zh") or "(untitled)"
     title = screen_text(readable_tex(title))  # ($O(N^2)$ as O(N²), as the detail shows it)
     room = max(room, 0)
-    if cell_len(title) > room:
-        # (a wide character that does not fit leaves a blank: the "…" goes before it)
-        title = set_cell_size(set_cell_size(title, room - 1).rstrip() + "…", room) if room else ""
-    else:
-        title = set_cell_size(title, room)
+    title = set_cell_size(ellipsize(title, room), room)
     title_part = "unread" + tint if unread else "read"  # (a read row stays muted)
     return [*left, (title, title_part), *right], left_len + room + right_len
 

@@ -362,7 +362,7 @@ class Cache:
         it (`checkpoint_beside`), so the writer goes on 0.1-0.2 s sooner. Readers and later
         writers never wait for it (WAL); a crash in between loses nothing (the WAL holds
         the committed pages and the next connection copies them)."""
-        if self.path is None:  # (an in-memory database has no WAL)
+        if self._rw is None:  # (an in-memory database has no WAL)
             yield
             return
         conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -382,20 +382,18 @@ class Cache:
         then ends the wait; the pages left in the WAL are copied by the next commit)."""
         self.settle()  # (the last one first: one at a time)
         uri = self._rw
-        if uri is None:
-            return
+        assert uri is not None  # (`big_commit` calls it for a database file only)
 
         def run() -> None:
             try:
                 conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
-            except sqlite3.Error:
-                return
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    conn.close()
             except sqlite3.Error:
                 pass  # (the next commit's or connection's checkpoint does it)
             finally:
-                conn.close()
                 _CHECKPOINTS.discard(threading.current_thread())
 
         self._checkpoint = threading.Thread(target=run, name="papertui-checkpoint", daemon=True)
