@@ -36,6 +36,9 @@ from typing import Any
 from tui.models import Paper, Source
 
 GEN_VERSION = 2  # bump when the generated data changes: invalidates the cache
+# Bump when the library writes the same data laid out differently in a new cache file (2: the
+# cache gives back its free pages, auto_vacuum=INCREMENTAL): invalidates the cache.
+LAYOUT = 2
 SEED = 20260620
 TODAY = date(2026, 6, 20)
 LIBRARY_DAYS = 730  # a heavy user's library is about two years of daily imports
@@ -270,7 +273,7 @@ def library_fingerprint() -> str:
     from tui.library.cache import CACHE_VERSION
     from tui.library.storage import SCHEMA_VERSION
 
-    text = f"gen {GEN_VERSION} truth {SCHEMA_VERSION} cache {CACHE_VERSION}"
+    text = f"gen {GEN_VERSION} truth {SCHEMA_VERSION} cache {CACHE_VERSION} layout {LAYOUT}"
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 

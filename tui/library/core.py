@@ -377,6 +377,7 @@ class Library:
             Cache.set_meta(conn, "complete", now_iso())
         with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.cache.tidy(self._conn())  # (the old cache's pages the build did not reuse)
         self._known = known
         self._forget()
 
@@ -1841,6 +1842,8 @@ class Library:
                         conn.execute("COMMIT")
                 else:
                     conn.execute("COMMIT")
+                    with contextlib.suppress(sqlite3.Error):  # (a merge's free pages)
+                        self.cache.tidy(conn)
             except BaseException as err:
                 if committing and not conn.in_transaction and not isinstance(err, sqlite3.Error):
                     # The COMMIT went through and what was raised came after it (a Ctrl-C at
