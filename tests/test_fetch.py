@@ -9,6 +9,11 @@ from __future__ import annotations
 import email.utils
 import http.server
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -382,3 +387,76 @@ async def test_a_new_empty_library_says_how_to_get_papers(
         assert "i imports a feed file, a folder, a URL or the clipboard" in said
         assert "R (or `papertui fetch` in a shell) fetches today's papers" in said
         assert said.startswith("No papers yet in this library (")
+
+
+def _last_line(text: str) -> str:
+    return ([line for line in text.splitlines() if line.strip()] or ["(no word)"])[-1]
+
+
+def _fetch_process(db: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", "fetch", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=full_env,
+        text=True,
+    )
+
+
+def test_a_ctrl_c_while_a_source_is_downloaded_says_what_was_kept(
+    tmp_path: Path, server: Server
+) -> None:
+    """A Ctrl-C while the second of three sources is being downloaded: the first source's
+    line is printed (its papers are in the library), then one line says that nothing else
+    was imported and how many sources were not fetched; exit 130."""
+    env = write_config(tmp_path, server, 'arxiv = ["cs.CV", "cs.HO", "cs.LG"]\n', timeout=20)
+    db = tmp_path / "lib"
+    child = _fetch_process(db, env)
+    try:
+        deadline = time.monotonic() + 60
+        while not server.paths("/rss/cs.HO") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.paths("/rss/cs.HO"), "the second source was never asked for"
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        server.hold.set()
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, err
+    assert out.splitlines() == [f"arXiv cs.CV: {papers_in(RSS)} new, 0 merged, 0 already known"]
+    assert _last_line(err) == "papertui: interrupted; 2 sources not fetched", err
+    assert "Traceback" not in err
+    assert stats(db)["papers"] == papers_in(RSS)
+    assert not server.paths("/rss/cs.LG")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7])
+def test_a_ctrl_c_at_any_moment_of_a_fetch_says_exactly_what_the_library_kept(
+    tmp_path: Path, server: Server, delay: float
+) -> None:
+    """A Ctrl-C at moments after the fetch's first request (of three sources, each stored
+    as it comes): the papers the printed lines count as new, on stdout and in the last
+    line, are the papers the library holds; nothing else was kept."""
+    env = write_config(tmp_path, server, 'arxiv = ["cs.CV", "cs.RO"]\nhuggingface = true\n')
+    server.busy_left[0] = 0
+    db = tmp_path / "lib"
+    child = _fetch_process(db, env)
+    deadline = time.monotonic() + 60
+    while not server.log and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.002)
+    time.sleep(delay)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    said = sum(int(n) for n in re.findall(r"(\d[\d,]*) new", out + err.replace(",", "")))
+    if child.returncode == 0:  # (it was over before the Ctrl-C)
+        assert said == papers_in(RSS) + papers_in(HF)  # (cs.RO serves the same papers)
+    else:
+        assert child.returncode == 130, err
+        assert _last_line(err).startswith("papertui: interrupted"), err
+        if said == 0:
+            assert "nothing was imported" in _last_line(err)
+    held = stats(db)["papers"] if (db / ".cache").exists() else 0
+    assert held == said, (out, err)

@@ -521,6 +521,7 @@ def fetch_command(env: Env, since: str | None, config_file: str | None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from . import fetch
+    from .importing import store_feeds
 
     path = Path(config_file) if config_file else fetch.config_path()
     try:
@@ -540,30 +541,85 @@ def fetch_command(env: Env, since: str | None, config_file: str | None) -> int:
     if not targets:
         raise CLIError(f"{path}: [fetch] names no source (arxiv, huggingface or feeds)")
     lib = env.open("papertui fetch", writes=True)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=env.err,
-        transient=True,
-        disable=not env.err.is_terminal,
-    ) as progress:
-        task = progress.add_task("Fetching", total=len(targets))
+    finished: list[fetch.Outcome] = []
+    under_way: list[fetch.Target] = []  # (the source being fetched, once its store began)
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=env.err,
+            transient=True,
+            disable=not env.err.is_terminal,
+        ) as progress:
+            task = progress.add_task("Fetching", total=len(targets))
 
-        def step(number: int, target: fetch.Target) -> None:
-            progress.update(task, completed=number, description=printable(target.name))
+            def step(number: int, target: fetch.Target) -> None:
+                progress.update(task, completed=number, description=printable(target.name))
+                under_way[:] = []
 
-        outcomes = fetch.fetch(
-            lib, targets, pace=config.arxiv_pace, timeout=config.timeout, progress=step
-        )
+            def store(feeds: list[Any]) -> tuple[list[ImportReport], list[str]]:
+                under_way[:] = targets[len(finished) : len(finished) + 1]
+                return store_feeds(lib, feeds)
+
+            outcomes = fetch.fetch(
+                lib,
+                targets,
+                pace=config.arxiv_pace,
+                timeout=config.timeout,
+                progress=step,
+                store=store,
+                done=finished.append,
+            )
+    except KeyboardInterrupt:
+        _print_outcomes(env, finished)
+        _say_fetch_interrupted(env, lib, finished, under_way, len(targets))
+        raise
+    _print_outcomes(env, outcomes)
+    _print_watch_line([lib], env.out)
+    warn_unreadable_arrivals(lib, env.err)
+    return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
+
+
+def _print_outcomes(env: Env, outcomes: list[Any]) -> None:
+    """One line per source fetched (`fetch.Outcome.line`): errors on stderr."""
     for outcome in outcomes:
         if outcome.status == "error":
             env.err.print(error_line(outcome.line), highlight=False, soft_wrap=True)
         else:
             env.out.print(Text(printable(outcome.line)), highlight=False, soft_wrap=True)
-    _print_watch_line([lib], env.out)
-    warn_unreadable_arrivals(lib, env.err)
-    return EXIT_ERROR if any(o.status == "error" for o in outcomes) else EXIT_OK
+
+
+def _say_fetch_interrupted(
+    env: Env, lib: Library, finished: list[Any], under_way: list[Any], total: int
+) -> None:
+    """The line a Ctrl-C during `papertui fetch` ends with, on stderr, after the lines of the
+    sources ``finished`` before it: whether the source it came during was kept
+    (``under_way``: it when its papers were being stored; the library's cache says whether
+    they were), and how many of the ``total`` sources were not fetched."""
+    parts = ["papertui: interrupted"]
+    kept_any = any(o.status == "stored" for o in finished)
+    left = total - len(finished)
+    if under_way:
+        name = under_way[0].name
+        try:
+            kept = lib.kept_imports()
+        except LibraryError as e:
+            parts.append(f"whether {name} was kept is unknown ({e})")
+        else:
+            if kept:
+                new, merged = sum(r.new for r in kept), sum(r.merged for r in kept)
+                parts.append(f"{name} was kept: {new:,} new, {merged:,} merged")
+                kept_any, left = True, left - 1
+            elif kept_any:
+                parts.append(f"{name} was not imported")
+    if not kept_any:
+        parts.append("nothing was imported (the library is as it was)")
+    if left:
+        parts.append(f"{left} source{'s' if left != 1 else ''} not fetched")
+    if env.err.is_terminal:  # (on a line of its own, not after the ^C the terminal echoed)
+        env.err.print()
+    env.err.print(Text(printable("; ".join(parts))), soft_wrap=True, highlight=False)
 
 
 def _print_watch_line(libraries: list[Library], console: Console) -> None:

@@ -389,12 +389,14 @@ def fetch(
     progress: Callable[[int, Target], None] | None = None,
     store: Store | None = None,
     stop: threading.Event | None = None,
+    done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Fetch every target and import what it gave into ``lib`` (through ``store`` when
-    given); one Outcome per target, in order. Never raises for one source: its error is its
-    outcome. Once ``stop`` is set (the app quits) no request is made and no wait waited
-    out: the download under way is hung up and the targets left are not fetched (their
-    outcome says so)."""
+    given); one Outcome per target, in order, each also given to ``done`` as it comes (what
+    a Ctrl-C, which this raises again, leaves the caller to tell). Never raises for one
+    source: its error is its outcome. Once ``stop`` is set (the app quits) no request is
+    made and no wait waited out: the download under way is hung up and the targets left
+    are not fetched (their outcome says so)."""
     from .importing import store_feeds
 
     keep: Store = store or (lambda feeds: store_feeds(lib, feeds))
@@ -415,6 +417,8 @@ def fetch(
         except Exception as err:  # a bug (in a reader, say): this source's error, not all's
             outcome = Outcome(target, "error", f"{target.url}: not fetched: {unexpected(err)}")
         outcomes.append(outcome)
+        if done is not None:
+            done(outcome)
     validators.save()
     return outcomes
 
