@@ -650,6 +650,8 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
     if path_only:
         env.out.print(Text(printable(str(path))), soft_wrap=True)
         return EXIT_OK
+    # (no editor to run: said before anything is written)
+    editor = _editor(f"set $EDITOR, or edit {path} yourself") if edit else []
     try:
         if fetch.write_example(path):
             shown = printable(str(path))
@@ -657,7 +659,7 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
     except OSError as e:
         raise CLIError(f"{path}: cannot be written ({e.strerror})") from None
     if edit:
-        return _run_editor(_editor(f"set $EDITOR, or edit {path} yourself"), path)
+        return _run_editor(editor, path)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:
