@@ -651,7 +651,10 @@ def config_command(env: Env, path_only: bool, edit: bool) -> int:
         env.out.print(Text(printable(str(path))), soft_wrap=True)
         return EXIT_OK
     # (no editor to run: said before anything is written)
-    editor = _editor(f"set $EDITOR, or edit {path} yourself") if edit else []
+    instead = f"set $EDITOR, or edit {path} yourself"
+    if edit and not path.exists():
+        instead = f"set $EDITOR, or run `papertui config` (it writes an example to {path})"
+    editor = _editor(instead) if edit else []
     try:
         if fetch.write_example(path):
             shown = printable(str(path))
