@@ -460,3 +460,40 @@ def test_a_ctrl_c_at_any_moment_of_a_fetch_says_exactly_what_the_library_kept(
             assert "nothing was imported" in _last_line(err)
     held = stats(db)["papers"] if (db / ".cache").exists() else 0
     assert held == said, (out, err)
+
+
+async def test_sources_that_fail_in_the_app_are_one_toast_and_each_is_in_the_messages(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch, empty_library: Library
+) -> None:
+    """Three sources failing in one R: one error toast that counts them and names the first
+    (not three toasts stacked over the list); `!` lists each in full."""
+    from tui.dialogs.messages import MessagesScreen
+
+    from .test_app import build, settle, toasts
+
+    env = write_config(tmp_path, server, 'arxiv = ["cs.AI", "cs.XX", "cs.CV"]\n', 30)
+    env_feeds = f'feeds = ["{server.url}/nothing-here.xml"]\n'
+    Path(env["PAPERTUI_CONFIG"]).write_text(
+        Path(env["PAPERTUI_CONFIG"]).read_text(encoding="utf-8") + env_feeds, encoding="utf-8"
+    )
+    monkeypatch.setenv("PAPERTUI_CONFIG", env["PAPERTUI_CONFIG"])
+    app = build(empty_library, tmp_path, today=None)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            if not app._fetching:
+                break
+        await settle(pilot)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1, toasts(app)
+        assert errors[0].message.startswith("3 sources could not be fetched: arXiv cs.AI (")
+        assert errors[0].message.endswith("and 2 more; ! lists them")
+        assert len(app.paper_list.ids) == papers_in(RSS)  # (the source that worked)
+        await pilot.press("exclamation_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, MessagesScreen)
+        shown = "\n".join(str(s.render()) for s in app.screen.query(".message-item Static"))
+        assert "arXiv cs.AI: " in shown and "arXiv cs.XX: " in shown, shown
+        assert f"{server.url}/nothing-here.xml" in shown, shown

@@ -163,13 +163,19 @@ def short_error(error: str, origin: str = "") -> str:
     return f"{name} ({ellipsize(reason, ERROR_DETAIL)})"
 
 
-def errors_summary(errors: list[str], origin: str = "", more_key: str = "") -> str:
+def errors_summary(
+    errors: list[str],
+    origin: str = "",
+    more_key: str = "",
+    what: str = "files could not be imported",
+) -> str:
     """An import's errors in a line for a toast: the one error as it is, or how many there
-    were, the first one short (`short_error`), how many more, and the key that lists them
-    all (``more_key``): "3 files could not be imported: a.txt (not a recognised feed …) and
-    2 more; ! lists them". "" for no errors."""
+    were (``what``: a fetch's are "sources could not be fetched"), the first one short
+    (`short_error`), how many more, and the key that lists them all (``more_key``): "3
+    files could not be imported: a.txt (not a recognised feed …) and 2 more; ! lists them".
+    "" for no errors."""
     if len(errors) <= 1:
         return errors[0] if errors else ""
     n = len(errors)
-    said = f"{n} files could not be imported: {short_error(errors[0], origin)} and {n - 1} more"
+    said = f"{n} {what}: {short_error(errors[0], origin)} and {n - 1} more"
     return said + (f"; {more_key} lists them" if more_key else "")

@@ -465,6 +465,9 @@ class OutActions(PaperAppBase):
 
     @on(FetchFinished)
     def _fetch_finished(self, event: FetchFinished) -> None:
+        from ..importing import errors_summary
+        from ..keys import action_keys
+
         self._fetching = False
         if not self._importing and not self._syncing:
             with contextlib.suppress(NoMatches):
@@ -475,8 +478,17 @@ class OutActions(PaperAppBase):
         self._refresh_current()
         if event.lines:
             self.toast("Fetched:\n" + "\n".join(event.lines), timeout=8)
-        for line in event.errors:
-            self._error(line)
+        if event.errors:  # (one toast, as an import's: every error in full in `!`)
+            errors = [printable(e) for e in event.errors]
+            what = "sources could not be fetched"
+            key = action_keys("messages", self.keymap)
+            self.toast(
+                errors_summary(errors, more_key=key, what=what),
+                "error",
+                timeout=10,
+                items=errors if len(errors) > 1 else (),
+                kept=errors_summary(errors, what=what),
+            )
 
     # ------------------------------------------------------------------ reload
     def action_reload(self) -> None:
