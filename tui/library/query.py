@@ -134,6 +134,37 @@ def _term(key: str, value: str, negated: bool) -> Term:
     return Term(key, v, negated)
 
 
+def _doubled_quotes(text: str) -> str:
+    """``text`` with each ``""`` inside a quoted part written ``\\"``: a quote in quoted text
+    is doubled, as papertui writes a tag that holds one (`tui.tags.hash_tag`: the tag
+    ``a"b`` is shown ``#"a""b"`` and searched ``tag:"a""b"``); shlex reads the backslash
+    form (which works too). Outside quotes, ``""`` stays an empty quoted part."""
+    out = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and quoted and i + 1 < len(text):
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if char == '"':
+            if quoted and text.startswith('""', i):
+                out.append('\\"')
+                i += 2
+                continue
+            quoted = not quoted
+        elif char == "'" and not quoted:  # (a single-quoted part: read as it is, to its end)
+            end = text.find("'", i + 1)
+            if end > 0:
+                out.append(text[i : end + 1])
+                i = end + 1
+                continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
 def parse_query(text: str) -> Query:
     """Parse a query string; QueryError says what a bad filter expects.
 
@@ -141,7 +172,7 @@ def parse_query(text: str) -> Query:
     """
     text = text.replace("\x00", "")
     try:
-        tokens = shlex.split(text)
+        tokens = shlex.split(_doubled_quotes(text))
     except ValueError:
         tokens = text.replace('"', " ").split()
     query = Query(text=text)
