@@ -266,6 +266,24 @@ def test_terms_are_written_as_the_paper_writes_them() -> None:
     assert line == "matches your tags: author Thomas Müller, Token Merging, DiT, category cs.CV"
 
 
+def test_chinese_terms_are_the_words_the_paper_writes_not_their_bigrams() -> None:
+    """Found as a known defect: the Chinese terms of an explanation were character bigrams
+    ("扩散, 散模, 模型": "散模" is half of two words). Bigrams the paper's Chinese text
+    writes one after the other are one term, where the first of them was; one alone is
+    itself."""
+    doc = {
+        "title": "Faster Diffusion",
+        "abstract": "We speed up sampling.",
+        "title_zh": "扩散模型的加速",
+        "abstract_zh": "本文提出一种扩散模型采样加速方法。",
+    }
+    terms = ["扩散", "sampling", "模型", "散模"]
+    assert all(t in relevance.tokens(doc) for t in terms)  # (the paper's own features)
+    line = relevance.describe([*terms, "加速"], doc)
+    assert line == "matches your stars: 扩散模型, sampling, 加速"
+    assert relevance.describe(["模型", "加速"], doc) == "matches your stars: 模型, 加速"
+
+
 async def test_the_app_retrains_when_idle_and_S_shows_the_order_with_reasons(
     sample_library: Library, tmp_path: Path
 ) -> None:

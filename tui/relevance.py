@@ -544,8 +544,12 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
     text = "\n".join([doc.get("title") or "", doc.get("abstract") or ""])
     spans: list[tuple[str, int, int]] | None = None
     shown = []
+    runs = _chinese_runs([t for t in terms if CJK_RUN.fullmatch(t)], doc)
     for t in terms:
-        if t.startswith("@"):
+        if t in runs:  # (Chinese: the bigrams of one word as the word, "扩散模型", once)
+            if runs[t]:
+                shown.append(runs[t])
+        elif t.startswith("@"):
             name = next(
                 (
                     a
@@ -578,6 +582,35 @@ def describe(terms: list[str], doc: Mapping[str, Any], kept: str = "stars") -> s
 
 
 _TEXT_WORD = re.compile(r"\w+")
+
+
+def _chinese_runs(bigrams: list[str], doc: Mapping[str, Any]) -> dict[str, str]:
+    """The Chinese terms of an explanation (character bigrams, `features`) as the paper's
+    Chinese text writes them together: bigrams that overlap where the text has them one
+    after the other are one stretch ("扩散", "散模", "模型" → "扩散模型", not three terms of
+    which "散模" is half of two words). Each bigram → the stretch it is shown as, for the
+    first of the stretch's bigrams in ``bigrams``' order, "" for the others; a bigram the
+    text does not write (a one-character run) as it is."""
+    if len(bigrams) < 2:
+        return {b: b for b in bigrams}
+    texts = (doc.get(key) for key in _ZH_FIELDS + _ZH_MORE)
+    zh = "\n".join(t for t in texts if isinstance(t, str))  # (as `features` reads it)
+    wanted = set(bigrams)
+    stretches: list[tuple[int, int]] = []  # [start, end) in zh, in order
+    for i in range(len(zh) - 1):
+        if zh[i : i + 2] in wanted:
+            if stretches and stretches[-1][1] >= i + 1:
+                stretches[-1] = (stretches[-1][0], i + 2)
+            else:
+                stretches.append((i, i + 2))
+    shown: dict[str, str] = {}
+    for start, end in stretches:
+        inside = [b for b in bigrams if b not in shown and b in zh[start:end]]
+        if len(inside) > 1:  # (a stretch of one bigram is shown where its own turn is)
+            for b in inside:
+                shown[b] = ""
+            shown[inside[0]] = zh[start:end]
+    return {b: shown.get(b, b) for b in bigrams}
 
 
 def _written(words: list[str], text: str, spans: list[tuple[str, int, int]]) -> str | None:
