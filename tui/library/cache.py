@@ -339,9 +339,11 @@ class Cache:
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
             conn.execute("PRAGMA page_size=8192")  # (a new file only: records of 2-6 KB)
-            # (a new file only, too: the pages a merge of the index frees are given back to
-            # the file system afterwards, `checkpoint_beside`)
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # (a new file only, too: the pages a merge of the index frees are given back
+                # to the file system afterwards, `checkpoint_beside`; asked of a database
+                # that has pages, it waits for another process's write to end)
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             # (checkpoint the WAL every 4 MB as with 4 KB pages; keep its file at most that)
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
