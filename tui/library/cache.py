@@ -462,15 +462,22 @@ class Cache:
             return 0
         conn.execute("PRAGMA journal_size_limit=4194304")
         before = free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        step = COMPACT_STEP
         while free and not stop.is_set():
             try:
                 # (executescript steps the statement to its end: `execute` gives back one
                 # page, https://sqlite.org/pragma.html#pragma_incremental_vacuum)
-                conn.executescript(f"PRAGMA incremental_vacuum({COMPACT_STEP});")
+                conn.executescript(f"PRAGMA incremental_vacuum({step});")
             except sqlite3.OperationalError as err:
-                if getattr(err, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+                if code == sqlite3.SQLITE_FULL and step > 1:
+                    # (a nearly full disk, where the space matters most: a shorter step
+                    # fits in the WAL the failed one left, and each gives some back)
+                    step //= 2
+                elif code != sqlite3.SQLITE_BUSY:
                     raise
-                stop.wait(0.05)
+                else:
+                    stop.wait(0.05)
             # (each step's pages copied into the database at once, so the WAL is
             # written again from its start: it stays one step long, unless a reader's
             # snapshot keeps them there)
