@@ -89,6 +89,11 @@ WAL_AUTOCHECKPOINT = 512
 COMPACT_PAGES = 1024  # (8 MB of 8 KB pages)
 COMPACT_SHARE = 0.05
 COMPACT_STEP = 256
+# A compaction stops when the WAL holds more than this many pages no checkpoint could copy
+# into the database: a reader in a long transaction (another process's export or search)
+# holds a snapshot from before the pages moved, so each further step only grows the WAL by
+# what it gives back (as much disk again). What is left is given back after a later commit.
+COMPACT_WAL = 2 * WAL_AUTOCHECKPOINT
 # How long the process's exit or `Cache.close` lets a running compaction go on before it
 # stops it between two steps (what is left is given back after a later commit).
 COMPACT_GRACE = 2.0
@@ -451,25 +456,37 @@ class Cache:
         caller's, outside any transaction) to the file system when it `wants_compacting`:
         ``PRAGMA incremental_vacuum``, `COMPACT_STEP` pages a transaction, until none are
         left or ``stop`` is set; a step that finds another connection writing is tried
-        again 50 ms later. Then the WAL is copied into the database, which shrinks the
-        file. Returns the pages given back. Raises sqlite3.Error (a full disk: the step
-        under way is rolled back, the database is as it was before it)."""
+        again 50 ms later. After each step the WAL is copied into the database, which
+        shrinks the file; when a reader's snapshot keeps more than `COMPACT_WAL` pages
+        there, it stops. Returns the pages given back. Raises sqlite3.Error (a full disk:
+        the step under way is rolled back, the database is as it was before it)."""
         if not Cache.wants_compacting(conn):
             return 0
         conn.execute("PRAGMA journal_size_limit=4194304")
         before = free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        step = COMPACT_STEP
         while free and not stop.is_set():
             try:
                 # (executescript steps the statement to its end: `execute` gives back one
                 # page, https://sqlite.org/pragma.html#pragma_incremental_vacuum)
-                conn.executescript(f"PRAGMA incremental_vacuum({COMPACT_STEP});")
+                conn.executescript(f"PRAGMA incremental_vacuum({step});")
             except sqlite3.OperationalError as err:
-                if getattr(err, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+                if code == sqlite3.SQLITE_FULL and step > 1:
+                    # (a nearly full disk, where the space matters most: a shorter step
+                    # fits in the WAL the failed one left, and each gives some back)
+                    step //= 2
+                elif code != sqlite3.SQLITE_BUSY:
                     raise
-                stop.wait(0.05)
+                else:
+                    stop.wait(0.05)
+            # (each step's pages copied into the database at once, so the WAL is
+            # written again from its start: it stays one step long, unless a reader's
+            # snapshot keeps them there)
+            _, logged, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        if free != before:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if logged - copied > COMPACT_WAL:
+                break
         return before - free
 
     def settle(self, grace: float = 0.0) -> None:
