@@ -448,3 +448,53 @@ def test_a_process_that_ends_without_closing_the_library_waits_for_the_wal_copy(
         assert _papers_in_file_alone(database, tmp_path / "copy") == ids
     finally:
         other.close()
+
+
+# Loaded by a `papertui` process started with this folder on PYTHONPATH: a Ctrl-C arrives
+# while the CLI's modules are imported (as the process starts, before any command began).
+_INTERRUPTED_EARLY = """
+import os, signal, sys
+
+class _CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == os.environ.get("PAPERTUI_TEST_INTERRUPT_AT"):
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, _CtrlC())
+"""
+
+
+@pytest.mark.parametrize("at", ["tui.cli", "tui.importing"])
+@pytest.mark.parametrize("command", ["import", "fetch"])
+def test_a_ctrl_c_before_an_import_began_says_nothing_was_imported(
+    tmp_path: Path, at: str, command: str
+) -> None:
+    """Found when a loaded machine made the Ctrl-C test land early: a Ctrl-C while the
+    process was still starting (the CLI being imported, or the command's own modules)
+    ended with status 130 and not a word, unlike every other interrupted import. Now the
+    same line as an import interrupted before its write: nothing was imported."""
+    _feeds(tmp_path / "feeds")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_INTERRUPTED_EARLY, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('[fetch]\narxiv = ["cs.CV"]\n', encoding="utf-8")
+    args = [str(tmp_path / "feeds")] if command == "import" else []
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", command, *args, "--db", str(tmp_path / "lib")],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(hook),
+            "PAPERTUI_TEST_INTERRUPT_AT": at,
+            "PAPERTUI_CONFIG": str(config),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == ["papertui: interrupted; nothing was imported (the library is as it was)"]
+    assert not (tmp_path / "lib").exists()

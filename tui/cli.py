@@ -51,6 +51,7 @@ from .launch import (
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, parse_query
 from .models import badge
 from .paths import default_db, user_library
+from .start import INTERRUPTION_TOLD, say_nothing_imported
 from .tags import TagError, hash_tags, parse_tags
 from .text import (
     clean,
@@ -620,6 +621,7 @@ def _say_fetch_interrupted(
     if env.err.is_terminal:  # (on a line of its own, not after the ^C the terminal echoed)
         env.err.print()
     env.err.print(Text(printable("; ".join(parts))), soft_wrap=True, highlight=False)
+    INTERRUPTION_TOLD[0] = True
 
 
 def _print_watch_line(libraries: list[Library], console: Console) -> None:
@@ -1476,9 +1478,8 @@ def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
     except click.ClickException as e:
         env.err.print(error_line(_usage_message(e)), highlight=False, soft_wrap=True)
         return e.exit_code
-    except click.exceptions.Abort:
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        say_nothing_imported(args)  # (unless the command said what it kept)
         return EXIT_INTERRUPTED
     except (CLIError, LibraryError, QueryError, FeedError) as e:
         env.err.print(error_line(e), highlight=False, soft_wrap=True)

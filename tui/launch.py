@@ -21,6 +21,7 @@ from rich.text import Text
 
 from .library import ImportReport, Library, LibraryError
 from .library.core import now_iso
+from .start import INTERRUPTION_TOLD
 from .text import clean, papers, printable
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ def say_interrupted(kept: list[ImportReport], feeds: int, err: Console) -> None:
     if err.is_terminal:  # (on a line of its own, not after the ^C the terminal echoed)
         err.print()
     err.print(Text(printable(line)), soft_wrap=True, highlight=False)
+    INTERRUPTION_TOLD[0] = True
 
 
 def print_reports(reports: list[ImportReport], console: Console) -> None:

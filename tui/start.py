@@ -24,6 +24,25 @@ if TYPE_CHECKING:
     from .prepaint import Prepaint
 
 EXIT_INTERRUPTED = 130  # as the CLI's (Ctrl-C)
+# Whether the line saying what an interrupted import or fetch kept was written: the
+# commands say it once they have begun (`tui.launch.say_interrupted`); a Ctrl-C before
+# that is said by `say_nothing_imported`.
+INTERRUPTION_TOLD = [False]
+NOTHING_IMPORTED = "papertui: interrupted; nothing was imported (the library is as it was)"
+
+
+def say_nothing_imported(args: Sequence[str]) -> None:
+    """After a Ctrl-C that ended ``args`` (a command line) before its import or fetch said
+    what it kept, i.e. before it began: the line that says nothing was imported, on stderr
+    (as every interrupted import ends with one); nothing for other commands."""
+    if INTERRUPTION_TOLD[0] or not args or args[0] not in ("import", "fetch"):
+        return
+    INTERRUPTION_TOLD[0] = True
+    try:
+        sys.stderr.write(NOTHING_IMPORTED + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 @dataclass
@@ -102,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(args)
     except KeyboardInterrupt:
+        say_nothing_imported(args)
         return EXIT_INTERRUPTED
     finally:
         for prepaint in started:  # (restoring twice, or what never drew, does nothing)
