@@ -454,7 +454,9 @@ def test_a_ctrl_c_at_any_moment_of_a_fetch_says_exactly_what_the_library_kept(
     if child.returncode == 0:  # (it was over before the Ctrl-C)
         assert said == papers_in(RSS) + papers_in(HF)  # (cs.RO serves the same papers)
     else:
-        assert child.returncode == 130, err
+        # (130, or -2: ended by the SIGINT itself once it had said so, which a shell also
+        # reports as 130; seen once on a loaded machine)
+        assert child.returncode in (130, -signal.SIGINT), err
         assert _last_line(err).startswith("papertui: interrupted"), err
         if said == 0:
             assert "nothing was imported" in _last_line(err)
