@@ -39,7 +39,7 @@ from .test_app import Recorder, build, settle, toasts
 # What must never reach the terminal: C0 controls (tab and newline included: a strip is one
 # line), DEL, C1 controls and the bidirectional marks, embeddings, overrides and isolates.
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-LONG = max(HOSTILE, key=len)  # the 20,000-character one
+LONG = max(HOSTILE, key=len)  # the 6,000-character one
 # Typed key by key (the rest is pasted, as a terminal delivers a paste: typing every string
 # would take a minute and exercise nothing more).
 TYPED = ["[/]", "[@click=app.quit]x[/]", "back\\[slash]"]
@@ -255,7 +255,7 @@ async def test_hostile_tags_in_the_editor_rows_detail_and_toast(tmp_path: Path) 
             assert isinstance(app.screen, TagDialog)
             title = region_text(app, app.screen.query_one(".dialog-title"))
             assert flat(lib.raw(pid)["title"])[:60] in flat(title)
-            assert len(title) < 1000  # a 20,000-character title does not push the input away
+            assert len(title) < 1000  # a 6,000-character title does not push the input away
             await (pilot.press(*raw) if raw in TYPED else paste(pilot, raw))
             await pilot.press("enter")
             await until(pilot, lambda: tags_answered(app))
@@ -274,7 +274,7 @@ async def test_hostile_tags_in_the_editor_rows_detail_and_toast(tmp_path: Path) 
             shown = "Tags: " + (" ".join("#" + t for t in tags) or "no tags")
             assert toasts(app)[-1] == (shown if len(shown) <= 400 else shown[:400] + "…")
             toast = list(app.screen.query("Toast"))[-1]
-            assert toast.region.height <= 12  # a 20,000-character tag is cut short
+            assert toast.region.height <= 12  # a 6,000-character tag is cut short
             assert flat(shown)[:200] in flat(region_text(app, toast))
             row = app.paper_list.row_text(index)
             # (tags are cut with … before the source column: the start shows, literally)
