@@ -417,29 +417,14 @@ def test_config_edit_without_an_editor_writes_nothing(tmp_path: Path) -> None:
     example config file first, then said there was no editor. Now: one line, exit 1, and no
     file; with an editor the example is written and opened in it."""
     config = tmp_path / "conf" / "config.toml"
-    env = {k: v for k, v in os.environ.items() if k not in ("VISUAL", "EDITOR")}
-    env.update(PATH=str(tmp_path / "empty-bin"), PAPERTUI_CONFIG=str(config), NO_COLOR="1")
-    done = subprocess.run(
-        [str(PAPERTUI), "config", "--edit"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    # (blank variables are unset ones; no editor on $PATH either)
+    env = {"VISUAL": "", "EDITOR": "", "PATH": str(tmp_path / "empty-bin")}
+    env["PAPERTUI_CONFIG"] = str(config)
+    done = papertui("config", "--edit", env=env)
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert "edit" in done.stderr and str(config) in done.stderr
     assert not config.exists() and not config.parent.exists()
     env["EDITOR"] = f"{shlex.quote(sys.executable)} -c pass"
-    done = subprocess.run(
-        [str(PAPERTUI), "config", "--edit"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = papertui("config", "--edit", env=env)
     assert done.returncode == 0, done.stderr
     assert "[fetch]" in config.read_text(encoding="utf-8")
