@@ -451,7 +451,9 @@ def test_a_ctrl_c_at_any_moment_of_a_fetch_says_exactly_what_the_library_kept(
     out, err = child.communicate(timeout=60)
     assert "Traceback" not in err, err
     said = sum(int(n) for n in re.findall(r"(\d[\d,]*) new", out + err.replace(",", "")))
-    if child.returncode == 0:  # (it was over before the Ctrl-C)
+    # Over before the Ctrl-C: exit 0, or ended by the signal without a word (it came as the
+    # interpreter shut down, its default action back: seen once at 0.7 s, every line printed)
+    if child.returncode == 0 or (child.returncode == -signal.SIGINT and not err):
         assert said == papers_in(RSS) + papers_in(HF)  # (cs.RO serves the same papers)
     else:
         # (130, or -2: ended by the SIGINT itself once it had said so, which a shell also

@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -41,6 +42,7 @@ from tui.library import Library, storage
 from tui.library import notes as library_notes
 from tui.library import state as library_state
 from tui.library.core import apply_note_edit, invert_note_edit, note_digest, note_edit
+from tui.recovery import recovered_files
 from tui.tags import TagError, check_tag, edit, format_tags, parse_tags
 from tui.terminal import PasteParser
 from tui.widgets.notes import Notes
@@ -397,6 +399,67 @@ def test_closing_the_terminal_while_the_screen_waits_for_it_saves_the_note_and_e
 # ============================================================================ notes: paste
 PASTED = "before \x1b[31mred\x1b[0m after\ttab\r\nline two \x1b]8;;http://x\x07link\x1b]8;;\x07 end"
 PASTED_CLEAN = "before red after\ttab\nline two link end"
+
+
+def _ended_from_the_watch(app: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """What the app's stop watch does when the app has not left `EXIT_GRACE` seconds after a
+    signal (its loop held up): `_leave_now`, on a thread of its own as the watch is; the
+    status it ended the process with (``os._exit`` is recorded instead)."""
+    ended: list[int] = []
+
+    class Ended(BaseException):
+        pass
+
+    def exit_(status: int) -> None:
+        ended.append(status)
+        raise Ended
+
+    def watch() -> None:
+        with contextlib.suppress(Ended):
+            app._leave_now(signal.SIGHUP)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+    thread = threading.Thread(target=watch)
+    thread.start()
+    thread.join(30)
+    return ended
+
+
+async def test_a_note_typed_when_the_app_is_ended_after_a_signal_is_stored_in_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app did not leave in time after a SIGHUP (thousands of keys to go through on a
+    loaded machine: seen in CI): the note being typed goes into the library, not only into a
+    rescue file the user would have to copy back."""
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"typed as the terminal closed")
+        assert _ended_from_the_watch(app, monkeypatch) == [128 + signal.SIGHUP]
+    assert on_disk(lib).state(pid).note == "typed as the terminal closed"
+    assert recovered_files(lib.root) == []
+
+
+async def test_a_note_the_library_cannot_take_when_the_app_is_ended_is_rescued_to_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, another process holding the library's lock all along: the note is in a
+    rescue file (announced at the next start), the library as it was."""
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"kept aside")
+        holder = _hold_lock(lib.root)
+        try:
+            assert _ended_from_the_watch(app, monkeypatch) == [128 + signal.SIGHUP]
+        finally:
+            _release(holder)
+    assert on_disk(lib).state(pid).note == ""
+    (rescued,) = recovered_files(lib.root)
+    assert f"## {pid} " in rescued.read_text(encoding="utf-8")
+    assert "\nkept aside\n" in rescued.read_text(encoding="utf-8")
 
 
 def test_paste_with_terminal_escapes_is_stored_in_order_without_them(tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ NARROW_WIDTH = 100  # below this the panes stack and the notes open on demand
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 SIGNAL_WAIT = 1.0  # seconds a note saved on a signal waits for another process's write
 EXIT_GRACE = 5.0  # seconds the app has to leave after a stop signal before it is ended
+LEAVE_SAVE = 3.0  # seconds the notes then have to be stored before they are rescued to a file
 # Seconds the cursor rests before the detail and note panes show its paper: a held j (key
 # repeat, 25-40 keys a second) repaints the rows it passes, not the panes for every paper.
 FOLLOW_DELAY = 0.1
@@ -332,10 +333,14 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
 
     def _leave_now(self, signum: int) -> None:
         """End the process at once (the app did not finish leaving after a signal: e.g. its
-        loop held up by a closed terminal), the notes it could not save rescued to a file
-        first (`rescue_notes`), the one being typed included."""
+        loop held up by a closed terminal, or by thousands of keys on a loaded machine), the
+        note being typed and those not saved stored in the library first (from this thread,
+        for at most `LEAVE_SAVE` seconds), what it did not take rescued to a file
+        (`rescue_notes`)."""
         with contextlib.suppress(Exception):
             self.keep_typed_note()
+            if self.unsaved_notes:
+                self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
             if self.unsaved_notes:
                 self.rescue_notes()
         os._exit(128 + signum)

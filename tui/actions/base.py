@@ -446,13 +446,40 @@ class PaperAppBase(App[None]):
                 titles[pid] = self.library.short_title(pid)
         return rescue(self.unsaved_notes, titles, self.library.root)
 
+    def store_notes_beside(self, timeout: float, wait: float) -> None:
+        """Store the notes in `unsaved_notes` from a thread of their own while the event loop
+        is held up (the app is being ended after a signal); those the library took within
+        ``timeout`` seconds leave `unsaved_notes`, the rest stay for `rescue_notes`. ``wait``:
+        seconds each write waits for another process's. Runs on any thread but the app's:
+        the library's writes are serialised by its own lock; a write still under way when
+        the process ends is a crash the library survives (the old note or the new one)."""
+        notes, bases = dict(self.unsaved_notes), dict(self._note_bases)
+        stored: list[str] = []
+
+        def store() -> None:
+            for pid, text in notes.items():
+                with contextlib.suppress(Exception):  # (it stays for the rescue)
+                    self.library.set_state(
+                        [pid], "edit note", note=text, note_base=bases.get(pid), wait=wait
+                    )
+                    stored.append(pid)
+
+        writer = threading.Thread(target=store, name="papertui-notes-on-exit", daemon=True)
+        writer.start()
+        writer.join(timeout)
+        for pid in list(stored):
+            if self.unsaved_notes.get(pid) == notes[pid]:
+                del self.unsaved_notes[pid]
+
     def keep_typed_note(self) -> None:
         """Take the note pane's unsaved text into `unsaved_notes` without writing anything
         (the app is failing: it will be rescued on the way out)."""
         with contextlib.suppress(Exception):
             pending = self.notes.pending()
             if pending:
-                self.unsaved_notes[pending[0]] = pending[1]
+                pid, text, base = pending
+                self.unsaved_notes[pid] = text
+                self._note_bases.setdefault(pid, base)
 
     def _notes_all_saved(self) -> None:
         if self._note_retry is not None:
