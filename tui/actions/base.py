@@ -505,7 +505,7 @@ class PaperAppBase(App[None]):
 
     def _leave_note(self) -> None:
         self._save_pending_note()
-        self.screen.remove_class("-notes-open")
+        self.query_one("#side").remove_class("-notes-open")
         self._focus(self.paper_list)
         self.sync_detail()  # the list may have moved on while the note was typed
 

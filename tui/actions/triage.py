@@ -108,7 +108,7 @@ class TriageActions(PaperAppBase):
         if self.paper_list.current is None:
             return self._no_paper()
         self.sync_detail()
-        self.screen.add_class("-notes-open")
+        self.query_one("#side").add_class("-notes-open")
         self.notes.border_subtitle = ""
         if self.notes.cursor_location == (0, 0):  # a note just shown: go on writing at its end
             self.notes.move_cursor(self.notes.document.end)

@@ -185,11 +185,11 @@ class Notes(OrderedKeys, TextArea):
 
     def on_focus(self) -> None:
         # Toasts go to the top while a note is written: at the bottom they covered it.
-        self.screen.add_class("-writing-note")
+        self.screen.query("ToastRack").add_class("-writing-note")
         self.placeholder = WRITING_HINT
 
     def on_blur(self) -> None:
-        self.screen.remove_class("-writing-note")
+        self.screen.query("ToastRack").remove_class("-writing-note")
         self.placeholder = IDLE_HINT
         self._post_pending()
 
