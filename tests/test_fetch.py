@@ -494,6 +494,7 @@ async def test_sources_that_fail_in_the_app_are_one_toast_and_each_is_in_the_mes
         assert len(errors) == 1, toasts(app)
         assert errors[0].message.startswith("3 sources could not be fetched: arXiv cs.AI (")
         assert errors[0].message.endswith("and 2 more; ! lists them")
+        assert server.url not in errors[0].message  # (the source's name says which)
         assert len(app.paper_list.ids) == papers_in(RSS)  # (the source that worked)
         await pilot.press("exclamation_mark")
         await settle(pilot)

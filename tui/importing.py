@@ -148,7 +148,8 @@ def short_error(error: str, origin: str = "") -> str:
     """One error line of an import ("/feeds/a.txt: not a recognised feed (tried …)") made
     short for a summary: the file named from ``origin`` (the folder imported: "a.txt"), its
     reason in parentheses, cut to `ERROR_DETAIL` cells with "…" ("a.txt (not a recognised
-    feed …)"). A line naming no file is cut as it is."""
+    feed …)"); a fetched source's URL after its name is left out ("arXiv cs.CV (cannot be
+    fetched …)"). A line naming no file is cut as it is."""
     base = origin.rstrip("/\\")
     if base and error.startswith(base + os.sep):
         error = error[len(base) + 1 :]
@@ -157,6 +158,9 @@ def short_error(error: str, origin: str = "") -> str:
     name, sep, reason = error.partition(": ")
     if not sep:
         return ellipsize(error, ERROR_DETAIL)
+    url, sep, after = reason.partition(": ")
+    if sep and "://" in url and " " not in url:  # (a fetched source: its name says which)
+        reason = after
     head, paren, _rest = reason.partition(" (")
     if paren and cell_len(head) >= 10:  # (the gist before the details in parentheses)
         reason = head + " …"
