@@ -160,7 +160,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("open_pdf", "open_pdf", "O", "open the PDF", "Out"),
     Action("copy_line", "copy_line", "y", "copy the paper as a Markdown line", "Out"),
     Action("copy_abstract", "copy_abstract", "Y", "copy the abstract", "Out"),
-    Action("export", "export", "x", "export the starred papers to a Markdown file", "Out"),
+    Action(
+        "export", "export", "x", "export the starred papers (Markdown, BibTeX or CSL-JSON)", "Out"
+    ),
     Action(
         "fetch",
         "fetch",

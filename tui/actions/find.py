@@ -14,6 +14,7 @@ from ..keys import SORT_NAMES, VIEWS
 from ..library import LibraryError, QueryError
 from ..library.sqlquery import Head, Results
 from ..messages import SearchCounted, SearchPosition, SearchResults
+from ..text import papers
 from .base import PaperAppBase
 
 SEARCH_DELAY = 0.1  # seconds of quiet typing before the search runs
@@ -205,7 +206,7 @@ class FindActions(PaperAppBase):
         self.requery(top=True)
         query = self.view_query()
         self.toast(
-            f"{VIEWS[name].name}: {len(self.paper_list.ids)} papers"
+            f"{VIEWS[name].name}: {papers(len(self.paper_list.ids))}"
             + (f" ({query})" if query else ""),
             timeout=2,
         )

@@ -501,7 +501,7 @@ class OutActions(PaperAppBase):
         self.requery(keep=self.paper_list.current)
         self._refresh_current()
         self.toast(
-            f"Reloaded: {len(self.library)} papers" + ("" if changed else " (no changes on disk)")
+            f"Reloaded: {papers(len(self.library))}" + ("" if changed else " (no changes on disk)")
         )
         self._tell_unreadable_arrivals()
 
