@@ -299,7 +299,7 @@ async def test_x_exports_with_one_enter_wherever_the_focus_is(
         await pilot.press("tab", "down", "enter")  # BibTeX, by the arrows: one Enter
         await pilot.pause()
         assert not isinstance(app.screen, ExportDialog)
-        bib = out / f"{stem}-2.bib"
+        bib = out / f"{stem}.bib"  # (a free name: the .md taken is no reason for -2)
         assert len(bibtexparser.parse_string(bib.read_text(encoding="utf-8")).entries) == 2
         await pilot.press("x")
         await pilot.pause()

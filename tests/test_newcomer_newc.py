@@ -34,3 +34,43 @@ def test_the_help_of_x_names_every_format_the_export_dialog_offers() -> None:
     assert "Markdown file" not in export.description
     for name in ("Markdown", "BibTeX", "CSL-JSON"):
         assert name in export.description
+
+
+async def test_another_format_proposes_a_name_free_with_its_own_suffix(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """`x` proposed papertui-starred-DATE-2.md as the .md was taken; BibTeX then proposed
+    …-2.bib though no .bib was there, and with a .bib taken and the .md free it proposed the
+    taken .bib. A name the user typed keeps its stem, whatever is on disk."""
+    from textual.widgets import Input
+
+    from tui.dialogs.export_dialog import ExportDialog
+
+    sample_library.set_state(sample_library.query("")[:1], "star", starred=True)
+    app = build(sample_library, tmp_path)
+    out = tmp_path / "exports"
+    out.mkdir()
+    stem = f"papertui-starred-{app.today}"
+    (out / f"{stem}.md").write_text("mine\n")
+    (out / f"{stem}.json").write_text("mine\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportDialog)
+        box = dialog.query_one("#export-path", Input)
+        assert box.value == str(out / f"{stem}-2.md")
+        await pilot.press("tab", "down", "space")  # BibTeX
+        await pilot.pause()
+        assert box.value == str(out / f"{stem}.bib")
+        await pilot.press("tab", "down", "space")  # CSL-JSON: the .json is taken
+        await pilot.pause()
+        assert box.value == str(out / f"{stem}-2.json")
+        box.value = str(out / "group.json")  # typed by the user: only its suffix follows
+        await pilot.pause()
+        await pilot.press("tab", "up", "up", "space")  # Markdown
+        await pilot.pause()
+        assert box.value == str(out / "group.md")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}.json", f"{stem}.md"]

@@ -170,7 +170,7 @@ class OutActions(PaperAppBase):
             else:
                 self._export(ids, *choice)
 
-        self.push_screen(ExportDialog(len(ids), self.export_path()), done)
+        self.push_screen(ExportDialog(len(ids), self.export_path(), self.export_path), done)
 
     def _export(self, ids: list[str], format_name: str, target: Path) -> None:
         from ..exporters import exporter_for, render

@@ -3,6 +3,7 @@ only when the user says so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -45,7 +46,9 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
     """Returns (format name, file) or None when cancelled.
 
     The file box starts with ``default`` (a name not yet taken); choosing another format
-    changes its suffix. Enter exports, in the file box and on a format alike (one Enter: the
+    changes its suffix, or, while the box still holds the name proposed, proposes
+    ``propose(suffix)`` (a name not yet taken with that suffix: not ``…-2.bib`` because
+    ``….md`` exists). Enter exports, in the file box and on a format alike (one Enter: the
     format under the cursor chosen first); a file that exists is named in the dialog and a
     second Enter on the same name replaces it; a folder, or a folder that does not exist,
     is refused in the dialog, which stays open."""
@@ -54,10 +57,14 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
 
-    def __init__(self, count: int, default: Path) -> None:
+    def __init__(
+        self, count: int, default: Path, propose: Callable[[str], Path] | None = None
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.count = count
         self.default = default
+        self.propose = propose
+        self._proposed = str(default)  # the name last proposed, while the user kept it
         self._replace: Path | None = None  # the existing file a second Enter replaces
 
     def compose(self) -> ComposeResult:
@@ -96,9 +103,13 @@ class ExportDialog(Dialog[tuple[str, Path] | None]):
         """The file box's name given format ``name``'s suffix, when it has an export
         format's suffix (another suffix, or none, is the user's choice: kept)."""
         box = self.query_one("#export-path", Input)
+        suffix = exporter_for(name).suffix
+        if self.propose is not None and box.value == self._proposed:
+            self._proposed = box.value = str(self.propose(suffix))
+            return
         path = Path(box.value)
         if path.suffix.lower() in {e.suffix for e in EXPORTERS.values()}:
-            box.value = str(path.with_suffix(exporter_for(name).suffix))
+            box.value = str(path.with_suffix(suffix))
 
     def on_format_choice_chosen(self, event: FormatChoice.Chosen) -> None:
         event.stop()
