@@ -104,6 +104,13 @@ def test_an_export_that_matches_nothing_leaves_the_file_as_it_was(tmp_path: Path
     fresh = tmp_path / "new.md"
     assert run("export", "--search", "nothing-matches-this", "-o", str(fresh), db=db).returncode
     assert not fresh.exists()
+    # To standard output too (found by a newcomer: an empty document, exit 0, so that
+    # `export --tag typo > refs.bib` told the script it worked): nothing printed, exit 1.
+    for fmt in ("markdown", "bibtex", "csl-json"):
+        out = run("export", "--tag", "typo", "--format", fmt, db=db)
+        assert (out.returncode, out.stdout) == (1, ""), (fmt, out)
+        (line,) = out.stderr.strip().splitlines()
+        assert "no papers match" in line and "tag:typo" in line, line
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")

@@ -1090,8 +1090,8 @@ def export_command(
     which (add --starred to keep only the starred ones among them). Markdown is
     grouped by tag with notes; BibTeX has arXiv @misc entries; CSL-JSON is what Zotero and
     pandoc read. The format is --format, else the --output file's suffix (.md, .bib, .json;
-    .txt or none: Markdown; another is refused). When no paper matches, no file is written
-    (exit status 1)."""
+    .txt or none: Markdown; another is refused). When no paper matches, nothing is written
+    (no file, nothing on standard output or the clipboard) and the exit status is 1."""
     from .clipboard import ClipboardError, copy
     from .exporters import exporter_for, render
     from .files import OutputError, write_user_file
@@ -1117,6 +1117,9 @@ def export_command(
     if not ids and target is not None:  # (a mistyped filter must not empty the user's file)
         kept = " (it is as it was)" if target.exists() else ""
         raise CLIError(f"{printable(str(output))}: no papers to export; nothing written{kept}")
+    if not ids:  # (`export --tag typo > refs.bib`: the script is told, as with -o)
+        which = f" match {printable(query)}" if query else " in the library"
+        raise CLIError(f"no papers{which}: nothing exported")
     text = render(exporter, ((lib.get(pid), lib.state(pid)) for pid in ids), title)
     if clipboard:
         try:
