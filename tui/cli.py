@@ -20,6 +20,7 @@ import difflib
 import errno
 import os
 import shlex
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -1486,6 +1487,19 @@ def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
         return EXIT_INTERRUPTED
     except (CLIError, LibraryError, QueryError, FeedError) as e:
         env.err.print(error_line(e), highlight=False, soft_wrap=True)
+        return EXIT_ERROR
+    except sqlite3.DatabaseError as e:
+        # The cache's database failed under a query: a page of it damaged on the disk (its
+        # header was fine, so opening it did not see it), or its disk failing. It is derived:
+        # one line (it was a traceback), and what rebuilds it.
+        if isinstance(e, sqlite3.OperationalError):
+            message = f"the library's cache cannot be used ({e})"
+        else:
+            message = (
+                f"the library's cache is damaged ({e}); it holds nothing the library's files "
+                "do not: `papertui doctor --repair` builds it again from them"
+            )
+        env.err.print(error_line(message), highlight=False, soft_wrap=True)
         return EXIT_ERROR
     return status if isinstance(status, int) else EXIT_OK
 

@@ -107,11 +107,32 @@ def open_early(argv: Sequence[str], started: list[Prepaint] | None = None) -> Ea
     return Early(library, prepaint)
 
 
+def import_held() -> None:
+    """Import orjson with SIGINT held back until it is loaded. Its module init imports
+    modules of its own and takes their success for granted: a KeyboardInterrupt raised in
+    one of them (a Ctrl-C in papertui's first tenth of a second) crashed the interpreter
+    (SIGSEGV, "Segmentation fault") instead of ending as every Ctrl-C does. The Ctrl-C held
+    back is raised as soon as the import is done (as a KeyboardInterrupt, here)."""
+    import signal
+
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:  # (no signal masks here: Windows)
+        import orjson  # noqa: F401
+
+        return
+    held = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        import orjson  # noqa: F401
+    finally:
+        block(signal.SIG_SETMASK, held)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `papertui` console script; the exit status (see `tui.cli.main`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     started: list[Prepaint] = []
     try:
+        import_held()
         early = open_early(args, started)
         if early is not None:  # (the app on the library opened here: no command line to read)
             from .launch import run_early

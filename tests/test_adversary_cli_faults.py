@@ -1,0 +1,129 @@
+"""Faults under the command line that its authors did not plan for (an adversary's round): a
+Ctrl-C while a compiled module loads, a cache damaged in a page its opening does not read.
+
+Every test runs papertui as a real process and reads what it said and how it ended.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library
+
+from .test_cli_commands import papertui
+
+# A Ctrl-C that lands while orjson's module init imports json (the first import of json in
+# the process): deterministic, where a real Ctrl-C in the first tenth of a second hit it
+# once in twenty tries.
+CTRL_C_IN_ORJSON = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    class CtrlC:
+        def find_spec(self, name, path=None, target=None):
+            if name == "json":
+                sys.meta_path.remove(self)
+                os.kill(os.getpid(), signal.SIGINT)
+            return None
+
+    sys.meta_path.insert(0, CtrlC())
+    from tui.start import main
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+@pytest.mark.parametrize("command", [["list"], ["star", "x"], ["import", "-"]])
+def test_ctrl_c_while_orjson_loads_ends_as_an_interrupt(
+    sample_library: Library, command: list[str]
+) -> None:
+    """orjson's module init takes the success of its own imports for granted: a
+    KeyboardInterrupt raised in one of them (a Ctrl-C in papertui's first tenth of a second:
+    `papertui note ID -m …` killed by SIGINT 0.08 s after it started) crashed the interpreter
+    with SIGSEGV ("Segmentation fault", status -11) instead of ending as a Ctrl-C does."""
+    sample_library.close()
+    env = {**os.environ, "PAPERTUI_DB": str(sample_library.root), "PYTHONFAULTHANDLER": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", CTRL_C_IN_ORJSON, *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        input="",
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 130, (done.returncode, done.stderr[-2000:])
+    assert "Segmentation fault" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def damage_table(root: Path, table: str) -> None:
+    """Overwrite the root page of ``table`` in the library's cache with bytes that are no
+    b-tree page; the database's header (page 1) stays whole, so the file still opens."""
+    path = root / ".cache" / "library.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()
+    conn.close()
+    assert page > 1
+    with open(path, "r+b") as f:
+        f.seek((page - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+
+
+@pytest.mark.parametrize(
+    "command", [["list"], ["show", "2606.18765"], ["stats"], ["export", "-o", "-"]]
+)
+def test_a_cache_damaged_inside_is_one_line_and_repair_mends_it(
+    sample_library: Library, command: list[str]
+) -> None:
+    """A page of the cache damaged on the disk where its opening does not look (the paper
+    table's): every command ended with sqlite3's traceback ("database disk image is
+    malformed"). It is one line naming what rebuilds the cache; `doctor --repair` then
+    does, and the command works, nothing of the library lost."""
+    root = sample_library.root
+    sample_library.set_state([sample_library.resolve("2606.18765")], "star", starred=True)
+    sample_library.close()
+    damage_table(root, "paper")
+    done = papertui(*command, db=root)
+    assert done.returncode == 1, (done.stdout, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "cache is damaged" in lines[0] and "doctor --repair" in lines[0], lines[0]
+    repaired = papertui("doctor", "--repair", db=root)
+    assert repaired.returncode == 0, repaired.stderr
+    again = papertui(*command, db=root)
+    assert again.returncode == 0, again.stderr
+    assert Library.open(root).state("2606.18765").starred
+
+
+@pytest.mark.parametrize("table", ["paper", "state", "tally"])
+def test_a_change_on_a_damaged_cache_is_kept_or_refused_in_one_line(
+    sample_library: Library, table: str
+) -> None:
+    """`star` and `tag` on a cache with a damaged page: each either says it changed the
+    paper (and the change is there once the cache is rebuilt) or is one error line."""
+    root = sample_library.root
+    sample_library.close()
+    damage_table(root, table)
+    said = []
+    for command in (["star", "2606.18765"], ["tag", "2606.18765", "-a", "kept"]):
+        done = papertui(*command, db=root)
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode in (0, 1), done.stderr
+        if done.returncode == 1:
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        said.append(done.returncode == 0)
+    repaired = papertui("doctor", "--repair", db=root)
+    assert repaired.returncode == 0, repaired.stderr
+    state = Library.open(root).state("2606.18765")
+    assert [state.starred, "kept" in state.tags] == said
