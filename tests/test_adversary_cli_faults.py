@@ -6,7 +6,10 @@ Every test runs papertui as a real process and reads what it said and how it end
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from tui.library import Library
+from tui.sources import load_source
 
+from .conftest import FEEDS, TODAY
 from .test_cli_commands import papertui
 
 # A Ctrl-C that lands while orjson's module init imports json (the first import of json in
@@ -127,3 +132,54 @@ def test_a_change_on_a_damaged_cache_is_kept_or_refused_in_one_line(
     assert repaired.returncode == 0, repaired.stderr
     state = Library.open(root).state("2606.18765")
     assert [state.starred, "kept" in state.tags] == said
+
+
+def test_a_full_disk_as_files_arrive_from_another_machine_keeps_the_cache(
+    tmp_path: Path,
+) -> None:
+    """Files of another machine arrived (a sync), and the disk cannot take the cache's catch-up
+    (RLIMIT_FSIZE): the command is one line saying so, and the cache is kept as it was. It was
+    taken for damaged, deleted (458 KB to 8 KB) and built again, which the full disk refused
+    too: nothing could even be listed until space was freed and the whole library rebuilt."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    feeds = sorted(p for p in FEEDS.iterdir() if p.is_file())
+    for root, device, feed in ((here, "laptop", feeds[0]), (there, "desktop", feeds[1])):
+        done = papertui("import", str(feed), db=root, env={"PAPERTUI_DEVICE": device})
+        assert done.returncode == 0, done.stderr
+    for sub in ("papers", "changes", "state"):  # (what a sync tool would bring)
+        if (there / sub).is_dir():
+            shutil.copytree(there / sub, here / sub, dirs_exist_ok=True)
+    cache = here / ".cache" / "library.sqlite"
+    before = cache.read_bytes()
+    env = {"PAPERTUI_DEVICE": "laptop"}
+    done = _limited(["list", "--db", str(here)], env, fsize=len(before) // 4)
+    assert done.returncode == 1, done
+    (line,) = done.stderr.strip().splitlines()
+    assert "cache cannot take in what changed" in line and "nothing was lost" in line, line
+    assert cache.stat().st_size >= len(before)  # (kept: not deleted and begun again)
+    listed = papertui("list", "--json", db=here, env=env)
+    assert listed.returncode == 0, listed.stderr
+    expected = {p.title for p in _papers_of(feeds[0]) + _papers_of(feeds[1])}
+    assert {p["title"] for p in json.loads(listed.stdout)} == expected
+
+
+def _limited(args: list[str], env: dict[str, str], fsize: int) -> subprocess.CompletedProcess:
+    """``python -m tui ARGS`` with files limited to ``fsize`` bytes (a full disk for it)."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        preexec_fn=limit,
+        timeout=120,
+        check=False,
+    )
+
+
+def _papers_of(feed: Path) -> list:
+    """The papers of a feed file as the parser reads them (the oracle: no library)."""
+    return load_source(str(feed), today=TODAY).result.papers

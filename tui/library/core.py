@@ -330,6 +330,11 @@ class Library:
                     self.cache.count_papers()
                 return
             except (_Stale, sqlite3.DatabaseError) as err:
+                if _out_of_room(err):  # (not damage: the cache is kept as it is)
+                    raise LibraryError(
+                        f"{self.root}: the library's cache cannot take in what changed ({err}); "
+                        "nothing was lost: free some space and try again"
+                    ) from None
                 if attempt or self.cache.path is None:
                     if isinstance(err, sqlite3.DatabaseError):
                         raise LibraryError(
@@ -1898,6 +1903,14 @@ class Library:
                     if entry.name.startswith(TMP_PREFIX):
                         with contextlib.suppress(OSError):
                             os.unlink(entry.path)
+
+
+def _out_of_room(err: BaseException) -> bool:
+    """Whether a cache error is the disk's (full, a file size limit, an I/O error), not
+    damage to the cache: what it held is still good, and deleting it to build it again on
+    a full disk left nothing to read (an adversary's round)."""
+    code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
 
 
 def _cache_error(root: Path, err: sqlite3.Error) -> LibraryError:
