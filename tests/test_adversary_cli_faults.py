@@ -23,6 +23,7 @@ from tui.sources import load_source
 
 from .conftest import FEEDS, TODAY
 from .test_cli_commands import papertui
+from .test_notes_tags import Terminal, restored
 
 # A Ctrl-C that lands while orjson's module init imports json (the first import of json in
 # the process): deterministic, where a real Ctrl-C in the first tenth of a second hit it
@@ -183,3 +184,25 @@ def _limited(args: list[str], env: dict[str, str], fsize: int) -> subprocess.Com
 def _papers_of(feed: Path) -> list:
     """The papers of a feed file as the parser reads them (the oracle: no library)."""
     return load_source(str(feed), today=TODAY).result.papers
+
+
+@pytest.mark.parametrize("table", ["paper", "tally"])
+def test_the_app_on_a_damaged_cache_says_so_in_one_line(
+    sample_library: Library, table: str
+) -> None:
+    """The app on a cache with a damaged page: it was Textual's traceback of sqlite3's
+    "database disk image is malformed" (from the status bar's counts); now the terminal is
+    given back and one line says what rebuilds the cache, exit 1."""
+    root = sample_library.root
+    sample_library.close()
+    damage_table(root, table)
+    term = Terminal("--db", str(root))
+    try:
+        status = term.wait()
+    finally:
+        term.kill()
+    assert status == 1, term.output[-3000:]
+    assert restored(term.output)
+    after = term.output[term.output.rfind(b"\x1b[?1049l") :].decode("utf-8", "replace")
+    assert "Traceback" not in after and "malformed" in after, after[-3000:]
+    assert "cache is damaged" in after and "doctor --repair" in after, after[-3000:]

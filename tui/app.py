@@ -49,6 +49,7 @@ from .keys import (
     palette_entries,
 )
 from .library import Library, LibraryError
+from .library.cache import damage_line
 from .library.core import now_iso
 from .recovery import recovered_files
 from .terminal import install_terminal_fixes
@@ -81,6 +82,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS + LIST_BINDINGS
 
     stopped_by: str | None = None
+    cache_damage: str | None = None  # the line for people when a damaged cache ended the app
     """The name of the signal that ended the app (SIGTERM …), None when the user quit."""
     _left: threading.Event | None = None  # set when `run` has returned (see `left`)
 
@@ -348,6 +350,11 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     def _handle_exception(self, error: Exception) -> None:
         # A crash (a bug): keep the note being typed for the rescue on the way out.
         self.keep_typed_note()
+        damage = damage_line(error)
+        if damage is not None:  # (not a bug: the disk garbled the cache; it is derived)
+            self.cache_damage = damage
+            self.exit(return_code=1)
+            return
         super()._handle_exception(error)
 
     @work(thread=True, group="warm", exit_on_error=False)

@@ -50,6 +50,7 @@ from .launch import (
     warn_unreadable_arrivals,
 )
 from .library import SORT_KEYS, ImportReport, Library, LibraryError, QueryError, parse_query
+from .library.cache import damage_line
 from .models import badge
 from .paths import default_db, user_library
 from .start import INTERRUPTION_TOLD, say_nothing_imported
@@ -1492,13 +1493,7 @@ def main(argv: Sequence[str] | None = None, early: Early | None = None) -> int:
         # The cache's database failed under a query: a page of it damaged on the disk (its
         # header was fine, so opening it did not see it), or its disk failing. It is derived:
         # one line (it was a traceback), and what rebuilds it.
-        if isinstance(e, sqlite3.OperationalError):
-            message = f"the library's cache cannot be used ({e})"
-        else:
-            message = (
-                f"the library's cache is damaged ({e}); it holds nothing the library's files "
-                "do not: `papertui doctor --repair` builds it again from them"
-            )
+        message = damage_line(e) or f"the library's cache cannot be used ({e})"
         env.err.print(error_line(message), highlight=False, soft_wrap=True)
         return EXIT_ERROR
     return status if isinstance(status, int) else EXIT_OK

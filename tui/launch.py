@@ -295,6 +295,8 @@ def _after_app(app: Any, err: Console, status: int = EXIT_OK) -> int:
         if app.stopped_by:
             saved = "; the note was not saved" if unsaved else ""
             err.print(Text(f"papertui: stopped by {app.stopped_by}{saved}"))
+        if app.cache_damage:
+            err.print(Text(f"papertui: error: {app.cache_damage}"), soft_wrap=True)
     if app.return_code:
         return int(app.return_code)
     return EXIT_ERROR if unsaved else status

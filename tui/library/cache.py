@@ -290,6 +290,18 @@ def _int(value: Any) -> int:
     return value if type(value) is int else -1
 
 
+def damage_line(err: BaseException) -> str | None:
+    """The line for people when ``err`` is the cache's database found damaged under a query
+    (a page of it garbled on the disk while its header, all that opening reads, is fine):
+    what rebuilds it. None for any other error."""
+    if not isinstance(err, sqlite3.DatabaseError) or isinstance(err, sqlite3.OperationalError):
+        return None
+    return (
+        f"the library's cache is damaged ({err}); it holds nothing the library's files do "
+        "not: `papertui doctor --repair` builds it again from them"
+    )
+
+
 def default_location(root: Path) -> Path:
     """Where the cache of the library at ``root`` lives: ``<root>/.cache/library.sqlite``,
     kept out of sync by the library's ``.gitignore`` and ``.stignore``."""
