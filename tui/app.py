@@ -340,9 +340,7 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         for at most `LEAVE_SAVE` seconds), what it did not take rescued to a file
         (`rescue_notes`)."""
         with contextlib.suppress(Exception):
-            self.keep_typed_note()
-            if self.unsaved_notes:
-                self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
+            self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
             if self.unsaved_notes:
                 self.rescue_notes()
         os._exit(128 + signum)

@@ -127,6 +127,7 @@ class PaperAppBase(App[None]):
         # and on quitting; shown in the note pane when the paper is; never dropped silently.
         self.unsaved_notes: dict[str, str] = {}
         self._note_bases: dict[str, str] = {}  # the stored note each unsaved one started from
+        self._note_lock = threading.Lock()  # held while a note is stored (`_save_note`)
         self.unsaved_reason = ""
         self._note_retry: Timer | None = None
 
@@ -406,10 +407,23 @@ class PaperAppBase(App[None]):
         if base is not None:
             self._note_bases.setdefault(pid, base)
         base = self._note_bases.get(pid)
-        try:
-            self.library.set_state([pid], "edit note", note=text, note_base=base, wait=wait)
-        except LibraryError as err:
-            reason = save_failure(err)
+        # (the lock: the stop watch stores the note being typed from its own thread when the
+        # app is held up after a signal, `store_notes_beside`; a save here at the same moment,
+        # from the same base, would be merged with it as a second edit: the text twice)
+        with self._note_lock:
+            try:
+                self.library.set_state([pid], "edit note", note=text, note_base=base, wait=wait)
+            except LibraryError as err:
+                failed: LibraryError | None = err
+            else:
+                failed = None
+                if self.unsaved_notes.get(pid) == text:
+                    del self.unsaved_notes[pid]
+                    self._note_bases.pop(pid, None)
+                stored = self.library.state(pid).note
+                self.notes.mark_saved(pid, text, stored)
+        if failed is not None:
+            reason = save_failure(failed)
             if reason != self.unsaved_reason:
                 self._error(
                     f"Note not saved: {reason}. The text is kept in the note pane; papertui "
@@ -420,11 +434,6 @@ class PaperAppBase(App[None]):
             if self._note_retry is None:
                 self._note_retry = self.set_interval(NOTE_RETRY_EVERY, self.retry_notes)
             return False
-        if self.unsaved_notes.get(pid) == text:
-            del self.unsaved_notes[pid]
-            self._note_bases.pop(pid, None)
-        stored = self.library.state(pid).note
-        self.notes.mark_saved(pid, text, stored)
         if stored != text:
             self.toast(
                 "This note was also changed meanwhile (another window, a sync): both are kept"
@@ -447,12 +456,19 @@ class PaperAppBase(App[None]):
         return rescue(self.unsaved_notes, titles, self.library.root)
 
     def store_notes_beside(self, timeout: float, wait: float) -> None:
-        """Store the notes in `unsaved_notes` from a thread of their own while the event loop
-        is held up (the app is being ended after a signal); those the library took within
-        ``timeout`` seconds leave `unsaved_notes`, the rest stay for `rescue_notes`. ``wait``:
-        seconds each write waits for another process's. Runs on any thread but the app's:
-        the library's writes are serialised by its own lock; a write still under way when
-        the process ends is a crash the library survives (the old note or the new one)."""
+        """Store the note being typed and those in `unsaved_notes` from a thread of their own
+        while the event loop is held up (the app is being ended after a signal: the process
+        ends right after, holding the note lock, so no save of the app's can follow); those
+        the library took within ``timeout`` seconds leave `unsaved_notes`, the rest stay for
+        `rescue_notes`. ``wait``: seconds each write waits for another process's. Runs on
+        any thread but the app's. A save of the app's under way is waited for (then the pane
+        holds only what it did not store); one that outlasts ``timeout`` (another process's
+        lock) leaves everything to the rescue. A write still under way when the process ends
+        is a crash the library survives (the old note or the new one)."""
+        if not self._note_lock.acquire(timeout=timeout):
+            self.keep_typed_note()
+            return
+        self.keep_typed_note()
         notes, bases = dict(self.unsaved_notes), dict(self._note_bases)
         stored: list[str] = []
 
