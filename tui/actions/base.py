@@ -465,10 +465,10 @@ class PaperAppBase(App[None]):
         holds only what it did not store); one that outlasts ``timeout`` (another process's
         lock) leaves everything to the rescue. A write still under way when the process ends
         is a crash the library survives (the old note or the new one)."""
-        if not self._note_lock.acquire(timeout=timeout):
-            self.keep_typed_note()
-            return
+        locked = self._note_lock.acquire(timeout=timeout)
         self.keep_typed_note()
+        if not locked:
+            return
         notes, bases = dict(self.unsaved_notes), dict(self._note_bases)
         stored: list[str] = []
 
