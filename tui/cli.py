@@ -601,6 +601,8 @@ def _say_fetch_interrupted(
     (``under_way``: it when its papers were being stored; the library's cache says whether
     they were), and how many of the ``total`` sources were not fetched."""
     parts = ["papertui: interrupted"]
+    if under_way and any(o.target == under_way[0] for o in finished):
+        under_way = []  # (it had finished, its line printed: seen as "-1 sources not fetched")
     kept_any = any(o.status == "stored" for o in finished)
     left = total - len(finished)
     if under_way:
