@@ -163,8 +163,8 @@ class FindActions(PaperAppBase):
 
     @on(SearchResults)
     def _search_results(self, event: SearchResults) -> None:
-        if event.text != self.search_box.value and self.search_box.has_focus:
-            return  # typing went on; a newer search is coming
+        if event.text != self.search_box.value:
+            return  # typing went on (a newer search is coming), or the box was cleared
         if event.error is not None or event.ids is None:
             self._show_search_error(event.error)
             return
