@@ -239,7 +239,7 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
             assert "since:bad".startswith(applied) and applied != "since:bad"
             kept = "" if leave == ("escape",) else applied
             await pilot.press(*leave)
-            await until(pilot, lambda: not app._search_error and app.search_box.value == kept)
+            await until(pilot, lambda k=kept: not app._search_error and app.search_box.value == k)
             assert app.search_text == kept and not app._search_error, leave
             assert bar.has_class("-hidden") == (not kept), leave
             assert len(app.paper_list.ids) > 0
