@@ -462,6 +462,34 @@ async def test_a_note_the_library_cannot_take_when_the_app_is_ended_is_rescued_t
     assert "\nkept aside\n" in rescued.read_text(encoding="utf-8")
 
 
+async def test_keys_the_loop_types_while_the_watch_writes_the_note_are_rescued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's loop is not stopped while the stop watch stores the note: keys it took
+    meanwhile (a real app in tmux: ~40 words during a 1 s wait on another process's lock,
+    a word or two during a plain write) were in neither the library nor a rescue file. Here
+    the loop's keys are typed into the pane during the watch's library write: the library
+    has what the watch took, a rescue file all; the pane takes no edit after that."""
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"first words")
+        set_state = app.library.set_state
+
+        def set_state_typing(*args: Any, **kw: Any) -> Any:
+            result = set_state(*args, **kw)
+            app.notes.insert(" typed while it wrote", app.notes.document.end)
+            return result
+
+        monkeypatch.setattr(app.library, "set_state", set_state_typing)
+        assert _ended_from_the_watch(app, monkeypatch) == [128 + signal.SIGHUP]
+        assert not app.notes._typing.acquire(timeout=0.1)  # frozen: no edit after the look
+    assert on_disk(lib).state(pid).note == "first words"
+    (rescued,) = recovered_files(lib.root)
+    assert "\nfirst words typed while it wrote\n" in rescued.read_text(encoding="utf-8")
+
+
 def test_paste_with_terminal_escapes_is_stored_in_order_without_them(tmp_path: Path) -> None:
     lib = small_library(tmp_path)
     pid = lib.query("is:unread", sort="feed_date", reverse=True)[0]

@@ -340,9 +340,10 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         for at most `LEAVE_SAVE` seconds), what it did not take rescued to a file
         (`rescue_notes`)."""
         with contextlib.suppress(Exception):
-            self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
-            if self.unsaved_notes:
-                self.rescue_notes()
+            stored = self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
+            # (the loop went on typing into the note while the library wrote it: the keys
+            # it took since are rescued, the whole note in a file)
+            self.rescue_typed_since(stored)
         os._exit(128 + signum)
 
     def _handle_exception(self, error: Exception) -> None:

@@ -455,7 +455,7 @@ class PaperAppBase(App[None]):
                 titles[pid] = self.library.short_title(pid)
         return rescue(self.unsaved_notes, titles, self.library.root)
 
-    def store_notes_beside(self, timeout: float, wait: float) -> None:
+    def store_notes_beside(self, timeout: float, wait: float) -> dict[str, str]:
         """Store the note being typed and those in `unsaved_notes` from a thread of their own
         while the event loop is held up (the app is being ended after a signal: the process
         ends right after, holding the note lock, so no save of the app's can follow); those
@@ -464,11 +464,12 @@ class PaperAppBase(App[None]):
         any thread but the app's. A save of the app's under way is waited for (then the pane
         holds only what it did not store); one that outlasts ``timeout`` (another process's
         lock) leaves everything to the rescue. A write still under way when the process ends
-        is a crash the library survives (the old note or the new one)."""
+        is a crash the library survives (the old note or the new one). Returns the notes the
+        library took (paper id: text)."""
         locked = self._note_lock.acquire(timeout=timeout)
         self.keep_typed_note()
         if not locked:
-            return
+            return {}
         notes, bases = dict(self.unsaved_notes), dict(self._note_bases)
         stored: list[str] = []
 
@@ -486,6 +487,27 @@ class PaperAppBase(App[None]):
         for pid in list(stored):
             if self.unsaved_notes.get(pid) == notes[pid]:
                 del self.unsaved_notes[pid]
+        return {pid: notes[pid] for pid in list(stored)}
+
+    def rescue_typed_since(self, stored: dict[str, str]) -> None:
+        """Rescue to a file the notes the library did not take (`stored`: what it did), the
+        note pane's text included as it is now: the app's loop, still running while the
+        stop watch writes, may have typed more keys into it since `store_notes_beside` took
+        it. Called last before the process ends, by the watch, the pane frozen first
+        (`Notes.freeze`: an edit of the loop's waits for the end), so nothing is typed into
+        it after this last look; a rescue file holds the whole note."""
+        with contextlib.suppress(Exception):
+            self.notes.freeze(timeout=1.0)
+        rescued: dict[str, str] = {}
+        for _ in range(10):
+            self.keep_typed_note()
+            for pid, text in stored.items():
+                if self.unsaved_notes.get(pid) == text:
+                    del self.unsaved_notes[pid]
+            if not self.unsaved_notes or self.unsaved_notes == rescued:
+                return
+            rescued = dict(self.unsaved_notes)
+            self.rescue_notes()
 
     def keep_typed_note(self) -> None:
         """Take the note pane's unsaved text into `unsaved_notes` without writing anything

@@ -11,8 +11,9 @@ synchronously when the paper changes or the app quits.
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
@@ -89,6 +90,7 @@ class Notes(OrderedKeys, TextArea):
         self._base = ""  # the note as stored: what an edit here was written from
         self._idle: Timer | None = None  # restarted by every keystroke
         self._deadline: Timer | None = None  # started by the first unsaved keystroke
+        self._typing = threading.Lock()  # held by each edit; `freeze` keeps it for good
 
     def load_note(self, pid: str | None, text: str, unsaved: str | None = None) -> None:
         """Show the note of ``pid``: ``text`` as stored, or ``unsaved``, text the library has
@@ -151,6 +153,15 @@ class Notes(OrderedKeys, TextArea):
         self.set_class(reason is not None, "-unsaved")
         if reason is not None:
             self.border_subtitle = f"NOT SAVED, retrying: {reason}"
+
+    def edit(self, edit: Any) -> Any:
+        with self._typing:
+            return super().edit(edit)
+
+    def freeze(self, timeout: float) -> None:
+        """No edit from now on (each one waits, for good): the stop watch's last look at
+        the text before the process ends, from its own thread (`rescue_typed_since`)."""
+        self._typing.acquire(timeout=timeout)
 
     def _stop_timers(self) -> None:
         for timer in (self._idle, self._deadline):
