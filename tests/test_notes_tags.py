@@ -953,3 +953,25 @@ def test_the_editor_round_trips_generated_tag_lists(tags: list[str]) -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         asyncio.run(run(Path(directory)))
+
+
+async def test_the_footer_says_how_to_leave_a_note_while_it_is_typed(tmp_path: Path) -> None:
+    """The app's Esc (a hidden priority key) hid the note's own "Back to list" from the
+    footer: typing a note, the footer said ^s Save and nothing about Esc. Oracle: the bottom
+    line of the screen as drawn."""
+    app = build(small_library(tmp_path), tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        def bottom() -> str:
+            return app.screen._compositor.render_strips()[-1].text
+
+        await rest(pilot)
+        assert "Back to list" not in bottom() and "Star" in bottom()
+        await pilot.press("e", *"a word")
+        await rest(pilot)
+        assert app.focused is app.notes
+        assert re.search(r"esc Back to list\s+\^s Save", bottom()), bottom()
+        await pilot.press("escape")
+        await rest(pilot)
+        assert app.focused is app.paper_list and "Back to list" not in bottom(), bottom()
+        assert app.library.state(app.paper_list.current).note == "a word"

@@ -28,7 +28,7 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -52,6 +52,7 @@ from .library import Library, LibraryError
 from .library.cache import damage_line
 from .library.core import now_iso
 from .recovery import recovered_files
+from .screens.main_screen import MainScreen
 from .terminal import install_terminal_fixes
 from .text import clean, printable
 from .widgets.notes import Notes
@@ -107,6 +108,9 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         return Driver
 
     # ------------------------------------------------------------------ layout
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="search-bar", classes="-hidden"):
