@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 from textual import on, work
+from textual.css.query import NoMatches
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
@@ -163,6 +164,10 @@ class FindActions(PaperAppBase):
 
     @on(SearchResults)
     def _search_results(self, event: SearchResults) -> None:
+        with contextlib.suppress(NoMatches):  # (a result arriving as the app closes)
+            self._show_results(event)
+
+    def _show_results(self, event: SearchResults) -> None:
         if event.text != self.search_box.value:
             return  # typing went on (a newer search is coming), or the box was cleared
         if event.error is not None or event.ids is None:
@@ -177,7 +182,10 @@ class FindActions(PaperAppBase):
     def _search_counted(self, event: SearchCounted) -> None:
         """The whole result in place of its first page (its first rows): the cursor and the
         rows on screen stay where they are."""
-        plist = self.paper_list
+        try:
+            plist = self.paper_list
+        except NoMatches:  # (the app is closing)
+            return
         if plist.ids is not event.head or not isinstance(event.head, Head):
             return  # (another result is shown meanwhile)
         plist.extend_ids(event.head.results)
@@ -185,7 +193,10 @@ class FindActions(PaperAppBase):
 
     @on(SearchPosition)
     def _search_position(self, event: SearchPosition) -> None:
-        plist = self.paper_list
+        try:
+            plist = self.paper_list
+        except NoMatches:  # (the app is closing)
+            return
         if plist.ids is event.ids and plist.cursor == 0:  # (the result shown, not moved)
             plist.move_to(event.position)
 
