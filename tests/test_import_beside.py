@@ -466,7 +466,7 @@ sys.meta_path.insert(0, _CtrlC())
 """
 
 
-@pytest.mark.parametrize("at", ["tui.cli", "tui.importing"])
+@pytest.mark.parametrize("at", ["tui.start", "tui.cli", "tui.importing"])
 @pytest.mark.parametrize("command", ["import", "fetch"])
 def test_a_ctrl_c_before_an_import_began_says_nothing_was_imported(
     tmp_path: Path, at: str, command: str
@@ -474,7 +474,8 @@ def test_a_ctrl_c_before_an_import_began_says_nothing_was_imported(
     """Found when a loaded machine made the Ctrl-C test land early: a Ctrl-C while the
     process was still starting (the CLI being imported, or the command's own modules)
     ended with status 130 and not a word, unlike every other interrupted import. Now the
-    same line as an import interrupted before its write: nothing was imported."""
+    same line as an import interrupted before its write: nothing was imported. At
+    tui.start (papertui's first module, ~20 ms of imports) it was Python's traceback."""
     _feeds(tmp_path / "feeds")
     hook = tmp_path / "hook"
     hook.mkdir()

@@ -19,30 +19,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import (  # (a Ctrl-C at the start: kept in the package itself, loaded first)
+    EXIT_INTERRUPTED,
+    INTERRUPTION_TOLD,
+    NOTHING_IMPORTED,
+    loading_done,
+    say_nothing_imported,
+)
+
 if TYPE_CHECKING:
     from .library import Library
     from .prepaint import Prepaint
 
-EXIT_INTERRUPTED = 130  # as the CLI's (Ctrl-C)
-# Whether the line saying what an interrupted import or fetch kept was written: the
-# commands say it once they have begun (`tui.launch.say_interrupted`); a Ctrl-C before
-# that is said by `say_nothing_imported`.
-INTERRUPTION_TOLD = [False]
-NOTHING_IMPORTED = "papertui: interrupted; nothing was imported (the library is as it was)"
-
-
-def say_nothing_imported(args: Sequence[str]) -> None:
-    """After a Ctrl-C that ended ``args`` (a command line) before its import or fetch said
-    what it kept, i.e. before it began: the line that says nothing was imported, on stderr
-    (as every interrupted import ends with one); nothing for other commands."""
-    if INTERRUPTION_TOLD[0] or not args or args[0] not in ("import", "fetch"):
-        return
-    INTERRUPTION_TOLD[0] = True
-    try:
-        sys.stderr.write(NOTHING_IMPORTED + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "INTERRUPTION_TOLD",
+    "NOTHING_IMPORTED",
+    "Early",
+    "import_held",
+    "main",
+    "open_early",
+    "plain_open",
+    "say_nothing_imported",
+]
 
 
 @dataclass
@@ -132,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     started: list[Prepaint] = []
     try:
+        loading_done()
         import_held()
         early = open_early(args, started)
         if early is not None:  # (the app on the library opened here: no command line to read)
