@@ -20,11 +20,15 @@ class Dialog(ModalScreen[Answer]):
     _answered = False
 
     @on(events.Mount)
-    def _clear_toasts(self) -> None:
-        """The messages on screen when a dialog opens are about what came before it, and
-        they would cover its lower part (its buttons, at 80x24): they go (a warning or an
-        error stays in the messages screen, `!`)."""
-        self.app.clear_notifications()
+    def _hide_messages_below(self) -> None:
+        """The messages on screen wait under the dialog (``-under-dialog``, app.tcss): at
+        80x24 a toast covered its buttons or its input. They show again when it closes."""
+        self.app.screen_stack[0].add_class("-under-dialog")
+
+    @on(events.Unmount)
+    def _show_messages_again(self) -> None:
+        if not any(isinstance(s, Dialog) and s is not self for s in self.app.screen_stack):
+            self.app.screen_stack[0].remove_class("-under-dialog")
 
     def answer(self, result: Answer) -> None:
         """Close the dialog with ``result`` (unless it has answered already)."""
