@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tui.library import Library
+from tui.library import Library, LibraryError
 from tui.sources import load_source
 
 from .feedgen import hf_text, rss
@@ -407,3 +407,130 @@ def test_changes_that_arrive_before_their_paper_land_on_the_one_paper(
     lib.rebuild()
     assert list(lib) == ["2611.30000"] and dict(lib.raw_state("2611.30000")) == view
     lib.close()
+
+
+# ================================================ one digest, two arXiv papers, one abstract
+# A duplicate submission: two arXiv ids, the same title and abstract; and a copy without an
+# id (Hugging Face text) that rule 2 finds to be either. Each machine unites the copy with
+# the one it held first: after a sync the digest's id named one paper on one machine and the
+# other on another (its star and tags on different papers), and a rebuild a third.
+DUP_TITLE = "Alpha rescaling for diffusion models"
+DUP_ABSTRACT = (
+    "We study the alpha phenomenon in large diffusion models and show that a simple "
+    "rescaling of the noise schedule removes most artifacts across model sizes. "
+) * 2
+DUP_IDS = {"x": "2612.00001", "y": "2612.00002"}
+
+
+def dup_feed(tmp: Path, copy: str) -> Path:
+    path = tmp / f"dup-{copy}.feed"
+    if copy == "none":
+        text = hf_text([{"title": DUP_TITLE, "abstract": DUP_ABSTRACT}])
+    else:
+        paper = {"id": DUP_IDS[copy], "title": DUP_TITLE, "abstract": DUP_ABSTRACT}
+        text = rss([{**paper, "authors": ["A"]}])
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+OPS_DUP = st.one_of(
+    st.tuples(st.just("import"), st.integers(0, 2), st.sampled_from(["none", "x", "y"])),
+    st.tuples(st.just("star"), st.integers(0, 2), st.sampled_from(["none", "x", "y"])),
+    st.tuples(st.just("tag"), st.integers(0, 2), st.sampled_from(["none", "x", "y"])),
+    st.tuples(st.just("sync"), st.integers(0, 2), st.integers(0, 2)),
+)
+
+
+@settings(
+    max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+# The case found: A takes the digest, then x, then y; B the digest, then y, then x; the
+# digest starred on A and tagged on B; they meet.
+@example(
+    steps=[
+        ("import", 0, "none"),
+        ("import", 0, "x"),
+        ("import", 0, "y"),
+        ("import", 1, "none"),
+        ("import", 1, "y"),
+        ("import", 1, "x"),
+        ("star", 0, "none"),
+        ("tag", 1, "none"),
+    ]
+)
+@given(steps=st.lists(OPS_DUP, min_size=3, max_size=12))
+def test_a_copy_without_an_id_that_is_either_of_two_arxiv_papers_lands_alike_everywhere(
+    steps: list[Any],
+) -> None:
+    """Three machines import the three copies in any order, star and tag them (the digest
+    by its own id), and exchange files in any order. After a full exchange every machine
+    shows the same papers, records and state, and so does a cache built again from the
+    files; x and y stay two papers; no star or tag made anywhere is lost: each is on the
+    paper the id it was made on names (the digest's id names the same one of the two on
+    every copy)."""
+    with (
+        tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp,
+        fake_clock() as clock,
+    ):
+        roots = {d: Path(tmp) / d for d in DEVICES}
+        libs = {d: open_as(roots[d], d) for d in DEVICES}
+        alone = Library.open(Path(tmp) / "alone", parents=True)
+        loaded = load_source(str(dup_feed(Path(tmp), "none")))
+        alone.import_feeds([(loaded.result, loaded.source)])
+        (digest_id,) = list(alone)  # the id every machine files the digest under
+        alone.close()
+        made: list[tuple[str, str]] = []  # (the id it was made on, "star" or a tag)
+        for n, (kind, who, what) in enumerate(steps):
+            d = DEVICES[who]
+            clock.tick(1)
+            lib = libs[d]
+            if kind == "import":
+                loaded = load_source(str(dup_feed(Path(tmp), what)))
+                lib.import_feeds([(loaded.result, loaded.source)])
+            elif kind == "sync":
+                other = DEVICES[what]
+                if other != d:
+                    sync(roots[other], roots[d])
+                    lib.refresh()
+            else:
+                try:
+                    pid = lib.resolve(digest_id if what == "none" else DUP_IDS[what])
+                except LibraryError:
+                    continue  # (not on this machine yet)
+                if kind == "star":
+                    lib.set_state([pid], "star", starred=True)
+                    made.append((pid, "star"))
+                else:
+                    lib.set_state([pid], "tag", add_tags=[f"t{n}"])
+                    made.append((pid, f"t{n}"))
+        for _ in range(2):
+            for d in DEVICES:
+                for other in DEVICES:
+                    if other != d:
+                        sync(roots[other], roots[d])
+        views = []
+        for d in DEVICES:
+            lib = libs[d]
+            lib.refresh()
+            views.append({pid: (lib.record(pid), dict(lib.raw_state(pid))) for pid in lib})
+            assert len(list(lib)) <= 3, d
+            for pid in lib:  # x and y stay two papers: neither holds the other's feed
+                paper = lib.record(pid)
+                rss_feeds = {
+                    Path(s["origin"]).name for s in paper["sources"] if s["format"] == "arxiv-rss"
+                }
+                mine = {f"dup-{c}.feed" for c, i in DUP_IDS.items() if i == paper.get("arxiv_id")}
+                assert rss_feeds <= mine, (d, pid, rss_feeds)
+            for ref, mark in made:
+                state = lib.raw_state(lib.resolve(ref))
+                assert state.get("starred") if mark == "star" else mark in state["tags"], (
+                    d,
+                    ref,
+                    mark,
+                )
+            lib.close()
+        assert views[0] == views[1] == views[2]
+        again = open_as(roots["a"], "a")
+        again.rebuild()
+        assert {p: (again.record(p), dict(again.raw_state(p))) for p in again} == views[0]
+        again.close()

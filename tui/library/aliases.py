@@ -74,6 +74,22 @@ def add(conn: sqlite3.Connection, absorbed: str, kept: str) -> None:
     conn.execute("DELETE FROM alias WHERE id=?", (kept,))
 
 
+def absorbed_a_hashed_id(conn: sqlite3.Connection, ids: Iterable[str]) -> bool:
+    """Whether any of ``ids`` is kept for a paper with a hashed id (``p`` + hex: a copy from
+    a feed without arXiv ids, united with it by a sync). False when there is no alias."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return False
+    try:
+        rows = conn.execute(
+            "SELECT id FROM alias WHERE target IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(wanted).decode(),),
+        ).fetchall()
+    except sqlite3.OperationalError:  # (no such table)
+        return False
+    return any(_HASHED.fullmatch(row[0]) for row in rows)
+
+
 def count(conn: sqlite3.Connection) -> int:
     """How many ids are aliases (papers merged into another across machines)."""
     try:

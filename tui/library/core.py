@@ -197,6 +197,11 @@ class Library:
         self._remap = False
         # Papers this handle found to be one under two ids (`_unite`): (absorbed, kept).
         self.united: list[tuple[str, str]] = []
+        # Ids whose rows a `_split` made or renamed in the cache being built, and the rowids
+        # of that build (`_build_segments`): None outside a build.
+        self._split_ids: set[str] = set()
+        self._build_rowids: dict[str, int] | None = None
+        self._rebuilding = False  # (the cache is being built from nothing: `_rebuild`)
         # Other devices' truth files not readable yet (`_arrived`): paths.
         self.in_transit: set[str] = set()
         # How many times other processes' or devices' files were taken in (by `refresh` or
@@ -377,7 +382,13 @@ class Library:
             for name in names:
                 conn.execute(f"DROP TABLE IF EXISTS {name}")
             self.cache.create(conn)
-            state.rebuild_state(conn, self.root, self.device, apply_segments=self._apply_segments)
+            self._rebuilding = True
+            try:
+                state.rebuild_state(
+                    conn, self.root, self.device, apply_segments=self._apply_segments
+                )
+            finally:
+                self._rebuilding = False
             self._remap = False  # (the state was replayed after the segments)
             Cache.set_meta(conn, "complete", now_iso())
         with contextlib.suppress(sqlite3.Error):  # (the build's journal: as big as the cache)
@@ -442,6 +453,20 @@ class Library:
         papers of several devices that are one paper under two ids are then united
         (`_unite_built`)."""
         rowid_of: dict[str, int] = {}  # (the order of first appearance)
+        self._split_ids, self._build_rowids = set(), rowid_of
+        try:
+            self._build_in_order(conn, names, files, rowid_of)
+        finally:
+            self._split_ids, self._build_rowids = set(), None
+
+    def _build_in_order(
+        self,
+        conn: sqlite3.Connection,
+        names: list[truth.Name],
+        files: dict[truth.Name, str],
+        rowid_of: dict[str, int],
+    ) -> None:
+        """`_build_segments`' two passes; ``rowid_of`` (empty) gets each paper's rowid."""
         first: dict[str, int] = {}  # the index in ``names`` of the paper's first segment
         last: dict[str, int] = {}  # the index in ``names`` of the paper's last version
         maker: dict[str, str] = {}
@@ -472,11 +497,18 @@ class Library:
             final: dict[str, dict[str, Any]] = {}
             for record in segment.records:
                 pid = record["id"]
-                if pid not in mixed:
+                if pid not in mixed and pid not in self._split_ids:
                     if last[pid] == i:
                         final[pid] = record
                     continue
+                if pid not in mixed and last[pid] != i:
+                    continue  # (an earlier version of a paper a `_split` stored: its last)
                 row = conn.execute("SELECT seg FROM paper WHERE id=?", (pid,)).fetchone()
+                if row is None and (kept := aliases.canonical(conn, pid)) != pid:
+                    row = conn.execute("SELECT seg FROM paper WHERE id=?", (kept,)).fetchone()
+                    if row is not None:  # (its id names another paper since a `_split`)
+                        self._store_version(conn, name, record, None, row[0], kept)
+                        continue
                 if row is None:
                     Cache.add_papers(
                         conn, [record], name.stem, segment.spans, rowids=[rowid_of[pid]]
@@ -587,11 +619,62 @@ class Library:
             return
         if earlier is None or earlier.device != name.device:
             mine = Cache.read_record(conn, self._papers, pid) or {}
+            if not compatible(mine, record):  # (one id, two arXiv papers: two papers)
+                self._split(conn, name, record, pid, mine)
+                return
             merge_into(mine, record)
             mine["keys"] = list(dict.fromkeys([*mine.get("keys", []), *record.get("keys", [])]))
             mine["id"] = pid
             record, span, seg = mine, None, seg + MERGED  # (held by no truth file: kept whole)
         Cache.put_paper(conn, self._papers, record, seg, span)
+
+    def _split(
+        self,
+        conn: sqlite3.Connection,
+        name: truth.Name,
+        record: dict[str, Any],
+        pid: str,
+        held: dict[str, Any],
+    ) -> None:
+        """Two devices' versions of one paper that carry different arXiv ids (``held``, the
+        cache's record of ``pid``; ``record``, of the segment ``name``): each device found
+        the paper without an arXiv id (a digest, filed under an id made from its text) to be
+        one of two arXiv papers with the same abstract (a duplicate submission), each the one
+        it held first. They are two papers, each under its arXiv id, and the id both carry
+        names the smaller of the two (`aliases.keep`). Before, each copy kept the one it had
+        held first: the digest's star on one paper on the laptop, on the other on the desk.
+
+        What each of the two records holds depends on the order the versions are merged in,
+        so a catch-up does not split: it builds the cache again from the files (`_Stale`),
+        in the one order every copy with the same files builds in; this is that build. The
+        state is replayed after it, so what was done under the shared id lands on the paper
+        it names."""
+        if not self._rebuilding:
+            raise _Stale
+        theirs, mine = record["arxiv_id"], held["arxiv_id"]
+        if pid != mine:  # the held paper under its own arXiv id
+            if conn.execute("SELECT 1 FROM paper WHERE id=?", (mine,)).fetchone() is not None:
+                self._unite_rows(conn, mine, pid)
+            else:
+                kept = {**held, "id": mine}
+                Cache.put_paper(conn, self._papers, {**kept, "id": pid}, name.stem + MERGED)
+                conn.execute("UPDATE paper SET id=? WHERE id=?", (mine, pid))
+                conn.execute(
+                    "UPDATE record SET body=? WHERE rowid=(SELECT rowid FROM paper WHERE id=?)",
+                    (pack_body(compact(kept)), mine),
+                )
+                aliases.add(conn, pid, mine)
+        row = conn.execute("SELECT seg FROM paper WHERE id=?", (theirs,)).fetchone()
+        if row is not None:  # the arriving version under its own (merged: its id differs)
+            self._store_version(conn, name, record, None, row[0], theirs)
+        elif self._build_rowids is None:  # (a build applying segments one at a time)
+            Cache.put_paper(conn, self._papers, {**record, "id": theirs}, name.stem + MERGED)
+        else:  # (the rowid of the paper's first appearance in the build, or a new one)
+            rowid = self._build_rowids.get(theirs) or len(self._build_rowids) + 1
+            self._build_rowids.setdefault(theirs, rowid)
+            Cache.add_papers(conn, [{**record, "id": theirs}], name.stem + MERGED, rowids=[rowid])
+        aliases.add(conn, record["id"], aliases.keep(mine, theirs))
+        self._split_ids.update((mine, theirs))
 
     def _unite_arrivals(
         self, conn: sqlite3.Connection, name: truth.Name, fresh: dict[str, dict[str, Any]]
@@ -619,10 +702,48 @@ class Library:
             batch = _Batch(conn)
             batch.stored = stored
             found = self._match(conn, fresh[pid], keys, crowds, batch, skip=own)
+            if self._order_decides(conn, fresh[pid], keys, found, stored, own):
+                raise _Stale  # (built again from the files: the order every copy builds in)
             if found is None:
                 continue
             self._unite(conn, name, found, fresh.pop(pid))
             crowds = {}  # (an id may have been renamed)
+
+    def _order_decides(
+        self,
+        conn: sqlite3.Connection,
+        record: dict[str, Any],
+        keys: list[str],
+        found: str | None,
+        stored: set[str],
+        own: set[str],
+    ) -> bool:
+        """Whether which paper an arriving ``record`` (of a catch-up; ``found``: the held
+        paper `_match` made it) is one with depends on the order the files arrived in: a
+        copy without an arXiv id that is either of two arXiv papers with the same abstract
+        (a duplicate submission), the one a sync united it with being the first held. So
+        when ``record`` has no arXiv id and a second held arXiv paper would take it too, or
+        has one and shares its abstract with an arXiv paper a copy without an id was
+        united with. Rare; then the cache is built again from the files, in the one order
+        every copy with the same files builds in (`_build_segments`)."""
+        if self._rebuilding:
+            return False
+        arxiv = record.get("arxiv_id")
+        if not arxiv:
+            if found is None or not self._record(conn, found).get("arxiv_id"):
+                return False
+            batch = _Batch(conn)
+            batch.stored = stored
+            other = self._match(conn, record, keys, {}, batch, skip=own | {found})
+            return other is not None and bool(self._record(conn, other).get("arxiv_id"))
+        held = [
+            pid
+            for key in keys
+            if key.startswith("text:") and key in stored
+            for pid, has_id in Cache.filed_under(conn, key)
+            if has_id
+        ]
+        return aliases.absorbed_a_hashed_id(conn, held)
 
     def _unite(
         self, conn: sqlite3.Connection, name: truth.Name, held: str, record: dict[str, Any]
