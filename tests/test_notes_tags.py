@@ -38,6 +38,7 @@ from tui.actions import base as app_base
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.tags import TagDialog
 from tui.history import describe_undo
+from tui.keys import parse_keymap
 from tui.library import Library, storage
 from tui.library import notes as library_notes
 from tui.library import state as library_state
@@ -975,3 +976,27 @@ async def test_the_footer_says_how_to_leave_a_note_while_it_is_typed(tmp_path: P
         await rest(pilot)
         assert app.focused is app.paper_list and "Back to list" not in bottom(), bottom()
         assert app.library.state(app.paper_list.current).note == "a word"
+
+
+async def test_the_footer_never_gives_an_app_key_the_note_s_label(tmp_path: Path) -> None:
+    """The footer re-labels a hidden app key with the note's own label only when the app's
+    key hands it on (Esc). With ``pane_next = ["tab", "ctrl+s"]`` in [keys], ctrl+s in a note
+    moves to the list (the app's key); the footer said "^s Save". Oracle: the bottom line
+    of the screen as drawn, and what the key then does."""
+    keymap, errors = parse_keymap({"pane_next": ["tab", "ctrl+s"]})
+    assert not errors
+    app = build(small_library(tmp_path), tmp_path, keymap=keymap)
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        def bottom() -> str:
+            return app.screen._compositor.render_strips()[-1].text
+
+        await rest(pilot)
+        await pilot.press("e", *"a word")
+        await rest(pilot)
+        assert app.focused is app.notes
+        assert "esc Back to list" in bottom(), bottom()
+        assert "Save" not in bottom(), bottom()
+        await pilot.press("ctrl+s")
+        await rest(pilot)
+        assert app.focused is not app.notes  # (what ctrl+s does here: the next pane)
