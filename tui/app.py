@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
@@ -80,7 +80,15 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     CSS_PATH = "app.tcss"
     TITLE = "papertui"
     COMMANDS = App.COMMANDS | {PaperCommands}
-    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS + LIST_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *APP_BINDINGS,
+        *LIST_BINDINGS,
+        # The search box's Down, taken by the app as the key arrives (as Esc and Enter are):
+        # run by the box itself, after the app had sent on the keys that came with it, the
+        # list got focus only after those keys had gone into the box (`/diff`, Down and 2
+        # in one read searched "diff2"). After the list's Down, which refuses it there.
+        Binding("down", "focus_list", "To list", priority=True, id="search.down"),
+    ]
 
     stopped_by: str | None = None
     cache_damage: str | None = None  # the line for people when a damaged cache ended the app
@@ -461,6 +469,8 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_list":  # (Down in the search box)
+            return self.focused is self.search_box and not isinstance(self.screen, ModalScreen)
         if action == "cycle_pane":  # (a dialog's own Tab moves between its fields)
             return not isinstance(self.screen, ModalScreen)
         if action in ("escape", "enter"):
