@@ -1465,3 +1465,26 @@ async def test_a_dialogs_messages_wait_under_it_and_show_again_after(
             await pilot.press("escape")
             await settle(pilot, 0.1)
             assert shown in drawn() and "Export cancelled" in drawn(), drawn()
+
+
+async def test_a_key_typed_right_after_down_in_the_search_box_goes_to_the_list(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Down in the search box goes to the list; a key that arrived with it (tmux: `/diff`,
+    then Down and 2 in one write) went into the box as well ("/diff2": nothing found) and
+    the list had focus after it: the box's own Down ran after the app had sent the 2 on."""
+    from textual import events
+
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"diff")
+        await settle(pilot)
+        for key, char in [("down", None), ("3", "3")]:
+            app.post_message(events.Key(key, char))
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.view == "all":
+                break
+        assert app.search_box.value == "diff"
+        assert app.view == "all" and app.focused is app.paper_list

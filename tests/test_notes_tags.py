@@ -38,6 +38,7 @@ from tui.actions import base as app_base
 from tui.dialogs.confirm import ConfirmDialog
 from tui.dialogs.tags import TagDialog
 from tui.history import describe_undo
+from tui.keys import parse_keymap
 from tui.library import Library, storage
 from tui.library import notes as library_notes
 from tui.library import state as library_state
@@ -975,3 +976,61 @@ async def test_the_footer_says_how_to_leave_a_note_while_it_is_typed(tmp_path: P
         await rest(pilot)
         assert app.focused is app.paper_list and "Back to list" not in bottom(), bottom()
         assert app.library.state(app.paper_list.current).note == "a word"
+
+
+async def test_the_footer_never_gives_an_app_key_the_note_s_label(tmp_path: Path) -> None:
+    """The footer re-labels a hidden app key with the note's own label only when the app's
+    key hands it on (Esc). With ``pane_next = ["tab", "ctrl+s"]`` in [keys], ctrl+s in a note
+    moves to the list (the app's key); the footer said "^s Save". Oracle: the bottom line
+    of the screen as drawn, and what the key then does."""
+    keymap, errors = parse_keymap({"pane_next": ["tab", "ctrl+s"]})
+    assert not errors
+    app = build(small_library(tmp_path), tmp_path, keymap=keymap)
+    async with app.run_test(size=(80, 24)) as pilot:
+
+        def bottom() -> str:
+            return app.screen._compositor.render_strips()[-1].text
+
+        await rest(pilot)
+        await pilot.press("e", *"a word")
+        await rest(pilot)
+        assert app.focused is app.notes
+        assert "esc Back to list" in bottom(), bottom()
+        assert "Save" not in bottom(), bottom()
+        await pilot.press("ctrl+s")
+        await rest(pilot)
+        assert app.focused is not app.notes  # (what ctrl+s does here: the next pane)
+
+
+async def test_the_watch_gives_the_terminal_back_and_says_where_the_note_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app did not leave in time after a SIGTERM (a real app in tmux, 3000 words typed
+    at once on a loaded machine): the watch stored the note and ended the process with the
+    terminal on the alternate screen, mouse tracking on (every mouse move then typed escape
+    codes at the shell's prompt), the cursor hidden, and said nothing about the rescue file.
+    Here the library is locked (so the note is rescued) and the terminal is a pty."""
+    from tui import terminal
+
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    master, slave = pty.openpty()
+    monkeypatch.setattr(terminal, "_terminal_fd", lambda: slave)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("e", *"kept aside")
+            holder = _hold_lock(lib.root)
+            try:
+                assert _ended_from_the_watch(app, monkeypatch) == [128 + signal.SIGHUP]
+            finally:
+                _release(holder)
+        output = b""
+        while select.select([master], [], [], 0.5)[0]:
+            output += os.read(master, 65536)
+    finally:
+        os.close(master)
+        os.close(slave)
+    (rescued,) = recovered_files(lib.root)
+    assert all(seq in output for seq in (b"\x1b[?1049l", b"\x1b[?1003l", b"\x1b[?25h")), output
+    assert b"1 note NOT saved" in output and str(rescued).encode() in output, output
+    assert b"stopped by SIGHUP; the note was not saved" in output, output

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
@@ -53,7 +53,7 @@ from .library.cache import damage_line
 from .library.core import now_iso
 from .recovery import recovered_files
 from .screens.main_screen import MainScreen
-from .terminal import install_terminal_fixes
+from .terminal import give_back_at_once, install_terminal_fixes
 from .text import clean, printable
 from .widgets.notes import Notes
 from .widgets.paper_detail import PaperDetail
@@ -80,7 +80,15 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
     CSS_PATH = "app.tcss"
     TITLE = "papertui"
     COMMANDS = App.COMMANDS | {PaperCommands}
-    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS + LIST_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *APP_BINDINGS,
+        *LIST_BINDINGS,
+        # The search box's Down, taken by the app as the key arrives (as Esc and Enter are):
+        # run by the box itself, after the app had sent on the keys that came with it, the
+        # list got focus only after those keys had gone into the box (`/diff`, Down and 2
+        # in one read searched "diff2"). After the list's Down, which refuses it there.
+        Binding("down", "focus_list", "To list", priority=True, id="search.down"),
+    ]
 
     stopped_by: str | None = None
     cache_damage: str | None = None  # the line for people when a damaged cache ended the app
@@ -342,12 +350,30 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         loop held up by a closed terminal, or by thousands of keys on a loaded machine), the
         note being typed and those not saved stored in the library first (from this thread,
         for at most `LEAVE_SAVE` seconds), what it did not take rescued to a file
-        (`rescue_notes`)."""
+        (`rescue_notes`). The terminal is then given back and told why the app stopped and
+        where a rescued note is, as when the app leaves (`launch._after_app`): the process
+        ended with the alternate screen, mouse tracking and a hidden cursor left on, and said
+        nothing of the rescue file."""
+        stored: dict[str, str] = {}
+        rescued: list[str] = []
+        kept = None
         with contextlib.suppress(Exception):
             stored = self.store_notes_beside(timeout=LEAVE_SAVE, wait=SIGNAL_WAIT)
             # (the loop went on typing into the note while the library wrote it: the keys
             # it took since are rescued, the whole note in a file)
-            self.rescue_typed_since(stored)
+            rescued, kept = self.rescue_typed_since(stored)
+        with contextlib.suppress(Exception):
+            lines = []
+            if rescued:
+                count = "1 note" if len(rescued) == 1 else f"{len(rescued)} notes"
+                if any(pid in stored for pid in rescued):  # (the library took a part)
+                    count += " (its last keys)" if len(rescued) == 1 else " (their last keys)"
+                where = f"kept in {printable(str(kept))}" if kept else "no folder would take it"
+                reason = self.unsaved_reason or "the app did not leave in time"
+                lines.append(f"papertui: error: {count} NOT saved ({reason}); {where}")
+            saved = "; the note was not saved" if rescued else ""
+            lines.append(f"papertui: stopped by {signal.Signals(signum).name}{saved}")
+            give_back_at_once(lines, getattr(self._driver, "attrs_before", None))
         os._exit(128 + signum)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -443,6 +469,8 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_list":  # (Down in the search box)
+            return self.focused is self.search_box and not isinstance(self.screen, ModalScreen)
         if action == "cycle_pane":  # (a dialog's own Tab moves between its fields)
             return not isinstance(self.screen, ModalScreen)
         if action in ("escape", "enter"):

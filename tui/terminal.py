@@ -25,6 +25,8 @@ import functools
 import os
 import queue
 import signal
+import sys
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -208,3 +210,44 @@ def install_terminal_fixes() -> None:
     forget_option_characters()
     if getattr(linux_driver, "getincrementaldecoder", None) is codecs.getincrementaldecoder:
         linux_driver.getincrementaldecoder = _lenient_decoder  # type: ignore[attr-defined]
+
+
+# What Textual's driver writes when it gives the terminal back (`stop_application_mode` and
+# `_disable_mouse_support`): mouse tracking, bracketed paste and focus reports off, line wrap
+# on, the Kitty keyboard protocol popped, the alternate screen left, the cursor shown.
+GIVE_BACK = (
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[?2048l\x1b[?1004l"
+    "\x1b[?7h\x1b[<u\x1b[?1049l\x1b[?25h"
+)
+
+
+def _terminal_fd() -> int:
+    """The terminal Textual draws on (its driver writes to stderr)."""
+    return sys.__stderr__.fileno()  # type: ignore[union-attr]
+
+
+def give_back_at_once(lines: Iterable[str], attrs: Any = None, timeout: float = 1.0) -> None:
+    """Give the terminal back and print ``lines`` from any thread, while the app's loop is
+    held up (the stop watch, just before it ends the process): the termios settings
+    ``attrs`` (Textual's `attrs_before`) on the terminal's input, `GIVE_BACK` and the lines
+    on its output. Nothing when the output is no terminal. At most ``timeout`` seconds: a
+    write to a terminal that reads nothing more waits, and the process must end anyway."""
+
+    def give_back() -> None:
+        fd = _terminal_fd()
+        if not os.isatty(fd):
+            return
+        if attrs is not None:
+            with contextlib.suppress(Exception):
+                import termios
+
+                termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, attrs)  # type: ignore[union-attr]
+        # (a lone ESC first ends an escape sequence Textual's writer may have left half)
+        data = ("\x1b\\" + GIVE_BACK + "".join(f"{line}\r\n" for line in lines)).encode()
+        with contextlib.suppress(OSError):
+            while data:
+                data = data[os.write(fd, data) :]
+
+    thread = threading.Thread(target=give_back, name="papertui-give-back", daemon=True)
+    thread.start()
+    thread.join(timeout)

@@ -489,25 +489,28 @@ class PaperAppBase(App[None]):
                 del self.unsaved_notes[pid]
         return {pid: notes[pid] for pid in list(stored)}
 
-    def rescue_typed_since(self, stored: dict[str, str]) -> None:
+    def rescue_typed_since(self, stored: dict[str, str]) -> tuple[list[str], Path | None]:
         """Rescue to a file the notes the library did not take (`stored`: what it did), the
         note pane's text included as it is now: the app's loop, still running while the
         stop watch writes, may have typed more keys into it since `store_notes_beside` took
         it. Called last before the process ends, by the watch, the pane frozen first
         (`Notes.freeze`: an edit of the loop's waits for the end), so nothing is typed into
-        it after this last look; a rescue file holds the whole note."""
+        it after this last look; a rescue file holds the whole note. Returns the papers whose
+        notes were rescued and the file (None when no folder took it); ([], None) for none."""
         with contextlib.suppress(Exception):
             self.notes.freeze(timeout=1.0)
         rescued: dict[str, str] = {}
+        kept: Path | None = None
         for _ in range(10):
             self.keep_typed_note()
             for pid, text in stored.items():
                 if self.unsaved_notes.get(pid) == text:
                     del self.unsaved_notes[pid]
             if not self.unsaved_notes or self.unsaved_notes == rescued:
-                return
+                break
             rescued = dict(self.unsaved_notes)
-            self.rescue_notes()
+            kept = self.rescue_notes()
+        return list(rescued), kept
 
     def keep_typed_note(self) -> None:
         """Take the note pane's unsaved text into `unsaved_notes` without writing anything

@@ -7,6 +7,8 @@ from dataclasses import replace
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 
+from ..keys import FIXED
+
 
 class MainScreen(Screen[None]):
     """The screen the app composes into (`App.get_default_screen`).
@@ -15,7 +17,10 @@ class MainScreen(Screen[None]):
     shadows a focused widget's shown one in the footer (while typing a note the footer said
     ``^s Save`` and nothing about Esc). Here a key the focused widget binds and shows is shown
     with the widget's description; what the key does is unchanged (the app's binding, which
-    hands it on: `PaperTUI.action_escape`)."""
+    hands it on: `PaperTUI.action_escape`). Only the app's Enter and Esc hand a key on (their
+    keys cannot be remapped, `keys.FIXED`): another app key the user put on a widget's key
+    (``pane_next = ["tab", "ctrl+s"]``) does its own action there, and keeps its own (hidden)
+    label."""
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -30,7 +35,12 @@ class MainScreen(Screen[None]):
                 continue
             for key in own.key.split(","):
                 held = active.get(key.strip())
-                if held is not None and held.binding.priority and not held.binding.show:
+                if (
+                    held is not None
+                    and held.binding.id in FIXED
+                    and held.binding.priority
+                    and not held.binding.show
+                ):
                     shown = replace(held.binding, description=own.description, show=True)
                     active[key.strip()] = held._replace(binding=shown)
         return active
