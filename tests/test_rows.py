@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from textual.widgets import Input
+
 from tui.feeds import ParseResult
 from tui.library import Library
 from tui.models import Paper, Source
@@ -438,3 +440,46 @@ def test_a_title_cut_in_a_wide_character_ends_with_the_ellipsis_at_once() -> Non
         title = next(t for t, name in parts if name in ("unread", "read"))
         assert title.rstrip().endswith("…") and " …" not in title, (width, title)
         assert sum(cell_len(t) for t, _ in parts) == length == width
+
+
+async def test_a_search_under_way_when_the_sort_changes_is_shown_in_the_new_sort(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by an adversary (by reading): a search that ran under the old sort or view was
+    shown after S or 1-4, the box's text still matching. Here the search's query is held
+    until S has been pressed; the list ends in the order of the new sort. Oracle: the
+    library's own query with that sort."""
+    import threading
+
+    app = build(sample_library, tmp_path)
+    from .test_app_hostile import until
+
+    lib = app.library
+    query = lib.query
+    held, release = threading.Event(), threading.Event()
+
+    def slow_query(text: object = "", sort: str = "feed_date", reverse: bool = True) -> object:
+        if threading.current_thread() is not threading.main_thread() and "diff" in str(text):
+            held.set()
+            release.wait(10)
+        return query(text, sort=sort, reverse=reverse)  # type: ignore[arg-type]
+
+    async with app.run_test(size=(120, 35)) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 0)
+        lib.query = slow_query  # type: ignore[method-assign]
+        await pilot.press("slash")
+        with app.search_box.prevent(Input.Changed):  # (Enter's search alone: no typing's)
+            app.search_box.value = "diffusion"
+        await pilot.press("enter")
+        await until(pilot, held.is_set)
+        await pilot.press("S")  # (feed date -> the next sort)
+        release.set()
+        want_sort = app.sort_for("diffusion")
+        assert want_sort != "feed_date"
+        reverse = want_sort != "title"
+        want = list(query(app.full_query("diffusion"), sort=want_sort, reverse=reverse))
+        before = list(query(app.full_query("diffusion"), sort="feed_date"))
+        assert len(want) > 2 and want != before, (want_sort, want)
+        await until(pilot, lambda: list(app.paper_list.ids) == want)
+        assert list(app.paper_list.ids) == want
+        assert app.search_text == "diffusion"

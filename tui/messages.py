@@ -85,6 +85,7 @@ class SearchResults(Message):
         error: str | None,
         keep: str | None = None,
         position: int | None = None,
+        setting: tuple[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.text = text
@@ -92,6 +93,7 @@ class SearchResults(Message):
         self.error = error
         self.keep = keep
         self.position = position
+        self.setting = setting  # (the view and sort the search was started under)
 
 
 class SearchCounted(Message):

@@ -76,7 +76,9 @@ class FindActions(PaperAppBase):
         """A key typed: the query starts at once, on a worker, and its result is shown once
         the typing has paused for `SEARCH_DELAY` (the next key drops it): the pause and the
         query overlap, so the result is ready when the pause ends."""
-        self._search(event.value, self.paper_list.current, time.monotonic() + SEARCH_DELAY)
+        self._search(
+            event.value, self.paper_list.current, time.monotonic() + SEARCH_DELAY, self.setting
+        )
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -84,13 +86,25 @@ class FindActions(PaperAppBase):
 
     def _submit_search(self, value: str) -> None:
         """Enter in the search box: search now and go back to the list."""
-        self._search(value, self.paper_list.current)
+        self._search(value, self.paper_list.current, setting=self.setting)
         self._focus(self.paper_list)
         if not value.strip():
             self.query_one("#search-bar").add_class("-hidden")
 
+    @property
+    def setting(self) -> tuple[str, str]:
+        """The view and the sort chosen: a search's result is shown only under those it was
+        started under (`_show_results`)."""
+        return (self.view, self.sort_key)
+
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, text: str, keep: str | None = None, show_at: float = 0.0) -> None:
+    def _search(
+        self,
+        text: str,
+        keep: str | None = None,
+        show_at: float = 0.0,
+        setting: tuple[str, str] | None = None,
+    ) -> None:
         """Run the query off the UI thread so typing never waits for it: the worker reads
         the result's first page and looks for the highlighted paper ``keep`` in it (on its
         own database connection), so showing it costs the UI thread nothing; it is shown
@@ -130,10 +144,10 @@ class FindActions(PaperAppBase):
         found = near_top(first, keep) if ids is not None and keep is not None else None
         if isinstance(ids, Results) and not ids.counted:
             head = Head(ids, first)
-            self.post_message(SearchResults(text, head, error, keep, found))
+            self.post_message(SearchResults(text, head, error, keep, found, setting))
             self._counted(head, keep if found is None else None)
             return
-        self.post_message(SearchResults(text, ids, error, keep, found))
+        self.post_message(SearchResults(text, ids, error, keep, found, setting))
         if ids is None or keep is None or found is not None or len(ids) <= NEAR_TOP:
             return
         with contextlib.suppress(ValueError):
@@ -170,6 +184,11 @@ class FindActions(PaperAppBase):
     def _show_results(self, event: SearchResults) -> None:
         if event.text != self.search_box.value:
             return  # typing went on (a newer search is coming), or the box was cleared
+        if event.setting is not None and event.setting != self.setting:
+            # (a view or sort key pressed while it ran: it may have read the old one; the
+            # list shows the new one, and the search is run again under it)
+            self._search(event.text, event.keep, setting=self.setting)
+            return
         if event.error is not None or event.ids is None:
             self._show_search_error(event.error)
             return
