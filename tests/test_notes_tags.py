@@ -982,9 +982,10 @@ async def test_the_footer_never_gives_an_app_key_the_note_s_label(tmp_path: Path
     """The footer re-labels a hidden app key with the note's own label only when the app's
     key hands it on (Esc). With ``pane_next = ["tab", "ctrl+s"]`` in [keys], ctrl+s in a note
     moves to the list (the app's key); the footer said "^s Save". Oracle: the bottom line
-    of the screen as drawn, and what the key then does."""
-    keymap, errors = parse_keymap({"pane_next": ["tab", "ctrl+s"]})
-    assert not errors
+    of the screen as drawn, and what the key then does. (The config now refuses that entry,
+    ctrl+s being the note's: `test_a_key_the_note_types_or_edits_with_is_refused_to_pane_keys`;
+    the footer's rule is checked with the keymap given to the app directly.)"""
+    keymap = {"pane_next": "tab,ctrl+s"}
     app = build(small_library(tmp_path), tmp_path, keymap=keymap)
     async with app.run_test(size=(80, 24)) as pilot:
 
@@ -1034,3 +1035,18 @@ async def test_the_watch_gives_the_terminal_back_and_says_where_the_note_is(
     assert all(seq in output for seq in (b"\x1b[?1049l", b"\x1b[?1003l", b"\x1b[?25h")), output
     assert b"1 note NOT saved" in output and str(rescued).encode() in output, output
     assert b"stopped by SIGHUP; the note was not saved" in output, output
+
+
+@pytest.mark.parametrize("key", ["ctrl+s", "x", "Q", "ctrl+k", "home", "backspace", "space"])
+def test_a_key_the_note_types_or_edits_with_is_refused_to_pane_keys(key: str) -> None:
+    """Tab and shift+Tab work in the note and the search box too (the app takes them first),
+    so a key given to them there is taken from the box: ``pane_next = ["tab", "ctrl+s"]``
+    made ctrl+s move to the list instead of saving the note (an adversary helper). Such an
+    entry is left out with one line saying why; keys the boxes do not use are kept. Oracle:
+    Textual's TextArea and Input bindings, and the note's ^s."""
+    keymap, errors = parse_keymap({"pane_next": ["tab", key], "pane_previous": "f2"})
+    assert keymap == {"pane_previous": "f2"}
+    (error,) = errors
+    assert error.startswith("[keys] pane_next: ") and "note and the search box" in error
+    kept, errors = parse_keymap({"pane_next": ["tab", "f3"], "toggle_star": "f"})
+    assert kept == {"pane_next": "tab,f3", "toggle_star": "f"} and not errors

@@ -398,8 +398,40 @@ def parse_keymap(table: object) -> tuple[dict[str, str], list[str]]:
         except KeymapError as err:
             errors.append(f"[keys] {action_id}: {err}")
             continue
+        typed = next((k for k in names if action_id in WHILE_TYPING and typing_key(k)), None)
+        if typed is not None:
+            errors.append(
+                f"[keys] {action_id}: {shown_key(typed)} is a key of the note and the search "
+                "box (typing, editing, ^s Save), where this action works too; choose another"
+            )
+            continue
         keymap[action_id] = ",".join(dict.fromkeys(names))
     return _without_clashes(keymap, errors), errors
+
+
+WHILE_TYPING = frozenset(a.id for a in ACTIONS if a.where == "app" and not a.paper)
+"""Actions the app takes even in the note or the search box (the other app keys wait:
+`PAPER_ACTIONS`), so a key they are given must not be one those boxes use."""
+
+
+def typing_key(name: str) -> bool:
+    """Whether the key ``name`` (Textual's) types or edits in the note or the search box: a
+    character, or a key of Textual's TextArea and Input, or the note's own (^s Save)."""
+    from textual.widgets import Input, TextArea
+
+    from .widgets.notes import Notes
+
+    if (
+        len(name) == 1
+        or name in ("space", "shift+space")
+        or name.startswith("shift+")
+        and (len(name) == len("shift+") + 1)
+    ):
+        return True
+    boxes = (*TextArea.BINDINGS, *Input.BINDINGS, *Notes.BINDINGS)
+    return any(
+        name in (k.strip() for k in b.key.split(",")) for b in boxes if isinstance(b, Binding)
+    )
 
 
 def _without_clashes(keymap: dict[str, str], errors: list[str]) -> dict[str, str]:
