@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tui.actions import base as app_base
 from tui.library import Library
 from tui.library.doctor import repair
@@ -211,3 +213,28 @@ async def test_an_empty_library_says_so_not_inbox_zero(tmp_path: Path) -> None:
         await pilot.pause()
         assert "No papers yet in this library" in app.paper_list.empty_text
         assert str(lib.root) in app.paper_list.empty_text
+
+
+def test_two_rescues_in_the_same_second_are_two_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop watch may rescue twice within a second (the pane changed after its first
+    look); both rescues had the same name, so the second fell through every folder and was
+    not written (an adversary helper, by reading). Now the second gets -2."""
+    import tempfile
+
+    from tui.recovery import recovered_files, rescue
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # (the other folders)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    root = tmp_path / "lib"
+    root.mkdir()
+    first = rescue({"p1": "some words"}, {"p1": "A paper"}, root)
+    second = rescue({"p1": "some words and more"}, {"p1": "A paper"}, root)
+    third = rescue({"p1": "some words and more still"}, {"p1": "A paper"}, root)
+    assert first is not None and second is not None and third is not None
+    assert len({first, second, third}) == 3 and first.parent == second.parent == third.parent
+    assert "some words and more\n" in second.read_text(encoding="utf-8")
+    assert "some words and more still" in third.read_text(encoding="utf-8")
+    assert sorted(recovered_files(root)) == sorted([first, second, third])

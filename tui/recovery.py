@@ -97,15 +97,28 @@ def rescue(notes: Mapping[str, str], titles: Mapping[str, str], root: Path) -> P
     return None
 
 
+def _new_file(first: Path) -> tuple[int, Path]:
+    """A new file (its descriptor and path): ``first``, or when a file of that name exists
+    (a second rescue in the same second, by the same process) ``first`` with -2, -3 … after
+    its stem. OSError as `os.open`'s (FileExistsError after 99 such names)."""
+    for n in range(1, 100):
+        path = first if n == 1 else first.with_name(f"{first.stem}-{n}{first.suffix}")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(first)
+
+
 def _write_new(text: bytes, name: str, root: Path) -> Path | None:
     """Write ``text`` to a new file ``name`` in the first of the rescue folders that takes
     it whole; its path, or None."""
     for folder in _folders(root):
-        path = folder / (name if folder == root / RECOVERED else "papertui-" + name)
+        first = folder / (name if folder == root / RECOVERED else "papertui-" + name)
         made = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd, path = _new_file(first)
         except OSError:
             if made:
                 with contextlib.suppress(OSError):
