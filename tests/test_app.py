@@ -817,14 +817,19 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
         await pilot.press("/")  # the search bar appears: that is a layout
         await settle(pilot)
         layouts = count_layouts(monkeypatch)
-        text = "caching " * 12 + "zzz"
+        text = "caching " * 12
         await pilot.press(*text)
+        await settle(pilot, 0.3)
+        assert app.paper_list.ids and not layouts
+        # Nothing found: the footer stops offering "↓ To list" (its one redraw).
+        await pilot.press(*"zzz")
+        text += "zzz"
         await settle(pilot, 0.3)
         box = app.search_box
         assert box.value == text and app.search_text == text.strip()
         shown = app.screen._compositor.render_strips()[box.region.y].text
         assert shown.rstrip().endswith("caching zzz")  # (the box scrolled to the end)
-        assert app.paper_list.ids == [] and not layouts
+        assert app.paper_list.ids == []
 
 
 async def test_search_combines_with_the_view_and_bad_filters_show_inline(
@@ -1491,3 +1496,53 @@ async def test_a_key_typed_right_after_down_in_the_search_box_goes_to_the_list(
                 break
         assert app.search_box.value == "diff"
         assert app.view == "all" and app.focused is app.paper_list
+
+
+async def test_the_search_box_offers_down_to_the_list_only_when_there_are_results(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """The footer offered "↓ To list" under a search that found nothing (the list empty: the
+    key had nowhere to go). Oracle: the bottom line of the screen as drawn, and where Down
+    leaves the focus."""
+    app = build(sample_library, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def bottom() -> str:
+            return app.screen._compositor.render_strips()[-1].text
+
+        await settle(pilot)
+        await pilot.press("slash", *"zzqqxx")
+        await settle(pilot, 0.3)
+        screen = "".join(s.text for s in app.screen._compositor.render_strips())
+        assert not app.paper_list.ids and "No papers match" in screen
+        assert "To list" not in bottom() and "Clear search" in bottom(), bottom()
+        await pilot.press("down")
+        assert app.focused is app.search_box
+        await pilot.press(*["backspace"] * 6, *"diff")
+        await settle(pilot, 0.3)
+        assert app.paper_list.ids and "To list" in bottom(), bottom()
+        await pilot.press("down")
+        assert app.focused is app.paper_list
+
+
+async def test_the_detail_s_state_line_breaks_between_its_marks_only(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """At 120 columns the detail's state line broke between "✎" and "note" (the pane wraps
+    at any space). Oracle: the detail's text wrapped as the pane wraps it, at every width
+    from 16 to 80 cells: no line ends with a mark whose word went to the next line."""
+    lib = sample_library
+    pid = lib.query("")[0]
+    lib.set_state([pid], "star", starred=True)
+    lib.set_state([pid], "tag", tags=["diffusion", "to read", "group-meeting", "x"])
+    lib.set_state([pid], "edit note", note="a note")
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, pid)
+        await settle(pilot)
+        assert "✎ note" in app.detail.text
+        for width in range(16, 81):
+            lines = [line.plain.rstrip() for line in app.detail._assemble(width).wrap(width)]
+            assert not [x for x in lines if x.endswith(("✎", "★", "●", "#"))], (width, lines)
+            assert not [x for x in lines if x.startswith(("note", "starred", "unread"))], lines

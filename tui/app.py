@@ -469,8 +469,12 @@ class PaperTUI(ForYouActions, TriageActions, FindActions, OutActions):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "focus_list":  # (Down in the search box)
-            return self.focused is self.search_box and not isinstance(self.screen, ModalScreen)
+        if action == "focus_list":  # (Down in the search box; not offered with no results)
+            return (
+                self.focused is self.search_box
+                and not isinstance(self.screen, ModalScreen)
+                and len(self.paper_list.ids) > 0
+            )
         if action == "cycle_pane":  # (a dialog's own Tab moves between its fields)
             return not isinstance(self.screen, ModalScreen)
         if action in ("escape", "enter"):

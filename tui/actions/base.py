@@ -112,6 +112,7 @@ class PaperAppBase(App[None]):
         self._first_painted = False  # (`_first_paint_done`: app.py)
         self._watch_counts = 0  # (how many counts were asked for: `count_watched`)
         self._search_error: str | None = None  # the query error shown under the search box
+        self._list_had_papers = True  # (the footer's "↓ To list": `_show_ids`)
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
@@ -334,6 +335,9 @@ class PaperAppBase(App[None]):
             date_key=date_key,
         )
         self.update_status()
+        if bool(plist.ids) is not self._list_had_papers:  # (the footer's "↓ To list":
+            self._list_had_papers = bool(plist.ids)  # offered only with papers to go to; a
+            self.refresh_bindings()  # footer redrawn for each result was a layout a key)
         if self._first_painted:  # (the first frame is the prepainted one: prepaint.py)
             self.count_watched()  # (in a worker: app.py)
 

@@ -29,7 +29,7 @@ from textual.style import Style
 from ..export import authors_line, links_of
 from ..library import LibraryError
 from ..models import Paper, PaperState, badge
-from ..tags import hash_tags
+from ..tags import hash_tag
 from ..text import clean, line_breaks, printable, readable_links, readable_tex, screen_text
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class PaperDetail(ScrollView, can_focus=True):
             paper, problem = self.library.head_paper(pid), str(err)
         state = self.library.state(pid)
         # The titles and the state line, then blocks separated by a blank line.
-        parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state)]
+        parts: list[Part] = [*self._titles(paper), "\n", *self._state_line(state, width)]
         why = self.library.score_of(pid) if self.show_why else None
         if why and why[1]:
             parts += ["\n", (_text(why[1]), self._style("muted"))]
@@ -248,16 +248,35 @@ class PaperDetail(ScrollView, can_focus=True):
         first, second = (zh, en) if self.chinese_first else (en, zh)
         return [(first, self._style("title")), "\n", (second, self._style("title-secondary"))]
 
-    def _state_line(self, state: PaperState) -> list[Part]:
-        parts: list[Part] = [
-            ("read", self._style("read")) if state.read else ("● unread", self._style("unread"))
+    def _state_line(self, state: PaperState, width: int) -> list[Part]:
+        """Read, starred, each tag and the note mark, broken between them only when the line
+        is wider than ``width`` cells ("✎" at the end of one line and "note" on the next)."""
+        items: list[tuple[str, Part]] = [
+            (
+                "",
+                ("read", self._style("read"))
+                if state.read
+                else ("● unread", self._style("unread")),
+            )
         ]
         if state.starred:
-            parts += ["  ", ("★ starred", self._style("starred"))]
-        if state.tags:
-            parts += ["  ", (_text(hash_tags(state.tags)), self._style("tags"))]
+            items.append(("  ", ("★ starred", self._style("starred"))))
+        for n, tag in enumerate(state.tags):
+            items.append((" " if n else "  ", (_text(hash_tag(tag)), self._style("tags"))))
         if state.note.strip():
-            parts += ["  ", ("✎ note", self._style("muted"))]
+            items.append(("  ", ("✎ note", self._style("muted"))))
+        parts: list[Part] = []
+        used = 0
+        for gap, (text, style) in items:
+            cells = cell_len(text)
+            if parts and used + len(gap) + cells > width:
+                parts.append("\n")
+                used = 0
+            elif parts:
+                parts.append(gap)
+                used += len(gap)
+            parts.append((text, style))
+            used += cells
         return parts
 
     def _rows(self, rows: list[tuple[str, str | list[str]]], width: int) -> list[Part]:
