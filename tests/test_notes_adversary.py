@@ -238,3 +238,40 @@ def test_two_rescues_in_the_same_second_are_two_files(
     assert "some words and more\n" in second.read_text(encoding="utf-8")
     assert "some words and more still" in third.read_text(encoding="utf-8")
     assert sorted(recovered_files(root)) == sorted([first, second, third])
+
+
+async def test_typing_after_a_save_met_another_windows_note_goes_where_the_cursor_was(
+    tmp_path: Path,
+) -> None:
+    """Two windows write the same note (a real app in tmux, advA): the second's save is
+    merged with the first's text, and the pane shows the merged note, its cursor kept at
+    the same row and column: at the second character of the other window's words. Its two
+    Backspaces, meant for its own "XX", deleted "li" of the other's "line from two.", and
+    the rest of its typing went into the middle of that text."""
+    lib = small_library(tmp_path)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        pid = app.paper_list.current
+        await pilot.press("e", *"XX")
+        await pilot.pause()
+        subprocess.run(  # the other window's save, while this one types
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "note",
+                pid,
+                "-m",
+                "line from two.",
+                "--db",
+                str(lib.root),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.notes.text == "line from two.XX"  # (both kept: theirs first)
+        await pilot.press("backspace", "backspace", *" and mine", "escape")
+        await pilot.pause()
+    assert on_disk(lib).state(pid).note == "line from two. and mine"

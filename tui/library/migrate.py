@@ -157,8 +157,26 @@ def read_old_state(root: Path, device: str) -> tuple[dict[str, dict[str, Any]], 
     return states, changes[-200:], last
 
 
-def _new_named(root: Path) -> list[Path]:
-    return [Path(p) for kind in truth.KINDS for p in truth.listing(root, kind).values()]
+def _new_named(root: Path, device: str) -> list[Path]:
+    """The truth files ``device`` wrote: what an interrupted migration of it left."""
+    return [
+        Path(path)
+        for kind in truth.KINDS
+        for name, path in truth.listing(root, kind).items()
+        if name.device == device
+    ]
+
+
+def _migrated_elsewhere(root: Path, device: str) -> bool:
+    """Whether another machine sharing the folder (Syncthing, Dropbox) has migrated it: a
+    readable checkpoint of another device is there (a migration writes it after its papers,
+    having read every old file), while that machine's new marker has not arrived yet."""
+    for name, path in truth.listing(root, truth.CHECKPOINTS).items():
+        if name.device != device:
+            with contextlib.suppress(LibraryError):
+                truth.read_checkpoint(path)
+                return True
+    return False
 
 
 def migrate(root: Path, device: str) -> None:
@@ -166,8 +184,19 @@ def migrate(root: Path, device: str) -> None:
     the file when an old file cannot be read; then nothing is changed."""
     from .core import IGNORED, now_iso
 
-    for leftover in _new_named(root):  # of a migration that was interrupted
+    # Only this device's files are an interrupted migration's: another machine's (its
+    # migration, and the changes it made since, brought by a file-sync tool before its new
+    # marker) are its own, and removing them here would remove them there too.
+    for leftover in _new_named(root, device):
         leftover.unlink()
+    created = now_iso()
+    with contextlib.suppress(LibraryError, KeyError, IndexError):
+        created = table_docs(load(root / MARKER), "library")[0]["created"]
+    if _migrated_elsewhere(root, device):
+        # That machine's checkpoint holds everything the old files held; the old files stay
+        # for it to remove (an interrupted migration of it starts over from them).
+        atomic_write(root / MARKER, marker(created))
+        return
     papers = read_old_papers(root)
     states, changes, last = read_old_state(root, device)
     stamp = now_iso()
@@ -185,9 +214,6 @@ def migrate(root: Path, device: str) -> None:
     for ignore in (".gitignore", ".stignore"):
         if not (root / ignore).exists():
             (root / ignore).write_text(IGNORED)
-    created = stamp
-    with contextlib.suppress(LibraryError, KeyError, IndexError):
-        created = table_docs(load(root / MARKER), "library")[0]["created"]
     atomic_write(root / MARKER, marker(created))  # the commit
     _remove_old(root, device)
 

@@ -736,6 +736,7 @@ def next_change_seq(root: Path, conn: sqlite3.Connection, device: str) -> int:
     top = max([covers.get(device, 0), *pending.get(device, ())])
     for kind in (truth.CHANGES, truth.CHECKPOINTS):
         top = max([top, *_own_seqs(root, kind, device)])
+    top = max([top, *truth.set_aside(root, (truth.CHANGES, truth.CHECKPOINTS), device)])
     return top + 1
 
 

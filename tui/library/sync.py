@@ -523,18 +523,16 @@ def _clear_strays(root: Path, branch: str) -> None:
                 (root / rel).unlink()
 
 
-def _restore_others(root: Path) -> list[str]:
-    """Put back, from the last commit, the truth files of other devices missing here: no
-    papertui deletes another device's file, so it was set aside (`doctor --repair` moves a
-    file damaged here into quarantine/) or deleted by hand; committing that would delete
-    the other machines' good copies. What was done, as lines."""
+def _restore_missing(root: Path) -> list[str]:
+    """Put back, from the last commit, the truth files missing here: papertui never deletes
+    a committed one (a library synced by git folds no change file away), so it was set
+    aside (`doctor --repair` moves a file damaged here into quarantine/) or deleted by hand;
+    committing that would delete the other machines' good copies, this machine's own files
+    too (their writer's disk damaged its copy; the others hold it whole). What was done, as
+    lines."""
     listed = git(root, "ls-files", "-z", "--deleted", "--", *truth.KINDS).stdout
     me = device_id()
-    missing = []
-    for rel in (p for p in listed.split("\0") if p):
-        name = truth.parse_name(rel.rsplit("/", 1)[-1])
-        if name is not None and name.device != me:
-            missing.append(rel)
+    missing = [rel for rel in listed.split("\0") if rel and _device_of(rel) is not None]
     if not missing:
         return []
     git(
@@ -545,7 +543,46 @@ def _restore_others(root: Path) -> list[str]:
         "--pathspec-file-nul",
         stdin="\0".join(f":(literal){rel}" for rel in missing),
     )
-    return [f"put back {_count(len(missing), 'file')} of other machines missing here, from git"]
+    own = sum(_device_of(rel) == me for rel in missing)
+    lines = []
+    if len(missing) > own:
+        lines.append(
+            f"put back {_count(len(missing) - own, 'file')} of other machines missing here, "
+            "from git"
+        )
+    if own:
+        lines.append(
+            f"put back {_count(own, 'file')} of this machine missing here (set aside by "
+            "`doctor --repair`, or deleted), from git: the copy sent before"
+        )
+    return lines
+
+
+def _damaged_here(root: Path) -> list[str]:
+    """Truth files git tracks that were changed here into something papertui cannot read
+    (a bad disk block, a cut write): a truth file is written once, so this is damage, and
+    committing it would replace every other machine's good copy. Never committed; `doctor
+    --repair` sets them aside, and the next sync puts back the copy git holds."""
+    listed = git(root, "ls-files", "-z", "--modified", "--", *truth.KINDS).stdout
+    damaged = []
+    for rel in (p for p in listed.split("\0") if p):
+        if _device_of(rel) is None or not (root / rel).exists():
+            continue
+        try:
+            truth.read_tables(root / rel)
+        except (LibraryError, OSError):
+            damaged.append(rel)
+    return damaged
+
+
+def _damaged_note(damaged: list[str]) -> list[str]:
+    if not damaged:
+        return []
+    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    return [
+        f"{damaged[0]}{more}: damaged here, not sent (the other machines keep their good "
+        "copy); run `papertui doctor --repair`, then sync: the copy git holds is put back"
+    ]
 
 
 # This machine's own files, never committed whatever the library's .gitignore says (a
@@ -609,9 +646,10 @@ def _links_note(links: list[str]) -> list[str]:
 
 def _commit(root: Path, message: str) -> int:
     """Commit every file the library's .gitignore lets through but `_strays`,
-    `_links_here` and `MACHINES_OWN`; how many changed."""
+    `_links_here`, `_damaged_here` and `MACHINES_OWN`; how many changed."""
     specs = [".", *MACHINES_OWN]
-    specs += [f":(exclude,literal){rel}" for rel in (*_strays(root), *_links_here(root))]
+    left = (*_strays(root), *_links_here(root), *_damaged_here(root))
+    specs += [f":(exclude,literal){rel}" for rel in left]
     git(root, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul", stdin="\0".join(specs))
     staged = git(root, "diff", "--cached", "--name-only", "-z").stdout.split("\0")
     staged = [s for s in staged if s]
@@ -900,7 +938,8 @@ def _sync(root: Path, progress: Progress) -> SyncReport:
     report.notes.extend(_clear_git_locks(root))
     with lock.held():
         report.notes.extend(_recover(root))
-        report.notes.extend(_restore_others(root))
+        report.notes.extend(_restore_missing(root))
+        report.notes.extend(_damaged_note(_damaged_here(root)))
         report.notes.extend(_links_note(_links_here(root)))
         report.committed += _commit(root, f"papertui sync: {device_id()}")
     if report.remote is not None:

@@ -114,10 +114,28 @@ def _regular(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+QUARANTINE = "quarantine"
+
+
+def set_aside(root: Path, kinds: tuple[str, ...], device: str) -> list[int]:
+    """The sequence numbers of ``device``'s truth files of ``kinds`` that `doctor --repair`
+    moved to quarantine/ (``<kind>_<device>-<N>.json.<time>``). Never used again: another
+    machine (a sync) may hold the good copy of that file, and a new file under its name
+    replaced that copy there (git committed it as a change of the file)."""
+    try:
+        names = "\n".join(os.listdir(root / QUARANTINE))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    kind = "|".join(re.escape(k) for k in kinds)
+    found = re.compile(rf"^(?:{kind})_{re.escape(device)}-(\d{{8,}})\.json\.", re.MULTILINE)
+    return [int(seq) for seq in found.findall(names)]
+
+
 def next_seq(root: Path, device: str) -> int:
     """The next sequence number for a file of ``device``: one more than any it has used for
-    a segment, change or checkpoint still in the library (call under the write lock)."""
-    top = 0
+    a segment, change or checkpoint still in the library or set aside in quarantine/ (call
+    under the write lock)."""
+    top = max(set_aside(root, KINDS, device), default=0)
     for kind in KINDS:
         for name in listing(root, kind):
             if name.device == device and name.seq > top:

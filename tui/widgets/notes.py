@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import TextArea
 
+from ..library.notes import note_edit
 from ..text import clean
 from .ordered_keys import OrderedKeys
 
@@ -45,6 +46,19 @@ def saved_label(text: str, had_note: bool) -> str:
     if text.strip():
         return "saved"
     return "note removed" if had_note else ""
+
+
+def moved_offset(offset: int, old: str, new: str) -> int:
+    """Where the character offset ``offset`` of ``old`` is in ``new``, ``old`` with one span
+    changed (`note_edit`'s): before the span it stays, after it it moves by what the span
+    gained or lost, inside it it goes to the span's end."""
+    edit = note_edit(old, new)
+    at, cut, put = edit["at"], len(edit["cut"]), len(edit["put"])
+    if offset <= at:
+        return offset
+    if offset >= at + cut:
+        return offset + put - cut
+    return at + put
 
 
 IDLE_HINT = "No note yet. Press e (or Enter) to write one; it saves itself."
@@ -136,10 +150,14 @@ class Notes(OrderedKeys, TextArea):
         had_note = bool(self._saved.strip())
         self._saved = self._base = text
         if stored is not None and stored != text and self.text == text:
-            cursor = self.cursor_location
+            # The cursor stays where it was in the text typed here, wherever the merge put
+            # that text: kept at its row and column, the next keys went into the other
+            # window's words (a Backspace deleted them).
+            offset = self.document.get_index_from_location(self.cursor_location)
             self.load_note(pid, stored)
+            offset = moved_offset(offset, text, self.text)
             with contextlib.suppress(ValueError):
-                self.cursor_location = cursor
+                self.cursor_location = self.document.get_location_from_index(offset)
         if not self.dirty:
             self._show_unsaved(None)
             self.border_subtitle = saved_label(self.text, had_note)
