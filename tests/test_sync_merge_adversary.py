@@ -247,3 +247,102 @@ async def test_typing_on_in_the_app_while_a_sync_brings_a_conflict_stays_in_its_
     assert (lines[0], lines[2]) == ("laptop typing here and more", "desk: another view")
     assert [c.id for c in lib.note_conflicts()] == [pid]
     lib.close()
+
+
+@pytest.mark.parametrize("folder", ["alone", "syncthing"])
+def test_a_change_synced_late_after_a_machine_alone_folded_twice_is_applied_in_its_place(
+    tmp_path: Path, folder: str
+) -> None:
+    """A laptop alone in its folder (Dropbox, rsync: no .git, no .stfolder) folds its journal
+    twice and removed the change files two checkpoints back; the desk's star, made before
+    the laptop starred and then unstarred the same paper, arrives after that. The replay
+    had only the laptop's checkpoint for those changes and applied the desk's star after
+    it: the laptop's later unstar was lost (an adversary helper). Now the files are packed
+    into one, so the star is replayed in its place. Oracle: the same changes in a folder
+    that never removes a file (Syncthing's), and the order the README gives (the latest
+    change wins): unstarred, on both machines."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 6)
+        roots, ids = two_copies(tmp_path, n=8)
+        if folder == "syncthing":
+            for root in roots.values():
+                (root / ".stfolder").mkdir()
+        x, y, z = ids[:3]
+        act(clock, roots["desk"], "desk", "star", y, starred=True)
+        act(clock, roots["desk"], "desk", "tag", z, add_tags=["desk-tag"])
+        act(clock, roots["laptop"], "laptop", "star", y, starred=True)
+        act(clock, roots["laptop"], "laptop", "unstar", y, starred=False)
+        act(clock, roots["laptop"], "laptop", "star", x, starred=True)
+        lib = open_as(roots["laptop"], "laptop")
+        lib.fold_in_background = False
+        for k in range(20):
+            clock.tick()
+            lib.set_state([ids[3 + k % 5]], "read", read=k % 2 == 0)
+        lib.close()
+        changes = os.listdir(roots["laptop"] / "changes")
+        packs = [name for name in changes if name.endswith(".pack.json")]
+        files = sorted(name for name in changes if name not in packs)
+        whole = len(files) == int(files[-1][len("laptop-") : -len(".json")])
+        if folder == "alone":  # (the case: change files were removed, into a pack)
+            assert packs and not whole, changes
+        else:
+            assert not packs and whole, changes
+        sync(roots["desk"], roots["laptop"])
+        sync(roots["laptop"], roots["desk"])
+        seen = {}
+        for name, root in roots.items():
+            lib = open_as(root, name)
+            seen[name] = {pid: lib.state(pid) for pid in ids}
+            lib.close()
+        for states in seen.values():
+            assert not states[y].starred and states[x].starred
+            assert states[z].tags == ["desk-tag"]
+            assert [states[pid].read for pid in ids[3:]] == [False, True, False, True, False]
+        assert seen["laptop"] == seen["desk"]
+        lines = subprocess.run(
+            [sys.executable, "-m", "tui", "--db", str(roots["laptop"]), "doctor"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PAPERTUI_DEVICE": "laptop"},
+        )
+        assert lines.returncode == 0 and "pack" not in lines.stdout, lines.stdout
+
+
+def test_a_damaged_pack_of_changes_is_named_by_doctor_and_set_aside_by_repair(
+    tmp_path: Path,
+) -> None:
+    """A pack (the change files a machine alone folded twice, packed: see the test above)
+    cut short on disk: `doctor` names it, `doctor --repair` moves it to quarantine/ (never
+    deletes it) and the library opens with the state its checkpoints hold. Oracle: the
+    state before the damage, read through the CLI."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 4)
+        roots, ids = two_copies(tmp_path, n=6)
+        root = roots["laptop"]
+        lib = open_as(root, "laptop")
+        lib.fold_in_background = False
+        for k in range(15):
+            clock.tick()
+            lib.set_state([ids[k % 6]], "star", starred=(k // 6) % 2 == 0)
+        before = {pid: lib.state(pid).starred for pid in ids}
+        lib.close()
+    pack = sorted((root / "changes").glob("*.pack.json"))[-1]
+    pack.write_bytes(pack.read_bytes()[:40])
+
+    def doctor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui", "--db", str(root), "doctor", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PAPERTUI_DEVICE": "laptop"},
+        )
+
+    found = doctor()
+    assert found.returncode != 0 and pack.name in found.stdout, found.stdout
+    assert doctor("--repair").returncode == 0
+    assert not pack.exists() and list((root / "quarantine").glob("changes_*.pack.json.*"))
+    lib = open_as(root, "laptop")
+    assert {pid: lib.state(pid).starred for pid in ids} == before
+    lib.close()

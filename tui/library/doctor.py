@@ -37,9 +37,12 @@ from .storage import (
 )
 
 MARKER = "papertui.json"
+PACK = "pack"  # (the kind of a pack of changes: changes/<device>-<low>-<top>.pack.json)
 _ROOT_FILES = {MARKER, ".gitignore", ".stignore", ".lock", ".lock.owner", "watch.json"}
 # (.git: `papertui sync`'s repository; doctor told to remove it, as not papertui's)
-_OTHER_FOLDERS = {"sessions", "watch", "quarantine", RECOVERED, CACHE_DIR, ".git"}
+# Syncthing's folder marker and its versions of changed files, in every folder it shares.
+SYNC_TOOLS = (".stfolder", ".stversions")
+_OTHER_FOLDERS = {"sessions", "watch", "quarantine", RECOVERED, CACHE_DIR, ".git", *SYNC_TOOLS}
 
 
 @dataclass
@@ -71,6 +74,8 @@ def _problem(path: Path, kind: str) -> str | None:
             truth.read_change(path)
         elif kind == truth.CHECKPOINTS:
             truth.read_checkpoint(path)
+        elif kind == PACK:
+            truth.read_pack(path)
         else:
             load(path)
     except LibraryError as err:
@@ -87,6 +92,7 @@ _REMEDY = {
     truth.CHANGES: "quarantine it; that one change is lost",
     truth.CHECKPOINTS: "quarantine it; the state is rebuilt from the previous checkpoint and "
     "the changes since",
+    PACK: "quarantine it; its changes stay folded in this machine's checkpoints",
 }
 _FOREIGN = "none: papertui ignores it; compare it with the library and remove it yourself"
 
@@ -166,6 +172,8 @@ def _files(root: Path) -> tuple[list[tuple[Path, str]], list[Finding]]:
                     unknown.append(_leave(item, odd, _FOREIGN))
                 elif truth.parse_name(item.name) is not None:
                     files.append((item, name))
+                elif name == truth.CHANGES and truth.parse_pack(item.name) is not None:
+                    files.append((item, PACK))
                 else:
                     unknown.append(_foreign(item, name))
             continue

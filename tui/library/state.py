@@ -815,14 +815,37 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
         if others or len(points) < 2:
             return True
         previous = points[-2]
-        for change in own:
-            if change.seq <= previous.seq:
-                with contextlib.suppress(OSError):
-                    os.unlink(changes[change])
+        for name in _pack(root, device, [(n, changes[n]) for n in own if n.seq <= previous.seq]):
+            with contextlib.suppress(OSError):
+                os.unlink(changes[name])
         for old in points[:-2]:
             with contextlib.suppress(OSError):
                 os.unlink(root / truth.CHECKPOINTS / old.file)
         return True
+
+
+def _pack(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
+    """Pack ``device``'s change ``files`` into one pack file (`truth.Pack`), so that their
+    files can go; the names packed (those whose file may be removed): none when the pack
+    cannot be written (a full disk: the files stay), and never a file that cannot be read
+    (doctor names it). A pack keeps every change in the order of every device's changes
+    for a change synced late, as the files did (`replay_plan`)."""
+    read: list[tuple[Name, Change]] = []
+    for name, path in sorted(files):
+        try:
+            read.append((name, truth.read_change(path)))
+        except LibraryError:
+            continue
+    if not read:
+        return []
+    pack = truth.Pack(device, read[0][0].seq, read[-1][0].seq)
+    path = root / truth.CHANGES / pack.file
+    try:
+        if not path.exists():
+            truth.write_tables(path, truth.pack_tables(pack, [c for _, c in read]))
+    except (LibraryError, OSError):
+        return []
+    return [name for name, _ in read]
 
 
 def _checkpoints(root: Path, device: str) -> list[tuple[Name, Checkpoint]]:
@@ -860,17 +883,23 @@ def replay_plan(
     damaged change file. ``known``: changes already read (by their names), not read again."""
     files = truth.listing(root, truth.CHANGES)
     loaded: dict[Name, Change] = {n: c for n, c in (known or {}).items() if n in files}
-    orders: dict[Name, tuple[str, str, int]] = {}
+    packs = truth.packs(root)
+    packed: dict[Name, Change] = {}  # (the changes of the packs read so far, by name)
 
     def fresh(point: Checkpoint | None) -> list[Change]:
         covers = point.covers if point is not None else {}
+        for pack in [p for p in packs if p.top > covers.get(p.device, 0)]:
+            for change in truth.read_pack(packs.pop(pack)):  # (each pack read once)
+                name = truth.parse_key(change.key)
+                if name is not None and name not in files:
+                    packed[name] = change
         names = [n for n in files if n.seq > covers.get(n.device, 0)]
         for name in names:
             if name not in loaded:
                 loaded[name] = truth.read_change(files[name])
-            if name not in orders:
-                orders[name] = loaded[name].order
-        return [loaded[n] for n in names]
+        return [loaded[n] for n in names] + [
+            c for n, c in packed.items() if n.seq > covers.get(n.device, 0)
+        ]
 
     def after(point: Checkpoint | None) -> list[Change]:
         return sorted(fresh(point), key=lambda c: c.order)
@@ -882,7 +911,7 @@ def replay_plan(
         return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
-    gone = _gone(root, files, points)
+    gone = _gone(root, files, points, truth.packs(root))
 
     def whole(point: Checkpoint) -> bool:
         # Each change it does not fold that another checkpoint folded still has its file
@@ -895,7 +924,7 @@ def replay_plan(
         changes = fresh(point)
         if not changes:
             return point, changes
-        first = min(orders[n] for n in files if n.seq > point.covers.get(n.device, 0))
+        first = min(c.order for c in changes)
         if not point.history or (
             first > max(c.order for c in point.history) and finds_targets(point, changes)
         ):
@@ -907,15 +936,21 @@ def replay_plan(
 
 
 def _gone(
-    root: Path, files: dict[Name, str], points: list[tuple[Name, Checkpoint]]
+    root: Path,
+    files: dict[Name, str],
+    points: list[tuple[Name, Checkpoint]],
+    packs: dict[truth.Pack, str] | None = None,
 ) -> dict[str, int]:
     """The changes only checkpoints still hold: by device, the highest of the numbers up to
-    what the checkpoints fold that is neither a change file nor a segment (a device alone
-    in a library removes the change files its previous checkpoint folded). {} when every
-    change a checkpoint folded still has its file."""
+    what the checkpoints fold that is neither a change file, nor in a pack, nor a segment
+    (an earlier papertui, alone in a library, removed the change files its previous
+    checkpoint folded without packing them). {} when every change a checkpoint folded is
+    still in a file or a pack."""
     have: dict[str, set[int]] = {}
     for name in [*files, *truth.listing(root, truth.SEGMENTS)]:
         have.setdefault(name.device, set()).add(name.seq)
+    for pack in packs or {}:
+        have.setdefault(pack.device, set()).update(range(pack.low, pack.top + 1))
     top: dict[str, int] = {}
     for _, point in points:
         for device, seq in point.covers.items():
@@ -939,12 +974,19 @@ def _joined(
     folded its own). Their states are merged paper by paper (`_merge_states`), so nothing
     only a checkpoint holds is lost; the same files give the same start on every machine."""
     segments = truth.listing(root, truth.SEGMENTS)
+    packs = list(truth.packs(root))
+
+    def packed(device: str, seq: int) -> bool:
+        return any(p.device == device and p.low <= seq <= p.top for p in packs)
+
     ranked = sorted(points, key=lambda item: (-sum(item[1].covers.values()), item[0]))
     start = ranked[0][1]
     covers = dict(start.covers)
     for name, point in ranked[1:]:
         adds = any(
-            Name(device, seq) not in files and Name(device, seq) not in segments
+            Name(device, seq) not in files
+            and Name(device, seq) not in segments
+            and not packed(device, seq)
             for device, top in point.covers.items()
             for seq in range(covers.get(device, 0) + 1, top + 1)
         )

@@ -468,6 +468,74 @@ def read_change_content(path: Path | str) -> Change:
         raise misshapen(path, "change") from None
 
 
+# ----------------------------------------------------------------------------- packs
+# A device alone in its library folds its journal into checkpoints and then packs the change
+# files two checkpoints back into one file (`state.maybe_checkpoint`): a change that another
+# machine made before them and that arrives late (a copy synced days later) is then still
+# replayed in its place among them, as if every file had been kept.
+_PACK = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})-(\d{8,})-(\d{8,})\.pack\.json$")
+
+
+@dataclass(frozen=True, order=True)
+class Pack:
+    """A pack's name: its device and the lowest and highest change numbers it holds. Every
+    change of that device numbered from ``low`` to ``top`` is in it (or is still a file of
+    its own, or the number is a segment's)."""
+
+    device: str
+    low: int
+    top: int
+
+    @property
+    def file(self) -> str:
+        return f"{self.device}-{self.low:08d}-{self.top:08d}.pack.json"
+
+
+def parse_pack(filename: str) -> Pack | None:
+    """The `Pack` of a pack file's name (in changes/), None for any other name."""
+    m = _PACK.match(filename)
+    if m is None or int(m.group(2)) > int(m.group(3)):
+        return None
+    return Pack(m.group(1), int(m.group(2)), int(m.group(3)))
+
+
+def packs(root: Path) -> dict[Pack, str]:
+    """The pack files of the library at ``root`` (regular files only, as `listing`)."""
+    found: dict[Pack, str] = {}
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(root / CHANGES):
+            pack = parse_pack(entry.name)
+            if pack is not None and _regular(entry):
+                found[pack] = entry.path
+    return found
+
+
+def pack_tables(pack: Pack, changes: list[Change]) -> dict[str, list[dict[str, Any]]]:
+    """A pack as TinyDB tables: ``pack`` (device, low, top) and ``changes`` (`Change.to_doc`)."""
+    head = {"device": pack.device, "low": pack.low, "top": pack.top}
+    return {"pack": [head], "changes": [c.to_doc() for c in changes]}
+
+
+def read_pack(path: Path | str) -> list[Change]:
+    """The changes of one pack file, checked: LibraryError naming the file when it is
+    damaged, of a newer papertui, or holds a change not of its device and numbers."""
+    path = Path(path)
+    pack = parse_pack(path.name)
+    tables = read_tables(path)
+    try:
+        (head,) = tables.get("pack", [])
+        if pack is None or Pack(str(head["device"]), int(head["low"]), int(head["top"])) != pack:
+            raise ValueError
+        changes = [Change.from_doc(dict(doc)) for doc in tables.get("changes", [])]
+        for change in changes:
+            name = parse_key(change.key)
+            if name is None or name.device != pack.device or not pack.low <= name.seq <= pack.top:
+                raise ValueError
+        return changes
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise misshapen(path, "pack of changes") from None
+
+
 # ----------------------------------------------------------------------------- checkpoints
 @dataclass
 class Checkpoint:
