@@ -771,8 +771,9 @@ def fold_threshold(root: Path, device: str, folded: int) -> int:
 def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | None = None) -> bool:
     """Fold the journal into a new checkpoint when this device has written `fold_threshold`
     changes since its last checkpoint; True when it did. The previous checkpoint and the
-    changes written since it stay (doctor can rebuild from them); older files of this device
-    go, but only while no other device writes to this library (another may not have read
+    changes written since it stay (doctor can rebuild from them); older change files of this
+    device are packed into one (`_pack`) and removed, and older checkpoints removed, but
+    only while no other device writes to this library (another may not have read
     them yet, or may have changes ordered before them still to come: never in a folder
     synced by git or Syncthing, `SHARED`). ``lock``: taken (waiting 0.5 s at most) unless
     the caller holds it, only to record the checkpoint and remove old files: the snapshot is
@@ -800,28 +801,44 @@ def maybe_checkpoint(root: Path, cache: Cache, device: str, lock: WriteLock | No
     if not path.exists():  # (another process of this device may have written the same one)
         (root / truth.CHECKPOINTS).mkdir(exist_ok=True)
         truth.write_tables(path, truth.checkpoint_tables(name, point))
+    # The change files to remove are packed first, without the lock (reading a few thousand
+    # files: a keystroke's change is not kept waiting), and removed under it.
+    alone = _alone(root, device)
+    packed = set(_pack(root, device, alone[1])) if alone is not None else set()
     held = lock.held(0.5) if lock is not None else contextlib.nullcontext()
     with held:
         conn.execute("INSERT OR REPLACE INTO applied(kind, name) VALUES('p', ?)", (name.stem,))
-        changes = truth.listing(root, truth.CHANGES)
-        own = sorted(n for n in changes if n.device == device)
-        points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
-        others = any(n.device != device for n in changes) or any(
-            n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
-        )
-        # A folder shared through git or Syncthing: another machine may have changes made
-        # before this checkpoint that have not arrived yet; a replay needs these files then.
-        others = others or any((root / shared).exists() for shared in SHARED)
-        if others or len(points) < 2:
+        alone = _alone(root, device)
+        if alone is None:
             return True
-        previous = points[-2]
-        for name in _pack(root, device, [(n, changes[n]) for n in own if n.seq <= previous.seq]):
-            with contextlib.suppress(OSError):
-                os.unlink(changes[name])
+        points, doomed = alone
+        for name, file in doomed:
+            if name in packed:
+                with contextlib.suppress(OSError):
+                    os.unlink(file)
         for old in points[:-2]:
             with contextlib.suppress(OSError):
                 os.unlink(root / truth.CHECKPOINTS / old.file)
         return True
+
+
+def _alone(root: Path, device: str) -> tuple[list[Name], list[tuple[Name, str]]] | None:
+    """When ``device`` is alone in the library and has two checkpoints or more: its
+    checkpoints (oldest first) and its change files the one before the last folded (name,
+    path), which a fold may remove once packed. None when another machine writes to the
+    library: another machine may have changes made before that checkpoint that have not
+    arrived yet, and every change must stay in a file then (in a folder shared through
+    git or Syncthing, `SHARED`, always)."""
+    changes = truth.listing(root, truth.CHANGES)
+    points = sorted(n for n in truth.listing(root, truth.CHECKPOINTS) if n.device == device)
+    others = any(n.device != device for n in changes) or any(
+        n.device != device for n in truth.listing(root, truth.CHECKPOINTS)
+    )
+    if others or any((root / shared).exists() for shared in SHARED) or len(points) < 2:
+        return None
+    previous = points[-2]
+    own = sorted(n for n in changes if n.device == device and n.seq <= previous.seq)
+    return points, [(n, changes[n]) for n in own]
 
 
 def _pack(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
