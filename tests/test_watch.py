@@ -394,3 +394,33 @@ async def test_the_apps_import_says_how_many_papers_each_rule_tagged(
         await settle(pilot, 0.1)
         said = [t for t in toasts(app) if t.startswith("Imported 1 feed:")]
         assert len(said) == 2 and "watch rules" not in said[-1], said
+
+
+def test_a_damaged_watch_memory_is_never_overwritten_nor_forgotten(tmp_path: Path) -> None:
+    """The file that remembers what the rules tagged, cut short on disk: the next import
+    rewrote it without its old entries, and a rule tagged again the paper the user had
+    taken its tag off (an adversary helper). Now the rules tag nothing and the file is
+    kept as it is, one line saying so, until `doctor --repair` sets it aside (named by
+    `doctor`); the import itself is kept. Oracle: the file's bytes, the tags through the
+    CLI."""
+    (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
+    assert _cli(tmp_path, "--create", "import", str(RSS)).returncode == 0
+    flow = _ids(tmp_path, "tag:flow")
+    gone = sorted(flow)[0]
+    assert _cli(tmp_path, "tag", gone, "--remove", "flow").returncode == 0
+    (memory,) = (tmp_path / "lib" / "watch").glob("*.json")
+    cut = memory.read_bytes()[:30]
+    memory.write_bytes(cut)
+    more = CONFIG + '\n[[watch]]\nname = "all"\ncategories = ["cs"]\ntag = "cs"\n'
+    (tmp_path / "config.toml").write_text(more, encoding="utf-8")  # (a whole pass)
+    before = _ids(tmp_path, "")
+    done = _cli(tmp_path, "import", str(FEEDS / "digest-text-to-image.txt"))
+    assert f"{memory}: damaged (not a watch memory" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert memory.read_bytes() == cut
+    assert _ids(tmp_path, "tag:flow") == flow - {gone} and not _ids(tmp_path, "tag:cs")
+    assert _ids(tmp_path, "") > before  # (the import was kept)
+    said = _cli(tmp_path, "doctor")
+    assert said.returncode != 0 and str(memory) in said.stdout, said.stdout
+    assert _cli(tmp_path, "doctor", "--repair").returncode == 0
+    assert not memory.exists() and list((tmp_path / "lib" / "quarantine").glob("watch_*"))

@@ -391,6 +391,26 @@ def _load(path: Path) -> Any:
         return None
 
 
+def damaged_memory(root: Path) -> list[Path]:
+    """The watch memory files of the library at ``root`` that exist but cannot be read as
+    papertui writes them (cut short, not JSON, misshapen): the rules would tag again what
+    they remember, and a write would replace them; `apply` refuses, doctor sets them aside."""
+    root = Path(root)
+    paths = [root / STATE_FILE]
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(root / MEMORY_DIR), key=lambda e: e.name):
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                paths.append(Path(entry.path))
+    bad = []
+    for path in paths:
+        if path.is_symlink() or not path.exists():
+            continue
+        data = _load(path)
+        if not isinstance(data, dict) or not isinstance(data.get("tagged"), dict):
+            bad.append(path)
+    return bad
+
+
 def _tagged(data: Any, legacy: bool = False) -> dict[str, set[str]]:
     if not isinstance(data, dict) or not isinstance(data.get("tagged"), dict):
         return {}
@@ -560,6 +580,13 @@ def apply(
 
     if not rules or lib.read_only:
         return {}
+    for path in damaged_memory(lib.root):
+        from .library.storage import LibraryError
+
+        raise LibraryError(
+            f"{path}: damaged (not a watch memory as papertui writes one); the rules tag "
+            "nothing until `papertui doctor --repair` sets it aside"
+        )
     fp = fingerprint(rules)
     saved_fp, covers = _read_local(lib)
     whole = saved_fp != fp

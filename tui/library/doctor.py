@@ -305,6 +305,12 @@ def check(root: Path, *, locked: bool = False) -> list[Finding]:
             findings.append(_leave(path, problem, "none: upgrade papertui"))
         else:
             findings.append(Finding(path, problem, _REMEDY.get(kind, "write a new marker")))
+    from ..watch import damaged_memory  # (tui.watch imports the library)
+
+    for path in damaged_memory(root):
+        problem = "damaged (not a watch memory as papertui writes one)"
+        remedy = "quarantine it; a watch rule may then tag again a paper you took its tag off"
+        findings.append(Finding(path, problem, remedy))
     findings += _unfinished(root, locked)
     damaged = cache_problem(root)
     if damaged is not None and damaged[0].is_dir():
