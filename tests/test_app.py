@@ -1029,6 +1029,10 @@ async def test_x_exports_the_starred_list(sample_library: Library, tmp_path: Pat
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("x")
+        for _ in range(200):  # (a loaded machine shows the toast a few frames later)
+            if any("Nothing starred" in t for t in toasts(app)):
+                break
+            await pilot.pause(0.02)
         assert any("Nothing starred" in t for t in toasts(app))
         await pilot.press("s", "j", "s", "t", *"cache", "enter")
         await pilot.pause()
