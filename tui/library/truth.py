@@ -30,10 +30,10 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from tinydb import TinyDB
@@ -44,6 +44,7 @@ from .storage import SCHEMA_VERSION, LibraryError, TinyFile, load, table_docs
 SEGMENTS, CHANGES, CHECKPOINTS = "papers", "changes", "state"
 KINDS = (SEGMENTS, CHANGES, CHECKPOINTS)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # (a link put where a segment was is not read through)
+T = TypeVar("T")
 _NAME = re.compile(r"^([a-z0-9][a-z0-9_-]{0,31})-(\d{8,})\.json$")
 
 
@@ -82,10 +83,15 @@ def listing(root: Path, kind: str) -> dict[Name, str]:
     Only regular files: a symbolic link, a FIFO or a device under a truth file's name (a
     file-sync tool copies links as links) is never read, nor followed (a link to /dev/zero
     or to a huge file hung every open until memory ran out); `doctor` names it."""
-    found: dict[Name, str] = {}
+    return _scan(root / kind, parse_name)
+
+
+def _scan(folder: Path, parse: Callable[[str], T | None]) -> dict[T, str]:
+    """The regular files of ``folder`` whose name ``parse`` reads: what it reads → path."""
+    found: dict[T, str] = {}
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(root / kind):
-            name = parse_name(entry.name)
+        for entry in os.scandir(folder):
+            name = parse(entry.name)
             if name is not None and _regular(entry):
                 found[name] = entry.path
     return found
@@ -501,13 +507,7 @@ def parse_pack(filename: str) -> Pack | None:
 
 def packs(root: Path) -> dict[Pack, str]:
     """The pack files of the library at ``root`` (regular files only, as `listing`)."""
-    found: dict[Pack, str] = {}
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(root / CHANGES):
-            pack = parse_pack(entry.name)
-            if pack is not None and _regular(entry):
-                found[pack] = entry.path
-    return found
+    return _scan(root / CHANGES, parse_pack)
 
 
 def pack_tables(pack: Pack, changes: list[Change]) -> dict[str, list[dict[str, Any]]]:
