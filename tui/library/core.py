@@ -1583,7 +1583,7 @@ class Library:
                 for paper in result.papers:
                     incoming = paper.to_dict()
                     incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
-                    incoming["sources"] = [dict(src)]
+                    incoming["sources"] = [_dated_source(src, incoming["feed_date"])]
                     note_version(incoming)
                     keys, lookup = lookup_keys(incoming)  # lookup: finds papers filed before
                     items.append((incoming, keys, lookup, id_digest(incoming, lookup)))
@@ -2187,6 +2187,16 @@ class _Batch:
         if self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None:
             return True
         return bool(aliases.targets(self.conn, (pid,)))  # (a united paper's other id)
+
+
+def _dated_source(src: dict[str, Any], day: str | None) -> dict[str, Any]:
+    """The feed ``src`` as one paper of it was seen: on the paper's own day when the feed
+    dates its papers by day (an arXiv ``/recent`` page holds several days' sections, an API
+    answer dates each paper), so `feed:` and the stats find each paper on its day. Each day
+    is a feed of its own (its digest names the day): one feed record holds one date."""
+    if not day or day == src.get("feed_date"):
+        return dict(src)
+    return dict(src, feed_date=day, digest=f"{src.get('digest', '')}@{day}")
 
 
 def _aside(path: Path) -> Path:
