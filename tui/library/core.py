@@ -1583,7 +1583,8 @@ class Library:
                 for paper in result.papers:
                     incoming = paper.to_dict()
                     incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
-                    incoming["sources"] = [_dated_source(src, incoming["feed_date"])]
+                    day = incoming["feed_date"] if getattr(result, "by_day", False) else None
+                    incoming["sources"] = [_dated_source(src, day)]
                     note_version(incoming)
                     keys, lookup = lookup_keys(incoming)  # lookup: finds papers filed before
                     items.append((incoming, keys, lookup, id_digest(incoming, lookup)))
@@ -2190,9 +2191,9 @@ class _Batch:
 
 
 def _dated_source(src: dict[str, Any], day: str | None) -> dict[str, Any]:
-    """The feed ``src`` as one paper of it was seen: on the paper's own day when the feed
-    dates its papers by day (an arXiv ``/recent`` page holds several days' sections, an API
-    answer dates each paper), so `feed:` and the stats find each paper on its day. Each day
+    """The feed ``src`` as one paper of it was seen: on the paper's own ``day`` when the
+    page dates its papers by day (`ParseResult.by_day`: an arXiv ``/recent`` page holds
+    several days' sections), so `feed:` and the stats find each paper on its day. Each day
     is a feed of its own (its digest names the day): one feed record holds one date."""
     if not day or day == src.get("feed_date"):
         return dict(src)
