@@ -395,3 +395,29 @@ def test_a_citation_is_dated_by_the_paper_not_by_a_replacement_announcement(
     assert issued["2511.09876"] == [2025, 11]
     assert issued["2605.22222"] == [2026, 5]
     assert issued["2606.07001"] == [2026, 6, 9]
+
+
+def test_a_suffix_after_a_comma_stays_with_its_name(tmp_path: Path) -> None:
+    """Found by a newcomer: arXiv writes "Dmitri Orlov, Eve Adams, Jr." (the feed keeps
+    "Eve Adams, Jr." as one author), and the export gave it as one literal name: BibTeX
+    `{Eve Adams, Jr.}`, CSL-JSON `{"literal": …}`, so a style printed it uninverted among
+    inverted names. Oracle: BibTeX's own "von Last, Jr, First" form, read back by
+    bibtexparser's name splitter. "Lee, V" (a family name and an initial) and a suffix with
+    no given name before it stay as they were."""
+    rss = Path(__file__).parent / "cases" / "surrogate-rss.rss"
+    assert "<dc:creator>Dmitri Orlov, Eve Adams, Jr.</dc:creator>" in rss.read_text("utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(rss), "--create", db=db).returncode == 0
+    done = run("export", "--all", "--format", "bibtex", "-o", "-", db=db)
+    (entry,) = [
+        e
+        for e in bibtexparser.parse_string(done.stdout).entries
+        if e.fields_dict["eprint"].value == "2512.01234"
+    ]
+    persons = split_multiple_persons_names(entry.fields_dict["author"].value)
+    assert persons == ["Orlov, Dmitri", "Adams, Jr., Eve"]
+    done = run("export", "--all", "--format", "csl-json", "-o", "-", db=db)
+    (record,) = [r for r in json.loads(done.stdout) if r["number"] == "2512.01234"]
+    assert record["author"][1] == {"family": "Adams", "given": "Eve", "suffix": "Jr."}
+    for name in ("Lee, V", "Adams, Jr.", "Smith, John"):
+        assert split_name(name).literal == name

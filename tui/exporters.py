@@ -74,6 +74,12 @@ def split_name(name: str) -> Name:
     from bibtexparser.middlewares.names import parse_single_name_into_parts
 
     text = clean_line(name)
+    # "Eve Adams, Jr." (as arXiv writes a suffix): the name "Eve Adams" and its suffix
+    # ("Lee, V" is a family name and an initial; "Adams, Jr." names no given name)
+    head, comma, tail = text.rpartition(",")
+    suffix = tail.strip()
+    if comma and suffix.lower() in _SUFFIXES - {"v"} and "," not in head and len(head.split()) > 1:
+        text = f"{head.strip()} {suffix}"
     words = text.split()
     if is_group(text) or len(words) < 2 or "," in text or "and" in map(str.lower, words):
         return Name(literal=text)  # (BibTeX would split a name at its word "and")
