@@ -483,3 +483,32 @@ async def test_a_search_under_way_when_the_sort_changes_is_shown_in_the_new_sort
         await until(pilot, lambda: list(app.paper_list.ids) == want)
         assert list(app.paper_list.ids) == want
         assert app.search_text == "diffusion"
+
+
+async def test_a_search_error_stays_when_the_list_reloads_under_it(tmp_path: Path) -> None:
+    """Found by a newcomer: `/is:bogus` (or `/tags:x`) typed while `papertui --demo` was
+    still importing its feeds showed the text in the box but neither its error nor any
+    result: the list's reload at the end of the import (as when another process writes)
+    ran the search in force and took the box's error away. The error stays, with the box's
+    text, until the text changes; the list still shows the search in force."""
+    from .conftest import import_files
+    from .test_app import FEEDS
+    from .test_app_hostile import until
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-text-to-image.txt"])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 0)
+        await pilot.press("slash", *"is:bogus")
+        await until(pilot, lambda: bool(app._search_error))
+        error = app._search_error
+        other = Library.open(lib.root)
+        import_files(other, [FEEDS / "digest-dit-acceleration.txt"])
+        app.auto_refresh()
+        await until(pilot, lambda: len(app.paper_list.ids) == len(other))
+        assert app._search_error == error and "bogus" in error
+        assert not app.query_one("#search-error").has_class("-hidden")
+        assert app.search_box.value == "is:bogus"
+        await pilot.press(*["backspace"] * 5, *"unread")
+        await until(pilot, lambda: app.search_text == "is:unread" and not app._search_error)
