@@ -67,6 +67,8 @@ def save_failure(err: LibraryError) -> str:
 class PaperAppBase(App[None]):
     """The library handle, the view and search, and the helpers the actions build on."""
 
+    _foryou_busy = False  # a "for you" training (or the look whether one is due) runs
+
     def __init__(
         self,
         library: Library,

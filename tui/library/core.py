@@ -908,17 +908,36 @@ class Library:
     def _watch(self) -> tuple[Any, ...]:
         """What changes when another process writes: the cache's data version and the
         truth folders' modification times."""
-        times = []
+        try:
+            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            version = None
+        return (version, *self.truth_marks())
+
+    def truth_marks(self) -> tuple[int | None, ...]:
+        """The truth folders' modification times: what an import, a change of state or a
+        sync moves, in any process; a write of the cache's derived tables alone (the "for
+        you" scores) does not."""
+        times: list[int | None] = []
         for sub in truth.KINDS:
             try:
                 times.append(os.stat(self.root / sub).st_mtime_ns)
             except OSError:
                 times.append(None)
-        try:
-            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error:
-            version = None
-        return (version, *times)
+        return tuple(times)
+
+    def truth_unchanged(self) -> bool:
+        """Whether the truth folders are as this handle last took them in (`refresh`, its
+        own writes): what changed since, if anything, is the cache alone."""
+        return self.truth_marks() == tuple(self._seen[1:])
+
+    def take_own_cache_writes(self) -> None:
+        """This process wrote only derived tables of the cache (the "for you" scores, from a
+        worker's connection or its training process): when the truth folders are as this
+        handle last took them in, count the cache's new data version as seen, so `refresh`
+        does not take it for another process's change."""
+        if self.truth_unchanged():
+            self._seen = self._watch()
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
