@@ -512,3 +512,31 @@ async def test_a_search_error_stays_when_the_list_reloads_under_it(tmp_path: Pat
         assert app.search_box.value == "is:bogus"
         await pilot.press(*["backspace"] * 5, *"unread")
         await until(pilot, lambda: app.search_text == "is:unread" and not app._search_error)
+
+
+async def test_a_key_on_a_selection_says_how_many_papers_it_changed(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a newcomer: three papers selected, one already starred, `s` said "Starred
+    3 papers" while one step starred two ("Undone: star on 2 papers" said `u`). The toast
+    counts the papers changed and names those already so."""
+    from .test_app import toasts
+    from .test_app_hostile import until
+
+    lib = sample_library
+    ids = list(lib.query("is:unread", sort="feed_date", reverse=True))
+    lib.set_state(ids[1:2], "star", starred=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 2)
+        assert list(app.paper_list.ids[:3]) == ids[:3]
+        await pilot.press("v", "v", "v", "s")
+        await until(pilot, lambda: any("Starred" in t for t in toasts(app)))
+        assert "Starred 2 papers; 1 already starred" in toasts(app)
+        assert all(lib.state(pid).starred for pid in ids[:3])
+        await pilot.press("u")
+        await until(pilot, lambda: any("Undone" in t for t in toasts(app)))
+        assert any(t.startswith("Undone: star on 2 papers") for t in toasts(app)), toasts(app)
+        await pilot.press("g", "v", "v", "v", "space")
+        await until(pilot, lambda: any("read" in t for t in toasts(app) if "Marked" in t))
+        assert "Marked 3 papers read" in toasts(app)
