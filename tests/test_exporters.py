@@ -362,3 +362,62 @@ def test_every_export_says_when_the_feed_named_only_some_authors(tmp_path: Path)
         if count is not None:  # ("+N more": the people not named; the group is not one)
             people = sum(not name.endswith("Collaboration") for name in names)
             assert f"+{count - people} more" in outputs["markdown"], title
+
+
+def test_a_citation_is_dated_by_the_paper_not_by_a_replacement_announcement(
+    tmp_path: Path,
+) -> None:
+    """Found by a newcomer: arXiv's RSS and listings carry only the day of the announcement,
+    and for a replacement (`replace`, `replace-cross`) that is not when the paper came out:
+    2511.09876 announced again on 9 June 2026 was cited `year = {2026}, month = jun`
+    (`2026learning`), 2605.22222 replaced on 8 June `month = jun`. Oracle: the arXiv id's
+    YYMM, the month the paper was submitted (arXiv's identifier scheme), as arXiv's own
+    BibTeX gives; a new paper keeps its announcement's day."""
+    cases = Path(__file__).parent / "cases"
+    db = tmp_path / "lib"
+    feeds = [cases / "surrogate-rss.rss", cases / "listing-recent-multiday.html"]
+    assert run("import", *map(str, feeds), "--create", db=db).returncode == 0
+    rss = (cases / "surrogate-rss.rss").read_text(encoding="utf-8")
+    assert "oai:arXiv.org:2511.09876v2" in rss and "<pubDate>Tue, 09 Jun 2026" in rss
+    done = run("export", "--all", "--format", "bibtex", "-o", "-", db=db)
+    assert done.returncode == 0, done.stderr
+    entries = {
+        e.fields_dict["eprint"].value: e for e in bibtexparser.parse_string(done.stdout).entries
+    }
+    dated = {k: (e["year"], e.fields_dict["month"].value) for k, e in entries.items()}
+    assert dated["2511.09876"] == ("2025", "nov")
+    assert dated["2512.01234"] == ("2025", "dec")
+    assert dated["2605.22222"] == ("2026", "may")
+    assert dated["2606.07001"] == ("2026", "jun")  # (new: announced the month of its id)
+    assert entries["2511.09876"].key == "2025learning"
+    done = run("export", "--all", "--format", "csl-json", "-o", "-", db=db)
+    issued = {r["number"]: r["issued"]["date-parts"][0] for r in json.loads(done.stdout)}
+    assert issued["2511.09876"] == [2025, 11]
+    assert issued["2605.22222"] == [2026, 5]
+    assert issued["2606.07001"] == [2026, 6, 9]
+
+
+def test_a_suffix_after_a_comma_stays_with_its_name(tmp_path: Path) -> None:
+    """Found by a newcomer: arXiv writes "Dmitri Orlov, Eve Adams, Jr." (the feed keeps
+    "Eve Adams, Jr." as one author), and the export gave it as one literal name: BibTeX
+    `{Eve Adams, Jr.}`, CSL-JSON `{"literal": …}`, so a style printed it uninverted among
+    inverted names. Oracle: BibTeX's own "von Last, Jr, First" form, read back by
+    bibtexparser's name splitter. "Lee, V" (a family name and an initial) and a suffix with
+    no given name before it stay as they were."""
+    rss = Path(__file__).parent / "cases" / "surrogate-rss.rss"
+    assert "<dc:creator>Dmitri Orlov, Eve Adams, Jr.</dc:creator>" in rss.read_text("utf-8")
+    db = tmp_path / "lib"
+    assert run("import", str(rss), "--create", db=db).returncode == 0
+    done = run("export", "--all", "--format", "bibtex", "-o", "-", db=db)
+    (entry,) = [
+        e
+        for e in bibtexparser.parse_string(done.stdout).entries
+        if e.fields_dict["eprint"].value == "2512.01234"
+    ]
+    persons = split_multiple_persons_names(entry.fields_dict["author"].value)
+    assert persons == ["Orlov, Dmitri", "Adams, Jr., Eve"]
+    done = run("export", "--all", "--format", "csl-json", "-o", "-", db=db)
+    (record,) = [r for r in json.loads(done.stdout) if r["number"] == "2512.01234"]
+    assert record["author"][1] == {"family": "Adams", "given": "Eve", "suffix": "Jr."}
+    for name in ("Lee, V", "Adams, Jr.", "Smith, John"):
+        assert split_name(name).literal == name

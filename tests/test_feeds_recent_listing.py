@@ -62,3 +62,29 @@ def test_a_day_heading_with_no_such_day_is_not_taken_for_the_day_before() -> Non
     assert dated["2606.05010"] == "2026-06-08"  # (its own section, as before)
     assert dated["2606.03003"] != "2026-06-08"
     assert "1 of 126 on an undated day" in result.partial
+
+
+def test_each_paper_is_found_by_feed_of_its_own_day(tmp_path: Path) -> None:
+    """`feed:DATE` (and the stats) read the feeds a paper was seen in: a paper of the 8 June
+    section was in the feed of 8 June, not of the page's newest day (it was found under
+    feed:2026-06-09 and not at all under its own day), also after the cache is rebuilt and
+    after the page is imported again."""
+    lib = tmp_path / "lib"
+    assert run("import", str(RECENT), db=lib).returncode == 0
+
+    def found(day: str) -> list[str]:
+        listed = run("list", "--json", "--search", f"feed:{day}", db=lib)
+        return sorted(p["arxiv_id"] for p in json.loads(listed.stdout))
+
+    def check() -> None:
+        assert found("2026-06-09") == ["2606.06512", "2606.07001"]
+        assert found("2026-06-08") == ["2605.22222", "2606.05010"]
+        assert found("2026-06-05") == ["2606.03003"]
+
+    check()
+    shown = json.loads(run("show", "2605.22222", "--json", db=lib).stdout)
+    assert [s["feed_date"] for s in shown["sources"]] == ["2026-06-08"]
+    again = run("import", str(RECENT), db=lib)
+    assert "5 already known" in again.stdout, again.stdout
+    assert run("doctor", "--rebuild", db=lib).returncode == 0
+    check()

@@ -1050,3 +1050,27 @@ def test_a_key_the_note_types_or_edits_with_is_refused_to_pane_keys(key: str) ->
     assert error.startswith("[keys] pane_next: ") and "note and the search box" in error
     kept, errors = parse_keymap({"pane_next": ["tab", "f3"], "toggle_star": "f"})
     assert kept == {"pane_next": "tab,f3", "toggle_star": "f"} and not errors
+
+
+def test_the_demo_writes_no_config_file_in_the_user_config_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a newcomer: `papertui --demo` ("a throwaway library; your own is never
+    touched"), then R: "No config file: wrote an example to ~/.config/papertui/config.toml",
+    a file left after the demo was gone. Without a config file of the user's, the demo's
+    example goes in its own folder, gone with it; the user's folder stays empty."""
+    home = tmp_path / "config-home"
+    home.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.delenv("PAPERTUI_CONFIG", raising=False)
+    term = Terminal("--demo")
+    try:
+        assert term.read_until(b"unread of"), term.output[-2000:]
+        term.send(b"R", then=b"config.toml")
+        term.send(b"q")
+        status = term.wait()
+    finally:
+        term.kill()
+    assert status == 0
+    assert b"wrote an example to" in term.output
+    assert not (home / "papertui").exists()

@@ -700,3 +700,39 @@ def test_tags_a_removed_watch_rule_gave_are_still_not_the_readers_decisions(
     mine = next(pid for pid in lib if pid not in by_rule)
     lib.set_state([mine], "tag", add_tags=["cv"])  # the reader's own "cv" tag is a "yes"
     assert relevance.library_labels(Library.open(lib.root)).label == {mine: True}
+
+
+@pytest.mark.parametrize("trained", [False, True])  # (a cold start's note; a trained model)
+async def test_a_paper_marked_read_stays_in_the_list_while_the_model_retrains(
+    sample_library: Library, tmp_path: Path, trained: bool
+) -> None:
+    """Found by a newcomer: `m` on a paper in the Inbox, then 5 s reading its abstract,
+    and the paper left the list, the cursor on another one: the pause retrained "for you"
+    (or stored its cold-start note) from a worker, a write to the cache that the app's
+    reload took for another process's and ran the view again. Marking read keeps a paper
+    in the list until the view changes or `r` (the help says so); another process's write
+    still reloads it."""
+    from .conftest import import_files
+    from .test_app import FEEDS, SIZE, build
+    from .test_app_hostile import until
+
+    lib = sample_library
+    if trained:
+        triage(lib)
+    else:  # (two decisions: "for you" stores its note that it needs ten)
+        lib.set_state(list(lib.query("is:unread"))[-2:], "read", read=True)
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 0)
+        shown = list(app.paper_list.ids)
+        first = app.paper_list.current
+        await pilot.press("m")
+        await until(pilot, lambda: lib.state(first).read)
+        await until(pilot, lambda: not relevance.stale(lib) and not app._foryou_busy)
+        await pilot.pause(0.3)  # (several reload ticks)
+        assert list(app.paper_list.ids) == shown
+        assert app.paper_list.current == first
+        other = Library.open(lib.root)  # another process imports: the list reloads
+        import_files(other, [FEEDS / "hf-daily-papers-2026-06-19.html"])
+        await until(pilot, lambda: first not in app.paper_list.ids)

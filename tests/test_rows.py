@@ -483,3 +483,60 @@ async def test_a_search_under_way_when_the_sort_changes_is_shown_in_the_new_sort
         await until(pilot, lambda: list(app.paper_list.ids) == want)
         assert list(app.paper_list.ids) == want
         assert app.search_text == "diffusion"
+
+
+async def test_a_search_error_stays_when_the_list_reloads_under_it(tmp_path: Path) -> None:
+    """Found by a newcomer: `/is:bogus` (or `/tags:x`) typed while `papertui --demo` was
+    still importing its feeds showed the text in the box but neither its error nor any
+    result: the list's reload at the end of the import (as when another process writes)
+    ran the search in force and took the box's error away. The error stays, with the box's
+    text, until the text changes; the list still shows the search in force."""
+    from .conftest import import_files
+    from .test_app import FEEDS
+    from .test_app_hostile import until
+
+    lib = Library.open(tmp_path / "lib")
+    import_files(lib, [FEEDS / "digest-text-to-image.txt"])
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 0)
+        await pilot.press("slash", *"is:bogus")
+        await until(pilot, lambda: bool(app._search_error))
+        error = app._search_error
+        other = Library.open(lib.root)
+        import_files(other, [FEEDS / "digest-dit-acceleration.txt"])
+        app.auto_refresh()
+        await until(pilot, lambda: len(app.paper_list.ids) == len(other))
+        assert app._search_error == error and "bogus" in error
+        assert not app.query_one("#search-error").has_class("-hidden")
+        assert app.search_box.value == "is:bogus"
+        await pilot.press(*["backspace"] * 5, *"unread")
+        await until(pilot, lambda: app.search_text == "is:unread" and not app._search_error)
+
+
+async def test_a_key_on_a_selection_says_how_many_papers_it_changed(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """Found by a newcomer: three papers selected, one already starred, `s` said "Starred
+    3 papers" while one step starred two ("Undone: star on 2 papers" said `u`). The toast
+    counts the papers changed and names those already so."""
+    from .test_app import toasts
+    from .test_app_hostile import until
+
+    lib = sample_library
+    ids = list(lib.query("is:unread", sort="feed_date", reverse=True))
+    lib.set_state(ids[1:2], "star", starred=True)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 2)
+        assert list(app.paper_list.ids[:3]) == ids[:3]
+        await pilot.press("v", "v", "v", "s")
+        await until(pilot, lambda: any("Starred" in t for t in toasts(app)))
+        assert "Starred 2 papers; 1 already starred" in toasts(app)
+        assert all(lib.state(pid).starred for pid in ids[:3])
+        await pilot.press("u")
+        await until(pilot, lambda: any("Undone" in t for t in toasts(app)))
+        assert any(t.startswith("Undone: star on 2 papers") for t in toasts(app)), toasts(app)
+        await pilot.press("g", "v", "v", "v", "space")
+        await until(pilot, lambda: any("read" in t for t in toasts(app) if "Marked" in t))
+        assert "Marked 3 papers read" in toasts(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import random
 import re
 import tempfile
@@ -30,6 +31,8 @@ from hypothesis import strategies as st
 from tui.feeds import ParseResult
 from tui.library import Library, QueryError, sqlquery
 from tui.models import Paper, Source
+
+from .conftest import FEEDS
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 WORD = re.compile(r"[^\W_]+")
@@ -516,3 +519,38 @@ def test_a_filter_without_a_value_is_an_error_not_a_word(
     key = query.split()[-1].lstrip("-").rstrip(":")
     with pytest.raises(QueryError, match=rf"^{key}: needs a value, e\.g\. {key}:\S"):
         sample_library.query(query)
+
+
+def test_a_misnamed_filter_is_said_and_a_filter_name_is_read_without_case(
+    tmp_path: Path,
+) -> None:
+    """Found by a newcomer: `AUTHOR:li`, `auther:li`, `tags:diffusion` and `category:cs.CV`
+    each listed nothing and said nothing (searched as the words "author:li" …), while
+    `author:li` found 9 papers. A filter's name is read without case; a name close to one
+    (a typo, the plural, another tool's name for it) is an error naming the filter; a word
+    that only has a colon ("note:x", a URL) is still searched as words."""
+    from .test_cli import run
+
+    db = tmp_path / "lib"
+    assert run("import", str(FEEDS), "--create", db=db).returncode == 0
+
+    def found(query: str) -> list[str]:
+        done = run("list", "--json", "--search", query, db=db)
+        assert done.returncode == 0, done.stderr
+        return sorted(p["id"] for p in json.loads(done.stdout))
+
+    authors = found("author:li")
+    assert authors and found("AUTHOR:li") == found("Author:Li") == authors
+    assert found("-IS:unread") == []
+    for query, meant in [
+        ("auther:li", "author"),
+        ("tags:diffusion", "tag"),
+        ("category:cs.CV", "cat"),
+        ("-Sources:hf", "source"),
+        ("untill:2026-01-01", "until"),
+    ]:
+        done = run("list", "--search", query, db=db)
+        assert done.returncode == 1, query
+        assert f"did you mean {meant}:?" in done.stderr, (query, done.stderr)
+    for words in ("note:x", "match:x", "https://arxiv.org/abs/2606.18765"):
+        assert run("list", "--search", words, db=db).returncode == 0, words

@@ -378,6 +378,12 @@ def _open(env: Env, files: Sequence[str]) -> int:
             demo_dir = tempfile.mkdtemp(prefix="papertui-demo-")
             # A throwaway library needs no device id kept in the user data directory.
             os.environ.setdefault("PAPERTUI_DEVICE", "demo")
+            # Nor a config file written in the user config folder: `R` without one writes
+            # an example and says to edit it; the demo's is its own, gone with it.
+            from .config import config_path
+
+            if not config_path().exists():
+                os.environ["PAPERTUI_CONFIG"] = str(Path(demo_dir) / "config.toml")
             sources = [str(demo_feeds()), *sources]
             env.db, env.create = str(Path(demo_dir) / "library"), False
             shown = printable(env.db)

@@ -74,6 +74,12 @@ def split_name(name: str) -> Name:
     from bibtexparser.middlewares.names import parse_single_name_into_parts
 
     text = clean_line(name)
+    # "Eve Adams, Jr." (as arXiv writes a suffix): the name "Eve Adams" and its suffix
+    # ("Lee, V" is a family name and an initial; "Adams, Jr." names no given name)
+    head, comma, tail = text.rpartition(",")
+    suffix = tail.strip()
+    if comma and suffix.lower() in _SUFFIXES - {"v"} and "," not in head and len(head.split()) > 1:
+        text = f"{head.strip()} {suffix}"
     words = text.split()
     if is_group(text) or len(words) < 2 or "," in text or "and" in map(str.lower, words):
         return Name(literal=text)  # (BibTeX would split a name at its word "and")
@@ -201,7 +207,7 @@ def cite_key(paper: Paper) -> str:
     if paper.authors:
         name = split_name(paper.authors[0])
         family = _key_word(name.family or name.literal)
-    year = (paper.paper_date or paper.feed_date or "")[:4]
+    year = cited_date(paper)[:4]
     year = year if year.isdigit() else ""
     words = _ascii(_MATH.sub(" ", paper.title))  # (no word of $\mathcal{O}(n)$: "o")
     title_words = [w for w in re.findall(r"[A-Za-z0-9]+", words) if w.lower() not in _STOP]
@@ -209,6 +215,36 @@ def cite_key(paper: Paper) -> str:
     if not family and not first:  # (a Chinese title and names: a year alone says nothing)
         return "paper" + re.sub(r"[^A-Za-z0-9]", "", paper.arxiv_id or paper.id or "x")
     return f"{family}{year}{first}"
+
+
+# An arXiv id says the month the paper was submitted: 2511.09876, hep-th/9901001.
+_ID_MONTH = re.compile(
+    r"^(?:(\d{2})(\d{2})\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3})(?:v\d+)?$"
+)
+
+
+def cited_date(paper: Paper) -> str:
+    """The date a citation gives (ISO, "2025-11" when only the month is known): the paper's
+    date, else its feed's; for an arXiv paper, the month of its id when that date is not of
+    that month or the one before (a paper may be dated the last day of the month before
+    its id). A replacement's announcement is no date of the paper: 2511.09876 announced
+    again on 9 June 2026 is cited as of November 2025, as arXiv's own BibTeX does."""
+    when = paper.paper_date or paper.feed_date or ""
+    m = _ID_MONTH.match(paper.arxiv_id or "")
+    if not m:
+        return when
+    yy, mm = (int(g) for g in (m.group(1, 2) if m.group(1) else m.group(3, 4)))
+    year = 2000 + yy if m.group(1) or yy < 91 else 1900 + yy
+    if not 1 <= mm <= 12:
+        return when
+    month = year * 12 + mm - 1
+    try:
+        dated = date.fromisoformat(when[:10])
+    except ValueError:
+        dated = None
+    if dated is not None and month - 1 <= dated.year * 12 + dated.month - 1 <= month:
+        return when
+    return f"{year:04d}-{mm:02d}"
 
 
 def _ascii(text: str) -> str:
@@ -239,7 +275,7 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
             fields.append(("author", " and ".join(listed)))
         elif paper.organization:
             fields.append(("author", "{" + tex(paper.organization, encoder) + "}"))
-        when = paper.paper_date or paper.feed_date or ""
+        when = cited_date(paper)
         if when[:4].isdigit():
             fields.append(("year", when[:4]))
             month = when[5:7]
@@ -341,7 +377,7 @@ def csl_json(items: Items, title: str = "", today: date | None = None) -> str:
                 record["author"].append(dict(ETAL))
         elif paper.organization:
             record["author"] = [{"literal": clean_line(paper.organization)}]
-        issued = _date_parts(paper.paper_date or paper.feed_date)
+        issued = _date_parts(cited_date(paper))
         if issued:
             record["issued"] = {"date-parts": [issued]}
         if paper.arxiv_id:

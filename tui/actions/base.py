@@ -67,6 +67,8 @@ def save_failure(err: LibraryError) -> str:
 class PaperAppBase(App[None]):
     """The library handle, the view and search, and the helpers the actions build on."""
 
+    _foryou_busy = False  # a "for you" training (or the look whether one is due) runs
+
     def __init__(
         self,
         library: Library,
@@ -297,7 +299,10 @@ class PaperAppBase(App[None]):
         except QueryError as err:
             self._show_search_error(str(err))
             return
-        self._show_search_error(None)
+        if self.search_box.value.strip() == self.search_text:
+            # (an error of the text still in the box, never applied, stays with it: a reload
+            # under it, at the end of an import or another process's write, took it away)
+            self._show_search_error(None)
         self._show_ids(ids, keep, top=top)
 
     def _show_ids(

@@ -147,6 +147,10 @@ class ForYouActions(PaperAppBase):
 
     def _foryou_done(self, reason: str | None, problem: str) -> None:
         self._foryou_busy = False
+        if reason is not None:
+            # (the scores it wrote are no change of the papers: the reload they caused ran
+            # the view again, the papers marked read left it, the cursor moved to another)
+            self.library.take_own_cache_writes()
         if problem and problem != self._foryou_told:
             self._foryou_told = problem
             self._error(problem)

@@ -518,6 +518,8 @@ class OutActions(PaperAppBase):
         note is being typed (the list would move under it), but when the user leaves it."""
         if self._importing or isinstance(self.screen, ModalScreen) or self.focused is self.notes:
             return
+        if self._foryou_busy and self.library.truth_unchanged():
+            return  # ("for you" is training: its scores are no change of the papers)
         try:
             changed = self.library.refresh()
         except LibraryError:

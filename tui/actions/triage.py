@@ -17,6 +17,14 @@ if TYPE_CHECKING:
 # The dialogs are imported when a key first opens one (the first screen needs none).
 
 
+def _bulk_done(verb: str, changed: int, chosen: int, state: str) -> str:
+    """What a key did to a selection: "Starred 2 papers; 1 already starred" (the count the
+    undo names, not the papers chosen)."""
+    already = chosen - changed
+    done = f"{verb} {papers(changed)}" + (f" {state}" if verb == "Marked" else "")
+    return done + (f"; {already} already {state}" if already > 0 else "")
+
+
 class TriageActions(PaperAppBase):
     """What `space m s t e v A u n p` do to the highlighted paper or the selection."""
 
@@ -25,10 +33,11 @@ class TriageActions(PaperAppBase):
         if not ids:
             return self._no_paper()
         bulk = len(ids) > 1
-        if self._change(ids, "mark read", read=True) is None:
+        changed = self._change(ids, "mark read", read=True)
+        if changed is None:
             return
         if bulk:
-            self.toast(f"Marked {papers(len(ids))} read")
+            self.toast(_bulk_done("Marked", changed, len(ids), "read"))
         self._go_unread(1, quiet=False, wrap=True)
 
     def action_toggle_read(self) -> None:
@@ -37,8 +46,9 @@ class TriageActions(PaperAppBase):
             return self._no_paper()
         read = not all(self.library.raw_state(pid).get("read") for pid in ids)
         label = "mark read" if read else "mark unread"
-        if self._change(ids, label, read=read) is not None and len(ids) > 1:
-            self.toast(f"Marked {papers(len(ids))} {'read' if read else 'unread'}")
+        changed = self._change(ids, label, read=read)
+        if changed is not None and len(ids) > 1:
+            self.toast(_bulk_done("Marked", changed, len(ids), "read" if read else "unread"))
 
     def action_toggle_star(self) -> None:
         ids = self._targets()
@@ -46,8 +56,10 @@ class TriageActions(PaperAppBase):
             return self._no_paper()
         star = not all(self.library.raw_state(pid).get("starred") for pid in ids)
         label = "star" if star else "unstar"
-        if self._change(ids, label, starred=star) is not None and len(ids) > 1:
-            self.toast(f"{'Starred' if star else 'Unstarred'} {papers(len(ids))}")
+        changed = self._change(ids, label, starred=star)
+        if changed is not None and len(ids) > 1:
+            state = "starred" if star else "unstarred"
+            self.toast(_bulk_done(state.capitalize(), changed, len(ids), state))
 
     def action_toggle_select(self) -> None:
         pid = self.paper_list.current

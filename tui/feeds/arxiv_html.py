@@ -117,6 +117,7 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
         raise FeedError(f"{ctx.origin}: no entries in the arXiv listing{reasons}")
     for paper in result.papers:
         paper.feed_date = paper.feed_date or result.feed_date
+    result.by_day = len({p.feed_date for p in result.papers}) > 1
     partial = [(d, n, m) for d, n, m in shown if n < m]
     if partial:
         held = sum(n for _, n, _ in shown)

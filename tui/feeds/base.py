@@ -126,6 +126,9 @@ class ParseResult:
     feed_date: str | None = None  # ISO date of the page/feed, when it says
     partial: str = ""  # the page says it shows only part of its entries: what it says
     total: int | None = None  # the whole query's entries, when it says (an API's page)
+    # Each paper's feed_date is the day of its own section of the page (an arXiv `/recent`
+    # listing holds several days): it was seen in that day's feed, not the page's.
+    by_day: bool = False
 
 
 class FeedFormat(Protocol):

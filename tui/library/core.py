@@ -908,17 +908,36 @@ class Library:
     def _watch(self) -> tuple[Any, ...]:
         """What changes when another process writes: the cache's data version and the
         truth folders' modification times."""
-        times = []
+        try:
+            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            version = None
+        return (version, *self.truth_marks())
+
+    def truth_marks(self) -> tuple[int | None, ...]:
+        """The truth folders' modification times: what an import, a change of state or a
+        sync moves, in any process; a write of the cache's derived tables alone (the "for
+        you" scores) does not."""
+        times: list[int | None] = []
         for sub in truth.KINDS:
             try:
                 times.append(os.stat(self.root / sub).st_mtime_ns)
             except OSError:
                 times.append(None)
-        try:
-            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error:
-            version = None
-        return (version, *times)
+        return tuple(times)
+
+    def truth_unchanged(self) -> bool:
+        """Whether the truth folders are as this handle last took them in (`refresh`, its
+        own writes): what changed since, if anything, is the cache alone."""
+        return self.truth_marks() == tuple(self._seen[1:])
+
+    def take_own_cache_writes(self) -> None:
+        """This process wrote only derived tables of the cache (the "for you" scores, from a
+        worker's connection or its training process): when the truth folders are as this
+        handle last took them in, count the cache's new data version as seen, so `refresh`
+        does not take it for another process's change."""
+        if self.truth_unchanged():
+            self._seen = self._watch()
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
@@ -1583,7 +1602,8 @@ class Library:
                 for paper in result.papers:
                     incoming = paper.to_dict()
                     incoming["feed_date"] = incoming.get("feed_date") or src["feed_date"]
-                    incoming["sources"] = [dict(src)]
+                    day = incoming["feed_date"] if getattr(result, "by_day", False) else None
+                    incoming["sources"] = [_dated_source(src, day)]
                     note_version(incoming)
                     keys, lookup = lookup_keys(incoming)  # lookup: finds papers filed before
                     items.append((incoming, keys, lookup, id_digest(incoming, lookup)))
@@ -2187,6 +2207,16 @@ class _Batch:
         if self.conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone() is not None:
             return True
         return bool(aliases.targets(self.conn, (pid,)))  # (a united paper's other id)
+
+
+def _dated_source(src: dict[str, Any], day: str | None) -> dict[str, Any]:
+    """The feed ``src`` as one paper of it was seen: on the paper's own ``day`` when the
+    page dates its papers by day (`ParseResult.by_day`: an arXiv ``/recent`` page holds
+    several days' sections), so `feed:` and the stats find each paper on its day. Each day
+    is a feed of its own (its digest names the day): one feed record holds one date."""
+    if not day or day == src.get("feed_date"):
+        return dict(src)
+    return dict(src, feed_date=day, digest=f"{src.get('digest', '')}@{day}")
 
 
 def _aside(path: Path) -> Path:

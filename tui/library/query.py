@@ -105,8 +105,18 @@ def _date(value: str, key: str) -> str:
         raise QueryError(f"{key}: expects a date like 2026-06-01, not {value!r}") from None
 
 
-_FILTER = re.compile(r"^(-?)([a-z]+):(.+)$")
-_EMPTY_FILTER = re.compile(r"^(-?)([a-z]+):$")
+_FILTER = re.compile(r"^(-?)([A-Za-z]+):(.+)$")
+_EMPTY_FILTER = re.compile(r"^(-?)([A-Za-z]+):$")
+# What a filter is easily taken to be called (as other tools name it): said, not searched.
+_NAMED_ELSEWHERE = {
+    "tags": "tag",
+    "authors": "author",
+    "category": "cat",
+    "categories": "cat",
+    "sources": "source",
+    "before": "until",
+    "after": "since",
+}
 _EXAMPLES = {
     "is": "is:unread",
     "since": "since:2026-06-01",
@@ -118,6 +128,22 @@ _EXAMPLES = {
     "tag": "tag:to-read",
     "watch": "watch:flow",
 }
+
+
+def _meant_filter(key: str) -> str | None:
+    """The filter a ``key:`` that is none most likely means (``AUTHOR``, ``auther``,
+    ``tags``, ``category``), or None for a word that only has a colon (``note:``)."""
+    import difflib
+
+    low = key.casefold()
+    if low in FILTER_KEYS:
+        return low
+    if low in _NAMED_ELSEWHERE:
+        return _NAMED_ELSEWHERE[low]
+    # (not watch: "match:" is a word of the papers' own)
+    keys = [k for k in FILTER_KEYS if k != "watch"]
+    close = difflib.get_close_matches(low, keys, n=1, cutoff=0.8)
+    return close[0] if close and len(low) >= 4 else None
 
 
 def _term(key: str, value: str, negated: bool) -> Term:
@@ -168,7 +194,9 @@ def _doubled_quotes(text: str) -> str:
 def parse_query(text: str) -> Query:
     """Parse a query string; QueryError says what a bad filter expects.
 
-    ``key:value`` pairs whose key is not a filter are searched as plain words.
+    ``key:value`` pairs whose key is not a filter are searched as plain words, unless the
+    key looks like a misspelt or otherwise named filter (``auther:``, ``tags:``): that is
+    a QueryError naming the filter. Filter names are read without case (``AUTHOR:li``).
     """
     text = text.replace("\x00", "")
     try:
@@ -178,13 +206,19 @@ def parse_query(text: str) -> Query:
     query = Query(text=text)
     for token in tokens:
         bare = _EMPTY_FILTER.match(token)
-        if bare and bare.group(2) in FILTER_KEYS:  # ("is:" alone was searched as a word)
-            key = bare.group(2)
+        if bare and bare.group(2).casefold() in FILTER_KEYS:  # ("is:" alone: not a word)
+            key = bare.group(2).casefold()
             raise QueryError(f"{key}: needs a value, e.g. {_EXAMPLES.get(key, key + ':x')}")
         m = _FILTER.match(token)
-        if m and m.group(2) in FILTER_KEYS:
-            query.terms.append(_term(m.group(2), m.group(3), bool(m.group(1))))
+        if m and m.group(2).casefold() in FILTER_KEYS:  # (AUTHOR:li is author:li)
+            query.terms.append(_term(m.group(2).casefold(), m.group(3), bool(m.group(1))))
             continue
+        meant = _meant_filter(m.group(2)) if m else None
+        if m and meant:  # (`auther:li`, `tags:x` found nothing, as the words "auther:li")
+            raise QueryError(
+                f"{m.group(2)}: is no filter; did you mean {meant}:? "
+                f"(e.g. {_EXAMPLES.get(meant, meant + ':x')})"
+            )
         negated = token.startswith("-") and len(token) > 1
         word = (token[1:] if negated else token).casefold()
         if word:
