@@ -393,8 +393,14 @@ def test_closing_the_terminal_while_the_screen_waits_for_it_saves_the_note_and_e
     finally:
         term.kill()
     assert status == 128 + signal.SIGHUP
-    # every key the app had read is in the note, though the screen never showed most of them
-    assert on_disk(lib).state(pid).note == "\n".join(["zq-start", *lines])
+    # The keys the app had read are in the note, though the screen never showed most of
+    # them: all of them on a quiet machine; on a loaded one the last keys may still have
+    # been on their way (in the terminal) at the hang-up, but never fewer than those typed
+    # before the screen stopped being taken, and never a key out of place.
+    note = on_disk(lib).state(pid).note
+    typed = "\n".join(["zq-start", *lines])
+    assert typed.startswith(note), note[-200:]
+    assert len(note) >= len("\n".join(["zq-start", *lines[:full_since]])), note[-200:]
 
 
 # ============================================================================ notes: paste
@@ -451,9 +457,9 @@ async def test_a_note_the_library_cannot_take_when_the_app_is_ended_is_rescued_t
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         pid = app.paper_list.current
-        await pilot.press("e", *"kept aside")
-        holder = _hold_lock(lib.root)
+        holder = _hold_lock(lib.root)  # (before the typing: its autosave may come at once)
         try:
+            await pilot.press("e", *"kept aside")
             assert _ended_from_the_watch(app, monkeypatch) == [128 + signal.SIGHUP]
         finally:
             _release(holder)

@@ -256,10 +256,17 @@ async def test_a_search_kept_with_its_error_is_cleared_by_esc_and_not_carried_to
         await until(pilot, lambda: bool(app._search_error))
         await pilot.press("2")
         await until(pilot, lambda: not app._search_error)
-        assert app.search_box.value == app.search_text == "s"
+        # ("s", or what a loaded machine's pause between two keys showed: "sin")
+        applied = app.search_text
+        assert "since:bad".startswith(applied) and applied not in ("", "since:bad"), applied
+        assert app.search_box.value == applied
         assert not bar.has_class("-hidden")
         await pilot.press("1")
-        await until(pilot, lambda: len(app.paper_list.ids) == found)
+        if applied == "s":
+            await until(pilot, lambda: len(app.paper_list.ids) == found)
+        else:
+            await until(pilot, lambda: app.view == "inbox")
+            assert 0 < len(app.paper_list.ids) <= found
         await pilot.press("escape")
         await until(pilot, lambda: len(app.paper_list.ids) == everything)
         assert app.search_box.value == app.search_text == "" and bar.has_class("-hidden")
