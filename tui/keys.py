@@ -221,7 +221,8 @@ HELP_NOTES = [
     "action cancelled or refused keeps it; Esc clears it. x exports the starred papers, "
     "selected or not.",
     "Marking papers read keeps them in the list until you switch view or press r.",
-    "The list reloads by itself when another papertui (e.g. a cron import) writes.",
+    "The list reloads by itself when another papertui (e.g. a cron import) writes: the "
+    "papers you marked read then leave an unread view.",
     'Remap any key in the config file (`papertui config --path`): [keys] toggle_star = "f".',
 ]
 
