@@ -1,0 +1,45 @@
+"""Found by an input-side adversary (fuzzC): each test fails without its fix.
+
+Inputs are the files under ``tests/fuzzC/``, run through the real CLI.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import bibtexparser
+
+from .test_cli import run
+from .test_exporters import braces_balance
+
+CASES = Path(__file__).resolve().parent / "fuzzC"
+
+
+def test_bibtex_math_with_an_unmatched_escaped_brace_keeps_every_field_balanced(
+    tmp_path: Path,
+) -> None:
+    """`$\\left\\{ x^2 \\right.$` (a piecewise definition) was kept as math: TeX reads `\\{` as
+    a brace character, but BibTeX counts it as a brace, so the title's value never closed and
+    swallowed the fields after it. Written with `\\lbrace`, the same symbol in math."""
+    db = tmp_path / "lib"
+    imported = run("import", "--create", str(CASES / "bibtex-math-brace.rss"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert run("star", "2606.11111", "2606.22222", db=db).returncode == 0
+    out = tmp_path / "starred.bib"
+    exported = run("export", "--format", "bibtex", "-o", str(out), db=db)
+    assert exported.returncode == 0, exported.stderr
+    text = out.read_text(encoding="utf-8")
+    parsed = bibtexparser.parse_string(text)
+    assert not parsed.failed_blocks
+    assert len(parsed.entries) == 2
+    for entry in parsed.entries:
+        for field in entry.fields:
+            assert braces_balance(field.value), (entry.key, field.key, field.value)
+    # BibTeX's own reading: each entry's braces close at its end, whatever a value holds.
+    for block in re.split(r"\n(?=@)", text.strip()):
+        assert braces_balance(block[block.index("{") :]), block
+    first = parsed.entries[0].fields_dict
+    assert r"$\ell(x) = \left\lbrace  x^2 \right.$" in first["title"].value
+    # Balanced escaped braces are kept as written.
+    assert r"$\{x : \ell(x) \le t\}$" in first["abstract"].value
