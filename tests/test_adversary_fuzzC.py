@@ -5,6 +5,7 @@ Inputs are the files under ``tests/fuzzC/``, run through the real CLI.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -43,3 +44,22 @@ def test_bibtex_math_with_an_unmatched_escaped_brace_keeps_every_field_balanced(
     assert r"$\ell(x) = \left\lbrace  x^2 \right.$" in first["title"].value
     # Balanced escaped braces are kept as written.
     assert r"$\{x : \ell(x) \le t\}$" in first["abstract"].value
+
+
+def test_an_atom_character_reference_beyond_unicode_costs_only_its_character(
+    tmp_path: Path,
+) -> None:
+    """`&#x110000;` or `&#99999999999;` in an arXiv API answer made feedparser raise
+    (ValueError, OverflowError): the whole feed was "papertui failed". The RSS and HTML
+    parsers read such a reference as U+FFFD; so does the Atom one now."""
+    db = tmp_path / "lib"
+    imported = run(
+        "import", "--create", str(CASES / "atom-charref-beyond-unicode.xml"), "--json", db=db
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert "failed" not in imported.stderr and "Traceback" not in imported.stderr
+    shown = run("show", "2606.18040", "--json", db=db)
+    assert shown.returncode == 0, shown.stderr
+    paper = json.loads(shown.stdout)
+    assert paper["title"] == "PixelFlow-R: Rectified Pixel-Space Flow Matching at 1024\ufffd"
+    assert paper["abstract"].startswith("Pixel-space flow matching avoids the autoencoder\ufffds ")
