@@ -63,3 +63,29 @@ def test_an_atom_character_reference_beyond_unicode_costs_only_its_character(
     paper = json.loads(shown.stdout)
     assert paper["title"] == "PixelFlow-R: Rectified Pixel-Space Flow Matching at 1024\ufffd"
     assert paper["abstract"].startswith("Pixel-space flow matching avoids the autoencoder\ufffds ")
+
+
+def test_an_rss_item_is_not_the_paper_it_cites_nor_a_link_that_looks_like_an_old_id(
+    tmp_path: Path,
+) -> None:
+    """An item whose link is not arXiv's took its id from the first 80 characters of its
+    description ("Comment on arXiv:2606.07001."): the reply became the paper it replies to,
+    its text merged into that paper. Any word before a slash and seven digits was an old-style
+    arXiv id: two blogs' `/post/1234567` were one paper, linked as arxiv.org/abs/post/1234567."""
+    db = tmp_path / "lib"
+    imported = run("import", "--create", str(CASES / "rss-cites-other-papers.rss"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert "4 found, 4 new, 0 merged" in imported.stdout, imported.stdout
+    listed = run("list", "--json", db=db)
+    papers = {p["title"]: p for p in json.loads(listed.stdout)}
+    assert len(papers) == 4
+    original = papers["Sparse Token Routing for Video Diffusion"]
+    assert original["arxiv_id"] == "2606.07001"
+    assert original["abstract"].startswith("We route each video token")
+    for title in (
+        "A Reply to Lima on Sparse Token Routing",
+        "Our New Preprint on Routing in Mixtures of Experts",
+        "Bread Recipes for Researchers Without Time",
+    ):
+        assert not papers[title].get("arxiv_id"), papers[title]
+        assert "arxiv.org" not in (papers[title].get("abs_url") or "")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing
 # Plain-text patterns over the description's text value.
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z\-]+)")
 _ABSTRACT = re.compile(r"\bAbstract:\s*")
+_DESCRIPTION_ID = re.compile(r"\s*arXiv:\s*(\S+)")
 _UPDATED = re.compile(r"\(arXiv:[^()]*\bUPDATED\)\s*$")
 # RSS before 2024 ended each title with " (arXiv:2312.04001v1 [cs.CV])" (" UPDATED" for a new
 # version), put HTML links in dc:creator and an HTML paragraph in the description.
@@ -112,7 +113,15 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
         return None, f"item {link or guid or '(no link)'} has no <title>"
     if not link:
         return None, f"item {title[:60]!r} has no <link>"
-    aid = arxiv_id(link) or arxiv_id(guid) or arxiv_id(title_id) or arxiv_id(description[:80])
+    # (the description's own id only where arXiv puts it, first: an id it cites later, "a
+    # comment on arXiv:2606.07001", is another paper's)
+    said = _DESCRIPTION_ID.match(description)
+    aid = (
+        arxiv_id(link)
+        or arxiv_id(guid)
+        or arxiv_id(title_id)
+        or (arxiv_id(said.group(1)) if said else None)
+    )
     announce = _child_text(item, "announce_type")
     abstract = description
     m = _ABSTRACT.search(description)
