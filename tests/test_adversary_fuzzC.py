@@ -89,3 +89,22 @@ def test_an_rss_item_is_not_the_paper_it_cites_nor_a_link_that_looks_like_an_old
     ):
         assert not papers[title].get("arxiv_id"), papers[title]
         assert "arxiv.org" not in (papers[title].get("abs_url") or "")
+
+
+def test_an_rss_reference_to_a_control_character_costs_no_entity_after_it(
+    tmp_path: Path,
+) -> None:
+    """One `&#27;` (or `&#0;`, `&#12;`, `&#xFFFE;`: characters XML forbids) anywhere in an RSS
+    feed made the XML parser's recovery drop every entity after it, in every item: "$w > 1$"
+    was stored as "$w 1$" and "R&D" as "RD", silently. (A raw control character was already
+    read as a space; its reference is now too.)"""
+    db = tmp_path / "lib"
+    imported = run("import", "--create", str(CASES / "rss-control-reference.rss"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    papers = {p["arxiv_id"]: p for p in json.loads(run("list", "--json", db=db).stdout)}
+    assert papers["2606.40001"]["abstract"].endswith("when the width $w > 1$ grows with the data.")
+    assert papers["2606.40002"]["title"] == "Learning Rates $\\eta < 2/L$ & R&D Budgets"
+    assert papers["2606.40002"]["abstract"] == (
+        "We show $a < b$ and $w > 1$ for every R&D setting we consider."
+    )
+    assert "\x1b" not in papers["2606.40001"]["title"]
