@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import bibtexparser
+import pytest
 
 from .test_cli import run
 from .test_exporters import braces_balance
@@ -91,15 +92,23 @@ def test_an_rss_item_is_not_the_paper_it_cites_nor_a_link_that_looks_like_an_old
         assert "arxiv.org" not in (papers[title].get("abs_url") or "")
 
 
-def test_an_rss_reference_to_a_control_character_costs_no_entity_after_it(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("feed", "first_title"),
+    [
+        ("rss-control-reference.rss", "Sharpness Bounds for Wide Networks"),
+        ("rss-html-entity.rss", "Sharpness Bounds for Wide Networks été & R&D"),
+    ],
+)
+def test_an_rss_reference_xml_cannot_read_costs_no_entity_after_it(
+    tmp_path: Path, feed: str, first_title: str
 ) -> None:
-    """One `&#27;` (or `&#0;`, `&#12;`, `&#xFFFE;`: characters XML forbids) anywhere in an RSS
+    """One `&#27;` (or `&#0;`, `&#12;`, `&#xFFFE;`: characters XML forbids), one HTML entity
+    XML does not define (`&nbsp;`, `&eacute;`) or one bare `&` (`R&D`) anywhere in an RSS
     feed made the XML parser's recovery drop every entity after it, in every item: "$w > 1$"
     was stored as "$w 1$" and "R&D" as "RD", silently. (A raw control character was already
-    read as a space; its reference is now too.)"""
+    read as a space; its reference is now too, an HTML entity its character, a bare & an &.)"""
     db = tmp_path / "lib"
-    imported = run("import", "--create", str(CASES / "rss-control-reference.rss"), db=db)
+    imported = run("import", "--create", str(CASES / feed), db=db)
     assert imported.returncode == 0, imported.stderr
     papers = {p["arxiv_id"]: p for p in json.loads(run("list", "--json", db=db).stdout)}
     assert papers["2606.40001"]["abstract"].endswith("when the width $w > 1$ grows with the data.")
@@ -107,4 +116,4 @@ def test_an_rss_reference_to_a_control_character_costs_no_entity_after_it(
     assert papers["2606.40002"]["abstract"] == (
         "We show $a < b$ and $w > 1$ for every R&D setting we consider."
     )
-    assert "\x1b" not in papers["2606.40001"]["title"]
+    assert papers["2606.40001"]["title"] == first_title

@@ -34,6 +34,43 @@ _HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]
 # of them anywhere made the XML parser's recovery drop every entity after it, in every item
 # (`$w &gt; 1$` read as `$w 1$`). Each is read as a space (`clean` drops controls anyway).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Every ``&`` of the text outside CDATA: a character reference, an entity reference, or
+# neither. libxml2's recovery drops every entity after the first error it meets, in every item,
+# as above: a reference to a character XML forbids (``&#27;``, ``&#xFFFE;``), an HTML entity XML
+# does not define (``&nbsp;``, ``&eacute;``) or a bare ``&`` (``R&D``) was such an error. Each is
+# made well-formed before parsing: a space, the character, ``&amp;``.
+_AMPERSAND = re.compile(r"&(?:#([0-9]+);|#[xX]([0-9a-fA-F]+);|([A-Za-z][A-Za-z0-9]{0,31});)?")
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.S)
+_XML_ENTITIES = frozenset(("amp", "lt", "gt", "quot", "apos"))
+
+
+def _reference(match: re.Match[str]) -> str:
+    import html.entities
+
+    number = match[1] or match[2]
+    if number:
+        digits = number.lstrip("0")
+        if len(digits) > 8:
+            return match[0]  # (beyond Unicode: made U+FFFD before any parser sees it)
+        value = int(digits or "0", 10 if match[1] else 16)
+        return " " if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
+    name = match[3]
+    if name is None:
+        return "&amp;"  # a bare & (R&D)
+    if name in _XML_ENTITIES:
+        return match[0]
+    char = html.entities.html5.get(name + ";")
+    if char is None:
+        return "&amp;" + name + ";"  # (kept as the text it is)
+    return char.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _well_formed_references(text: str) -> str:
+    parts = _CDATA.split(text) if "<![CDATA[" in text else [text]
+    for i in range(0, len(parts), 2):  # (the odd parts are CDATA sections, kept as written)
+        if "&" in parts[i]:
+            parts[i] = _AMPERSAND.sub(_reference, parts[i])
+    return "".join(parts)
 
 
 class ArxivRssFormat:
@@ -66,6 +103,8 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
     from bs4 import BeautifulSoup, Tag
 
     text = _NOT_XML.sub(" ", text)
+    if "&" in text:
+        text = _well_formed_references(text)
     soup = BeautifulSoup(text, "xml")
     channel = soup.find("channel")
     if not isinstance(channel, Tag):
