@@ -117,3 +117,29 @@ def test_an_rss_reference_xml_cannot_read_costs_no_entity_after_it(
         "We show $a < b$ and $w > 1$ for every R&D setting we consider."
     )
     assert papers["2606.40001"]["title"] == first_title
+
+
+def test_a_copy_with_an_abstract_is_none_of_two_papers_its_title_alone_matches(
+    tmp_path: Path,
+) -> None:
+    """Two arXiv papers share a title, listed without abstracts (a /recent listing); a Hugging
+    Face copy of that title (an abstract, 12 authors, no id) was merged into the first of
+    them found: "Ana Lima (12 authors)", with an abstract that may be the other paper's. A
+    copy without an abstract was already refused such a guess; so is one with an abstract."""
+    db = tmp_path / "lib"
+    listing = CASES / "listing-two-papers-one-title.html"
+    imported = run("import", "--create", str(listing), str(CASES / "hf-text-that-title.txt"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert "hf-text: 1 found, 1 new, 0 merged" in imported.stdout, imported.stdout
+    papers = {p["id"]: p for p in json.loads(run("list", "--json", db=db).stdout)}
+    assert len(papers) == 3
+    for aid in ("2606.07001", "2606.07002"):
+        assert not papers[aid].get("abstract")
+        assert not papers[aid].get("author_count")
+    # One paper of that title: its copy merges, as before.
+    db2 = tmp_path / "lib2"
+    one = tmp_path / "one.html"
+    text = listing.read_text(encoding="utf-8")
+    one.write_text(text[: text.index("<dt>", text.index("</dd>"))] + "</dl></body></html>")
+    imported = run("import", "--create", str(one), str(CASES / "hf-text-that-title.txt"), db=db2)
+    assert "hf-text: 1 found, 0 new, 1 merged" in imported.stdout, imported.stdout
