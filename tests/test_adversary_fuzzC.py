@@ -143,3 +143,19 @@ def test_a_copy_with_an_abstract_is_none_of_two_papers_its_title_alone_matches(
     one.write_text(text[: text.index("<dt>", text.index("</dd>"))] + "</dl></body></html>")
     imported = run("import", "--create", str(one), str(CASES / "hf-text-that-title.txt"), db=db2)
     assert "hf-text: 1 found, 0 new, 1 merged" in imported.stdout, imported.stdout
+
+
+def test_an_rss_item_that_is_no_xml_costs_only_itself(tmp_path: Path) -> None:
+    """A bare `<` or an unclosed `<br>` in one item's title: parsed whole, libxml2's recovery
+    then dropped every entity after it ("$w > 1$" read as "$w 1$" in the other items, silently)
+    or, for the `<`, every item ("no items in the arXiv RSS feed (1 malformed)"). Each item is
+    now parsed on its own when the whole is no XML: the broken one is skipped, by its line."""
+    db = tmp_path / "lib"
+    imported = run("import", "--create", str(CASES / "rss-one-item-not-xml.rss"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 found, 1 new, 0 merged, 0 already known, 1 skipped" in imported.stdout
+    assert "skipped line 9: item is not well-formed XML" in imported.stdout, imported.stdout
+    papers = json.loads(run("list", "--json", db=db).stdout)
+    assert [p["arxiv_id"] for p in papers] == ["2606.40002"]
+    assert papers[0]["title"] == "Learning Rates $\\eta < 2/L$ & R&D Budgets"
+    assert papers[0]["abstract"] == "We show $a < b$ and $w > 1$ for every R&D setting we consider."

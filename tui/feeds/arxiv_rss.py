@@ -105,18 +105,24 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
     text = _NOT_XML.sub(" ", text)
     if "&" in text:
         text = _well_formed_references(text)
-    soup = BeautifulSoup(text, "xml")
-    channel = soup.find("channel")
+    if _not_well_formed(text) is None:
+        soup = BeautifulSoup(text, "xml")
+        channel = soup.find("channel")
+        items: list[Tag | None] = list(soup.find_all("item"))
+        lines = _item_lines(text, len(items))
+    else:
+        channel, items, lines = _items_apart(text)
     if not isinstance(channel, Tag):
         raise FeedError(f"{ctx.origin}: not an RSS feed: expected <rss><channel>")
-    items = soup.find_all("item")
-    lines = _item_lines(text, len(items))
     feed_date = _rfc822_date(_child_text(channel, "pubDate")) or _rfc822_date(
         _child_text(channel, "lastBuildDate")
     )
     result = ParseResult(format=FORMAT.name, feed_date=feed_date)
     for index, item in enumerate(items):
         line = lines[index] if lines else None
+        if item is None:  # (not well-formed on its own: `_items_apart`)
+            result.skipped.append(Skipped(line or 1, _NOT_WELL_FORMED))
+            continue
         paper, reason = _item(item)
         if paper is None:
             result.skipped.append(Skipped(line or 1, reason))
@@ -232,6 +238,54 @@ def _rfc822_date(value: str) -> str | None:
     if written and len(written.group(1)) == 4 and int(written.group(1)) != day.year:
         return None
     return day.isoformat()
+
+
+def _not_well_formed(text: str) -> str | None:
+    """What makes ``text`` no well-formed XML (lxml's message), or None."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, encoding="utf-8")
+    try:
+        etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as err:
+        return str(err) or "not well-formed"
+    return None
+
+
+_ITEM = re.compile(r"<item\b.*?</item\s*>", re.S)
+_NOT_WELL_FORMED = "item is not well-formed XML (a tag left open or a bare <): read as no paper"
+_ROOT = re.compile(r"<(?:rss|rdf:RDF)\b[^<>]*>")
+
+
+def _items_apart(text: str) -> tuple[Tag | None, list[Tag | None], list[int | None]]:
+    """(the channel, each item or None when it is no XML on its own, each item's line) of
+    a feed that is not well-formed XML. Parsed whole, one error (``a < b`` in a title, an
+    unclosed ``<br>``) cost the items after it, or every entity after it (libxml2's recovery
+    drops them): each item is parsed on its own, so the error costs only its own item."""
+    from bs4 import BeautifulSoup, Tag
+
+    root = _ROOT.search(text)
+    opening = root.group(0) if root else "<rss>"
+    closing = "</rdf:RDF>" if opening.startswith("<rdf:") else "</rss>"
+    found = list(_ITEM.finditer(text))
+    head = text[: found[0].start()] if found else text
+    if "</channel>" not in head:
+        head += "</channel>"
+    channel = BeautifulSoup(head + closing, "xml").find("channel")
+    items: list[Tag | None] = []
+    lines: list[int | None] = []
+    line, at = 1, 0
+    for match in found:
+        line += text.count("\n", at, match.start())
+        at = match.start()
+        lines.append(line)
+        document = opening + match.group(0) + closing
+        if _not_well_formed(document) is not None:
+            items.append(None)
+            continue
+        item = BeautifulSoup(document, "xml").find("item")
+        items.append(item if isinstance(item, Tag) else None)
+    return channel if isinstance(channel, Tag) else None, items, lines
 
 
 def _item_lines(text: str, expected: int) -> list[int | None]:
