@@ -159,3 +159,16 @@ def test_an_rss_item_that_is_no_xml_costs_only_itself(tmp_path: Path) -> None:
     assert [p["arxiv_id"] for p in papers] == ["2606.40002"]
     assert papers[0]["title"] == "Learning Rates $\\eta < 2/L$ & R&D Budgets"
     assert papers[0]["abstract"] == "We show $a < b$ and $w > 1$ for every R&D setting we consider."
+
+
+def test_an_atom_feed_that_xml_cannot_read_loses_no_letter(tmp_path: Path) -> None:
+    """In an arXiv API answer, `&#27;` cost the letter after it ("Merge" read as "erge": the
+    control and the next character read as an escape sequence), a bare `&` came back as
+    "R&D;", an HTML entity (`&rsquo;`) as itself. The text is made well-formed first, as for
+    RSS."""
+    db = tmp_path / "lib"
+    imported = run("import", "--create", str(CASES / "atom-bare-ampersand.xml"), db=db)
+    assert imported.returncode == 0, imported.stderr
+    paper = json.loads(run("show", "2606.18040", "--json", db=db).stdout)
+    assert paper["title"] == "PixelFlow-R: Rectified Pixel-Space Flow Matching at 1024 for R&D Labs"
+    assert paper["abstract"].startswith("Pixel-space flow matching avoids the autoencoder\u2019s ")

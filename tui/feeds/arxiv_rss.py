@@ -65,6 +65,17 @@ def _reference(match: re.Match[str]) -> str:
     return char.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def well_formed_text(text: str) -> str:
+    """``text`` without what XML forbids (a space for each such character or reference to
+    one) and with every ``&`` a well-formed reference (`_reference`): what the XML parser's
+    recovery would lose more than itself to (arXiv RSS here, the Atom of feedparser too,
+    where ``&#27;`` cost the letter after it and ``R&D`` read as ``R&D;``)."""
+    text = _NOT_XML.sub(" ", text)
+    if "&" in text:
+        text = _well_formed_references(text)
+    return text
+
+
 def _well_formed_references(text: str) -> str:
     parts = _CDATA.split(text) if "<![CDATA[" in text else [text]
     for i in range(0, len(parts), 2):  # (the odd parts are CDATA sections, kept as written)
@@ -102,9 +113,7 @@ FORMAT = ArxivRssFormat()
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
     from bs4 import BeautifulSoup, Tag
 
-    text = _NOT_XML.sub(" ", text)
-    if "&" in text:
-        text = _well_formed_references(text)
+    text = well_formed_text(text)
     if _not_well_formed(text) is None:
         soup = BeautifulSoup(text, "xml")
         channel = soup.find("channel")
