@@ -172,3 +172,22 @@ def test_an_atom_feed_that_xml_cannot_read_loses_no_letter(tmp_path: Path) -> No
     paper = json.loads(run("show", "2606.18040", "--json", db=db).stdout)
     assert paper["title"] == "PixelFlow-R: Rectified Pixel-Space Flow Matching at 1024 for R&D Labs"
     assert paper["abstract"].startswith("Pixel-space flow matching avoids the autoencoder\u2019s ")
+
+
+def test_tex_short_of_its_arguments_is_shown_as_written_and_says_nothing(
+    tmp_path: Path,
+) -> None:
+    """`$\\frac{a}$` in a title: pylatexenc printed "WARNING: Error in configuration: macro
+    '\\frac' failed its substitution!" on the standard error of `list`, `show` and `undo` (and
+    of the app's first frame, drawn on the terminal before the app), and the title read
+    "Ratios %s/%sa of …". Such math is shown as written; the rest is still made readable."""
+    db = tmp_path / "lib"
+    feed = CASES / "rss-tex-macro-short-of-arguments.rss"
+    assert run("import", "--create", str(feed), db=db).returncode == 0
+    listed = run("list", db=db)
+    assert "WARNING" not in listed.stderr and "%s" not in listed.stdout
+    assert "Ratios $\\frac{a}$ of Random Walks and 1/2-Stable Laws" in listed.stdout
+    shown = run("show", "2606.50001", db=db)
+    assert shown.returncode == 0
+    assert "WARNING" not in shown.stderr and "%s" not in shown.stdout, shown.stderr
+    assert "the ratio $\\frac{S_n}$ of a random walk" in shown.stdout

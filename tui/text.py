@@ -246,7 +246,16 @@ def _latex2text(kind: str) -> Any:
     macros: milliseconds each time): "accents" for text, "math" for math as text."""
     convert = _CONVERTERS.get(kind)
     if convert is None:
+        import logging
+
         from pylatexenc.latex2text import LatexNodes2Text
+
+        # Its complaints about the TeX it is given (`$\\frac{a}$`: "WARNING: Error in
+        # configuration: macro '\\frac' failed its substitution!") are about feed text, and
+        # went to the standard error of `papertui list`, over the screen of the app.
+        quiet = logging.getLogger("pylatexenc")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
 
         nodes = LatexNodes2Text(math_mode="text") if kind == "math" else LatexNodes2Text()
         convert = _CONVERTERS[kind] = nodes.latex_to_text
@@ -289,6 +298,8 @@ def readable_tex(text: str) -> str:
         try:
             shown = convert(math.replace("%", "\\%").replace("&", "\\&"))
         except Exception:  # (pylatexenc on malformed TeX: the text as written)
+            return m.group()
+        if "%s" in shown and "%s" not in math:  # (a macro short of its arguments: "%s/%s")
             return m.group()
         return " ".join(shown.split())
 
