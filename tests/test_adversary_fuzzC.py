@@ -191,3 +191,20 @@ def test_tex_short_of_its_arguments_is_shown_as_written_and_says_nothing(
     assert shown.returncode == 0
     assert "WARNING" not in shown.stderr and "%s" not in shown.stdout, shown.stderr
     assert "the ratio $\\frac{S_n}$ of a random walk" in shown.stdout
+
+
+def test_forty_papers_whose_abstracts_share_300_characters_get_forty_ids(tmp_path: Path) -> None:
+    """A paper without an arXiv id is named by a digest of its strongest key, the first 300
+    characters of its abstract, made longer (8 to 40 digits) while taken: the 34th different
+    paper sharing that opening found none ("not stored: papertui failed (RuntimeError: could
+    not allocate a paper id)") and the whole feed was lost."""
+    db = tmp_path / "lib"
+    feed = CASES / "hf-text-40-papers-one-opening.txt"
+    imported = run("import", "--create", str(feed), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert "40 found, 40 new, 0 merged" in imported.stdout
+    ids = [p["id"] for p in json.loads(run("list", "--json", db=db).stdout)]
+    assert len(set(ids)) == 40
+    assert all(re.fullmatch(r"p[0-9a-f]{8,40}", pid) for pid in ids)
+    again = run("import", str(feed), db=db)
+    assert "40 found, 0 new, 0 merged, 40 already known" in again.stdout

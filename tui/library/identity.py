@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import os
 import re
 import unicodedata
@@ -177,7 +178,14 @@ def new_id(
         candidate = "p" + digest[:length]
         if candidate not in taken:
             return candidate
-    raise RuntimeError("could not allocate a paper id")  # pragma: no cover - 40 hex digits
+    # More than 33 different papers filed under one strongest key (abstracts that agree for
+    # their first 300 characters, an old library's ``abs:`` key): "could not allocate a
+    # paper id" cost the whole feed. Then the digest of the key and a count.
+    for n in itertools.count(1):
+        candidate = "p" + hashlib.sha1(f"{digest}/{n}".encode()).hexdigest()[:8]
+        if candidate not in taken:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def id_choices(paper: dict[str, Any], digest: str) -> list[str]:
