@@ -208,3 +208,21 @@ def test_forty_papers_whose_abstracts_share_300_characters_get_forty_ids(tmp_pat
     assert all(re.fullmatch(r"p[0-9a-f]{8,40}", pid) for pid in ids)
     again = run("import", str(feed), db=db)
     assert "40 found, 0 new, 0 merged, 40 already known" in again.stdout
+
+
+def test_two_digest_papers_with_one_placeholder_abstract_stay_two(tmp_path: Path) -> None:
+    """A digest writes one placeholder for every paper it has no English abstract of: the
+    second paper (another title, other authors) was dropped as "already known", its whole
+    entry lost. A shared whole abstract is one paper unless the titles differ and the authors
+    have no name in common; the first paper's title translated otherwise, by the same authors,
+    is still the same paper."""
+    db = tmp_path / "lib"
+    feed = CASES / "digest-placeholder-abstract.txt"
+    imported = run("import", "--create", str(feed), db=db)
+    assert imported.returncode == 0, imported.stderr
+    assert "digest: 3 found, 2 new, 0 merged, 1 already known" in imported.stdout
+    papers = json.loads(run("list", "--json", db=db).stdout)
+    assert sorted(tuple(p["authors"]) for p in papers) == [
+        ("Ana Lima", "Bo Chen"),
+        ("Carla Diaz", "Dan Evans"),
+    ]

@@ -55,6 +55,7 @@ from .identity import (
     merge_into,
     new_id,
     note_version,
+    other_paper,
     paper_keys,
     same_paper,
 )
@@ -1721,7 +1722,10 @@ class Library:
                     continue
                 tried.add(pid)
                 if decisive:
-                    if compatible(record(pid), incoming):
+                    found = record(pid)
+                    if compatible(found, incoming) and not (
+                        key.startswith("text:") and other_paper(found, incoming)
+                    ):
                         return pid
                     continue
                 found = record(pid)  # (not `stored`: the keys asked about, above)
