@@ -6,7 +6,9 @@ whitespace, punctuation, LaTeX and accents -- TeX or Unicode -- folded: `tui.tex
 1. Records whose arXiv ids agree (version ignored) are the same paper; records whose ids
    differ never are, whatever else they share.
 2. Otherwise (an id on one side at most), they are the same paper when their *whole* English
-   abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut).
+   abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut), unless
+   their titles differ and their authors have no name in common (`other_paper`: a site's
+   placeholder "abstract not available …" written for every paper).
 3. A prefix counts only when one abstract is visibly cut -- shorter and a prefix of the other,
    or ending in an ellipsis (``...``, ``…``) with what precedes it a prefix of the other --
    *and* the full English titles agree.
