@@ -40,7 +40,6 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # does not define (``&nbsp;``, ``&eacute;``) or a bare ``&`` (``R&D``) was such an error. Each is
 # made well-formed before parsing: a space, the character, ``&amp;``.
 _AMPERSAND = re.compile(r"&(?:#([0-9]+);|#[xX]([0-9a-fA-F]+);|([A-Za-z][A-Za-z0-9]{0,31});)?")
-_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.S)
 _XML_ENTITIES = frozenset(("amp", "lt", "gt", "quot", "apos"))
 
 
@@ -77,11 +76,27 @@ def well_formed_text(text: str) -> str:
 
 
 def _well_formed_references(text: str) -> str:
-    parts = _CDATA.split(text) if "<![CDATA[" in text else [text]
+    parts = _cdata_split(text)
     for i in range(0, len(parts), 2):  # (the odd parts are CDATA sections, kept as written)
         if "&" in parts[i]:
             parts[i] = _AMPERSAND.sub(_reference, parts[i])
     return "".join(parts)
+
+
+def _cdata_split(text: str) -> list[str]:
+    """``text`` cut into text, a CDATA section, text, …; an unclosed section is text. (Found
+    with `str.find`: a lazy regular expression went to the end of the text from each of
+    thousands of unclosed openings.)"""
+    parts: list[str] = []
+    at = 0
+    while True:
+        start = text.find("<![CDATA[", at)
+        end = text.find("]]>", start + 9) if start >= 0 else -1
+        if end < 0:
+            parts.append(text[at:])
+            return parts
+        parts += [text[at:start], text[start : end + 3]]
+        at = end + 3
 
 
 class ArxivRssFormat:
@@ -261,7 +276,8 @@ def _not_well_formed(text: str) -> str | None:
     return None
 
 
-_ITEM = re.compile(r"<item\b.*?</item\s*>", re.S)
+_ITEM_START = re.compile(r"<item\b")
+_ITEM_END = re.compile(r"</item\s*>")
 _NOT_WELL_FORMED = "item is not well-formed XML (a tag left open or a bare <): read as no paper"
 _ROOT = re.compile(r"<(?:rss|rdf:RDF)\b[^<>]*>")
 
@@ -276,25 +292,45 @@ def _items_apart(text: str) -> tuple[Tag | None, list[Tag | None], list[int | No
     root = _ROOT.search(text)
     opening = root.group(0) if root else "<rss>"
     closing = "</rdf:RDF>" if opening.startswith("<rdf:") else "</rss>"
-    found = list(_ITEM.finditer(text))
-    head = text[: found[0].start()] if found else text
+    found = _item_spans(text)
+    head = text[: found[0][0]] if found else text
     if "</channel>" not in head:
         head += "</channel>"
     channel = BeautifulSoup(head + closing, "xml").find("channel")
     items: list[Tag | None] = []
     lines: list[int | None] = []
     line, at = 1, 0
-    for match in found:
-        line += text.count("\n", at, match.start())
-        at = match.start()
+    for start, end in found:
+        line += text.count("\n", at, start)
+        at = start
         lines.append(line)
-        document = opening + match.group(0) + closing
+        document = opening + text[start:end] + closing
         if _not_well_formed(document) is not None:
             items.append(None)
             continue
         item = BeautifulSoup(document, "xml").find("item")
         items.append(item if isinstance(item, Tag) else None)
     return channel if isinstance(channel, Tag) else None, items, lines
+
+
+def _item_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``<item …>…</item>`` in ``text``: from an opening to the first
+    closing after it, the next from an opening after that. (Not one lazy regular expression:
+    on thousands of openings with no closing it went to the end of the text from each.)"""
+    import bisect
+
+    ends = [m.end() for m in _ITEM_END.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    after = 0
+    for m in _ITEM_START.finditer(text):
+        if m.start() < after:
+            continue
+        i = bisect.bisect_right(ends, m.start())
+        if i == len(ends):
+            break
+        after = ends[i]
+        spans.append((m.start(), after))
+    return spans
 
 
 def _item_lines(text: str, expected: int) -> list[int | None]:
