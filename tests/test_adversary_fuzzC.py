@@ -226,3 +226,18 @@ def test_two_digest_papers_with_one_placeholder_abstract_stay_two(tmp_path: Path
         ("Ana Lima", "Bo Chen"),
         ("Carla Diaz", "Dan Evans"),
     ]
+
+
+def test_an_rss_abstract_that_names_html_tags_keeps_them(tmp_path: Path) -> None:
+    """Today's arXiv RSS description is text ("arXiv:ID Announce Type: new Abstract: …"), but
+    it was read as HTML whenever it held a tag's name: a web agent's abstract, "every <p>
+    paragraph and <a href="x"> anchor", was stored as "every paragraph and anchor" (the
+    listing of the same paper keeps them). Only an older feed's HTML paragraph is HTML."""
+    db = tmp_path / "lib"
+    feed = CASES / "rss-abstract-names-html-tags.rss"
+    assert run("import", "--create", str(feed), db=db).returncode == 0
+    paper = json.loads(run("show", "2606.60001", "--json", db=db).stdout)
+    assert paper["abstract"] == (
+        'We parse web pages: every <p> paragraph and <a href="x"> anchor, and the <b>bold</b> '
+        "text, becomes a token for the model."
+    )

@@ -167,7 +167,9 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     title = _child_text(item, "title")
     link = _child_text(item, "link")
     guid = _child_text(item, "guid")
-    description = _html_text(_child_text(item, "description"))
+    description = _child_text(item, "description")
+    if not _DESCRIPTION_ID.match(description):  # (today's is text: "every <p> tag" is text)
+        description = _html_text(description)  # (RSS before 2024: an HTML paragraph)
     suffix = _TITLE_ID.search(title)
     title_id, title_categories, title_version = "", [], None
     if suffix and suffix.start() > 0:  # (the whole title is never only the suffix)
