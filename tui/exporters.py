@@ -116,13 +116,35 @@ _UNSAFE_TEX = re.compile(
 )
 
 
-def _balanced(text: str) -> bool:
+def _balanced(text: str, escaped: bool = False) -> bool:
+    """Whether the braces of ``text`` match: as TeX counts them (an escaped brace, ``\\{``, is
+    none), or, ``escaped``, as BibTeX does (every brace counts)."""
     depth = 0
-    for ch in text.replace("\\{", "").replace("\\}", ""):
+    for ch in text if escaped else text.replace("\\{", "").replace("\\}", ""):
         depth += {"{": 1, "}": -1}.get(ch, 0)
         if depth < 0:
             return False
     return depth == 0
+
+
+# An escaped brace of math (``\{``, ``\}``; not the ``\\`` line break before a brace):
+# BibTeX counts it as a brace all the same, so math with an unmatched one (``\left\{ x
+# \right.``, a piecewise definition) is written with ``\lbrace``/``\rbrace``, the same symbol.
+_MATH_BRACE = re.compile(r"(?<!\\)((?:\\\\)*)\\([{}])")
+
+
+def _bib_math(math: str) -> str | None:
+    """Inline math as a BibTeX value may hold it (every brace, escaped or not, matched), or
+    None when it cannot be."""
+    if not _balanced(math):
+        return None
+    if not _balanced(math, escaped=True):
+        math = _MATH_BRACE.sub(_math_brace, math)
+    return math if _balanced(math, escaped=True) else None
+
+
+def _math_brace(m: re.Match[str]) -> str:
+    return m[1] + ("\\lbrace " if m[2] == "{" else "\\rbrace ")
 
 
 def _encoder() -> Any:
@@ -154,8 +176,8 @@ def tex(text: str, encoder: Any = None) -> str:
     out: list[str] = []
     end = 0
     for m in _MATH.finditer(line):
-        math = m.group(1)
-        if not _balanced(math) or _UNSAFE_TEX.search(math) or _MD_MATH_UNSAFE.search(math):
+        math = _bib_math(m.group(1))
+        if math is None or _UNSAFE_TEX.search(math) or _MD_MATH_UNSAFE.search(math):
             continue
         out += [_text_tex(line[end : m.start()], encoder), f"${math}$"]
         end = m.end()

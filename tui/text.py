@@ -171,8 +171,18 @@ def norm_key(text: str) -> str | None:
 
 
 _ARXIV_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
-_ARXIV_VERSION = re.compile(r"(?:(?<![\d.])\d{4}\.\d{4,5}|\b[a-z\-]+(?:\.[A-Z]{2})?/\d{7})v(\d+)\b")
-_OLD_ARXIV_ID = re.compile(r"\b([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?\b")
+# The archives of arXiv's identifiers before April 2007 (``hep-th/9901001``, ``math.AG/0601001``):
+# any word before a slash and seven digits (a blog's ``/post/1234567``, PubMed's
+# ``.gov/3812345``) is no arXiv id, and two such links were one paper.
+_OLD_ARCHIVES = (
+    "acc-phys|adap-org|alg-geom|ao-sci|astro-ph|atom-ph|bayes-an|chao-dyn|chem-ph|cmp-lg|"
+    "comp-gas|cond-mat|cs|dg-ga|funct-an|gr-qc|hep-ex|hep-lat|hep-ph|hep-th|math|math-ph|"
+    "mtrl-th|nlin|nucl-ex|nucl-th|patt-sol|physics|plasm-ph|q-alg|q-bio|q-fin|quant-ph|"
+    "solv-int|stat|supr-con"
+)
+_OLD_ID = rf"(?<![\w.-])(?:{_OLD_ARCHIVES})(?:\.[A-Z]{{2}})?/\d{{7}}"
+_ARXIV_VERSION = re.compile(rf"(?:(?<![\d.])\d{{4}}\.\d{{4,5}}|{_OLD_ID})v(\d+)\b")
+_OLD_ARXIV_ID = re.compile(rf"({_OLD_ID})(?:v\d+)?\b")
 
 
 def arxiv_id(text: str | None) -> str | None:
@@ -236,7 +246,16 @@ def _latex2text(kind: str) -> Any:
     macros: milliseconds each time): "accents" for text, "math" for math as text."""
     convert = _CONVERTERS.get(kind)
     if convert is None:
+        import logging
+
         from pylatexenc.latex2text import LatexNodes2Text
+
+        # Its complaints about the TeX it is given (`$\\frac{a}$`: "WARNING: Error in
+        # configuration: macro '\\frac' failed its substitution!") are about feed text, and
+        # went to the standard error of `papertui list`, over the screen of the app.
+        quiet = logging.getLogger("pylatexenc")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
 
         nodes = LatexNodes2Text(math_mode="text") if kind == "math" else LatexNodes2Text()
         convert = _CONVERTERS[kind] = nodes.latex_to_text
@@ -279,6 +298,8 @@ def readable_tex(text: str) -> str:
         try:
             shown = convert(math.replace("%", "\\%").replace("&", "\\&"))
         except Exception:  # (pylatexenc on malformed TeX: the text as written)
+            return m.group()
+        if "%s" in shown and "%s" not in math:  # (a macro short of its arguments: "%s/%s")
             return m.group()
         return " ".join(shown.split())
 

@@ -289,11 +289,27 @@ def _surrogate_ref(match: re.Match[str]) -> str:
     return chr(value) if 0xD800 <= value <= 0xDFFF else match[0]
 
 
+# A numeric character reference beyond Unicode (&#x110000;, &#99999999999;): no character
+# either. HTML and lxml read it as U+FFFD; feedparser (Atom) raised ValueError/OverflowError.
+# (Each run of digits read once: no backtracking over a long one.)
+_NUMERIC_REF = re.compile(r"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
+
+
+def _huge_ref(match: re.Match[str]) -> str:
+    digits = (match[1] or match[2]).lstrip("0")
+    if len(digits) > 8:  # (never int() of thousands of digits: Python refuses those)
+        return "\ufffd"
+    value = int(digits or "0", 10 if match[1] else 16)
+    return "\ufffd" if value > 0x10FFFF else match[0]
+
+
 def _valid_input(text: str) -> str:
     """The text with every surrogate, written out or referenced, made valid: a high and a low
-    one in a row become the character they encode, a lone one U+FFFD."""
+    one in a row become the character they encode, a lone one U+FFFD; so does a reference
+    to a number beyond Unicode."""
     if "&#" in text:
         text = _SURROGATE_REF.sub(_surrogate_ref, text)
+        text = _NUMERIC_REF.sub(_huge_ref, text)
     return valid_unicode(text)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from ._hf import iso_date, string
+from .arxiv_rss import well_formed_text
 from .authors import AuthorLine, read_author_line
 from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
@@ -56,7 +57,7 @@ class ArxivAtomFormat:
         import feedparser
 
         parsed = feedparser.parse(
-            text.encode("utf-8"),
+            well_formed_text(text).encode("utf-8"),
             response_headers={"content-type": "application/atom+xml; charset=utf-8"},
             resolve_relative_uris=False,
             sanitize_html=True,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing
 # Plain-text patterns over the description's text value.
 _ANNOUNCE = re.compile(r"Announce Type:\s*([A-Za-z\-]+)")
 _ABSTRACT = re.compile(r"\bAbstract:\s*")
+_DESCRIPTION_ID = re.compile(r"\s*arXiv:\s*(\S+)")
 _UPDATED = re.compile(r"\(arXiv:[^()]*\bUPDATED\)\s*$")
 # RSS before 2024 ended each title with " (arXiv:2312.04001v1 [cs.CV])" (" UPDATED" for a new
 # version), put HTML links in dc:creator and an HTML paragraph in the description.
@@ -33,6 +34,69 @@ _HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]
 # of them anywhere made the XML parser's recovery drop every entity after it, in every item
 # (`$w &gt; 1$` read as `$w 1$`). Each is read as a space (`clean` drops controls anyway).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Every ``&`` of the text outside CDATA: a character reference, an entity reference, or
+# neither. libxml2's recovery drops every entity after the first error it meets, in every item,
+# as above: a reference to a character XML forbids (``&#27;``, ``&#xFFFE;``), an HTML entity XML
+# does not define (``&nbsp;``, ``&eacute;``) or a bare ``&`` (``R&D``) was such an error. Each is
+# made well-formed before parsing: a space, the character, ``&amp;``.
+_AMPERSAND = re.compile(r"&(?:#([0-9]+);|#[xX]([0-9a-fA-F]+);|([A-Za-z][A-Za-z0-9]{0,31});)?")
+_XML_ENTITIES = frozenset(("amp", "lt", "gt", "quot", "apos"))
+
+
+def _reference(match: re.Match[str]) -> str:
+    import html.entities
+
+    number = match[1] or match[2]
+    if number:
+        digits = number.lstrip("0")
+        if len(digits) > 8:
+            return match[0]  # (beyond Unicode: made U+FFFD before any parser sees it)
+        value = int(digits or "0", 10 if match[1] else 16)
+        return " " if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
+    name = match[3]
+    if name is None:
+        return "&amp;"  # a bare & (R&D)
+    if name in _XML_ENTITIES:
+        return match[0]
+    char = html.entities.html5.get(name + ";")
+    if char is None:
+        return "&amp;" + name + ";"  # (kept as the text it is)
+    return char.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def well_formed_text(text: str) -> str:
+    """``text`` without what XML forbids (a space for each such character or reference to
+    one) and with every ``&`` a well-formed reference (`_reference`): what the XML parser's
+    recovery would lose more than itself to (arXiv RSS here, the Atom of feedparser too,
+    where ``&#27;`` cost the letter after it and ``R&D`` read as ``R&D;``)."""
+    text = _NOT_XML.sub(" ", text)
+    if "&" in text:
+        text = _well_formed_references(text)
+    return text
+
+
+def _well_formed_references(text: str) -> str:
+    parts = _cdata_split(text)
+    for i in range(0, len(parts), 2):  # (the odd parts are CDATA sections, kept as written)
+        if "&" in parts[i]:
+            parts[i] = _AMPERSAND.sub(_reference, parts[i])
+    return "".join(parts)
+
+
+def _cdata_split(text: str) -> list[str]:
+    """``text`` cut into text, a CDATA section, text, …; an unclosed section is text. (Found
+    with `str.find`: a lazy regular expression went to the end of the text from each of
+    thousands of unclosed openings.)"""
+    parts: list[str] = []
+    at = 0
+    while True:
+        start = text.find("<![CDATA[", at)
+        end = text.find("]]>", start + 9) if start >= 0 else -1
+        if end < 0:
+            parts.append(text[at:])
+            return parts
+        parts += [text[at:start], text[start : end + 3]]
+        at = end + 3
 
 
 class ArxivRssFormat:
@@ -64,19 +128,25 @@ FORMAT = ArxivRssFormat()
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
     from bs4 import BeautifulSoup, Tag
 
-    text = _NOT_XML.sub(" ", text)
-    soup = BeautifulSoup(text, "xml")
-    channel = soup.find("channel")
+    text = well_formed_text(text)
+    if _not_well_formed(text) is None:
+        soup = BeautifulSoup(text, "xml")
+        channel = soup.find("channel")
+        items: list[Tag | None] = list(soup.find_all("item"))
+        lines = _item_lines(text, len(items))
+    else:
+        channel, items, lines = _items_apart(text)
     if not isinstance(channel, Tag):
         raise FeedError(f"{ctx.origin}: not an RSS feed: expected <rss><channel>")
-    items = soup.find_all("item")
-    lines = _item_lines(text, len(items))
     feed_date = _rfc822_date(_child_text(channel, "pubDate")) or _rfc822_date(
         _child_text(channel, "lastBuildDate")
     )
     result = ParseResult(format=FORMAT.name, feed_date=feed_date)
     for index, item in enumerate(items):
         line = lines[index] if lines else None
+        if item is None:  # (not well-formed on its own: `_items_apart`)
+            result.skipped.append(Skipped(line or 1, _NOT_WELL_FORMED))
+            continue
         paper, reason = _item(item)
         if paper is None:
             result.skipped.append(Skipped(line or 1, reason))
@@ -97,7 +167,9 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
     title = _child_text(item, "title")
     link = _child_text(item, "link")
     guid = _child_text(item, "guid")
-    description = _html_text(_child_text(item, "description"))
+    description = _child_text(item, "description")
+    if not _DESCRIPTION_ID.match(description):  # (today's is text: "every <p> tag" is text)
+        description = _html_text(description)  # (RSS before 2024: an HTML paragraph)
     suffix = _TITLE_ID.search(title)
     title_id, title_categories, title_version = "", [], None
     if suffix and suffix.start() > 0:  # (the whole title is never only the suffix)
@@ -112,7 +184,15 @@ def _item(item: Tag) -> tuple[Paper | None, str]:
         return None, f"item {link or guid or '(no link)'} has no <title>"
     if not link:
         return None, f"item {title[:60]!r} has no <link>"
-    aid = arxiv_id(link) or arxiv_id(guid) or arxiv_id(title_id) or arxiv_id(description[:80])
+    # (the description's own id only where arXiv puts it, first: an id it cites later, "a
+    # comment on arXiv:2606.07001", is another paper's)
+    said = _DESCRIPTION_ID.match(description)
+    aid = (
+        arxiv_id(link)
+        or arxiv_id(guid)
+        or arxiv_id(title_id)
+        or (arxiv_id(said.group(1)) if said else None)
+    )
     announce = _child_text(item, "announce_type")
     abstract = description
     m = _ABSTRACT.search(description)
@@ -184,6 +264,75 @@ def _rfc822_date(value: str) -> str | None:
     if written and len(written.group(1)) == 4 and int(written.group(1)) != day.year:
         return None
     return day.isoformat()
+
+
+def _not_well_formed(text: str) -> str | None:
+    """What makes ``text`` no well-formed XML (lxml's message), or None."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, encoding="utf-8")
+    try:
+        etree.fromstring(text.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as err:
+        return str(err) or "not well-formed"
+    return None
+
+
+_ITEM_START = re.compile(r"<item\b")
+_ITEM_END = re.compile(r"</item\s*>")
+_NOT_WELL_FORMED = "item is not well-formed XML (a tag left open or a bare <): read as no paper"
+_ROOT = re.compile(r"<(?:rss|rdf:RDF)\b[^<>]*>")
+
+
+def _items_apart(text: str) -> tuple[Tag | None, list[Tag | None], list[int | None]]:
+    """(the channel, each item or None when it is no XML on its own, each item's line) of
+    a feed that is not well-formed XML. Parsed whole, one error (``a < b`` in a title, an
+    unclosed ``<br>``) cost the items after it, or every entity after it (libxml2's recovery
+    drops them): each item is parsed on its own, so the error costs only its own item."""
+    from bs4 import BeautifulSoup, Tag
+
+    root = _ROOT.search(text)
+    opening = root.group(0) if root else "<rss>"
+    closing = "</rdf:RDF>" if opening.startswith("<rdf:") else "</rss>"
+    found = _item_spans(text)
+    head = text[: found[0][0]] if found else text
+    if "</channel>" not in head:
+        head += "</channel>"
+    channel = BeautifulSoup(head + closing, "xml").find("channel")
+    items: list[Tag | None] = []
+    lines: list[int | None] = []
+    line, at = 1, 0
+    for start, end in found:
+        line += text.count("\n", at, start)
+        at = start
+        lines.append(line)
+        document = opening + text[start:end] + closing
+        if _not_well_formed(document) is not None:
+            items.append(None)
+            continue
+        item = BeautifulSoup(document, "xml").find("item")
+        items.append(item if isinstance(item, Tag) else None)
+    return channel if isinstance(channel, Tag) else None, items, lines
+
+
+def _item_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``<item …>…</item>`` in ``text``: from an opening to the first
+    closing after it, the next from an opening after that. (Not one lazy regular expression:
+    on thousands of openings with no closing it went to the end of the text from each.)"""
+    import bisect
+
+    ends = [m.end() for m in _ITEM_END.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    after = 0
+    for m in _ITEM_START.finditer(text):
+        if m.start() < after:
+            continue
+        i = bisect.bisect_right(ends, m.start())
+        if i == len(ends):
+            break
+        after = ends[i]
+        spans.append((m.start(), after))
+    return spans
 
 
 def _item_lines(text: str, expected: int) -> list[int | None]:

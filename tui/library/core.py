@@ -55,6 +55,7 @@ from .identity import (
     merge_into,
     new_id,
     note_version,
+    other_paper,
     paper_keys,
     same_paper,
 )
@@ -1716,7 +1717,10 @@ class Library:
         one of ``skip``."""
         tried: set[str] = set()
         title_only = not incoming.get("abstract")
-        by_title: list[str] = []  # papers with abstracts that the title alone matched
+        # Papers the title alone matched (an abstract missing on one side): this paper only
+        # when there is one. (Two arXiv papers of a title without their abstracts, as a
+        # /recent listing gives them, and a copy of one of them with its abstract: which?)
+        by_title: list[str] = []
         heads = batch.read
 
         def record(pid: str) -> dict[str, Any]:
@@ -1738,15 +1742,19 @@ class Library:
                     continue
                 tried.add(pid)
                 if decisive:
-                    if compatible(record(pid), incoming):
+                    found = record(pid)
+                    if compatible(found, incoming) and not (
+                        key.startswith("text:") and other_paper(found, incoming)
+                    ):
                         return pid
                     continue
                 found = record(pid)  # (not `stored`: the keys asked about, above)
                 if not same_paper(found, incoming):
                     continue
-                if not (title_only and found.get("abstract")):
-                    return pid
-                by_title.append(pid)  # (go on: an earlier title-only copy may follow)
+                if title_only != (not found.get("abstract")):
+                    by_title.append(pid)  # (go on: an earlier title-only copy may follow)
+                    continue
+                return pid  # (the abstracts decided; or a title-only copy seen again)
         # A copy with only a title is the paper of that title when there is one; when
         # several different papers share it, none of them (it stays a paper of its own).
         return by_title[0] if len(by_title) == 1 else None

@@ -6,7 +6,9 @@ whitespace, punctuation, LaTeX and accents -- TeX or Unicode -- folded: `tui.tex
 1. Records whose arXiv ids agree (version ignored) are the same paper; records whose ids
    differ never are, whatever else they share.
 2. Otherwise (an id on one side at most), they are the same paper when their *whole* English
-   abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut).
+   abstracts agree (at least ``MIN_ABSTRACT`` characters, neither visibly cut), unless
+   their titles differ and their authors have no name in common (`other_paper`: a site's
+   placeholder "abstract not available …" written for every paper).
 3. A prefix counts only when one abstract is visibly cut -- shorter and a prefix of the other,
    or ending in an ellipsis (``...``, ``…``) with what precedes it a prefix of the other --
    *and* the full English titles agree.
@@ -58,6 +60,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import os
 import re
 import unicodedata
@@ -85,6 +88,7 @@ _TEXT_FIELDS = frozenset(
 # What an entry without an id, a usable abstract or title is recognised by when seen again.
 _ENTRY_FIELDS = ("title", "title_zh", "abstract", "abstract_zh", "authors", "organization")
 _NON_WORD = re.compile(r"[\W_]+")  # (for _normalise_v1)
+_NAME_SPLIT = re.compile(r"[\s,.\-]+")
 _ID_BASES = ("arxiv:", "abs:", "title:", "text:", "entry:")
 _TITLES = ("title", "title_zh")  # "X" is a title of its own, not a cut "X II"
 _UPDATED = ("替换", "更新")  # a replacement, in a Chinese feed's status
@@ -177,7 +181,14 @@ def new_id(
         candidate = "p" + digest[:length]
         if candidate not in taken:
             return candidate
-    raise RuntimeError("could not allocate a paper id")  # pragma: no cover - 40 hex digits
+    # More than 33 different papers filed under one strongest key (abstracts that agree for
+    # their first 300 characters, an old library's ``abs:`` key): "could not allocate a
+    # paper id" cost the whole feed. Then the digest of the key and a count.
+    for n in itertools.count(1):
+        candidate = "p" + hashlib.sha1(f"{digest}/{n}".encode()).hexdigest()[:8]
+        if candidate not in taken:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def id_choices(paper: dict[str, Any], digest: str) -> list[str]:
@@ -224,12 +235,43 @@ def same_paper(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
     abs_a, abs_b = normalise(raw_a), normalise(raw_b)
     if abs_a and abs_b:
         if abs_a == abs_b and len(abs_a) >= MIN_ABSTRACT and not (is_cut(raw_a) or is_cut(raw_b)):
-            return True  # rule 2
+            return not other_paper(existing, incoming)  # rule 2
         # Rule 3; rule 4 (different abstracts contradict the title) otherwise.
         return titles_agree and (
             _cut_copy(raw_a, raw_b) or _cut_copy(raw_b, raw_a) or abs_a == abs_b
         )
     return titles_agree  # rule 4: nothing to contradict the title
+
+
+def other_paper(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records that share their whole abstract still say they are two papers:
+    their titles differ (in English, or in Chinese where neither has an English one) and
+    their authors have no name in common. A digest writes the same placeholder for every
+    paper it has no English abstract of ("The English abstract of this paper is not
+    available …"); two translations of one title by two sites differ, but name the same
+    authors."""
+    differ = False
+    for field in _TITLES:
+        x, y = normalise(a.get(field) or ""), normalise(b.get(field) or "")
+        if x and y:
+            if x == y:
+                return False
+            differ = True
+    if not differ:
+        return False
+    names_a, names_b = _name_words(a.get("authors")), _name_words(b.get("authors"))
+    return bool(names_a and names_b and not names_a & names_b)
+
+
+def _name_words(authors: Any) -> set[str]:
+    """The words of the authors' names, normalised (``Müller`` is ``muller``)."""
+    words: set[str] = set()
+    for name in authors or ():
+        for word in _NAME_SPLIT.split(str(name)):
+            folded = normalise(word)
+            if len(folded) >= 2:
+                words.add(folded)
+    return words
 
 
 # ----------------------------------------------------------------------------- crowded titles
