@@ -404,3 +404,37 @@ def test_a_pack_that_arrives_after_its_checkpoints_puts_its_changes_in_their_pla
             lib = open_as(root, name)
             assert not lib.state(y).starred, name
             lib.close()
+
+
+@pytest.mark.parametrize("there", ["link", "fewer"])
+def test_a_file_already_under_a_packs_name_removes_no_change_it_does_not_hold(
+    tmp_path: Path, there: str
+) -> None:
+    """A fold found a file under the name of the pack it was about to write and took it for
+    that pack (another process of this device writes the same one): a symbolic link (a
+    file-sync tool's copy; never read) or a pack holding fewer of those changes, and the
+    change files went, held nowhere but in checkpoints (an adversary helper). Now a change
+    file is removed only when the pack there holds it. Oracle: every change number is in
+    a change file or in a pack that reads."""
+    from tui.library import truth
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 4)
+        roots, ids = two_copies(tmp_path, n=5)
+        root = roots["laptop"]
+        name = root / "changes" / "laptop-00000001-00000004.pack.json"
+        if there == "link":
+            name.symlink_to(root / "papertui.json")
+        lib = open_as(root, "laptop")
+        lib.fold_in_background = False
+        for k in range(14):
+            if there == "fewer" and k == 4:  # (a pack of change 1 only, under that name)
+                change = truth.read_change(root / "changes" / "laptop-00000001.json")
+                pack = truth.Pack("laptop", 1, 4)
+                truth.write_tables(name, truth.pack_tables(pack, [change]))
+            assert lib.set_state([ids[k % 5]], "read", read=k // 5 % 2 == 0) == 1
+        lib.close()
+    held = {n.seq for n in truth.listing(root, truth.CHANGES)}
+    for path in truth.packs(root).values():
+        held |= {truth.parse_key(c.key).seq for c in truth.read_pack(path)}  # type: ignore[union-attr]
+    assert held == set(range(1, 15)), sorted(os.listdir(root / "changes"))

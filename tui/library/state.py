@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
@@ -859,11 +860,17 @@ def _pack(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
     pack = truth.Pack(device, read[0][0].seq, read[-1][0].seq)
     path = root / truth.CHANGES / pack.file
     try:
-        if not path.exists():
+        if not os.path.lexists(path):
             truth.write_tables(path, truth.pack_tables(pack, [c for _, c in read]))
+            return [name for name, _ in read]
+        # Written by another process of this device (the same changes), or not ours (a
+        # link, a copy with other content): a file is removed only when a pack holds it.
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return []
+        held = {truth.parse_key(change.key) for change in truth.read_pack(path)}
     except (LibraryError, OSError):
         return []
-    return [name for name, _ in read]
+    return [name for name, _ in read if name in held]
 
 
 def _checkpoints(root: Path, device: str) -> list[tuple[Name, Checkpoint]]:
