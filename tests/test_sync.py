@@ -14,7 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tui.library import Library
+from tui.library import state as state_module
 from tui.sources import load_source
 
 from .conftest import shared_pair
@@ -367,6 +370,46 @@ def test_a_file_of_another_machine_set_aside_here_is_put_back_not_deleted_everyw
     ok(lap, "laptop", "sync")
     assert (lap / "papers" / segment.name).read_bytes() == whole
     assert len(listed(desk)) == len(listed(lap)) == 4
+
+
+def test_a_pack_of_changes_damaged_on_one_machine_is_never_sent_nor_deleted_everywhere(
+    tmp_path: Path,
+) -> None:
+    """A library used alone packed old change files (changes/<device>-<low>-<top>.pack.json)
+    before `sync init` shared it. A pack damaged on the desk (a bad disk block) was sent by
+    the next sync, replacing every machine's good copy, and once `doctor --repair` set it
+    aside the sync committed its deletion: sync knew only the names of change files, and
+    the laptop lost its pack at its next sync (an adversary helper). Now a pack is a truth
+    file to sync as the others: the damaged one is not sent, the one set aside is put back
+    from git. Oracle: the pack's bytes as the laptop wrote them, on every machine."""
+    remote = bare_remote(tmp_path)
+    lap, desk = tmp_path / "laptop", tmp_path / "desk"
+    take_in(lap, "laptop", feed(tmp_path, "lap", range(0, 4)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 3)
+        lib = Library.open(lap)
+        lib.device, lib.fold_in_background = "laptop", False
+        ids = sorted(lib)
+        for k in range(12):
+            lib.set_state([ids[k % 4]], "read", read=k % 8 < 4)
+        lib.close()
+    pack = sorted((lap / "changes").glob("*.pack.json"))[0]
+    whole = pack.read_bytes()
+    ok(lap, "laptop", "sync", "init", str(remote))
+    ok(desk, "desk", "sync", "init", str(remote))
+    copy = desk / "changes" / pack.name
+    assert copy.read_bytes() == whole
+    copy.write_bytes(whole[:40])  # (damaged here only)
+    assert "damaged here, not sent" in ok(desk, "desk", "sync")
+    assert git_out(remote, "show", f"main:changes/{pack.name}").encode() == whole
+    assert cli(desk, "desk", "doctor", "--repair").returncode == 0
+    assert not copy.exists()
+    done = ok(desk, "desk", "sync")
+    assert "put back 1 file of other machines" in done, done
+    assert copy.read_bytes() == whole
+    ok(lap, "laptop", "sync")
+    assert pack.read_bytes() == whole
+    assert state_of(desk) == state_of(lap)
 
 
 def test_a_note_written_on_two_machines_apart_is_listed_by_sync_with_both_texts(

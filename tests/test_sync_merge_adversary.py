@@ -346,3 +346,95 @@ def test_a_damaged_pack_of_changes_is_named_by_doctor_and_set_aside_by_repair(
     lib = open_as(root, "laptop")
     assert {pid: lib.state(pid).starred for pid in ids} == before
     lib.close()
+
+
+def _copy_truth(source: Path, target: Path, *, packs: bool) -> None:
+    """Copy the change files and checkpoints ``target`` lacks, packs only or all but packs
+    (a file-sync tool copies in any order: Dropbox brought a big pack last)."""
+    for sub in ("changes", "state"):
+        for name in sorted(os.listdir(source / sub)):
+            if name.endswith(".pack.json") == packs and not (target / sub / name).exists():
+                shutil.copy2(source / sub / name, target / sub / name)
+
+
+@pytest.mark.parametrize("desk_folds", [False, True])
+def test_a_pack_that_arrives_after_its_checkpoints_puts_its_changes_in_their_place(
+    tmp_path: Path, desk_folds: bool
+) -> None:
+    """The laptop, alone, packs its old change files; a file-sync tool brings the desk its
+    checkpoints and later change files first and the pack last. Meanwhile the desk's
+    replay had those changes only from the checkpoints (joined), and applied its own star,
+    made before the laptop's unstar, after them. The pack's arrival changed nothing (its
+    changes counted as applied): the laptop's unstar stayed lost in the desk's cache, and,
+    when the desk folded before the pack came, in the desk's checkpoint, which every
+    machine then replayed from, a rebuild too (an adversary helper). Oracle: the README's
+    rule (the latest change wins: unstarred), on both machines, from their caches and
+    rebuilt from the files."""
+    with fake_clock() as clock, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 6)
+        roots, ids = two_copies(tmp_path, n=8)
+        laptop, desk = roots["laptop"], roots["desk"]
+        y = ids[1]
+        act(clock, desk, "desk", "star", y, starred=True)
+        act(clock, laptop, "laptop", "star", y, starred=True)
+        act(clock, laptop, "laptop", "unstar", y, starred=False)
+        lib = open_as(laptop, "laptop")
+        lib.fold_in_background = False
+        for k in range(20):
+            clock.tick()
+            lib.set_state([ids[3 + k % 5]], "read", read=k % 2 == 0)
+        lib.close()
+        assert list((laptop / "changes").glob("*.pack.json"))
+        _copy_truth(laptop, desk, packs=False)
+        lib = open_as(desk, "desk")
+        lib.fold_in_background = False
+        if desk_folds:
+            for k in range(8):
+                clock.tick()
+                lib.set_state([ids[2]], "read", read=k % 2 == 0)
+            assert list((desk / "state").glob("desk-*.json"))
+        lib.close()
+        _copy_truth(laptop, desk, packs=True)
+        _copy_truth(desk, laptop, packs=False)
+        for name, root in roots.items():
+            lib = open_as(root, name)
+            assert not lib.state(y).starred, name
+            lib.close()
+            shutil.rmtree(root / ".cache")
+            lib = open_as(root, name)
+            assert not lib.state(y).starred, name
+            lib.close()
+
+
+@pytest.mark.parametrize("there", ["link", "fewer"])
+def test_a_file_already_under_a_packs_name_removes_no_change_it_does_not_hold(
+    tmp_path: Path, there: str
+) -> None:
+    """A fold found a file under the name of the pack it was about to write and took it for
+    that pack (another process of this device writes the same one): a symbolic link (a
+    file-sync tool's copy; never read) or a pack holding fewer of those changes, and the
+    change files went, held nowhere but in checkpoints (an adversary helper). Now a change
+    file is removed only when the pack there holds it. Oracle: every change number is in
+    a change file or in a pack that reads."""
+    from tui.library import truth
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 4)
+        roots, ids = two_copies(tmp_path, n=5)
+        root = roots["laptop"]
+        name = root / "changes" / "laptop-00000001-00000004.pack.json"
+        if there == "link":
+            name.symlink_to(root / "papertui.json")
+        lib = open_as(root, "laptop")
+        lib.fold_in_background = False
+        for k in range(14):
+            if there == "fewer" and k == 4:  # (a pack of change 1 only, under that name)
+                change = truth.read_change(root / "changes" / "laptop-00000001.json")
+                pack = truth.Pack("laptop", 1, 4)
+                truth.write_tables(name, truth.pack_tables(pack, [change]))
+            assert lib.set_state([ids[k % 5]], "read", read=k // 5 % 2 == 0) == 1
+        lib.close()
+    held = {n.seq for n in truth.listing(root, truth.CHANGES)}
+    for path in truth.packs(root).values():
+        held |= {truth.parse_key(c.key).seq for c in truth.read_pack(path)}  # type: ignore[union-attr]
+    assert held == set(range(1, 15)), sorted(os.listdir(root / "changes"))

@@ -803,7 +803,8 @@ class Library:
         new_segments = [n for n in segments if n.stem not in applied["s"]]
         new_changes = [n for n in changes if not state.was_applied(covers, pending, n)]
         new_points = [n for n in points if n.stem not in applied["p"]]
-        if not (new_segments or new_changes or new_points):
+        filled = state.filled(conn, root, changes)
+        if not (new_segments or new_changes or new_points or filled):
             self._known = known
             return False
         with self._mutex, self.cache.transaction() as conn:
@@ -820,7 +821,7 @@ class Library:
             loaded = [change for change in read if change is not None]  # all checked first
             arrived = {n: c for n, c in zip(fresh, read, strict=True) if c is not None}
             remap, self._remap = self._remap, False
-            if not remap and state.in_order(conn, loaded):
+            if not remap and not filled and state.in_order(conn, loaded):
                 # (an undo among them whose change leaves the history as they are applied)
                 undos = any(change.undo_of is not None for change in loaded)
                 replayed = state.Replayed(state.history(conn)) if undos else None

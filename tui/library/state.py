@@ -15,7 +15,8 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import datetime, timedelta, timezone
@@ -749,9 +750,10 @@ def snapshot(conn: sqlite3.Connection, ts: str) -> Checkpoint:
         changes = history(conn)
         covers, _ = _covers(conn)
         conflicts = Cache.get_meta(conn, "note_conflicts", [])
+        joined = Cache.get_meta(conn, "joined", {})
     finally:
         conn.execute("COMMIT")
-    return Checkpoint(ts, covers, state, changes, conflicts)
+    return Checkpoint(ts, covers, state, changes, conflicts, joined)
 
 
 def fold_threshold(root: Path, device: str, folded: int) -> int:
@@ -858,11 +860,17 @@ def _pack(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
     pack = truth.Pack(device, read[0][0].seq, read[-1][0].seq)
     path = root / truth.CHANGES / pack.file
     try:
-        if not path.exists():
+        if not os.path.lexists(path):
             truth.write_tables(path, truth.pack_tables(pack, [c for _, c in read]))
+            return [name for name, _ in read]
+        # Written by another process of this device (the same changes), or not ours (a
+        # link, a copy with other content): a file is removed only when a pack holds it.
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return []
+        held = {truth.parse_key(change.key) for change in truth.read_pack(path)}
     except (LibraryError, OSError):
         return []
-    return [name for name, _ in read]
+    return [name for name, _ in read if name in held]
 
 
 def _checkpoints(root: Path, device: str) -> list[tuple[Name, Checkpoint]]:
@@ -888,7 +896,7 @@ def best_checkpoint(root: Path, device: str) -> tuple[Name, Checkpoint] | None:
 
 def replay_plan(
     root: Path, device: str, known: dict[Name, Change] | None = None
-) -> tuple[Checkpoint | None, list[Change]]:
+) -> tuple[Checkpoint | None, list[Change], dict[str, int]]:
     """Where a replay starts (a checkpoint, or None: from nothing) and the changes to apply
     after it, in replay order. A checkpoint is a start only when every change it does not
     fold comes after every change it holds (else a change synced late, made before what
@@ -897,7 +905,9 @@ def replay_plan(
     checkpoint's history or among them, and every change it does not fold still has its
     file. When none is, the replay starts from nothing, unless change files a checkpoint
     folded are gone: then from the checkpoints joined (`_joined`). LibraryError naming a
-    damaged change file. ``known``: changes already read (by their names), not read again."""
+    damaged change file. ``known``: changes already read (by their names), not read again.
+    Third: when the start is the checkpoints joined, the changes only they held (`_gone`),
+    else {}: a replay again puts each in its place once it arrives (`filled`)."""
     files = truth.listing(root, truth.CHANGES)
     loaded: dict[Name, Change] = {n: c for n, c in (known or {}).items() if n in files}
     packs = truth.packs(root)
@@ -928,11 +938,16 @@ def replay_plan(
         return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
-    gone = _gone(root, files, points, truth.packs(root))
+    every = truth.packs(root)
+    gone = _gone(root, files, points, every)
 
     def whole(point: Checkpoint) -> bool:
         # Each change it does not fold that another checkpoint folded still has its file
-        # (else those changes are only in that checkpoint: `_joined`).
+        # (else those changes are only in that checkpoint: `_joined`); and when it was made
+        # from checkpoints joined, what they alone held is still missing (else it is in its
+        # place only in a replay that reads it).
+        if any(_present(files, every, Name(d, seq)) for d, seq in point.joined.items()):
+            return False
         return all(point.covers.get(name, 0) >= seq for name, seq in gone.items())
 
     for _, point in points:
@@ -940,16 +955,37 @@ def replay_plan(
             continue
         changes = fresh(point)
         if not changes:
-            return point, changes
+            return point, changes, {}
         first = min(c.order for c in changes)
         if not point.history or (
             first > max(c.order for c in point.history) and finds_targets(point, changes)
         ):
-            return point, sorted(changes, key=lambda c: c.order)
+            return point, sorted(changes, key=lambda c: c.order), {}
     if gone:
         start = _joined(root, files, points)
-        return start, after(start)
-    return None, after(None)
+        return start, after(start), gone
+    return None, after(None), {}
+
+
+def _present(files: Container[Name], packs: Iterable[truth.Pack], name: Name) -> bool:
+    """Whether the change ``name`` is in a change file (``files``) or a pack."""
+    if name in files:
+        return True
+    return any(p.device == name.device and p.low <= name.seq <= p.top for p in packs)
+
+
+def filled(conn: sqlite3.Connection, root: Path, files: Container[Name]) -> bool:
+    """Whether a change the last replay had only from checkpoints joined (`replay_plan`)
+    is now in a change file (``files``: `truth.listing`'s) or a pack: another machine's
+    pack, or its files, that a file-sync tool brought after its checkpoints. Its changes
+    are applied already by what those checkpoints say (`was_applied`), so only a replay
+    puts them in their place among the others (else a change of another machine made
+    before them stays applied after them, and the next checkpoint keeps it so)."""
+    gone: dict[str, int] = Cache.get_meta(conn, "joined", {})
+    if not gone:
+        return False
+    packs = list(truth.packs(root))
+    return any(_present(files, packs, Name(device, seq)) for device, seq in gone.items())
 
 
 def _gone(
@@ -1083,7 +1119,7 @@ def _clear_state(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE paper SET read=0, starred=0 WHERE read OR starred")
     conn.execute("UPDATE tally SET n=0 WHERE name IN ('read', 'starred')")  # (not papers)
     conn.execute("DELETE FROM applied WHERE kind IN ('c', 'p')")
-    for key in ("covers", "pending", "last", "folded", "note_conflicts"):
+    for key in ("covers", "pending", "last", "folded", "note_conflicts", "joined"):
         conn.execute("DELETE FROM meta WHERE k=?", (key,))
 
 
@@ -1095,7 +1131,10 @@ def replay_state(
     (`Change.order`), so any cache, built at once or change by change in any order of
     arrival, shows the same. ``known``: changes already read, by name (not read again)."""
     _clear_state(conn)
-    point, changes = replay_plan(root, device, known)
+    point, changes, gone = replay_plan(root, device, known)
+    gone = gone or (point.joined if point is not None else {})
+    if gone:  # (what its state had only from checkpoints joined: `filled`)
+        Cache.set_meta(conn, "joined", gone)
     if point is not None:
         point = _canonical_point(conn, point)
         for pid, doc in point.state.items():

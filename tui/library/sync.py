@@ -486,9 +486,15 @@ def _fetch_failed(
 
 
 def _device_of(rel: str) -> str | None:
-    """The device that wrote the truth file at ``rel`` (a path in the library), or None."""
-    name = truth.parse_name(rel.rsplit("/", 1)[-1])
-    return None if name is None or rel.split("/", 1)[0] not in truth.KINDS else name.device
+    """The device that wrote the truth file at ``rel`` (a path in the library), or None: a
+    pack of changes too (changes/<device>-<low>-<top>.pack.json, written by a machine alone
+    before the library was shared), which is written once as every truth file is."""
+    folder, base = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1]
+    name = truth.parse_name(base)
+    if name is not None and folder in truth.KINDS:
+        return name.device
+    pack = truth.parse_pack(base)
+    return pack.device if pack is not None and folder == truth.CHANGES else None
 
 
 def _strays(root: Path) -> list[str]:
@@ -501,8 +507,8 @@ def _strays(root: Path) -> list[str]:
     me = device_id()
     found = []
     for rel in (p for p in listed.split("\0") if p):
-        name = truth.parse_name(rel.rsplit("/", 1)[-1])
-        if name is not None and name.device != me:
+        device = _device_of(rel)
+        if device is not None and device != me:
             found.append(rel)
     return found
 

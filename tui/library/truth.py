@@ -548,12 +548,19 @@ class Checkpoint:
     # The note conflicts met up to it (state.note_conflicts' records), so a replay that
     # starts from it goes on listing them until they are resolved.
     conflicts: list[dict[str, str]] = field(default_factory=list)
+    # Made from checkpoints joined (state.replay_plan): by device, the highest change number
+    # its state had only from another checkpoint. Once that change is in a file or a pack
+    # again (a file-sync tool brought the pack after the checkpoints), it is no start: its
+    # state put that device's changes before any other's made before them.
+    joined: dict[str, int] = field(default_factory=dict)
 
 
 def checkpoint_tables(name: Name, point: Checkpoint) -> dict[str, list[dict[str, Any]]]:
     info = {"device": name.device, "seq": name.seq, "ts": point.ts, "covers": point.covers}
     if point.conflicts:
         info["conflicts"] = point.conflicts
+    if point.joined:
+        info["joined"] = point.joined
     return {
         "checkpoint": [info],
         "state": [{"id": pid, **doc} for pid, doc in point.state.items()],
@@ -575,6 +582,7 @@ def read_checkpoint(path: Path | str) -> Checkpoint:
         history = [Change.from_doc(doc) for doc in tables.get("history", [])]
         met = info.get("conflicts", [])
         conflicts = [{str(k): str(v) for k, v in dict(r).items()} for r in met]
-        return Checkpoint(str(info["ts"]), covers, state, history, conflicts)
+        joined = {str(k): int(v) for k, v in dict(info.get("joined", {})).items()}
+        return Checkpoint(str(info["ts"]), covers, state, history, conflicts, joined)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise misshapen(path, "checkpoint") from None
