@@ -438,3 +438,31 @@ def test_a_file_already_under_a_packs_name_removes_no_change_it_does_not_hold(
     for path in truth.packs(root).values():
         held |= {truth.parse_key(c.key).seq for c in truth.read_pack(path)}  # type: ignore[union-attr]
     assert held == set(range(1, 15)), sorted(os.listdir(root / "changes"))
+
+
+def test_a_fold_whose_files_were_not_removed_packs_only_what_no_pack_holds(
+    tmp_path: Path,
+) -> None:
+    """The removal after a pack needs the library's lock; when it was busy (a fold in the
+    background beside fast writes) the files stayed, and the next fold packed every change
+    again from the first: packs 1-3, 1-72, 1-136, 1-141 (an adversary helper), disk and
+    reading growing with the square of the journal. Now a fold packs only the files no pack
+    of this device holds, and names the others as packed. Oracle: the packs' contents read
+    back, and every change in exactly one pack."""
+    from tui.library import truth
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module, "CHECKPOINT_EVERY", 1000)  # (no fold of its own)
+        roots, ids = two_copies(tmp_path, n=5)
+        root = roots["laptop"]
+        lib = open_as(root, "laptop")
+        for k in range(10):
+            assert lib.set_state([ids[k % 5]], "read", read=k // 5 % 2 == 0) == 1
+        lib.close()
+    files = sorted(truth.listing(root, truth.CHANGES).items())
+    first = state_module._pack(root, "laptop", files[:4])  # (its files not removed)
+    again = state_module._pack(root, "laptop", files)
+    assert first == [n for n, _ in files[:4]] and again == [n for n, _ in files]
+    packs = {p: truth.read_pack(path) for p, path in truth.packs(root).items()}
+    held = sorted(truth.parse_key(c.key).seq for cs in packs.values() for c in cs)  # type: ignore[union-attr]
+    assert held == [n.seq for n, _ in files], sorted(packs)

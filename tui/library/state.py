@@ -848,7 +848,22 @@ def _pack(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
     files can go; the names packed (those whose file may be removed): none when the pack
     cannot be written (a full disk: the files stay), and never a file that cannot be read
     (doctor names it). A pack keeps every change in the order of every device's changes
-    for a change synced late, as the files did (`replay_plan`)."""
+    for a change synced late, as the files did (`replay_plan`). Files an earlier pack
+    already holds (its files were not removed: the lock was busy) are not packed again (a
+    pack of everything from the first change at each fold grew with the square of it)."""
+    earlier: set[Name | None] = set()
+    low, top = min((n.seq for n, _ in files), default=0), max((n.seq for n, _ in files), default=0)
+    for pack, path in truth.packs(root).items():
+        if pack.device == device and pack.low <= top and pack.top >= low:
+            with contextlib.suppress(LibraryError):
+                earlier |= {truth.parse_key(change.key) for change in truth.read_pack(path)}
+    done = [name for name, _ in files if name in earlier]
+    files = [(name, path) for name, path in files if name not in earlier]
+    return done + _pack_new(root, device, files)
+
+
+def _pack_new(root: Path, device: str, files: list[tuple[Name, str]]) -> list[Name]:
+    """`_pack` for change files no pack holds yet: the names the new pack holds."""
     read: list[tuple[Name, Change]] = []
     for name, path in sorted(files):
         try:
