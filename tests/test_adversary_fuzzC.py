@@ -241,3 +241,31 @@ def test_an_rss_abstract_that_names_html_tags_keeps_them(tmp_path: Path) -> None
         'We parse web pages: every <p> paragraph and <a href="x"> anchor, and the <b>bold</b> '
         "text, becomes a token for the model."
     )
+
+
+def test_a_page_flooded_with_tags_is_refused_in_one_line_and_costs_no_other_input(
+    tmp_path: Path,
+) -> None:
+    """BeautifulSoup takes ~600 bytes a tag: 2 MB of `<a/>` in an arXiv listing took 8 s and
+    300 MB (an input-side adversary), so a 50 MB page of them would take gigabytes, and the
+    other inputs of the command with it when the machine ran out. A page of more tags than
+    `MAX_TAGS` is refused in one line naming it; a field of thousands (an Atom summary) is
+    stripped without the parser. Oracle: the counts the CLI prints, the stored text."""
+    from tui.feeds.base import MAX_TAGS, html_text
+
+    feeds = Path(__file__).resolve().parents[1] / "data" / "feeds"
+    page = (feeds / "arxiv-cs-cv-new-2026-06-19.html").read_text(encoding="utf-8")
+    at = page.index("<dl id='articles'>")
+    flood = tmp_path / "flood.html"
+    flood.write_text(page[:at] + "<div>" + "<a/>" * (MAX_TAGS + 1) + "</div>" + page[at:])
+    good = feeds / "hf-daily-papers.txt"
+    done = run("import", "--create", str(flood), str(good), db=tmp_path / "lib")
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"papertui: error: {flood}: ") and "too many for an arXiv" in line
+    assert "82 found, 82 new" in done.stdout, done.stdout
+    # (the same page without the flood is read as before)
+    again = run("import", str(feeds / "arxiv-cs-cv-new-2026-06-19.html"), db=tmp_path / "lib")
+    assert again.returncode == 0 and " new, " in again.stdout, again.stderr
+    field = "<p>Flow &amp; matching " + "<a/>" * 20_000 + "<b>holds</b></p>"
+    assert html_text(field) == "Flow & matching holds"

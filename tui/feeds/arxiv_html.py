@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version, link_text
 from .authors import is_group, read_author_line, stated_total
-from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
+from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete, html_page
 
 if TYPE_CHECKING:  # (bs4 is imported when a page is parsed: importing a text feed, or
     # starting the app, never pays the 0.2-0.4 s it takes)
@@ -61,9 +61,8 @@ FORMAT = ArxivHtmlFormat()
 
 
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
-    from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(text, "html.parser")
+    soup = html_page(text, ctx, "an arXiv listing")
     lists = [dl for dl in soup.find_all("dl") if dl.get("id") == "articles"]
     if not lists:
         lists = [dl for dl in soup.find_all("dl") if dl.find("dt")]

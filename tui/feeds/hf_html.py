@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..text import arxiv_id
 from ._hf import iso_date, paper_from_item, string
-from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete
+from .base import FeedError, ParseContext, ParseResult, Skipped, check_html_complete, html_page
 
 if TYPE_CHECKING:  # (bs4 is imported when a page is parsed: importing a text feed, or
     # starting the app, never pays the 0.2-0.4 s it takes)
@@ -49,9 +49,9 @@ FORMAT = HFHtmlFormat()
 
 
 def _parse(text: str, ctx: ParseContext) -> ParseResult:
-    from bs4 import BeautifulSoup, Tag
+    from bs4 import Tag
 
-    soup = BeautifulSoup(text, "html.parser")
+    soup = html_page(text, ctx, "a Daily Papers page")
     holder = soup.find(attrs={"data-target": "DailyPapers"})
     if not isinstance(holder, Tag):
         raise FeedError(
