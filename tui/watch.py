@@ -395,24 +395,24 @@ def damaged_memory(root: Path) -> list[Path]:
     """The watch memory files of the library at ``root`` that exist but cannot be read as
     papertui writes them (cut short, not JSON, misshapen): the rules would tag again what
     they remember, and a write would replace them; `apply` refuses, doctor sets them aside."""
-    root = Path(root)
-    paths = [root / STATE_FILE]
+    paths = [Path(root) / STATE_FILE, *_memory_files(root)]
+    return [p for p in paths if not p.is_symlink() and p.exists() and not _is_memory(_load(p))]
+
+
+def _memory_files(root: Path) -> list[Path]:
+    """Every device's ``watch/<device>.json`` of the library at ``root``, by name."""
     with contextlib.suppress(OSError):
-        for entry in sorted(os.scandir(root / MEMORY_DIR), key=lambda e: e.name):
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                paths.append(Path(entry.path))
-    bad = []
-    for path in paths:
-        if path.is_symlink() or not path.exists():
-            continue
-        data = _load(path)
-        if not isinstance(data, dict) or not isinstance(data.get("tagged"), dict):
-            bad.append(path)
-    return bad
+        entries = sorted(os.scandir(Path(root) / MEMORY_DIR), key=lambda e: e.name)
+        return [Path(e.path) for e in entries if e.name.endswith(".json") and e.name[0] != "."]
+    return []
+
+
+def _is_memory(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("tagged"), dict)
 
 
 def _tagged(data: Any, legacy: bool = False) -> dict[str, set[str]]:
-    if not isinstance(data, dict) or not isinstance(data.get("tagged"), dict):
+    if not _is_memory(data):
         return {}
     out: dict[str, set[str]] = {}
     for key, ids in data["tagged"].items():
@@ -439,10 +439,8 @@ def read_memory(root: Path, device: str | None = None) -> dict[str, set[str]]:
     if device is not None:
         _merge(memory, _tagged(_load(folder / f"{device}.json")))
         return memory
-    with contextlib.suppress(OSError):
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                _merge(memory, _tagged(_load(Path(entry.path))))
+    for path in _memory_files(root):
+        _merge(memory, _tagged(_load(path)))
     return memory
 
 
@@ -580,12 +578,13 @@ def apply(
 
     if not rules or lib.read_only:
         return {}
-    for path in damaged_memory(lib.root):
+    damaged = damaged_memory(lib.root)
+    if damaged:
         from .library.storage import LibraryError
 
         raise LibraryError(
-            f"{path}: damaged (not a watch memory as papertui writes one); the rules tag "
-            "nothing until `papertui doctor --repair` sets it aside"
+            f"{damaged[0]}: damaged (not a watch memory as papertui writes one); the rules "
+            "tag nothing until `papertui doctor --repair` sets it aside"
         )
     fp = fingerprint(rules)
     saved_fp, covers = _read_local(lib)

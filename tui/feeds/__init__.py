@@ -20,6 +20,7 @@ from .base import (
     ParseContext,
     ParseResult,
     Skipped,
+    char_ref_value,
     lines_shared,
     split_lines,
 )
@@ -296,11 +297,8 @@ _NUMERIC_REF = re.compile(r"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
 
 
 def _huge_ref(match: re.Match[str]) -> str:
-    digits = (match[1] or match[2]).lstrip("0")
-    if len(digits) > 8:  # (never int() of thousands of digits: Python refuses those)
-        return "\ufffd"
-    value = int(digits or "0", 10 if match[1] else 16)
-    return "\ufffd" if value > 0x10FFFF else match[0]
+    value = char_ref_value(match[1], match[2])
+    return "\ufffd" if value is None or value > 0x10FFFF else match[0]
 
 
 def _valid_input(text: str) -> str:

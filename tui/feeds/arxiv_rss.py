@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import re
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from .authors import read_author_line
-from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
+from .base import (
+    EmptyFeed,
+    FeedError,
+    ParseContext,
+    ParseResult,
+    Skipped,
+    char_ref_value,
+    html_text,
+)
 
 if TYPE_CHECKING:  # (bs4 and lxml are imported when a feed is parsed: importing a text
     # feed, or starting the app, never pays the 0.2-0.4 s they take)
@@ -46,12 +54,10 @@ _XML_ENTITIES = frozenset(("amp", "lt", "gt", "quot", "apos"))
 def _reference(match: re.Match[str]) -> str:
     import html.entities
 
-    number = match[1] or match[2]
-    if number:
-        digits = number.lstrip("0")
-        if len(digits) > 8:
+    if match[1] or match[2]:
+        value = char_ref_value(match[1], match[2])
+        if value is None:
             return match[0]  # (beyond Unicode: made U+FFFD before any parser sees it)
-        value = int(digits or "0", 10 if match[1] else 16)
         return " " if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
     name = match[3]
     if name is None:
@@ -129,11 +135,12 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
     from bs4 import BeautifulSoup, Tag
 
     text = well_formed_text(text)
-    if _not_well_formed(text) is None:
+    tree, error = _xml(text)
+    if error is None:
         soup = BeautifulSoup(text, "xml")
         channel = soup.find("channel")
         items: list[Tag | None] = list(soup.find_all("item"))
-        lines = _item_lines(text, len(items))
+        lines = _item_lines(tree, len(items))
     else:
         channel, items, lines = _items_apart(text)
     if not isinstance(channel, Tag):
@@ -266,16 +273,16 @@ def _rfc822_date(value: str) -> str | None:
     return day.isoformat()
 
 
-def _not_well_formed(text: str) -> str | None:
-    """What makes ``text`` no well-formed XML (lxml's message), or None."""
+def _xml(text: str) -> tuple[Any, str | None]:
+    """lxml's tree of ``text`` and None; or None and what makes it no well-formed XML
+    (lxml's message)."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, encoding="utf-8")
     try:
-        etree.fromstring(text.encode("utf-8"), parser)
+        return etree.fromstring(text.encode("utf-8"), parser), None
     except etree.XMLSyntaxError as err:
-        return str(err) or "not well-formed"
-    return None
+        return None, str(err) or "not well-formed"
 
 
 _ITEM_START = re.compile(r"<item\b")
@@ -307,7 +314,7 @@ def _items_apart(text: str) -> tuple[Tag | None, list[Tag | None], list[int | No
         at = start
         lines.append(line)
         document = opening + text[start:end] + closing
-        if _not_well_formed(document) is not None:
+        if _xml(document)[1] is not None:
             items.append(None)
             continue
         item = BeautifulSoup(document, "xml").find("item")
@@ -335,18 +342,10 @@ def _item_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _item_lines(text: str, expected: int) -> list[int | None]:
-    """Source line of each ``<item>``, from lxml's own parse of the same text (BeautifulSoup's
-    XML builder does not record lines). Empty when the two parses disagree on the items."""
-    from lxml import etree
-
-    parser = etree.XMLParser(
-        recover=True, resolve_entities=False, no_network=True, encoding="utf-8"
-    )
-    try:
-        root = etree.fromstring(text.encode("utf-8"), parser)
-    except etree.XMLSyntaxError:
-        return []
+def _item_lines(root: Any, expected: int) -> list[int | None]:
+    """Source line of each ``<item>``, from lxml's own parse of the same text (`_xml`:
+    BeautifulSoup's XML builder does not record lines). Empty when the two parses disagree
+    on the items."""
     if root is None:
         return []
     lines: list[int | None] = [el.sourceline for el in root.iter("{*}item")]

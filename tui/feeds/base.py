@@ -96,6 +96,16 @@ def html_page(text: str, ctx: ParseContext, what: str) -> BeautifulSoup:
     return BeautifulSoup(text, "html.parser")
 
 
+def char_ref_value(decimal: str | None, hexadecimal: str | None) -> int | None:
+    """The number a numeric character reference names, from its digits (``&#27;``: "27",
+    None; ``&#x1B;``: None, "1B"): 27. None when it has more than 8 digits (beyond
+    Unicode; never int() of thousands of digits, which Python refuses)."""
+    digits = (decimal or hexadecimal or "").lstrip("0")
+    if len(digits) > 8:
+        return None
+    return int(digits or "0", 10 if decimal else 16)
+
+
 def html_text(value: str) -> str:
     """The text of an HTML fragment written into a feed's field (an Atom ``type="html"``
     summary, RSS before 2024's ``<p>…</p>`` and ``<a href=…>Ana Lima</a>``), on one line:

@@ -925,7 +925,8 @@ def replay_plan(
     else {}: a replay again puts each in its place once it arrives (`filled`)."""
     files = truth.listing(root, truth.CHANGES)
     loaded: dict[Name, Change] = {n: c for n, c in (known or {}).items() if n in files}
-    packs = truth.packs(root)
+    every = truth.packs(root)
+    packs = dict(every)  # (those not read yet)
     packed: dict[Name, Change] = {}  # (the changes of the packs read so far, by name)
 
     def fresh(point: Checkpoint | None) -> list[Change]:
@@ -953,7 +954,6 @@ def replay_plan(
         return all(c.undo_of in held for c in changes if c.undo_of is not None)
 
     points = _checkpoints(root, device)
-    every = truth.packs(root)
     gone = _gone(root, files, points, every)
 
     def whole(point: Checkpoint) -> bool:
@@ -1043,18 +1043,12 @@ def _joined(
     only a checkpoint holds is lost; the same files give the same start on every machine."""
     segments = truth.listing(root, truth.SEGMENTS)
     packs = list(truth.packs(root))
-
-    def packed(device: str, seq: int) -> bool:
-        return any(p.device == device and p.low <= seq <= p.top for p in packs)
-
     ranked = sorted(points, key=lambda item: (-sum(item[1].covers.values()), item[0]))
     start = ranked[0][1]
     covers = dict(start.covers)
     for name, point in ranked[1:]:
         adds = any(
-            Name(device, seq) not in files
-            and Name(device, seq) not in segments
-            and not packed(device, seq)
+            Name(device, seq) not in segments and not _present(files, packs, Name(device, seq))
             for device, top in point.covers.items()
             for seq in range(covers.get(device, 0) + 1, top + 1)
         )

@@ -581,14 +581,21 @@ def _damaged_here(root: Path) -> list[str]:
     return damaged
 
 
-def _damaged_note(damaged: list[str]) -> list[str]:
-    if not damaged:
+def _first_of(paths: list[str], what: str) -> list[str]:
+    """One line naming the first of ``paths`` (and how many more), then ``what``; none
+    when there are none."""
+    if not paths:
         return []
-    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-    return [
-        f"{damaged[0]}{more}: damaged here, not sent (the other machines keep their good "
-        "copy); run `papertui doctor --repair`, then sync: the copy git holds is put back"
-    ]
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    return [f"{paths[0]}{more}: {what}"]
+
+
+def _damaged_note(damaged: list[str]) -> list[str]:
+    return _first_of(
+        damaged,
+        "damaged here, not sent (the other machines keep their good copy); run `papertui "
+        "doctor --repair`, then sync: the copy git holds is put back",
+    )
 
 
 # This machine's own files, never committed whatever the library's .gitignore says (a
@@ -641,13 +648,11 @@ def _links_here(root: Path) -> list[str]:
 
 
 def _links_note(links: list[str]) -> list[str]:
-    if not links:
-        return []
-    more = f" (and {len(links) - 1} more)" if len(links) > 1 else ""
-    return [
-        f"{links[0]}{more}: a symbolic link, which papertui never writes, reads through nor "
-        "sends (a file-sync tool's copy?): left out; remove it (`papertui doctor` lists them)"
-    ]
+    return _first_of(
+        links,
+        "a symbolic link, which papertui never writes, reads through nor sends (a file-sync "
+        "tool's copy?): left out; remove it (`papertui doctor` lists them)",
+    )
 
 
 def _commit(root: Path, message: str) -> int:
