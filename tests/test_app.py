@@ -1150,6 +1150,58 @@ async def test_r_and_the_timer_reload_other_processes_changes(
         assert app.paper_list.ids == lib.query("is:unread")
 
 
+def _other_process_marks_read(root: Path, pid: str) -> None:
+    """Another papertui process (a second window, a cron job) marks ``pid`` read."""
+    code = (
+        "import sys; from tui.library import Library; "
+        "Library.open(sys.argv[1]).set_state([sys.argv[2]], 'read', read=True)"
+    )
+    here = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code, str(root), pid], check=True, cwd=here, timeout=120)
+
+
+@pytest.mark.parametrize("view", ["inbox", "starred"])
+async def test_papers_triaged_stay_in_the_list_when_another_process_writes_until_r(
+    sample_library: Library, tmp_path: Path, view: str
+) -> None:
+    """Two papers marked read in the Inbox (unstarred in Starred) stay where they were when
+    the list reloads because another process wrote (it took them away, the cursor on
+    another paper); the other process's change shows; `r` lets them go, as does a view
+    key after another change."""
+    from .test_app_hostile import until
+
+    lib = sample_library
+    if view == "starred":
+        lib.set_state(list(lib.query("is:unread"))[:12], "star", starred=True)
+    key = "m" if view == "inbox" else "s"
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        if view == "starred":
+            await pilot.press("2")
+        await until(pilot, lambda: len(app.paper_list.ids) > 6)
+        shown = list(app.paper_list.ids)
+        await pilot.press(key, "j", key)
+        changed = shown[:2]
+        assert app.paper_list.current == shown[1]
+        before = app.paper_list.ids
+        _other_process_marks_read(lib.root, shown[5])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)  # (several reload ticks)
+        assert lib.state(shown[5]).read
+        expected = [p for p in shown if view == "starred" or p != shown[5]]
+        assert list(app.paper_list.ids) == expected
+        assert app.paper_list.current == shown[1]
+        assert all(p not in lib.query(app.full_query()) for p in changed)
+        await pilot.press("r")
+        assert list(app.paper_list.ids) == list(lib.query(app.full_query()))
+        assert not set(changed) & set(app.paper_list.ids)
+        # (a view key: the paper changed before it goes too)
+        third = app.paper_list.current
+        await pilot.press(key, "3", "1" if view == "inbox" else "2")
+        assert third not in app.paper_list.ids
+        assert list(app.paper_list.ids) == list(lib.query(app.full_query()))
+
+
 async def test_papers_another_process_imported_while_a_note_was_typed_show_after_it(
     tmp_path: Path,
 ) -> None:

@@ -772,3 +772,53 @@ def test_a_rebuild_gives_the_cache_the_imports_built_paper_by_paper(
     again = Library.open(tmp_path / "lib")
     assert {**_snapshot(again), "stored": list(again), "hits": list(again.query("model"))} == before
     assert len(list((tmp_path / "lib" / "papers").iterdir())) == 3
+
+
+@pytest.mark.parametrize("rare", [2048, 0])  # (words read from their matches; from windows)
+@pytest.mark.parametrize(
+    ("query", "sort"),
+    [
+        ("is:unread", "feed_date"),
+        ("is:unread", "foryou"),
+        ("is:unread diffusion", "feed_date"),
+        ("is:unread diffusion", "relevance"),
+        ("is:unread model", "title"),
+        ("is:unread -model", "added"),
+        ("-is:starred", "paper_date"),
+    ],
+)
+def test_papers_kept_in_a_result_stay_where_they_were_once_they_no_longer_match(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch, query: str, sort: str, rare: int
+) -> None:
+    """The list run again after another process wrote keeps the papers the reader marked
+    read in an unread view (`Library.query(keep=...)`): the result equals the one listed
+    before they were changed, read whole, page by page (pages of 7 rows, keyset and by
+    offset), counted, and each paper's position asked; a kept paper that still matches is
+    there once; an id the library does not hold is left out."""
+    from tui.library import sqlquery
+
+    monkeypatch.setattr(sqlquery, "PAGE", 7)
+    monkeypatch.setattr(sqlquery, "RARE", rare)
+    lib = sample_library
+    before = list(lib.query(query, sort=sort))
+    assert len(before) > 10
+    picked = [before[0], before[len(before) // 2], before[-1], before[8]]
+    if "starred" in query:
+        lib.set_state(picked[:3], "star", starred=True)
+    else:
+        lib.set_state(picked[:3], "read", read=True)
+    assert len(lib.query(query, sort=sort)) == len(before) - 3  # (they no longer match)
+    kept = lib.query(query, sort=sort, keep=[*picked, "2699.99999"])
+    assert len(kept) == len(before)
+    assert list(kept) == before
+    paged = lib.query(query, sort=sort, keep=picked)
+    assert [paged[i] for i in range(len(before))] == before  # (keyset, page after page)
+    jumped = lib.query(query, sort=sort, keep=picked)
+    assert [jumped[i] for i in reversed(range(len(before)))] == before[::-1]  # (offsets)
+    head = lib.query(query, sort=sort, keep=picked).head()
+    assert head == before[: len(head)]
+    asked = lib.query(query, sort=sort, keep=picked)
+    for pid in {*picked, *before[::5]}:
+        assert asked.index(pid) == before.index(pid)
+        assert pid in asked
+    assert "2699.99999" not in kept

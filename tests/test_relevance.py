@@ -710,8 +710,9 @@ async def test_a_paper_marked_read_stays_in_the_list_while_the_model_retrains(
     and the paper left the list, the cursor on another one: the pause retrained "for you"
     (or stored its cold-start note) from a worker, a write to the cache that the app's
     reload took for another process's and ran the view again. Marking read keeps a paper
-    in the list until the view changes or `r` (the help says so); another process's write
-    still reloads it."""
+    in the list until the view, the search or the sort changes or `r` (the help says so),
+    whatever runs the list again (CI once saw the scores' commit counted as another
+    process's write: the list kept now holds the paper whatever the reload's cause)."""
     from .conftest import import_files
     from .test_app import FEEDS, SIZE, build
     from .test_app_hostile import until

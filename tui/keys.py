@@ -220,9 +220,9 @@ HELP_NOTES = [
     "A selection (v) is cleared once an action has changed its papers (space m s t); an "
     "action cancelled or refused keeps it; Esc clears it. x exports the starred papers, "
     "selected or not.",
-    "Marking papers read keeps them in the list until you switch view or press r.",
-    "The list reloads by itself when another papertui (e.g. a cron import) writes: the "
-    "papers you marked read then leave an unread view.",
+    "Marking papers read (or unstarring, retagging) keeps them in the list until you "
+    "switch view, search or sort, or press r; also when the list reloads by itself because "
+    "another papertui (e.g. a cron import) wrote.",
     'Remap any key in the config file (`papertui config --path`): [keys] toggle_star = "f".',
 ]
 

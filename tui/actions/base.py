@@ -50,6 +50,9 @@ MESSAGES_KEPT = 200  # warnings and errors the messages screen (`!`) keeps
 TOAST_MAX = 400  # characters: a toast quoting a 20,000-character tag would fill the screen
 NOTE_RETRY_EVERY = 3.0  # seconds between attempts to store a note the library refused
 NOTE_WAIT = 0.5  # seconds an autosave waits for another process's write (then it retries)
+# papers whose state this window changed that a reload keeps in the list (`_kept`): a "mark
+# all read" of more leaves its papers to go at the next reload
+KEPT_MAX = 10_000
 
 
 def save_failure(err: LibraryError) -> str:
@@ -115,6 +118,13 @@ class PaperAppBase(App[None]):
         self._watch_counts = 0  # (how many counts were asked for: `count_watched`)
         self._search_error: str | None = None  # the query error shown under the search box
         self._list_had_papers = True  # (the footer's "↓ To list": `_show_ids`)
+        # The papers whose state this window changed while the list showed the view,
+        # search and sort `_kept_for`: the list run again for the same (another process
+        # wrote, an import ended, an undo) keeps them where they were, a paper marked read
+        # in the Inbox too, until the view, the search or the sort changes or `r`. Replaced
+        # as a whole, never changed in place (a search worker reads it).
+        self._kept: frozenset[str] = frozenset()
+        self._kept_for: tuple[str, str] | None = None
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False
@@ -290,7 +300,25 @@ class PaperAppBase(App[None]):
 
     def _run_query(self, search: str) -> Sequence[str]:
         sort = self.sort_for(search)
-        return self.library.query(self.full_query(search), sort=sort, reverse=sort != "title")
+        query = self.full_query(search)
+        kept = self._kept if self._kept_for == (query, sort) else ()
+        return self.library.query(query, sort=sort, reverse=sort != "title", keep=kept)
+
+    def _shown_key(self) -> tuple[str, str]:
+        """The view + search and the sort the list shows (what `_kept` belongs to)."""
+        return (self.full_query(), self.sort_for())
+
+    def forget_kept(self) -> None:
+        """The papers kept in the list (`_kept`) may go: the reader asked for the view again
+        (`r`, a view key)."""
+        self._kept, self._kept_for = frozenset(), None
+
+    def _keep_in_list(self, ids: Sequence[str]) -> None:
+        """Keep the papers of ``ids``, just changed, in the list shown (`_kept`)."""
+        if self._kept_for != self._shown_key():
+            self._kept, self._kept_for = frozenset(), self._shown_key()
+        if len(self._kept) + len(ids) <= KEPT_MAX:
+            self._kept = self._kept | frozenset(ids)
 
     def requery(self, keep: str | None = None, *, top: bool = False) -> None:
         """Run the current view + search now and show the result (see `PaperList.set_ids`)."""
@@ -331,6 +359,8 @@ class PaperAppBase(App[None]):
                 "categories and Hugging Face Daily Papers of your config (`papertui config`)."
             )
         plist.this_year = (self.today or date.today()).year
+        if self._kept_for != self._shown_key():  # (another view, search or sort)
+            self.forget_kept()
         date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
         plist.set_ids(
             ids,
@@ -582,6 +612,7 @@ class PaperAppBase(App[None]):
                 raise
             self._error(str(err))
             return None
+        self._keep_in_list(ids)
         # The one rule: an action done on the selection clears it (also a selection of
         # one); a cancelled or refused one (above, or before this call) keeps it.
         selection = self.paper_list.selection

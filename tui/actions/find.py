@@ -231,6 +231,7 @@ class FindActions(PaperAppBase):
 
     def action_view(self, name: str) -> None:
         self.view = name
+        self.forget_kept()
         self._drop_unapplied_search()
         self.paper_list.clear_selection()
         self.requery(top=True)

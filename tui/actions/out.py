@@ -498,6 +498,7 @@ class OutActions(PaperAppBase):
         except LibraryError as err:
             self._error(str(err))
             return
+        self.forget_kept()
         self.requery(keep=self.paper_list.current)
         self._refresh_current()
         self.toast(

@@ -30,7 +30,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -1388,18 +1388,25 @@ class Library:
 
     # ------------------------------------------------------------------ queries
     def query(
-        self, query: str | Query = "", sort: str = "feed_date", reverse: bool = True
+        self,
+        query: str | Query = "",
+        sort: str = "feed_date",
+        reverse: bool = True,
+        keep: Collection[str] = (),
     ) -> Results:
         """The ids of the papers matching ``query`` (a lazy, windowed `Results`), sorted
         (newest first by default; ``relevance``: best bm25 match first when the query has
-        words). QueryError when the query or the sort cannot be understood."""
+        words), with the papers of ids ``keep`` in their place whether they match or not
+        (ids not in the library are left out). QueryError when the query or the sort cannot
+        be understood."""
         q = parse_query(query) if isinstance(query, str) else query
         if sort == "foryou" and not self._scored():
             sort = "feed_date"  # (a read-only cache made before the scores were kept)
         watch = None
         if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
             watch = self.watch_tags()
-        return Results(self._conn, compile_query(q, sort, reverse, watch), count=self._count(q))
+        compiled = compile_query(q, sort, reverse, watch)
+        return Results(self._conn, compiled, count=self._count(q), keep=keep)
 
     def watched_since(self, day: date) -> int:
         """How many papers holding a watch rule's tag (`watched_tags`) were added to the

@@ -13,9 +13,10 @@ reading more than a page of papers: `Results`.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
@@ -395,11 +396,17 @@ class Results(Sequence[str]):
         conn: Callable[[], sqlite3.Connection],
         compiled: Compiled,
         count: int | None = None,
+        keep: Collection[str] = (),
     ) -> None:
         """``count``: how many papers the query finds, when the caller knows (the library's
-        running totals): then ``len()`` makes no query."""
+        running totals): then ``len()`` makes no query. ``keep``: ids of papers the result
+        holds too, in their place in the order, even when they no longer match (the papers
+        the reader marked read in an unread view, the list run again because another
+        process wrote: they leave when the reader changes the view)."""
         self._conn = conn
         self._c = compiled
+        self._keep_ids = list(keep)
+        self._extra: list[str] = []  # `_plan`: the kept papers the query does not find
         self._reads: str | None = None  # see `_way`
         self._len: int | None = count
         self._pages: dict[int, list[str]] = {}
@@ -412,6 +419,7 @@ class Results(Sequence[str]):
         self._few: bool | None = None  # `_rare`
         self._match = ""  # `_plan`: the words found only in `text`, as one FTS5 query
         self._where = ""  # `_plan`: the WHERE condition of `_base`
+        self._plain: tuple[str, list[Any]] = ("", [])  # `_add_kept`: `_base` without them
 
     def _plan(self) -> None:
         """The words as the index has them (`spell`), which of them are found in tags or
@@ -436,7 +444,32 @@ class Results(Sequence[str]):
         self._where = where
         self._base = f"FROM paper p {self._c.joins} WHERE {where}"
         self._args = [*self._c.join_params, *params]
+        if self._keep_ids:
+            self._add_kept(conn)
         self._planned = True
+
+    def _add_kept(self, conn: sqlite3.Connection) -> None:
+        """The kept papers (``keep``) that the query does not find (`_extra`), one lookup;
+        when there are any, the reads take them in as well (``OR p.id IN …``), in order and
+        looked up and sorted (`_way` "lookup": the indexes of matches and windows know only
+        the query), and the count is the query's and theirs."""
+        kept = json.dumps(self._keep_ids)
+        found = conn.execute(
+            f"SELECT p.id FROM paper p {self._c.joins} WHERE p.id IN "
+            f"(SELECT value FROM json_each(?)) AND coalesce(({self._where}), 0) = 0",
+            [*self._c.join_params, kept, *self._args[len(self._c.join_params) :]],
+        ).fetchall()
+        self._extra = [pid for (pid,) in found]
+        if not self._extra:
+            return
+        self._plain = (self._base, list(self._args))
+        extra = json.dumps(self._extra)
+        self._where = f"(({self._where}) OR p.id IN (SELECT value FROM json_each(?)))"
+        self._base = f"FROM paper p {self._c.joins} WHERE {self._where}"
+        self._args = [*self._args, extra]
+        self._reads, self._few = "lookup", False
+        if self._len is not None:
+            self._len += len(self._extra)
 
     def _way(self) -> str:
         """How pages in order are read: ``"window"`` (`_window`, then ``"probe"`` when the
@@ -513,8 +546,15 @@ class Results(Sequence[str]):
         return sql, [self._match, *self._args]
 
     def __len__(self) -> int:
+        if self._keep_ids:
+            self._plan()  # (a count given by the caller is the query's: theirs added to it)
         if self._len is None:
             self._plan()
+            if self._extra:  # (the query's count, then the kept papers it does not find)
+                base, args = self._plain
+                count = self._conn().execute(f"SELECT count(*) {base}", args).fetchone()[0]
+                self._len = int(count) + len(self._extra)
+                return self._len
             found = self._c.count(self._annotated)
             if found is None and self._rare():
                 sql, args = self._from_matches()
@@ -527,6 +567,8 @@ class Results(Sequence[str]):
         """``len()``, given up (None) as soon as ``stop()`` is true: asked every few
         thousand steps of SQLite while counting (a search typed further: its count is
         no longer wanted)."""
+        if self._keep_ids:
+            self._plan()
         if self._len is not None:
             return self._len
         conn = self._conn()
@@ -551,7 +593,7 @@ class Results(Sequence[str]):
     @property
     def counted(self) -> bool:
         """Whether the result's length is known (``len()`` then runs no query)."""
-        return self._len is not None
+        return self._len is not None and (self._planned or not self._keep_ids)
 
     def head(self) -> list[str]:
         """The first page of ids (`PAGE` of them, fewer when the result has fewer), read
@@ -587,7 +629,7 @@ class Results(Sequence[str]):
         `text`, in an indexed order (feed date, date added)."""
         self._plan()
         indexed = self._c.order[0][0] in ("p.feed_date", "p.added_at")
-        return indexed and bool(self._c.words) and "MATCH" in self._base
+        return indexed and bool(self._c.words) and "MATCH" in self._base and not self._extra
 
     def _window(self, n: int, previous: Sequence[Any] | None) -> list[Any] | None:
         """Page ``n`` from a window as wide as the library's share of matches asks
