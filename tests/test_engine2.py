@@ -822,3 +822,33 @@ def test_papers_kept_in_a_result_stay_where_they_were_once_they_no_longer_match(
         assert asked.index(pid) == before.index(pid)
         assert pid in asked
     assert "2699.99999" not in kept
+
+
+def test_a_write_on_a_worker_thread_is_not_taken_for_another_processs(
+    sample_library: Library,
+) -> None:
+    """A change the handle made on another thread (the app's workers) is its own: `refresh`
+    finds nothing new after it (each thread's connection counts every connection's commits
+    but its own, so one thread's data version compared with another's took the worker's
+    write for another process's: the list ran again, the papers marked read left it). A real
+    other process's change is found."""
+    lib = sample_library
+    ids = list(lib.query(""))
+    lib.set_state([ids[0]], "read", read=True)
+    assert not lib.refresh()
+    arrivals = lib.arrivals  # (another process's changes taken in by a write)
+    worker = threading.Thread(target=lib.set_state, args=([ids[1]], "read"), kwargs={"read": True})
+    worker.start()
+    worker.join()
+    assert lib.state(ids[1]).read
+    assert not lib.refresh()
+    assert lib.arrivals == arrivals
+    lib.set_state([ids[2]], "read", read=True)  # (and back on this thread: nothing either)
+    assert not lib.refresh()
+    code = (
+        "import sys; from tui.library import Library; "
+        "Library.open(sys.argv[1]).set_state([sys.argv[2]], 'read', read=True)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(lib.root), ids[3]], check=True, cwd=ROOT)
+    assert lib.refresh()
+    assert lib.state(ids[3]).read

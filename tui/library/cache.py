@@ -331,6 +331,8 @@ class Cache:
         self._checkpoint: threading.Thread | None = None  # (`checkpoint_beside`)
         # (mode=rw: a database gone meanwhile is not made again, empty)
         self._rw = file_uri(path, "rw") if path else None
+        self._watcher: sqlite3.Connection | None = None  # (`data_version`)
+        self._watcher_lock = threading.Lock()
 
     # ------------------------------------------------------------------ connections
     def conn(self) -> sqlite3.Connection:
@@ -340,6 +342,22 @@ class Cache:
             conn = self._connect()
             self._local.conn = conn
         return conn
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` on a connection of its own that never writes: it
+        changes whenever a connection commits, this process's threads' as well as other
+        processes', so values read from any thread compare. (Each thread's connection
+        counts the commits of every connection but itself: a value read on a worker's,
+        compared with one read on the UI thread's, took the worker's write for another
+        process's.) sqlite3.Error when the database cannot be read."""
+        if self._uri is not None:  # (a shared memory database: this process's alone)
+            return int(self.conn().execute("PRAGMA data_version").fetchone()[0])
+        with self._watcher_lock:
+            if self._watcher is None:
+                self._watcher = sqlite3.connect(
+                    self._rw, uri=True, isolation_level=None, check_same_thread=False
+                )
+            return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
 
     def _connect(self) -> sqlite3.Connection:
         if self._uri is not None:
@@ -386,6 +404,11 @@ class Cache:
                     conn.close()
         self._local = threading.local()
         self._keep = None
+        with self._watcher_lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            with contextlib.suppress(sqlite3.Error):
+                watcher.close()
 
     @contextlib.contextmanager
     def big_commit(self, conn: sqlite3.Connection) -> Iterator[None]:

@@ -911,7 +911,7 @@ class Library:
         """What changes when another process writes: the cache's data version and the
         truth folders' modification times."""
         try:
-            version = self._conn().execute("PRAGMA data_version").fetchone()[0]
+            version = self.cache.data_version()
         except sqlite3.Error:
             version = None
         return (version, *self.truth_marks())
