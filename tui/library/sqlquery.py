@@ -464,7 +464,10 @@ class Results(Sequence[str]):
             return
         self._plain = (self._base, list(self._args))
         extra = json.dumps(self._extra)
-        self._where = f"(({self._where}) OR p.id IN (SELECT value FROM json_each(?)))"
+        # (``+p.id``: not the id's index: SQLite read both sides of an OR through their
+        # indexes and sorted them all, 0.5 s for the Inbox at a million papers; the order's
+        # index read as without them: 3 ms)
+        self._where = f"(({self._where}) OR +p.id IN (SELECT value FROM json_each(?)))"
         self._base = f"FROM paper p {self._c.joins} WHERE {self._where}"
         self._args = [*self._args, extra]
         self._reads, self._few = "lookup", False
