@@ -456,7 +456,17 @@ def test_markdown_export_shows_tags_and_notes_literally() -> None:
     assert group == [html.escape(clean_line(HOSTILE[0]), quote=False)]
     # Listed once, under its first tag; the others on its "Also in" line.
     tags_line = next(text for tag, text in blocks if text.startswith("<strong>Also in:</strong>"))
-    shown = html.escape(", ".join("#" + clean_line(t) for t in HOSTILE[1:]), quote=False)
+
+    # (as papertui shows a tag everywhere, README "Tags and notes": in quotes, a quote doubled,
+    # when it holds a space, a comma or a quote, or what is shown is not what is stored)
+    def hashed(tag: str) -> str:
+        text = clean_line(tag)
+        if text != tag or re.search(r'[\s,"]', text) or text.startswith("#"):
+            return '#"' + text.replace('"', '""') + '"'
+        return "#" + text
+
+    shown = html.escape(", ".join(hashed(t) for t in HOSTILE[1:]), quote=False)
+    shown = shown.replace('"', "&quot;")  # (as markdown-it writes a quote)
     assert tags_line == f"<strong>Also in:</strong> {shown}"
     quoted = [text for tag, text in blocks if tag.startswith("blockquote")]
     paragraphs = "\n".join(NOTE_LINES).split("\n\n")
