@@ -22,6 +22,7 @@ from .base import (
     Skipped,
     char_ref_value,
     lines_shared,
+    restore_controls,
     split_lines,
 )
 
@@ -311,10 +312,29 @@ def _valid_input(text: str) -> str:
     return valid_unicode(text)
 
 
+def _restore_controls(result: ParseResult) -> None:
+    """The controls an XML reader held as placeholders (`held_control`) given back to every
+    string of ``result``, for `clean` to remove as it does for any feed."""
+    if result.feed_date:
+        result.feed_date = restore_controls(result.feed_date)
+    for skipped in result.skipped:
+        skipped.reason = restore_controls(skipped.reason)
+    for p in result.papers:
+        values = p.__dict__
+        for name in _STR_FIELDS:
+            if values[name]:
+                values[name] = restore_controls(values[name])
+        for name in _LIST_FIELDS:
+            if values[name]:
+                values[name] = [restore_controls(a) for a in values[name]]
+
+
 def _clean_result(result: ParseResult) -> None:
     """`clean()` every string a parser produced (`clean` makes it valid Unicode too), with
     its TeX accents in Unicode (`tex_accents`: arXiv writes ``M\\"uller``, a listing of the
     same paper ``Müller``)."""
+    if result.held_controls:
+        _restore_controls(result)
     if result.feed_date:
         result.feed_date = clean_line(result.feed_date)
     for skipped in result.skipped:

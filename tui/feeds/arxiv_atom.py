@@ -66,7 +66,7 @@ class ArxivAtomFormat:
             raise FeedError(f"{ctx.origin}: not an Atom feed: expected <feed> with <entry>s")
         starts = [m.start() for m in _ENTRY.finditer(text)]
         feed_date = iso_date(parsed.feed.get("updated"))
-        result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+        result = ParseResult(format=FORMAT.name, feed_date=feed_date, held_controls=True)
         total = str(parsed.feed.get("opensearch_totalresults") or "").strip()
         result.total = int(total) if total.isascii() and total.isdigit() else None
         for index, entry in enumerate(parsed.entries):

@@ -22,6 +22,7 @@ from .base import (
     ParseResult,
     Skipped,
     char_ref_value,
+    held_control,
     html_text,
 )
 
@@ -40,7 +41,8 @@ _TITLE_ID = re.compile(r"\.?\s*\(arXiv:\s*([^()\s]+)(?:\s*\[([^\]()]*)\])?(?:\s+
 _HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]*>", re.I)
 # What XML 1.0 forbids in a document (C0 controls but tab and line ends, U+FFFE, U+FFFF): one
 # of them anywhere made the XML parser's recovery drop every entity after it, in every item
-# (`$w &gt; 1$` read as `$w 1$`). Each is read as a space (`clean` drops controls anyway).
+# (`$w &gt; 1$` read as `$w 1$`). A control is held as a placeholder (`held_control`) and
+# removed by `clean` after the parse, as in any feed; U+FFFE and U+FFFF are read as a space.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Every ``&`` of the text outside CDATA: a character reference, an entity reference, or
 # neither. libxml2's recovery drops every entity after the first error it meets, in every item,
@@ -58,7 +60,7 @@ def _reference(match: re.Match[str]) -> str:
         value = char_ref_value(match[1], match[2])
         if value is None:
             return match[0]  # (beyond Unicode: made U+FFFD before any parser sees it)
-        return " " if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
+        return _held(chr(value)) if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
     name = match[3]
     if name is None:
         return "&amp;"  # a bare & (R&D)
@@ -70,12 +72,19 @@ def _reference(match: re.Match[str]) -> str:
     return char.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _held(char: str) -> str:
+    """What stands for a character XML forbids: a control's placeholder, else a space."""
+    return held_control(ord(char)) if char < " " else " "
+
+
 def well_formed_text(text: str) -> str:
-    """``text`` without what XML forbids (a space for each such character or reference to
-    one) and with every ``&`` a well-formed reference (`_reference`): what the XML parser's
-    recovery would lose more than itself to (arXiv RSS here, the Atom of feedparser too,
-    where ``&#27;`` cost the letter after it and ``R&D`` read as ``R&D;``)."""
-    text = _NOT_XML.sub(" ", text)
+    """``text`` without what XML forbids (a placeholder for each control or reference to one,
+    `held_control`, which `restore_controls` gives back; a space for U+FFFE, U+FFFF) and with
+    every ``&`` a well-formed reference (`_reference`): what the XML parser's recovery would
+    lose more than itself to (arXiv RSS here, the Atom of feedparser too, where ``&#27;`` cost
+    the letter after it and ``R&D`` read as ``R&D;``). Its parse result's ``held_controls``
+    must be set."""
+    text = _NOT_XML.sub(lambda m: _held(m[0]), text)
     if "&" in text:
         text = _well_formed_references(text)
     return text
@@ -148,7 +157,7 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
     feed_date = _rfc822_date(_child_text(channel, "pubDate")) or _rfc822_date(
         _child_text(channel, "lastBuildDate")
     )
-    result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+    result = ParseResult(format=FORMAT.name, feed_date=feed_date, held_controls=True)
     for index, item in enumerate(items):
         line = lines[index] if lines else None
         if item is None:  # (not well-formed on its own: `_items_apart`)
