@@ -586,3 +586,41 @@ def test_a_feed_that_grows_between_its_size_and_its_read_is_read_whole(
     monkeypatch.setattr(Path, "stat", stat_before)
     read, _name = sources.read_source(str(path))
     assert read == data
+
+
+def _laughs(source: Path, old: str) -> str:
+    """``source`` with a "billion laughs" DOCTYPE (ten levels of ten nested entities: 10⁹
+    "lol"s expanded) and a reference to the last one in place of ``old``."""
+    text = source.read_text(encoding="utf-8")
+    first, rest = text.split("\n", 1)
+    levels = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    assert old in rest
+    return "\n".join([first, "<!DOCTYPE lolz [", *levels, "]>", rest.replace(old, "&lol9; ", 1)])
+
+
+def test_a_feed_declaring_entities_is_one_error_line_and_costs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """Found by an adversary: an RSS feed holding a "billion laughs" (nested entity
+    declarations) was refused as "not an RSS feed: expected <rss><channel>", and the same
+    in Atom was imported with "&lol9;" in a title. papertui expands no declared entity:
+    either is one line naming the file, the line of the first declaration and what is
+    expected; the other files of the import are imported, and the exit status is 1."""
+    rss = tmp_path / "laughs.rss"
+    rss.write_text(_laughs(FEEDS / "arxiv-cs-cv-2026-06-19.rss", "SpectralDiT: "), "utf-8")
+    atom = tmp_path / "laughs.xml"
+    api = Path(__file__).resolve().parent / "feeds" / "arxiv-api-query-cs-cv.xml"
+    atom.write_text(_laughs(api, "Merge &amp; "), "utf-8")
+    db = tmp_path / "lib"
+    result = run("import", "--create", str(rss), str(atom), str(DIGEST), db=db)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"papertui: error: {path}: line 3: declares XML entities (<!ENTITY …>), which "
+        "papertui does not expand: expected a feed without entity declarations"
+        for path in (rss, atom)
+    ]
+    assert "5 new" in result.stdout
+    assert len(papers(db)) == 5  # the digest's, nothing of the two feeds

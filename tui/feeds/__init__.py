@@ -19,6 +19,7 @@ from .base import (
     FeedFormat,
     ParseContext,
     ParseResult,
+    RefusedFeed,
     Skipped,
     char_ref_value,
     lines_shared,
@@ -32,6 +33,7 @@ __all__ = [
     "FeedFormat",
     "ParseContext",
     "ParseResult",
+    "RefusedFeed",
     "Skipped",
     "MAX_FEED_BYTES",
     "decode",
@@ -257,7 +259,7 @@ def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
         try:
             result = fmt.parse(text, ctx)
         except FeedError as err:
-            if "cut off" in str(err):
+            if "cut off" in str(err) or isinstance(err, RefusedFeed):
                 raise  # the right format, but incomplete: never fall back to a worse guess
             if isinstance(err, EmptyFeed) and empty is None:
                 empty = err

@@ -22,7 +22,7 @@ from typing import Any
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from ._hf import iso_date, string
-from .arxiv_rss import well_formed_text
+from .arxiv_rss import refuse_entity_declarations, well_formed_text
 from .authors import AuthorLine, read_author_line
 from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
@@ -54,6 +54,7 @@ class ArxivAtomFormat:
         announcements)."""
         if not re.search(r"</(?:[A-Za-z_][\w.-]*:)?feed>\s*$", text[-65536:]):
             raise FeedError(f"{ctx.origin}: cut off before the end of the feed: expected </feed>")
+        refuse_entity_declarations(text, ctx)
         import feedparser
 
         parsed = feedparser.parse(

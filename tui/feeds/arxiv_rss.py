@@ -20,6 +20,7 @@ from .base import (
     FeedError,
     ParseContext,
     ParseResult,
+    RefusedFeed,
     Skipped,
     char_ref_value,
     held_control,
@@ -98,6 +99,25 @@ def _well_formed_references(text: str) -> str:
     return "".join(parts)
 
 
+def refuse_entity_declarations(text: str, ctx: ParseContext) -> None:
+    """RefusedFeed naming the file and the line when ``text`` declares XML entities (an
+    ``<!ENTITY`` in its DOCTYPE, outside CDATA). papertui expands none: nested ones (a
+    "billion laughs") would take gigabytes, and a feed whose text needs them cannot be read
+    as it means. arXiv's feeds declare none."""
+    if "<!ENTITY" not in text:
+        return
+    at = 0
+    for i, part in enumerate(_cdata_split(text)):
+        found = part.find("<!ENTITY") if i % 2 == 0 else -1
+        if found >= 0:
+            line = text.count("\n", 0, at + found) + 1
+            raise RefusedFeed(
+                f"{ctx.origin}: line {line}: declares XML entities (<!ENTITY …>), which "
+                "papertui does not expand: expected a feed without entity declarations"
+            )
+        at += len(part)
+
+
 def _cdata_split(text: str) -> list[str]:
     """``text`` cut into text, a CDATA section, text, …; an unclosed section is text. (Found
     with `str.find`: a lazy regular expression went to the end of the text from each of
@@ -131,6 +151,7 @@ class ArxivRssFormat:
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
         if "</rss>" not in text[-65536:].lower():
             raise FeedError(f"{ctx.origin}: cut off before the end of the feed: expected </rss>")
+        refuse_entity_declarations(text, ctx)
         try:
             return _parse(text, ctx)
         except RecursionError:

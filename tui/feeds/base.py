@@ -153,6 +153,11 @@ class FeedError(Exception):
     """
 
 
+class RefusedFeed(FeedError):
+    """A feed of the format that tried it, refused as it is (it declares XML entities): no
+    other format is tried, its message is the error."""
+
+
 class EmptyFeed(FeedError):
     """A well-formed feed that lists no paper at all (a day without announcements, an API
     query past its last result): for `papertui fetch` "no new papers", not a failure."""
