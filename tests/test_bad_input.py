@@ -624,3 +624,46 @@ def test_a_feed_declaring_entities_is_one_error_line_and_costs_nothing_else(
     ]
     assert "5 new" in result.stdout
     assert len(papers(db)) == 5  # the digest's, nothing of the two feeds
+
+
+def test_utf32_and_utf16_feeds_with_a_bom_are_read(tmp_path: Path) -> None:
+    """Found by an adversary: a feed saved as UTF-32 (with its BOM, as Windows editors and
+    PowerShell write it) was "not a recognised feed" (UTF-32-LE's BOM begins with UTF-16-LE's:
+    read as UTF-16, every other character a NUL) or "binary data" (big-endian). Each is read
+    by its BOM, UTF-16 as before; one cut off in the middle of a character is one error line,
+    and costs the other files nothing. Oracle: the papers of the same feeds in UTF-8, by
+    title, as Python's codecs encode the text."""
+    rss_text = (FEEDS / "arxiv-cs-cv-2026-06-19.rss").read_text(encoding="utf-8")
+    digest_text = DIGEST.read_text(encoding="utf-8")
+    files = {
+        "digest-32le.txt": digest_text.encode("utf-32-le"),
+        "digest-32be.txt": digest_text.encode("utf-32-be"),
+        "digest-16be.txt": digest_text.encode("utf-16-be"),
+        "feed-32le.rss": rss_text.replace("encoding='UTF-8'", "encoding='UTF-32'").encode(
+            "utf-32-le"
+        ),
+    }
+    boms = {"32le": b"\xff\xfe\x00\x00", "32be": b"\x00\x00\xfe\xff", "16be": b"\xfe\xff"}
+    paths = []
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(boms[name.split("-")[1].split(".")[0]] + data)
+        paths.append(path)
+    cut = tmp_path / "cut-32le.txt"
+    cut.write_bytes(boms["32le"] + files["digest-32le.txt"][:-2])
+    db = tmp_path / "lib"
+    result = run("import", "--create", *map(str, [*paths, cut]), db=db)
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        f"papertui: error: {cut}: cut off in the middle of a UTF-32-LE character "
+        f"at byte {len(files['digest-32le.txt'])}"  # (the BOM's 4, then all but the last 4)
+    )
+    assert result.stdout.count("digest: 5 found") == 3, result.stdout
+    assert "arxiv-rss: 7 found, 7 new" in result.stdout, result.stdout
+    got = titles(db)
+    assert digest_text.split("\n", 1)[0] in got
+    assert (
+        "SpectralDiT: Timestep-Conditioned Spectral Residual Correction for Flow-Matching DiTs"
+        in got
+    )
+    assert len(got) == 12

@@ -68,8 +68,10 @@ def get_format(name: str) -> FeedFormat | None:
     return next((f for f in formats() if f.name == name), None)
 
 
-_BOMS = (
+_BOMS = (  # (UTF-32-LE's before UTF-16-LE's, which begins it)
     (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
@@ -80,9 +82,10 @@ _XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9
 def decode(data: bytes, origin: str) -> str:
     """Bytes to text: BOMs, UTF-8, a declared HTML/XML charset, GB18030 (GBK), cp1252.
 
-    Raises FeedError for binary data and for UTF-8/UTF-16 cut off in the middle of a
-    character. Text with a BOM keeps the BOM's encoding whatever else is wrong with it: a byte
-    sequence that is not a character becomes U+FFFD, one bad character never costs the rest.
+    Raises FeedError for binary data and for UTF-8/UTF-16/UTF-32 cut off in the middle of a
+    character (UTF-16 and UTF-32 are read by their BOM). Text with a BOM keeps the BOM's
+    encoding whatever else is wrong with it: a byte sequence that is not a character becomes
+    U+FFFD, one bad character never costs the rest.
     UTF-8 that encodes UTF-16 surrogates (CESU-8, a lone half of an emoji) is read as UTF-8;
     `parse_text` makes the surrogates valid. A stray NUL byte or two is dropped (more is binary
     data). Line ends are normalised to ``\\n`` (a bare CR only in a file without LF).
