@@ -586,3 +586,84 @@ def test_a_feed_that_grows_between_its_size_and_its_read_is_read_whole(
     monkeypatch.setattr(Path, "stat", stat_before)
     read, _name = sources.read_source(str(path))
     assert read == data
+
+
+def _laughs(source: Path, old: str) -> str:
+    """``source`` with a "billion laughs" DOCTYPE (ten levels of ten nested entities: 10⁹
+    "lol"s expanded) and a reference to the last one in place of ``old``."""
+    text = source.read_text(encoding="utf-8")
+    first, rest = text.split("\n", 1)
+    levels = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    assert old in rest
+    return "\n".join([first, "<!DOCTYPE lolz [", *levels, "]>", rest.replace(old, "&lol9; ", 1)])
+
+
+def test_a_feed_declaring_entities_is_one_error_line_and_costs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """Found by an adversary: an RSS feed holding a "billion laughs" (nested entity
+    declarations) was refused as "not an RSS feed: expected <rss><channel>", and the same
+    in Atom was imported with "&lol9;" in a title. papertui expands no declared entity:
+    either is one line naming the file, the line of the first declaration and what is
+    expected; the other files of the import are imported, and the exit status is 1."""
+    rss = tmp_path / "laughs.rss"
+    rss.write_text(_laughs(FEEDS / "arxiv-cs-cv-2026-06-19.rss", "SpectralDiT: "), "utf-8")
+    atom = tmp_path / "laughs.xml"
+    api = Path(__file__).resolve().parent / "feeds" / "arxiv-api-query-cs-cv.xml"
+    atom.write_text(_laughs(api, "Merge &amp; "), "utf-8")
+    db = tmp_path / "lib"
+    result = run("import", "--create", str(rss), str(atom), str(DIGEST), db=db)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"papertui: error: {path}: line 3: declares XML entities (<!ENTITY …>), which "
+        "papertui does not expand: expected a feed without entity declarations"
+        for path in (rss, atom)
+    ]
+    assert "5 new" in result.stdout
+    assert len(papers(db)) == 5  # the digest's, nothing of the two feeds
+
+
+def test_utf32_and_utf16_feeds_with_a_bom_are_read(tmp_path: Path) -> None:
+    """Found by an adversary: a feed saved as UTF-32 (with its BOM, as Windows editors and
+    PowerShell write it) was "not a recognised feed" (UTF-32-LE's BOM begins with UTF-16-LE's:
+    read as UTF-16, every other character a NUL) or "binary data" (big-endian). Each is read
+    by its BOM, UTF-16 as before; one cut off in the middle of a character is one error line,
+    and costs the other files nothing. Oracle: the papers of the same feeds in UTF-8, by
+    title, as Python's codecs encode the text."""
+    rss_text = (FEEDS / "arxiv-cs-cv-2026-06-19.rss").read_text(encoding="utf-8")
+    digest_text = DIGEST.read_text(encoding="utf-8")
+    files = {
+        "digest-32le.txt": digest_text.encode("utf-32-le"),
+        "digest-32be.txt": digest_text.encode("utf-32-be"),
+        "digest-16be.txt": digest_text.encode("utf-16-be"),
+        "feed-32le.rss": rss_text.replace("encoding='UTF-8'", "encoding='UTF-32'").encode(
+            "utf-32-le"
+        ),
+    }
+    boms = {"32le": b"\xff\xfe\x00\x00", "32be": b"\x00\x00\xfe\xff", "16be": b"\xfe\xff"}
+    paths = []
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(boms[name.split("-")[1].split(".")[0]] + data)
+        paths.append(path)
+    cut = tmp_path / "cut-32le.txt"
+    cut.write_bytes(boms["32le"] + files["digest-32le.txt"][:-2])
+    db = tmp_path / "lib"
+    result = run("import", "--create", *map(str, [*paths, cut]), db=db)
+    assert result.returncode == 1
+    assert one_error_line(result.stderr) == (
+        f"papertui: error: {cut}: cut off in the middle of a UTF-32-LE character "
+        f"at byte {len(files['digest-32le.txt'])}"  # (the BOM's 4, then all but the last 4)
+    )
+    assert result.stdout.count("digest: 5 found") == 3, result.stdout
+    assert "arxiv-rss: 7 found, 7 new" in result.stdout, result.stdout
+    got = titles(db)
+    assert digest_text.split("\n", 1)[0] in got
+    assert (
+        "SpectralDiT: Timestep-Conditioned Spectral Residual Correction for Flow-Matching DiTs"
+        in got
+    )
+    assert len(got) == 12

@@ -72,3 +72,36 @@ def test_more_authors_counts_people_not_the_collaboration(tmp_path: Path) -> Non
         [*run, "export", "--all", "--db", db], check=True, capture_output=True, text=True
     ).stdout
     assert "+2912 more" in out
+
+
+def test_a_tag_with_a_space_is_shown_whole_in_the_markdown_export(tmp_path: Path) -> None:
+    """Found by an adversary: the "Also in" line wrote the tag `to read` as `\\#to read`, which
+    reads as the tag `to` and a word (and `ml, theory` as two tags). Each tag is now written as
+    papertui shows it everywhere, in quotes when it holds a space, a comma or a quote
+    (`#"to read"`, a quote doubled), and still escaped. Oracle: the file read as text,
+    expected line written by hand, and CommonMark's rendering of it."""
+    db = str(tmp_path / "lib")
+    feed = Path(__file__).parent.parent / "data" / "feeds" / "hf-daily-papers.txt"
+    run = [sys.executable, "-m", "tui"]
+    subprocess.run(
+        [*run, "import", str(feed), "--create", "--db", db], check=True, capture_output=True
+    )
+    listed = subprocess.run(
+        [*run, "list", "--limit", "1", "--db", db], check=True, capture_output=True, text=True
+    )
+    pid = listed.stdout.split()[1]
+    tags = 'first, "to read", "ml, theory", "say ""hi""", *x*, "[b]"'
+    for command in (["tag", pid, "--add", tags], ["star", pid]):
+        subprocess.run([*run, *command, "--db", db], check=True, capture_output=True)
+    out = tmp_path / "list.md"
+    subprocess.run([*run, "export", "-o", str(out), "--db", db], check=True, capture_output=True)
+    text = out.read_text(encoding="utf-8")
+    expected = (
+        '- **Also in:** \\#"to read", \\#"ml, theory", \\#"say ""hi""", \\#\\*x\\*, \\#\\[b\\]'
+    )
+    assert expected in text.splitlines(), text
+    assert "## first" in text.splitlines()
+    assert _render_inline(expected.removeprefix("- ")) == (
+        "<strong>Also in:</strong> #&quot;to read&quot;, #&quot;ml, theory&quot;, "
+        "#&quot;say &quot;&quot;hi&quot;&quot;&quot;, #*x*, #[b]"
+    )

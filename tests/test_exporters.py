@@ -421,3 +421,49 @@ def test_a_suffix_after_a_comma_stays_with_its_name(tmp_path: Path) -> None:
     assert record["author"][1] == {"family": "Adams", "given": "Eve", "suffix": "Jr."}
     for name in ("Lee, V", "Adams, Jr.", "Smith, John"):
         assert split_name(name).literal == name
+
+
+def _separated_list(value: str) -> list[str]:
+    """A BibTeX separated list (``keywords``) split as biber splits it (btparse's
+    ``split_list``): at the commas outside braces; an item that is one brace group loses
+    the group's braces (they protect, they print nothing)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(value):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(value[start:i])
+            start = i + 1
+    items.append(value[start:])
+    out = []
+    for item in (i.strip() for i in items):
+        if item.startswith("{") and item.endswith("}") and braces_balance(item[1:-1]):
+            item = item[1:-1]
+        out.append(item)
+    return out
+
+
+def test_a_tag_holding_a_comma_is_one_bibtex_keyword(tmp_path: Path) -> None:
+    """Found by an adversary: the tag `ml, theory` (one tag, given quoted) was exported as
+    `keywords = {ml, theory, caching}`: two keywords, `ml` and `theory`, to biblatex, JabRef
+    and every tool that splits keywords at commas. A tag with a comma is now one brace group
+    (`{ml, theory}, caching`). Oracle: bibtexparser reads the file, the keywords are split at
+    the commas outside braces as biber does (by hand, above), pylatexenc decodes each."""
+    db = tmp_path / "lib"
+    feed = FEEDS / "hf-daily-papers.txt"
+    assert run("import", str(feed), "--create", db=db).returncode == 0
+    listed = json.loads(run("list", "--json", db=db).stdout)
+    pid = listed[0]["id"]
+    tags = '"ml, theory", caching, "to read", "a{b,c}d", "50%, ok"'
+    tagged = run("tag", pid, "--add", tags, db=db)
+    assert tagged.returncode == 0, tagged.stderr
+    assert run("star", pid, db=db).returncode == 0
+    bib = tmp_path / "starred.bib"
+    done = run("export", "-o", str(bib), db=db)
+    assert done.returncode == 0, done.stderr
+    parsed = bibtexparser.parse_string(bib.read_text(encoding="utf-8"))
+    assert not parsed.failed_blocks
+    (entry,) = parsed.entries
+    value = entry.fields_dict["keywords"].value
+    assert braces_balance(value), value
+    keywords = [latex_to_text(k) for k in _separated_list(value)]
+    assert keywords == ["ml, theory", "caching", "to read", "a{b,c}d", "50%, ok"]

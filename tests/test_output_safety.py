@@ -121,11 +121,17 @@ def names_in(directory: Path) -> set[str]:
 
 
 # ============================================================================ text helpers
-def test_clean_removes_two_character_escapes_and_8_bit_sequences() -> None:
-    assert clean("\x1bcreset") == "reset"  # ESC c was left as a stray "c" (and ESC removed)
-    assert clean("\x1b(0qqq\x1b(B \x1b7save\x1b8 \x1b#8") == "qqq save "
+def test_clean_removes_escapes_and_8_bit_sequences_but_not_the_text_after_them() -> None:
+    # ESC and a character were removed as a two-character sequence (ESC c, ESC 7): so was
+    # the first letter of the feed's text after a stray ESC ("&#x1b;Sigma" read "igma").
+    # Without its ESC no terminal takes that character as a command: it stays, as text.
+    assert clean("\x1bcreset") == "creset"
+    assert clean("\x1b(0qqq\x1b(B \x1b7save\x1b8 \x1b#8") == "(0qqq(B 7save8 #8"
+    assert clean("Spec\x1bSigma \x1bPaper \x1b]0;unterminated") == "SpecSigma Paper ]0;unterminated"
+    # A CSI's parameters and a terminated OSC/DCS string are no text: removed whole.
     assert clean("\x9d52;c;ZXZpbA==\x9cc1osc \x9b?1049h") == "c1osc "
     assert clean("\x1bP1$r\x1b\\after") == "after"
+    assert clean("\x1b]52;c;ZXZpbA==\x07clip \x1b[31mred\x1b[0m") == "clip red"
     for raw in HOSTILE:
         assert not unsafe_in(clean(raw)), repr(raw[:40])
 
@@ -456,7 +462,17 @@ def test_markdown_export_shows_tags_and_notes_literally() -> None:
     assert group == [html.escape(clean_line(HOSTILE[0]), quote=False)]
     # Listed once, under its first tag; the others on its "Also in" line.
     tags_line = next(text for tag, text in blocks if text.startswith("<strong>Also in:</strong>"))
-    shown = html.escape(", ".join("#" + clean_line(t) for t in HOSTILE[1:]), quote=False)
+
+    # (as papertui shows a tag everywhere, README "Tags and notes": in quotes, a quote doubled,
+    # when it holds a space, a comma or a quote, or what is shown is not what is stored)
+    def hashed(tag: str) -> str:
+        text = clean_line(tag)
+        if text != tag or re.search(r'[\s,"]', text) or text.startswith("#"):
+            return '#"' + text.replace('"', '""') + '"'
+        return "#" + text
+
+    shown = html.escape(", ".join(hashed(t) for t in HOSTILE[1:]), quote=False)
+    shown = shown.replace('"', "&quot;")  # (as markdown-it writes a quote)
     assert tags_line == f"<strong>Also in:</strong> {shown}"
     quoted = [text for tag, text in blocks if tag.startswith("blockquote")]
     paragraphs = "\n".join(NOTE_LINES).split("\n\n")

@@ -208,3 +208,58 @@ async def test_the_undo_toast_keeps_a_long_chinese_title_on_one_line(
             (toast,) = app.screen.query(Toast)
             assert toast.content_region.width >= cell_len(message)
             assert toast.content_region.height == 1  # (one line of text)
+
+
+def test_a_redo_of_an_undo_that_changed_nothing_says_so(sample_library: Library) -> None:
+    """Found by an adversary: the app starred a paper, `papertui star --off` unstarred it,
+    `u` in the app then changed nothing ("not undone: changed again since"), and a redo of
+    that undo said "star (its papers are no longer in the library)": the paper was there.
+    It now names the paper and says that nothing changed. Oracle: the messages written by
+    hand, the paper's state read back."""
+    from tui.history import describe_undo
+
+    from .test_cli import run
+
+    app = sample_library
+    app.agent = "app"  # (this handle is the app's window: its own session)
+    db = app.root
+    pid = sorted(app)[0]
+    title = app.short_title(pid)  # (as every undo message names a paper)
+    app.set_state([pid], "star", starred=True)
+    assert run("star", pid, "--off", db=db).returncode == 0
+    undone = app.undo_change(own_first=True)
+    assert undone is not None
+    assert describe_undo(app, undone, here=True) == (
+        f"star on “{title}”; not undone: changed again since"
+    )
+    redone = run("redo", db=db)
+    assert redone.returncode == 0, redone.stderr
+    said = redone.stdout.strip()
+    assert said.startswith(f"redone: star on “{title}” (undone in the papertui app, ")
+    assert said.endswith("); nothing changed, as the undo had changed nothing")
+    assert "no longer in the library" not in said
+    assert not Library.open(db).state(pid).starred
+
+
+def test_a_redo_that_finds_its_papers_changed_again_says_not_redone(
+    sample_library: Library,
+) -> None:
+    """The same message for a redo whose paper was changed again by another window since the
+    undo said "not undone"; it is "not redone"."""
+    from tui.history import describe_undo
+
+    from .test_cli import run
+
+    app = sample_library
+    app.agent = "app"
+    pid = sorted(app)[0]
+    title = app.short_title(pid)  # (as every undo message names a paper)
+    app.set_state([pid], "star", starred=True)
+    assert app.undo_change(own_first=True) is not None
+    assert run("star", pid, db=app.root).returncode == 0  # (another process stars it again)
+    redone = app.redo_change(own_first=True)
+    assert redone is not None
+    assert describe_undo(app, redone, here=True, redo=True) == (
+        f"star on “{title}”; not redone: changed again since"
+    )
+    assert app.state(pid).starred

@@ -18,6 +18,7 @@ from datetime import date
 
 from .feeds.authors import is_group
 from .models import Paper, PaperState, badge
+from .tags import hash_tag
 from .text import clean, clean_line
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark. These can open or
@@ -283,6 +284,12 @@ def seen_in(paper: Paper) -> list[str]:
     return list(dict.fromkeys(labels))
 
 
+def md_tags(tags: Iterable[str]) -> str:
+    """Tags on one line of Markdown, as papertui shows them everywhere (`hash_tag`: ``#x``,
+    ``#"to read"``, ``#"ml, theory"``), comma-separated, each cleaned and escaped (`md_escape`)."""
+    return ", ".join(md_escape(hash_tag(t)) for t in tags)
+
+
 def paper_markdown(
     paper: Paper,
     state: PaperState,
@@ -308,9 +315,9 @@ def paper_markdown(
     if group is not None:
         others = [t for t in state.tags if t != group]
         if others:
-            lines.append(f"- **Also in:** {', '.join(md_escape('#' + t) for t in others)}")
+            lines.append(f"- **Also in:** {md_tags(others)}")
     elif state.tags:
-        lines.append(f"- **Tags:** {', '.join(md_escape(t) for t in state.tags)}")
+        lines.append(f"- **Tags:** {md_tags(state.tags)}")
     seen = ", ".join(md_escape(label) for label in seen_in(paper))
     if seen:
         lines.append(f"- **Seen in:** {seen}")

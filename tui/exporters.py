@@ -312,8 +312,9 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
             fields.append(("url", _bib_url(url)))
         if paper.abstract:
             fields.append(("abstract", tex(paper.abstract, encoder)))
-        if state.tags:
-            fields.append(("keywords", tex(", ".join(state.tags), encoder)))
+        keywords = bib_keywords(state.tags, encoder)
+        if keywords:
+            fields.append(("keywords", keywords))
         if state.note.strip():
             fields.append(("note", tex(state.note, encoder)))
         # The month is BibTeX's macro (``month = jun``, printed "June"; biber reads it as 6),
@@ -330,6 +331,16 @@ def bibtex(items: Items, title: str = "", today: date | None = None) -> str:
             )
         )
     return bibtexparser.write_string(library)
+
+
+def bib_keywords(tags: Iterable[str], encoder: Any = None) -> str:
+    """Tags as the value of BibTeX's ``keywords``: LaTeX-encoded (`tex`), separated by
+    ``", "``; a tag that holds a comma is enclosed in braces (``{ml, theory}, caching``), as
+    biblatex and biber read a separated list: they split at the commas outside braces (btparse's
+    ``split_list``), so the tag stays one keyword, and the braces print nothing."""
+    encoder = encoder or _encoder()
+    words = [tex(t, encoder) for t in tags]
+    return ", ".join("{" + w + "}" if "," in w else w for w in words if w)
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

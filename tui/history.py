@@ -46,7 +46,8 @@ def describe_undo(
     """``star on “Title…”``, ``tag #x on “Title…”`` or ``mark read on 12 papers``; then where
     and when the change was made, unless ``here`` (the caller made it: the app's own changes;
     ``in_app``: the app is asking); then the papers left as they were because a later change
-    changed them again.
+    changed them again, or, for a redo of an undo that had changed nothing, that nothing was
+    redone ("its papers are no longer in the library" only when none of them is).
 
     ``width``: the terminal cells the text should fit in (one line of a toast): the title is
     cut (ending in "…", inside its quotes) until it does, to `TITLE_MIN` cells at the least
@@ -70,11 +71,14 @@ def describe_undo(
         when = local_time(done.ts)
         made = "undone" if redo else "made"  # (a redo takes back an undo: where that was)
         after += f" ({made} {made_where(done.by, in_app)}" + (f", {when}" if when else "") + ")"
-    if done.kept:
+    if done.undo_changed_nothing and done.ids:
+        after += "; nothing changed, as the undo had changed nothing"
+    elif done.kept:
+        word = "redone" if redo else "undone"
         if len(done.ids) == 1:
-            after += "; not undone: changed again since"
+            after += f"; not {word}: changed again since"
         else:
-            after += f"; not undone on {papers(len(done.kept))}: changed again since"
+            after += f"; not {word} on {papers(len(done.kept))}: changed again since"
     if title and width is not None:
         room = width - cell_len(text) - cell_len(after)
         title = ellipsize(title, max(room, TITLE_MIN))

@@ -18,12 +18,16 @@ _CONTROL = "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A)) + "\x7f
 _CONTROL += "".join(chr(c) for c in range(0x80, 0xA0))
 # Bidirectional embeddings/overrides/isolates and marks that can reorder displayed text.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# The escape sequences whose characters after ESC are parameters, not text: a CSI (the
+# colours of pasted terminal output, ``ESC [ 31 m``), and an OSC, DCS, SOS, PM or APC string
+# with its terminator (BEL or ST). Removed whole. Any other ESC (``ESC S``, ``ESC c``,
+# ``ESC ( 0``, a string never terminated) is removed alone, with the other controls: what
+# follows it is the feed's text ("&#x1b;Sigma" reads "Sigma"), and without the ESC no
+# terminal takes it as a command.
 _ESCAPE_SEQ = re.compile(
-    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x9c|\x1b\\)?"  # OSC ... BEL / ST
+    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x9c|\x1b\\)"  # OSC ... BEL / ST
     r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI (7- and 8-bit)
-    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x9c|\x1b\\)?"  # DCS/SOS/PM/APC
-    # ESC, any intermediates, a final: ESC c (reset), ESC 7, ESC ( 0, ESC # 8, ESC % G ...
-    r"|\x1b[ -/]*[0-~]"
+    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x9c|\x1b\\)"  # DCS/SOS/PM/APC
 )
 _DELETE = str.maketrans({c: None for c in _CONTROL + _BIDI})
 # The ASCII characters `clean` removes or changes (carriage return too).

@@ -19,9 +19,11 @@ from .base import (
     FeedFormat,
     ParseContext,
     ParseResult,
+    RefusedFeed,
     Skipped,
     char_ref_value,
     lines_shared,
+    restore_controls,
     split_lines,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "FeedFormat",
     "ParseContext",
     "ParseResult",
+    "RefusedFeed",
     "Skipped",
     "MAX_FEED_BYTES",
     "decode",
@@ -65,8 +68,10 @@ def get_format(name: str) -> FeedFormat | None:
     return next((f for f in formats() if f.name == name), None)
 
 
-_BOMS = (
+_BOMS = (  # (UTF-32-LE's before UTF-16-LE's, which begins it)
     (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
@@ -77,9 +82,10 @@ _XML_ENCODING = re.compile(rb"""<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9
 def decode(data: bytes, origin: str) -> str:
     """Bytes to text: BOMs, UTF-8, a declared HTML/XML charset, GB18030 (GBK), cp1252.
 
-    Raises FeedError for binary data and for UTF-8/UTF-16 cut off in the middle of a
-    character. Text with a BOM keeps the BOM's encoding whatever else is wrong with it: a byte
-    sequence that is not a character becomes U+FFFD, one bad character never costs the rest.
+    Raises FeedError for binary data and for UTF-8/UTF-16/UTF-32 cut off in the middle of a
+    character (UTF-16 and UTF-32 are read by their BOM). Text with a BOM keeps the BOM's
+    encoding whatever else is wrong with it: a byte sequence that is not a character becomes
+    U+FFFD, one bad character never costs the rest.
     UTF-8 that encodes UTF-16 surrogates (CESU-8, a lone half of an emoji) is read as UTF-8;
     `parse_text` makes the surrogates valid. A stray NUL byte or two is dropped (more is binary
     data). Line ends are normalised to ``\\n`` (a bare CR only in a file without LF).
@@ -256,7 +262,7 @@ def _parse_valid(text: str, origin: str, today: date | None) -> ParseResult:
         try:
             result = fmt.parse(text, ctx)
         except FeedError as err:
-            if "cut off" in str(err):
+            if "cut off" in str(err) or isinstance(err, RefusedFeed):
                 raise  # the right format, but incomplete: never fall back to a worse guess
             if isinstance(err, EmptyFeed) and empty is None:
                 empty = err
@@ -311,10 +317,29 @@ def _valid_input(text: str) -> str:
     return valid_unicode(text)
 
 
+def _restore_controls(result: ParseResult) -> None:
+    """The controls an XML reader held as placeholders (`held_control`) given back to every
+    string of ``result``, for `clean` to remove as it does for any feed."""
+    if result.feed_date:
+        result.feed_date = restore_controls(result.feed_date)
+    for skipped in result.skipped:
+        skipped.reason = restore_controls(skipped.reason)
+    for p in result.papers:
+        values = p.__dict__
+        for name in _STR_FIELDS:
+            if values[name]:
+                values[name] = restore_controls(values[name])
+        for name in _LIST_FIELDS:
+            if values[name]:
+                values[name] = [restore_controls(a) for a in values[name]]
+
+
 def _clean_result(result: ParseResult) -> None:
     """`clean()` every string a parser produced (`clean` makes it valid Unicode too), with
     its TeX accents in Unicode (`tex_accents`: arXiv writes ``M\\"uller``, a listing of the
     same paper ``Müller``)."""
+    if result.held_controls:
+        _restore_controls(result)
     if result.feed_date:
         result.feed_date = clean_line(result.feed_date)
     for skipped in result.skipped:

@@ -22,7 +22,7 @@ from typing import Any
 from ..models import Paper
 from ..text import arxiv_id, arxiv_version
 from ._hf import iso_date, string
-from .arxiv_rss import well_formed_text
+from .arxiv_rss import refuse_entity_declarations, well_formed_text
 from .authors import AuthorLine, read_author_line
 from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
 
@@ -54,6 +54,7 @@ class ArxivAtomFormat:
         announcements)."""
         if not re.search(r"</(?:[A-Za-z_][\w.-]*:)?feed>\s*$", text[-65536:]):
             raise FeedError(f"{ctx.origin}: cut off before the end of the feed: expected </feed>")
+        refuse_entity_declarations(text, ctx)
         import feedparser
 
         parsed = feedparser.parse(
@@ -66,7 +67,7 @@ class ArxivAtomFormat:
             raise FeedError(f"{ctx.origin}: not an Atom feed: expected <feed> with <entry>s")
         starts = [m.start() for m in _ENTRY.finditer(text)]
         feed_date = iso_date(parsed.feed.get("updated"))
-        result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+        result = ParseResult(format=FORMAT.name, feed_date=feed_date, held_controls=True)
         total = str(parsed.feed.get("opensearch_totalresults") or "").strip()
         result.total = int(total) if total.isascii() and total.isdigit() else None
         for index, entry in enumerate(parsed.entries):

@@ -20,8 +20,10 @@ from .base import (
     FeedError,
     ParseContext,
     ParseResult,
+    RefusedFeed,
     Skipped,
     char_ref_value,
+    held_control,
     html_text,
 )
 
@@ -40,7 +42,8 @@ _TITLE_ID = re.compile(r"\.?\s*\(arXiv:\s*([^()\s]+)(?:\s*\[([^\]()]*)\])?(?:\s+
 _HTML = re.compile(r"</?(?:p|a|br|i|b|em|strong|sub|sup|span|div|tt|code)\b[^<>]*>", re.I)
 # What XML 1.0 forbids in a document (C0 controls but tab and line ends, U+FFFE, U+FFFF): one
 # of them anywhere made the XML parser's recovery drop every entity after it, in every item
-# (`$w &gt; 1$` read as `$w 1$`). Each is read as a space (`clean` drops controls anyway).
+# (`$w &gt; 1$` read as `$w 1$`). A control is held as a placeholder (`held_control`) and
+# removed by `clean` after the parse, as in any feed; U+FFFE and U+FFFF are read as a space.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Every ``&`` of the text outside CDATA: a character reference, an entity reference, or
 # neither. libxml2's recovery drops every entity after the first error it meets, in every item,
@@ -58,7 +61,7 @@ def _reference(match: re.Match[str]) -> str:
         value = char_ref_value(match[1], match[2])
         if value is None:
             return match[0]  # (beyond Unicode: made U+FFFD before any parser sees it)
-        return " " if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
+        return _held(chr(value)) if value <= 0x10FFFF and _NOT_XML.match(chr(value)) else match[0]
     name = match[3]
     if name is None:
         return "&amp;"  # a bare & (R&D)
@@ -70,12 +73,19 @@ def _reference(match: re.Match[str]) -> str:
     return char.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _held(char: str) -> str:
+    """What stands for a character XML forbids: a control's placeholder, else a space."""
+    return held_control(ord(char)) if char < " " else " "
+
+
 def well_formed_text(text: str) -> str:
-    """``text`` without what XML forbids (a space for each such character or reference to
-    one) and with every ``&`` a well-formed reference (`_reference`): what the XML parser's
-    recovery would lose more than itself to (arXiv RSS here, the Atom of feedparser too,
-    where ``&#27;`` cost the letter after it and ``R&D`` read as ``R&D;``)."""
-    text = _NOT_XML.sub(" ", text)
+    """``text`` without what XML forbids (a placeholder for each control or reference to one,
+    `held_control`, which `restore_controls` gives back; a space for U+FFFE, U+FFFF) and with
+    every ``&`` a well-formed reference (`_reference`): what the XML parser's recovery would
+    lose more than itself to (arXiv RSS here, the Atom of feedparser too, where ``&#27;`` cost
+    the letter after it and ``R&D`` read as ``R&D;``). Its parse result's ``held_controls``
+    must be set."""
+    text = _NOT_XML.sub(lambda m: _held(m[0]), text)
     if "&" in text:
         text = _well_formed_references(text)
     return text
@@ -87,6 +97,25 @@ def _well_formed_references(text: str) -> str:
         if "&" in parts[i]:
             parts[i] = _AMPERSAND.sub(_reference, parts[i])
     return "".join(parts)
+
+
+def refuse_entity_declarations(text: str, ctx: ParseContext) -> None:
+    """RefusedFeed naming the file and the line when ``text`` declares XML entities (an
+    ``<!ENTITY`` in its DOCTYPE, outside CDATA). papertui expands none: nested ones (a
+    "billion laughs") would take gigabytes, and a feed whose text needs them cannot be read
+    as it means. arXiv's feeds declare none."""
+    if "<!ENTITY" not in text:
+        return
+    at = 0
+    for i, part in enumerate(_cdata_split(text)):
+        found = part.find("<!ENTITY") if i % 2 == 0 else -1
+        if found >= 0:
+            line = text.count("\n", 0, at + found) + 1
+            raise RefusedFeed(
+                f"{ctx.origin}: line {line}: declares XML entities (<!ENTITY …>), which "
+                "papertui does not expand: expected a feed without entity declarations"
+            )
+        at += len(part)
 
 
 def _cdata_split(text: str) -> list[str]:
@@ -122,6 +151,7 @@ class ArxivRssFormat:
     def parse(self, text: str, ctx: ParseContext) -> ParseResult:
         if "</rss>" not in text[-65536:].lower():
             raise FeedError(f"{ctx.origin}: cut off before the end of the feed: expected </rss>")
+        refuse_entity_declarations(text, ctx)
         try:
             return _parse(text, ctx)
         except RecursionError:
@@ -148,7 +178,7 @@ def _parse(text: str, ctx: ParseContext) -> ParseResult:
     feed_date = _rfc822_date(_child_text(channel, "pubDate")) or _rfc822_date(
         _child_text(channel, "lastBuildDate")
     )
-    result = ParseResult(format=FORMAT.name, feed_date=feed_date)
+    result = ParseResult(format=FORMAT.name, feed_date=feed_date, held_controls=True)
     for index, item in enumerate(items):
         line = lines[index] if lines else None
         if item is None:  # (not well-formed on its own: `_items_apart`)

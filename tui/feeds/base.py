@@ -106,6 +106,25 @@ def char_ref_value(decimal: str | None, hexadecimal: str | None) -> int | None:
     return int(digits or "0", 10 if decimal else 16)
 
 
+# A control character XML forbids (ESC, ``&#27;``) cannot reach an XML parser: its recovery
+# drops every entity after it. It is held as a noncharacter while the parser reads the feed
+# (U+FDD0 + its code: XML allows them, and they are no text), then given back, so `clean`
+# removes it as in every other format: the control alone, or the escape sequence it opens
+# ("&#x1b;Sigma" reads "Sigma", "&#x1b;[31mred" reads "red").
+_HELD = 0xFDD0
+_RESTORE = {_HELD + code: code for code in range(0x20)}
+
+
+def held_control(code: int) -> str:
+    """The placeholder of the C0 control ``code`` in XML text (see `restore_controls`)."""
+    return chr(_HELD + code)
+
+
+def restore_controls(text: str) -> str:
+    """``text`` with every `held_control` placeholder turned back into its control."""
+    return text.translate(_RESTORE)
+
+
 def html_text(value: str) -> str:
     """The text of an HTML fragment written into a feed's field (an Atom ``type="html"``
     summary, RSS before 2024's ``<p>…</p>`` and ``<a href=…>Ana Lima</a>``), on one line:
@@ -132,6 +151,11 @@ class FeedError(Exception):
 
     ``str(err)`` is a complete one-line message naming the file.
     """
+
+
+class RefusedFeed(FeedError):
+    """A feed of the format that tried it, refused as it is (it declares XML entities): no
+    other format is tried, its message is the error."""
 
 
 class EmptyFeed(FeedError):
@@ -168,6 +192,9 @@ class ParseResult:
     # Each paper's feed_date is the day of its own section of the page (an arXiv `/recent`
     # listing holds several days): it was seen in that day's feed, not the page's.
     by_day: bool = False
+    # Its text holds the controls XML forbids as `held_control` placeholders (the XML
+    # readers): `restore_controls` gives them back before `clean` removes them.
+    held_controls: bool = False
 
 
 class FeedFormat(Protocol):

@@ -1892,7 +1892,12 @@ class Library:
             added, removed = state.tag_changes(target.entries)
             if redo:  # (an undo's tags, turned round: what the redo brings back)
                 added, removed = removed, added
+            nothing = redo and not target.entries  # (an undo that had changed nothing)
+            if nothing:  # (its papers: those of the change it undid, all left as they are)
+                ids = state.undone_papers(conn, target)
+                kept = []
             return Undone(
+                undo_changed_nothing=nothing,
                 label=target.label,
                 tags_added=added,
                 tags_removed=removed,

@@ -65,6 +65,9 @@ class Undone:
     # The tags the undone change had added and removed (a "tag" change), in their order.
     tags_added: list[str] = dc_field(default_factory=list)
     tags_removed: list[str] = dc_field(default_factory=list)
+    # A redo of an undo that had changed nothing (every paper of its change had been changed
+    # again since): nothing is redone. ``ids`` are then the papers of the change it undid.
+    undo_changed_nothing: bool = False
 
 
 def tag_changes(entries: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
@@ -716,6 +719,16 @@ def undo_entries(
             kept.append(pid)
     ids.reverse()
     return entries, ids, kept[::-1]
+
+
+def undone_papers(conn: sqlite3.Connection, undo: Change) -> list[str]:
+    """The papers of the change the undo ``undo`` took back that are still in the library, in
+    that change's order ([] when it is not known here)."""
+    original = next((c for c in history(conn) if c.key == undo.undo_of), None)
+    if original is None:
+        return []
+    ids = dict.fromkeys(entry["id"] for entry in original.entries)
+    return [pid for pid in ids if conn.execute("SELECT 1 FROM paper WHERE id=?", (pid,)).fetchone()]
 
 
 def _own_seqs(root: Path, kind: str, device: str) -> list[int]:
