@@ -1230,6 +1230,36 @@ async def test_papers_another_process_imported_while_a_note_was_typed_show_after
         assert len(app.paper_list.ids) == first + added
 
 
+async def test_a_reload_tick_while_the_app_closes_does_nothing(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen on a loaded CI machine: the app's reload timer ticked after its screen's widgets
+    were removed (Textual closes the screens before the app's own timers) and the tick raised
+    NoMatches ('#notes'), the app's exception. Here the tick comes at that very moment."""
+    from textual.app import App
+
+    app = build(sample_library, tmp_path)
+    ticked: list[bool] = []
+    prune = App._prune
+
+    def pruned_then_ticked(self: App, *nodes: Any, parent: Any = None) -> Any:
+        removing = prune(self, *nodes, parent=parent)
+        if self is not app or app._running or ticked:  # (only the closing app's screen)
+            return removing
+
+        async def then_ticked() -> None:
+            await removing
+            ticked.append(True)
+            app.auto_refresh()  # (the screen still on its stack, its widgets gone)
+
+        return then_ticked()
+
+    monkeypatch.setattr(App, "_prune", pruned_then_ticked)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert ticked
+
+
 # ---------------------------------------------------------------------------- help, palette, quit
 def binding_keys() -> list[str]:
     keys = []
