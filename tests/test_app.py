@@ -810,7 +810,14 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
     """Each key typed repaints the box (scrolled to the cursor once the query is longer than
     it) and, when the results come, the list: never a layout of the whole screen, which cost
     10-40 ms a key and stalled the typing."""
+    from tui.actions import find
 
+    from .test_app_hostile import until
+
+    # The keys typed without a pause: on a loaded machine Pilot's keys came more than the
+    # typing pause (0.1 s) apart, and what was typed so far was searched and shown ("caching
+    # c": nothing found, the footer's one redraw), a layout this test did not mean to count.
+    monkeypatch.setattr(find, "SEARCH_DELAY", 1.0)
     app = build(sample_library, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -819,12 +826,14 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
         layouts = count_layouts(monkeypatch)
         text = "caching " * 12
         await pilot.press(*text)
-        await settle(pilot, 0.3)
+        await until(pilot, lambda: app.search_text == text.strip())
+        await settle(pilot)
         assert app.paper_list.ids and not layouts
         # Nothing found: the footer stops offering "↓ To list" (its one redraw).
         await pilot.press(*"zzz")
         text += "zzz"
-        await settle(pilot, 0.3)
+        await until(pilot, lambda: app.search_text == text.strip())
+        await settle(pilot)
         box = app.search_box
         assert box.value == text and app.search_text == text.strip()
         shown = app.screen._compositor.render_strips()[box.region.y].text
