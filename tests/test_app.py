@@ -687,11 +687,19 @@ async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
 
 
 async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the highlighted paper lies in a new result (for a paper far down a big result,
     a count of its own) is found by the search worker: the UI thread only shows the result,
     the cursor still on that paper."""
+    from tui.actions import find
+
+    from .test_app_hostile import until
+
+    # The keys typed without a pause: on a loaded machine Pilot's keys came more than the
+    # typing pause (0.1 s) apart, what was typed so far was shown (the cursor on its first
+    # row until its position came) and the next key's search kept that first row instead.
+    monkeypatch.setattr(find, "SEARCH_DELAY", 1.0)
     lib = Library.open(tmp_path / "lib")
     papers = [
         Paper(
@@ -714,6 +722,7 @@ async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
         statements: list[str] = []
         lib._conn().set_trace_callback(statements.append)  # the UI thread's connection
         await search(pilot, "diffusion")
+        await until(pilot, lambda: app.search_text == "diffusion" and plist.cursor > 0)
         lib._conn().set_trace_callback(None)
         assert plist.current == inbox[last] and plist.cursor == expected
         assert app.detail.paper_id == inbox[last]
