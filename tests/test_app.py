@@ -687,11 +687,19 @@ async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
 
 
 async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the highlighted paper lies in a new result (for a paper far down a big result,
     a count of its own) is found by the search worker: the UI thread only shows the result,
     the cursor still on that paper."""
+    from tui.actions import find
+
+    from .test_app_hostile import until
+
+    # The keys typed without a pause: on a loaded machine Pilot's keys came more than the
+    # typing pause (0.1 s) apart, what was typed so far was shown (the cursor on its first
+    # row until its position came) and the next key's search kept that first row instead.
+    monkeypatch.setattr(find, "SEARCH_DELAY", 1.0)
     lib = Library.open(tmp_path / "lib")
     papers = [
         Paper(
@@ -714,6 +722,7 @@ async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
         statements: list[str] = []
         lib._conn().set_trace_callback(statements.append)  # the UI thread's connection
         await search(pilot, "diffusion")
+        await until(pilot, lambda: app.search_text == "diffusion" and plist.cursor > 0)
         lib._conn().set_trace_callback(None)
         assert plist.current == inbox[last] and plist.cursor == expected
         assert app.detail.paper_id == inbox[last]
@@ -810,7 +819,14 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
     """Each key typed repaints the box (scrolled to the cursor once the query is longer than
     it) and, when the results come, the list: never a layout of the whole screen, which cost
     10-40 ms a key and stalled the typing."""
+    from tui.actions import find
 
+    from .test_app_hostile import until
+
+    # The keys typed without a pause: on a loaded machine Pilot's keys came more than the
+    # typing pause (0.1 s) apart, and what was typed so far was searched and shown ("caching
+    # c": nothing found, the footer's one redraw), a layout this test did not mean to count.
+    monkeypatch.setattr(find, "SEARCH_DELAY", 1.0)
     app = build(sample_library, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -819,12 +835,14 @@ async def test_typing_a_search_scrolls_the_box_and_lays_the_screen_out_no_more(
         layouts = count_layouts(monkeypatch)
         text = "caching " * 12
         await pilot.press(*text)
-        await settle(pilot, 0.3)
+        await until(pilot, lambda: app.search_text == text.strip())
+        await settle(pilot)
         assert app.paper_list.ids and not layouts
         # Nothing found: the footer stops offering "↓ To list" (its one redraw).
         await pilot.press(*"zzz")
         text += "zzz"
-        await settle(pilot, 0.3)
+        await until(pilot, lambda: app.search_text == text.strip())
+        await settle(pilot)
         box = app.search_box
         assert box.value == text and app.search_text == text.strip()
         shown = app.screen._compositor.render_strips()[box.region.y].text
@@ -1228,6 +1246,36 @@ async def test_papers_another_process_imported_while_a_note_was_typed_show_after
         app.auto_refresh()
         await pilot.pause()
         assert len(app.paper_list.ids) == first + added
+
+
+async def test_a_reload_tick_while_the_app_closes_does_nothing(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen on a loaded CI machine: the app's reload timer ticked after its screen's widgets
+    were removed (Textual closes the screens before the app's own timers) and the tick raised
+    NoMatches ('#notes'), the app's exception. Here the tick comes at that very moment."""
+    from textual.app import App
+
+    app = build(sample_library, tmp_path)
+    ticked: list[bool] = []
+    prune = App._prune
+
+    def pruned_then_ticked(self: App, *nodes: Any, parent: Any = None) -> Any:
+        removing = prune(self, *nodes, parent=parent)
+        if self is not app or app._running or ticked:  # (only the closing app's screen)
+            return removing
+
+        async def then_ticked() -> None:
+            await removing
+            ticked.append(True)
+            app.auto_refresh()  # (the screen still on its stack, its widgets gone)
+
+        return then_ticked()
+
+    monkeypatch.setattr(App, "_prune", pruned_then_ticked)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert ticked
 
 
 # ---------------------------------------------------------------------------- help, palette, quit

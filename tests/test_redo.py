@@ -69,8 +69,14 @@ def test_an_undo_and_its_redo_reach_the_other_machine_in_any_order(tmp_path: Pat
 
 
 async def test_ctrl_r_in_the_app_redoes_the_undone_note(
-    sample_library: Library, tmp_path: Path
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tui.widgets import notes
+
+    # One edit, saved by Esc: on a loaded machine Pilot's keys came more than the autosave's
+    # second apart, "k" was saved on its own, and u took the note back to "k", not to "".
+    monkeypatch.setattr(notes, "SAVE_DELAY", 30.0)
+    monkeypatch.setattr(notes, "SAVE_MAX_WAIT", 60.0)
     app = build(sample_library, tmp_path)
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause(0.2)

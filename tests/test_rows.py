@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Input
 
@@ -465,13 +466,11 @@ async def test_a_search_under_way_when_the_sort_changes_is_shown_in_the_new_sort
     query = lib.query
     held, release = threading.Event(), threading.Event()
 
-    def slow_query(
-        text: object = "", sort: str = "feed_date", reverse: bool = True, keep: object = ()
-    ) -> object:
+    def slow_query(text: object = "", **options: Any) -> object:
         if threading.current_thread() is not threading.main_thread() and "diff" in str(text):
             held.set()
             release.wait(10)
-        return query(text, sort=sort, reverse=reverse, keep=keep)  # type: ignore[arg-type]
+        return query(text, **options)  # type: ignore[arg-type]
 
     async with app.run_test(size=(120, 35)) as pilot:
         await until(pilot, lambda: len(app.paper_list.ids) > 0)

@@ -517,6 +517,10 @@ class OutActions(PaperAppBase):
     def auto_refresh(self) -> None:
         """Pick up what another process (a cron import, a second window) wrote; not while a
         note is being typed (the list would move under it), but when the user leaves it."""
+        if not self.is_running:
+            # (the app is closing: its screens and their widgets are removed before its own
+            # timers stop, and a tick in between found no notes pane and raised NoMatches)
+            return
         if self._importing or isinstance(self.screen, ModalScreen) or self.focused is self.notes:
             return
         if self._foryou_busy and self.library.truth_unchanged():
