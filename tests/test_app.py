@@ -729,6 +729,59 @@ async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
         assert [sql for sql in statements if "count(" in sql] == []
 
 
+async def test_a_key_typed_before_the_highlighted_papers_place_is_found_keeps_that_paper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a helper: a search result is shown with the cursor on its first row while
+    the worker looks for the highlighted paper's place in it (half a second at a million
+    papers); a key typed meanwhile searched again keeping the first row's paper, and the
+    reader's paper was lost. The next search keeps the reader's paper."""
+    import threading
+
+    from tui.actions import find
+
+    from .test_app_hostile import until
+
+    monkeypatch.setattr(find, "SEARCH_DELAY", 0.05)
+    lib = Library.open(tmp_path / "lib")
+    papers = [
+        Paper(
+            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
+            feed_date=f"2026-05-{i % 28 + 1:02d}",
+        )
+        for i in range(600)
+    ]
+    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    held = threading.Event()
+    index = sqlquery.Results.index
+
+    def slow_index(self: sqlquery.Results, pid: Any, *args: Any) -> int:
+        if threading.current_thread() is not threading.main_thread():
+            held.wait(10)  # (the place looked for: until the second key is typed)
+        return index(self, pid, *args)
+
+    monkeypatch.setattr(sqlquery.Results, "index", slow_index)
+    app = build(lib, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        plist = app.paper_list
+        inbox = list(plist.ids)
+        last = max(i for i, pid in enumerate(inbox) if "diffusion" in lib.raw(pid)["title"])
+        await goto(pilot, inbox[last])
+        reader = inbox[last]
+        await pilot.press("/")
+        app.search_box.insert_text_at_cursor("diffusio")  # (as pasted: one search)
+        await until(pilot, lambda: app.search_text == "diffusio")
+        assert plist.cursor == 0 and plist.current != reader  # (its place still looked for)
+        await pilot.press("n")
+        await until(pilot, lambda: app.search_text == "diffusion")
+        held.set()
+        expected = list(lib.query("is:unread diffusion")).index(reader)
+        await until(pilot, lambda: plist.cursor == expected)
+        assert plist.current == reader
+
+
 async def test_a_search_shows_its_first_rows_before_its_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -125,6 +125,9 @@ class PaperAppBase(App[None]):
         # as a whole, never changed in place (a search worker reads it).
         self._kept: frozenset[str] = frozenset()
         self._kept_for: tuple[str, str] | None = None
+        # (the paper a search result shown is still looking for, and that result:
+        # `_search_anchor`)
+        self._awaited_position: tuple[str, Sequence[str]] | None = None
         self._follow_timer: Timer | None = None  # the panes will follow the cursor (app.py)
         self._after_paint = True  # the panes wait for the next paint (the first; a result's)
         self._importing = False

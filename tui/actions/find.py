@@ -56,7 +56,7 @@ class FindActions(PaperAppBase):
 
     def _show_view(self) -> None:
         """The view without a search, the highlighted paper kept (see `action_clear_search`)."""
-        keep = self.paper_list.current
+        keep = self._search_anchor()
         try:
             ids = self._run_query("")
         except QueryError as err:
@@ -77,7 +77,7 @@ class FindActions(PaperAppBase):
         the typing has paused for `SEARCH_DELAY` (the next key drops it): the pause and the
         query overlap, so the result is ready when the pause ends."""
         self._search(
-            event.value, self.paper_list.current, time.monotonic() + SEARCH_DELAY, self.setting
+            event.value, self._search_anchor(), time.monotonic() + SEARCH_DELAY, self.setting
         )
 
     @on(Input.Submitted, "#search")
@@ -86,10 +86,24 @@ class FindActions(PaperAppBase):
 
     def _submit_search(self, value: str) -> None:
         """Enter in the search box: search now and go back to the list."""
-        self._search(value, self.paper_list.current, setting=self.setting)
+        self._search(value, self._search_anchor(), setting=self.setting)
         self._focus(self.paper_list)
         if not value.strip():
             self.query_one("#search-bar").add_class("-hidden")
+
+    def _search_anchor(self) -> str | None:
+        """The paper the next search keeps highlighted: the one the reader had when the
+        result shown was asked for, while its place there is still being looked for (the
+        result counted, then `SearchPosition`: half a second at a million papers) and the
+        cursor has not left the first row; else the highlighted paper. (A key typed in that
+        time kept the first row's paper, and the reader's was lost.)"""
+        plist = self.paper_list
+        awaited = self._awaited_position
+        if awaited is not None and plist.cursor == 0:
+            keep, shown = awaited
+            if plist.ids is shown or getattr(shown, "results", None) is plist.ids:
+                return keep
+        return plist.current
 
     @property
     def setting(self) -> tuple[str, str]:
@@ -196,6 +210,8 @@ class FindActions(PaperAppBase):
         self._show_search_error(None)
         self._follow_after_paint()  # the list is drawn first, the panes right after it
         self._show_ids(event.ids, top=True, found=(event.keep, event.position))
+        waiting = event.keep is not None and event.position is None
+        self._awaited_position = (event.keep, event.ids) if waiting else None
 
     @on(SearchCounted)
     def _search_counted(self, event: SearchCounted) -> None:
