@@ -507,7 +507,10 @@ async def test_e_and_enter_open_the_note_which_saves_itself(
         await pilot.press("e")
         assert app.focused is app.notes
         await pilot.press(*"good idea")
-        await pilot.pause(1.3)  # the debounce saves without leaving the note
+        from .test_app_hostile import until
+
+        # (the debounce saves without leaving the note)
+        await until(pilot, lambda: lib.state(pid).note == "good idea")
         assert lib.state(pid).note == "good idea"
         await pilot.press("escape")
         assert isinstance(app.focused, PaperList)
@@ -1292,7 +1295,10 @@ async def test_papers_another_process_imported_while_a_note_was_typed_show_after
         assert added > 0
         app.auto_refresh()  # (skipped: the note is being typed)
         await pilot.press(*" and more")
-        await pilot.pause(1.5)  # (past the autosave, which writes, taking in the import)
+        from .test_app_hostile import until
+
+        # (past the autosave, which writes, taking in the import)
+        await until(pilot, lambda: lib.state(app.paper_list.current).note.endswith("more"))
         assert lib.state(app.paper_list.current).note == "first words and more"
         await pilot.press("escape")
         await pilot.pause()

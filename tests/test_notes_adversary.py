@@ -18,6 +18,7 @@ from tui.library import Library
 from tui.library.doctor import repair
 
 from .test_app import build
+from .test_app_hostile import until
 from .test_notes_tags import (
     SIZE,
     Terminal,
@@ -124,7 +125,7 @@ async def test_a_draft_deleted_while_unsaved_does_not_come_back(tmp_path, monkey
             await pilot.pause()
         finally:
             _release(holder)
-        await pilot.pause(0.8)
+        await until(pilot, lambda: on_disk(lib).state(pid).note == "")
     assert on_disk(lib).state(pid).note == ""
 
 

@@ -50,6 +50,7 @@ from tui.widgets.notes import Notes
 
 from .conftest import FEEDS, import_files
 from .test_app import build, goto, rest, toasts
+from .test_app_hostile import until
 
 SIZE = (120, 40)
 SMALL_FEED = FEEDS / "digest-dit-acceleration.txt"
@@ -208,7 +209,8 @@ async def test_note_the_disk_refuses_stays_unsaved_visible_and_is_retried(
         assert app.notes.text == "only copy" and app.notes.has_class("-unsaved")
         monkeypatch.undo()  # space is freed: the next retry stores it without a key pressed
         monkeypatch.setattr(app_base, "NOTE_RETRY_EVERY", 0.2)
-        await pilot.pause(0.6)
+        await until(pilot, lambda: on_disk(lib).state(first).note == "only copy")
+        await until(pilot, lambda: app.notes.border_subtitle == "saved")
         assert on_disk(lib).state(first).note == "only copy"
         assert not app.notes.has_class("-unsaved")
         assert app.notes.border_subtitle == "saved"
@@ -259,7 +261,7 @@ async def test_note_while_another_process_holds_the_lock_is_kept_and_quit_asks(
             assert app.is_running and app.unsaved_notes == {pid: "while locked"}
         finally:
             _release(holder)
-        await pilot.pause(0.6)
+        await until(pilot, lambda: on_disk(lib).state(pid).note == "while locked")
         assert on_disk(lib).state(pid).note == "while locked"
         await pilot.press("q")
         await pilot.pause()

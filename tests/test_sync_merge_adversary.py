@@ -221,6 +221,7 @@ async def test_typing_on_in_the_app_while_a_sync_brings_a_conflict_stays_in_its_
     next save goes on with its own text above the line, not glued onto the desk's below
     it ("desk: another view and more", seen in tmux)."""
     from .test_app import build, settle
+    from .test_app_hostile import until
 
     roots, ids = two_copies(tmp_path)
     pid = ids[0]
@@ -232,7 +233,8 @@ async def test_typing_on_in_the_app_while_a_sync_brings_a_conflict_stays_in_its_
         app.sync_detail()
         await pilot.pause()
         await pilot.press("e", *"laptop typing here")
-        await pilot.pause(1.3)  # (saved by the debounce, the note still open)
+        # (saved by the debounce, the note still open)
+        await until(pilot, lambda: lib.raw_state(pid).get("note") == "laptop typing here")
         assert lib.raw_state(pid)["note"] == "laptop typing here"
         desk = open_as(roots["desk"], "desk")
         desk.set_state([pid], "note", note="desk: another view")
