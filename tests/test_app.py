@@ -302,7 +302,10 @@ async def test_a_held_key_moves_the_list_and_the_panes_follow_where_it_stops(
         await pilot.pause()
         assert plist.cursor == 8
         assert f"9 of {len(ids)}" in str(app.query_one("#status").render())
-        await pilot.pause(1.1)
+        from .test_app_hostile import until
+
+        await until(pilot, lambda: bool(composed))  # (the panes follow once the keys stop)
+        await pilot.pause(0.1)
         assert composed == [ids[8]]
         assert app.detail.paper_id == ids[8] and app.notes.paper_id == ids[8]
         assert lib.get(ids[8]).display_title[:20] in app.detail.text
@@ -1390,7 +1393,9 @@ async def test_palette_reaches_every_action(sample_library: Library, tmp_path: P
         await pilot.press(*"toggle star")
         await pilot.pause(0.5)
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        from .test_app_hostile import until
+
+        await until(pilot, lambda: sample_library.state(pid).starred)
         assert sample_library.state(pid).starred
 
 
