@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -362,6 +363,7 @@ class PaperAppBase(App[None]):
         if self._kept_for != self._shown_key():  # (another view, search or sort)
             self.forget_kept()
         date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
+        keep = self._renamed(keep if keep is not None else plist.current)
         plist.set_ids(
             ids,
             keep=keep,
@@ -375,6 +377,22 @@ class PaperAppBase(App[None]):
             self.refresh_bindings()  # footer redrawn for each result was a layout a key)
         if self._first_painted:  # (the first frame is the prepainted one: prepaint.py)
             self.count_watched()  # (in a worker: app.py)
+
+    def _renamed(self, pid: str | None) -> str | None:
+        """The id the paper ``pid`` (the cursor's) is held under now, and the selection's
+        likewise: a sync may have united it with another paper since, kept under the other's
+        id (`Library.renamed`); the cursor and the selection follow it."""
+        plist = self.paper_list
+        wanted = ([pid] if pid is not None else []) + list(plist.selection)
+        if not wanted:
+            return pid
+        try:
+            renamed = self.library.renamed(wanted)
+        except sqlite3.Error:  # (the list shows what it can; the cursor falls where it may)
+            return pid
+        if renamed:
+            plist.selection = {renamed.get(p, p) for p in plist.selection}
+        return renamed.get(pid, pid) if pid is not None else None
 
     def _show_search_error(self, message: str | None) -> None:
         try:

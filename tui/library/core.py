@@ -1406,7 +1406,16 @@ class Library:
         if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
             watch = self.watch_tags()
         compiled = compile_query(q, sort, reverse, watch)
+        if keep:  # (a paper a sync united with another since is kept under its new id)
+            renamed = self.renamed(keep)
+            keep = list(dict.fromkeys(renamed.get(pid, pid) for pid in keep))
         return Results(self._conn, compiled, count=self._count(q), keep=keep)
+
+    def renamed(self, ids: Iterable[str]) -> dict[str, str]:
+        """The id each of ``ids`` is held under now, for those that are no longer a paper's
+        own id: a sync united that paper with another, kept under the other's id (aliases.py;
+        a list or a cursor holding the old id finds the paper under it). One query."""
+        return aliases.targets(self._conn(), ids)
 
     def watched_since(self, day: date) -> int:
         """How many papers holding a watch rule's tag (`watched_tags`) were added to the

@@ -1,0 +1,99 @@
+"""The papers this window triaged stay in the list when it runs again (`_kept`), attacked
+from angles the feature's tests did not take: a sync renaming a kept paper, the cursor's
+paper renamed, a note edited under a search of its words, whitespace in the search box.
+Written by an adversary helper (advK); the oracles are the feeds generated here and the
+library's own answers read back after the fact, never the code under test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tui.library import Library
+
+from . import feedgen
+from .test_app import SIZE, build
+from .test_app_hostile import until
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def cli(root: Path, device: str, *args: str) -> None:
+    """The real `papertui` of device ``device`` on the library at ``root``."""
+    env = {**os.environ, "PAPERTUI_DEVICE": device}
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "--db", str(root), "--create", *args],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def five_papers(arxiv: bool) -> list[dict]:
+    return [
+        {
+            "id": f"2606.2000{i}" if arxiv else None,
+            "title": f"Kept Paper Number {i}: A Study of Things",
+            "abstract": (
+                f"We study thing {i} with an abstract long enough to tell paper {i} apart "
+                "from the others, about diffusion and other words. "
+            )
+            * 3,
+            "authors": ["Ana Lima", "Bo Chen"],
+        }
+        for i in range(5)
+    ]
+
+
+async def test_kept_papers_the_cursor_and_the_selection_follow_papers_a_sync_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The laptop holds five Hugging Face papers (no arXiv id: ids made from their text);
+    the reader marks the first read in the Inbox, selects the fourth, the cursor on the
+    third. The desk imported the same papers from arXiv and marked the second read; its
+    files arrive by a file-sync tool: the laptop's cache unites each pair under the arXiv
+    id (the old id an alias). The paper marked read here stays where it was, the second
+    leaves, the cursor stays on the third paper and the fourth stays selected. Before, the
+    paper marked read left the list too (its old id was no longer in the library), the
+    cursor stayed on its row (the fifth paper) and the selection was emptied."""
+    laptop, desk = tmp_path / "laptop", tmp_path / "desk"
+    hf, rss = tmp_path / "hf.html", tmp_path / "arxiv.rss"
+    hf.write_text(feedgen.hf_html(five_papers(False), date="2026-06-20"))
+    rss.write_text(feedgen.rss(five_papers(True), date="2026-06-20"))
+    cli(laptop, "laptop", "import", str(hf))
+    cli(desk, "desk", "import", str(rss))
+    cli(desk, "desk", "read", "2606.20001")
+    monkeypatch.setenv("PAPERTUI_DEVICE", "laptop")
+    lib = Library.open(laptop)
+    titles = {pid: lib.raw(pid)["title"] for pid in lib.query("")}
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) == 5)
+        shown = [titles[pid] for pid in app.paper_list.ids]
+        assert shown == [f"Kept Paper Number {i}: A Study of Things" for i in range(5)]
+        await pilot.press("m", "j", "j", "j", "v", "k", "k")  # (the fourth selected)
+        assert app.paper_list.cursor == 2
+        assert len(app.paper_list.selection) == 1
+        before = app.paper_list.ids
+        for sub in ("papers", "changes"):  # (what Syncthing or Dropbox does)
+            for path in (desk / sub).iterdir():
+                shutil.copy2(path, laptop / sub / path.name)
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        ids = list(app.paper_list.ids)
+        assert lib.state("2606.20001").read  # (the desk's change, taken in)
+        assert ids == ["2606.20000", "2606.20002", "2606.20003", "2606.20004"]
+        assert [lib.state(pid).read for pid in ids] == [True, False, False, False]
+        assert app.paper_list.current == "2606.20002"
+        assert app.paper_list.cursor == 1
+        assert app.paper_list.selection == {"2606.20003"}
+        await pilot.press("s")  # (stars the selection: the fourth paper, renamed)
+        assert [lib.state(pid).starred for pid in ids] == [False, False, True, False]
