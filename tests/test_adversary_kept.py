@@ -97,3 +97,82 @@ async def test_kept_papers_the_cursor_and_the_selection_follow_papers_a_sync_ren
         assert app.paper_list.selection == {"2606.20003"}
         await pilot.press("s")  # (stars the selection: the fourth paper, renamed)
         assert [lib.state(pid).starred for pid in ids] == [False, False, True, False]
+
+
+def other_process(root: Path, code: str, *args: str) -> None:
+    """Another papertui process (a second window, a cron job) runs ``code`` on the library
+    (``lib``)."""
+    script = f"import sys; from tui.library import Library; lib = Library.open(sys.argv[1]); {code}"
+    subprocess.run(
+        [sys.executable, "-c", script, str(root), *args], check=True, cwd=HERE, timeout=120
+    )
+
+
+async def test_a_paper_whose_note_was_edited_stays_in_a_search_of_its_words(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """A search of a word of the reader's notes (`/zqxtodo`: what is left to do) lists three
+    papers; the reader opens the first one's note and takes the word out (done), leaves the
+    note. Another process's write reloads the list: the paper stays where it was, under the
+    cursor, as a paper retagged does (its note is its state this window changed). Before, it
+    left the list and the cursor jumped to the next paper."""
+    lib = sample_library
+    noted = list(lib.query("is:unread"))[:3]
+    for pid in noted:
+        lib.set_state([pid], "edit note", note="zqxtodo")
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("/", *"zqxtodo", "enter")
+        await until(pilot, lambda: sorted(app.paper_list.ids) == sorted(noted))
+        first = app.paper_list.current
+        shown = list(app.paper_list.ids)
+        await pilot.press("e", *["backspace"] * len("zqxtodo"), *"done", "escape")
+        await until(pilot, lambda: lib.state(first).note == "done")
+        assert first not in lib.query("is:unread zqxtodo")
+        before = app.paper_list.ids
+        other_process(lib.root, "lib.set_state([sys.argv[2]], 'star', starred=True)", noted[2])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        assert list(app.paper_list.ids) == shown
+        assert app.paper_list.current == first
+        await pilot.press("r")  # (asked for the search again: the paper goes)
+        assert list(app.paper_list.ids) == [p for p in shown if p != first]
+
+
+async def test_a_note_stored_later_by_a_retry_brings_no_paper_into_another_view(
+    sample_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note typed on a read paper in All while the disk is full is stored by a retry once
+    the reader is in the Inbox: the paper, never in the Inbox, does not come into it at the
+    next reload (only a paper the list shows is kept in it)."""
+    import errno
+
+    import tui.actions.base as app_base
+
+    lib = sample_library
+    read = list(lib.query(""))[0]
+    lib.set_state([read], "mark read", read=True)
+    monkeypatch.setattr(app_base, "NOTE_RETRY_EVERY", 0.2)
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "g")
+        assert app.paper_list.current == read
+        real_replace = os.replace
+
+        def full(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", full)
+        await pilot.press("e", *"later", "escape")
+        await until(pilot, lambda: bool(app.unsaved_notes))
+        await pilot.press("1")
+        inbox = list(app.paper_list.ids)
+        assert read not in inbox
+        monkeypatch.setattr(os, "replace", real_replace)  # (space freed: the retry stores it)
+        await until(pilot, lambda: not app.unsaved_notes)
+        assert lib.state(read).note == "later"
+        before = app.paper_list.ids
+        other_process(lib.root, "lib.set_state([sys.argv[2]], 'star', starred=True)", inbox[3])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        assert list(app.paper_list.ids) == inbox

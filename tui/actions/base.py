@@ -479,6 +479,8 @@ class PaperAppBase(App[None]):
                     self._note_bases.pop(pid, None)
                 stored = self.library.state(pid).note
                 self.notes.mark_saved(pid, text, stored)
+                if pid in self.paper_list.ids:  # (a search of the note's words keeps it,
+                    self._keep_in_list([pid])  # as a paper retagged is kept)
         if failed is not None:
             reason = save_failure(failed)
             if reason != self.unsaved_reason:
