@@ -176,3 +176,34 @@ async def test_a_note_stored_later_by_a_retry_brings_no_paper_into_another_view(
         await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
         await pilot.pause(0.3)
         assert list(app.paper_list.ids) == inbox
+
+
+async def test_a_space_typed_after_the_search_keeps_the_papers_it_kept(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """`/diffusion`, the first paper marked read (kept), then a space typed after the word in
+    the search box: the same search, so the paper stays. It left the list (the query run
+    was "is:unread diffusion ", not the kept one's "is:unread diffusion") and came back at
+    the next reload by another process (the search shown was still "diffusion")."""
+    lib = sample_library
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("/", *"diffusion", "enter")
+        found = sorted(lib.query("is:unread diffusion"))
+        await until(pilot, lambda: sorted(app.paper_list.ids) == found)
+        shown = list(app.paper_list.ids)
+        first = app.paper_list.current
+        await pilot.press("m")
+        assert lib.state(first).read
+        await pilot.press("/", "end", "space")
+        before = app.paper_list.ids
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (the search shown)
+        assert list(app.paper_list.ids) == shown
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert list(app.paper_list.ids) == shown
+        before = app.paper_list.ids
+        other_process(lib.root, "lib.set_state([sys.argv[2]], 'star', starred=True)", shown[2])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        assert list(app.paper_list.ids) == shown

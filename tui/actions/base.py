@@ -300,6 +300,7 @@ class PaperAppBase(App[None]):
         return sort_label(sort)
 
     def _run_query(self, search: str) -> Sequence[str]:
+        search = search.strip()  # (the search shown once applied: `_kept` is kept for it)
         sort = self.sort_for(search)
         query = self.full_query(search)
         kept = self._kept if self._kept_for == (query, sort) else ()
