@@ -207,3 +207,59 @@ async def test_a_space_typed_after_the_search_keeps_the_papers_it_kept(
         await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
         await pilot.pause(0.3)
         assert list(app.paper_list.ids) == shown
+
+
+async def test_a_paper_redo_marked_read_again_stays_until_the_view_is_asked_for_again(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """In the Inbox, the first paper marked read, `r` (it goes), `u` (unread again: back, the
+    cursor on it), ctrl+r (redo: read again, as `m` would): another process's write reloads
+    the list and the paper stays under the cursor, as after `m`. It left and the cursor
+    jumped to the next paper: the redo's change was not kept."""
+    lib = sample_library
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.paper_list.ids) > 6)
+        shown = list(app.paper_list.ids)
+        first = shown[0]
+        await pilot.press("m", "r")
+        assert first not in app.paper_list.ids
+        await pilot.press("u")
+        assert not lib.state(first).read
+        assert list(app.paper_list.ids) == shown and app.paper_list.current == first
+        await pilot.press("ctrl+r")
+        assert lib.state(first).read
+        before = app.paper_list.ids
+        other_process(lib.root, "lib.set_state([sys.argv[2]], 'star', starred=True)", shown[4])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        assert list(app.paper_list.ids) == shown
+        assert app.paper_list.current == first
+        await pilot.press("u")  # (an undo that brings nothing in: unread, in the Inbox)
+        await pilot.press("2")  # (another view: it is not carried there)
+        assert first not in app.paper_list.ids
+
+
+async def test_an_undo_of_a_paper_the_view_never_held_brings_none_into_it(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """A paper marked read in All, then `u` in Starred (the paper is not starred): the undo's
+    paper is not kept in Starred, where it never was, when another process's write reloads
+    the list."""
+    lib = sample_library
+    starred = list(lib.query(""))[5:8]
+    lib.set_state(starred, "star", starred=True)
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "g")
+        paper = app.paper_list.current
+        assert paper not in starred
+        await pilot.press("m", "2")
+        assert sorted(app.paper_list.ids) == sorted(starred)
+        await pilot.press("u")
+        assert not lib.state(paper).read
+        before = app.paper_list.ids
+        other_process(lib.root, "lib.set_state([sys.argv[2]], 'read', read=True)", starred[0])
+        await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
+        await pilot.pause(0.3)
+        assert sorted(app.paper_list.ids) == sorted(starred)

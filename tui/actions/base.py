@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from ..frame import sort_label
 from ..keys import VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
-from ..library.sqlquery import Head
+from ..library.sqlquery import Head, Results
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..text import clean, printable
@@ -314,6 +314,13 @@ class PaperAppBase(App[None]):
         """The papers kept in the list (`_kept`) may go: the reader asked for the view again
         (`r`, a view key)."""
         self._kept, self._kept_for = frozenset(), None
+
+    def _listed(self, pids: set[str]) -> list[str]:
+        """Those of ``pids`` that the list holds (as it shows them)."""
+        ids = self.paper_list.ids
+        if isinstance(ids, (Results, Head)):
+            return list(ids.among(pids))
+        return [pid for pid in pids if pid in ids]
 
     def _keep_in_list(self, ids: Sequence[str]) -> None:
         """Keep the papers of ``ids``, just changed, in the list shown (`_kept`)."""
