@@ -263,3 +263,55 @@ async def test_an_undo_of_a_paper_the_view_never_held_brings_none_into_it(
         await until(pilot, lambda: app.paper_list.ids is not before)  # (reloaded)
         await pilot.pause(0.3)
         assert sorted(app.paper_list.ids) == sorted(starred)
+
+
+async def test_the_app_takes_the_cache_another_process_rebuilt_and_trains_once(
+    sample_library: Library, tmp_path: Path
+) -> None:
+    """`papertui doctor --rebuild` in a shell while the app is open deletes the cache file and
+    builds a new one. The app's connections stayed on the deleted file for the rest of the
+    session: the "for you" training (a process of its own, opening the file by its name)
+    stored its scores in the new file, the app read the old one, found its scores stale and
+    trained again at every pause, forever (a process of seconds of CPU each time; minutes at
+    a million papers), its order never shown. Now the app takes the new file at its next
+    reload: one training, then its order."""
+    from tui import relevance
+
+    from .test_relevance import triage
+
+    lib = sample_library
+    triage(lib)
+    app = build(lib, tmp_path, refresh_interval=0.05)
+    app.foryou_idle, app.foryou_tick = 0.05, 0.05
+    trainings: list[float] = []
+    train = app._train
+
+    def counted(root: str) -> subprocess.CompletedProcess[str]:
+        trainings.append(1)
+        return train(root)
+
+    app._train = counted  # type: ignore[method-assign]
+
+    def settled() -> bool:
+        return not app._foryou_busy and not relevance.stale(app.library)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, settled)
+        assert settled() and len(trainings) == 1
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "--db", str(lib.root), "doctor", "--rebuild"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        await until(pilot, lambda: len(trainings) > 1)  # (the new cache has no scores)
+        await until(pilot, settled)
+        await pilot.pause(1.0)  # (pauses enough for several trainings)
+        assert settled() and len(trainings) == 2
+        other = Library.open(lib.root)  # (the file another process opens)
+        assert other.score_info() == app.library.score_info() != {}
+        while app.sort_key != "foryou":
+            await pilot.press("S")
+        assert list(app.paper_list.ids) == list(other.query("is:unread", sort="foryou"))

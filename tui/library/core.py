@@ -943,6 +943,8 @@ class Library:
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
+        if self.cache.replaced():
+            return self._take_new_cache()
         if self._watch() == self._seen and not self._arrived_unseen():
             return False
         try:
@@ -952,6 +954,29 @@ class Library:
             self._build_again()
         except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
             return False
+        self._forget()
+        return True
+
+    def _take_new_cache(self) -> bool:
+        """Read the cache another process built anew (`Cache.replaced`: it deleted the file
+        this handle's connections read, which they would go on reading for the rest of the
+        session, and the "for you" training, opening the file by its name, stored its scores
+        in the new one) once it is complete; False while it is being built (looked at again
+        at the next refresh)."""
+        fresh = Cache(self.cache.path)
+        if not fresh.usable():
+            fresh.close()
+            return False
+        with self._mutex:
+            old, self.cache = self.cache, fresh
+            old.close()
+            self.arrivals += 1
+            try:
+                self._catch_up()
+            except _Stale:
+                self._build_again()
+            except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
+                pass
         self._forget()
         return True
 
