@@ -315,3 +315,25 @@ async def test_the_app_takes_the_cache_another_process_rebuilt_and_trains_once(
         while app.sort_key != "foryou":
             await pilot.press("S")
         assert list(app.paper_list.ids) == list(other.query("is:unread", sort="foryou"))
+
+
+def test_while_another_process_builds_the_cache_anew_the_old_one_still_takes_changes(
+    sample_library: Library,
+) -> None:
+    """A new cache file not complete yet (another process's `doctor --rebuild` under way:
+    minutes at a million papers) is not taken, and meanwhile another window's change is
+    still read, from the old one."""
+    import sqlite3
+
+    lib = sample_library
+    other = Library.open(lib.root)  # (a second window, reading the same file)
+    pid = list(lib.query("is:unread"))[0]
+    lib.refresh()
+    path = lib.cache.path
+    assert path is not None
+    os.rename(path, path.with_name("aside.sqlite"))  # (the old file, as unlinked)
+    sqlite3.connect(path).close()  # (the new one, empty so far)
+    assert lib.cache.replaced()
+    other.set_state([pid], "star", starred=True)
+    assert lib.refresh()
+    assert lib.state(pid).starred

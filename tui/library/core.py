@@ -943,8 +943,8 @@ class Library:
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
-        if self.cache.replaced():
-            return self._take_new_cache()
+        if self.cache.replaced() and self._take_new_cache():
+            return True  # (while the new one is being built, the old one is read as ever)
         if self._watch() == self._seen and not self._arrived_unseen():
             return False
         try:
@@ -962,7 +962,7 @@ class Library:
         this handle's connections read, which they would go on reading for the rest of the
         session, and the "for you" training, opening the file by its name, stored its scores
         in the new one) once it is complete; False while it is being built (looked at again
-        at the next refresh)."""
+        at the next refresh; the old one serves meanwhile)."""
         fresh = Cache(self.cache.path)
         if not fresh.usable():
             fresh.close()
