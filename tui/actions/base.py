@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -25,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from ..frame import sort_label
 from ..keys import VIEWS
 from ..library import SORT_KEYS, Library, LibraryError, QueryError, parse_query
-from ..library.sqlquery import Head
+from ..library.sqlquery import Head, Results
 from ..recovery import rescue
 from ..services import Copier, Opener, Paster, default_opener, system_copy, system_paste
 from ..text import clean, printable
@@ -302,6 +303,7 @@ class PaperAppBase(App[None]):
         return sort_label(sort)
 
     def _run_query(self, search: str) -> Sequence[str]:
+        search = search.strip()  # (the search shown once applied: `_kept` is kept for it)
         sort = self.sort_for(search)
         query = self.full_query(search)
         kept = self._kept if self._kept_for == (query, sort) else ()
@@ -315,6 +317,13 @@ class PaperAppBase(App[None]):
         """The papers kept in the list (`_kept`) may go: the reader asked for the view again
         (`r`, a view key)."""
         self._kept, self._kept_for = frozenset(), None
+
+    def _listed(self, pids: set[str]) -> list[str]:
+        """Those of ``pids`` that the list holds (as it shows them)."""
+        ids = self.paper_list.ids
+        if isinstance(ids, (Results, Head)):
+            return list(ids.among(pids))
+        return [pid for pid in pids if pid in ids]
 
     def _keep_in_list(self, ids: Sequence[str]) -> None:
         """Keep the papers of ``ids``, just changed, in the list shown (`_kept`)."""
@@ -365,6 +374,7 @@ class PaperAppBase(App[None]):
         if self._kept_for != self._shown_key():  # (another view, search or sort)
             self.forget_kept()
         date_key = "paper_date" if self.sort_for(self.search_text) == "paper_date" else "feed_date"
+        keep = self._renamed(keep if keep is not None else plist.current)
         plist.set_ids(
             ids,
             keep=keep,
@@ -378,6 +388,22 @@ class PaperAppBase(App[None]):
             self.refresh_bindings()  # footer redrawn for each result was a layout a key)
         if self._first_painted:  # (the first frame is the prepainted one: prepaint.py)
             self.count_watched()  # (in a worker: app.py)
+
+    def _renamed(self, pid: str | None) -> str | None:
+        """The id the paper ``pid`` (the cursor's) is held under now, and the selection's
+        likewise: a sync may have united it with another paper since, kept under the other's
+        id (`Library.renamed`); the cursor and the selection follow it."""
+        plist = self.paper_list
+        wanted = ([pid] if pid is not None else []) + list(plist.selection)
+        if not wanted:
+            return pid
+        try:
+            renamed = self.library.renamed(wanted)
+        except sqlite3.Error:  # (the list shows what it can; the cursor falls where it may)
+            return pid
+        if renamed:
+            plist.selection = {renamed.get(p, p) for p in plist.selection}
+        return renamed.get(pid, pid) if pid is not None else None
 
     def _show_search_error(self, message: str | None) -> None:
         try:
@@ -464,6 +490,8 @@ class PaperAppBase(App[None]):
                     self._note_bases.pop(pid, None)
                 stored = self.library.state(pid).note
                 self.notes.mark_saved(pid, text, stored)
+                if pid in self.paper_list.ids:  # (a search of the note's words keeps it,
+                    self._keep_in_list([pid])  # as a paper retagged is kept)
         if failed is not None:
             reason = save_failure(failed)
             if reason != self.unsaved_reason:

@@ -185,6 +185,8 @@ class TriageActions(PaperAppBase):
         self._refresh_current()
         plist = self.paper_list
         touched = set(done.ids)
+        # (their state changed here, as by `m` or `s`: those the list shows stay in it)
+        self._keep_in_list(self._listed(touched))
         if touched and plist.current not in touched:
             # (the view again: a paper read and gone from the Inbox is back in it, and the
             # rows shown are the rows the index below counts)

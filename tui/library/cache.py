@@ -333,6 +333,7 @@ class Cache:
         self._rw = file_uri(path, "rw") if path else None
         self._watcher: sqlite3.Connection | None = None  # (`data_version`)
         self._watcher_lock = threading.Lock()
+        self._file: tuple[int, int] | None = None  # (`replaced`)
 
     # ------------------------------------------------------------------ connections
     def conn(self) -> sqlite3.Connection:
@@ -359,6 +360,18 @@ class Cache:
                 )
             return int(self._watcher.execute("PRAGMA data_version").fetchone()[0])
 
+    def replaced(self) -> bool:
+        """Whether the database file at `path` is no longer the one this cache's connections
+        opened: another process deleted it and built a new one (`doctor --rebuild`, a
+        repair) while they kept reading the deleted one. False while no file is there."""
+        if self.path is None or self._file is None:
+            return False
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return False
+        return (found.st_dev, found.st_ino) != self._file
+
     def _connect(self) -> sqlite3.Connection:
         if self._uri is not None:
             conn = sqlite3.connect(
@@ -373,6 +386,10 @@ class Cache:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
+            if self._file is None:  # (the file the connections read: `replaced`)
+                with contextlib.suppress(OSError):
+                    found = os.stat(self.path)
+                    self._file = (found.st_dev, found.st_ino)
             conn.execute("PRAGMA page_size=8192")  # (a new file only: records of 2-6 KB)
             if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                 # (a new file only, too: the pages a merge of the index frees are given back
@@ -404,6 +421,7 @@ class Cache:
                     conn.close()
         self._local = threading.local()
         self._keep = None
+        self._file = None
         with self._watcher_lock:
             watcher, self._watcher = self._watcher, None
         if watcher is not None:

@@ -943,6 +943,8 @@ class Library:
 
     def refresh(self) -> bool:
         """Read what other processes wrote since; True if anything changed."""
+        if self.cache.replaced() and self._take_new_cache():
+            return True  # (while the new one is being built, the old one is read as ever)
         if self._watch() == self._seen and not self._arrived_unseen():
             return False
         try:
@@ -952,6 +954,29 @@ class Library:
             self._build_again()
         except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
             return False
+        self._forget()
+        return True
+
+    def _take_new_cache(self) -> bool:
+        """Read the cache another process built anew (`Cache.replaced`: it deleted the file
+        this handle's connections read, which they would go on reading for the rest of the
+        session, and the "for you" training, opening the file by its name, stored its scores
+        in the new one) once it is complete; False while it is being built (looked at again
+        at the next refresh; the old one serves meanwhile)."""
+        fresh = Cache(self.cache.path)
+        if not fresh.usable():
+            fresh.close()
+            return False
+        with self._mutex:
+            old, self.cache = self.cache, fresh
+            old.close()
+            self.arrivals += 1
+            try:
+                self._catch_up()
+            except _Stale:
+                self._build_again()
+            except sqlite3.OperationalError:  # the cache is busy: the next refresh reads it
+                pass
         self._forget()
         return True
 
@@ -1406,7 +1431,16 @@ class Library:
         if any(t.key == "watch" or (t.key, t.value) == ("is", "watched") for t in q.terms):
             watch = self.watch_tags()
         compiled = compile_query(q, sort, reverse, watch)
+        if keep:  # (a paper a sync united with another since is kept under its new id)
+            renamed = self.renamed(keep)
+            keep = list(dict.fromkeys(renamed.get(pid, pid) for pid in keep))
         return Results(self._conn, compiled, count=self._count(q), keep=keep)
+
+    def renamed(self, ids: Iterable[str]) -> dict[str, str]:
+        """The id each of ``ids`` is held under now, for those that are no longer a paper's
+        own id: a sync united that paper with another, kept under the other's id (aliases.py;
+        a list or a cursor holding the old id finds the paper under it). One query."""
+        return aliases.targets(self._conn(), ids)
 
     def watched_since(self, day: date) -> int:
         """How many papers holding a watch rule's tag (`watched_tags`) were added to the

@@ -795,6 +795,21 @@ class Results(Sequence[str]):
         )
         return row is not None
 
+    def among(self, pids: Collection[str]) -> set[str]:
+        """Which of ``pids`` the result holds (as shown: the pages read, then the rest in
+        one query)."""
+        shown = {pid for page in self._pages.values() for pid in page}
+        found = {pid for pid in pids if pid in shown}
+        rest = [pid for pid in pids if pid not in found]
+        if rest:
+            self._plan()
+            rows = self._conn().execute(
+                f"SELECT p.id {self._base} AND p.id IN (SELECT value FROM json_each(?))",
+                [*self._args, json.dumps(rest)],
+            )
+            found.update(pid for (pid,) in rows)
+        return found
+
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
         """The position of paper ``pid`` in the result (as shown: `_shown`); ValueError when
         it is not there."""
@@ -853,6 +868,13 @@ class Head(Sequence[str]):
 
     def __contains__(self, pid: object) -> bool:
         return pid in self._ids or pid in self.results
+
+    def among(self, pids: Collection[str]) -> set[str]:
+        """Which of ``pids`` the result holds (the page's, then asked of the result)."""
+        page = set(self._ids)
+        return {pid for pid in pids if pid in page} | self.results.among(
+            [pid for pid in pids if pid not in page]
+        )
 
     def index(self, pid: Any, start: int = 0, stop: int | None = None) -> int:
         """The position of ``pid`` in the result (among the page's rows, else asked of the
