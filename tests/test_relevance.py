@@ -713,8 +713,7 @@ async def test_a_paper_marked_read_stays_in_the_list_while_the_model_retrains(
     in the list until the view, the search or the sort changes or `r` (the help says so),
     whatever runs the list again (CI once saw the scores' commit counted as another
     process's write: the list kept now holds the paper whatever the reload's cause)."""
-    from .conftest import import_files
-    from .test_app import FEEDS, SIZE, build
+    from .test_app import SIZE, build
     from .test_app_hostile import until
 
     lib = sample_library
@@ -734,6 +733,9 @@ async def test_a_paper_marked_read_stays_in_the_list_while_the_model_retrains(
         await pilot.pause(0.3)  # (several reload ticks)
         assert list(app.paper_list.ids) == shown
         assert app.paper_list.current == first
-        other = Library.open(lib.root)  # another process imports: the list reloads
-        import_files(other, [FEEDS / "hf-daily-papers-2026-06-19.html"])
-        await until(pilot, lambda: first not in app.paper_list.ids)
+        # Another process marks a paper read: the list reloads, that paper leaves it, the
+        # one marked read here stays, the cursor on it.
+        Library.open(lib.root).set_state([shown[3]], "read", read=True)
+        await until(pilot, lambda: shown[3] not in app.paper_list.ids)
+        assert list(app.paper_list.ids) == [p for p in shown if p != shown[3]]
+        assert app.paper_list.current == first
