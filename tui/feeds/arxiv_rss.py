@@ -92,8 +92,8 @@ def well_formed_text(text: str) -> str:
 
 
 def _well_formed_references(text: str) -> str:
-    parts = _cdata_split(text)
-    for i in range(0, len(parts), 2):  # (the odd parts are CDATA sections, kept as written)
+    parts = _markup_split(text)
+    for i in range(0, len(parts), 2):  # (the odd parts: CDATA, comments, kept as written)
         if "&" in parts[i]:
             parts[i] = _AMPERSAND.sub(_reference, parts[i])
     return "".join(parts)
@@ -101,13 +101,14 @@ def _well_formed_references(text: str) -> str:
 
 def refuse_entity_declarations(text: str, ctx: ParseContext) -> None:
     """RefusedFeed naming the file and the line when ``text`` declares XML entities (an
-    ``<!ENTITY`` in its DOCTYPE, outside CDATA). papertui expands none: nested ones (a
-    "billion laughs") would take gigabytes, and a feed whose text needs them cannot be read
-    as it means. arXiv's feeds declare none."""
+    ``<!ENTITY`` in its DOCTYPE; not one in a CDATA section, a comment or a processing
+    instruction, which is text). papertui expands none: nested ones (a "billion laughs") would
+    take gigabytes, and a feed whose text needs them cannot be read as it means. arXiv's feeds
+    declare none."""
     if "<!ENTITY" not in text:
         return
     at = 0
-    for i, part in enumerate(_cdata_split(text)):
+    for i, part in enumerate(_markup_split(text)):
         found = part.find("<!ENTITY") if i % 2 == 0 else -1
         if found >= 0:
             line = text.count("\n", 0, at + found) + 1
@@ -118,20 +119,36 @@ def refuse_entity_declarations(text: str, ctx: ParseContext) -> None:
         at += len(part)
 
 
-def _cdata_split(text: str) -> list[str]:
-    """``text`` cut into text, a CDATA section, text, …; an unclosed section is text. (Found
-    with `str.find`: a lazy regular expression went to the end of the text from each of
-    thousands of unclosed openings.)"""
+# What XML reads as it is written, no markup and no reference in it: a CDATA section, a
+# comment, a processing instruction (each from its opening to its end).
+_LITERAL = (("<![CDATA[", "]]>"), ("<!--", "-->"), ("<?", "?>"))
+
+
+def _markup_split(text: str) -> list[str]:
+    """``text`` cut into text, a literal section (`_LITERAL`), text, …, in the order XML reads
+    them: a comment's ``<![CDATA[`` opens nothing (nor a CDATA section's ``<!--``). A section
+    never closed is text, and so is all that follows it. (Found with `str.find`: a lazy
+    regular expression went to the end of the text from each of thousands of unclosed
+    openings.)"""
     parts: list[str] = []
     at = 0
+    nearest = [text.find(opening) for opening, _closing in _LITERAL]
     while True:
-        start = text.find("<![CDATA[", at)
-        end = text.find("]]>", start + 9) if start >= 0 else -1
+        for k, (opening, _closing) in enumerate(_LITERAL):
+            if 0 <= nearest[k] < at:
+                nearest[k] = text.find(opening, at)
+        found = [(pos, k) for k, pos in enumerate(nearest) if pos >= 0]
+        if not found:
+            break
+        start, k = min(found)
+        opening, closing = _LITERAL[k]
+        end = text.find(closing, start + len(opening))
         if end < 0:
-            parts.append(text[at:])
-            return parts
-        parts += [text[at:start], text[start : end + 3]]
-        at = end + 3
+            break
+        parts += [text[at:start], text[start : end + len(closing)]]
+        at = end + len(closing)
+    parts.append(text[at:])
+    return parts
 
 
 class ArxivRssFormat:
