@@ -51,3 +51,32 @@ def test_entity_declarations_are_found_as_xml_reads_them_not_in_comments(
     listed = papers(db)
     assert len(listed) == 7 + 5  # the feed that only mentions it, and the digest
     assert not any("&a;" in str(p) or "declared" in str(p) for p in listed)
+
+
+def test_utf16_beginning_with_a_nul_is_not_read_as_utf32(tmp_path: Path) -> None:
+    """UTF-16-LE's BOM (FF FE) and a first character U+0000 (a stray NUL) begin with UTF-32-LE's
+    BOM (FF FE 00 00): such a file was read as UTF-32, "not a recognised feed" or "cut off in
+    the middle of a UTF-32-LE character", for anyone whose UTF-16 file has a NUL first (a stray
+    NUL is otherwise dropped). Now it is read as UTF-16-LE; a real UTF-32 file damaged in one
+    character is still UTF-32 (that character U+FFFD), one cut off still one error line."""
+    text = (FEEDS / "digest-diffusion-caching.txt").read_text(encoding="utf-8")
+    even = tmp_path / "nul-16le.txt"
+    even.write_bytes(b"\xff\xfe" + ("\x00" + text).encode("utf-16-le"))
+    odd = tmp_path / "nul-16le-odd.txt"  # (2 bytes past a multiple of 4)
+    odd.write_bytes(b"\xff\xfe" + ("\x00" + text + "\n").encode("utf-16-le"))
+    assert len(even.read_bytes()) % 4 != len(odd.read_bytes()) % 4
+    utf32 = b"\xff\xfe\x00\x00" + text.encode("utf-32-le")
+    damaged = tmp_path / "damaged-32le.txt"
+    damaged.write_bytes(utf32[:4000] + b"\xff\xff\xff\xff" + utf32[4004:])
+    cut = tmp_path / "cut-32le.txt"
+    cut.write_bytes(utf32[:4002])
+    db = tmp_path / "lib"
+    result = run("import", "--create", str(even), str(odd), str(damaged), str(cut), db=db)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"papertui: error: {cut}: cut off in the middle of a UTF-32-LE character at byte 4000"
+    ]
+    assert result.stdout.count("digest: 5 found") == 3, result.stdout
+    got = {p.get("title_zh") for p in papers(db)}
+    assert "面向加速扩散变换器的频率感知误差有界缓存方法" in got
+    assert len(got) == 5

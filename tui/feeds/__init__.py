@@ -98,6 +98,8 @@ def decode(data: bytes, origin: str) -> str:
     text: str | None = None
     for bom, enc in _BOMS:
         if data.startswith(bom):
+            if enc == "utf-32-le" and _utf16_not_32(data):
+                bom, enc = b"\xff\xfe", "utf-16-le"
             text = _decode_marked(data[len(bom) :], enc, origin, len(bom))
             break
     if text is None:
@@ -126,6 +128,22 @@ def _binary(head: bytes) -> bool:
         return False
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return nul > max(8, len(head) // 200) or controls > len(head) // 20
+
+
+def _utf16_not_32(data: bytes) -> bool:
+    """Whether ``data``, which starts with UTF-32-LE's BOM (FF FE 00 00), is UTF-16-LE whose
+    first character is U+0000 (a stray NUL after UTF-16-LE's BOM, FF FE): most of its 4-byte
+    units are beyond Unicode, as UTF-16 text read as UTF-32 is. (UTF-32 damaged here and there
+    or cut off mid-character stays UTF-32.)"""
+    body = data[4:]
+    units = body[: len(body) // 4 * 4]
+    try:
+        units.decode("utf-32-le", "surrogatepass")
+        return False
+    except UnicodeDecodeError:
+        pass
+    read = units.decode("utf-32-le", "replace")
+    return read.count("\ufffd") * 2 > len(read)
 
 
 def _decode_marked(data: bytes, encoding: str, origin: str, offset: int) -> str:
