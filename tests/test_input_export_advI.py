@@ -4,6 +4,7 @@ hand-written expectations, json.loads and bibtexparser."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .conftest import FEEDS
@@ -80,3 +81,35 @@ def test_utf16_beginning_with_a_nul_is_not_read_as_utf32(tmp_path: Path) -> None
     got = {p.get("title_zh") for p in papers(db)}
     assert "面向加速扩散变换器的频率感知误差有界缓存方法" in got
     assert len(got) == 5
+
+
+_API_ERROR = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>ArXiv Query</title>
+  <id>http://arxiv.org/api/x</id>
+  <updated>2026-06-19T00:00:00-04:00</updated>
+  <entry>
+    <id>http://arxiv.org/api/errors#incorrect_id_format_for_1234</id>
+    <title>Error</title>
+    <summary>bad &#x1b;]52;c;SGk=&#x7;id &#x1b;Sigma &#x1b;[1mbold&#x1b;[0m end</summary>
+    <updated>2026-06-19T00:00:00-04:00</updated>
+  </entry>
+</feed>
+"""
+
+
+def test_an_api_error_with_controls_is_one_clean_error_line(tmp_path: Path) -> None:
+    """The Atom reader holds the controls XML forbids as noncharacters (U+FDD0 + code) while
+    parsing; a feed whose only entry is the arXiv API's error answer raised its reason with
+    them still held: the error line showed U+FDDB (a box) for each ESC and the OSC 52 and
+    CSI parameters as text. It is now the reason as a skipped entry's is shown (cleaned)."""
+    feed = tmp_path / "api-error.xml"
+    feed.write_text(_API_ERROR, encoding="utf-8")
+    db = tmp_path / "lib"
+    result = run("import", "--create", str(feed), str(DIGEST), db=db)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"papertui: error: {feed}: line 6: the arXiv API answered an error: bad id Sigma bold end"
+    ]
+    assert not re.search("[\x1b\x80-\x9f\ufdd0-\ufdef]", result.stderr + result.stdout)
+    assert len(papers(db)) == 5

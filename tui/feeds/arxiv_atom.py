@@ -20,11 +20,19 @@ import re
 from typing import Any
 
 from ..models import Paper
-from ..text import arxiv_id, arxiv_version
+from ..text import arxiv_id, arxiv_version, clean_line
 from ._hf import iso_date, string
 from .arxiv_rss import refuse_entity_declarations, well_formed_text
 from .authors import AuthorLine, read_author_line
-from .base import EmptyFeed, FeedError, ParseContext, ParseResult, Skipped, html_text
+from .base import (
+    EmptyFeed,
+    FeedError,
+    ParseContext,
+    ParseResult,
+    Skipped,
+    html_text,
+    restore_controls,
+)
 
 _ENTRY = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?entry[\s>]")
 _AFFILIATION = re.compile(r"<(?:[\w.-]+:)?affiliation[^>]*>([^<]*)<", re.I)
@@ -80,10 +88,10 @@ class ArxivAtomFormat:
             else:
                 result.papers.append(made)
         if not result.papers:
-            if len(result.skipped) == 1:
-                raise FeedError(
-                    f"{ctx.origin}: line {result.skipped[0].line}: {result.skipped[0].reason}"
-                )
+            if len(result.skipped) == 1:  # (its reason as a skipped entry's is shown: cleaned)
+                (skipped,) = result.skipped
+                reason = clean_line(restore_controls(skipped.reason))
+                raise FeedError(f"{ctx.origin}: line {skipped.line}: {reason}")
             if result.skipped:
                 raise FeedError(
                     f"{ctx.origin}: no papers in the feed ({len(result.skipped)} malformed)"
