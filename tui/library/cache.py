@@ -326,7 +326,8 @@ class Cache:
         self._local = threading.local()
         self._uri = f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
         self._keep: sqlite3.Connection | None = None  # keeps a shared memory db alive
-        self._all: list[tuple[int, sqlite3.Connection]] = []  # (the thread it is for, it)
+        # (the thread each is for, and it: `_connect`, `close`)
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         self._checkpoint: threading.Thread | None = None  # (`checkpoint_beside`)
         # (mode=rw: a database gone meanwhile is not made again, empty)
@@ -403,20 +404,30 @@ class Cache:
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-16000")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # The connections of threads that have ended are closed: a thread made for one task
+        # (the app folds the journal on a new one after every change) left its connection
+        # here, and two file descriptors with it, for the rest of the session (about 600
+        # changes in the app reached the usual limit of 1,024 open files).
         with self._all_lock:
-            self._all.append((threading.get_ident(), conn))
+            ended = [c for t, c in self._all if not t.is_alive() and c is not self._keep]
+            self._all = [(t, c) for t, c in self._all if t.is_alive() or c is self._keep]
+            self._all.append((threading.current_thread(), conn))
+        for old in ended:
+            with contextlib.suppress(sqlite3.Error):
+                old.close()
         return conn
 
     def close(self) -> None:
-        """Close this thread's connection and let go of the others: each thread gets a new
-        one when it next asks (`conn`). Another thread's is left for it to finish with (a
-        search running on it) and is closed once nothing refers to it."""
+        """Close this thread's connection and those of threads that have ended, and let go
+        of the others: each thread gets a new one when it next asks (`conn`). Another
+        thread's is left for it to finish with (a search running on it) and is closed once
+        nothing refers to it."""
         self.settle(COMPACT_GRACE)
-        me = threading.get_ident()
+        me = threading.current_thread()
         with self._all_lock:
             conns, self._all = self._all, []
         for owner, conn in conns:
-            if owner == me:
+            if owner is me or not owner.is_alive():
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
         self._local = threading.local()
