@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import hashlib
 import operator
 import os
@@ -421,15 +422,21 @@ class Cache:
         """Close this thread's connection and those of threads that have ended, and let go
         of the others: each thread gets a new one when it next asks (`conn`). Another
         thread's is left for it to finish with (a search running on it) and is closed once
-        nothing refers to it."""
+        nothing refers to it: a collection is made for them at once (a connection is in a
+        reference cycle of its own, sqlite3's statement cache, and an app at rest may make
+        no full collection for hours: the file a `doctor --rebuild` deleted, its space and
+        its file descriptors, stayed held, one more at each rebuild)."""
         self.settle(COMPACT_GRACE)
         me = threading.current_thread()
         with self._all_lock:
             conns, self._all = self._all, []
+        others = False
         for owner, conn in conns:
             if owner is me or not owner.is_alive():
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
+            else:
+                others = True
         self._local = threading.local()
         self._keep = None
         self._file = None
@@ -438,6 +445,9 @@ class Cache:
         if watcher is not None:
             with contextlib.suppress(sqlite3.Error):
                 watcher.close()
+        if others:
+            del conns, conn
+            gc.collect()
 
     @contextlib.contextmanager
     def big_commit(self, conn: sqlite3.Connection) -> Iterator[None]:
