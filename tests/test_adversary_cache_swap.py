@@ -106,3 +106,50 @@ def test_the_cache_another_process_rebuilt_is_let_go_of_by_every_thread(
         pool.shutdown()
         if was_enabled:
             gc.enable()
+
+
+@needs_proc
+def test_a_rebuild_landing_as_the_cache_is_opened_is_seen(
+    sample_library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's `doctor --rebuild` that deletes the cache file and makes a new one
+    just after a handle has opened it (a window or a "for you" training opening the library
+    while a rebuild loop runs): the handle took the new file's identity for the one it had
+    opened, so it never noticed the replacement and read the deleted file for the rest of
+    the session, while the "for you" training (a process opening the file by its name)
+    stored its scores in the new one: the scores were never seen and were trained again at
+    every pause. Now the file is identified before it is opened: the new one is taken."""
+    import sqlite3
+
+    from tui.library.cache import default_location
+
+    root = sample_library.root
+    sample_library.close()
+    path = default_location(root)
+    real = sqlite3.connect
+    raced: list[bool] = []
+
+    def connect(database: object, *args: object, **kw: object) -> sqlite3.Connection:
+        conn = real(database, *args, **kw)  # type: ignore[arg-type]
+        if not raced and str(database) == str(path):
+            raced.append(True)  # (the handle's first connection: the rebuild lands now)
+            rebuild_in_another_process(root)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    lib = Library.open(root)
+    monkeypatch.setattr(sqlite3, "connect", real)
+    assert raced
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.relevance", str(root)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lib.refresh()
+    other = Library.open(root)  # (the file another process opens)
+    assert other.score_info() != {}
+    assert lib.score_info() == other.score_info()
+    assert not [name for name in cache_files_open() if name.endswith(" (deleted)")]

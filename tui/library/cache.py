@@ -385,13 +385,16 @@ class Cache:
             assert self.path is not None
             # (a connection stays its thread's; an import lends it to one helper thread
             # while its own thread does Python work without it: `Beside`)
+            # The file the connections read (`replaced`), identified before it is opened:
+            # identified after, a file another process made in between (a rebuild deleting
+            # this one) was taken for it, and the replacement was never seen. Replaced in
+            # between, the next `replaced` says so and the current file is taken again.
+            before = _identity(self.path) if self._file is None else None
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
-            if self._file is None:  # (the file the connections read: `replaced`)
-                with contextlib.suppress(OSError):
-                    found = os.stat(self.path)
-                    self._file = (found.st_dev, found.st_ino)
+            if self._file is None:  # (no file before: this connection made it)
+                self._file = before or _identity(self.path)
             conn.execute("PRAGMA page_size=8192")  # (a new file only: records of 2-6 KB)
             if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                 # (a new file only, too: the pages a merge of the index frees are given back
@@ -1320,6 +1323,15 @@ def _index_staged(conn: sqlite3.Connection) -> None:
     conn.execute(TEXT_INSERT.format(values="SELECT * FROM temp.staged"))
     conn.execute("INSERT INTO text(text, rank) VALUES('hashsize', ?)", (FTS_HASHSIZE,))
     conn.execute("DELETE FROM temp.staged")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path``; None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def file_uri(path: Path | str, mode: str) -> str:
