@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import hashlib
 import operator
 import os
@@ -326,7 +327,8 @@ class Cache:
         self._local = threading.local()
         self._uri = f"file:papertui-{id(self)}?mode=memory&cache=shared" if path is None else None
         self._keep: sqlite3.Connection | None = None  # keeps a shared memory db alive
-        self._all: list[tuple[int, sqlite3.Connection]] = []  # (the thread it is for, it)
+        # (the thread each is for, and it: `_connect`, `close`)
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         self._checkpoint: threading.Thread | None = None  # (`checkpoint_beside`)
         # (mode=rw: a database gone meanwhile is not made again, empty)
@@ -383,13 +385,16 @@ class Cache:
             assert self.path is not None
             # (a connection stays its thread's; an import lends it to one helper thread
             # while its own thread does Python work without it: `Beside`)
+            # The file the connections read (`replaced`), identified before it is opened:
+            # identified after, a file another process made in between (a rebuild deleting
+            # this one) was taken for it, and the replacement was never seen. Replaced in
+            # between, the next `replaced` says so and the current file is taken again.
+            before = _identity(self.path) if self._file is None else None
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
-            if self._file is None:  # (the file the connections read: `replaced`)
-                with contextlib.suppress(OSError):
-                    found = os.stat(self.path)
-                    self._file = (found.st_dev, found.st_ino)
+            if self._file is None:  # (no file before: this connection made it)
+                self._file = before or _identity(self.path)
             conn.execute("PRAGMA page_size=8192")  # (a new file only: records of 2-6 KB)
             if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
                 # (a new file only, too: the pages a merge of the index frees are given back
@@ -403,22 +408,38 @@ class Cache:
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-16000")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # The connections of threads that have ended are closed: a thread made for one task
+        # (the app folds the journal on a new one after every change) left its connection
+        # here, and two file descriptors with it, for the rest of the session (about 600
+        # changes in the app reached the usual limit of 1,024 open files).
         with self._all_lock:
-            self._all.append((threading.get_ident(), conn))
+            ended = [c for t, c in self._all if not t.is_alive() and c is not self._keep]
+            self._all = [(t, c) for t, c in self._all if t.is_alive() or c is self._keep]
+            self._all.append((threading.current_thread(), conn))
+        for old in ended:
+            with contextlib.suppress(sqlite3.Error):
+                old.close()
         return conn
 
     def close(self) -> None:
-        """Close this thread's connection and let go of the others: each thread gets a new
-        one when it next asks (`conn`). Another thread's is left for it to finish with (a
-        search running on it) and is closed once nothing refers to it."""
+        """Close this thread's connection and those of threads that have ended, and let go
+        of the others: each thread gets a new one when it next asks (`conn`). Another
+        thread's is left for it to finish with (a search running on it) and is closed once
+        nothing refers to it: a collection is made for them at once (a connection is in a
+        reference cycle of its own, sqlite3's statement cache, and an app at rest may make
+        no full collection for hours: the file a `doctor --rebuild` deleted, its space and
+        its file descriptors, stayed held, one more at each rebuild)."""
         self.settle(COMPACT_GRACE)
-        me = threading.get_ident()
+        me = threading.current_thread()
         with self._all_lock:
             conns, self._all = self._all, []
+        others = False
         for owner, conn in conns:
-            if owner == me:
+            if owner is me or not owner.is_alive():
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
+            else:
+                others = True
         self._local = threading.local()
         self._keep = None
         self._file = None
@@ -427,6 +448,9 @@ class Cache:
         if watcher is not None:
             with contextlib.suppress(sqlite3.Error):
                 watcher.close()
+        if others:
+            del conns, conn
+            gc.collect()
 
     @contextlib.contextmanager
     def big_commit(self, conn: sqlite3.Connection) -> Iterator[None]:
@@ -1299,6 +1323,15 @@ def _index_staged(conn: sqlite3.Connection) -> None:
     conn.execute(TEXT_INSERT.format(values="SELECT * FROM temp.staged"))
     conn.execute("INSERT INTO text(text, rank) VALUES('hashsize', ?)", (FTS_HASHSIZE,))
     conn.execute("DELETE FROM temp.staged")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path``; None when there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def file_uri(path: Path | str, mode: str) -> str:
