@@ -692,6 +692,22 @@ async def test_a_search_keeps_the_highlighted_paper_or_starts_at_the_top(
         assert plist.cursor == 0
 
 
+def diffusion_and_retrieval(root: Path, count: int) -> Library:
+    """A library at ``root`` of ``count`` papers, every other one about diffusion (odd
+    numbers) and the others about retrieval, over 28 feed dates."""
+    lib = Library.open(root)
+    papers = [
+        Paper(
+            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
+            feed_date=f"2026-05-{i % 28 + 1:02d}",
+        )
+        for i in range(count)
+    ]
+    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
+    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    return lib
+
+
 async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -706,16 +722,7 @@ async def test_a_search_result_is_shown_without_counting_on_the_ui_thread(
     # typing pause (0.1 s) apart, what was typed so far was shown (the cursor on its first
     # row until its position came) and the next key's search kept that first row instead.
     monkeypatch.setattr(find, "SEARCH_DELAY", 1.0)
-    lib = Library.open(tmp_path / "lib")
-    papers = [
-        Paper(
-            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
-            feed_date=f"2026-05-{i % 28 + 1:02d}",
-        )
-        for i in range(600)
-    ]
-    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
-    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    lib = diffusion_and_retrieval(tmp_path / "lib", 600)
     app = build(lib, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -749,16 +756,7 @@ async def test_a_key_typed_before_the_highlighted_papers_place_is_found_keeps_th
     from .test_app_hostile import until
 
     monkeypatch.setattr(find, "SEARCH_DELAY", 0.05)
-    lib = Library.open(tmp_path / "lib")
-    papers = [
-        Paper(
-            title=f"Paper {i} about {'diffusion' if i % 2 else 'retrieval'}",
-            feed_date=f"2026-05-{i % 28 + 1:02d}",
-        )
-        for i in range(600)
-    ]
-    source = Source(format="hf-text", origin="x", feed_date="2026-06-01")
-    lib.import_feeds([(ParseResult(format="hf-text", papers=papers), source)])
+    lib = diffusion_and_retrieval(tmp_path / "lib", 600)
     held = threading.Event()
     index = sqlquery.Results.index
 
