@@ -368,11 +368,8 @@ class Cache:
         repair) while they kept reading the deleted one. False while no file is there."""
         if self.path is None or self._file is None:
             return False
-        try:
-            found = os.stat(self.path)
-        except OSError:
-            return False
-        return (found.st_dev, found.st_ino) != self._file
+        found = _identity(self.path)
+        return found is not None and found != self._file
 
     def _connect(self) -> sqlite3.Connection:
         if self._uri is not None:

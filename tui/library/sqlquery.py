@@ -408,7 +408,8 @@ class Results(Sequence[str]):
         self._keep_ids = list(keep)
         self._extra: list[str] = []  # `_plan`: the kept papers the query does not find
         self._reads: str | None = None  # see `_way`
-        self._len: int | None = count
+        self._given = count  # (the query's own count: without the kept papers it misses)
+        self._len: int | None = None if self._keep_ids else count
         self._pages: dict[int, list[str]] = {}
         self._last: dict[int, tuple[Any, ...]] = {}  # each page's last row's sort values
         self._planned = False
@@ -419,7 +420,7 @@ class Results(Sequence[str]):
         self._few: bool | None = None  # `_rare`
         self._match = ""  # `_plan`: the words found only in `text`, as one FTS5 query
         self._where = ""  # `_plan`: the WHERE condition of `_base`
-        self._plain: tuple[str, list[Any]] = ("", [])  # `_add_kept`: `_base` without them
+        self._plain: tuple[str, list[Any]] = ("", [])  # `_plan`: `_base` without them
 
     def _plan(self) -> None:
         """The words as the index has them (`spell`), which of them are found in tags or
@@ -444,6 +445,7 @@ class Results(Sequence[str]):
         self._where = where
         self._base = f"FROM paper p {self._c.joins} WHERE {where}"
         self._args = [*self._c.join_params, *params]
+        self._plain = (self._base, list(self._args))
         if self._keep_ids:
             self._add_kept(conn)
         self._planned = True
@@ -462,7 +464,6 @@ class Results(Sequence[str]):
         self._extra = [pid for (pid,) in found]
         if not self._extra:
             return
-        self._plain = (self._base, list(self._args))
         extra = json.dumps(self._extra)
         # (``+p.id``: not the id's index: SQLite read both sides of an OR through their
         # indexes and sorted them all, 0.5 s for the Inbox at a million papers; the order's
@@ -471,8 +472,6 @@ class Results(Sequence[str]):
         self._base = f"FROM paper p {self._c.joins} WHERE {self._where}"
         self._args = [*self._args, extra]
         self._reads, self._few = "lookup", False
-        if self._len is not None:
-            self._len += len(self._extra)
 
     def _way(self) -> str:
         """How pages in order are read: ``"window"`` (`_window`, then ``"probe"`` when the
@@ -549,29 +548,29 @@ class Results(Sequence[str]):
         return sql, [self._match, *self._args]
 
     def __len__(self) -> int:
-        if self._keep_ids:
-            self._plan()  # (a count given by the caller is the query's: theirs added to it)
         if self._len is None:
             self._plan()
-            if self._extra:  # (the query's count, then the kept papers it does not find)
-                base, args = self._plain
-                count = self._conn().execute(f"SELECT count(*) {base}", args).fetchone()[0]
-                self._len = int(count) + len(self._extra)
-                return self._len
-            found = self._c.count(self._annotated)
-            if found is None and self._rare():
-                sql, args = self._from_matches()
-                found = f"SELECT count(*) {sql}", args
-            sql, args = found or (f"SELECT count(*) {self._base}", self._args)
-            self._len = int(self._conn().execute(sql, args).fetchone()[0])
+            self._len = self._query_count() + len(self._extra)
         return self._len
+
+    def _query_count(self) -> int:
+        """How many papers the query itself finds (the kept papers it misses apart): the
+        caller's count, else from the indexes or the matches when the words allow, else
+        counted."""
+        if self._given is not None:
+            return self._given
+        found = self._c.count(self._annotated)
+        if found is None and self._rare():
+            sql, args = self._from_matches()
+            found = f"SELECT count(*) {sql}", args
+        base, args = self._plain
+        sql, args = found or (f"SELECT count(*) {base}", args)
+        return int(self._conn().execute(sql, args).fetchone()[0])
 
     def count(self, stop: Callable[[], bool]) -> int | None:
         """``len()``, given up (None) as soon as ``stop()`` is true: asked every few
         thousand steps of SQLite while counting (a search typed further: its count is
         no longer wanted)."""
-        if self._keep_ids:
-            self._plan()
         if self._len is not None:
             return self._len
         conn = self._conn()
@@ -596,7 +595,7 @@ class Results(Sequence[str]):
     @property
     def counted(self) -> bool:
         """Whether the result's length is known (``len()`` then runs no query)."""
-        return self._len is not None and (self._planned or not self._keep_ids)
+        return self._len is not None
 
     def head(self) -> list[str]:
         """The first page of ids (`PAGE` of them, fewer when the result has fewer), read
