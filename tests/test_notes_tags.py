@@ -211,6 +211,7 @@ async def test_note_the_disk_refuses_stays_unsaved_visible_and_is_retried(
         monkeypatch.setattr(app_base, "NOTE_RETRY_EVERY", 0.2)
         await until(pilot, lambda: on_disk(lib).state(first).note == "only copy")
         await until(pilot, lambda: app.notes.border_subtitle == "saved")
+        await until(pilot, lambda: toasts(app)[-1] == "Every note is saved now")
         assert on_disk(lib).state(first).note == "only copy"
         assert not app.notes.has_class("-unsaved")
         assert app.notes.border_subtitle == "saved"
